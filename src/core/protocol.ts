@@ -1,0 +1,110 @@
+// The one message protocol between the extension host and its webviews (the analysis panel and the
+// Compare sidebar). Each map lists string method names with one interface each; rpc.ts carries them.
+
+import type { ErrorPayload } from './errors';
+import type { RequestSpec } from './rpc';
+
+/** Which webview is talking. */
+export type ViewKind = 'panel' | 'sidebar';
+
+/** Inference backends the webview can use. */
+export type BackendPreference = 'auto' | 'webgpu' | 'wasm';
+
+/** User settings the webview needs. */
+export interface LensSettings {
+  defaultModel: string;
+  maxTokens: number;
+  backend: BackendPreference;
+}
+
+/** A zero-based document position (line, UTF-16 character), as VS Code counts it. */
+export interface Position {
+  line: number;
+  character: number;
+}
+
+/** A selection in a document: its text and where it came from. */
+export interface SelectionSummary {
+  /** Document URI, as a string. */
+  uri: string;
+  /** Workspace-relative or file name, for display. */
+  fileName: string;
+  languageId: string;
+  /** Document version the text was read at. */
+  version: number;
+  start: Position;
+  end: Position;
+  /** UTF-16 offset of the start in the document. */
+  startOffset: number;
+  text: string;
+  /** Length in UTF-16 code units (what VS Code reports). */
+  length: number;
+  /** Length in Unicode code points. */
+  codePoints: number;
+  lineCount: number;
+}
+
+/** What the webview's inference backend turned out to be. */
+export interface BackendInfo {
+  /** Backend that runs the models. */
+  backend: 'webgpu' | 'wasm';
+  /** What the user asked for. */
+  requested: BackendPreference;
+  /** onnxruntime-web version. */
+  ortVersion: string;
+  /** WebGPU adapter description (vendor, architecture, description), when WebGPU is used. */
+  adapter?: string;
+  /** Why WebGPU was not used, when it was not. */
+  fallbackReason?: string;
+  /** Milliseconds from start of initialisation to a verified probe run. */
+  initMs: number;
+}
+
+/** The webview's initial state, answered to `ready`. */
+export interface InitialState {
+  view: ViewKind;
+  settings: LensSettings;
+  /** URI prefix (webview resource URI) of the folder holding onnxruntime-web's wasm files. */
+  ortBaseUri: string;
+  /** Webview URI of a tiny ONNX model used to verify the backend. */
+  probeModelUri: string;
+  /** The selection to show first, if any. */
+  selection: SelectionSummary | null;
+}
+
+/** Acknowledgement that a selection is on screen. */
+export interface SelectionShown {
+  /** Document version shown. */
+  version: number;
+  /** Characters displayed (UTF-16). */
+  length: number;
+  backend: BackendInfo | null;
+}
+
+/** Requests the webview sends to the host. */
+export interface WebviewRequests {
+  /** The webview has loaded and asks for its initial state; the host posts nothing before this. */
+  ready: RequestSpec<{ view: ViewKind }, InitialState>;
+}
+
+/** Notifications the webview sends to the host. */
+export interface WebviewNotifications {
+  /** An unhandled error or rejection in the webview, for the host's log. */
+  error: ErrorPayload & { source: string };
+  /** The inference backend is initialised (or failed to, with an error). */
+  backendReady: BackendInfo;
+}
+
+/** Requests the host sends to the webview. */
+export interface HostRequests {
+  /** Display this selection; resolves once it is rendered. */
+  showSelection: RequestSpec<SelectionSummary, SelectionShown>;
+}
+
+/** Notifications the host sends to the webview. */
+export interface HostNotifications {
+  /** The user's settings changed. */
+  settingsChanged: LensSettings;
+  /** The active editor's selection changed (sidebar only); null when there is none. */
+  selectionChanged: SelectionSummary | null;
+}

@@ -1,0 +1,28 @@
+// Pure text measurements shared by host and webview (no vscode, no DOM).
+
+/** Number of Unicode code points in a string (a lone surrogate counts as one). */
+export function countCodePoints(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+      }
+    }
+    n++;
+  }
+  return n;
+}
+
+/** Number of lines as an editor shows them (CRLF, LF and CR each end a line). */
+export function countLines(text: string): number {
+  const breaks = text.match(/\r\n|\r|\n/g);
+  return (breaks ? breaks.length : 0) + 1;
+}
+
+/** True when the text has nothing but whitespace (or nothing at all). */
+export function isBlank(text: string): boolean {
+  return text.trim().length === 0;
+}

@@ -1,0 +1,48 @@
+// The one place that builds webview HTML and its Content-Security-Policy, for the panel and the sidebar:
+// default-src 'none', a fresh crypto nonce per page, 'wasm-unsafe-eval' for onnxruntime-web,
+// connect-src limited to the webview's own resource origin, and resource roots limited to out/ and media/.
+
+import { randomBytes } from 'crypto';
+import * as vscode from 'vscode';
+import type { ViewKind } from './core/protocol';
+
+/** Folders the webviews may load from: the build output and static media (models included). */
+export function localResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
+  return [vscode.Uri.joinPath(extensionUri, 'out'), vscode.Uri.joinPath(extensionUri, 'media')];
+}
+
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri) };
+}
+
+export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string): string {
+  const nonce = randomBytes(16).toString('base64');
+  const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'webview', ...parts));
+  const csp = [
+    `default-src 'none'`,
+    `img-src ${webview.cspSource} data: blob:`,
+    `font-src ${webview.cspSource}`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}' ${webview.cspSource} 'wasm-unsafe-eval'`,
+    `connect-src ${webview.cspSource}`,
+    `worker-src ${webview.cspSource} blob:`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <title>${escapeHtml(title)}</title>
+  <link rel="stylesheet" nonce="${nonce}" href="${asset('main.css')}">
+</head>
+<body data-view="${view}">
+  <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>
+  <script type="module" nonce="${nonce}" src="${asset(`${view}.js`)}"></script>
+</body>
+</html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

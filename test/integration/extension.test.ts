@@ -1,0 +1,115 @@
+// Integration tests that run inside a real VS Code extension host: activation, the command, the panel
+// and the Compare view, with the real webviews (and onnxruntime-web inside them) answering.
+
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'attention-lens.attention-lens';
+const COMMAND = 'attentionLens.visualizeSelection';
+
+interface Api {
+  panelBackend(): Promise<{ backend: string; ortVersion: string; adapter?: string; fallbackReason?: string }>;
+  sidebarReady(): Promise<{ view: string; selection: { text: string; startOffset: number } | null }>;
+}
+interface Shown {
+  version: number;
+  length: number;
+}
+
+function workspaceFile(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the test workspace must be open');
+  return vscode.Uri.joinPath(folder.uri, name);
+}
+
+async function openWithSelection(name: string, find: string): Promise<vscode.TextEditor> {
+  const document = await vscode.workspace.openTextDocument(workspaceFile(name));
+  const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const start = document.getText().indexOf(find);
+  assert.ok(start >= 0, `${find} must occur in ${name}`);
+  editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(start + find.length));
+  return editor;
+}
+
+function panelTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith('attentionLens.panel'));
+}
+
+describe('Attention Lens in a real VS Code', function () {
+  let api: Api;
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension<Api>(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} must be installed in the extension host`);
+    const contributed = extension.packageJSON.contributes.commands.map((c: { command: string }) => c.command);
+    assert.ok(contributed.includes(COMMAND));
+    assert.ok(!extension.packageJSON.activationEvents.includes('*'), 'must not activate on startup');
+    api = await extension.activate();
+  });
+
+  it('registers the command once activated', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes(COMMAND));
+  });
+
+  it('opens the panel beside the editor with the selection and a working backend', async () => {
+    const editor = await openWithSelection('sample.ts', 'export function');
+    const shown = await vscode.commands.executeCommand<Shown>(COMMAND);
+    assert.ok(shown, 'the command must resolve with what the panel shows');
+    assert.strictEqual(shown.length, 'export function'.length);
+    assert.strictEqual(shown.version, editor.document.version);
+    assert.strictEqual(panelTabs().length, 1);
+    const backend = await api.panelBackend();
+    assert.ok(backend.backend === 'webgpu' || backend.backend === 'wasm', `unexpected backend ${backend.backend}`);
+    assert.match(backend.ortVersion, /^\d+\.\d+\.\d+/);
+    if (backend.backend === 'wasm') {
+      assert.ok(backend.fallbackReason, 'the wasm fallback must say why WebGPU was not used');
+    } else {
+      assert.ok(backend.adapter, 'WebGPU must name its adapter');
+    }
+  });
+
+  it('reuses the panel when run again on another selection', async () => {
+    await openWithSelection('sample.py', 'def ');
+    const shown = await vscode.commands.executeCommand<Shown>(COMMAND);
+    assert.strictEqual(shown?.length, 4);
+    assert.strictEqual(panelTabs().length, 1);
+  });
+
+  it('counts a selection with emoji and CRLF in UTF-16 units, as VS Code does', async () => {
+    const editor = await openWithSelection('unicode.txt', 'naïve 😀');
+    const shown = await vscode.commands.executeCommand<Shown>(COMMAND);
+    assert.strictEqual(shown?.length, editor.document.getText(editor.selection).length);
+    assert.strictEqual(shown?.length, 8);
+  });
+
+  it('does nothing but explain when there is no selection or only whitespace', async () => {
+    const editor = await openWithSelection('sample.ts', 'export function');
+    editor.selection = new vscode.Selection(editor.selection.start, editor.selection.start);
+    assert.strictEqual(await vscode.commands.executeCommand(COMMAND), undefined);
+    const text = editor.document.getText();
+    const blank = text.indexOf('\n\n');
+    assert.ok(blank >= 0);
+    editor.selection = new vscode.Selection(editor.document.positionAt(blank), editor.document.positionAt(blank + 2));
+    assert.strictEqual(await vscode.commands.executeCommand(COMMAND), undefined);
+  });
+
+  it('resolves the Compare view with the active selection', async () => {
+    const editor = await openWithSelection('sample.ts', 'interface');
+    await vscode.commands.executeCommand('attentionLens.compare.focus');
+    const state = await api.sidebarReady();
+    assert.strictEqual(state.view, 'sidebar');
+    assert.strictEqual(state.selection?.text, 'interface');
+    assert.strictEqual(state.selection?.startOffset, editor.document.offsetAt(editor.selection.start));
+  });
+
+  it('releases the panel when it is closed', async () => {
+    const tabs = panelTabs();
+    assert.strictEqual(tabs.length, 1);
+    await vscode.window.tabGroups.close(tabs);
+    assert.strictEqual(panelTabs().length, 0);
+    await assert.rejects(api.panelBackend(), /No Attention Lens panel/);
+  });
+});

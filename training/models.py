@@ -1,0 +1,130 @@
+"""The three bundled model architectures (training form).
+
+* TransformerLM: decoder-only, pre-LayerNorm, ALiBi position biases, hand-written attention (the softmax
+  probabilities can be returned), tied input/output embeddings.
+* RNNLM: embedding -> nn.LSTM / nn.GRU (fused, fast to train) -> linear projection to the embedding width ->
+  tied output embedding. export.py rebuilds the recurrence with hand-written cells that expose the gates.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CONFIGS = {
+    "transformer": {"architecture": "transformer", "vocab_size": 4096, "d_model": 128, "n_layers": 4,
+                    "n_heads": 4, "d_ff": 512},
+    "lstm": {"architecture": "lstm", "vocab_size": 4096, "d_emb": 128, "hidden": 256, "n_layers": 2},
+    "gru": {"architecture": "gru", "vocab_size": 4096, "d_emb": 128, "hidden": 256, "n_layers": 2},
+}
+
+
+def alibi_slopes(n_heads):
+    """Press et al. 2022: geometric sequence starting at 2^(-8/n)."""
+    def pow2(n):
+        start = 2 ** (-8 / n)
+        return [start ** (i + 1) for i in range(n)]
+    if math.log2(n_heads).is_integer():
+        return pow2(n_heads)
+    m = 2 ** math.floor(math.log2(n_heads))
+    return pow2(m) + alibi_slopes(2 * m)[0::2][: n_heads - m]
+
+
+class Block(nn.Module):
+    def __init__(self, d, h, d_ff):
+        super().__init__()
+        self.h = h
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, d_ff)
+        self.fc2 = nn.Linear(d_ff, d)
+
+    def forward(self, x, bias):
+        # x [B,T,d]; bias [H,T,T] (ALiBi distance penalty, -inf above the diagonal)
+        B, T, d = x.shape
+        hd = d // self.h
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        q = q.reshape(B, T, self.h, hd).transpose(1, 2)
+        k = k.reshape(B, T, self.h, hd).transpose(1, 2)
+        v = v.reshape(B, T, self.h, hd).transpose(1, 2)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(hd)) + bias
+        att = torch.softmax(scores, dim=-1)  # [B,H,T,T]
+        y = torch.matmul(att, v).transpose(1, 2).reshape(B, T, d)
+        x = x + self.proj(y)
+        x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        return x, att
+
+
+class TransformerLM(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg["d_model"]
+        self.emb = nn.Embedding(cfg["vocab_size"], d)
+        self.blocks = nn.ModuleList([Block(d, cfg["n_heads"], cfg["d_ff"]) for _ in range(cfg["n_layers"])])
+        self.ln_f = nn.LayerNorm(d)
+        self.register_buffer("slopes", torch.tensor(alibi_slopes(cfg["n_heads"]), dtype=torch.float32),
+                             persistent=False)
+        self.apply(self._init)
+        for b in self.blocks:  # GPT-2 style scaled init of the residual projections
+            nn.init.normal_(b.proj.weight, std=0.02 / math.sqrt(2 * cfg["n_layers"]))
+            nn.init.normal_(b.fc2.weight, std=0.02 / math.sqrt(2 * cfg["n_layers"]))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def alibi_bias(self, T, device):
+        pos = torch.arange(T, device=device)
+        rel = (pos.view(1, -1) - pos.view(-1, 1)).to(torch.float32)  # k - q: 0 on the diagonal, < 0 in the past
+        bias = self.slopes.view(-1, 1, 1) * rel.unsqueeze(0)
+        return bias.masked_fill(rel.unsqueeze(0) > 0, float("-inf"))
+
+    def forward(self, ids, need_internals=False):
+        x = self.emb(ids)
+        bias = self.alibi_bias(ids.shape[1], ids.device)
+        hidden = [x]
+        atts = []
+        for b in self.blocks:
+            x, att = b(x, bias)
+            if need_internals:
+                hidden.append(x)
+                atts.append(att)
+        logits = F.linear(self.ln_f(x), self.emb.weight)
+        if need_internals:
+            return logits, torch.stack(atts), torch.stack(hidden)
+        return logits
+
+
+class RNNLM(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        V, E, H, L = cfg["vocab_size"], cfg["d_emb"], cfg["hidden"], cfg["n_layers"]
+        self.emb = nn.Embedding(V, E)
+        rnn = nn.LSTM if cfg["architecture"] == "lstm" else nn.GRU
+        self.rnn = rnn(E, H, num_layers=L, batch_first=True)
+        self.proj = nn.Linear(H, E)
+        # N(0, 0.1): with the tied output N(0, 0.02) sat on a unigram plateau for 140+ steps.
+        nn.init.normal_(self.emb.weight, std=0.1)
+
+    def forward(self, ids, state=None):
+        y, state = self.rnn(self.emb(ids), state)
+        return F.linear(self.proj(y), self.emb.weight), state
+
+
+def build(model_id):
+    cfg = dict(CONFIGS[model_id])
+    if cfg["architecture"] == "transformer":
+        return TransformerLM(cfg)
+    return RNNLM(cfg)
+
+
+def n_params(model):
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,93 @@
+// Initialises onnxruntime-web inside the webview: WebGPU first (unless the user chose wasm), the
+// one-thread wasm backend otherwise, and proves the choice by running a tiny probe model on it.
+
+import * as ort from 'onnxruntime-web/webgpu';
+import type { BackendInfo, BackendPreference } from '../src/core/protocol';
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+  isFallbackAdapter?: boolean;
+}
+interface GpuLike {
+  requestAdapter(): Promise<GpuAdapterLike | null>;
+}
+
+/** Describes an adapter in a line: vendor, architecture, device, description, fallback flag. */
+export function describeAdapter(adapter: GpuAdapterLike): string {
+  const info = adapter.info ?? {};
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((p): p is string => !!p && p.length > 0);
+  const text = [...new Set(parts)].join(' ') || 'unnamed adapter';
+  return info.isFallbackAdapter || adapter.isFallbackAdapter ? `${text} (software fallback adapter)` : text;
+}
+
+/** Finds a WebGPU adapter, or says why there is none. */
+async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: string }> {
+  const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
+  if (!gpu) {
+    return { reason: 'this webview does not expose WebGPU (navigator.gpu is missing)' };
+  }
+  try {
+    const adapter = await gpu.requestAdapter();
+    return adapter ? { adapter } : { reason: 'no WebGPU adapter is available (requestAdapter returned null)' };
+  } catch (err) {
+    return { reason: `requesting a WebGPU adapter failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+let configured = false;
+function configureOrt(ortBaseUri: string): void {
+  if (configured) {
+    return;
+  }
+  configured = true;
+  ort.env.wasm.wasmPaths = ortBaseUri;
+  ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+}
+
+/** Runs the probe model (softmax of a product) and checks that its output is a distribution. */
+async function probe(modelBytes: Uint8Array, provider: 'webgpu' | 'wasm'): Promise<void> {
+  const session = await ort.InferenceSession.create(modelBytes, { executionProviders: [provider] });
+  try {
+    const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
+    const output = await session.run({ [session.inputNames[0]]: input });
+    const values = output[session.outputNames[0]].data as Float32Array;
+    const sum = values.reduce((a, b) => a + b, 0);
+    if (values.length !== 4 || Math.abs(sum - 1) > 1e-4) {
+      throw new Error(`the probe model returned ${Array.from(values).join(', ')} (expected a distribution)`);
+    }
+  } finally {
+    await session.release();
+  }
+}
+
+/** Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. */
+export async function initBackend(requested: BackendPreference, ortBaseUri: string, probeModelUri: string): Promise<BackendInfo> {
+  const started = performance.now();
+  configureOrt(ortBaseUri);
+  const response = await fetch(probeModelUri);
+  if (!response.ok) {
+    throw new Error(`Could not load the probe model (${response.status} ${response.statusText}).`);
+  }
+  const modelBytes = new Uint8Array(await response.arrayBuffer());
+  const base = { requested, ortVersion: ort.env.versions.web ?? 'unknown' };
+  let fallbackReason: string | undefined;
+  if (requested === 'wasm') {
+    fallbackReason = 'the attentionLens.backend setting is "wasm"';
+  } else {
+    const { adapter, reason } = await findAdapter();
+    if (adapter) {
+      try {
+        await probe(modelBytes, 'webgpu');
+        return { ...base, backend: 'webgpu', adapter: describeAdapter(adapter), initMs: performance.now() - started };
+      } catch (err) {
+        fallbackReason = `onnxruntime-web could not run on WebGPU: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    } else {
+      fallbackReason = reason;
+    }
+  }
+  await probe(modelBytes, 'wasm');
+  return { ...base, backend: 'wasm', fallbackReason, initMs: performance.now() - started };
+}

@@ -1,0 +1,74 @@
+// Small DOM helpers shared by the panel and the sidebar: element creation without innerHTML, and the
+// selection summary and backend badge both views show.
+
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import type { BackendInfo, SelectionSummary } from '../src/core/protocol';
+
+type Child = Node | string | null | undefined | false;
+
+/** Creates an element with attributes and children (text children are set as text, never parsed). */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, string>, ...children: Child[]): HTMLElementTagNameMap[K];
+export function h(tag: string, attrs?: Record<string, string>, ...children: Child[]): HTMLElement;
+export function h(tag: string, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    el.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined && child !== false) {
+      el.append(child);
+    }
+  }
+  return el;
+}
+
+/** Replaces the contents of a container. */
+export function replace(container: Element, ...children: Child[]): void {
+  container.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
+}
+
+/** "Ln 3, Col 5 – Ln 9, Col 1" in the editor's 1-based convention. */
+export function formatRange(s: SelectionSummary): string {
+  return `Ln ${s.start.line + 1}, Col ${s.start.character + 1} – Ln ${s.end.line + 1}, Col ${s.end.character + 1}`;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The selection's origin and size, and (optionally) its text. */
+export function selectionSummary(s: SelectionSummary, withText: boolean): HTMLElement {
+  return h(
+    'section',
+    { class: 'selection', 'data-testid': 'selection' },
+    h('div', { class: 'selection-head' }, h('span', { class: 'file', 'data-testid': 'selection-file' }, s.fileName), h('span', { class: 'muted' }, ` · ${s.languageId}`)),
+    h('div', { class: 'muted', 'data-testid': 'selection-range' }, formatRange(s)),
+    h(
+      'div',
+      { class: 'muted', 'data-testid': 'selection-length' },
+      `${plural(s.length, 'character')} (UTF-16) · ${plural(s.codePoints, 'code point')} · ${plural(s.lineCount, 'line')}`,
+    ),
+    withText ? h('pre', { class: 'selection-text', 'data-testid': 'selection-text' }, s.text) : null,
+  );
+}
+
+/** The backend badge and its explanation. */
+export function backendView(info: BackendInfo | 'loading' | Error): HTMLElement {
+  if (info === 'loading') {
+    return h('div', { class: 'backend', 'data-testid': 'backend', 'data-state': 'loading' }, h('vscode-progress-ring', { 'aria-label': 'Initialising' }), ' Initialising onnxruntime-web…');
+  }
+  if (info instanceof Error) {
+    return h('div', { class: 'backend error', 'data-testid': 'backend', 'data-state': 'error', role: 'alert' }, `Inference backend unavailable: ${info.message}`);
+  }
+  const label = info.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly';
+  return h(
+    'div',
+    { class: 'backend', 'data-testid': 'backend', 'data-state': 'ready', 'data-backend': info.backend },
+    h('vscode-badge', { variant: 'counter' }, label),
+    h('span', {}, ` onnxruntime-web ${info.ortVersion}`),
+    info.adapter ? h('div', { class: 'muted', 'data-testid': 'backend-adapter' }, `Adapter: ${info.adapter}`) : null,
+    info.fallbackReason ? h('div', { class: 'muted', 'data-testid': 'backend-reason' }, `WebGPU not used: ${info.fallbackReason}.`) : null,
+    h('div', { class: 'muted' }, `Ready in ${Math.round(info.initMs)} ms`),
+  );
+}
