@@ -180,7 +180,7 @@ export function validateManifest(value: unknown): ManifestResult {
         } else {
           const expected = knownArch ? GATE_ORDERS[arch] : undefined;
           if (expected && order.join(',') !== expected.join(',')) err(`${path}.gateOrder`, `architecture "${arch}" exports gates in the order ${list(expected)}`);
-          const gateDim = Array.isArray(t.shape) ? t.shape[3] : undefined;
+          const gateDim = Array.isArray(t.shape) && t.shape.length === OUTPUT_RANKS.gates ? t.shape[3] : undefined;
           if (typeof gateDim === 'number' && gateDim !== order.length) err(`${path}.gateOrder`, `names ${order.length} gates but the gate axis has ${gateDim}`);
         }
       }
