@@ -34,14 +34,22 @@ export class ModelRunner {
 
   /** Creates the session and checks that the graph has the inputs and outputs the manifest names. */
   static async create(ort: OrtModule, manifest: ModelManifest, modelBytes: Uint8Array, options: InferenceSession.SessionOptions = {}): Promise<ModelRunner> {
-    const session = await ort.InferenceSession.create(modelBytes, options);
+    let session: InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(modelBytes, options);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new LensError('model-invalid', `The model file of "${manifest.id}" could not be loaded by onnxruntime (is it a complete ONNX file?): ${reason}`);
+    }
     const missing = [
       ...manifest.inputs.filter((i) => !session.inputNames.includes(i.name)).map((i) => `input "${i.name}"`),
       ...manifest.outputs.filter((o) => !session.outputNames.includes(o.name)).map((o) => `output "${o.name}"`),
     ];
-    if (missing.length) {
+    const undescribed = session.inputNames.filter((name) => !manifest.inputs.some((i) => i.name === name)).map((name) => `graph input "${name}"`);
+    if (missing.length || undescribed.length) {
       await session.release();
-      throw new LensError('model-invalid', `The model file of "${manifest.id}" does not match its manifest: the graph has no ${missing.join(', ')}.`);
+      const problems = [missing.length ? `the graph has no ${missing.join(', ')}` : '', undescribed.length ? `the manifest does not describe ${undescribed.join(', ')}` : ''];
+      throw new LensError('model-invalid', `The model file of "${manifest.id}" does not match its manifest: ${problems.filter(Boolean).join('; ')}.`);
     }
     return new ModelRunner(ort, manifest, session);
   }
