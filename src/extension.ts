@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { BackendInfo, InitialState, SelectionShown } from './core/protocol';
 import { isBlank } from './core/text';
 import { initLog, log } from './log';
+import { ModelStore } from './modelStore';
 import { AnalysisPanel } from './panel';
 import { summarizeSelection } from './selection';
 import { CompareViewProvider } from './sidebar';
@@ -20,11 +21,12 @@ export interface AttentionLensApi {
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   initLog(context);
-  const compare = new CompareViewProvider(context.extensionUri);
+  const store = new ModelStore(context.extensionUri);
+  const compare = new CompareViewProvider(context.extensionUri, store);
   context.subscriptions.push(
     compare,
     vscode.window.registerWebviewViewProvider(CompareViewProvider.viewId, compare),
-    vscode.commands.registerCommand(VISUALIZE_COMMAND, () => visualizeSelection(context.extensionUri)),
+    vscode.commands.registerCommand(VISUALIZE_COMMAND, () => visualizeSelection(context.extensionUri, store)),
     { dispose: () => AnalysisPanel.disposeCurrent() },
   );
   log().info('Attention Lens activated.');
@@ -41,7 +43,7 @@ export function deactivate(): void {
   // Everything is disposed through context.subscriptions.
 }
 
-async function visualizeSelection(extensionUri: vscode.Uri): Promise<SelectionShown | undefined> {
+async function visualizeSelection(extensionUri: vscode.Uri, store: ModelStore): Promise<SelectionShown | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showInformationMessage('Attention Lens: open a file and select some text or code first.');
@@ -57,7 +59,7 @@ async function visualizeSelection(extensionUri: vscode.Uri): Promise<SelectionSh
     return undefined;
   }
   try {
-    return await AnalysisPanel.show(extensionUri, selection);
+    return await AnalysisPanel.show(extensionUri, store, selection);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log().error(`Visualize attention on selection failed: ${message}`);

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { BackendInfo, SelectionShown, SelectionSummary } from './core/protocol';
 import { LensError } from './core/errors';
 import { Disposable } from './dispose';
+import type { ModelStore } from './modelStore';
 import { log } from './log';
 import { ortBaseUri, probeModelUri } from './resources';
 import { readSettings } from './settings';
@@ -24,12 +25,12 @@ export class AnalysisPanel extends Disposable {
   readonly onDidDispose = this.onDidDisposeEmitter.event;
 
   /** Shows the selection in the panel, creating or revealing it; resolves once the webview has rendered it. */
-  static async show(extensionUri: vscode.Uri, selection: SelectionSummary): Promise<SelectionShown> {
+  static async show(extensionUri: vscode.Uri, store: ModelStore, selection: SelectionSummary): Promise<SelectionShown> {
     let panel = AnalysisPanel.current;
     if (panel) {
       panel.webviewPanel.reveal(vscode.ViewColumn.Beside, true);
     } else {
-      panel = AnalysisPanel.current = new AnalysisPanel(extensionUri);
+      panel = AnalysisPanel.current = new AnalysisPanel(extensionUri, store);
     }
     return panel.display(selection);
   }
@@ -43,7 +44,7 @@ export class AnalysisPanel extends Disposable {
     AnalysisPanel.current?.dispose();
   }
 
-  private constructor(extensionUri: vscode.Uri) {
+  private constructor(extensionUri: vscode.Uri, store: ModelStore) {
     super();
     this.webviewPanel = this.register(
       vscode.window.createWebviewPanel(
@@ -69,7 +70,8 @@ export class AnalysisPanel extends Disposable {
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(
-        this.endpoint.onRequest('ready', () => {
+        this.endpoint.onRequest('ready', async () => {
+          const models = await store.describe(webview);
           resolve();
           return {
             view: 'panel' as const,
@@ -77,6 +79,7 @@ export class AnalysisPanel extends Disposable {
             ortBaseUri: ortBaseUri(webview, extensionUri),
             probeModelUri: probeModelUri(webview, extensionUri),
             selection: null,
+            models,
           };
         }),
       );

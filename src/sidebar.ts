@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import type { InitialState, SelectionSummary } from './core/protocol';
 import { Disposable } from './dispose';
+import type { ModelStore } from './modelStore';
 import { ortBaseUri, probeModelUri } from './resources';
 import { summarizeSelection } from './selection';
 import { readSettings } from './settings';
@@ -19,7 +20,10 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
   private readyWaiters: Array<(state: InitialState) => void> = [];
   private lastState: InitialState | undefined;
 
-  constructor(private readonly extensionUri: vscode.Uri) {
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly store: ModelStore,
+  ) {
     super();
   }
 
@@ -34,9 +38,11 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     let timer: ReturnType<typeof setTimeout> | undefined;
 
     disposables.push(
-      endpoint.onRequest('ready', () => {
+      endpoint.onRequest('ready', async () => {
+        const models = await this.store.describe(webview);
         isReady = true;
         const state: InitialState = {
+          models,
           view: 'sidebar',
           settings: readSettings(),
           ortBaseUri: ortBaseUri(webview, this.extensionUri),

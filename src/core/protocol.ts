@@ -2,6 +2,7 @@
 // Compare sidebar). Each map lists string method names with one interface each; rpc.ts carries them.
 
 import type { ErrorPayload } from './errors';
+import type { ModelManifest } from './manifest';
 import type { RequestSpec } from './rpc';
 
 /** Which webview is talking. */
@@ -60,6 +61,15 @@ export interface BackendInfo {
   initMs: number;
 }
 
+/** A model the webview can load: its manifest and the webview URIs of its files. */
+export interface ModelDescriptor {
+  manifest: ModelManifest;
+  modelUri: string;
+  tokenizerUri: string;
+  /** Size of model.onnx in bytes, for load progress. */
+  modelBytes: number;
+}
+
 /** The webview's initial state, answered to `ready`. */
 export interface InitialState {
   view: ViewKind;
@@ -70,6 +80,8 @@ export interface InitialState {
   probeModelUri: string;
   /** The selection to show first, if any. */
   selection: SelectionSummary | null;
+  /** The models available, in menu order. */
+  models: ModelDescriptor[];
 }
 
 /** Acknowledgement that a selection is on screen. */
