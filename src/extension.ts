@@ -2,7 +2,7 @@
 // that the integration tests (and other extensions) use to wait for the webviews without sleeping.
 
 import * as vscode from 'vscode';
-import type { BackendInfo, InitialState, SelectionShown } from './core/protocol';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, SelectionShown } from './core/protocol';
 import { isBlank } from './core/text';
 import { initLog, log } from './log';
 import { ModelStore } from './modelStore';
@@ -15,6 +15,10 @@ export const VISUALIZE_COMMAND = 'attentionLens.visualizeSelection';
 export interface AttentionLensApi {
   /** Resolves with the panel's inference backend once initialised; rejects when no panel is open. */
   panelBackend(): Promise<BackendInfo>;
+  /** Resolves with the next analysis the panel renders (rejects if it fails or no panel is open). */
+  nextPanelAnalysis(): Promise<AnalysisDone>;
+  /** A copy of the panel's current analysis (attention included when includeTensors). */
+  panelSnapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null>;
   /** Resolves with the state the Compare view received on `ready`. */
   sidebarReady(): Promise<InitialState>;
 }
@@ -26,24 +30,34 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   context.subscriptions.push(
     compare,
     vscode.window.registerWebviewViewProvider(CompareViewProvider.viewId, compare),
-    vscode.commands.registerCommand(VISUALIZE_COMMAND, () => visualizeSelection(context.extensionUri, store)),
+    vscode.commands.registerCommand(VISUALIZE_COMMAND, (modelId?: unknown) =>
+      visualizeSelection(context.extensionUri, store, typeof modelId === 'string' ? modelId : undefined),
+    ),
+    AnalysisPanel.registerSerializer(context.extensionUri, store),
     { dispose: () => AnalysisPanel.disposeCurrent() },
   );
   log().info('Attention Lens activated.');
   return {
-    panelBackend: () => {
-      const panel = AnalysisPanel.instance;
-      return panel ? panel.whenBackendReady() : Promise.reject(new Error('No Attention Lens panel is open.'));
-    },
+    panelBackend: async () => openPanel().whenBackendReady(),
+    nextPanelAnalysis: async () => openPanel().nextAnalysis(),
+    panelSnapshot: async (includeTensors) => openPanel().snapshot(includeTensors),
     sidebarReady: () => compare.whenReady(),
   };
+}
+
+function openPanel(): AnalysisPanel {
+  const panel = AnalysisPanel.instance;
+  if (!panel) {
+    throw new Error('No Attention Lens panel is open.');
+  }
+  return panel;
 }
 
 export function deactivate(): void {
   // Everything is disposed through context.subscriptions.
 }
 
-async function visualizeSelection(extensionUri: vscode.Uri, store: ModelStore): Promise<SelectionShown | undefined> {
+async function visualizeSelection(extensionUri: vscode.Uri, store: ModelStore, modelId?: string): Promise<SelectionShown | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showInformationMessage('Attention Lens: open a file and select some text or code first.');
@@ -59,7 +73,7 @@ async function visualizeSelection(extensionUri: vscode.Uri, store: ModelStore): 
     return undefined;
   }
   try {
-    return await AnalysisPanel.show(extensionUri, store, selection);
+    return await AnalysisPanel.show(extensionUri, store, selection, modelId);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     log().error(`Visualize attention on selection failed: ${message}`);

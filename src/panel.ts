@@ -1,16 +1,21 @@
-// The analysis panel beside the editor: one webview panel, created on first use and revealed afterwards.
-// The host waits for the webview's `ready` before posting anything, then asks it to show the selection.
+// The analysis panel beside the editor: one webview panel, created on first use and revealed afterwards,
+// and revived after a window reload. The host waits for the webview's `ready` before posting anything,
+// asks it to show and analyse the selection, follows the editor cursor for it, reveals ranges it asks
+// for, and saves its exports. Only small summaries come back from the webview, never tensors.
 
 import * as vscode from 'vscode';
-import type { BackendInfo, SelectionShown, SelectionSummary } from './core/protocol';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, SelectionShown, SelectionSummary } from './core/protocol';
 import { LensError } from './core/errors';
 import { Disposable } from './dispose';
 import type { ModelStore } from './modelStore';
 import { log } from './log';
 import { ortBaseUri, probeModelUri } from './resources';
+import { saveExport } from './saveFile';
 import { readSettings } from './settings';
 import { HostEndpoint, createHostEndpoint } from './webviewEndpoint';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
+
+const TITLE = 'Attention Lens';
 
 export class AnalysisPanel extends Disposable {
   static readonly viewType = 'attentionLens.panel';
@@ -21,18 +26,41 @@ export class AnalysisPanel extends Disposable {
   private rejectReady: (reason: LensError) => void = () => undefined;
   private backend: BackendInfo | undefined;
   private readonly backendWaiters: Array<(info: BackendInfo) => void> = [];
-  private readonly onDidDisposeEmitter = this.register(new vscode.EventEmitter<void>());
-  readonly onDidDispose = this.onDidDisposeEmitter.event;
+  private shown: { uri: string; version: number } | undefined;
+  private readonly analysedEmitter = this.register(new vscode.EventEmitter<AnalysisDone>());
+  /** Fires when the webview has rendered an analysis. */
+  readonly onDidAnalyse = this.analysedEmitter.event;
+  private readonly failedEmitter = this.register(new vscode.EventEmitter<LensError>());
+  /** Fires when an analysis failed (the webview shows the error too). */
+  readonly onDidFail = this.failedEmitter.event;
 
   /** Shows the selection in the panel, creating or revealing it; resolves once the webview has rendered it. */
-  static async show(extensionUri: vscode.Uri, store: ModelStore, selection: SelectionSummary): Promise<SelectionShown> {
+  static async show(extensionUri: vscode.Uri, store: ModelStore, selection: SelectionSummary, modelId?: string): Promise<SelectionShown> {
     let panel = AnalysisPanel.current;
     if (panel) {
       panel.webviewPanel.reveal(vscode.ViewColumn.Beside, true);
     } else {
-      panel = AnalysisPanel.current = new AnalysisPanel(extensionUri, store);
+      const webviewPanel = vscode.window.createWebviewPanel(
+        AnalysisPanel.viewType,
+        TITLE,
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        { ...webviewOptions(extensionUri), retainContextWhenHidden: true },
+      );
+      panel = AnalysisPanel.current = new AnalysisPanel(webviewPanel, extensionUri, store);
     }
-    return panel.display(selection);
+    return panel.display(selection, modelId);
+  }
+
+  /** Registers the serializer that brings the panel back after a window reload. */
+  static registerSerializer(extensionUri: vscode.Uri, store: ModelStore): vscode.Disposable {
+    return vscode.window.registerWebviewPanelSerializer(AnalysisPanel.viewType, {
+      deserializeWebviewPanel: async (webviewPanel) => {
+        webviewPanel.webview.options = webviewOptions(extensionUri);
+        AnalysisPanel.current?.dispose();
+        AnalysisPanel.current = new AnalysisPanel(webviewPanel, extensionUri, store);
+        log().info('Restored the Attention Lens panel after a reload.');
+      },
+    });
   }
 
   /** The open panel, if any. */
@@ -44,18 +72,15 @@ export class AnalysisPanel extends Disposable {
     AnalysisPanel.current?.dispose();
   }
 
-  private constructor(extensionUri: vscode.Uri, store: ModelStore) {
+  private constructor(
+    private readonly webviewPanel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    store: ModelStore,
+  ) {
     super();
-    this.webviewPanel = this.register(
-      vscode.window.createWebviewPanel(
-        AnalysisPanel.viewType,
-        'Attention Lens',
-        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        { ...webviewOptions(extensionUri), retainContextWhenHidden: true },
-      ),
-    );
-    this.webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
-    const webview = this.webviewPanel.webview;
+    this.register(webviewPanel);
+    webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
+    const webview = webviewPanel.webview;
     this.endpoint = this.register(createHostEndpoint(webview, 'Panel'));
     this.register(
       this.endpoint.onNotification('backendReady', (info) => {
@@ -67,6 +92,25 @@ export class AnalysisPanel extends Disposable {
         this.backendWaiters.splice(0).forEach((resolve) => resolve(info));
       }),
     );
+    this.register(
+      this.endpoint.onNotification('analysisDone', (done) => {
+        const t = done.timings;
+        log().info(
+          `Analysed ${done.tokenCount} tokens with ${done.modelId} on ${done.backend}: load ${Math.round(t.loadMs)} ms, tokenize ${Math.round(t.tokenizeMs)} ms, ` +
+            `run ${Math.round(t.runMs)} ms, views ${Math.round(t.analyseMs)} ms, render ${Math.round(t.renderMs)} ms${done.truncated ? ` (truncated from ${done.truncated.totalTokens} tokens)` : ''}`,
+        );
+        this.shown = { uri: done.uri, version: done.version };
+        this.analysedEmitter.fire(done);
+      }),
+    );
+    this.register(
+      this.endpoint.onNotification('analysisFailed', (failure) => {
+        log().error(`Analysis with ${failure.modelId} failed: ${failure.code}: ${failure.message}`);
+        this.failedEmitter.fire(new LensError(failure.code, failure.message));
+      }),
+    );
+    this.register(this.endpoint.onRequest('revealRange', (params) => revealRange(params.uri, params.start, params.end)));
+    this.register(this.endpoint.onRequest('saveFile', (params) => saveExport(params)));
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(
@@ -84,6 +128,7 @@ export class AnalysisPanel extends Disposable {
         }),
       );
     });
+    this.ready.catch(() => undefined); // a panel closed before loading is not an error by itself
     this.register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('attentionLens')) {
@@ -91,20 +136,42 @@ export class AnalysisPanel extends Disposable {
         }
       }),
     );
-    this.register(this.webviewPanel.onDidDispose(() => this.dispose()));
-    webview.html = buildWebviewHtml(webview, extensionUri, 'panel', 'Attention Lens');
+    this.register(
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        const doc = e.textEditor.document;
+        if (this.shown && doc.uri.toString() === this.shown.uri) {
+          this.endpoint.notify('cursorMoved', { uri: this.shown.uri, version: doc.version, offset: doc.offsetAt(e.selections[0].active) });
+        }
+      }),
+    );
+    this.register(webviewPanel.onDidDispose(() => this.dispose()));
+    webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE);
   }
-
-  private readonly webviewPanel: vscode.WebviewPanel;
 
   /** Resolves with the backend the webview initialised, once it has. */
   whenBackendReady(): Promise<BackendInfo> {
     return this.backend ? Promise.resolve(this.backend) : new Promise((resolve) => this.backendWaiters.push(resolve));
   }
 
-  private async display(selection: SelectionSummary): Promise<SelectionShown> {
+  /** Resolves with the next rendered analysis, rejects with the next failure or when the panel closes. */
+  nextAnalysis(): Promise<AnalysisDone> {
+    return new Promise((resolve, reject) => {
+      const subs = [
+        this.onDidAnalyse((done) => (subs.forEach((s) => s.dispose()), resolve(done))),
+        this.onDidFail((err) => (subs.forEach((s) => s.dispose()), reject(err))),
+        this.register(new vscode.Disposable(() => reject(new LensError('disposed', 'The panel closed before the analysis finished.')))),
+      ];
+    });
+  }
+
+  /** A copy of the current analysis from the webview. */
+  snapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null> {
+    return this.endpoint.request('analysisSnapshot', { includeTensors }, { timeoutMs: 60_000 });
+  }
+
+  private async display(selection: SelectionSummary, modelId?: string): Promise<SelectionShown> {
     await this.ready;
-    return this.endpoint.request('showSelection', selection);
+    return this.endpoint.request('showSelection', { ...selection, modelId });
   }
 
   override dispose(): void {
@@ -115,7 +182,15 @@ export class AnalysisPanel extends Disposable {
       AnalysisPanel.current = undefined;
     }
     this.rejectReady(new LensError('disposed', 'The Attention Lens panel was closed before it finished loading.'));
-    this.onDidDisposeEmitter.fire();
     super.dispose();
   }
+}
+
+/** Selects a document range in its editor (opening it if needed) and scrolls it into view. */
+async function revealRange(uri: string, start: number, end: number): Promise<void> {
+  const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+  const range = new vscode.Range(document.positionAt(start), document.positionAt(end));
+  editor.selection = new vscode.Selection(range.start, range.end);
+  editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }

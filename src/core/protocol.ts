@@ -93,10 +93,49 @@ export interface SelectionShown {
   backend: BackendInfo | null;
 }
 
+/** What the webview reports after an analysis is on screen (small: no tensors). */
+export interface AnalysisDone {
+  /** Document the analysed text came from, and its version. */
+  uri: string;
+  version: number;
+  modelId: string;
+  backend: 'webgpu' | 'wasm';
+  tokenCount: number;
+  truncated: { totalTokens: number; keptTokens: number } | null;
+  /** Milliseconds: model load (0 when cached), tokenize, run, derived views, first render. */
+  timings: { loadMs: number; tokenizeMs: number; runMs: number; analyseMs: number; renderMs: number };
+}
+
+/** A copy of the current analysis for tests and exports: tokens with document ranges, optionally tensors. */
+export interface AnalysisSnapshot {
+  uri: string;
+  version: number;
+  modelId: string;
+  tokens: Array<{ id: number; text: string; start: number; end: number; partial: boolean }>;
+  /** Attention [L, H, T, T] as a flat array, when requested and the model has it. */
+  attention?: { dims: number[]; data: number[] };
+  surprisal: Array<number | null>;
+}
+
+/** A file the user asked to export; the host shows the save dialog. */
+export interface SaveFileParams {
+  /** Suggested file name, e.g. "attention-layer1-head2.png". */
+  suggestedName: string;
+  /** Dialog filter label and extensions, e.g. {"PNG image": ["png"]}. */
+  filters: Record<string, string[]>;
+  /** File contents: base64 for binary files, else UTF-8 text. */
+  data: string;
+  encoding: 'base64' | 'utf8';
+}
+
 /** Requests the webview sends to the host. */
 export interface WebviewRequests {
   /** The webview has loaded and asks for its initial state; the host posts nothing before this. */
   ready: RequestSpec<{ view: ViewKind }, InitialState>;
+  /** Reveal and select a range of a document in its editor (e.g. a clicked token). */
+  revealRange: RequestSpec<{ uri: string; start: number; end: number }, void>;
+  /** Save an export through the host's save dialog; resolves with the saved path, or null if cancelled. */
+  saveFile: RequestSpec<SaveFileParams, string | null>;
 }
 
 /** Notifications the webview sends to the host. */
@@ -105,12 +144,18 @@ export interface WebviewNotifications {
   error: ErrorPayload & { source: string };
   /** The inference backend is initialised (or failed to, with an error). */
   backendReady: BackendInfo;
+  /** An analysis finished and is displayed. */
+  analysisDone: AnalysisDone;
+  /** An analysis failed; the webview shows the message too. */
+  analysisFailed: ErrorPayload & { uri: string; version: number; modelId: string };
 }
 
 /** Requests the host sends to the webview. */
 export interface HostRequests {
-  /** Display this selection; resolves once it is rendered. */
-  showSelection: RequestSpec<SelectionSummary, SelectionShown>;
+  /** Display this selection and analyse it (with modelId, or the current/default model); resolves once the selection is rendered. */
+  showSelection: RequestSpec<SelectionSummary & { modelId?: string }, SelectionShown>;
+  /** A copy of the current analysis (tokens and ranges; attention when includeTensors), or null if none. */
+  analysisSnapshot: RequestSpec<{ includeTensors: boolean }, AnalysisSnapshot | null>;
 }
 
 /** Notifications the host sends to the webview. */
@@ -119,4 +164,6 @@ export interface HostNotifications {
   settingsChanged: LensSettings;
   /** The active editor's selection changed (sidebar only); null when there is none. */
   selectionChanged: SelectionSummary | null;
+  /** The editor cursor moved in a document (panel: highlight the token at this offset). */
+  cursorMoved: { uri: string; version: number; offset: number };
 }

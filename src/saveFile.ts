@@ -1,0 +1,22 @@
+// Saves a webview export (PNG or JSON) through the host's save dialog; the webview cannot write files.
+
+import * as vscode from 'vscode';
+import type { SaveFileParams } from './core/protocol';
+import { log } from './log';
+
+export async function saveExport(params: SaveFileParams): Promise<string | null> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: folder ? vscode.Uri.joinPath(folder, params.suggestedName) : undefined,
+    filters: params.filters,
+    saveLabel: 'Export',
+    title: 'Attention Lens: export',
+  });
+  if (!target) {
+    return null;
+  }
+  const bytes = params.encoding === 'base64' ? Buffer.from(params.data, 'base64') : Buffer.from(params.data, 'utf8');
+  await vscode.workspace.fs.writeFile(target, bytes);
+  log().info(`Exported ${bytes.length} bytes to ${target.toString(true)}`);
+  return target.fsPath || target.toString();
+}
