@@ -68,7 +68,7 @@ const configs = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['vscode', 'mocha'],
+    external: ['vscode', 'mocha', 'onnxruntime-web'],
   },
 ];
 

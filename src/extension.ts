@@ -15,7 +15,7 @@ export const VISUALIZE_COMMAND = 'attentionLens.visualizeSelection';
 export interface AttentionLensApi {
   /** Resolves with the panel's inference backend once initialised; rejects when no panel is open. */
   panelBackend(): Promise<BackendInfo>;
-  /** Resolves with the next analysis the panel renders (rejects if it fails or no panel is open). */
+  /** Resolves with the next analysis the panel renders (rejects if it fails); call it before the command. */
   nextPanelAnalysis(): Promise<AnalysisDone>;
   /** A copy of the panel's current analysis (attention included when includeTensors). */
   panelSnapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null>;
@@ -34,12 +34,12 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       visualizeSelection(context.extensionUri, store, typeof modelId === 'string' ? modelId : undefined),
     ),
     AnalysisPanel.registerSerializer(context.extensionUri, store),
-    { dispose: () => AnalysisPanel.disposeCurrent() },
+    { dispose: () => AnalysisPanel.disposeAll() },
   );
   log().info('Attention Lens activated.');
   return {
     panelBackend: async () => openPanel().whenBackendReady(),
-    nextPanelAnalysis: async () => openPanel().nextAnalysis(),
+    nextPanelAnalysis: () => AnalysisPanel.nextAnalysis(),
     panelSnapshot: async (includeTensors) => openPanel().snapshot(includeTensors),
     sidebarReady: () => compare.whenReady(),
   };

@@ -27,12 +27,12 @@ export class AnalysisPanel extends Disposable {
   private backend: BackendInfo | undefined;
   private readonly backendWaiters: Array<(info: BackendInfo) => void> = [];
   private shown: { uri: string; version: number } | undefined;
-  private readonly analysedEmitter = this.register(new vscode.EventEmitter<AnalysisDone>());
-  /** Fires when the webview has rendered an analysis. */
-  readonly onDidAnalyse = this.analysedEmitter.event;
-  private readonly failedEmitter = this.register(new vscode.EventEmitter<LensError>());
+  private static readonly analysedEmitter = new vscode.EventEmitter<AnalysisDone>();
+  /** Fires when a panel has rendered an analysis. */
+  static readonly onDidAnalyse = AnalysisPanel.analysedEmitter.event;
+  private static readonly failedEmitter = new vscode.EventEmitter<LensError>();
   /** Fires when an analysis failed (the webview shows the error too). */
-  readonly onDidFail = this.failedEmitter.event;
+  static readonly onDidFail = AnalysisPanel.failedEmitter.event;
 
   /** Shows the selection in the panel, creating or revealing it; resolves once the webview has rendered it. */
   static async show(extensionUri: vscode.Uri, store: ModelStore, selection: SelectionSummary, modelId?: string): Promise<SelectionShown> {
@@ -68,8 +68,11 @@ export class AnalysisPanel extends Disposable {
     return AnalysisPanel.current;
   }
 
-  static disposeCurrent(): void {
+  /** Closes the panel and releases the class-wide events (on deactivation). */
+  static disposeAll(): void {
     AnalysisPanel.current?.dispose();
+    AnalysisPanel.analysedEmitter.dispose();
+    AnalysisPanel.failedEmitter.dispose();
   }
 
   private constructor(
@@ -100,13 +103,13 @@ export class AnalysisPanel extends Disposable {
             `run ${Math.round(t.runMs)} ms, views ${Math.round(t.analyseMs)} ms, render ${Math.round(t.renderMs)} ms${done.truncated ? ` (truncated from ${done.truncated.totalTokens} tokens)` : ''}`,
         );
         this.shown = { uri: done.uri, version: done.version };
-        this.analysedEmitter.fire(done);
+        AnalysisPanel.analysedEmitter.fire(done);
       }),
     );
     this.register(
       this.endpoint.onNotification('analysisFailed', (failure) => {
         log().error(`Analysis with ${failure.modelId} failed: ${failure.code}: ${failure.message}`);
-        this.failedEmitter.fire(new LensError(failure.code, failure.message));
+        AnalysisPanel.failedEmitter.fire(new LensError(failure.code, failure.message));
       }),
     );
     this.register(this.endpoint.onRequest('revealRange', (params) => revealRange(params.uri, params.start, params.end)));
@@ -153,13 +156,12 @@ export class AnalysisPanel extends Disposable {
     return this.backend ? Promise.resolve(this.backend) : new Promise((resolve) => this.backendWaiters.push(resolve));
   }
 
-  /** Resolves with the next rendered analysis, rejects with the next failure or when the panel closes. */
-  nextAnalysis(): Promise<AnalysisDone> {
+  /** Resolves with the next analysis any panel renders; rejects with the next failure. */
+  static nextAnalysis(): Promise<AnalysisDone> {
     return new Promise((resolve, reject) => {
       const subs = [
-        this.onDidAnalyse((done) => (subs.forEach((s) => s.dispose()), resolve(done))),
-        this.onDidFail((err) => (subs.forEach((s) => s.dispose()), reject(err))),
-        this.register(new vscode.Disposable(() => reject(new LensError('disposed', 'The panel closed before the analysis finished.')))),
+        AnalysisPanel.onDidAnalyse((done) => (subs.forEach((s) => s.dispose()), resolve(done))),
+        AnalysisPanel.onDidFail((err) => (subs.forEach((s) => s.dispose()), reject(err))),
       ];
     });
   }

@@ -1,0 +1,93 @@
+// Integration tests of the main path inside a real VS Code: the command on a real file's selection
+// produces an analysis in the webview whose token ranges tile the selection and whose attention equals
+// the same model run here in the extension host's Node with onnxruntime-web.
+
+import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import * as ort from 'onnxruntime-web';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { analyse, outputOf } from '../../src/core/analyze';
+import { ModelRunner, OrtModule } from '../../src/core/engine';
+import { validateManifest } from '../../src/core/manifest';
+import type { AnalysisDone, AnalysisSnapshot } from '../../src/core/protocol';
+import { LensTokenizer } from '../../src/core/tokenizer';
+
+const EXTENSION_ID = 'attention-lens.attention-lens';
+const COMMAND = 'attentionLens.visualizeSelection';
+
+interface Api {
+  nextPanelAnalysis(): Promise<AnalysisDone>;
+  panelSnapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null>;
+}
+
+async function selectAll(name: string, from: string, to: string): Promise<vscode.TextEditor> {
+  const folder = vscode.workspace.workspaceFolders![0].uri;
+  const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, name));
+  const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+  const text = document.getText();
+  const start = text.indexOf(from);
+  const end = text.indexOf(to, start) + to.length;
+  assert.ok(start >= 0 && end > start);
+  editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(end));
+  return editor;
+}
+
+describe('Analysis of a selection in a real VS Code', function () {
+  let api: Api;
+  let extensionPath: string;
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension<Api>(EXTENSION_ID)!;
+    api = await extension.activate();
+    extensionPath = extension.extensionPath;
+  });
+
+  for (const file of [
+    { name: 'sample.ts', from: 'export function tokenize', to: 'return tokens;\n}' },
+    { name: 'unicode.txt', from: 'Plain', to: 'marks.' },
+  ]) {
+    it(`analyses ${file.name} with the Transformer: ranges tile the selection, attention equals Node`, async () => {
+      const editor = await selectAll(file.name, file.from, file.to);
+      const document = editor.document;
+      const selectionStart = document.offsetAt(editor.selection.start);
+      const selectionEnd = document.offsetAt(editor.selection.end);
+      const done = api.nextPanelAnalysis();
+      await vscode.commands.executeCommand(COMMAND, 'transformer');
+      const summary = await done;
+      assert.strictEqual(summary.modelId, 'transformer');
+      assert.strictEqual(summary.uri, document.uri.toString());
+      assert.strictEqual(summary.version, document.version);
+      assert.strictEqual(summary.truncated, null);
+
+      const snapshot = await api.panelSnapshot(true);
+      assert.ok(snapshot && snapshot.attention, 'the panel must hold the analysis with attention');
+      assert.strictEqual(snapshot.tokens.length, summary.tokenCount);
+      let offset = selectionStart;
+      for (const token of snapshot.tokens) {
+        assert.strictEqual(token.start, offset, `gap or overlap at ${offset}`);
+        offset = token.end;
+      }
+      assert.strictEqual(offset, selectionEnd, 'the tokens must end where the selection ends');
+
+      // The same model, run here in Node with onnxruntime-web (wasm).
+      const folder = path.join(extensionPath, 'media/models/transformer');
+      const manifest = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
+      assert.ok(manifest.ok);
+      const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')));
+      ort.env.wasm.numThreads = 1;
+      const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest.manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
+      try {
+        const expected = await analyse(tokenizer, runner, document.getText(editor.selection), selectionStart, { maxTokens: 100_000 });
+        assert.deepStrictEqual(snapshot.tokens.map((t) => [t.id, t.start, t.end]), expected.tokens.map((t) => [t.id, t.start, t.end]));
+        const attention = outputOf(expected, 'attention')!;
+        assert.deepStrictEqual(snapshot.attention.dims, attention.dims);
+        let worst = 0;
+        attention.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - snapshot.attention!.data[i]))));
+        assert.ok(worst <= 1e-4, `webview attention differs from Node by ${worst}`);
+      } finally {
+        await runner.release();
+      }
+    });
+  }
+});
