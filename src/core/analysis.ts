@@ -49,21 +49,30 @@ export interface Prediction {
 /** The k most likely next tokens after each position, most likely first. */
 export function topPredictions(logits: Tensor, k: number): Prediction[][] {
   const [T, V] = seqDims(logits);
+  const data = logits.data;
   const result: Prediction[][] = [];
+  const bestIds = new Int32Array(k);
+  const bestLogits = new Float64Array(k);
   for (let t = 0; t < T; t++) {
     const row = t * V;
-    const lse = logSumExp(logits.data, row, V);
-    const best: Prediction[] = [];
+    let n = 0;
+    let threshold = -Infinity; // smallest logit kept once k are held
     for (let v = 0; v < V; v++) {
-      const logit = logits.data[row + v];
-      if (best.length < k || logit > Math.log(best[best.length - 1].probability) + lse) {
-        const p = Math.exp(logit - lse);
-        let i = best.length;
-        while (i > 0 && best[i - 1].probability < p) i--;
-        best.splice(i, 0, { id: v, probability: p });
-        if (best.length > k) best.pop();
+      const logit = data[row + v];
+      if (n === k && logit <= threshold) continue;
+      let i = n < k ? n++ : k - 1;
+      while (i > 0 && bestLogits[i - 1] < logit) {
+        bestLogits[i] = bestLogits[i - 1];
+        bestIds[i] = bestIds[i - 1];
+        i--;
       }
+      bestLogits[i] = logit;
+      bestIds[i] = v;
+      if (n === k) threshold = bestLogits[k - 1];
     }
+    const lse = logSumExp(data, row, V);
+    const best: Prediction[] = [];
+    for (let i = 0; i < n; i++) best.push({ id: bestIds[i], probability: Math.exp(bestLogits[i] - lse) });
     result.push(best);
   }
   return result;

@@ -1,0 +1,94 @@
+// npm run bench: speed figures measured side by side in one run, printed as ratios (never asserted in
+// tests). The webview's engine (onnxruntime-web, wasm, 1 thread, through the same ModelRunner) against
+// onnxruntime-node (CPU, 1 thread) for the same model and tokens at several lengths, plus the cost of the
+// derived views (surprisal, top-5, rollout) computed in core.
+
+import { readFileSync } from 'fs';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import * as path from 'path';
+import { tensor, rollout, surprisal, topPredictions } from '../../src/core/analysis';
+import { ModelRunner, OrtModule } from '../../src/core/engine';
+import { validateManifest } from '../../src/core/manifest';
+import { LensTokenizer } from '../../src/core/tokenizer';
+
+const root = path.join(__dirname, '../..');
+const LENGTHS = (process.env.BENCH_LENGTHS ?? '64,256,1024').split(',').map(Number);
+const MODELS = (process.env.BENCH_MODELS ?? 'transformer,lstm,gru').split(',');
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Median wall time of fn after warm-up runs; interleaving is done by the caller. */
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  ortWeb.env.wasm.numThreads = 1;
+  ortWeb.env.logLevel = 'error';
+  const heldout = JSON.parse(readFileSync(path.join(root, 'test/fixtures/heldout-tokens.json'), 'utf8')) as { joinedIds: number[] };
+  console.log(`Attention Lens benchmark — node ${process.version}, onnxruntime-web ${ortWeb.env.versions.web}, onnxruntime-node, 1 thread each; median ms`);
+  console.log('model        T   web-wasm  node-cpu  web/node');
+  for (const id of MODELS) {
+    const folder = path.join(root, 'media/models', id);
+    const parsed = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    const bytes = readFileSync(path.join(folder, 'model.onnx'));
+    const web = await ModelRunner.create(ortWeb as unknown as OrtModule, parsed.manifest, bytes, { executionProviders: ['wasm'] });
+    const node = await ModelRunner.create(ortNode as unknown as OrtModule, parsed.manifest, bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    } as never);
+    for (const T of LENGTHS) {
+      const ids = heldout.joinedIds.slice(1000, 1000 + T);
+      const chunk = { chunkSize: T };
+      const reps = T >= 1024 ? 5 : T >= 256 ? 9 : 21;
+      for (let i = 0; i < 3; i++) {
+        await web.run(ids, chunk);
+        await node.run(ids, chunk);
+      }
+      const w: number[] = [];
+      const n: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        w.push(await time(() => web.run(ids, chunk)));
+        n.push(await time(() => node.run(ids, chunk)));
+      }
+      const mw = median(w);
+      const mn = median(n);
+      console.log(`${id.padEnd(11)} ${String(T).padStart(4)} ${mw.toFixed(1).padStart(9)} ${mn.toFixed(1).padStart(9)} ${(mw / mn).toFixed(2).padStart(9)}`);
+    }
+    await web.release();
+    await node.release();
+  }
+
+  // Derived views, computed in core (pure TypeScript) from the Transformer's outputs.
+  const folder = path.join(root, 'media/models/transformer');
+  const parsed = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  const runner = await ModelRunner.create(ortWeb as unknown as OrtModule, parsed.manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
+  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')));
+  console.log('\nderived views (transformer)     T  surprisal+top5  rollout');
+  for (const T of LENGTHS) {
+    const ids = heldout.joinedIds.slice(1000, 1000 + T);
+    const out = await runner.run(ids);
+    const logits = tensor(out.logits.dims, out.logits.data);
+    const s = median(await Promise.all([0, 1, 2].map(() => time(async () => (surprisal(logits, ids), topPredictions(logits, 5))))));
+    const r = await time(async () => rollout(out.attention));
+    console.log(`${''.padEnd(31)} ${String(T).padStart(4)} ${s.toFixed(1).padStart(15)} ${r.toFixed(1).padStart(8)}`);
+  }
+  const text = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8').repeat(20);
+  const tok = median(await Promise.all([0, 1, 2, 3, 4].map(() => time(async () => tokenizer.tokenize(text)))));
+  console.log(`\ntokenize with exact ranges: ${text.length} characters in ${tok.toFixed(1)} ms`);
+  await runner.release();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
