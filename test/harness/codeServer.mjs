@@ -5,7 +5,7 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cp, mkdtemp, readdir } from 'node:fs/promises';
+import { cp, mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,7 +19,24 @@ export const codeServerRoot = join(installDir, 'node_modules/code-server');
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const APT_PACKAGES = ['chromium', 'libkrb5-dev', 'ripgrep'];
 
+export const outputDir = join(repoRoot, '.test-output'); // gitignored: logs, screenshots
+
 export const log = (message) => console.log(`[harness] ${message}`);
+
+/** Runs the build when one of the given out/ files is missing (npm test builds first, so usually a no-op). */
+export function ensureBuilt(files = ['out/extension.js', 'out/webview/panel.js', 'out/test/integration/index.js']) {
+  if (files.every((f) => existsSync(join(repoRoot, f)))) return;
+  log('out/ is incomplete: running node esbuild.mjs');
+  execFileSync(process.execPath, [join(repoRoot, 'esbuild.mjs')], { cwd: repoRoot, stdio: 'inherit' });
+}
+
+/** The folder .test-output/<name>, created empty. */
+export function freshOutputDir(name) {
+  const dir = join(outputDir, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 // ---------------------------------------------------------------- cleanup of what we started
 const groups = new Set(); // pids of process groups we spawned (detached children lead their own group)
@@ -35,19 +52,41 @@ function killGroupSync(pid, signal) {
   }
 }
 
-/** Closes browsers, kills our process groups (TERM, then KILL), removes our temp folders. Idempotent. */
-export async function cleanup() {
-  for (const close of closers.splice(0).reverse()) {
-    await close().catch(() => undefined);
-  }
-  const pids = [...groups];
-  groups.clear();
+/** SIGTERM to each group, SIGKILL to whatever is left after 5 s. */
+async function killGroups(pids) {
   pids.forEach((pid) => killGroupSync(pid, 'SIGTERM'));
   const deadline = Date.now() + 5000;
   while (pids.some((pid) => killGroupSync(pid, 0)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
   }
   pids.forEach((pid) => killGroupSync(pid, 'SIGKILL'));
+}
+
+/** Stops one child started by spawnTracked (its whole process group). */
+export async function stopProcess(child) {
+  if (!groups.delete(child.pid)) return;
+  await killGroups([child.pid]);
+}
+
+/** Closes one browser from launchChromium now rather than at cleanup(). */
+export async function closeBrowser(context) {
+  const index = closers.findIndex((close) => close.context === context);
+  if (index >= 0) closers.splice(index, 1);
+  await context.close().catch(() => undefined);
+}
+
+/** True once cleanup() has begun: children exiting after that are expected, not failures. */
+export let cleaningUp = false;
+
+/** Closes browsers, kills our process groups (TERM, then KILL), removes our temp folders. Idempotent. */
+export async function cleanup() {
+  cleaningUp = true;
+  for (const close of closers.splice(0).reverse()) {
+    await close().catch(() => undefined);
+  }
+  const pids = [...groups];
+  groups.clear();
+  await killGroups(pids);
   for (const dir of tempDirs) {
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   }
@@ -98,6 +137,10 @@ function dpkgInstalled(pkg) {
 
 /** Installs chromium, libkrb5-dev and ripgrep with apt when missing (root only); instant when present. */
 export function ensureSystemPackages() {
+  if (spawnSync('dpkg-query', ['--version']).status !== 0) {
+    log('not a Debian-like system: make sure chromium (or CHROMIUM_PATH), ripgrep and the Kerberos headers are installed');
+    return;
+  }
   const customChromium = process.env.CHROMIUM_PATH && existsSync(process.env.CHROMIUM_PATH);
   const missing = APT_PACKAGES.filter((pkg) => !(pkg === 'chromium' && customChromium) && !dpkgInstalled(pkg));
   if (missing.length === 0) return;
@@ -110,8 +153,8 @@ export function ensureSystemPackages() {
   }
   log(`installing ${missing.join(', ')} with apt-get (once)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['-q', 'update'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['-q', 'install', '-y', ...missing], { stdio: 'inherit', env });
 }
 
 function run(cmd, args, options) {
@@ -161,7 +204,7 @@ export function ensureCodeServer() {
     return codeServerRoot;
   }
   const started = Date.now();
-  log(`installing code-server@${CODE_SERVER_VERSION} into .cache/code-server (once, about a minute)…`);
+  log(`installing code-server@${CODE_SERVER_VERSION} into .cache/code-server (once, 1–2 minutes)…`);
   rmSync(installDir, { recursive: true, force: true });
   mkdirSync(installDir, { recursive: true });
   writeFileSync(join(installDir, 'package.json'), JSON.stringify({ name: 'attention-lens-code-server', private: true }, null, 2));
@@ -190,6 +233,11 @@ export function ensureCodeServer() {
   tempDirs.delete(npmTmp);
   log(`code-server installed in ${Math.round((Date.now() - started) / 1000)} s`);
   return codeServerRoot;
+}
+
+/** The version of the VS Code that the installed code-server bundles (e.g. "1.100.3"). */
+export function vscodeVersion() {
+  return JSON.parse(readFileSync(join(codeServerRoot, 'lib/vscode/package.json'), 'utf8')).version;
 }
 
 // ---------------------------------------------------------------- servers
@@ -224,7 +272,7 @@ export async function waitForHttp(url, child, timeoutMs = 60_000) {
 /** Environment whose home-ish folders (config, data, cache, runtime, TMPDIR) all live under root. */
 export function isolatedEnv(root) {
   const env = { ...process.env };
-  for (const [name, sub] of Object.entries({ TMPDIR: 'tmp', XDG_CONFIG_HOME: 'config', XDG_DATA_HOME: 'data', XDG_CACHE_HOME: 'cache', XDG_RUNTIME_DIR: 'runtime' })) {
+  for (const [name, sub] of Object.entries({ HOME: 'home', TMPDIR: 'tmp', XDG_CONFIG_HOME: 'config', XDG_DATA_HOME: 'data', XDG_CACHE_HOME: 'cache', XDG_RUNTIME_DIR: 'runtime' })) {
     env[name] = join(root, sub);
     mkdirSync(env[name], { recursive: true, mode: 0o700 });
   }
@@ -237,9 +285,6 @@ export function isolatedEnv(root) {
 export function spawnTracked(cmd, args, { env, cwd, onLine } = {}) {
   const child = spawn(cmd, args, { env, cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   groups.add(child.pid);
-  child.once('exit', () => {
-    // The group may outlive its leader (e.g. extension hosts); cleanup() still kills it.
-  });
   for (const stream of [child.stdout, child.stderr]) {
     let buffered = '';
     stream.setEncoding('utf8');
@@ -278,8 +323,8 @@ export function writeUserSettings(userDataDir, extra = {}) {
  * Starts the bundled VS Code server (not the code-server CLI, which rejects the extension-development and
  * smoke-test flags). Everything it writes goes under root. Resolves when it answers HTTP.
  */
-export async function startVsCodeServer({ root, onLine = () => undefined }) {
-  const port = await freePort();
+export async function startVsCodeServer({ root, port, env = {}, onLine = () => undefined }) {
+  port ??= await freePort();
   const dirs = Object.fromEntries(['server-data', 'user-data', 'extensions'].map((d) => [d, join(root, d)]));
   Object.values(dirs).forEach((d) => mkdirSync(d, { recursive: true }));
   writeUserSettings(dirs['user-data']);
@@ -290,7 +335,7 @@ export async function startVsCodeServer({ root, onLine = () => undefined }) {
     '--disable-telemetry', '--disable-workspace-trust',
     '--server-data-dir', dirs['server-data'], '--user-data-dir', dirs['user-data'], '--extensions-dir', dirs.extensions,
   ];
-  const child = spawnTracked(process.execPath, args, { env: isolatedEnv(root), cwd: root, onLine });
+  const child = spawnTracked(process.execPath, args, { env: { ...isolatedEnv(root), ...env }, cwd: root, onLine });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/version`, child);
   return { port, base, child };
@@ -307,6 +352,38 @@ export function devWorkbenchUrl({ base, port, folder, extensionPath = repoRoot, 
 /** The code-server CLI (for the packaged-extension tests): node <code-server>/out/node/entry.js. */
 export function codeServerCli(args, { env, onLine } = {}) {
   return spawnTracked(process.execPath, [join(codeServerRoot, 'out/node/entry.js'), ...args], { env, onLine });
+}
+
+/** Installs a .vsix into extensionsDir with the code-server CLI (offline); rejects with its output on failure. */
+export async function installVsix({ root, vsix, extensionsDir }) {
+  const lines = [];
+  const child = codeServerCli(['--user-data-dir', join(root, 'user-data'), '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'], {
+    env: isolatedEnv(root),
+    onLine: (line) => lines.push(line),
+  });
+  const code = await new Promise((resolve) => child.once('exit', (c) => resolve(c)));
+  await stopProcess(child);
+  const output = lines.join('\n');
+  if (code !== 0 || !/successfully installed/i.test(output)) {
+    throw new Error(`installing ${vsix} failed (exit ${code}):\n${output}`);
+  }
+  return output;
+}
+
+/** Starts `code-server --auth none` on a free port with its own user data under root; resolves when it serves. */
+export async function startCodeServer({ root, extensionsDir, onLine = () => undefined }) {
+  const port = await freePort();
+  const userData = join(root, 'user-data');
+  writeUserSettings(userData);
+  const args = [
+    '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userData, '--extensions-dir', extensionsDir,
+    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--ignore-last-opened',
+  ];
+  const child = codeServerCli(args, { env: isolatedEnv(root), onLine });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/healthz`, child);
+  return { port, base, child };
 }
 
 /** Copies the sample workspace into dir/workspace and returns its path. */
@@ -334,17 +411,8 @@ export async function launchChromium({ root, webgpu, viewport = { width: 1600, h
     viewport,
     env: isolatedEnv(join(root, 'chromium-env')),
   });
-  onCleanup(() => context.close());
+  const close = () => context.close();
+  close.context = context;
+  onCleanup(close);
   return context;
-}
-
-/** Lists files under dir (relative paths), for checks on packaged output. */
-export async function listFiles(dir, prefix = '') {
-  const out = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(join(dir, entry.name), rel)));
-    else out.push(rel);
-  }
-  return out;
 }

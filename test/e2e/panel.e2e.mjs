@@ -1,0 +1,142 @@
+// Why: the end-to-end check of what users get. The packaged VSIX is installed into code-server (the real
+// VS Code 1.100 workbench), which headless chromium drives like a person: open sample.ts, select a
+// function, run "Visualize attention on selection" from the command palette, then read the panel and the
+// Compare view inside their webviews. Once with WebGPU exposed (--enable-unsafe-webgpu) and once without,
+// which must fall back to WebAssembly and say why. Screenshots go to .test-output/screenshots/.
+
+import * as assert from 'node:assert/strict';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as harness from '../harness/codeServer.mjs';
+import { goToLine, quickOpen, runCommand, statusSelection, waitForWorkbench, webviewFrame } from './workbench.mjs';
+
+const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
+const screenshots = join(harness.outputDir, 'screenshots');
+const logs = join(harness.outputDir, 'e2e');
+const COMMAND_TITLE = 'Attention Lens: Visualize attention on selection';
+
+/** The selection the tests make: the whole tokenize function in sample.ts, lines included. */
+const sample = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace/sample.ts'), 'utf8');
+const sampleLines = sample.split('\n');
+const firstLine = sampleLines.findIndex((l) => l.startsWith('export function tokenize')) + 1;
+const lastLine = sampleLines.findIndex((l, i) => i >= firstLine && l === '}') + 1;
+const expectedText = `${sampleLines.slice(firstLine - 1, lastLine).join('\n')}\n`;
+
+const BACKENDS = [
+  { name: 'webgpu', webgpu: true, badge: 'WebGPU' },
+  { name: 'wasm', webgpu: false, badge: 'WebAssembly' },
+];
+
+describe('the packaged extension in VS Code (code-server)', function () {
+  let extensionsDir;
+
+  before(async function () {
+    this.timeout(120_000);
+    assert.ok(firstLine > 0 && lastLine > firstLine, 'sample.ts must define tokenize');
+    mkdirSync(screenshots, { recursive: true });
+    mkdirSync(logs, { recursive: true });
+    harness.ensureCodeServer();
+    const root = await harness.makeTempDir('e2e-install');
+    extensionsDir = join(root, 'extensions');
+    await harness.installVsix({ root: join(root, 'cli'), vsix, extensionsDir });
+  });
+
+  for (const backend of BACKENDS) {
+    describe(`with ${backend.webgpu ? 'WebGPU exposed' : 'no WebGPU'} (${backend.badge})`, function () {
+      let broken = false; // each step builds on the previous one: skip the rest after a failure
+      let server;
+      let browser;
+      let page;
+      let consoleLog;
+
+      before(async function () {
+        this.timeout(180_000);
+        const root = await harness.makeTempDir(`e2e-${backend.name}`);
+        const folder = await harness.copyWorkspace(root);
+        consoleLog = createWriteStream(join(logs, `${backend.name}.log`));
+        server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, onLine: (l) => consoleLog.write(`[server] ${l}\n`) });
+        browser = await harness.launchChromium({ root, webgpu: backend.webgpu });
+        page = browser.pages()[0] ?? (await browser.newPage());
+        page.on('console', (m) => consoleLog.write(`[console.${m.type()}] ${m.text()}\n`));
+        page.on('pageerror', (e) => consoleLog.write(`[pageerror] ${e.stack ?? e.message}\n`));
+        await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);
+        await waitForWorkbench(page);
+      });
+
+      after(async function () {
+        this.timeout(30_000);
+        if (browser) await harness.closeBrowser(browser);
+        if (server) await harness.stopProcess(server.child);
+        consoleLog?.end();
+      });
+
+      beforeEach(function () {
+        if (broken) this.skip();
+      });
+
+      afterEach(async function () {
+        if (this.currentTest?.state === 'failed' && page) {
+          broken = true;
+          await page.screenshot({ path: join(screenshots, `${backend.name}-failure.png`), fullPage: true }).catch(() => undefined);
+        }
+      });
+
+      it('opens sample.ts with Quick Open and selects the tokenize function', async function () {
+        await quickOpen(page, 'sample.ts');
+        await goToLine(page, firstLine);
+        for (let line = firstLine; line <= lastLine; line++) {
+          await page.keyboard.press('Shift+ArrowDown');
+        }
+        await statusSelection(page, new RegExp(`^Ln ${lastLine + 1}, Col 1 \\(${expectedText.length} selected\\)$`));
+      });
+
+      it(`shows the selection and the ${backend.badge} backend in the panel`, async function () {
+        this.timeout(120_000);
+        await runCommand(page, COMMAND_TITLE);
+        const panel = await webviewFrame(page, 'panel');
+        const text = panel.locator('[data-testid=selection-text]');
+        await text.waitFor();
+        assert.equal(await text.textContent(), expectedText);
+        assert.equal(await panel.locator('[data-testid=selection-file]').textContent(), 'sample.ts');
+        assert.equal(await panel.locator('[data-testid=selection-range]').textContent(), `Ln ${firstLine}, Col 1 – Ln ${lastLine + 1}, Col 1`);
+
+        const ready = panel.locator('[data-testid=backend][data-state=ready]');
+        const failed = panel.locator('[data-testid=backend][data-state=error]');
+        await ready.or(failed).waitFor({ timeout: 90_000 });
+        if ((await failed.count()) > 0) assert.fail(`the backend failed: ${await failed.textContent()}`);
+        assert.equal(await ready.getAttribute('data-backend'), backend.name);
+        assert.equal((await ready.locator('vscode-badge').textContent())?.trim(), backend.badge);
+        assert.match((await ready.textContent()) ?? '', /onnxruntime-web \d+\.\d+\.\d+/);
+        const adapter = ready.locator('[data-testid=backend-adapter]');
+        const reason = ready.locator('[data-testid=backend-reason]');
+        if (backend.webgpu) {
+          assert.match((await adapter.textContent()) ?? '', /^Adapter: \S.*/);
+          assert.equal(await reason.count(), 0, 'WebGPU was used, so there is no fallback reason');
+        } else {
+          assert.equal(await adapter.count(), 0);
+          // Without the flag chromium has no adapter; any other reason (say, ORT failing on WebGPU) is a bug.
+          assert.match((await reason.textContent()) ?? '', /^WebGPU not used: (no WebGPU adapter is available|this webview does not expose WebGPU).*\.$/);
+        }
+        await page.screenshot({ path: join(screenshots, `${backend.name}-panel.png`), fullPage: true });
+      });
+
+      it('shows the selection summary in the Compare architectures view', async function () {
+        await page.locator('.part.activitybar .action-label[aria-label="Attention Lens"]').click();
+        // The view's header is hidden while it is the container's only view; it exists all the same.
+        await page.locator('.part.sidebar .pane-header[aria-label^="Compare architectures"]').waitFor({ state: 'attached' });
+        const sidebar = await webviewFrame(page, 'sidebar');
+        const file = sidebar.locator('[data-testid=selection-file]');
+        await file.waitFor();
+        assert.equal(await file.textContent(), 'sample.ts');
+        assert.equal(await sidebar.locator('[data-testid=selection-range]').textContent(), `Ln ${firstLine}, Col 1 – Ln ${lastLine + 1}, Col 1`);
+        const lineCount = lastLine - firstLine + 2; // the selection ends at the start of the next line
+        assert.match(
+          (await sidebar.locator('[data-testid=selection-length]').textContent()) ?? '',
+          new RegExp(`^${expectedText.length} characters \\(UTF-16\\) · ${expectedText.length} code points · ${lineCount} lines$`),
+        );
+        assert.equal(await sidebar.locator('[data-testid=selection-text]').count(), 0, 'the Compare view shows no text');
+        await page.screenshot({ path: join(screenshots, `${backend.name}-sidebar.png`), fullPage: true });
+      });
+    });
+  }
+});

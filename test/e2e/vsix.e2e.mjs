@@ -1,0 +1,60 @@
+// Why: what users install is the VSIX, not the repo. These checks keep .vscodeignore honest: the built
+// extension, webviews, onnxruntime-web runtime and every media file (models included) go in; sources,
+// tests, training code, node_modules and sourcemaps stay out. Run by test/harness/e2e.mjs after packaging.
+
+import * as assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { repoRoot } from '../harness/codeServer.mjs';
+import { listZip } from './zip.mjs';
+
+const vsix = process.env.ATTENTION_LENS_VSIX || join(repoRoot, 'out/attention-lens.vsix');
+
+describe('the packaged VSIX', function () {
+  let names;
+
+  before(async function () {
+    assert.ok(existsSync(vsix), `${vsix} is missing: run npm run package (test/harness/e2e.mjs does)`);
+    names = (await listZip(vsix)).map((entry) => entry.name);
+  });
+
+  it('contains the extension, both webviews and the onnxruntime-web runtime', function () {
+    for (const required of [
+      'extension/package.json',
+      'extension/out/extension.js',
+      'extension/out/webview/panel.js',
+      'extension/out/webview/sidebar.js',
+      'extension/out/webview/main.css',
+    ]) {
+      assert.ok(names.includes(required), `${required} must be in the VSIX`);
+    }
+    const ort = names.filter((n) => n.startsWith('extension/out/ort/'));
+    assert.ok(ort.some((n) => n.endsWith('.wasm')), 'the onnxruntime-web .wasm must be in the VSIX');
+    assert.ok(ort.some((n) => n.endsWith('.mjs')), 'the onnxruntime-web loader .mjs must be in the VSIX');
+  });
+
+  it('contains every media file (icons, models), except Python sources', async function () {
+    const mediaDir = join(repoRoot, 'media');
+    const media = (await readdir(mediaDir, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.py'))
+      .map((entry) => relative(mediaDir, join(entry.parentPath ?? entry.path, entry.name)).split('\\').join('/'));
+    assert.ok(media.length > 0);
+    const missing = media.filter((f) => !names.includes(`extension/media/${f}`));
+    assert.deepEqual(missing, [], 'media files missing from the VSIX');
+  });
+
+  it('contains no node_modules, sources, tests, training code or sourcemaps', function () {
+    const forbidden = names.filter(
+      (n) =>
+        n.includes('node_modules/') ||
+        n.endsWith('.map') ||
+        n.endsWith('.py') ||
+        /\.(ts|tsx)$/.test(n) ||
+        /^extension\/(src|webview|test|training|\.cache|\.test-output)\//.test(n) ||
+        n.startsWith('extension/out/test/') ||
+        n.endsWith('.vsix'),
+    );
+    assert.deepEqual(forbidden, [], 'files that must not ship');
+  });
+});

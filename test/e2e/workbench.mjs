@@ -1,0 +1,89 @@
+// Why: the end-to-end tests drive VS Code the way a person does (keyboard, command palette, activity
+// bar) through playwright-core. These helpers wait on the workbench's own DOM and never sleep for a fixed
+// time; the selectors are VS Code 1.100's (the version code-server 4.100.3 bundles).
+
+/** Resolves when the workbench has loaded the folder: status bar shown, explorer listing files. */
+export async function waitForWorkbench(page, timeout = 90_000) {
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout });
+  await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout });
+}
+
+async function quickInput(page, keys, text) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.keyboard.press(keys);
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+  return input;
+}
+
+/** Opens a workspace file with Quick Open (Ctrl+P) and waits until its editor is the active one. */
+export async function quickOpen(page, fileName) {
+  await quickInput(page, 'Control+P', fileName);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first();
+  await row.waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator(`.tabs-container .tab.active[data-resource-name="${fileName}"]`).waitFor();
+  await page.locator('.editor-group-container.active .monaco-editor.focused').waitFor();
+}
+
+/** Moves the cursor to the start of a 1-based line with Go to Line (Ctrl+G). */
+export async function goToLine(page, line) {
+  await quickInput(page, 'Control+G', `:${line}`); // keep Go to Line's ':' prefix, or it becomes a file search
+  await page.keyboard.press('Enter');
+  await statusSelection(page, new RegExp(`^Ln ${line}, Col 1$`));
+}
+
+/** Waits until the status bar's cursor item matches re (e.g. "Ln 9, Col 1 (263 selected)"); returns its text. */
+export async function statusSelection(page, re, timeout = 15_000) {
+  const item = page.locator('#status\\.editor\\.selection');
+  const deadline = Date.now() + timeout;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = ((await item.textContent({ timeout }).catch(() => '')) ?? '').trim();
+    if (re.test(text)) return text;
+    await page.waitForTimeout(100); // polling interval while the editor updates the status bar
+  }
+  throw new Error(`status bar cursor position is "${text}", expected ${re}`);
+}
+
+/**
+ * Runs a command from the command palette (F1) by its full title. Retries until the command is listed,
+ * since a freshly loaded workbench may not have read the extension's contributions yet.
+ */
+export async function runCommand(page, title, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await quickInput(page, 'F1', `>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    const listed = await row.waitFor({ timeout: 5_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (listed) {
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+      return;
+    }
+    await page.keyboard.press('Escape');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    if (Date.now() > deadline) throw new Error(`the command palette never listed "${title}"`);
+  }
+}
+
+/**
+ * The content frame of the extension webview whose body has data-view=view ("panel" or "sidebar").
+ * Each webview is iframe.webview.ready > iframe#active-frame; several may exist at once.
+ */
+export async function webviewFrame(page, view, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const outer = page.locator('iframe.webview.ready');
+    const count = await outer.count();
+    for (let i = 0; i < count; i++) {
+      const inner = outer.nth(i).contentFrame().locator('#active-frame').contentFrame();
+      if ((await inner.locator(`body[data-view="${view}"]`).count().catch(() => 0)) > 0) return inner;
+    }
+    if (Date.now() > deadline) throw new Error(`no ${view} webview appeared within ${timeout / 1000} s (${count} webviews)`);
+    await page.waitForTimeout(200); // polling interval while the webview loads
+  }
+}
