@@ -233,7 +233,6 @@ class Tokenizer:
     def load(cls, path):
         with open(path, encoding="utf-8") as f:
             j = json.load(f)
-        u2b = {u: b for b, u in BYTE_TO_UNICODE.items()}
         vocab = j["model"]["vocab"]
         merges = []
         for m in j["model"]["merges"]:
@@ -242,5 +241,4 @@ class Tokenizer:
         tok = cls(merges)
         for i in range(256):
             assert vocab[BYTE_TO_UNICODE[i]] == i
-        assert u2b is not None
         return tok

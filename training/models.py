@@ -34,6 +34,9 @@ class Block(nn.Module):
     def __init__(self, d, h, d_ff):
         super().__init__()
         self.h = h
+        self.d = d
+        self.hd = d // h
+        self.scale = 1.0 / math.sqrt(d // h)
         self.ln1 = nn.LayerNorm(d)
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)
@@ -43,13 +46,13 @@ class Block(nn.Module):
 
     def forward(self, x, bias):
         # x [B,T,d]; bias [H,T,T] (ALiBi distance penalty, -inf above the diagonal)
-        B, T, d = x.shape
-        hd = d // self.h
+        B, T = x.shape[0], x.shape[1]
+        d, hd = self.d, self.hd
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
         q = q.reshape(B, T, self.h, hd).transpose(1, 2)
         k = k.reshape(B, T, self.h, hd).transpose(1, 2)
         v = v.reshape(B, T, self.h, hd).transpose(1, 2)
-        scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(hd)) + bias
+        scores = torch.matmul(q, k.transpose(-1, -2)) * self.scale + bias
         att = torch.softmax(scores, dim=-1)  # [B,H,T,T]
         y = torch.matmul(att, v).transpose(1, 2).reshape(B, T, d)
         x = x + self.proj(y)

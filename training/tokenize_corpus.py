@@ -58,6 +58,8 @@ def main():
     with open(tok_path, "rb") as f:
         tok_sha = hashlib.sha256(f.read()).hexdigest()
     stats["tokenizerSha256"] = tok_sha
+    with open(os.path.join(DATA, "corpus.json"), encoding="utf-8") as f:
+        stats["corpusSha256"] = json.load(f)["sha256"]
     with open(os.path.join(DATA, "tokens.json"), "w") as f:
         json.dump(stats, f, indent=1)
     # Held-out ids for the TypeScript test: ids of each document encoded on its own (no special tokens added),

@@ -11,6 +11,7 @@ When the last step is done, checkpoints/<id>/final.pt and results/<id>.json are 
 --probe N runs N steps without touching checkpoints and prints the throughput.
 """
 import argparse
+import fcntl
 import json
 import math
 import os
@@ -32,12 +33,12 @@ RESULTS = os.path.join(HERE, "results")
 
 # Fixed training schedules. tokens/step = batch * seq_len.
 SCHEDULES = {
-    "transformer": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 3000, "lr": 3e-3, "min_lr_frac": 0.1,
-                    "warmup": 100, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 50, "eval_every": 250},
-    "lstm": {"seed": 1234, "batch": 32, "seq_len": 256, "steps": 3000, "lr": 4e-3, "min_lr_frac": 0.1,
-             "warmup": 100, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 50, "eval_every": 250},
-    "gru": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 3000, "lr": 4e-3, "min_lr_frac": 0.1,
-            "warmup": 100, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 50, "eval_every": 250},
+    "transformer": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 1000, "lr": 3e-3, "min_lr_frac": 0.1,
+                    "warmup": 100, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
+    "lstm": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 1200, "lr": 5e-3, "min_lr_frac": 0.1,
+             "warmup": 50, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
+    "gru": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 800, "lr": 5e-3, "min_lr_frac": 0.1,
+            "warmup": 50, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
 }
 EVAL_LEN = 512
 
@@ -73,16 +74,23 @@ def evaluate(model, stream, token_bytes, special_from):
     Returns (mean nats per scored token, bits per byte of the held-out text, scored tokens, bytes)."""
     model.eval()
     n = stream.numel()
+    starts = list(range(0, n - 1, EVAL_LEN))
     total_nats, total_tokens, total_bytes = 0.0, 0, 0
-    for i in range(0, n - 1, EVAL_LEN):
-        x = stream[i:min(i + EVAL_LEN, n - 1)].view(1, -1)
-        y = stream[i + 1:i + 1 + x.shape[1]].view(1, -1)
-        logits = forward_logits(model, x)
-        nll = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), reduction="none")
-        keep = y.view(-1) < special_from
-        total_nats += nll[keep].double().sum().item()
-        total_tokens += int(keep.sum())
-        total_bytes += int(token_bytes[y.view(-1)[keep]].sum())
+    for lo in range(0, len(starts), 16):
+        group = starts[lo:lo + 16]
+        width = min(EVAL_LEN, n - 1 - group[0])
+        same = [i for i in group if min(EVAL_LEN, n - 1 - i) == width]
+        batches = [same] + [[i] for i in group if i not in same]
+        for b in batches:
+            w = min(EVAL_LEN, n - 1 - b[0])
+            x = torch.stack([stream[i:i + w] for i in b])
+            y = torch.stack([stream[i + 1:i + 1 + w] for i in b])
+            logits = forward_logits(model, x)
+            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
+            keep = y.reshape(-1) < special_from
+            total_nats += nll[keep].double().sum().item()
+            total_tokens += int(keep.sum())
+            total_bytes += int(token_bytes[y.reshape(-1)[keep]].sum())
     model.train()
     return total_nats / total_tokens, total_nats / math.log(2) / total_bytes, total_tokens, total_bytes
 
@@ -114,11 +122,13 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("model", choices=sorted(SCHEDULES))
     ap.add_argument("--probe", type=int, default=0, help="run N steps for timing only, no checkpoints")
-    args = ap.parse_args()
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop after N steps of this invocation, right after a checkpoint (simulates an interruption)")
+    args = ap.parse_args(argv)
     torch.set_num_threads(1)
     mid = args.model
     s = SCHEDULES[mid]
@@ -140,6 +150,12 @@ def main():
     ckdir = os.path.join(CKPT, mid)
     os.makedirs(ckdir, exist_ok=True)
     latest = os.path.join(ckdir, "latest.pt")
+    if not args.probe:
+        lock = open(os.path.join(ckdir, "lock"), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            sys.exit("%s is already being trained by another process (checkpoints/%s/lock)" % (mid, mid))
     step, wall, history = 0, 0.0, []
     if not args.probe and os.path.exists(latest):
         ck = torch.load(latest)
@@ -162,9 +178,11 @@ def main():
 
     tokens_per_step = s["batch"] * s["seq_len"]
     end = min(s["steps"], step + args.probe) if args.probe else s["steps"]
+    stop_at = step + args.stop_after if args.stop_after else None
     t_last = time.time()
     model.train()
-    loss_acc, n_acc = 0.0, 0
+    loss_acc, n_acc, wall_mark = 0.0, 0, wall
+    wall_start = wall
     while step < end:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, s)
@@ -183,9 +201,9 @@ def main():
         t_last = now
         if step % 10 == 0 or step == end:
             log("step %d/%d loss %.4f lr %.2e tok/s %.0f wall %.0f s" % (
-                step, s["steps"], loss_acc / n_acc, lr_at(step - 1, s), tokens_per_step * step / max(wall, 1e-9)
-                if not args.probe else tokens_per_step * n_acc / max(wall, 1e-9), wall))
-            loss_acc, n_acc = 0.0, 0
+                step, s["steps"], loss_acc / n_acc, lr_at(step - 1, s),
+                tokens_per_step * n_acc / max(wall - wall_mark, 1e-9), wall))
+            loss_acc, n_acc, wall_mark = 0.0, 0, wall
         if args.probe:
             continue
         if step % s["eval_every"] == 0 or step == s["steps"]:
@@ -198,8 +216,11 @@ def main():
             t_last = time.time()  # evaluation time is not training wall time
         if step % s["ckpt_every"] == 0 or step == s["steps"]:
             checkpoint(latest)
+            if stop_at is not None and step >= stop_at and step < s["steps"]:
+                log("stopping at step %d as asked (--stop-after)" % step)
+                return
     if args.probe:
-        log("probe done: %.0f tokens/s" % (tokens_per_step * args.probe / wall))
+        log("probe done: %.0f tokens/s" % (tokens_per_step * args.probe / (wall - wall_start)))
         return
     final = os.path.join(ckdir, "final.pt")
     if not os.path.exists(final):

@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+"""Export trained (or partly trained) models to ONNX, write reference outputs and manifests, install them.
+
+    python3 export.py [transformer] [lstm] [gru] [--checkpoint auto|latest|final] [--no-install]
+
+For each model: loads checkpoints/<id>/final.pt (or latest.pt while training is still running; `auto`
+takes final when it exists), evaluates it on the held-out split, builds the export form (Transformer:
+attention probabilities and hidden states as outputs; LSTM/GRU: hand-written cells with the trained weights
+whose gates and states are outputs), checks it against the training module, exports ONNX opset 17 with dynamic
+batch and sequence axes, checks the file with onnx.checker, writes out/reference/<id>.json (PyTorch outputs
+for three fixed texts) and out/models/<id>/{model.onnx,manifest.json,tokenizer.json}, and installs them into
+media/models/<id>/ and test/fixtures/reference/<id>.json (unless --no-install).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+from typing import List, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import bpe  # noqa: E402
+import models  # noqa: E402
+import train  # noqa: E402
+
+OPSET = 17
+DISPLAY = {
+    "transformer": "Tiny Transformer (4 layers x 4 heads, ALiBi)",
+    "lstm": "Tiny LSTM (2 x 256)",
+    "gru": "Tiny GRU (2 x 256)",
+}
+DESCRIPTION = {
+    "transformer": "Decoder-only Transformer trained from scratch on permissively licensed TypeScript, JavaScript, "
+                   "Python and English text. Pre-LayerNorm blocks, ALiBi position biases (no position "
+                   "embeddings, so no fixed length limit), tied input/output embeddings. Exposes the softmax "
+                   "attention probabilities of every layer and head and the residual stream after every block.",
+    "lstm": "Two-layer LSTM language model trained from scratch on the same corpus and tokenizer as the "
+            "Transformer. Exposes the input, forget, cell-candidate and output gate activations, the cell state "
+            "and the hidden state of every layer at every token.",
+    "gru": "Two-layer GRU language model (PyTorch convention h_t = (1 - z_t) * n_t + z_t * h_(t-1)) trained "
+           "from scratch on the same corpus and tokenizer as the Transformer. Exposes the reset and update gates, "
+           "the candidate state and the hidden state of every layer at every token.",
+}
+# Per-token RNN internals are written for the first reference text only (size); the others keep the logits
+# and the final states, which depend on every step of the recurrence.
+RNN_BULKY_ROLES = {"gates", "cell_state", "hidden_state"}
+# Fixed reference texts (about 40-60 tokens each).
+REFERENCE_TEXTS = [
+    ("typescript", "export function sum(values: number[]): number {\n"
+                   "  let total = 0;\n  for (const v of values) {\n    total += v;\n  }\n  return total;\n}\n"),
+    ("python", "def fibonacci(n):\n    \"\"\"Return the n-th Fibonacci number.\"\"\"\n    a, b = 0, 1\n"
+               "    for _ in range(n):\n        a, b = b, a + b\n    return a\n"),
+    ("english", "The quick brown fox jumps over the lazy dog, and then it runs back into the forest "
+                "before anyone notices that it was ever there."),
+]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Export forms
+
+class TransformerExport(nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids):
+        return self.lm(input_ids, need_internals=True)
+
+
+@torch.jit.script
+def lstm_layer(xp: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """xp [B,T,4H] = x W_ih^T + b_ih + b_hh. Returns gates [B,T,4,H] (i,f,g,o activations), cell [B,T,H],
+    hidden [B,T,H], h_n [B,H], c_n [B,H]."""
+    gates: List[Tensor] = []
+    cells: List[Tensor] = []
+    hiddens: List[Tensor] = []
+    for t in range(xp.size(1)):
+        z = xp[:, t] + torch.matmul(h, w_hh_t)
+        zi, zf, zg, zo = z.chunk(4, 1)
+        i = torch.sigmoid(zi)
+        f = torch.sigmoid(zf)
+        g = torch.tanh(zg)
+        o = torch.sigmoid(zo)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        gates.append(torch.stack([i, f, g, o], 1))
+        cells.append(c)
+        hiddens.append(h)
+    return torch.stack(gates, 1), torch.stack(cells, 1), torch.stack(hiddens, 1), h, c
+
+
+@torch.jit.script
+def gru_layer(xp: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """xp [B,T,3H] = x W_ih^T + b_ih. Returns gates [B,T,3,H] (r, z, n), hidden [B,T,H], h_n [B,H]."""
+    gates: List[Tensor] = []
+    hiddens: List[Tensor] = []
+    for t in range(xp.size(1)):
+        xr, xz, xn = xp[:, t].chunk(3, 1)
+        hr, hz, hn = (torch.matmul(h, w_hh_t) + b_hh).chunk(3, 1)
+        r = torch.sigmoid(xr + hr)
+        z = torch.sigmoid(xz + hz)
+        n = torch.tanh(xn + r * hn)
+        h = (1.0 - z) * n + z * h
+        gates.append(torch.stack([r, z, n], 1))
+        hiddens.append(h)
+    return torch.stack(gates, 1), torch.stack(hiddens, 1), h
+
+
+class LSTMExport(nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+        self.n_layers = lm.cfg["n_layers"]
+
+    def forward(self, input_ids, h0, c0):
+        x = self.lm.emb(input_ids)
+        gates, cells, hiddens, hn, cn = [], [], [], [], []
+        for layer in range(self.n_layers):
+            w_ih = getattr(self.lm.rnn, "weight_ih_l%d" % layer)
+            w_hh = getattr(self.lm.rnn, "weight_hh_l%d" % layer)
+            b = getattr(self.lm.rnn, "bias_ih_l%d" % layer) + getattr(self.lm.rnn, "bias_hh_l%d" % layer)
+            xp = torch.matmul(x, w_ih.t()) + b
+            g, c_seq, h_seq, h_last, c_last = lstm_layer(xp, h0[layer], c0[layer], w_hh.t())
+            gates.append(g)
+            cells.append(c_seq)
+            hiddens.append(h_seq)
+            hn.append(h_last)
+            cn.append(c_last)
+            x = h_seq
+        logits = F.linear(self.lm.proj(x), self.lm.emb.weight)
+        return (logits, torch.stack(gates), torch.stack(cells), torch.stack(hiddens), torch.stack(hn),
+                torch.stack(cn))
+
+
+class GRUExport(nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+        self.n_layers = lm.cfg["n_layers"]
+
+    def forward(self, input_ids, h0):
+        x = self.lm.emb(input_ids)
+        gates, hiddens, hn = [], [], []
+        for layer in range(self.n_layers):
+            w_ih = getattr(self.lm.rnn, "weight_ih_l%d" % layer)
+            w_hh = getattr(self.lm.rnn, "weight_hh_l%d" % layer)
+            xp = torch.matmul(x, w_ih.t()) + getattr(self.lm.rnn, "bias_ih_l%d" % layer)
+            g, h_seq, h_last = gru_layer(xp, h0[layer], w_hh.t(), getattr(self.lm.rnn, "bias_hh_l%d" % layer))
+            gates.append(g)
+            hiddens.append(h_seq)
+            hn.append(h_last)
+            x = h_seq
+        logits = F.linear(self.lm.proj(x), self.lm.emb.weight)
+        return logits, torch.stack(gates), torch.stack(hiddens), torch.stack(hn)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Input/output specifications (also the manifest's "inputs"/"outputs")
+
+def io_spec(mid, cfg):
+    if cfg["architecture"] == "transformer":
+        L, H, d = cfg["n_layers"], cfg["n_heads"], cfg["d_model"]
+        inputs = [{"name": "input_ids", "role": "input_ids", "dtype": "int64", "shape": ["B", "T"]}]
+        outputs = [
+            {"name": "logits", "role": "logits", "dtype": "float32", "shape": ["B", "T", cfg["vocab_size"]],
+             "description": "Next-token logits (unnormalised) at every position."},
+            {"name": "attention", "role": "attention", "dtype": "float32", "shape": [L, "B", H, "T", "T"],
+             "description": "Softmax attention probabilities per layer and head; [l, b, h, t, k] is the weight "
+                            "query position t gives key position k (0 for k > t)."},
+            {"name": "hidden_states", "role": "hidden_states", "dtype": "float32",
+             "shape": [L + 1, "B", "T", d],
+             "description": "Residual stream: index 0 is the token embedding, index l the output of block l "
+                            "(before the final LayerNorm)."},
+        ]
+        return inputs, outputs
+    L, Hd = cfg["n_layers"], cfg["hidden"]
+    inputs = [{"name": "input_ids", "role": "input_ids", "dtype": "int64", "shape": ["B", "T"]},
+              {"name": "h0", "role": "initial_state", "dtype": "float32", "shape": [L, "B", Hd], "stateOf": "h",
+               "description": "Initial hidden state per layer (zeros for a fresh start; h_n of the previous "
+                              "chunk to continue a long text)."}]
+    if cfg["architecture"] == "lstm":
+        inputs.append({"name": "c0", "role": "initial_state", "dtype": "float32", "shape": [L, "B", Hd],
+                       "stateOf": "c", "description": "Initial cell state per layer (zeros, or c_n of the "
+                                                      "previous chunk)."})
+        outputs = [
+            {"name": "logits", "role": "logits", "dtype": "float32", "shape": ["B", "T", cfg["vocab_size"]],
+             "description": "Next-token logits (unnormalised) at every position."},
+            {"name": "gates", "role": "gates", "dtype": "float32", "shape": [L, "B", "T", 4, Hd],
+             "gateOrder": ["i", "f", "g", "o"],
+             "description": "Gate activations per layer, token and unit: input gate i = sigmoid, forget gate "
+                            "f = sigmoid, cell candidate g = tanh, output gate o = sigmoid. "
+                            "c_t = f_t * c_(t-1) + i_t * g_t, h_t = o_t * tanh(c_t)."},
+            {"name": "cell", "role": "cell_state", "dtype": "float32", "shape": [L, "B", "T", Hd],
+             "description": "Cell state c_t per layer after each token."},
+            {"name": "hidden", "role": "hidden_state", "dtype": "float32", "shape": [L, "B", "T", Hd],
+             "description": "Hidden state h_t per layer after each token."},
+            {"name": "h_n", "role": "final_state", "dtype": "float32", "shape": [L, "B", Hd], "stateOf": "h",
+             "description": "Hidden state after the last token (feed as h0 of the next chunk)."},
+            {"name": "c_n", "role": "final_state", "dtype": "float32", "shape": [L, "B", Hd], "stateOf": "c",
+             "description": "Cell state after the last token (feed as c0 of the next chunk)."},
+        ]
+    else:
+        outputs = [
+            {"name": "logits", "role": "logits", "dtype": "float32", "shape": ["B", "T", cfg["vocab_size"]],
+             "description": "Next-token logits (unnormalised) at every position."},
+            {"name": "gates", "role": "gates", "dtype": "float32", "shape": [L, "B", "T", 3, Hd],
+             "gateOrder": ["r", "z", "n"],
+             "description": "Per layer, token and unit: reset gate r = sigmoid, update gate z = sigmoid, "
+                            "candidate n = tanh(W_in x + b_in + r * (W_hn h + b_hn)). "
+                            "h_t = (1 - z_t) * n_t + z_t * h_(t-1)."},
+            {"name": "hidden", "role": "hidden_state", "dtype": "float32", "shape": [L, "B", "T", Hd],
+             "description": "Hidden state h_t per layer after each token."},
+            {"name": "h_n", "role": "final_state", "dtype": "float32", "shape": [L, "B", Hd], "stateOf": "h",
+             "description": "Hidden state after the last token (feed as h0 of the next chunk)."},
+        ]
+    return inputs, outputs
+
+
+def dynamic_axes(inputs, outputs):
+    axes = {}
+    for spec in inputs + outputs:
+        d = {i: s for i, s in enumerate(spec["shape"]) if isinstance(s, str)}
+        if d:
+            axes[spec["name"]] = d
+    return axes
+
+
+# ----------------------------------------------------------------------------------------------------------
+
+def machine_description():
+    try:
+        osname = platform.freedesktop_os_release().get("PRETTY_NAME", platform.system())
+    except OSError:
+        osname = platform.system()
+    return "CPU only, 1 thread per model (%s, %s, PyTorch %s)" % (platform.machine(), osname, torch.__version__)
+
+
+def load_checkpoint(mid, which, allow_init=False):
+    ckdir = os.path.join(train.CKPT, mid)
+    final, latest = os.path.join(ckdir, "final.pt"), os.path.join(ckdir, "latest.pt")
+    path = {"final": final, "latest": latest}.get(which) or (final if os.path.exists(final) else latest)
+    if not os.path.exists(path) and allow_init:
+        torch.manual_seed(train.SCHEDULES[mid]["seed"])
+        model = models.build(mid)
+        model.eval()
+        print("%s: no checkpoint yet, exporting the untrained initial weights (step 0)" % mid, flush=True)
+        return model, {"schedule": train.SCHEDULES[mid], "step": 0, "wall_time": 0.0}, "initial weights"
+    if not os.path.exists(path):
+        raise SystemExit("no checkpoint for %s at %s (run train.py %s first)" % (mid, os.path.relpath(path), mid))
+    ck = torch.load(path)
+    model = models.build(mid)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    return model, ck, os.path.basename(path)
+
+
+def example_inputs(cfg, ids):
+    if cfg["architecture"] == "transformer":
+        return (ids,)
+    B = ids.shape[0]
+    z = torch.zeros(cfg["n_layers"], B, cfg["hidden"])
+    return (ids, z) if cfg["architecture"] == "gru" else (ids, z, z.clone())
+
+
+def check_against_training_module(model, exp, cfg):
+    """The export form must reproduce the training module (fused nn.LSTM/nn.GRU) and carry state exactly."""
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, cfg["vocab_size"], (2, 37), generator=g)
+    with torch.no_grad():
+        if cfg["architecture"] == "transformer":
+            ref = model(ids)
+            out = exp(ids)
+            return float((out[0] - ref).abs().max())
+        ref, (state) = model(ids)
+        inputs = example_inputs(cfg, ids)
+        out = exp(*inputs)
+        diff = float((out[0] - ref).abs().max())
+        if cfg["architecture"] == "lstm":
+            diff = max(diff, float((out[4] - state[0]).abs().max()), float((out[5] - state[1]).abs().max()))
+            diff = max(diff, float((out[3][-1] - model.rnn(model.emb(ids))[0]).abs().max()))
+            # chunked run: two halves with the state carried over equal one pass
+            a = exp(ids[:, :20], inputs[1], inputs[2])
+            b = exp(ids[:, 20:], a[4], a[5])
+            diff = max(diff, float((torch.cat([a[0], b[0]], 1) - ref).abs().max()))
+        else:
+            diff = max(diff, float((out[3] - state).abs().max()))
+            a = exp(ids[:, :20], inputs[1])
+            b = exp(ids[:, 20:], a[3])
+            diff = max(diff, float((torch.cat([a[0], b[0]], 1) - ref).abs().max()))
+        return diff
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def flat(t):
+    return [float("%.6g" % v) for v in t.detach().reshape(-1).tolist()]
+
+
+def write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, path, meta):
+    texts = []
+    for n_text, (name, text) in enumerate(REFERENCE_TEXTS):
+        ids = tok.encode(text)
+        x = torch.tensor([ids], dtype=torch.int64)
+        inputs = example_inputs(cfg, x)
+        with torch.no_grad():
+            outs = exp(*inputs)
+        entry = {"name": name, "text": text, "inputIds": ids, "tokens": [tok.token_str(i) for i in ids],
+                 "inputs": {}, "outputs": {}, "omitted": []}
+        for spec, value in zip(inputs_spec[1:], inputs[1:]):
+            entry["inputs"][spec["name"]] = {"shape": list(value.shape), "zeros": True}
+        for spec, value in zip(outputs_spec, outs):
+            if spec["name"] == "logits":
+                k = 64
+                entry["outputs"]["logits"] = {
+                    "shape": list(value.shape), "vocabSlice": [0, k],
+                    "sliceShape": list(value[..., :k].shape), "data": flat(value[..., :k]),
+                    "argmax": value[0].argmax(-1).tolist(),
+                    "logsumexp": flat(torch.logsumexp(value[0], -1)),
+                }
+            elif n_text > 0 and spec["role"] in RNN_BULKY_ROLES:
+                entry["omitted"].append(spec["name"])  # keeps the file small; the final state covers them
+            else:
+                entry["outputs"][spec["name"]] = {"shape": list(value.shape), "data": flat(value)}
+        texts.append(entry)
+    ref = {"schemaVersion": 1, "model": mid, **meta,
+           "note": "PyTorch outputs of the exported model form for fixed texts, batch 1. Float arrays are flat, "
+                   "row-major (C order) over 'shape', rounded to 6 significant digits. 'logits' holds only "
+                   "vocabulary ids [vocabSlice[0], vocabSlice[1]) of every position (sliceShape) plus the argmax "
+                   "and logsumexp over the full vocabulary per position. RNN initial states are zeros. For RNNs the per-token "
+                   "gates/cell/hidden are given for the first text only; 'omitted' lists what a text leaves out.",
+           "texts": texts}
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        json.dump(ref, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+
+
+def export_one(mid, which, install, tok, allow_init=False):
+    torch.manual_seed(0)
+    model, ck, ckname = load_checkpoint(mid, which, allow_init)
+    cfg = model.cfg
+    s = ck["schedule"]
+    step = ck["step"]
+    token_bytes, special_from = train.token_byte_lengths(cfg["vocab_size"])
+    heldout = train.load_stream("heldout")
+    nats, bpb, ntok, nbytes = train.evaluate(model, heldout, token_bytes, special_from)
+    model.eval()
+    print("%s: %s step %d/%d, held-out %.4f nats/token, %.4f bits/byte" % (mid, ckname, step, s["steps"],
+                                                                         nats, bpb), flush=True)
+    exp = {"transformer": TransformerExport, "lstm": LSTMExport, "gru": GRUExport}[cfg["architecture"]](model)
+    exp.eval()
+    diff = check_against_training_module(model, exp, cfg)
+    print("%s: export form vs training module max abs diff %.2e" % (mid, diff), flush=True)
+    assert diff < 1e-4, diff
+
+    out_dir = os.path.join(HERE, "out", "models", mid)
+    os.makedirs(out_dir, exist_ok=True)
+    onnx_path = os.path.join(out_dir, "model.onnx")
+    inputs_spec, outputs_spec = io_spec(mid, cfg)
+    example = example_inputs(cfg, torch.tensor([tok.encode(REFERENCE_TEXTS[0][1])], dtype=torch.int64))
+    with torch.no_grad():
+        torch.onnx.export(exp, example, onnx_path, opset_version=OPSET, do_constant_folding=False,
+                          input_names=[i["name"] for i in inputs_spec],
+                          output_names=[o["name"] for o in outputs_spec],
+                          dynamic_axes=dynamic_axes(inputs_spec, outputs_spec))
+    import onnx
+    m = onnx.load(onnx_path)
+    onnx.checker.check_model(m)
+    ops = sorted({n.op_type for n in m.graph.node})
+    print("%s: ONNX ok, %.2f MB, ops %s" % (mid, os.path.getsize(onnx_path) / 1e6, ", ".join(ops)), flush=True)
+
+    tok_path = os.path.join(HERE, "out", "tokenizer.json")
+    shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))
+    corpus = json.load(open(os.path.join(train.DATA, "corpus.json")))
+    tokens_per_step = s["batch"] * s["seq_len"]
+    final = step >= s["steps"]
+    dims = {"layers": cfg["n_layers"], "vocabSize": cfg["vocab_size"]}
+    if cfg["architecture"] == "transformer":
+        dims.update({"heads": cfg["n_heads"], "dModel": cfg["d_model"], "headDim": cfg["d_model"] // cfg["n_heads"],
+                     "dFeedForward": cfg["d_ff"]})
+    else:
+        dims.update({"hidden": cfg["hidden"], "embedding": cfg["d_emb"]})
+    manifest = {
+        "schemaVersion": 1,
+        "id": mid,
+        "displayName": DISPLAY[mid],
+        "architecture": cfg["architecture"],
+        "description": DESCRIPTION[mid] + ("" if final else " PROVISIONAL: exported from an intermediate "
+                                                             "training checkpoint."),
+        "parameters": models.n_params(model),
+        "dimensions": dims,
+        "inputs": inputs_spec,
+        "outputs": outputs_spec,
+        "tokenizer": {"file": "tokenizer.json", "type": "byte-level-bpe",
+                      "specialTokens": {"endOfText": bpe.EOT},
+                      "sha256": sha256_file(tok_path)},
+        "training": {
+            "corpus": "Permissively licensed TypeScript, JavaScript, Python and English text (%d documents, "
+                      "%.1f MB); see training/CORPUS.md" % (corpus["documents"], corpus["bytes"] / 1e6),
+            "corpusSha256": corpus["sha256"],
+            "tokensSeen": step * tokens_per_step,
+            "steps": step,
+            "plannedSteps": s["steps"],
+            "final": final,
+            "batchSize": s["batch"],
+            "sequenceLength": s["seq_len"],
+            "wallTimeSeconds": round(ck["wall_time"]),
+            "machine": machine_description(),
+            "seed": s["seed"],
+        },
+        "metrics": {
+            "heldOutLossNats": round(nats, 5),
+            "heldOutBitsPerByte": round(bpb, 5),
+            "heldOutPerplexity": round(math.exp(nats), 3),
+            "heldOutTokens": ntok,
+            "heldOutBytes": nbytes,
+            "evalWindow": train.EVAL_LEN,
+        },
+        "model": "model.onnx",
+        "onnx": {"file": "model.onnx", "opset": OPSET, "sha256": sha256_file(onnx_path),
+                 "bytes": os.path.getsize(onnx_path)},
+        "license": "MIT",
+    }
+    if cfg["architecture"] == "transformer":
+        manifest["positional"] = "alibi"
+    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+    ref_dir = os.path.join(HERE, "out", "reference")
+    os.makedirs(ref_dir, exist_ok=True)
+    ref_path = os.path.join(ref_dir, mid + ".json")
+    write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, ref_path,
+                    {"checkpointStep": step, "onnxSha256": manifest["onnx"]["sha256"]})
+    print("%s: reference %.2f MB" % (mid, os.path.getsize(ref_path) / 1e6), flush=True)
+
+    if install:
+        dest = os.path.join(ROOT, "media", "models", mid)
+        os.makedirs(dest, exist_ok=True)
+        for name in ("model.onnx", "tokenizer.json", "manifest.json"):
+            shutil.copyfile(os.path.join(out_dir, name), os.path.join(dest, name))
+        fixtures = os.path.join(ROOT, "test", "fixtures", "reference")
+        os.makedirs(fixtures, exist_ok=True)
+        shutil.copyfile(ref_path, os.path.join(fixtures, mid + ".json"))
+        print("%s: installed into media/models/%s and test/fixtures/reference/%s.json" % (mid, mid, mid))
+    return manifest
+
+
+TARGET_BPB = {"transformer": 1.9, "lstm": 2.0, "gru": 2.0}
+
+
+def write_results_and_card():
+    """Copies the small, commit-worthy records into results/ and regenerates MODELS.md from the manifests."""
+    os.makedirs(train.RESULTS, exist_ok=True)
+    for name in ("corpus.json", "tokens.json"):
+        shutil.copyfile(os.path.join(train.DATA, name), os.path.join(train.RESULTS, name))
+    rows, details = [], []
+    for mid in ("transformer", "lstm", "gru"):
+        mpath = os.path.join(HERE, "out", "models", mid, "manifest.json")
+        if not os.path.exists(mpath):
+            continue
+        m = json.load(open(mpath))
+        t, x = m["training"], m["metrics"]
+        if t["final"] and os.path.exists(os.path.join(HERE, "logs", mid + ".log")):
+            shutil.copyfile(os.path.join(HERE, "logs", mid + ".log"), os.path.join(train.RESULTS, mid + ".log"))
+        bpb = x["heldOutBitsPerByte"]
+        rows.append("| %s | %s | %s | %d / %d | %.1f M | %.0f min | %.4f | %.4f | %.1f | <= %.1f: %s |" % (
+            mid, "final" if t["final"] else "**provisional**", "{:,}".format(m["parameters"]), t["steps"],
+            t["plannedSteps"], t["tokensSeen"] / 1e6, t["wallTimeSeconds"] / 60, x["heldOutLossNats"], bpb,
+            x["heldOutPerplexity"], TARGET_BPB[mid], "met" if bpb <= TARGET_BPB[mid] else "not met"))
+        dims = ", ".join("%s %s" % (k, v) for k, v in m["dimensions"].items())
+        outs = "; ".join("`%s` %s" % (o["name"], "[" + ", ".join(str(d) for d in o["shape"]) + "]")
+                         for o in m["outputs"])
+        ins = "; ".join("`%s` %s" % (i["name"], "[" + ", ".join(str(d) for d in i["shape"]) + "]")
+                        for i in m["inputs"])
+        details.append("### %s\n\n%s\n\n- Dimensions: %s\n- Inputs: %s\n- Outputs: %s\n- Training: %d steps of "
+                       "%d x %d tokens (%s tokens), seed %d, %s, %d s of training wall time.\n- ONNX: opset %d, "
+                       "%.2f MB, sha256 `%s`\n" % (
+                           m["displayName"], m["description"], dims, ins, outs, t["steps"], t["batchSize"],
+                           t["sequenceLength"], "{:,}".format(t["tokensSeen"]), t["seed"], t["machine"],
+                           t["wallTimeSeconds"], m["onnx"]["opset"], m["onnx"]["bytes"] / 1e6, m["onnx"]["sha256"]))
+    corpus = json.load(open(os.path.join(train.DATA, "corpus.json")))
+    tokens = json.load(open(os.path.join(train.DATA, "tokens.json")))
+    text = MODEL_CARD.format(
+        table="\n".join(rows), details="\n".join(details), corpus_sha=corpus["sha256"],
+        corpus_mb=corpus["bytes"] / 1e6, docs=corpus["documents"], train_tokens="{:,}".format(tokens["train"]["tokens"]),
+        heldout_docs=corpus["splits"]["heldout"]["files"], heldout_bytes="{:,}".format(corpus["splits"]["heldout"]["bytes"]),
+        heldout_tokens="{:,}".format(tokens["heldout"]["tokens"]), bpt=tokens["train"]["bytesPerToken"],
+        eval_len=train.EVAL_LEN, tok_sha=tokens["tokenizerSha256"])
+    with open(os.path.join(HERE, "MODELS.md"), "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+MODEL_CARD = """# Bundled models: model card
+
+Three small language models ship with Attention Lens in `media/models/<id>/` (`model.onnx`, `manifest.json`,
+`tokenizer.json`). They exist to be *looked into*: the same text goes through a Transformer, an LSTM and a GRU,
+and the extension shows their attention probabilities and gate activations. They are far too small to be useful
+as code assistants. This file is generated by `training/export.py` from the manifests; `bash training/run.sh`
+rebuilds everything (see README.md).
+
+| model | status | parameters | steps (done / planned) | tokens seen | training wall time | held-out loss (nats/token) | bits/byte | perplexity | target bits/byte |
+|---|---|---|---|---|---|---|---|---|---|
+{table}
+
+Machine: CPU only, each model trained single-threaded (`torch.set_num_threads(1)`, `OPENBLAS_NUM_THREADS=1`),
+two models at a time on a 2-core machine shared with other work, so wall times depend on the load.
+
+## Data and tokenizer
+
+- Corpus: {docs} documents, {corpus_mb:.1f} MB of permissively licensed TypeScript, JavaScript, Python and English
+  (reStructuredText) text; sources, versions and licences in `CORPUS.md`. sha256 of `data/corpus.jsonl`:
+  `{corpus_sha}`.
+- Held-out split: {heldout_docs} documents ({heldout_bytes} bytes, {heldout_tokens} tokens) chosen by a hash of the path
+  (about 1% of files); never trained on. Training split: {train_tokens} tokens.
+- Tokenizer: byte-level BPE, 4096 tokens (256 bytes, 3839 merges, `<|endoftext|>` = 4095, the document separator),
+  GPT-4-style pre-tokenizer regex; {bpt:.2f} bytes per token on the training split. sha256 of `tokenizer.json`:
+  `{tok_sha}`.
+
+## Evaluation
+
+The held-out stream (every document preceded by `<|endoftext|>`) is cut into non-overlapping windows of {eval_len}
+tokens, each run from a fresh context (zero state for the RNNs). Every token after the first is a target except
+`<|endoftext|>`. Loss = mean negative log-likelihood in nats per target token; bits per byte = total nats / ln 2 /
+UTF-8 bytes of the held-out text; perplexity = exp(loss).
+
+## Models
+
+{details}
+## Intended use and limitations
+
+- For visualising and comparing the internals of sequence models on short code and prose in the editor.
+- Trained from scratch on about 14 MB of text: predictions are weak, vocabulary and style follow the corpus
+  (TypeScript declaration files, Python standard library, Python documentation). No safety tuning; do not use
+  for generation.
+- Licence of the model weights: MIT. The training data licences are listed in `CORPUS.md`.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("models", nargs="*", default=["transformer", "lstm", "gru"])
+    ap.add_argument("--checkpoint", choices=["auto", "latest", "final"], default="auto")
+    ap.add_argument("--no-install", action="store_true")
+    ap.add_argument("--allow-init", action="store_true",
+                    help="export the untrained initial weights of a model that has no checkpoint yet")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    tok = bpe.Tokenizer.load(os.path.join(HERE, "out", "tokenizer.json"))
+    for mid in args.models:
+        export_one(mid, args.checkpoint, not args.no_install, tok, args.allow_init)
+    write_results_and_card()
+    print("wrote MODELS.md and results/")
+
+
+if __name__ == "__main__":
+    main()
