@@ -35,9 +35,9 @@ RESULTS = os.path.join(HERE, "results")
 SCHEDULES = {
     "transformer": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 1000, "lr": 3e-3, "min_lr_frac": 0.1,
                     "warmup": 100, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
-    "lstm": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 1200, "lr": 5e-3, "min_lr_frac": 0.1,
+    "lstm": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 2200, "lr": 5e-3, "min_lr_frac": 0.1,
              "warmup": 50, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
-    "gru": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 800, "lr": 5e-3, "min_lr_frac": 0.1,
+    "gru": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 2400, "lr": 5e-3, "min_lr_frac": 0.1,
             "warmup": 50, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
 }
 EVAL_LEN = 512
