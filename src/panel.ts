@@ -119,7 +119,7 @@ export class AnalysisPanel extends Disposable {
       this.register(
         this.endpoint.onRequest('ready', async () => {
           const models = await store.describe(webview);
-          resolve();
+          setTimeout(resolve, 0); // only after this reply is posted may the host send requests
           return {
             view: 'panel' as const,
             settings: readSettings(),

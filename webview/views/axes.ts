@@ -1,0 +1,96 @@
+// Why: the heatmap's guides: axes (token labels when the cells are tall enough to read them, evenly
+// spaced indices otherwise) and the colour legend, plus fitText for labels that must fit a margin (the
+// head view uses it too). Kept apart from heatmap.ts so each file stays small.
+
+import { h } from '../dom';
+import { theme, viridisCss } from './colors';
+import type { Lens } from './lens';
+import { type Matrix, fitCanvas } from './matrices';
+
+/** The text, cut with an ellipsis to at most `max` pixels in the context's current font. */
+export function fitText(ctx: CanvasRenderingContext2D, text: string, max: number): string {
+  if (ctx.measureText(text).width <= max) return text;
+  let cut = text;
+  while (cut.length > 1 && ctx.measureText(`${cut}…`).width > max) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+/** A "nice" tick step (1, 2, 5 × 10^k) of at least `min`. */
+export function niceStep(min: number): number {
+  const p = 10 ** Math.floor(Math.log10(Math.max(1, min)));
+  return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= min) ?? 10 * p;
+}
+
+export interface AxesLayout {
+  lens: Lens;
+  /** CSS pixels per cell. */
+  scale: number;
+  /** Visible rows r0..r1 (queries) and columns c0..c1 (keys). */
+  r0: number;
+  r1: number;
+  c0: number;
+  c1: number;
+  /** Left and top edges of column k and row q. */
+  x: (k: number) => number;
+  y: (q: number) => number;
+  /** Plot origin: the margins hold the labels. */
+  left: number;
+  top: number;
+}
+
+/** Axis titles, then token labels (rows at the left, columns rotated at the top) or index ticks. */
+export function drawMatrixAxes(ctx: CanvasRenderingContext2D, a: AxesLayout): void {
+  const t = theme();
+  const s = a.scale;
+  const active = a.lens.active;
+  ctx.fillStyle = t.muted;
+  ctx.font = `11px ${t.fontFamily}`;
+  ctx.textBaseline = 'top';
+  ctx.textAlign = 'left';
+  ctx.fillText('queries ↓', 4, 4);
+  ctx.fillText('keys →', 4, 18);
+  if (s >= 11) {
+    ctx.font = `${Math.min(12, Math.floor(s - 2))}px ${t.monoFamily}`;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'right';
+    for (let q = a.r0; q < a.r1; q++) {
+      ctx.fillStyle = q === active ? t.focus : t.foreground;
+      ctx.fillText(fitText(ctx, a.lens.tokens[q].text, a.left - 8), a.left - 4, a.y(q) + s / 2);
+    }
+    ctx.textAlign = 'left';
+    for (let k = a.c0; k < a.c1; k++) {
+      ctx.save();
+      ctx.translate(a.x(k) + s / 2, a.top - 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillStyle = k === a.lens.hover.key || k === active ? t.focus : t.foreground;
+      ctx.fillText(fitText(ctx, a.lens.tokens[k].text, a.top - 10), 0, 0);
+      ctx.restore();
+    }
+    return;
+  }
+  const step = niceStep(36 / s);
+  ctx.fillStyle = t.muted;
+  ctx.textBaseline = 'middle';
+  ctx.textAlign = 'right';
+  for (let q = Math.ceil(a.r0 / step) * step; q < a.r1; q += step) ctx.fillText(String(q), a.left - 4, a.y(q) + s / 2);
+  ctx.textAlign = 'center';
+  for (let k = Math.ceil(a.c0 / step) * step; k < a.c1; k += step) ctx.fillText(String(k), a.x(k) + s / 2, a.top - 10);
+}
+
+/** The colour legend: a viridis bar from 0 to where the scale tops out, and what happens above it. */
+export function colourLegend(): { element: HTMLElement; update(matrix: Matrix | null, sqrt: boolean): void } {
+  const bar = h('canvas', { class: 'legend', 'aria-hidden': 'true' });
+  const top = h('span', { class: 'muted' });
+  const ctx = fitCanvas(bar, 96, 10);
+  for (let i = 0; i < 96; i++) {
+    ctx.fillStyle = viridisCss(i / 95);
+    ctx.fillRect(i, 0, 1, 10);
+  }
+  return {
+    element: h('span', { class: 'legend-wrap', 'data-testid': 'heatmap-legend' }, h('span', { class: 'muted' }, '0'), bar, top),
+    update(m, sqrt) {
+      const clipped = m && m.colourMax < m.max ? ` (99.5th percentile; larger values, up to ${m.max.toFixed(3)}, at full colour)` : '';
+      top.textContent = m ? `${m.colourMax.toFixed(3)}${clipped}${sqrt ? ', √ scale' : ''}` : '';
+    },
+  };
+}

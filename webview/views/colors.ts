@@ -1,0 +1,104 @@
+// Why: every colour the analysis views paint comes from here. Weights use viridis (perceptually uniform,
+// readable in colour-blindness and greyscale), computed from a polynomial fit rather than a palette table;
+// head colours are evenly spaced OKLCH hues whose lightness follows the theme; text, lines and
+// backgrounds are read from VS Code's --vscode-* theme variables at draw time.
+
+/** viridis(t) for t in [0, 1] as 0-255 RGB; polynomial fit of matplotlib's viridis (within 5/255 of it). */
+export function viridis(t: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, t));
+  const poly = (c: readonly number[]) => c.reduceRight((acc, coef) => acc * x + coef, 0);
+  const to255 = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 255);
+  return [
+    to255(poly([0.2777273272234177, 0.1050930431085774, -0.3308618287255563, -4.634230498983486, 6.228269936347081, 4.776384997670288, -5.435455855934631])),
+    to255(poly([0.005407344544966578, 1.404613529898575, 0.214847559468213, -5.799100973351585, 14.17993336680509, -13.74514537774601, 4.645852612178535])),
+    to255(poly([0.3340998053353061, 1.384590162594685, 0.09509516302823659, -19.33244095627987, 56.69055260068105, -65.35303263337234, 26.3124352495832])),
+  ];
+}
+
+/** CSS colour of viridis(t). */
+export function viridisCss(t: number): string {
+  const [r, g, b] = viridis(t);
+  return `rgb(${r} ${g} ${b})`;
+}
+
+/** 256 opaque viridis colours packed for a Uint32Array view of ImageData (RGBA in memory order). */
+export const VIRIDIS_LUT: Uint32Array = (() => {
+  const lut = new Uint32Array(256);
+  const bytes = new Uint8Array(lut.buffer);
+  for (let i = 0; i < 256; i++) {
+    const [r, g, b] = viridis(i / 255);
+    bytes.set([r, g, b, 255], i * 4);
+  }
+  return lut;
+})();
+
+/** The theme colours the canvases need, read from the --vscode-* variables of the current theme. */
+export interface ThemeColours {
+  foreground: string;
+  muted: string;
+  background: string;
+  border: string;
+  focus: string;
+  selection: string;
+  dark: boolean;
+  highContrast: boolean;
+  fontFamily: string;
+  monoFamily: string;
+}
+
+let cached: ThemeColours | undefined;
+
+/** Luminance (0-1) of a computed colour string "rgb(r, g, b)" or "rgba(...)"; NaN if unparsable. */
+function luminance(color: string): number {
+  const m = /rgba?\(\s*([\d.]+)[ ,]+([\d.]+)[ ,]+([\d.]+)/.exec(color);
+  return m ? (0.2126 * Number(m[1]) + 0.7152 * Number(m[2]) + 0.0722 * Number(m[3])) / 255 : NaN;
+}
+
+/** Reads the theme once per theme change (see onThemeChange). */
+export function theme(): ThemeColours {
+  if (cached) return cached;
+  const body = document.body;
+  const style = getComputedStyle(body);
+  // Unset variables fall back to the body's computed colours, which the stylesheet derives from the theme.
+  const v = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
+  const foreground = v('--vscode-foreground', style.color);
+  const background = v('--vscode-editor-background', style.backgroundColor);
+  const classes = body.classList;
+  const highContrast = classes.contains('vscode-high-contrast') || classes.contains('vscode-high-contrast-light');
+  const dark = classes.contains('vscode-dark') || classes.contains('vscode-high-contrast') || (!classes.contains('vscode-light') && !classes.contains('vscode-high-contrast-light') && luminance(style.backgroundColor) < 0.5);
+  cached = {
+    foreground,
+    muted: v('--vscode-descriptionForeground', foreground),
+    background,
+    border: v('--vscode-panel-border', v('--vscode-widget-border', foreground)),
+    focus: v('--vscode-focusBorder', foreground),
+    selection: v('--vscode-editor-selectionBackground', v('--vscode-focusBorder', foreground)),
+    dark,
+    highContrast,
+    fontFamily: v('--vscode-font-family', style.fontFamily),
+    monoFamily: v('--vscode-editor-font-family', 'monospace'),
+  };
+  return cached;
+}
+
+/** Calls back (and drops the cached colours) whenever VS Code switches theme (it rewrites body's class and style). */
+export function onThemeChange(callback: () => void): () => void {
+  const observer = new MutationObserver(() => {
+    cached = undefined;
+    callback();
+  });
+  observer.observe(document.body, { attributes: true, attributeFilter: ['class', 'style'] });
+  return () => observer.disconnect();
+}
+
+/**
+ * Colour of head i of n: hues evenly spaced around OKLCH (equal perceived lightness and chroma, so no
+ * head looks more important), lighter on dark themes and darker on light ones so lines read on both.
+ */
+export function headColour(i: number, n: number): string {
+  const t = theme();
+  const lightness = t.dark ? 0.76 : 0.52;
+  const chroma = t.highContrast ? 0.2 : 0.15;
+  const hue = n <= 12 ? (25 + (i * 360) / n) % 360 : (25 + i * 137.508) % 360;
+  return `oklch(${lightness} ${chroma} ${hue.toFixed(1)})`;
+}

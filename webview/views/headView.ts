@@ -1,0 +1,289 @@
+// Why: the head view in the manner of bertviz: queries on the left, keys on the right, and from the
+// hovered token a line to every token it attends to, one colour per head and the weight as opacity, for
+// one layer. Long inputs are virtualised: only a window of rows around the active token is drawn, and the
+// weight that falls outside the window is summed at its edge instead of being lost.
+
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { h } from '../dom';
+import { fitText } from './axes';
+import { headColour, theme } from './colors';
+import type { Lens } from './lens';
+import { fitCanvas } from './matrices';
+
+const ROW = 18;
+const HEAD = 26;
+const FOOT = 22;
+const MIN_WEIGHT = 0.004;
+/** All-pairs lines are drawn when nothing is hovered only for windows this small. */
+const ALL_PAIRS_ROWS = 64;
+
+export class HeadView {
+  readonly element: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  private readonly checks: HTMLElement;
+  private readonly info: HTMLElement;
+  private readonly live: HTMLElement;
+  private top = 0;
+  private rows = 0;
+  private width = 0;
+  /** Which column the pointer or keyboard is on; a key-side hover shows the lines coming into the key. */
+  private side: 'query' | 'key' = 'query';
+  private keyRow: number | null = null;
+  private focusRow = 0;
+  private frame = 0;
+  private readonly cleanup: Array<() => void> = [];
+
+  constructor(private readonly lens: Lens) {
+    this.canvas = h('canvas', {
+      class: 'head-canvas',
+      'data-testid': 'head-view',
+      tabindex: '0',
+      role: 'application',
+      'aria-roledescription': 'attention head view',
+      'aria-label': 'Head view: queries left, keys right. Up and down move the token, left and right switch between query and key side, Enter pins the token.',
+    });
+    this.checks = h('div', { class: 'head-checks', role: 'group', 'aria-label': 'Heads shown' });
+    this.info = h('div', { class: 'muted view-note' });
+    this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
+    this.element = h('div', { class: 'head-view' }, this.checks, this.info, h('div', { class: 'canvas-wrap' }, this.canvas), this.live);
+    this.buildChecks();
+    this.listen();
+    const redraw = () => this.schedule();
+    this.cleanup.push(
+      lens.on('hover', () => {
+        const a = this.lens.active ?? this.lens.hover.key;
+        if (a !== null) this.ensureVisible(a);
+        this.schedule();
+      }),
+      lens.on('select', () => {
+        if (this.lens.selected !== null) this.ensureVisible(this.lens.selected);
+        this.schedule();
+      }),
+      lens.on('matrix', redraw),
+      lens.on('heads', redraw),
+      lens.on('theme', () => {
+        this.buildChecks();
+        this.schedule();
+      }),
+    );
+    const observer = new ResizeObserver(() => this.layout());
+    observer.observe(this.element);
+    this.cleanup.push(() => observer.disconnect());
+  }
+
+  private buildChecks(): void {
+    this.checks.replaceChildren(h('span', { class: 'muted' }, 'Heads:'));
+    for (let hd = 0; hd < this.lens.heads; hd++) {
+      const swatch = h('span', { class: 'swatch head-swatch', 'aria-hidden': 'true' });
+      swatch.style.background = headColour(hd, this.lens.heads);
+      const box = h('vscode-checkbox', { 'data-head': String(hd), 'aria-label': `Head ${hd + 1}` }, swatch, ` ${hd + 1}`) as HTMLElement & { checked: boolean };
+      box.checked = this.lens.visibleHeads[hd];
+      box.addEventListener('change', () => this.lens.toggleHead(hd, box.checked));
+      this.checks.append(box);
+    }
+  }
+
+  activate(): void {
+    this.layout();
+  }
+
+  private layout(): void {
+    this.width = Math.min(760, this.element.clientWidth);
+    if (this.width === 0) return;
+    const maxRows = Math.max(8, Math.min(80, Math.floor((window.innerHeight * 0.65 - HEAD - FOOT) / ROW)));
+    this.rows = Math.min(this.lens.T, maxRows);
+    this.scrollTo(this.top);
+    this.schedule();
+  }
+
+  private scrollTo(top: number): void {
+    this.top = Math.max(0, Math.min(this.lens.T - this.rows, Math.round(top)));
+  }
+
+  /** Moves the window so row i is inside it (centred when it was outside). */
+  private ensureVisible(i: number): void {
+    if (i < this.top || i >= this.top + this.rows) this.scrollTo(i - this.rows / 2);
+  }
+
+  schedule(): void {
+    if (!this.frame) this.frame = requestAnimationFrame(() => ((this.frame = 0), this.draw()));
+  }
+
+  private rowAt(y: number): number | null {
+    const r = Math.floor((y - HEAD) / ROW);
+    return r >= 0 && r < this.rows && this.top + r < this.lens.T ? this.top + r : null;
+  }
+
+  private listen(): void {
+    const c = this.canvas;
+    c.addEventListener('mousemove', (e) => {
+      const rect = c.getBoundingClientRect();
+      const row = this.rowAt(e.clientY - rect.top);
+      this.side = e.clientX - rect.left < this.width / 2 ? 'query' : 'key';
+      if (row === null) return this.lens.setHover(null);
+      this.keyRow = this.side === 'key' ? row : null;
+      if (this.side === 'key') this.lens.setHover(null, row);
+      else this.lens.setHover(row);
+    });
+    c.addEventListener('mouseleave', () => {
+      this.keyRow = null;
+      this.side = 'query';
+      this.lens.setHover(null);
+    });
+    c.addEventListener('click', (e) => {
+      const row = this.rowAt(e.clientY - c.getBoundingClientRect().top);
+      if (row !== null) this.lens.select(row);
+    });
+    c.addEventListener(
+      'wheel',
+      (e) => {
+        const next = Math.max(0, Math.min(this.lens.T - this.rows, this.top + Math.sign(e.deltaY) * 3));
+        if (next === this.top) return; // at the end of the tokens: let the page scroll
+        e.preventDefault();
+        this.scrollTo(next);
+        this.schedule();
+      },
+      { passive: false },
+    );
+    c.addEventListener('focus', () => this.moveFocus(0));
+    c.addEventListener('blur', () => this.lens.setHover(null));
+    c.addEventListener('keydown', (e) => {
+      const moves: Record<string, number> = { ArrowUp: -1, ArrowDown: 1, PageUp: -this.rows, PageDown: this.rows };
+      if (e.key in moves) this.moveFocus(moves[e.key]);
+      else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+        this.side = e.key === 'ArrowLeft' ? 'query' : 'key';
+        this.moveFocus(0);
+      } else if (e.key === 'Home') this.moveFocus(-this.lens.T);
+      else if (e.key === 'End') this.moveFocus(this.lens.T);
+      else if (e.key === 'Enter' || e.key === ' ') this.lens.select(this.focusRow);
+      else return;
+      e.preventDefault();
+    });
+  }
+
+  private moveFocus(delta: number): void {
+    this.focusRow = Math.max(0, Math.min(this.lens.T - 1, this.focusRow + delta));
+    this.ensureVisible(this.focusRow);
+    this.keyRow = this.side === 'key' ? this.focusRow : null;
+    if (this.side === 'key') this.lens.setHover(null, this.focusRow);
+    else this.lens.setHover(this.focusRow);
+    this.live.textContent = `${this.side === 'key' ? 'Key' : 'Query'} ${this.lens.label(this.focusRow)}`;
+    this.schedule();
+  }
+
+  private weight(head: number, q: number, k: number): number {
+    const { attention, T, heads, layer } = this.lens;
+    return attention!.data[((layer * heads + head) * T + q) * T + k];
+  }
+
+  private draw(): void {
+    if (this.width === 0 || this.element.clientWidth === 0) return;
+    const t = theme();
+    const { T, tokens, heads, visibleHeads } = this.lens;
+    const height = HEAD + this.rows * ROW + FOOT;
+    const ctx = fitCanvas(this.canvas, this.width, height);
+    ctx.fillStyle = t.background;
+    ctx.fillRect(0, 0, this.width, height);
+    const xL = Math.round(this.width * 0.36);
+    const xR = Math.round(this.width * 0.64);
+    const y = (i: number) => HEAD + (i - this.top + 0.5) * ROW;
+    const end = Math.min(T, this.top + this.rows);
+    const keySide = this.lens.hover.query === null && this.lens.hover.key !== null;
+    const focus = keySide ? this.lens.hover.key! : this.lens.active;
+    // Lines: from the focus token (query side: to its keys; key side: from its queries), else all pairs.
+    const strength = new Float32Array(end - this.top);
+    // Query side: mean weight (over shown heads) on keys outside the window; key side: queries outside attending.
+    const outside = { above: 0, below: 0 };
+    const outsideQueries = new Set<number>();
+    ctx.lineWidth = 2;
+    const shown = [...Array(heads).keys()].filter((hd) => visibleHeads[hd]);
+    for (const hd of shown) {
+      ctx.strokeStyle = headColour(hd, heads);
+      if (focus !== null) {
+        // Opacity is the weight relative to this head's largest weight here, so every head's strongest link is solid.
+        let top = 0;
+        for (let j = 0; j < T; j++) top = Math.max(top, keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j));
+        for (let j = 0; j < T; j++) {
+          const w = keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j);
+          if (w < MIN_WEIGHT || w < top * 0.02) continue;
+          if (j < this.top || j >= end) {
+            if (keySide) outsideQueries.add(j);
+            else outside[j < this.top ? 'above' : 'below'] += w / shown.length;
+            continue;
+          }
+          strength[j - this.top] = Math.max(strength[j - this.top], w);
+          ctx.globalAlpha = Math.min(1, w / top);
+          ctx.beginPath();
+          ctx.moveTo(xL + 4, y(keySide ? j : focus));
+          ctx.lineTo(xR - 4, y(keySide ? focus : j));
+          ctx.stroke();
+        }
+      } else if (this.rows <= ALL_PAIRS_ROWS) {
+        for (let q = this.top; q < end; q++) {
+          for (let k = this.top; k < end; k++) {
+            const w = this.weight(hd, q, k);
+            if (w < MIN_WEIGHT * 5) continue;
+            ctx.globalAlpha = Math.min(1, w) * 0.5;
+            ctx.beginPath();
+            ctx.moveTo(xL + 4, y(q));
+            ctx.lineTo(xR - 4, y(k));
+            ctx.stroke();
+          }
+        }
+      }
+    }
+    ctx.globalAlpha = 1;
+    // Token labels; the attended side gets a box whose opacity is the largest weight among shown heads.
+    ctx.font = `12px ${t.monoFamily}`;
+    ctx.textBaseline = 'middle';
+    for (let i = this.top; i < end; i++) {
+      const text = tokens[i].text;
+      const w = strength[i - this.top];
+      const isFocus = i === focus;
+      for (const side of ['query', 'key'] as const) {
+        const ownSide = keySide ? side === 'key' : side === 'query';
+        const label = fitText(ctx, text, xL - 40);
+        const width = ctx.measureText(label).width;
+        const x0 = side === 'query' ? xL - 6 - width : xR + 6;
+        if (isFocus && ownSide) {
+          ctx.fillStyle = t.selection;
+          ctx.fillRect(x0 - 3, y(i) - ROW / 2 + 1, width + 6, ROW - 2);
+        } else if (!ownSide && w > 0 && focus !== null) {
+          ctx.globalAlpha = Math.min(1, w);
+          ctx.fillStyle = t.selection;
+          ctx.fillRect(x0 - 3, y(i) - ROW / 2 + 1, width + 6, ROW - 2);
+          ctx.globalAlpha = 1;
+        }
+        ctx.fillStyle = isFocus && ownSide ? t.foreground : i === this.lens.selected ? t.focus : t.foreground;
+        ctx.textAlign = side === 'query' ? 'right' : 'left';
+        ctx.fillText(label, side === 'query' ? xL - 6 : xR + 6, y(i));
+      }
+      ctx.fillStyle = t.muted;
+      ctx.textAlign = 'left';
+      ctx.font = `10px ${t.fontFamily}`;
+      ctx.fillText(String(i), 4, y(i));
+      ctx.font = `12px ${t.monoFamily}`;
+    }
+    ctx.font = `11px ${t.fontFamily}`;
+    ctx.fillStyle = t.muted;
+    ctx.textAlign = 'right';
+    ctx.fillText(keySide ? 'queries (attending)' : 'queries (from)', xL - 6, 12);
+    ctx.textAlign = 'left';
+    ctx.fillText(keySide ? 'key (attended to)' : 'keys (attended to)', xR + 6, 12);
+    const beyond = [
+      outside.above >= 0.01 ? `↑ ${(outside.above * 100).toFixed(0)}% of the weight is on tokens above this window` : '',
+      outside.below >= 0.01 ? `↓ ${(outside.below * 100).toFixed(0)}% of the weight is on tokens below this window` : '',
+      outsideQueries.size ? `${outsideQueries.size} queries outside this window also attend to it` : '',
+    ].filter(Boolean);
+    if (beyond.length) ctx.fillText(beyond.join(' · '), 4, HEAD + this.rows * ROW + 12);
+    const info =
+      `Layer ${this.lens.layer + 1} (choose above). Hover a query: lines go to the tokens it attends to, one colour per head, opacity = weight relative to the head's largest; hover a key to see what attends to it.` +
+      (this.rows < T ? ` Showing tokens ${this.top}–${end - 1} of ${T}; scroll over the view or hover a token elsewhere to move the window.` : '');
+    if (this.info.textContent !== info) this.info.textContent = info;
+  }
+
+  dispose(): void {
+    cancelAnimationFrame(this.frame);
+    this.cleanup.forEach((f) => f());
+  }
+}

@@ -1,0 +1,398 @@
+// Why: the matrix heatmap (queries × keys) of one head, an aggregate or the rollout. Drawn on a canvas
+// that only paints the visible region (an exact window when zoomed in, a max-pooled overview when zoomed
+// out), so 2,048 tokens pan and zoom within a frame; hover, keyboard focus and labels are overlays.
+
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { LensError } from '../../src/core/errors';
+import { h } from '../dom';
+import { colourLegend, drawMatrixAxes } from './axes';
+import { theme } from './colors';
+import type { Lens } from './lens';
+import { type Matrix, type MatrixSource, canvasOf, fitCanvas, poolMax, windowImage } from './matrices';
+
+const LEFT = 100;
+const TOP = 84;
+const PAD = 8;
+const MAX_CELL = 64;
+/** Largest visible window (cells) painted exactly each time the view moves. */
+const EXACT_WINDOW = 600_000;
+
+export class Heatmap {
+  readonly element: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  private readonly tooltip: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly live: HTMLElement;
+  private readonly legend = colourLegend();
+  private matrix: Matrix | null = null;
+  private matrixKey = '';
+  private readonly levels = new Map<number, HTMLCanvasElement>();
+  private exact: { key: string; canvas: HTMLCanvasElement } | null = null;
+  private sqrt = false;
+  private scale = 1;
+  private fitScale = 1;
+  private ox = 0;
+  private oy = 0;
+  private cssW = 0;
+  private plot = 0;
+  private focus = { q: 0, k: 0, shown: false };
+  private drag: { x: number; y: number; ox: number; oy: number; moved: boolean } | null = null;
+  private frame = 0;
+  private readonly cleanup: Array<() => void> = [];
+
+  constructor(
+    private readonly lens: Lens,
+    private readonly source: MatrixSource,
+    private readonly causal: boolean,
+  ) {
+    this.canvas = h('canvas', {
+      class: 'heatmap-canvas',
+      'data-testid': 'heatmap',
+      tabindex: '0',
+      role: 'application',
+      'aria-roledescription': 'attention heatmap',
+      'aria-label': 'Attention heatmap, queries down and keys across. Arrow keys move the focused cell, plus and minus zoom, 0 fits, Enter pins the query token.',
+    });
+    this.tooltip = h('div', { class: 'tooltip', 'data-testid': 'heatmap-tooltip', hidden: '' });
+    this.note = h('div', { class: 'muted view-note', 'data-testid': 'heatmap-note' });
+    this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
+    const button = (label: string, title: string, action: () => void) =>
+      Object.assign(h('vscode-button', { secondary: '', title, 'aria-label': title }, label), { onclick: action });
+    const sqrt = h('vscode-checkbox', { label: '√ scale', title: 'Colour by the square root of the weight, which lifts small weights' });
+    sqrt.addEventListener('change', () => {
+      this.sqrt = (sqrt as HTMLElement & { checked: boolean }).checked;
+      this.invalidateImages();
+      this.legend.update(this.matrix, this.sqrt);
+      this.schedule();
+    });
+    this.element = h(
+      'div',
+      { class: 'heatmap' },
+      h(
+        'div',
+        { class: 'view-toolbar' },
+        button('−', 'Zoom out', () => this.zoomBy(1 / 1.5)),
+        button('+', 'Zoom in', () => this.zoomBy(1.5)),
+        button('Fit', 'Fit the whole matrix', () => this.fit()),
+        sqrt,
+        this.legend.element,
+      ),
+      this.note,
+      h('div', { class: 'canvas-wrap' }, this.canvas, this.tooltip),
+      this.live,
+    );
+    this.listen();
+    this.cleanup.push(
+      lens.on('hover', () => this.schedule()),
+      lens.on('select', () => {
+        const q = this.lens.selected;
+        const span = this.plot / this.scale;
+        if (q !== null && (q < this.oy || q + 1 > this.oy + span)) {
+          this.oy = q - span / 2;
+          this.clamp();
+        }
+        this.schedule();
+      }),
+      lens.on('matrix', () => this.load()),
+      lens.on('theme', () => this.schedule()),
+    );
+    const observer = new ResizeObserver(() => this.layout());
+    observer.observe(this.element);
+    this.cleanup.push(() => observer.disconnect());
+    this.load();
+  }
+
+  /** Picks up the lens's current matrix (the rollout may still be computing). */
+  private load(): void {
+    const lens = this.lens;
+    const key = lens.slug();
+    this.matrix = this.source.get(lens.head, lens.layer);
+    this.matrixKey = key;
+    this.invalidateImages();
+    if (!this.matrix && lens.head === 'rollout') {
+      this.showRolloutProgress();
+      this.source.rollout().then(
+        () => this.matrixKey === key && this.load(),
+        (err: unknown) => {
+          if (err instanceof LensError && err.code === 'cancelled') return;
+          this.note.setAttribute('role', 'alert');
+          this.note.className = 'error view-note';
+          this.note.textContent = `The rollout failed: ${err instanceof Error ? err.message : String(err)}`;
+        },
+      );
+    } else {
+      this.note.textContent = `${lens.describeMatrix()[0].toUpperCase()}${lens.describeMatrix().slice(1)}: row = query token, column = key token it attends to.`;
+      this.note.className = 'muted view-note';
+      this.note.removeAttribute('role');
+    }
+    this.legend.update(this.matrix, this.sqrt);
+    this.schedule();
+  }
+
+  /** Updates the rollout note; called by the matrix source as slices complete. */
+  showRolloutProgress(): void {
+    const f = this.source.rolloutProgress;
+    if (this.lens.head !== 'rollout' || this.matrix) return;
+    this.note.className = 'muted view-note';
+    this.note.textContent = Number.isNaN(f)
+      ? 'Computing the rollout…'
+      : `Computing the rollout over ${this.lens.layers} layers (O(L·T³) for ${this.lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`;
+  }
+
+  private invalidateImages(): void {
+    this.levels.clear();
+    this.exact = null;
+  }
+
+  /** Called when the tab becomes visible (a hidden canvas has no size). */
+  activate(): void {
+    this.layout();
+  }
+
+  private layout(): void {
+    const width = this.element.clientWidth;
+    if (width === 0) return;
+    const T = this.lens.T;
+    const plotW = Math.max(120, width - LEFT - PAD);
+    const plotH = Math.max(160, Math.floor(window.innerHeight * 0.7) - TOP);
+    const oldFit = this.fitScale;
+    this.fitScale = Math.min(MAX_CELL / 2, Math.min(plotW, plotH) / T);
+    this.plot = Math.min(Math.min(plotW, plotH), T * this.fitScale);
+    this.cssW = Math.min(width, LEFT + this.plot + PAD);
+    if (this.cssW > 0 && (this.scale === oldFit || this.scale < this.fitScale)) this.scale = this.fitScale;
+    this.clamp();
+    this.schedule();
+  }
+
+  private clamp(): void {
+    const span = this.plot / this.scale;
+    this.ox = Math.max(0, Math.min(this.lens.T - span, this.ox));
+    this.oy = Math.max(0, Math.min(this.lens.T - span, this.oy));
+  }
+
+  private zoomBy(factor: number, cx = LEFT + this.plot / 2, cy = TOP + this.plot / 2): void {
+    const next = Math.max(this.fitScale, Math.min(MAX_CELL, this.scale * factor));
+    const ax = this.ox + (cx - LEFT) / this.scale;
+    const ay = this.oy + (cy - TOP) / this.scale;
+    this.scale = next;
+    this.ox = ax - (cx - LEFT) / next;
+    this.oy = ay - (cy - TOP) / next;
+    this.clamp();
+    this.schedule();
+  }
+
+  private fit(): void {
+    this.scale = this.fitScale;
+    this.ox = this.oy = 0;
+    this.schedule();
+  }
+
+  /** Pans so that cell (q, k) is visible. */
+  private reveal(q: number, k: number): void {
+    const span = this.plot / this.scale;
+    if (q < this.oy || q + 1 > this.oy + span) this.oy = q - span / 2;
+    if (k < this.ox || k + 1 > this.ox + span) this.ox = k - span / 2;
+    this.clamp();
+  }
+
+  schedule(): void {
+    if (!this.frame) this.frame = requestAnimationFrame(() => ((this.frame = 0), this.draw()));
+  }
+
+  /** Cell under a canvas point, or null outside the plot. */
+  private cellAt(x: number, y: number): { q: number; k: number } | null {
+    if (x < LEFT || y < TOP || x >= LEFT + this.plot || y >= TOP + this.plot) return null;
+    const q = Math.floor(this.oy + (y - TOP) / this.scale);
+    const k = Math.floor(this.ox + (x - LEFT) / this.scale);
+    return q >= 0 && k >= 0 && q < this.lens.T && k < this.lens.T ? { q, k } : null;
+  }
+
+  private valueAt(q: number, k: number): number {
+    return this.matrix ? this.matrix.data[q * this.matrix.size + k] : NaN;
+  }
+
+  private describe(q: number, k: number): string {
+    const v = this.valueAt(q, k);
+    return `${this.lens.label(q)} → ${this.lens.label(k)}: ${Number.isNaN(v) ? '…' : v.toFixed(4)}`;
+  }
+
+  private listen(): void {
+    const c = this.canvas;
+    const point = (e: MouseEvent) => {
+      const r = c.getBoundingClientRect();
+      return { x: e.clientX - r.left, y: e.clientY - r.top };
+    };
+    c.addEventListener('mousemove', (e) => {
+      const p = point(e);
+      if (this.drag) {
+        const dx = p.x - this.drag.x;
+        const dy = p.y - this.drag.y;
+        if (Math.abs(dx) + Math.abs(dy) > 3) this.drag.moved = true;
+        this.ox = this.drag.ox - dx / this.scale;
+        this.oy = this.drag.oy - dy / this.scale;
+        this.clamp();
+        this.schedule();
+        return;
+      }
+      const cell = this.cellAt(p.x, p.y);
+      this.focus.shown = false;
+      if (!cell) {
+        this.tooltip.hidden = true;
+        this.lens.setHover(null);
+        return;
+      }
+      this.lens.setHover(cell.q, cell.k);
+      this.tooltip.textContent = this.describe(cell.q, cell.k);
+      this.tooltip.hidden = false;
+      const left = Math.min(p.x + 14, c.clientWidth - this.tooltip.offsetWidth - 4);
+      this.tooltip.style.left = `${Math.max(0, left)}px`;
+      this.tooltip.style.top = `${p.y + 18}px`;
+    });
+    c.addEventListener('mouseleave', () => {
+      this.tooltip.hidden = true;
+      this.drag = null;
+      this.lens.setHover(null);
+    });
+    c.addEventListener('mousedown', (e) => {
+      if (e.button !== 0) return;
+      const p = point(e);
+      this.drag = { ...p, ox: this.ox, oy: this.oy, moved: false };
+      c.classList.add('dragging');
+    });
+    const onMouseUp = (e: MouseEvent) => {
+      if (!this.drag) return;
+      const moved = this.drag.moved;
+      this.drag = null;
+      c.classList.remove('dragging');
+      const p = point(e);
+      const cell = !moved && e.target === c ? this.cellAt(p.x, p.y) : null;
+      if (cell) this.lens.select(cell.q);
+    };
+    window.addEventListener('mouseup', onMouseUp);
+    this.cleanup.push(() => window.removeEventListener('mouseup', onMouseUp));
+    c.addEventListener('dblclick', () => this.fit());
+    c.addEventListener(
+      'wheel',
+      (e) => {
+        if (e.deltaY > 0 && this.scale <= this.fitScale) return; // fully zoomed out: let the page scroll
+        e.preventDefault();
+        const p = point(e);
+        this.zoomBy(Math.exp(-e.deltaY * 0.0015), p.x, p.y);
+      },
+      { passive: false },
+    );
+    c.addEventListener('focus', () => this.moveFocus(0, 0));
+    c.addEventListener('blur', () => {
+      this.focus.shown = false;
+      this.schedule();
+    });
+    c.addEventListener('keydown', (e) => this.onKey(e));
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const step = e.shiftKey ? 10 : 1;
+    const moves: Record<string, [number, number]> = {
+      ArrowUp: [-step, 0],
+      ArrowDown: [step, 0],
+      ArrowLeft: [0, -step],
+      ArrowRight: [0, step],
+      PageUp: [-20, 0],
+      PageDown: [20, 0],
+    };
+    if (moves[e.key]) this.moveFocus(...moves[e.key]);
+    else if (e.key === 'Home') this.moveFocus(0, -this.lens.T);
+    else if (e.key === 'End') this.moveFocus(0, this.lens.T);
+    else if (e.key === '+' || e.key === '=') this.zoomBy(1.5);
+    else if (e.key === '-') this.zoomBy(1 / 1.5);
+    else if (e.key === '0') this.fit();
+    else if (e.key === 'Enter' || e.key === ' ') this.lens.select(this.focus.q);
+    else return;
+    e.preventDefault();
+  }
+
+  private moveFocus(dq: number, dk: number): void {
+    const T = this.lens.T;
+    const q = Math.max(0, Math.min(T - 1, this.focus.q + dq));
+    const k = Math.max(0, Math.min(T - 1, this.focus.k + dk));
+    this.focus = { q, k, shown: true };
+    this.reveal(q, k);
+    this.lens.setHover(q, k);
+    this.live.textContent = this.describe(q, k);
+    this.schedule();
+  }
+
+  /** Canvas of the whole matrix max-pooled by 2^level (level 0: exact), built on first use. */
+  private levelCanvas(level: number): HTMLCanvasElement {
+    let canvas = this.levels.get(level);
+    if (!canvas) {
+      const m = level === 0 ? this.matrix! : poolMax(this.matrix!, 2 ** level, this.causal);
+      canvas = canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: this.matrix!.colourMax, sqrt: this.sqrt }, this.causal && level === 0));
+      this.levels.set(level, canvas);
+    }
+    return canvas;
+  }
+
+  private draw(): void {
+    if (this.cssW === 0 || this.element.clientWidth === 0) return;
+    const t = theme();
+    const T = this.lens.T;
+    const cssH = TOP + this.plot + PAD;
+    const ctx = fitCanvas(this.canvas, this.cssW, cssH);
+    ctx.fillStyle = t.background;
+    ctx.fillRect(0, 0, this.cssW, cssH);
+    const s = this.scale;
+    const span = this.plot / s;
+    const c0 = Math.max(0, Math.floor(this.ox));
+    const c1 = Math.min(T, Math.ceil(this.ox + span));
+    const r0 = Math.max(0, Math.floor(this.oy));
+    const r1 = Math.min(T, Math.ceil(this.oy + span));
+    const x = (k: number) => LEFT + (k - this.ox) * s;
+    const y = (q: number) => TOP + (q - this.oy) * s;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(LEFT, TOP, this.plot, this.plot);
+    ctx.clip();
+    ctx.strokeStyle = t.border;
+    ctx.strokeRect(LEFT + 0.5, TOP + 0.5, this.plot - 1, this.plot - 1);
+    if (this.matrix) {
+      ctx.imageSmoothingEnabled = false;
+      const dpr = window.devicePixelRatio || 1;
+      if ((c1 - c0) * (r1 - r0) <= EXACT_WINDOW && s * dpr >= 1) {
+        const key = `${this.matrixKey}|${this.sqrt}|${r0},${r1},${c0},${c1}`;
+        if (this.exact?.key !== key) {
+          const img = windowImage(this.matrix, r0, r1, c0, c1, { max: this.matrix.colourMax, sqrt: this.sqrt }, this.causal);
+          this.exact = { key, canvas: canvasOf(img) };
+        }
+        ctx.drawImage(this.exact.canvas, x(c0), y(r0), (c1 - c0) * s, (r1 - r0) * s);
+      } else {
+        const level = Math.max(T > 4096 ? 1 : 0, Math.ceil(Math.log2(1 / (s * dpr))));
+        const f = 2 ** level;
+        const src = this.levelCanvas(level);
+        const sx = c0 / f;
+        const sy = r0 / f;
+        const sw = Math.min(src.width - sx, (c1 - c0) / f);
+        const sh = Math.min(src.height - sy, (r1 - r0) / f);
+        ctx.drawImage(src, sx, sy, sw, sh, x(c0), y(r0), sw * f * s, sh * f * s);
+      }
+    }
+    const active = this.lens.active;
+    const key = this.lens.hover.key;
+    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = t.focus;
+    if (active !== null) ctx.strokeRect(LEFT, y(active), this.plot, Math.max(1, s));
+    if (key !== null) ctx.strokeRect(x(key), TOP, Math.max(1, s), this.plot);
+    if (this.focus.shown) {
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = t.foreground;
+      ctx.strokeRect(x(this.focus.k) - 1, y(this.focus.q) - 1, Math.max(2, s) + 2, Math.max(2, s) + 2);
+    }
+    ctx.restore();
+    drawMatrixAxes(ctx, { lens: this.lens, scale: s, r0, r1, c0, c1, x, y, left: LEFT, top: TOP });
+  }
+
+  dispose(): void {
+    cancelAnimationFrame(this.frame);
+    this.cleanup.forEach((f) => f());
+  }
+}

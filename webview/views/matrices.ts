@@ -1,0 +1,281 @@
+// Why: the heatmap, the model view and the exports all need T×T attention matrices (one head, an
+// aggregate over heads, or the rollout) and pictures of them. This module serves the matrices with small
+// caches, computes long rollouts in time slices so the panel stays responsive, and turns matrices into
+// viridis pixels (max-pooled for overviews, so a thin diagonal never disappears when zoomed out).
+
+import { maxOverHeads, meanOverHeads } from '../../src/core/analysis';
+import { rolloutOf } from '../../src/core/analyze';
+import { LensError } from '../../src/core/errors';
+import { VIRIDIS_LUT } from './colors';
+import type { HeadChoice, Lens } from './lens';
+
+/** A square matrix, its largest value, and the value the colour scale tops out at. */
+export interface Matrix {
+  data: Float32Array;
+  size: number;
+  max: number;
+  /** Where the colour scale tops out (see matrixOf); larger values get the top colour. */
+  colourMax: number;
+}
+
+/** How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights. */
+export interface ValueScale {
+  max: number;
+  sqrt: boolean;
+}
+
+/** Tokens above which rollout is computed in time slices with a progress note. */
+export const SLICED_ROLLOUT_FROM = 512;
+
+/** Query rows skipped by the colour statistic: the first tokens have few keys, so large weights by construction. */
+const EARLY_ROWS = 8;
+
+/**
+ * A matrix with its maximum and its colour-scale top: the 99.5th percentile of the positive entries of
+ * the later rows (up to 65,536 of them, sampled at random), so one huge weight does not darken the rest.
+ */
+export function matrixOf(data: Float32Array, size: number): Matrix {
+  let max = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
+  const from = Math.min(EARLY_ROWS, size >> 1) * size;
+  const span = data.length - from;
+  const sample: number[] = [];
+  if (span <= 65_536) {
+    for (let i = from; i < data.length; i++) if (data[i] > 0) sample.push(data[i]);
+  } else {
+    let seed = 12345;
+    for (let n = 0; n < 65_536; n++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // an LCG: no aliasing with the row length
+      const v = data[from + (seed % span)];
+      if (v > 0) sample.push(v);
+    }
+  }
+  sample.sort((a, b) => a - b);
+  const top = sample.length ? sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))] : 0;
+  return { data, size, max, colourMax: top > 0 ? top : max };
+}
+
+/** Yields to the event loop (faster than setTimeout's 4 ms clamp). */
+function yieldToUi(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
+ * Rollout in ~12 ms slices: the same math as core rollout() (R = Â_L·…·Â_1, Â = ½(mean A + I), lower-
+ * triangular products), row by row, reporting progress and stopping when the signal aborts.
+ */
+export async function slicedRollout(lens: Lens, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<Float32Array> {
+  const attention = lens.attention!;
+  const [L, , T] = attention.dims;
+  let result: Float32Array | undefined;
+  const check = () => {
+    if (signal.aborted) throw new LensError('cancelled', 'The rollout was cancelled.');
+  };
+  for (let l = 0; l < L; l++) {
+    const a = meanOverHeads(attention, l);
+    for (let i = 0; i < T * T; i++) a[i] *= 0.5;
+    for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
+    await yieldToUi();
+    check();
+    if (!result) {
+      result = a;
+      continue;
+    }
+    const b: Float32Array = result;
+    const c = new Float32Array(T * T);
+    let i = 0;
+    while (i < T) {
+      const deadline = performance.now() + 12;
+      for (; i < T && performance.now() < deadline; i++) {
+        const ci = i * T;
+        for (let k = 0; k <= i; k++) {
+          const aik = a[ci + k];
+          if (aik === 0) continue;
+          const bk = k * T;
+          for (let j = 0; j <= k; j++) c[ci + j] += aik * b[bk + j];
+        }
+      }
+      // Row i costs ~i²/2, so the work done so far grows like (i/T)³.
+      onProgress((l - 1 + (i / T) ** 3) / (L - 1));
+      await yieldToUi();
+      check();
+    }
+    result = c;
+  }
+  return result ?? new Float32Array(0);
+}
+
+/** Serves the matrices of one analysis; aggregates and the rollout are computed once and kept. */
+export class MatrixSource {
+  private readonly cache = new Map<string, Matrix>();
+  private rolloutPromise: Promise<Matrix> | undefined;
+  private readonly abort = new AbortController();
+  /** Progress of a running rollout, 0-1; NaN when none runs. */
+  rolloutProgress = NaN;
+
+  constructor(
+    private readonly lens: Lens,
+    private readonly onRolloutProgress: () => void,
+  ) {}
+
+  /** The matrix now, or null when it is the rollout and it is not ready (then call rollout()). */
+  get(head: HeadChoice, layer: number): Matrix | null {
+    const lens = this.lens;
+    const attention = lens.attention;
+    if (!attention) return null;
+    const T = lens.T;
+    const key = head === 'rollout' ? 'rollout' : `${layer}:${head}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    if (head === 'rollout') return null;
+    let data: Float32Array;
+    if (typeof head === 'number') {
+      const base = (layer * lens.heads + head) * T * T;
+      data = attention.data.subarray(base, base + T * T);
+    } else {
+      data = head === 'mean' ? meanOverHeads(attention, layer) : maxOverHeads(attention, layer);
+    }
+    const matrix = matrixOf(data, T);
+    this.remember(key, matrix);
+    return matrix;
+  }
+
+  /** Starts (once) and resolves with the rollout. */
+  rollout(): Promise<Matrix> {
+    if (!this.rolloutPromise) {
+      this.rolloutPromise = this.computeRollout();
+      this.rolloutPromise.catch(() => (this.rolloutPromise = undefined));
+    }
+    return this.rolloutPromise;
+  }
+
+  private async computeRollout(): Promise<Matrix> {
+    const lens = this.lens;
+    let data: Float32Array;
+    this.rolloutProgress = 0;
+    this.onRolloutProgress();
+    try {
+      if (lens.T <= SLICED_ROLLOUT_FROM) {
+        await yieldToUi(); // after the first paint
+        data = rolloutOf(lens.analysis)!;
+      } else {
+        data = await slicedRollout(lens, this.abort.signal, (f) => {
+          this.rolloutProgress = f;
+          this.onRolloutProgress();
+        });
+      }
+    } finally {
+      this.rolloutProgress = NaN;
+    }
+    const matrix = matrixOf(data, lens.T);
+    this.cache.set('rollout', matrix);
+    this.onRolloutProgress();
+    return matrix;
+  }
+
+  /** Keeps a few aggregates (each T² floats); head matrices are views into the attention tensor. */
+  private remember(key: string, matrix: Matrix): void {
+    this.cache.set(key, matrix);
+    const aggregates = [...this.cache.keys()].filter((k) => k !== 'rollout' && !/^\d+:\d+$/.test(k));
+    if (aggregates.length > 6) this.cache.delete(aggregates[0]);
+  }
+
+  dispose(): void {
+    this.abort.abort();
+    this.cache.clear();
+  }
+}
+
+/** Whether attention is causal: every entry above the diagonal of the first head is 0. */
+export function isCausal(lens: Lens): boolean {
+  const attention = lens.attention;
+  if (!attention) return false;
+  const T = lens.T;
+  for (let i = 0; i < T; i++) {
+    for (let j = i + 1; j < T; j++) if (attention.data[i * T + j] !== 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Max-pools a matrix by `factor` into a ceil(size/factor) square. With causal attention, blocks wholly
+ * above the diagonal become NaN (painted transparent), the others keep their largest weight.
+ */
+export function poolMax(m: Matrix, factor: number, causal: boolean): Matrix {
+  const n = m.size;
+  const size = Math.ceil(n / factor);
+  const out = new Float32Array(size * size);
+  for (let i = 0; i < n; i++) {
+    const r = (i / factor) | 0;
+    const row = i * n;
+    const outRow = r * size;
+    const jEnd = causal ? Math.min(n, i + 1) : n;
+    for (let c = 0, j = 0; j < jEnd; c++) {
+      const stop = Math.min(jEnd, j + factor);
+      let best = out[outRow + c];
+      for (; j < stop; j++) if (m.data[row + j] > best) best = m.data[row + j];
+      out[outRow + c] = best;
+    }
+  }
+  if (causal) {
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) if (c * factor > Math.min(n - 1, r * factor + factor - 1)) out[r * size + c] = NaN;
+    }
+  }
+  return { data: out, size, max: m.max, colourMax: m.colourMax };
+}
+
+/**
+ * Viridis pixels of the window rows r0..r1 × cols c0..c1 of a matrix. NaN, and zeros above the diagonal
+ * of a causal matrix, are transparent (there is no weight there, not a weight of 0).
+ */
+export function windowImage(m: Matrix, r0: number, r1: number, c0: number, c1: number, scale: ValueScale, causal: boolean): ImageData {
+  const w = c1 - c0;
+  const hgt = r1 - r0;
+  const image = new ImageData(w, hgt);
+  const px = new Uint32Array(image.data.buffer);
+  const inv = scale.max > 0 ? 1 / scale.max : 0;
+  const n = m.size;
+  for (let r = 0; r < hgt; r++) {
+    const row = (r0 + r) * n;
+    const q = r0 + r;
+    for (let c = 0; c < w; c++) {
+      const k = c0 + c;
+      const v = m.data[row + k];
+      if (Number.isNaN(v) || (causal && k > q && v === 0)) continue;
+      let t = v * inv;
+      if (scale.sqrt) t = Math.sqrt(t);
+      px[r * w + c] = VIRIDIS_LUT[Math.max(0, Math.min(255, Math.round(t * 255)))];
+    }
+  }
+  return image;
+}
+
+/** A canvas holding an image (for drawImage scaling). */
+export function canvasOf(image: ImageData): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext('2d')!.putImageData(image, 0, 0);
+  return canvas;
+}
+
+/** Sets a canvas's backing store to its CSS size × devicePixelRatio and returns a context in CSS pixels. */
+export function fitCanvas(canvas: HTMLCanvasElement, cssWidth: number, cssHeight: number): CanvasRenderingContext2D {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.max(1, Math.round(cssWidth * dpr));
+  const hgt = Math.max(1, Math.round(cssHeight * dpr));
+  if (canvas.width !== w || canvas.height !== hgt) {
+    canvas.width = w;
+    canvas.height = hgt;
+  }
+  canvas.style.width = `${cssWidth}px`;
+  canvas.style.height = `${cssHeight}px`;
+  const ctx = canvas.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}

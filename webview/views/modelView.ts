@@ -1,0 +1,152 @@
+// Why: the model view shows every head of every layer at once as small pictures of its matrix, the
+// quickest way to spot heads that look back one token, at brackets or at the first token. Thumbnails are
+// max-pooled and built one per task after the tab opens, so they never delay the first paint.
+
+import { h } from '../dom';
+import { theme } from './colors';
+import type { Lens } from './lens';
+import { type MatrixSource, canvasOf, fitCanvas, poolMax, windowImage } from './matrices';
+
+const THUMB = 84;
+
+export class ModelView {
+  readonly element: HTMLElement;
+  private readonly thumbs: HTMLButtonElement[] = [];
+  private readonly canvases: HTMLCanvasElement[] = [];
+  private built = false;
+  private readonly drawn: boolean[] = [];
+  private timer = 0;
+  private focusIndex = 0;
+  private readonly cleanup: Array<() => void> = [];
+
+  constructor(
+    private readonly lens: Lens,
+    private readonly source: MatrixSource,
+    private readonly causal: boolean,
+    private readonly open: () => void,
+  ) {
+    const { layers, heads } = lens;
+    const grid = h('div', { class: 'model-grid', 'data-testid': 'model-view', role: 'grid', 'aria-label': `${layers} layers × ${heads} heads; arrow keys move, Enter opens a head in the heatmap` });
+    grid.style.gridTemplateColumns = `max-content repeat(${heads}, ${THUMB + 8}px)`;
+    grid.append(h('div', { role: 'row', class: 'grid-row' }, h('span', { role: 'columnheader' }), ...[...Array(heads).keys()].map((hd) => h('span', { role: 'columnheader', class: 'muted grid-label' }, `Head ${hd + 1}`))));
+    for (let l = 0; l < layers; l++) {
+      const cells: HTMLElement[] = [];
+      for (let hd = 0; hd < heads; hd++) {
+        const index = l * heads + hd;
+        const canvas = h('canvas', { class: 'thumb-canvas', 'aria-hidden': 'true' });
+        const button = h(
+          'button',
+          { class: 'thumb', 'data-testid': 'model-thumb', 'data-layer': String(l), 'data-head': String(hd), tabindex: index === 0 ? '0' : '-1', 'aria-label': `Layer ${l + 1}, head ${hd + 1}` },
+          canvas,
+        );
+        button.addEventListener('click', () => this.choose(index));
+        button.addEventListener('focus', () => (this.focusIndex = index));
+        this.thumbs.push(button);
+        this.canvases.push(canvas);
+        cells.push(h('span', { role: 'gridcell' }, button));
+      }
+      grid.append(h('div', { role: 'row', class: 'grid-row' }, h('span', { role: 'rowheader', class: 'muted grid-label' }, `Layer ${l + 1}`), ...cells));
+    }
+    grid.addEventListener('keydown', (e) => this.onKey(e));
+    this.element = h(
+      'div',
+      { class: 'model-view' },
+      h('div', { class: 'muted view-note' }, 'Every head of every layer (max-pooled when there are more tokens than pixels). Click one, or press Enter, to open it in the heatmap.'),
+      grid,
+    );
+    this.markCurrent();
+    this.cleanup.push(
+      lens.on('matrix', () => this.markCurrent()),
+      lens.on('theme', () => {
+        this.built = false;
+        if (this.element.isConnected && this.element.clientWidth > 0) this.activate();
+      }),
+    );
+  }
+
+  private choose(index: number): void {
+    this.lens.setMatrix(Math.floor(index / this.lens.heads), index % this.lens.heads);
+    this.open();
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const { heads } = this.lens;
+    const n = this.thumbs.length;
+    const moves: Record<string, number> = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -heads, ArrowDown: heads, Home: -n, End: n };
+    if (!(e.key in moves)) return;
+    e.preventDefault();
+    const next = Math.max(0, Math.min(n - 1, this.focusIndex + moves[e.key]));
+    this.thumbs[this.focusIndex].tabIndex = -1;
+    this.thumbs[next].tabIndex = 0;
+    this.thumbs[next].focus();
+    this.focusIndex = next;
+  }
+
+  private markCurrent(): void {
+    const { layer, head, heads } = this.lens;
+    this.thumbs.forEach((b, i) => {
+      const current = typeof head === 'number' && i === layer * heads + head;
+      b.classList.toggle('current', current);
+      b.setAttribute('aria-selected', String(current));
+    });
+  }
+
+  /** Builds the thumbnails (once per theme) when the tab is shown, one per task. */
+  activate(): void {
+    if (this.built) return;
+    this.built = true;
+    this.drawn.fill(false);
+    clearTimeout(this.timer);
+    let index = 0;
+    const step = () => {
+      if (index >= this.thumbs.length) return;
+      this.drawThumb(index++);
+      this.timer = window.setTimeout(step, 0);
+    };
+    step();
+  }
+
+  private drawThumb(index: number): void {
+    if (this.drawn[index]) return;
+    this.drawn[index] = true;
+    const factor = Math.max(1, Math.ceil(this.lens.T / (THUMB * (window.devicePixelRatio || 1))));
+    const m = this.source.get(index % this.lens.heads, Math.floor(index / this.lens.heads))!;
+    const pooled = factor > 1 ? poolMax(m, factor, this.causal) : m;
+    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: m.colourMax, sqrt: false }, this.causal && factor === 1));
+    const ctx = fitCanvas(this.canvases[index], THUMB, THUMB);
+    ctx.fillStyle = theme().background;
+    ctx.fillRect(0, 0, THUMB, THUMB);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(image, 0, 0, THUMB, THUMB);
+  }
+
+  /** The grid as one picture, for the PNG export. */
+  snapshot(): HTMLCanvasElement {
+    const t = theme();
+    const { layers, heads } = this.lens;
+    const left = 64;
+    const top = 24;
+    const gap = 8;
+    this.thumbs.forEach((_, i) => this.drawThumb(i));
+    const canvas = document.createElement('canvas');
+    const width = left + heads * (THUMB + gap);
+    const height = top + layers * (THUMB + gap);
+    const ctx = fitCanvas(canvas, width, height);
+    ctx.fillStyle = t.background;
+    ctx.fillRect(0, 0, width, height);
+    ctx.fillStyle = t.foreground;
+    ctx.font = `12px ${t.fontFamily}`;
+    ctx.textBaseline = 'middle';
+    for (let hd = 0; hd < heads; hd++) ctx.fillText(`Head ${hd + 1}`, left + hd * (THUMB + gap), top / 2);
+    for (let l = 0; l < layers; l++) {
+      ctx.fillText(`Layer ${l + 1}`, 4, top + l * (THUMB + gap) + THUMB / 2);
+      for (let hd = 0; hd < heads; hd++) ctx.drawImage(this.canvases[l * heads + hd], left + hd * (THUMB + gap), top + l * (THUMB + gap), THUMB, THUMB);
+    }
+    return canvas;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.cleanup.forEach((f) => f());
+  }
+}

@@ -1,0 +1,73 @@
+// Why: the small status elements around an analysis (model picker, load progress, timings, truncation
+// notice and errors), kept out of panel.ts so the entry point reads as the analysis lifecycle only.
+
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { AnalysisDone, ModelDescriptor } from '../../src/core/protocol';
+import { h } from '../dom';
+
+export type ModelPicker = HTMLElement & { value: string };
+
+/** The model picker: every model the host offers, in its order, RNNs marked. */
+export function modelPicker(models: ModelDescriptor[], value: string, onChange: (id: string) => void): ModelPicker {
+  const picker = h(
+    'vscode-single-select',
+    { 'data-testid': 'model-picker', 'aria-label': 'Model', title: 'Model that analyses the selection' },
+    ...models.map((m) => {
+      const arch = m.manifest.architecture;
+      const label = `${m.manifest.displayName}${arch === 'transformer' ? '' : ` — ${arch.toUpperCase()}: tokens and predictions; internal views coming soon`}`;
+      return h('vscode-option', m.manifest.id === value ? { value: m.manifest.id, selected: '' } : { value: m.manifest.id }, label);
+    }),
+  ) as ModelPicker;
+  picker.addEventListener('change', () => onChange(picker.value));
+  return picker;
+}
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
+/** Progress while a model loads (bytes when known) or runs. */
+export function progressView(text: string, loaded?: number, total?: number): HTMLElement {
+  const bar = h('vscode-progress-bar', { 'aria-label': text }) as HTMLElement & { value?: number; max: number };
+  if (loaded !== undefined && total) {
+    bar.max = total;
+    bar.value = Math.min(loaded, total);
+  }
+  const detail = loaded !== undefined && total ? ` ${mb(loaded)} of ${mb(total)} MB` : '';
+  return h('div', { class: 'progress', 'data-testid': 'analysis-progress', role: 'status' }, bar, h('div', { class: 'muted' }, `${text}${detail}`));
+}
+
+/** "Load 812 ms · tokenize 2 ms · run 95 ms · analyse 14 ms · render 31 ms". */
+export function timingsView(done: AnalysisDone): HTMLElement {
+  const t = done.timings;
+  const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
+  const parts: Array<[string, number, string]> = [
+    ['load', t.loadMs, t.loadMs === 0 ? 'model already loaded' : 'fetch, session creation and warm-up'],
+    ['tokenize', t.tokenizeMs, 'byte-level BPE with exact document ranges'],
+    ['run', t.runMs, `onnxruntime-web on ${done.backend}`],
+    ['analyse', t.analyseMs, 'surprisal and top-5 predictions'],
+    ['render', t.renderMs, 'views built and first frame painted'],
+  ];
+  return h(
+    'div',
+    { class: 'timings muted', 'data-testid': 'timings' },
+    `${done.tokenCount.toLocaleString('en-US')} tokens · `,
+    ...parts.flatMap(([name, v, title], i) => [i ? ' · ' : '', h('span', { title }, `${name} ${ms(v)}`)]),
+  );
+}
+
+/** The truncation notice, or nothing. */
+export function truncatedView(truncated: AnalysisDone['truncated']): HTMLElement | null {
+  if (!truncated) return null;
+  const n = (v: number) => v.toLocaleString('en-US');
+  return h(
+    'div',
+    { class: 'notice', 'data-testid': 'truncated', role: 'status' },
+    `Showing the first ${n(truncated.keptTokens)} of ${n(truncated.totalTokens)} tokens (attentionLens.maxTokens).`,
+  );
+}
+
+/** An analysis error, announced to screen readers. */
+export function errorView(message: string, code: string): HTMLElement {
+  return h('div', { class: 'error analysis-error', 'data-testid': 'analysis-error', 'data-code': code, role: 'alert' }, message);
+}

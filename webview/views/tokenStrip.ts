@@ -1,0 +1,248 @@
+// Why: the token strip is the one view every model has. It lays the tokens out like the source (line
+// breaks kept, whitespace visible, split multi-byte pieces marked), colours a band under each token by its
+// surprisal, lists the model's top next-token predictions on hover or focus, and links tokens to the
+// editor: click or Enter reveals the token's range; the editor cursor pins the token under it.
+
+import { h } from '../dom';
+import { viridisCss } from './colors';
+import type { Lens } from './lens';
+
+const WHITESPACE_GLYPHS = /([·↵→␍]+)/;
+
+export class TokenStrip {
+  readonly element: HTMLElement;
+  private readonly box: HTMLElement;
+  private readonly spans: HTMLElement[] = [];
+  private readonly popup: HTMLElement;
+  private readonly maxSurprisal: number;
+  private marked: Array<[HTMLElement, string]> = [];
+  private focusIndex = 0;
+  private popupFor: number | null = null;
+  private readonly cleanup: Array<() => void> = [];
+
+  constructor(private readonly lens: Lens) {
+    const { analysis } = lens;
+    let max = 1;
+    for (const s of analysis.surprisal) if (s > max) max = s;
+    this.maxSurprisal = Math.ceil(max);
+    this.box = h('div', {
+      class: 'token-strip',
+      'data-testid': 'token-strip',
+      role: 'listbox',
+      'aria-label': `${lens.T} tokens. Arrow keys move, Enter reveals the token in the editor, Escape unpins.`,
+    });
+    const fragment = document.createDocumentFragment();
+    lens.tokens.forEach((token, i) => {
+      const span = h('span', { class: 'token', 'data-testid': 'token', 'data-index': String(i), role: 'option', tabindex: i === 0 ? '0' : '-1', 'aria-selected': 'false' });
+      const raw = analysis.text.slice(token.start - analysis.startOffset, token.end - analysis.startOffset);
+      const hasSpace = /\s/.test(raw);
+      for (const part of token.text.split(WHITESPACE_GLYPHS)) {
+        if (!part) continue;
+        if (hasSpace && WHITESPACE_GLYPHS.test(part)) {
+          // One glyph per whitespace character; break the line after each ↵ so the code keeps its shape.
+          for (const piece of part.split(/(?<=↵)/)) {
+            span.append(h('span', { class: 'ws' }, piece));
+            if (piece.endsWith('↵')) span.append(h('br'));
+          }
+        } else {
+          span.append(part);
+        }
+      }
+      if (token.partial) {
+        span.classList.add('partial');
+        span.setAttribute('aria-description', 'part of a multi-byte character split across tokens');
+      }
+      const s = analysis.surprisal[i];
+      if (Number.isFinite(s)) span.style.borderBottomColor = viridisCss(s / this.maxSurprisal);
+      else span.classList.add('no-surprisal');
+      span.setAttribute('aria-label', `${token.text}${Number.isFinite(s) ? `, ${s.toFixed(1)} bits` : ''}`);
+      this.spans.push(span);
+      fragment.append(span);
+    });
+    this.box.append(fragment);
+    this.popup = h('div', { class: 'predictions', 'data-testid': 'predictions', role: 'tooltip', hidden: '' });
+    this.element = h('section', { class: 'strip-section', 'aria-label': 'Tokens' }, this.legend(), this.box, this.popup);
+    this.listen();
+    this.cleanup.push(
+      lens.on('hover', () => {
+        this.mark();
+        if (this.popupFor !== null && this.lens.hover.query !== this.popupFor) this.hidePopup();
+      }),
+      lens.on('select', () => {
+        this.mark();
+        if (lens.selected !== null) this.spans[lens.selected]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+      }),
+    );
+  }
+
+  private legend(): HTMLElement {
+    const swatches = h('span', { class: 'surprisal-scale', 'aria-hidden': 'true' });
+    for (let i = 0; i <= 8; i++) {
+      const swatch = h('span', { class: 'swatch' });
+      swatch.style.background = viridisCss(i / 8);
+      swatches.append(swatch);
+    }
+    return h(
+      'div',
+      { class: 'strip-legend muted' },
+      h('span', { title: 'How unexpected each token was to the model: −log₂ p(token | the tokens before it)' }, 'Surprisal (band under each token): 0'),
+      swatches,
+      h('span', {}, `${this.maxSurprisal} bits ·`),
+      h('span', { class: 'token partial legend-token' }, '�'),
+      h('span', {}, 'piece of a split multi-byte character · hover a token for predictions, click to reveal it'),
+    );
+  }
+
+  private indexOf(target: EventTarget | null): number | null {
+    const el = (target as Element | null)?.closest?.('[data-index]');
+    return el && this.box.contains(el) ? Number(el.getAttribute('data-index')) : null;
+  }
+
+  private listen(): void {
+    const box = this.box;
+    box.addEventListener('mouseover', (e) => {
+      const i = this.indexOf(e.target);
+      if (i === null) return;
+      this.lens.setHover(i);
+      this.showPopup(i);
+    });
+    box.addEventListener('mouseleave', () => {
+      this.lens.setHover(null);
+      this.hidePopup();
+    });
+    box.addEventListener('click', (e) => {
+      const i = this.indexOf(e.target);
+      if (i === null) return;
+      this.setFocusIndex(i, false);
+      this.lens.select(i, true);
+    });
+    box.addEventListener('focusin', (e) => {
+      const i = this.indexOf(e.target);
+      if (i === null) return;
+      this.lens.setHover(i);
+      this.showPopup(i);
+    });
+    box.addEventListener('focusout', () => {
+      this.lens.setHover(null);
+      this.hidePopup();
+    });
+    box.addEventListener('keydown', (e) => {
+      const i = this.focusIndex;
+      let next: number | null = null;
+      if (e.key === 'ArrowRight') next = i + 1;
+      else if (e.key === 'ArrowLeft') next = i - 1;
+      else if (e.key === 'ArrowDown') next = this.verticalNeighbour(i, 1);
+      else if (e.key === 'ArrowUp') next = this.verticalNeighbour(i, -1);
+      else if (e.key === 'Home') next = 0;
+      else if (e.key === 'End') next = this.lens.T - 1;
+      else if (e.key === 'Enter' || e.key === ' ') this.lens.select(i, true);
+      else if (e.key === 'Escape') this.lens.select(null);
+      else return;
+      e.preventDefault();
+      if (next !== null) this.setFocusIndex(Math.max(0, Math.min(this.lens.T - 1, next)), true);
+    });
+  }
+
+  /** The token on the next (dir 1) or previous (dir -1) visual line nearest in x. */
+  private verticalNeighbour(i: number, dir: 1 | -1): number {
+    const from = this.spans[i].getBoundingClientRect();
+    let best = i;
+    let bestDx = Infinity;
+    let lineTop: number | null = null;
+    for (let j = i + dir; j >= 0 && j < this.spans.length; j += dir) {
+      const r = this.spans[j].getBoundingClientRect();
+      const top = dir > 0 ? r.bottom : r.top;
+      if (dir > 0 ? r.top < from.bottom - 2 : r.bottom > from.top + 2) continue; // same line
+      if (lineTop === null) lineTop = top;
+      else if (Math.abs(top - lineTop) > 2) break; // past the neighbouring line
+      const dx = Math.abs((r.left + r.right) / 2 - (from.left + from.right) / 2);
+      if (dx < bestDx) [best, bestDx] = [j, dx];
+    }
+    return best;
+  }
+
+  private setFocusIndex(i: number, focus: boolean): void {
+    this.spans[this.focusIndex]?.setAttribute('tabindex', '-1');
+    this.focusIndex = i;
+    const span = this.spans[i];
+    span.setAttribute('tabindex', '0');
+    if (focus) {
+      span.focus({ preventScroll: true });
+      span.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    }
+  }
+
+  /** Highlights the hovered (query), key and pinned tokens; touches only the spans that change. */
+  private mark(): void {
+    const { hover, selected } = this.lens;
+    const want: Array<[number | null, string]> = [
+      [hover.query, 'hovered'],
+      [hover.key, 'key'],
+      [selected, 'selected'],
+    ];
+    for (const [el, cls] of this.marked) {
+      el.classList.remove(cls);
+      if (cls === 'selected') el.setAttribute('aria-selected', 'false');
+    }
+    this.marked = [];
+    for (const [i, cls] of want) {
+      const el = i === null ? undefined : this.spans[i];
+      if (!el) continue;
+      el.classList.add(cls);
+      if (cls === 'selected') el.setAttribute('aria-selected', 'true');
+      this.marked.push([el, cls]);
+    }
+  }
+
+  /** Brings a token into view (the editor cursor moved onto it). */
+  scrollTo(i: number): void {
+    this.spans[i]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }
+
+  private showPopup(i: number): void {
+    if (this.popupFor === i && !this.popup.hidden) return;
+    this.popupFor = i;
+    const { analysis, tokens } = this.lens;
+    const s = analysis.surprisal[i];
+    const next = tokens[i + 1];
+    const list = h('ol', { class: 'prediction-list' });
+    for (const p of analysis.predictions[i] ?? []) {
+      const bar = h('span', { class: 'bar-fill' });
+      bar.style.width = `${(p.probability * 100).toFixed(1)}%`;
+      const hit = next && next.id === p.id;
+      list.append(
+        h(
+          'li',
+          { class: hit ? 'actual' : '' },
+          h('span', { class: 'pred-text' }, `“${p.text}”`),
+          h('span', { class: 'bar' }, bar),
+          h('span', { class: 'pred-p' }, `${(p.probability * 100).toFixed(1)}%`),
+          hit ? h('span', { class: 'muted' }, ' ← actual') : null,
+        ),
+      );
+    }
+    this.popup.replaceChildren(
+      h('div', { class: 'pred-head' }, this.lens.label(i), tokens[i].partial ? h('span', { class: 'muted' }, ' (partial character)') : null),
+      h('div', { class: 'muted' }, Number.isFinite(s) ? `Surprisal ${s.toFixed(2)} bits (the model gave it p = ${(2 ** -s * 100).toPrecision(3)}%)` : 'First token: nothing before it to predict it from.'),
+      h('div', { class: 'pred-title' }, 'Top-5 predictions for the next token'),
+      list,
+      next ? h('div', { class: 'muted' }, `Actual next token: “${next.text}”`) : h('div', { class: 'muted' }, 'Last analysed token.'),
+    );
+    this.popup.hidden = false;
+    const span = this.spans[i].getBoundingClientRect();
+    const host = this.element.getBoundingClientRect();
+    const width = this.popup.offsetWidth;
+    const left = Math.max(0, Math.min(span.left - host.left, host.width - width));
+    this.popup.style.left = `${left}px`;
+    this.popup.style.top = `${span.bottom - host.top + 6}px`;
+  }
+
+  private hidePopup(): void {
+    this.popup.hidden = true;
+    this.popupFor = null;
+  }
+
+  dispose(): void {
+    this.cleanup.forEach((f) => f());
+  }
+}
