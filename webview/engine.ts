@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { Analysis, analyse } from '../src/core/analyze';
 import { ModelRunner, OrtModule } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
+import { LatestOnly } from '../src/core/latest';
 import type { BackendInfo, ModelDescriptor } from '../src/core/protocol';
 import { LensTokenizer } from '../src/core/tokenizer';
 
@@ -49,9 +50,8 @@ async function fetchBytes(uri: string, expected: number, onProgress?: (loaded: n
 
 export class Engine {
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
-  private current: AbortController | undefined;
-  /** Runs are serialised: a session runs one inference at a time. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** One analysis at a time; a newer one cancels the older. */
+  private readonly latest = new LatestOnly();
   private disposed = false;
 
   constructor(private readonly backend: BackendInfo) {}
@@ -70,26 +70,18 @@ export class Engine {
 
   /** Analyses a text; an analysis still running is cancelled first, so only the latest completes. */
   async analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
-    this.current?.abort();
-    const controller = (this.current = new AbortController());
-    const cancelled = () => new LensError('cancelled', 'The analysis was cancelled by a newer one.');
-    const previous = this.queue;
-    const run = (async () => {
-      await previous.catch(() => undefined);
+    return this.latest.run(async (signal) => {
       const { runner, tokenizer, loadMs } = await this.load(model, onProgress);
-      if (controller.signal.aborted) throw cancelled();
-      const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal: controller.signal, now: () => performance.now() });
-      if (controller.signal.aborted) throw cancelled();
+      if (signal.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
+      const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
       return { ...result, loadMs };
-    })();
-    this.queue = run;
-    return run;
+    });
   }
 
   /** Releases every session. */
   async dispose(): Promise<void> {
     this.disposed = true;
-    this.current?.abort();
+    this.latest.cancel();
     const entries = [...this.loaded.values()];
     this.loaded.clear();
     await Promise.allSettled(entries.map(async (e) => (await e).runner.release()));
