@@ -6,7 +6,7 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
 import { LensError } from './errors';
-import type { InputSpec, ModelManifest, OutputSpec } from './manifest';
+import type { ModelManifest, OutputSpec } from './manifest';
 
 /** The part of an onnxruntime module the engine uses (the web and node builds both provide it). */
 export interface OrtModule {
@@ -79,17 +79,42 @@ export class ModelRunner {
     await this.session.release();
   }
 
-  private stateDims(input: InputSpec): number[] {
-    return input.shape.map((d) => (d === 'B' ? 1 : typeof d === 'number' ? d : NaN));
+  /**
+   * Runs several sequences of equal length in one batch (zero initial state) and returns each output
+   * with its batch axis kept where the manifest puts "B". Used by occlusion.
+   */
+  async runBatch(batch: ReadonlyArray<readonly number[]>): Promise<RunOutputs> {
+    if (batch.length === 0 || batch[0].length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
+    const T = batch[0].length;
+    if (batch.some((ids) => ids.length !== T)) throw new LensError('internal', 'Every sequence of a batch must have the same length.');
+    const results = await this.feedAndRun(batch, {});
+    const outputs: RunOutputs = {};
+    for (const spec of this.manifest.outputs) outputs[spec.name] = { dims: results[spec.name].dims as number[], data: results[spec.name].data as Float32Array };
+    return outputs;
   }
 
   private async runOnce(ids: readonly number[], state: Record<string, Float32Array>): Promise<RunOutputs> {
+    const results = await this.feedAndRun([ids], state);
+    const outputs: RunOutputs = {};
+    for (const spec of this.manifest.outputs) {
+      const value = results[spec.name];
+      outputs[spec.name] = squeezeBatch(spec, value.dims as number[], value.data as Float32Array);
+    }
+    return outputs;
+  }
+
+  /** Builds the feeds from input roles (state inputs zero unless given) and runs the session. */
+  private async feedAndRun(batch: ReadonlyArray<readonly number[]>, state: Record<string, Float32Array>): Promise<Record<string, OrtTensor>> {
+    const B = batch.length;
+    const T = batch[0].length;
     const feeds: Record<string, OrtTensor> = {};
     for (const input of this.manifest.inputs) {
       if (input.role === 'input_ids') {
-        feeds[input.name] = new this.ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, ids.length]);
+        const data = new BigInt64Array(B * T);
+        batch.forEach((ids, b) => ids.forEach((id, t) => (data[b * T + t] = BigInt(id))));
+        feeds[input.name] = new this.ort.Tensor('int64', data, [B, T]);
       } else {
-        const dims = this.stateDims(input);
+        const dims = input.shape.map((d) => (d === 'B' ? B : typeof d === 'number' ? d : NaN));
         if (dims.some(Number.isNaN)) throw new LensError('model-invalid', `Input "${input.name}" needs fixed sizes except "B", got [${input.shape.join(', ')}].`);
         const size = dims.reduce((a, b) => a * b, 1);
         const given = state[input.stateOf ?? ''];
@@ -97,14 +122,7 @@ export class ModelRunner {
         feeds[input.name] = new this.ort.Tensor('float32', given ?? new Float32Array(size), dims);
       }
     }
-    const results = await this.session.run(feeds);
-    const outputs: RunOutputs = {};
-    for (const spec of this.manifest.outputs) {
-      const value = results[spec.name];
-      outputs[spec.name] = squeezeBatch(spec, value.dims as number[], value.data as Float32Array);
-    }
-    for (const value of Object.values(results)) value.dispose?.();
-    return outputs;
+    return this.session.run(feeds);
   }
 
   /** Joins chunk outputs along their "T" axis; final states come from the last chunk. */
