@@ -4,10 +4,15 @@
 import * as vscode from 'vscode';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, SelectionShown } from './core/protocol';
 import { isBlank } from './core/text';
+import type { InfluenceSummary } from './core/influence';
+import { InfluenceDecorations } from './decorations';
+import { InfluenceHoverProvider } from './hover';
+import { InfluenceStore } from './influenceStore';
 import { initLog, log } from './log';
 import { ModelStore } from './modelStore';
 import { AnalysisPanel } from './panel';
 import { summarizeSelection } from './selection';
+import { registerRevealCommand } from './reveal';
 import { CompareViewProvider } from './sidebar';
 
 export const VISUALIZE_COMMAND = 'attentionLens.visualizeSelection';
@@ -21,11 +26,19 @@ export interface AttentionLensApi {
   panelSnapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null>;
   /** Resolves with the state the Compare view received on `ready`. */
   sidebarReady(): Promise<InitialState>;
+  /** Resolves with the next influence summary stored for hovers (call it before the command). */
+  nextInfluence(): Promise<InfluenceSummary>;
+  /** Number of influence summaries kept for a document. */
+  influenceEntries(uri: string): number;
+  /** Resolves after the next decoration update, with the number of tokens tinted (0 = cleared). */
+  nextDecorationUpdate(): Promise<number>;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   initLog(context);
   const store = new ModelStore(context.extensionUri);
+  const influence = new InfluenceStore();
+  const decorations = new InfluenceDecorations(influence);
   const compare = new CompareViewProvider(context.extensionUri, store);
   context.subscriptions.push(
     compare,
@@ -34,6 +47,16 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
       visualizeSelection(context.extensionUri, store, typeof modelId === 'string' ? modelId : undefined),
     ),
     AnalysisPanel.registerSerializer(context.extensionUri, store),
+    influence,
+    decorations,
+    registerRevealCommand(),
+    vscode.languages.registerHoverProvider({ scheme: '*' }, new InfluenceHoverProvider(influence)),
+    AnalysisPanel.onDidSummarise((summary) => {
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === summary.uri);
+      if (!influence.add(summary, document?.version)) {
+        log().info(`Ignored an influence summary for ${summary.uri} v${summary.version}: the document has changed since.`);
+      }
+    }),
     { dispose: () => AnalysisPanel.disposeAll() },
   );
   log().info('Attention Lens activated.');
@@ -42,6 +65,14 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     nextPanelAnalysis: () => AnalysisPanel.nextAnalysis(),
     panelSnapshot: async (includeTensors) => openPanel().snapshot(includeTensors),
     sidebarReady: () => compare.whenReady(),
+    // The store's own listener was registered first, so the summary is stored when this resolves.
+    nextInfluence: () => new Promise((resolve) => {
+      const sub = AnalysisPanel.onDidSummarise((summary) => (sub.dispose(), resolve(summary)));
+    }),
+    influenceEntries: (uri) => influence.countFor(uri),
+    nextDecorationUpdate: () => new Promise((resolve) => {
+      const sub = decorations.onDidUpdate(({ count }) => (sub.dispose(), resolve(count)));
+    }),
   };
 }
 

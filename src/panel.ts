@@ -6,11 +6,13 @@
 import * as vscode from 'vscode';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, SelectionShown, SelectionSummary } from './core/protocol';
 import { LensError } from './core/errors';
+import type { InfluenceSummary } from './core/influence';
 import { Disposable } from './dispose';
 import type { ModelStore } from './modelStore';
 import { log } from './log';
 import { ortBaseUri, probeModelUri } from './resources';
 import { saveExport } from './saveFile';
+import { revealRange } from './reveal';
 import { readSettings } from './settings';
 import { HostEndpoint, createHostEndpoint } from './webviewEndpoint';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
@@ -30,6 +32,9 @@ export class AnalysisPanel extends Disposable {
   private static readonly analysedEmitter = new vscode.EventEmitter<AnalysisDone>();
   /** Fires when a panel has rendered an analysis. */
   static readonly onDidAnalyse = AnalysisPanel.analysedEmitter.event;
+  private static readonly summaryEmitter = new vscode.EventEmitter<InfluenceSummary>();
+  /** Fires with each analysis' influence summary (per-token top-k lists). */
+  static readonly onDidSummarise = AnalysisPanel.summaryEmitter.event;
   private static readonly failedEmitter = new vscode.EventEmitter<LensError>();
   /** Fires when an analysis failed (the webview shows the error too). */
   static readonly onDidFail = AnalysisPanel.failedEmitter.event;
@@ -73,6 +78,7 @@ export class AnalysisPanel extends Disposable {
     AnalysisPanel.current?.dispose();
     AnalysisPanel.analysedEmitter.dispose();
     AnalysisPanel.failedEmitter.dispose();
+    AnalysisPanel.summaryEmitter.dispose();
   }
 
   private constructor(
@@ -112,6 +118,7 @@ export class AnalysisPanel extends Disposable {
         AnalysisPanel.failedEmitter.fire(new LensError(failure.code, failure.message));
       }),
     );
+    this.register(this.endpoint.onNotification('influence', (summary) => AnalysisPanel.summaryEmitter.fire(summary)));
     this.register(this.endpoint.onRequest('revealRange', (params) => revealRange(params.uri, params.start, params.end)));
     this.register(this.endpoint.onRequest('saveFile', (params) => saveExport(params)));
     this.ready = new Promise<void>((resolve, reject) => {
@@ -186,13 +193,4 @@ export class AnalysisPanel extends Disposable {
     this.rejectReady(new LensError('disposed', 'The Attention Lens panel was closed before it finished loading.'));
     super.dispose();
   }
-}
-
-/** Selects a document range in its editor (opening it if needed) and scrolls it into view. */
-async function revealRange(uri: string, start: number, end: number): Promise<void> {
-  const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
-  const editor = await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
-  const range = new vscode.Range(document.positionAt(start), document.positionAt(end));
-  editor.selection = new vscode.Selection(range.start, range.end);
-  editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
 }

@@ -1,6 +1,7 @@
 // Reads the attentionLens.* settings into the shape the webviews receive.
 
 import * as vscode from 'vscode';
+import { INFLUENCE_METRICS, type InfluenceMetric } from './core/influence';
 import type { BackendPreference, LensSettings } from './core/protocol';
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'webgpu', 'wasm'];
@@ -13,5 +14,26 @@ export function readSettings(): LensSettings {
     defaultModel: config.get<string>('defaultModel', 'transformer'),
     maxTokens: Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 2048,
     backend: (BACKENDS as readonly string[]).includes(backend) ? (backend as BackendPreference) : 'auto',
+    influenceMetric: readHoverSettings().metric,
+  };
+}
+
+export interface HoverSettings {
+  metric: InfluenceMetric;
+  topK: number;
+  offerAnalysis: boolean;
+  decorations: boolean;
+}
+
+/** The attentionLens.hover.* and decoration settings. */
+export function readHoverSettings(): HoverSettings {
+  const config = vscode.workspace.getConfiguration('attentionLens');
+  const metric = config.get<string>('hover.metric', 'rollout');
+  const topK = config.get<number>('hover.topK', 5);
+  return {
+    metric: (INFLUENCE_METRICS as readonly string[]).includes(metric) ? (metric as InfluenceMetric) : 'rollout',
+    topK: Number.isInteger(topK) && topK > 0 ? Math.min(topK, 20) : 5,
+    offerAnalysis: config.get<boolean>('hover.offerAnalysis', false),
+    decorations: config.get<boolean>('decorations.enabled', true),
   };
 }

@@ -2,6 +2,7 @@
 // Compare sidebar). Each map lists string method names with one interface each; rpc.ts carries them.
 
 import type { ErrorPayload } from './errors';
+import type { InfluenceMetric, InfluenceSummary } from './influence';
 import type { ModelManifest } from './manifest';
 import type { RequestSpec } from './rpc';
 
@@ -16,6 +17,8 @@ export interface LensSettings {
   defaultModel: string;
   maxTokens: number;
   backend: BackendPreference;
+  /** The W(t, k) that editor hovers and decorations summarise. */
+  influenceMetric: InfluenceMetric;
 }
 
 /** A zero-based document position (line, UTF-16 character), as VS Code counts it. */
@@ -146,6 +149,8 @@ export interface WebviewNotifications {
   backendReady: BackendInfo;
   /** An analysis finished and is displayed. */
   analysisDone: AnalysisDone;
+  /** Per-token top influencers of the current analysis, for editor hovers and decorations (small lists only). */
+  influence: InfluenceSummary;
   /** An analysis failed; the webview shows the message too. */
   analysisFailed: ErrorPayload & { uri: string; version: number; modelId: string };
 }

@@ -59,6 +59,18 @@ export function retentionRow(gates: Tensor, layer: number, spec: RetentionGates,
  * O(T² · H); computed row by row from a running product, so no logs or divisions are needed.
  */
 export function meanRetention(gates: Tensor, layer: number, spec: RetentionGates): Float32Array {
+  const steps = meanRetentionSteps(gates, layer, spec);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * meanRetention one query row at a time: yields the number of rows done after each row and returns the
+ * matrix, so a UI can spread the O(T² · H) work over many short slices.
+ */
+export function* meanRetentionSteps(gates: Tensor, layer: number, spec: RetentionGates): Generator<number, Float32Array, void> {
   const { T, H, at } = layerView(gates, layer);
   const out = new Float32Array(T * T);
   const write = new Float32Array(T * H);
@@ -73,6 +85,7 @@ export function meanRetention(gates: Tensor, layer: number, spec: RetentionGates
       for (let u = 0; u < H; u++) sum += kept[k * H + u] * write[k * H + u];
       out[t * T + k] = sum / H;
     }
+    yield t + 1;
   }
   return out;
 }

@@ -1,0 +1,93 @@
+// Influence decorations: while the cursor rests on an analysed token, the tokens that influence it are
+// tinted in proportion to their weight (four theme colours contributed in package.json, with overview
+// ruler marks), and cleared when the cursor leaves the analysed range or the analysis goes stale.
+
+import * as vscode from 'vscode';
+import { tokenAt } from './core/influence';
+import { Disposable } from './dispose';
+import type { InfluenceStore } from './influenceStore';
+import { readHoverSettings } from './settings';
+
+export const TOGGLE_DECORATIONS_COMMAND = 'attentionLens.toggleInfluenceDecorations';
+const LEVELS = [1, 2, 3, 4] as const; // 4 = strongest
+
+export class InfluenceDecorations extends Disposable {
+  private readonly types = LEVELS.map((level) =>
+    this.register(
+      vscode.window.createTextEditorDecorationType({
+        backgroundColor: new vscode.ThemeColor(`attentionLens.influence${level}`),
+        overviewRulerColor: new vscode.ThemeColor(`attentionLens.influence${level}`),
+        overviewRulerLane: vscode.OverviewRulerLane.Center,
+        borderRadius: '2px',
+      }),
+    ),
+  );
+  private readonly sourceType = this.register(
+    vscode.window.createTextEditorDecorationType({ border: '1px solid', borderColor: new vscode.ThemeColor('attentionLens.influenceSource'), borderRadius: '2px' }),
+  );
+  private enabled = readHoverSettings().decorations;
+  /** Editors currently decorated, for tests and clearing. */
+  private readonly decorated = new Set<vscode.TextEditor>();
+  private readonly changed = this.register(new vscode.EventEmitter<{ editor: vscode.TextEditor; count: number }>());
+  /** Fires after decorations were set (count > 0) or cleared (count 0) in an editor. */
+  readonly onDidUpdate = this.changed.event;
+
+  constructor(private readonly store: InfluenceStore) {
+    super();
+    this.register(vscode.window.onDidChangeTextEditorSelection((e) => this.update(e.textEditor)));
+    this.register(vscode.window.onDidChangeActiveTextEditor((e) => e && this.update(e)));
+    this.register(
+      store.onDidChange((uri) => {
+        for (const editor of vscode.window.visibleTextEditors) if (editor.document.uri.toString() === uri) this.update(editor);
+      }),
+    );
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('attentionLens.decorations.enabled')) this.setEnabled(readHoverSettings().decorations);
+      }),
+    );
+    this.register(vscode.commands.registerCommand(TOGGLE_DECORATIONS_COMMAND, () => this.setEnabled(!this.enabled)));
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  setEnabled(enabled: boolean): void {
+    this.enabled = enabled;
+    void vscode.window.setStatusBarMessage(`Attention Lens: influence decorations ${enabled ? 'on' : 'off'}`, 2500);
+    for (const editor of vscode.window.visibleTextEditors) this.update(editor);
+  }
+
+  /** Decorates the influencers of the token under the cursor, or clears. */
+  update(editor: vscode.TextEditor): void {
+    const document = editor.document;
+    const offset = document.offsetAt(editor.selection.active);
+    const summary = this.enabled ? this.store.find(document.uri.toString(), document.version, offset) : undefined;
+    const index = summary ? tokenAt(summary.tokens, offset) : -1;
+    if (!summary || index < 0) {
+      if (this.decorated.delete(editor)) {
+        this.types.forEach((t) => editor.setDecorations(t, []));
+        editor.setDecorations(this.sourceType, []);
+        this.changed.fire({ editor, count: 0 });
+      }
+      return;
+    }
+    const links = summary.tokens[index].from.slice(0, readHoverSettings().topK);
+    const max = links.reduce((m, l) => Math.max(m, l.weight), 0);
+    const byLevel: vscode.DecorationOptions[][] = LEVELS.map(() => []);
+    for (const link of links) {
+      const t = summary.tokens[link.index];
+      const level = Math.min(3, Math.floor((link.weight / max) * 4 - 1e-9));
+      byLevel[level].push({
+        range: new vscode.Range(document.positionAt(t.start), document.positionAt(t.end)),
+        hoverMessage: `Influence on the token under the cursor: ${link.weight.toFixed(3)} (${summary.metricLabel})`,
+      });
+    }
+    this.types.forEach((type, i) => editor.setDecorations(type, byLevel[i]));
+    const own = summary.tokens[index];
+    editor.setDecorations(this.sourceType, [new vscode.Range(document.positionAt(own.start), document.positionAt(own.end))]);
+    this.decorated.add(editor);
+    this.changed.fire({ editor, count: links.length });
+  }
+}

@@ -1,0 +1,125 @@
+// Integration tests of token influence in the editor (real VS Code): after an analysis, hovers over
+// tokens list the top influencers the core computes in Node for the same analysis; decorations follow
+// the cursor; editing or closing the document drops the cached analysis so nothing stale is shown.
+
+import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import * as ort from 'onnxruntime-web';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { analyse, rolloutOf } from '../../src/core/analyze';
+import { ModelRunner, OrtModule } from '../../src/core/engine';
+import { type InfluenceSummary, topInfluences } from '../../src/core/influence';
+import { validateManifest } from '../../src/core/manifest';
+import { LensTokenizer } from '../../src/core/tokenizer';
+
+const EXTENSION_ID = 'attention-lens.attention-lens';
+const COMMAND = 'attentionLens.visualizeSelection';
+
+interface Api {
+  nextInfluence(): Promise<InfluenceSummary>;
+  influenceEntries(uri: string): number;
+  nextDecorationUpdate(): Promise<number>;
+}
+
+function hoverText(hovers: vscode.Hover[]): string {
+  return hovers
+    .flatMap((h) => h.contents)
+    .map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))
+    .join('\n');
+}
+
+describe('Token influence in the editor', function () {
+  let api: Api;
+  let extensionPath: string;
+  let editor: vscode.TextEditor;
+  let summary: InfluenceSummary;
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension<Api>(EXTENSION_ID)!;
+    api = await extension.activate();
+    extensionPath = extension.extensionPath;
+    const folder = vscode.workspace.workspaceFolders![0].uri;
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'sample.py'));
+    editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    const text = document.getText();
+    const start = text.indexOf('class Stack');
+    editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(text.length));
+    const next = api.nextInfluence();
+    await vscode.commands.executeCommand(COMMAND, 'transformer');
+    summary = await next;
+  });
+
+  it('stores a summary equal to the core computed in Node (rollout, top 5)', async () => {
+    assert.strictEqual(summary.uri, editor.document.uri.toString());
+    assert.strictEqual(summary.metric, 'rollout');
+    assert.strictEqual(api.influenceEntries(summary.uri), 1);
+    const folder = path.join(extensionPath, 'media/models/transformer');
+    const manifest = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
+    assert.ok(manifest.ok);
+    const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')));
+    ort.env.wasm.numThreads = 1;
+    const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest.manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
+    try {
+      const document = editor.document;
+      const a = await analyse(tokenizer, runner, document.getText(editor.selection), document.offsetAt(editor.selection.start), { maxTokens: 100_000 });
+      const { from } = topInfluences(rolloutOf(a)!, a.tokens.length, 5);
+      assert.strictEqual(summary.tokens.length, a.tokens.length);
+      summary.tokens.forEach((t, i) => {
+        assert.deepStrictEqual([t.start, t.end], [a.tokens[i].start, a.tokens[i].end]);
+        const got = t.from.slice(0, 5);
+        got.forEach((link, j) => assert.ok(Math.abs(link.weight - from[i][j].weight) < 1e-4, `token ${i} link ${j}: ${link.weight} vs ${from[i][j].weight}`));
+        // Same tokens unless two weights tie within the tolerance.
+        const gotIds = got.map((l) => l.index).join(',');
+        const expectedIds = from[i].map((l) => l.index).join(',');
+        if (gotIds !== expectedIds) assert.ok(from[i].some((l, j) => j > 0 && Math.abs(l.weight - from[i][j - 1].weight) < 1e-4), `token ${i}: ${gotIds} vs ${expectedIds}`);
+      });
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it('shows the top influencers in a hover over a token', async () => {
+    const document = editor.document;
+    const index = summary.tokens.findIndex((t) => t.text === '·self' && t.from.length >= 3);
+    assert.ok(index > 0, 'the analysed text has a "self" token with influencers');
+    const token = summary.tokens[index];
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, document.positionAt(token.start + 1));
+    const text = hoverText(hovers);
+    assert.match(text, /Attention Lens/);
+    assert.match(text, /attention rollout/);
+    for (const link of token.from.slice(0, 5)) assert.ok(text.includes(link.weight.toFixed(3)), `hover lacks weight ${link.weight.toFixed(3)}:\n${text}`);
+    assert.match(text, /command:attentionLens\.revealRange/);
+  });
+
+  it('stays silent outside the analysed range', async () => {
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(0, 2));
+    assert.doesNotMatch(hoverText(hovers), /Attention Lens/);
+  });
+
+  it('tints the influencers of the token under the cursor and clears outside the range', async () => {
+    const document = editor.document;
+    const token = summary.tokens.find((t) => t.from.length > 0)!;
+    let update = api.nextDecorationUpdate();
+    editor.selection = new vscode.Selection(document.positionAt(token.start), document.positionAt(token.start));
+    assert.ok((await update) > 0);
+    update = api.nextDecorationUpdate();
+    editor.selection = new vscode.Selection(new vscode.Position(0, 0), new vscode.Position(0, 0));
+    assert.strictEqual(await update, 0);
+  });
+
+  it('drops the analysis when the document is edited, so hovers and decorations go', async () => {
+    const document = editor.document;
+    const token = summary.tokens[summary.tokens.length - 2];
+    let update = api.nextDecorationUpdate();
+    editor.selection = new vscode.Selection(document.positionAt(token.start), document.positionAt(token.start));
+    assert.ok((await update) > 0);
+    update = api.nextDecorationUpdate();
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# edited\n'));
+    assert.strictEqual(await update, 0, 'decorations must clear on edit');
+    assert.strictEqual(api.influenceEntries(summary.uri), 0);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, document.positionAt(token.start + 10));
+    assert.doesNotMatch(hoverText(hovers), /Attention Lens/);
+    await vscode.commands.executeCommand('undo');
+  });
+});
