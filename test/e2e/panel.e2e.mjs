@@ -1,18 +1,19 @@
 // Why: the end-to-end check of what users get. The packaged VSIX is installed into code-server (the real
 // VS Code 1.100 workbench), which headless chromium drives like a person: open sample.ts, select a
 // function, run "Visualize attention on selection" from the command palette, then read the panel and the
-// Compare view inside their webviews. Once with WebGPU exposed (--enable-unsafe-webgpu) and once without,
-// which must fall back to WebAssembly and say why. Screenshots go to .test-output/screenshots/.
+// Compare view inside their webviews, then the analysis views (views.mjs) in the same session. Once with
+// WebGPU exposed (--enable-unsafe-webgpu) and once without, which must fall back to WebAssembly and say
+// why. Screenshots go to .test-output/screenshots/.
 
 import * as assert from 'node:assert/strict';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
-import { goToLine, quickOpen, runCommand, statusSelection, waitForWorkbench, webviewFrame } from './workbench.mjs';
+import { BACKENDS, screenshots, useSession } from './session.mjs';
+import { describeViews } from './views.mjs';
+import { goToLine, quickOpen, runCommand, statusSelection, webviewFrame } from './workbench.mjs';
 
 const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
-const screenshots = join(harness.outputDir, 'screenshots');
-const logs = join(harness.outputDir, 'e2e');
 const COMMAND_TITLE = 'Attention Lens: Visualize attention on selection';
 
 /** The selection the tests make: the whole tokenize function in sample.ts, lines included. */
@@ -22,19 +23,12 @@ const firstLine = sampleLines.findIndex((l) => l.startsWith('export function tok
 const lastLine = sampleLines.findIndex((l, i) => i >= firstLine && l === '}') + 1;
 const expectedText = `${sampleLines.slice(firstLine - 1, lastLine).join('\n')}\n`;
 
-const BACKENDS = [
-  { name: 'webgpu', webgpu: true, badge: 'WebGPU' },
-  { name: 'wasm', webgpu: false, badge: 'WebAssembly' },
-];
-
 describe('the packaged extension in VS Code (code-server)', function () {
   let extensionsDir;
 
   before(async function () {
     this.timeout(120_000);
     assert.ok(firstLine > 0 && lastLine > firstLine, 'sample.ts must define tokenize');
-    mkdirSync(screenshots, { recursive: true });
-    mkdirSync(logs, { recursive: true });
     harness.ensureCodeServer();
     const root = await harness.makeTempDir('e2e-install');
     extensionsDir = join(root, 'extensions');
@@ -43,45 +37,10 @@ describe('the packaged extension in VS Code (code-server)', function () {
 
   for (const backend of BACKENDS) {
     describe(`with ${backend.webgpu ? 'WebGPU exposed' : 'no WebGPU'} (${backend.badge})`, function () {
-      let broken = false; // each step builds on the previous one: skip the rest after a failure
-      let server;
-      let browser;
-      let page;
-      let consoleLog;
-
-      before(async function () {
-        this.timeout(180_000);
-        const root = await harness.makeTempDir(`e2e-${backend.name}`);
-        const folder = await harness.copyWorkspace(root);
-        consoleLog = createWriteStream(join(logs, `${backend.name}.log`));
-        server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, onLine: (l) => consoleLog.write(`[server] ${l}\n`) });
-        browser = await harness.launchChromium({ root, webgpu: backend.webgpu });
-        page = browser.pages()[0] ?? (await browser.newPage());
-        page.on('console', (m) => consoleLog.write(`[console.${m.type()}] ${m.text()}\n`));
-        page.on('pageerror', (e) => consoleLog.write(`[pageerror] ${e.stack ?? e.message}\n`));
-        await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);
-        await waitForWorkbench(page);
-      });
-
-      after(async function () {
-        this.timeout(30_000);
-        if (browser) await harness.closeBrowser(browser);
-        if (server) await harness.stopProcess(server.child);
-        consoleLog?.end();
-      });
-
-      beforeEach(function () {
-        if (broken) this.skip();
-      });
-
-      afterEach(async function () {
-        if (this.currentTest?.state === 'failed' && page) {
-          broken = true;
-          await page.screenshot({ path: join(screenshots, `${backend.name}-failure.png`), fullPage: true }).catch(() => undefined);
-        }
-      });
+      const session = useSession(this, backend, () => extensionsDir);
 
       it('opens sample.ts with Quick Open and selects the tokenize function', async function () {
+        const { page } = session;
         await quickOpen(page, 'sample.ts');
         await goToLine(page, firstLine);
         for (let line = firstLine; line <= lastLine; line++) {
@@ -91,6 +50,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
       });
 
       it(`shows the selection and the ${backend.badge} backend in the panel`, async function () {
+        const { page } = session;
         this.timeout(120_000);
         await runCommand(page, COMMAND_TITLE);
         const panel = await webviewFrame(page, 'panel');
@@ -121,6 +81,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
       });
 
       it('shows the selection summary in the Compare architectures view', async function () {
+        const { page } = session;
         await page.locator('.part.activitybar .action-label[aria-label="Attention Lens"]').click();
         // The view's header is hidden while it is the container's only view; it exists all the same.
         await page.locator('.part.sidebar .pane-header[aria-label^="Compare architectures"]').waitFor({ state: 'attached' });
@@ -137,6 +98,8 @@ describe('the packaged extension in VS Code (code-server)', function () {
         assert.equal(await sidebar.locator('[data-testid=selection-text]').count(), 0, 'the Compare view shows no text');
         await page.screenshot({ path: join(screenshots, `${backend.name}-sidebar.png`), fullPage: true });
       });
+
+      describeViews(session, { fileName: 'sample.ts', text: expectedText, firstLine });
     });
   }
 });

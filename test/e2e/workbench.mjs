@@ -87,3 +87,25 @@ export async function webviewFrame(page, view, timeout = 60_000) {
     await page.waitForTimeout(200); // polling interval while the webview loads
   }
 }
+
+/**
+ * Like webviewFrame, but the playwright Frame itself (for evaluate, which runs through the DevTools protocol
+ * and so works under the webview's Content-Security-Policy, unlike waitForFunction's eval).
+ */
+export async function webviewContentFrame(page, view, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (frame.isDetached()) continue;
+      if ((await frame.locator(`body[data-view="${view}"]`).count().catch(() => 0)) > 0) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no ${view} webview frame appeared within ${timeout / 1000} s`);
+    await page.waitForTimeout(100); // polling interval while the webview loads
+  }
+}
+
+/** Focuses the active editor of the first editor group (clicking its tab keeps the selection). */
+export async function focusEditor(page, fileName) {
+  await page.locator(`.editor-group-container .tabs-container .tab[data-resource-name="${fileName}"]`).first().click();
+  await page.locator('.editor-group-container.active .monaco-editor.focused').waitFor();
+}

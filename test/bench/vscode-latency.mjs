@@ -1,0 +1,170 @@
+// Why: issue 4's latency targets are about what a person waits for in VS Code, so this measures there: the
+// packaged VSIX in code-server (VS Code 1.100) driven by headless chromium, per backend. It times the
+// keybinding (Ctrl+Alt+A) to the heatmap canvas painted, for ~256 tokens cold (fresh window: extension
+// activation, webview, backend and model load included) and warm (median of repeats), then for ~2,048
+// tokens the hover and head-switch interactions, timed inside the webview with requestAnimationFrame.
+// Prints figures and targets; never asserts (a loaded machine is slow, not broken).
+// Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package]
+
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx (npm run bench:vscode)
+import * as harness from '../harness/codeServer.mjs';
+import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
+import { headSwitches, heatmapHovers, markShown, untilPainted } from './webviewTiming.mjs';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const BACKENDS = { webgpu: true, wasm: false };
+const chosen = option('--backend', 'both');
+const backends = chosen === 'both' ? Object.keys(BACKENDS) : [chosen];
+const RUNS = Number(option('--runs', 5));
+const SOURCES = ['webview/views/heatmap.ts', 'webview/views/headView.ts']; // real code, long enough for 2,048 tokens
+const TARGETS = { cold: 1500, warm: 300 };
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (v) => (v === undefined ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
+
+/** The longest prefix of whole lines of the sources with at most limit tokens, and its token count. */
+function prefixOfTokens(tokenizer, text, limit) {
+  const lines = text.split(/(?<=\n)/);
+  let lo = 1;
+  let hi = lines.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (tokenizer.tokenize(lines.slice(0, mid).join('')).length <= limit) lo = mid;
+    else hi = mid - 1;
+  }
+  const prefix = lines.slice(0, lo).join('');
+  return { text: prefix, tokens: tokenizer.tokenize(prefix).length };
+}
+
+/** Page clock minus this process's clock (both epoch ms), from the quickest of a few round trips. */
+async function clockOffset(frame) {
+  let best = { rtt: Infinity, offset: 0 };
+  for (let i = 0; i < 7; i++) {
+    const before = performance.timeOrigin + performance.now();
+    const inPage = await frame.evaluate(() => performance.timeOrigin + performance.now());
+    const after = performance.timeOrigin + performance.now();
+    if (after - before < best.rtt) best = { rtt: after - before, offset: inPage - (before + after) / 2 };
+  }
+  return best.offset;
+}
+
+/** Selects the whole of fileName in the editor (which keeps the focus). */
+async function selectFile(page, fileName, length) {
+  await quickOpen(page, fileName);
+  await page.keyboard.press('Control+A');
+  await statusSelection(page, new RegExp(`\\(${length} selected\\)$`));
+}
+
+/** Presses the keybinding and resolves with { ms, result } once a new heatmap is painted. */
+async function timeCommand(page, frameOrNull, offset) {
+  const start = performance.timeOrigin + performance.now();
+  await page.keyboard.press('Control+Alt+A');
+  const frame = frameOrNull ?? (await webviewContentFrame(page, 'panel', 120_000));
+  const result = await frame.evaluate(untilPainted, { timeoutMs: 600_000 }); // software WebGPU is slow
+  if (result.error || result.timedOut) throw new Error(`the analysis did not paint: ${result.error ?? 'timed out'}`);
+  return { frame, ms: result.at - (offset ?? 0) - start, result };
+}
+
+async function benchBackend(name, extensionsDir, files) {
+  const root = await harness.makeTempDir(`bench-${name}`);
+  const folder = await harness.copyWorkspace(root);
+  for (const f of files) writeFileSync(join(folder, f.name), f.text);
+  const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, onLine: () => undefined });
+  const browser = await harness.launchChromium({ root, webgpu: BACKENDS[name] });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);
+  await waitForWorkbench(page);
+  const [small, large] = files;
+  const rows = [];
+  await selectFile(page, small.name, small.text.length);
+  // Cold: the page clock offset is measured afterwards (the webview does not exist before the command).
+  const cold = await timeCommand(page, null, 0);
+  const offset = await clockOffset(cold.frame);
+  cold.ms -= offset;
+  const frame = cold.frame;
+  const info = await frame.evaluate(() => ({
+    backend: document.querySelector('[data-testid=backend]')?.getAttribute('data-backend'),
+    ready: /Ready in ([\d,]+) ms/.exec(document.querySelector('[data-testid=backend]')?.textContent ?? '')?.[1],
+  }));
+  rows.push([`command → heatmap painted, cold (1 run)`, cold.result.tokens, [cold.ms], TARGETS.cold, cold.result.timings]);
+  const warm = [];
+  let lastTimings = '';
+  for (let i = 0; i < RUNS; i++) {
+    await frame.evaluate(markShown);
+    const run = await timeCommand(page, frame, offset);
+    warm.push(run.ms);
+    lastTimings = run.result.timings;
+  }
+  rows.push([`command → heatmap painted, warm (median of ${RUNS})`, cold.result.tokens, warm, TARGETS.warm, lastTimings]);
+  await selectFile(page, large.name, large.text.length);
+  await frame.evaluate(markShown);
+  const big = await timeCommand(page, frame, offset);
+  rows.push(['command → heatmap painted, model loaded (1 run)', big.result.tokens, [big.ms], undefined, big.result.timings]);
+  const hovers = await frame.evaluate(heatmapHovers, { samples: 30 });
+  rows.push(['heatmap hover: mousemove → tooltip updated', big.result.tokens, hovers.map((h) => h.handler)]);
+  rows.push(['heatmap hover: mousemove → next frame', big.result.tokens, hovers.map((h) => h.frame)]);
+  const switches = await frame.evaluate(headSwitches, { rounds: 3 });
+  rows.push(['head switch (picker): change → repainted', big.result.tokens, switches.map((s) => s.frame)]);
+  await harness.closeBrowser(browser);
+  await harness.stopProcess(server.child);
+  return { info, rows };
+}
+
+let exitCode = 1;
+const started = Date.now();
+try {
+  harness.ensureCodeServer();
+  const vsix = join(harness.repoRoot, 'out/attention-lens.vsix');
+  if (!args.includes('--no-package')) {
+    harness.log('packaging the VSIX (npm run package)…');
+    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: harness.repoRoot, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`npm run package failed (${r.status ?? r.signal})`);
+  }
+  const copy = join(await harness.makeTempDir('bench-vsix'), 'attention-lens.vsix');
+  copyFileSync(vsix, copy);
+  const installRoot = await harness.makeTempDir('bench-install');
+  const extensionsDir = join(installRoot, 'extensions');
+  await harness.installVsix({ root: join(installRoot, 'cli'), vsix: copy, extensionsDir });
+  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(join(harness.repoRoot, 'media/models/transformer/tokenizer.json'), 'utf8')));
+  const source = SOURCES.map((f) => readFileSync(join(harness.repoRoot, f), 'utf8')).join('\n');
+  const files = [256, 2048].map((limit) => ({ name: `latency-${limit}.ts`, ...prefixOfTokens(tokenizer, source, limit) }));
+  harness.log(`selections: ${files.map((f) => `${f.name} (${f.tokens} tokens, ${f.text.split('\n').length - 1} lines of ${SOURCES[0]}…)`).join(', ')}`);
+  const results = {};
+  for (const name of backends) {
+    if (!(name in BACKENDS)) throw new Error(`--backend must be webgpu, wasm or both, not ${name}`);
+    harness.log(`measuring with ${name}…`);
+    results[name] = await benchBackend(name, extensionsDir, files);
+  }
+  const load = loadavg().map((v) => v.toFixed(1)).join(' ');
+  console.log(`\nAttention Lens latency in VS Code ${harness.vscodeVersion()} (code-server ${harness.CODE_SERVER_VERSION}), headless chromium, ` +
+    `${cpus().length} CPU cores, load average ${load} at the end. Times from the key press (cold/warm) or the event (hover, switch) ` +
+    'to the frame that shows the result, measured in the webview with requestAnimationFrame (resolution: one frame, ~16.7 ms).\n');
+  const header = ['backend', 'measurement', 'tokens', 'median', 'min', 'max', 'target'];
+  const table = [header];
+  for (const [name, { info, rows }] of Object.entries(results)) {
+    for (const [what, tokens, values, target] of rows) {
+      table.push([`${name}${info.backend !== name ? ` (used ${info.backend})` : ''}`, what, String(tokens), ms(median(values)), ms(Math.min(...values)), ms(Math.max(...values)), target ? `≤ ${target.toLocaleString('en-US')} ms ${median(values) <= target ? 'met' : 'MISSED'}` : '']);
+    }
+  }
+  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  table.forEach((r, i) => {
+    console.log(r.map((cell, c) => (c >= 2 && c <= 5 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+  console.log('\nThe panel\'s own breakdown of each analysis (last run of each row):');
+  for (const [name, { info, rows }] of Object.entries(results)) {
+    console.log(`  ${name}: backend ready in ${info.ready ?? '?'} ms after the webview started`);
+    for (const [what, , , , timings] of rows) if (timings) console.log(`  ${name}: ${what}: ${timings}`);
+  }
+  exitCode = 0;
+} catch (err) {
+  console.error(`bench:vscode: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+}
+await harness.cleanup();
+harness.log(`bench took ${Math.round((Date.now() - started) / 1000)} s`);
+process.exit(exitCode);
