@@ -77,7 +77,11 @@ export async function initBackend(requested: BackendPreference, ortBaseUri: stri
     fallbackReason = 'the attentionLens.backend setting is "wasm"';
   } else {
     const { adapter, reason } = await findAdapter();
-    if (adapter) {
+    const software = adapter && (adapter.info?.isFallbackAdapter || adapter.isFallbackAdapter);
+    if (adapter && software && requested === 'auto') {
+      // A software adapter (e.g. SwiftShader) runs these models tens of times slower than WebAssembly.
+      fallbackReason = `only a software WebGPU adapter is available (${describeAdapter(adapter)}), which is slower than WebAssembly; set attentionLens.backend to "webgpu" to use it anyway`;
+    } else if (adapter) {
       try {
         await probe(modelBytes, 'webgpu');
         return { ...base, backend: 'webgpu', adapter: describeAdapter(adapter), initMs: performance.now() - started };

@@ -74,7 +74,9 @@ async function benchBackend(name, extensionsDir, files) {
   const root = await harness.makeTempDir(`bench-${name}`);
   const folder = await harness.copyWorkspace(root);
   for (const f of files) writeFileSync(join(folder, f.name), f.text);
-  const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, onLine: () => undefined });
+  // "auto" declines headless chromium's software WebGPU adapter, so the WebGPU run asks for it explicitly.
+  const settings = BACKENDS[name] ? { 'attentionLens.backend': 'webgpu' } : {};
+  const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, settings, onLine: () => undefined });
   const browser = await harness.launchChromium({ root, webgpu: BACKENDS[name] });
   const page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);

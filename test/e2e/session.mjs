@@ -12,7 +12,9 @@ export const screenshots = join(harness.outputDir, 'screenshots');
 const logs = join(harness.outputDir, 'e2e');
 
 export const BACKENDS = [
-  { name: 'webgpu', webgpu: true, badge: 'WebGPU' },
+  // Headless chromium's only WebGPU adapter is software (SwiftShader), which "auto" declines as slower
+  // than WebAssembly; the WebGPU run therefore asks for WebGPU explicitly.
+  { name: 'webgpu', webgpu: true, badge: 'WebGPU', settings: { 'attentionLens.backend': 'webgpu' } },
   { name: 'wasm', webgpu: false, badge: 'WebAssembly' },
 ];
 
@@ -36,7 +38,7 @@ export function useSession(suite, backend, extensionsDir) {
     const root = await harness.makeTempDir(`e2e-${backend.name}`);
     session.folder = await harness.copyWorkspace(root);
     consoleLog = createWriteStream(join(logs, `${backend.name}.log`));
-    server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir: extensionsDir(), onLine: (l) => consoleLog.write(`[server] ${l}\n`) });
+    server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir: extensionsDir(), settings: backend.settings, onLine: (l) => consoleLog.write(`[server] ${l}\n`) });
     browser = await harness.launchChromium({ root, webgpu: backend.webgpu });
     const page = (session.page = browser.pages()[0] ?? (await browser.newPage()));
     page.on('console', (m) => consoleLog.write(`[console.${m.type()}] ${m.text()}\n`));

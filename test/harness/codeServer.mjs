@@ -371,10 +371,10 @@ export async function installVsix({ root, vsix, extensionsDir }) {
 }
 
 /** Starts `code-server --auth none` on a free port with its own user data under root; resolves when it serves. */
-export async function startCodeServer({ root, extensionsDir, onLine = () => undefined }) {
+export async function startCodeServer({ root, extensionsDir, settings = {}, onLine = () => undefined }) {
   const port = await freePort();
   const userData = join(root, 'user-data');
-  writeUserSettings(userData);
+  writeUserSettings(userData, settings);
   const args = [
     '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userData, '--extensions-dir', extensionsDir,
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
