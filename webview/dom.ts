@@ -2,7 +2,9 @@
 // selection summary and backend badge both views show.
 
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { BackendInfo, SelectionSummary } from '../src/core/protocol';
 
 type Child = Node | string | null | undefined | false;
@@ -21,6 +23,15 @@ export function h(tag: string, attrs: Record<string, string> = {}, ...children: 
     }
   }
   return el;
+}
+
+/** A VS Code dropdown with a test id, an accessible name and [value, text] options. */
+export function select(testid: string, label: string, options: Array<[string, string]>, value: string): HTMLElement & { value: string; disabled: boolean } {
+  return h(
+    'vscode-single-select',
+    { 'data-testid': testid, 'aria-label': label, title: label },
+    ...options.map(([v, text]) => h('vscode-option', v === value ? { value: v, selected: '' } : { value: v }, text)),
+  ) as HTMLElement & { value: string; disabled: boolean };
 }
 
 /** Replaces the contents of a container. */

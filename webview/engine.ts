@@ -1,12 +1,14 @@
 // The webview's inference engine: loads a model's ONNX bytes and tokenizer through webview URIs (with
 // byte progress), creates one onnxruntime-web session per model on the chosen backend, warms it up, runs
-// analyses (a newer request cancels the older one), and releases every session when the view closes.
+// analyses (a newer request cancels the older one) and occlusion on demand (never while an analysis runs:
+// a session runs one inference at a time), and releases every session when the view closes.
 
 import * as ort from 'onnxruntime-web/webgpu';
 import { Analysis, analyse } from '../src/core/analyze';
 import { ModelRunner, OrtModule } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
 import { LatestOnly } from '../src/core/latest';
+import { occlusion } from '../src/core/occlusion';
 import type { BackendInfo, ModelDescriptor } from '../src/core/protocol';
 import { LensTokenizer } from '../src/core/tokenizer';
 
@@ -48,10 +50,17 @@ async function fetchBytes(uri: string, expected: number, onProgress?: (loaded: n
   return bytes;
 }
 
+/** Outputs per occlusion batch: a few sequences of a few hundred tokens, so each batch blocks briefly. */
+const OCCLUSION_BATCH_BYTES = 12 * 2 ** 20;
+
 export class Engine {
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
   /** One analysis at a time; a newer one cancels the older. */
   private readonly latest = new LatestOnly();
+  /** The latest analysis (settled or not); occlusion starts after it. */
+  private analysing: Promise<unknown> = Promise.resolve();
+  /** The running occlusion, which a newer analysis or occlusion cancels and then waits for. */
+  private occluding: { controller: AbortController; done: Promise<unknown> } | undefined;
   private disposed = false;
 
   constructor(private readonly backend: BackendInfo) {}
@@ -70,18 +79,56 @@ export class Engine {
 
   /** Analyses a text; an analysis still running is cancelled first, so only the latest completes. */
   async analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
-    return this.latest.run(async (signal) => {
+    const occluding = this.occluding;
+    occluding?.controller.abort(); // its result would describe an analysis that is about to be replaced
+    const result = this.latest.run(async (signal) => {
+      await occluding?.done.catch(() => undefined);
       const { runner, tokenizer, loadMs } = await this.load(model, onProgress);
       if (signal.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
       const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
       return { ...result, loadMs };
     });
+    this.analysing = result;
+    return result;
+  }
+
+  /**
+   * Occlusion [T, T] in KL bits for token ids with a loaded model, the single-space token as replacement.
+   * Waits for the current analysis; a newer analysis or occlusion cancels it ("cancelled"), as does signal.
+   */
+  async occlusion(model: ModelDescriptor, ids: readonly number[], onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<Float32Array> {
+    const previous = this.occluding;
+    previous?.controller.abort();
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    signal?.addEventListener('abort', abort);
+    const done = (async () => {
+      await previous?.done.catch(() => undefined);
+      await this.analysing.catch(() => undefined);
+      if (controller.signal.aborted) throw new LensError('cancelled', 'Occlusion was cancelled.');
+      const { runner, tokenizer } = await this.load(model);
+      const replacementId = tokenizer.encode(' ')[0];
+      if (replacementId === undefined) throw new LensError('model-invalid', `The tokenizer of "${model.manifest.id}" has no token for a single space.`);
+      // Inference and the KL sums run on this (the UI) thread: small batches with a task boundary before
+      // each let the panel paint progress and answer input between them.
+      const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+      return occlusion(runner, ids, { replacementId, signal: controller.signal, onProgress, pause, maxBatchBytes: OCCLUSION_BATCH_BYTES });
+    })();
+    const entry = { controller, done };
+    this.occluding = entry;
+    try {
+      return await done;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      if (this.occluding === entry) this.occluding = undefined;
+    }
   }
 
   /** Releases every session. */
   async dispose(): Promise<void> {
     this.disposed = true;
     this.latest.cancel();
+    this.occluding?.controller.abort();
     const entries = [...this.loaded.values()];
     this.loaded.clear();
     await Promise.allSettled(entries.map(async (e) => (await e).runner.release()));

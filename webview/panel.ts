@@ -147,6 +147,7 @@ async function analyse(selection: SelectionSummary, modelId?: string | null): Pr
         choice = next;
         persist();
       },
+      occlude: (ids, onProgress, signal) => eng.occlusion(model, ids, onProgress, signal),
     });
     shown = { analysis: result, selection, view };
     replace(analysisRoot, view.element);

@@ -13,6 +13,8 @@ export interface OcclusionOptions {
   signal?: AbortSignal;
   /** Called after each batch with the number of occluded positions done. */
   onProgress?: (done: number, total: number) => void;
+  /** Awaited before each batch, so a UI thread can paint and handle input between batches. */
+  pause?: () => Promise<void>;
 }
 
 /** Per-position log-softmax of logits [T, V] (one sequence), for rows from `fromRow` on. */
@@ -56,6 +58,7 @@ export async function occlusion(runner: ModelRunner, ids: readonly number[], opt
   const batchSize = Math.max(1, Math.min(T, Math.floor((options.maxBatchBytes ?? 256 * 2 ** 20) / perSequence)));
   const out = new Float32Array(T * T);
   for (let first = 0; first < T; first += batchSize) {
+    await options.pause?.();
     if (options.signal?.aborted) throw new LensError('cancelled', 'Occlusion was cancelled.');
     const ks = Array.from({ length: Math.min(batchSize, T - first) }, (_, i) => first + i);
     const batch = ks.map((k) => ids.map((id, j) => (j === k ? options.replacementId : id)));

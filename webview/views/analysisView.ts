@@ -1,6 +1,6 @@
-// Why: one finished analysis on screen. It wires the shared lens state to the token strip and, for models
-// with attention, to the layer/head pickers, the Heatmap / Head view / Model view tabs and the exports;
-// RNNs get the strip and predictions now and a note that their gate views come with the RNN views.
+// Why: one finished analysis on screen. It wires the shared lens state to the token strip, the layer (and
+// for attention, head) pickers, the exports and the tabs the model has: Heatmap / Head view / Model view
+// for attention, Gates / State for recurrent gates, and W(t, k) for every model.
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -8,20 +8,27 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
 import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-tabs/index.js';
-import type { Analysis } from '../../src/core/analyze';
+import { type Analysis, outputOf } from '../../src/core/analyze';
 import type { SaveFileParams, SelectionSummary } from '../../src/core/protocol';
 import { h } from '../dom';
 import { onThemeChange } from './colors';
 import { type JsonScope, analysisJson, jsonValueCount, pngBase64 } from './exporter';
+import { AttentionFeed } from './feeds';
+import { GatesView, stateView } from './gatesView';
 import { HeadView } from './headView';
 import { Heatmap } from './heatmap';
 import { type HeadChoice, Lens } from './lens';
 import { MatrixSource, isCausal } from './matrices';
 import { ModelView } from './modelView';
 import { TokenStrip } from './tokenStrip';
+import type { UnitMaps } from './unitMaps';
+import { type Occlude, WFeed } from './wFeed';
+import { WView } from './wView';
 
-export const TABS = ['heatmap', 'head', 'model'] as const;
+export const TABS = ['heatmap', 'head', 'model', 'gates', 'state', 'w'] as const;
 export type TabId = (typeof TABS)[number];
+
+const TAB_LABELS: Record<TabId, string> = { heatmap: 'Heatmap', head: 'Head view', model: 'Model view', gates: 'Gates', state: 'State', w: 'W(t, k)' };
 
 export interface ViewChoice {
   tab: TabId;
@@ -34,6 +41,10 @@ export interface AnalysisViewHost {
   save(params: SaveFileParams): Promise<string | null>;
   /** The user changed tab, layer or head. */
   changed(choice: ViewChoice): void;
+  /** Runs occlusion with the analysis's model (serialised with analyses by the engine). */
+  occlude: Occlude;
+  /** Called once occlusion has been computed (e.g. to offer it to the editor's influence hovers). */
+  occluded?(w: Float32Array): void;
 }
 
 type SelectElement = HTMLElement & { value: string; disabled: boolean };
@@ -51,9 +62,16 @@ export class AnalysisView {
   readonly lens: Lens;
   private readonly strip: TokenStrip;
   private readonly source: MatrixSource | undefined;
+  private readonly attentionFeed: AttentionFeed | undefined;
   private heatmap: Heatmap | undefined;
   private headView: HeadView | undefined;
   private modelView: ModelView | undefined;
+  private gatesView: GatesView | undefined;
+  private stateView: UnitMaps | undefined;
+  private readonly wFeed: WFeed;
+  private readonly wView: WView;
+  /** The tabs this model has, in order. */
+  private readonly tabIds: TabId[];
   private tab: TabId;
   private readonly status: HTMLElement;
   private readonly cleanup: Array<() => void> = [];
@@ -73,27 +91,35 @@ export class AnalysisView {
     this.status = h('div', { class: 'muted export-status', 'data-testid': 'export-status', 'aria-live': 'polite' });
     this.strip = new TokenStrip(lens);
     this.cleanup.push(onThemeChange(() => lens.emit('theme')));
-    if (!lens.attention) {
-      this.element = h(
-        'div',
-        { class: 'analysis-view' },
-        this.strip.element,
-        h('div', { class: 'toolbar' }, this.exportJsonButton(), this.status),
-        h(
-          'p',
-          { class: 'muted coming-soon', 'data-testid': 'rnn-note' },
-          `${analysis.model.displayName} has no attention. Its internal views (input, forget and output gates, cell and hidden state per token and unit, and W(t, k) as a decaying product) come with the RNN views; the token strip, surprisal and predictions above are live.`,
-        ),
-      );
-      return;
+    lens.layer = Math.max(0, Math.min(initial.layer, lens.layers - 1));
+    const gates = outputOf(analysis, 'gates');
+    let causal = false;
+    if (lens.attention) {
+      lens.head = typeof initial.head === 'number' && initial.head >= lens.heads ? 'mean' : initial.head;
+      causal = isCausal(lens);
+      const source = (this.source = new MatrixSource(lens, () => {
+        this.attentionFeed?.rolloutProgress();
+        this.wFeed?.rolloutProgress();
+      }));
+      this.attentionFeed = new AttentionFeed(lens, source, causal);
+      this.heatmap = new Heatmap(lens, this.attentionFeed);
+      this.headView = new HeadView(lens);
+      this.modelView = new ModelView(lens, source, causal, () => this.selectTab('heatmap'));
+    } else if (gates) {
+      this.gatesView = new GatesView(lens);
+      this.stateView = stateView(lens);
     }
-    lens.layer = Math.min(initial.layer, lens.layers - 1);
-    lens.head = typeof initial.head === 'number' && initial.head >= lens.heads ? 'mean' : initial.head;
-    const causal = isCausal(lens);
-    const source = (this.source = new MatrixSource(lens, () => this.heatmap?.showRolloutProgress()));
-    this.heatmap = new Heatmap(lens, source, causal);
-    this.headView = new HeadView(lens);
-    this.modelView = new ModelView(lens, source, causal, () => this.selectTab('heatmap'));
+    this.wFeed = new WFeed(lens, this.source, causal, host.occlude);
+    this.wView = new WView(lens, this.wFeed);
+    let occluded: Float32Array | null = null;
+    this.cleanup.push(
+      this.wFeed.onChange(() => {
+        const w = this.wFeed.occlusionResult;
+        if (w && w !== occluded) host.occluded?.((occluded = w));
+      }),
+    );
+    this.tabIds = lens.attention ? ['heatmap', 'head', 'model', 'w'] : gates ? ['gates', 'state', 'w'] : ['w'];
+    this.tab = this.tabIds.includes(initial.tab) ? initial.tab : this.tabIds[0];
     this.element = h('div', { class: 'analysis-view' }, this.strip.element, this.toolbar(), this.tabs());
   }
 
@@ -103,13 +129,20 @@ export class AnalysisView {
 
   private toolbar(): HTMLElement {
     const lens = this.lens;
+    const png = h('vscode-button', { secondary: '', 'data-testid': 'export-png', title: 'Save the current view as a PNG image' }, 'Export PNG');
+    png.addEventListener('click', () => void this.exportPng());
     const layer = select('layer-picker', 'Layer', [...Array(lens.layers).keys()].map((l) => [String(l), `Layer ${l + 1}`]), String(lens.layer));
+    layer.addEventListener('change', () => lens.setMatrix(Number(layer.value), lens.head));
+    const layerField = lens.layers > 0 ? h('label', { class: 'field' }, h('span', { class: 'muted' }, 'Layer'), layer) : null;
+    if (!lens.attention) {
+      this.cleanup.push(lens.on('matrix', () => layer.value !== String(lens.layer) && (layer.value = String(lens.layer))));
+      return h('div', { class: 'toolbar' }, layerField, h('span', { class: 'spacer' }), png, this.exportJsonButton(), this.status);
+    }
     const headOptions: Array<[string, string]> = [...Array(lens.heads).keys()].map((hd) => [String(hd), `Head ${hd + 1}`]);
     headOptions.push(['mean', 'Mean over heads'], ['max', 'Max over heads'], ['rollout', 'Rollout (all layers)']);
     const head = select('head-picker', 'Head or aggregate shown in the heatmap', headOptions, String(lens.head));
     const parseHead = (v: string): HeadChoice => (v === 'mean' || v === 'max' || v === 'rollout' ? v : Number(v));
     layer.disabled = lens.head === 'rollout';
-    layer.addEventListener('change', () => lens.setMatrix(Number(layer.value), lens.head));
     head.addEventListener('change', () => lens.setMatrix(lens.layer, parseHead(head.value)));
     this.cleanup.push(
       lens.on('matrix', () => {
@@ -118,12 +151,10 @@ export class AnalysisView {
         layer.disabled = lens.head === 'rollout';
       }),
     );
-    const png = h('vscode-button', { secondary: '', 'data-testid': 'export-png', title: 'Save the current view as a PNG image' }, 'Export PNG');
-    png.addEventListener('click', () => void this.exportPng());
     return h(
       'div',
       { class: 'toolbar' },
-      h('label', { class: 'field' }, h('span', { class: 'muted' }, 'Layer'), layer),
+      layerField,
       h('label', { class: 'field' }, h('span', { class: 'muted' }, 'Heatmap'), head),
       h('span', { class: 'spacer' }),
       png,
@@ -155,21 +186,27 @@ export class AnalysisView {
   }
 
   private tabs(): HTMLElement {
-    const labels: Record<TabId, string> = { heatmap: 'Heatmap', head: 'Head view', model: 'Model view' };
-    const panels: Record<TabId, HTMLElement> = { heatmap: this.heatmap!.element, head: this.headView!.element, model: this.modelView!.element };
-    const tabs = h('vscode-tabs', { 'data-testid': 'views', 'aria-label': 'Attention views' }) as HTMLElement & { selectedIndex: number };
-    for (const id of TABS) {
-      tabs.append(h('vscode-tab-header', { slot: 'header', 'data-testid': `tab-${id}` }, labels[id]));
-      tabs.append(h('vscode-tab-panel', { 'aria-label': labels[id] }, panels[id]));
+    const panels: Partial<Record<TabId, HTMLElement>> = {
+      heatmap: this.heatmap?.element,
+      head: this.headView?.element,
+      model: this.modelView?.element,
+      gates: this.gatesView?.element,
+      state: this.stateView?.element,
+      w: this.wView.element,
+    };
+    const tabs = h('vscode-tabs', { 'data-testid': 'views', 'aria-label': this.lens.attention ? 'Attention views' : 'Model views' }) as HTMLElement & { selectedIndex: number };
+    for (const id of this.tabIds) {
+      tabs.append(h('vscode-tab-header', { slot: 'header', 'data-testid': `tab-${id}` }, TAB_LABELS[id]));
+      tabs.append(h('vscode-tab-panel', { 'aria-label': TAB_LABELS[id] }, panels[id]));
     }
-    tabs.selectedIndex = TABS.indexOf(this.tab);
+    tabs.selectedIndex = this.tabIds.indexOf(this.tab);
     tabs.addEventListener('vsc-tabs-select', (e) => {
-      this.tab = TABS[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? 'heatmap';
+      this.tab = this.tabIds[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? this.tabIds[0];
       this.activateTab();
       this.host.changed(this.choice());
     });
     this.selectTab = (id: TabId) => {
-      tabs.selectedIndex = TABS.indexOf(id);
+      tabs.selectedIndex = this.tabIds.indexOf(id);
       this.tab = id;
       this.activateTab();
       this.host.changed(this.choice());
@@ -182,15 +219,23 @@ export class AnalysisView {
   /** Lets the newly visible tab size and paint itself (hidden canvases have no size). */
   activateTab(): void {
     requestAnimationFrame(() => {
+      if (this.tab !== 'w') this.wView.deactivate();
       if (this.tab === 'heatmap') this.heatmap?.activate();
       else if (this.tab === 'head') this.headView?.activate();
-      else this.modelView?.activate();
+      else if (this.tab === 'model') this.modelView?.activate();
+      else if (this.tab === 'gates') this.gatesView?.activate();
+      else if (this.tab === 'state') this.stateView?.activate();
+      else this.wView.activate();
     });
   }
 
   /** Pins and shows the token containing a document offset (the editor cursor moved). */
   showOffset(offset: number): void {
     const tokens = this.lens.tokens;
+    // Revealing a token selects it in the editor, whose cursor then sits at the token's end: keep that token
+    // pinned rather than moving on to the next one, which starts there.
+    const pinned = this.lens.selected === null ? undefined : tokens[this.lens.selected];
+    if (pinned && pinned.start < offset && offset <= pinned.end) return;
     let lo = 0;
     let hi = tokens.length - 1;
     while (lo <= hi) {
@@ -206,7 +251,10 @@ export class AnalysisView {
   private currentCanvas(): HTMLCanvasElement | undefined {
     if (this.tab === 'heatmap') return this.heatmap?.canvas;
     if (this.tab === 'head') return this.headView?.canvas;
-    return this.modelView?.snapshot();
+    if (this.tab === 'model') return this.modelView?.snapshot();
+    if (this.tab === 'gates') return this.gatesView?.maps.snapshot();
+    if (this.tab === 'state') return this.stateView?.snapshot();
+    return this.wView.heatmap.canvas;
   }
 
   private async save(params: SaveFileParams): Promise<void> {
@@ -230,7 +278,16 @@ export class AnalysisView {
       this.status.textContent = 'Nothing to export yet: the view has not been drawn.';
       return;
     }
-    const name = this.tab === 'heatmap' ? `attention-${this.lens.slug()}` : this.tab === 'head' ? `head-view-layer${this.lens.layer + 1}` : 'model-view';
+    const layer = `layer${this.lens.layer + 1}`;
+    const names: Record<TabId, string> = {
+      heatmap: `attention-${this.lens.slug()}`,
+      head: `head-view-${layer}`,
+      model: 'model-view',
+      gates: `gates-${layer}`,
+      state: `state-${layer}`,
+      w: `w-${this.wFeed.key().replace(/[^a-z0-9]+/gi, '-')}`,
+    };
+    const name = names[this.tab];
     await this.save({ suggestedName: `${name}.png`, filters: { 'PNG image': ['png'] }, data: pngBase64(canvas), encoding: 'base64' });
   }
 
@@ -256,6 +313,11 @@ export class AnalysisView {
     this.heatmap?.dispose();
     this.headView?.dispose();
     this.modelView?.dispose();
+    this.gatesView?.dispose();
+    this.stateView?.dispose();
+    this.wView.dispose();
+    this.wFeed.dispose();
+    this.attentionFeed?.dispose();
     this.source?.dispose();
   }
 }

@@ -78,7 +78,7 @@ export function drawMatrixAxes(ctx: CanvasRenderingContext2D, a: AxesLayout): vo
 }
 
 /** The colour legend: a viridis bar from 0 to where the scale tops out, and what happens above it. */
-export function colourLegend(): { element: HTMLElement; update(matrix: Matrix | null, sqrt: boolean): void } {
+export function colourLegend(testid = 'heatmap-legend'): { element: HTMLElement; update(matrix: Matrix | null, sqrt: boolean, unit?: string): void } {
   const bar = h('canvas', { class: 'legend', 'aria-hidden': 'true' });
   const top = h('span', { class: 'muted' });
   const ctx = fitCanvas(bar, 96, 10);
@@ -87,10 +87,11 @@ export function colourLegend(): { element: HTMLElement; update(matrix: Matrix | 
     ctx.fillRect(i, 0, 1, 10);
   }
   return {
-    element: h('span', { class: 'legend-wrap', 'data-testid': 'heatmap-legend' }, h('span', { class: 'muted' }, '0'), bar, top),
-    update(m, sqrt) {
-      const clipped = m && m.colourMax < m.max ? ` (99.5th percentile; larger values, up to ${m.max.toFixed(3)}, at full colour)` : '';
-      top.textContent = m ? `${m.colourMax.toFixed(3)}${clipped}${sqrt ? ', √ scale' : ''}` : '';
+    element: h('span', { class: 'legend-wrap', 'data-testid': testid }, h('span', { class: 'muted' }, '0'), bar, top),
+    update(m, sqrt, unit) {
+      const u = unit ? ` ${unit}` : '';
+      const clipped = m && m.colourMax < m.max ? ` (99.5th percentile; larger values, up to ${m.max.toFixed(3)}${u}, at full colour)` : '';
+      top.textContent = m ? `${m.colourMax.toFixed(3)}${u}${clipped}${sqrt ? ', √ scale' : ''}` : '';
     },
   };
 }

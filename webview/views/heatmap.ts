@@ -1,15 +1,16 @@
-// Why: the matrix heatmap (queries × keys) of one head, an aggregate or the rollout. Drawn on a canvas
-// that only paints the visible region (an exact window when zoomed in, a max-pooled overview when zoomed
-// out), so 2,048 tokens pan and zoom within a frame; hover, keyboard focus and labels are overlays.
+// Why: a T×T matrix heatmap (queries × keys): attention of one head, an aggregate or the rollout in the
+// Heatmap tab, and any W(t, k) in the W tab; a feed says which matrix and what to note above it. Drawn on
+// a canvas that only paints the visible region (an exact window when zoomed in, a max-pooled overview when
+// zoomed out), so 2,048 tokens pan and zoom within a frame; hover, keyboard focus and labels are overlays.
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import { LensError } from '../../src/core/errors';
 import { h } from '../dom';
 import { colourLegend, drawMatrixAxes } from './axes';
 import { theme } from './colors';
+import { ATTENTION_HEATMAP, type HeatmapFeed, type HeatmapIds } from './feeds';
 import type { Lens } from './lens';
-import { type Matrix, type MatrixSource, canvasOf, fitCanvas, poolMax, windowImage } from './matrices';
+import { type Matrix, canvasOf, fitCanvas, poolMax, windowImage } from './matrices';
 
 const LEFT = 100;
 const TOP = 84;
@@ -24,7 +25,7 @@ export class Heatmap {
   private readonly tooltip: HTMLElement;
   private readonly note: HTMLElement;
   private readonly live: HTMLElement;
-  private readonly legend = colourLegend();
+  private readonly legend: ReturnType<typeof colourLegend>;
   private matrix: Matrix | null = null;
   private matrixKey = '';
   private readonly levels = new Map<number, HTMLCanvasElement>();
@@ -41,21 +42,25 @@ export class Heatmap {
   private frame = 0;
   private readonly cleanup: Array<() => void> = [];
 
+  private causal = false;
+
   constructor(
     private readonly lens: Lens,
-    private readonly source: MatrixSource,
-    private readonly causal: boolean,
+    private readonly feed: HeatmapFeed,
+    ids: HeatmapIds = ATTENTION_HEATMAP,
   ) {
+    const name = `${ids.roleDescription[0].toUpperCase()}${ids.roleDescription.slice(1)}`;
     this.canvas = h('canvas', {
       class: 'heatmap-canvas',
-      'data-testid': 'heatmap',
+      'data-testid': ids.canvas,
       tabindex: '0',
       role: 'application',
-      'aria-roledescription': 'attention heatmap',
-      'aria-label': 'Attention heatmap, queries down and keys across. Arrow keys move the focused cell, plus and minus zoom, 0 fits, Enter pins the query token.',
+      'aria-roledescription': ids.roleDescription,
+      'aria-label': `${name}, queries down and keys across. Arrow keys move the focused cell, plus and minus zoom, 0 fits, Enter pins the query token.`,
     });
-    this.tooltip = h('div', { class: 'tooltip', 'data-testid': 'heatmap-tooltip', hidden: '' });
-    this.note = h('div', { class: 'muted view-note', 'data-testid': 'heatmap-note' });
+    this.legend = colourLegend(ids.legend);
+    this.tooltip = h('div', { class: 'tooltip', 'data-testid': ids.tooltip, hidden: '' });
+    this.note = h('div', { class: 'muted view-note', 'data-testid': ids.note });
     this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
     const button = (label: string, title: string, action: () => void) =>
       Object.assign(h('vscode-button', { secondary: '', title, 'aria-label': title }, label), { onclick: action });
@@ -63,7 +68,7 @@ export class Heatmap {
     sqrt.addEventListener('change', () => {
       this.sqrt = (sqrt as HTMLElement & { checked: boolean }).checked;
       this.invalidateImages();
-      this.legend.update(this.matrix, this.sqrt);
+      this.legend.update(this.matrix, this.sqrt, this.feed.unit?.());
       this.schedule();
     });
     this.element = h(
@@ -94,7 +99,7 @@ export class Heatmap {
         }
         this.schedule();
       }),
-      lens.on('matrix', () => this.load()),
+      feed.onChange(() => (feed.key() !== this.matrixKey || feed.matrix() !== this.matrix ? this.load() : this.showNote())),
       lens.on('theme', () => this.schedule()),
     );
     const observer = new ResizeObserver(() => this.layout());
@@ -103,41 +108,23 @@ export class Heatmap {
     this.load();
   }
 
-  /** Picks up the lens's current matrix (the rollout may still be computing). */
+  /** Picks up the feed's current matrix (which may still be computing). */
   private load(): void {
-    const lens = this.lens;
-    const key = lens.slug();
-    this.matrix = this.source.get(lens.head, lens.layer);
-    this.matrixKey = key;
+    this.matrix = this.feed.matrix();
+    this.matrixKey = this.feed.key();
+    this.causal = this.feed.causal();
     this.invalidateImages();
-    if (!this.matrix && lens.head === 'rollout') {
-      this.showRolloutProgress();
-      this.source.rollout().then(
-        () => this.matrixKey === key && this.load(),
-        (err: unknown) => {
-          if (err instanceof LensError && err.code === 'cancelled') return;
-          this.note.setAttribute('role', 'alert');
-          this.note.className = 'error view-note';
-          this.note.textContent = `The rollout failed: ${err instanceof Error ? err.message : String(err)}`;
-        },
-      );
-    } else {
-      this.note.textContent = `${lens.describeMatrix()[0].toUpperCase()}${lens.describeMatrix().slice(1)}: row = query token, column = key token it attends to.`;
-      this.note.className = 'muted view-note';
-      this.note.removeAttribute('role');
-    }
-    this.legend.update(this.matrix, this.sqrt);
+    this.showNote();
+    this.legend.update(this.matrix, this.sqrt, this.feed.unit?.());
     this.schedule();
   }
 
-  /** Updates the rollout note; called by the matrix source as slices complete. */
-  showRolloutProgress(): void {
-    const f = this.source.rolloutProgress;
-    if (this.lens.head !== 'rollout' || this.matrix) return;
-    this.note.className = 'muted view-note';
-    this.note.textContent = Number.isNaN(f)
-      ? 'Computing the rollout…'
-      : `Computing the rollout over ${this.lens.layers} layers (O(L·T³) for ${this.lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`;
+  private showNote(): void {
+    const note = this.feed.note();
+    this.note.className = note.error ? 'error view-note' : 'muted view-note';
+    if (note.error) this.note.setAttribute('role', 'alert');
+    else this.note.removeAttribute('role');
+    this.note.textContent = note.text;
   }
 
   private invalidateImages(): void {
@@ -214,7 +201,8 @@ export class Heatmap {
 
   private describe(q: number, k: number): string {
     const v = this.valueAt(q, k);
-    return `${this.lens.label(q)} → ${this.lens.label(k)}: ${Number.isNaN(v) ? '…' : v.toFixed(4)}`;
+    const detail = this.feed.detail?.(q, k);
+    return `${this.lens.label(q)} → ${this.lens.label(k)}: ${Number.isNaN(v) ? '…' : v.toFixed(4)}${detail ? ` ${detail}` : ''}`;
   }
 
   private listen(): void {

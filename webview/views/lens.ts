@@ -1,5 +1,5 @@
-// Why: the views of one analysis (token strip, heatmap, head view, model view) must agree on which token
-// is hovered or selected and which layer and head are shown. This small store holds that state and tells
+// Why: the views of one analysis (token strip, heatmap, head view, model view, gate, state and W views)
+// must agree on which token is hovered or selected and which layer and head are shown. This small store holds that state and tells
 // subscribers what changed, so each view repaints only its own cheap part on hover.
 
 import type { Tensor } from '../../src/core/analysis';
@@ -41,9 +41,9 @@ export class Lens {
     this.tokens = analysis.tokens;
     this.T = analysis.tokens.length;
     this.attention = outputOf(analysis, 'attention');
-    const dims = this.attention?.dims ?? [0, 0];
-    this.layers = dims[0];
-    this.heads = dims[1];
+    // Recurrent models have layers (of gates) but no heads.
+    this.layers = this.attention?.dims[0] ?? outputOf(analysis, 'gates')?.dims[0] ?? 0;
+    this.heads = this.attention?.dims[1] ?? 0;
     this.visibleHeads = Array.from({ length: this.heads }, () => true);
   }
 

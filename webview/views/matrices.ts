@@ -56,7 +56,7 @@ export function matrixOf(data: Float32Array, size: number): Matrix {
 }
 
 /** Yields to the event loop (faster than setTimeout's 4 ms clamp). */
-function yieldToUi(): Promise<void> {
+export function yieldToUi(): Promise<void> {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     channel.port1.onmessage = () => resolve();

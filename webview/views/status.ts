@@ -15,8 +15,8 @@ export function modelPicker(models: ModelDescriptor[], value: string, onChange: 
     'vscode-single-select',
     { 'data-testid': 'model-picker', 'aria-label': 'Model', title: 'Model that analyses the selection' },
     ...models.map((m) => {
-      const arch = m.manifest.architecture;
-      const label = `${m.manifest.displayName}${arch === 'transformer' ? '' : ` — ${arch.toUpperCase()}: tokens and predictions; internal views coming soon`}`;
+      const hasGates = m.manifest.outputs.some((o) => o.role === 'gates');
+      const label = `${m.manifest.displayName}${hasGates ? ' — gates, state and retention' : ''}`;
       return h('vscode-option', m.manifest.id === value ? { value: m.manifest.id, selected: '' } : { value: m.manifest.id }, label);
     }),
   ) as ModelPicker;

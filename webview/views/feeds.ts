@@ -1,0 +1,126 @@
+// Why: a heatmap shows whatever its feed serves. The Heatmap tab's feed serves the attention matrix the
+// toolbar picks (a head, an aggregate or the rollout, which may still be computing), tells the heatmap
+// what to write above it and passes on the rollout's progress (the W tab has its own feed, wFeed.ts).
+
+import { LensError } from '../../src/core/errors';
+import type { Lens } from './lens';
+import type { Matrix, MatrixSource } from './matrices';
+
+/** What a heatmap shows: the current matrix (null while it is computed) and a note about it. */
+export interface HeatmapFeed {
+  /** Identity of the current matrix; the pictures are rebuilt when it changes. */
+  key(): string;
+  matrix(): Matrix | null;
+  /** Whether zeros above the diagonal mean "no weight" (painted transparent). */
+  causal(): boolean;
+  /** The line above the plot: what the matrix is, or progress, or an error. */
+  note(): { text: string; error?: boolean };
+  /** Unit of the values for the legend ("bits"), if any. */
+  unit?(): string;
+  /** Extra tooltip text for a cell (after the value). */
+  detail?(q: number, k: number): string;
+  /** Calls back when any of the above may have changed; returns the unsubscriber. */
+  onChange(listener: () => void): () => void;
+}
+
+/** The data-testids and accessible names of one heatmap instance. */
+export interface HeatmapIds {
+  canvas: string;
+  tooltip: string;
+  note: string;
+  legend: string;
+  roleDescription: string;
+}
+
+export const ATTENTION_HEATMAP: HeatmapIds = { canvas: 'heatmap', tooltip: 'heatmap-tooltip', note: 'heatmap-note', legend: 'heatmap-legend', roleDescription: 'attention heatmap' };
+
+/** A set of change listeners. */
+export class Listeners {
+  private readonly set = new Set<() => void>();
+
+  add(listener: () => void): () => void {
+    this.set.add(listener);
+    return () => this.set.delete(listener);
+  }
+
+  emit(): void {
+    for (const listener of [...this.set]) listener();
+  }
+}
+
+/** The message of an error that is not a cancellation; null for a cancellation. */
+export function failure(err: unknown): string | null {
+  if (err instanceof LensError && err.code === 'cancelled') return null;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class AttentionFeed implements HeatmapFeed {
+  private readonly listeners = new Listeners();
+  private rolloutError: string | null = null;
+  private rolloutPending = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly lens: Lens,
+    private readonly source: MatrixSource,
+    private readonly isCausal: boolean,
+  ) {
+    this.unsubscribe = lens.on('matrix', () => {
+      this.rolloutError = null; // picking the rollout again retries it
+      this.listeners.emit();
+    });
+  }
+
+  key(): string {
+    return this.lens.slug();
+  }
+
+  causal(): boolean {
+    return this.isCausal;
+  }
+
+  matrix(): Matrix | null {
+    const m = this.source.get(this.lens.head, this.lens.layer);
+    if (!m && this.lens.head === 'rollout' && !this.rolloutPending && this.rolloutError === null) {
+      this.rolloutPending = true;
+      this.source.rollout().then(
+        () => {
+          this.rolloutPending = false;
+          this.listeners.emit();
+        },
+        (err: unknown) => {
+          this.rolloutPending = false;
+          this.rolloutError = failure(err);
+          if (this.rolloutError !== null) this.listeners.emit();
+        },
+      );
+    }
+    return m;
+  }
+
+  note(): { text: string; error?: boolean } {
+    const lens = this.lens;
+    if (lens.head === 'rollout' && !this.source.get('rollout', 0)) {
+      if (this.rolloutError !== null) return { text: `The rollout failed: ${this.rolloutError}`, error: true };
+      const f = this.source.rolloutProgress;
+      return {
+        text: Number.isNaN(f) ? 'Computing the rollout…' : `Computing the rollout over ${lens.layers} layers (O(L·T³) for ${lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`,
+      };
+    }
+    const d = lens.describeMatrix();
+    return { text: `${d[0].toUpperCase()}${d.slice(1)}: row = query token, column = key token it attends to.` };
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** The matrix source reports rollout progress. */
+  rolloutProgress(): void {
+    if (this.lens.head === 'rollout') this.listeners.emit();
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+  }
+}

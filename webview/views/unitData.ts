@@ -1,0 +1,196 @@
+// Why: the gate and state views show tokens × units matrices of one layer (a gate, the cell or the hidden
+// state). This module cuts them out of the model's tensors once, and computes what the views sort and
+// summarise by (unit means, variances and orders; per-token quantiles; saturation) once per matrix, so
+// hovering and redrawing only read precomputed arrays.
+
+import type { Tensor } from '../../src/core/analysis';
+
+/** A tokens × units matrix of one layer, token-major: data[t * H + u]. */
+export interface UnitMatrix {
+  /** "i", "f", … for gates; "cell" or "hidden" for states. */
+  id: string;
+  /** e.g. "f · forget gate". */
+  label: string;
+  T: number;
+  H: number;
+  data: Float32Array;
+  /** The colour scale's range. */
+  lo: number;
+  hi: number;
+}
+
+const GATE_NAMES: Record<string, string> = {
+  i: 'input gate',
+  f: 'forget gate (keeps the cell)',
+  g: 'candidate written to the cell',
+  o: 'output gate',
+  r: 'reset gate',
+  z: 'update gate (keeps the state)',
+  n: 'candidate state',
+};
+
+/** "f · forget gate (keeps the cell)", "h · hidden state", … */
+export function unitLabel(id: string): string {
+  if (id === 'cell') return 'c · cell state';
+  if (id === 'hidden') return 'h · hidden state';
+  return `${id} · ${GATE_NAMES[id] ?? 'gate'}`;
+}
+
+/** Gate g of one layer from gates [L, T, G, H]; sigmoid gates span 0..1, tanh candidates −1..1. */
+export function gateMatrix(gates: Tensor, layer: number, g: number, id: string): UnitMatrix {
+  const [, T, G, H] = gates.dims;
+  const data = new Float32Array(T * H);
+  const base = layer * T * G * H;
+  for (let t = 0; t < T; t++) data.set(gates.data.subarray(base + (t * G + g) * H, base + (t * G + g + 1) * H), t * H);
+  const tanh = id === 'g' || id === 'n';
+  const known = id in GATE_NAMES;
+  const range = known ? (tanh ? [-1, 1] : [0, 1]) : extent(data);
+  return { id, label: unitLabel(id), T, H, data, lo: range[0], hi: range[1] };
+}
+
+/** A state [L, T, H] of one layer; the hidden state spans −1..1, the cell ±its 99th percentile of |c|. */
+export function stateMatrix(state: Tensor, layer: number, id: 'cell' | 'hidden'): UnitMatrix {
+  const [, T, H] = state.dims;
+  const data = state.data.subarray(layer * T * H, (layer + 1) * T * H);
+  let top = 1;
+  if (id === 'cell') {
+    // A strided sample of at most 65,536 values is plenty for a percentile and keeps this within a frame.
+    const stride = Math.max(1, Math.floor(data.length / 65_536));
+    const sample = new Float32Array(Math.ceil(data.length / stride));
+    for (let i = 0, j = 0; i < data.length; i += stride, j++) sample[j] = Math.abs(data[i]);
+    sample.sort();
+    top = Math.max(1e-6, sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.99))] ?? 1);
+  }
+  return { id, label: unitLabel(id), T, H, data, lo: -top, hi: top };
+}
+
+function extent(data: Float32Array): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo < hi ? [lo, hi] : [lo - 1, lo + 1];
+}
+
+interface UnitStats {
+  mean: Float32Array;
+  variance: Float32Array;
+  byMean?: Int32Array;
+  byVariance?: Int32Array;
+}
+
+const statsCache = new WeakMap<UnitMatrix, UnitStats>();
+
+/** Mean and variance of each unit over tokens. */
+export function unitStats(m: UnitMatrix): UnitStats {
+  let s = statsCache.get(m);
+  if (!s) {
+    const { T, H, data } = m;
+    const mean = new Float32Array(H);
+    const variance = new Float32Array(H);
+    const sum = new Float64Array(H);
+    const sq = new Float64Array(H);
+    for (let t = 0; t < T; t++) {
+      for (let u = 0; u < H; u++) {
+        const v = data[t * H + u];
+        sum[u] += v;
+        sq[u] += v * v;
+      }
+    }
+    for (let u = 0; u < H; u++) {
+      mean[u] = sum[u] / T;
+      variance[u] = Math.max(0, sq[u] / T - mean[u] * mean[u]);
+    }
+    s = { mean, variance };
+    statsCache.set(m, s);
+  }
+  return s;
+}
+
+export type UnitSort = 'index' | 'mean' | 'variance' | 'token';
+
+/** Units in display order, largest first; 'token' sorts by the values at token t. Mean and variance orders are cached. */
+export function unitOrder(m: UnitMatrix, by: UnitSort, t: number | null): Int32Array {
+  const indices = () => Int32Array.from({ length: m.H }, (_, u) => u);
+  const sortBy = (key: ArrayLike<number>) => indices().sort((a, b) => key[b] - key[a] || a - b);
+  if (by === 'index' || (by === 'token' && t === null)) return indices();
+  if (by === 'token') return sortBy(m.data.subarray(t! * m.H, (t! + 1) * m.H));
+  const s = unitStats(m);
+  if (by === 'mean') return (s.byMean ??= sortBy(s.mean));
+  return (s.byVariance ??= sortBy(s.variance));
+}
+
+/** Per-token summary across units. */
+export interface TokenSummary {
+  mean: Float32Array;
+  q10: Float32Array;
+  q50: Float32Array;
+  q90: Float32Array;
+}
+
+const summaryCache = new WeakMap<UnitMatrix, TokenSummary>();
+
+/** Mean and 10/50/90% quantiles across units for each token (linear interpolation between order statistics). */
+export function tokenSummary(m: UnitMatrix): TokenSummary {
+  let s = summaryCache.get(m);
+  if (!s) {
+    const { T, H, data } = m;
+    s = { mean: new Float32Array(T), q10: new Float32Array(T), q50: new Float32Array(T), q90: new Float32Array(T) };
+    const row = new Float32Array(H);
+    const q = (p: number) => {
+      const x = p * (H - 1);
+      const i = Math.floor(x);
+      return i + 1 < H ? row[i] + (x - i) * (row[i + 1] - row[i]) : row[i];
+    };
+    for (let t = 0; t < T; t++) {
+      row.set(data.subarray(t * H, (t + 1) * H));
+      let sum = 0;
+      for (let u = 0; u < H; u++) sum += row[u];
+      row.sort();
+      s.mean[t] = sum / H;
+      s.q10[t] = q(0.1);
+      s.q50[t] = q(0.5);
+      s.q90[t] = q(0.9);
+    }
+    summaryCache.set(m, s);
+  }
+  return s;
+}
+
+const saturationCache = new WeakMap<UnitMatrix, Float32Array>();
+
+/** Share of units with |value| > 0.95 at each token (a saturated tanh carries little gradient and no nuance). */
+export function saturation(m: UnitMatrix): Float32Array {
+  let s = saturationCache.get(m);
+  if (!s) {
+    const { T, H, data } = m;
+    s = new Float32Array(T);
+    for (let t = 0; t < T; t++) {
+      let n = 0;
+      for (let u = 0; u < H; u++) if (Math.abs(data[t * H + u]) > 0.95) n++;
+      s[t] = n / H;
+    }
+    saturationCache.set(m, s);
+  }
+  return s;
+}
+
+/** The k tokens with the lowest value of a per-token series (e.g. where the keep gate dips most). */
+export function lowestTokens(series: Float32Array, k: number): number[] {
+  return Array.from(series.keys())
+    .sort((a, b) => series[a] - series[b])
+    .slice(0, k);
+}
+
+/** Runs each job in its own macrotask (so the UI can paint between them); returns a function that stops the rest. */
+export function inTasks(jobs: Array<() => unknown>): () => void {
+  let timer = 0;
+  const step = () => {
+    jobs.shift()?.();
+    if (jobs.length) timer = window.setTimeout(step, 0);
+  };
+  timer = window.setTimeout(step, 0);
+  return () => clearTimeout(timer);
+}

@@ -1,0 +1,316 @@
+// Why: the W(t, k) tab shows one matrix per source on one colour scale: attention (a head or the mean over
+// heads, per layer) and rollout for a Transformer, retention (the exact unit-mean decomposition of the
+// state, per layer) for an RNN, occlusion for every model. This feed serves the chosen one: retention is
+// computed in ~12 ms slices (eagerly after the first paint up to EAGER_RETENTION tokens, on demand with
+// progress beyond), occlusion only when asked for, through the engine, with progress and cancel.
+
+import type { Tensor } from '../../src/core/analysis';
+import { outputOf } from '../../src/core/analyze';
+import { LensError } from '../../src/core/errors';
+import { type RetentionGates, meanRetentionSteps, retentionGates, retentionRow } from '../../src/core/retention';
+import { type HeatmapFeed, Listeners, failure } from './feeds';
+import type { Lens } from './lens';
+import { type Matrix, type MatrixSource, matrixOf, yieldToUi } from './matrices';
+
+/** "attention" (mean over heads), "head:N", "rollout", "retention" or "occlusion". */
+export type WSource = string;
+
+/** Tokens up to which retention is computed as soon as the first paint is done. */
+export const EAGER_RETENTION = 512;
+
+export interface OcclusionState {
+  status: 'idle' | 'running' | 'done' | 'failed' | 'cancelled';
+  done: number;
+  total: number;
+  error?: string;
+  ms?: number;
+}
+
+/** Runs occlusion for token ids with the analysis's model (the engine serialises it with analyses). */
+export type Occlude = (ids: number[], onProgress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Float32Array>;
+
+export class WFeed implements HeatmapFeed {
+  source: WSource;
+  /** Why a model with gates offers no retention, if so. */
+  readonly retentionUnavailable: string | null = null;
+  readonly gates: Tensor | undefined;
+  readonly spec: RetentionGates | undefined;
+  occlusion: OcclusionState;
+  private readonly listeners = new Listeners();
+  private readonly retention = new Map<number, Matrix>();
+  private job: { layer: number; rows: number; controller: AbortController } | null = null;
+  private retentionError: string | null = null;
+  private occlusionMatrix: Matrix | null = null;
+  private occlusionController: AbortController | null = null;
+  private rolloutError: string | null = null;
+  private rolloutPending = false;
+  private row: { layer: number; t: number; data: Float32Array } | null = null;
+  private active = false;
+  private eagerFrame = 0;
+  private eagerTimer = 0;
+  /** Set after the first paint: short inputs' retention may be computed from then on without being asked for. */
+  private eagerReady = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly lens: Lens,
+    private readonly matrices: MatrixSource | undefined,
+    private readonly attentionCausal: boolean,
+    private readonly occlude: Occlude,
+  ) {
+    this.gates = outputOf(lens.analysis, 'gates');
+    const order = lens.analysis.manifest.outputs.find((o) => o.role === 'gates')?.gateOrder;
+    let spec: RetentionGates | undefined;
+    try {
+      spec = this.gates && order ? retentionGates(order) : undefined;
+    } catch (err) {
+      // An imported model whose gates follow neither the LSTM nor the GRU convention: no retention, said so.
+      this.retentionUnavailable = `Retention is not available for this model: ${err instanceof Error ? err.message : String(err)}.`;
+    }
+    this.spec = spec;
+    this.source = this.spec ? 'retention' : lens.attention ? 'attention' : 'occlusion';
+    this.occlusion = { status: 'idle', done: 0, total: lens.T };
+    this.unsubscribe = lens.on('matrix', () => this.listeners.emit());
+    if (this.spec && lens.T <= EAGER_RETENTION) {
+      this.eagerFrame = requestAnimationFrame(() => {
+        this.eagerTimer = window.setTimeout(() => {
+          this.eagerReady = true;
+          this.ensureRetention(lens.layer);
+        }, 0);
+      });
+    }
+  }
+
+  /** The sources this model offers, as [value, label]. */
+  sources(): Array<[WSource, string]> {
+    const out: Array<[WSource, string]> = [];
+    if (this.lens.attention) {
+      out.push(['attention', 'Attention, mean over heads (layer)']);
+      for (let h = 0; h < this.lens.heads; h++) out.push([`head:${h}`, `Attention, head ${h + 1} (layer)`]);
+      out.push(['rollout', 'Attention rollout (all layers)']);
+    }
+    if (this.spec) out.push(['retention', 'Retention, mean over units (layer)']);
+    out.push(['occlusion', 'Occlusion (whole model, on demand)']);
+    return out;
+  }
+
+  setSource(source: WSource): void {
+    if (source === this.source) return;
+    this.source = source;
+    this.rolloutError = null;
+    this.listeners.emit();
+  }
+
+  /** The W tab became visible (long retention is computed only then) or hidden. */
+  setActive(active: boolean): void {
+    this.active = active;
+    if (active) this.listeners.emit();
+  }
+
+  key(): string {
+    return this.source === 'rollout' || this.source === 'occlusion' ? this.source : `${this.source}|${this.lens.layer}`;
+  }
+
+  causal(): boolean {
+    return this.source === 'retention' || this.source === 'occlusion' || this.attentionCausal;
+  }
+
+  unit(): string {
+    return this.source === 'occlusion' ? 'bits' : '';
+  }
+
+  matrix(): Matrix | null {
+    const layer = this.lens.layer;
+    if (this.source === 'occlusion') return this.occlusionMatrix;
+    if (this.source === 'retention') {
+      const m = this.retention.get(layer) ?? null;
+      if (!m && (this.active || this.eagerReady) && this.retentionError === null) this.ensureRetention(layer);
+      return m;
+    }
+    if (!this.matrices) return null;
+    if (this.source === 'rollout') {
+      const m = this.matrices.get('rollout', 0);
+      if (!m && this.rolloutError === null && !this.rolloutPending) {
+        // Set first: starting the rollout reports progress synchronously, which calls back into matrix().
+        this.rolloutPending = true;
+        this.matrices.rollout().then(
+          () => {
+            this.rolloutPending = false;
+            this.listeners.emit();
+          },
+          (err: unknown) => {
+            this.rolloutPending = false;
+            this.rolloutError = failure(err);
+            if (this.rolloutError !== null) this.listeners.emit();
+          },
+        );
+      }
+      return m;
+    }
+    return this.matrices.get(this.source.startsWith('head:') ? Number(this.source.slice(5)) : 'mean', layer);
+  }
+
+  note(): { text: string; error?: boolean } {
+    const { lens } = this;
+    const layer = `layer ${lens.layer + 1}`;
+    const T = lens.T.toLocaleString('en-US');
+    switch (this.source) {
+      case 'occlusion':
+        return this.occlusionNote();
+      case 'retention': {
+        if (this.retentionError !== null) return { text: `Retention failed: ${this.retentionError}`, error: true };
+        if (!this.retention.has(lens.layer)) {
+          const job = this.job?.layer === lens.layer ? this.job : null;
+          const pct = job ? Math.round((job.rows / lens.T) ** 2 * 100) : 0;
+          return { text: `Computing retention for ${layer} (O(T²·H) for ${T} tokens)… ${pct}%` };
+        }
+        const lstm = this.spec!.keep !== this.spec!.write;
+        const formula = lstm ? 'W(t, k) = f(k+1)⋯f(t) · i(k), how much of what the cell wrote at k is still in c(t)' : 'W(t, k) = z(k+1)⋯z(t) · (1 − z(k)), how much of the candidate at k is still in h(t)';
+        return { text: `Retention, ${layer}, mean over ${this.gates!.dims[3]} units: ${formula}. Hover a cell for the units that keep the most.` };
+      }
+      case 'rollout':
+        if (this.rolloutError !== null) return { text: `The rollout failed: ${this.rolloutError}`, error: true };
+        if (!this.matrices?.get('rollout', 0)) {
+          const f = this.matrices?.rolloutProgress ?? NaN;
+          return { text: `Computing the rollout over ${lens.layers} layers… ${Number.isNaN(f) ? '' : `${Math.round(f * 100)}%`}` };
+        }
+        return { text: `Attention rollout over ${lens.layers} layers: how much token t's last layer draws on token k through every path (rows sum to 1).` };
+      default: {
+        const which = this.source.startsWith('head:') ? `head ${Number(this.source.slice(5)) + 1}` : 'mean over heads';
+        return { text: `Attention, ${layer}, ${which}: W(t, k) is the weight query t gives key k (rows sum to 1).` };
+      }
+    }
+  }
+
+  private occlusionNote(): { text: string; error?: boolean } {
+    const o = this.occlusion;
+    const n = this.lens.T.toLocaleString('en-US');
+    if (o.status === 'running') return { text: `Computing occlusion: ${o.done.toLocaleString('en-US')} of ${o.total.toLocaleString('en-US')} tokens replaced…` };
+    if (o.status === 'failed') return { text: `Occlusion failed: ${o.error}`, error: true };
+    if (o.status === 'done') {
+      return { text: `Occlusion: W(t, k) = KL(p(t) ‖ p(t) with token k replaced by a space), in bits: how much the prediction after token t depends on token k. Took ${((o.ms ?? 0) / 1000).toFixed(1)} s.` };
+    }
+    const cancelled = o.status === 'cancelled' ? 'Occlusion was cancelled. ' : '';
+    return { text: `${cancelled}Occlusion replaces each token in turn with a space and measures how much every later prediction changes (KL, bits), the same yardstick for every model. It runs the model ${n} more times on ${n} tokens: press Compute occlusion.` };
+  }
+
+  /** The occlusion matrix once computed (for the editor's influence hovers), else null. */
+  get occlusionResult(): Float32Array | null {
+    return this.occlusionMatrix?.data ?? null;
+  }
+
+  /** Extra tooltip text: for retention, the units that keep the most of token k at t. */
+  detail(q: number, k: number): string {
+    if (this.source !== 'retention' || k > q) return '';
+    const row = this.unitRow(q);
+    if (!row) return '';
+    const H = this.gates!.dims[3];
+    const units = Array.from({ length: H }, (_, u) => u).sort((a, b) => row[k * H + b] - row[k * H + a]);
+    return `· top units ${units
+      .slice(0, 3)
+      .map((u) => `u${u} ${row[k * H + u].toFixed(3)}`)
+      .join(', ')}`;
+  }
+
+  /** Per-unit retention row of query t in the lens's layer: out[k * H + u] (cached for the last t). */
+  unitRow(t: number): Float32Array | null {
+    if (!this.gates || !this.spec) return null;
+    const layer = this.lens.layer;
+    if (this.row?.layer !== layer || this.row.t !== t) this.row = { layer, t, data: retentionRow(this.gates, layer, this.spec, t) };
+    return this.row.data;
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /** The matrix source reports rollout progress. */
+  rolloutProgress(): void {
+    if (this.source === 'rollout') this.listeners.emit();
+  }
+
+  /** Computes a layer's mean retention in slices (one job at a time: a newer layer supersedes). */
+  private ensureRetention(layer: number): void {
+    if (!this.gates || !this.spec || this.retention.has(layer) || this.job?.layer === layer) return;
+    this.job?.controller.abort();
+    const job = (this.job = { layer, rows: 0, controller: new AbortController() });
+    const steps = meanRetentionSteps(this.gates, layer, this.spec);
+    const T = this.lens.T;
+    const run = async () => {
+      for (;;) {
+        const deadline = performance.now() + 12;
+        let step = steps.next();
+        while (!step.done && performance.now() < deadline) step = steps.next();
+        if (step.done) return step.value;
+        job.rows = step.value;
+        if (this.source === 'retention') this.listeners.emit();
+        await yieldToUi();
+        if (job.controller.signal.aborted) throw new LensError('cancelled', 'Retention was superseded.');
+      }
+    };
+    run().then(
+      (data) => {
+        this.retention.set(layer, matrixOf(data, T));
+        if (this.job === job) this.job = null;
+        this.listeners.emit();
+      },
+      (err: unknown) => {
+        if (this.job === job) this.job = null;
+        const message = failure(err);
+        if (message === null) return;
+        this.retentionError = message;
+        this.listeners.emit();
+      },
+    );
+  }
+
+  /** Starts occlusion (once at a time); the W view shows its progress through onChange. */
+  runOcclusion(): void {
+    if (this.occlusion.status === 'running') return;
+    const controller = (this.occlusionController = new AbortController());
+    const started = performance.now();
+    this.occlusion = { status: 'running', done: 0, total: this.lens.T };
+    this.listeners.emit();
+    const ids = this.lens.tokens.map((t) => t.id);
+    this.occlude(
+      ids,
+      (done, total) => {
+        if (controller !== this.occlusionController) return;
+        this.occlusion = { status: 'running', done, total };
+        this.listeners.emit();
+      },
+      controller.signal,
+    ).then(
+      (data) => {
+        if (controller !== this.occlusionController) return;
+        this.occlusionMatrix = matrixOf(data, this.lens.T);
+        this.occlusion = { status: 'done', done: this.lens.T, total: this.lens.T, ms: performance.now() - started };
+        this.listeners.emit();
+      },
+      (err: unknown) => {
+        if (controller !== this.occlusionController) return;
+        const message = failure(err);
+        this.occlusion = message === null ? { status: 'cancelled', done: 0, total: this.lens.T } : { status: 'failed', done: 0, total: this.lens.T, error: message };
+        this.listeners.emit();
+      },
+    );
+  }
+
+  /** Cancels a running occlusion at once (the engine stops after its current batch). */
+  cancelOcclusion(): void {
+    if (this.occlusion.status !== 'running') return;
+    this.occlusionController?.abort();
+    this.occlusionController = null;
+    this.occlusion = { status: 'cancelled', done: 0, total: this.lens.T };
+    this.listeners.emit();
+  }
+
+  dispose(): void {
+    cancelAnimationFrame(this.eagerFrame);
+    clearTimeout(this.eagerTimer);
+    this.job?.controller.abort();
+    this.occlusionController?.abort();
+    this.occlusionController = null;
+    this.unsubscribe();
+  }
+}
