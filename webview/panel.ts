@@ -8,6 +8,7 @@ import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSet
 import { initBackend } from './backend';
 import { backendView, h, replace, selectionSummary } from './dom';
 import { Engine } from './engine';
+import { postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
@@ -148,6 +149,10 @@ async function analyse(selection: SelectionSummary, modelId?: string | null): Pr
         persist();
       },
       occlude: (ids, onProgress, signal) => eng.occlusion(model, ids, onProgress, signal),
+      // Once occlusion is computed, editor hovers can show it when that is the chosen metric.
+      occluded: (w) => {
+        if (settings?.influenceMetric === 'occlusion' && shown?.analysis === result) postInfluence(result, selection.uri, selection.version, 'occlusion', w);
+      },
     });
     shown = { analysis: result, selection, view };
     replace(analysisRoot, view.element);
@@ -171,6 +176,10 @@ async function analyse(selection: SelectionSummary, modelId?: string | null): Pr
   replace(timingsSlot, timingsView(done));
   setPhase('analysed');
   host.notify('analysisDone', done);
+  // Editor hovers and decorations: computed after the first paint, off the critical path.
+  setTimeout(() => {
+    if (seq === runSeq) postInfluence(result, selection.uri, selection.version, settings?.influenceMetric ?? 'rollout');
+  }, 0);
 }
 
 function snapshot(includeTensors: boolean): AnalysisSnapshot | null {
