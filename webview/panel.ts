@@ -186,6 +186,8 @@ function snapshot(includeTensors: boolean): AnalysisSnapshot | null {
   if (!shown) return null;
   const { analysis, selection } = shown;
   const attention = includeTensors ? outputOf(analysis, 'attention') : undefined;
+  const gates = includeTensors ? outputOf(analysis, 'gates') : undefined;
+  const gateOrder = analysis.manifest.outputs.find((o) => o.role === 'gates')?.gateOrder ?? [];
   return {
     uri: selection.uri,
     version: selection.version,
@@ -193,6 +195,7 @@ function snapshot(includeTensors: boolean): AnalysisSnapshot | null {
     tokens: analysis.tokens.map((t) => ({ id: t.id, text: t.text, start: t.start, end: t.end, partial: t.partial })),
     surprisal: Array.from(analysis.surprisal, (s) => (Number.isFinite(s) ? s : null)),
     ...(attention ? { attention: { dims: [...attention.dims], data: Array.from(attention.data) } } : {}),
+    ...(gates ? { gates: { dims: [...gates.dims], data: Array.from(gates.data), order: gateOrder } } : {}),
   };
 }
 

@@ -117,6 +117,8 @@ export interface AnalysisSnapshot {
   tokens: Array<{ id: number; text: string; start: number; end: number; partial: boolean }>;
   /** Attention [L, H, T, T] as a flat array, when requested and the model has it. */
   attention?: { dims: number[]; data: number[] };
+  /** Gates [L, T, G, H] with their order, when requested and the model has them. */
+  gates?: { dims: number[]; data: number[]; order: string[] };
   surprisal: Array<number | null>;
 }
 

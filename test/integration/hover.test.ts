@@ -53,7 +53,7 @@ describe('Token influence in the editor', function () {
   it('stores a summary equal to the core computed in Node (rollout, top 5)', async () => {
     assert.strictEqual(summary.uri, editor.document.uri.toString());
     assert.strictEqual(summary.metric, 'rollout');
-    assert.strictEqual(api.influenceEntries(summary.uri), 1);
+    assert.ok(api.influenceEntries(summary.uri) >= 1, 'the summary must be stored for the document');
     const folder = path.join(extensionPath, 'media/models/transformer');
     const manifest = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
     assert.ok(manifest.ok);
