@@ -110,10 +110,18 @@ export function maxOverHeads(attention: Tensor, layer: number): Float32Array {
   return out;
 }
 
+/** One layer's rollout factor Â = ½(mean-over-heads A + I) [T, T]: rows still sum to 1 (residual stream). */
+export function rolloutFactor(attention: Tensor, layer: number): Float32Array {
+  const T = attention.dims[2];
+  const a = meanOverHeads(attention, layer);
+  for (let i = 0; i < T * T; i++) a[i] *= 0.5;
+  for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
+  return a;
+}
+
 /**
- * Attention rollout (Abnar & Zuidema 2020): per layer Â = ½(mean-over-heads A + I), which keeps rows
- * summing to 1 and accounts for the residual stream; R = Â_L · … · Â_1. Returns R [T, T]. For causal
- * attention every Â is lower-triangular, so the products skip the zero upper triangle.
+ * Attention rollout (Abnar & Zuidema 2020): R = Â_L · … · Â_1 with Â from rolloutFactor. Returns R [T, T].
+ * For causal attention every Â is lower-triangular, so the products skip the zero upper triangle.
  */
 export function rollout(attention: Tensor): Float32Array {
   if (attention.dims.length !== 4 || attention.dims[2] !== attention.dims[3]) {
@@ -122,18 +130,15 @@ export function rollout(attention: Tensor): Float32Array {
   const [L, , T] = attention.dims;
   let result: Float32Array | undefined;
   for (let l = 0; l < L; l++) {
-    const a = meanOverHeads(attention, l);
-    for (let i = 0; i < T * T; i++) a[i] *= 0.5;
-    for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
+    const a = rolloutFactor(attention, l);
     result = result ? lowerTriangularProduct(a, result, T) : a;
   }
   return result ?? new Float32Array(0);
 }
 
-/** C = A · B for lower-triangular T×T matrices (entries above the diagonal are taken as zero). */
-export function lowerTriangularProduct(a: Float32Array, b: Float32Array, T: number): Float32Array {
-  const c = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) {
+/** Adds rows [from, to) of A · B into C, for lower-triangular T×T matrices (so work can be done in slices). */
+export function lowerTriangularProductRows(a: Float32Array, b: Float32Array, T: number, c: Float32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
     const ci = i * T;
     for (let k = 0; k <= i; k++) {
       const aik = a[ci + k];
@@ -142,5 +147,11 @@ export function lowerTriangularProduct(a: Float32Array, b: Float32Array, T: numb
       for (let j = 0; j <= k; j++) c[ci + j] += aik * b[bk + j];
     }
   }
+}
+
+/** C = A · B for lower-triangular T×T matrices (entries above the diagonal are taken as zero). */
+export function lowerTriangularProduct(a: Float32Array, b: Float32Array, T: number): Float32Array {
+  const c = new Float32Array(T * T);
+  lowerTriangularProductRows(a, b, T, c, 0, T);
   return c;
 }

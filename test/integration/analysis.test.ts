@@ -3,15 +3,10 @@
 // the same model run here in the extension host's Node with onnxruntime-web.
 
 import * as assert from 'assert';
-import { readFileSync } from 'fs';
-import * as ort from 'onnxruntime-web';
-import * as path from 'path';
 import * as vscode from 'vscode';
-import { analyse, outputOf } from '../../src/core/analyze';
-import { ModelRunner, OrtModule } from '../../src/core/engine';
-import { validateManifest } from '../../src/core/manifest';
+import { outputOf } from '../../src/core/analyze';
 import type { AnalysisDone, AnalysisSnapshot } from '../../src/core/protocol';
-import { LensTokenizer } from '../../src/core/tokenizer';
+import { analyseInNode } from './nodeAnalysis';
 
 const EXTENSION_ID = 'attention-lens.attention-lens';
 const COMMAND = 'attentionLens.visualizeSelection';
@@ -71,23 +66,13 @@ describe('Analysis of a selection in a real VS Code', function () {
       assert.strictEqual(offset, selectionEnd, 'the tokens must end where the selection ends');
 
       // The same model, run here in Node with onnxruntime-web (wasm).
-      const folder = path.join(extensionPath, 'media/models/transformer');
-      const manifest = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
-      assert.ok(manifest.ok);
-      const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')));
-      ort.env.wasm.numThreads = 1;
-      const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest.manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
-      try {
-        const expected = await analyse(tokenizer, runner, document.getText(editor.selection), selectionStart, { maxTokens: 100_000 });
-        assert.deepStrictEqual(snapshot.tokens.map((t) => [t.id, t.start, t.end]), expected.tokens.map((t) => [t.id, t.start, t.end]));
-        const attention = outputOf(expected, 'attention')!;
-        assert.deepStrictEqual(snapshot.attention.dims, attention.dims);
-        let worst = 0;
-        attention.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - snapshot.attention!.data[i]))));
-        assert.ok(worst <= 1e-4, `webview attention differs from Node by ${worst}`);
-      } finally {
-        await runner.release();
-      }
+      const expected = await analyseInNode(extensionPath, 'transformer', document.getText(editor.selection), selectionStart);
+      assert.deepStrictEqual(snapshot.tokens.map((t) => [t.id, t.start, t.end]), expected.tokens.map((t) => [t.id, t.start, t.end]));
+      const attention = outputOf(expected, 'attention')!;
+      assert.deepStrictEqual(snapshot.attention.dims, attention.dims);
+      let worst = 0;
+      attention.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - snapshot.attention!.data[i]))));
+      assert.ok(worst <= 1e-4, `webview attention differs from Node by ${worst}`);
     });
   }
 });

@@ -3,15 +3,10 @@
 // the cursor; editing or closing the document drops the cached analysis so nothing stale is shown.
 
 import * as assert from 'assert';
-import { readFileSync } from 'fs';
-import * as ort from 'onnxruntime-web';
-import * as path from 'path';
 import * as vscode from 'vscode';
-import { analyse, rolloutOf } from '../../src/core/analyze';
-import { ModelRunner, OrtModule } from '../../src/core/engine';
+import { rolloutOf } from '../../src/core/analyze';
 import { type InfluenceSummary, topInfluences } from '../../src/core/influence';
-import { validateManifest } from '../../src/core/manifest';
-import { LensTokenizer } from '../../src/core/tokenizer';
+import { analyseInNode } from './nodeAnalysis';
 
 const EXTENSION_ID = 'attention-lens.attention-lens';
 const COMMAND = 'attentionLens.visualizeSelection';
@@ -54,29 +49,19 @@ describe('Token influence in the editor', function () {
     assert.strictEqual(summary.uri, editor.document.uri.toString());
     assert.strictEqual(summary.metric, 'rollout');
     assert.ok(api.influenceEntries(summary.uri) >= 1, 'the summary must be stored for the document');
-    const folder = path.join(extensionPath, 'media/models/transformer');
-    const manifest = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
-    assert.ok(manifest.ok);
-    const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')));
-    ort.env.wasm.numThreads = 1;
-    const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest.manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
-    try {
-      const document = editor.document;
-      const a = await analyse(tokenizer, runner, document.getText(editor.selection), document.offsetAt(editor.selection.start), { maxTokens: 100_000 });
-      const { from } = topInfluences(rolloutOf(a)!, a.tokens.length, 5);
-      assert.strictEqual(summary.tokens.length, a.tokens.length);
-      summary.tokens.forEach((t, i) => {
-        assert.deepStrictEqual([t.start, t.end], [a.tokens[i].start, a.tokens[i].end]);
-        const got = t.from.slice(0, 5);
-        got.forEach((link, j) => assert.ok(Math.abs(link.weight - from[i][j].weight) < 1e-4, `token ${i} link ${j}: ${link.weight} vs ${from[i][j].weight}`));
-        // Same tokens unless two weights tie within the tolerance.
-        const gotIds = got.map((l) => l.index).join(',');
-        const expectedIds = from[i].map((l) => l.index).join(',');
-        if (gotIds !== expectedIds) assert.ok(from[i].some((l, j) => j > 0 && Math.abs(l.weight - from[i][j - 1].weight) < 1e-4), `token ${i}: ${gotIds} vs ${expectedIds}`);
-      });
-    } finally {
-      await runner.release();
-    }
+    const document = editor.document;
+    const a = await analyseInNode(extensionPath, 'transformer', document.getText(editor.selection), document.offsetAt(editor.selection.start));
+    const { from } = topInfluences(rolloutOf(a)!, a.tokens.length, 5);
+    assert.strictEqual(summary.tokens.length, a.tokens.length);
+    summary.tokens.forEach((t, i) => {
+      assert.deepStrictEqual([t.start, t.end], [a.tokens[i].start, a.tokens[i].end]);
+      const got = t.from.slice(0, 5);
+      got.forEach((link, j) => assert.ok(Math.abs(link.weight - from[i][j].weight) < 1e-4, `token ${i} link ${j}: ${link.weight} vs ${from[i][j].weight}`));
+      // Same tokens unless two weights tie within the tolerance.
+      const gotIds = got.map((l) => l.index).join(',');
+      const expectedIds = from[i].map((l) => l.index).join(',');
+      if (gotIds !== expectedIds) assert.ok(from[i].some((l, j) => j > 0 && Math.abs(l.weight - from[i][j - 1].weight) < 1e-4), `token ${i}: ${gotIds} vs ${expectedIds}`);
+    });
   });
 
   it('shows the top influencers in a hover over a token', async () => {

@@ -1,6 +1,7 @@
 // Occlusion influence (src/core/occlusion.ts) on tiny hand-built ONNX models whose dependence is known
 // (training/toy_models.py): a model whose prediction at t depends only on token t, and one that depends
-// only on token t-1, must give exactly those patterns; and batching must not change the result.
+// only on token t-1, must give exactly those patterns; batching must not change the result; the pause
+// between batches is awaited and a cancel during it stops the run.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
@@ -100,5 +101,37 @@ describe('occlusion influence', function () {
     }
     assert.ok(diagonal > far, `replacing the current token (${diagonal}) should matter more than the first (${far})`);
     await runner.release();
+  });
+
+  // The webview passes a pause (a macrotask) so the panel paints progress and handles input between batches.
+  it('awaits the pause before each batch, in order with progress', async () => {
+    const runner = await toy('previous-token');
+    try {
+      const events: string[] = [];
+      const pause = () => new Promise<void>((resolve) => setTimeout(() => (events.push('pause'), resolve()), 0));
+      const paused = await occlusion(runner, IDS, { replacementId: 7, maxBatchBytes: 2 * IDS.length * 8 * 4, pause, onProgress: (done) => events.push(String(done)) });
+      assert.deepStrictEqual(events, ['pause', '2', 'pause', '4', 'pause', '6', 'pause', '8', 'pause', '9']);
+      assert.deepStrictEqual(Array.from(paused), Array.from(await occlusion(runner, IDS, { replacementId: 7 })));
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it('stops when cancelled during a pause', async () => {
+    const runner = await toy('previous-token');
+    try {
+      const controller = new AbortController();
+      let pauses = 0;
+      const pause = async () => {
+        if (++pauses === 2) controller.abort();
+      };
+      await assert.rejects(
+        occlusion(runner, IDS, { replacementId: 7, maxBatchBytes: 2 * IDS.length * 8 * 4, pause, signal: controller.signal }),
+        (err: LensError) => err.code === 'cancelled',
+      );
+      assert.strictEqual(pauses, 2);
+    } finally {
+      await runner.release();
+    }
   });
 });

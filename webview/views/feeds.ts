@@ -54,10 +54,47 @@ export function failure(err: unknown): string | null {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Starts the (slow) rollout once, on demand, and remembers whether it runs or why it failed. */
+export class RolloutLoader {
+  /** Why the last attempt failed; null when it has not (a cancellation is not a failure). */
+  error: string | null = null;
+  private pending = false;
+
+  constructor(
+    private readonly source: () => MatrixSource | null,
+    private readonly changed: () => void,
+  ) {}
+
+  /** The rollout when ready; otherwise starts it (once) and calls changed() when it is ready or has failed. */
+  get(): Matrix | null {
+    const source = this.source();
+    const m = source?.get('rollout', 0) ?? null;
+    if (source && !m && !this.pending && this.error === null) {
+      this.pending = true; // set first: starting reports progress synchronously, which may call back here
+      source.rollout().then(
+        () => {
+          this.pending = false;
+          this.changed();
+        },
+        (err: unknown) => {
+          this.pending = false;
+          this.error = failure(err);
+          if (this.error !== null) this.changed();
+        },
+      );
+    }
+    return m;
+  }
+
+  /** Forgets a failure so that the next get() tries again. */
+  retry(): void {
+    this.error = null;
+  }
+}
+
 export class AttentionFeed implements HeatmapFeed {
   private readonly listeners = new Listeners();
-  private rolloutError: string | null = null;
-  private rolloutPending = false;
+  private readonly loader: RolloutLoader;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -65,8 +102,9 @@ export class AttentionFeed implements HeatmapFeed {
     private readonly source: MatrixSource,
     private readonly isCausal: boolean,
   ) {
+    this.loader = new RolloutLoader(() => source, () => this.listeners.emit());
     this.unsubscribe = lens.on('matrix', () => {
-      this.rolloutError = null; // picking the rollout again retries it
+      this.loader.retry(); // picking the rollout again retries it
       this.listeners.emit();
     });
   }
@@ -80,28 +118,13 @@ export class AttentionFeed implements HeatmapFeed {
   }
 
   matrix(): Matrix | null {
-    const m = this.source.get(this.lens.head, this.lens.layer);
-    if (!m && this.lens.head === 'rollout' && !this.rolloutPending && this.rolloutError === null) {
-      this.rolloutPending = true;
-      this.source.rollout().then(
-        () => {
-          this.rolloutPending = false;
-          this.listeners.emit();
-        },
-        (err: unknown) => {
-          this.rolloutPending = false;
-          this.rolloutError = failure(err);
-          if (this.rolloutError !== null) this.listeners.emit();
-        },
-      );
-    }
-    return m;
+    return this.lens.head === 'rollout' ? this.loader.get() : this.source.get(this.lens.head, this.lens.layer);
   }
 
   note(): { text: string; error?: boolean } {
     const lens = this.lens;
     if (lens.head === 'rollout' && !this.source.get('rollout', 0)) {
-      if (this.rolloutError !== null) return { text: `The rollout failed: ${this.rolloutError}`, error: true };
+      if (this.loader.error !== null) return { text: `The rollout failed: ${this.loader.error}`, error: true };
       const f = this.source.rolloutProgress;
       return {
         text: Number.isNaN(f) ? 'Computing the rollout…' : `Computing the rollout over ${lens.layers} layers (O(L·T³) for ${lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`,

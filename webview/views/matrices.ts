@@ -3,7 +3,7 @@
 // caches, computes long rollouts in time slices so the panel stays responsive, and turns matrices into
 // viridis pixels (max-pooled for overviews, so a thin diagonal never disappears when zoomed out).
 
-import { maxOverHeads, meanOverHeads } from '../../src/core/analysis';
+import { lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor } from '../../src/core/analysis';
 import { rolloutOf } from '../../src/core/analyze';
 import { LensError } from '../../src/core/errors';
 import { VIRIDIS_LUT } from './colors';
@@ -76,9 +76,7 @@ export async function slicedRollout(lens: Lens, signal: AbortSignal, onProgress:
     if (signal.aborted) throw new LensError('cancelled', 'The rollout was cancelled.');
   };
   for (let l = 0; l < L; l++) {
-    const a = meanOverHeads(attention, l);
-    for (let i = 0; i < T * T; i++) a[i] *= 0.5;
-    for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
+    const a = rolloutFactor(attention, l);
     await yieldToUi();
     check();
     if (!result) {
@@ -90,15 +88,7 @@ export async function slicedRollout(lens: Lens, signal: AbortSignal, onProgress:
     let i = 0;
     while (i < T) {
       const deadline = performance.now() + 12;
-      for (; i < T && performance.now() < deadline; i++) {
-        const ci = i * T;
-        for (let k = 0; k <= i; k++) {
-          const aik = a[ci + k];
-          if (aik === 0) continue;
-          const bk = k * T;
-          for (let j = 0; j <= k; j++) c[ci + j] += aik * b[bk + j];
-        }
-      }
+      for (; i < T && performance.now() < deadline; i++) lowerTriangularProductRows(a, b, T, c, i, i + 1);
       // Row i costs ~i²/2, so the work done so far grows like (i/T)³.
       onProgress((l - 1 + (i / T) ** 3) / (L - 1));
       await yieldToUi();

@@ -8,7 +8,7 @@ import type { Tensor } from '../../src/core/analysis';
 import { outputOf } from '../../src/core/analyze';
 import { LensError } from '../../src/core/errors';
 import { type RetentionGates, meanRetentionSteps, retentionGates, retentionRow } from '../../src/core/retention';
-import { type HeatmapFeed, Listeners, failure } from './feeds';
+import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
 import type { Lens } from './lens';
 import { type Matrix, type MatrixSource, matrixOf, yieldToUi } from './matrices';
 
@@ -42,8 +42,7 @@ export class WFeed implements HeatmapFeed {
   private retentionError: string | null = null;
   private occlusionMatrix: Matrix | null = null;
   private occlusionController: AbortController | null = null;
-  private rolloutError: string | null = null;
-  private rolloutPending = false;
+  private readonly rollout = new RolloutLoader(() => this.matrices ?? null, () => this.listeners.emit());
   private row: { layer: number; t: number; data: Float32Array } | null = null;
   private active = false;
   private eagerFrame = 0;
@@ -97,7 +96,7 @@ export class WFeed implements HeatmapFeed {
   setSource(source: WSource): void {
     if (source === this.source) return;
     this.source = source;
-    this.rolloutError = null;
+    this.rollout.retry();
     this.listeners.emit();
   }
 
@@ -129,23 +128,7 @@ export class WFeed implements HeatmapFeed {
     }
     if (!this.matrices) return null;
     if (this.source === 'rollout') {
-      const m = this.matrices.get('rollout', 0);
-      if (!m && this.rolloutError === null && !this.rolloutPending) {
-        // Set first: starting the rollout reports progress synchronously, which calls back into matrix().
-        this.rolloutPending = true;
-        this.matrices.rollout().then(
-          () => {
-            this.rolloutPending = false;
-            this.listeners.emit();
-          },
-          (err: unknown) => {
-            this.rolloutPending = false;
-            this.rolloutError = failure(err);
-            if (this.rolloutError !== null) this.listeners.emit();
-          },
-        );
-      }
-      return m;
+      return this.rollout.get();
     }
     return this.matrices.get(this.source.startsWith('head:') ? Number(this.source.slice(5)) : 'mean', layer);
   }
@@ -169,7 +152,7 @@ export class WFeed implements HeatmapFeed {
         return { text: `Retention, ${layer}, mean over ${this.gates!.dims[3]} units: ${formula}. Hover a cell for the units that keep the most.` };
       }
       case 'rollout':
-        if (this.rolloutError !== null) return { text: `The rollout failed: ${this.rolloutError}`, error: true };
+        if (this.rollout.error !== null) return { text: `The rollout failed: ${this.rollout.error}`, error: true };
         if (!this.matrices?.get('rollout', 0)) {
           const f = this.matrices?.rolloutProgress ?? NaN;
           return { text: `Computing the rollout over ${lens.layers} layers… ${Number.isNaN(f) ? '' : `${Math.round(f * 100)}%`}` };
