@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { screenshots } from './session.mjs';
 import { canvasPainted, undoWhitespace, untilAnalysed } from './webview.mjs';
-import { goToLine, quickOpen, statusSelection, webviewContentFrame } from './workbench.mjs';
+import { focusEditor, goToLine, quickOpen, statusSelection, webviewContentFrame } from './workbench.mjs';
 
 const FILE = 'sample.py';
 const workspace = join(harness.repoRoot, 'test/fixtures/workspace');
@@ -91,10 +91,19 @@ export function describeRnnViews(session) {
       this.timeout(150_000);
       const { page } = session;
       assert.ok(firstLine > 0 && lastLine > firstLine, `${FILE} defines class Stack`);
-      // Quick Open opens in the active group: make it the first (editor) group, not the panel's.
-      const tab = page.locator('.editor-group-container').first().locator('.tabs-container .tab.active');
-      if ((await tab.count()) > 0) await tab.click();
-      await quickOpen(page, FILE);
+      // views.mjs opened sample.py already: its tab, clicked, makes it the focused editor. (Quick Open would
+      // race here: its recently-opened list shows sample.py before the typed filter applies, with the
+      // active README.md above it, so Enter could open README.md.)
+      const tab = page.locator(`.editor-group-container .tabs-container .tab[data-resource-name="${FILE}"]`);
+      if ((await tab.count()) > 0) {
+        await focusEditor(page, FILE);
+        await page.locator(`.editor-group-container.active .tabs-container .tab.active[data-resource-name="${FILE}"]`).waitFor();
+      } else {
+        // Quick Open opens in the active group: make that the first (editor) group, not the panel's.
+        await page.locator('.editor-group-container').first().locator('.tabs-container .tab.active').click();
+        await page.locator('.editor-group-container.active .monaco-editor.focused').waitFor();
+        await quickOpen(page, FILE);
+      }
       await goToLine(page, firstLine);
       for (let line = firstLine; line <= lastLine; line++) await page.keyboard.press('Shift+ArrowDown');
       await statusSelection(page, new RegExp(`\\(${selectedText.length} selected\\)$`));
