@@ -520,7 +520,7 @@ rebuilds everything (see README.md).
 {table}
 
 Machine: CPU only, each model trained single-threaded (`torch.set_num_threads(1)`, `OPENBLAS_NUM_THREADS=1`),
-two models at a time on a 2-core machine shared with other work, so wall times depend on the load.
+three models at a time on a 2-core machine shared with other work (tests, builds), so wall times depend on the load.
 
 ## Data and tokenizer
 
