@@ -1,7 +1,7 @@
 // npm run bench: speed figures measured side by side in one run, printed as ratios (never asserted in
 // tests). The webview's engine (onnxruntime-web, wasm, 1 thread, through the same ModelRunner) against
 // onnxruntime-node (CPU, 1 thread) for the same model and tokens at several lengths, plus the cost of the
-// derived views (surprisal, top-5, rollout) computed in core.
+// derived views (surprisal, top-5, rollout) computed in core, and occlusion.
 
 import { readFileSync } from 'fs';
 import * as ortNode from 'onnxruntime-node';
@@ -10,6 +10,7 @@ import * as path from 'path';
 import { tensor, rollout, surprisal, topPredictions } from '../../src/core/analysis';
 import { ModelRunner, OrtModule } from '../../src/core/engine';
 import { validateManifest } from '../../src/core/manifest';
+import { occlusion } from '../../src/core/occlusion';
 import { LensTokenizer } from '../../src/core/tokenizer';
 
 const root = path.join(__dirname, '../..');
@@ -82,6 +83,22 @@ async function main(): Promise<void> {
     const r = await time(async () => rollout(out.attention));
     console.log(`${''.padEnd(31)} ${String(T).padStart(4)} ${s.toFixed(1).padStart(15)} ${r.toFixed(1).padStart(8)}`);
   }
+  // Occlusion: T perturbed sequences per input, batched; one run each (it takes seconds).
+  const OCCLUSION_LENGTHS = (process.env.BENCH_OCCLUSION ?? '256').split(',').map(Number);
+  console.log('\nocclusion (web-wasm, batched)   T  ms total  ms/position');
+  for (const id of MODELS) {
+    const folder2 = path.join(root, 'media/models', id);
+    const m = validateManifest(JSON.parse(readFileSync(path.join(folder2, 'manifest.json'), 'utf8')));
+    if (!m.ok) throw new Error(m.errors.join('\n'));
+    const r = await ModelRunner.create(ortWeb as unknown as OrtModule, m.manifest, readFileSync(path.join(folder2, 'model.onnx')), { executionProviders: ['wasm'] });
+    for (const T of OCCLUSION_LENGTHS) {
+      const ids = heldout.joinedIds.slice(1000, 1000 + T);
+      const ms = await time(() => occlusion(r, ids, { replacementId: tokenizer.encode(' ')[0] }));
+      console.log(`${id.padEnd(31)} ${String(T).padStart(4)} ${ms.toFixed(0).padStart(9)} ${(ms / T).toFixed(1).padStart(12)}`);
+    }
+    await r.release();
+  }
+
   const text = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8').repeat(20);
   const tok = median(await Promise.all([0, 1, 2, 3, 4].map(() => time(async () => tokenizer.tokenize(text)))));
   console.log(`\ntokenize with exact ranges: ${text.length} characters in ${tok.toFixed(1)} ms`);

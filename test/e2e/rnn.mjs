@@ -4,7 +4,7 @@
 // after views.mjs, so it reuses that VS Code session. It analyses a selection of sample.py with the
 // Transformer (Ctrl+Alt+A), then picks the LSTM and the GRU in the panel's model picker the way a person
 // does. Screenshots: .test-output/screenshots/<backend>-{transformer-w,hover,lstm-gates,lstm-state,
-// lstm-w,gru-gates}.png.
+// lstm-w,gru-gates,gru-w}.png.
 
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -204,6 +204,17 @@ export function describeRnnViews(session) {
       await expectPainted(panel, '[data-testid=gates-view] canvas[data-testid=gate-heatmap]', 0.1);
       assert.ok((await view.locator('[data-testid=gate-summary]').count()) > 0, 'per-token gate summaries are drawn');
       await shot('gru-gates', gates.first());
+      done.gru = true;
+    });
+
+    it('shows the GRU’s retention W(t, k), like the other two models’ W views', async function () {
+      if (!done.gru) this.skip();
+      await showTab(panel, 'w');
+      const view = panel.locator('[data-testid=w-view]');
+      await view.waitFor();
+      assert.equal(await view.locator('[data-testid=w-source]').evaluate((el) => el.value), 'retention');
+      await expectPainted(panel, '[data-testid=w-matrix]', 0.2);
+      await shot('gru-w', panel.locator('[data-testid=w-matrix]'));
     });
   });
 }

@@ -107,4 +107,23 @@ describe('Token influence in the editor', function () {
     assert.doesNotMatch(hoverText(hovers), /Attention Lens/);
     await vscode.commands.executeCommand('undo');
   });
+
+  it('frees the cached analysis when its document closes', async () => {
+    const document = await vscode.workspace.openTextDocument({ language: 'typescript', content: 'const answer = 42;\nexport function twice(x: number) {\n  return x * 2;\n}\n' });
+    const scratch = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    scratch.selection = new vscode.Selection(new vscode.Position(0, 0), document.positionAt(document.getText().length));
+    const next = api.nextInfluence();
+    await vscode.commands.executeCommand(COMMAND, 'transformer');
+    const stored = await next;
+    const uri = document.uri.toString();
+    assert.strictEqual(stored.uri, uri);
+    assert.strictEqual(api.influenceEntries(uri), 1);
+    const closed = new Promise<void>((resolve) => {
+      const sub = vscode.workspace.onDidCloseTextDocument((d) => d.uri.toString() === uri && (sub.dispose(), resolve()));
+    });
+    await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await closed;
+    assert.strictEqual(api.influenceEntries(uri), 0);
+  });
 });
