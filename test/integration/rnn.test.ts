@@ -8,6 +8,8 @@ import type { AnalysisDone, AnalysisSnapshot } from '../../src/core/protocol';
 
 const EXTENSION_ID = 'attention-lens.attention-lens';
 const COMMAND = 'attentionLens.visualizeSelection';
+/** onnxruntime's float32 tanh/sigmoid may overshoot their bounds by about one unit in the last place. */
+const EPS = 1e-6;
 
 interface Api {
   nextPanelAnalysis(): Promise<AnalysisDone>;
@@ -48,7 +50,7 @@ describe('Recurrent models in a real VS Code', function () {
             const [lo, hi] = order[g] === 'g' || order[g] === 'n' ? [-1, 1] : [0, 1];
             for (let u = 0; u < H; u++) {
               const v = data[((l * T + t) * G + g) * H + u];
-              assert.ok(v >= lo && v <= hi, `${model.id} gate ${order[g]} = ${v} at layer ${l}, token ${t}, unit ${u}`);
+              assert.ok(v >= lo - EPS && v <= hi + EPS, `${model.id} gate ${order[g]} = ${v} at layer ${l}, token ${t}, unit ${u}`);
             }
           }
         }

@@ -30,6 +30,8 @@ interface Reference {
 }
 
 const TOLERANCE = 1e-4;
+/** onnxruntime's float32 tanh/sigmoid may overshoot their bounds by about one unit in the last place. */
+const EPS = 1e-6;
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
 
@@ -156,7 +158,7 @@ describe('bundled models in onnxruntime-web', function () {
             const [L, T, , H] = out.gates.dims;
             for (let g = 0; g < G; g++) {
               const [lo, hi] = order[g] === 'g' || order[g] === 'n' ? [-1, 1] : [0, 1];
-              for (let l = 0; l < L; l++) for (let t = 0; t < T; t++) for (const v of gateSlice(out, 'gates', l, t, g, G, H)) assert.ok(v >= lo && v <= hi, `${order[g]} = ${v}`);
+              for (let l = 0; l < L; l++) for (let t = 0; t < T; t++) for (const v of gateSlice(out, 'gates', l, t, g, G, H)) assert.ok(v >= lo - EPS && v <= hi + EPS, `${order[g]} = ${v}`);
             }
             let worst = 0;
             for (let l = 0; l < L; l++) {
