@@ -1,8 +1,6 @@
 // Ownership of disposables: everything a class registers is handed to its Disposable base and released
 // exactly once, in reverse order, when the owner is disposed.
 
-import * as vscode from 'vscode';
-
 export interface IDisposable {
   dispose(): void;
 }
@@ -34,9 +32,4 @@ export class Disposable implements IDisposable {
       this.owned.pop()!.dispose();
     }
   }
-}
-
-/** Wraps a callback as a vscode.Disposable. */
-export function toDisposable(fn: () => void): vscode.Disposable {
-  return new vscode.Disposable(fn);
 }

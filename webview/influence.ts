@@ -7,6 +7,7 @@ import { type Analysis, outputOf, rolloutOf } from '../src/core/analyze';
 import { type InfluenceMetric, type InfluenceSummary, topInfluences } from '../src/core/influence';
 import { meanRetention, retentionGates } from '../src/core/retention';
 import { host, reportError } from './vscodeApi';
+import { outputByRole } from '../src/core/manifest';
 
 /** Lists up to this many links per token; the hover shows as many as its setting asks. */
 const MAX_LINKS = 20;
@@ -28,7 +29,7 @@ export function influenceMatrix(analysis: Analysis, wanted: InfluenceMetric, occ
     return { metric: 'attention', label: `mean attention over heads, layer ${L}`, w: meanOverHeads(attention, L - 1) };
   }
   if (gates) {
-    const spec = analysis.manifest.outputs.find((o) => o.role === 'gates');
+    const spec = outputByRole(analysis.manifest, 'gates');
     if (!spec?.gateOrder) return null;
     const L = gates.dims[0];
     return { metric: 'retention', label: `state retention, layer ${L}, mean over units`, w: meanRetention(gates, L - 1, retentionGates(spec.gateOrder)) };

@@ -12,6 +12,7 @@ import { postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
+import { outputByRole } from '../src/core/manifest';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
 interface SavedState extends ViewChoice {
@@ -187,7 +188,7 @@ function snapshot(includeTensors: boolean): AnalysisSnapshot | null {
   const { analysis, selection } = shown;
   const attention = includeTensors ? outputOf(analysis, 'attention') : undefined;
   const gates = includeTensors ? outputOf(analysis, 'gates') : undefined;
-  const gateOrder = analysis.manifest.outputs.find((o) => o.role === 'gates')?.gateOrder ?? [];
+  const gateOrder = outputByRole(analysis.manifest, 'gates')?.gateOrder ?? [];
   return {
     uri: selection.uri,
     version: selection.version,

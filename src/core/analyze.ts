@@ -5,7 +5,7 @@
 import { Tensor, rollout, surprisal, topPredictions } from './analysis';
 import type { ModelRunner, RunOutputs } from './engine';
 import { LensError } from './errors';
-import type { Architecture, ModelManifest, OutputRole } from './manifest';
+import { type Architecture, type ModelManifest, type OutputRole, outputByRole } from './manifest';
 import type { LensTokenizer } from './tokenizer';
 
 /** A token as shown to the user; offsets are UTF-16 units in the document. */
@@ -81,7 +81,7 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
   const t2 = now();
   checkCancelled();
   const manifest = runner.manifest;
-  const logits = outputs[manifest.outputs.find((o) => o.role === 'logits')!.name];
+  const logits = outputs[outputByRole(manifest, 'logits')!.name];
   const predictions = topPredictions(logits, options.topK ?? 5).map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
@@ -101,7 +101,7 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
 
 /** The first output with a role, if the model has one. */
 export function outputOf(analysis: Analysis, role: OutputRole): Tensor | undefined {
-  const spec = analysis.manifest.outputs.find((o) => o.role === role);
+  const spec = outputByRole(analysis.manifest, role);
   return spec ? analysis.outputs[spec.name] : undefined;
 }
 

@@ -4,6 +4,7 @@
 
 import type { ModelRunner } from './engine';
 import { LensError } from './errors';
+import { outputByRole } from './manifest';
 
 export interface OcclusionOptions {
   /** Token that replaces each occluded token (the bundled models use the single-space token). */
@@ -48,7 +49,7 @@ function klBits(logP: Float32Array, logQ: Float32Array, offset: number, V: numbe
  */
 export async function occlusion(runner: ModelRunner, ids: readonly number[], options: OcclusionOptions): Promise<Float32Array> {
   const T = ids.length;
-  const logitsSpec = runner.manifest.outputs.find((o) => o.role === 'logits');
+  const logitsSpec = outputByRole(runner.manifest, 'logits');
   if (!logitsSpec) throw new LensError('model-invalid', 'Occlusion needs a model with logits.');
   const baseline = await runner.run(ids);
   const V = baseline[logitsSpec.name].dims[baseline[logitsSpec.name].dims.length - 1];

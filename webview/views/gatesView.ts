@@ -9,6 +9,7 @@ import { h } from '../dom';
 import type { Lens } from './lens';
 import { UnitMaps, type UnitPanelSpec } from './unitMaps';
 import { type UnitMatrix, gateMatrix, lowestTokens, stateMatrix, tokenSummary, unitLabel } from './unitData';
+import { outputByRole } from '../../src/core/manifest';
 
 /** Caches each layer's matrices (cutting them out of the tensors copies T·H values each). */
 function perLayer(make: (layer: number) => UnitPanelSpec[]): (layer: number) => UnitPanelSpec[] {
@@ -22,7 +23,7 @@ function perLayer(make: (layer: number) => UnitPanelSpec[]): (layer: number) => 
 
 /** The gate order of the model's gates output, e.g. ["i", "f", "g", "o"]. */
 function gateOrder(analysis: Analysis): string[] {
-  return analysis.manifest.outputs.find((o) => o.role === 'gates')?.gateOrder ?? [];
+  return outputByRole(analysis.manifest, 'gates')?.gateOrder ?? [];
 }
 
 export class GatesView {

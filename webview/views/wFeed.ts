@@ -11,6 +11,7 @@ import { type RetentionGates, meanRetentionSteps, retentionGates, retentionRow }
 import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
 import type { Lens } from './lens';
 import { type Matrix, type MatrixSource, matrixOf, yieldToUi } from './matrices';
+import { outputByRole } from '../../src/core/manifest';
 
 /** "attention" (mean over heads), "head:N", "rollout", "retention" or "occlusion". */
 export type WSource = string;
@@ -58,7 +59,7 @@ export class WFeed implements HeatmapFeed {
     private readonly occlude: Occlude,
   ) {
     this.gates = outputOf(lens.analysis, 'gates');
-    const order = lens.analysis.manifest.outputs.find((o) => o.role === 'gates')?.gateOrder;
+    const order = outputByRole(lens.analysis.manifest, 'gates')?.gateOrder;
     let spec: RetentionGates | undefined;
     try {
       spec = this.gates && order ? retentionGates(order) : undefined;
