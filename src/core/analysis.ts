@@ -25,18 +25,26 @@ function logSumExp(values: Float32Array, offset: number, length: number): number
   return max + Math.log(sum);
 }
 
+/** log-sum-exp of every row of logits [T, V] (or [1, T, V]): the normaliser both views below need. */
+export function rowLogSumExp(logits: Tensor): Float64Array {
+  const [T, V] = seqDims(logits);
+  const out = new Float64Array(T);
+  for (let t = 0; t < T; t++) out[t] = logSumExp(logits.data, t * V, V);
+  return out;
+}
+
 /**
  * Surprisal in bits of each token given the ones before it: s[t] = -log2 p(ids[t] | ids[<t]), read from
  * the logits at t-1. s[0] is NaN: the first token has no prediction within the selection.
  */
-export function surprisal(logits: Tensor, ids: readonly number[]): Float32Array {
+export function surprisal(logits: Tensor, ids: readonly number[], lse: ArrayLike<number> = rowLogSumExp(logits)): Float32Array {
   const [T, V] = seqDims(logits);
   if (ids.length !== T) throw new Error(`surprisal: ${ids.length} ids for ${T} positions`);
   const out = new Float32Array(T);
   out[0] = NaN;
   for (let t = 1; t < T; t++) {
     const row = (t - 1) * V;
-    out[t] = (logSumExp(logits.data, row, V) - logits.data[row + ids[t]]) / Math.LN2;
+    out[t] = (lse[t - 1] - logits.data[row + ids[t]]) / Math.LN2;
   }
   return out;
 }
@@ -47,7 +55,7 @@ export interface Prediction {
 }
 
 /** The k most likely next tokens after each position, most likely first. */
-export function topPredictions(logits: Tensor, k: number): Prediction[][] {
+export function topPredictions(logits: Tensor, k: number, lse: ArrayLike<number> = rowLogSumExp(logits)): Prediction[][] {
   const [T, V] = seqDims(logits);
   const data = logits.data;
   const result: Prediction[][] = [];
@@ -70,9 +78,8 @@ export function topPredictions(logits: Tensor, k: number): Prediction[][] {
       bestIds[i] = v;
       if (n === k) threshold = bestLogits[k - 1];
     }
-    const lse = logSumExp(data, row, V);
     const best: Prediction[] = [];
-    for (let i = 0; i < n; i++) best.push({ id: bestIds[i], probability: Math.exp(bestLogits[i] - lse) });
+    for (let i = 0; i < n; i++) best.push({ id: bestIds[i], probability: Math.exp(bestLogits[i] - lse[t]) });
     result.push(best);
   }
   return result;

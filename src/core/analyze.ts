@@ -2,7 +2,7 @@
 // document ranges, every named output of the model, surprisal and top-k next-token predictions, and the
 // attention rollout when the model has attention. Pure: used by the webview and by Node tests alike.
 
-import { Tensor, rollout, surprisal, topPredictions } from './analysis';
+import { Tensor, rollout, rowLogSumExp, surprisal, topPredictions } from './analysis';
 import type { ModelRunner, RunOutputs } from './engine';
 import { LensError } from './errors';
 import { type Architecture, type ModelManifest, type OutputRole, outputByRole } from './manifest';
@@ -82,7 +82,8 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
   checkCancelled();
   const manifest = runner.manifest;
   const logits = outputs[outputByRole(manifest, 'logits')!.name];
-  const predictions = topPredictions(logits, options.topK ?? 5).map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
+  const lse = rowLogSumExp(logits); // shared by surprisal and the predictions
+  const predictions = topPredictions(logits, options.topK ?? 5, lse).map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
     manifest,
@@ -91,7 +92,7 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
     tokens: spans.map((s) => ({ id: s.id, text: tokenizer.display(s.id), start: startOffset + s.start, end: startOffset + s.end, partial: s.partial })),
     truncated: totalTokens > spans.length ? { totalTokens, keptTokens: spans.length } : null,
     outputs,
-    surprisal: surprisal(logits, ids),
+    surprisal: surprisal(logits, ids, lse),
     predictions,
     timings: { tokenizeMs: t1 - t0, runMs: t2 - t1, analyseMs: 0 },
   };
