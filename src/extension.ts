@@ -2,7 +2,7 @@
 // that the integration tests (and other extensions) use to wait for the webviews without sleeping.
 
 import * as vscode from 'vscode';
-import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, SelectionShown } from './core/protocol';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, ComparisonDone, InitialState, SelectionShown } from './core/protocol';
 import { isBlank } from './core/text';
 import type { InfluenceSummary } from './core/influence';
 import { InfluenceDecorations } from './decorations';
@@ -26,6 +26,8 @@ export interface AttentionLensApi {
   panelSnapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null>;
   /** Resolves with the state the Compare view received on `ready`. */
   sidebarReady(): Promise<InitialState>;
+  /** Resolves with the next comparison the Compare view puts on screen. */
+  nextComparison(): Promise<ComparisonDone>;
   /** Resolves with the next influence summary stored for hovers (call it before the command). */
   nextInfluence(): Promise<InfluenceSummary>;
   /** Number of influence summaries kept for a document. */
@@ -65,6 +67,9 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     nextPanelAnalysis: () => AnalysisPanel.nextAnalysis(),
     panelSnapshot: async (includeTensors) => openPanel().snapshot(includeTensors),
     sidebarReady: () => compare.whenReady(),
+    nextComparison: () => new Promise((resolve) => {
+      const sub = compare.onDidCompare((done) => (sub.dispose(), resolve(done)));
+    }),
     // The store's own listener was registered first, so the summary is stored when this resolves.
     nextInfluence: () => new Promise((resolve) => {
       const sub = AnalysisPanel.onDidSummarise((summary) => (sub.dispose(), resolve(summary)));

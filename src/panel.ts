@@ -4,7 +4,8 @@
 // for, and saves its exports. Only small summaries come back from the webview, never tensors.
 
 import * as vscode from 'vscode';
-import type { AnalysisDone, AnalysisSnapshot, BackendInfo, SelectionShown, SelectionSummary } from './core/protocol';
+import type { CompareRun } from './core/compare';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, SelectionShown, SelectionSummary } from './core/protocol';
 import { LensError } from './core/errors';
 import type { InfluenceSummary } from './core/influence';
 import { Disposable } from './dispose';
@@ -176,6 +177,13 @@ export class AnalysisPanel extends Disposable {
   /** A copy of the current analysis from the webview. */
   snapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null> {
     return this.endpoint.request('analysisSnapshot', { includeTensors }, { timeoutMs: 60_000 });
+  }
+
+  /** The panel's current analysis as comparison figures, if it covers exactly this text; null otherwise. */
+  async compareRun(text: CompareText): Promise<CompareRun | null> {
+    if (!this.shown) return null; // nothing analysed yet: no need to wait for the webview
+    await this.ready;
+    return this.endpoint.request('compareRun', text, { timeoutMs: 30_000 });
   }
 
   private async display(selection: SelectionSummary, modelId?: string): Promise<SelectionShown> {

@@ -10,11 +10,13 @@ export function readSettings(): LensSettings {
   const config = vscode.workspace.getConfiguration('attentionLens');
   const backend = config.get<string>('backend', 'auto');
   const maxTokens = config.get<number>('maxTokens', 2048);
+  const compareMaxTokens = config.get<number>('compare.maxTokens', 256);
   return {
     defaultModel: config.get<string>('defaultModel', 'transformer'),
     maxTokens: Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 2048,
     backend: (BACKENDS as readonly string[]).includes(backend) ? (backend as BackendPreference) : 'auto',
     influenceMetric: readHoverSettings().metric,
+    compareMaxTokens: Number.isInteger(compareMaxTokens) && compareMaxTokens >= 8 ? Math.min(compareMaxTokens, 1024) : 256,
   };
 }
 

@@ -1,17 +1,22 @@
-// The "Compare architectures" webview view in the Attention Lens activity-bar container. For now it
-// follows the active editor's selection (debounced) and shows its summary; the comparison comes later.
+// The "Compare architectures" webview view in the Attention Lens activity-bar container. The host side
+// follows the active editor's selection (debounced) for it, hands it the analysis panel's run when that
+// covers the same text (so no model runs twice), opens a model in the panel when a matrix is clicked,
+// and logs each finished comparison.
 
 import * as vscode from 'vscode';
-import type { InitialState, SelectionSummary } from './core/protocol';
+import type { ComparisonDone, InitialState, SelectionSummary } from './core/protocol';
 import { Disposable } from './dispose';
+import { log } from './log';
 import type { ModelStore } from './modelStore';
+import { AnalysisPanel } from './panel';
 import { ortBaseUri, probeModelUri } from './resources';
 import { summarizeSelection } from './selection';
 import { readSettings } from './settings';
 import { HostEndpoint, createHostEndpoint } from './webviewEndpoint';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 
-const SELECTION_DEBOUNCE_MS = 200;
+/** Running three models on every keystroke of a growing selection would be wasted: wait for a pause. */
+const SELECTION_DEBOUNCE_MS = 300;
 
 export class CompareViewProvider extends Disposable implements vscode.WebviewViewProvider {
   static readonly viewId = 'attentionLens.compare';
@@ -19,6 +24,9 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
   private view: { endpoint: HostEndpoint; disposables: vscode.Disposable[] } | undefined;
   private readyWaiters: Array<(state: InitialState) => void> = [];
   private lastState: InitialState | undefined;
+  private readonly comparedEmitter = this.register(new vscode.EventEmitter<ComparisonDone>());
+  /** Fires when the view has every model's figures for a selection on screen. */
+  readonly onDidCompare = this.comparedEmitter.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -52,6 +60,26 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
         this.lastState = state;
         this.readyWaiters.splice(0).forEach((resolve) => resolve(state));
         return state;
+      }),
+      endpoint.onRequest('openInPanel', async ({ selection, modelId }) => {
+        await AnalysisPanel.show(this.extensionUri, this.store, selection, modelId);
+      }),
+      endpoint.onRequest('panelRuns', async (text) => {
+        try {
+          const run = await AnalysisPanel.instance?.compareRun(text);
+          return run ? [run] : [];
+        } catch (err) {
+          // The panel may be closing or busy; the view then runs the model itself.
+          log().info(`Compare view: the panel's analysis could not be reused (${err instanceof Error ? err.message : String(err)}).`);
+          return [];
+        }
+      }),
+      endpoint.onNotification('comparisonDone', (done) => {
+        log().info(
+          `Compared ${done.tokenCount} tokens${done.truncated ? ' (truncated)' : ''}: ` +
+            done.models.map((m) => `${m.modelId} ${m.bitsPerByte.toFixed(3)} bits/byte, ${m.reused ? 'reused from the panel' : `${Math.round(m.runMs)} ms on ${m.backend}`}`).join('; '),
+        );
+        this.comparedEmitter.fire(done);
       }),
       vscode.window.onDidChangeTextEditorSelection(() => {
         if (!isReady) {

@@ -78,18 +78,43 @@ export class Engine {
   }
 
   /** Analyses a text; an analysis still running is cancelled first, so only the latest completes. */
-  async analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
+  analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
+    return this.exclusive((signal) => this.analyseWith(model, text, startOffset, maxTokens, signal, onProgress));
+  }
+
+  /**
+   * Runs a job (one or more analyses) as the only current one: starting it cancels the running job and
+   * any occlusion; the job's signal aborts when a newer job starts or cancel() is called.
+   */
+  exclusive<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const occluding = this.occluding;
     occluding?.controller.abort(); // its result would describe an analysis that is about to be replaced
     const result = this.latest.run(async (signal) => {
       await occluding?.done.catch(() => undefined);
-      const { runner, tokenizer, loadMs } = await this.load(model, onProgress);
-      if (signal.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
-      const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
-      return { ...result, loadMs };
+      return job(signal);
     });
     this.analysing = result;
     return result;
+  }
+
+  /** Cancels the running job (and occlusion), if any. */
+  cancel(): void {
+    this.latest.cancel();
+    this.occluding?.controller.abort();
+  }
+
+  /** One analysis inside a job (see exclusive); loadMs is 0 when the model was already loaded. */
+  async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
+    const wasLoaded = this.loaded.has(model.manifest.id);
+    const { runner, tokenizer, loadMs } = await this.load(model, onProgress);
+    if (signal.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
+    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
+    return { ...result, loadMs: wasLoaded ? 0 : loadMs };
+  }
+
+  /** The tokenizer of a model (loading the model once if needed). */
+  async tokenizer(model: ModelDescriptor): Promise<LensTokenizer> {
+    return (await this.load(model)).tokenizer;
   }
 
   /**

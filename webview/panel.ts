@@ -3,6 +3,7 @@
 // answers the host's snapshot requests, follows the editor cursor, and restores itself after a reload.
 
 import { type Analysis, outputOf } from '../src/core/analyze';
+import { analysisCovers, compareRunOf } from '../src/core/compare';
 import { LensError, toErrorPayload } from '../src/core/errors';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { initBackend } from './backend';
@@ -249,6 +250,11 @@ async function main(): Promise<void> {
     return { version: selection.version, length: selection.text.length, backend };
   });
   host.onRequest('analysisSnapshot', ({ includeTensors }) => snapshot(includeTensors));
+  host.onRequest('compareRun', (text) => {
+    if (!shown || shown.selection.uri !== text.uri || shown.selection.version !== text.version) return null;
+    const { analysis } = shown;
+    return analysisCovers(analysis, text.startOffset, text.text, text.maxTokens) ? compareRunOf(analysis, backend?.backend ?? 'wasm', 0, true) : null;
+  });
   host.onNotification('cursorMoved', ({ uri, version, offset }) => {
     if (shown && shown.selection.uri === uri && shown.selection.version === version) shown.view.showOffset(offset);
   });

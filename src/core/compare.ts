@@ -1,8 +1,134 @@
-// Figures for comparing architectures on the same text (the Compare view): how W(t, k) falls off with the
-// distance d = t - k, the half-life that fall-off implies, and the memory a model's internals take for an
-// input of T tokens, computed from the output shapes its manifest declares.
+// Figures for comparing architectures on the same text (the Compare view): what one model's analysis
+// contributes (CompareRun, small enough to cross from the panel to the sidebar), how its W(t, k) falls
+// off with the distance d = t - k and the half-life that implies, bits per byte, the strongest long-range
+// attention link, and the memory a model's internals take for T tokens, from its manifest's shapes.
 
+import type { Tensor } from './analysis';
+import { type Analysis, outputOf } from './analyze';
+import { type InfluenceMatrix, influenceMatrix } from './influenceMatrix';
 import type { ModelManifest } from './manifest';
+
+/** A single attention weight A[layer, head, t, k]. */
+export interface AttentionLink {
+  layer: number;
+  head: number;
+  t: number;
+  k: number;
+  weight: number;
+}
+
+/** What the Compare view needs of one model's analysis of a text. */
+export interface CompareRun {
+  modelId: string;
+  backend: 'webgpu' | 'wasm';
+  /** Milliseconds to load the model (0 when it was loaded) and to run it. */
+  loadMs: number;
+  runMs: number;
+  /** Token ids analysed: runs are comparable token by token only when these agree. */
+  tokenIds: number[];
+  /** The tokens' visible text and document offsets (UTF-16). */
+  tokens: Array<{ text: string; start: number; end: number }>;
+  /** Set when the text had more tokens than were run. */
+  truncated: { totalTokens: number; keptTokens: number } | null;
+  /** Bits per token; NaN for the first. */
+  surprisal: Float32Array;
+  /** The model's own W(t, k): attention rollout, or the last layer's state retention. */
+  influence: InfluenceMatrix | null;
+  /** The strongest long-range attention link, for models with attention. */
+  link: AttentionLink | null;
+  /** Whether the run was the analysis panel's, reused. */
+  reused: boolean;
+}
+
+/** Tokens back a link must reach to count as long-range. */
+export const LONG_RANGE = 8;
+
+/** The comparison figures of an analysis. */
+export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loadMs: number, reused = false): CompareRun {
+  const attention = outputOf(analysis, 'attention');
+  return {
+    modelId: analysis.model.id,
+    backend,
+    loadMs,
+    runMs: analysis.timings.runMs,
+    tokenIds: analysis.tokens.map((t) => t.id),
+    tokens: analysis.tokens.map((t) => ({ text: t.text, start: t.start, end: t.end })),
+    truncated: analysis.truncated,
+    surprisal: analysis.surprisal,
+    influence: influenceMatrix(analysis, 'rollout'),
+    link: attention ? strongestAttentionLink(attention, LONG_RANGE) : null,
+    reused,
+  };
+}
+
+/**
+ * Whether an analysis covers exactly the first maxTokens tokens (or all, if fewer) of a text starting at
+ * startOffset: only then can its figures stand in for a run of the Compare view.
+ */
+export function analysisCovers(analysis: Pick<Analysis, 'startOffset' | 'text' | 'tokens' | 'truncated'>, startOffset: number, text: string, maxTokens: number): boolean {
+  if (analysis.startOffset !== startOffset) return false;
+  const n = analysis.tokens.length;
+  return analysis.truncated === null ? analysis.text === text && n <= maxTokens : n === maxTokens && text.startsWith(analysis.text);
+}
+
+/**
+ * The largest attention weight A[l, h, t, k] (attention [L, H, T, T]) with t - k ≥ minDistance and
+ * k ≥ fromKey; the first token is skipped by default because heads park unused attention there.
+ */
+export function strongestAttentionLink(attention: Tensor, minDistance: number, fromKey = 1): AttentionLink | null {
+  const [L, H, T] = attention.dims;
+  let best: AttentionLink | null = null;
+  for (let l = 0; l < L; l++) {
+    for (let h = 0; h < H; h++) {
+      const base = (l * H + h) * T * T;
+      for (let t = minDistance + fromKey; t < T; t++) {
+        for (let k = fromKey; k <= t - minDistance; k++) {
+          const w = attention.data[base + t * T + k];
+          if (w > (best?.weight ?? 0)) best = { layer: l, head: h, t, k, weight: w };
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/** W with each row scaled to sum to 1 (rows of zeros stay zero): the share of what reaches token t that comes from k. */
+export function rowShares(w: Float32Array, T: number): Float32Array {
+  if (w.length !== T * T) throw new Error(`W has ${w.length} values; expected ${T}×${T}`);
+  const out = new Float32Array(T * T);
+  for (let t = 0; t < T; t++) {
+    let sum = 0;
+    for (let k = 0; k < T; k++) sum += w[t * T + k];
+    if (sum > 0) for (let k = 0; k < T; k++) out[t * T + k] = w[t * T + k] / sum;
+  }
+  return out;
+}
+
+/** UTF-8 length of a string (lone surrogates count as the 3 bytes of U+FFFD, as an encoder writes them). */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * Bits per byte of the predicted part of a text: the surprisal of tokens 1..T-1 summed, over the UTF-8
+ * bytes of the text after the first token (predictedFrom: its UTF-16 offset in text). NaN if nothing is predicted.
+ */
+export function bitsPerByte(surprisal: ArrayLike<number>, text: string, predictedFrom: number): number {
+  let bits = 0;
+  for (let t = 1; t < surprisal.length; t++) bits += surprisal[t];
+  const bytes = utf8Length(text.slice(predictedFrom));
+  return surprisal.length > 1 && bytes > 0 ? bits / bytes : NaN;
+}
 
 /** Mean of W(t, t - d) over every t ≥ d, for each distance d (index d of the result); NaN where undefined. */
 export function distanceProfile(w: Float32Array, T: number): Float64Array {
@@ -14,6 +140,21 @@ export function distanceProfile(w: Float32Array, T: number): Float64Array {
     out[d] = sum / (T - d);
   }
   return out;
+}
+
+/**
+ * How much of the weight the previous token gets a token d back still gets, over the same rows (t ≥ d):
+ * Σ_t W(t, t - d) / Σ_t W(t, t - 1). 1 for attention spread evenly, a^(d-1) for a geometric decay a^(t-k).
+ */
+export function distanceRatio(w: Float32Array, T: number, d: number): number {
+  if (w.length !== T * T) throw new Error(`W has ${w.length} values; expected ${T}×${T}`);
+  let far = 0;
+  let near = 0;
+  for (let t = d; t < T; t++) {
+    far += w[t * T + t - d];
+    near += w[t * T + t - 1];
+  }
+  return near > 0 ? far / near : NaN;
 }
 
 /**

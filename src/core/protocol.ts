@@ -1,6 +1,7 @@
 // The one message protocol between the extension host and its webviews (the analysis panel and the
 // Compare sidebar). Each map lists string method names with one interface each; rpc.ts carries them.
 
+import type { CompareRun } from './compare';
 import type { ErrorPayload } from './errors';
 import type { InfluenceMetric, InfluenceSummary } from './influence';
 import type { ModelManifest } from './manifest';
@@ -19,6 +20,8 @@ export interface LensSettings {
   backend: BackendPreference;
   /** The W(t, k) that editor hovers and decorations summarise. */
   influenceMetric: InfluenceMetric;
+  /** Tokens the Compare view runs each model on (longer selections are truncated, with a notice). */
+  compareMaxTokens: number;
 }
 
 /** A zero-based document position (line, UTF-16 character), as VS Code counts it. */
@@ -122,6 +125,30 @@ export interface AnalysisSnapshot {
   surprisal: Array<number | null>;
 }
 
+/** A text the Compare view compares the models on: which document range it is. */
+export interface CompareText {
+  uri: string;
+  version: number;
+  startOffset: number;
+  /** The selection's text; the models see its first maxTokens tokens. */
+  text: string;
+  maxTokens: number;
+}
+
+/** What the Compare view reports once every model has run on a selection (small: no tensors). */
+export interface ComparisonDone {
+  uri: string;
+  version: number;
+  /** The compared selection's document offset and length (UTF-16). */
+  startOffset: number;
+  length: number;
+  tokenCount: number;
+  truncated: boolean;
+  models: Array<{ modelId: string; backend: 'webgpu' | 'wasm'; reused: boolean; runMs: number; bitsPerByte: number; halfLife: number | null }>;
+  /** The sentences shown under "In words". */
+  sentences: string[];
+}
+
 /** A file the user asked to export; the host shows the save dialog. */
 export interface SaveFileParams {
   /** Suggested file name, e.g. "attention-layer1-head2.png". */
@@ -141,6 +168,10 @@ export interface WebviewRequests {
   revealRange: RequestSpec<{ uri: string; start: number; end: number }, void>;
   /** Save an export through the host's save dialog; resolves with the saved path, or null if cancelled. */
   saveFile: RequestSpec<SaveFileParams, string | null>;
+  /** Open a selection in the analysis panel with a model (the Compare view's matrices are clickable). */
+  openInPanel: RequestSpec<{ selection: SelectionSummary; modelId: string }, void>;
+  /** The analysis panel's run on exactly this text, for the Compare view to reuse; empty when it has none. */
+  panelRuns: RequestSpec<CompareText, CompareRun[]>;
 }
 
 /** Notifications the webview sends to the host. */
@@ -155,6 +186,8 @@ export interface WebviewNotifications {
   influence: InfluenceSummary;
   /** An analysis failed; the webview shows the message too. */
   analysisFailed: ErrorPayload & { uri: string; version: number; modelId: string };
+  /** The Compare view has every model's figures for a selection on screen. */
+  comparisonDone: ComparisonDone;
 }
 
 /** Requests the host sends to the webview. */
@@ -163,6 +196,8 @@ export interface HostRequests {
   showSelection: RequestSpec<SelectionSummary & { modelId?: string }, SelectionShown>;
   /** A copy of the current analysis (tokens and ranges; attention when includeTensors), or null if none. */
   analysisSnapshot: RequestSpec<{ includeTensors: boolean }, AnalysisSnapshot | null>;
+  /** The panel's current analysis as comparison figures, if it covers exactly this text's first maxTokens tokens. */
+  compareRun: RequestSpec<CompareText, CompareRun | null>;
 }
 
 /** Notifications the host sends to the webview. */

@@ -1,0 +1,135 @@
+// The Compare view's per-model figures and the plain sentences it writes from them: which model reads the
+// selection best, how fast the RNNs' retention halves, how much weight survives far back, the
+// Transformer's strongest long-range link, and what each model's context memory costs. Pure, so the
+// sentences are unit-tested against known figures.
+
+import { type CompareRun, bitsPerByte, contextMemory, distanceProfile, distanceRatio, profileHalfLife, rowShares } from './compare';
+import type { ModelManifest } from './manifest';
+
+/** Distances over which a half-life is fitted (the far tail is noisy: few positions per distance). */
+export const HALF_LIFE_FIT = 32;
+
+export interface ModelFigures {
+  manifest: ModelManifest;
+  run: CompareRun;
+  T: number;
+  bitsPerByte: number;
+  /** Row shares of the model's W(t, k) (each row sums to 1), or null. */
+  shares: Float32Array | null;
+  /** Mean share at each distance d = t - k, or null. */
+  profile: Float64Array | null;
+  /** Tokens over which retention halves: fitted to the raw W's distance profile (d = 1..HALF_LIFE_FIT); NaN when not fitted. */
+  halfLife: number;
+  memory: { kind: 'state' | 'attention' | 'none'; bytes: number };
+}
+
+/** The figures of one run on a text (predictedFrom: UTF-16 offset in text where the second token starts). */
+export function modelFigures(manifest: ModelManifest, run: CompareRun, text: string, predictedFrom: number): ModelFigures {
+  const T = run.tokenIds.length;
+  const shares = run.influence ? rowShares(run.influence.w, T) : null;
+  const profile = shares ? distanceProfile(shares, T) : null;
+  return {
+    manifest,
+    run,
+    T,
+    bitsPerByte: bitsPerByte(run.surprisal, text, predictedFrom),
+    shares,
+    profile,
+    // From the raw retention, not the shares: normalising short early rows would steepen the fall.
+    halfLife: run.influence?.metric === 'retention' ? profileHalfLife(distanceProfile(run.influence.w, T), HALF_LIFE_FIT) : NaN,
+    memory: contextMemory(manifest, T),
+  };
+}
+
+/** "Transformer", "LSTM", "GRU", else the display name. */
+export function shortName(manifest: ModelManifest): string {
+  const names: Partial<Record<string, string>> = { transformer: 'Transformer', lstm: 'LSTM', gru: 'GRU', elman: 'Elman RNN' };
+  return names[manifest.architecture] ?? manifest.displayName;
+}
+
+/** "512 B", "4.0 KiB", "4.0 MiB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = bytes / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/** "42%", "1.3%", "0.02%", "< 0.01%". */
+export function formatShare(v: number): string {
+  const p = v * 100;
+  if (p >= 10) return `${Math.round(p)}%`;
+  if (p >= 1) return `${p.toFixed(1)}%`;
+  if (p >= 0.01) return `${p.toFixed(2)}%`;
+  return '< 0.01%';
+}
+
+function formatTokens(v: number): string {
+  return v < 10 ? v.toFixed(1) : v.toFixed(0);
+}
+
+/** "a", "a and b", "a, b and c". */
+function list(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** Where a token is, for sentences: its visible text and 1-based line. */
+export interface TokenPlace {
+  text: string;
+  line: number;
+}
+
+/** Plain sentences about the figures; place(i) says where token i is. */
+export function describeComparison(models: readonly ModelFigures[], place: (index: number) => TokenPlace): string[] {
+  const out: string[] = [];
+  const scored = models.filter((m) => Number.isFinite(m.bitsPerByte)).sort((a, b) => a.bitsPerByte - b.bitsPerByte);
+  if (scored.length >= 2) {
+    const [best, ...rest] = scored;
+    out.push(
+      `The ${shortName(best.manifest)} predicts this selection best: ${best.bitsPerByte.toFixed(2)} bits per byte, against ` +
+        `${list(rest.map((m) => `${m.bitsPerByte.toFixed(2)} (${shortName(m.manifest)})`))}.`,
+    );
+  }
+
+  const decaying = models.filter((m) => Number.isFinite(m.halfLife));
+  if (decaying.length) {
+    const parts = decaying.map((m, i) => `every ${formatTokens(m.halfLife)}${i === 0 ? ' tokens' : ''} in the ${shortName(m.manifest)}`);
+    out.push(`Retention halves ${list(parts)}: what a recurrent state holds of a token fades geometrically with distance.`);
+  }
+  for (const m of models.filter((m) => m.halfLife === Infinity)) {
+    out.push(`The ${shortName(m.manifest)}'s retention does not decay over this selection.`);
+  }
+
+  const T = Math.min(...models.map((m) => m.T));
+  const far = Math.min(32, Math.floor(T / 2));
+  const withShares = models.filter((m) => m.shares && Number.isFinite(distanceRatio(m.shares, m.T, far)));
+  if (far >= 4 && withShares.length >= 2) {
+    const ratios = withShares.map((m) => `${formatShare(distanceRatio(m.shares!, m.T, far))} (${shortName(m.manifest)})`);
+    out.push(`${far} tokens back, a token still gets ${list(ratios)} of the weight the previous token gets.`);
+  }
+
+  for (const m of models) {
+    const link = m.run.link;
+    if (!link) continue;
+    const to = place(link.t);
+    const from = place(link.k);
+    out.push(
+      `The ${shortName(m.manifest)}'s strongest long-range link: \`${to.text}\` (line ${to.line}) → \`${from.text}\` (line ${from.line}), ` +
+        `${link.t - link.k} tokens back, with ${formatShare(link.weight)} of layer ${link.layer + 1} head ${link.head + 1}'s attention.`,
+    );
+  }
+
+  const attention = models.filter((m) => m.memory.kind === 'attention');
+  const state = models.filter((m) => m.memory.kind === 'state');
+  if (attention.length && state.length) {
+    const a = attention.map((m) => `the ${shortName(m.manifest)}'s attention takes ${formatBytes(m.memory.bytes)}`);
+    const s = state.map((m, i) => `the ${shortName(m.manifest)}${i === 0 ? ' carries' : ''} ${formatBytes(m.memory.bytes)}${i === 0 ? ' of state from token to token' : ''}`);
+    out.push(`For these ${T} tokens ${list(a)} (growing as T²: 4× that at ${2 * T} tokens); ${list(s)}, whatever the length.`);
+  }
+  return out;
+}

@@ -1,0 +1,218 @@
+// Why: the body of the Compare view for one selection: a card per model (size, tokens, backend, latency,
+// context memory, bits per byte), the sentences, per-token surprisal of every model on one token axis,
+// influence against distance on a log scale, and the small multiples. Runs arrive one model at a time
+// and are drawn as they come; finish() turns them into figures and words.
+
+import type { CompareRun } from '../../src/core/compare';
+import { distanceProfile, rowShares } from '../../src/core/compare';
+import { type ModelFigures, describeComparison, formatBytes, modelFigures, shortName } from '../../src/core/compareSummary';
+import type { ModelDescriptor, SelectionSummary } from '../../src/core/protocol';
+import { h, plural, replace } from '../dom';
+import { headColour } from '../views/colors';
+import { LineChart, type Series } from './lineChart';
+import { SmallMultiples } from './multiples';
+
+export interface CompareCallbacks {
+  /** Open the selection in the analysis panel with this model. */
+  open(modelId: string): void;
+}
+
+interface Slot {
+  model: ModelDescriptor;
+  colour: string;
+  card: HTMLElement;
+  run?: CompareRun;
+  figures?: ModelFigures;
+  occlusion?: Float32Array;
+}
+
+export class CompareView {
+  readonly element: HTMLElement;
+  private readonly slots: Slot[];
+  private readonly words = h('ul', { class: 'compare-words', 'data-testid': 'compare-words' });
+  private readonly surprisal: LineChart;
+  private readonly distance: LineChart;
+  private readonly multiples: SmallMultiples;
+  private readonly axisNote = h('p', { class: 'muted small', 'data-testid': 'surprisal-note' });
+  private figures: ModelFigures[] = [];
+
+  constructor(
+    models: readonly ModelDescriptor[],
+    private readonly selection: SelectionSummary,
+    callbacks: CompareCallbacks,
+  ) {
+    this.slots = models.map((model, i) => {
+      const colour = headColour(i, models.length);
+      const card = h('li', { class: 'model-card', 'data-testid': `compare-${model.manifest.id}`, 'data-state': 'waiting' });
+      const slot = { model, colour, card };
+      this.renderCard(slot, 'Waiting…');
+      return slot;
+    });
+    this.surprisal = new LineChart({
+      testid: 'surprisal-chart',
+      label: 'Surprisal of every token, per model',
+      xLabel: 'token',
+      yLabel: 'bits',
+      describeX: (x) => `token ${x} \`${this.slots.find((s) => s.run)?.run?.tokens[x]?.text ?? ''}\``,
+      formatY: (y) => `${y.toFixed(2)} bits`,
+    });
+    this.distance = new LineChart({
+      testid: 'distance-chart',
+      label: 'Influence against distance, per model, log scale',
+      xLabel: 'distance d = t − k (tokens)',
+      yLabel: 'share',
+      logY: true,
+      xFrom: 1,
+      describeX: (x) => `${plural(x, 'token')} back`,
+      formatY: (y) => `${(y * 100).toPrecision(2)}%`,
+    });
+    this.multiples = new SmallMultiples((id) => callbacks.open(id));
+    this.element = h(
+      'div',
+      { class: 'compare', 'data-testid': 'compare' },
+      h('ul', { class: 'model-cards' }, ...this.slots.map((s) => s.card)),
+      h('section', { 'aria-label': 'In words' }, h('h3', {}, 'In words'), this.words),
+      h('section', { 'aria-label': 'Surprisal per token' }, h('h3', {}, 'Surprisal per token'), h('p', { class: 'muted small' }, 'How unexpected each token was to each model, −log₂ p, on one token axis.'), this.surprisal.element, this.axisNote),
+      h(
+        'section',
+        { 'aria-label': 'Influence against distance' },
+        h('h3', {}, 'Influence against distance'),
+        h('p', { class: 'muted small' }, 'Mean share of W(t, k) at each distance d = t − k (log scale): a straight fall is geometric forgetting. Solid: the model’s own W (rollout or retention); dashed: occlusion.'),
+        this.distance.element,
+      ),
+      h('section', { 'aria-label': 'W(t, k) of every model' }, h('h3', {}, 'W(t, k), one colour scale'), this.multiples.element),
+    );
+  }
+
+  setRunning(modelId: string, text: string): void {
+    const slot = this.slot(modelId);
+    if (slot) this.renderCard(slot, text, 'running');
+  }
+
+  setFailed(modelId: string, message: string): void {
+    const slot = this.slot(modelId);
+    if (slot) this.renderCard(slot, message, 'failed');
+  }
+
+  /** A model's run arrived: its card and the charts show it at once. */
+  setRun(modelId: string, run: CompareRun): void {
+    const slot = this.slot(modelId);
+    if (!slot) return;
+    slot.run = run;
+    const text = this.selection.text;
+    const predictedFrom = run.tokens.length > 1 ? run.tokens[1].start - this.selection.startOffset : text.length;
+    slot.figures = modelFigures(slot.model.manifest, run, text.slice(0, run.tokens.length ? run.tokens[run.tokens.length - 1].end - this.selection.startOffset : 0), predictedFrom);
+    this.renderCard(slot, '', 'done');
+    this.redraw();
+  }
+
+  setOcclusion(modelId: string, w: Float32Array): void {
+    const slot = this.slot(modelId);
+    if (!slot) return;
+    slot.occlusion = w;
+    this.redraw();
+  }
+
+  /** Every model has run (or failed): figures and sentences. */
+  finish(): { figures: ModelFigures[]; sentences: string[] } {
+    this.figures = this.slots.flatMap((s) => (s.figures ? [s.figures] : []));
+    const sentences = this.figures.length ? describeComparison(this.figures, (i) => this.place(i)) : [];
+    replace(this.words, ...sentences.map((s) => h('li', {}, ...codeSpans(s))));
+    if (!sentences.length) replace(this.words, h('li', { class: 'muted' }, 'No model produced figures for this selection.'));
+    return { figures: this.figures, sentences };
+  }
+
+  /** Token ids of the first finished run (occlusion runs on them). */
+  get runs(): Array<{ model: ModelDescriptor; run: CompareRun }> {
+    return this.slots.flatMap((s) => (s.run ? [{ model: s.model, run: s.run }] : []));
+  }
+
+  dispose(): void {
+    this.surprisal.dispose();
+    this.distance.dispose();
+    this.multiples.dispose();
+  }
+
+  private slot(modelId: string): Slot | undefined {
+    return this.slots.find((s) => s.model.manifest.id === modelId);
+  }
+
+  /** Where token i is: its text and 1-based line in the document. */
+  private place(i: number): { text: string; line: number } {
+    const tokens = this.slots.find((s) => s.run)?.run?.tokens ?? [];
+    const token = tokens[i];
+    const rel = token ? token.start - this.selection.startOffset : 0;
+    let line = this.selection.start.line + 1;
+    for (let c = 0; c < rel; c++) if (this.selection.text.charCodeAt(c) === 10) line++;
+    return { text: token?.text.trim() || token?.text || '', line };
+  }
+
+  private renderCard(slot: Slot, status: string, state = 'waiting'): void {
+    const m = slot.model.manifest;
+    const f = slot.figures;
+    const run = slot.run;
+    slot.card.setAttribute('data-state', state);
+    const head = h(
+      'div',
+      { class: 'card-head' },
+      h('span', { class: 'swatch', style: `background:${slot.colour}` }),
+      h('strong', {}, shortName(m)),
+      h('span', { class: 'muted' }, ` ${m.displayName}`),
+      f && Number.isFinite(f.bitsPerByte) ? h('span', { class: 'bpb', 'data-testid': `bpb-${m.id}`, title: 'Mean bits per byte of the predicted text (lower is better)' }, `${f.bitsPerByte.toFixed(2)} bits/byte`) : null,
+    );
+    if (!run || !f) {
+      replace(slot.card, head, h('div', { class: state === 'failed' ? 'error' : 'muted', role: state === 'failed' ? 'alert' : 'status' }, status));
+      return;
+    }
+    const params = m.parameters ? `${(m.parameters / 1e6).toFixed(2)} M parameters` : '';
+    const speed = run.reused ? 'reused from the panel' : `${run.backend === 'webgpu' ? 'WebGPU' : 'wasm'} ${Math.round(run.runMs)} ms${run.loadMs ? ` (+${Math.round(run.loadMs)} ms load)` : ''}`;
+    const memory =
+      f.memory.kind === 'attention'
+        ? `attention ${formatBytes(f.memory.bytes)} (${attentionMaps(m)} maps of ${f.T}×${f.T}, grows as T²)`
+        : f.memory.kind === 'state'
+          ? `state ${formatBytes(f.memory.bytes)} per step (the same at any length)`
+          : 'no context tensors exported';
+    const w = run.influence ? `${run.influence.label}${Number.isFinite(f.halfLife) ? `; halves every ${f.halfLife.toFixed(1)} tokens` : ''}` : 'no W(t, k) output';
+    replace(
+      slot.card,
+      head,
+      h('div', { class: 'muted', 'data-testid': `stats-${m.id}` }, [params, plural(f.T, 'token'), speed].filter(Boolean).join(' · ')),
+      h('div', { 'data-testid': `memory-${m.id}` }, `Context memory: ${memory}`),
+      h('div', { class: 'muted' }, `W(t, k): ${w}`),
+    );
+  }
+
+  private redraw(): void {
+    const done = this.slots.filter((s) => s.run && s.figures);
+    const ids = done.map((s) => s.run!.tokenIds.join(','));
+    const shared = ids.every((x) => x === ids[0]);
+    this.axisNote.textContent = shared ? '' : 'These models tokenize the text differently: each line uses its own token index.';
+    this.surprisal.setSeries(done.map((s) => ({ label: shortName(s.model.manifest), colour: s.colour, values: s.run!.surprisal })));
+    const series: Series[] = [];
+    for (const s of done) {
+      if (s.figures!.profile) series.push({ label: shortName(s.model.manifest), colour: s.colour, values: s.figures!.profile });
+      if (s.occlusion) series.push({ label: `${shortName(s.model.manifest)} occlusion`, colour: s.colour, values: distanceProfile(rowShares(s.occlusion, s.figures!.T), s.figures!.T), dashed: true });
+    }
+    this.distance.setSeries(series);
+    this.multiples.set(
+      this.slots.filter((s) => s.run).map((s) => ({
+        modelId: s.model.manifest.id,
+        name: shortName(s.model.manifest),
+        source: s.run!.influence?.label ?? '',
+        shares: s.figures?.shares ?? null,
+        tokens: s.run!.tokens,
+      })),
+    );
+  }
+}
+
+/** Number of attention maps (layers × heads) from the manifest's attention shape. */
+function attentionMaps(manifest: ModelDescriptor['manifest']): number {
+  const shape = manifest.outputs.find((o) => o.role === 'attention')?.shape ?? [];
+  return shape.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
+}
+
+/** A sentence with `code` spans as <code> elements. */
+function codeSpans(sentence: string): Array<string | HTMLElement> {
+  return sentence.split('`').map((part, i) => (i % 2 ? h('code', {}, part) : part));
+}
