@@ -24,6 +24,8 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
   private view: { endpoint: HostEndpoint; disposables: vscode.Disposable[] } | undefined;
   private readyWaiters: Array<(state: InitialState) => void> = [];
   private lastState: InitialState | undefined;
+  /** The last active text editor: its selection stays the one to compare while focus is in a webview. */
+  private lastEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
   private readonly comparedEmitter = this.register(new vscode.EventEmitter<ComparisonDone>());
   /** Fires when the view has every model's figures for a selection on screen. */
   readonly onDidCompare = this.comparedEmitter.event;
@@ -33,6 +35,11 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     private readonly store: ModelStore,
   ) {
     super();
+    this.register(
+      vscode.window.onDidChangeActiveTextEditor((editor) => {
+        if (editor) this.lastEditor = editor;
+      }),
+    );
   }
 
   resolveWebviewView(webviewView: vscode.WebviewView): void {
@@ -55,7 +62,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
           settings: readSettings(),
           ortBaseUri: ortBaseUri(webview, this.extensionUri),
           probeModelUri: probeModelUri(webview, this.extensionUri),
-          selection: currentSelection(),
+          selection: this.currentSelection(),
         };
         this.lastState = state;
         this.readyWaiters.splice(0).forEach((resolve) => resolve(state));
@@ -81,16 +88,20 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
         );
         this.comparedEmitter.fire(done);
       }),
-      vscode.window.onDidChangeTextEditorSelection(() => {
-        if (!isReady) {
+      // A collapsed selection (a click) or focus moving to a webview keeps the last comparison on screen:
+      // the view follows what the user selects, not every cursor move.
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (!isReady || e.textEditor.selection.isEmpty) {
           return;
         }
         clearTimeout(timer);
-        timer = setTimeout(() => endpoint.notify('selectionChanged', currentSelection()), SELECTION_DEBOUNCE_MS);
+        const editor = e.textEditor;
+        timer = setTimeout(() => endpoint.notify('selectionChanged', summarizeSelection(editor)), SELECTION_DEBOUNCE_MS);
       }),
-      vscode.window.onDidChangeActiveTextEditor(() => {
-        if (isReady) {
-          endpoint.notify('selectionChanged', currentSelection());
+      vscode.window.onDidChangeActiveTextEditor((editor) => {
+        if (isReady && editor && !editor.selection.isEmpty) {
+          clearTimeout(timer);
+          endpoint.notify('selectionChanged', summarizeSelection(editor));
         }
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -116,13 +127,17 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     view?.disposables.reverse().forEach((d) => d.dispose());
   }
 
+  /** The active editor's selection, else that of the last active one still visible (focus may be in a webview). */
+  private currentSelection(): SelectionSummary | null {
+    const last = this.lastEditor;
+    const editor = vscode.window.activeTextEditor ?? (last && vscode.window.visibleTextEditors.includes(last) ? last : undefined);
+    return editor && !editor.selection.isEmpty ? summarizeSelection(editor) : null;
+  }
+
   override dispose(): void {
     this.disposeView();
     super.dispose();
   }
 }
 
-function currentSelection(): SelectionSummary | null {
-  const editor = vscode.window.activeTextEditor;
-  return editor && !editor.selection.isEmpty ? summarizeSelection(editor) : null;
-}
+

@@ -125,6 +125,7 @@ async function compare(selection: SelectionSummary | null): Promise<void> {
     await eng.exclusive(async (signal) => {
       const reused = await host.request('panelRuns', text, { timeoutMs: 30_000, signal }).catch(() => []);
       for (const [i, model] of models.entries()) {
+        if (mine !== seq) throw new LensError('cancelled', 'A newer selection replaced this comparison.');
         const id = model.manifest.id;
         const name = shortName(model.manifest);
         let run = reused.find((r) => r.modelId === id);

@@ -1,15 +1,17 @@
 // Why: the end-to-end check of what users get. The packaged VSIX is installed into code-server (the real
 // VS Code 1.100 workbench), which headless chromium drives like a person: open sample.ts, select a
 // function, run "Visualize attention on selection" from the command palette, then read the panel and the
-// Compare view inside their webviews, then the analysis views (views.mjs) and the RNN views, W(t, k) and
-// editor hover (rnn.mjs) in the same session. Once with WebGPU exposed (--enable-unsafe-webgpu) and once
-// without, which must fall back to WebAssembly and say why. Screenshots go to .test-output/screenshots/.
+// Compare view inside their webviews, then the analysis views (views.mjs), the RNN views, W(t, k) and
+// editor hover (rnn.mjs) and the Compare view's comparison (compare.mjs) in the same session. Once with
+// WebGPU exposed (--enable-unsafe-webgpu) and once without, which must fall back to WebAssembly and say
+// why. Screenshots go to .test-output/screenshots/.
 
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { BACKENDS, screenshots, useSession } from './session.mjs';
+import { describeCompareView } from './compare.mjs';
 import { describeRnnViews } from './rnn.mjs';
 import { describeViews } from './views.mjs';
 import { goToLine, quickOpen, runCommand, statusSelection, webviewFrame } from './workbench.mjs';
@@ -102,6 +104,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
 
       describeViews(session, { fileName: 'sample.ts', text: expectedText, firstLine });
       describeRnnViews(session);
+      describeCompareView(session);
     });
   }
 });

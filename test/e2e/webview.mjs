@@ -113,3 +113,34 @@ export function cursorMovedTo({ offset, timeoutMs = 15_000 }) {
     tick();
   });
 }
+
+/**
+ * In the Compare view: waits until it shows a finished comparison of the selection whose range reads
+ * rangeText (every model card done or failed, the sentences written); resolves with what it shows, or
+ * { timedOut } with the state it reached.
+ */
+export function untilCompared({ rangeText, timeoutMs = 180_000 }) {
+  const text = (el) => el?.textContent ?? null;
+  return new Promise((resolve) => {
+    const deadline = performance.now() + timeoutMs;
+    const tick = () => {
+      const range = text(document.querySelector('[data-testid=selection-range]'));
+      const cards = [...document.querySelectorAll('.model-card')];
+      const settled = cards.length > 0 && cards.every((c) => ['done', 'failed'].includes(c.getAttribute('data-state')));
+      const words = [...document.querySelectorAll('[data-testid=compare-words] li')].map(text);
+      const busy = document.getElementById('app')?.getAttribute('aria-busy') === 'true';
+      if (range === rangeText && settled && words.length > 0 && !busy) {
+        resolve({
+          cards: cards.map((c) => ({ id: c.getAttribute('data-testid'), state: c.getAttribute('data-state'), text: c.textContent })),
+          words,
+          status: text(document.querySelector('[data-testid=compare-status]')),
+        });
+      } else if (performance.now() > deadline) {
+        resolve({ timedOut: true, range, cards: cards.map((c) => c.getAttribute('data-state')), words, status: text(document.querySelector('[data-testid=compare-status]')) });
+      } else {
+        requestAnimationFrame(tick);
+      }
+    };
+    tick();
+  });
+}

@@ -155,7 +155,7 @@ export class CompareView {
     const head = h(
       'div',
       { class: 'card-head' },
-      h('span', { class: 'swatch', style: `background:${slot.colour}` }),
+      swatch(slot.colour),
       h('strong', {}, shortName(m)),
       h('span', { class: 'muted' }, ` ${m.displayName}`),
       f && Number.isFinite(f.bitsPerByte) ? h('span', { class: 'bpb', 'data-testid': `bpb-${m.id}`, title: 'Mean bits per byte of the predicted text (lower is better)' }, `${f.bitsPerByte.toFixed(2)} bits/byte`) : null,
@@ -168,7 +168,7 @@ export class CompareView {
     const speed = run.reused ? 'reused from the panel' : `${run.backend === 'webgpu' ? 'WebGPU' : 'wasm'} ${Math.round(run.runMs)} ms${run.loadMs ? ` (+${Math.round(run.loadMs)} ms load)` : ''}`;
     const memory =
       f.memory.kind === 'attention'
-        ? `attention ${formatBytes(f.memory.bytes)} (${attentionMaps(m)} maps of ${f.T}×${f.T}, grows as T²)`
+        ? `attention ${formatBytes(f.memory.bytes)}: ${attentionMaps(m)} maps (layers × heads) of ${f.T}×${f.T}, ${formatBytes(f.memory.bytes / attentionMaps(m))} each, growing as T²`
         : f.memory.kind === 'state'
           ? `state ${formatBytes(f.memory.bytes)} per step (the same at any length)`
           : 'no context tensors exported';
@@ -210,6 +210,13 @@ export class CompareView {
 function attentionMaps(manifest: ModelDescriptor['manifest']): number {
   const shape = manifest.outputs.find((o) => o.role === 'attention')?.shape ?? [];
   return shape.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
+}
+
+/** A colour square (set through the CSSOM: the webview's CSP blocks style attributes). */
+function swatch(colour: string): HTMLElement {
+  const el = h('span', { class: 'swatch', 'aria-hidden': 'true' });
+  el.style.background = colour;
+  return el;
 }
 
 /** A sentence with `code` spans as <code> elements. */

@@ -1,0 +1,100 @@
+// Why: the Compare architectures view is a sidebar webview that follows the editor: only a real VS Code
+// shows that it picks up the selection, runs all three models in the browser, paints its charts and
+// matrices in a narrow sidebar, and opens a model in the panel when a matrix is clicked. Registered by
+// panel.e2e.mjs after rnn.mjs, whose selection (the Stack class of sample.py) it compares.
+// Screenshots: .test-output/screenshots/<backend>-compare{,-sidebar,-charts}.png.
+
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as harness from '../harness/codeServer.mjs';
+import { screenshots } from './session.mjs';
+import { canvasPainted, untilAnalysed, untilCompared } from './webview.mjs';
+import { goToLine, focusEditor, statusSelection, webviewContentFrame, webviewFrame } from './workbench.mjs';
+
+const FILE = 'sample.py';
+const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', FILE), 'utf8').split('\n');
+const firstLine = lines.findIndex((l) => l.startsWith('class Stack')) + 1;
+const lastLine = lines.findIndex((l, i) => i >= firstLine && l.includes('return self.items.pop()')) + 1;
+const MODELS = ['transformer', 'lstm', 'gru'];
+
+/** Asserts that every canvas matched by selector is painted (at least minFraction of its pixels). */
+async function expectPainted(frame, selector, minFraction) {
+  const stats = await frame.locator(selector).evaluateAll(canvasPainted, { minFraction });
+  assert.ok(stats.length > 0, `no ${selector} canvas`);
+  stats.forEach((s, i) => assert.ok(s.fraction >= minFraction, `${selector} #${i} has ${s.painted} of ${s.total} pixels painted`));
+}
+
+/** Registers the tests; session is the backend's VS Code session (session.mjs). */
+export function describeCompareView(session) {
+  describe('the Compare architectures view', function () {
+    let sidebar;
+    let compared = false;
+
+    it('compares all three models on the followed selection and paints every chart', async function () {
+      this.timeout(240_000);
+      const { page } = session;
+      const header = page.locator('.part.sidebar .pane-header[aria-label^="Compare architectures"]');
+      if ((await header.count()) === 0) await page.locator('.part.activitybar .action-label[aria-label="Attention Lens"]').click();
+      await header.waitFor({ state: 'attached' });
+      sidebar = await webviewFrame(page, 'sidebar');
+      const frame = await webviewContentFrame(page, 'sidebar');
+      const result = await frame.evaluate(untilCompared, { rangeText: `Ln ${firstLine}, Col 1 – Ln ${lastLine + 1}, Col 1`, timeoutMs: 180_000 });
+      assert.ok(!result.timedOut, `no comparison of the Stack class within 180 s: ${JSON.stringify(result)}`);
+      assert.deepStrictEqual(result.cards.map((c) => [c.id, c.state]), MODELS.map((id) => [`compare-${id}`, 'done']));
+      for (const id of MODELS) {
+        assert.match((await sidebar.locator(`[data-testid=bpb-${id}]`).textContent()) ?? '', /^\d\.\d\d bits\/byte$/);
+        assert.match((await sidebar.locator(`[data-testid=stats-${id}]`).textContent()) ?? '', /M parameters · \d+ tokens · /);
+      }
+      assert.match((await sidebar.locator('[data-testid=memory-transformer]').textContent()) ?? '', /attention [\d.]+ (KiB|MiB): 16 maps \(layers × heads\) of (\d+)×\2, [\d.]+ (B|KiB|MiB) each, growing as T²/);
+      assert.match((await sidebar.locator('[data-testid=memory-lstm]').textContent()) ?? '', /state 4\.0 KiB per step/);
+      assert.ok(result.words.some((w) => /predicts this selection best/.test(w)), result.words.join('\n'));
+      assert.ok(result.words.some((w) => /Retention halves every/.test(w)), result.words.join('\n'));
+      await expectPainted(sidebar, '[data-testid=surprisal-chart-canvas]', 0.01);
+      await expectPainted(sidebar, '[data-testid=distance-chart-canvas]', 0.01);
+      await expectPainted(sidebar, '.multiple-canvas', 0.2);
+      // Pointing at the surprisal chart reads out every model's value at that token.
+      await page.locator('.part.sidebar').screenshot({ path: join(screenshots, `${session.backend.name}-compare-sidebar.png`) });
+      const chart = sidebar.locator('[data-testid=surprisal-chart-canvas]');
+      await chart.scrollIntoViewIfNeeded();
+      const box = await chart.boundingBox();
+      await chart.hover({ position: { x: Math.round(box.width * 0.6), y: Math.round(box.height / 2) } });
+      await sidebar.locator('[data-testid=surprisal-chart-readout]', { hasText: /^token \d+ .*Transformer [\d.]+ bits · LSTM [\d.]+ bits · GRU [\d.]+ bits$/ }).waitFor();
+      await page.screenshot({ path: join(screenshots, `${session.backend.name}-compare.png`) });
+      await sidebar.locator('[data-testid=multiples]').scrollIntoViewIfNeeded();
+      await page.locator('.part.sidebar').screenshot({ path: join(screenshots, `${session.backend.name}-compare-charts.png`) });
+      compared = true;
+    });
+
+    it('keeps a pinned selection and follows the editor again once unpinned', async function () {
+      if (!compared) this.skip();
+      this.timeout(240_000);
+      const { page } = session;
+      await sidebar.locator('[data-testid=compare-pin]').click();
+      await sidebar.locator('[data-testid=compare-pin][aria-pressed=true]').waitFor();
+      await focusEditor(page, FILE);
+      await goToLine(page, 6);
+      for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowDown');
+      await statusSelection(page, /\(\d+ selected\)$/);
+      assert.equal(await sidebar.locator('[data-testid=selection-range]').textContent(), `Ln ${firstLine}, Col 1 – Ln ${lastLine + 1}, Col 1`);
+      await sidebar.locator('[data-testid=compare-pin]').click();
+      const frame = await webviewContentFrame(page, 'sidebar');
+      const result = await frame.evaluate(untilCompared, { rangeText: 'Ln 6, Col 1 – Ln 9, Col 1', timeoutMs: 180_000 });
+      assert.ok(!result.timedOut, `the unpinned view did not compare the new selection: ${JSON.stringify(result)}`);
+    });
+
+    it('opens a model in the panel when its matrix is clicked', async function () {
+      if (!compared) this.skip();
+      this.timeout(180_000);
+      const { page } = session;
+      // rnn.mjs left the GRU in the panel; the Transformer's matrix must bring the Transformer back.
+      await sidebar.locator('[data-testid=multiple-transformer]').click();
+      const panelFrame = await webviewFrame(page, 'panel');
+      await panelFrame.locator('[data-testid=selection-range]', { hasText: 'Ln 6, Col 1 – Ln 9, Col 1' }).waitFor({ timeout: 60_000 });
+      const panel = await webviewContentFrame(page, 'panel');
+      const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 120_000 });
+      assert.equal(result.state, 'analysed', JSON.stringify(result));
+      assert.equal(await panelFrame.locator('[data-testid=model-picker]').evaluate((el) => el.value), 'transformer');
+    });
+  });
+}
