@@ -13,7 +13,7 @@ import { initBackend } from './backend';
 import { backendView, h, replace, selectionSummary } from './dom';
 import { CompareView } from './compare/compareView';
 import { Engine } from './engine';
-import { errorView, progressView } from './views/status';
+import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 
 interface SavedState {
@@ -198,7 +198,7 @@ async function addOcclusion(): Promise<void> {
     for (const { model, run } of current.runs) {
       const name = shortName(model.manifest);
       const w = await eng.occlusion(model, run.tokenIds, (done, total) => {
-        if (mine === seq) replace(statusSlot, progressView(`Occlusion, ${name}: ${done} of ${total} tokens replaced…`, done, total));
+        if (mine === seq) replace(statusSlot, stepProgressView(`Occlusion, ${name}: ${done} of ${total} tokens replaced…`, done, total));
       });
       if (mine !== seq) return;
       current.setOcclusion(model.manifest.id, w);

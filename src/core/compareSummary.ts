@@ -78,10 +78,21 @@ function list(items: string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
-/** Where a token is, for sentences: its visible text and 1-based line. */
+/** Where a token is, for sentences: its text, the word it is part of (when larger), and 1-based line. */
 export interface TokenPlace {
   text: string;
+  word?: string;
   line: number;
+}
+
+/** "`p` in `push` (line 15)". */
+function describePlace(p: TokenPlace): string {
+  return `\`${p.text}\`${p.word && p.word !== p.text ? ` in \`${p.word}\`` : ''} (line ${p.line})`;
+}
+
+/** "1.3×" for ratios of 1 and more, else a percentage. */
+function formatRatio(v: number): string {
+  return v >= 1 ? `${v < 10 ? v.toFixed(1) : Math.round(v)}×` : formatShare(v);
 }
 
 /** Plain sentences about the figures; place(i) says where token i is. */
@@ -109,8 +120,8 @@ export function describeComparison(models: readonly ModelFigures[], place: (inde
   const far = Math.min(32, Math.floor(T / 2));
   const withShares = models.filter((m) => m.shares && Number.isFinite(distanceRatio(m.shares, m.T, far)));
   if (far >= 4 && withShares.length >= 2) {
-    const ratios = withShares.map((m) => `${formatShare(distanceRatio(m.shares!, m.T, far))} (${shortName(m.manifest)})`);
-    out.push(`${far} tokens back, a token still gets ${list(ratios)} of the weight the previous token gets.`);
+    const ratios = withShares.map((m) => `${formatRatio(distanceRatio(m.shares!, m.T, far))} (${shortName(m.manifest)})`);
+    out.push(`${far} tokens back, a token gets ${list(ratios)} of the weight the previous token gets.`);
   }
 
   for (const m of models) {
@@ -119,7 +130,7 @@ export function describeComparison(models: readonly ModelFigures[], place: (inde
     const to = place(link.t);
     const from = place(link.k);
     out.push(
-      `The ${shortName(m.manifest)}'s strongest long-range link: \`${to.text}\` (line ${to.line}) → \`${from.text}\` (line ${from.line}), ` +
+      `The ${shortName(m.manifest)}'s strongest long-range link: ${describePlace(to)} → ${describePlace(from)}, ` +
         `${link.t - link.k} tokens back, with ${formatShare(link.weight)} of layer ${link.layer + 1} head ${link.head + 1}'s attention.`,
     );
   }

@@ -83,6 +83,22 @@ export function describeCompareView(session) {
       assert.ok(!result.timedOut, `the unpinned view did not compare the new selection: ${JSON.stringify(result)}`);
     });
 
+    // Occlusion reruns each model once per token: minutes on headless chromium's software WebGPU adapter
+    // (SwiftShader runs the LSTM ~20 s a pass), so it is checked on WebAssembly.
+    it('adds occlusion for every model on request: dashed curves in the distance chart', async function () {
+      if (!compared || session.backend.name !== 'wasm') this.skip();
+      this.timeout(240_000);
+      await sidebar.locator('[data-testid=compare-occlusion]').click();
+      await sidebar.locator('[data-testid=occlusion-done]').waitFor({ timeout: 200_000 });
+      const chart = sidebar.locator('[data-testid=distance-chart-canvas]');
+      await chart.scrollIntoViewIfNeeded();
+      await chart.focus();
+      await session.page.keyboard.press('Home');
+      await sidebar
+        .locator('[data-testid=distance-chart-readout]', { hasText: /^1 token back: Transformer .* · Transformer occlusion .* · LSTM .* · LSTM occlusion .* · GRU .* · GRU occlusion [\d.]+%$/ })
+        .waitFor();
+    });
+
     it('opens a model in the panel when its matrix is clicked', async function () {
       if (!compared) this.skip();
       this.timeout(180_000);

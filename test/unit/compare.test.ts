@@ -140,12 +140,12 @@ describe('architecture comparison figures', () => {
     assert.ok(Number.isNaN(transformer.halfLife));
     assert.strictEqual(transformer.bitsPerByte, 1);
     const lines = [1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 12];
-    const sentences = describeComparison([transformer, lstm], (i) => ({ text: i === 30 ? '}' : i === 3 ? '{' : 'x', line: lines[i] ?? 2 }));
+    const sentences = describeComparison([transformer, lstm], (i) => ({ text: i === 30 ? '}' : i === 3 ? 'St' : 'x', word: i === 3 ? 'Stack' : undefined, line: lines[i] ?? 2 }));
     assert.deepStrictEqual(sentences, [
       'The Transformer predicts this selection best: 1.00 bits per byte, against 2.00 (LSTM).',
       'Retention halves every 6.0 tokens in the LSTM: what a recurrent state holds of a token fades geometrically with distance.',
-      '20 tokens back, a token still gets 100% (Transformer) and 11% (LSTM) of the weight the previous token gets.',
-      "The Transformer's strongest long-range link: `}` (line 12) → `{` (line 1), 27 tokens back, with 71% of layer 3 head 2's attention.",
+      '20 tokens back, a token gets 1.0× (Transformer) and 11% (LSTM) of the weight the previous token gets.',
+      "The Transformer's strongest long-range link: `}` (line 12) → `St` in `Stack` (line 1), 27 tokens back, with 71% of layer 3 head 2's attention.",
       "For these 40 tokens the Transformer's attention takes 100 KiB (growing as T²: 4× that at 80 tokens); the LSTM carries 4.0 KiB of state from token to token, whatever the length.",
     ]);
   });

@@ -5,7 +5,7 @@
 
 import type { CompareRun } from '../../src/core/compare';
 import { distanceProfile, rowShares } from '../../src/core/compare';
-import { type ModelFigures, describeComparison, formatBytes, modelFigures, shortName } from '../../src/core/compareSummary';
+import { type ModelFigures, type TokenPlace, describeComparison, formatBytes, modelFigures, shortName } from '../../src/core/compareSummary';
 import type { ModelDescriptor, SelectionSummary } from '../../src/core/protocol';
 import { h, plural, replace } from '../dom';
 import { headColour } from '../views/colors';
@@ -137,14 +137,22 @@ export class CompareView {
     return this.slots.find((s) => s.model.manifest.id === modelId);
   }
 
-  /** Where token i is: its text and 1-based line in the document. */
-  private place(i: number): { text: string; line: number } {
-    const tokens = this.slots.find((s) => s.run)?.run?.tokens ?? [];
-    const token = tokens[i];
-    const rel = token ? token.start - this.selection.startOffset : 0;
+  /** Where token i is: its text, the word it is part of, and its 1-based line in the document. */
+  private place(i: number): TokenPlace {
+    const token = (this.slots.find((s) => s.run)?.run?.tokens ?? [])[i];
+    if (!token) return { text: '', line: this.selection.start.line + 1 };
+    const doc = this.selection.text;
+    const start = token.start - this.selection.startOffset;
+    const end = token.end - this.selection.startOffset;
     let line = this.selection.start.line + 1;
-    for (let c = 0; c < rel; c++) if (this.selection.text.charCodeAt(c) === 10) line++;
-    return { text: token?.text.trim() || token?.text || '', line };
+    for (let c = 0; c < start; c++) if (doc.charCodeAt(c) === 10) line++;
+    const text = doc.slice(start, end).trim() || token.text; // whitespace-only tokens keep their visible form (·, ↵)
+    const isWord = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}_$]/u.test(c);
+    let a = start + (doc.slice(start, end).length - doc.slice(start, end).trimStart().length);
+    let b = end - (doc.slice(start, end).length - doc.slice(start, end).trimEnd().length);
+    if (isWord(doc[a])) while (a > 0 && isWord(doc[a - 1])) a--;
+    if (isWord(doc[b - 1])) while (b < doc.length && isWord(doc[b])) b++;
+    return { text, word: doc.slice(a, b), line };
   }
 
   private renderCard(slot: Slot, status: string, state = 'waiting'): void {

@@ -38,6 +38,7 @@ export class LineChart {
   readonly element: HTMLElement;
   private readonly canvas: HTMLCanvasElement;
   private readonly readout: HTMLElement;
+  private readonly legend: HTMLElement;
   private series: Series[] = [];
   private hoverX: number | null = null;
   private readonly cleanup: Array<() => void> = [];
@@ -45,7 +46,8 @@ export class LineChart {
   constructor(private readonly options: ChartOptions) {
     this.canvas = h('canvas', { class: 'chart-canvas', 'data-testid': `${options.testid}-canvas`, tabindex: '0', role: 'img', 'aria-label': options.label });
     this.readout = h('div', { class: 'chart-readout muted', 'data-testid': `${options.testid}-readout`, 'aria-live': 'polite' }, ' ');
-    this.element = h('div', { class: 'chart', 'data-testid': options.testid }, this.canvas, this.readout);
+    this.legend = h('div', { class: 'chart-legend', 'data-testid': `${options.testid}-legend` });
+    this.element = h('div', { class: 'chart', 'data-testid': options.testid }, this.legend, this.canvas, this.readout);
     const move = (e: PointerEvent) => this.setHover(this.xAt(e.offsetX));
     const leave = () => this.setHover(null);
     const key = (e: KeyboardEvent) => {
@@ -70,6 +72,13 @@ export class LineChart {
 
   setSeries(series: Series[]): void {
     this.series = series;
+    this.legend.replaceChildren(
+      ...series.map((s) => {
+        const key = h('span', { class: s.dashed ? 'legend-line dashed' : 'legend-line', 'aria-hidden': 'true' });
+        key.style.borderTopColor = s.colour; // through the CSSOM: the CSP blocks style attributes
+        return h('span', { class: 'legend-item' }, key, s.label);
+      }),
+    );
     if (this.hoverX !== null && this.hoverX >= this.length()) this.hoverX = null;
     this.draw();
     this.updateReadout();
