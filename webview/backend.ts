@@ -1,7 +1,12 @@
 // Initialises onnxruntime-web inside the webview: WebGPU first (unless the user chose wasm), the
 // one-thread wasm backend otherwise, and proves the choice by running a tiny probe model on it.
+// Each backend gets its own onnxruntime-web build: the WebGPU build's wasm binary is compiled with
+// Emscripten's asyncify, which makes its CPU kernels (the wasm backend) several times slower on small
+// inputs and doubles the binary to compile, so the wasm backend uses the plain build (the same binary
+// onnxruntime-web runs in Node, which npm run bench measures).
 
-import * as ort from 'onnxruntime-web/webgpu';
+import * as ortWebGpu from 'onnxruntime-web/webgpu';
+import * as ortWasm from 'onnxruntime-web/wasm';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 
 interface GpuAdapterLike {
@@ -34,20 +39,29 @@ async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: strin
   }
 }
 
+/** The onnxruntime-web build that runs a backend (both have the same API). */
+export type OrtBuild = typeof ortWasm;
+export function ortFor(backend: 'webgpu' | 'wasm'): OrtBuild {
+  return backend === 'webgpu' ? (ortWebGpu as OrtBuild) : ortWasm;
+}
+
 let configured = false;
 function configureOrt(ortBaseUri: string): void {
   if (configured) {
     return;
   }
   configured = true;
-  ort.env.wasm.wasmPaths = ortBaseUri;
-  ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
+  for (const ort of [ortWebGpu, ortWasm]) {
+    ort.env.wasm.wasmPaths = ortBaseUri;
+    ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = 'error';
+  }
 }
 
 /** Runs the probe model (softmax of a product) and checks that its output is a distribution. */
 async function probe(modelBytes: Uint8Array, provider: 'webgpu' | 'wasm'): Promise<void> {
+  const ort = ortFor(provider);
   const session = await ort.InferenceSession.create(modelBytes, { executionProviders: [provider] });
   try {
     const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
@@ -71,7 +85,7 @@ export async function initBackend(requested: BackendPreference, ortBaseUri: stri
     throw new Error(`Could not load the probe model (${response.status} ${response.statusText}).`);
   }
   const modelBytes = new Uint8Array(await response.arrayBuffer());
-  const base = { requested, ortVersion: ort.env.versions.web ?? 'unknown' };
+  const base = { requested, ortVersion: ortWasm.env.versions.web ?? 'unknown' };
   let fallbackReason: string | undefined;
   if (requested === 'wasm') {
     fallbackReason = 'the attentionLens.backend setting is "wasm"';

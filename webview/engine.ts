@@ -3,7 +3,6 @@
 // analyses (a newer request cancels the older one) and occlusion on demand (never while an analysis runs:
 // a session runs one inference at a time), and releases every session when the view closes.
 
-import * as ort from 'onnxruntime-web/webgpu';
 import { Analysis, analyse } from '../src/core/analyze';
 import { ModelRunner, OrtModule } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
@@ -11,6 +10,7 @@ import { LatestOnly } from '../src/core/latest';
 import { occlusion } from '../src/core/occlusion';
 import type { BackendInfo, ModelDescriptor } from '../src/core/protocol';
 import { LensTokenizer } from '../src/core/tokenizer';
+import { ortFor } from './backend';
 
 export interface LoadProgress {
   modelId: string;
@@ -142,7 +142,7 @@ export class Engine {
       fetchBytes(model.tokenizerUri, 0).then((b) => JSON.parse(new TextDecoder().decode(b)) as unknown),
     ]);
     const tokenizer = new LensTokenizer(tokenizerJson);
-    const runner = await ModelRunner.create(ort as unknown as OrtModule, model.manifest, modelBytes, {
+    const runner = await ModelRunner.create(ortFor(this.backend.backend) as unknown as OrtModule, model.manifest, modelBytes, {
       executionProviders: [this.backend.backend],
       graphOptimizationLevel: 'all',
     });
