@@ -1,9 +1,9 @@
 // Initialises onnxruntime-web inside the webview: WebGPU first (unless the user chose wasm), the
 // one-thread wasm backend otherwise, and proves the choice by running a tiny probe model on it.
 // Each backend gets its own onnxruntime-web build: the WebGPU build's wasm binary is compiled with
-// Emscripten's asyncify, which makes its CPU kernels (the wasm backend) several times slower on small
-// inputs and doubles the binary to compile, so the wasm backend uses the plain build (the same binary
-// onnxruntime-web runs in Node, which npm run bench measures).
+// Emscripten's asyncify and is twice the size (26.8 vs 14.2 MB): slower to load, compile and tier up, so
+// the first sessions and runs after start are slower (steady-state runs are about as fast). The wasm
+// backend uses the plain build, the binary onnxruntime-web runs in Node, which npm run bench measures.
 
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';

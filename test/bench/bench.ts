@@ -3,7 +3,7 @@
 // onnxruntime-node (CPU, 1 thread) for the same model and tokens at several lengths, plus the cost of the
 // derived views (surprisal, top-5, rollout) computed in core, and occlusion. In Node, onnxruntime-web runs
 // ort-wasm-simd-threaded.wasm, the binary the webview's wasm backend runs (onnxruntime-web/wasm; the
-// WebGPU build's asyncify binary is slower on CPU and serves only the WebGPU backend).
+// WebGPU build's larger asyncify binary serves only the WebGPU backend).
 
 import { readFileSync } from 'fs';
 import * as ortNode from 'onnxruntime-node';
