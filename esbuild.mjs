@@ -12,8 +12,16 @@ const root = dirname(fileURLToPath(import.meta.url));
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
-/** onnxruntime-web's WebGPU build (which also serves the wasm backend) loads these at run time. */
-const ORT_RUNTIME_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+/**
+ * onnxruntime-web loads these at run time: the WebGPU build the asyncify binary, the plain wasm build
+ * (the wasm backend, faster on CPU) the plain one. Only the chosen backend's binary is fetched.
+ */
+const ORT_RUNTIME_FILES = [
+  'ort-wasm-simd-threaded.asyncify.mjs',
+  'ort-wasm-simd-threaded.asyncify.wasm',
+  'ort-wasm-simd-threaded.mjs',
+  'ort-wasm-simd-threaded.wasm',
+];
 
 /** Logs each rebuild's errors in watch mode, in the format VS Code's esbuild problem matchers read. */
 const reporter = {

@@ -1,7 +1,12 @@
 // Initialises onnxruntime-web inside the webview: WebGPU first (unless the user chose wasm), the
 // one-thread wasm backend otherwise, and proves the choice by running a tiny probe model on it.
+// Each backend gets its own onnxruntime-web build: the WebGPU build's wasm binary is compiled with
+// Emscripten's asyncify and is twice the size (26.8 vs 14.2 MB): slower to load, compile and tier up, so
+// the first sessions and runs after start are slower (steady-state runs are about as fast). The wasm
+// backend uses the plain build, the binary onnxruntime-web runs in Node, which npm run bench measures.
 
-import * as ort from 'onnxruntime-web/webgpu';
+import * as ortWebGpu from 'onnxruntime-web/webgpu';
+import * as ortWasm from 'onnxruntime-web/wasm';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 
 interface GpuAdapterLike {
@@ -34,21 +39,69 @@ async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: strin
   }
 }
 
+/** The onnxruntime-web build that runs a backend (both have the same API). */
+export type OrtBuild = typeof ortWasm;
+export function ortFor(backend: 'webgpu' | 'wasm'): OrtBuild {
+  return backend === 'webgpu' ? (ortWebGpu as OrtBuild) : ortWasm;
+}
+
+/** The wasm binary each build runs (esbuild.mjs copies them to out/ort/). */
+const BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm', wasm: 'ort-wasm-simd-threaded.wasm' } as const;
+
 let configured = false;
 function configureOrt(ortBaseUri: string): void {
   if (configured) {
     return;
   }
   configured = true;
-  ort.env.wasm.wasmPaths = ortBaseUri;
-  ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
-  ort.env.wasm.proxy = false;
-  ort.env.logLevel = 'error';
+  for (const backend of ['webgpu', 'wasm'] as const) {
+    const ort = ortFor(backend);
+    // Naming only the .wasm makes each build use the loader bundled into it (no .mjs request).
+    ort.env.wasm.wasmPaths = { wasm: `${ortBaseUri}${BINARY[backend]}` };
+    ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = 'error';
+  }
 }
 
-/** Runs the probe model (softmax of a product) and checks that its output is a distribution. */
-async function probe(modelBytes: Uint8Array, provider: 'webgpu' | 'wasm'): Promise<void> {
-  const session = await ort.InferenceSession.create(modelBytes, { executionProviders: [provider] });
+/** Fetches a resource's bytes, or says which one could not be read. */
+async function fetchBuffer(uri: string, what: string): Promise<ArrayBuffer> {
+  const response = await fetch(uri);
+  if (!response.ok) {
+    throw new Error(`Could not load ${what} (${response.status} ${response.statusText}).`);
+  }
+  return response.arrayBuffer();
+}
+
+/**
+ * Starts downloading a build's wasm binary, so that it arrives while other requests are under way
+ * (each webview request can take a while: it goes through VS Code's resource loading).
+ */
+const binaries = new Map<'webgpu' | 'wasm', Promise<ArrayBuffer>>();
+function fetchBinary(backend: 'webgpu' | 'wasm', ortBaseUri: string): Promise<ArrayBuffer> {
+  let binary = binaries.get(backend);
+  if (!binary) {
+    binary = fetchBuffer(`${ortBaseUri}${BINARY[backend]}`, `onnxruntime's WebAssembly binary ${BINARY[backend]}`);
+    binary.catch(() => binaries.delete(backend)); // a later attempt fetches again
+    binaries.set(backend, binary);
+  }
+  return binary;
+}
+
+/**
+ * Runs the probe model (softmax of a product) and checks that its output is a distribution. The first
+ * session of a build instantiates its wasm binary, which it takes from `binary` instead of fetching it.
+ */
+async function probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm', binary: Promise<ArrayBuffer>): Promise<void> {
+  const ort = ortFor(provider);
+  const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
+  ort.env.wasm.wasmBinary = wasmBinary;
+  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  try {
+    session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+  } finally {
+    ort.env.wasm.wasmBinary = undefined; // used once, when the build starts; let it be collected
+  }
   try {
     const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
     const output = await session.run({ [session.inputNames[0]]: input });
@@ -66,12 +119,10 @@ async function probe(modelBytes: Uint8Array, provider: 'webgpu' | 'wasm'): Promi
 export async function initBackend(requested: BackendPreference, ortBaseUri: string, probeModelUri: string): Promise<BackendInfo> {
   const started = performance.now();
   configureOrt(ortBaseUri);
-  const response = await fetch(probeModelUri);
-  if (!response.ok) {
-    throw new Error(`Could not load the probe model (${response.status} ${response.statusText}).`);
-  }
-  const modelBytes = new Uint8Array(await response.arrayBuffer());
-  const base = { requested, ortVersion: ort.env.versions.web ?? 'unknown' };
+  // The probe model and the chosen build's binary download side by side.
+  const modelBytes = fetchBuffer(probeModelUri, 'the probe model').then((b) => new Uint8Array(b));
+  modelBytes.catch(() => undefined); // awaited by probe()
+  const base = { requested, ortVersion: ortWasm.env.versions.web ?? 'unknown' };
   let fallbackReason: string | undefined;
   if (requested === 'wasm') {
     fallbackReason = 'the attentionLens.backend setting is "wasm"';
@@ -83,7 +134,7 @@ export async function initBackend(requested: BackendPreference, ortBaseUri: stri
       fallbackReason = `only a software WebGPU adapter is available (${describeAdapter(adapter)}), which is slower than WebAssembly; set attentionLens.backend to "webgpu" to use it anyway`;
     } else if (adapter) {
       try {
-        await probe(modelBytes, 'webgpu');
+        await probe(modelBytes, 'webgpu', fetchBinary('webgpu', ortBaseUri));
         return { ...base, backend: 'webgpu', adapter: describeAdapter(adapter), initMs: performance.now() - started };
       } catch (err) {
         fallbackReason = `onnxruntime-web could not run on WebGPU: ${err instanceof Error ? err.message : String(err)}`;
@@ -92,6 +143,6 @@ export async function initBackend(requested: BackendPreference, ortBaseUri: stri
       fallbackReason = reason;
     }
   }
-  await probe(modelBytes, 'wasm');
+  await probe(modelBytes, 'wasm', fetchBinary('wasm', ortBaseUri));
   return { ...base, backend: 'wasm', fallbackReason, initMs: performance.now() - started };
 }

@@ -1,9 +1,9 @@
 // The webview's inference engine: loads a model's ONNX bytes and tokenizer through webview URIs (with
-// byte progress), creates one onnxruntime-web session per model on the chosen backend, warms it up, runs
+// byte progress; the panel may fetch them ahead, while the backend starts), creates one onnxruntime-web
+// session per model on the chosen backend, warms it up, runs
 // analyses (a newer request cancels the older one) and occlusion on demand (never while an analysis runs:
 // a session runs one inference at a time), and releases every session when the view closes.
 
-import * as ort from 'onnxruntime-web/webgpu';
 import { Analysis, analyse } from '../src/core/analyze';
 import { ModelRunner, OrtModule } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
@@ -11,6 +11,7 @@ import { LatestOnly } from '../src/core/latest';
 import { occlusion } from '../src/core/occlusion';
 import type { BackendInfo, ModelDescriptor } from '../src/core/protocol';
 import { LensTokenizer } from '../src/core/tokenizer';
+import { ortFor } from './backend';
 
 export interface LoadProgress {
   modelId: string;
@@ -48,6 +49,48 @@ async function fetchBytes(uri: string, expected: number, onProgress?: (loaded: n
     offset += chunk.length;
   }
   return bytes;
+}
+
+interface ModelFiles {
+  modelBytes: Uint8Array;
+  tokenizerJson: unknown;
+}
+
+/** Fetches a model's ONNX bytes (with progress) and its tokenizer JSON. */
+async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: number, total: number) => void): Promise<ModelFiles> {
+  const [modelBytes, tokenizerJson] = await Promise.all([
+    fetchBytes(model.modelUri, model.modelBytes, onProgress),
+    fetchBytes(model.tokenizerUri, 0).then((b) => JSON.parse(new TextDecoder().decode(b)) as unknown),
+  ]);
+  return { modelBytes, tokenizerJson };
+}
+
+/** Files fetched before an engine exists, by model URI; the first load of that model takes them. */
+interface Prefetch {
+  files: Promise<ModelFiles>;
+  /** Set by the load that takes the files: byte progress from then on. */
+  onProgress?: (loaded: number, total: number) => void;
+}
+const prefetched = new Map<string, Prefetch>();
+
+/**
+ * Starts fetching a model's files now, so that the download overlaps the backend's start-up (compiling
+ * onnxruntime's wasm). A failed prefetch is forgotten; the load then fetches again and reports the error.
+ */
+export function prefetchModel(model: ModelDescriptor): void {
+  if (prefetched.has(model.modelUri)) return;
+  const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total)) };
+  entry.files.catch(() => prefetched.get(model.modelUri) === entry && prefetched.delete(model.modelUri));
+  prefetched.set(model.modelUri, entry);
+}
+
+/** The prefetched files of a model (taken once), else a fresh fetch. */
+async function modelFiles(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles> {
+  const ahead = prefetched.get(model.modelUri);
+  if (!ahead) return fetchModelFiles(model, onProgress);
+  prefetched.delete(model.modelUri);
+  ahead.onProgress = onProgress;
+  return ahead.files.catch(() => fetchModelFiles(model, onProgress));
 }
 
 /** Outputs per occlusion batch: a few sequences of a few hundred tokens, so each batch blocks briefly. */
@@ -152,6 +195,7 @@ export class Engine {
   /** Releases every session. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    prefetched.clear();
     this.latest.cancel();
     this.occluding?.controller.abort();
     const entries = [...this.loaded.values()];
@@ -162,12 +206,9 @@ export class Engine {
   private async create(model: ModelDescriptor, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
     const started = performance.now();
     const id = model.manifest.id;
-    const [modelBytes, tokenizerJson] = await Promise.all([
-      fetchBytes(model.modelUri, model.modelBytes, (loaded, total) => onProgress?.({ modelId: id, loaded, total })),
-      fetchBytes(model.tokenizerUri, 0).then((b) => JSON.parse(new TextDecoder().decode(b)) as unknown),
-    ]);
+    const { modelBytes, tokenizerJson } = await modelFiles(model, (loaded, total) => onProgress?.({ modelId: id, loaded, total }));
     const tokenizer = new LensTokenizer(tokenizerJson);
-    const runner = await ModelRunner.create(ort as unknown as OrtModule, model.manifest, modelBytes, {
+    const runner = await ModelRunner.create(ortFor(this.backend.backend) as unknown as OrtModule, model.manifest, modelBytes, {
       executionProviders: [this.backend.backend],
       graphOptimizationLevel: 'all',
     });

@@ -8,7 +8,7 @@ import { LensError, toErrorPayload } from '../src/core/errors';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { initBackend } from './backend';
 import { backendView, h, replace, selectionSummary } from './dom';
-import { Engine } from './engine';
+import { Engine, prefetchModel } from './engine';
 import { postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
@@ -278,6 +278,7 @@ async function main(): Promise<void> {
     void analyse(saved.selection, saved.modelId); // restored after a window reload
   }
   window.addEventListener('pagehide', () => void engine.engine?.dispose());
+  if (first) prefetchModel(first); // the panel opens to analyse: download while the backend starts
   await startBackend(state, state.settings.backend);
 }
 

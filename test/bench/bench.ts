@@ -1,7 +1,9 @@
 // npm run bench: speed figures measured side by side in one run, printed as ratios (never asserted in
 // tests). The webview's engine (onnxruntime-web, wasm, 1 thread, through the same ModelRunner) against
 // onnxruntime-node (CPU, 1 thread) for the same model and tokens at several lengths, plus the cost of the
-// derived views (surprisal, top-5, rollout) computed in core, and occlusion.
+// derived views (surprisal, top-5, rollout) computed in core, and occlusion. In Node, onnxruntime-web runs
+// ort-wasm-simd-threaded.wasm, the binary the webview's wasm backend runs (onnxruntime-web/wasm; the
+// WebGPU build's larger asyncify binary serves only the WebGPU backend).
 
 import { readFileSync } from 'fs';
 import * as ortNode from 'onnxruntime-node';
