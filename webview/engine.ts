@@ -1,8 +1,8 @@
 // The webview's inference engine: loads a model's ONNX bytes and tokenizer through webview URIs (with
 // byte progress; the panel may fetch them ahead, while the backend starts), creates one onnxruntime-web
-// session per model on the chosen backend, warms it up, runs
-// analyses (a newer request cancels the older one) and occlusion on demand (never while an analysis runs:
-// a session runs one inference at a time), and releases every session when the view closes.
+// session per model on the chosen backend, warms it up, runs analyses (a newer job cancels the older one)
+// and occlusion on demand (never while an analysis runs: a session runs one inference at a time), and
+// releases every session when the view closes.
 
 import { Analysis, analyse } from '../src/core/analyze';
 import { ModelRunner, OrtModule } from '../src/core/engine';

@@ -12,7 +12,7 @@ import { isBlank } from '../src/core/text';
 import { initBackend } from './backend';
 import { backendView, h, replace, selectionSummary } from './dom';
 import { CompareView } from './compare/compareView';
-import { Engine } from './engine';
+import { Engine, prefetchModel } from './engine';
 import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 
@@ -103,6 +103,7 @@ async function compare(selection: SelectionSummary | null): Promise<void> {
     return;
   }
   const models = initial!.models;
+  if (!engine) models.forEach(prefetchModel); // the first comparison: download while the backend starts
   busy(true);
   replace(statusSlot, progressView('Waiting for the inference backend…'));
   let eng: Engine;
