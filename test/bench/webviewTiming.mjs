@@ -3,6 +3,14 @@
 // their source text, so each is self-contained. A result counts as shown at the end of the frame that drew it:
 // requestAnimationFrame, then a message posted from it (which runs after that frame's rendering step).
 
+/**
+ * Resolves once the webview is idle (requestIdleCallback): the previous analysis has finished its
+ * after-paint work (editor influence summaries), as it has by the time a person presses a key again.
+ */
+export function untilIdle() {
+  return new Promise((resolve) => requestIdleCallback(() => resolve(undefined), { timeout: 5_000 }));
+}
+
 /** Remembers the heatmap on screen, so that untilPainted waits for the next analysis's own. */
 export function markShown() {
   window.__attentionLensShown = document.querySelector('[data-testid=heatmap]');
@@ -32,7 +40,13 @@ export function untilPainted({ timeoutMs }) {
       if (state === 'error') return resolve({ error: document.querySelector('[data-testid=analysis-error]')?.textContent });
       if (state === 'analysed' && canvas && canvas !== shown && painted(canvas)) {
         const timings = document.querySelector('[data-testid=timings]')?.textContent ?? '';
-        return resolve({ at, timings, tokens: Number(/^([\d,]+) tokens/.exec(timings)?.[1].replace(/,/g, '')) });
+        const requestedAt = Number(document.querySelector('[data-testid=analysis]')?.getAttribute('data-requested-at'));
+        // The panel's performance marks of this analysis, in ms after the request arrived.
+        const last = (name) => performance.getEntriesByName(name).at(-1)?.startTime;
+        const request = last('lens:request');
+        const marks = Object.fromEntries(['start', 'analysed', 'built', 'painted'].map((m) => [m, last(`lens:${m}`) - request]));
+        marks.detected = performance.now() - request;
+        return resolve({ at, requestedAt, marks, timings, tokens: Number(/^([\d,]+) tokens/.exec(timings)?.[1].replace(/,/g, '')) });
       }
       if (performance.now() > deadline) return resolve({ timedOut: true });
       requestAnimationFrame(tick);

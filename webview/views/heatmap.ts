@@ -102,7 +102,12 @@ export class Heatmap {
       feed.onChange(() => (feed.key() !== this.matrixKey || feed.matrix() !== this.matrix ? this.load() : this.showNote())),
       lens.on('theme', () => this.schedule()),
     );
-    const observer = new ResizeObserver(() => this.layout());
+    // Resize observations arrive after layout and before paint: drawing then shows the heatmap in this
+    // frame (the first one after the view is attached), not the next.
+    const observer = new ResizeObserver(() => {
+      this.layout();
+      this.drawNow();
+    });
     observer.observe(this.element);
     this.cleanup.push(() => observer.disconnect());
     this.load();
@@ -185,6 +190,13 @@ export class Heatmap {
 
   schedule(): void {
     if (!this.frame) this.frame = requestAnimationFrame(() => ((this.frame = 0), this.draw()));
+  }
+
+  /** Draws at once (dropping a scheduled draw). */
+  private drawNow(): void {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.draw();
   }
 
   /** Cell under a canvas point, or null outside the plot. */
