@@ -93,7 +93,7 @@ export async function heatmapHovers({ samples }) {
 
 /**
  * Switches the heatmap through every single head `rounds` times with the head picker (value + change event,
- * what the picker does on a click); per switch: { sync (ms in the change handler), frame (ms until shown) }.
+ * what the picker does on a click); per switch: { sync (ms in the change handler), frame (ms until shown), round }.
  */
 export async function headSwitches({ rounds }) {
   const picker = document.querySelector('[data-testid=head-picker]');
@@ -119,7 +119,7 @@ export async function headSwitches({ rounds }) {
       const sync = performance.now() - t0;
       const frame = (await shownAt()) - t0;
       if (!note.textContent.includes(`head ${Number(head) + 1}:`)) throw new Error(`the heatmap did not switch to head ${Number(head) + 1}: ${note.textContent}`);
-      out.push({ sync, frame });
+      out.push({ sync, frame, round });
     }
   }
   return out;

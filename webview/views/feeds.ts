@@ -3,7 +3,7 @@
 // what to write above it and passes on the rollout's progress (the W tab has its own feed, wFeed.ts).
 
 import { LensError } from '../../src/core/errors';
-import type { Lens } from './lens';
+import type { HeadChoice, Lens } from './lens';
 import type { Matrix, MatrixSource } from './matrices';
 
 /** What a heatmap shows: the current matrix (null while it is computed) and a note about it. */
@@ -21,6 +21,8 @@ export interface HeatmapFeed {
   detail?(q: number, k: number): string;
   /** Calls back when any of the above may have changed; returns the unsubscriber. */
   onChange(listener: () => void): () => void;
+  /** Matrices the user is likely to pick next (the other heads of the layer), prepared in idle time. */
+  neighbours?(): Array<{ key: string; matrix(): Matrix | null }>;
 }
 
 /** The data-testids and accessible names of one heatmap instance. */
@@ -136,6 +138,13 @@ export class AttentionFeed implements HeatmapFeed {
 
   onChange(listener: () => void): () => void {
     return this.listeners.add(listener);
+  }
+
+  neighbours(): Array<{ key: string; matrix(): Matrix | null }> {
+    const { lens, source } = this;
+    if (lens.head === 'rollout') return [];
+    const heads: HeadChoice[] = [...Array(lens.heads).keys(), 'mean'];
+    return heads.filter((h) => h !== lens.head).map((h) => ({ key: lens.slug(h, lens.layer), matrix: () => source.get(h, lens.layer) }));
   }
 
   /** The matrix source reports rollout progress. */

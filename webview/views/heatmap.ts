@@ -10,7 +10,7 @@ import { colourLegend, drawMatrixAxes } from './axes';
 import { theme } from './colors';
 import { ATTENTION_HEATMAP, type HeatmapFeed, type HeatmapIds } from './feeds';
 import type { Lens } from './lens';
-import { type Matrix, canvasOf, fitCanvas, poolMax, windowImage } from './matrices';
+import { type Matrix, OverviewImages, canvasOf, fitCanvas, windowImage } from './matrices';
 
 const LEFT = 100;
 const TOP = 84;
@@ -28,7 +28,8 @@ export class Heatmap {
   private readonly legend: ReturnType<typeof colourLegend>;
   private matrix: Matrix | null = null;
   private matrixKey = '';
-  private readonly levels = new Map<number, HTMLCanvasElement>();
+  /** Overview images of recently shown matrices: switching back to a head is instant. */
+  private readonly levels = new OverviewImages(48 * 2 ** 20);
   private exact: { key: string; canvas: HTMLCanvasElement } | null = null;
   private sqrt = false;
   private scale = 1;
@@ -132,8 +133,8 @@ export class Heatmap {
     this.note.textContent = note.text;
   }
 
+  /** The visible window is repainted; cached overviews are keyed by matrix, so they stay valid. */
   private invalidateImages(): void {
-    this.levels.clear();
     this.exact = null;
   }
 
@@ -322,15 +323,11 @@ export class Heatmap {
     this.schedule();
   }
 
-  /** Canvas of the whole matrix max-pooled by 2^level (level 0: exact), built on first use. */
+  /** Canvas of the whole matrix max-pooled by 2^level (level 0: exact), kept for recently shown matrices. */
   private levelCanvas(level: number): HTMLCanvasElement {
-    let canvas = this.levels.get(level);
-    if (!canvas) {
-      const m = level === 0 ? this.matrix! : poolMax(this.matrix!, 2 ** level, this.causal);
-      canvas = canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: this.matrix!.colourMax, sqrt: this.sqrt }, this.causal && level === 0));
-      this.levels.set(level, canvas);
-    }
-    return canvas;
+    const suffix = `|${this.sqrt}|${level}`;
+    this.levels.prepare((this.feed.neighbours?.() ?? []).map((n) => ({ key: n.key + suffix, matrix: n.matrix })), level, this.sqrt, this.causal);
+    return this.levels.get(this.matrixKey + suffix, this.matrix!, level, this.sqrt, this.causal);
   }
 
   private draw(): void {
@@ -393,6 +390,7 @@ export class Heatmap {
 
   dispose(): void {
     cancelAnimationFrame(this.frame);
+    this.levels.dispose();
     this.cleanup.forEach((f) => f());
   }
 }

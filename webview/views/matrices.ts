@@ -269,3 +269,57 @@ export function fitCanvas(canvas: HTMLCanvasElement, cssWidth: number, cssHeight
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return ctx;
 }
+
+/** Overview images (a whole matrix max-pooled by 2^level) of recently used matrices, within a byte budget. */
+export class OverviewImages {
+  /** Oldest first. */
+  private readonly images = new Map<string, { matrix: Matrix; canvas: HTMLCanvasElement }>();
+
+  private idle = 0;
+
+  constructor(private readonly budgetBytes: number) {}
+
+  /**
+   * Builds, in idle time and one at a time, the images of matrices likely to be asked for next (e.g. the
+   * layer's other heads), so that switching to one draws at once. A new call replaces the pending work.
+   */
+  prepare(items: Array<{ key: string; matrix(): Matrix | null }>, level: number, sqrt: boolean, causal: boolean): void {
+    cancelIdleCallback(this.idle);
+    const queue = items.filter((item) => !this.images.has(item.key));
+    const next = (deadline: IdleDeadline) => {
+      while (queue.length && deadline.timeRemaining() > 8) {
+        const { key, matrix } = queue.shift()!;
+        const m = matrix();
+        if (m) this.get(key, m, level, sqrt, causal);
+      }
+      if (queue.length) this.idle = requestIdleCallback(next);
+    };
+    if (queue.length) this.idle = requestIdleCallback(next);
+  }
+
+  dispose(): void {
+    cancelIdleCallback(this.idle);
+    this.images.clear();
+  }
+
+  /** The image for key, built (and the oldest ones dropped past the budget) unless kept for this very matrix. */
+  get(key: string, matrix: Matrix, level: number, sqrt: boolean, causal: boolean): HTMLCanvasElement {
+    const hit = this.images.get(key);
+    this.images.delete(key);
+    if (hit?.matrix === matrix) {
+      this.images.set(key, hit); // now the most recent
+      return hit.canvas;
+    }
+    const m = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
+    const canvas = canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: matrix.colourMax, sqrt }, causal && level === 0));
+    this.images.set(key, { matrix, canvas });
+    let bytes = 0;
+    for (const { canvas: c } of this.images.values()) bytes += 4 * c.width * c.height;
+    for (const [k, { canvas: c }] of this.images) {
+      if (bytes <= this.budgetBytes || k === key) break;
+      bytes -= 4 * c.width * c.height;
+      this.images.delete(k);
+    }
+    return canvas;
+  }
+}
