@@ -2,7 +2,7 @@
 // shows that it picks up the selection, runs all three models in the browser, paints its charts and
 // matrices in a narrow sidebar, and opens a model in the panel when a matrix is clicked. Registered by
 // panel.e2e.mjs after rnn.mjs, whose selection (the Stack class of sample.py) it compares.
-// Screenshots: .test-output/screenshots/<backend>-compare{,-sidebar,-charts}.png.
+// Screenshots: .test-output/screenshots/<backend>-compare{,-sidebar,-charts,-occlusion}.png.
 
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -97,6 +97,14 @@ export function describeCompareView(session) {
       await sidebar
         .locator('[data-testid=distance-chart-readout]', { hasText: /^1 token back: Transformer .* · Transformer occlusion .* · LSTM .* · LSTM occlusion .* · GRU .* · GRU occlusion [\d.]+%$/ })
         .waitFor();
+      // The matrices can now show occlusion, the same measure for all three models.
+      const picker = sidebar.locator('[data-testid=multiples-source]');
+      await picker.scrollIntoViewIfNeeded();
+      await picker.click();
+      await picker.locator('li.option', { hasText: 'Occlusion' }).click();
+      await sidebar.locator('.multiple figcaption', { hasText: 'occlusion (KL divergence)' }).nth(2).waitFor();
+      await expectPainted(sidebar, '.multiple-canvas', 0.2);
+      await session.page.locator('.part.sidebar').screenshot({ path: join(screenshots, `${session.backend.name}-compare-occlusion.png`) });
     });
 
     it('opens a model in the panel when its matrix is clicked', async function () {

@@ -7,7 +7,7 @@ import type { CompareRun } from '../../src/core/compare';
 import { distanceProfile, rowShares } from '../../src/core/compare';
 import { type ModelFigures, type TokenPlace, describeComparison, formatBytes, modelFigures, shortName } from '../../src/core/compareSummary';
 import type { ModelDescriptor, SelectionSummary } from '../../src/core/protocol';
-import { h, plural, replace } from '../dom';
+import { h, plural, replace, select } from '../dom';
 import { headColour } from '../views/colors';
 import { LineChart, type Series } from './lineChart';
 import { SmallMultiples } from './multiples';
@@ -23,6 +23,7 @@ interface Slot {
   card: HTMLElement;
   run?: CompareRun;
   figures?: ModelFigures;
+  /** Row shares of the occlusion W, once computed. */
   occlusion?: Float32Array;
 }
 
@@ -33,6 +34,8 @@ export class CompareView {
   private readonly surprisal: LineChart;
   private readonly distance: LineChart;
   private readonly multiples: SmallMultiples;
+  /** Which W the small multiples show: each model's own, or occlusion (the same measure for all). */
+  private readonly matrixPicker = select('multiples-source', 'Which W(t, k) the matrices show', [['own', 'Each model’s own W (rollout, retention)'], ['occlusion', 'Occlusion: the same measure for every model']], 'own');
   private readonly axisNote = h('p', { class: 'muted small', 'data-testid': 'surprisal-note' });
   private figures: ModelFigures[] = [];
 
@@ -67,6 +70,8 @@ export class CompareView {
       formatY: (y) => `${(y * 100).toPrecision(2)}%`,
     });
     this.multiples = new SmallMultiples((id) => callbacks.open(id));
+    this.matrixPicker.hidden = true; // offered once occlusion has been computed
+    this.matrixPicker.addEventListener('change', () => this.redraw());
     this.element = h(
       'div',
       { class: 'compare', 'data-testid': 'compare' },
@@ -80,7 +85,7 @@ export class CompareView {
         h('p', { class: 'muted small' }, 'Mean share of W(t, k) at each distance d = t − k (log scale): a straight fall is geometric forgetting. Solid: the model’s own W (rollout or retention); dashed: occlusion.'),
         this.distance.element,
       ),
-      h('section', { 'aria-label': 'W(t, k) of every model' }, h('h3', {}, 'W(t, k), one colour scale'), this.multiples.element),
+      h('section', { 'aria-label': 'W(t, k) of every model' }, h('h3', {}, 'W(t, k), one colour scale'), this.matrixPicker, this.multiples.element),
     );
   }
 
@@ -108,8 +113,9 @@ export class CompareView {
 
   setOcclusion(modelId: string, w: Float32Array): void {
     const slot = this.slot(modelId);
-    if (!slot) return;
-    slot.occlusion = w;
+    if (!slot?.figures) return;
+    slot.occlusion = rowShares(w, slot.figures.T);
+    this.matrixPicker.hidden = false;
     this.redraw();
   }
 
@@ -199,15 +205,16 @@ export class CompareView {
     const series: Series[] = [];
     for (const s of done) {
       if (s.figures!.profile) series.push({ label: shortName(s.model.manifest), colour: s.colour, values: s.figures!.profile });
-      if (s.occlusion) series.push({ label: `${shortName(s.model.manifest)} occlusion`, colour: s.colour, values: distanceProfile(rowShares(s.occlusion, s.figures!.T), s.figures!.T), dashed: true });
+      if (s.occlusion) series.push({ label: `${shortName(s.model.manifest)} occlusion`, colour: s.colour, values: distanceProfile(s.occlusion, s.figures!.T), dashed: true });
     }
     this.distance.setSeries(series);
+    const occlusion = this.matrixPicker.value === 'occlusion';
     this.multiples.set(
       this.slots.filter((s) => s.run).map((s) => ({
         modelId: s.model.manifest.id,
         name: shortName(s.model.manifest),
-        source: s.run!.influence?.label ?? '',
-        shares: s.figures?.shares ?? null,
+        source: occlusion ? (s.occlusion ? 'occlusion (KL divergence)' : 'occlusion not computed') : (s.run!.influence?.label ?? ''),
+        shares: occlusion ? (s.occlusion ?? null) : (s.figures?.shares ?? null),
         tokens: s.run!.tokens,
       })),
     );

@@ -66,7 +66,7 @@ export class SmallMultiples {
           }
         });
         canvas.addEventListener('pointermove', (ev) => this.point(i, canvas, ev));
-        return h('figure', { class: 'multiple' }, canvas, h('figcaption', {}, h('strong', {}, e.name), h('span', { class: 'muted' }, e.shares ? ` ${e.source}` : ' has no W(t, k)')));
+        return h('figure', { class: 'multiple' }, canvas, h('figcaption', {}, h('strong', {}, e.name), h('span', { class: 'muted' }, e.shares ? ` ${e.source}` : ` ${e.source || 'has no W(t, k)'}`)));
       }),
     );
     this.draw();
