@@ -1,7 +1,8 @@
 // The analysis panel beside the editor: one webview panel, created on first use and revealed afterwards,
 // and revived after a window reload. The host waits for the webview's `ready` before posting anything,
 // asks it to show and analyse the selection, follows the editor cursor for it, reveals ranges it asks
-// for, and saves its exports. Only small summaries come back from the webview, never tensors.
+// for, and saves its exports. Only small summaries come back from the webview, never model outputs; the one
+// matrix that does is the W(t, k) of an analysis the Compare view reuses instead of running the model again.
 
 import * as vscode from 'vscode';
 import type { CompareRun } from './core/compare';

@@ -71,14 +71,13 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
       endpoint.onRequest('openInPanel', async ({ selection, modelId }) => {
         await AnalysisPanel.show(this.extensionUri, this.store, selection, modelId);
       }),
-      endpoint.onRequest('panelRuns', async (text) => {
+      endpoint.onRequest('panelRun', async (text) => {
         try {
-          const run = await AnalysisPanel.instance?.compareRun(text);
-          return run ? [run] : [];
+          return (await AnalysisPanel.instance?.compareRun(text)) ?? null;
         } catch (err) {
           // The panel may be closing or busy; the view then runs the model itself.
           log().info(`Compare view: the panel's analysis could not be reused (${err instanceof Error ? err.message : String(err)}).`);
-          return [];
+          return null;
         }
       }),
       endpoint.onNotification('comparisonDone', (done) => {

@@ -73,34 +73,33 @@ async function fetchBuffer(uri: string, what: string): Promise<ArrayBuffer> {
   return response.arrayBuffer();
 }
 
+/** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
+const instantiated = new Set<'webgpu' | 'wasm'>();
+
 /**
  * Starts downloading a build's wasm binary, so that it arrives while other requests are under way
- * (each webview request can take a while: it goes through VS Code's resource loading).
+ * (each webview request can take a while: it goes through VS Code's resource loading); nothing once the
+ * build is running.
  */
-const binaries = new Map<'webgpu' | 'wasm', Promise<ArrayBuffer>>();
-function fetchBinary(backend: 'webgpu' | 'wasm', ortBaseUri: string): Promise<ArrayBuffer> {
-  let binary = binaries.get(backend);
-  if (!binary) {
-    binary = fetchBuffer(`${ortBaseUri}${BINARY[backend]}`, `onnxruntime's WebAssembly binary ${BINARY[backend]}`);
-    binary.catch(() => binaries.delete(backend)); // a later attempt fetches again
-    binaries.set(backend, binary);
-  }
-  return binary;
+function fetchBinary(backend: 'webgpu' | 'wasm', ortBaseUri: string): Promise<ArrayBuffer | undefined> {
+  if (instantiated.has(backend)) return Promise.resolve(undefined);
+  return fetchBuffer(`${ortBaseUri}${BINARY[backend]}`, `onnxruntime's WebAssembly binary ${BINARY[backend]}`);
 }
 
 /**
  * Runs the probe model (softmax of a product) and checks that its output is a distribution. The first
  * session of a build instantiates its wasm binary, which it takes from `binary` instead of fetching it.
  */
-async function probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm', binary: Promise<ArrayBuffer>): Promise<void> {
+async function probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm', binary: Promise<ArrayBuffer | undefined>): Promise<void> {
   const ort = ortFor(provider);
   const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
   ort.env.wasm.wasmBinary = wasmBinary;
   let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
   try {
     session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+    instantiated.add(provider);
   } finally {
-    ort.env.wasm.wasmBinary = undefined; // used once, when the build starts; let it be collected
+    ort.env.wasm.wasmBinary = undefined; // used once, when the build starts; nothing else holds it
   }
   try {
     const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);

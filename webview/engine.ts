@@ -155,11 +155,6 @@ export class Engine {
     return { ...result, loadMs: wasLoaded ? 0 : loadMs };
   }
 
-  /** The tokenizer of a model (loading the model once if needed). */
-  async tokenizer(model: ModelDescriptor): Promise<LensTokenizer> {
-    return (await this.load(model)).tokenizer;
-  }
-
   /**
    * Occlusion [T, T] in KL bits for token ids with a loaded model, the single-space token as replacement.
    * Waits for the current analysis; a newer analysis or occlusion cancels it ("cancelled"), as does signal.

@@ -124,12 +124,12 @@ async function compare(selection: SelectionSummary | null): Promise<void> {
   const text: CompareText = { uri: selection.uri, version: selection.version, startOffset: selection.startOffset, text: selection.text, maxTokens };
   try {
     await eng.exclusive(async (signal) => {
-      const reused = await host.request('panelRuns', text, { timeoutMs: 30_000, signal }).catch(() => []);
+      const reused = await host.request('panelRun', text, { timeoutMs: 30_000, signal }).catch(() => null);
       for (const [i, model] of models.entries()) {
         if (mine !== seq) throw new LensError('cancelled', 'A newer selection replaced this comparison.');
         const id = model.manifest.id;
         const name = shortName(model.manifest);
-        let run = reused.find((r) => r.modelId === id);
+        let run = reused?.modelId === id ? reused : undefined;
         if (!run) {
           const step = `${name} (${i + 1} of ${models.length})`;
           current.setRunning(id, `Running on ${info.backend === 'webgpu' ? 'WebGPU' : 'wasm'}…`);

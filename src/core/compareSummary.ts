@@ -69,8 +69,9 @@ export function formatShare(v: number): string {
   return '< 0.01%';
 }
 
-function formatTokens(v: number): string {
-  return v < 10 ? v.toFixed(1) : v.toFixed(0);
+/** "5.3", "41", or "∞" tokens. */
+export function formatTokens(v: number): string {
+  return !Number.isFinite(v) ? '∞' : v < 10 ? v.toFixed(1) : v.toFixed(0);
 }
 
 /** "a", "a and b", "a, b and c". */

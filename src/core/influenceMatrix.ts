@@ -9,7 +9,7 @@ import { outputByRole } from './manifest';
 import { meanRetention, retentionGates } from './retention';
 
 /** Rollout costs O(L·T³); above this many tokens the last layer's mean attention is used instead. */
-export const MAX_ROLLOUT_TOKENS = 512;
+const MAX_ROLLOUT_TOKENS = 512;
 
 export interface InfluenceMatrix {
   metric: InfluenceMetric;

@@ -170,8 +170,8 @@ export interface WebviewRequests {
   saveFile: RequestSpec<SaveFileParams, string | null>;
   /** Open a selection in the analysis panel with a model (the Compare view's matrices are clickable). */
   openInPanel: RequestSpec<{ selection: SelectionSummary; modelId: string }, void>;
-  /** The analysis panel's run on exactly this text, for the Compare view to reuse; empty when it has none. */
-  panelRuns: RequestSpec<CompareText, CompareRun[]>;
+  /** The analysis panel's run on exactly this text, for the Compare view to reuse; null when it has none. */
+  panelRun: RequestSpec<CompareText, CompareRun | null>;
 }
 
 /** Notifications the webview sends to the host. */

@@ -104,7 +104,6 @@ async function benchBackend(name, extensionsDir, files) {
     const run = await timeCommand(page, frame, offset);
     warm.push(run.ms);
     toRequest.push(run.toRequest);
-    if (process.env.BENCH_MARKS) console.log('marks', JSON.stringify(run.result.marks));
     lastTimings = run.result.timings;
   }
   rows.push([`command → heatmap painted, warm (median of ${RUNS})`, cold.result.tokens, warm, TARGETS.warm, lastTimings]);

@@ -40,13 +40,9 @@ export function untilPainted({ timeoutMs }) {
       if (state === 'error') return resolve({ error: document.querySelector('[data-testid=analysis-error]')?.textContent });
       if (state === 'analysed' && canvas && canvas !== shown && painted(canvas)) {
         const timings = document.querySelector('[data-testid=timings]')?.textContent ?? '';
-        const requestedAt = Number(document.querySelector('[data-testid=analysis]')?.getAttribute('data-requested-at'));
-        // The panel's performance marks of this analysis, in ms after the request arrived.
-        const last = (name) => performance.getEntriesByName(name).at(-1)?.startTime;
-        const request = last('lens:request');
-        const marks = Object.fromEntries(['start', 'analysed', 'built', 'painted'].map((m) => [m, last(`lens:${m}`) - request]));
-        marks.detected = performance.now() - request;
-        return resolve({ at, requestedAt, marks, timings, tokens: Number(/^([\d,]+) tokens/.exec(timings)?.[1].replace(/,/g, '')) });
+        // When the panel received the request (its performance mark), in the same epoch terms as `at`.
+        const requestedAt = performance.timeOrigin + (performance.getEntriesByName('lens:request').at(-1)?.startTime ?? NaN);
+        return resolve({ at, requestedAt, timings, tokens: Number(/^([\d,]+) tokens/.exec(timings)?.[1].replace(/,/g, '')) });
       }
       if (performance.now() > deadline) return resolve({ timedOut: true });
       requestAnimationFrame(tick);

@@ -152,10 +152,11 @@ export class CompareView {
     const end = token.end - this.selection.startOffset;
     let line = this.selection.start.line + 1;
     for (let c = 0; c < start; c++) if (doc.charCodeAt(c) === 10) line++;
-    const text = doc.slice(start, end).trim() || token.text; // whitespace-only tokens keep their visible form (·, ↵)
+    const raw = doc.slice(start, end);
+    const text = raw.trim() || token.text; // whitespace-only tokens keep their visible form (·, ↵)
     const isWord = (c: string | undefined) => c !== undefined && /[\p{L}\p{N}_$]/u.test(c);
-    let a = start + (doc.slice(start, end).length - doc.slice(start, end).trimStart().length);
-    let b = end - (doc.slice(start, end).length - doc.slice(start, end).trimEnd().length);
+    let a = start + raw.length - raw.trimStart().length;
+    let b = end - (raw.length - raw.trimEnd().length);
     if (isWord(doc[a])) while (a > 0 && isWord(doc[a - 1])) a--;
     if (isWord(doc[b - 1])) while (b < doc.length && isWord(doc[b])) b++;
     return { text, word: doc.slice(a, b), line };

@@ -30,6 +30,8 @@ export class Heatmap {
   private matrixKey = '';
   /** Overview images of recently shown matrices: switching back to a head is instant. */
   private readonly levels = new OverviewImages(48 * 2 ** 20);
+  /** The image key whose neighbours were last queued for preparation. */
+  private prepared = '';
   private exact: { key: string; canvas: HTMLCanvasElement } | null = null;
   private sqrt = false;
   private scale = 1;
@@ -326,8 +328,13 @@ export class Heatmap {
   /** Canvas of the whole matrix max-pooled by 2^level (level 0: exact), kept for recently shown matrices. */
   private levelCanvas(level: number): HTMLCanvasElement {
     const suffix = `|${this.sqrt}|${level}`;
-    this.levels.prepare((this.feed.neighbours?.() ?? []).map((n) => ({ key: n.key + suffix, matrix: n.matrix })), level, this.sqrt, this.causal);
-    return this.levels.get(this.matrixKey + suffix, this.matrix!, level, this.sqrt, this.causal);
+    const key = this.matrixKey + suffix;
+    if (key !== this.prepared) {
+      // Once per matrix shown (draws follow every pointer move): the layer's other heads, in idle time.
+      this.prepared = key;
+      this.levels.prepare((this.feed.neighbours?.() ?? []).map((n) => ({ key: n.key + suffix, matrix: n.matrix })), level, this.sqrt, this.causal);
+    }
+    return this.levels.get(key, this.matrix!, level, this.sqrt, this.causal);
   }
 
   private draw(): void {

@@ -4,6 +4,7 @@
 // still holds (retentionRow, O(t·H), so it follows the pointer at any length).
 
 import type { Tensor } from '../../src/core/analysis';
+import { formatTokens } from '../../src/core/compareSummary';
 import { type RetentionGates, halfLives } from '../../src/core/retention';
 import { h } from '../dom';
 import { niceStep } from './axes';
@@ -11,11 +12,6 @@ import { VIRIDIS_LUT, theme } from './colors';
 import type { Lens } from './lens';
 import { canvasOf, fitCanvas } from './matrices';
 import type { WFeed } from './wFeed';
-
-/** "5.3", "41", or "∞". */
-export function formatTokens(v: number): string {
-  return !Number.isFinite(v) ? '∞' : v < 10 ? v.toFixed(1) : v.toFixed(0);
-}
 
 /** Half-lives per layer, computed once (O(T·H)). */
 export class HalfLives {
