@@ -1,12 +1,15 @@
-// One analysis of a selection with one model, the same shape for every architecture: tokens with exact
-// document ranges, every named output of the model, surprisal and top-k next-token predictions, and the
-// attention rollout when the model has attention. Pure: used by the webview and by Node tests alike.
+// One analysis of a selection with one model, the same shape for every architecture: the token sequences
+// the model reads (one, or a source and a target), each token with its exact document range (special tokens
+// with none), every named output of the model, and surprisal and top-k predictions from the logits when the
+// model has them. Pure: used by the webview and by Node tests alike. roleData.ts reads the outputs by role.
 
-import { Tensor, rollout, rowLogSumExp, surprisal, topPredictions } from './analysis';
-import type { ModelRunner, RunOutputs } from './engine';
+import { type Tensor, rowLogSumExp, surprisal, topPredictions } from './analysis';
+import type { ModelRunner, RunOutputs, SequenceIds } from './engine';
 import { LensError } from './errors';
-import { type Architecture, type ModelManifest, type OutputRole, outputByRole } from './manifest';
-import type { LensTokenizer } from './tokenizer';
+import type { ModelManifest } from './manifest';
+import { type ModelStructure, canonicalTensor } from './modelStructure';
+import { isBlank } from './text';
+import type { LensTokenizer, TokenSpan } from './tokenizer';
 
 /** A token as shown to the user; offsets are UTF-16 units in the document. */
 export interface AnalysedToken {
@@ -17,6 +20,15 @@ export interface AnalysedToken {
   end: number;
   /** Begins or ends inside a multi-byte character. */
   partial: boolean;
+  /** A special token ([CLS], </s>, a decoder start token): shown, but it stands for no text (start === end). */
+  special: boolean;
+}
+
+/** One token sequence the model read. */
+export interface AnalysedSequence {
+  id: string;
+  label: string;
+  tokens: AnalysedToken[];
 }
 
 export interface NextToken {
@@ -32,20 +44,24 @@ export interface AnalysisTimings {
 }
 
 export interface Analysis {
-  model: { id: string; displayName: string; architecture: Architecture };
+  model: { id: string; displayName: string; architecture: string };
   manifest: ModelManifest;
+  structure: ModelStructure;
   /** Document offset of the first analysed character. */
   startOffset: number;
   /** The analysed text (the selection, or its first part when truncated). */
   text: string;
+  /** The tokens of the primary sequence (the one the logits score). */
   tokens: AnalysedToken[];
-  /** Set when the selection had more tokens than the limit. */
+  /** Every sequence the model read, in manifest order (the primary one included). */
+  sequences: AnalysedSequence[];
+  /** Set when the selection had more tokens than the limit (counted without special tokens). */
   truncated: { totalTokens: number; keptTokens: number } | null;
-  /** Every model output by name, batch axis removed. */
+  /** Every model output by name, batch axis removed, in the model's own axis order. */
   outputs: RunOutputs;
-  /** Bits; NaN for the first token. */
+  /** Bits per token of the primary sequence; NaN where nothing predicts it (the first token, special tokens). */
   surprisal: Float32Array;
-  /** Top next-token predictions after each token. */
+  /** Top predictions at each token: of the next token, or of the token itself for a masked language model. */
   predictions: NextToken[][];
   timings: AnalysisTimings;
 }
@@ -57,42 +73,50 @@ export interface AnalyseOptions {
   now?: () => number;
 }
 
-/** Tokenizes the text, runs the model and derives the shared views. */
+/** Tokenizes the text for every sequence, runs the model and derives the shared views. */
 export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, text: string, startOffset: number, options: AnalyseOptions): Promise<Analysis> {
   const now = options.now ?? (() => Date.now());
   const checkCancelled = () => {
     if (options.signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
   };
-  if (text.trim().length === 0) {
-    throw new LensError('empty-selection', 'The selection is empty or only whitespace: select some text or code to analyse.');
-  }
+  if (isBlank(text)) throw new LensError('empty-selection', 'The selection is empty or only whitespace: select some text or code to analyse.');
+  const structure = runner.structure;
+  const manifest = runner.manifest;
   const t0 = now();
-  let spans = tokenizer.tokenize(text);
-  const totalTokens = spans.length;
+  let plain = tokenizer.tokenize(text);
+  const totalTokens = plain.length;
   let analysedText = text;
-  if (spans.length > options.maxTokens) {
-    spans = spans.slice(0, options.maxTokens);
-    analysedText = text.slice(0, spans[spans.length - 1].end);
+  if (plain.length > options.maxTokens) {
+    plain = plain.slice(0, options.maxTokens);
+    analysedText = text.slice(0, plain[plain.length - 1].end);
   }
-  const ids = spans.map((s) => s.id);
+  const sequences: AnalysedSequence[] = structure.sequences.map((s) => {
+    const spans: TokenSpan[] = s.addSpecialTokens || s.prefix.length ? tokenizer.tokenize(analysedText, { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }) : plain;
+    return {
+      id: s.id,
+      label: s.label,
+      tokens: spans.map((sp) => ({ id: sp.id, text: tokenizer.display(sp.id), start: startOffset + sp.start, end: startOffset + sp.end, partial: sp.partial, special: sp.special })),
+    };
+  });
+  const ids: SequenceIds = Object.fromEntries(sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
   const t1 = now();
   checkCancelled();
   const outputs = await runner.run(ids, { signal: options.signal });
   const t2 = now();
   checkCancelled();
-  const manifest = runner.manifest;
-  const logits = outputs[outputByRole(manifest, 'logits')!.name];
-  const lse = rowLogSumExp(logits); // shared by surprisal and the predictions
-  const predictions = topPredictions(logits, options.topK ?? 5, lse).map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
+  const primary = sequences.find((s) => s.id === structure.primary)!;
+  const { surprisal: bits, predictions } = predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer);
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
     manifest,
+    structure,
     startOffset,
     text: analysedText,
-    tokens: spans.map((s) => ({ id: s.id, text: tokenizer.display(s.id), start: startOffset + s.start, end: startOffset + s.end, partial: s.partial })),
-    truncated: totalTokens > spans.length ? { totalTokens, keptTokens: spans.length } : null,
+    tokens: primary.tokens,
+    sequences,
+    truncated: totalTokens > plain.length ? { totalTokens, keptTokens: plain.length } : null,
     outputs,
-    surprisal: surprisal(logits, ids, lse),
+    surprisal: bits,
     predictions,
     timings: { tokenizeMs: t1 - t0, runMs: t2 - t1, analyseMs: 0 },
   };
@@ -100,22 +124,23 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
   return result;
 }
 
-/** The first output with a role, if the model has one. */
-export function outputOf(analysis: Analysis, role: OutputRole): Tensor | undefined {
-  const spec = outputByRole(analysis.manifest, role);
-  return spec ? analysis.outputs[spec.name] : undefined;
-}
-
-const rollouts = new WeakMap<Analysis, Float32Array>();
-
-/** Attention rollout [T, T], computed on first use (it costs O(L·T³/6)); null without attention. */
-export function rolloutOf(analysis: Analysis): Float32Array | null {
-  const attention = outputOf(analysis, 'attention');
-  if (!attention) return null;
-  let r = rollouts.get(analysis);
-  if (!r) {
-    r = rollout(attention);
-    rollouts.set(analysis, r);
+/** Surprisal and top-k from the logits (next-token or same-position), NaN and none without logits. */
+function predictionsOf(structure: ModelStructure, outputs: RunOutputs, tokens: AnalysedToken[], topK: number, tokenizer: LensTokenizer): { surprisal: Float32Array; predictions: NextToken[][] } {
+  const T = tokens.length;
+  const spec = structure.logits;
+  if (!spec) return { surprisal: new Float32Array(T).fill(NaN), predictions: tokens.map(() => []) };
+  const logits: Tensor = canonicalTensor(spec, outputs[spec.name]);
+  const ids = tokens.map((t) => t.id);
+  const lse = rowLogSumExp(logits); // shared by surprisal and the predictions
+  let bits: Float32Array;
+  if (structure.predictsNext) {
+    bits = surprisal(logits, ids, lse);
+  } else {
+    const V = logits.dims[1];
+    bits = new Float32Array(T);
+    for (let t = 0; t < T; t++) bits[t] = (lse[t] - logits.data[t * V + ids[t]]) / Math.LN2;
   }
-  return r;
+  tokens.forEach((t, i) => t.special && (bits[i] = NaN));
+  const predictions = topPredictions(logits, topK, lse).map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
+  return { surprisal: bits, predictions };
 }

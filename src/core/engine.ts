@@ -1,36 +1,46 @@
 // Runs a model described by a manifest with any onnxruntime build (onnxruntime-web in the webview and in
-// Node tests, onnxruntime-node in benchmarks): builds the feeds from input roles, runs, and returns every
-// output by name with the batch axis removed. Recurrent models run in chunks that carry their state, so
+// Node tests, onnxruntime-node in benchmarks): builds every feed from its input role and named axes (token
+// ids per sequence, attention masks, position ids, empty caches, recurrent states), runs, and returns every
+// output by name with its batch axis removed. Recurrent models run in chunks that carry their state, so
 // there is no length limit and chunked runs equal one full run.
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
 import { LensError } from './errors';
-import type { ModelManifest, OutputSpec } from './manifest';
+import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
+import { type ModelStructure, modelStructure } from './modelStructure';
+import type { SequenceIds } from './occlusion';
 
 /** The part of an onnxruntime module the engine uses (the web and node builds both provide it). */
 export interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
-  Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => OrtTensor;
+  Tensor: new (type: 'int64' | 'int32' | 'float32', data: BigInt64Array | Int32Array | Float32Array, dims: readonly number[]) => OrtTensor;
 }
 
 /** One run's outputs by output name, batch axis removed (e.g. attention [L, H, T, T]). */
 export type RunOutputs = Record<string, Tensor>;
 
+/** Token ids by sequence id (most models read one sequence). */
+export type { SequenceIds };
+
 export interface RunOptions {
   /** Tokens per chunk for recurrent models (default 512); ignored for models without state inputs. */
   chunkSize?: number;
-  /** Initial recurrent state by stateOf ("h", "c"), [L, H] each; zeros when absent. */
+  /** Initial recurrent state by state name ("h", "c"); zeros when absent. */
   initialState?: Record<string, Float32Array>;
   signal?: AbortSignal;
 }
 
 export class ModelRunner {
+  readonly structure: ModelStructure;
+
   private constructor(
     private readonly ort: OrtModule,
     readonly manifest: ModelManifest,
     private readonly session: InferenceSession,
-  ) {}
+  ) {
+    this.structure = modelStructure(manifest);
+  }
 
   /** Creates the session and checks that the graph has the inputs and outputs the manifest names. */
   static async create(ort: OrtModule, manifest: ModelManifest, modelBytes: Uint8Array, options: InferenceSession.SessionOptions = {}): Promise<ModelRunner> {
@@ -55,22 +65,25 @@ export class ModelRunner {
   }
 
   get isRecurrent(): boolean {
-    return this.manifest.inputs.some((i) => i.role === 'initial_state');
+    return this.structure.recurrent;
   }
 
-  /** Runs the model on token ids (batch 1). */
-  async run(ids: readonly number[], options: RunOptions = {}): Promise<RunOutputs> {
-    if (ids.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    if (!this.isRecurrent) return this.runOnce(ids, {});
+  /** Runs the model on token ids (batch 1): ids per sequence, or one array for a one-sequence model. */
+  async run(input: SequenceIds | readonly number[], options: RunOptions = {}): Promise<RunOutputs> {
+    const ids = this.sequenceIds(input);
+    if (Object.values(ids).some((s) => s.length === 0)) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
+    if (!this.isRecurrent || this.structure.sequences.length !== 1) return this.runOnce(ids, options.initialState ?? {}, 0);
+    const seq = this.structure.sequences[0].id;
+    const all = ids[seq];
     const chunkSize = Math.max(1, options.chunkSize ?? 512);
     const chunks: RunOutputs[] = [];
     let state: Record<string, Float32Array> = { ...(options.initialState ?? {}) };
-    for (let start = 0; start < ids.length; start += chunkSize) {
+    for (let start = 0; start < all.length; start += chunkSize) {
       if (options.signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled.');
-      const out = await this.runOnce(ids.slice(start, start + chunkSize), state);
+      const out = await this.runOnce({ [seq]: all.slice(start, start + chunkSize) }, state, start);
       chunks.push(out);
       state = {};
-      for (const o of this.manifest.outputs) if (o.role === 'final_state' && o.stateOf) state[o.stateOf] = out[o.name].data;
+      for (const o of this.structure.finalStates) if (o.state) state[o.state] = out[o.name].data;
     }
     return chunks.length === 1 ? chunks[0] : this.concatChunks(chunks);
   }
@@ -80,65 +93,95 @@ export class ModelRunner {
   }
 
   /**
-   * Runs several sequences of equal length in one batch (zero initial state) and returns each output
-   * with its batch axis kept where the manifest puts "B". Used by occlusion.
+   * Runs several inputs of equal lengths in one batch (zero initial state) and returns the logits
+   * [B, T, V] of the sequence they score. Used by occlusion.
    */
-  async runBatch(batch: ReadonlyArray<readonly number[]>): Promise<RunOutputs> {
-    if (batch.length === 0 || batch[0].length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    const T = batch[0].length;
-    if (batch.some((ids) => ids.length !== T)) throw new LensError('internal', 'Every sequence of a batch must have the same length.');
-    const results = await this.feedAndRun(batch, {});
-    const outputs: RunOutputs = {};
-    for (const spec of this.manifest.outputs) outputs[spec.name] = { dims: results[spec.name].dims as number[], data: results[spec.name].data as Float32Array };
-    return outputs;
+  async runBatchLogits(batch: ReadonlyArray<SequenceIds>): Promise<Tensor> {
+    const spec = this.structure.logits;
+    if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
+    if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
+    const results = await this.feedAndRun(batch, {}, 0);
+    const value = results[spec.name];
+    const order = ['batch', 'position', 'vocab'].map((n) => axisIndex(spec, n as 'batch'));
+    if (order.some((i, j) => i !== j)) throw new LensError('model-invalid', `Occlusion needs logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
+    return { dims: value.dims as number[], data: value.data as Float32Array };
   }
 
-  private async runOnce(ids: readonly number[], state: Record<string, Float32Array>): Promise<RunOutputs> {
-    const results = await this.feedAndRun([ids], state);
+  /** Normalises run input to ids by sequence id. */
+  private sequenceIds(input: SequenceIds | readonly number[]): SequenceIds {
+    if (!Array.isArray(input)) return input as SequenceIds;
+    if (this.structure.sequences.length !== 1) throw new LensError('internal', `Model "${this.manifest.id}" reads ${this.structure.sequences.length} sequences: give ids per sequence.`);
+    return { [this.structure.sequences[0].id]: input as readonly number[] };
+  }
+
+  private async runOnce(ids: SequenceIds, state: Record<string, Float32Array>, offset: number): Promise<RunOutputs> {
+    const results = await this.feedAndRun([ids], state, offset);
     const outputs: RunOutputs = {};
     for (const spec of this.manifest.outputs) {
+      if (spec.role === 'ignored') continue;
       const value = results[spec.name];
       outputs[spec.name] = squeezeBatch(spec, value.dims as number[], value.data as Float32Array);
     }
     return outputs;
   }
 
-  /** Builds the feeds from input roles (state inputs zero unless given) and runs the session. */
-  private async feedAndRun(batch: ReadonlyArray<readonly number[]>, state: Record<string, Float32Array>): Promise<Record<string, OrtTensor>> {
+  /** Builds every feed from its input role and axes, and runs the session. */
+  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, Float32Array>, offset: number): Promise<Record<string, OrtTensor>> {
     const B = batch.length;
-    const T = batch[0].length;
     const feeds: Record<string, OrtTensor> = {};
     for (const input of this.manifest.inputs) {
-      if (input.role === 'input_ids') {
-        const data = new BigInt64Array(B * T);
-        batch.forEach((ids, b) => ids.forEach((id, t) => (data[b * T + t] = BigInt(id))));
-        feeds[input.name] = new this.ort.Tensor('int64', data, [B, T]);
-      } else {
-        const dims = input.shape.map((d) => (d === 'B' ? B : typeof d === 'number' ? d : NaN));
-        if (dims.some(Number.isNaN)) throw new LensError('model-invalid', `Input "${input.name}" needs fixed sizes except "B", got [${input.shape.join(', ')}].`);
-        const size = dims.reduce((a, b) => a * b, 1);
-        const given = state[input.stateOf ?? ''];
-        if (given && given.length !== size) throw new LensError('model-invalid', `Initial state "${input.stateOf}" has ${given.length} values; "${input.name}" needs ${size}.`);
+      const seq = sequenceOfAxis(this.manifest, input.axes[axisIndex(input, 'position')]);
+      const T = seq ? batch[0][seq]?.length : undefined;
+      if (seq && T === undefined) throw new LensError('internal', `No token ids given for sequence "${seq}".`);
+      if (seq && batch.some((ids) => ids[seq].length !== T)) throw new LensError('internal', 'Every input of a batch must have the same lengths.');
+      const dims = input.axes.map((a) => (a.name === 'batch' ? B : a.name === 'position' ? T! : typeof a.size === 'number' ? a.size : NaN));
+      if (dims.some(Number.isNaN)) throw new LensError('model-invalid', `Input "${input.name}" has axes ${formatAxes(input.axes)}: every axis but batch and sequence axes needs a fixed size.`);
+      const size = dims.reduce((a, b) => a * b, 1);
+      if (input.role === 'initial_state' || input.role === 'empty_cache') {
+        const given = input.role === 'initial_state' ? state[input.state ?? ''] : undefined;
+        if (given && given.length !== size) throw new LensError('model-invalid', `Initial state "${input.state}" has ${given.length} values; "${input.name}" needs ${size}.`);
         feeds[input.name] = new this.ort.Tensor('float32', given ?? new Float32Array(size), dims);
+        continue;
       }
+      // Integer inputs along [batch, position]: ids, a mask of ones, positions, or token types (zeros).
+      const values = new Array<number>(size);
+      const bAxis = axisIndex(input, 'batch');
+      const per = size / B;
+      for (let b = 0; b < B; b++) {
+        const ids = batch[b][seq!];
+        for (let t = 0; t < per; t++) {
+          const v = input.role === 'input_ids' ? ids[t] : input.role === 'attention_mask' ? 1 : input.role === 'position_ids' ? offset + t : 0;
+          values[bAxis <= 0 ? b * per + t : t * B + b] = v;
+        }
+      }
+      feeds[input.name] = this.intTensor(input, values, dims);
     }
     return this.session.run(feeds);
   }
 
-  /** Joins chunk outputs along their "T" axis; final states come from the last chunk. */
+  private intTensor(input: InputSpec, values: number[], dims: number[]): OrtTensor {
+    if (input.dtype === 'int32') return new this.ort.Tensor('int32', Int32Array.from(values), dims);
+    return new this.ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  }
+
+  /** Joins chunk outputs along their position axis; final states come from the last chunk. */
   private concatChunks(chunks: RunOutputs[]): RunOutputs {
     const out: RunOutputs = {};
-    for (const spec of this.manifest.outputs) {
-      const axis = spec.shape.filter((d) => d !== 'B').indexOf('T');
-      out[spec.name] = axis < 0 ? chunks[chunks.length - 1][spec.name] : concatAxis(chunks.map((c) => c[spec.name]), axis);
+    for (const name of Object.keys(chunks[0])) {
+      const spec = this.manifest.outputs.find((o) => o.name === name)!;
+      const axis = spec.axes.filter((a) => a.name !== 'batch').findIndex((a) => a.name === 'position');
+      out[name] = axis < 0 ? chunks[chunks.length - 1][name] : concatAxis(chunks.map((c) => c[name]), axis);
     }
     return out;
   }
 }
 
-/** Removes the manifest's "B" axis (size 1) from an output. */
+/** Removes the manifest's batch axis (size 1) from an output. */
 function squeezeBatch(spec: OutputSpec, dims: number[], data: Float32Array): Tensor {
-  const b = spec.shape.indexOf('B');
+  const b = axisIndex(spec, 'batch');
+  if (dims.length !== spec.axes.length) {
+    throw new LensError('model-invalid', `Output "${spec.name}" has ${dims.length} axes [${dims.join(', ')}], but the manifest declares ${formatAxes(spec.axes)}.`);
+  }
   if (b >= 0 && dims[b] !== 1) throw new LensError('internal', `Output "${spec.name}" has batch size ${dims[b]}; expected 1.`);
   return { dims: b >= 0 ? dims.filter((_, i) => i !== b) : dims, data };
 }

@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import { existsSync, readFileSync, readdirSync } from 'fs';
 import * as path from 'path';
-import { validateManifest } from '../../src/core/manifest';
+import { validateManifest } from '../../src/core/manifestValidator';
 
 interface Edit {
   set?: string;

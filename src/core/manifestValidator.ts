@@ -1,0 +1,236 @@
+// Checks a parsed manifest (schema 2, see manifest.ts) and reports every problem at once, each naming the
+// field, what was expected and what was found, so a user fixing a model file sees the whole list.
+
+import {
+  AXIS_NAMES,
+  type AxisSpec,
+  GATE_MEANINGS,
+  INPUT_ROLES,
+  MIXING_STRUCTURES,
+  type ModelManifest,
+  OUTPUT_ROLES,
+  SEQUENCE_AXES,
+  isSafeRelativePath,
+} from './manifest';
+
+export type ManifestResult = { ok: true; manifest: ModelManifest } | { ok: false; errors: string[] };
+
+const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+const isNonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim().length > 0;
+const list = (items: readonly string[]) => items.map((s) => `"${s}"`).join(', ');
+const found = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
+
+/** Checks a parsed manifest; returns it typed, or every problem found (never just the first). */
+export function validateManifest(value: unknown): ManifestResult {
+  const errors: string[] = [];
+  const err = (path: string, message: string) => errors.push(`${path}: ${message}`);
+  if (!isObj(value)) return { ok: false, errors: ['manifest: expected a JSON object'] };
+  const m = value;
+  if (m.schemaVersion !== 2) {
+    const hint = m.schemaVersion === 1 ? ' (schema 1 manifests name shapes instead of axes; see the README, "Bring a model: the manifest")' : '';
+    err('schemaVersion', `expected 2, got ${found(m.schemaVersion)}${hint}`);
+    return { ok: false, errors };
+  }
+  if (typeof m.id !== 'string' || !ID_PATTERN.test(m.id)) err('id', `expected lowercase letters, digits, ".", "_" or "-" (1-64 characters, starting with a letter or digit), got ${found(m.id)}`);
+  if (!isNonEmpty(m.displayName)) err('displayName', 'expected a non-empty string');
+  if (m.shortName !== undefined && !isNonEmpty(m.shortName)) err('shortName', `expected a non-empty string, got ${found(m.shortName)}`);
+  if (typeof m.architecture !== 'string') err('architecture', `expected a string (a label for people), got ${found(m.architecture)}`);
+  if (typeof m.description !== 'string') err('description', 'expected a string');
+  if (!isNonEmpty(m.license)) err('license', 'expected a non-empty string (an SPDX identifier such as "MIT")');
+  if (!isPosInt(m.parameters)) err('parameters', `expected a positive integer, got ${found(m.parameters)}`);
+  if (m.model !== undefined && (typeof m.model !== 'string' || !isSafeRelativePath(m.model))) err('model', `expected a relative path inside the model folder, got ${found(m.model)}`);
+  if (m.occlusionToken !== undefined && !isNonEmpty(m.occlusionToken)) err('occlusionToken', 'expected a token string');
+  if (!isObj(m.dimensions)) err('dimensions', 'expected an object of positive integers');
+  else for (const [key, v] of Object.entries(m.dimensions)) if (!isPosInt(v)) err(`dimensions.${key}`, `expected a positive integer, got ${found(v)}`);
+
+  // Sequences: their length symbols tie sequence axes to them.
+  const lengths = new Map<string, string>(); // symbol → sequence id
+  if (!isObj(m.sequences) || Object.keys(m.sequences).length === 0) {
+    err('sequences', 'expected an object with at least one sequence, e.g. {"tokens": {"length": "T"}}');
+  } else {
+    for (const [id, s] of Object.entries(m.sequences)) {
+      const path = `sequences.${id}`;
+      if (!isObj(s)) {
+        err(path, 'expected an object with "length"');
+        continue;
+      }
+      if (!isNonEmpty(s.length)) err(`${path}.length`, `expected the symbol its axes use as size (e.g. "T"), got ${found(s.length)}`);
+      else if (lengths.has(s.length)) err(`${path}.length`, `"${s.length}" is already the length of sequence "${lengths.get(s.length)}"`);
+      else lengths.set(s.length, id);
+      if (s.label !== undefined && !isNonEmpty(s.label)) err(`${path}.label`, 'expected a non-empty string');
+      if (s.addSpecialTokens !== undefined && typeof s.addSpecialTokens !== 'boolean') err(`${path}.addSpecialTokens`, `expected true or false, got ${found(s.addSpecialTokens)}`);
+      if (s.prefix !== undefined && !(Array.isArray(s.prefix) && s.prefix.every(isNonEmpty))) err(`${path}.prefix`, 'expected an array of token strings');
+    }
+  }
+
+  /** Checks axes; returns the sequence id of each axis (undefined for non-sequence axes), or null when malformed. */
+  const checkAxes = (t: Obj, path: string): Array<string | undefined> | null => {
+    if (!Array.isArray(t.axes) || t.axes.length === 0) {
+      err(`${path}.axes`, `expected an array of axes such as [{"name": "batch"}, {"name": "position", "size": "T"}], got ${found(t.axes)}`);
+      return null;
+    }
+    const seqs: Array<string | undefined> = [];
+    let ok = true;
+    (t.axes as unknown[]).forEach((a, i) => {
+      const ap = `${path}.axes[${i}]`;
+      if (!isObj(a) || !(AXIS_NAMES as readonly unknown[]).includes(a.name)) {
+        err(ap, `expected {"name": one of ${list(AXIS_NAMES)}, "size"?: number or symbol}, got ${found(isObj(a) ? a.name : a)}`);
+        ok = false;
+        return;
+      }
+      const axis = a as unknown as AxisSpec;
+      const sizeOk = axis.size === undefined || isPosInt(axis.size) || isNonEmpty(axis.size) || (axis.name === 'past' && axis.size === 0);
+      if (!sizeOk) err(`${ap}.size`, `expected a positive integer or a symbol, got ${found(axis.size)}`);
+      if (SEQUENCE_AXES.includes(axis.name)) {
+        const seq = typeof axis.size === 'string' ? lengths.get(axis.size) : undefined;
+        if (!seq) err(`${ap}.size`, `a "${axis.name}" axis needs a sequence's length symbol as size (${lengths.size ? list([...lengths.keys()]) : 'no sequence is declared'}), got ${found(axis.size)}`);
+        seqs.push(seq);
+      } else seqs.push(undefined);
+    });
+    const names = (t.axes as Obj[]).map((a) => (isObj(a) ? a.name : undefined));
+    for (const name of ['batch', 'layer', 'head', 'gate', 'vocab', 'query', 'key', 'position'] as const) {
+      if (names.filter((n) => n === name).length > 1) err(`${path}.axes`, `has more than one "${name}" axis`);
+    }
+    return ok ? seqs : null;
+  };
+  const has = (t: Obj, name: string) => Array.isArray(t.axes) && (t.axes as unknown[]).some((a) => isObj(a) && a.name === name);
+  const axisSeq = (t: Obj, seqs: Array<string | undefined>, name: string) => seqs[(t.axes as Obj[]).findIndex((a) => isObj(a) && a.name === name)];
+  const needAxes = (t: Obj, path: string, role: string, names: string[]) => {
+    const missing = names.filter((n) => !has(t, n));
+    if (missing.length) err(`${path}.axes`, `role "${role}" needs ${list(names)} axes; missing ${list(missing)}`);
+    return missing.length === 0;
+  };
+  const uniqueNames = (items: unknown[], path: string) => {
+    const seen = new Set<unknown>();
+    items.forEach((t, i) => {
+      if (!isObj(t)) return;
+      if (seen.has(t.name)) err(`${path}[${i}].name`, `duplicate name ${found(t.name)}`);
+      seen.add(t.name);
+    });
+  };
+  const checkTensorBasics = (t: Obj, path: string, dtypes: readonly string[]) => {
+    if (!isNonEmpty(t.name)) err(`${path}.name`, 'expected the graph name of the tensor');
+    if (!dtypes.includes(t.dtype as string)) err(`${path}.dtype`, `expected ${list(dtypes)}, got ${found(t.dtype)}`);
+    if (t.description !== undefined && typeof t.description !== 'string') err(`${path}.description`, 'expected a string');
+  };
+
+  const finalStates = new Set<string>();
+  if (!Array.isArray(m.outputs) || m.outputs.length === 0) {
+    err('outputs', 'expected a non-empty array');
+  } else {
+    const perLayer = new Map<string, Set<number>>();
+    (m.outputs as unknown[]).forEach((t, i) => {
+      const path = `outputs[${i}]`;
+      if (!isObj(t)) return err(path, 'expected an object');
+      const role = t.role as string;
+      if (!Object.prototype.hasOwnProperty.call(OUTPUT_ROLES, role)) return err(`${path}.role`, `expected one of ${list(Object.keys(OUTPUT_ROLES))}, got ${found(t.role)}`);
+      checkTensorBasics(t, path, role === 'ignored' ? ['float32', 'int64', 'int32'] : ['float32']);
+      if (t.group !== undefined && !isNonEmpty(t.group)) err(`${path}.group`, 'expected a non-empty string');
+      if (t.label !== undefined && !isNonEmpty(t.label)) err(`${path}.label`, 'expected a non-empty string');
+      const seqs = checkAxes(t, path);
+      if (!seqs) return;
+      if (t.layer !== undefined) {
+        if (!(Number.isInteger(t.layer) && (t.layer as number) >= 0)) err(`${path}.layer`, `expected a layer index (0, 1, …), got ${found(t.layer)}`);
+        else if (has(t, 'layer')) err(`${path}.layer`, 'a tensor with a "layer" axis holds every layer: drop "layer" or the axis');
+        else {
+          const key = `${role}/${(t.group as string) ?? role}`;
+          const layers = perLayer.get(key) ?? new Set<number>();
+          if (layers.has(t.layer as number)) err(`${path}.layer`, `layer ${t.layer} of ${key} is given twice`);
+          perLayer.set(key, layers.add(t.layer as number));
+        }
+      }
+      if (role === 'logits') {
+        needAxes(t, path, role, ['position', 'vocab']);
+        if (t.predicts !== undefined && t.predicts !== 'next' && t.predicts !== 'current') err(`${path}.predicts`, `expected "next" or "current", got ${found(t.predicts)}`);
+      } else if (role === 'mixing' || role === 'cross_mixing') {
+        if (!needAxes(t, path, role, ['query', 'key'])) return;
+        const q = axisSeq(t, seqs, 'query');
+        const k = axisSeq(t, seqs, 'key');
+        if (role === 'mixing' && q && k && q !== k) err(`${path}.axes`, `role "mixing" mixes one sequence, but query is "${q}" and key is "${k}" (use "cross_mixing")`);
+        if (role === 'cross_mixing' && q && k && q === k) err(`${path}.axes`, `role "cross_mixing" needs query and key in different sequences, both are "${q}" (use "mixing")`);
+        if (role === 'mixing' && !(MIXING_STRUCTURES as readonly unknown[]).includes(t.structure)) err(`${path}.structure`, `expected one of ${list(MIXING_STRUCTURES)}, got ${found(t.structure)}`);
+        if (t.structure === 'windowed' && !isPosInt(t.window)) err(`${path}.window`, `a windowed structure needs the window size (keys a query sees, itself included), got ${found(t.window)}`);
+        if (t.globalTokens !== undefined && !(Number.isInteger(t.globalTokens) && (t.globalTokens as number) >= 0)) err(`${path}.globalTokens`, `expected a count of tokens, got ${found(t.globalTokens)}`);
+        if (t.normalised !== undefined && typeof t.normalised !== 'boolean') err(`${path}.normalised`, `expected true or false, got ${found(t.normalised)}`);
+        if (!has(t, 'layer') && t.layer === undefined) err(`${path}.layer`, 'expected a "layer" axis, or "layer": index for a tensor that holds one layer');
+      } else if (role === 'gates') {
+        if (!needAxes(t, path, role, ['layer', 'position', 'gate', 'unit'])) return;
+        const gates = t.gates;
+        if (!Array.isArray(gates) || gates.length === 0) return err(`${path}.gates`, 'expected the gates along the gate axis, e.g. [{"name": "f", "meaning": "keep"}, …]');
+        gates.forEach((g, j) => {
+          if (!isObj(g) || !isNonEmpty(g.name)) return err(`${path}.gates[${j}].name`, 'expected a non-empty string');
+          if (!(GATE_MEANINGS as readonly unknown[]).includes(g.meaning)) err(`${path}.gates[${j}].meaning`, `expected one of ${list(GATE_MEANINGS)}, got ${found(g.meaning)}`);
+          if (g.complementWrites !== undefined && (typeof g.complementWrites !== 'boolean' || g.meaning !== 'keep')) err(`${path}.gates[${j}].complementWrites`, 'only a "keep" gate can declare that 1 − it is the write weight (true or false)');
+        });
+        const names = gates.filter(isObj).map((g) => g.name);
+        if (new Set(names).size !== names.length) err(`${path}.gates`, 'gate names must be distinct');
+        const keeps = gates.filter((g) => isObj(g) && g.meaning === 'keep').length;
+        if (keeps > 1) err(`${path}.gates`, `expected at most one "keep" gate, found ${keeps}`);
+        const gateAxis = (t.axes as AxisSpec[]).find((a) => a.name === 'gate');
+        if (typeof gateAxis?.size === 'number' && gateAxis.size !== gates.length) err(`${path}.gates`, `names ${gates.length} gates but the gate axis has ${gateAxis.size}`);
+      } else if (role === 'state') {
+        needAxes(t, path, role, ['position']);
+        if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the state (e.g. "h" or "c")');
+      } else if (role === 'final_state') {
+        if (seqs.some(Boolean)) err(`${path}.axes`, 'a final state has no sequence axis (it is the state after the last token)');
+        if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the state it holds (e.g. "h" or "c")');
+        else finalStates.add(t.state);
+      } else if (role === 'hidden_states') {
+        needAxes(t, path, role, ['position']);
+      }
+    });
+    uniqueNames(m.outputs as unknown[], 'outputs');
+    const logits = (m.outputs as unknown[]).filter((t) => isObj(t) && t.role === 'logits').length;
+    if (logits > 1) err('outputs', `expected at most one output with role "logits", found ${logits}`);
+  }
+
+  if (!Array.isArray(m.inputs) || m.inputs.length === 0) {
+    err('inputs', 'expected a non-empty array');
+  } else {
+    const idsBySequence = new Map<string, number>();
+    (m.inputs as unknown[]).forEach((t, i) => {
+      const path = `inputs[${i}]`;
+      if (!isObj(t)) return err(path, 'expected an object');
+      const role = t.role as string;
+      if (!(INPUT_ROLES as readonly unknown[]).includes(role)) return err(`${path}.role`, `expected one of ${list(INPUT_ROLES)}, got ${found(t.role)}`);
+      const integer = role === 'input_ids' || role === 'attention_mask' || role === 'position_ids' || role === 'token_type_ids';
+      checkTensorBasics(t, path, integer ? ['int64', 'int32'] : ['float32']);
+      const seqs = checkAxes(t, path);
+      if (!seqs) return;
+      if (integer) {
+        if (!needAxes(t, path, role, ['position'])) return;
+        const seq = axisSeq(t, seqs, 'position');
+        if (role === 'input_ids' && seq) idsBySequence.set(seq, (idsBySequence.get(seq) ?? 0) + 1);
+      } else if (role === 'initial_state') {
+        if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the state it seeds (e.g. "h" or "c")');
+        else if (Array.isArray(m.outputs) && !finalStates.has(t.state)) err(`${path}.state`, `no output with role "final_state" holds state "${t.state}", so long text cannot be run in chunks`);
+      }
+      const free = (t.axes as AxisSpec[]).filter((a) => !SEQUENCE_AXES.includes(a.name) && a.name !== 'batch' && typeof a.size !== 'number');
+      if (free.length) err(`${path}.axes`, `the engine must know every size it feeds: give ${list(free.map((a) => a.name))} a fixed size`);
+    });
+    uniqueNames(m.inputs as unknown[], 'inputs');
+    for (const id of lengths.values()) {
+      const n = idsBySequence.get(id) ?? 0;
+      if (n !== 1) err('inputs', `expected exactly one input with role "input_ids" for sequence "${id}", found ${n}`);
+    }
+  }
+
+  if (!isObj(m.tokenizer)) {
+    err('tokenizer', 'expected an object with "file"');
+  } else {
+    if (typeof m.tokenizer.file !== 'string' || !isSafeRelativePath(m.tokenizer.file)) err('tokenizer.file', `expected a relative path inside the model folder, got ${found(m.tokenizer.file)}`);
+    if (m.tokenizer.specialTokens !== undefined && (!isObj(m.tokenizer.specialTokens) || !Object.values(m.tokenizer.specialTokens).every(isNonEmpty))) {
+      err('tokenizer.specialTokens', 'expected an object of non-empty token strings');
+    }
+  }
+  if (m.metrics !== undefined) {
+    if (!isObj(m.metrics)) err('metrics', 'expected an object of numbers');
+    else for (const [k, v] of Object.entries(m.metrics)) if (typeof v !== 'number' || !Number.isFinite(v)) err(`metrics.${k}`, `expected a finite number, got ${found(v)}`);
+  }
+  if (m.training !== undefined && !isObj(m.training)) err('training', 'expected an object');
+  return errors.length ? { ok: false, errors } : { ok: true, manifest: value as unknown as ModelManifest };
+}

@@ -1,0 +1,204 @@
+// What a model offers, derived from its manifest's roles alone: its token sequences, which one the logits
+// score, its mixing families (attention-like W per layer and head, one sequence or across two), gates with
+// their meanings, states and hidden states. Views, hovers, the Compare view and the math ask this, never
+// the architecture string. It also puts each role's tensor in one canonical axis order, whatever order the
+// model exports (a copy only when the order differs).
+
+import type { MixingMask, Tensor } from './analysis';
+import {
+  type AxisName,
+  type GateSpec,
+  type InputSpec,
+  type ModelManifest,
+  type OutputRole,
+  type OutputSpec,
+  axisIndex,
+  sequenceOfAxis,
+} from './manifest';
+
+export interface SequenceInfo {
+  id: string;
+  label: string;
+  length: string;
+  addSpecialTokens: boolean;
+  prefix: string[];
+  input: InputSpec;
+}
+
+/** One attention-like W: a family of tensors (one with a layer axis, or one per layer). */
+export interface MixingFamily {
+  /** Unique within the model, e.g. "mixing/mixing", "cross_mixing/cross". */
+  key: string;
+  role: 'mixing' | 'cross_mixing';
+  label: string;
+  mask: MixingMask;
+  window?: number;
+  globalTokens?: number;
+  normalised: boolean;
+  /** Sequence ids of the query (rows) and key (columns) axes. */
+  query: string;
+  keys: string;
+  /** The tensors, in layer order. */
+  outputs: OutputSpec[];
+  perLayer: boolean;
+}
+
+export interface GateFamily {
+  output: OutputSpec;
+  gates: GateSpec[];
+  /** The state they update, when declared ("c", "h"). */
+  state?: string;
+}
+
+export interface StateFamily {
+  output: OutputSpec;
+  state: string;
+  label: string;
+}
+
+export interface ModelStructure {
+  sequences: SequenceInfo[];
+  /** The sequence the logits score (the decoder's for an encoder–decoder), else the last one declared. */
+  primary: string;
+  logits?: OutputSpec;
+  /** Whether logits at t score token t + 1 (causal language model) or token t (masked language model). */
+  predictsNext: boolean;
+  mixing: MixingFamily[];
+  gates?: GateFamily;
+  states: StateFamily[];
+  hiddenStates: OutputSpec[];
+  finalStates: OutputSpec[];
+  /** Runs in chunks that carry a state (initial_state inputs fed from final_state outputs). */
+  recurrent: boolean;
+}
+
+const structures = new WeakMap<ModelManifest, ModelStructure>();
+
+/** The structure of a (validated) manifest, derived once. */
+export function modelStructure(manifest: ModelManifest): ModelStructure {
+  let s = structures.get(manifest);
+  if (!s) structures.set(manifest, (s = deriveStructure(manifest)));
+  return s;
+}
+
+function deriveStructure(manifest: ModelManifest): ModelStructure {
+  const sequences: SequenceInfo[] = Object.entries(manifest.sequences).map(([id, spec]) => ({
+    id,
+    label: spec.label ?? (id === 'tokens' ? 'Tokens' : id[0].toUpperCase() + id.slice(1)),
+    length: spec.length,
+    addSpecialTokens: spec.addSpecialTokens ?? false,
+    prefix: spec.prefix ?? [],
+    input: manifest.inputs.find((i) => i.role === 'input_ids' && sequenceOfAxis(manifest, i.axes[axisIndex(i, 'position')]) === id)!,
+  }));
+  const logits = manifest.outputs.find((o) => o.role === 'logits');
+  const logitsSeq = logits ? sequenceOfAxis(manifest, logits.axes[axisIndex(logits, 'position')]) : undefined;
+  const families = new Map<string, MixingFamily>();
+  for (const o of manifest.outputs) {
+    if (o.role !== 'mixing' && o.role !== 'cross_mixing') continue;
+    const key = `${o.role}/${o.group ?? o.role}`;
+    let f = families.get(key);
+    if (!f) {
+      const cross = o.role === 'cross_mixing';
+      f = {
+        key,
+        role: o.role,
+        label: o.label ?? (cross ? 'cross-attention' : 'attention'),
+        mask: cross ? 'cross' : (o.structure ?? 'causal'),
+        window: o.window,
+        globalTokens: o.globalTokens,
+        normalised: o.normalised ?? true,
+        query: sequenceOfAxis(manifest, o.axes[axisIndex(o, 'query')]) ?? sequences[0].id,
+        keys: sequenceOfAxis(manifest, o.axes[axisIndex(o, 'key')]) ?? sequences[0].id,
+        outputs: [],
+        perLayer: o.layer !== undefined,
+      };
+      families.set(key, f);
+    }
+    f.outputs.push(o);
+  }
+  for (const f of families.values()) f.outputs.sort((a, b) => (a.layer ?? 0) - (b.layer ?? 0));
+  const gatesOut = manifest.outputs.find((o) => o.role === 'gates');
+  return {
+    sequences,
+    primary: logitsSeq ?? sequences[sequences.length - 1].id,
+    logits,
+    predictsNext: (logits?.predicts ?? 'next') === 'next',
+    mixing: [...families.values()],
+    gates: gatesOut?.gates ? { output: gatesOut, gates: gatesOut.gates, state: gatesOut.state } : undefined,
+    states: manifest.outputs
+      .filter((o) => o.role === 'state')
+      .map((o) => ({ output: o, state: o.state ?? '', label: o.label ?? `state ${o.state ?? ''}`.trim() })),
+    hiddenStates: manifest.outputs.filter((o) => o.role === 'hidden_states').sort((a, b) => (a.layer ?? 0) - (b.layer ?? 0)),
+    finalStates: manifest.outputs.filter((o) => o.role === 'final_state'),
+    recurrent: manifest.inputs.some((i) => i.role === 'initial_state'),
+  };
+}
+
+/** The family the W(t, k) views start on: self-mixing of the primary sequence, else any self-mixing, else the first. */
+export function mainFamily(structure: ModelStructure): MixingFamily | undefined {
+  const { mixing, primary } = structure;
+  return mixing.find((f) => f.role === 'mixing' && f.query === primary) ?? mixing.find((f) => f.role === 'mixing') ?? mixing[0];
+}
+
+/** Whether the model's W(t, k) on its primary sequence may look ahead (an encoder, a masked language model). */
+export function looksAhead(structure: ModelStructure): boolean {
+  return mainFamily(structure)?.mask === 'bidirectional' || !structure.predictsNext;
+}
+
+/** The canonical axis order of each role's tensor (batch removed); absent axes are inserted with size 1. */
+const CANONICAL: Partial<Record<OutputRole, AxisName[]>> = {
+  logits: ['position', 'vocab'],
+  mixing: ['layer', 'head', 'query', 'key'],
+  cross_mixing: ['layer', 'head', 'query', 'key'],
+  gates: ['layer', 'position', 'gate', 'unit'],
+  state: ['layer', 'position', 'unit'],
+  hidden_states: ['layer', 'position', 'feature'],
+};
+
+/**
+ * An output's tensor (batch axis already removed) in its role's canonical order. Axes the role does not
+ * name (e.g. the state dimension of a state-space model) are folded into the last canonical axis, and a
+ * per-layer tensor gets no layer axis (its spec's `layer` says which one it is).
+ */
+export function canonicalTensor(spec: OutputSpec, tensor: Tensor): Tensor {
+  const order = CANONICAL[spec.role];
+  if (!order) return tensor;
+  const names = spec.axes.filter((a) => a.name !== 'batch').map((a) => a.name);
+  if (names.length !== tensor.dims.length) throw new Error(`output "${spec.name}" has ${tensor.dims.length} axes; its manifest names ${names.length} besides batch`);
+  const wanted = order.filter((n) => !(n === 'layer' && spec.layer !== undefined));
+  const extra = names.map((n, i) => ({ n, i })).filter(({ n }) => !wanted.includes(n));
+  // Source axis for each canonical axis (-1: inserted, size 1); extra axes fold into the last one.
+  const source = wanted.map((n) => names.indexOf(n));
+  const perm = [...source.filter((i) => i >= 0), ...extra.map((e) => e.i)];
+  const identity = perm.every((p, i) => p === i);
+  const data = identity ? tensor.data : permute(tensor, perm);
+  const permutedDims = perm.map((p) => tensor.dims[p]);
+  // Rebuild dims: canonical sizes, with the extra axes multiplied into the last.
+  const dims: number[] = [];
+  let j = 0;
+  for (const s of source) dims.push(s >= 0 ? permutedDims[j++] : 1);
+  for (; j < permutedDims.length; j++) dims[dims.length - 1] *= permutedDims[j];
+  return { dims, data };
+}
+
+/** A copy of a tensor with its axes reordered: out axis i is input axis perm[i]. */
+function permute(t: Tensor, perm: number[]): Float32Array {
+  const n = t.dims.length;
+  const strides = new Array<number>(n);
+  strides[n - 1] = 1;
+  for (let i = n - 2; i >= 0; i--) strides[i] = strides[i + 1] * t.dims[i + 1];
+  const outDims = perm.map((p) => t.dims[p]);
+  const outStrides = perm.map((p) => strides[p]);
+  const out = new Float32Array(t.data.length);
+  const index = new Array<number>(n).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let i = 0; i < n; i++) src += index[i] * outStrides[i];
+    out[o] = t.data[src];
+    for (let i = n - 1; i >= 0; i--) {
+      if (++index[i] < outDims[i]) break;
+      index[i] = 0;
+    }
+  }
+  return out;
+}
