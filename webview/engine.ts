@@ -5,7 +5,8 @@
 // releases every session when the view closes.
 
 import { Analysis, analyse } from '../src/core/analyze';
-import { ModelRunner, OrtModule } from '../src/core/engine';
+import { ModelRunner, OrtModule, type SequenceIds } from '../src/core/engine';
+import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
 import { LatestOnly } from '../src/core/latest';
 import { occlusion } from '../src/core/occlusion';
@@ -156,10 +157,12 @@ export class Engine {
   }
 
   /**
-   * Occlusion [T, T] in KL bits for token ids with a loaded model, the single-space token as replacement.
-   * Waits for the current analysis; a newer analysis or occlusion cancels it ("cancelled"), as does signal.
+   * Occlusion [T, T] in KL bits of the analysis's primary sequence (the one its W(t, k) views show): each
+   * token replaced by the manifest's occlusion token (default a single space, else the unknown token),
+   * special tokens left alone; bidirectional for a model that looks ahead. Waits for the current analysis;
+   * a newer analysis or occlusion cancels it ("cancelled"), as does signal.
    */
-  async occlusion(model: ModelDescriptor, ids: readonly number[], onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<Float32Array> {
+  async occlusion(model: ModelDescriptor, input: Pick<Analysis, 'sequences' | 'tokens'> | readonly number[], onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<Float32Array> {
     const previous = this.occluding;
     previous?.controller.abort();
     const controller = new AbortController();
@@ -170,12 +173,28 @@ export class Engine {
       await this.analysing.catch(() => undefined);
       if (controller.signal.aborted) throw new LensError('cancelled', 'Occlusion was cancelled.');
       const { runner, tokenizer } = await this.load(model);
-      const replacementId = tokenizer.encode(' ')[0];
-      if (replacementId === undefined) throw new LensError('model-invalid', `The tokenizer of "${model.manifest.id}" has no token for a single space.`);
+      const wanted = model.manifest.occlusionToken;
+      const replacementId = wanted !== undefined ? tokenizer.idOf(wanted) : (tokenizer.encode(' ')[0] ?? tokenizer.idOf('[UNK]') ?? tokenizer.idOf('<unk>'));
+      if (replacementId === undefined) throw new LensError('model-invalid', `The tokenizer of "${model.manifest.id}" has no ${wanted !== undefined ? `token ${JSON.stringify(wanted)} (manifest field occlusionToken)` : 'token for a single space; set the manifest field occlusionToken'}.`);
+      const structure = runner.structure;
+      const primary = structure.primary;
+      // Token ids alone (the Compare view's runs) are the primary sequence of a one-sequence model.
+      const ids: SequenceIds = Array.isArray(input) ? { [primary]: input } : Object.fromEntries((input as Pick<Analysis, 'sequences'>).sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
+      const special = Array.isArray(input) ? [] : (input as Pick<Analysis, 'tokens'>).tokens.map((t) => t.special);
       // Inference and the KL sums run on this (the UI) thread: small batches with a task boundary before
       // each let the panel paint progress and answer input between them.
       const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-      return occlusion(runner, ids, { replacementId, signal: controller.signal, onProgress, pause, maxBatchBytes: OCCLUSION_BATCH_BYTES });
+      return occlusion((batch) => runner.runBatchLogits(batch), ids, {
+        occluded: primary,
+        observed: primary,
+        causal: !looksAhead(structure),
+        skip: (k) => special[k] === true,
+        replacementId,
+        signal: controller.signal,
+        onProgress,
+        pause,
+        maxBatchBytes: OCCLUSION_BATCH_BYTES,
+      });
     })();
     const entry = { controller, done };
     this.occluding = entry;
@@ -202,16 +221,20 @@ export class Engine {
     const started = performance.now();
     const id = model.manifest.id;
     const { modelBytes, tokenizerJson } = await modelFiles(model, (loaded, total) => onProgress?.({ modelId: id, loaded, total }));
-    const tokenizer = new LensTokenizer(tokenizerJson);
+    const tokenizer = new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
     const runner = await ModelRunner.create(ortFor(this.backend.backend) as unknown as OrtModule, model.manifest, modelBytes, {
       executionProviders: [this.backend.backend],
       graphOptimizationLevel: 'all',
     });
-    if (this.disposed) {
-      await runner.release();
-      throw new LensError('disposed', 'The view closed while the model was loading.');
+    try {
+      if (this.disposed) throw new LensError('disposed', 'The view closed while the model was loading.');
+      // First runs compile kernels; a model whose declared axes do not match its outputs fails here.
+      const warmUp = tokenizer.encode('function warmUp() {\n  return 1;\n}');
+      await runner.run(Object.fromEntries(runner.structure.sequences.map((s) => [s.id, warmUp])));
+    } catch (err) {
+      await runner.release(); // never leak a session, whatever failed
+      throw err;
     }
-    await runner.run(tokenizer.encode('function warmUp() {\n  return 1;\n}')); // first runs compile kernels
     return { runner, tokenizer, loadMs: performance.now() - started };
   }
 }

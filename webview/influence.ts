@@ -1,5 +1,6 @@
 // Sends the host the per-token top influencers of an analysis (for editor hovers and decorations): the
-// metric the user chose when the model has it, else the closest one it has. Only these small lists
+// metric the user chose when the model has it, else the closest one it has; earlier and later tokens for
+// a causal model, every other token for a bidirectional one. Only these small lists
 // cross the boundary; the matrices stay in the webview.
 
 import type { Analysis } from '../src/core/analyze';
@@ -15,7 +16,10 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
     const matrix = influenceMatrix(analysis, wanted, occlusion);
     if (!matrix) return;
     const T = analysis.tokens.length;
-    const { from, to } = topInfluences(matrix.w, T, MAX_LINKS);
+    const { from, to } = topInfluences(matrix.w, T, T, MAX_LINKS, matrix.mask);
+    // Special tokens ([CLS], </s>) stand for no text: the editor neither lists nor tints them.
+    const special = analysis.tokens.map((t) => t.special);
+    const real = (links: typeof from[number]) => links.filter((l) => !special[l.index]);
     const summary: InfluenceSummary = {
       uri,
       version,
@@ -23,7 +27,7 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
       modelName: analysis.model.displayName,
       metric: matrix.metric,
       metricLabel: matrix.label,
-      tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: from[i], to: to[i] })),
+      tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: t.special ? [] : real(from[i]), to: t.special ? [] : real(to[i]) })),
     };
     host.notify('influence', summary);
   } catch (err) {

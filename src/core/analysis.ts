@@ -1,6 +1,7 @@
 // The analysis math shared by every architecture: next-token surprisal and top-k predictions from
-// logits, and attention rollout (Abnar & Zuidema 2020) from per-layer, per-head attention. Pure code on
-// flat Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
+// logits, and attention rollout (Abnar & Zuidema 2020) from per-layer, per-head attention of any mixing
+// structure (causal, windowed, bidirectional; cross-attention is rectangular and has no rollout). Pure code
+// on flat Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
 /** A dense row-major tensor. */
 export interface Tensor {
@@ -16,8 +17,8 @@ export function tensor(dims: number[], data?: Float32Array): Tensor {
   return { dims, data: data ?? new Float32Array(size) };
 }
 
-/** log-sum-exp of a slice, computed stably. */
-function logSumExp(values: Float32Array, offset: number, length: number): number {
+/** log-sum-exp of a slice, computed stably (the one copy: surprisal, predictions and occlusion share it). */
+export function logSumExp(values: Float32Array, offset: number, length: number): number {
   let max = -Infinity;
   for (let i = 0; i < length; i++) max = Math.max(max, values[offset + i]);
   let sum = 0;
@@ -92,53 +93,142 @@ function seqDims(t: Tensor): [number, number] {
   return [dims[0], dims[1]];
 }
 
-/** Mean over heads of attention [L, H, T, T] for one layer: [T, T]. */
-export function meanOverHeads(attention: Tensor, layer: number): Float32Array {
-  const [, H, T] = attention.dims;
-  const out = new Float32Array(T * T);
-  const size = T * T;
-  for (let h = 0; h < H; h++) {
-    const base = (layer * H + h) * size;
-    for (let i = 0; i < size; i++) out[i] += attention.data[base + i];
-  }
-  for (let i = 0; i < size; i++) out[i] /= H;
-  return out;
+/** Which positions a mixing matrix W [rows, cols] lets row t draw on. */
+export type MixingMask =
+  /** k ≤ t (a decoder, an RNN). */
+  | 'causal'
+  /** every k (an encoder). */
+  | 'bidirectional'
+  /** k ≤ t within a sliding window, plus any always-visible first tokens: still lower-triangular. */
+  | 'windowed'
+  /** rows are target positions, columns source positions (rows ≠ cols allowed). */
+  | 'cross';
+
+/** L layers of H heads of [rows, cols] matrices; layer(l) is [H, rows, cols] row-major (a view, never a copy). */
+export interface LayeredMatrices {
+  layers: number;
+  heads: number;
+  rows: number;
+  cols: number;
+  layer(l: number): Float32Array;
 }
 
-/** Max over heads of attention [L, H, T, T] for one layer: [T, T] (rows no longer sum to 1). */
-export function maxOverHeads(attention: Tensor, layer: number): Float32Array {
-  const [, H, T] = attention.dims;
-  const size = T * T;
+/** Dims without a leading batch axis of size 1 when there are `rank + 1` of them. */
+function unbatched(dims: number[], rank: number): number[] {
+  return dims.length === rank + 1 && dims[0] === 1 ? dims.slice(1) : dims;
+}
+
+function layered(L: number, H: number, R: number, C: number, at: (l: number) => Float32Array): LayeredMatrices {
+  return {
+    layers: L,
+    heads: H,
+    rows: R,
+    cols: C,
+    layer(l: number) {
+      if (!(l >= 0 && l < L) || !Number.isInteger(l)) throw new Error(`layer ${l} is outside 0..${L - 1}`);
+      return at(l);
+    },
+  };
+}
+
+/**
+ * Attention [L, H, R, C] (or [L, 1, H, R, C]: one sequence with its batch axis) as layered matrices whose
+ * layers are subarray views of the tensor's data.
+ */
+export function layeredFromTensor(t: Tensor): LayeredMatrices {
+  let dims = t.dims;
+  if (dims.length === 5 && dims[1] === 1) dims = [dims[0], ...dims.slice(2)];
+  if (dims.length !== 4) throw new Error(`expected attention [L, H, rows, cols], got [${t.dims.join(', ')}]`);
+  const [L, H, R, C] = dims;
+  const size = H * R * C;
+  if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
+  return layered(L, H, R, C, (l) => t.data.subarray(l * size, (l + 1) * size));
+}
+
+/** One tensor per layer, each [H, R, C] (or [1, H, R, C]), as Hugging Face exports them: no copies. */
+export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
+  if (!layers.length) throw new Error('no attention layers');
+  const shapes = layers.map((t) => unbatched(t.dims, 3));
+  const [H, R, C] = shapes[0];
+  shapes.forEach((d, l) => {
+    if (d.length !== 3 || d[0] !== H || d[1] !== R || d[2] !== C || layers[l].data.length !== H * R * C) {
+      throw new Error(`attention layer ${l} is [${layers[l].dims.join(', ')}]; expected [${H}, ${R}, ${C}] like layer 0`);
+    }
+  });
+  return layered(layers.length, H, R, C, (l) => layers[l].data);
+}
+
+function asLayered(x: LayeredMatrices | Tensor): LayeredMatrices {
+  return 'dims' in x ? layeredFromTensor(x) : x;
+}
+
+/** Mean over heads of one layer: [rows, cols]. Accepts layered matrices or attention [L, H, R, C]. */
+export function meanOverHeads(attention: LayeredMatrices | Tensor, layer: number): Float32Array {
+  const m = asLayered(attention);
+  const data = m.layer(layer);
+  const size = m.rows * m.cols;
   const out = new Float32Array(size);
-  for (let h = 0; h < H; h++) {
-    const base = (layer * H + h) * size;
-    for (let i = 0; i < size; i++) out[i] = Math.max(out[i], attention.data[base + i]);
+  for (let h = 0; h < m.heads; h++) {
+    const base = h * size;
+    for (let i = 0; i < size; i++) out[i] += data[base + i];
+  }
+  for (let i = 0; i < size; i++) out[i] /= m.heads;
+  return out;
+}
+
+/** Max over heads of one layer: [rows, cols] (rows no longer sum to 1). */
+export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number): Float32Array {
+  const m = asLayered(attention);
+  const data = m.layer(layer);
+  const size = m.rows * m.cols;
+  const out = new Float32Array(size);
+  for (let h = 0; h < m.heads; h++) {
+    const base = h * size;
+    for (let i = 0; i < size; i++) out[i] = Math.max(out[i], data[base + i]);
   }
   return out;
 }
 
-/** One layer's rollout factor Â = ½(mean-over-heads A + I) [T, T]: rows still sum to 1 (residual stream). */
-export function rolloutFactor(attention: Tensor, layer: number): Float32Array {
-  const T = attention.dims[2];
-  const a = meanOverHeads(attention, layer);
+/**
+ * One layer's rollout factor Â = ½(mean-over-heads A + I) [T, T]: rows still sum to 1 (residual stream).
+ * Self-attention only: a rectangular (cross-attention) layer has no identity to add.
+ */
+export function rolloutFactor(attention: LayeredMatrices | Tensor, layer: number): Float32Array {
+  const m = asLayered(attention);
+  if (m.rows !== m.cols) throw new Error(`rollout needs square attention; got ${m.rows}×${m.cols}`);
+  const T = m.rows;
+  const a = meanOverHeads(m, layer);
   for (let i = 0; i < T * T; i++) a[i] *= 0.5;
   for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
   return a;
 }
 
 /**
- * Attention rollout (Abnar & Zuidema 2020): R = Â_L · … · Â_1 with Â from rolloutFactor. Returns R [T, T].
- * For causal attention every Â is lower-triangular, so the products skip the zero upper triangle.
+ * Attention rollout (Abnar & Zuidema 2020): R = Â_L · … · Â_1 with Â from rolloutFactor. Returns R [T, T],
+ * whose rows sum to 1 when the layers' rows do. `causal` (causal or windowed attention: every Â is lower-
+ * triangular) skips the zero upper triangle; otherwise (bidirectional) the products are dense. Passing
+ * causal for attention that is not lower-triangular drops its upper triangle. A Tensor [L, H, T, T] is
+ * still accepted, causal unless told otherwise.
  */
-export function rollout(attention: Tensor): Float32Array {
-  if (attention.dims.length !== 4 || attention.dims[2] !== attention.dims[3]) {
-    throw new Error(`rollout expects attention [L, H, T, T], got [${attention.dims.join(', ')}]`);
-  }
-  const [L, , T] = attention.dims;
+export function rollout(attention: LayeredMatrices, causal: boolean): Float32Array;
+export function rollout(attention: Tensor, causal?: boolean): Float32Array;
+export function rollout(attention: LayeredMatrices | Tensor, causal = true): Float32Array {
+  const m = asLayered(attention);
+  if (m.rows !== m.cols) throw new Error(`rollout needs square attention; got ${m.rows}×${m.cols}`);
+  const T = m.rows;
+  const product = causal ? lowerTriangularProductRows : denseProductRows;
   let result: Float32Array | undefined;
-  for (let l = 0; l < L; l++) {
-    const a = rolloutFactor(attention, l);
-    result = result ? lowerTriangularProduct(a, result, T) : a;
+  for (let l = 0; l < m.layers; l++) {
+    const a = rolloutFactor(m, l);
+    if (!result) {
+      // A causal rollout is lower-triangular from the first factor on.
+      if (causal) for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
+      result = a;
+      continue;
+    }
+    const c = new Float32Array(T * T);
+    product(a, result, T, c, 0, T);
+    result = c;
   }
   return result ?? new Float32Array(0);
 }
@@ -156,9 +246,29 @@ export function lowerTriangularProductRows(a: Float32Array, b: Float32Array, T: 
   }
 }
 
+/** Adds rows [from, to) of A · B into C, for dense T×T matrices (so work can be done in slices). */
+export function denseProductRows(a: Float32Array, b: Float32Array, T: number, c: Float32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const ci = i * T;
+    for (let k = 0; k < T; k++) {
+      const aik = a[ci + k];
+      if (aik === 0) continue;
+      const bk = k * T;
+      for (let j = 0; j < T; j++) c[ci + j] += aik * b[bk + j];
+    }
+  }
+}
+
 /** C = A · B for lower-triangular T×T matrices (entries above the diagonal are taken as zero). */
 export function lowerTriangularProduct(a: Float32Array, b: Float32Array, T: number): Float32Array {
   const c = new Float32Array(T * T);
   lowerTriangularProductRows(a, b, T, c, 0, T);
+  return c;
+}
+
+/** C = A · B for dense T×T matrices. */
+export function denseProduct(a: Float32Array, b: Float32Array, T: number): Float32Array {
+  const c = new Float32Array(T * T);
+  denseProductRows(a, b, T, c, 0, T);
   return c;
 }

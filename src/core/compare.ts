@@ -3,10 +3,10 @@
 // off with the distance d = t - k and the half-life that implies, bits per byte, the strongest long-range
 // attention link, and the memory a model's internals take for T tokens, from its manifest's shapes.
 
-import type { Tensor } from './analysis';
-import { type Analysis, outputOf } from './analyze';
+import type { LayeredMatrices } from './analysis';
+import type { Analysis } from './analyze';
 import { type InfluenceMatrix, influenceMatrix } from './influenceMatrix';
-import type { ModelManifest } from './manifest';
+import { mainMixing, mixingMatrices } from './roleData';
 
 /** A single attention weight A[layer, head, t, k]. */
 export interface AttentionLink {
@@ -45,7 +45,8 @@ export const LONG_RANGE = 8;
 
 /** The comparison figures of an analysis. */
 export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loadMs: number, reused = false): CompareRun {
-  const attention = outputOf(analysis, 'attention');
+  const family = mainMixing(analysis);
+  const self = family?.role === 'mixing' && family.query === analysis.structure.primary;
   return {
     modelId: analysis.model.id,
     backend,
@@ -56,7 +57,7 @@ export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loa
     truncated: analysis.truncated,
     surprisal: analysis.surprisal,
     influence: influenceMatrix(analysis, 'rollout'),
-    link: attention ? strongestAttentionLink(attention, LONG_RANGE) : null,
+    link: self ? strongestAttentionLink(mixingMatrices(analysis, family), LONG_RANGE) : null,
     reused,
   };
 }
@@ -75,15 +76,16 @@ export function analysisCovers(analysis: Pick<Analysis, 'startOffset' | 'text' |
  * The largest attention weight A[l, h, t, k] (attention [L, H, T, T]) with t - k ≥ minDistance and
  * k ≥ fromKey; the first token is skipped by default because heads park unused attention there.
  */
-export function strongestAttentionLink(attention: Tensor, minDistance: number, fromKey = 1): AttentionLink | null {
-  const [L, H, T] = attention.dims;
+export function strongestAttentionLink(attention: LayeredMatrices, minDistance: number, fromKey = 1): AttentionLink | null {
+  const { layers: L, heads: H, rows: T } = attention;
   let best: AttentionLink | null = null;
   for (let l = 0; l < L; l++) {
+    const data = attention.layer(l);
     for (let h = 0; h < H; h++) {
-      const base = (l * H + h) * T * T;
+      const base = h * T * T;
       for (let t = minDistance + fromKey; t < T; t++) {
         for (let k = fromKey; k <= t - minDistance; k++) {
-          const w = attention.data[base + t * T + k];
+          const w = data[base + t * T + k];
           if (w > (best?.weight ?? 0)) best = { layer: l, head: h, t, k, weight: w };
         }
       }
@@ -92,14 +94,17 @@ export function strongestAttentionLink(attention: Tensor, minDistance: number, f
   return best;
 }
 
-/** W with each row scaled to sum to 1 (rows of zeros stay zero): the share of what reaches token t that comes from k. */
-export function rowShares(w: Float32Array, T: number): Float32Array {
-  if (w.length !== T * T) throw new Error(`W has ${w.length} values; expected ${T}×${T}`);
-  const out = new Float32Array(T * T);
+/**
+ * W [rows, cols] (cols defaults to rows) with each row scaled to sum to 1 (rows of zeros stay zero): the
+ * share of what reaches token t that comes from k. Rectangular for cross-attention (target × source).
+ */
+export function rowShares(w: Float32Array, T: number, cols = T): Float32Array {
+  if (w.length !== T * cols) throw new Error(`W has ${w.length} values; expected ${T}×${cols}`);
+  const out = new Float32Array(T * cols);
   for (let t = 0; t < T; t++) {
     let sum = 0;
-    for (let k = 0; k < T; k++) sum += w[t * T + k];
-    if (sum > 0) for (let k = 0; k < T; k++) out[t * T + k] = w[t * T + k] / sum;
+    for (let k = 0; k < cols; k++) sum += w[t * cols + k];
+    if (sum > 0) for (let k = 0; k < cols; k++) out[t * cols + k] = w[t * cols + k] / sum;
   }
   return out;
 }
@@ -120,12 +125,19 @@ export function utf8Length(text: string): number {
 }
 
 /**
- * Bits per byte of the predicted part of a text: the surprisal of tokens 1..T-1 summed, over the UTF-8
- * bytes of the text after the first token (predictedFrom: its UTF-16 offset in text). NaN if nothing is predicted.
+ * Bits per byte of the predicted part of a text: the surprisal of tokens 1..T-1 summed (special tokens,
+ * whose surprisal is NaN, skipped), over the UTF-8 bytes of the text after the first token (predictedFrom:
+ * its UTF-16 offset in text). NaN if nothing is predicted.
  */
 export function bitsPerByte(surprisal: ArrayLike<number>, text: string, predictedFrom: number): number {
   let bits = 0;
-  for (let t = 1; t < surprisal.length; t++) bits += surprisal[t];
+  let scored = 0;
+  for (let t = 1; t < surprisal.length; t++) {
+    if (Number.isNaN(surprisal[t])) continue;
+    bits += surprisal[t];
+    scored++;
+  }
+  if (scored === 0) return NaN;
   const bytes = utf8Length(text.slice(predictedFrom));
   return surprisal.length > 1 && bytes > 0 ? bits / bytes : NaN;
 }
@@ -145,22 +157,25 @@ export function distanceProfile(w: Float32Array, T: number): Float64Array {
 /**
  * How much of the weight the previous token gets a token d back still gets, over the same rows (t ≥ d):
  * Σ_t W(t, t - d) / Σ_t W(t, t - 1). 1 for attention spread evenly, a^(d-1) for a geometric decay a^(t-k).
+ * A negative d looks ahead (bidirectional W): Σ_t W(t, t + |d|) / Σ_t W(t, t + 1) over the rows t < T - |d|.
  */
 export function distanceRatio(w: Float32Array, T: number, d: number): number {
   if (w.length !== T * T) throw new Error(`W has ${w.length} values; expected ${T}×${T}`);
+  const step = d < 0 ? -1 : 1;
   let far = 0;
   let near = 0;
-  for (let t = d; t < T; t++) {
+  for (let t = d >= 0 ? Math.max(1, d) : 0; t < Math.min(T, T + d); t++) {
     far += w[t * T + t - d];
-    near += w[t * T + t - 1];
+    near += w[t * T + t - step];
   }
   return near > 0 ? far / near : NaN;
 }
 
 /**
- * Half-life in tokens of a decaying distance profile: fits log p(d) = a + b·d over d = 1..maxDistance
- * (positive values only, least squares) and returns ln ½ / b; Infinity when it does not decay, NaN when
- * fewer than two points are usable.
+ * Half-life in tokens of a decaying one-sided distance profile p(d), d = 0, 1, 2, …: fits log p(d) = a + b·d
+ * over d = 1..maxDistance (positive values only, least squares) and returns ln ½ / b; Infinity when it does
+ * not decay, NaN when fewer than two points are usable. For a bidirectional W take each side of its signed
+ * profile with profileSide(signed, 'earlier') (what distanceProfile gives) and profileSide(signed, 'later').
  */
 export function profileHalfLife(profile: ArrayLike<number>, maxDistance = profile.length - 1): number {
   let n = 0;
@@ -183,30 +198,29 @@ export function profileHalfLife(profile: ArrayLike<number>, maxDistance = profil
   return slope < 0 ? Math.log(0.5) / slope : Infinity;
 }
 
-export interface MemoryFigure {
-  output: string;
-  role: string;
-  bytes: number;
-}
-
-/** Bytes (float32) each output of a model takes for one sequence of T tokens, from the manifest's shapes. */
-export function outputMemory(manifest: ModelManifest, T: number): MemoryFigure[] {
-  return manifest.outputs.map((o) => ({
-    output: o.name,
-    role: o.role,
-    bytes: 4 * o.shape.reduce<number>((n, d) => n * (d === 'B' ? 1 : d === 'T' ? T : typeof d === 'number' ? d : 1), 1),
-  }));
+/**
+ * Mean of W(t, k) over every t with k = t - d in range, for each signed distance d = t - k from -(T-1) to
+ * T-1, at index d + T - 1 (length 2T - 1): d > 0 looks back to earlier tokens, d < 0 ahead to later ones
+ * (zero for a causal W). Index T - 1 onward equals distanceProfile.
+ */
+export function signedDistanceProfile(w: Float32Array, T: number): Float64Array {
+  if (w.length !== T * T) throw new Error(`W has ${w.length} values; expected ${T}×${T}`);
+  const out = new Float64Array(Math.max(0, 2 * T - 1));
+  for (let d = 1 - T; d < T; d++) {
+    let sum = 0;
+    for (let t = Math.max(0, d); t < Math.min(T, T + d); t++) sum += w[t * T + t - d];
+    out[d + T - 1] = sum / (T - Math.abs(d));
+  }
+  return out;
 }
 
 /**
- * The memory that carries context from one token to the next: the recurrent state (final_state outputs,
- * constant in T) for an RNN, or the attention weights (growing as T²) for a Transformer.
+ * One side of a signed distance profile as a one-sided profile p(e), e = |d| = 0..T-1 (for profileHalfLife
+ * and plotting): 'earlier' is d = e (k = t - e, the same as distanceProfile), 'later' is d = -e (k = t + e).
  */
-export function contextMemory(manifest: ModelManifest, T: number): { kind: 'state' | 'attention' | 'none'; bytes: number } {
-  const figures = outputMemory(manifest, T);
-  const state = figures.filter((f) => f.role === 'final_state');
-  if (state.length) return { kind: 'state', bytes: state.reduce((n, f) => n + f.bytes, 0) };
-  const attention = figures.filter((f) => f.role === 'attention');
-  if (attention.length) return { kind: 'attention', bytes: attention.reduce((n, f) => n + f.bytes, 0) };
-  return { kind: 'none', bytes: 0 };
+export function profileSide(signed: Float64Array, side: 'earlier' | 'later'): Float64Array {
+  if (!signed.length) return new Float64Array(0);
+  const T = (signed.length + 1) / 2;
+  if (!Number.isInteger(T)) throw new Error(`a signed profile has an odd length 2T - 1; got ${signed.length}`);
+  return side === 'earlier' ? signed.slice(T - 1) : signed.slice(0, T).reverse();
 }

@@ -3,7 +3,8 @@
 // Transformer's strongest long-range link, and what each model's context memory costs. Pure, so the
 // sentences are unit-tested against known figures.
 
-import { type CompareRun, bitsPerByte, contextMemory, distanceProfile, distanceRatio, profileHalfLife, rowShares } from './compare';
+import { type CompareRun, bitsPerByte, distanceProfile, distanceRatio, profileHalfLife, rowShares } from './compare';
+import { type ContextMemory, contextMemory } from './contextMemory';
 import type { ModelManifest } from './manifest';
 
 /** Distances over which a half-life is fitted (the far tail is noisy: few positions per distance). */
@@ -20,7 +21,7 @@ export interface ModelFigures {
   profile: Float64Array | null;
   /** Tokens over which retention halves: fitted to the raw W's distance profile (d = 1..HALF_LIFE_FIT); NaN when not fitted. */
   halfLife: number;
-  memory: { kind: 'state' | 'attention' | 'none'; bytes: number };
+  memory: ContextMemory;
 }
 
 /** The figures of one run on a text (predictedFrom: UTF-16 offset in text where the second token starts). */
@@ -41,10 +42,9 @@ export function modelFigures(manifest: ModelManifest, run: CompareRun, text: str
   };
 }
 
-/** "Transformer", "LSTM", "GRU", else the display name. */
+/** The manifest's short name for sentences, else its display name. */
 export function shortName(manifest: ModelManifest): string {
-  const names: Partial<Record<string, string>> = { transformer: 'Transformer', lstm: 'LSTM', gru: 'GRU', elman: 'Elman RNN' };
-  return names[manifest.architecture] ?? manifest.displayName;
+  return manifest.shortName ?? manifest.displayName;
 }
 
 /** "512 B", "4.0 KiB", "4.0 MiB". */
@@ -141,7 +141,12 @@ export function describeComparison(models: readonly ModelFigures[], place: (inde
   if (attention.length && state.length) {
     const a = attention.map((m) => `the ${shortName(m.manifest)}'s attention takes ${formatBytes(m.memory.bytes)}`);
     const s = state.map((m, i) => `the ${shortName(m.manifest)}${i === 0 ? ' carries' : ''} ${formatBytes(m.memory.bytes)}${i === 0 ? ' of state from token to token' : ''}`);
-    out.push(`For these ${T} tokens ${list(a)} (growing as T²: 4× that at ${2 * T} tokens); ${list(s)}, whatever the length.`);
+    const growth = attention.every((m) => m.memory.growth === 'quadratic')
+      ? ` (growing as T²: 4× that at ${2 * T} tokens)`
+      : attention.every((m) => m.memory.growth === 'window')
+        ? ' (growing linearly: each token keeps only its window)'
+        : '';
+    out.push(`For these ${T} tokens ${list(a)}${growth}; ${list(s)}, whatever the length.`);
   }
   return out;
 }

@@ -1,6 +1,9 @@
 // Token influence summaries for the editor: from any W(t, k) matrix (attention rollout, mean attention,
-// retention or occlusion), each token's top-k earlier influencers and the top-k later tokens it
-// influences. These small lists are all that crosses from the webview to the host: never whole tensors.
+// retention or occlusion), each token's top-k influencers and the top-k tokens it influences: earlier and
+// later ones for a causal model, every other token for an encoder, source and target tokens for
+// cross-attention. These small lists are all that crosses from the webview to the host.
+
+import type { MixingMask } from './analysis';
 
 /** The W(t, k) an influence summary was computed from. */
 export type InfluenceMetric = 'rollout' | 'attention' | 'retention' | 'occlusion';
@@ -19,9 +22,9 @@ export interface TokenInfluence {
   end: number;
   /** Display text, whitespace visible. */
   text: string;
-  /** Earlier tokens that influence this one most, strongest first (the token itself excluded). */
+  /** Tokens that influence this one most (earlier ones for a causal model), strongest first, itself excluded. */
   from: InfluenceLink[];
-  /** Later tokens this one influences most, strongest first. */
+  /** Tokens this one influences most (later ones for a causal model), strongest first. */
   to: InfluenceLink[];
 }
 
@@ -49,14 +52,27 @@ function pushTop(list: InfluenceLink[], k: number, index: number, weight: number
   list[i] = { index, weight };
 }
 
-/** Top-k influencers (k < t) and influenced tokens (t > k) of every token, from W [T, T] (row t = query). */
-export function topInfluences(w: Float32Array, T: number, topK: number): { from: InfluenceLink[][]; to: InfluenceLink[][] } {
-  if (w.length !== T * T) throw new Error(`W has ${w.length} values; expected ${T}×${T}`);
-  const from: InfluenceLink[][] = Array.from({ length: T }, () => []);
-  const to: InfluenceLink[][] = Array.from({ length: T }, () => []);
-  for (let t = 0; t < T; t++) {
-    for (let k = 0; k < t; k++) {
-      const weight = w[t * T + k];
+/**
+ * Top-k influencers of every row and top-k influenced rows of every column, from W [rows, cols] (row t =
+ * query or target, column k = key or source), the token itself excluded:
+ * - causal, windowed: from[t] over k < t, to[k] over t > k (zeros outside a window never rank);
+ * - bidirectional: from[t] over every k ≠ t, to[k] over every t ≠ k;
+ * - cross (rows ≠ cols allowed): from[t] over every source column k, to[k] over every target row t.
+ * from has one list per row, to one per column. The old form topInfluences(w, T, topK) is causal.
+ */
+export function topInfluences(w: Float32Array, rows: number, cols: number, topK: number, mask: MixingMask): { from: InfluenceLink[][]; to: InfluenceLink[][] };
+export function topInfluences(w: Float32Array, T: number, topK: number): { from: InfluenceLink[][]; to: InfluenceLink[][] };
+export function topInfluences(w: Float32Array, rows: number, b: number, c?: number, d?: MixingMask): { from: InfluenceLink[][]; to: InfluenceLink[][] } {
+  const [cols, topK, mask]: [number, number, MixingMask] = c === undefined ? [rows, b, 'causal'] : [b, c, d ?? 'causal'];
+  if (mask !== 'cross' && rows !== cols) throw new Error(`${mask} W must be square; got ${rows}×${cols}`);
+  if (w.length !== rows * cols) throw new Error(`W has ${w.length} values; expected ${rows}×${cols}`);
+  const from: InfluenceLink[][] = Array.from({ length: rows }, () => []);
+  const to: InfluenceLink[][] = Array.from({ length: cols }, () => []);
+  for (let t = 0; t < rows; t++) {
+    const end = mask === 'causal' || mask === 'windowed' ? t : cols;
+    for (let k = 0; k < end; k++) {
+      if (k === t && mask === 'bidirectional') continue;
+      const weight = w[t * cols + k];
       pushTop(from[t], topK, k, weight);
       pushTop(to[k], topK, t, weight);
     }

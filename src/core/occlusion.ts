@@ -1,21 +1,43 @@
-// Occlusion influence, the same for every architecture: replace token k by a fixed replacement token and
-// measure how much the next-token distribution changes at every later position t ≥ k, as the KL divergence
-// KL(p_t ‖ p'_t) in bits. The perturbed sequences are batched into as few runs as memory allows.
+// Occlusion influence, the same for every architecture and mixing structure: replace token k of one input
+// sequence by a fixed replacement token and measure how much the next-token (or per-position) distribution
+// of the observed sequence changes at position t, as the KL divergence KL(p_t ‖ p'_t) in bits. The model is
+// only a function from a batch of inputs to logits, so a decoder, an encoder or an encoder-decoder (occlude
+// the source, observe the target) all fit. The perturbed inputs are batched into as few runs as memory allows.
 
-import type { ModelRunner } from './engine';
+import { type Tensor, logSumExp } from './analysis';
 import { LensError } from './errors';
-import { outputByRole } from './manifest';
+
+/** One model input: every sequence it takes, by name (e.g. { input_ids } or { source, target }). */
+export type SequenceIds = Record<string, readonly number[]>;
+
+/** Runs a batch of inputs (each a full set of sequences, equal lengths) and returns the logits [B, T_obs, V]. */
+export type BatchLogits = (batch: SequenceIds[]) => Promise<Tensor>;
 
 export interface OcclusionOptions {
   /** Token that replaces each occluded token (the bundled models use the single-space token). */
   replacementId: number;
-  /** Upper bound on the bytes of one batch's outputs (default 256 MB). */
+  /** Upper bound on the bytes of one batch's logits (default 256 MB), estimated from the baseline run's. */
   maxBatchBytes?: number;
   signal?: AbortSignal;
-  /** Called after each batch with the number of occluded positions done. */
+  /** Called after each batch with the number of occluded positions done, of those to do (skipped ones excluded). */
   onProgress?: (done: number, total: number) => void;
   /** Awaited before each batch, so a UI thread can paint and handle input between batches. */
   pause?: () => Promise<void>;
+  /** Positions of the occluded sequence to leave alone (e.g. [CLS], [SEP]); their column stays 0. */
+  skip?: (k: number) => boolean;
+}
+
+export interface OcclusionTarget {
+  /** The sequence whose tokens are replaced, one at a time. */
+  occluded: string;
+  /** The sequence the logits belong to. */
+  observed: string;
+  /**
+   * A causal model observing the sequence it occludes: replacing token k cannot change positions t < k, so
+   * only t ≥ k is computed (zeros above the diagonal). False for an encoder, or when occluding a source
+   * sequence that every target position sees.
+   */
+  causal: boolean;
 }
 
 /** Per-position log-softmax of logits [T, V] (one sequence), for rows from `fromRow` on. */
@@ -23,11 +45,7 @@ function logSoftmaxRows(data: Float32Array, offset: number, T: number, V: number
   const out = new Float32Array(T * V);
   for (let t = fromRow; t < T; t++) {
     const row = offset + t * V;
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) max = Math.max(max, data[row + v]);
-    let sum = 0;
-    for (let v = 0; v < V; v++) sum += Math.exp(data[row + v] - max);
-    const lse = max + Math.log(sum);
+    const lse = logSumExp(data, row, V);
     for (let v = 0; v < V; v++) out[t * V + v] = data[row + v] - lse;
   }
   return out;
@@ -43,35 +61,54 @@ function klBits(logP: Float32Array, logQ: Float32Array, offset: number, V: numbe
   return Math.max(0, kl) / Math.LN2;
 }
 
+/** [B, T, V] of logits for a batch of B, checked. */
+function logitsDims(logits: Tensor, B: number, T: number): number {
+  const d = logits.dims;
+  if (d.length !== 3 || d[0] !== B || d[1] !== T || logits.data.length !== B * T * d[2]) {
+    throw new LensError('model-invalid', `Occlusion expects logits [${B}, ${T}, V], got [${d.join(', ')}].`);
+  }
+  return d[2];
+}
+
 /**
- * Occlusion matrix O [T, T]: O[t, k] = KL(p_t ‖ p_t with token k replaced), zero above the diagonal.
- * Runs T perturbed copies of the sequence in batches; cancellable between batches.
+ * Occlusion matrix O [T_obs, T_occ] (row-major): O[t, k] = KL(p_t ‖ p_t with token k of `occluded` replaced)
+ * in bits, p_t read from the logits of `observed`. With `causal` and occluded === observed, only t ≥ k is
+ * computed; otherwise every t. Runs one perturbed copy of the input per occluded position, in batches sized
+ * by maxBatchBytes; cancellable before each batch (LensError 'cancelled').
  */
-export async function occlusion(runner: ModelRunner, ids: readonly number[], options: OcclusionOptions): Promise<Float32Array> {
-  const T = ids.length;
-  const logitsSpec = outputByRole(runner.manifest, 'logits');
-  if (!logitsSpec) throw new LensError('model-invalid', 'Occlusion needs a model with logits.');
-  const baseline = await runner.run(ids);
-  const V = baseline[logitsSpec.name].dims[baseline[logitsSpec.name].dims.length - 1];
-  const logP = logSoftmaxRows(baseline[logitsSpec.name].data, 0, T, V);
-  // Bytes of every output for one sequence, from the baseline run.
-  const perSequence = Object.values(baseline).reduce((n, t) => n + t.data.byteLength, 0);
-  const batchSize = Math.max(1, Math.min(T, Math.floor((options.maxBatchBytes ?? 256 * 2 ** 20) / perSequence)));
-  const out = new Float32Array(T * T);
-  for (let first = 0; first < T; first += batchSize) {
-    await options.pause?.();
+export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options: OcclusionOptions & OcclusionTarget): Promise<Float32Array> {
+  const source = ids[options.occluded];
+  const observed = ids[options.observed];
+  if (!source) throw new LensError('model-invalid', `Occlusion: no sequence "${options.occluded}" to occlude.`);
+  if (!observed) throw new LensError('model-invalid', `Occlusion: no sequence "${options.observed}" to observe.`);
+  const cancelled = () => {
     if (options.signal?.aborted) throw new LensError('cancelled', 'Occlusion was cancelled.');
-    const ks = Array.from({ length: Math.min(batchSize, T - first) }, (_, i) => first + i);
-    const batch = ks.map((k) => ids.map((id, j) => (j === k ? options.replacementId : id)));
-    const result = await runner.runBatch(batch);
-    const logits = result[logitsSpec.name];
-    const bAxis = logitsSpec.shape.indexOf('B');
-    if (bAxis !== 0) throw new LensError('model-invalid', `Occlusion expects logits shaped [B, T, V], got [${logitsSpec.shape.join(', ')}].`);
+  };
+  const T = observed.length;
+  const K = source.length;
+  const triangular = options.causal && options.occluded === options.observed;
+  const positions = Array.from({ length: K }, (_, k) => k).filter((k) => !options.skip?.(k));
+  const out = new Float32Array(T * K);
+  if (!positions.length) return out;
+  cancelled();
+  const baseline = await runBatch([ids]);
+  const V = logitsDims(baseline, 1, T);
+  const logP = logSoftmaxRows(baseline.data, 0, T, V);
+  const perInput = Math.max(1, baseline.data.byteLength);
+  const batchSize = Math.max(1, Math.min(positions.length, Math.floor((options.maxBatchBytes ?? 256 * 2 ** 20) / perInput)));
+  for (let first = 0; first < positions.length; first += batchSize) {
+    await options.pause?.();
+    cancelled();
+    const ks = positions.slice(first, first + batchSize);
+    const batch = ks.map((k) => ({ ...ids, [options.occluded]: source.map((id, j) => (j === k ? options.replacementId : id)) }));
+    const logits = await runBatch(batch);
+    logitsDims(logits, ks.length, T);
     ks.forEach((k, b) => {
-      const logQ = logSoftmaxRows(logits.data, b * T * V, T, V, k);
-      for (let t = k; t < T; t++) out[t * T + k] = klBits(logP, logQ, t * V, V);
+      const from = triangular ? k : 0;
+      const logQ = logSoftmaxRows(logits.data, b * T * V, T, V, from);
+      for (let t = from; t < T; t++) out[t * K + k] = klBits(logP, logQ, t * V, V);
     });
-    options.onProgress?.(first + ks.length, T);
+    options.onProgress?.(first + ks.length, positions.length);
   }
   return out;
 }

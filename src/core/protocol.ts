@@ -76,6 +76,15 @@ export interface ModelDescriptor {
   modelBytes: number;
 }
 
+/** A model that could not be offered, with every reason (each names the file and field). */
+export interface InvalidModel {
+  /** The folder's name (the model id it would have). */
+  id: string;
+  /** Where it is, for display: "media/models/<id>" or the folder the user gave. */
+  folder: string;
+  errors: string[];
+}
+
 /** The webview's initial state, answered to `ready`. */
 export interface InitialState {
   view: ViewKind;
@@ -88,6 +97,8 @@ export interface InitialState {
   selection: SelectionSummary | null;
   /** The models available, in menu order. */
   models: ModelDescriptor[];
+  /** Models found but not offered, with their problems. */
+  invalidModels: InvalidModel[];
 }
 
 /** Acknowledgement that a selection is on screen. */

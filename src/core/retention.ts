@@ -1,36 +1,61 @@
 // Retention W(t, k) for recurrent models, from the gates they export: how much of what the cell wrote at
-// step k is still in its state at step t. LSTM cell state (c_t = f_t c_{t-1} + i_t g_t):
-//   W(t, k) = (f_{k+1} ⋯ f_t) · i_k,  so  c_t = Σ_k W(t, k) g_k + (f_1 ⋯ f_t) c_0.
-// GRU in PyTorch's convention (h_t = (1 - z_t) n_t + z_t h_{t-1}):
-//   W(t, k) = (z_{k+1} ⋯ z_t) · (1 - z_k),  so  h_t = Σ_k W(t, k) n_k + (z_1 ⋯ z_t) h_0.
+// step k is still in its state at step t. Any cell s_t = keep_t ⊙ s_{t-1} + write_t ⊙ candidate_t over steps
+// t = 0..T-1 from an initial state s_init gives, per unit,
+//   W(t, k) = (keep_{k+1} ⋯ keep_t) · write_k,  so  s_t = Σ_{k≤t} W(t, k) candidate_k + (keep_0 ⋯ keep_t) s_init.
+// LSTM cell state: keep = f, write = i. GRU (PyTorch convention, h_t = (1 - z_t) n_t + z_t h_{t-1}):
+// keep = z, write = 1 - z. Gates are found by the meaning the model declares, never by their names.
 // Per unit and averaged over units; plus each unit's memory half-life from its keep gate.
 
 import type { Tensor } from './analysis';
 
-/** Which gate keeps the state and how the write weight is formed, by architecture. */
+/** Which gate keeps the state and how the write weight is formed. */
 export interface RetentionGates {
-  /** Index of the keep gate (LSTM f, GRU z) along the gate axis. */
+  /** Index of the keep gate along the gate axis. */
   keep: number;
-  /** Index of the gate whose value is the write weight (LSTM i), or of the gate g such that the write weight is 1 - g (GRU z). */
+  /** Index of the gate whose value is the write weight, or of the gate g such that the write weight is 1 - g. */
   write: number;
   writeIsComplement: boolean;
 }
 
-/** The convention for gate orders the manifest names. */
-export function retentionGates(gateOrder: readonly string[]): RetentionGates {
-  const at = (name: string) => {
-    const i = gateOrder.indexOf(name);
-    if (i < 0) throw new Error(`retention needs gate "${name}" (gates are ${gateOrder.join(', ')})`);
-    return i;
-  };
-  if (gateOrder.includes('f')) return { keep: at('f'), write: at('i'), writeIsComplement: false };
-  if (gateOrder.includes('z')) return { keep: at('z'), write: at('z'), writeIsComplement: true };
-  throw new Error(`no retention convention for gates ${gateOrder.join(', ')}`);
+/** A gate as a model declares it: its name, what it does, and (for a keep gate) whether 1 - it writes. */
+export interface DeclaredGate {
+  name: string;
+  /** "keep", "write", "candidate", "output", "reset", …; only keep and write matter here. */
+  meaning: string;
+  /** On the keep gate: the write weight is 1 - keep (a GRU's z). */
+  complementWrites?: boolean;
 }
 
-/** Gates [L, T, G, H] of one layer as accessors. */
+/** The retention gates of a model, or why it has none. */
+export type RetentionGatesResult = { ok: true; gates: RetentionGates } | { ok: false; reason: string };
+
+/**
+ * Finds the keep and write gates from the declared meanings: keep is the gate meaning "keep"; write is the
+ * gate meaning "write" or, when there is none, the keep gate itself if it declares complementWrites.
+ * Meanings are compared without case or surrounding space; each of keep and write must be declared once.
+ */
+export function retentionGates(gates: ReadonlyArray<DeclaredGate>): RetentionGatesResult {
+  const find = (meaning: string): number | string => {
+    const found = gates.flatMap((g, i) => (g.meaning.trim().toLowerCase() === meaning ? [i] : []));
+    if (found.length > 1) return `gates ${found.map((i) => `"${gates[i].name}"`).join(' and ')} both mean "${meaning}"`;
+    return found.length ? found[0] : -1;
+  };
+  const keep = find('keep');
+  if (typeof keep === 'string') return { ok: false, reason: keep };
+  if (keep < 0) return { ok: false, reason: 'no gate with meaning "keep"' };
+  const write = find('write');
+  if (typeof write === 'string') return { ok: false, reason: write };
+  if (write >= 0) return { ok: true, gates: { keep, write, writeIsComplement: false } };
+  if (gates[keep].complementWrites) return { ok: true, gates: { keep, write: keep, writeIsComplement: true } };
+  return { ok: false, reason: `no gate with meaning "write", and the keep gate "${gates[keep].name}" does not declare complementWrites` };
+}
+
+/** Gates [L, T, G, H] (or [L, 1, T, G, H]) of one layer as accessors. */
 function layerView(gates: Tensor, layer: number) {
-  const [, T, G, H] = gates.dims;
+  const dims = gates.dims.length === 5 && gates.dims[1] === 1 ? [gates.dims[0], ...gates.dims.slice(2)] : gates.dims;
+  if (dims.length !== 4) throw new Error(`expected gates [L, T, G, H], got [${gates.dims.join(', ')}]`);
+  const [L, T, G, H] = dims;
+  if (!(layer >= 0 && layer < L)) throw new Error(`layer ${layer} is outside 0..${L - 1}`);
   const base = layer * T * G * H;
   return { T, H, at: (t: number, g: number, u: number) => gates.data[base + (t * G + g) * H + u] };
 }
@@ -51,6 +76,18 @@ export function retentionRow(gates: Tensor, layer: number, spec: RetentionGates,
       keep *= at(k, spec.keep, u);
     }
   }
+  return out;
+}
+
+/**
+ * What is left at step t of the initial state, per unit: out[u] = keep_0 ⋯ keep_t, the weight of s_init (an
+ * h0/c0 input, e.g. the previous chunk's final state) in s_t = Σ_k W(t, k) candidate_k + out ⊙ s_init.
+ */
+export function initialStateRetention(gates: Tensor, layer: number, spec: RetentionGates, t: number): Float32Array {
+  const { T, H, at } = layerView(gates, layer);
+  if (t < 0 || t >= T) throw new Error(`position ${t} is outside 0..${T - 1}`);
+  const out = new Float32Array(H).fill(1);
+  for (let u = 0; u < H; u++) for (let j = 0; j <= t; j++) out[u] *= at(j, spec.keep, u);
   return out;
 }
 

@@ -1,8 +1,23 @@
-// Unit tests for the analysis math (src/core/analysis.ts): surprisal, top-k predictions and attention
-// rollout, each against values computed by hand.
+// Unit tests for the analysis math (src/core/analysis.ts): surprisal, top-k predictions, layered views of
+// attention and rollout (causal and dense), each against values computed by hand.
 
 import * as assert from 'assert';
-import { lowerTriangularProduct, maxOverHeads, meanOverHeads, rollout, surprisal, tensor, topPredictions } from '../../src/core/analysis';
+import {
+  denseProduct,
+  denseProductRows,
+  layeredFromLayers,
+  layeredFromTensor,
+  logSumExp,
+  lowerTriangularProduct,
+  lowerTriangularProductRows,
+  maxOverHeads,
+  meanOverHeads,
+  rollout,
+  rolloutFactor,
+  surprisal,
+  tensor,
+  topPredictions,
+} from '../../src/core/analysis';
 
 const close = (a: number, b: number, eps = 1e-6) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -72,5 +87,96 @@ describe('analysis math', () => {
     const a = Float32Array.from([1, 0, 0, 2, 3, 0, 4, 5, 6]);
     const b = Float32Array.from([7, 0, 0, 8, 9, 0, 1, 2, 3]);
     assert.deepStrictEqual(Array.from(lowerTriangularProduct(a, b, 3)), [7, 0, 0, 38, 27, 0, 74, 57, 18]);
+  });
+
+  it('computes log-sum-exp of a slice stably', () => {
+    const v = Float32Array.from([9, Math.log(2), Math.log(3), 1000, 1000]);
+    close(logSumExp(v, 1, 2), Math.log(5));
+    close(logSumExp(v, 3, 2), 1000 + Math.LN2, 1e-9);
+  });
+
+  it('views a tensor [L, H, R, C] layer by layer without copying', () => {
+    const att = tensor([2, 2, 1, 3], Float32Array.from({ length: 12 }, (_, i) => i));
+    const m = layeredFromTensor(att);
+    assert.deepStrictEqual([m.layers, m.heads, m.rows, m.cols], [2, 2, 1, 3]);
+    const l1 = m.layer(1);
+    assert.deepStrictEqual(Array.from(l1), [6, 7, 8, 9, 10, 11]);
+    assert.strictEqual(l1.buffer, att.data.buffer);
+    att.data[6] = 42;
+    assert.strictEqual(m.layer(1)[0], 42);
+    assert.throws(() => m.layer(2), /outside 0\.\.1/);
+    // A batch axis of 1 ([L, 1, H, R, C]) is dropped.
+    assert.deepStrictEqual(layeredFromTensor(tensor([2, 1, 2, 1, 3], att.data)).layer(1), l1);
+    assert.throws(() => layeredFromTensor(tensor([2, 3])), /\[L, H, rows, cols\]/);
+  });
+
+  it('views per-layer tensors [H, R, C] as the same layered matrices', () => {
+    const a = tensor([2, 1, 3], Float32Array.from([1, 2, 3, 4, 5, 6]));
+    const b = tensor([1, 2, 1, 3], Float32Array.from([7, 8, 9, 10, 11, 12])); // with a batch axis
+    const m = layeredFromLayers([a, b]);
+    assert.deepStrictEqual([m.layers, m.heads, m.rows, m.cols], [2, 2, 1, 3]);
+    assert.strictEqual(m.layer(1), b.data);
+    assert.deepStrictEqual(Array.from(meanOverHeads(m, 1)), [8.5, 9.5, 10.5]);
+    assert.deepStrictEqual(Array.from(maxOverHeads(m, 0)), [4, 5, 6]);
+    assert.throws(() => layeredFromLayers([a, tensor([2, 1, 2])]), /layer 1/);
+    assert.throws(() => layeredFromLayers([]), /no attention layers/);
+  });
+
+  it('rolls out bidirectional attention densely: rows sum to exactly 1', () => {
+    // Two layers of one head of uniform attention over two tokens. Â = ½(A + I) = [[¾, ¼], [¼, ¾]];
+    // R = Â·Â = [[⅝, ⅜], [⅜, ⅝]].
+    const att = tensor([2, 1, 2, 2], new Float32Array(8).fill(0.5));
+    const r = rollout(layeredFromTensor(att), false);
+    assert.deepStrictEqual(Array.from(r), [0.625, 0.375, 0.375, 0.625]);
+    // The causal fast path drops the upper triangle and loses weight: [[9/16, 0], [3/8, 9/16]].
+    assert.deepStrictEqual(Array.from(rollout(att)), [0.5625, 0, 0.375, 0.5625]);
+    assert.deepStrictEqual(Array.from(rollout(att, false)), Array.from(r));
+  });
+
+  it('keeps dense rollout rows summing to 1 for random bidirectional attention, per layer or as one tensor', () => {
+    const L = 3, H = 2, T = 6;
+    let seed = 11;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const layers = Array.from({ length: L }, () => {
+      const d = new Float32Array(H * T * T);
+      for (let row = 0; row < H * T; row++) {
+        let sum = 0;
+        for (let j = 0; j < T; j++) sum += d[row * T + j] = rand();
+        for (let j = 0; j < T; j++) d[row * T + j] /= sum;
+      }
+      return tensor([H, T, T], d);
+    });
+    const whole = tensor([L, H, T, T], Float32Array.from(layers.flatMap((l) => Array.from(l.data))));
+    const r = rollout(layeredFromLayers(layers), false);
+    assert.deepStrictEqual(Array.from(rollout(layeredFromTensor(whole), false)), Array.from(r));
+    for (let i = 0; i < T; i++) {
+      let sum = 0;
+      for (let j = 0; j < T; j++) sum += r[i * T + j];
+      close(sum, 1, 1e-5);
+    }
+  });
+
+  it('refuses to roll out rectangular (cross) attention', () => {
+    const cross = layeredFromTensor(tensor([1, 1, 2, 3]));
+    assert.deepStrictEqual(Array.from(meanOverHeads(cross, 0)), [0, 0, 0, 0, 0, 0]);
+    assert.throws(() => rolloutFactor(cross, 0), /square/);
+    assert.throws(() => rollout(cross, false), /square/);
+  });
+
+  it('multiplies dense matrices in row slices', () => {
+    const a = Float32Array.from([1, 2, 0, 3]);
+    const b = Float32Array.from([4, 5, 6, 7]);
+    assert.deepStrictEqual(Array.from(denseProduct(a, b, 2)), [16, 19, 18, 21]);
+    const c = new Float32Array(4);
+    denseProductRows(a, b, 2, c, 1, 2);
+    assert.deepStrictEqual(Array.from(c), [0, 0, 18, 21]);
+    denseProductRows(a, b, 2, c, 0, 1);
+    assert.deepStrictEqual(Array.from(c), [16, 19, 18, 21]);
+    // On lower-triangular inputs both products agree.
+    const l = Float32Array.from([1, 0, 0, 2, 3, 0, 4, 5, 6]);
+    const m = Float32Array.from([7, 0, 0, 8, 9, 0, 1, 2, 3]);
+    const sliced = new Float32Array(9);
+    for (let i = 0; i < 3; i++) lowerTriangularProductRows(l, m, 3, sliced, i, i + 1);
+    assert.deepStrictEqual(Array.from(denseProduct(l, m, 3)), Array.from(sliced));
   });
 });

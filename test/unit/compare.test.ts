@@ -4,21 +4,20 @@
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { tensor } from '../../src/core/analysis';
+import { layeredFromTensor, tensor } from '../../src/core/analysis';
 import {
   type CompareRun,
   analysisCovers,
   bitsPerByte,
-  contextMemory,
   distanceProfile,
   distanceRatio,
-  outputMemory,
   profileHalfLife,
   rowShares,
   strongestAttentionLink,
   utf8Length,
 } from '../../src/core/compare';
 import { describeComparison, formatBytes, formatShare, modelFigures } from '../../src/core/compareSummary';
+import { contextMemory, outputMemory } from '../../src/core/contextMemory';
 import type { ModelManifest } from '../../src/core/manifest';
 
 const root = path.join(__dirname, '../..');
@@ -55,14 +54,26 @@ describe('architecture comparison figures', () => {
   it('computes memory from the bundled manifests’ shapes', () => {
     const T = 256;
     const transformer = outputMemory(manifest('transformer'), T);
-    assert.strictEqual(transformer.find((f) => f.role === 'attention')!.bytes, 4 * 4 * 4 * T * T);
+    assert.strictEqual(transformer.find((f) => f.role === 'mixing')!.bytes, 4 * 4 * 4 * T * T);
     assert.strictEqual(transformer.find((f) => f.role === 'logits')!.bytes, 4 * T * 4096);
-    assert.deepStrictEqual(contextMemory(manifest('transformer'), T), { kind: 'attention', bytes: 4 * 4 * 4 * T * T });
+    assert.deepStrictEqual(contextMemory(manifest('transformer'), T), { kind: 'attention', bytes: 4 * 4 * 4 * T * T, growth: 'quadratic', maps: { count: 16, rows: T, cols: T } });
     // LSTM: h and c, 2 layers × 256 units, whatever T is.
-    assert.deepStrictEqual(contextMemory(manifest('lstm'), T), { kind: 'state', bytes: 2 * 2 * 256 * 4 });
-    assert.deepStrictEqual(contextMemory(manifest('lstm'), 4 * T), { kind: 'state', bytes: 2 * 2 * 256 * 4 });
-    assert.deepStrictEqual(contextMemory(manifest('gru'), T), { kind: 'state', bytes: 2 * 256 * 4 });
+    assert.deepStrictEqual(contextMemory(manifest('lstm'), T), { kind: 'state', bytes: 2 * 2 * 256 * 4, growth: 'constant' });
+    assert.deepStrictEqual(contextMemory(manifest('lstm'), 4 * T), { kind: 'state', bytes: 2 * 2 * 256 * 4, growth: 'constant' });
+    assert.deepStrictEqual(contextMemory(manifest('gru'), T), { kind: 'state', bytes: 2 * 256 * 4, growth: 'constant' });
     assert.strictEqual(outputMemory(manifest('gru'), T).find((f) => f.role === 'gates')!.bytes, 4 * 2 * T * 3 * 256);
+  });
+
+  it('derives memory from declared shapes: a sliding window grows linearly, a declared cache wins over weights', () => {
+    const T = 256;
+    const windowed = structuredClone(manifest('transformer'));
+    Object.assign(windowed.outputs[1], { structure: 'windowed', window: 64, globalTokens: 4 });
+    assert.deepStrictEqual(contextMemory(windowed, T), { kind: 'attention', bytes: 4 * 4 * 4 * T * 68, growth: 'window', maps: { count: 16, rows: T, cols: 68 } });
+    assert.strictEqual(contextMemory(windowed, 32).growth, 'window');
+    assert.strictEqual(contextMemory(windowed, 32).bytes, 4 * 16 * 32 * 32, 'a window larger than the text holds the text');
+    const cached = structuredClone(manifest('transformer'));
+    cached.outputs.push({ name: 'present', role: 'cache', dtype: 'float32', axes: [{ name: 'layer', size: 4 }, { name: 'batch' }, { name: 'head', size: 4 }, { name: 'position', size: 'T' }, { name: 'feature', size: 64 }] });
+    assert.deepStrictEqual(contextMemory(cached, T), { kind: 'cache', bytes: 4 * 4 * 4 * T * 64, growth: 'linear' });
   });
 
   it('compares the weight far back with the previous token’s over the same rows', () => {
@@ -99,13 +110,13 @@ describe('architecture comparison figures', () => {
     at(0, 1, 10, 9, 0.9); // too close (distance 1)
     at(1, 1, 11, 2, 0.6); // distance 9: the answer
     at(1, 0, 10, 1, 0.5);
-    assert.deepStrictEqual(strongestAttentionLink(a, 8), { layer: 1, head: 1, t: 11, k: 2, weight: 0.6000000238418579 });
-    assert.strictEqual(strongestAttentionLink(a, 8, 0)!.k, 0);
-    assert.strictEqual(strongestAttentionLink(tensor([1, 1, 4, 4]), 8), null);
+    assert.deepStrictEqual(strongestAttentionLink(layeredFromTensor(a), 8), { layer: 1, head: 1, t: 11, k: 2, weight: 0.6000000238418579 });
+    assert.strictEqual(strongestAttentionLink(layeredFromTensor(a), 8, 0)!.k, 0);
+    assert.strictEqual(strongestAttentionLink(layeredFromTensor(tensor([1, 1, 4, 4])), 8), null);
   });
 
   it('reuses an analysis only when it covers exactly the text’s first maxTokens tokens', () => {
-    const tokens = (n: number) => Array.from({ length: n }, () => ({ id: 0, text: '', start: 0, end: 0, partial: false }));
+    const tokens = (n: number) => Array.from({ length: n }, () => ({ id: 0, text: '', start: 0, end: 0, partial: false, special: false }));
     const whole = { startOffset: 5, text: 'abc def', tokens: tokens(3), truncated: null };
     assert.ok(analysisCovers(whole, 5, 'abc def', 256));
     assert.ok(!analysisCovers(whole, 6, 'abc def', 256), 'another start');
@@ -127,7 +138,7 @@ describe('architecture comparison figures', () => {
       tokens: Array.from({ length: T }, (_, i) => ({ text: i === 30 ? ' }' : i === 3 ? '{' : 'x', start: i, end: i + 1 })),
       truncated: null,
       surprisal: Float32Array.from({ length: T }, (_, i) => (i ? bits : NaN)),
-      influence: { metric, label: metric, w },
+      influence: { metric, label: metric, w, mask: 'causal' },
       link,
       reused: false,
     });

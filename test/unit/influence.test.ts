@@ -1,5 +1,5 @@
-// Unit tests for influence summaries (src/core/influence.ts): top-k lists from a known W(t, k) matrix, and
-// the offset-to-token lookup the hover uses.
+// Unit tests for influence summaries (src/core/influence.ts): top-k lists from a known W(t, k) matrix for
+// each mixing structure (causal, windowed, bidirectional, cross), and the offset-to-token lookup the hover uses.
 
 import * as assert from 'assert';
 import { tokenAt, topInfluences } from '../../src/core/influence';
@@ -28,6 +28,50 @@ describe('influence summaries', () => {
     const { from } = topInfluences(new Float32Array(9), 3, 5);
     assert.deepStrictEqual(from, [[], [], []]);
     assert.strictEqual(topInfluences(W, 4, 1).from[3].length, 1);
+  });
+
+  it('reads the same causal lists through the full call form', () => {
+    assert.deepStrictEqual(topInfluences(W, 4, 4, 2, 'causal'), topInfluences(W, 4, 2));
+  });
+
+  it('ranks only inside the window for windowed attention', () => {
+    // Window of 2 with token 0 always visible: row 3 sees 0, 2 and 3.
+    const w = Float32Array.from([
+      1, 0, 0, 0,
+      0.5, 0.5, 0, 0,
+      0.2, 0.3, 0.5, 0,
+      0.3, 0, 0.6, 0.1,
+    ]);
+    const { from, to } = topInfluences(w, 4, 4, 3, 'windowed');
+    assert.deepStrictEqual(from.map((l) => l.map((x) => x.index)), [[], [0], [1, 0], [2, 0]]);
+    assert.deepStrictEqual(to.map((l) => l.map((x) => x.index)), [[1, 3, 2], [2], [3], []]);
+  });
+
+  it('looks both ways for bidirectional attention, self excluded', () => {
+    const w = Float32Array.from([
+      0.5, 0.2, 0.3,
+      0.1, 0.8, 0.1,
+      0.6, 0.3, 0.1,
+    ]);
+    const { from, to } = topInfluences(w, 3, 3, 2, 'bidirectional');
+    assert.deepStrictEqual(from.map((l) => l.map((x) => x.index)), [[2, 1], [0, 2], [0, 1]]);
+    assert.deepStrictEqual(to.map((l) => l.map((x) => x.index)), [[2, 1], [2, 0], [0, 1]]);
+    assert.ok(Math.abs(from[2][0].weight - 0.6) < 1e-7);
+    assert.throws(() => topInfluences(w, 3, 2, 2, 'bidirectional'), /square/);
+  });
+
+  it('links every target row to every source column for cross-attention', () => {
+    // 2 target rows × 3 source columns; row t and column t are different tokens, so nothing is excluded.
+    const w = Float32Array.from([
+      0.7, 0.1, 0.2,
+      0.2, 0.3, 0.5,
+    ]);
+    const { from, to } = topInfluences(w, 2, 3, 2, 'cross');
+    assert.strictEqual(from.length, 2);
+    assert.strictEqual(to.length, 3);
+    assert.deepStrictEqual(from.map((l) => l.map((x) => x.index)), [[0, 2], [2, 1]]);
+    assert.deepStrictEqual(to.map((l) => l.map((x) => x.index)), [[0, 1], [1, 0], [1, 0]]);
+    assert.throws(() => topInfluences(w, 3, 3, 2, 'cross'), /expected 3×3/);
   });
 
   it('finds the token under an offset', () => {

@@ -17,11 +17,15 @@ function pseudoGates(L: number, T: number, G: number, H: number) {
 }
 
 describe('meanRetentionSteps', () => {
-  for (const order of [['i', 'f', 'g', 'o'], ['r', 'z', 'n']]) {
-    it(`yields each row and returns meanRetention's matrix (${order.join('')})`, () => {
+  const lstm = [{ name: 'i', meaning: 'write' }, { name: 'f', meaning: 'keep' }, { name: 'g', meaning: 'candidate' }, { name: 'o', meaning: 'output' }];
+  const gru = [{ name: 'r', meaning: 'reset' }, { name: 'z', meaning: 'keep', complementWrites: true }, { name: 'n', meaning: 'candidate' }];
+  for (const declared of [lstm, gru]) {
+    it(`yields each row and returns meanRetention's matrix (${declared.map((g) => g.name).join('')})`, () => {
       const T = 9;
-      const gates = pseudoGates(2, T, order.length, 5);
-      const spec = retentionGates(order);
+      const gates = pseudoGates(2, T, declared.length, 5);
+      const found = retentionGates(declared);
+      assert.ok(found.ok);
+      const spec = found.gates;
       const steps = meanRetentionSteps(gates, 1, spec);
       const yielded: number[] = [];
       let step = steps.next();
