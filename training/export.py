@@ -8,7 +8,7 @@ takes final when it exists), evaluates it on the held-out split, builds the expo
 attention probabilities and hidden states as outputs; LSTM/GRU: hand-written cells with the trained weights
 whose gates and states are outputs), checks it against the training module, exports ONNX opset 17 with dynamic
 batch and sequence axes, checks the file with onnx.checker, writes out/reference/<id>.json (PyTorch outputs
-for three fixed texts) and out/models/<id>/{model.onnx,manifest.json,tokenizer.json}, and installs them into
+for three fixed texts) and out/models/<id>/{model.onnx,manifest.json (schema 2),tokenizer.json}, and installs them into
 media/models/<id>/ and test/fixtures/reference/<id>.json (unless --no-install).
 """
 import argparse
@@ -40,6 +40,9 @@ DISPLAY = {
     "lstm": "Tiny LSTM (2 x 256)",
     "gru": "Tiny GRU (2 x 256)",
 }
+# shortName (for sentences) and order (position in model menus) of the bundled manifests.
+SHORT_NAME = {"transformer": "Transformer", "lstm": "LSTM", "gru": "GRU"}
+ORDER = {"transformer": 1, "lstm": 2, "gru": 3}
 DESCRIPTION = {
     "transformer": "Decoder-only Transformer trained from scratch on permissively licensed TypeScript, JavaScript, "
                    "Python and English text. Pre-LayerNorm blocks, ALiBi position biases (no position "
@@ -166,7 +169,7 @@ class GRUExport(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Input/output specifications (also the manifest's "inputs"/"outputs")
+# Input/output specifications (shapes for the export; schema2_tensor turns them into the manifest's)
 
 def io_spec(mid, cfg):
     if cfg["architecture"] == "transformer":
@@ -225,6 +228,50 @@ def io_spec(mid, cfg):
              "description": "Hidden state after the last token (feed as h0 of the next chunk)."},
         ]
     return inputs, outputs
+
+
+# Manifest schema 2 (src/core/manifest.ts): io_spec's shapes become named axes and its roles the schema-2
+# roles with their meanings, by the same mapping as training/migrate_manifests.mjs, so that a re-export
+# writes exactly what the migration wrote.
+SCHEMA2_AXES = {
+    "input_ids": ["batch", "position"],
+    "initial_state": ["layer", "batch", "unit"],
+    "logits": ["batch", "position", "vocab"],
+    "attention": ["layer", "batch", "head", "query", "key"],
+    "hidden_states": ["layer", "batch", "position", "feature"],
+    "gates": ["layer", "batch", "position", "gate", "unit"],
+    "cell_state": ["layer", "batch", "position", "unit"],
+    "hidden_state": ["layer", "batch", "position", "unit"],
+    "final_state": ["layer", "batch", "unit"],
+}
+SCHEMA2_GATES = {
+    "i": {"meaning": "write", "label": "input gate"},
+    "f": {"meaning": "keep", "label": "forget gate"},
+    "g": {"meaning": "candidate", "label": "cell candidate"},
+    "o": {"meaning": "output", "label": "output gate"},
+    "r": {"meaning": "reset", "label": "reset gate"},
+    "z": {"meaning": "keep", "label": "update gate", "complementWrites": True},
+    "n": {"meaning": "candidate", "label": "candidate state"},
+}
+
+
+def schema2_tensor(spec, is_output):
+    t = {k: v for k, v in spec.items() if k not in ("shape", "stateOf", "gateOrder")}
+    t["axes"] = [{"name": n} if d == "B" else {"name": n, "size": d} for n, d in zip(SCHEMA2_AXES[spec["role"]], spec["shape"])]
+    role = spec["role"]
+    if not is_output:
+        if spec.get("stateOf"):
+            t["state"] = spec["stateOf"]
+    elif role == "attention":
+        t.update(role="mixing", structure="causal", normalised=True, label="attention")
+    elif role in ("cell_state", "hidden_state"):
+        t.update(role="state", state=role[0], label=role.replace("_", " "))
+    elif role == "final_state":
+        t["state"] = spec["stateOf"]
+    elif role == "gates":
+        t["gates"] = [{"name": n, **SCHEMA2_GATES[n]} for n in spec["gateOrder"]]
+        t["state"] = "c" if "f" in spec["gateOrder"] else "h"
+    return t
 
 
 def dynamic_axes(inputs, outputs):
@@ -397,16 +444,19 @@ def export_one(mid, which, install, tok, allow_init=False):
     else:
         dims.update({"hidden": cfg["hidden"], "embedding": cfg["d_emb"]})
     manifest = {
-        "schemaVersion": 1,
+        "schemaVersion": 2,
         "id": mid,
         "displayName": DISPLAY[mid],
+        "shortName": SHORT_NAME[mid],
+        "order": ORDER[mid],
         "architecture": cfg["architecture"],
         "description": DESCRIPTION[mid] + ("" if final else " PROVISIONAL: exported from an intermediate "
                                                              "training checkpoint."),
         "parameters": models.n_params(model),
         "dimensions": dims,
-        "inputs": inputs_spec,
-        "outputs": outputs_spec,
+        "sequences": {"tokens": {"length": "T", "label": "Tokens"}},
+        "inputs": [schema2_tensor(i, False) for i in inputs_spec],
+        "outputs": [schema2_tensor(o, True) for o in outputs_spec],
         "tokenizer": {"file": "tokenizer.json", "type": "byte-level-bpe",
                       "specialTokens": {"endOfText": bpe.EOT},
                       "sha256": sha256_file(tok_path)},
@@ -485,9 +535,9 @@ def write_results_and_card():
             t["plannedSteps"], t["tokensSeen"] / 1e6, t["wallTimeSeconds"] / 60, x["heldOutLossNats"], bpb,
             x["heldOutPerplexity"], TARGET_BPB[mid], "met" if bpb <= TARGET_BPB[mid] else "not met"))
         dims = ", ".join("%s %s" % (k, v) for k, v in m["dimensions"].items())
-        outs = "; ".join("`%s` %s" % (o["name"], "[" + ", ".join(str(d) for d in o["shape"]) + "]")
+        outs = "; ".join("`%s` %s" % (o["name"], "[" + ", ".join(str(a.get("size", "B")) for a in o["axes"]) + "]")
                          for o in m["outputs"])
-        ins = "; ".join("`%s` %s" % (i["name"], "[" + ", ".join(str(d) for d in i["shape"]) + "]")
+        ins = "; ".join("`%s` %s" % (i["name"], "[" + ", ".join(str(a.get("size", "B")) for a in i["axes"]) + "]")
                         for i in m["inputs"])
         details.append("### %s\n\n%s\n\n- Dimensions: %s\n- Inputs: %s\n- Outputs: %s\n- Training: %d steps of "
                        "%d x %d tokens (%s tokens), seed %d, %s, %d s of training wall time.\n- ONNX: opset %d, "

@@ -111,6 +111,8 @@ export interface ModelManifest {
   displayName: string;
   /** A short name for sentences ("the LSTM's retention…"); defaults to displayName. */
   shortName?: string;
+  /** Position in model menus (ascending; models without one follow, by id). */
+  order?: number;
   /** A label for people ("decoder-only Transformer"); no behaviour depends on it. */
   architecture: string;
   description: string;

@@ -38,6 +38,7 @@ export function validateManifest(value: unknown): ManifestResult {
   if (typeof m.id !== 'string' || !ID_PATTERN.test(m.id)) err('id', `expected lowercase letters, digits, ".", "_" or "-" (1-64 characters, starting with a letter or digit), got ${found(m.id)}`);
   if (!isNonEmpty(m.displayName)) err('displayName', 'expected a non-empty string');
   if (m.shortName !== undefined && !isNonEmpty(m.shortName)) err('shortName', `expected a non-empty string, got ${found(m.shortName)}`);
+  if (m.order !== undefined && !(typeof m.order === 'number' && Number.isFinite(m.order))) err('order', `expected a number (the position in model menus), got ${found(m.order)}`);
   if (typeof m.architecture !== 'string') err('architecture', `expected a string (a label for people), got ${found(m.architecture)}`);
   if (typeof m.description !== 'string') err('description', 'expected a string');
   if (!isNonEmpty(m.license)) err('license', 'expected a non-empty string (an SPDX identifier such as "MIT")');

@@ -24,7 +24,7 @@ export function mixingMatrices(analysis: Analysis, family: MixingFamily): Layere
   return once(analysis, `mixing:${family.key}`, () => {
     const tensors = family.outputs.map((o) => canonicalTensor(o, analysis.outputs[o.name]));
     if (!family.perLayer) return layeredFromTensor(tensors[0]);
-    return layeredFromLayers(tensors.map((t) => ({ dims: t.dims.slice(1), data: t.data })));
+    return layeredFromLayers(tensors); // each [H, Tq, Tk]: a per-layer tensor has no layer axis
   });
 }
 
@@ -105,8 +105,9 @@ export function hiddenStateData(analysis: Analysis): Tensor | undefined {
 }
 
 /**
- * Layers the layer picker offers: the most any role has (mixing families, gates, states, hidden states).
- * 0 when the model exports nothing per layer.
+ * Layers the layer picker offers: the most the mixing families, gates and states have; the hidden states'
+ * count only for a model that exports nothing else per layer (hidden states usually hold L + 1 entries,
+ * the embeddings first). 0 when the model exports nothing per layer.
  */
 export function layerCount(analysis: Analysis): number {
   let n = 0;
@@ -114,7 +115,5 @@ export function layerCount(analysis: Analysis): number {
   const gates = gateData(analysis);
   if (gates) n = Math.max(n, gates.tensor.dims[0]);
   for (const s of stateData(analysis)) n = Math.max(n, s.tensor.dims[0]);
-  const hidden = hiddenStateData(analysis);
-  if (hidden) n = Math.max(n, hidden.dims[0]);
-  return n;
+  return n || (hiddenStateData(analysis)?.dims[0] ?? 0);
 }

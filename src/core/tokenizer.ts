@@ -1,64 +1,40 @@
-// Tokenization with exact editor offsets. Wraps @huggingface/tokenizers (which loads the model's
-// tokenizer.json) and maps every token back to the UTF-16 range it covers in the analysed text, so the
-// token ranges tile the text exactly, even when a byte-level token splits a multi-byte character.
+// Why: the lens shows model internals per token beside the editor, so every token needs its exact range in the
+// analysed text, whatever tokenizer.json the model ships (byte-level BPE, WordPiece, SentencePiece Unigram,
+// byte-fallback BPE). @huggingface/tokenizers loads the file and gives the ids but no offsets; this file
+// replays its pipeline piece by piece (src/core/tokenAlignment.ts) to place every token in the original text.
+//
+// Range invariant (tokenize): ranges are disjoint and increasing, inside the text, and every UTF-16 unit not
+// covered by a range was removed by the normalizer (e.g. control characters, combining accents) or dropped by
+// the pre-tokenizer (whitespace, for WordPiece and WhitespaceSplit). A token whose text starts inside an
+// original character that an earlier token already holds (a byte token of a multi-byte character, the "i" of
+// "ﬁ" → "fi") gets an empty range after it and is marked partial. Special tokens that the post-processor or
+// a prefix inserts have empty ranges where they stand (leading ones at 0, trailing ones at text.length);
+// special tokens written in the text itself (e.g. "<|endoftext|>") cover their text.
 
 import { Tokenizer } from '@huggingface/tokenizers';
 import { LensError } from './errors';
+import { BYTE_OF_CHAR, Derived, NormalizerLike, Placed, Spelling, atomsOf, alignNormalizer, byteText, findPiece, identity, rangesOf, utf8ByteOffsets } from './tokenAlignment';
+
+export { utf8ByteOffsets } from './tokenAlignment';
 
 /** One token of an analysed text. Offsets are UTF-16 code units relative to the text's start. */
 export interface TokenSpan {
   id: number;
-  /** Start and end in UTF-16 units; end === start when the token holds only the tail bytes of a character. */
+  /** Start and end in UTF-16 units; end === start for an inserted special token or a token holding only part of a character another token holds. */
   start: number;
   end: number;
-  /** Start and end in the text's UTF-8 bytes. */
+  /** Start and end in the text's UTF-8 bytes (byte-level tokenizers: the token's own bytes; others: the range's). */
   byteStart: number;
   byteEnd: number;
-  /** True when the token begins or ends inside a multi-byte character. */
+  /** True when the token begins or ends inside an original character. */
   partial: boolean;
+  /** A special token (added token marked special, or one the post-processor or a prefix inserts). */
+  special: boolean;
 }
 
-/** GPT-2's byte-to-character table: printable bytes map to themselves, the rest to U+0100 and up. */
-function byteLevelDecoder(): Map<string, number> {
-  const printable: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
-  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
-  const map = new Map<string, number>();
-  const taken = new Set(printable);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    if (taken.has(b)) {
-      map.set(String.fromCharCode(b), b);
-    } else {
-      map.set(String.fromCharCode(256 + extra++), b);
-    }
-  }
-  return map;
-}
-
-const BYTE_OF_CHAR = byteLevelDecoder();
-const utf8 = new TextEncoder();
-
-/** UTF-8 length of each UTF-16 unit's character start, as TextEncoder encodes it (lone surrogates → U+FFFD). */
-export function utf8ByteOffsets(text: string): Uint32Array {
-  // offsets[i] = byte offset where UTF-16 unit i starts; offsets[text.length] = total bytes.
-  // The low half of a surrogate pair gets its pair's offset (it starts no character).
-  const offsets = new Uint32Array(text.length + 1);
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    offsets[i] = bytes;
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      offsets[i + 1] = bytes;
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  offsets[text.length] = bytes;
-  return offsets;
+/** UTF-8 length of a string, lone surrogates as 3 bytes (U+FFFD, as an encoder writes them). */
+export function utf8Length(text: string): number {
+  return utf8ByteOffsets(text)[text.length];
 }
 
 /** Is UTF-16 unit i the start of a character (not the low half of a pair)? */
@@ -84,14 +60,13 @@ export function spansFromByteLengths(text: string, ids: readonly number[], byteL
     const byteStart = byte;
     const byteEnd = byte + byteLengths[t];
     const start = unit;
-    // Take every character whose first byte lies inside this token.
     while (unit < text.length && offsets[unit] < byteEnd) {
       unit++;
       while (unit < text.length && !startsCharacter(text, unit)) unit++;
     }
     const startsClean = start < text.length ? offsets[start] === byteStart : byteStart === totalBytes;
     const endsClean = unit < text.length ? offsets[unit] === byteEnd : byteEnd === totalBytes;
-    spans.push({ id: ids[t], start, end: unit, byteStart, byteEnd, partial: !startsClean || !endsClean || start === unit });
+    spans.push({ id: ids[t], start, end: unit, byteStart, byteEnd, partial: !startsClean || !endsClean || start === unit, special: false });
     byte = byteEnd;
   }
   return spans;
@@ -102,63 +77,383 @@ export function visibleWhitespace(text: string): string {
   return text.replace(/\r\n|\n/g, '↵').replace(/\r/g, '␍').replace(/\t/g, '→').replace(/ /g, '·');
 }
 
-/** A loaded tokenizer.json with byte-exact token spans. */
-export class LensTokenizer {
-  private readonly tokenizer: Tokenizer;
-  private readonly tokenBytes: Uint8Array[] = [];
-  private readonly specialIds = new Set<number>();
+interface AddedTokenConfig {
+  id: number;
+  content: string;
+  special?: boolean;
+  normalized?: boolean;
+  lstrip?: boolean;
+  rstrip?: boolean;
+}
+type Json = Record<string, unknown>;
+type ModelType = 'BPE' | 'WordPiece' | 'Unigram';
+/** The library's parts this file drives directly (public fields of its Tokenizer). */
+interface Pipeline {
+  normalizer: NormalizerLike | null;
+  pre_tokenizer: ((text: string, options: { section_index: number }) => string[]) | null;
+  model: ((pieces: string[]) => string[]) & { unk_token_id?: number };
+}
 
-  constructor(json: unknown) {
-    const config = json as { model?: { type?: string; vocab?: Record<string, number> }; added_tokens?: Array<{ id: number; content: string; special?: boolean }> };
-    if (config?.model?.type !== 'BPE' || typeof config.model.vocab !== 'object') {
-      throw new LensError('model-invalid', 'tokenizer.json: expected a byte-level BPE model with a vocabulary.');
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const found = (v: unknown): string => (v === undefined ? 'it is missing' : `found ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeof v}`);
+const BYTE_TOKEN = /^<0x([0-9A-F]{2})>$/;
+
+/** Every node of a component tree (Sequence members included). */
+function nodes(node: unknown): Json[] {
+  if (!isObject(node)) return [];
+  const children = [node.pretokenizers, node.normalizers, node.decoders, node.processors].flatMap((c) => (Array.isArray(c) ? c : []));
+  return [node, ...children.flatMap(nodes)];
+}
+
+/** Checks a tokenizer.json and fills what the library needs but older or hand-made files lack. */
+function prepare(json: unknown, file: string): { config: Json; model: Json; type: ModelType; added: AddedTokenConfig[] } {
+  const fail = (field: string, expected: string, value: unknown) => new LensError('model-invalid', `${file}: "${field}" should be ${expected}, but ${found(value)}.`);
+  if (!isObject(json)) throw fail('(the file)', 'a JSON object (a Hugging Face tokenizer.json)', json);
+  if (!isObject(json.model)) throw fail('model', 'an object', json.model);
+  const model: Json = { ...json.model };
+  const vocab = model.vocab;
+  let type = model.type;
+  if (type === undefined) {
+    if (Array.isArray(vocab)) type = 'Unigram';
+    else if (isObject(vocab) && model.merges !== undefined) type = 'BPE';
+    else if (isObject(vocab) && ('continuing_subword_prefix' in model || 'max_input_chars_per_word' in model)) type = 'WordPiece';
+    else throw fail('model.type', 'one of "BPE", "WordPiece", "Unigram" (or model.vocab and model.merges, from which the type is inferred)', type);
+    model.type = type;
+  }
+  if (type !== 'BPE' && type !== 'WordPiece' && type !== 'Unigram') throw fail('model.type', 'one of "BPE", "WordPiece", "Unigram"', type);
+  if (type === 'Unigram') {
+    if (!Array.isArray(vocab)) throw fail('model.vocab', 'an array of [piece, score] pairs (Unigram)', vocab);
+    const bad = vocab.findIndex((e) => !Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number');
+    if (bad >= 0) throw fail(`model.vocab[${bad}]`, 'a [piece, score] pair', vocab[bad]);
+    if (model.unk_id != null && !(Number.isInteger(model.unk_id) && (model.unk_id as number) < vocab.length)) throw fail('model.unk_id', `an index into model.vocab (0 to ${vocab.length - 1}) or null`, model.unk_id);
+  } else {
+    if (!isObject(vocab)) throw fail('model.vocab', `an object mapping tokens to ids (${type})`, vocab);
+    const bad = Object.entries(vocab).find(([, id]) => !Number.isInteger(id) || (id as number) < 0);
+    if (bad) throw fail(`model.vocab[${JSON.stringify(bad[0])}]`, 'a non-negative integer id', bad[1]);
+  }
+  if (type === 'BPE' && !Array.isArray(model.merges)) throw fail('model.merges', 'an array of merges ("a b" or ["a", "b"])', model.merges);
+  if (type === 'WordPiece') {
+    model.continuing_subword_prefix ??= '##';
+    model.unk_token ??= '[UNK]';
+  }
+  const addedTokens = json.added_tokens ?? [];
+  if (!Array.isArray(addedTokens)) throw fail('added_tokens', 'an array', addedTokens);
+  addedTokens.forEach((t, i) => {
+    if (!isObject(t) || !Number.isInteger(t.id) || typeof t.content !== 'string') throw fail(`added_tokens[${i}]`, 'an object with an integer "id" and a string "content"', t);
+  });
+  // Old Metaspace files say add_prefix_space; the library reads only prepend_scheme.
+  const fix = (node: unknown) => {
+    const copy: unknown = node == null ? null : JSON.parse(JSON.stringify(node));
+    for (const n of nodes(copy)) if (n.type === 'Metaspace' && n.prepend_scheme === undefined) n.prepend_scheme = n.add_prefix_space === false ? 'never' : 'always';
+    return copy;
+  };
+  const config: Json = { ...json, model, added_tokens: addedTokens, normalizer: json.normalizer ?? null, post_processor: json.post_processor ?? null, pre_tokenizer: fix(json.pre_tokenizer), decoder: fix(json.decoder) };
+  return { config, model, type, added: addedTokens as AddedTokenConfig[] };
+}
+
+/** Longest-match splitting of a text at added tokens (as the library does). */
+function splitAtTokens(text: string, contents: readonly string[]): Array<{ start: number; end: number }> {
+  const parts: Array<{ start: number; end: number }> = [];
+  if (!contents.length) return text ? [{ start: 0, end: text.length }] : [];
+  let last = 0;
+  for (let i = 0; i < text.length; ) {
+    let best = 0;
+    for (const c of contents) if (c.length > best && text.startsWith(c, i)) best = c.length;
+    if (!best) {
+      i++;
+      continue;
     }
-    this.tokenizer = new Tokenizer(json as object, {});
-    for (const [piece, id] of Object.entries(config.model.vocab)) {
-      const bytes = new Uint8Array(piece.length);
-      for (let i = 0; i < piece.length; i++) {
-        const b = BYTE_OF_CHAR.get(piece[i]);
-        if (b === undefined) {
-          throw new LensError('model-invalid', `tokenizer.json: token ${id} (${JSON.stringify(piece)}) is not byte-level.`);
-        }
-        bytes[i] = b;
-      }
-      this.tokenBytes[id] = bytes;
+    if (i > last) parts.push({ start: last, end: i });
+    parts.push({ start: i, end: i + best });
+    i = last = i + best;
+  }
+  if (last < text.length) parts.push({ start: last, end: text.length });
+  return parts;
+}
+
+/** Applies added tokens' lstrip/rstrip to their neighbours (whitespace they swallow is dropped). */
+function stripAround(text: string, parts: Array<{ start: number; end: number }>, added: Map<string, AddedTokenConfig>): void {
+  parts.forEach((p, i) => {
+    const token = added.get(text.slice(p.start, p.end));
+    if (token?.lstrip && i > 0) parts[i - 1].end = parts[i - 1].start + text.slice(parts[i - 1].start, parts[i - 1].end).trimEnd().length;
+    if (token?.rstrip && i < parts.length - 1) {
+      const n = parts[i + 1];
+      n.start = n.end - text.slice(n.start, n.end).trimStart().length;
     }
-    for (const added of config.added_tokens ?? []) {
-      this.tokenBytes[added.id] = utf8.encode(added.content);
-      if (added.special) this.specialIds.add(added.id);
+  });
+}
+
+/** A loaded tokenizer.json with exact token ranges. */
+export class LensTokenizer {
+  private readonly lib: Tokenizer;
+  private readonly pipe: Pipeline;
+  private readonly type: ModelType;
+  private readonly ids = new Map<string, number>();
+  private readonly tokens: string[] = [];
+  private readonly specialIds = new Set<number>();
+  private readonly addedByContent = new Map<string, AddedTokenConfig>();
+  private readonly rawAdded: string[] = [];
+  private readonly normalizedAdded: string[] = [];
+  private readonly spelling: Spelling;
+  private readonly wordPiecePrefix: string | null;
+  private readonly unkToken: string | null;
+  private readonly suffixes: string[];
+  private readonly byteFallback: boolean;
+  private readonly hasNormalizer: boolean;
+  /** Byte-level vocabularies: every token's bytes. */
+  private readonly tokenBytes: Uint8Array[] | null = null;
+
+  constructor(json: unknown, private readonly file = 'tokenizer.json') {
+    const { config, model, type, added } = prepare(json, file);
+    try {
+      this.lib = new Tokenizer(config, {});
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      const field = /PreTokenizer/.test(message) ? 'pre_tokenizer' : /Normalizer/.test(message) ? 'normalizer' : /PostProcessor/.test(message) ? 'post_processor' : /Decoder/.test(message) ? 'decoder' : 'model';
+      throw new LensError('model-invalid', `${file}: "${field}" could not be loaded by the tokenizer library: ${message}`);
     }
+    this.pipe = this.lib as unknown as Pipeline;
+    this.type = type;
+    if (type === 'Unigram') (model.vocab as Array<[string, number]>).forEach(([piece], id) => this.setToken(piece, id));
+    else for (const [piece, id] of Object.entries(model.vocab as Record<string, number>)) this.setToken(piece, id);
+    for (const t of added) {
+      this.setToken(t.content, t.id);
+      if (t.special) this.specialIds.add(t.id);
+      this.addedByContent.set(t.content, t);
+      if ((t.normalized ?? !t.special) && this.pipe.normalizer) {
+        const normalized = this.pipe.normalizer.normalize(t.content);
+        this.normalizedAdded.push(normalized);
+        this.addedByContent.set(normalized, t);
+      } else this.rawAdded.push(t.content);
+    }
+    const pre = nodes(config.pre_tokenizer);
+    const byteLevel = pre.find((n) => n.type === 'ByteLevel');
+    const metaspace = pre.find((n) => n.type === 'Metaspace');
+    this.spelling = { byteLevel: !!byteLevel, meta: metaspace ? String(metaspace.replacement ?? '▁') : null, prefixSpace: byteLevel?.add_prefix_space === true };
+    this.wordPiecePrefix = type === 'WordPiece' ? String(model.continuing_subword_prefix) : null;
+    this.unkToken = type === 'Unigram' ? null : typeof model.unk_token === 'string' ? model.unk_token : null;
+    this.suffixes = [model.end_of_word_suffix, model.continuing_subword_suffix].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    this.byteFallback = model.byte_fallback === true;
+    this.hasNormalizer = config.normalizer !== null;
+    if (byteLevel) {
+      const bytes: Uint8Array[] = [];
+      const encoder = new TextEncoder();
+      this.tokens.forEach((piece, id) => {
+        const b = this.addedByContent.has(piece) ? encoder.encode(piece) : Uint8Array.from(atomsOf(piece, this.spelling));
+        bytes[id] = b;
+      });
+      this.tokenBytes = bytes;
+    }
+  }
+
+  private setToken(piece: string, id: number): void {
+    this.ids.set(piece, id);
+    this.tokens[id] = piece;
   }
 
   get vocabSize(): number {
-    return this.tokenBytes.length;
+    return this.tokens.length;
   }
 
-  /** Token ids of a text, without special tokens. */
-  encode(text: string): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  /** Token ids of a text (special tokens of the post-processor only when asked). */
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.lib.encode(text, { add_special_tokens: options.addSpecialTokens ?? false }).ids;
   }
 
   decode(ids: readonly number[]): string {
-    return this.tokenizer.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    if (!ids.length) return '';
+    return this.lib.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
-  /** The raw bytes of a token. */
+  /** The raw bytes of a token of a byte-level vocabulary (other vocabularies: its text's UTF-8). */
   bytesOf(id: number): Uint8Array {
-    const bytes = this.tokenBytes[id];
-    if (!bytes) throw new LensError('model-invalid', `Token id ${id} is outside the tokenizer's vocabulary.`);
+    const bytes = this.tokenBytes?.[id] ?? (this.tokens[id] !== undefined ? new TextEncoder().encode(this.tokens[id]) : undefined);
+    if (!bytes) throw new LensError('model-invalid', `${this.file}: token id ${id} is outside the tokenizer's vocabulary.`);
     return bytes;
   }
 
-  /** A token as display text (invalid UTF-8 pieces shown as U+FFFD), whitespace made visible. */
-  display(id: number): string {
-    return visibleWhitespace(new TextDecoder('utf-8').decode(this.bytesOf(id)));
+  /** The id of a token string (vocabulary or added token), or undefined. */
+  idOf(token: string): number | undefined {
+    return this.ids.get(token);
   }
 
-  /** Tokenizes a text and gives every token its exact UTF-16 range in it. */
-  tokenize(text: string): TokenSpan[] {
+  isSpecial(id: number): boolean {
+    return this.specialIds.has(id);
+  }
+
+  /** Display text of a token: real text with whitespace made visible; special tokens as they are. */
+  display(id: number): string {
+    const token = this.tokens[id];
+    if (token === undefined) throw new LensError('model-invalid', `${this.file}: token id ${id} is outside the tokenizer's vocabulary.`);
+    if (this.specialIds.has(id)) return token;
+    if (this.tokenBytes) return visibleWhitespace(new TextDecoder('utf-8').decode(this.tokenBytes[id]));
+    const byte = this.byteFallback ? BYTE_TOKEN.exec(token) : null;
+    if (byte) {
+      const b = parseInt(byte[1], 16);
+      return b < 0x80 ? visibleWhitespace(String.fromCharCode(b)) : token;
+    }
+    let s = token;
+    const prefix = this.wordPiecePrefix;
+    if (prefix && s.startsWith(prefix) && s.length > prefix.length) s = s.slice(prefix.length);
+    for (const suffix of this.suffixes) if (s.endsWith(suffix) && s.length > suffix.length) s = s.slice(0, -suffix.length);
+    if (this.spelling.meta) s = s.split(this.spelling.meta).join(' ');
+    return visibleWhitespace(s.replace(/\u2581/g, ' '));
+  }
+
+  /**
+   * Tokenizes and gives every token its exact range (see the invariant at the top of this file).
+   * addSpecialTokens runs the tokenizer's post-processor ([CLS] … [SEP], </s>); prefix puts these token strings
+   * first (e.g. a decoder start token "<pad>"), as special tokens with empty ranges.
+   */
+  tokenize(text: string, options: { addSpecialTokens?: boolean; prefix?: readonly string[] } = {}): TokenSpan[] {
     const ids = this.encode(text);
-    return spansFromByteLengths(text, ids, ids.map((id) => this.bytesOf(id).length));
+    let spans = this.placeByBytes(text, ids) ?? this.replay(text);
+    if (!spans || spans.length !== ids.length || spans.some((s, i) => s.id !== ids[i])) spans = this.placeEach(text, ids);
+    const total = utf8Length(text);
+    const inserted = (id: number, at: number): TokenSpan => ({ id, start: at, end: at, byteStart: at ? total : 0, byteEnd: at ? total : 0, partial: false, special: true });
+    const before: TokenSpan[] = (options.prefix ?? []).map((token) => {
+      const id = this.ids.get(token);
+      if (id === undefined) throw new LensError('model-invalid', `${this.file}: the prefix token ${JSON.stringify(token)} is not in the tokenizer's vocabulary.`);
+      return inserted(id, 0);
+    });
+    const after: TokenSpan[] = [];
+    if (options.addSpecialTokens) {
+      const full = this.encode(text, { addSpecialTokens: true });
+      let k = 0;
+      while (k + ids.length <= full.length && ids.some((id, i) => full[k + i] !== id)) k++;
+      if (k + ids.length > full.length) throw new LensError('model-invalid', `${this.file}: the post-processor changed the text's tokens, so the tokens it adds cannot be placed.`);
+      before.push(...full.slice(0, k).map((id) => inserted(id, 0)));
+      after.push(...full.slice(k + ids.length).map((id) => inserted(id, text.length)));
+    }
+    return [...before, ...spans, ...after];
+  }
+
+  /** Byte-level BPE without a normalizer: the tokens' bytes tile the text's bytes. */
+  private placeByBytes(text: string, ids: number[]): TokenSpan[] | null {
+    if (!this.tokenBytes || this.hasNormalizer || this.spelling.prefixSpace) return null;
+    try {
+      const spans = spansFromByteLengths(text, ids, ids.map((id) => this.bytesOf(id).length));
+      for (const s of spans) s.special = !!this.addedByContent.get(this.tokens[s.id])?.special;
+      return spans;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The atoms a token spells in its piece, or null when unknown (an unknown-token placeholder). */
+  private atomsOfToken(token: string, first: boolean): number[] | null {
+    if (this.type === 'Unigram') return atomsOf(token, this.spelling); // the library gives unknown text as is
+    if (token === this.unkToken) return null;
+    const byte = this.byteFallback ? BYTE_TOKEN.exec(token) : null;
+    if (byte) return [parseInt(byte[1], 16)];
+    let s = token;
+    const prefix = this.wordPiecePrefix;
+    if (prefix && !first && s.startsWith(prefix) && s.length > prefix.length) s = s.slice(prefix.length);
+    for (const suffix of this.suffixes) if (s.endsWith(suffix) && s.length > suffix.length) s = s.slice(0, -suffix.length);
+    return atomsOf(s, this.spelling);
+  }
+
+  /** Replays the library's pipeline (added tokens, normalizer, pre-tokenizer, model) and places every token. */
+  private replay(text: string): TokenSpan[] | null {
+    const offsets = utf8ByteOffsets(text);
+    const spans: TokenSpan[] = [];
+    let covered = 0;
+    const push = (id: number, start: number, end: number, partial: boolean, special: boolean, bytes?: [number, number]) => {
+      spans.push({ id, start, end, byteStart: bytes?.[0] ?? offsets[start], byteEnd: bytes?.[1] ?? offsets[end], partial, special });
+      covered = end;
+    };
+    const sections = splitAtTokens(text, this.rawAdded);
+    stripAround(text, sections, this.addedByContent);
+    for (const [index, section] of sections.entries()) {
+      const raw = text.slice(section.start, section.end);
+      if (!raw) continue;
+      const whole = this.addedByContent.get(raw);
+      if (whole) {
+        push(whole.id, section.start, section.end, false, !!whole.special);
+        continue;
+      }
+      const d = alignNormalizer(this.pipe.normalizer, identity(raw, section.start));
+      const subsections = splitAtTokens(d.text, this.normalizedAdded);
+      stripAround(d.text, subsections, this.addedByContent);
+      for (const sub of subsections) {
+        if (sub.end <= sub.start) continue;
+        const part: Derived = { text: d.text.slice(sub.start, sub.end), lo: d.lo.subarray(sub.start, sub.end), hi: d.hi.subarray(sub.start, sub.end), end: sub.end < d.text.length ? d.lo[sub.end] : d.end };
+        const t = byteText(part.text);
+        const tokens: string[] = [];
+        const placed: Placed[] = [];
+        const special = this.addedByContent.get(part.text);
+        if (special) {
+          tokens.push(special.content);
+          placed.push({ b0: 0, b1: t.bytes.length });
+        } else {
+          let cursor = 0;
+          const pieces = this.pipe.pre_tokenizer ? this.pipe.pre_tokenizer(part.text, { section_index: index }) : [part.text];
+          for (const piece of pieces) {
+            const atoms = atomsOf(piece, this.spelling);
+            const match = findPiece(atoms, t, cursor, this.spelling);
+            const pieceTokens = this.pipe.model([piece]);
+            const spans = match && this.splitPiece(atoms, pieceTokens);
+            if (!match || !spans) return null;
+            const pieceEnd = atoms.length ? match.end[atoms.length - 1] : cursor;
+            for (const [k0, k1] of spans) {
+              const at = k0 < atoms.length ? match.start[k0] : pieceEnd;
+              placed.push({ b0: at, b1: k1 > k0 ? match.end[k1 - 1] : at });
+            }
+            tokens.push(...pieceTokens);
+            cursor = pieceEnd;
+          }
+        }
+        const exactBytes = !this.hasNormalizer ? offsets[part.lo[0] ?? section.start] : -1;
+        rangesOf(part, t, placed, covered).forEach((r, i) => {
+          const id = this.ids.get(tokens[i]) ?? this.pipe.model.unk_token_id ?? -1;
+          push(id, r.start, r.end, r.partial, !!special?.special, exactBytes >= 0 ? [exactBytes + placed[i].b0, exactBytes + placed[i].b1] : undefined);
+        });
+      }
+    }
+    return spans;
+  }
+
+  /** Splits a piece's atoms among the tokens the model made of it: [k0, k1) per token, or null. */
+  private splitPiece(atoms: readonly number[], tokens: readonly string[]): Array<[number, number]> | null {
+    const spelled = tokens.map((tok, j) => this.atomsOfToken(tok, j === 0));
+    const out: Array<[number, number]> = [];
+    let k = 0;
+    for (let j = 0; j < tokens.length; j++) {
+      const a = spelled[j];
+      if (a) {
+        if (a.some((x, i) => atoms[k + i] !== x)) return null;
+        out.push([k, (k += a.length)]);
+        continue;
+      }
+      // An unknown token: up to where the next known token matches, or what the known ones after it leave.
+      const rest = spelled.slice(j + 1);
+      let end: number;
+      if (rest.every((r) => r)) end = atoms.length - rest.reduce((n, r) => n + r!.length, 0);
+      else {
+        const next = rest[0];
+        end = k + 1;
+        while (next && end < atoms.length && next.some((x, i) => atoms[end + i] !== x)) end++;
+      }
+      if (end < k) return null;
+      out.push([k, (k = end)]);
+    }
+    return k === atoms.length ? out : null;
+  }
+
+  /** Fallback when the replay disagrees with the library: finds each token's text in turn. */
+  private placeEach(text: string, ids: number[]): TokenSpan[] {
+    const tokens = this.lib.encode(text, { add_special_tokens: false }).tokens;
+    const d = alignNormalizer(this.pipe.normalizer, identity(text, 0));
+    const t = byteText(d.text);
+    const placed: Placed[] = [];
+    let cursor = 0;
+    tokens.forEach((token, i) => {
+      const atoms = this.addedByContent.has(token) ? atomsOf(token, { ...this.spelling, meta: null, byteLevel: false }) : this.atomsOfToken(token, i === 0);
+      const match = atoms && findPiece(atoms, t, cursor, this.spelling);
+      if (match && atoms.length) cursor = match.end[atoms.length - 1];
+      placed.push(match && atoms.length ? { b0: match.start[0], b1: cursor } : { b0: cursor, b1: cursor });
+    });
+    const offsets = utf8ByteOffsets(text);
+    return rangesOf(d, t, placed, 0).map((r, i) => ({ id: ids[i], start: r.start, end: r.end, byteStart: offsets[r.start], byteEnd: offsets[r.end], partial: r.partial, special: !!this.addedByContent.get(tokens[i])?.special }));
   }
 }

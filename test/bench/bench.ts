@@ -11,7 +11,7 @@ import * as ortWeb from 'onnxruntime-web';
 import * as path from 'path';
 import { rollout, rowLogSumExp, surprisal, tensor, topPredictions } from '../../src/core/analysis';
 import { ModelRunner, OrtModule } from '../../src/core/engine';
-import { validateManifest } from '../../src/core/manifest';
+import { validateManifest } from '../../src/core/manifestValidator';
 import { occlusion } from '../../src/core/occlusion';
 import { LensTokenizer } from '../../src/core/tokenizer';
 
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     const r = await ModelRunner.create(ortWeb as unknown as OrtModule, m.manifest, readFileSync(path.join(folder2, 'model.onnx')), { executionProviders: ['wasm'] });
     for (const T of OCCLUSION_LENGTHS) {
       const ids = heldout.joinedIds.slice(1000, 1000 + T);
-      const ms = await time(() => occlusion(r, ids, { replacementId: tokenizer.encode(' ')[0] }));
+      const ms = await time(() => occlusion((batch) => r.runBatchLogits(batch), { tokens: ids }, { occluded: 'tokens', observed: 'tokens', causal: true, replacementId: tokenizer.encode(' ')[0] }));
       console.log(`${id.padEnd(31)} ${String(T).padStart(4)} ${ms.toFixed(0).padStart(9)} ${(ms / T).toFixed(1).padStart(12)}`);
     }
     await r.release();

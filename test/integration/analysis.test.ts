@@ -4,17 +4,9 @@
 
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { outputOf } from '../../src/core/analyze';
-import type { AnalysisDone, AnalysisSnapshot } from '../../src/core/protocol';
+import type { AttentionLensApi } from '../../src/extension';
+import { COMMAND, activateLens } from './lens';
 import { analyseInNode } from './nodeAnalysis';
-
-const EXTENSION_ID = 'attention-lens.attention-lens';
-const COMMAND = 'attentionLens.visualizeSelection';
-
-interface Api {
-  nextPanelAnalysis(): Promise<AnalysisDone>;
-  panelSnapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null>;
-}
 
 async function selectAll(name: string, from: string, to: string): Promise<vscode.TextEditor> {
   const folder = vscode.workspace.workspaceFolders![0].uri;
@@ -29,13 +21,11 @@ async function selectAll(name: string, from: string, to: string): Promise<vscode
 }
 
 describe('Analysis of a selection in a real VS Code', function () {
-  let api: Api;
+  let api: AttentionLensApi;
   let extensionPath: string;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<Api>(EXTENSION_ID)!;
-    api = await extension.activate();
-    extensionPath = extension.extensionPath;
+    ({ api, extensionPath } = await activateLens());
   });
 
   for (const file of [
@@ -68,7 +58,7 @@ describe('Analysis of a selection in a real VS Code', function () {
       // The same model, run here in Node with onnxruntime-web (wasm).
       const expected = await analyseInNode(extensionPath, 'transformer', document.getText(editor.selection), selectionStart);
       assert.deepStrictEqual(snapshot.tokens.map((t) => [t.id, t.start, t.end]), expected.tokens.map((t) => [t.id, t.start, t.end]));
-      const attention = outputOf(expected, 'attention')!;
+      const attention = expected.outputs.attention;
       assert.deepStrictEqual(snapshot.attention.dims, attention.dims);
       let worst = 0;
       attention.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - snapshot.attention!.data[i]))));

@@ -4,18 +4,11 @@
 
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { rolloutOf } from '../../src/core/analyze';
+import { rolloutOf } from '../../src/core/roleData';
 import { type InfluenceSummary, topInfluences } from '../../src/core/influence';
+import type { AttentionLensApi } from '../../src/extension';
+import { COMMAND, activateLens } from './lens';
 import { analyseInNode } from './nodeAnalysis';
-
-const EXTENSION_ID = 'attention-lens.attention-lens';
-const COMMAND = 'attentionLens.visualizeSelection';
-
-interface Api {
-  nextInfluence(): Promise<InfluenceSummary>;
-  influenceEntries(uri: string): number;
-  nextDecorationUpdate(): Promise<number>;
-}
 
 function hoverText(hovers: vscode.Hover[]): string {
   return hovers
@@ -25,15 +18,13 @@ function hoverText(hovers: vscode.Hover[]): string {
 }
 
 describe('Token influence in the editor', function () {
-  let api: Api;
+  let api: AttentionLensApi;
   let extensionPath: string;
   let editor: vscode.TextEditor;
   let summary: InfluenceSummary;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<Api>(EXTENSION_ID)!;
-    api = await extension.activate();
-    extensionPath = extension.extensionPath;
+    ({ api, extensionPath } = await activateLens());
     const folder = vscode.workspace.workspaceFolders![0].uri;
     const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'sample.py'));
     editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-web';
 import * as path from 'path';
 import { type Analysis, analyse } from '../../src/core/analyze';
 import { ModelRunner, OrtModule } from '../../src/core/engine';
-import { validateManifest } from '../../src/core/manifest';
+import { validateManifest } from '../../src/core/manifestValidator';
 import { LensTokenizer } from '../../src/core/tokenizer';
 
 /** Analyses text (starting at a document offset) with a bundled model, in Node. */

@@ -1,0 +1,85 @@
+// Why: the model layer must show any architecture from its manifest alone, and only a real VS Code shows
+// whether a model it has never seen loads and paints. This suite points the packaged extension at the
+// three tiny test models of test/fixtures/models (a bidirectional encoder with per-layer attentions and a
+// WordPiece tokenizer, an encoder–decoder with cross-attention and a Unigram tokenizer, a recurrent model
+// whose gates are declared by meaning) through the attentionLens.modelFolders setting, analyses a
+// selection with each, opens every tab the panel offers and checks that it paints. WebAssembly only (the
+// views are the same on WebGPU). Screenshots: .test-output/screenshots/wasm-<model>-<tab>.png.
+
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as harness from '../harness/codeServer.mjs';
+import { screenshots, useSession } from './session.mjs';
+import { canvasPainted, untilAnalysed } from './webview.mjs';
+import { goToLine, quickOpen, runCommand, statusSelection, webviewContentFrame } from './workbench.mjs';
+
+const FILE = 'sample.py';
+const MODELS = join(harness.repoRoot, 'test/fixtures/models');
+const TOYS = [
+  // The tabs each model's roles must give, at least.
+  { id: 'toy-encoder', tabs: ['heatmap', 'head', 'model', 'w'] },
+  { id: 'toy-encoder-decoder', tabs: ['heatmap', 'w'], label: /cross/i },
+  { id: 'toy-recurrent', tabs: ['gates', 'state', 'w'] },
+];
+const manifest = (id) => JSON.parse(readFileSync(join(MODELS, id, 'manifest.json'), 'utf8'));
+const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', FILE), 'utf8').split('\n');
+const firstLine = lines.findIndex((l) => l.startsWith('class Stack')) + 1;
+
+const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
+
+describe('models the extension has never seen, from their manifests (WebAssembly)', function () {
+  let extensionsDir;
+  before(async function () {
+    this.timeout(120_000);
+    harness.ensureCodeServer();
+    const root = await harness.makeTempDir('e2e-toy-install');
+    extensionsDir = join(root, 'extensions');
+    await harness.installVsix({ root: join(root, 'cli'), vsix, extensionsDir });
+  });
+  const backend = { name: 'wasm', webgpu: false, badge: 'WebAssembly', settings: { 'attentionLens.backend': 'wasm', 'attentionLens.modelFolders': [MODELS], 'attentionLens.defaultModel': TOYS[0].id } };
+  const session = useSession(this, backend, () => extensionsDir);
+  let panel;
+
+  it('analyses a selection with the default model, a toy encoder', async function () {
+    this.timeout(180_000);
+    const { page } = session;
+    await quickOpen(page, FILE);
+    await goToLine(page, firstLine);
+    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
+    await statusSelection(page, /selected\)$/);
+    await runCommand(page, 'Attention Lens: Visualize attention on selection');
+    panel = await webviewContentFrame(page, 'panel');
+    const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+    assert.ok(!result.timedOut, `no analysis within 150 s (state ${result.state}) ${result.error ?? ''}`);
+    assert.equal(result.state, 'analysed', `the analysis failed: ${result.error}`);
+    assert.ok(result.tokens.some((t) => t.includes('[CLS]')), 'the encoder shows its [CLS] special token');
+  });
+
+  for (const toy of TOYS) {
+    it(`shows every view ${toy.id}'s roles give, painted`, async function () {
+      this.timeout(180_000);
+      const picker = panel.locator('[data-testid=model-picker]');
+      if ((await picker.evaluate((el) => el.value)) !== toy.id) {
+        await picker.click();
+        await picker.locator('li.option', { hasText: manifest(toy.id).displayName }).click();
+      }
+      const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+      assert.equal(result.state, 'analysed', `${toy.id}: ${result.error}`);
+      assert.equal(await picker.evaluate((el) => el.value), toy.id);
+      const tabs = await panel.locator('[data-testid^=tab-]').evaluateAll((els) => els.map((e) => ({ id: e.getAttribute('data-testid').slice(4), label: e.textContent })));
+      for (const id of toy.tabs) assert.ok(tabs.some((t) => t.id === id), `${toy.id} offers tab ${id} (has ${tabs.map((t) => t.id).join(', ')})`);
+      if (toy.label) assert.ok(tabs.some((t) => toy.label.test(t.label)), `${toy.id} offers a cross-attention view (has ${tabs.map((t) => t.label).join(', ')})`);
+      for (const tab of tabs) {
+        await panel.locator(`[data-testid=tab-${tab.id}]`).click();
+        await panel.locator(`[data-testid=tab-${tab.id}][active]`).waitFor();
+        const canvases = panel.locator('vscode-tab-panel:not([hidden]) canvas');
+        if ((await canvases.count()) > 0) {
+          const stats = await canvases.first().evaluate(canvasPainted, { minFraction: 0.01 });
+          assert.ok(stats.fraction >= 0.01, `${toy.id} ${tab.id}: ${stats.painted} of ${stats.total} pixels painted`);
+        }
+        await session.page.screenshot({ path: join(screenshots, `wasm-${toy.id}-${tab.id}.png`) });
+      }
+    });
+  }
+});
