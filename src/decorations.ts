@@ -49,10 +49,6 @@ export class InfluenceDecorations extends Disposable {
     this.register(vscode.commands.registerCommand(TOGGLE_DECORATIONS_COMMAND, () => this.setEnabled(!this.enabled)));
   }
 
-  get isEnabled(): boolean {
-    return this.enabled;
-  }
-
   setEnabled(enabled: boolean): void {
     this.enabled = enabled;
     void vscode.window.setStatusBarMessage(`Attention Lens: influence decorations ${enabled ? 'on' : 'off'}`, 2500);

@@ -1,5 +1,7 @@
-// Activation: registers the command, the Compare view and the log channel, and returns a small API
-// that the integration tests (and other extensions) use to wait for the webviews without sleeping.
+// Activation: creates and owns everything the extension runs (the log channel, the model store, the
+// panel host, the Compare view, hovers and decorations), registers the command, warns about invalid
+// bundled models, and returns a small API that the integration tests (and other extensions) use to wait
+// for the webviews without sleeping.
 
 import * as vscode from 'vscode';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, ComparisonDone, InitialState, SelectionShown } from './core/protocol';
@@ -8,11 +10,12 @@ import type { InfluenceSummary } from './core/influence';
 import { InfluenceDecorations } from './decorations';
 import { InfluenceHoverProvider } from './hover';
 import { InfluenceStore } from './influenceStore';
-import { initLog, log } from './log';
-import { ModelStore } from './modelStore';
-import { AnalysisPanel } from './panel';
+import { type Log, createLog } from './log';
+import { ModelProblemNotifier, ModelStore } from './modelStore';
+import { type AnalysisPanel, AnalysisPanelHost } from './panel';
 import { summarizeSelection } from './selection';
 import { registerRevealCommand } from './reveal';
+import { readSettings } from './settings';
 import { CompareViewProvider } from './sidebar';
 
 export const VISUALIZE_COMMAND = 'attentionLens.visualizeSelection';
@@ -37,63 +40,73 @@ export interface AttentionLensApi {
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
-  initLog(context);
-  const store = new ModelStore(context.extensionUri);
+  const log = createLog();
+  context.subscriptions.push(log);
+  const store = new ModelStore(context.extensionUri, log);
+  const problems = new ModelProblemNotifier(log);
+  const panels = new AnalysisPanelHost(context.extensionUri, store, log);
   const influence = new InfluenceStore();
   const decorations = new InfluenceDecorations(influence);
-  const compare = new CompareViewProvider(context.extensionUri, store);
+  const compare = new CompareViewProvider(context.extensionUri, store, panels, log);
+  const command: VisualizeCommand = { panels, store, problems, log };
   context.subscriptions.push(
+    panels,
     compare,
-    vscode.window.registerWebviewViewProvider(CompareViewProvider.viewId, compare),
-    vscode.commands.registerCommand(VISUALIZE_COMMAND, (modelId?: unknown) =>
-      visualizeSelection(context.extensionUri, store, typeof modelId === 'string' ? modelId : undefined),
-    ),
-    AnalysisPanel.registerSerializer(context.extensionUri, store),
+    vscode.commands.registerCommand(VISUALIZE_COMMAND, (modelId?: unknown) => visualizeSelection(command, typeof modelId === 'string' ? modelId : undefined)),
     influence,
     decorations,
     registerRevealCommand(),
     vscode.languages.registerHoverProvider({ scheme: '*' }, new InfluenceHoverProvider(influence)),
-    AnalysisPanel.onDidSummarise((summary) => {
+    panels.onDidSummarise((summary) => {
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === summary.uri);
       if (!influence.add(summary, document?.version)) {
-        log().info(`Ignored an influence summary for ${summary.uri} v${summary.version}: the document has changed since.`);
+        log.info(`Ignored an influence summary for ${summary.uri} v${summary.version}: the document has changed since.`);
       }
     }),
-    { dispose: () => AnalysisPanel.disposeAll() },
   );
-  log().info('Attention Lens activated.');
+  store.list().then(
+    ({ invalid }) => problems.warn(invalid, ' (not offered)'),
+    (err: unknown) => log.error(`Reading the bundled models failed: ${String(err)}`),
+  );
+  log.info('Attention Lens activated.');
+  const openPanel = (): AnalysisPanel => {
+    const panel = panels.panel;
+    if (!panel) throw new Error('No Attention Lens panel is open.');
+    return panel;
+  };
   return {
     panelBackend: async () => openPanel().whenBackendReady(),
-    nextPanelAnalysis: () => AnalysisPanel.nextAnalysis(),
+    nextPanelAnalysis: () => panels.nextAnalysis(),
     panelSnapshot: async (includeTensors) => openPanel().snapshot(includeTensors),
     sidebarReady: () => compare.whenReady(),
-    nextComparison: () => new Promise((resolve) => {
-      const sub = compare.onDidCompare((done) => (sub.dispose(), resolve(done)));
-    }),
+    nextComparison: () => nextEvent(compare.onDidCompare),
     // The store's own listener was registered first, so the summary is stored when this resolves.
-    nextInfluence: () => new Promise((resolve) => {
-      const sub = AnalysisPanel.onDidSummarise((summary) => (sub.dispose(), resolve(summary)));
-    }),
+    nextInfluence: () => nextEvent(panels.onDidSummarise),
     influenceEntries: (uri) => influence.countFor(uri),
-    nextDecorationUpdate: () => new Promise((resolve) => {
-      const sub = decorations.onDidUpdate(({ count }) => (sub.dispose(), resolve(count)));
-    }),
+    nextDecorationUpdate: () => nextEvent(decorations.onDidUpdate).then(({ count }) => count),
   };
-}
-
-function openPanel(): AnalysisPanel {
-  const panel = AnalysisPanel.instance;
-  if (!panel) {
-    throw new Error('No Attention Lens panel is open.');
-  }
-  return panel;
 }
 
 export function deactivate(): void {
   // Everything is disposed through context.subscriptions.
 }
 
-async function visualizeSelection(extensionUri: vscode.Uri, store: ModelStore, modelId?: string): Promise<SelectionShown | undefined> {
+/** Resolves with the next value an event fires. */
+function nextEvent<T>(event: vscode.Event<T>): Promise<T> {
+  return new Promise((resolve) => {
+    const sub = event((value) => (sub.dispose(), resolve(value)));
+  });
+}
+
+/** What the visualize command works with. */
+interface VisualizeCommand {
+  panels: AnalysisPanelHost;
+  store: ModelStore;
+  problems: ModelProblemNotifier;
+  log: Log;
+}
+
+async function visualizeSelection({ panels, store, problems, log }: VisualizeCommand, modelId?: string): Promise<SelectionShown | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showInformationMessage('Attention Lens: open a file and select some text or code first.');
@@ -108,11 +121,17 @@ async function visualizeSelection(extensionUri: vscode.Uri, store: ModelStore, m
     void vscode.window.showInformationMessage('Attention Lens: the selection is only whitespace; select some text or code to analyse.');
     return undefined;
   }
+  // Said beside the panel, not before it: the panel opens with another model meanwhile.
+  const wanted = modelId ?? readSettings().defaultModel;
+  store.list().then(
+    ({ invalid }) => problems.warn(invalid.filter((m) => m.id === wanted), modelId ? ' (the panel uses another model)' : ' (it is attentionLens.defaultModel; the panel uses another model)'),
+    () => undefined, // activation has logged it
+  );
   try {
-    return await AnalysisPanel.show(extensionUri, store, selection, modelId);
+    return await panels.show(selection, modelId);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    log().error(`Visualize attention on selection failed: ${message}`);
+    log.error(`Visualize attention on selection failed: ${message}`);
     void vscode.window.showErrorMessage(`Attention Lens: ${message}`);
     return undefined;
   }

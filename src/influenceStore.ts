@@ -56,10 +56,6 @@ export class InfluenceStore extends Disposable {
     return [...this.entries.values()].filter((s) => s.uri === uri).length;
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   private drop(uri: string): void {
     let dropped = false;
     for (const [key, s] of this.entries) {

@@ -1,18 +1,11 @@
-// The extension's single output channel ("Attention Lens"), created on activation.
+// Why: the extension's one output channel ("Attention Lens"). Activation creates it, owns it and hands
+// it to whatever logs, so no module holds it and nothing can log before activation.
 
 import * as vscode from 'vscode';
 
-let channel: vscode.LogOutputChannel | undefined;
+/** Where the extension logs: the "Attention Lens" output channel (with levels and timestamps). */
+export type Log = vscode.LogOutputChannel;
 
-export function initLog(context: vscode.ExtensionContext): vscode.LogOutputChannel {
-  channel = vscode.window.createOutputChannel('Attention Lens', { log: true });
-  context.subscriptions.push(channel);
-  return channel;
-}
-
-export function log(): vscode.LogOutputChannel {
-  if (!channel) {
-    throw new Error('Attention Lens log used before activation.');
-  }
-  return channel;
+export function createLog(): Log {
+  return vscode.window.createOutputChannel('Attention Lens', { log: true });
 }

@@ -1,11 +1,13 @@
 // The model store on the extension host: finds the bundled models under media/models/<id>/, validates
 // each manifest with the core validator, and describes the valid ones to the webviews by webview URI
-// (model bytes never cross the message channel). Invalid models are reported, never silently skipped.
+// (model bytes never cross the message channel). Invalid models are reported, never silently skipped:
+// the webviews list them with their reasons, and ModelProblemNotifier puts them in a VS Code warning.
 
 import * as vscode from 'vscode';
-import type { ModelDescriptor } from './core/protocol';
-import { ModelManifest, validateManifest } from './core/manifest';
-import { log } from './log';
+import type { ModelManifest } from './core/manifest';
+import { validateManifest } from './core/manifestValidator';
+import type { InvalidModel, ModelDescriptor } from './core/protocol';
+import type { Log } from './log';
 
 export interface StoredModel {
   manifest: ModelManifest;
@@ -13,24 +15,27 @@ export interface StoredModel {
   modelBytes: number;
 }
 
-export interface ModelProblem {
-  folder: string;
-  errors: string[];
+/** What the bundled models folder holds: the valid models in menu order, and the invalid ones with why. */
+export interface ModelCatalogue {
+  models: StoredModel[];
+  invalid: InvalidModel[];
 }
 
-export class ModelStore {
-  private cache: Promise<{ models: StoredModel[]; problems: ModelProblem[] }> | undefined;
+const MODELS_FOLDER = 'media/models';
+const MENU_ORDER = ['transformer', 'lstm', 'gru'];
 
-  constructor(private readonly extensionUri: vscode.Uri) {}
+export class ModelStore {
+  private cache: Promise<ModelCatalogue> | undefined;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Log,
+  ) {}
 
   /** The bundled models, read and validated once. */
-  list(): Promise<{ models: StoredModel[]; problems: ModelProblem[] }> {
+  list(): Promise<ModelCatalogue> {
     this.cache ??= this.scan();
     return this.cache;
-  }
-
-  async get(id: string): Promise<StoredModel | undefined> {
-    return (await this.list()).models.find((m) => m.manifest.id === id);
   }
 
   /** Descriptors with URIs the given webview can load. */
@@ -44,49 +49,86 @@ export class ModelStore {
     }));
   }
 
-  private async scan(): Promise<{ models: StoredModel[]; problems: ModelProblem[] }> {
-    const root = vscode.Uri.joinPath(this.extensionUri, 'media', 'models');
+  private async scan(): Promise<ModelCatalogue> {
+    const root = vscode.Uri.joinPath(this.extensionUri, MODELS_FOLDER);
     const models: StoredModel[] = [];
-    const problems: ModelProblem[] = [];
+    const invalid: InvalidModel[] = [];
     let entries: [string, vscode.FileType][] = [];
     try {
       entries = await vscode.workspace.fs.readDirectory(root);
     } catch (err) {
-      problems.push({ folder: 'media/models', errors: [`cannot read the bundled models folder: ${String(err)}`] });
+      invalid.push({ id: '', folder: MODELS_FOLDER, errors: [`${MODELS_FOLDER}: cannot read the bundled models folder (${message(err)})`] });
     }
     for (const [name, type] of entries.sort(([a], [b]) => a.localeCompare(b))) {
       if (type !== vscode.FileType.Directory) continue;
-      const folder = vscode.Uri.joinPath(root, name);
-      const errors = await this.check(folder, name, models);
-      if (errors.length) {
-        problems.push({ folder: `media/models/${name}`, errors });
-        log().error(`Model media/models/${name} is unusable:\n  ${errors.join('\n  ')}`);
-      }
+      const folder = `${MODELS_FOLDER}/${name}`;
+      const result = await this.check(vscode.Uri.joinPath(root, name), name, folder);
+      if ('errors' in result) invalid.push({ id: name, folder, errors: result.errors });
+      else models.push(result);
     }
-    const order = ['transformer', 'lstm', 'gru'];
-    models.sort((a, b) => (order.indexOf(a.manifest.id) + 1 || 99) - (order.indexOf(b.manifest.id) + 1 || 99));
-    log().info(`Models: ${models.map((m) => m.manifest.id).join(', ') || 'none'}`);
-    return { models, problems };
+    for (const model of invalid) this.log.error(`Model ${model.folder} is unusable:\n  ${model.errors.join('\n  ')}`);
+    const rank = (id: string) => MENU_ORDER.indexOf(id) + 1 || MENU_ORDER.length + 1;
+    models.sort((a, b) => rank(a.manifest.id) - rank(b.manifest.id));
+    this.log.info(`Models: ${models.map((m) => m.manifest.id).join(', ') || 'none'}`);
+    return { models, invalid };
   }
 
-  private async check(folder: vscode.Uri, name: string, into: StoredModel[]): Promise<string[]> {
+  /** Reads and validates one model folder; every error names the file (and the field) it is about. */
+  private async check(uri: vscode.Uri, name: string, folder: string): Promise<StoredModel | { errors: string[] }> {
+    const manifestFile = `${folder}/manifest.json`;
     let json: unknown;
     try {
-      json = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, 'manifest.json'))));
+      json = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(uri, 'manifest.json'))));
     } catch (err) {
-      return [`manifest.json: cannot be read as JSON (${err instanceof Error ? err.message : String(err)})`];
+      return { errors: [`${manifestFile}: cannot be read as JSON (${message(err)})`] };
     }
     const result = validateManifest(json);
-    if (!result.ok) return result.errors;
+    if (!result.ok) return { errors: result.errors.map((error) => `${manifestFile}: ${error}`) };
     const manifest = result.manifest;
-    if (manifest.id !== name) return [`id: "${manifest.id}" does not match its folder name "${name}"`];
-    try {
-      const stat = await vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, manifest.model ?? 'model.onnx'));
-      await vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, manifest.tokenizer.file));
-      into.push({ manifest, folder, modelBytes: stat.size });
-      return [];
-    } catch (err) {
-      return [`a file the manifest names is missing: ${err instanceof Error ? err.message : String(err)}`];
-    }
+    if (manifest.id !== name) return { errors: [`${manifestFile}: id: "${manifest.id}" does not match its folder name "${name}"`] };
+    const files = [
+      { field: 'model', file: manifest.model ?? 'model.onnx' },
+      { field: 'tokenizer.file', file: manifest.tokenizer.file },
+    ];
+    const sizes = await Promise.all(files.map(({ file }) => vscode.workspace.fs.stat(vscode.Uri.joinPath(uri, file)).then((s) => s.size, () => undefined)));
+    const missing = files.filter((_, i) => sizes[i] === undefined);
+    if (missing.length) return { errors: missing.map(({ field, file }) => `${folder}/${file}: missing (named by ${manifestFile}, field ${field})`) };
+    return { manifest, folder: uri, modelBytes: sizes[0]! };
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const SHOW_DETAILS = 'Show details';
+/** Errors a notification quotes per model; the log has them all. */
+const QUOTED_ERRORS = 2;
+
+/**
+ * Puts invalid models in a VS Code warning that names each model's folder and its first errors, with a
+ * "Show details" action that opens the log. A model named by a warning still open is not warned about
+ * again until that warning is closed, so activation and the command it runs never stack the same warning.
+ */
+export class ModelProblemNotifier {
+  /** Folders of the models named by warnings not yet closed. */
+  private readonly inOpenWarning = new Set<string>();
+
+  constructor(private readonly log: Log) {}
+
+  /** Warns about these models (those not in an open warning); `consequence` says what it means for the user. */
+  warn(invalid: readonly InvalidModel[], consequence: string): void {
+    const fresh = invalid.filter((m) => !this.inOpenWarning.has(m.folder));
+    if (fresh.length === 0) return;
+    fresh.forEach((m) => this.inOpenWarning.add(m.folder));
+    const which = fresh.length === 1 ? `the model in ${fresh[0].folder} is invalid` : `the models in ${fresh.map((m) => m.folder).join(', ')} are invalid`;
+    const details = fresh.map((m) => {
+      const more = m.errors.length - QUOTED_ERRORS;
+      return `${m.errors.slice(0, QUOTED_ERRORS).join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`;
+    });
+    void vscode.window.showWarningMessage(`Attention Lens: ${which}${consequence}. ${details.join(' · ')}`, SHOW_DETAILS).then((choice) => {
+      fresh.forEach((m) => this.inOpenWarning.delete(m.folder));
+      if (choice === SHOW_DETAILS) this.log.show();
+    });
   }
 }

@@ -1,11 +1,21 @@
-// Webview URIs of the files the webviews load at run time (onnxruntime-web's wasm, the probe model).
+// Why: what a webview receives when it starts, built in one place for the panel and the Compare view:
+// its settings, the models (and those that failed validation, with why), and the webview URIs of the
+// files it loads at run time (onnxruntime-web's wasm, the probe model). Each view adds its selection.
 
 import * as vscode from 'vscode';
+import type { InitialState, ViewKind } from './core/protocol';
+import type { ModelStore } from './modelStore';
+import { readSettings } from './settings';
 
-export function ortBaseUri(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  return `${webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'ort')).toString()}/`;
-}
-
-export function probeModelUri(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  return webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'probe.onnx')).toString();
+/** The answer to a webview's `ready`, but for the selection to show first (read when the answer is sent). */
+export async function initialState(webview: vscode.Webview, extensionUri: vscode.Uri, store: ModelStore, view: ViewKind): Promise<Omit<InitialState, 'selection'>> {
+  const [models, { invalid }] = await Promise.all([store.describe(webview), store.list()]);
+  return {
+    view,
+    settings: readSettings(),
+    ortBaseUri: `${webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'ort')).toString()}/`,
+    probeModelUri: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'probe.onnx')).toString(),
+    models,
+    invalidModels: invalid,
+  };
 }

@@ -2,9 +2,9 @@
 
 import * as vscode from 'vscode';
 import type { SaveFileParams } from './core/protocol';
-import { log } from './log';
+import type { Log } from './log';
 
-export async function saveExport(params: SaveFileParams): Promise<string | null> {
+export async function saveExport(params: SaveFileParams, log: Log): Promise<string | null> {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const target = await vscode.window.showSaveDialog({
     defaultUri: folder ? vscode.Uri.joinPath(folder, params.suggestedName) : undefined,
@@ -17,6 +17,6 @@ export async function saveExport(params: SaveFileParams): Promise<string | null>
   }
   const bytes = params.encoding === 'base64' ? Buffer.from(params.data, 'base64') : Buffer.from(params.data, 'utf8');
   await vscode.workspace.fs.writeFile(target, bytes);
-  log().info(`Exported ${bytes.length} bytes to ${target.toString(true)}`);
+  log.info(`Exported ${bytes.length} bytes to ${target.toString(true)}`);
   return target.fsPath || target.toString();
 }

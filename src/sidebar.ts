@@ -1,15 +1,15 @@
 // The "Compare architectures" webview view in the Attention Lens activity-bar container. The host side
 // follows the active editor's selection (debounced) for it, hands it the analysis panel's run when that
 // covers the same text (so no model runs twice), opens a model in the panel when a matrix is clicked,
-// and logs each finished comparison.
+// and logs each finished comparison. Activation owns the provider; the provider registers itself.
 
 import * as vscode from 'vscode';
 import type { ComparisonDone, InitialState, SelectionSummary } from './core/protocol';
 import { Disposable } from './dispose';
-import { log } from './log';
+import type { Log } from './log';
 import type { ModelStore } from './modelStore';
-import { AnalysisPanel } from './panel';
-import { ortBaseUri, probeModelUri } from './resources';
+import type { AnalysisPanelHost } from './panel';
+import { initialState } from './resources';
 import { summarizeSelection } from './selection';
 import { readSettings } from './settings';
 import { HostEndpoint, createHostEndpoint } from './webviewEndpoint';
@@ -17,10 +17,9 @@ import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 
 /** Running three models on every keystroke of a growing selection would be wasted: wait for a pause. */
 const SELECTION_DEBOUNCE_MS = 300;
+const VIEW_ID = 'attentionLens.compare';
 
 export class CompareViewProvider extends Disposable implements vscode.WebviewViewProvider {
-  static readonly viewId = 'attentionLens.compare';
-
   private view: { endpoint: HostEndpoint; disposables: vscode.Disposable[] } | undefined;
   private readyWaiters: Array<(state: InitialState) => void> = [];
   private lastState: InitialState | undefined;
@@ -33,8 +32,11 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly store: ModelStore,
+    private readonly panels: AnalysisPanelHost,
+    private readonly log: Log,
   ) {
     super();
+    this.register(vscode.window.registerWebviewViewProvider(VIEW_ID, this));
     this.register(
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         if (editor) this.lastEditor = editor;
@@ -46,7 +48,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     this.disposeView();
     const webview = webviewView.webview;
     webview.options = webviewOptions(this.extensionUri);
-    const endpoint = createHostEndpoint(webview, 'Compare view');
+    const endpoint = createHostEndpoint(webview, 'Compare view', this.log);
     const disposables: vscode.Disposable[] = [endpoint];
     this.view = { endpoint, disposables };
     let isReady = false;
@@ -54,34 +56,26 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
 
     disposables.push(
       endpoint.onRequest('ready', async () => {
-        const models = await this.store.describe(webview);
+        const state: InitialState = { ...(await initialState(webview, this.extensionUri, this.store, 'sidebar')), selection: this.currentSelection() };
         isReady = true;
-        const state: InitialState = {
-          models,
-          view: 'sidebar',
-          settings: readSettings(),
-          ortBaseUri: ortBaseUri(webview, this.extensionUri),
-          probeModelUri: probeModelUri(webview, this.extensionUri),
-          selection: this.currentSelection(),
-        };
         this.lastState = state;
         this.readyWaiters.splice(0).forEach((resolve) => resolve(state));
         return state;
       }),
       endpoint.onRequest('openInPanel', async ({ selection, modelId }) => {
-        await AnalysisPanel.show(this.extensionUri, this.store, selection, modelId);
+        await this.panels.show(selection, modelId);
       }),
       endpoint.onRequest('panelRun', async (text) => {
         try {
-          return (await AnalysisPanel.instance?.compareRun(text)) ?? null;
+          return (await this.panels.panel?.compareRun(text)) ?? null;
         } catch (err) {
           // The panel may be closing or busy; the view then runs the model itself.
-          log().info(`Compare view: the panel's analysis could not be reused (${err instanceof Error ? err.message : String(err)}).`);
+          this.log.info(`Compare view: the panel's analysis could not be reused (${err instanceof Error ? err.message : String(err)}).`);
           return null;
         }
       }),
       endpoint.onNotification('comparisonDone', (done) => {
-        log().info(
+        this.log.info(
           `Compared ${done.tokenCount} tokens${done.truncated ? ' (truncated)' : ''}: ` +
             done.models.map((m) => `${m.modelId} ${m.bitsPerByte.toFixed(3)} bits/byte, ${m.reused ? 'reused from the panel' : `${Math.round(m.runMs)} ms on ${m.backend}`}`).join('; '),
         );

@@ -4,29 +4,29 @@
 import * as vscode from 'vscode';
 import type { HostNotifications, HostRequests, WebviewNotifications, WebviewRequests } from './core/protocol';
 import { Endpoint } from './core/rpc';
-import { log } from './log';
+import type { Log } from './log';
 
 export type HostEndpoint = Endpoint<HostRequests, HostNotifications, WebviewRequests, WebviewNotifications>;
 
-export function createHostEndpoint(webview: vscode.Webview, label: string): HostEndpoint {
+export function createHostEndpoint(webview: vscode.Webview, label: string, log: Log): HostEndpoint {
   const endpoint: HostEndpoint = new Endpoint(
     {
       post: (message) => {
         webview.postMessage(message).then(
           (delivered) => {
             if (!delivered) {
-              log().warn(`${label}: a message to the webview was not delivered (${message.kind}).`);
+              log.warn(`${label}: a message to the webview was not delivered (${message.kind}).`);
             }
           },
-          (err) => log().error(`${label}: postMessage failed: ${String(err)}`),
+          (err) => log.error(`${label}: postMessage failed: ${String(err)}`),
         );
       },
       listen: (handler) => webview.onDidReceiveMessage(handler),
     },
-    { peer: 'webview', onError: (e) => log().error(`${label}: ${e.code}: ${e.message}`) },
+    { peer: 'webview', onError: (e) => log.error(`${label}: ${e.code}: ${e.message}`) },
   );
   endpoint.onNotification('error', (e) => {
-    log().error(`${label} webview (${e.source}): ${e.code}: ${e.message}${e.stack ? `\n${e.stack}` : ''}`);
+    log.error(`${label} webview (${e.source}): ${e.code}: ${e.message}${e.stack ? `\n${e.stack}` : ''}`);
   });
   return endpoint;
 }

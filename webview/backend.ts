@@ -8,6 +8,7 @@
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
+import { fetchBytes } from './fetchBytes';
 
 interface GpuAdapterLike {
   info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
@@ -48,100 +49,92 @@ export function ortFor(backend: 'webgpu' | 'wasm'): OrtBuild {
 /** The wasm binary each build runs (esbuild.mjs copies them to out/ort/). */
 const BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm', wasm: 'ort-wasm-simd-threaded.wasm' } as const;
 
-let configured = false;
-function configureOrt(ortBaseUri: string): void {
-  if (configured) {
-    return;
-  }
-  configured = true;
-  for (const backend of ['webgpu', 'wasm'] as const) {
-    const ort = ortFor(backend);
-    // Naming only the .wasm makes each build use the loader bundled into it (no .mjs request).
-    ort.env.wasm.wasmPaths = { wasm: `${ortBaseUri}${BINARY[backend]}` };
-    ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
-    ort.env.wasm.proxy = false;
-    ort.env.logLevel = 'error';
-  }
-}
-
-/** Fetches a resource's bytes, or says which one could not be read. */
-async function fetchBuffer(uri: string, what: string): Promise<ArrayBuffer> {
-  const response = await fetch(uri);
-  if (!response.ok) {
-    throw new Error(`Could not load ${what} (${response.status} ${response.statusText}).`);
-  }
-  return response.arrayBuffer();
-}
-
-/** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
-const instantiated = new Set<'webgpu' | 'wasm'>();
-
 /**
- * Starts downloading a build's wasm binary, so that it arrives while other requests are under way
- * (each webview request can take a while: it goes through VS Code's resource loading); nothing once the
- * build is running.
+ * The onnxruntime-web builds of one webview page: configured on construction (onnxruntime's settings are
+ * global to the page, so a page makes one), and started by init() for a backend preference, as often as
+ * the setting changes.
  */
-function fetchBinary(backend: 'webgpu' | 'wasm', ortBaseUri: string): Promise<ArrayBuffer | undefined> {
-  if (instantiated.has(backend)) return Promise.resolve(undefined);
-  return fetchBuffer(`${ortBaseUri}${BINARY[backend]}`, `onnxruntime's WebAssembly binary ${BINARY[backend]}`);
-}
+export class OrtBackends {
+  /** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
+  private readonly instantiated = new Set<'webgpu' | 'wasm'>();
 
-/**
- * Runs the probe model (softmax of a product) and checks that its output is a distribution. The first
- * session of a build instantiates its wasm binary, which it takes from `binary` instead of fetching it.
- */
-async function probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm', binary: Promise<ArrayBuffer | undefined>): Promise<void> {
-  const ort = ortFor(provider);
-  const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
-  ort.env.wasm.wasmBinary = wasmBinary;
-  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
-  try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
-    instantiated.add(provider);
-  } finally {
-    ort.env.wasm.wasmBinary = undefined; // used once, when the build starts; nothing else holds it
-  }
-  try {
-    const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
-    const output = await session.run({ [session.inputNames[0]]: input });
-    const values = output[session.outputNames[0]].data as Float32Array;
-    const sum = values.reduce((a, b) => a + b, 0);
-    if (values.length !== 4 || Math.abs(sum - 1) > 1e-4) {
-      throw new Error(`the probe model returned ${Array.from(values).join(', ')} (expected a distribution)`);
+  constructor(private readonly ortBaseUri: string) {
+    for (const backend of ['webgpu', 'wasm'] as const) {
+      const ort = ortFor(backend);
+      // Naming only the .wasm makes each build use the loader bundled into it (no .mjs request).
+      ort.env.wasm.wasmPaths = { wasm: `${ortBaseUri}${BINARY[backend]}` };
+      ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
+      ort.env.wasm.proxy = false;
+      ort.env.logLevel = 'error';
     }
-  } finally {
-    await session.release();
   }
-}
 
-/** Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. */
-export async function initBackend(requested: BackendPreference, ortBaseUri: string, probeModelUri: string): Promise<BackendInfo> {
-  const started = performance.now();
-  configureOrt(ortBaseUri);
-  // The probe model and the chosen build's binary download side by side.
-  const modelBytes = fetchBuffer(probeModelUri, 'the probe model').then((b) => new Uint8Array(b));
-  modelBytes.catch(() => undefined); // awaited by probe()
-  const base = { requested, ortVersion: ortWasm.env.versions.web ?? 'unknown' };
-  let fallbackReason: string | undefined;
-  if (requested === 'wasm') {
-    fallbackReason = 'the attentionLens.backend setting is "wasm"';
-  } else {
-    const { adapter, reason } = await findAdapter();
-    const software = adapter && (adapter.info?.isFallbackAdapter || adapter.isFallbackAdapter);
-    if (adapter && software && requested === 'auto') {
-      // A software adapter (e.g. SwiftShader) runs these models tens of times slower than WebAssembly.
-      fallbackReason = `only a software WebGPU adapter is available (${describeAdapter(adapter)}), which is slower than WebAssembly; set attentionLens.backend to "webgpu" to use it anyway`;
-    } else if (adapter) {
-      try {
-        await probe(modelBytes, 'webgpu', fetchBinary('webgpu', ortBaseUri));
-        return { ...base, backend: 'webgpu', adapter: describeAdapter(adapter), initMs: performance.now() - started };
-      } catch (err) {
-        fallbackReason = `onnxruntime-web could not run on WebGPU: ${err instanceof Error ? err.message : String(err)}`;
-      }
+  /** Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. */
+  async init(requested: BackendPreference, probeModelUri: string): Promise<BackendInfo> {
+    const started = performance.now();
+    // The probe model and the chosen build's binary download side by side.
+    const modelBytes = fetchBytes(probeModelUri, { what: 'the probe model', code: 'backend-unavailable' });
+    modelBytes.catch(() => undefined); // awaited by probe()
+    const base = { requested, ortVersion: ortWasm.env.versions.web ?? 'unknown' };
+    let fallbackReason: string | undefined;
+    if (requested === 'wasm') {
+      fallbackReason = 'the attentionLens.backend setting is "wasm"';
     } else {
-      fallbackReason = reason;
+      const { adapter, reason } = await findAdapter();
+      const software = adapter && (adapter.info?.isFallbackAdapter || adapter.isFallbackAdapter);
+      if (adapter && software && requested === 'auto') {
+        // A software adapter (e.g. SwiftShader) runs these models tens of times slower than WebAssembly.
+        fallbackReason = `only a software WebGPU adapter is available (${describeAdapter(adapter)}), which is slower than WebAssembly; set attentionLens.backend to "webgpu" to use it anyway`;
+      } else if (adapter) {
+        try {
+          await this.probe(modelBytes, 'webgpu');
+          return { ...base, backend: 'webgpu', adapter: describeAdapter(adapter), initMs: performance.now() - started };
+        } catch (err) {
+          fallbackReason = `onnxruntime-web could not run on WebGPU: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      } else {
+        fallbackReason = reason;
+      }
+    }
+    await this.probe(modelBytes, 'wasm');
+    return { ...base, backend: 'wasm', fallbackReason, initMs: performance.now() - started };
+  }
+
+  /**
+   * Starts downloading a build's wasm binary, so that it arrives while other requests are under way
+   * (each webview request can take a while: it goes through VS Code's resource loading); nothing once the
+   * build is running.
+   */
+  private fetchBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
+    if (this.instantiated.has(backend)) return Promise.resolve(undefined);
+    return fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable' });
+  }
+
+  /**
+   * Runs the probe model (softmax of a product) and checks that its output is a distribution. The first
+   * session of a build instantiates its wasm binary, fetched here beside the probe model.
+   */
+  private async probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm'): Promise<void> {
+    const ort = ortFor(provider);
+    const [bytes, wasmBinary] = await Promise.all([modelBytes, this.fetchBinary(provider)]);
+    ort.env.wasm.wasmBinary = wasmBinary;
+    let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+    try {
+      session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
+      this.instantiated.add(provider);
+    } finally {
+      ort.env.wasm.wasmBinary = undefined; // used once, when the build starts; nothing else holds it
+    }
+    try {
+      const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
+      const output = await session.run({ [session.inputNames[0]]: input });
+      const values = output[session.outputNames[0]].data as Float32Array;
+      const sum = values.reduce((a, b) => a + b, 0);
+      if (values.length !== 4 || Math.abs(sum - 1) > 1e-4) {
+        throw new Error(`the probe model returned ${Array.from(values).join(', ')} (expected a distribution)`);
+      }
+    } finally {
+      await session.release();
     }
   }
-  await probe(modelBytes, 'wasm', fetchBinary('wasm', ortBaseUri));
-  return { ...base, backend: 'wasm', fallbackReason, initMs: performance.now() - started };
 }

@@ -1,11 +1,12 @@
-// Small DOM helpers shared by the panel and the sidebar: element creation without innerHTML, and the
-// selection summary and backend badge both views show.
+// Small DOM helpers shared by the panel and the sidebar: element creation without innerHTML, the one
+// dropdown helper, and what both views show: the selection summary, the backend badge, invalid models.
 
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { BackendInfo, SelectionSummary } from '../src/core/protocol';
+import type { BackendInfo, InvalidModel, SelectionSummary } from '../src/core/protocol';
 
 type Child = Node | string | null | undefined | false;
 
@@ -25,13 +26,23 @@ export function h(tag: string, attrs: Record<string, string> = {}, ...children: 
   return el;
 }
 
-/** A VS Code dropdown with a test id, an accessible name and [value, text] options. */
-export function select(testid: string, label: string, options: Array<[string, string]>, value: string): HTMLElement & { value: string; disabled: boolean } {
+/** A VS Code dropdown: its value is the chosen option's value. */
+export type SelectElement = HTMLElement & { value: string; disabled: boolean };
+
+/** A VS Code dropdown with a test id, an accessible name and [value, text] options, `value` chosen. */
+export function select(testid: string, label: string, options: Array<[string, string]>, value: string): SelectElement {
   return h(
     'vscode-single-select',
     { 'data-testid': testid, 'aria-label': label, title: label },
     ...options.map(([v, text]) => h('vscode-option', v === value ? { value: v, selected: '' } : { value: v }, text)),
-  ) as HTMLElement & { value: string; disabled: boolean };
+  ) as SelectElement;
+}
+
+/** A secondary VS Code button whose title is also its accessible name; `action` runs on click. */
+export function toolbarButton(label: string, title: string, action: () => void): HTMLElement {
+  const button = h('vscode-button', { secondary: '', title, 'aria-label': title }, label);
+  button.addEventListener('click', action);
+  return button;
 }
 
 /** Replaces the contents of a container. */
@@ -81,5 +92,22 @@ export function backendView(info: BackendInfo | 'loading' | Error): HTMLElement 
     info.adapter ? h('div', { class: 'muted', 'data-testid': 'backend-adapter' }, `Adapter: ${info.adapter}`) : null,
     info.fallbackReason ? h('div', { class: 'muted', 'data-testid': 'backend-reason' }, `WebGPU not used: ${info.fallbackReason}.`) : null,
     h('div', { class: 'muted' }, `Ready in ${Math.round(info.initMs)} ms`),
+  );
+}
+
+/** The bundled models that failed validation, each with its folder and every reason; null when none did. */
+export function invalidModelsView(invalid: readonly InvalidModel[]): HTMLElement | null {
+  if (invalid.length === 0) return null;
+  return h(
+    'section',
+    { class: 'notice', 'data-testid': 'invalid-models', role: 'status' },
+    h('div', {}, invalid.length === 1 ? 'A bundled model is invalid and is not offered:' : `${invalid.length} bundled models are invalid and are not offered:`),
+    h(
+      'ul',
+      {},
+      ...invalid.map((m) =>
+        h('li', { 'data-model': m.id }, h('span', { class: 'file' }, m.folder), h('ul', {}, ...m.errors.map((error) => h('li', {}, error)))),
+      ),
+    ),
   );
 }

@@ -245,6 +245,8 @@ export interface ByteText {
   unitAt: Int32Array;
   /** starts[b] = 1 when byte b starts a character (or is the end). */
   starts: Uint8Array;
+  /** space[b] = 1 when byte b starts a whitespace character. */
+  space: Uint8Array;
 }
 
 export function byteText(text: string): ByteText {
@@ -254,17 +256,19 @@ export function byteText(text: string): ByteText {
   const starts = new Uint8Array(bytes.length + 1);
   starts[bytes.length] = 1;
   const unitOfStart = new Int32Array(bytes.length + 1);
+  const space = new Uint8Array(bytes.length + 1);
   for (let u = 0; u < text.length; u++) {
     if (u > 0 && isPair(text, u - 1)) continue; // the low half of a pair starts nothing
     starts[offsets[u]] = 1;
     unitOfStart[offsets[u]] = u;
+    if (/\s/.test(text[u])) space[offsets[u]] = 1;
   }
   let next = text.length;
   for (let b = bytes.length - 1; b >= 0; b--) {
     if (starts[b]) next = unitOfStart[b];
     unitAt[b] = next;
   }
-  return { bytes, unitAt, starts };
+  return { bytes, unitAt, starts, space };
 }
 
 /**
@@ -299,10 +303,13 @@ export function findPiece(atoms: readonly number[], t: ByteText, from: number, s
     }
     return true;
   };
+  // The earliest match wins, but an inserted first atom is not placed on whitespace (which the pre-tokenizer
+  // dropped), so that a later real match (a literal ▁, a space) can take it.
   for (let p = from; p <= nb.length; p++) {
     if (!t.starts[p]) continue;
     if (!atoms.length) return { start, end };
     for (const n of lengthsOf(atoms[0], p, true)) {
+      if (n === 0 && t.space[p]) continue;
       start[0] = p;
       end[0] = p + n;
       if (matchRest(p + n)) return { start, end };

@@ -11,7 +11,7 @@ import { runTests } from '@vscode/test-electron';
 import * as harness from './codeServer.mjs';
 
 const started = Date.now();
-let exitCode = 1;
+let exitCode; // set by the try or by the catch
 try {
   harness.ensureBuilt();
   if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {

@@ -91,7 +91,7 @@ function verdict(code) {
   return code;
 }
 
-let exitCode = 1;
+let exitCode; // set by the try or by the catch
 try {
   harness.ensureBuilt();
   harness.ensureCodeServer(); // one-time installs are not part of the run's time limit

@@ -3,18 +3,9 @@
 
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-
-const EXTENSION_ID = 'attention-lens.attention-lens';
-const COMMAND = 'attentionLens.visualizeSelection';
-
-interface Api {
-  panelBackend(): Promise<{ backend: string; ortVersion: string; adapter?: string; fallbackReason?: string }>;
-  sidebarReady(): Promise<{ view: string; selection: { text: string; startOffset: number } | null }>;
-}
-interface Shown {
-  version: number;
-  length: number;
-}
+import type { SelectionShown } from '../../src/core/protocol';
+import type { AttentionLensApi } from '../../src/extension';
+import { COMMAND, lensExtension } from './lens';
 
 function workspaceFile(name: string): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];
@@ -38,11 +29,10 @@ function panelTabs(): vscode.Tab[] {
 }
 
 describe('Attention Lens in a real VS Code', function () {
-  let api: Api;
+  let api: AttentionLensApi;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<Api>(EXTENSION_ID);
-    assert.ok(extension, `${EXTENSION_ID} must be installed in the extension host`);
+    const extension = lensExtension();
     const contributed = extension.packageJSON.contributes.commands.map((c: { command: string }) => c.command);
     assert.ok(contributed.includes(COMMAND));
     assert.ok(!extension.packageJSON.activationEvents.includes('*'), 'must not activate on startup');
@@ -56,7 +46,7 @@ describe('Attention Lens in a real VS Code', function () {
 
   it('opens the panel beside the editor with the selection and a working backend', async () => {
     const editor = await openWithSelection('sample.ts', 'export function');
-    const shown = await vscode.commands.executeCommand<Shown>(COMMAND);
+    const shown = await vscode.commands.executeCommand<SelectionShown>(COMMAND);
     assert.ok(shown, 'the command must resolve with what the panel shows');
     assert.strictEqual(shown.length, 'export function'.length);
     assert.strictEqual(shown.version, editor.document.version);
@@ -73,14 +63,14 @@ describe('Attention Lens in a real VS Code', function () {
 
   it('reuses the panel when run again on another selection', async () => {
     await openWithSelection('sample.py', 'def ');
-    const shown = await vscode.commands.executeCommand<Shown>(COMMAND);
+    const shown = await vscode.commands.executeCommand<SelectionShown>(COMMAND);
     assert.strictEqual(shown?.length, 4);
     assert.strictEqual(panelTabs().length, 1);
   });
 
   it('counts a selection with emoji and CRLF in UTF-16 units, as VS Code does', async () => {
     const editor = await openWithSelection('unicode.txt', 'naïve 😀');
-    const shown = await vscode.commands.executeCommand<Shown>(COMMAND);
+    const shown = await vscode.commands.executeCommand<SelectionShown>(COMMAND);
     assert.strictEqual(shown?.length, editor.document.getText(editor.selection).length);
     assert.strictEqual(shown?.length, 8);
   });
@@ -103,6 +93,7 @@ describe('Attention Lens in a real VS Code', function () {
     assert.strictEqual(state.view, 'sidebar');
     assert.strictEqual(state.selection?.text, 'interface');
     assert.strictEqual(state.selection?.startOffset, editor.document.offsetAt(editor.selection.start));
+    assert.deepStrictEqual(state.invalidModels, [], 'every bundled model must be valid');
   });
 
   it('releases the panel when it is closed', async () => {

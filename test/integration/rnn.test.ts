@@ -4,23 +4,17 @@
 
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import type { AnalysisDone, AnalysisSnapshot } from '../../src/core/protocol';
+import type { AttentionLensApi } from '../../src/extension';
+import { COMMAND, activateLens } from './lens';
 
-const EXTENSION_ID = 'attention-lens.attention-lens';
-const COMMAND = 'attentionLens.visualizeSelection';
 /** onnxruntime's float32 tanh/sigmoid may overshoot their bounds by about one unit in the last place. */
 const EPS = 1e-6;
 
-interface Api {
-  nextPanelAnalysis(): Promise<AnalysisDone>;
-  panelSnapshot(includeTensors: boolean): Promise<AnalysisSnapshot | null>;
-}
-
 describe('Recurrent models in a real VS Code', function () {
-  let api: Api;
+  let api: AttentionLensApi;
 
   before(async () => {
-    api = await vscode.extensions.getExtension<Api>(EXTENSION_ID)!.activate();
+    ({ api } = await activateLens());
   });
 
   for (const model of [{ id: 'lstm', gates: 4 }, { id: 'gru', gates: 3 }]) {

@@ -5,29 +5,22 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import { bitsPerByte } from '../../src/core/compare';
-import type { AnalysisDone, ComparisonDone } from '../../src/core/protocol';
+import type { ComparisonDone } from '../../src/core/protocol';
+import type { AttentionLensApi } from '../../src/extension';
+import { COMMAND, activateLens } from './lens';
 import { analyseInNode } from './nodeAnalysis';
 
-const EXTENSION_ID = 'attention-lens.attention-lens';
-const COMMAND = 'attentionLens.visualizeSelection';
 const MODELS = ['transformer', 'lstm', 'gru'];
-
-interface Api {
-  nextComparison(): Promise<ComparisonDone>;
-  nextPanelAnalysis(): Promise<AnalysisDone>;
-}
 
 describe('Compare architectures view in a real VS Code', function () {
   this.timeout(180_000);
-  let api: Api;
+  let api: AttentionLensApi;
   let extensionPath: string;
   let document: vscode.TextDocument;
   let editor: vscode.TextEditor;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<Api>(EXTENSION_ID)!;
-    api = await extension.activate();
-    extensionPath = extension.extensionPath;
+    ({ api, extensionPath } = await activateLens());
     const folder = vscode.workspace.workspaceFolders![0].uri;
     document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder, 'sample.py'));
     editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);

@@ -6,6 +6,7 @@
 import type { CompareRun } from '../../src/core/compare';
 import { distanceProfile, rowShares } from '../../src/core/compare';
 import { type ModelFigures, type TokenPlace, describeComparison, formatBytes, modelFigures, shortName } from '../../src/core/compareSummary';
+import type { ContextMemory } from '../../src/core/contextMemory';
 import type { ModelDescriptor, SelectionSummary } from '../../src/core/protocol';
 import { h, plural, replace, select } from '../dom';
 import { headColour } from '../views/colors';
@@ -181,12 +182,7 @@ export class CompareView {
     }
     const params = m.parameters ? `${(m.parameters / 1e6).toFixed(2)} M parameters` : '';
     const speed = run.reused ? 'reused from the panel' : `${run.backend === 'webgpu' ? 'WebGPU' : 'wasm'} ${Math.round(run.runMs)} ms${run.loadMs ? ` (+${Math.round(run.loadMs)} ms load)` : ''}`;
-    const memory =
-      f.memory.kind === 'attention'
-        ? `attention ${formatBytes(f.memory.bytes)}: ${attentionMaps(m)} maps (layers × heads) of ${f.T}×${f.T}, ${formatBytes(f.memory.bytes / attentionMaps(m))} each, growing as T²`
-        : f.memory.kind === 'state'
-          ? `state ${formatBytes(f.memory.bytes)} per step (the same at any length)`
-          : 'no context tensors exported';
+    const memory = describeMemory(f.memory);
     const w = run.influence ? `${run.influence.label}${Number.isFinite(f.halfLife) ? `; halves every ${f.halfLife.toFixed(1)} tokens` : ''}` : 'no W(t, k) output';
     replace(
       slot.card,
@@ -222,10 +218,22 @@ export class CompareView {
   }
 }
 
-/** Number of attention maps (layers × heads) from the manifest's attention shape. */
-function attentionMaps(manifest: ModelDescriptor['manifest']): number {
-  const shape = manifest.outputs.find((o) => o.role === 'attention')?.shape ?? [];
-  return shape.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
+/** What carries a model's context from token to token, and how it grows with the tokens. */
+function describeMemory(memory: ContextMemory): string {
+  const size = formatBytes(memory.bytes);
+  switch (memory.kind) {
+    case 'attention': {
+      const maps = memory.maps ?? { count: 1, rows: 0, cols: 0 };
+      const growth = memory.growth === 'window' ? 'growing linearly (a sliding window)' : 'growing as T²';
+      return `attention ${size}: ${maps.count} maps (layers × heads) of ${maps.rows}×${maps.cols}, ${formatBytes(memory.bytes / maps.count)} each, ${growth}`;
+    }
+    case 'state':
+      return `state ${size} per step (the same at any length)`;
+    case 'cache':
+      return `key/value cache ${size}, growing linearly with the tokens`;
+    case 'none':
+      return 'no context tensors exported';
+  }
 }
 
 /** A colour square (set through the CSSOM: the webview's CSP blocks style attributes). */

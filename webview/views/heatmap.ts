@@ -3,14 +3,14 @@
 // a canvas that only paints the visible region (an exact window when zoomed in, a max-pooled overview when
 // zoomed out), so 2,048 tokens pan and zoom within a frame; hover, keyboard focus and labels are overlays.
 
-import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import { h } from '../dom';
+import { h, toolbarButton } from '../dom';
 import { colourLegend, drawMatrixAxes } from './axes';
 import { theme } from './colors';
 import { ATTENTION_HEATMAP, type HeatmapFeed, type HeatmapIds } from './feeds';
 import type { Lens } from './lens';
 import { type Matrix, OverviewImages, canvasOf, fitCanvas, windowImage } from './matrices';
+import { PanDrag, pointIn } from './panDrag';
 
 const LEFT = 100;
 const TOP = 84;
@@ -41,7 +41,10 @@ export class Heatmap {
   private cssW = 0;
   private plot = 0;
   private focus = { q: 0, k: 0, shown: false };
-  private drag: { x: number; y: number; ox: number; oy: number; moved: boolean } | null = null;
+  private readonly pan = new PanDrag(
+    () => ({ ox: this.ox, oy: this.oy, pxPerX: this.scale, pxPerY: this.scale }),
+    (ox, oy) => ((this.ox = ox), (this.oy = oy), this.clamp(), this.schedule()),
+  );
   private frame = 0;
   private readonly cleanup: Array<() => void> = [];
 
@@ -65,8 +68,6 @@ export class Heatmap {
     this.tooltip = h('div', { class: 'tooltip', 'data-testid': ids.tooltip, hidden: '' });
     this.note = h('div', { class: 'muted view-note', 'data-testid': ids.note });
     this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
-    const button = (label: string, title: string, action: () => void) =>
-      Object.assign(h('vscode-button', { secondary: '', title, 'aria-label': title }, label), { onclick: action });
     const sqrt = h('vscode-checkbox', { label: '√ scale', title: 'Colour by the square root of the weight, which lifts small weights' });
     sqrt.addEventListener('change', () => {
       this.sqrt = (sqrt as HTMLElement & { checked: boolean }).checked;
@@ -80,9 +81,9 @@ export class Heatmap {
       h(
         'div',
         { class: 'view-toolbar' },
-        button('−', 'Zoom out', () => this.zoomBy(1 / 1.5)),
-        button('+', 'Zoom in', () => this.zoomBy(1.5)),
-        button('Fit', 'Fit the whole matrix', () => this.fit()),
+        toolbarButton('−', 'Zoom out', () => this.zoomBy(1 / 1.5)),
+        toolbarButton('+', 'Zoom in', () => this.zoomBy(1.5)),
+        toolbarButton('Fit', 'Fit the whole matrix', () => this.fit()),
         sqrt,
         this.legend.element,
       ),
@@ -222,22 +223,9 @@ export class Heatmap {
 
   private listen(): void {
     const c = this.canvas;
-    const point = (e: MouseEvent) => {
-      const r = c.getBoundingClientRect();
-      return { x: e.clientX - r.left, y: e.clientY - r.top };
-    };
     c.addEventListener('mousemove', (e) => {
-      const p = point(e);
-      if (this.drag) {
-        const dx = p.x - this.drag.x;
-        const dy = p.y - this.drag.y;
-        if (Math.abs(dx) + Math.abs(dy) > 3) this.drag.moved = true;
-        this.ox = this.drag.ox - dx / this.scale;
-        this.oy = this.drag.oy - dy / this.scale;
-        this.clamp();
-        this.schedule();
-        return;
-      }
+      if (this.pan.move(e)) return;
+      const p = pointIn(c, e);
       const cell = this.cellAt(p.x, p.y);
       this.focus.shown = false;
       if (!cell) {
@@ -254,22 +242,20 @@ export class Heatmap {
     });
     c.addEventListener('mouseleave', () => {
       this.tooltip.hidden = true;
-      this.drag = null;
+      this.pan.release(); // leaving the canvas ends a drag
+      c.classList.remove('dragging');
       this.lens.setHover(null);
     });
     c.addEventListener('mousedown', (e) => {
-      if (e.button !== 0) return;
-      const p = point(e);
-      this.drag = { ...p, ox: this.ox, oy: this.oy, moved: false };
-      c.classList.add('dragging');
+      if (this.pan.press(e)) c.classList.add('dragging');
     });
     const onMouseUp = (e: MouseEvent) => {
-      if (!this.drag) return;
-      const moved = this.drag.moved;
-      this.drag = null;
+      const ended = this.pan.release();
+      if (!ended) return;
       c.classList.remove('dragging');
-      const p = point(e);
-      const cell = !moved && e.target === c ? this.cellAt(p.x, p.y) : null;
+      if (ended === 'pan' || e.target !== c) return;
+      const p = pointIn(c, e);
+      const cell = this.cellAt(p.x, p.y);
       if (cell) this.lens.select(cell.q);
     };
     window.addEventListener('mouseup', onMouseUp);
@@ -280,7 +266,7 @@ export class Heatmap {
       (e) => {
         if (e.deltaY > 0 && this.scale <= this.fitScale) return; // fully zoomed out: let the page scroll
         e.preventDefault();
-        const p = point(e);
+        const p = pointIn(c, e);
         this.zoomBy(Math.exp(-e.deltaY * 0.0015), p.x, p.y);
       },
       { passive: false },

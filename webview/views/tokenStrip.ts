@@ -48,6 +48,12 @@ export class TokenStrip {
           span.append(part);
         }
       }
+      if (token.special) {
+        // A special token ([CLS], </s>, a start token) stands for no text: shown dimmed, it reveals nothing.
+        span.classList.add('special');
+        span.style.opacity = '0.55';
+        span.setAttribute('aria-description', 'special token added by the model; it stands for no text');
+      }
       if (token.partial) {
         span.classList.add('partial');
         span.setAttribute('aria-description', 'part of a multi-byte character split across tokens');
@@ -100,32 +106,27 @@ export class TokenStrip {
 
   private listen(): void {
     const box = this.box;
-    box.addEventListener('mouseover', (e) => {
+    // The pointer over a token and keyboard focus on it do the same: hover it and show its popup.
+    const enter = (e: Event) => {
       const i = this.indexOf(e.target);
       if (i === null) return;
       this.lens.setHover(i);
       this.showPopup(i);
-    });
-    box.addEventListener('mouseleave', () => {
+    };
+    const leave = () => {
       this.lens.setHover(null);
       this.hidePopup();
-    });
+    };
+    box.addEventListener('mouseover', enter);
+    box.addEventListener('mouseleave', leave);
     box.addEventListener('click', (e) => {
       const i = this.indexOf(e.target);
       if (i === null) return;
       this.setFocusIndex(i, false);
       this.lens.select(i, true);
     });
-    box.addEventListener('focusin', (e) => {
-      const i = this.indexOf(e.target);
-      if (i === null) return;
-      this.lens.setHover(i);
-      this.showPopup(i);
-    });
-    box.addEventListener('focusout', () => {
-      this.lens.setHover(null);
-      this.hidePopup();
-    });
+    box.addEventListener('focusin', enter);
+    box.addEventListener('focusout', leave);
     box.addEventListener('keydown', (e) => {
       const i = this.focusIndex;
       let next: number | null = null;
@@ -223,8 +224,16 @@ export class TokenStrip {
     }
     this.popup.replaceChildren(
       h('div', { class: 'pred-head' }, this.lens.label(i), tokens[i].partial ? h('span', { class: 'muted' }, ' (partial character)') : null),
-      h('div', { class: 'muted' }, Number.isFinite(s) ? `Surprisal ${s.toFixed(2)} bits (the model gave it p = ${(2 ** -s * 100).toPrecision(3)}%)` : 'First token: nothing before it to predict it from.'),
-      h('div', { class: 'pred-title' }, 'Top-5 predictions for the next token'),
+      h(
+        'div',
+        { class: 'muted' },
+        Number.isFinite(s)
+          ? `Surprisal ${s.toFixed(2)} bits (the model gave it p = ${(2 ** -s * 100).toPrecision(3)}%)`
+          : tokens[i].special
+            ? 'Special token: the model adds it; it stands for no text.'
+            : 'First token: nothing before it to predict it from.',
+      ),
+      h('div', { class: 'pred-title' }, analysis.structure.predictsNext ? 'Top-5 predictions for the next token' : 'Top-5 predictions for this position'),
       list,
       next ? h('div', { class: 'muted' }, `Actual next token: “${next.text}”`) : h('div', { class: 'muted' }, 'Last analysed token.'),
     );

@@ -4,10 +4,10 @@
 // applied to every heatmap so rows line up across gates), unit search, exact values on hover, and drawing
 // only the visible window on the next animation frame.
 
-import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import { h, select } from '../dom';
+import { h, select, toolbarButton } from '../dom';
 import type { Lens } from './lens';
+import { PanDrag, pointIn } from './panDrag';
 import { type UnitDrawState, type Viewport, LEFT, RIGHT, describeUnitCell, drawUnitChart, drawUnitMap, panelTitle, stackCanvases } from './unitCharts';
 import { type UnitMatrix, type UnitSort, inTasks, saturation, tokenSummary, unitOrder } from './unitData';
 
@@ -58,7 +58,10 @@ export class UnitMaps {
   private plotW = 0;
   private focus = { t: 0, row: 0, shown: false };
   private foundUnit: number | null = null;
-  private drag: { x: number; y: number; ox: number; oy: number; moved: boolean } | null = null;
+  private readonly pan = new PanDrag(
+    () => ({ ox: this.ox, oy: this.oy, pxPerX: this.scale, pxPerY: this.rowPx() }),
+    (ox, oy) => ((this.ox = ox), (this.oy = oy), this.clamp(), this.schedule()),
+  );
   private frame = 0;
   private stopPreparing: () => void = () => undefined;
   private readonly cleanup: Array<() => void> = [];
@@ -80,7 +83,6 @@ export class UnitMaps {
     });
     const search = h('vscode-textfield', { type: 'number', min: '0', placeholder: 'unit #', 'data-testid': 'unit-search', 'aria-label': 'Find a unit by index', title: 'Find a unit by index (Enter)' }) as HTMLElement & { value: string };
     search.addEventListener('change', () => this.findUnit(Number(search.value))); // on Enter or leaving the field
-    const button = (label: string, title: string, action: () => void) => Object.assign(h('vscode-button', { secondary: '', title, 'aria-label': title }, label), { onclick: action });
     this.sortNote = h('div', { class: 'muted view-note' });
     this.tooltip = h('div', { class: 'tooltip', 'data-testid': `${options.testid}-tooltip`, hidden: '' });
     this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
@@ -98,9 +100,9 @@ export class UnitMaps {
         this.sortOf,
         search,
         rows,
-        button('−', 'Zoom out (tokens)', () => this.zoomBy(1 / 1.5)),
-        button('+', 'Zoom in (tokens)', () => this.zoomBy(1.5)),
-        button('Fit', 'Fit every token', () => this.fit()),
+        toolbarButton('−', 'Zoom out (tokens)', () => this.zoomBy(1 / 1.5)),
+        toolbarButton('+', 'Zoom in (tokens)', () => this.zoomBy(1.5)),
+        toolbarButton('Fit', 'Fit every token', () => this.fit()),
       ),
       this.sortNote,
       h('div', { class: 'canvas-wrap' }, this.stack, this.tooltip),
@@ -123,7 +125,7 @@ export class UnitMaps {
     );
     const observer = new ResizeObserver(() => this.layout());
     observer.observe(this.element);
-    const endDrag = () => (this.drag = null); // after a canvas's own mouseup, which bubbles first
+    const endDrag = () => this.pan.release(); // after a canvas's own mouseup, which bubbles first
     window.addEventListener('mouseup', endDrag);
     this.cleanup.push(() => observer.disconnect(), () => window.removeEventListener('mouseup', endDrag));
   }
@@ -269,22 +271,9 @@ export class UnitMaps {
 
   private listen(p: Panel): void {
     for (const canvas of [p.map, p.chart]) {
-      const point = (e: MouseEvent) => {
-        const r = canvas.getBoundingClientRect();
-        return { x: e.clientX - r.left, y: e.clientY - r.top };
-      };
       canvas.addEventListener('mousemove', (e) => {
-        const pt = point(e);
-        if (this.drag) {
-          const dx = e.clientX - this.drag.x;
-          const dy = e.clientY - this.drag.y;
-          if (Math.abs(dx) + Math.abs(dy) > 3) this.drag.moved = true;
-          this.ox = this.drag.ox - dx / this.scale;
-          this.oy = this.drag.oy - dy / this.rowPx();
-          this.clamp();
-          this.schedule();
-          return;
-        }
+        if (this.pan.move(e)) return;
+        const pt = pointIn(canvas, e);
         const cell = this.cellAt(p, canvas, pt.x, pt.y);
         if (!cell) {
           this.tooltip.hidden = true;
@@ -304,12 +293,10 @@ export class UnitMaps {
         this.tooltip.hidden = true;
         this.lens.setHover(null);
       });
-      canvas.addEventListener('mousedown', (e) => {
-        if (e.button === 0) this.drag = { x: e.clientX, y: e.clientY, ox: this.ox, oy: this.oy, moved: false };
-      });
+      canvas.addEventListener('mousedown', (e) => this.pan.press(e));
       canvas.addEventListener('mouseup', (e) => {
-        if (!this.drag || this.drag.moved) return;
-        const pt = point(e);
+        if (this.pan.release() !== 'click') return;
+        const pt = pointIn(canvas, e);
         const cell = this.cellAt(p, canvas, pt.x, pt.y);
         if (cell) this.lens.select(cell.t);
       });
@@ -319,7 +306,7 @@ export class UnitMaps {
           const horizontal = e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY);
           if (e.ctrlKey || e.metaKey) {
             e.preventDefault();
-            this.zoomBy(Math.exp(-e.deltaY * 0.0015), point(e).x);
+            this.zoomBy(Math.exp(-e.deltaY * 0.0015), pointIn(canvas, e).x);
           } else if (horizontal && this.scale > this.fitScale) {
             e.preventDefault();
             this.ox += (e.deltaX || e.deltaY) / this.scale;

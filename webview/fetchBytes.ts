@@ -1,0 +1,42 @@
+// Why: the webviews read every file they run (models, tokenizers, onnxruntime's binary, the probe model)
+// through webview resource URIs; this is the one place that fetches such a file, reports its bytes as
+// they arrive, and says which file could not be read.
+
+import { type ErrorCode, LensError } from '../src/core/errors';
+
+export interface FetchBytesOptions {
+  /** What the file is, for the error message: "the probe model", "transformer/model.onnx". */
+  what: string;
+  /** The error code a failed read reports. */
+  code: ErrorCode;
+  /** Size to report progress against when the response has no Content-Length. */
+  expectedBytes?: number;
+  /** Bytes received so far, and the total expected. */
+  onProgress?(loaded: number, total: number): void;
+}
+
+/** Fetches a webview resource's bytes, reporting progress; throws a LensError naming it when it cannot be read. */
+export async function fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
+  const response = await fetch(uri);
+  if (!response.ok || !response.body) {
+    throw new LensError(options.code, `Could not load ${options.what} (${response.status} ${response.statusText}).`);
+  }
+  const total = Number(response.headers.get('content-length')) || options.expectedBytes || 0;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    options.onProgress?.(loaded, total);
+  }
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
