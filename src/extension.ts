@@ -56,6 +56,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     influence,
     decorations,
     registerRevealCommand(),
+    // Added model folders are read again when the setting changes (a panel or view opened afterwards lists them).
+    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('attentionLens.modelFolders') && store.refresh()),
     vscode.languages.registerHoverProvider({ scheme: '*' }, new InfluenceHoverProvider(influence)),
     panels.onDidSummarise((summary) => {
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === summary.uri);

@@ -1,5 +1,6 @@
-// The model store on the extension host: finds the bundled models under media/models/<id>/, validates
-// each manifest with the core validator, and describes the valid ones to the webviews by webview URI
+// The model store on the extension host: finds the bundled models under media/models/<id>/ and those in
+// the folders of attentionLens.modelFolders (a model folder, or a folder of them), validates each manifest
+// with the core validator, and describes the valid ones to the webviews by webview URI
 // (model bytes never cross the message channel). Invalid models are reported, never silently skipped:
 // the webviews list them with their reasons, and ModelProblemNotifier puts them in a VS Code warning.
 
@@ -8,6 +9,7 @@ import type { ModelManifest } from './core/manifest';
 import { validateManifest } from './core/manifestValidator';
 import type { InvalidModel, ModelDescriptor } from './core/protocol';
 import type { Log } from './log';
+import { readModelFolders } from './settings';
 
 export interface StoredModel {
   manifest: ModelManifest;
@@ -22,7 +24,6 @@ export interface ModelCatalogue {
 }
 
 const MODELS_FOLDER = 'media/models';
-const MENU_ORDER = ['transformer', 'lstm', 'gru'];
 
 export class ModelStore {
   private cache: Promise<ModelCatalogue> | undefined;
@@ -32,10 +33,20 @@ export class ModelStore {
     private readonly log: Log,
   ) {}
 
-  /** The bundled models, read and validated once. */
+  /** The bundled and added models, read and validated once (again after the added folders change). */
   list(): Promise<ModelCatalogue> {
     this.cache ??= this.scan();
     return this.cache;
+  }
+
+  /** Forgets what was read: the next list() scans again (the model folders setting changed). */
+  refresh(): void {
+    this.cache = undefined;
+  }
+
+  /** The added model folders, which webviews must be allowed to load from. */
+  modelRoots(): vscode.Uri[] {
+    return readModelFolders().map((f) => vscode.Uri.file(f));
   }
 
   /** Descriptors with URIs the given webview can load. */
@@ -59,18 +70,39 @@ export class ModelStore {
     } catch (err) {
       invalid.push({ id: '', folder: MODELS_FOLDER, errors: [`${MODELS_FOLDER}: cannot read the bundled models folder (${message(err)})`] });
     }
-    for (const [name, type] of entries.sort(([a], [b]) => a.localeCompare(b))) {
-      if (type !== vscode.FileType.Directory) continue;
-      const folder = `${MODELS_FOLDER}/${name}`;
-      const result = await this.check(vscode.Uri.joinPath(root, name), name, folder);
+    const candidates: Array<{ uri: vscode.Uri; name: string; folder: string }> = entries
+      .filter(([, type]) => type === vscode.FileType.Directory)
+      .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: `${MODELS_FOLDER}/${name}` }));
+    for (const added of this.modelRoots()) candidates.push(...(await this.addedModels(added, invalid)));
+    for (const { uri, name, folder } of candidates) {
+      const result = await this.check(uri, name, folder);
       if ('errors' in result) invalid.push({ id: name, folder, errors: result.errors });
+      else if (models.some((m) => m.manifest.id === result.manifest.id)) invalid.push({ id: name, folder, errors: [`${folder}/manifest.json: id: "${name}" is already the id of another model`] });
       else models.push(result);
     }
     for (const model of invalid) this.log.error(`Model ${model.folder} is unusable:\n  ${model.errors.join('\n  ')}`);
-    const rank = (id: string) => MENU_ORDER.indexOf(id) + 1 || MENU_ORDER.length + 1;
-    models.sort((a, b) => rank(a.manifest.id) - rank(b.manifest.id));
+    // Menu order comes from the manifests' "order", then the id.
+    const rank = (m: StoredModel) => m.manifest.order ?? Number.MAX_SAFE_INTEGER;
+    models.sort((a, b) => rank(a) - rank(b) || a.manifest.id.localeCompare(b.manifest.id));
     this.log.info(`Models: ${models.map((m) => m.manifest.id).join(', ') || 'none'}`);
     return { models, invalid };
+  }
+
+  /** An added folder: a model folder itself (it has a manifest.json), or a folder of model folders. */
+  private async addedModels(root: vscode.Uri, invalid: InvalidModel[]): Promise<Array<{ uri: vscode.Uri; name: string; folder: string }>> {
+    const base = (uri: vscode.Uri) => uri.path.split('/').filter(Boolean).pop() ?? '';
+    let entries: [string, vscode.FileType][];
+    try {
+      entries = await vscode.workspace.fs.readDirectory(root);
+    } catch (err) {
+      invalid.push({ id: '', folder: root.fsPath, errors: [`${root.fsPath}: cannot read this folder of attentionLens.modelFolders (${message(err)})`] });
+      return [];
+    }
+    if (entries.some(([name, type]) => name === 'manifest.json' && type === vscode.FileType.File)) return [{ uri: root, name: base(root), folder: root.fsPath }];
+    return entries
+      .filter(([, type]) => type === vscode.FileType.Directory)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: vscode.Uri.joinPath(root, name).fsPath }));
   }
 
   /** Reads and validates one model folder; every error names the file (and the field) it is about. */

@@ -61,7 +61,7 @@ export class AnalysisPanelHost extends Disposable {
     this.register(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (webviewPanel) => {
-          webviewPanel.webview.options = webviewOptions(extensionUri);
+          webviewPanel.webview.options = webviewOptions(extensionUri, store.modelRoots());
           this.adopt(webviewPanel);
           log.info('Restored the Attention Lens panel after a reload.');
         },
@@ -84,7 +84,7 @@ export class AnalysisPanelHost extends Disposable {
         VIEW_TYPE,
         TITLE,
         { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        { ...webviewOptions(this.extensionUri), retainContextWhenHidden: true },
+        { ...webviewOptions(this.extensionUri, this.store.modelRoots()), retainContextWhenHidden: true },
       );
       panel = this.adopt(webviewPanel);
     }

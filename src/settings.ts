@@ -12,12 +12,18 @@ export function readSettings(): LensSettings {
   const maxTokens = config.get<number>('maxTokens', 2048);
   const compareMaxTokens = config.get<number>('compare.maxTokens', 256);
   return {
-    defaultModel: config.get<string>('defaultModel', 'transformer'),
+    defaultModel: config.get<string>('defaultModel') ?? '', // package.json holds the default
     maxTokens: Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 2048,
     backend: (BACKENDS as readonly string[]).includes(backend) ? (backend as BackendPreference) : 'auto',
     influenceMetric: readHoverSettings().metric,
     compareMaxTokens: Number.isInteger(compareMaxTokens) && compareMaxTokens >= 8 ? Math.min(compareMaxTokens, 1024) : 256,
   };
+}
+
+/** Absolute folder paths of attentionLens.modelFolders (relative or non-string entries are ignored). */
+export function readModelFolders(): string[] {
+  const folders = vscode.workspace.getConfiguration('attentionLens').get<unknown[]>('modelFolders') ?? [];
+  return folders.filter((f): f is string => typeof f === 'string' && (f.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(f)));
 }
 
 export interface HoverSettings {

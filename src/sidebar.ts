@@ -47,7 +47,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
   resolveWebviewView(webviewView: vscode.WebviewView): void {
     this.disposeView();
     const webview = webviewView.webview;
-    webview.options = webviewOptions(this.extensionUri);
+    webview.options = webviewOptions(this.extensionUri, this.store.modelRoots());
     const endpoint = createHostEndpoint(webview, 'Compare view', this.log);
     const disposables: vscode.Disposable[] = [endpoint];
     this.view = { endpoint, disposables };

@@ -1,18 +1,19 @@
 // The one place that builds webview HTML and its Content-Security-Policy, for the panel and the sidebar:
 // default-src 'none', a fresh crypto nonce per page, 'wasm-unsafe-eval' for onnxruntime-web,
-// connect-src limited to the webview's own resource origin, and resource roots limited to out/ and media/.
+// connect-src limited to the webview's own resource origin, and resource roots limited to out/, media/ and
+// the model folders the user added (attentionLens.modelFolders).
 
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { ViewKind } from './core/protocol';
 
-/** Folders the webviews may load from: the build output and static media (models included). */
-export function localResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
-  return [vscode.Uri.joinPath(extensionUri, 'out'), vscode.Uri.joinPath(extensionUri, 'media')];
+/** Folders the webviews may load from: the build output, static media (bundled models) and added model folders. */
+export function localResourceRoots(extensionUri: vscode.Uri, modelFolders: readonly vscode.Uri[] = []): vscode.Uri[] {
+  return [vscode.Uri.joinPath(extensionUri, 'out'), vscode.Uri.joinPath(extensionUri, 'media'), ...modelFolders];
 }
 
-export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
-  return { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri) };
+export function webviewOptions(extensionUri: vscode.Uri, modelFolders: readonly vscode.Uri[] = []): vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri, modelFolders) };
 }
 
 export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string): string {

@@ -13,6 +13,7 @@ import { occlusion } from '../src/core/occlusion';
 import type { BackendInfo, ModelDescriptor } from '../src/core/protocol';
 import { LensTokenizer } from '../src/core/tokenizer';
 import { ortFor } from './backend';
+import { fetchBytes } from './fetchBytes';
 
 export interface LoadProgress {
   modelId: string;
@@ -26,32 +27,6 @@ interface LoadedModel {
   loadMs: number;
 }
 
-/** Fetches a webview resource, reporting bytes as they arrive. */
-async function fetchBytes(uri: string, expected: number, onProgress?: (loaded: number, total: number) => void): Promise<Uint8Array> {
-  const response = await fetch(uri);
-  if (!response.ok || !response.body) {
-    throw new LensError('model-invalid', `Could not read ${uri.split('/').slice(-2).join('/')} (${response.status} ${response.statusText}).`);
-  }
-  const total = Number(response.headers.get('content-length')) || expected;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onProgress?.(loaded, total);
-  }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
-}
-
 interface ModelFiles {
   modelBytes: Uint8Array;
   tokenizerJson: unknown;
@@ -60,8 +35,8 @@ interface ModelFiles {
 /** Fetches a model's ONNX bytes (with progress) and its tokenizer JSON. */
 async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: number, total: number) => void): Promise<ModelFiles> {
   const [modelBytes, tokenizerJson] = await Promise.all([
-    fetchBytes(model.modelUri, model.modelBytes, onProgress),
-    fetchBytes(model.tokenizerUri, 0).then((b) => JSON.parse(new TextDecoder().decode(b)) as unknown),
+    fetchBytes(model.modelUri, { what: `${model.manifest.id}/${model.manifest.model ?? 'model.onnx'}`, code: 'model-invalid', expectedBytes: model.modelBytes, onProgress }),
+    fetchBytes(model.tokenizerUri, { what: `${model.manifest.id}/${model.manifest.tokenizer.file}`, code: 'model-invalid' }).then((b) => JSON.parse(new TextDecoder().decode(b)) as unknown),
   ]);
   return { modelBytes, tokenizerJson };
 }

@@ -303,16 +303,19 @@ export function findPiece(atoms: readonly number[], t: ByteText, from: number, s
     }
     return true;
   };
-  // The earliest match wins, but an inserted first atom is not placed on whitespace (which the pre-tokenizer
-  // dropped), so that a later real match (a literal ▁, a space) can take it.
-  for (let p = from; p <= nb.length; p++) {
-    if (!t.starts[p]) continue;
-    if (!atoms.length) return { start, end };
-    for (const n of lengthsOf(atoms[0], p, true)) {
-      if (n === 0 && t.space[p]) continue;
-      start[0] = p;
-      end[0] = p + n;
-      if (matchRest(p + n)) return { start, end };
+  // The earliest match wins; but first, over the whitespace ahead (which the pre-tokenizer may have dropped),
+  // a real match of a leading ▁ (a literal ▁, a space) is preferred to an inserted one.
+  for (const strict of [atoms[0] === META, false]) {
+    for (let p = from; p <= nb.length; p++) {
+      if (!t.starts[p]) continue;
+      if (!atoms.length) return { start, end };
+      for (const n of lengthsOf(atoms[0], p, true)) {
+        if (strict && n === 0 && t.space[p]) continue;
+        start[0] = p;
+        end[0] = p + n;
+        if (matchRest(p + n)) return { start, end };
+      }
+      if (strict && !t.space[p]) break;
     }
   }
   return null;

@@ -57,14 +57,13 @@ export function describeViews(session, selection) {
     let panel;
     let tokens;
     let heatmapHash;
-    let first;
     let activeFile = selection.fileName; // the file shown in the first editor group
 
     beforeEach(function () {
       if (this.currentTest !== first && !tokens) this.skip(); // everything below needs the first analysis
     });
 
-    first = it(`labels every token of ${selection.fileName} once analysed`, async function () {
+    const first = it(`labels every token of ${selection.fileName} once analysed`, async function () {
       this.timeout(150_000);
       assert.ok(startOffset >= 0, `${selection.fileName} contains the selection`);
       const { page } = session;
