@@ -7,6 +7,7 @@ import type { LayeredMatrices } from './analysis';
 import type { Analysis } from './analyze';
 import { type InfluenceMatrix, influenceMatrix } from './influenceMatrix';
 import { mainMixing, mixingMatrices } from './roleData';
+import { utf8Length } from './tokenizer';
 
 /** A single attention weight A[layer, head, t, k]. */
 export interface AttentionLink {
@@ -107,21 +108,6 @@ export function rowShares(w: Float32Array, T: number, cols = T): Float32Array {
     if (sum > 0) for (let k = 0; k < cols; k++) out[t * cols + k] = w[t * cols + k] / sum;
   }
   return out;
-}
-
-/** UTF-8 length of a string (lone surrogates count as the 3 bytes of U+FFFD, as an encoder writes them). */
-export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 /**

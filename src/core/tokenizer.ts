@@ -3,17 +3,24 @@
 // byte-fallback BPE). @huggingface/tokenizers loads the file and gives the ids but no offsets; this file
 // replays its pipeline piece by piece (src/core/tokenAlignment.ts) to place every token in the original text.
 //
-// Range invariant (tokenize): ranges are disjoint and increasing, inside the text, and every UTF-16 unit not
-// covered by a range was removed by the normalizer (e.g. control characters, combining accents) or dropped by
-// the pre-tokenizer (whitespace, for WordPiece and WhitespaceSplit). A token whose text starts inside an
-// original character that an earlier token already holds (a byte token of a multi-byte character, the "i" of
-// "ﬁ" → "fi") gets an empty range after it and is marked partial. Special tokens that the post-processor or
-// a prefix inserts have empty ranges where they stand (leading ones at 0, trailing ones at text.length);
-// special tokens written in the text itself (e.g. "<|endoftext|>") cover their text.
+// Range invariant (tokenize): ranges are disjoint, in order, and inside the text; every UTF-16 unit that no
+// range covers was removed by the normalizer (control characters, combining accents under strip_accents),
+// dropped by the pre-tokenizer (whitespace, for WordPiece, Whitespace and WhitespaceSplit) or stripped by an
+// added token's lstrip/rstrip (whitespace); byte-level BPE ranges tile the text exactly. A range's text,
+// normalized, is the token's text: "É" → "e" for a lowercasing, accent-stripping WordPiece; a Metaspace "▁"
+// takes the space before its word where the text has one and nothing where the pre-tokenizer inserted it.
+// An original character belongs to the first token holding any of its bytes or normalized units; a later
+// token holding only the rest of it (a byte token of a multi-byte character, the "i" of "ﬁ" → "fi") gets an
+// empty range right after it, and both are partial. Special tokens that the post-processor or a prefix
+// inserts have empty ranges where they stand (leading ones at 0, trailing ones at text.length); special
+// tokens written in the text (e.g. "<|endoftext|>", "[SEP]") cover their text. Should the replay ever
+// disagree with the library's ids, each token is looked up in turn: ids and order stay right, coverage may not.
 
 import { Tokenizer } from '@huggingface/tokenizers';
 import { LensError } from './errors';
-import { BYTE_OF_CHAR, Derived, NormalizerLike, Placed, Spelling, atomsOf, alignNormalizer, byteText, findPiece, identity, rangesOf, utf8ByteOffsets } from './tokenAlignment';
+import { Derived, NormalizerLike, Placed, Spelling, atomsOf, alignNormalizer, byteText, findPiece, identity, rangesOf, utf8ByteOffsets } from './tokenAlignment';
+import { Contents, ModelType, byFirstUnit, nodes, prepare, splitAtTokens, stripAround } from './tokenizerConfig';
+import type { AddedTokenConfig } from './tokenizerConfig';
 
 export { utf8ByteOffsets } from './tokenAlignment';
 
@@ -77,16 +84,6 @@ export function visibleWhitespace(text: string): string {
   return text.replace(/\r\n|\n/g, '↵').replace(/\r/g, '␍').replace(/\t/g, '→').replace(/ /g, '·');
 }
 
-interface AddedTokenConfig {
-  id: number;
-  content: string;
-  special?: boolean;
-  normalized?: boolean;
-  lstrip?: boolean;
-  rstrip?: boolean;
-}
-type Json = Record<string, unknown>;
-type ModelType = 'BPE' | 'WordPiece' | 'Unigram';
 /** The library's parts this file drives directly (public fields of its Tokenizer). */
 interface Pipeline {
   normalizer: NormalizerLike | null;
@@ -94,94 +91,7 @@ interface Pipeline {
   model: ((pieces: string[]) => string[]) & { unk_token_id?: number };
 }
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const found = (v: unknown): string => (v === undefined ? 'it is missing' : `found ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeof v}`);
 const BYTE_TOKEN = /^<0x([0-9A-F]{2})>$/;
-
-/** Every node of a component tree (Sequence members included). */
-function nodes(node: unknown): Json[] {
-  if (!isObject(node)) return [];
-  const children = [node.pretokenizers, node.normalizers, node.decoders, node.processors].flatMap((c) => (Array.isArray(c) ? c : []));
-  return [node, ...children.flatMap(nodes)];
-}
-
-/** Checks a tokenizer.json and fills what the library needs but older or hand-made files lack. */
-function prepare(json: unknown, file: string): { config: Json; model: Json; type: ModelType; added: AddedTokenConfig[] } {
-  const fail = (field: string, expected: string, value: unknown) => new LensError('model-invalid', `${file}: "${field}" should be ${expected}, but ${found(value)}.`);
-  if (!isObject(json)) throw fail('(the file)', 'a JSON object (a Hugging Face tokenizer.json)', json);
-  if (!isObject(json.model)) throw fail('model', 'an object', json.model);
-  const model: Json = { ...json.model };
-  const vocab = model.vocab;
-  let type = model.type;
-  if (type === undefined) {
-    if (Array.isArray(vocab)) type = 'Unigram';
-    else if (isObject(vocab) && model.merges !== undefined) type = 'BPE';
-    else if (isObject(vocab) && ('continuing_subword_prefix' in model || 'max_input_chars_per_word' in model)) type = 'WordPiece';
-    else throw fail('model.type', 'one of "BPE", "WordPiece", "Unigram" (or model.vocab and model.merges, from which the type is inferred)', type);
-    model.type = type;
-  }
-  if (type !== 'BPE' && type !== 'WordPiece' && type !== 'Unigram') throw fail('model.type', 'one of "BPE", "WordPiece", "Unigram"', type);
-  if (type === 'Unigram') {
-    if (!Array.isArray(vocab)) throw fail('model.vocab', 'an array of [piece, score] pairs (Unigram)', vocab);
-    const bad = vocab.findIndex((e) => !Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number');
-    if (bad >= 0) throw fail(`model.vocab[${bad}]`, 'a [piece, score] pair', vocab[bad]);
-    if (model.unk_id != null && !(Number.isInteger(model.unk_id) && (model.unk_id as number) < vocab.length)) throw fail('model.unk_id', `an index into model.vocab (0 to ${vocab.length - 1}) or null`, model.unk_id);
-  } else {
-    if (!isObject(vocab)) throw fail('model.vocab', `an object mapping tokens to ids (${type})`, vocab);
-    const bad = Object.entries(vocab).find(([, id]) => !Number.isInteger(id) || (id as number) < 0);
-    if (bad) throw fail(`model.vocab[${JSON.stringify(bad[0])}]`, 'a non-negative integer id', bad[1]);
-  }
-  if (type === 'BPE' && !Array.isArray(model.merges)) throw fail('model.merges', 'an array of merges ("a b" or ["a", "b"])', model.merges);
-  if (type === 'WordPiece') {
-    model.continuing_subword_prefix ??= '##';
-    model.unk_token ??= '[UNK]';
-  }
-  const addedTokens = json.added_tokens ?? [];
-  if (!Array.isArray(addedTokens)) throw fail('added_tokens', 'an array', addedTokens);
-  addedTokens.forEach((t, i) => {
-    if (!isObject(t) || !Number.isInteger(t.id) || typeof t.content !== 'string') throw fail(`added_tokens[${i}]`, 'an object with an integer "id" and a string "content"', t);
-  });
-  // Old Metaspace files say add_prefix_space; the library reads only prepend_scheme.
-  const fix = (node: unknown) => {
-    const copy: unknown = node == null ? null : JSON.parse(JSON.stringify(node));
-    for (const n of nodes(copy)) if (n.type === 'Metaspace' && n.prepend_scheme === undefined) n.prepend_scheme = n.add_prefix_space === false ? 'never' : 'always';
-    return copy;
-  };
-  const config: Json = { ...json, model, added_tokens: addedTokens, normalizer: json.normalizer ?? null, post_processor: json.post_processor ?? null, pre_tokenizer: fix(json.pre_tokenizer), decoder: fix(json.decoder) };
-  return { config, model, type, added: addedTokens as AddedTokenConfig[] };
-}
-
-/** Longest-match splitting of a text at added tokens (as the library does). */
-function splitAtTokens(text: string, contents: readonly string[]): Array<{ start: number; end: number }> {
-  const parts: Array<{ start: number; end: number }> = [];
-  if (!contents.length) return text ? [{ start: 0, end: text.length }] : [];
-  let last = 0;
-  for (let i = 0; i < text.length; ) {
-    let best = 0;
-    for (const c of contents) if (c.length > best && text.startsWith(c, i)) best = c.length;
-    if (!best) {
-      i++;
-      continue;
-    }
-    if (i > last) parts.push({ start: last, end: i });
-    parts.push({ start: i, end: i + best });
-    i = last = i + best;
-  }
-  if (last < text.length) parts.push({ start: last, end: text.length });
-  return parts;
-}
-
-/** Applies added tokens' lstrip/rstrip to their neighbours (whitespace they swallow is dropped). */
-function stripAround(text: string, parts: Array<{ start: number; end: number }>, added: Map<string, AddedTokenConfig>): void {
-  parts.forEach((p, i) => {
-    const token = added.get(text.slice(p.start, p.end));
-    if (token?.lstrip && i > 0) parts[i - 1].end = parts[i - 1].start + text.slice(parts[i - 1].start, parts[i - 1].end).trimEnd().length;
-    if (token?.rstrip && i < parts.length - 1) {
-      const n = parts[i + 1];
-      n.start = n.end - text.slice(n.start, n.end).trimStart().length;
-    }
-  });
-}
 
 /** A loaded tokenizer.json with exact token ranges. */
 export class LensTokenizer {
@@ -192,8 +102,8 @@ export class LensTokenizer {
   private readonly tokens: string[] = [];
   private readonly specialIds = new Set<number>();
   private readonly addedByContent = new Map<string, AddedTokenConfig>();
-  private readonly rawAdded: string[] = [];
-  private readonly normalizedAdded: string[] = [];
+  private readonly rawAdded: Contents;
+  private readonly normalizedAdded: Contents;
   private readonly spelling: Spelling;
   private readonly wordPiecePrefix: string | null;
   private readonly unkToken: string | null;
@@ -216,16 +126,20 @@ export class LensTokenizer {
     this.type = type;
     if (type === 'Unigram') (model.vocab as Array<[string, number]>).forEach(([piece], id) => this.setToken(piece, id));
     else for (const [piece, id] of Object.entries(model.vocab as Record<string, number>)) this.setToken(piece, id);
+    const raw: string[] = [];
+    const normalized: string[] = [];
     for (const t of added) {
       this.setToken(t.content, t.id);
       if (t.special) this.specialIds.add(t.id);
       this.addedByContent.set(t.content, t);
       if ((t.normalized ?? !t.special) && this.pipe.normalizer) {
-        const normalized = this.pipe.normalizer.normalize(t.content);
-        this.normalizedAdded.push(normalized);
-        this.addedByContent.set(normalized, t);
-      } else this.rawAdded.push(t.content);
+        const content = this.pipe.normalizer.normalize(t.content);
+        normalized.push(content);
+        this.addedByContent.set(content, t);
+      } else raw.push(t.content);
     }
+    this.rawAdded = byFirstUnit(raw);
+    this.normalizedAdded = byFirstUnit(normalized);
     const pre = nodes(config.pre_tokenizer);
     const byteLevel = pre.find((n) => n.type === 'ByteLevel');
     const metaspace = pre.find((n) => n.type === 'Metaspace');

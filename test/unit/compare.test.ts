@@ -14,8 +14,8 @@ import {
   profileHalfLife,
   rowShares,
   strongestAttentionLink,
-  utf8Length,
 } from '../../src/core/compare';
+import { utf8Length } from '../../src/core/tokenizer';
 import { describeComparison, formatBytes, formatShare, modelFigures } from '../../src/core/compareSummary';
 import { contextMemory, outputMemory } from '../../src/core/contextMemory';
 import type { ModelManifest } from '../../src/core/manifest';

@@ -5,9 +5,9 @@
 //
 // Training text (read deterministically, about 450 KB; nothing is downloaded):
 //   * Python: the top-level modules /usr/lib/python3.11/*.py of Debian 12's libpython3.11-stdlib /
-//     libpython3.11-minimal, in the order of sha256("select:" + file name), until 300,000 bytes;
+//     libpython3.11-minimal, in the order of sha256("select:" + file name), until about 300,000 bytes;
 //   * TypeScript: node_modules/typescript/lib/lib.*.d.ts of the repository's pinned `typescript`
-//     (package-lock.json), same order, until 150,000 bytes.
+//     (package-lock.json), same order, until about 150,000 bytes.
 // Both are project corpus sources (training/CORPUS.md). CRLF becomes LF; files that are not UTF-8 are skipped.
 //
 // Trainers: this binding exposes only the models' default trainers (no vocab_size or special tokens), so
