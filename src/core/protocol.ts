@@ -128,10 +128,12 @@ export interface AnalysisSnapshot {
   uri: string;
   version: number;
   modelId: string;
-  tokens: Array<{ id: number; text: string; start: number; end: number; partial: boolean }>;
-  /** Attention [L, H, T, T] as a flat array, when requested and the model has it. */
+  tokens: Array<{ id: number; text: string; start: number; end: number; partial: boolean; special: boolean }>;
+  /** Every token sequence the model read (one, or a source and a target), with its token count. */
+  sequences: Array<{ id: string; label: string; tokenCount: number }>;
+  /** The main attention family [L, H, rows, cols] as a flat array, when requested and the model has one. */
   attention?: { dims: number[]; data: number[] };
-  /** Gates [L, T, G, H] with their order, when requested and the model has them. */
+  /** Gates [L, T, G, H] with their declared names, when requested and the model has them. */
   gates?: { dims: number[]; data: number[]; order: string[] };
   surprisal: Array<number | null>;
 }

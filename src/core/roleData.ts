@@ -96,8 +96,9 @@ export function hiddenStateData(analysis: Analysis): Tensor | undefined {
   if (!specs.length) return undefined;
   return once(analysis, 'hidden', () => {
     const parts = specs.map((s) => canonicalTensor(s, analysis.outputs[s.name]));
-    if (parts.length === 1) return parts[0];
-    const [, T, F] = parts[0].dims;
+    if (specs[0].layer === undefined) return parts[0]; // one tensor with a layer axis
+    // One tensor per layer, each [T, F]: stacked in layer order.
+    const [T, F] = parts[0].dims;
     const data = new Float32Array(parts.length * T * F);
     parts.forEach((p, l) => data.set(p.data, l * T * F));
     return { dims: [parts.length, T, F], data };

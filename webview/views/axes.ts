@@ -1,6 +1,7 @@
 // Why: the heatmap's guides: axes (token labels when the cells are tall enough to read them, evenly
 // spaced indices otherwise) and the colour legend, plus fitText for labels that must fit a margin (the
-// head view uses it too). Kept apart from heatmap.ts so each file stays small.
+// head view uses it too). Special tokens ([CLS], [SEP]) are labelled in the muted colour. Kept apart from
+// heatmap.ts so each file stays small.
 
 import { h } from '../dom';
 import { theme, viridisCss } from './colors';
@@ -54,7 +55,7 @@ export function drawMatrixAxes(ctx: CanvasRenderingContext2D, a: AxesLayout): vo
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
     for (let q = a.r0; q < a.r1; q++) {
-      ctx.fillStyle = q === active ? t.focus : t.foreground;
+      ctx.fillStyle = q === active ? t.focus : a.lens.tokens[q].special ? t.muted : t.foreground;
       ctx.fillText(fitText(ctx, a.lens.tokens[q].text, a.left - 8), a.left - 4, a.y(q) + s / 2);
     }
     ctx.textAlign = 'left';
@@ -62,7 +63,7 @@ export function drawMatrixAxes(ctx: CanvasRenderingContext2D, a: AxesLayout): vo
       ctx.save();
       ctx.translate(a.x(k) + s / 2, a.top - 4);
       ctx.rotate(-Math.PI / 2);
-      ctx.fillStyle = k === a.lens.hover.key || k === active ? t.focus : t.foreground;
+      ctx.fillStyle = k === a.lens.hover.key || k === active ? t.focus : a.lens.tokens[k].special ? t.muted : t.foreground;
       ctx.fillText(fitText(ctx, a.lens.tokens[k].text, a.top - 10), 0, 0);
       ctx.restore();
     }

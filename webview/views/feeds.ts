@@ -1,6 +1,7 @@
-// Why: a heatmap shows whatever its feed serves. The Heatmap tab's feed serves the attention matrix the
-// toolbar picks (a head, an aggregate or the rollout, which may still be computing), tells the heatmap
-// what to write above it and passes on the rollout's progress (the W tab has its own feed, wFeed.ts).
+// Why: a heatmap shows whatever its feed serves. The Heatmap tab's feed serves the matrix of the lens's
+// mixing family the toolbar picks (a head, an aggregate or the rollout, which may still be computing),
+// tells the heatmap what to write above it and passes on the rollout's progress (the W tab has its own
+// feed, wFeed.ts).
 
 import { LensError } from '../../src/core/errors';
 import type { HeadChoice, Lens } from './lens';
@@ -97,26 +98,28 @@ export class RolloutLoader {
 export class AttentionFeed implements HeatmapFeed {
   private readonly listeners = new Listeners();
   private readonly loader: RolloutLoader;
-  private readonly unsubscribe: () => void;
+  private readonly cleanup: Array<() => void>;
 
   constructor(
     private readonly lens: Lens,
     private readonly source: MatrixSource,
-    private readonly isCausal: boolean,
   ) {
     this.loader = new RolloutLoader(() => source, () => this.listeners.emit());
-    this.unsubscribe = lens.on('matrix', () => {
-      this.loader.retry(); // picking the rollout again retries it
-      this.listeners.emit();
-    });
+    this.cleanup = [
+      lens.on('matrix', () => {
+        this.loader.retry(); // picking the rollout again retries it
+        this.listeners.emit();
+      }),
+      source.onRolloutProgress(() => this.rolloutProgress()),
+    ];
   }
 
   key(): string {
-    return this.lens.slug();
+    return `${this.lens.sequence}|${this.lens.slug()}`;
   }
 
   causal(): boolean {
-    return this.isCausal;
+    return this.lens.causal;
   }
 
   matrix(): Matrix | null {
@@ -129,11 +132,16 @@ export class AttentionFeed implements HeatmapFeed {
       if (this.loader.error !== null) return { text: `The rollout failed: ${this.loader.error}`, error: true };
       const f = this.source.rolloutProgress;
       return {
-        text: Number.isNaN(f) ? 'Computing the rollout…' : `Computing the rollout over ${lens.layers} layers (O(L·T³) for ${lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`,
+        text: Number.isNaN(f) ? 'Computing the rollout…' : `Computing the rollout over ${lens.attention?.layers ?? lens.layers} layers (O(L·T³) for ${lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`,
       };
     }
+    const layers = lens.attention?.layers ?? 0;
+    if (lens.head !== 'rollout' && lens.layer >= layers) {
+      return { text: `${capital(lens.family?.label ?? 'attention')} has ${layers} layer${layers === 1 ? '' : 's'}; layer ${lens.layer + 1} belongs to another output. Pick a layer up to ${layers}.` };
+    }
     const d = lens.describeMatrix();
-    return { text: `${d[0].toUpperCase()}${d.slice(1)}: row = query token, column = key token it attends to.` };
+    const mask = lens.family?.mask === 'bidirectional' ? ' Every token sees every other (bidirectional).' : '';
+    return { text: `${capital(d)}: row = query token, column = key token it attends to.${mask}` };
   }
 
   onChange(listener: () => void): () => void {
@@ -144,7 +152,7 @@ export class AttentionFeed implements HeatmapFeed {
     const { lens, source } = this;
     if (lens.head === 'rollout') return [];
     const heads: HeadChoice[] = [...Array(lens.heads).keys(), 'mean'];
-    return heads.filter((h) => h !== lens.head).map((h) => ({ key: lens.slug(h, lens.layer), matrix: () => source.get(h, lens.layer) }));
+    return heads.filter((h) => h !== lens.head).map((h) => ({ key: `${lens.sequence}|${lens.slug(h, lens.layer)}`, matrix: () => source.get(h, lens.layer) }));
   }
 
   /** The matrix source reports rollout progress. */
@@ -153,6 +161,11 @@ export class AttentionFeed implements HeatmapFeed {
   }
 
   dispose(): void {
-    this.unsubscribe();
+    this.cleanup.forEach((f) => f());
   }
+}
+
+/** The text with its first letter in upper case. */
+export function capital(text: string): string {
+  return text ? `${text[0].toUpperCase()}${text.slice(1)}` : text;
 }

@@ -1,15 +1,15 @@
-// Why: the two RNN tabs. Gates: every gate of the chosen layer as a tokens × units heatmap with its
-// per-token quantiles under it, and the tokens where the keep gate (LSTM f, GRU z) dips most named in
-// words, since that is where the model forgets. State: the cell (LSTM) and hidden state heatmaps, with
-// the share of saturated units per token.
+// Why: the recurrent tabs, built from what the manifest declares. Gates: every declared gate of the chosen
+// layer as a tokens × units heatmap with its per-token quantiles under it, and the tokens where the gate
+// meaning "keep" dips most named in words, since that is where the model forgets. State: each declared
+// state (or, when the model exports only those, its hidden states) with a per-token summary.
 
 import type { Analysis } from '../../src/core/analyze';
-import { outputOf } from '../../src/core/analyze';
+import type { GateSpec } from '../../src/core/manifest';
+import { gateData, gatedState, hiddenStateData, stateData } from '../../src/core/roleData';
 import { h } from '../dom';
 import type { Lens } from './lens';
 import { UnitMaps, type UnitPanelSpec } from './unitMaps';
-import { type UnitMatrix, gateMatrix, lowestTokens, stateMatrix, tokenSummary, unitLabel } from './unitData';
-import { outputByRole } from '../../src/core/manifest';
+import { gateMatrix, lowestTokens, stateMatrix, tokenSummary } from './unitData';
 
 /** Caches each layer's matrices (cutting them out of the tensors copies T·H values each). */
 function perLayer(make: (layer: number) => UnitPanelSpec[]): (layer: number) => UnitPanelSpec[] {
@@ -21,16 +21,29 @@ function perLayer(make: (layer: number) => UnitPanelSpec[]): (layer: number) => 
   };
 }
 
-/** The gate order of the model's gates output, e.g. ["i", "f", "g", "o"]. */
-function gateOrder(analysis: Analysis): string[] {
-  return outputByRole(analysis.manifest, 'gates')?.gateOrder ?? [];
+/** "the keep gate (forget gate f)": a gate named by its meaning, then its own label and name. */
+function named(gate: GateSpec): string {
+  return `the ${gate.meaning} gate (${gate.label ? `${gate.label} ` : ''}${gate.name})`;
+}
+
+/** The update the gates declare, e.g. "c = f·c + i·g" or "h = z·h + (1 − z)·n"; empty when they do not say enough. */
+export function updateFormula(gates: GateSpec[], state?: string): string {
+  const by = (meaning: string) => gates.find((g) => g.meaning === meaning);
+  const keep = by('keep');
+  const candidate = by('candidate');
+  const write = by('write');
+  if (!keep || !candidate || (!write && !keep.complementWrites)) return '';
+  const s = state || 's';
+  const w = write ? write.name : `(1 − ${keep.name})`;
+  return `${s} = ${keep.name}·${s} + ${w}·${candidate.name}`;
 }
 
 export class GatesView {
   readonly element: HTMLElement;
   readonly maps: UnitMaps;
   private readonly forgetting: HTMLElement;
-  private readonly keep: string;
+  /** The gate meaning "keep", when the model declares one. */
+  private readonly keep: GateSpec | undefined;
   private readonly specs: (layer: number) => UnitPanelSpec[];
   /** The layer the chips describe (-1 before the tab was first shown). */
   private shown = -1;
@@ -38,26 +51,35 @@ export class GatesView {
   private readonly cleanup: Array<() => void> = [];
 
   constructor(private readonly lens: Lens) {
-    const gates = outputOf(lens.analysis, 'gates')!;
-    const order = gateOrder(lens.analysis);
-    this.keep = order.includes('f') ? 'f' : order.includes('z') ? 'z' : order[0];
-    const specs = perLayer((layer) =>
-      order.map((id, g) => ({
-        matrix: gateMatrix(gates, layer, g, id),
-        testid: 'gate-heatmap',
-        attrs: { 'data-gate': id },
-        summary: { kind: 'quantiles', testid: 'gate-summary' },
-      })),
+    const data = gateData(lens.analysis)!;
+    const gates = data.gates;
+    const state = data.state;
+    const layers = data.tensor.dims[0];
+    this.keep = gates.find((g) => g.meaning === 'keep');
+    this.specs = perLayer((layer) =>
+      layer >= layers
+        ? []
+        : gates.map((spec, g) => ({
+            matrix: gateMatrix(data.tensor, layer, g, spec, state),
+            testid: 'gate-heatmap',
+            attrs: { 'data-gate': spec.name, 'data-meaning': spec.meaning },
+            summary: { kind: 'quantiles', testid: 'gate-summary' },
+          })),
     );
     this.forgetting = h('div', { class: 'forgetting', 'data-testid': 'forgetting' });
-    const keepText = this.keep === 'f' ? 'the forget gate f (c = f·c + i·g)' : 'the update gate z (h = z·h + (1 − z)·n)';
-    this.specs = specs;
-    this.maps = new UnitMaps(lens, specs, {
-      matrices: order.map((id) => [id, unitLabel(id)]),
+    const formula = updateFormula(gates, state);
+    const stateName = gatedState(lens.analysis)?.family.label ?? (state ? `state ${state}` : 'the state');
+    const keeps = this.keep
+      ? ` The ${stateName} keeps what ${named(this.keep)} keeps${formula ? ` (${formula})` : ''}: where that gate dips, the model forgets.`
+      : formula
+        ? ` The gates update the state as ${formula}.`
+        : '';
+    this.maps = new UnitMaps(lens, this.specs, {
+      matrices: gates.map((g) => [g.name, `${g.name} · ${g.label ?? g.meaning}`]),
       testid: 'gates-view',
       label: 'Gate activations',
-      sortOf: this.keep,
-      intro: `Each gate per token (across) and unit (down) in the layer picked above, then per token its median, mean and 10–90% band over units. The state keeps what ${keepText} keeps: where that gate dips, the model forgets. Hover for exact values, click to pin a token.`,
+      sortOf: this.keep?.name ?? gates[0]?.name ?? '',
+      intro: `Each gate per token (across) and unit (down) in the layer picked above, then per token its median, mean and 10–90% band over units.${keeps} Hover for exact values, click to pin a token.`,
     });
     this.element = h('div', { class: 'gates-tab' }, this.forgetting, this.maps.element);
     this.cleanup.push(lens.on('matrix', () => this.shown >= 0 && this.scheduleForgetting()));
@@ -74,15 +96,18 @@ export class GatesView {
 
   /** The tokens where the keep gate's mean over units is lowest, as chips that pin them. */
   private showForgetting(specs: UnitPanelSpec[]): void {
-    const keep = specs.find((s) => s.matrix.id === this.keep)?.matrix;
-    if (!keep) return;
+    const keep = this.keep && specs.find((s) => s.matrix.id === this.keep!.name)?.matrix;
+    if (!keep) {
+      this.forgetting.replaceChildren();
+      return;
+    }
     const mean = tokenSummary(keep).mean;
     const chips = lowestTokens(mean, 6).map((t) => {
       const chip = h('button', { class: 'token-chip', title: `Pin ${this.lens.label(t)} and reveal it in the editor` }, h('span', { class: 'chip-text' }, this.lens.tokens[t].text), ` #${t} · ${mean[t].toFixed(2)}`);
       chip.addEventListener('click', () => this.lens.select(t, true));
       return chip;
     });
-    this.forgetting.replaceChildren(h('span', { class: 'muted' }, `Strongest forgetting in layer ${this.lens.layer + 1} (lowest mean ${this.keep}):`), ...chips);
+    this.forgetting.replaceChildren(h('span', { class: 'muted' }, `Strongest forgetting in layer ${this.lens.layer + 1} (lowest mean ${this.keep!.name}, the keep gate):`), ...chips);
   }
 
   activate(): void {
@@ -97,24 +122,50 @@ export class GatesView {
   }
 }
 
-/** The State tab: cell state (LSTM) with quantiles, hidden state with saturation. */
+interface ShownState {
+  /** The output's name (the panels' data-kind). */
+  id: string;
+  symbol: string;
+  label: string;
+  tensor: { dims: number[]; data: Float32Array };
+}
+
+/** What the State tab shows: the declared states, else the hidden states. */
+function shownStates(analysis: Analysis): ShownState[] {
+  const states = stateData(analysis).map((s) => ({ id: s.family.output.name, symbol: s.family.state || s.family.output.name, label: s.family.label, tensor: s.tensor }));
+  if (states.length) return states;
+  const hidden = hiddenStateData(analysis);
+  const spec = analysis.structure.hiddenStates[0];
+  return hidden && spec ? [{ id: spec.name, symbol: 'x', label: spec.label ?? 'hidden states', tensor: hidden }] : [];
+}
+
+/** Layers the State tab's data has. */
+export function stateViewLayers(analysis: Analysis): number {
+  return Math.max(0, ...shownStates(analysis).map((s) => s.tensor.dims[0]));
+}
+
+/** The State tab: each state per token and unit, bounded ones with saturation, others with quantiles. */
 export function stateView(lens: Lens): UnitMaps {
-  const cell = outputOf(lens.analysis, 'cell_state');
-  const hidden = outputOf(lens.analysis, 'hidden_state');
-  const specs = perLayer((layer) => {
-    const out: UnitPanelSpec[] = [];
-    const add = (m: UnitMatrix, kind: 'quantiles' | 'saturation') => out.push({ matrix: m, testid: 'state-heatmap', attrs: { 'data-kind': m.id }, summary: { kind, testid: 'state-summary' } });
-    if (cell) add(stateMatrix(cell, layer, 'cell'), 'quantiles');
-    if (hidden) add(stateMatrix(hidden, layer, 'hidden'), 'saturation');
-    return out;
-  });
+  const states = shownStates(lens.analysis);
+  const gated = gatedState(lens.analysis);
+  const specs = perLayer((layer) =>
+    states
+      .filter((s) => layer < s.tensor.dims[0])
+      .map((s) => {
+        const m = stateMatrix(s.tensor, layer, s.id, s.symbol, `${s.symbol} · ${s.label}`);
+        return { matrix: m, testid: 'state-heatmap', attrs: { 'data-kind': s.id }, summary: { kind: m.bounded ? 'saturation' : 'quantiles', testid: 'state-summary' } } satisfies UnitPanelSpec;
+      }),
+  );
+  const names = states.map((s) => `${s.label} (${s.symbol})`).join(' and ');
+  const updated = gated && gateData(lens.analysis) ? ` The gates update the ${gated.family.label}.` : '';
+  const exportsHidden = !stateData(lens.analysis).length;
   return new UnitMaps(lens, specs, {
-    matrices: [...(cell ? ['cell'] : []), ...(hidden ? ['hidden'] : [])].map((id) => [id, unitLabel(id)]),
+    matrices: states.map((s) => [s.id, `${s.symbol} · ${s.label}`]),
     testid: 'state-view',
-    label: 'Recurrent state',
-    sortOf: hidden ? 'hidden' : 'cell',
-    intro: cell
-      ? 'The cell state c (the memory the forget gate keeps; colours span ± its 99th percentile) and the hidden state h = o·tanh(c) per token and unit, in the layer picked above. Under h: the share of units saturated at |h| > 0.95 per token.'
-      : 'The hidden state h (the GRU’s only state) per token and unit, in the layer picked above, and under it the share of units saturated at |h| > 0.95 per token.',
+    label: exportsHidden ? 'Hidden states' : 'Recurrent state',
+    sortOf: states[states.length - 1]?.id ?? '',
+    intro:
+      `The ${names} per token (across) and unit (down), in the layer picked above.${updated} ` +
+      'Under a state bounded by ±1: the share of units saturated at |value| > 0.95 per token; under any other: its median, mean and 10–90% band over units, with colours spanning ± its 99th percentile.',
   });
 }

@@ -65,6 +65,10 @@ export class HeadView {
         this.buildChecks();
         this.schedule();
       }),
+      lens.on('family', () => {
+        this.buildChecks();
+        this.schedule();
+      }),
     );
     const observer = new ResizeObserver(() => this.layout());
     observer.observe(this.element);
@@ -172,8 +176,9 @@ export class HeadView {
   }
 
   private weight(head: number, q: number, k: number): number {
-    const { attention, T, heads, layer } = this.lens;
-    return attention!.data[((layer * heads + head) * T + q) * T + k];
+    const { T } = this.lens;
+    const data = this.lens.layerData(); // this layer of the current family; null when it has no such layer
+    return data ? data[(head * T + q) * T + k] : 0;
   }
 
   private draw(): void {

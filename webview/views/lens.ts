@@ -1,29 +1,47 @@
 // Why: the views of one analysis (token strip, heatmap, head view, model view, gate, state and W views)
-// must agree on which token is hovered or selected and which layer and head are shown. This small store holds that state and tells
-// subscribers what changed, so each view repaints only its own cheap part on hover.
+// must agree on which token is hovered or selected and which layer, head and mixing family are shown. This
+// small store holds that state for one token sequence and tells subscribers what changed, so each view
+// repaints only its own cheap part on hover. What it offers comes from the analysis's roles: the layer
+// count from every per-layer role, the heads from the current self-mixing family of its sequence.
 
-import type { Tensor } from '../../src/core/analysis';
-import { type Analysis, outputOf } from '../../src/core/analyze';
+import type { LayeredMatrices } from '../../src/core/analysis';
+import type { Analysis } from '../../src/core/analyze';
+import type { MixingFamily } from '../../src/core/modelStructure';
+import { layerCount, mixingMatrices, sequenceTokens } from '../../src/core/roleData';
 
 /** A head index, or an aggregate over heads (per layer) or over layers (rollout). */
 export type HeadChoice = number | 'mean' | 'max' | 'rollout';
 
-export type LensEvent = 'hover' | 'select' | 'matrix' | 'heads' | 'theme';
+export type LensEvent = 'hover' | 'select' | 'matrix' | 'heads' | 'family' | 'theme';
 
 export interface LensHost {
-  /** Reveals token i's range in its editor. */
+  /** Reveals token i's range in its editor (never called for special tokens). */
   reveal(index: number): void;
   /** Persists layer/head/tab after the user changed them. */
   persist(): void;
 }
 
+/** The self-mixing families whose rows and columns are both the tokens of a sequence. */
+export function selfFamilies(analysis: Analysis, sequence: string): MixingFamily[] {
+  return analysis.structure.mixing.filter((f) => f.role === 'mixing' && f.query === sequence && f.keys === sequence);
+}
+
+/** Whether a family's matrices are lower-triangular (zeros above the diagonal mean "no weight"). */
+export function isCausalMask(family: MixingFamily | undefined): boolean {
+  return family?.mask === 'causal' || family?.mask === 'windowed';
+}
+
 export class Lens {
+  readonly sequence: string;
   readonly tokens: Analysis['tokens'];
   readonly T: number;
-  /** Attention [L, H, T, T], when the model has it. */
-  readonly attention: Tensor | undefined;
+  /** The self-mixing families of this sequence, in manifest order (the toolbar chooses among them). */
+  readonly families: MixingFamily[];
+  /** The family the attention views show, when the sequence has one. */
+  family: MixingFamily | undefined;
+  /** Its matrices [layer][head][T][T] (per-layer tensors stay separate: read them with layer(l)). */
+  attention: LayeredMatrices | undefined;
   readonly layers: number;
-  readonly heads: number;
   /** Token under the pointer or keyboard focus in some view (query), and the key when a cell is hovered. */
   hover: { query: number | null; key: number | null } = { query: null, key: null };
   /** Token pinned by a click, Enter or the editor cursor. */
@@ -31,20 +49,62 @@ export class Lens {
   layer = 0;
   head: HeadChoice = 'mean';
   /** Heads drawn in the head view. */
-  readonly visibleHeads: boolean[];
+  visibleHeads: boolean[] = [];
   private readonly listeners = new Map<LensEvent, Set<() => void>>();
+  private layerCache: { key: string; data: Float32Array } | null = null;
 
   constructor(
     readonly analysis: Analysis,
     private readonly host: LensHost,
+    sequence: string = analysis.structure.primary,
   ) {
-    this.tokens = analysis.tokens;
-    this.T = analysis.tokens.length;
-    this.attention = outputOf(analysis, 'attention');
-    // Recurrent models have layers (of gates) but no heads.
-    this.layers = this.attention?.dims[0] ?? outputOf(analysis, 'gates')?.dims[0] ?? 0;
-    this.heads = this.attention?.dims[1] ?? 0;
+    this.sequence = sequence;
+    this.tokens = sequence === analysis.structure.primary ? analysis.tokens : sequenceTokens(analysis, sequence);
+    this.T = this.tokens.length;
+    this.families = selfFamilies(analysis, sequence);
+    const primary = sequence === analysis.structure.primary;
+    // The primary sequence's picker covers every per-layer role; another sequence's, its own families.
+    this.layers = primary ? layerCount(analysis) : Math.max(0, ...this.families.map((f) => mixingMatrices(analysis, f).layers));
+    this.useFamily(this.families[0]);
+  }
+
+  /** Heads of the current family; without one, the most any mixing family has (cross-attention views). */
+  get heads(): number {
+    if (this.attention) return this.attention.heads;
+    return Math.max(0, ...this.analysis.structure.mixing.map((f) => mixingMatrices(this.analysis, f).heads));
+  }
+
+  /** Whether the current family is lower-triangular (causal or windowed), from its declared mask. */
+  get causal(): boolean {
+    return isCausalMask(this.family);
+  }
+
+  private useFamily(family: MixingFamily | undefined): void {
+    this.family = family;
+    this.attention = family ? mixingMatrices(this.analysis, family) : undefined;
     this.visibleHeads = Array.from({ length: this.heads }, () => true);
+    if (typeof this.head === 'number' && this.head >= this.heads) this.head = 'mean';
+    this.layerCache = null;
+  }
+
+  /** Shows another self-mixing family of this sequence (the toolbar's family chooser). */
+  setFamily(key: string): void {
+    const family = this.families.find((f) => f.key === key);
+    if (!family || family === this.family) return;
+    this.useFamily(family);
+    this.emit('family');
+    this.emit('heads');
+    this.emit('matrix');
+    this.host.persist();
+  }
+
+  /** The current family's layer [H, T, T], or null when it has no such layer. */
+  layerData(layer: number = this.layer): Float32Array | null {
+    const m = this.attention;
+    if (!m || layer >= m.layers) return null;
+    const key = `${this.family!.key}|${layer}`;
+    if (this.layerCache?.key !== key) this.layerCache = { key, data: m.layer(layer) };
+    return this.layerCache.data;
   }
 
   on(event: LensEvent, listener: () => void): () => void {
@@ -69,13 +129,14 @@ export class Lens {
     this.emit('hover');
   }
 
+  /** Pins a token; `reveal` also selects its range in the editor, unless it is a special token (no text). */
   select(index: number | null, reveal = false): void {
     if (index !== null && (index < 0 || index >= this.T)) return;
     if (this.selected !== index) {
       this.selected = index;
       this.emit('select');
     }
-    if (reveal && index !== null) this.host.reveal(index);
+    if (reveal && index !== null && !this.tokens[index].special) this.host.reveal(index);
   }
 
   setMatrix(layer: number, head: HeadChoice): void {
@@ -100,14 +161,16 @@ export class Lens {
 
   /** Description of the current matrix, e.g. "layer 2, head 3" or "rollout over 4 layers". */
   describeMatrix(head: HeadChoice = this.head, layer: number = this.layer): string {
-    if (head === 'rollout') return `rollout over ${this.layers} layers`;
-    if (head === 'mean') return `layer ${layer + 1}, mean over heads`;
-    if (head === 'max') return `layer ${layer + 1}, max over heads`;
-    return `layer ${layer + 1}, head ${head + 1}`;
+    const of = this.families.length > 1 && this.family ? ` (${this.family.label})` : '';
+    if (head === 'rollout') return `rollout over ${this.attention?.layers ?? this.layers} layers${of}`;
+    if (head === 'mean') return `layer ${layer + 1}, mean over heads${of}`;
+    if (head === 'max') return `layer ${layer + 1}, max over heads${of}`;
+    return `layer ${layer + 1}, head ${head + 1}${of}`;
   }
 
-  /** File-name-safe slug of the current matrix. */
+  /** File-name-safe slug of the current matrix (with the family when there are several). */
   slug(head: HeadChoice = this.head, layer: number = this.layer): string {
-    return head === 'rollout' ? 'rollout' : `layer${layer + 1}-${typeof head === 'number' ? `head${head + 1}` : `${head}-heads`}`;
+    const of = this.families.length > 1 && this.family ? `${this.family.label.replace(/[^a-z0-9]+/gi, '-')}-` : '';
+    return of + (head === 'rollout' ? 'rollout' : `layer${layer + 1}-${typeof head === 'number' ? `head${head + 1}` : `${head}-heads`}`);
   }
 }

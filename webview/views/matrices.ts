@@ -1,13 +1,14 @@
-// Why: the heatmap, the model view and the exports all need T×T attention matrices (one head, an
-// aggregate over heads, or the rollout) and pictures of them. This module serves the matrices with small
+// Why: the heatmap, the model view and the exports all need T×T mixing matrices of one family (one head,
+// an aggregate over heads, or the rollout) and pictures of them. This module serves the matrices with small
 // caches, computes long rollouts in time slices so the panel stays responsive, and turns matrices into
 // viridis pixels (max-pooled for overviews, so a thin diagonal never disappears when zoomed out).
 
-import { lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor } from '../../src/core/analysis';
-import { rolloutOf } from '../../src/core/analyze';
+import { type LayeredMatrices, denseProductRows, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
+import type { MixingFamily } from '../../src/core/modelStructure';
+import { familyRollout, mixingMatrices } from '../../src/core/roleData';
 import { VIRIDIS_LUT } from './colors';
-import type { HeadChoice, Lens } from './lens';
+import { type HeadChoice, type Lens, isCausalMask } from './lens';
 
 /** A square matrix, its largest value, and the value the colour scale tops out at. */
 export interface Matrix {
@@ -65,12 +66,14 @@ export function yieldToUi(): Promise<void> {
 }
 
 /**
- * Rollout in ~12 ms slices: the same math as core rollout() (R = Â_L·…·Â_1, Â = ½(mean A + I), lower-
- * triangular products), row by row, reporting progress and stopping when the signal aborts.
+ * Rollout in ~12 ms slices: the same math as core rollout() (R = Â_L·…·Â_1, Â = ½(mean A + I)), row by
+ * row, with lower-triangular products for a causal or windowed family and dense ones for a bidirectional
+ * family, reporting progress and stopping when the signal aborts.
  */
-export async function slicedRollout(lens: Lens, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<Float32Array> {
-  const attention = lens.attention!;
-  const [L, , T] = attention.dims;
+export async function slicedRollout(attention: LayeredMatrices, causal: boolean, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<Float32Array> {
+  const L = attention.layers;
+  const T = attention.rows;
+  const product = causal ? lowerTriangularProductRows : denseProductRows;
   let result: Float32Array | undefined;
   const check = () => {
     if (signal.aborted) throw new LensError('cancelled', 'The rollout was cancelled.');
@@ -80,6 +83,7 @@ export async function slicedRollout(lens: Lens, signal: AbortSignal, onProgress:
     await yieldToUi();
     check();
     if (!result) {
+      if (causal) for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
       result = a;
       continue;
     }
@@ -88,9 +92,9 @@ export async function slicedRollout(lens: Lens, signal: AbortSignal, onProgress:
     let i = 0;
     while (i < T) {
       const deadline = performance.now() + 12;
-      for (; i < T && performance.now() < deadline; i++) lowerTriangularProductRows(a, b, T, c, i, i + 1);
-      // Row i costs ~i²/2, so the work done so far grows like (i/T)³.
-      onProgress((l - 1 + (i / T) ** 3) / (L - 1));
+      for (; i < T && performance.now() < deadline; i++) product(a, b, T, c, i, i + 1);
+      // A causal row i costs ~i²/2 (work so far grows like (i/T)³); a dense row costs T².
+      onProgress((l - 1 + (causal ? (i / T) ** 3 : i / T)) / (L - 1));
       await yieldToUi();
       check();
     }
@@ -99,33 +103,46 @@ export async function slicedRollout(lens: Lens, signal: AbortSignal, onProgress:
   return result ?? new Float32Array(0);
 }
 
-/** Serves the matrices of one analysis; aggregates and the rollout are computed once and kept. */
+/**
+ * Serves the matrices of one lens's current mixing family; aggregates and each family's rollout are
+ * computed once and kept. A layer the family does not have gives null (the views say so).
+ */
 export class MatrixSource {
   private readonly cache = new Map<string, Matrix>();
-  private rolloutPromise: Promise<Matrix> | undefined;
+  private readonly rollouts = new Map<string, Promise<Matrix>>();
   private readonly abort = new AbortController();
+  private readonly progress = new Set<() => void>();
   /** Progress of a running rollout, 0-1; NaN when none runs. */
   rolloutProgress = NaN;
 
-  constructor(
-    private readonly lens: Lens,
-    private readonly onRolloutProgress: () => void,
-  ) {}
+  constructor(private readonly lens: Lens) {}
 
-  /** The matrix now, or null when it is the rollout and it is not ready (then call rollout()). */
+  /** Calls back whenever a rollout's progress changes or it finishes; returns the unsubscriber. */
+  onRolloutProgress(listener: () => void): () => void {
+    this.progress.add(listener);
+    return () => this.progress.delete(listener);
+  }
+
+  private reportProgress(): void {
+    for (const listener of [...this.progress]) listener();
+  }
+
+  /** The matrix now, or null when it is the rollout and it is not ready (then call rollout()), or the layer is missing. */
   get(head: HeadChoice, layer: number): Matrix | null {
     const lens = this.lens;
     const attention = lens.attention;
-    if (!attention) return null;
+    if (!attention || !lens.family) return null;
     const T = lens.T;
-    const key = head === 'rollout' ? 'rollout' : `${layer}:${head}`;
+    const key = `${lens.family.key}|${head === 'rollout' ? 'rollout' : `${layer}:${head}`}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
     if (head === 'rollout') return null;
+    const data0 = lens.layerData(layer);
+    if (!data0) return null;
     let data: Float32Array;
     if (typeof head === 'number') {
-      const base = (layer * lens.heads + head) * T * T;
-      data = attention.data.subarray(base, base + T * T);
+      if (head >= attention.heads) return null;
+      data = data0.subarray(head * T * T, (head + 1) * T * T);
     } else {
       data = head === 'mean' ? meanOverHeads(attention, layer) : maxOverHeads(attention, layer);
     }
@@ -134,61 +151,61 @@ export class MatrixSource {
     return matrix;
   }
 
-  /** Starts (once) and resolves with the rollout. */
+  /** Starts (once per family) and resolves with the current family's rollout. */
   rollout(): Promise<Matrix> {
-    if (!this.rolloutPromise) {
-      this.rolloutPromise = this.computeRollout();
-      this.rolloutPromise.catch(() => (this.rolloutPromise = undefined));
+    const family = this.lens.family;
+    if (!family) return Promise.reject(new Error('This sequence has no self-attention to roll out.'));
+    let p = this.rollouts.get(family.key);
+    if (!p) {
+      p = this.computeRollout(family);
+      this.rollouts.set(family.key, p);
+      p.catch(() => this.rollouts.delete(family.key));
     }
-    return this.rolloutPromise;
+    return p;
   }
 
-  private async computeRollout(): Promise<Matrix> {
+  private async computeRollout(family: MixingFamily): Promise<Matrix> {
     const lens = this.lens;
+    const attention = mixingMatrices(lens.analysis, family);
     let data: Float32Array;
     this.rolloutProgress = 0;
-    this.onRolloutProgress();
+    this.reportProgress();
     try {
       if (lens.T <= SLICED_ROLLOUT_FROM) {
         await yieldToUi(); // after the first paint
-        data = rolloutOf(lens.analysis)!;
+        data = familyRollout(lens.analysis, family)!;
       } else {
-        data = await slicedRollout(lens, this.abort.signal, (f) => {
+        data = await slicedRollout(attention, isCausalMask(family), this.abort.signal, (f) => {
           this.rolloutProgress = f;
-          this.onRolloutProgress();
+          this.reportProgress();
         });
       }
     } finally {
       this.rolloutProgress = NaN;
     }
     const matrix = matrixOf(data, lens.T);
-    this.cache.set('rollout', matrix);
-    this.onRolloutProgress();
+    this.cache.set(`${family.key}|rollout`, matrix);
+    this.reportProgress();
     return matrix;
   }
 
-  /** Keeps a few aggregates (each T² floats); head matrices are views into the attention tensor. */
+  /** Keeps a few aggregates (each T² floats); head matrices are views into the attention tensors. */
   private remember(key: string, matrix: Matrix): void {
     this.cache.set(key, matrix);
-    const aggregates = [...this.cache.keys()].filter((k) => k !== 'rollout' && !/^\d+:\d+$/.test(k));
+    const aggregates = [...this.cache.keys()].filter((k) => !k.endsWith('|rollout') && !/\|\d+:\d+$/.test(k));
     if (aggregates.length > 6) this.cache.delete(aggregates[0]);
   }
 
   dispose(): void {
     this.abort.abort();
     this.cache.clear();
+    this.progress.clear();
   }
 }
 
-/** Whether attention is causal: every entry above the diagonal of the first head is 0. */
+/** Whether the lens's current family is lower-triangular: from its declared mask, never from the data. */
 export function isCausal(lens: Lens): boolean {
-  const attention = lens.attention;
-  if (!attention) return false;
-  const T = lens.T;
-  for (let i = 0; i < T; i++) {
-    for (let j = i + 1; j < T; j++) if (attention.data[i * T + j] !== 0) return false;
-  }
-  return true;
+  return isCausalMask(lens.family);
 }
 
 /**

@@ -1,4 +1,5 @@
-// Why: the model view shows every head of every layer at once as small pictures of its matrix, the
+// Why: the model view shows every head of every layer of the current mixing family at once as small
+// pictures of its matrix (full for a bidirectional family, lower-triangular for a causal one), the
 // quickest way to spot heads that look back one token, at brackets or at the first token. Thumbnails are
 // max-pooled and built one per task after the tab opens, so they never delay the first paint.
 
@@ -11,8 +12,9 @@ const THUMB = 84;
 
 export class ModelView {
   readonly element: HTMLElement;
-  private readonly thumbs: HTMLButtonElement[] = [];
-  private readonly canvases: HTMLCanvasElement[] = [];
+  private readonly grid: HTMLElement;
+  private thumbs: HTMLButtonElement[] = [];
+  private canvases: HTMLCanvasElement[] = [];
   private built = false;
   private readonly drawn: boolean[] = [];
   private timer = 0;
@@ -22,13 +24,49 @@ export class ModelView {
   constructor(
     private readonly lens: Lens,
     private readonly source: MatrixSource,
-    private readonly causal: boolean,
     private readonly open: () => void,
   ) {
-    const { layers, heads } = lens;
-    const grid = h('div', { class: 'model-grid', 'data-testid': 'model-view', role: 'grid', 'aria-label': `${layers} layers × ${heads} heads; arrow keys move, Enter opens a head in the heatmap` });
+    this.grid = h('div', { class: 'model-grid', 'data-testid': 'model-view', role: 'grid' });
+    this.grid.addEventListener('keydown', (e) => this.onKey(e));
+    this.element = h(
+      'div',
+      { class: 'model-view' },
+      h('div', { class: 'muted view-note' }, 'Every head of every layer (max-pooled when there are more tokens than pixels). Click one, or press Enter, to open it in the heatmap.'),
+      this.grid,
+    );
+    this.buildGrid();
+    this.cleanup.push(
+      lens.on('matrix', () => this.markCurrent()),
+      lens.on('family', () => {
+        this.buildGrid();
+        this.rebuild();
+      }),
+      lens.on('theme', () => this.rebuild()),
+    );
+  }
+
+  /** Layers and heads of the lens's current family. */
+  private get shape(): { layers: number; heads: number } {
+    return { layers: this.lens.attention?.layers ?? 0, heads: this.lens.attention?.heads ?? 0 };
+  }
+
+  private rebuild(): void {
+    this.built = false;
+    if (this.element.isConnected && this.element.clientWidth > 0) this.activate();
+  }
+
+  /** One thumbnail button per layer and head of the current family. */
+  private buildGrid(): void {
+    clearTimeout(this.timer);
+    const { layers, heads } = this.shape;
+    const grid = this.grid;
+    grid.setAttribute('aria-label', `${layers} layers × ${heads} heads; arrow keys move, Enter opens a head in the heatmap`);
     grid.style.gridTemplateColumns = `max-content repeat(${heads}, ${THUMB + 8}px)`;
-    grid.append(h('div', { role: 'row', class: 'grid-row' }, h('span', { role: 'columnheader' }), ...[...Array(heads).keys()].map((hd) => h('span', { role: 'columnheader', class: 'muted grid-label' }, `Head ${hd + 1}`))));
+    this.thumbs = [];
+    this.canvases = [];
+    this.drawn.length = 0;
+    this.focusIndex = 0;
+    grid.replaceChildren(h('div', { role: 'row', class: 'grid-row' }, h('span', { role: 'columnheader' }), ...[...Array(heads).keys()].map((hd) => h('span', { role: 'columnheader', class: 'muted grid-label' }, `Head ${hd + 1}`))));
     for (let l = 0; l < layers; l++) {
       const cells: HTMLElement[] = [];
       for (let hd = 0; hd < heads; hd++) {
@@ -47,31 +85,19 @@ export class ModelView {
       }
       grid.append(h('div', { role: 'row', class: 'grid-row' }, h('span', { role: 'rowheader', class: 'muted grid-label' }, `Layer ${l + 1}`), ...cells));
     }
-    grid.addEventListener('keydown', (e) => this.onKey(e));
-    this.element = h(
-      'div',
-      { class: 'model-view' },
-      h('div', { class: 'muted view-note' }, 'Every head of every layer (max-pooled when there are more tokens than pixels). Click one, or press Enter, to open it in the heatmap.'),
-      grid,
-    );
     this.markCurrent();
-    this.cleanup.push(
-      lens.on('matrix', () => this.markCurrent()),
-      lens.on('theme', () => {
-        this.built = false;
-        if (this.element.isConnected && this.element.clientWidth > 0) this.activate();
-      }),
-    );
   }
 
   private choose(index: number): void {
-    this.lens.setMatrix(Math.floor(index / this.lens.heads), index % this.lens.heads);
+    const { heads } = this.shape;
+    this.lens.setMatrix(Math.floor(index / heads), index % heads);
     this.open();
   }
 
   private onKey(e: KeyboardEvent): void {
-    const { heads } = this.lens;
+    const { heads } = this.shape;
     const n = this.thumbs.length;
+    if (!n) return;
     const moves: Record<string, number> = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -heads, ArrowDown: heads, Home: -n, End: n };
     if (!(e.key in moves)) return;
     e.preventDefault();
@@ -83,7 +109,8 @@ export class ModelView {
   }
 
   private markCurrent(): void {
-    const { layer, head, heads } = this.lens;
+    const { layer, head } = this.lens;
+    const { heads } = this.shape;
     this.thumbs.forEach((b, i) => {
       const current = typeof head === 'number' && i === layer * heads + head;
       b.classList.toggle('current', current);
@@ -110,9 +137,12 @@ export class ModelView {
     if (this.drawn[index]) return;
     this.drawn[index] = true;
     const factor = Math.max(1, Math.ceil(this.lens.T / (THUMB * (window.devicePixelRatio || 1))));
-    const m = this.source.get(index % this.lens.heads, Math.floor(index / this.lens.heads))!;
-    const pooled = factor > 1 ? poolMax(m, factor, this.causal) : m;
-    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: m.colourMax, sqrt: false }, this.causal && factor === 1));
+    const { heads } = this.shape;
+    const m = this.source.get(index % heads, Math.floor(index / heads));
+    if (!m) return;
+    const causal = this.lens.causal;
+    const pooled = factor > 1 ? poolMax(m, factor, causal) : m;
+    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: m.colourMax, sqrt: false }, causal && factor === 1));
     const ctx = fitCanvas(this.canvases[index], THUMB, THUMB);
     ctx.fillStyle = theme().background;
     ctx.fillRect(0, 0, THUMB, THUMB);
@@ -123,7 +153,7 @@ export class ModelView {
   /** The grid as one picture, for the PNG export. */
   snapshot(): HTMLCanvasElement {
     const t = theme();
-    const { layers, heads } = this.lens;
+    const { layers, heads } = this.shape;
     const left = 64;
     const top = 24;
     const gap = 8;

@@ -5,18 +5,25 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { AnalysisDone, ModelDescriptor } from '../../src/core/protocol';
+import { retentionGates } from '../../src/core/retention';
 import { h } from '../dom';
 
 export type ModelPicker = HTMLElement & { value: string };
 
-/** The model picker: every model the host offers, in its order, RNNs marked. */
+/** " — gates, state and retention" for a model that declares them (from its roles), else "". */
+function recurrentParts(m: ModelDescriptor): string {
+  const gates = m.manifest.outputs.find((o) => o.role === 'gates');
+  const parts = [gates ? 'gates' : '', m.manifest.outputs.some((o) => o.role === 'state') ? 'state' : '', gates?.gates && retentionGates(gates.gates).ok ? 'retention' : ''].filter(Boolean);
+  return parts.length ? ` — ${parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts[0]}` : '';
+}
+
+/** The model picker: every model the host offers, in its order, recurrent ones marked by what they declare. */
 export function modelPicker(models: ModelDescriptor[], value: string, onChange: (id: string) => void): ModelPicker {
   const picker = h(
     'vscode-single-select',
     { 'data-testid': 'model-picker', 'aria-label': 'Model', title: 'Model that analyses the selection' },
     ...models.map((m) => {
-      const hasGates = m.manifest.outputs.some((o) => o.role === 'gates');
-      const label = `${m.manifest.displayName}${hasGates ? ' — gates, state and retention' : ''}`;
+      const label = `${m.manifest.displayName}${recurrentParts(m)}`;
       return h('vscode-option', m.manifest.id === value ? { value: m.manifest.id, selected: '' } : { value: m.manifest.id }, label);
     }),
   ) as ModelPicker;

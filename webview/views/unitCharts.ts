@@ -293,7 +293,7 @@ export function panelTitle(m: UnitMatrix, kind: 'quantiles' | 'saturation'): HTM
   const chart =
     kind === 'quantiles'
       ? h('span', { class: 'legend-wrap muted' }, 'chart per token:', key('median', 'median'), key('mean', 'mean'), key('band', '10–90% of units'))
-      : h('span', { class: 'legend-wrap muted' }, 'chart per token:', key('median', `share of units with |${m.id === 'cell' ? 'c' : 'h'}| > 0.95 (saturated)`));
+      : h('span', { class: 'legend-wrap muted' }, 'chart per token:', key('median', `share of units with |${m.symbol}| > 0.95 (saturated)`));
   return h('div', { class: 'unit-title' }, h('span', { class: 'unit-label' }, m.label), h('span', { class: 'legend-wrap muted' }, f(m.lo), bar, f(m.hi)), chart);
 }
 
@@ -315,8 +315,8 @@ export function stackCanvases(canvases: HTMLCanvasElement[]): HTMLCanvasElement 
 
 /** Tooltip text: a heatmap cell's exact value (row given), or a chart's per-token summary. */
 export function describeUnitCell(m: UnitMatrix, kind: 'quantiles' | 'saturation', label: string, t: number, cell: { row: number; unit: number; sorted: boolean } | null): string {
-  if (cell) return `${label} · unit ${cell.unit}${cell.sorted ? ` (row ${cell.row + 1})` : ''} · ${m.id} = ${m.data[t * m.H + cell.unit].toFixed(4)}`;
-  if (kind === 'saturation') return `${label} · ${(saturation(m)[t] * 100).toFixed(1)}% of units saturated (|${m.id === 'cell' ? 'c' : 'h'}| > 0.95)`;
+  if (cell) return `${label} · unit ${cell.unit}${cell.sorted ? ` (row ${cell.row + 1})` : ''} · ${m.symbol} = ${m.data[t * m.H + cell.unit].toFixed(4)}`;
+  if (kind === 'saturation') return `${label} · ${(saturation(m)[t] * 100).toFixed(1)}% of units saturated (|${m.symbol}| > 0.95)`;
   const s = tokenSummary(m);
-  return `${label} · ${m.id}: mean ${s.mean[t].toFixed(3)} · 10% ${s.q10[t].toFixed(3)} · median ${s.q50[t].toFixed(3)} · 90% ${s.q90[t].toFixed(3)}`;
+  return `${label} · ${m.symbol}: mean ${s.mean[t].toFixed(3)} · 10% ${s.q10[t].toFixed(3)} · median ${s.q50[t].toFixed(3)} · 90% ${s.q90[t].toFixed(3)}`;
 }

@@ -1,15 +1,18 @@
-// Why: the gate and state views show tokens × units matrices of one layer (a gate, the cell or the hidden
-// state). This module cuts them out of the model's tensors once, and computes what the views sort and
+// Why: the gate and state views show tokens × units matrices of one layer (a gate or a state, labelled by
+// what the manifest declares). This module cuts them out of the model's tensors once, and computes what the views sort and
 // summarise by (unit means, variances and orders; per-token quantiles; saturation) once per matrix, so
 // hovering and redrawing only read precomputed arrays.
 
 import type { Tensor } from '../../src/core/analysis';
+import type { GateSpec } from '../../src/core/manifest';
 
 /** A tokens × units matrix of one layer, token-major: data[t * H + u]. */
 export interface UnitMatrix {
-  /** "i", "f", … for gates; "cell" or "hidden" for states. */
+  /** The declared gate name ("f", "retain") or the state output's name ("cell", "hidden"). */
   id: string;
-  /** e.g. "f · forget gate". */
+  /** Short symbol for values in tooltips and charts: the gate name, or the state's name ("c", "h"). */
+  symbol: string;
+  /** e.g. "f · forget gate (keeps c)". */
   label: string;
   T: number;
   H: number;
@@ -17,43 +20,58 @@ export interface UnitMatrix {
   /** The colour scale's range. */
   lo: number;
   hi: number;
+  /** Values stay within ±1 (a tanh state): its chart shows saturation rather than quantiles. */
+  bounded: boolean;
 }
 
-const GATE_NAMES: Record<string, string> = {
-  i: 'input gate',
-  f: 'forget gate (keeps the cell)',
-  g: 'candidate written to the cell',
-  o: 'output gate',
-  r: 'reset gate',
-  z: 'update gate (keeps the state)',
-  n: 'candidate state',
-};
-
-/** "f · forget gate (keeps the cell)", "h · hidden state", … */
-export function unitLabel(id: string): string {
-  if (id === 'cell') return 'c · cell state';
-  if (id === 'hidden') return 'h · hidden state';
-  return `${id} · ${GATE_NAMES[id] ?? 'gate'}`;
+/** What a gate does, in words, from its declared meaning (and the state it updates, when declared). */
+export function meaningPhrase(gate: GateSpec, state?: string): string {
+  const s = state || 'the state';
+  switch (gate.meaning) {
+    case 'keep':
+      return gate.complementWrites ? `keeps ${s}; 1 − ${gate.name} writes` : `keeps ${s}`;
+    case 'write':
+      return `writes to ${s}`;
+    case 'candidate':
+      return `candidate written to ${s}`;
+    case 'output':
+      return 'reads the state out';
+    case 'reset':
+      return 'resets what the candidate sees';
+    default:
+      return '';
+  }
 }
 
-/** Gate g of one layer from gates [L, T, G, H]; sigmoid gates span 0..1, tanh candidates −1..1. */
-export function gateMatrix(gates: Tensor, layer: number, g: number, id: string): UnitMatrix {
+/** "f · forget gate (keeps c)", from the declared name, label and meaning. */
+export function gateLabel(gate: GateSpec, state?: string): string {
+  const phrase = meaningPhrase(gate, state);
+  const name = gate.label ?? `${gate.meaning} gate`;
+  return `${gate.name} · ${name}${phrase ? ` (${phrase})` : ''}`;
+}
+
+/** Gate g of one layer from gates [L, T, G, H]; candidates span −1..1, gates 0..1, others their extent. */
+export function gateMatrix(gates: Tensor, layer: number, g: number, spec: GateSpec, state?: string): UnitMatrix {
   const [, T, G, H] = gates.dims;
   const data = new Float32Array(T * H);
   const base = layer * T * G * H;
   for (let t = 0; t < T; t++) data.set(gates.data.subarray(base + (t * G + g) * H, base + (t * G + g + 1) * H), t * H);
-  const tanh = id === 'g' || id === 'n';
-  const known = id in GATE_NAMES;
-  const range = known ? (tanh ? [-1, 1] : [0, 1]) : extent(data);
-  return { id, label: unitLabel(id), T, H, data, lo: range[0], hi: range[1] };
+  const range = spec.meaning === 'candidate' ? [-1, 1] : spec.meaning === 'other' ? extent(data) : [0, 1];
+  return { id: spec.name, symbol: spec.name, label: gateLabel(spec, state), T, H, data, lo: range[0], hi: range[1], bounded: spec.meaning !== 'other' };
 }
 
-/** A state [L, T, H] of one layer; the hidden state spans −1..1, the cell ±its 99th percentile of |c|. */
-export function stateMatrix(state: Tensor, layer: number, id: 'cell' | 'hidden'): UnitMatrix {
+/**
+ * A state [L, T, H] of one layer. A state within ±1 (tanh-bounded) spans −1..1; any other (a cell, a
+ * residual stream) spans ± the 99th percentile of its |values|.
+ */
+export function stateMatrix(state: Tensor, layer: number, id: string, symbol: string, label: string): UnitMatrix {
   const [, T, H] = state.dims;
   const data = state.data.subarray(layer * T * H, (layer + 1) * T * H);
+  let peak = 0;
+  for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]));
+  const bounded = peak <= 1 + 1e-4;
   let top = 1;
-  if (id === 'cell') {
+  if (!bounded) {
     // A strided sample of at most 65,536 values is plenty for a percentile and keeps this within a frame.
     const stride = Math.max(1, Math.floor(data.length / 65_536));
     const sample = new Float32Array(Math.ceil(data.length / stride));
@@ -61,7 +79,7 @@ export function stateMatrix(state: Tensor, layer: number, id: 'cell' | 'hidden')
     sample.sort();
     top = Math.max(1e-6, sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.99))] ?? 1);
   }
-  return { id, label: unitLabel(id), T, H, data, lo: -top, hi: top };
+  return { id, symbol, label, T, H, data, lo: -top, hi: top, bounded };
 }
 
 function extent(data: Float32Array): [number, number] {

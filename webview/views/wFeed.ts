@@ -1,17 +1,20 @@
-// Why: the W(t, k) tab shows one matrix per source on one colour scale: attention (a head or the mean over
-// heads, per layer) and rollout for a Transformer, retention (the exact unit-mean decomposition of the
-// state, per layer) for an RNN, occlusion for every model. This feed serves the chosen one: retention is
+// Why: the W(t, k) tab shows one matrix per source on one colour scale, each offered from the model's
+// roles: attention (a head or the mean over heads, per layer) and rollout where the primary sequence has
+// self-mixing, retention (the exact unit-mean decomposition of the state, per layer) where the gates
+// declare keep and write, occlusion for every model. This feed serves the chosen one: retention is
 // computed in ~12 ms slices (eagerly after the first paint up to EAGER_RETENTION tokens, on demand with
 // progress beyond), occlusion only when asked for, through the engine, with progress and cancel.
 
 import type { Tensor } from '../../src/core/analysis';
-import { outputOf } from '../../src/core/analyze';
+import type { SequenceIds } from '../../src/core/engine';
 import { LensError } from '../../src/core/errors';
-import { type RetentionGates, meanRetentionSteps, retentionGates, retentionRow } from '../../src/core/retention';
+import type { GateSpec } from '../../src/core/manifest';
+import { looksAhead } from '../../src/core/modelStructure';
+import { type RetentionGates, meanRetentionSteps, retentionRow } from '../../src/core/retention';
+import { gateData } from '../../src/core/roleData';
 import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
 import type { Lens } from './lens';
 import { type Matrix, type MatrixSource, matrixOf, yieldToUi } from './matrices';
-import { outputByRole } from '../../src/core/manifest';
 
 /** "attention" (mean over heads), "head:N", "rollout", "retention" or "occlusion". */
 export type WSource = string;
@@ -27,15 +30,15 @@ export interface OcclusionState {
   ms?: number;
 }
 
-/** Runs occlusion for token ids with the analysis's model (the engine serialises it with analyses). */
-export type Occlude = (ids: number[], onProgress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Float32Array>;
+/** Runs occlusion for every sequence's token ids with the analysis's model (the engine serialises it with analyses). */
+export type Occlude = (ids: SequenceIds, onProgress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Float32Array>;
 
 export class WFeed implements HeatmapFeed {
   source: WSource;
   /** Why a model with gates offers no retention, if so. */
   readonly retentionUnavailable: string | null = null;
   readonly gates: Tensor | undefined;
-  readonly spec: RetentionGates | undefined;
+  readonly spec: RetentionGates | undefined = undefined;
   occlusion: OcclusionState;
   private readonly listeners = new Listeners();
   private readonly retention = new Map<number, Matrix>();
@@ -50,27 +53,29 @@ export class WFeed implements HeatmapFeed {
   private eagerTimer = 0;
   /** Set after the first paint: short inputs' retention may be computed from then on without being asked for. */
   private eagerReady = false;
-  private readonly unsubscribe: () => void;
+
+  /** The declared gates, for the retention note. */
+  private readonly gateSpecs: GateSpec[] = [];
+  private readonly gateState: string | undefined;
+  private readonly cleanup: Array<() => void>;
 
   constructor(
     private readonly lens: Lens,
     private readonly matrices: MatrixSource | undefined,
-    private readonly attentionCausal: boolean,
     private readonly occlude: Occlude,
   ) {
-    this.gates = outputOf(lens.analysis, 'gates');
-    const order = outputByRole(lens.analysis.manifest, 'gates')?.gateOrder;
-    let spec: RetentionGates | undefined;
-    try {
-      spec = this.gates && order ? retentionGates(order) : undefined;
-    } catch (err) {
-      // An imported model whose gates follow neither the LSTM nor the GRU convention: no retention, said so.
-      this.retentionUnavailable = `Retention is not available for this model: ${err instanceof Error ? err.message : String(err)}.`;
+    const gates = gateData(lens.analysis);
+    this.gates = gates?.tensor;
+    if (gates) {
+      this.gateSpecs = gates.gates;
+      this.gateState = gates.state;
+      if (gates.retention.ok) this.spec = gates.retention.gates;
+      else this.retentionUnavailable = `Retention is not available for this model: ${gates.retention.reason}.`;
     }
-    this.spec = spec;
     this.source = this.spec ? 'retention' : lens.attention ? 'attention' : 'occlusion';
     this.occlusion = { status: 'idle', done: 0, total: lens.T };
-    this.unsubscribe = lens.on('matrix', () => this.listeners.emit());
+    this.cleanup = [lens.on('matrix', () => this.listeners.emit())];
+    if (matrices) this.cleanup.push(matrices.onRolloutProgress(() => this.rolloutProgress()));
     if (this.spec && lens.T <= EAGER_RETENTION) {
       this.eagerFrame = requestAnimationFrame(() => {
         this.eagerTimer = window.setTimeout(() => {
@@ -81,13 +86,20 @@ export class WFeed implements HeatmapFeed {
     }
   }
 
+  /** The layer per-layer sources show. */
+  get layer(): number {
+    return this.lens.layer;
+  }
+
   /** The sources this model offers, as [value, label]. */
   sources(): Array<[WSource, string]> {
     const out: Array<[WSource, string]> = [];
-    if (this.lens.attention) {
-      out.push(['attention', 'Attention, mean over heads (layer)']);
-      for (let h = 0; h < this.lens.heads; h++) out.push([`head:${h}`, `Attention, head ${h + 1} (layer)`]);
-      out.push(['rollout', 'Attention rollout (all layers)']);
+    const family = this.lens.family;
+    if (family) {
+      const name = family.label[0].toUpperCase() + family.label.slice(1);
+      out.push(['attention', `${name}, mean over heads (layer)`]);
+      for (let h = 0; h < this.lens.heads; h++) out.push([`head:${h}`, `${name}, head ${h + 1} (layer)`]);
+      out.push(['rollout', `${name} rollout (all layers)`]);
     }
     if (this.spec) out.push(['retention', 'Retention, mean over units (layer)']);
     out.push(['occlusion', 'Occlusion (whole model, on demand)']);
@@ -112,7 +124,9 @@ export class WFeed implements HeatmapFeed {
   }
 
   causal(): boolean {
-    return this.source === 'retention' || this.source === 'occlusion' || this.attentionCausal;
+    if (this.source === 'retention') return true;
+    if (this.source === 'occlusion') return !looksAhead(this.lens.analysis.structure);
+    return this.lens.causal;
   }
 
   unit(): string {
@@ -148,22 +162,37 @@ export class WFeed implements HeatmapFeed {
           const pct = job ? Math.round((job.rows / lens.T) ** 2 * 100) : 0;
           return { text: `Computing retention for ${layer} (O(T²·H) for ${T} tokens)… ${pct}%` };
         }
-        const lstm = this.spec!.keep !== this.spec!.write;
-        const formula = lstm ? 'W(t, k) = f(k+1)⋯f(t) · i(k), how much of what the cell wrote at k is still in c(t)' : 'W(t, k) = z(k+1)⋯z(t) · (1 − z(k)), how much of the candidate at k is still in h(t)';
-        return { text: `Retention, ${layer}, mean over ${this.gates!.dims[3]} units: ${formula}. Hover a cell for the units that keep the most.` };
+        return { text: `Retention, ${layer}, mean over ${this.gates!.dims[3]} units: ${this.retentionFormula()}. Hover a cell for the units that keep the most.` };
       }
       case 'rollout':
         if (this.rollout.error !== null) return { text: `The rollout failed: ${this.rollout.error}`, error: true };
         if (!this.matrices?.get('rollout', 0)) {
           const f = this.matrices?.rolloutProgress ?? NaN;
-          return { text: `Computing the rollout over ${lens.layers} layers… ${Number.isNaN(f) ? '' : `${Math.round(f * 100)}%`}` };
+          return { text: `Computing the rollout over ${lens.attention?.layers ?? lens.layers} layers… ${Number.isNaN(f) ? '' : `${Math.round(f * 100)}%`}` };
         }
-        return { text: `Attention rollout over ${lens.layers} layers: how much token t's last layer draws on token k through every path (rows sum to 1).` };
+        return { text: `${this.familyName()} rollout over ${lens.attention?.layers ?? lens.layers} layers: how much token t's last layer draws on token k through every path (rows sum to 1).` };
       default: {
         const which = this.source.startsWith('head:') ? `head ${Number(this.source.slice(5)) + 1}` : 'mean over heads';
-        return { text: `Attention, ${layer}, ${which}: W(t, k) is the weight query t gives key k (rows sum to 1).` };
+        const layers = lens.attention?.layers ?? 0;
+        if (lens.layer >= layers) return { text: `${this.familyName()} has ${layers} layers: pick a layer up to ${layers}.` };
+        return { text: `${this.familyName()}, ${layer}, ${which}: W(t, k) is the weight query t gives key k (rows sum to 1).` };
       }
     }
+  }
+
+  private familyName(): string {
+    const label = this.lens.family?.label ?? 'attention';
+    return label[0].toUpperCase() + label.slice(1);
+  }
+
+  /** The retention formula from the declared gates, e.g. "W(t, k) = f(k+1)⋯f(t) · i(k)". */
+  private retentionFormula(): string {
+    const spec = this.spec!;
+    const keep = this.gateSpecs[spec.keep]?.name ?? 'keep';
+    const write = this.gateSpecs[spec.write]?.name ?? 'write';
+    const w = spec.writeIsComplement ? `(1 − ${write}(k))` : `${write}(k)`;
+    const s = this.gateState ? `${this.gateState}(t)` : 'the state at t';
+    return `W(t, k) = ${keep}(k+1)⋯${keep}(t) · ${w}, how much of what was written at k is still in ${s}`;
   }
 
   private occlusionNote(): { text: string; error?: boolean } {
@@ -255,7 +284,7 @@ export class WFeed implements HeatmapFeed {
     const started = performance.now();
     this.occlusion = { status: 'running', done: 0, total: this.lens.T };
     this.listeners.emit();
-    const ids = this.lens.tokens.map((t) => t.id);
+    const ids: SequenceIds = Object.fromEntries(this.lens.analysis.sequences.map((seq) => [seq.id, seq.tokens.map((t) => t.id)]));
     this.occlude(
       ids,
       (done, total) => {
@@ -295,6 +324,6 @@ export class WFeed implements HeatmapFeed {
     this.job?.controller.abort();
     this.occlusionController?.abort();
     this.occlusionController = null;
-    this.unsubscribe();
+    this.cleanup.forEach((f) => f());
   }
 }
