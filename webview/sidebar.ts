@@ -227,10 +227,13 @@ class ComparePage {
     }
   }
 
+  /** Names the models compared, from their manifests, once the host has listed them. */
+  private readonly intro = h('p', { class: 'muted intro' }, 'The same selection through every model.');
+
   async start(): Promise<void> {
     replace(
       this.app,
-      h('p', { class: 'muted intro' }, 'The same selection through every bundled model: the Transformer, the LSTM and the GRU.'),
+      this.intro,
       this.backendSlot,
       this.problemsSlot,
       this.selectionSlot,
@@ -261,6 +264,8 @@ class ComparePage {
     });
     const state = (this.initial = await host.request('ready', { view: 'sidebar' }));
     this.settings = state.settings;
+    const names = state.models.map((m) => shortName(m.manifest));
+    this.intro.textContent = `The same selection through every model: ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'none is available')}.`;
     this.latest = state.selection;
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
     window.addEventListener('pagehide', () => this.withEngine((e) => e.dispose()));

@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-tabs/index.js';
 import type { Analysis } from '../../src/core/analyze';
 import type { SaveFileParams, SelectionSummary } from '../../src/core/protocol';
+import { tokenAt } from '../../src/core/influence';
 import { type SelectElement, h, select } from '../dom';
 import { onThemeChange } from './colors';
 import { type JsonScope, MAX_JSON_VALUES, analysisJson, pngBase64 } from './exporter';
@@ -208,14 +209,8 @@ export class AnalysisView {
     // pinned rather than moving on to the next one, which starts there.
     const pinned = this.lens.selected === null ? undefined : tokens[this.lens.selected];
     if (pinned && pinned.start < offset && offset <= pinned.end) return;
-    let lo = 0;
-    let hi = tokens.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (tokens[mid].end <= offset) lo = mid + 1;
-      else if (tokens[mid].start > offset) hi = mid - 1;
-      else return this.lens.select(mid);
-    }
+    const at = tokenAt(tokens, offset);
+    if (at >= 0) return this.lens.select(at);
     let last = tokens.length - 1;
     while (last >= 0 && tokens[last].special) last--;
     if (last >= 0 && offset === tokens[last].end) this.lens.select(last);
