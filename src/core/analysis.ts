@@ -1,6 +1,7 @@
 // The analysis math shared by every architecture: next-token surprisal and top-k predictions from
 // logits, and attention rollout (Abnar & Zuidema 2020) from per-layer, per-head attention of any mixing
-// structure (causal, windowed, bidirectional; cross-attention is rectangular and has no rollout). Pure code
+// structure (causal, windowed, bidirectional; cross-attention is rectangular and has no rollout); mixing
+// that is not row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code
 // on flat Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
 /** A dense row-major tensor. */
@@ -201,6 +202,29 @@ export function rolloutFactor(attention: LayeredMatrices | Tensor, layer: number
   for (let i = 0; i < T * T; i++) a[i] *= 0.5;
   for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
   return a;
+}
+
+/**
+ * For mixing whose rows are not probabilities (`normalised: false`): each head's rows of |W| scaled to sum
+ * to 1, as copies, so rollout can treat them as shares. A square matrix's all-zero row becomes the identity
+ * row (the token draws only on itself); a rectangular one's stays zero.
+ */
+export function rowNormalisedAbs(m: LayeredMatrices): LayeredMatrices {
+  const { layers, heads, rows, cols } = m;
+  const copies: Float32Array[] = [];
+  for (let l = 0; l < layers; l++) {
+    const src = m.layer(l);
+    const out = new Float32Array(src.length);
+    for (let r = 0; r < heads * rows; r++) {
+      const base = r * cols;
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += Math.abs(src[base + c]);
+      if (sum > 0) for (let c = 0; c < cols; c++) out[base + c] = Math.abs(src[base + c]) / sum;
+      else if (rows === cols) out[base + (r % rows)] = 1;
+    }
+    copies.push(out);
+  }
+  return layered(layers, heads, rows, cols, (l) => copies[l]);
 }
 
 /**

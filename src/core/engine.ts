@@ -2,12 +2,14 @@
 // Node tests, onnxruntime-node in benchmarks): builds every feed from its input role and named axes (token
 // ids per sequence, attention masks, position ids, empty caches, recurrent states), runs, and returns every
 // output by name with its batch axis removed. Recurrent models run in chunks that carry their state, so
-// there is no length limit and chunked runs equal one full run.
+// there is no length limit and chunked runs equal one full run, but only when every output can be joined
+// from chunks (see runsInChunks): a token × token output (query or key axis) cannot, so such a model runs
+// in one piece.
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
 import { LensError } from './errors';
-import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
+import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
 import { type ModelStructure, modelStructure } from './modelStructure';
 import type { SequenceIds } from './occlusion';
 
@@ -24,7 +26,7 @@ export type RunOutputs = Record<string, Tensor>;
 export type { SequenceIds };
 
 export interface RunOptions {
-  /** Tokens per chunk for recurrent models (default 512); ignored for models without state inputs. */
+  /** Tokens per chunk for recurrent models (default 512); ignored unless runsInChunks(manifest). */
   chunkSize?: number;
   /** Initial recurrent state by state name ("h", "c"); zeros when absent. */
   initialState?: Record<string, Float32Array>;
@@ -72,7 +74,7 @@ export class ModelRunner {
   async run(input: SequenceIds | readonly number[], options: RunOptions = {}): Promise<RunOutputs> {
     const ids = this.sequenceIds(input);
     if (Object.values(ids).some((s) => s.length === 0)) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    if (!this.isRecurrent || this.structure.sequences.length !== 1) return this.runOnce(ids, options.initialState ?? {}, 0);
+    if (!runsInChunks(this.manifest)) return this.runOnce(ids, options.initialState ?? {}, 0);
     const seq = this.structure.sequences[0].id;
     const all = ids[seq];
     const chunkSize = Math.max(1, options.chunkSize ?? 512);
@@ -143,18 +145,9 @@ export class ModelRunner {
         feeds[input.name] = new this.ort.Tensor('float32', given ?? new Float32Array(size), dims);
         continue;
       }
-      // Integer inputs along [batch, position]: ids, a mask of ones, positions, or token types (zeros).
-      const values = new Array<number>(size);
-      const bAxis = axisIndex(input, 'batch');
-      const per = size / B;
-      for (let b = 0; b < B; b++) {
-        const ids = batch[b][seq!];
-        for (let t = 0; t < per; t++) {
-          const v = input.role === 'input_ids' ? ids[t] : input.role === 'attention_mask' ? 1 : input.role === 'position_ids' ? offset + t : 0;
-          values[bAxis <= 0 ? b * per + t : t * B + b] = v;
-        }
-      }
-      feeds[input.name] = this.intTensor(input, values, dims);
+      if (axisIndex(input, 'batch') < 0 && B > 1) throw new LensError('model-invalid', `Input "${input.name}" has no batch axis, so the model cannot run ${B} inputs at once.`);
+      const positionFirst = axisIndex(input, 'position') < axisIndex(input, 'batch');
+      feeds[input.name] = this.intTensor(input, integerFeed(input.role, batch.map((ids) => ids[seq!]), offset, positionFirst), dims);
     }
     return this.session.run(feeds);
   }
@@ -174,6 +167,40 @@ export class ModelRunner {
     }
     return out;
   }
+}
+
+/**
+ * Whether a model runs in chunks that carry its state: it has initial_state inputs, reads one sequence, and
+ * every output (ignored ones aside) can be joined from chunks: it has a position axis (concatenated) or is
+ * a final state (the last chunk's). Anything else (a query or key axis: a mixing W is token × token, and
+ * the last chunk's block is not the whole matrix) means one run over the whole text.
+ */
+export function runsInChunks(manifest: ModelManifest): boolean {
+  const structure = modelStructure(manifest);
+  if (!structure.recurrent || structure.sequences.length !== 1) return false;
+  return manifest.outputs.every((o) => {
+    if (o.role === 'ignored' || o.role === 'final_state') return true;
+    const names = o.axes.map((a) => a.name);
+    return names.includes('position') && !names.includes('query') && !names.includes('key');
+  });
+}
+
+/**
+ * The values of an integer input for a batch of id sequences of equal length T, in the input's layout:
+ * [B, T] (batch first, or no batch axis with B = 1) or [T, B] (position first). input_ids are the ids, an
+ * attention_mask ones, position_ids offset + t (the chunk's start), token_type_ids zeros.
+ */
+export function integerFeed(role: InputRole, batch: ReadonlyArray<readonly number[]>, offset: number, positionFirst: boolean): number[] {
+  const B = batch.length;
+  const T = batch[0].length;
+  const values = new Array<number>(B * T);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const v = role === 'input_ids' ? batch[b][t] : role === 'attention_mask' ? 1 : role === 'position_ids' ? offset + t : 0;
+      values[positionFirst ? t * B + b : b * T + t] = v;
+    }
+  }
+  return values;
 }
 
 /** Removes the manifest's batch axis (size 1) from an output. */

@@ -31,6 +31,11 @@ export interface AxisSpec {
 /** What a graph input carries; the engine builds every feed from these. */
 export const INPUT_ROLES = ['input_ids', 'attention_mask', 'position_ids', 'token_type_ids', 'initial_state', 'empty_cache'] as const;
 export type InputRole = (typeof INPUT_ROLES)[number];
+/**
+ * Input roles the engine fills with integers along one sequence. Their axes are exactly [batch, position]
+ * or [position, batch] (batch optional): the engine lays the values out for either order.
+ */
+export const INTEGER_INPUT_ROLES: readonly InputRole[] = ['input_ids', 'attention_mask', 'position_ids', 'token_type_ids'];
 
 /**
  * What a graph output carries. The vocabulary is open: new roles are added here with their documentation,
@@ -40,11 +45,11 @@ export const OUTPUT_ROLES = {
   logits: 'Unnormalised token scores [batch, position, vocab]; `predicts` says whether position t scores token t+1 ("next") or token t ("current", masked language models).',
   mixing: 'An attention-like W over a query and a key axis of one sequence [layer?, batch, head?, query, key]; `structure` causal, bidirectional or windowed; `normalised` when rows sum to 1.',
   cross_mixing: 'W from the positions of one sequence (query) to another (key), e.g. decoder-to-encoder cross-attention [layer?, batch, head?, query, key].',
-  gates: 'Recurrent gate activations [layer, batch, position, gate, unit]; `gates` names each with its meaning (keep, write, candidate, output, reset).',
-  state: 'A recurrent state after every token [layer, batch, position, unit…]; `state` names it ("c", "h").',
+  gates: 'Recurrent gate activations [layer, batch, position, gate, unit] (at most one such output); `gates` names each with its meaning (keep, write, candidate, output, reset).',
+  state: 'A recurrent state after every token [layer, batch, position, unit…], or one tensor per layer ("layer": i, no layer axis); `state` names it ("c", "h") and per-layer tensors of one state are stacked.',
   final_state: 'A recurrent state after the last token [layer, batch, unit…]; fed back through the initial_state input with the same `state` to run long text in chunks.',
-  decay: 'A per-token decay or keep factor in [0, 1] [layer?, batch, position, unit|head] (retention-like models).',
-  hidden_states: 'The residual stream or hidden vectors [layer, batch, position, feature].',
+  decay: 'A per-token keep factor in [0, 1] [layer, batch, position, unit|head] (retention-like models): retention reads keep = decay and write = 1 − decay.',
+  hidden_states: 'The residual stream or hidden vectors [layer, batch, position, feature]; the views read those of the sequence the logits score.',
   cache: 'Keys and values kept for later tokens [layer?, batch, head?, position, feature]: the memory the context takes.',
   ignored: 'An output nothing reads.',
 } as const;
@@ -77,7 +82,7 @@ export interface TensorSpec {
 
 export interface InputSpec extends TensorSpec {
   role: InputRole;
-  /** initial_state: which state it seeds (matches a final_state output's `state`). */
+  /** initial_state: which state it seeds (a final_state output's `state`, with the same axes in the same order and sizes). */
   state?: string;
 }
 
@@ -87,7 +92,12 @@ export interface OutputSpec extends TensorSpec {
   group?: string;
   /** Shown in the UI, e.g. "decoder self-attention". */
   label?: string;
-  /** This tensor holds one layer (Hugging Face's `attentions.0`, …): its index. Then it has no layer axis. */
+  /**
+   * This tensor holds one layer (Hugging Face's `attentions.0`, …): its index. Then it has no layer axis.
+   * The per-layer tensors of one family (same role and group; for states, the same `state`) are numbered
+   * 0..N-1 without gaps (hidden states may start later: Hugging Face counts the embeddings as 0), and a
+   * family is either per-layer tensors or one tensor with a layer axis, never both.
+   */
   layer?: number;
   /** logits: "next" (default) or "current". */
   predicts?: 'next' | 'current';
@@ -97,7 +107,10 @@ export interface OutputSpec extends TensorSpec {
   window?: number;
   /** mixing, windowed: the first keys every query also sees (attention sinks, global tokens). */
   globalTokens?: number;
-  /** mixing / cross_mixing: rows sum to 1 (softmax probabilities). Default true. */
+  /**
+   * mixing / cross_mixing: rows sum to 1 (softmax probabilities). Default true. When false, rollout first
+   * row-normalises |W| of every head and layer (and says so in its label).
+   */
   normalised?: boolean;
   /** gates: each gate along the gate axis, in order. */
   gates?: GateSpec[];

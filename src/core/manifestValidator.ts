@@ -1,15 +1,20 @@
 // Checks a parsed manifest (schema 2, see manifest.ts) and reports every problem at once, each naming the
-// field, what was expected and what was found, so a user fixing a model file sees the whole list.
+// field, what was expected and what was found, so a user fixing a model file sees the whole list. Besides
+// each tensor on its own it checks what the engine and the views rely on across tensors: per-layer families
+// numbered without gaps, integer inputs laid out [batch, position] or [position, batch], and each initial
+// state shaped like the final state fed into it.
 
 import {
   AXIS_NAMES,
   type AxisSpec,
   GATE_MEANINGS,
   INPUT_ROLES,
+  INTEGER_INPUT_ROLES,
   MIXING_STRUCTURES,
   type ModelManifest,
   OUTPUT_ROLES,
   SEQUENCE_AXES,
+  formatAxes,
   isSafeRelativePath,
 } from './manifest';
 
@@ -23,6 +28,10 @@ const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.is
 const isNonEmpty = (v: unknown): v is string => typeof v === 'string' && v.trim().length > 0;
 const list = (items: readonly string[]) => items.map((s) => `"${s}"`).join(', ');
 const found = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
+/** Roles whose tensors are stacked by layer into one family (per-layer tensors or one with a layer axis). */
+const STACKED_ROLES = ['mixing', 'cross_mixing', 'state', 'hidden_states', 'decay'];
+/** The family a stacked output belongs to: states by the state they hold, the rest by role and group. */
+const familyKey = (t: Obj) => (t.role === 'state' ? `state/${String(t.state ?? '')}` : `${String(t.role)}/${String(t.group ?? t.role)}`);
 
 /** Checks a parsed manifest; returns it typed, or every problem found (never just the first). */
 export function validateManifest(value: unknown): ManifestResult {
@@ -119,11 +128,12 @@ export function validateManifest(value: unknown): ManifestResult {
     if (t.description !== undefined && typeof t.description !== 'string') err(`${path}.description`, 'expected a string');
   };
 
-  const finalStates = new Set<string>();
+  const finalStates = new Map<string, AxisSpec[]>(); // state name → the final_state's axes
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) {
     err('outputs', 'expected a non-empty array');
   } else {
     const perLayer = new Map<string, Set<number>>();
+    const layered = new Map<string, string[]>(); // family → paths of its tensors with a layer axis
     (m.outputs as unknown[]).forEach((t, i) => {
       const path = `outputs[${i}]`;
       if (!isObj(t)) return err(path, 'expected an object');
@@ -138,11 +148,13 @@ export function validateManifest(value: unknown): ManifestResult {
         if (!(Number.isInteger(t.layer) && (t.layer as number) >= 0)) err(`${path}.layer`, `expected a layer index (0, 1, …), got ${found(t.layer)}`);
         else if (has(t, 'layer')) err(`${path}.layer`, 'a tensor with a "layer" axis holds every layer: drop "layer" or the axis');
         else {
-          const key = `${role}/${(t.group as string) ?? role}`;
+          const key = STACKED_ROLES.includes(role) ? familyKey(t) : `${role}/${(t.group as string) ?? role}`;
           const layers = perLayer.get(key) ?? new Set<number>();
           if (layers.has(t.layer as number)) err(`${path}.layer`, `layer ${t.layer} of ${key} is given twice`);
           perLayer.set(key, layers.add(t.layer as number));
         }
+      } else if (STACKED_ROLES.includes(role) && has(t, 'layer')) {
+        layered.set(familyKey(t), [...(layered.get(familyKey(t)) ?? []), path]);
       }
       if (role === 'logits') {
         needAxes(t, path, role, ['position', 'vocab']);
@@ -179,14 +191,30 @@ export function validateManifest(value: unknown): ManifestResult {
       } else if (role === 'final_state') {
         if (seqs.some(Boolean)) err(`${path}.axes`, 'a final state has no sequence axis (it is the state after the last token)');
         if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the state it holds (e.g. "h" or "c")');
-        else finalStates.add(t.state);
+        else finalStates.set(t.state, t.axes as AxisSpec[]);
       } else if (role === 'hidden_states') {
         needAxes(t, path, role, ['position']);
+      } else if (role === 'decay') {
+        if (needAxes(t, path, role, ['position']) && !has(t, 'unit') && !has(t, 'head')) err(`${path}.axes`, 'role "decay" needs a "unit" or a "head" axis (what each keep factor applies to)');
+        if (!has(t, 'layer') && t.layer === undefined) err(`${path}.layer`, 'expected a "layer" axis, or "layer": index for a tensor that holds one layer');
       }
     });
     uniqueNames(m.outputs as unknown[], 'outputs');
-    const logits = (m.outputs as unknown[]).filter((t) => isObj(t) && t.role === 'logits').length;
-    if (logits > 1) err('outputs', `expected at most one output with role "logits", found ${logits}`);
+    for (const only of ['logits', 'gates']) {
+      const n = (m.outputs as unknown[]).filter((t) => isObj(t) && t.role === only).length;
+      const why = only === 'gates' ? ' (the one gate set retention and the Gates view read)' : '';
+      if (n > 1) err('outputs', `expected at most one output with role "${only}"${why}, found ${n}`);
+    }
+    // Families: per-layer tensors numbered 0..N-1 (hidden states may start later: Hugging Face counts the
+    // embeddings as layer 0), or exactly one tensor with a layer axis, never both.
+    for (const [key, layers] of perLayer) {
+      if (!STACKED_ROLES.includes(key.split('/')[0])) continue;
+      const sorted = [...layers].sort((a, b) => a - b);
+      const first = key.startsWith('hidden_states/') ? sorted[0] : 0;
+      if (sorted.some((l, i) => l !== first + i)) err('outputs', `the per-layer tensors of ${key} have layers ${sorted.join(', ')}; expected ${first}..${first + sorted.length - 1} without gaps`);
+      if (layered.has(key)) err('outputs', `${key} has both per-layer tensors ("layer": index) and a tensor with a "layer" axis (${layered.get(key)!.join(', ')}): use one or the other`);
+    }
+    for (const [key, paths] of layered) if (paths.length > 1) err('outputs', `${key} has ${paths.length} tensors with a "layer" axis (${paths.join(', ')}); expected one (give the others a "group")`);
   }
 
   if (!Array.isArray(m.inputs) || m.inputs.length === 0) {
@@ -198,17 +226,25 @@ export function validateManifest(value: unknown): ManifestResult {
       if (!isObj(t)) return err(path, 'expected an object');
       const role = t.role as string;
       if (!(INPUT_ROLES as readonly unknown[]).includes(role)) return err(`${path}.role`, `expected one of ${list(INPUT_ROLES)}, got ${found(t.role)}`);
-      const integer = role === 'input_ids' || role === 'attention_mask' || role === 'position_ids' || role === 'token_type_ids';
+      const integer = (INTEGER_INPUT_ROLES as readonly string[]).includes(role);
       checkTensorBasics(t, path, integer ? ['int64', 'int32'] : ['float32']);
       const seqs = checkAxes(t, path);
       if (!seqs) return;
       if (integer) {
-        if (!needAxes(t, path, role, ['position'])) return;
-        const seq = axisSeq(t, seqs, 'position');
+        const seq = has(t, 'position') ? axisSeq(t, seqs, 'position') : undefined;
         if (role === 'input_ids' && seq) idsBySequence.set(seq, (idsBySequence.get(seq) ?? 0) + 1);
+        // The engine lays integers out along batch and position only, in either order.
+        const names = (t.axes as AxisSpec[]).map((a) => a.name).join(',');
+        if (names !== 'batch,position' && names !== 'position,batch' && names !== 'position') {
+          return err(`${path}.axes`, `role "${role}" needs the axes [batch, position] or [position, batch] (batch optional), got ${formatAxes(t.axes as AxisSpec[])}`);
+        }
       } else if (role === 'initial_state') {
+        const final = isNonEmpty(t.state) ? finalStates.get(t.state) : undefined;
         if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the state it seeds (e.g. "h" or "c")');
-        else if (Array.isArray(m.outputs) && !finalStates.has(t.state)) err(`${path}.state`, `no output with role "final_state" holds state "${t.state}", so long text cannot be run in chunks`);
+        else if (Array.isArray(m.outputs) && !final) err(`${path}.state`, `no output with role "final_state" holds state "${t.state}", so long text cannot be run in chunks`);
+        else if (final && !sameShape(t.axes as AxisSpec[], final)) {
+          err(`${path}.axes`, `the final state "${t.state}" is fed back here, so it needs the same axes in the same order with the same sizes: ${formatAxes(final)}, got ${formatAxes(t.axes as AxisSpec[])}`);
+        }
       }
       const free = (t.axes as AxisSpec[]).filter((a) => !SEQUENCE_AXES.includes(a.name) && a.name !== 'batch' && typeof a.size !== 'number');
       if (free.length) err(`${path}.axes`, `the engine must know every size it feeds: give ${list(free.map((a) => a.name))} a fixed size`);
@@ -234,4 +270,9 @@ export function validateManifest(value: unknown): ManifestResult {
   }
   if (m.training !== undefined && !isObj(m.training)) err('training', 'expected an object');
   return errors.length ? { ok: false, errors } : { ok: true, manifest: value as unknown as ModelManifest };
+}
+
+/** Same axis names in the same order, and the same size wherever either gives a fixed one (batch is free). */
+function sameShape(a: readonly AxisSpec[], b: readonly AxisSpec[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.name === b[i].name && (x.name === 'batch' || x.size === b[i].size || (typeof x.size !== 'number' && typeof b[i].size !== 'number')));
 }

@@ -1,8 +1,9 @@
 // What a model offers, derived from its manifest's roles alone: its token sequences, which one the logits
 // score, its mixing families (attention-like W per layer and head, one sequence or across two), gates with
-// their meanings, states and hidden states. Views, hovers, the Compare view and the math ask this, never
-// the architecture string. It also puts each role's tensor in one canonical axis order, whatever order the
-// model exports (a copy only when the order differs).
+// their meanings, decay factors, states (per-layer tensors grouped by state) and the hidden states of the
+// primary sequence. Views, hovers, the Compare view and the math ask this, never the architecture string.
+// It also puts each role's tensor in one canonical axis order, whatever order the model exports (a copy
+// only when the order differs).
 
 import type { MixingMask, Tensor } from './analysis';
 import {
@@ -34,6 +35,7 @@ export interface MixingFamily {
   mask: MixingMask;
   window?: number;
   globalTokens?: number;
+  /** Rows sum to 1 as declared (`normalised`, default true); when false, rollout row-normalises |W| first. */
   normalised: boolean;
   /** Sequence ids of the query (rows) and key (columns) axes. */
   query: string;
@@ -50,9 +52,22 @@ export interface GateFamily {
   state?: string;
 }
 
+/** One recurrent state: a tensor with a layer axis, or one tensor per layer (stacked when read). */
 export interface StateFamily {
+  /** The first tensor (the only one unless per-layer). */
   output: OutputSpec;
+  /** The tensors, in layer order. */
+  outputs: OutputSpec[];
+  perLayer: boolean;
   state: string;
+  label: string;
+}
+
+/** Per-token keep factors in [0, 1] (retention with keep = decay, write = 1 − decay). */
+export interface DecayFamily {
+  /** The tensors, in layer order: one with a layer axis, or one per layer. */
+  outputs: OutputSpec[];
+  perLayer: boolean;
   label: string;
 }
 
@@ -65,7 +80,9 @@ export interface ModelStructure {
   predictsNext: boolean;
   mixing: MixingFamily[];
   gates?: GateFamily;
+  decay?: DecayFamily;
   states: StateFamily[];
+  /** The hidden states of the primary sequence (one family: the first group indexing it), in layer order. */
   hiddenStates: OutputSpec[];
   finalStates: OutputSpec[];
   /** Runs in chunks that carry a state (initial_state inputs fed from final_state outputs). */
@@ -116,22 +133,38 @@ function deriveStructure(manifest: ModelManifest): ModelStructure {
     }
     f.outputs.push(o);
   }
-  for (const f of families.values()) f.outputs.sort((a, b) => (a.layer ?? 0) - (b.layer ?? 0));
+  for (const f of families.values()) f.outputs.sort(byLayer);
   const gatesOut = manifest.outputs.find((o) => o.role === 'gates');
+  const primary = logitsSeq ?? sequences[sequences.length - 1].id;
+  const states = new Map<string, StateFamily>();
+  for (const o of manifest.outputs.filter((x) => x.role === 'state')) {
+    const state = o.state ?? '';
+    const f = states.get(state);
+    if (f) f.outputs.push(o);
+    else states.set(state, { output: o, outputs: [o], perLayer: o.layer !== undefined, state, label: o.label ?? `state ${state}`.trim() });
+  }
+  for (const f of states.values()) f.output = f.outputs.sort(byLayer)[0];
+  const decays = manifest.outputs.filter((o) => o.role === 'decay');
+  const decayGroup = decays.filter((o) => (o.group ?? '') === (decays[0]?.group ?? '')).sort(byLayer);
+  // Hidden states: the first group whose position axis indexes the primary sequence (an encoder's differ in length).
+  const hidden = manifest.outputs.filter((o) => o.role === 'hidden_states' && sequenceOfAxis(manifest, o.axes[axisIndex(o, 'position')]) === primary);
   return {
     sequences,
-    primary: logitsSeq ?? sequences[sequences.length - 1].id,
+    primary,
     logits,
     predictsNext: (logits?.predicts ?? 'next') === 'next',
     mixing: [...families.values()],
     gates: gatesOut?.gates ? { output: gatesOut, gates: gatesOut.gates, state: gatesOut.state } : undefined,
-    states: manifest.outputs
-      .filter((o) => o.role === 'state')
-      .map((o) => ({ output: o, state: o.state ?? '', label: o.label ?? `state ${o.state ?? ''}`.trim() })),
-    hiddenStates: manifest.outputs.filter((o) => o.role === 'hidden_states').sort((a, b) => (a.layer ?? 0) - (b.layer ?? 0)),
+    decay: decayGroup.length ? { outputs: decayGroup, perLayer: decayGroup[0].layer !== undefined, label: decayGroup[0].label ?? 'decay' } : undefined,
+    states: [...states.values()],
+    hiddenStates: hidden.filter((o) => (o.group ?? '') === (hidden[0]?.group ?? '')).sort(byLayer),
     finalStates: manifest.outputs.filter((o) => o.role === 'final_state'),
     recurrent: manifest.inputs.some((i) => i.role === 'initial_state'),
   };
+}
+
+function byLayer(a: OutputSpec, b: OutputSpec): number {
+  return (a.layer ?? 0) - (b.layer ?? 0);
 }
 
 /** The family the W(t, k) views start on: self-mixing of the primary sequence, else any self-mixing, else the first. */
@@ -153,6 +186,7 @@ const CANONICAL: Partial<Record<OutputRole, AxisName[]>> = {
   gates: ['layer', 'position', 'gate', 'unit'],
   state: ['layer', 'position', 'unit'],
   hidden_states: ['layer', 'position', 'feature'],
+  decay: ['layer', 'position', 'unit'],
 };
 
 /**

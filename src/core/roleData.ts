@@ -1,11 +1,12 @@
 // An analysis's outputs read by role, in canonical axis order: mixing families as layered matrices (no
-// copy of per-layer tensors), gates [L, T, G, U] with their declared meanings, states [L, T, U], hidden
-// states, and the W(t, k) each family or gate set offers (rollout, retention). Views, hovers and the
-// Compare view read the model through these functions only.
+// copy of per-layer tensors), gates [L, T, G, U] with their declared meanings, states [L, T, U] (per-layer
+// tensors of one state stacked), the hidden states of the primary sequence, and the W(t, k) each family,
+// gate set or decay offers (rollout, retention). Views, hovers and the Compare view read the model through
+// these functions only.
 
-import { type LayeredMatrices, type Tensor, layeredFromLayers, layeredFromTensor, rollout } from './analysis';
+import { type LayeredMatrices, type Tensor, layeredFromLayers, layeredFromTensor, rollout, rowNormalisedAbs } from './analysis';
 import type { Analysis, AnalysedSequence } from './analyze';
-import type { GateSpec } from './manifest';
+import type { GateSpec, OutputSpec } from './manifest';
 import { type MixingFamily, type StateFamily, canonicalTensor, mainFamily } from './modelStructure';
 import { type RetentionGates, retentionGates } from './retention';
 
@@ -38,10 +39,16 @@ export function sequenceTokens(analysis: Analysis, id: string): AnalysedSequence
   return analysis.sequences.find((s) => s.id === id)?.tokens ?? analysis.tokens;
 }
 
-/** Attention rollout [T, T] of a self-mixing family, computed once (O(L·T³)); null for cross-mixing. */
+/**
+ * Attention rollout [T, T] of a self-mixing family, computed once (O(L·T³)); null for cross-mixing. A family
+ * declared `normalised: false` has its |W| row-normalised per head and layer first: rollout multiplies shares.
+ */
 export function familyRollout(analysis: Analysis, family: MixingFamily): Float32Array | null {
   if (family.role !== 'mixing') return null;
-  return once(analysis, `rollout:${family.key}`, () => rollout(mixingMatrices(analysis, family), family.mask !== 'bidirectional'));
+  return once(analysis, `rollout:${family.key}`, () => {
+    const m = mixingMatrices(analysis, family);
+    return rollout(family.normalised ? m : rowNormalisedAbs(m), family.mask !== 'bidirectional');
+  });
 }
 
 /** The main family's rollout, or null without a self-mixing family. */
@@ -72,15 +79,41 @@ export function gateData(analysis: Analysis): GateData | undefined {
   }));
 }
 
+/**
+ * Where retention W(t, k) = (keep_{k+1} ⋯ keep_t) · write_k is read from: the declared keep and write gates,
+ * else a decay output (keep = decay, write = 1 − decay, as one gate whose complement writes).
+ */
+export interface RetentionData {
+  /** [L, T, G, U]: the gates, or the decay as G = 1. */
+  tensor: Tensor;
+  spec: RetentionGates;
+  /** What is retained, for labels: "state h", "decay". */
+  label: string;
+  source: 'gates' | 'decay';
+}
+
+/** The model's retention data, from its gates or its decay; undefined when it has neither usable. */
+export function retentionData(analysis: Analysis): RetentionData | undefined {
+  return once(analysis, 'retention', () => {
+    const gates = gateData(analysis);
+    if (gates?.retention.ok) return { tensor: gates.tensor, spec: gates.retention.gates, label: `state ${gates.state ?? ''}`.trim(), source: 'gates' as const };
+    const decay = analysis.structure.decay;
+    if (!decay) return undefined;
+    const stacked = stackLayers(analysis, decay.outputs); // [L, T, U]
+    const [L, T, U] = stacked.dims;
+    return { tensor: { dims: [L, T, 1, U], data: stacked.data }, spec: { keep: 0, write: 0, writeIsComplement: true }, label: decay.label, source: 'decay' as const };
+  });
+}
+
 export interface StateData {
   family: StateFamily;
   /** [L, T, U] */
   tensor: Tensor;
 }
 
-/** Per-token states (cell, hidden…), in manifest order. */
+/** Per-token states (cell, hidden…), one per declared state (per-layer tensors stacked), in manifest order. */
 export function stateData(analysis: Analysis): StateData[] {
-  return once(analysis, 'states', () => analysis.structure.states.map((family) => ({ family, tensor: canonicalTensor(family.output, analysis.outputs[family.output.name]) })));
+  return once(analysis, 'states', () => analysis.structure.states.map((family) => ({ family, tensor: stackLayers(analysis, family.outputs) })));
 }
 
 /** The per-token state the gates update (the LSTM's cell, the GRU's hidden state), else the first. */
@@ -90,23 +123,34 @@ export function gatedState(analysis: Analysis): StateData | undefined {
   return states.find((s) => s.family.state === want) ?? states[0];
 }
 
-/** Hidden states [L, T, F] (per-layer outputs stacked), if exported. */
+/** Hidden states [L, T, F] of the primary sequence (per-layer outputs stacked), if exported. */
 export function hiddenStateData(analysis: Analysis): Tensor | undefined {
   const specs = analysis.structure.hiddenStates;
   if (!specs.length) return undefined;
-  return once(analysis, 'hidden', () => {
+  return once(analysis, 'hidden', () => stackLayers(analysis, specs));
+}
+
+/**
+ * One family's tensors in canonical order [L, …]: the one tensor with a layer axis as it is, or one tensor
+ * per layer (each without the layer axis) stacked in the given (layer) order. Cached per output set.
+ */
+function stackLayers(analysis: Analysis, specs: readonly OutputSpec[]): Tensor {
+  return once(analysis, `stack:${specs.map((s) => s.name).join('\n')}`, () => {
     const parts = specs.map((s) => canonicalTensor(s, analysis.outputs[s.name]));
-    if (specs[0].layer === undefined) return parts[0]; // one tensor with a layer axis
-    // One tensor per layer, each [T, F]: stacked in layer order.
-    const [T, F] = parts[0].dims;
-    const data = new Float32Array(parts.length * T * F);
-    parts.forEach((p, l) => data.set(p.data, l * T * F));
-    return { dims: [parts.length, T, F], data };
+    if (specs[0].layer === undefined) return parts[0];
+    const inner = parts[0].dims;
+    const size = parts[0].data.length;
+    const data = new Float32Array(parts.length * size);
+    parts.forEach((p, l) => {
+      if (p.data.length !== size) throw new Error(`output "${specs[l].name}" is [${p.dims.join(', ')}]; expected [${inner.join(', ')}] like "${specs[0].name}"`);
+      data.set(p.data, l * size);
+    });
+    return { dims: [parts.length, ...inner], data };
   });
 }
 
 /**
- * Layers the layer picker offers: the most the mixing families, gates and states have; the hidden states'
+ * Layers the layer picker offers: the most the mixing families, gates, decay and states have; the hidden states'
  * count only for a model that exports nothing else per layer (hidden states usually hold L + 1 entries,
  * the embeddings first). 0 when the model exports nothing per layer.
  */
@@ -116,5 +160,7 @@ export function layerCount(analysis: Analysis): number {
   const gates = gateData(analysis);
   if (gates) n = Math.max(n, gates.tensor.dims[0]);
   for (const s of stateData(analysis)) n = Math.max(n, s.tensor.dims[0]);
+  const retention = retentionData(analysis);
+  if (retention) n = Math.max(n, retention.tensor.dims[0]);
   return n || (hiddenStateData(analysis)?.dims[0] ?? 0);
 }

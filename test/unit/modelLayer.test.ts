@@ -14,7 +14,7 @@ import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { influenceMatrix } from '../../src/core/influenceMatrix';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { meanRetention } from '../../src/core/retention';
-import { familyRollout, gateData, layerCount, mixingMatrices, sequenceTokens, stateData } from '../../src/core/roleData';
+import { familyRollout, gateData, hiddenStateData, layerCount, mixingMatrices, retentionData, sequenceTokens, stateData } from '../../src/core/roleData';
 import { LensTokenizer } from '../../src/core/tokenizer';
 
 const root = path.join(__dirname, '../..');
@@ -116,6 +116,7 @@ describe('the model layer, read by role', function () {
         assert.strictEqual(layerCount(a), facts.layers);
         const gates = gateData(a);
         assert.strictEqual(gates?.retention.ok ?? false, facts.retention);
+        assert.strictEqual(retentionData(a) !== undefined, facts.retention);
         if (gates) {
           const [L, T, G, U] = gates.tensor.dims;
           assert.strictEqual(T, a.tokens.length);
@@ -132,6 +133,9 @@ describe('the model layer, read by role', function () {
           }
           assert.ok(stateData(a).length > 0, 'a gated model exports its states');
         }
+        for (const s of stateData(a)) assert.deepStrictEqual(s.tensor.dims.slice(0, 2), [layerCount(a), a.tokens.length], `state ${s.family.state} is [L, T, U]`);
+        const hidden = hiddenStateData(a);
+        if (hidden) assert.strictEqual(hidden.dims[1], a.tokens.length, 'hidden states index the primary sequence');
         const matrix = influenceMatrix(a, 'rollout');
         assert.strictEqual(matrix?.metric ?? null, facts.metric);
         if (matrix) assert.strictEqual(matrix.w.length, a.tokens.length ** 2);
