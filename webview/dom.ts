@@ -95,18 +95,28 @@ export function backendView(info: BackendInfo | 'loading' | Error): HTMLElement 
   );
 }
 
-/** The bundled models that failed validation, each with its folder and every reason; null when none did. */
+/**
+ * The models that failed validation (bundled or from attentionLens.modelFolders), each with the folder it
+ * was read from and every reason; null when none did.
+ */
 export function invalidModelsView(invalid: readonly InvalidModel[]): HTMLElement | null {
   if (invalid.length === 0) return null;
   return h(
     'section',
     { class: 'notice', 'data-testid': 'invalid-models', role: 'status' },
-    h('div', {}, invalid.length === 1 ? 'A bundled model is invalid and is not offered:' : `${invalid.length} bundled models are invalid and are not offered:`),
+    h('div', {}, invalid.length === 1 ? 'A model is invalid and is not offered:' : `${invalid.length} models are invalid and are not offered:`),
     h(
       'ul',
       {},
       ...invalid.map((m) =>
-        h('li', { 'data-model': m.id }, h('span', { class: 'file' }, m.folder), h('ul', {}, ...m.errors.map((error) => h('li', {}, error)))),
+        h(
+          'li',
+          { 'data-model': m.id },
+          m.id ? h('strong', {}, m.id) : null,
+          m.id ? ' in ' : 'Folder ',
+          h('span', { class: 'file', 'data-testid': 'invalid-model-folder', title: m.folder }, m.folder),
+          h('ul', {}, ...m.errors.map((error) => h('li', {}, error))),
+        ),
       ),
     ),
   );

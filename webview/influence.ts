@@ -1,7 +1,8 @@
 // Sends the host the per-token top influencers of an analysis (for editor hovers and decorations): the
 // metric the user chose when the model has it, else the closest one it has; earlier and later tokens for
-// a causal model, every other token for a bidirectional one. Only these small lists
-// cross the boundary; the matrices stay in the webview.
+// a causal model, every other token for a bidirectional one. Tokens that cover no text (special tokens,
+// and empty ranges such as a character's tail bytes or an inserted ▁) are neither listed nor tinted. Only
+// these small lists cross the boundary; the matrices stay in the webview.
 
 import type { Analysis } from '../src/core/analyze';
 import { type InfluenceMetric, type InfluenceSummary, topInfluences } from '../src/core/influence';
@@ -10,16 +11,30 @@ import { host, reportError } from './vscodeApi';
 
 /** Lists up to this many links per token; the hover shows as many as its setting asks. */
 const MAX_LINKS = 20;
+/** W [T, T] with the rows and columns of hidden tokens zeroed (a copy; W itself when none is hidden). */
+function withoutTokens(w: Float32Array, T: number, hidden: readonly boolean[]): Float32Array {
+  if (!hidden.includes(true)) return w;
+  const out = w.slice();
+  for (let i = 0; i < T; i++) {
+    if (!hidden[i]) continue;
+    out.fill(0, i * T, (i + 1) * T);
+    for (let t = 0; t < T; t++) out[t * T + i] = 0;
+  }
+  return out;
+}
+
 /** Computes and posts the summary; errors are reported, never thrown into the caller's render. */
 export function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array): void {
   try {
     const matrix = influenceMatrix(analysis, wanted, occlusion);
     if (!matrix) return;
     const T = analysis.tokens.length;
-    const { from, to } = topInfluences(matrix.w, T, T, MAX_LINKS, matrix.mask);
-    // Special tokens ([CLS], </s>) stand for no text: the editor neither lists nor tints them.
-    const special = analysis.tokens.map((t) => t.special);
-    const real = (links: typeof from[number]) => links.filter((l) => !special[l.index]);
+    // Special tokens ([CLS], </s>) and empty ranges (a character's tail bytes, an inserted ▁) stand for no
+    // text: the editor neither lists nor tints them. Their rows and columns are zeroed before ranking (zero
+    // never ranks), so each token still gets its full MAX_LINKS of real links.
+    const hidden = analysis.tokens.map((t) => t.special || t.start === t.end);
+    const { from, to } = topInfluences(withoutTokens(matrix.w, T, hidden), T, T, MAX_LINKS, matrix.mask);
+    const real = (links: typeof from[number]) => links.filter((l) => !hidden[l.index]);
     const summary: InfluenceSummary = {
       uri,
       version,
@@ -27,7 +42,7 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
       modelName: analysis.model.displayName,
       metric: matrix.metric,
       metricLabel: matrix.label,
-      tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: t.special ? [] : real(from[i]), to: t.special ? [] : real(to[i]) })),
+      tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: hidden[i] ? [] : real(from[i]), to: hidden[i] ? [] : real(to[i]) })),
     };
     host.notify('influence', summary);
   } catch (err) {

@@ -1,7 +1,9 @@
 // Figures for comparing architectures on the same text (the Compare view): what one model's analysis
-// contributes (CompareRun, small enough to cross from the panel to the sidebar), how its W(t, k) falls
-// off with the distance d = t - k and the half-life that implies, bits per byte, the strongest long-range
-// attention link, and the memory a model's internals take for T tokens, from its manifest's shapes.
+// contributes (CompareRun, small enough to cross from the panel to the sidebar as structured-clone data,
+// with every sequence's ids and the special-token flags so occlusion can rerun any model on it), how its
+// W(t, k) falls off with the distance d = t - k (on both sides for a bidirectional W) and the half-life
+// that implies, bits per byte, the strongest long-range attention link, and the memory a model's
+// internals take for T tokens, from its manifest's shapes.
 
 import type { LayeredMatrices } from './analysis';
 import type { Analysis } from './analyze';
@@ -25,8 +27,12 @@ export interface CompareRun {
   /** Milliseconds to load the model (0 when it was loaded) and to run it. */
   loadMs: number;
   runMs: number;
-  /** Token ids analysed: runs are comparable token by token only when these agree. */
+  /** Token ids of the primary sequence (the one W and surprisal describe): runs are comparable token by token only when these agree. */
   tokenIds: number[];
+  /** Token ids of every sequence the model read, by sequence id (the source and the target of an encoder–decoder). */
+  sequenceIds: Record<string, number[]>;
+  /** Per primary token: a special token ([CLS], </s>) that stands for no text and is never occluded. */
+  special: boolean[];
   /** The tokens' visible text and document offsets (UTF-16). */
   tokens: Array<{ text: string; start: number; end: number }>;
   /** Set when the text had more tokens than were run. */
@@ -48,19 +54,29 @@ export const LONG_RANGE = 8;
 export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loadMs: number, reused = false): CompareRun {
   const family = mainMixing(analysis);
   const self = family?.role === 'mixing' && family.query === analysis.structure.primary;
+  const special = analysis.tokens.map((t) => t.special);
   return {
     modelId: analysis.model.id,
     backend,
     loadMs,
     runMs: analysis.timings.runMs,
     tokenIds: analysis.tokens.map((t) => t.id),
+    sequenceIds: Object.fromEntries(analysis.sequences.map((s) => [s.id, s.tokens.map((t) => t.id)])),
+    special,
     tokens: analysis.tokens.map((t) => ({ text: t.text, start: t.start, end: t.end })),
     truncated: analysis.truncated,
     surprisal: analysis.surprisal,
     influence: influenceMatrix(analysis, 'rollout'),
-    link: self ? strongestAttentionLink(mixingMatrices(analysis, family), LONG_RANGE) : null,
+    link: self
+      ? strongestAttentionLink(mixingMatrices(analysis, family), LONG_RANGE, 1, { bidirectional: family.mask === 'bidirectional', skip: (i) => special[i] })
+      : null,
     reused,
   };
+}
+
+/** Whether a run's W(t, k) lets a token draw on later tokens too (an encoder's): drawn and described on both sides. */
+export function isBidirectional(run: Pick<CompareRun, 'influence'>): boolean {
+  return run.influence?.mask === 'bidirectional';
 }
 
 /**
@@ -74,18 +90,29 @@ export function analysisCovers(analysis: Pick<Analysis, 'startOffset' | 'text' |
 }
 
 /**
- * The largest attention weight A[l, h, t, k] (attention [L, H, T, T]) with t - k ≥ minDistance and
- * k ≥ fromKey; the first token is skipped by default because heads park unused attention there.
+ * The largest attention weight A[l, h, t, k] (attention [L, H, T, T]) with t - k ≥ minDistance (|t - k| for
+ * a bidirectional W, so the key may lie ahead) and k ≥ fromKey; the first token is skipped by default
+ * because heads park unused attention there, and tokens for which skip is true (special tokens, where
+ * encoders park it too) are neither query nor key.
  */
-export function strongestAttentionLink(attention: LayeredMatrices, minDistance: number, fromKey = 1): AttentionLink | null {
+export function strongestAttentionLink(
+  attention: LayeredMatrices,
+  minDistance: number,
+  fromKey = 1,
+  options: { bidirectional?: boolean; skip?: (index: number) => boolean } = {},
+): AttentionLink | null {
   const { layers: L, heads: H, rows: T } = attention;
+  const skip = options.skip ?? (() => false);
   let best: AttentionLink | null = null;
   for (let l = 0; l < L; l++) {
     const data = attention.layer(l);
     for (let h = 0; h < H; h++) {
       const base = h * T * T;
-      for (let t = minDistance + fromKey; t < T; t++) {
-        for (let k = fromKey; k <= t - minDistance; k++) {
+      for (let t = 0; t < T; t++) {
+        if (skip(t)) continue;
+        const last = options.bidirectional ? T - 1 : t - minDistance;
+        for (let k = fromKey; k <= last; k++) {
+          if (Math.abs(t - k) < minDistance || skip(k)) continue;
           const w = data[base + t * T + k];
           if (w > (best?.weight ?? 0)) best = { layer: l, head: h, t, k, weight: w };
         }

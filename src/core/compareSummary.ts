@@ -1,11 +1,13 @@
 // The Compare view's per-model figures and the plain sentences it writes from them: which model reads the
-// selection best, how fast the RNNs' retention halves, how much weight survives far back, the
-// Transformer's strongest long-range link, and what each model's context memory costs. Pure, so the
-// sentences are unit-tested against known figures.
+// selection best (next-token models only: a masked language model sees the token it scores, so its bits
+// per byte are not comparable), how fast the RNNs' retention halves, how much weight survives far back
+// (and, for a bidirectional W, far ahead), the strongest long-range link, and what each model's context
+// memory costs. Pure, so the sentences are unit-tested against known figures.
 
-import { type CompareRun, bitsPerByte, distanceProfile, distanceRatio, profileHalfLife, rowShares } from './compare';
+import { type CompareRun, bitsPerByte, distanceRatio, isBidirectional, profileHalfLife, profileSide, rowShares, signedDistanceProfile } from './compare';
 import { type ContextMemory, contextMemory } from './contextMemory';
 import type { ModelManifest } from './manifest';
+import { modelStructure } from './modelStructure';
 
 /** Distances over which a half-life is fitted (the far tail is noisy: few positions per distance). */
 export const HALF_LIFE_FIT = 32;
@@ -15,10 +17,18 @@ export interface ModelFigures {
   run: CompareRun;
   T: number;
   bitsPerByte: number;
+  /** Whether the logits score the next token (false: a masked language model scores the token it sees; its bits per byte are not comparable). */
+  predictsNext: boolean;
+  /** Whether the model's W lets a token draw on later tokens too (its mask is bidirectional). */
+  bidirectional: boolean;
   /** Row shares of the model's W(t, k) (each row sums to 1), or null. */
   shares: Float32Array | null;
-  /** Mean share at each distance d = t - k, or null. */
+  /** Mean share at each distance e back (k = t - e), or null. */
   profile: Float64Array | null;
+  /** Mean share at each distance e ahead (k = t + e) for a bidirectional W, else null. */
+  later: Float64Array | null;
+  /** Mean share of a token's W that comes from earlier tokens, itself and later tokens (non-special rows), or null. */
+  sides: { earlier: number; self: number; later: number } | null;
   /** Tokens over which retention halves: fitted to the raw W's distance profile (d = 1..HALF_LIFE_FIT); NaN when not fitted. */
   halfLife: number;
   memory: ContextMemory;
@@ -27,19 +37,52 @@ export interface ModelFigures {
 /** The figures of one run on a text (predictedFrom: UTF-16 offset in text where the second token starts). */
 export function modelFigures(manifest: ModelManifest, run: CompareRun, text: string, predictedFrom: number): ModelFigures {
   const T = run.tokenIds.length;
+  const bidirectional = isBidirectional(run);
   const shares = run.influence ? rowShares(run.influence.w, T) : null;
-  const profile = shares ? distanceProfile(shares, T) : null;
+  const signed = shares ? signedDistanceProfile(shares, T) : null;
   return {
     manifest,
     run,
     T,
     bitsPerByte: bitsPerByte(run.surprisal, text, predictedFrom),
+    predictsNext: modelStructure(manifest).predictsNext,
+    bidirectional,
     shares,
-    profile,
+    profile: signed ? profileSide(signed, 'earlier') : null,
+    later: signed && bidirectional ? profileSide(signed, 'later') : null,
+    sides: shares ? sideShares(shares, T, run.special) : null,
     // From the raw retention, not the shares: normalising short early rows would steepen the fall.
-    halfLife: run.influence?.metric === 'retention' ? profileHalfLife(distanceProfile(run.influence.w, T), HALF_LIFE_FIT) : NaN,
+    halfLife: run.influence?.metric === 'retention' ? profileHalfLife(profileSide(signedDistanceProfile(run.influence.w, T), 'earlier'), HALF_LIFE_FIT) : NaN,
     memory: contextMemory(manifest, T),
   };
+}
+
+/** Mean over the rows that carry weight (special tokens' rows left out) of the shares before, at and after t. */
+function sideShares(shares: Float32Array, T: number, special: readonly boolean[] = []): { earlier: number; self: number; later: number } | null {
+  let rows = 0;
+  let earlier = 0;
+  let self = 0;
+  let later = 0;
+  for (let t = 0; t < T; t++) {
+    if (special[t]) continue;
+    let e = 0;
+    let l = 0;
+    for (let k = 0; k < t; k++) e += shares[t * T + k];
+    for (let k = t + 1; k < T; k++) l += shares[t * T + k];
+    const s = shares[t * T + t];
+    if (e + s + l <= 0) continue;
+    rows++;
+    earlier += e;
+    self += s;
+    later += l;
+  }
+  return rows ? { earlier: earlier / rows, self: self / rows, later: later / rows } : null;
+}
+
+/** Text of the bits-per-byte figure on a model's card ("" when there is none). */
+export function bitsPerByteLabel(f: Pick<ModelFigures, 'bitsPerByte' | 'predictsNext'>): string {
+  if (!Number.isFinite(f.bitsPerByte)) return '';
+  return `${f.bitsPerByte.toFixed(2)} bits/byte${f.predictsNext ? '' : ' (sees the token it scores; not comparable)'}`;
 }
 
 /** The manifest's short name for sentences, else its display name. */
@@ -99,13 +142,17 @@ function formatRatio(v: number): string {
 /** Plain sentences about the figures; place(i) says where token i is. */
 export function describeComparison(models: readonly ModelFigures[], place: (index: number) => TokenPlace): string[] {
   const out: string[] = [];
-  const scored = models.filter((m) => Number.isFinite(m.bitsPerByte)).sort((a, b) => a.bitsPerByte - b.bitsPerByte);
+  // Only next-token models are ranked: a masked language model sees the token it scores.
+  const scored = models.filter((m) => m.predictsNext && Number.isFinite(m.bitsPerByte)).sort((a, b) => a.bitsPerByte - b.bitsPerByte);
   if (scored.length >= 2) {
     const [best, ...rest] = scored;
     out.push(
       `The ${shortName(best.manifest)} predicts this selection best: ${best.bitsPerByte.toFixed(2)} bits per byte, against ` +
         `${list(rest.map((m) => `${m.bitsPerByte.toFixed(2)} (${shortName(m.manifest)})`))}.`,
     );
+  }
+  for (const m of models.filter((m) => !m.predictsNext && Number.isFinite(m.bitsPerByte))) {
+    out.push(`The ${shortName(m.manifest)}'s ${m.bitsPerByte.toFixed(2)} bits per byte are not ranked: it sees the token it scores, so they are not comparable with next-token prediction.`);
   }
 
   const decaying = models.filter((m) => Number.isFinite(m.halfLife));
@@ -125,14 +172,29 @@ export function describeComparison(models: readonly ModelFigures[], place: (inde
     out.push(`${far} tokens back, a token gets ${list(ratios)} of the weight the previous token gets.`);
   }
 
+  const both = models.filter((m) => m.bidirectional && m.sides);
+  for (const m of both) {
+    const { earlier, self, later } = m.sides!;
+    out.push(
+      `The ${shortName(m.manifest)} reads in both directions: a token draws ${formatShare(earlier)} of its weight from earlier tokens, ` +
+        `${formatShare(later)} from later ones and ${formatShare(self)} from itself.`,
+    );
+  }
+  const ahead = both.filter((m) => Number.isFinite(distanceRatio(m.shares!, m.T, -far)));
+  if (far >= 4 && ahead.length) {
+    const ratios = ahead.map((m) => `${formatRatio(distanceRatio(m.shares!, m.T, -far))} (${shortName(m.manifest)})`);
+    out.push(`${far} tokens ahead, a token gets ${list(ratios)} of the weight the next token gets.`);
+  }
+
   for (const m of models) {
     const link = m.run.link;
     if (!link) continue;
     const to = place(link.t);
     const from = place(link.k);
+    const distance = `${Math.abs(link.t - link.k)} tokens ${link.k < link.t ? 'back' : 'ahead'}`;
     out.push(
       `The ${shortName(m.manifest)}'s strongest long-range link: ${describePlace(to)} → ${describePlace(from)}, ` +
-        `${link.t - link.k} tokens back, with ${formatShare(link.weight)} of layer ${link.layer + 1} head ${link.head + 1}'s attention.`,
+        `${distance}, with ${formatShare(link.weight)} of layer ${link.layer + 1} head ${link.head + 1}'s attention.`,
     );
   }
 

@@ -1,5 +1,9 @@
 // Unit tests for the architecture comparison figures (src/core/compare.ts): distance profiles and half-lives
-// from known matrices, and memory figures from known shapes (including the bundled manifests).
+// from known matrices, memory figures from known shapes (including the bundled manifests), and the
+// sentences and figures the Compare view shows, for causal models and for a hand-made bidirectional
+// masked language model (both sides of its W; its bits per byte not ranked). The runs carry every
+// sequence's ids and the special flags, so the Compare view's occlusion reruns an encoder–decoder (toy
+// models in real onnxruntime-web) and leaves [CLS]/[SEP] alone.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
@@ -8,20 +12,51 @@ import { layeredFromTensor, tensor } from '../../src/core/analysis';
 import {
   type CompareRun,
   analysisCovers,
+  compareRunOf,
   bitsPerByte,
   distanceProfile,
   distanceRatio,
   profileHalfLife,
+  profileSide,
   rowShares,
+  signedDistanceProfile,
   strongestAttentionLink,
 } from '../../src/core/compare';
 import { utf8Length } from '../../src/core/tokenizer';
-import { describeComparison, formatBytes, formatShare, modelFigures } from '../../src/core/compareSummary';
+import { bitsPerByteLabel, describeComparison, formatBytes, formatShare, modelFigures } from '../../src/core/compareSummary';
 import { contextMemory, outputMemory } from '../../src/core/contextMemory';
 import type { ModelManifest } from '../../src/core/manifest';
+import { Engine } from '../../webview/engine';
+import { CountingOrt, DiskFiles, descriptor } from './engineRig';
 
 const root = path.join(__dirname, '../..');
 const manifest = (id: string) => JSON.parse(readFileSync(path.join(root, 'media/models', id, 'manifest.json'), 'utf8')) as ModelManifest;
+
+/** A run of T tokens (token 3 is `{`, token 30 ` }`) with a known W and the same surprisal on every token after the first. */
+function fakeRun(id: string, T: number, metric: 'rollout' | 'retention', w: Float32Array, mask: 'causal' | 'bidirectional', link: CompareRun['link'], bits: number): CompareRun {
+  const ids = Array.from({ length: T }, (_, i) => i);
+  return {
+    modelId: id,
+    backend: 'wasm',
+    loadMs: 0,
+    runMs: 10,
+    tokenIds: ids,
+    sequenceIds: { tokens: ids },
+    special: ids.map(() => false),
+    tokens: Array.from({ length: T }, (_, i) => ({ text: i === 30 ? ' }' : i === 3 ? '{' : 'x', start: i, end: i + 1 })),
+    truncated: null,
+    surprisal: Float32Array.from({ length: T }, (_, i) => (i ? bits : NaN)),
+    influence: { metric, label: metric, w, mask, normalised: metric === 'rollout' },
+    link,
+    reused: false,
+  };
+}
+
+/** Where token i is, for the sentence tests: token 3 is `St` in `Stack` on line 1, token 30 `}` on line 12. */
+function place(i: number) {
+  const lines = [1, 1, 1, 1, ...Array<number>(26).fill(2), 12];
+  return { text: i === 30 ? '}' : i === 3 ? 'St' : 'x', word: i === 3 ? 'Stack' : undefined, line: lines[i] ?? 2 };
+}
 
 /** W(t, k) = a^(t-k): a linear RNN's fixed geometric decay. */
 function geometric(a: number, T: number): Float32Array {
@@ -129,19 +164,7 @@ describe('architecture comparison figures', () => {
 
   it('writes sentences from known figures', () => {
     const T = 40;
-    const run = (id: string, metric: 'rollout' | 'retention', w: Float32Array, link: CompareRun['link'], bits: number): CompareRun => ({
-      modelId: id,
-      backend: 'wasm',
-      loadMs: 0,
-      runMs: 10,
-      tokenIds: Array.from({ length: T }, (_, i) => i),
-      tokens: Array.from({ length: T }, (_, i) => ({ text: i === 30 ? ' }' : i === 3 ? '{' : 'x', start: i, end: i + 1 })),
-      truncated: null,
-      surprisal: Float32Array.from({ length: T }, (_, i) => (i ? bits : NaN)),
-      influence: { metric, label: metric, w, mask: 'causal' },
-      link,
-      reused: false,
-    });
+    const run = (id: string, metric: 'rollout' | 'retention', w: Float32Array, link: CompareRun['link'], bits: number) => fakeRun(id, T, metric, w, 'causal', link, bits);
     const text = 'x'.repeat(T);
     const flat = new Float32Array(T * T);
     for (let t = 0; t < T; t++) for (let k = 0; k <= t; k++) flat[t * T + k] = 1;
@@ -150,8 +173,8 @@ describe('architecture comparison figures', () => {
     assert.ok(Math.abs(lstm.halfLife - 6) < 1e-3, String(lstm.halfLife));
     assert.ok(Number.isNaN(transformer.halfLife));
     assert.strictEqual(transformer.bitsPerByte, 1);
-    const lines = [1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 12];
-    const sentences = describeComparison([transformer, lstm], (i) => ({ text: i === 30 ? '}' : i === 3 ? 'St' : 'x', word: i === 3 ? 'Stack' : undefined, line: lines[i] ?? 2 }));
+    assert.strictEqual(transformer.later, null, 'a causal W has no later side');
+    const sentences = describeComparison([transformer, lstm], place);
     assert.deepStrictEqual(sentences, [
       'The Transformer predicts this selection best: 1.00 bits per byte, against 2.00 (LSTM).',
       'Retention halves every 6.0 tokens in the LSTM: what a recurrent state holds of a token fades geometrically with distance.',
@@ -159,6 +182,112 @@ describe('architecture comparison figures', () => {
       "The Transformer's strongest long-range link: `}` (line 12) → `St` in `Stack` (line 1), 27 tokens back, with 71% of layer 3 head 2's attention.",
       "For these 40 tokens the Transformer's attention takes 100 KiB (growing as T²: 4× that at 80 tokens); the LSTM carries 4.0 KiB of state from token to token, whatever the length.",
     ]);
+  });
+
+  it('describes and draws a bidirectional W on both sides, and leaves a masked LM out of the ranking', () => {
+    const T = 40;
+    // A masked language model (its logits score the token they see) whose W is bidirectional: weight
+    // halves every 6 tokens back and every 4 tokens ahead.
+    const encoder = structuredClone(manifest('transformer'));
+    encoder.id = 'encoder';
+    encoder.shortName = 'Encoder';
+    Object.assign(encoder.outputs.find((o) => o.role === 'logits')!, { predicts: 'current' });
+    Object.assign(encoder.outputs.find((o) => o.role === 'mixing')!, { structure: 'bidirectional' });
+    const a = 2 ** (-1 / 6);
+    const b = 2 ** (-1 / 4);
+    const w = new Float32Array(T * T);
+    for (let t = 0; t < T; t++) for (let k = 0; k < T; k++) w[t * T + k] = k <= t ? a ** (t - k) : b ** (k - t);
+    const text = 'x'.repeat(T);
+    const both = modelFigures(encoder, fakeRun('encoder', T, 'rollout', w, 'bidirectional', { layer: 0, head: 2, t: 3, k: 30, weight: 0.5 }, 0.3), text, 1);
+    const lstm = modelFigures(manifest('lstm'), fakeRun('lstm', T, 'retention', geometric(a, T), 'causal', null, 2), text, 1);
+    const flat = new Float32Array(T * T);
+    for (let t = 0; t < T; t++) for (let k = 0; k <= t; k++) flat[t * T + k] = 1;
+    const transformer = modelFigures(manifest('transformer'), fakeRun('transformer', T, 'rollout', flat, 'causal', null, 1), text, 1);
+
+    // The figure: both sides of the row shares' signed profile; the chart plots profile (earlier) and later.
+    assert.ok(both.bidirectional && !lstm.bidirectional);
+    assert.ok(!both.predictsNext && lstm.predictsNext);
+    const signed = signedDistanceProfile(rowShares(w, T), T);
+    assert.deepStrictEqual(Array.from(both.profile!), Array.from(profileSide(signed, 'earlier')));
+    assert.deepStrictEqual(Array.from(both.later!), Array.from(profileSide(signed, 'later')));
+    assert.ok(both.later![1] > both.later![20] && both.later![20] > 0, 'the later side carries weight and decays');
+    assert.strictEqual(lstm.later, null);
+    // Sides: every row's shares split into earlier, itself and later, averaged over the rows.
+    const sides = both.sides!;
+    assert.ok(Math.abs(sides.earlier + sides.self + sides.later - 1) < 1e-6);
+    let later0 = 0;
+    for (let k = 1; k < T; k++) later0 += b ** k;
+    const row0 = 1 + later0;
+    // Row 0 has nothing earlier: its later share is Σ b^k / (1 + Σ b^k).
+    const shares = rowShares(w, T);
+    let rowLater = 0;
+    for (let k = 1; k < T; k++) rowLater += shares[k];
+    assert.ok(Math.abs(rowLater - later0 / row0) < 1e-6);
+    assert.ok(Math.abs(sides.earlier - 0.52143) < 1e-4 && Math.abs(sides.later - 0.39058) < 1e-4, JSON.stringify(sides)); // computed independently
+    assert.deepStrictEqual(lstm.sides!.later, 0, 'a causal W has nothing on the later side');
+
+    // The card: a masked LM's figure is labelled as not comparable.
+    assert.strictEqual(bitsPerByteLabel(both), '0.30 bits/byte (sees the token it scores; not comparable)');
+    assert.strictEqual(bitsPerByteLabel(transformer), '1.00 bits/byte');
+    assert.strictEqual(bitsPerByteLabel({ bitsPerByte: NaN, predictsNext: true }), '');
+
+    const sentences = describeComparison([transformer, lstm, both], place);
+    assert.deepStrictEqual(sentences, [
+      'The Transformer predicts this selection best: 1.00 bits per byte, against 2.00 (LSTM).',
+      "The Encoder's 0.30 bits per byte are not ranked: it sees the token it scores, so they are not comparable with next-token prediction.",
+      'Retention halves every 6.0 tokens in the LSTM: what a recurrent state holds of a token fades geometrically with distance.',
+      '20 tokens back, a token gets 1.0× (Transformer), 11% (LSTM) and 11% (Encoder) of the weight the previous token gets.',
+      'The Encoder reads in both directions: a token draws 52% of its weight from earlier tokens, 39% from later ones and 8.8% from itself.',
+      '20 tokens ahead, a token gets 3.7% (Encoder) of the weight the next token gets.',
+      "The Encoder's strongest long-range link: `St` in `Stack` (line 1) → `}` (line 12), 27 tokens ahead, with 50% of layer 1 head 3's attention.",
+      "For these 40 tokens the Transformer's attention takes 100 KiB and the Encoder's attention takes 100 KiB (growing as T²: 4× that at 80 tokens); the LSTM carries 4.0 KiB of state from token to token, whatever the length.",
+    ]);
+    assert.ok(!sentences.some((s) => /Encoder predicts|\(Encoder\)\./.test(s)), 'the masked LM is never ranked');
+    // With only the masked LM and one next-token model, nothing is ranked.
+    assert.ok(!describeComparison([both, lstm], place).some((s) => s.includes('predicts this selection best')));
+  });
+
+  it('finds a long-range link ahead in a bidirectional W, skipping special tokens', () => {
+    const T = 12;
+    const a = tensor([1, 1, T, T]);
+    const at = (t: number, k: number, v: number) => (a.data[t * T + k] = v);
+    at(2, 11, 0.9); // to the last token, a special one ([SEP]): skipped
+    at(1, 10, 0.7); // 9 tokens ahead: the answer
+    at(10, 1, 0.6); // 9 tokens back
+    const special = (i: number) => i === 0 || i === 11;
+    assert.deepStrictEqual(strongestAttentionLink(layeredFromTensor(a), 8, 1, { bidirectional: true, skip: special }), { layer: 0, head: 0, t: 1, k: 10, weight: 0.699999988079071 });
+    assert.strictEqual(strongestAttentionLink(layeredFromTensor(a), 8, 1, { bidirectional: false, skip: special })!.k, 1, 'causal: only back');
+    assert.strictEqual(strongestAttentionLink(layeredFromTensor(a), 8, 1, { bidirectional: true })!.k, 11, 'without skip the special token wins');
+  });
+
+  it('carries every sequence and the special flags, so occlusion reruns an encoder and an encoder–decoder from a run', async function () {
+    this.timeout(120_000);
+    const engine = new Engine({ provider: 'wasm', ort: new CountingOrt(), files: new DiskFiles() });
+    let specials = 0;
+    try {
+      for (const folder of ['test/fixtures/models/toy-encoder-decoder', 'test/fixtures/models/toy-encoder']) {
+        const model = descriptor(folder);
+        const analysis = await engine.analyse(model, 'def push(self, item):\n    return item', 0, 256);
+        // As the sidebar receives it: structured-clone data.
+        const run = structuredClone(compareRunOf(analysis, 'wasm', 0));
+        assert.deepStrictEqual(Object.keys(run.sequenceIds), analysis.sequences.map((s) => s.id), folder);
+        for (const s of analysis.sequences) assert.deepStrictEqual(run.sequenceIds[s.id], s.tokens.map((t) => t.id));
+        assert.deepStrictEqual(run.special, analysis.tokens.map((t) => t.special));
+        specials += run.special.filter(Boolean).length;
+        const T = analysis.tokens.length;
+        const w = await engine.occlusion(model, { sequenceIds: run.sequenceIds, special: run.special }, () => undefined);
+        assert.strictEqual(w.length, T * T);
+        assert.deepStrictEqual(Array.from(w), Array.from(await engine.occlusion(model, analysis, () => undefined)), `${folder}: the run's data occludes as the analysis does`);
+        run.special.forEach((special, k) => {
+          const column = Array.from({ length: T }, (_, t) => w[t * T + k]);
+          if (special) assert.ok(column.every((v) => v === 0), `${folder}: special token ${k} is never occluded`);
+        });
+        assert.ok(w.some((v) => v > 0), folder);
+      }
+      assert.ok(specials > 0, 'the toy models have special tokens to leave alone');
+    } finally {
+      await engine.dispose();
+    }
   });
 
   it('formats bytes and shares', () => {

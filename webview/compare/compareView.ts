@@ -1,12 +1,14 @@
 // Why: the body of the Compare view for one selection: a card per model (size, tokens, backend, latency,
 // context memory, bits per byte), the sentences, per-token surprisal of every model on one token axis,
-// influence against distance on a log scale, and the small multiples. Runs arrive one model at a time
-// and are drawn as they come; finish() turns them into figures and words.
+// influence against distance on a log scale (both sides for a model whose W is bidirectional), and the
+// small multiples (drawn in full for such a model). Runs arrive one model at a time and are drawn as they
+// come; finish() turns them into figures and words.
 
 import type { CompareRun } from '../../src/core/compare';
-import { distanceProfile, rowShares } from '../../src/core/compare';
-import { type ModelFigures, type TokenPlace, describeComparison, formatBytes, modelFigures, shortName } from '../../src/core/compareSummary';
+import { profileSide, rowShares, signedDistanceProfile } from '../../src/core/compare';
+import { type ModelFigures, type TokenPlace, bitsPerByteLabel, describeComparison, formatBytes, modelFigures, shortName } from '../../src/core/compareSummary';
 import type { ContextMemory } from '../../src/core/contextMemory';
+import { looksAhead, modelStructure } from '../../src/core/modelStructure';
 import type { ModelDescriptor, SelectionSummary } from '../../src/core/protocol';
 import { h, plural, replace, select } from '../dom';
 import { headColour } from '../views/colors';
@@ -24,9 +26,12 @@ interface Slot {
   card: HTMLElement;
   run?: CompareRun;
   figures?: ModelFigures;
-  /** Row shares of the occlusion W, once computed. */
-  occlusion?: Float32Array;
+  /** Row shares of the occlusion W, once computed, and whether it looks ahead (a model that sees later tokens). */
+  occlusion?: { shares: Float32Array; bidirectional: boolean };
 }
+
+const DISTANCE_NOTE = 'Mean share of W(t, k) at each distance d = t − k (log scale): a straight fall is geometric forgetting. Solid: the model’s own W (rollout or retention); dashed: occlusion.';
+const BOTH_SIDES_NOTE = ' A bidirectional W is drawn on both sides: solid or dashed for earlier tokens (k = t − d), dotted for later ones (k = t + d).';
 
 export class CompareView {
   readonly element: HTMLElement;
@@ -38,6 +43,7 @@ export class CompareView {
   /** Which W the small multiples show: each model's own, or occlusion (the same measure for all). */
   private readonly matrixPicker = select('multiples-source', 'Which W(t, k) the matrices show', [['own', 'Each model’s own W (rollout, retention)'], ['occlusion', 'Occlusion: the same measure for every model']], 'own');
   private readonly axisNote = h('p', { class: 'muted small', 'data-testid': 'surprisal-note' });
+  private readonly distanceNote = h('p', { class: 'muted small', 'data-testid': 'distance-note' }, DISTANCE_NOTE);
   private figures: ModelFigures[] = [];
 
   constructor(
@@ -83,7 +89,7 @@ export class CompareView {
         'section',
         { 'aria-label': 'Influence against distance' },
         h('h3', {}, 'Influence against distance'),
-        h('p', { class: 'muted small' }, 'Mean share of W(t, k) at each distance d = t − k (log scale): a straight fall is geometric forgetting. Solid: the model’s own W (rollout or retention); dashed: occlusion.'),
+        this.distanceNote,
         this.distance.element,
       ),
       h('section', { 'aria-label': 'W(t, k) of every model' }, h('h3', {}, 'W(t, k), one colour scale'), this.matrixPicker, this.multiples.element),
@@ -115,7 +121,7 @@ export class CompareView {
   setOcclusion(modelId: string, w: Float32Array): void {
     const slot = this.slot(modelId);
     if (!slot?.figures) return;
-    slot.occlusion = rowShares(w, slot.figures.T);
+    slot.occlusion = { shares: rowShares(w, slot.figures.T), bidirectional: looksAhead(modelStructure(slot.model.manifest)) };
     this.matrixPicker.hidden = false;
     this.redraw();
   }
@@ -129,7 +135,7 @@ export class CompareView {
     return { figures: this.figures, sentences };
   }
 
-  /** Token ids of the first finished run (occlusion runs on them). */
+  /** The finished runs with their models (occlusion reruns each on its own sequences' ids). */
   get runs(): Array<{ model: ModelDescriptor; run: CompareRun }> {
     return this.slots.flatMap((s) => (s.run ? [{ model: s.model, run: s.run }] : []));
   }
@@ -174,7 +180,17 @@ export class CompareView {
       swatch(slot.colour),
       h('strong', {}, shortName(m)),
       h('span', { class: 'muted' }, ` ${m.displayName}`),
-      f && Number.isFinite(f.bitsPerByte) ? h('span', { class: 'bpb', 'data-testid': `bpb-${m.id}`, title: 'Mean bits per byte of the predicted text (lower is better)' }, `${f.bitsPerByte.toFixed(2)} bits/byte`) : null,
+      f && Number.isFinite(f.bitsPerByte)
+        ? h(
+            'span',
+            {
+              class: 'bpb',
+              'data-testid': `bpb-${m.id}`,
+              title: f.predictsNext ? 'Mean bits per byte of the predicted text (lower is better)' : 'Bits per byte of tokens the model could see while scoring them: not comparable with next-token models',
+            },
+            bitsPerByteLabel(f),
+          )
+        : null,
     );
     if (!run || !f) {
       replace(slot.card, head, h('div', { class: state === 'failed' ? 'error' : 'muted', role: state === 'failed' ? 'alert' : 'status' }, status));
@@ -200,10 +216,25 @@ export class CompareView {
     this.axisNote.textContent = shared ? '' : 'These models tokenize the text differently: each line uses its own token index.';
     this.surprisal.setSeries(done.map((s) => ({ label: shortName(s.model.manifest), colour: s.colour, values: s.run!.surprisal })));
     const series: Series[] = [];
+    let bothSides = false;
     for (const s of done) {
-      if (s.figures!.profile) series.push({ label: shortName(s.model.manifest), colour: s.colour, values: s.figures!.profile });
-      if (s.occlusion) series.push({ label: `${shortName(s.model.manifest)} occlusion`, colour: s.colour, values: distanceProfile(s.occlusion, s.figures!.T), dashed: true });
+      const f = s.figures!;
+      const name = shortName(s.model.manifest);
+      if (f.profile) series.push({ label: f.later ? `${name}, earlier` : name, colour: s.colour, values: f.profile });
+      if (f.later) series.push({ label: `${name}, later`, colour: s.colour, values: f.later, dotted: true });
+      if (s.occlusion) {
+        const signed = signedDistanceProfile(s.occlusion.shares, f.T);
+        const both = s.occlusion.bidirectional;
+        series.push({ label: `${name} occlusion${both ? ', earlier' : ''}`, colour: s.colour, values: profileSide(signed, 'earlier'), dashed: true });
+        if (both) series.push({ label: `${name} occlusion, later`, colour: s.colour, values: profileSide(signed, 'later'), dashed: true, dotted: true });
+      }
+      bothSides ||= !!f.later || !!s.occlusion?.bidirectional;
     }
+    this.distanceNote.textContent = DISTANCE_NOTE + (bothSides ? BOTH_SIDES_NOTE : '');
+    this.distance.setAxis(
+      bothSides ? 'distance d = |t − k| (tokens), earlier and later' : 'distance d = t − k (tokens)',
+      bothSides ? (x) => `${plural(x, 'token')} away` : (x) => `${plural(x, 'token')} back`,
+    );
     this.distance.setSeries(series);
     const occlusion = this.matrixPicker.value === 'occlusion';
     this.multiples.set(
@@ -211,7 +242,8 @@ export class CompareView {
         modelId: s.model.manifest.id,
         name: shortName(s.model.manifest),
         source: occlusion ? (s.occlusion ? 'occlusion (KL divergence)' : 'occlusion not computed') : (s.run!.influence?.label ?? ''),
-        shares: occlusion ? (s.occlusion ?? null) : (s.figures?.shares ?? null),
+        shares: occlusion ? (s.occlusion?.shares ?? null) : (s.figures?.shares ?? null),
+        bidirectional: occlusion ? !!s.occlusion?.bidirectional : !!s.figures?.bidirectional,
         tokens: s.run!.tokens,
       })),
     );

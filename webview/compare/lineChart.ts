@@ -14,12 +14,21 @@ export interface Series {
   /** y at x = 0, 1, …; NaN (or ≤ 0 on a log axis) leaves a gap. */
   values: ArrayLike<number>;
   dashed?: boolean;
+  /** Dotted (with dashed: dash-dot), e.g. the later side of a bidirectional W. */
+  dotted?: boolean;
+}
+
+/** The canvas dash pattern of a series. */
+function dashOf(s: Series): number[] {
+  if (s.dotted) return s.dashed ? [6, 2, 1.5, 2] : [1.5, 2.5];
+  return s.dashed ? [4, 3] : [];
 }
 
 export interface ChartOptions {
   testid: string;
   /** Accessible name, e.g. "Surprisal per token". */
   label: string;
+  /** x-axis title (setAxis changes it with describeX). */
   xLabel: string;
   yLabel: string;
   /** Logarithmic y axis (base 10). */
@@ -42,8 +51,10 @@ export class LineChart {
   private series: Series[] = [];
   private hoverX: number | null = null;
   private readonly cleanup: Array<() => void> = [];
+  private readonly options: ChartOptions;
 
-  constructor(private readonly options: ChartOptions) {
+  constructor(options: ChartOptions) {
+    this.options = { ...options }; // a copy: setAxis changes it
     this.canvas = h('canvas', { class: 'chart-canvas', 'data-testid': `${options.testid}-canvas`, tabindex: '0', role: 'img', 'aria-label': options.label });
     this.readout = h('div', { class: 'chart-readout muted', 'data-testid': `${options.testid}-readout`, 'aria-live': 'polite' }, ' ');
     this.legend = h('div', { class: 'chart-legend', 'data-testid': `${options.testid}-legend` });
@@ -76,12 +87,19 @@ export class LineChart {
       ...series.map((s) => {
         const key = h('span', { class: s.dashed ? 'legend-line dashed' : 'legend-line', 'aria-hidden': 'true' });
         key.style.borderTopColor = s.colour; // through the CSSOM: the CSP blocks style attributes
+        if (s.dotted) key.style.borderTopStyle = 'dotted';
         return h('span', { class: 'legend-item' }, key, s.label);
       }),
     );
     if (this.hoverX !== null && this.hoverX >= this.length()) this.hoverX = null;
     this.draw();
     this.updateReadout();
+  }
+
+  /** Changes the x axis's title and read-out (e.g. "back" to "away" once a series looks both ways); drawn at the next setSeries. */
+  setAxis(xLabel: string, describeX: (x: number) => string): void {
+    this.options.xLabel = xLabel;
+    this.options.describeX = describeX;
   }
 
   dispose(): void {
@@ -204,7 +222,7 @@ export class LineChart {
     for (const s of this.series) {
       ctx.strokeStyle = s.colour;
       ctx.lineWidth = 1.5;
-      ctx.setLineDash(s.dashed ? [4, 3] : []);
+      ctx.setLineDash(dashOf(s));
       ctx.beginPath();
       let pen = false;
       for (let x = from; x < s.values.length; x++) {

@@ -1,6 +1,7 @@
 // Why: the Compare view's small multiples: one W(t, k) picture per model, side by side on ONE colour scale
 // (the largest of their 99.5th percentiles), so the RNNs' fading diagonals and the Transformer's long jumps
-// are compared by eye. Pointing reads a cell out; clicking (or Enter) opens that model in the panel.
+// are compared by eye. A causal W is drawn below its diagonal, a bidirectional one (an encoder's) in full,
+// from its declared mask. Pointing reads a cell out; clicking (or Enter) opens that model in the panel.
 
 import { h } from '../dom';
 import { colourLegend } from '../views/axes';
@@ -15,6 +16,8 @@ export interface MultipleEntry {
   source: string;
   /** Row shares [T, T] (each row sums to 1), or null when the model has no W. */
   shares: Float32Array | null;
+  /** Whether token t may draw on later tokens (the W's mask is bidirectional): drawn in full. */
+  bidirectional: boolean;
   tokens: ReadonlyArray<{ text: string }>;
 }
 
@@ -89,8 +92,8 @@ export class SmallMultiples {
     const side = canvas.clientWidth;
     const t = Math.min(T - 1, Math.floor((ev.offsetY / side) * T));
     const k = Math.min(T - 1, Math.floor((ev.offsetX / side) * T));
-    this.readout.textContent =
-      k > t ? `${e.name}: token ${t} cannot draw on the later token ${k}.` : `${e.name}: ${t} \`${e.tokens[t].text}\` ← ${k} \`${e.tokens[k].text}\`: ${formatShare(m.data[t * T + k])} of W(${t}, ·)`;
+    const value = `${e.name}: ${t} \`${e.tokens[t].text}\` ← ${k} \`${e.tokens[k].text}\`${k > t ? ' (later)' : ''}: ${formatShare(m.data[t * T + k])} of W(${t}, ·)`;
+    this.readout.textContent = k > t && !e.bidirectional ? `${e.name}: token ${t} cannot draw on the later token ${k}.` : value;
   }
 
   private draw(): void {
@@ -105,8 +108,9 @@ export class SmallMultiples {
       if (!m) return;
       const dpr = window.devicePixelRatio || 1;
       const factor = Math.max(1, Math.ceil(m.size / (side * dpr)));
-      const pooled = factor > 1 ? poolMax(m, factor, true) : m;
-      const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: this.colourMax, sqrt: true }, true));
+      const causal = !this.entries[i].bidirectional;
+      const pooled = factor > 1 ? poolMax(m, factor, causal) : m;
+      const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: this.colourMax, sqrt: true }, causal));
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(image, 0, 0, side, side);
     });

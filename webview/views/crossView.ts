@@ -1,7 +1,9 @@
 // Why: cross-attention (a cross_mixing role) is W from the positions of one sequence to another's: in an
 // encoder–decoder, each target token's weights over the source tokens. This tab draws it as a rectangular
 // heatmap, target rows × source columns with both sequences' tokens as labels, at the toolbar's layer and
-// head; hovering says both tokens and the weight, clicking reveals the source token's text in the editor.
+// head. A family whose head count differs from the toolbar's gets its own head picker (so every one of its
+// heads is reachable and none is clamped unseen). Hovering says both tokens and the weight, clicking
+// reveals the source token's text in the editor; "rows sum to 1" only for a family declared normalised.
 
 import { meanOverHeads, maxOverHeads } from '../../src/core/analysis';
 import type { Analysis } from '../../src/core/analyze';
@@ -12,6 +14,7 @@ import { colourLegend, fitText, niceStep } from './axes';
 import { VIRIDIS_LUT, theme } from './colors';
 import { crossExport, familyValueCount } from './exporter';
 import { canvasOf, fitCanvas, matrixOf } from './matrices';
+import { type HeadChoice, headWithin } from './lens';
 import type { ViewContext, ViewInstance } from './registry';
 
 const LEFT = 100;
@@ -56,40 +59,68 @@ export function crossView(c: ViewContext): ViewInstance {
   const tooltip = h('div', { class: 'tooltip', 'data-testid': 'cross-tooltip', hidden: '' });
   const note = h('div', { class: 'muted view-note', 'data-testid': 'cross-note' });
   const legend = colourLegend('cross-legend');
+  const intro = h('p', { class: 'muted view-note', 'data-testid': 'cross-intro' });
+  const toolbar = h('div', { class: 'view-toolbar' });
   let chooser: HTMLElement | null = null;
   if (families.length > 1) {
     const pick = select('cross-family-picker', 'Which cross-attention', families.map((f) => [f.key, f.label]), family.key);
     pick.addEventListener('change', () => {
       family = families.find((f) => f.key === pick.value) ?? family;
+      useFamily();
       draw();
     });
     chooser = h('label', { class: 'field' }, h('span', { class: 'muted' }, 'Attention'), pick);
   }
+  // The view's own head (head index, 'mean' or 'max') when the family's head count differs from the
+  // toolbar's; null: follow the toolbar.
+  let ownHead: number | 'mean' | 'max' | null = null;
+  const useFamily = () => {
+    const heads = mixingMatrices(analysis, family).heads;
+    const rows = family.normalised ? '; rows sum to 1' : '; the weights are not normalised, so rows need not sum to 1';
+    intro.textContent = `Each row is a token of the sequence that reads (queries), each column a token of the sequence it reads from (keys)${rows}. Hover a cell for both tokens and the weight; click to reveal the key token in the editor.`;
+    let headField: HTMLElement | null = null;
+    ownHead = null;
+    if (heads !== c.lens.heads) {
+      const toolbarHead = c.lens.head;
+      ownHead = typeof toolbarHead === 'number' ? (toolbarHead < heads ? toolbarHead : 'mean') : toolbarHead === 'max' ? 'max' : 'mean';
+      const options: Array<[string, string]> = [...Array(heads).keys()].map((hd) => [String(hd), `Head ${hd + 1}`]);
+      options.push(['mean', 'Mean over heads'], ['max', 'Max over heads']);
+      const pick = select('cross-head-picker', `Head of the ${family.label} (it has ${heads}; the toolbar's attention has ${c.lens.heads})`, options, String(ownHead));
+      pick.addEventListener('change', () => {
+        ownHead = pick.value === 'mean' || pick.value === 'max' ? pick.value : Number(pick.value);
+        draw();
+      });
+      headField = h('label', { class: 'field' }, h('span', { class: 'muted' }, `Head (of ${heads})`), pick);
+    }
+    toolbar.replaceChildren(...[chooser, headField].filter((x): x is HTMLElement => x !== null));
+    toolbar.style.display = toolbar.childElementCount ? '' : 'none'; // the CSS's display: flex would override `hidden`
+  };
+  useFamily();
   const element = h(
     'div',
     { class: 'cross-view', 'data-testid': 'cross-view' },
-    h('p', { class: 'muted view-note' }, 'Each row is a token of the sequence that reads (queries), each column a token of the sequence it reads from (keys); rows sum to 1. Hover a cell for both tokens and the weight; click to reveal the key token in the editor.'),
-    chooser ? h('div', { class: 'view-toolbar' }, chooser) : null,
+    intro,
+    toolbar,
     h('div', { class: 'view-toolbar' }, legend.element),
     note,
     h('div', { class: 'canvas-wrap' }, canvas, tooltip),
   );
   // The current matrix and its geometry (recomputed on every draw; a matrix is cached by key).
-  let shown: { key: string; data: Float32Array; rows: number; cols: number; layer: number; head: number | 'mean' | 'max'; cell: number; max: number; image: HTMLCanvasElement; f: number } | null = null;
+  let shown: { key: string; data: Float32Array; rows: number; cols: number; layer: number; head: number | 'mean' | 'max'; clamped: boolean; cell: number; max: number; image: HTMLCanvasElement; f: number } | null = null;
   let frame = 0;
 
   const current = () => {
     const m = mixingMatrices(analysis, family);
     const layer = c.lens.layer;
     if (layer >= m.layers) return null;
-    const choice = c.lens.head;
-    const head: number | 'mean' | 'max' = typeof choice === 'number' ? Math.min(choice, m.heads - 1) : choice === 'max' ? 'max' : 'mean';
+    const choice: HeadChoice = ownHead ?? c.lens.head;
+    const { head, clamped } = headWithin(choice, m.heads);
     const key = `${family.key}|${layer}|${head}`;
-    if (shown?.key === key) return shown;
+    if (shown?.key === key) return { ...shown, clamped };
     const size = m.rows * m.cols;
     const data = typeof head === 'number' ? m.layer(layer).subarray(head * size, (head + 1) * size) : head === 'mean' ? meanOverHeads(m, layer) : maxOverHeads(m, layer);
     const stats = matrixOf(data, m.cols);
-    return { key, data, rows: m.rows, cols: m.cols, layer, head, cell: 0, max: stats.colourMax, image: document.createElement('canvas'), f: 0 };
+    return { key, data, rows: m.rows, cols: m.cols, layer, head, clamped, cell: 0, max: stats.colourMax, image: document.createElement('canvas'), f: 0 };
   };
 
   function draw(): void {
@@ -112,13 +143,14 @@ export function crossView(c: ViewContext): ViewInstance {
     const cell = Math.min(MAX_CELL, plotW / cols, plotH / rows);
     const dpr = window.devicePixelRatio || 1;
     const f = Math.max(1, Math.floor(1 / (cell * dpr)));
-    if (next !== shown || next.f !== f) next.image = canvasOf(pooledImage(next.data, rows, cols, f, next.max));
+    if (next.key !== shown?.key || next.f !== f) next.image = canvasOf(pooledImage(next.data, rows, cols, f, next.max));
     next.cell = cell;
     next.f = f;
     shown = next;
     const which = typeof next.head === 'number' ? `head ${next.head + 1}` : `${next.head} over heads`;
-    const rolloutNote = c.lens.head === 'rollout' ? ' (rollout is defined for self-attention only: showing the mean over heads)' : '';
-    note.textContent = `${family.label}, layer ${next.layer + 1}, ${which}${rolloutNote}: row = ${rowsLabel.toLowerCase()} token, column = ${colsLabel.toLowerCase()} token it attends to.`;
+    const rolloutNote = ownHead === null && c.lens.head === 'rollout' ? ' (rollout is defined for self-attention only: showing the mean over heads)' : '';
+    const clampNote = next.clamped ? ` (the toolbar's head ${Number(c.lens.head) + 1} is past its ${m.heads} heads: showing the last)` : '';
+    note.textContent = `${family.label}, layer ${next.layer + 1}, ${which}${rolloutNote}${clampNote}: row = ${rowsLabel.toLowerCase()} token, column = ${colsLabel.toLowerCase()} token it attends to.`;
     legend.update({ data: next.data, size: cols, max: next.max, colourMax: next.max }, false);
     const t = theme();
     const w = LEFT + cols * cell + PAD;
@@ -209,7 +241,7 @@ export function crossView(c: ViewContext): ViewInstance {
   });
   const observer = new ResizeObserver(schedule);
   observer.observe(element);
-  const cleanup = [c.lens.on('matrix', schedule), c.lens.on('hover', schedule), c.lens.on('select', schedule), c.lens.on('theme', () => ((shown = null), schedule()))];
+  const cleanup = [c.lens.on('family', () => (useFamily(), schedule())), c.lens.on('matrix', schedule), c.lens.on('hover', schedule), c.lens.on('select', schedule), c.lens.on('theme', () => ((shown = null), schedule()))];
   return {
     element,
     activate: schedule,

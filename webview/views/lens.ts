@@ -26,6 +26,16 @@ export function selfFamilies(analysis: Analysis, sequence: string): MixingFamily
   return analysis.structure.mixing.filter((f) => f.role === 'mixing' && f.query === sequence && f.keys === sequence);
 }
 
+/**
+ * A head choice for a family of `heads` heads (another family than the lens's, e.g. cross-attention): a
+ * head past its last is clamped to the last, and `clamped` says so, so the view can show it; rollout,
+ * defined for self-attention only, becomes the mean over heads.
+ */
+export function headWithin(choice: HeadChoice, heads: number): { head: number | 'mean' | 'max'; clamped: boolean } {
+  if (typeof choice !== 'number') return { head: choice === 'max' ? 'max' : 'mean', clamped: false };
+  return choice < heads ? { head: choice, clamped: false } : { head: Math.max(0, heads - 1), clamped: true };
+}
+
 /** Whether a family's matrices are lower-triangular (zeros above the diagonal mean "no weight"). */
 export function isCausalMask(family: MixingFamily | undefined): boolean {
   return family?.mask === 'causal' || family?.mask === 'windowed';
@@ -68,7 +78,10 @@ export class Lens {
     this.useFamily(this.families[0]);
   }
 
-  /** Heads of the current family; without one, the most any mixing family has (cross-attention views). */
+  /**
+   * Heads of the current family; without one, the most any mixing family has. A view of another family
+   * (cross-attention) whose head count differs offers its own head range (see headWithin).
+   */
   get heads(): number {
     if (this.attention) return this.attention.heads;
     return Math.max(0, ...this.analysis.structure.mixing.map((f) => mixingMatrices(this.analysis, f).heads));

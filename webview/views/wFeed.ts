@@ -3,7 +3,9 @@
 // self-mixing, retention (the exact unit-mean decomposition of the state, per layer) where the gates
 // declare keep and write, occlusion for every model. This feed serves the chosen one: retention is
 // computed in ~12 ms slices (eagerly after the first paint up to EAGER_RETENTION tokens, on demand with
-// progress beyond), occlusion only when asked for, through the engine, with progress and cancel.
+// progress beyond), occlusion only when asked for, through the engine, with progress and cancel. Its notes
+// are worded from the manifest: the occlusion token, whether the logits score the next token or the token
+// itself, and whether the family's rows are normalised (sum to 1).
 
 import type { Tensor } from '../../src/core/analysis';
 import type { SequenceIds } from '../../src/core/engine';
@@ -170,14 +172,23 @@ export class WFeed implements HeatmapFeed {
           const f = this.matrices?.rolloutProgress ?? NaN;
           return { text: `Computing the rollout over ${lens.attention?.layers ?? lens.layers} layers… ${Number.isNaN(f) ? '' : `${Math.round(f * 100)}%`}` };
         }
-        return { text: `${this.familyName()} rollout over ${lens.attention?.layers ?? lens.layers} layers: how much token t's last layer draws on token k through every path (rows sum to 1).` };
+        return { text: `${this.familyName()} rollout over ${lens.attention?.layers ?? lens.layers} layers: how much token t's last layer draws on token k through every path${this.rowsSumToOne(true)}.` };
       default: {
         const which = this.source.startsWith('head:') ? `head ${Number(this.source.slice(5)) + 1}` : 'mean over heads';
         const layers = lens.attention?.layers ?? 0;
         if (lens.layer >= layers) return { text: `${this.familyName()} has ${layers} layers: pick a layer up to ${layers}.` };
-        return { text: `${this.familyName()}, ${layer}, ${which}: W(t, k) is the weight query t gives key k (rows sum to 1).` };
+        return { text: `${this.familyName()}, ${layer}, ${which}: W(t, k) is the weight query t gives key k${this.rowsSumToOne()}.` };
       }
     }
+  }
+
+  /**
+   * " (rows sum to 1)" only when the family declares normalised rows; otherwise its own weights say so,
+   * and its rollout (rolled out from rescaled |W|) makes no claim.
+   */
+  private rowsSumToOne(rollout = false): string {
+    if (this.lens.family?.normalised !== false) return ' (rows sum to 1)';
+    return rollout ? '' : ' (not normalised: rows need not sum to 1)';
   }
 
   private familyName(): string {
@@ -198,13 +209,19 @@ export class WFeed implements HeatmapFeed {
   private occlusionNote(): { text: string; error?: boolean } {
     const o = this.occlusion;
     const n = this.lens.T.toLocaleString('en-US');
+    const { manifest, structure } = this.lens.analysis;
+    // What replaces a token: the manifest's occlusion token, else a space (the engine's default).
+    const by = manifest.occlusionToken !== undefined ? `the token “${manifest.occlusionToken}”` : 'a space';
     if (o.status === 'running') return { text: `Computing occlusion: ${o.done.toLocaleString('en-US')} of ${o.total.toLocaleString('en-US')} tokens replaced…` };
     if (o.status === 'failed') return { text: `Occlusion failed: ${o.error}`, error: true };
     if (o.status === 'done') {
-      return { text: `Occlusion: W(t, k) = KL(p(t) ‖ p(t) with token k replaced by a space), in bits: how much the prediction after token t depends on token k. Took ${((o.ms ?? 0) / 1000).toFixed(1)} s.` };
+      // A masked language model's logits at t score token t itself: the prediction at t, not after it.
+      const prediction = structure.predictsNext ? 'the prediction after token t' : 'the prediction at token t';
+      return { text: `Occlusion: W(t, k) = KL(p(t) ‖ p(t) with token k replaced by ${by}), in bits: how much ${prediction} depends on token k. Took ${((o.ms ?? 0) / 1000).toFixed(1)} s.` };
     }
     const cancelled = o.status === 'cancelled' ? 'Occlusion was cancelled. ' : '';
-    return { text: `${cancelled}Occlusion replaces each token in turn with a space and measures how much every later prediction changes (KL, bits), the same yardstick for every model. It runs the model ${n} more times on ${n} tokens: press Compute occlusion.` };
+    const which = looksAhead(structure) ? 'every other prediction' : 'every later prediction';
+    return { text: `${cancelled}Occlusion replaces each token in turn with ${by} and measures how much ${which} changes (KL, bits), the same yardstick for every model. It runs the model ${n} more times on ${n} tokens: press Compute occlusion.` };
   }
 
   /** The occlusion matrix once computed (for the editor's influence hovers), else null. */
