@@ -3,7 +3,7 @@
 // caches, computes long rollouts in time slices so the panel stays responsive, and turns matrices into
 // viridis pixels (max-pooled for overviews, so a thin diagonal never disappears when zoomed out).
 
-import { type LayeredMatrices, denseProductRows, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor } from '../../src/core/analysis';
+import { type LayeredMatrices, denseProductRows, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rowNormalisedAbs } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { familyRollout, mixingMatrices } from '../../src/core/roleData';
@@ -175,7 +175,8 @@ export class MatrixSource {
         await yieldToUi(); // after the first paint
         data = familyRollout(lens.analysis, family)!;
       } else {
-        data = await slicedRollout(attention, isCausalMask(family), this.abort.signal, (f) => {
+        // Unnormalised mixing is rolled out from row-normalised |W|, as the core rollout does.
+        data = await slicedRollout(family.normalised ? attention : rowNormalisedAbs(attention), isCausalMask(family), this.abort.signal, (f) => {
           this.rolloutProgress = f;
           this.reportProgress();
         });

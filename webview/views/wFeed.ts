@@ -13,7 +13,7 @@ import { LensError } from '../../src/core/errors';
 import type { GateSpec } from '../../src/core/manifest';
 import { looksAhead } from '../../src/core/modelStructure';
 import { type RetentionGates, meanRetentionSteps, retentionRow } from '../../src/core/retention';
-import { gateData } from '../../src/core/roleData';
+import { gateData, retentionData } from '../../src/core/roleData';
 import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
 import type { Lens } from './lens';
 import { type Matrix, type MatrixSource, matrixOf, yieldToUi } from './matrices';
@@ -66,13 +66,20 @@ export class WFeed implements HeatmapFeed {
     private readonly matrices: MatrixSource | undefined,
     private readonly occlude: Occlude,
   ) {
+    // Retention from declared keep/write gates, else from a decay role (keep = decay, write = 1 − decay).
     const gates = gateData(lens.analysis);
-    this.gates = gates?.tensor;
-    if (gates) {
-      this.gateSpecs = gates.gates;
-      this.gateState = gates.state;
-      if (gates.retention.ok) this.spec = gates.retention.gates;
-      else this.retentionUnavailable = `Retention is not available for this model: ${gates.retention.reason}.`;
+    const retention = retentionData(lens.analysis);
+    this.gates = retention?.tensor;
+    if (retention) {
+      this.spec = retention.spec;
+      if (retention.source === 'gates' && gates) {
+        this.gateSpecs = gates.gates;
+        this.gateState = gates.state;
+      } else {
+        this.gateSpecs = [{ name: retention.label || 'decay', meaning: 'keep', complementWrites: true }];
+      }
+    } else if (gates && !gates.retention.ok) {
+      this.retentionUnavailable = `Retention is not available for this model: ${gates.retention.reason}.`;
     }
     this.source = this.spec ? 'retention' : lens.attention ? 'attention' : 'occlusion';
     this.occlusion = { status: 'idle', done: 0, total: lens.T };
