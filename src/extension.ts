@@ -1,9 +1,13 @@
 // Activation: creates and owns everything the extension runs (the log channel, the model store, the
 // panel host, the Compare view, hovers and decorations), registers the command, warns about invalid
 // bundled models, and returns a small API that the integration tests (and other extensions) use to wait
-// for the webviews without sleeping.
+// for the webviews without sleeping, and to forge a webview's message to check that the host rejects it.
+// Workspace trust: nothing here reads a path a workspace provides (attentionLens.modelFolders is a
+// machine setting, and restricted in untrusted workspaces in package.json), so the extension runs the same
+// in Restricted Mode; it reads only the editor's text, so it works in virtual workspaces too.
 
 import * as vscode from 'vscode';
+import { forLog } from './core/errors';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, ComparisonDone, InitialState, SelectionShown } from './core/protocol';
 import { isBlank } from './core/text';
 import type { InfluenceSummary } from './core/influence';
@@ -13,10 +17,11 @@ import { InfluenceStore } from './influenceStore';
 import { type Log, createLog } from './log';
 import { ModelProblemNotifier, ModelStore } from './modelStore';
 import { type AnalysisPanel, AnalysisPanelHost } from './panel';
-import { summarizeSelection } from './selection';
+import { documentLength, summarizeSelection } from './selection';
 import { registerRevealCommand } from './reveal';
 import { readSettings } from './settings';
 import { CompareViewProvider } from './sidebar';
+import type { SimulatedAnswer } from './webviewEndpoint';
 
 export const VISUALIZE_COMMAND = 'attentionLens.visualizeSelection';
 
@@ -37,12 +42,18 @@ export interface AttentionLensApi {
   influenceEntries(uri: string): number;
   /** Resolves after the next decoration update, with the number of tokens tinted (0 = cleared). */
   nextDecorationUpdate(): Promise<number>;
+  /**
+   * Delivers a request or notification to the host as if the panel's (or the Compare view's) webview had
+   * posted it, through the same checks and handlers; resolves with the answer, or a notification's
+   * rejection ({} when it was accepted). For tests: it can do nothing the webview itself cannot.
+   */
+  simulateWebviewMessage(view: 'panel' | 'sidebar', kind: 'request' | 'notification', method: string, params: unknown): Promise<SimulatedAnswer>;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const log = createLog();
   context.subscriptions.push(log);
-  const store = new ModelStore(context.extensionUri, log);
+  const store = new ModelStore(context.extensionUri, log, context.globalState);
   const problems = new ModelProblemNotifier(log);
   const panels = new AnalysisPanelHost(context.extensionUri, store, log);
   const influence = new InfluenceStore();
@@ -61,8 +72,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     vscode.languages.registerHoverProvider({ scheme: '*' }, new InfluenceHoverProvider(influence)),
     panels.onDidSummarise((summary) => {
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === summary.uri);
-      if (!influence.add(summary, document?.version)) {
-        log.info(`Ignored an influence summary for ${summary.uri} v${summary.version}: the document has changed since.`);
+      if (!influence.add(summary, document?.version, document ? documentLength(document) : 0)) {
+        log.info(`Ignored an influence summary for ${forLog(summary.uri, 300)} v${summary.version}: the document has changed or closed since.`);
       }
     }),
   );
@@ -86,6 +97,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     nextInfluence: () => nextEvent(panels.onDidSummarise),
     influenceEntries: (uri) => influence.countFor(uri),
     nextDecorationUpdate: () => nextEvent(decorations.onDidUpdate).then(({ count }) => count),
+    simulateWebviewMessage: async (view, kind, method, params) => (view === 'panel' ? openPanel().simulate(kind, method, params) : compare.simulate(kind, method, params)),
   };
 }
 
@@ -133,8 +145,9 @@ async function visualizeSelection({ panels, store, problems, log }: VisualizeCom
     return await panels.show(selection, modelId);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    log.error(`Visualize attention on selection failed: ${message}`);
-    void vscode.window.showErrorMessage(`Attention Lens: ${message}`);
+    log.error(`Visualize attention on selection failed: ${forLog(message)}`);
+    // The message may come from the webview: one bounded line, and no link syntax for the notification.
+    void vscode.window.showErrorMessage(`Attention Lens: ${forLog(message, 500).replace(/\]\(/g, '] (')}`);
     return undefined;
   }
 }

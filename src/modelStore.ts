@@ -1,14 +1,16 @@
 // The model store on the extension host: finds the bundled models under media/models/<id>/ and those in
-// the folders of attentionLens.modelFolders (a model folder, or a folder of them), validates each manifest
-// with the core validator, and describes the valid ones to the webviews by webview URI
-// (model bytes never cross the message channel). Invalid models are reported, never silently skipped:
-// the webviews list them with their reasons, and ModelProblemNotifier puts them in a VS Code warning.
+// the folders of attentionLens.modelFolders (a model folder, or a folder of them), checks each folder
+// (src/modelFiles.ts: the manifest, the files' places, sizes and checksums, the graph and the tokenizer
+// against the manifest), and describes the valid ones to the webviews by webview URI (model bytes never
+// cross the message channel). Invalid models are reported, never silently skipped: the webviews list them
+// with their reasons, and ModelProblemNotifier puts them in a VS Code warning. Folders that passed are
+// remembered by fingerprint in the given Memento (the extension's globalState), else for this store's life.
 
 import * as vscode from 'vscode';
 import type { ModelManifest } from './core/manifest';
-import { validateManifest } from './core/manifestValidator';
 import type { InvalidModel, ModelDescriptor } from './core/protocol';
 import type { Log } from './log';
+import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, realPathInside } from './modelFiles';
 import { readModelFolders } from './settings';
 
 export interface StoredModel {
@@ -24,14 +26,20 @@ export interface ModelCatalogue {
 }
 
 const MODELS_FOLDER = 'media/models';
+/** globalState key of the fingerprints of verified model folders. */
+const VERIFIED_KEY = 'attentionLens.verifiedModelFolders';
 
 export class ModelStore {
   private cache: Promise<ModelCatalogue> | undefined;
+  private readonly verified: VerifiedFolders;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
-  ) {}
+    memento?: vscode.Memento,
+  ) {
+    this.verified = verifiedFolders(memento);
+  }
 
   /** The bundled and added models, read and validated once (again after the added folders change). */
   list(): Promise<ModelCatalogue> {
@@ -74,8 +82,10 @@ export class ModelStore {
       .filter(([, type]) => type === vscode.FileType.Directory)
       .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: `${MODELS_FOLDER}/${name}` }));
     for (const added of this.modelRoots()) candidates.push(...(await this.addedModels(added, invalid)));
-    for (const { uri, name, folder } of candidates) {
-      const result = await this.check(uri, name, folder);
+    // Folders are checked side by side (reading and hashing overlap); results are taken in folder order.
+    const results = await Promise.all(candidates.map(({ uri, name, folder }) => this.check(uri, name, folder)));
+    for (const [i, { name, folder }] of candidates.entries()) {
+      const result = results[i];
       if ('errors' in result) invalid.push({ id: name, folder, errors: result.errors });
       else if (models.some((m) => m.manifest.id === result.manifest.id)) invalid.push({ id: name, folder, errors: [`${folder}/manifest.json: id: "${name}" is already the id of another model`] });
       else models.push(result);
@@ -105,28 +115,55 @@ export class ModelStore {
       .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: vscode.Uri.joinPath(root, name).fsPath }));
   }
 
-  /** Reads and validates one model folder; every error names the file (and the field) it is about. */
+  /** Reads and checks one model folder; every error names the file (and the field) it is about. */
   private async check(uri: vscode.Uri, name: string, folder: string): Promise<StoredModel | { errors: string[] }> {
-    const manifestFile = `${folder}/manifest.json`;
-    let json: unknown;
+    const started = Date.now();
     try {
-      json = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(uri, 'manifest.json'))));
+      const result = await checkModelFolder(folderAccess(uri), name, folder, this.verified);
+      if ('errors' in result) return result;
+      this.log.info(`Model ${folder}: ${result.cached ? 'verified before, unchanged' : 'files verified'} (${Date.now() - started} ms)`);
+      return { manifest: result.manifest, folder: uri, modelBytes: result.modelBytes };
     } catch (err) {
-      return { errors: [`${manifestFile}: cannot be read as JSON (${message(err)})`] };
+      return { errors: [`${folder}: cannot be read (${message(err)})`] };
     }
-    const result = validateManifest(json);
-    if (!result.ok) return { errors: result.errors.map((error) => `${manifestFile}: ${error}`) };
-    const manifest = result.manifest;
-    if (manifest.id !== name) return { errors: [`${manifestFile}: id: "${manifest.id}" does not match its folder name "${name}"`] };
-    const files = [
-      { field: 'model', file: manifest.model ?? 'model.onnx' },
-      { field: 'tokenizer.file', file: manifest.tokenizer.file },
-    ];
-    const sizes = await Promise.all(files.map(({ file }) => vscode.workspace.fs.stat(vscode.Uri.joinPath(uri, file)).then((s) => s.size, () => undefined)));
-    const missing = files.filter((_, i) => sizes[i] === undefined);
-    if (missing.length) return { errors: missing.map(({ field, file }) => `${folder}/${file}: missing (named by ${manifestFile}, field ${field})`) };
-    return { manifest, folder: uri, modelBytes: sizes[0]! };
   }
+}
+
+/** vscode.workspace.fs as the checks' FolderAccess; links are resolved on a local disk only. */
+function folderAccess(folder: vscode.Uri): FolderAccess {
+  return {
+    stat: async (relative: string): Promise<EntryInfo | undefined> => {
+      const uri = vscode.Uri.joinPath(folder, relative);
+      let stat: vscode.FileStat;
+      try {
+        stat = await vscode.workspace.fs.stat(uri);
+      } catch {
+        return undefined;
+      }
+      const kind = stat.type & vscode.FileType.Directory ? 'directory' : stat.type & vscode.FileType.File ? 'file' : 'other';
+      let inside: boolean | undefined;
+      try {
+        inside = uri.scheme === 'file' ? await realPathInside(folder.fsPath, uri.fsPath) : undefined;
+      } catch {
+        return undefined; // a link to nothing
+      }
+      return { kind, symlink: (stat.type & vscode.FileType.SymbolicLink) !== 0, inside, size: stat.size, mtime: stat.mtime };
+    },
+    read: async (relative: string) => vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, relative)),
+  };
+}
+
+/** Fingerprints of verified folders, kept in the Memento when there is one. */
+function verifiedFolders(memento: vscode.Memento | undefined): VerifiedFolders {
+  const local = new Map<string, string>();
+  if (!memento) return { get: (folder) => local.get(folder), set: (folder, fingerprint) => void local.set(folder, fingerprint) };
+  return {
+    get: (folder) => memento.get<Record<string, string>>(VERIFIED_KEY)?.[folder],
+    set: (folder, fingerprint) => {
+      const all = { ...memento.get<Record<string, string>>(VERIFIED_KEY), [folder]: fingerprint };
+      memento.update(VERIFIED_KEY, all).then(undefined, () => undefined); // only a cache: a failed write costs a re-check
+    },
+  };
 }
 
 function message(err: unknown): string {

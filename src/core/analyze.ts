@@ -87,8 +87,9 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
   const totalTokens = plain.length;
   let analysedText = text;
   if (plain.length > options.maxTokens) {
-    plain = plain.slice(0, options.maxTokens);
-    analysedText = text.slice(0, plain[plain.length - 1].end);
+    const cut = truncationEnd(text, plain, options.maxTokens);
+    plain = plain.slice(0, options.maxTokens).map((s) => (s.end <= cut ? s : { ...s, start: Math.min(s.start, cut), end: cut }));
+    analysedText = text.slice(0, cut);
   }
   const sequences: AnalysedSequence[] = structure.sequences.map((s) => {
     const spans: TokenSpan[] = s.addSpecialTokens || s.prefix.length ? tokenizer.tokenize(analysedText, { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }) : plain;
@@ -143,4 +144,18 @@ function predictionsOf(structure: ModelStructure, outputs: RunOutputs, tokens: A
   tokens.forEach((t, i) => t.special && (bits[i] = NaN));
   const predictions = topPredictions(logits, topK, lse).map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
   return { surprisal: bits, predictions };
+}
+
+/**
+ * Where the analysed text ends when only the first `kept` tokens are kept: after the last kept token's
+ * range, unless the first dropped token holds the rest of the character that range ends with (it is partial
+ * with an empty range there: the kept tokens hold only that character's first bytes, e.g. "Å" as two byte
+ * tokens). Then the text ends before that character, since the kept tokens do not hold all of it.
+ */
+export function truncationEnd(text: string, spans: readonly TokenSpan[], kept: number): number {
+  const end = kept > 0 ? spans[kept - 1].end : 0;
+  const next = spans[kept];
+  if (!next || !next.partial || next.start !== end || next.end !== end || end === 0) return end;
+  const pair = end >= 2 && (text.charCodeAt(end - 1) & 0xfc00) === 0xdc00 && (text.charCodeAt(end - 2) & 0xfc00) === 0xd800;
+  return end - (pair ? 2 : 1);
 }

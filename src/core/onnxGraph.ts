@@ -1,0 +1,174 @@
+// Why: a model folder is checked before it is offered, and a manifest must agree with its ONNX graph (names,
+// element types, ranks, fixed sizes) without running the model. This reads what is needed from the bytes of
+// an ONNX ModelProto with protobufjs, declaring only the fields it reads (field numbers from onnx/onnx.proto),
+// so everything else (the nodes, the operators' attributes) is skipped, not decoded. On request it also
+// counts NaN values in the weights stored in the file (initializers), which a checksum-less model can hide. Pure: no
+// running, no file system; the host (src/modelFiles.ts) decides what a difference means.
+
+import { Root, type Type } from 'protobufjs/light';
+
+/** A dimension as the graph declares it: a fixed size, a symbol (dim_param), or null when the graph says nothing. */
+export type OnnxDim = number | string | null;
+
+export interface OnnxValueInfo {
+  name: string;
+  /** "float32", "int64", …, "not a tensor" for sequence or map values, or "type <n>" for an unknown code. */
+  elemType: string;
+  /** The dimensions; null when the graph gives no shape (unknown rank). */
+  shape: OnnxDim[] | null;
+}
+
+export interface OnnxInitializer {
+  name: string;
+  elemType: string;
+  dims: number[];
+  /** NaN values among the weights held in the file (external data is not read). */
+  nanCount: number;
+}
+
+export interface OnnxGraph {
+  irVersion: number;
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+  initializers: OnnxInitializer[];
+}
+
+/** Element types of TensorProto.DataType, by code, in the manifest's spelling where it has one. */
+const ELEMENT_TYPES = [
+  'undefined', 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64',
+  'uint32', 'uint64', 'complex64', 'complex128', 'bfloat16', 'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz',
+  'uint4', 'int4', 'float4e2m1',
+];
+
+/** The subset of onnx.proto read here (proto3 JSON descriptor for protobufjs; unknown fields are skipped). */
+const SCHEMA = {
+  nested: {
+    onnx: {
+      nested: {
+        ModelProto: { fields: { irVersion: { type: 'int64', id: 1 }, graph: { type: 'GraphProto', id: 7 } } },
+        GraphProto: {
+          fields: {
+            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+          },
+        },
+        TensorProto: {
+          fields: {
+            dims: { rule: 'repeated', type: 'int64', id: 1 },
+            dataType: { type: 'int32', id: 2 },
+            floatData: { rule: 'repeated', type: 'float', id: 4 },
+            name: { type: 'string', id: 8 },
+            rawData: { type: 'bytes', id: 9 },
+            doubleData: { rule: 'repeated', type: 'double', id: 10 },
+          },
+        },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
+        TypeProto: {
+          fields: { tensorType: { type: 'Tensor', id: 1 } },
+          nested: { Tensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } } },
+        },
+        TensorShapeProto: {
+          fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } },
+          nested: { Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } } },
+        },
+      },
+    },
+  },
+};
+
+/** int64 fields arrive as numbers or as Long objects (when the long package is present). */
+type Int64 = number | { toNumber(): number };
+interface DimMsg { dimValue?: Int64; dimParam?: string }
+interface ValueInfoMsg { name?: string; type?: { tensorType?: { elemType?: number; shape?: { dim?: DimMsg[] } } } }
+interface TensorMsg { name?: string; dims?: Int64[]; dataType?: number; rawData?: Uint8Array; floatData?: number[]; doubleData?: number[] }
+interface ModelMsg { irVersion?: Int64; graph?: { input?: ValueInfoMsg[]; output?: ValueInfoMsg[]; initializer?: TensorMsg[] } }
+
+const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+const toNumber = (v: Int64 | undefined): number => (v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
+const elemTypeName = (code: number | undefined) => (code === undefined ? 'undefined' : (ELEMENT_TYPES[code] ?? `type ${code}`));
+
+/** Why the bytes are not an ONNX model; the message says what was found. */
+export class OnnxReadError extends Error {}
+
+/**
+ * Reads the graph's inputs, outputs and initializers from the bytes of an .onnx file. `countNaN` scans the
+ * floating-point weights (a few milliseconds per megabyte); without it every nanCount is 0.
+ */
+export function readOnnxGraph(bytes: Uint8Array, options: { countNaN?: boolean } = {}): OnnxGraph {
+  // A fresh reflection root per call: the schema is small, and nothing is shared between calls.
+  const modelType: Type = Root.fromJSON(SCHEMA).lookupType('onnx.ModelProto');
+  if (bytes.length === 0) throw new OnnxReadError('an empty file');
+  const text = textStart(bytes);
+  if (text !== undefined) {
+    const lfs = text.startsWith('version https://git-lfs') ? ' (a Git LFS pointer: fetch the real file with "git lfs pull")' : '';
+    throw new OnnxReadError(`a text file that begins ${JSON.stringify(text.slice(0, 40))}${lfs}`);
+  }
+  let model: ModelMsg;
+  try {
+    model = modelType.decode(bytes) as unknown as ModelMsg;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (/index out of range/.test(reason)) throw new OnnxReadError(`data that ends early, ${bytes.length} bytes (is the file complete?)`);
+    throw new OnnxReadError(`data that is not protobuf (${reason})`);
+  }
+  const irVersion = toNumber(model.irVersion);
+  if (!model.graph || irVersion <= 0) throw new OnnxReadError(`no ${model.graph ? 'IR version' : 'graph'} (is it an ONNX file?)`);
+  const graph = model.graph;
+  return {
+    irVersion,
+    inputs: (graph.input ?? []).map(valueInfo),
+    outputs: (graph.output ?? []).map(valueInfo),
+    initializers: (graph.initializer ?? []).map((t) => ({
+      name: t.name ?? '',
+      elemType: elemTypeName(t.dataType),
+      dims: (t.dims ?? []).map(toNumber),
+      nanCount: options.countNaN ? countNaN(t) : 0,
+    })),
+  };
+}
+
+/** The file's first bytes when they are plain ASCII text (an ONNX file starts with binary protobuf). */
+function textStart(bytes: Uint8Array): string | undefined {
+  const head = bytes.subarray(0, 64);
+  for (const b of head) if (!(b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127))) return undefined;
+  return new TextDecoder().decode(head);
+}
+
+function valueInfo(v: ValueInfoMsg): OnnxValueInfo {
+  const tensor = v.type?.tensorType;
+  if (!tensor) return { name: v.name ?? '', elemType: 'not a tensor', shape: null };
+  const shape = tensor.shape && own(tensor, 'shape') ? (tensor.shape.dim ?? []).map(dimOf) : null;
+  return { name: v.name ?? '', elemType: elemTypeName(tensor.elemType), shape };
+}
+
+function dimOf(d: DimMsg): OnnxDim {
+  if (own(d, 'dimValue')) return toNumber(d.dimValue);
+  if (own(d, 'dimParam') && d.dimParam) return d.dimParam;
+  return null;
+}
+
+/** NaN values in a floating-point initializer, read from the bit patterns (little-endian, as ONNX stores them). */
+function countNaN(t: TensorMsg): number {
+  let n = 0;
+  for (const x of t.floatData ?? []) if (Number.isNaN(x)) n++;
+  for (const x of t.doubleData ?? []) if (Number.isNaN(x)) n++;
+  const raw = t.rawData;
+  if (!raw?.length) return n;
+  const b = raw;
+  switch (t.dataType) {
+    case 1: // float32: exponent all ones, mantissa not zero
+      for (let i = 3; i < b.length; i += 4) if ((b[i] & 0x7f) === 0x7f && b[i - 1] & 0x80 && ((b[i - 1] & 0x7f) | b[i - 2] | b[i - 3])) n++;
+      break;
+    case 10: // float16
+      for (let i = 1; i < b.length; i += 2) if ((b[i] & 0x7c) === 0x7c && ((b[i] & 0x03) | b[i - 1])) n++;
+      break;
+    case 16: // bfloat16
+      for (let i = 1; i < b.length; i += 2) if ((b[i] & 0x7f) === 0x7f && b[i - 1] & 0x80 && b[i - 1] & 0x7f) n++;
+      break;
+    case 11: // float64
+      for (let i = 7; i < b.length; i += 8) if ((b[i] & 0x7f) === 0x7f && (b[i - 1] & 0xf0) === 0xf0 && ((b[i - 1] & 0x0f) | b[i - 2] | b[i - 3] | b[i - 4] | b[i - 5] | b[i - 6] | b[i - 7])) n++;
+      break;
+  }
+  return n;
+}

@@ -1,0 +1,125 @@
+// Why: a model whose files disagree with its manifest used to fail late and cryptically (onnxruntime's
+// Gather errors for a vocabulary mismatch, "Invalid typed array length", a bare SyntaxError), or worse,
+// ran and showed wrong numbers. These checks compare what the files hold with what the manifest declares,
+// without running anything: the ONNX graph's inputs and outputs (names, element types, ranks, fixed sizes,
+// symbolic sizes used alike), NaN weights, and the tokenizer (JSON, model type, vocabulary size against the logits).
+// Each problem says what was expected and what was found; the caller puts the file's path in front.
+
+import { type AxisSpec, type ModelManifest, type TensorSpec, SEQUENCE_AXES, formatAxes } from './core/manifest';
+import type { OnnxDim, OnnxGraph, OnnxValueInfo } from './core/onnxGraph';
+import { isObject, prepare } from './core/tokenizerConfig';
+
+/** Graph names listed in a message before "…". */
+const LISTED = 6;
+/** Initializers with NaN values named in messages. */
+const NAMED_NAN = 3;
+
+const quoteAll = (names: readonly string[]) =>
+  names.length === 0 ? 'none' : names.slice(0, LISTED).map((n) => `"${n}"`).join(', ') + (names.length > LISTED ? `, … (${names.length} in all)` : '');
+const formatDims = (dims: readonly OnnxDim[]) => `[${dims.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+const axisLabel = (a: AxisSpec) => (a.size === undefined ? a.name : `${a.name}=${a.size}`);
+
+interface Declared {
+  kind: 'input' | 'output';
+  spec: TensorSpec;
+  /** Where it is in manifest.json, e.g. "outputs[1]". */
+  path: string;
+}
+
+/** Differences between the manifest's inputs and outputs and the graph's, as "expected …, found …" messages. */
+export function graphProblems(manifest: ModelManifest, graph: OnnxGraph): string[] {
+  const problems: string[] = [];
+  const byName = (list: readonly OnnxValueInfo[]) => new Map(list.map((v) => [v.name, v]));
+  const graphInputs = byName(graph.inputs);
+  const graphOutputs = byName(graph.outputs);
+  const declared: Declared[] = [
+    ...manifest.inputs.map((spec, i): Declared => ({ kind: 'input', spec, path: `inputs[${i}]` })),
+    ...manifest.outputs.map((spec, i): Declared => ({ kind: 'output', spec, path: `outputs[${i}]` })),
+  ];
+  // Graph inputs that initializers feed (older exporters list weights as inputs) need no feed.
+  const weights = new Set(graph.initializers.map((t) => t.name));
+  const undescribed = graph.inputs.filter((v) => !weights.has(v.name) && !manifest.inputs.some((i) => i.name === v.name));
+  for (const v of undescribed) problems.push(`graph input "${v.name}": expected a description in manifest.json "inputs" (every input is fed by its role), found none`);
+  /** Each symbolic graph dimension, with the manifest axis it was first seen as. */
+  const symbols = new Map<string, { size: string; label: string; where: string }>();
+  for (const { kind, spec, path } of declared) {
+    const v = (kind === 'input' ? graphInputs : graphOutputs).get(spec.name);
+    const what = `${kind} "${spec.name}"`;
+    if (!v) {
+      problems.push(`${what} (manifest.json ${path}): expected in the graph, found graph ${kind}s ${quoteAll([...(kind === 'input' ? graphInputs : graphOutputs).keys()])}`);
+      continue;
+    }
+    if (v.elemType !== spec.dtype) problems.push(`${what} (manifest.json ${path}.dtype): expected ${spec.dtype}, found ${v.elemType} in the graph`);
+    if (!v.shape) continue;
+    if (v.shape.length !== spec.axes.length) {
+      problems.push(`${what} (manifest.json ${path}.axes): expected ${spec.axes.length} axes ${formatAxes(spec.axes)}, found ${v.shape.length} in the graph ${formatDims(v.shape)}`);
+      continue;
+    }
+    spec.axes.forEach((axis, i) => {
+      const dim = v.shape![i];
+      const at = `${what} (manifest.json ${path}.axes[${i}] "${axis.name}")`;
+      if (typeof dim === 'number') {
+        if (typeof axis.size === 'number' && dim !== axis.size) problems.push(`${at}: expected ${axis.size}, found ${dim} in the graph`);
+        else if (axis.name === 'batch' && dim !== 1) problems.push(`${at}: expected a batch of any size or 1, found a fixed ${dim} in the graph`);
+        else if (SEQUENCE_AXES.includes(axis.name) && typeof axis.size === 'string') problems.push(`${at}: expected a length that varies (${axis.size}), found a fixed ${dim} in the graph`);
+      } else if (typeof dim === 'string' && (axis.name === 'batch' || axis.size !== undefined)) {
+        // The graph says two dimensions with one name are equal: the manifest must say the same of them.
+        // Compared by size (query=T, key=T and position=T are one length); batch stands for itself.
+        const size = axis.name === 'batch' ? 'batch' : String(axis.size);
+        const first = symbols.get(dim);
+        if (!first) symbols.set(dim, { size, label: axisLabel(axis), where: `${what} axes[${i}]` });
+        else if (first.size !== size) {
+          problems.push(`${at}: expected ${first.label}, as the graph calls this dimension "${dim}" like ${first.where}, found ${axisLabel(axis)}`);
+        }
+      }
+    });
+  }
+  // State links need nothing more: the manifest validator makes each initial state declare the axes of its
+  // final state, and the fixed sizes above tie both to the graph.
+  return problems;
+}
+
+/** Initializers holding NaN values, as one message (a checksum-less model can hide them). */
+export function weightProblems(graph: OnnxGraph): string[] {
+  const bad = graph.initializers.filter((t) => t.nanCount > 0);
+  if (!bad.length) return [];
+  const named = bad.slice(0, NAMED_NAN).map((t) => `"${t.name}" (${t.nanCount})`).join(', ');
+  const total = bad.reduce((n, t) => n + t.nanCount, 0);
+  return [`weights: expected numbers, found ${total} NaN values in ${bad.length} initializer${bad.length > 1 ? 's' : ''}: ${named}${bad.length > NAMED_NAN ? ', …' : ''}`];
+}
+
+export type TokenizerCheck = { vocabSize: number } | { error: string };
+
+/** Parses a tokenizer.json as the webview will, and counts its vocabulary (largest id + 1, added tokens included). */
+export function readTokenizerFile(bytes: Uint8Array, file: string): TokenizerCheck {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    return { error: `${file}: expected JSON (a Hugging Face tokenizer.json), found text that does not parse (${err instanceof Error ? err.message : String(err)})` };
+  }
+  try {
+    const { model, added } = prepare(json, file);
+    const vocab = model.vocab;
+    const ids = Array.isArray(vocab) ? [vocab.length - 1] : isObject(vocab) ? Object.values(vocab as Record<string, number>) : [];
+    let max = -1;
+    for (const id of [...ids, ...added.map((t) => t.id)]) if (id > max) max = id;
+    return { vocabSize: max + 1 };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The logits' vocabulary axis must have as many entries as the tokenizer has tokens. */
+export function vocabularyProblem(manifest: ModelManifest, graph: OnnxGraph | undefined, vocabSize: number): string | undefined {
+  const index = manifest.outputs.findIndex((o) => o.role === 'logits');
+  if (index < 0) return undefined;
+  const logits = manifest.outputs[index];
+  const axis = logits.axes.findIndex((a) => a.name === 'vocab');
+  if (axis < 0) return undefined;
+  const declared = logits.axes[axis].size;
+  const inGraph = graph?.outputs.find((o) => o.name === logits.name)?.shape?.[axis];
+  const size = typeof declared === 'number' ? declared : typeof inGraph === 'number' ? inGraph : undefined;
+  if (size === undefined || size === vocabSize) return undefined;
+  return `vocabulary: expected ${size} tokens, the size of the vocab axis of output "${logits.name}" (manifest.json outputs[${index}].axes[${axis}]), found ${vocabSize}`;
+}

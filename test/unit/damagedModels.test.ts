@@ -1,0 +1,181 @@
+// Why: a model folder is checked on the host before it is offered (src/modelFiles.ts), and each way a folder
+// can be damaged must give its own clear error, not a cryptic one later in the webview. The cases are data
+// (test/fixtures/damaged-models.json, like netron's list of broken models): each builds a damaged copy of a
+// bundled or toy model in a temp dir and runs the store's checks through node:fs. The store reads through
+// vscode.workspace.fs instead; everything after the file access is the same code.
+
+import * as assert from 'assert';
+import { promises as fs, readFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Root } from 'protobufjs/light';
+import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, realPathInside } from '../../src/modelFiles';
+
+const root = path.join(__dirname, '../..');
+
+type Json = Record<string, unknown>;
+type Damage =
+  | { truncate: { file: string; to: number } }
+  | { write: { file: string; text: string } }
+  | { weights: { initializer: string; fill: number | 'NaN'; count?: number } }
+  | { manifest: { set?: Json; delete?: string[] } }
+  | { tokenizer: { set?: Json; delete?: string[] } }
+  | { copy: { file: string; from: string } }
+  | { mkdir: { file: string } }
+  | { symlink: { file: string; to: string } };
+interface DamageCase {
+  name: string;
+  model: string;
+  damage: Damage[];
+  errors: string[];
+}
+
+const cases = (JSON.parse(readFileSync(path.join(root, 'test/fixtures/damaged-models.json'), 'utf8')) as { cases: DamageCase[] }).cases;
+const sourceFolder = (model: string) => path.join(root, model.includes('/') ? model : `media/models/${model}`);
+const ALL_MODELS = ['transformer', 'lstm', 'gru', 'test/fixtures/models/toy-encoder', 'test/fixtures/models/toy-encoder-decoder', 'test/fixtures/models/toy-recurrent'];
+
+/** node:fs as the checks' FolderAccess, as the store's vscode.workspace.fs access reports the same facts. */
+function nodeFolderAccess(folder: string): FolderAccess {
+  return {
+    async stat(relative: string): Promise<EntryInfo | undefined> {
+      const file = path.join(folder, relative);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (!stat) return undefined;
+      const link = (await fs.lstat(file)).isSymbolicLink();
+      return { kind: stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : 'other', symlink: link, inside: await realPathInside(folder, file), size: stat.size, mtime: stat.mtimeMs };
+    },
+    read: (relative: string) => fs.readFile(path.join(folder, relative)),
+  };
+}
+
+/** Steps of a path like outputs[name=logits].axes[2].size: keys, indices and name selectors. */
+function steps(p: string): Array<string | number | { name: string }> {
+  return [...p.matchAll(/([^.[\]]+)|\[(\d+)\]|\[name=([^\]]+)\]/g)].map((m) => (m[1] !== undefined ? m[1] : m[2] !== undefined ? Number(m[2]) : { name: m[3] }));
+}
+
+function edit(json: Json, change: { set?: Json; delete?: string[] }): void {
+  const walk = (p: string): [Record<string | number, unknown>, string | number] => {
+    const s = steps(p);
+    let node = json as Record<string | number, unknown>;
+    const key = (k: (typeof s)[number]) => (typeof k === 'object' ? (node as unknown as Json[]).findIndex((e) => e.name === k.name) : k);
+    for (const k of s.slice(0, -1)) node = node[key(k)] as Record<string | number, unknown>;
+    return [node, key(s[s.length - 1])];
+  };
+  for (const [p, value] of Object.entries(change.set ?? {})) {
+    const [node, key] = walk(p);
+    node[key] = value;
+  }
+  for (const p of change.delete ?? []) {
+    const [node, key] = walk(p);
+    if (Array.isArray(node)) node.splice(key as number, 1);
+    else delete node[key];
+  }
+}
+
+/** Where an initializer's raw data lies in an .onnx file (protobufjs keeps bytes fields as views of the input). */
+function initializerBytes(file: Buffer, name: string): { offset: number; length: number } {
+  const schema = {
+    nested: {
+      M: { fields: { graph: { type: 'G', id: 7 } } },
+      G: { fields: { initializer: { rule: 'repeated', type: 'T', id: 5 } } },
+      T: { fields: { name: { type: 'string', id: 8 }, rawData: { type: 'bytes', id: 9 } } },
+    },
+  };
+  const model = Root.fromJSON(schema).lookupType('M').decode(file) as unknown as { graph: { initializer: Array<{ name: string; rawData: Uint8Array }> } };
+  const tensor = model.graph.initializer.find((t) => t.name === name);
+  assert.ok(tensor?.rawData.length, `no initializer "${name}" with raw data`);
+  assert.strictEqual(tensor.rawData.buffer, file.buffer, 'raw data must be a view of the file');
+  return { offset: tensor.rawData.byteOffset - file.byteOffset, length: tensor.rawData.length };
+}
+
+async function applyDamage(folder: string, damage: Damage): Promise<void> {
+  const at = (file: string) => path.join(folder, file);
+  const editJson = async (file: string, change: { set?: Json; delete?: string[] }) => {
+    const json = JSON.parse(await fs.readFile(at(file), 'utf8')) as Json;
+    edit(json, change);
+    await fs.writeFile(at(file), JSON.stringify(json, null, 2));
+  };
+  if ('truncate' in damage) await fs.truncate(at(damage.truncate.file), damage.truncate.to);
+  else if ('write' in damage) await fs.writeFile(at(damage.write.file), damage.write.text);
+  else if ('manifest' in damage) await editJson('manifest.json', damage.manifest);
+  else if ('tokenizer' in damage) await editJson('tokenizer.json', damage.tokenizer);
+  else if ('copy' in damage) {
+    await fs.mkdir(path.dirname(at(damage.copy.file)), { recursive: true });
+    await fs.copyFile(path.join(root, damage.copy.from), at(damage.copy.file));
+  } else if ('mkdir' in damage) await fs.mkdir(at(damage.mkdir.file));
+  else if ('symlink' in damage) {
+    await fs.rm(at(damage.symlink.file), { force: true, recursive: true });
+    await fs.symlink(damage.symlink.to, at(damage.symlink.file));
+  } else if ('weights' in damage) {
+    const file = await fs.readFile(at('model.onnx'));
+    const { offset, length } = initializerBytes(file, damage.weights.initializer);
+    const values = new Float32Array(Math.min(damage.weights.count ?? length / 4, length / 4)).fill(damage.weights.fill === 'NaN' ? NaN : damage.weights.fill);
+    file.set(new Uint8Array(values.buffer), offset);
+    await fs.writeFile(at('model.onnx'), file);
+  } else throw new Error(`unknown damage ${JSON.stringify(damage)}`);
+}
+
+/** A fresh copy of a model folder at <temp>/models/<id>. */
+async function copyModel(temp: string, model: string): Promise<{ folder: string; id: string }> {
+  const id = path.basename(model);
+  const folder = path.join(temp, 'models', id);
+  await fs.mkdir(folder, { recursive: true });
+  for (const file of await fs.readdir(sourceFolder(model))) await fs.copyFile(path.join(sourceFolder(model), file), path.join(folder, file));
+  return { folder, id };
+}
+
+function assertErrors(actual: string[], expected: string[]): void {
+  const matches = (a: string, e: string) => (e.endsWith('…') ? a.startsWith(e.slice(0, -1)) : a === e);
+  const ok = actual.length === expected.length && actual.every((a, i) => matches(a, expected[i]));
+  assert.ok(ok, `errors differ:\n${JSON.stringify(actual, null, 2)}\nexpected:\n${JSON.stringify(expected, null, 2)}`);
+}
+
+const memory = (): VerifiedFolders & { entries: Map<string, string> } => {
+  const entries = new Map<string, string>();
+  return { entries, get: (f) => entries.get(f), set: (f, fp) => void entries.set(f, fp) };
+};
+
+describe('model folders are checked before they are offered', function () {
+  this.timeout(60_000);
+  let temp: string;
+  beforeEach(async () => {
+    temp = await fs.mkdtemp(path.join(os.tmpdir(), 'lens-models-'));
+  });
+  afterEach(async () => fs.rm(temp, { recursive: true, force: true }));
+
+  for (const model of ALL_MODELS) {
+    it(`accepts ${model}, and remembers it until a file changes`, async () => {
+      const { folder, id } = await copyModel(temp, model);
+      const verified = memory();
+      const first = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
+      assert.ok(!('errors' in first), JSON.stringify(first));
+      assert.strictEqual(first.cached, false);
+      const again = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
+      assert.ok(!('errors' in again) && again.cached, 'the second check must come from the fingerprint');
+      // A change of size or modification time forgets it: the file is read and checked again.
+      await fs.appendFile(path.join(folder, 'model.onnx'), new Uint8Array(4));
+      const changed = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
+      if (!('errors' in changed)) assert.strictEqual(changed.cached, false, 'a changed file must be checked again');
+    });
+  }
+
+  describe('damaged folders (test/fixtures/damaged-models.json) fail with their own errors', () => {
+    for (const c of cases) {
+      it(c.name, async function () {
+        const { folder, id } = await copyModel(temp, c.model);
+        for (const damage of c.damage) {
+          try {
+            await applyDamage(folder, damage);
+          } catch (err) {
+            if ('symlink' in damage && (err as NodeJS.ErrnoException).code === 'EPERM') this.skip(); // no symlinks for this user (Windows)
+            throw err;
+          }
+        }
+        const verified = memory();
+        const result = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
+        assertErrors('errors' in result ? result.errors : [], c.errors);
+        assert.strictEqual(verified.entries.size, c.errors.length ? 0 : 1, 'only a folder that passed is remembered');
+      });
+    }
+  });
+});
