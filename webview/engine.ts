@@ -1,18 +1,20 @@
-// The webview's inference engine: loads a model's ONNX bytes and tokenizer through webview URIs (with
-// byte progress; the panel may fetch them ahead, while the backend starts), creates one onnxruntime-web
+// The webview's inference engine: loads a model's ONNX bytes and tokenizer (through webview URIs, with
+// byte progress; the page may fetch them ahead, while the backend starts), creates one onnxruntime-web
 // session per model on the chosen backend, warms it up, runs analyses (a newer job cancels the older one)
-// and occlusion on demand (never while an analysis runs: a session runs one inference at a time), and
-// releases every session when the view closes.
+// and occlusion on demand, and releases every session when the view closes.
+// Why this shape: a session runs one inference at a time and the user may start, cancel or replace work at
+// any moment, so one RunQueue (src/core/runQueue.ts) owns the order of everything that touches
+// onnxruntime: analyses, occlusions, and the model loads inside them. Each session belongs to the engine
+// from its creation, so dispose() can release every one, once the job in flight has returned.
 
 import { Analysis, analyse } from '../src/core/analyze';
-import { ModelRunner, OrtModule, type SequenceIds } from '../src/core/engine';
+import { ModelRunner, type OrtModule, type SequenceIds } from '../src/core/engine';
 import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
-import { LatestOnly } from '../src/core/latest';
 import { occlusion } from '../src/core/occlusion';
-import type { BackendInfo, ModelDescriptor } from '../src/core/protocol';
+import type { ModelDescriptor } from '../src/core/protocol';
+import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
 import { LensTokenizer } from '../src/core/tokenizer';
-import { ortFor } from './backend';
 import { fetchBytes } from './fetchBytes';
 
 export interface LoadProgress {
@@ -27,9 +29,15 @@ interface LoadedModel {
   loadMs: number;
 }
 
-interface ModelFiles {
+/** A model's files: the ONNX bytes and the parsed tokenizer JSON. */
+export interface ModelFiles {
   modelBytes: Uint8Array;
   tokenizerJson: unknown;
+}
+
+/** Where an engine reads a model's files (the page's ModelFetcher; bytes from disk in Node tests). */
+export interface ModelFileSource {
+  files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles>;
 }
 
 /** Fetches a model's ONNX bytes (with progress) and its tokenizer JSON. */
@@ -41,60 +49,72 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: num
   return { modelBytes, tokenizerJson };
 }
 
-/** Files fetched before an engine exists, by model URI; the first load of that model takes them. */
+/** Files fetched before an engine asks for them; the first load of that model takes them. */
 interface Prefetch {
   files: Promise<ModelFiles>;
   /** Set by the load that takes the files: byte progress from then on. */
   onProgress?: (loaded: number, total: number) => void;
 }
-const prefetched = new Map<string, Prefetch>();
 
 /**
- * Starts fetching a model's files now, so that the download overlaps the backend's start-up (compiling
- * onnxruntime's wasm). A failed prefetch is forgotten; the load then fetches again and reports the error.
+ * The model files of one webview page, read through webview URIs. Owned by the page rather than an
+ * engine, so that a download started before the backend is ready (prefetch) serves the engine made later.
  */
-export function prefetchModel(model: ModelDescriptor): void {
-  if (prefetched.has(model.modelUri)) return;
-  const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total)) };
-  entry.files.catch(() => prefetched.get(model.modelUri) === entry && prefetched.delete(model.modelUri));
-  prefetched.set(model.modelUri, entry);
+export class ModelFetcher implements ModelFileSource {
+  /** By model URI. */
+  private readonly prefetched = new Map<string, Prefetch>();
+
+  /**
+   * Starts fetching a model's files now, so that the download overlaps the backend's start-up (compiling
+   * onnxruntime's wasm). A failed prefetch is forgotten; the load then fetches again and reports the error.
+   */
+  prefetch(model: ModelDescriptor): void {
+    if (this.prefetched.has(model.modelUri)) return;
+    const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total)) };
+    entry.files.catch(() => this.prefetched.get(model.modelUri) === entry && this.prefetched.delete(model.modelUri));
+    this.prefetched.set(model.modelUri, entry);
+  }
+
+  /** The prefetched files of a model (taken once), else a fresh fetch. */
+  files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles> {
+    const ahead = this.prefetched.get(model.modelUri);
+    if (!ahead) return fetchModelFiles(model, onProgress);
+    this.prefetched.delete(model.modelUri);
+    ahead.onProgress = onProgress;
+    return ahead.files.catch(() => fetchModelFiles(model, onProgress));
+  }
 }
 
-/** The prefetched files of a model (taken once), else a fresh fetch. */
-async function modelFiles(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles> {
-  const ahead = prefetched.get(model.modelUri);
-  if (!ahead) return fetchModelFiles(model, onProgress);
-  prefetched.delete(model.modelUri);
-  ahead.onProgress = onProgress;
-  return ahead.files.catch(() => fetchModelFiles(model, onProgress));
+export interface EngineOptions {
+  /** The execution provider every session runs on. */
+  provider: 'webgpu' | 'wasm';
+  /** The onnxruntime build that provides it. */
+  ort: OrtModule;
+  files: ModelFileSource;
+}
+
+/** A model as far as it is loaded; a session in `runner` is the engine's to release. */
+interface ModelSlot {
+  /** The download; dropped once the session is warm, or when it fails (a retry fetches again). */
+  files?: Promise<ModelFiles>;
+  /** Byte progress, for whichever job waits for the download now. */
+  onProgress?: (p: LoadProgress) => void;
+  tokenizer?: LensTokenizer;
+  runner?: ModelRunner;
+  warm: boolean;
 }
 
 /** Outputs per occlusion batch: a few sequences of a few hundred tokens, so each batch blocks briefly. */
 const OCCLUSION_BATCH_BYTES = 12 * 2 ** 20;
+const WARM_UP_TEXT = 'function warmUp() {\n  return 1;\n}';
 
 export class Engine {
-  private readonly loaded = new Map<string, Promise<LoadedModel>>();
-  /** One analysis at a time; a newer one cancels the older. */
-  private readonly latest = new LatestOnly();
-  /** The latest analysis (settled or not); occlusion starts after it. */
-  private analysing: Promise<unknown> = Promise.resolve();
-  /** The running occlusion, which a newer analysis or occlusion cancels and then waits for. */
-  private occluding: { controller: AbortController; done: Promise<unknown> } | undefined;
-  private disposed = false;
+  /** The one owner of the order of every onnxruntime call: only its job bodies load models or run them. */
+  private readonly queue = new RunQueue();
+  private readonly models = new Map<string, ModelSlot>();
+  private disposing: Promise<void> | undefined;
 
-  constructor(private readonly backend: BackendInfo) {}
-
-  /** Loads (once) and warms up a model. */
-  load(model: ModelDescriptor, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
-    const id = model.manifest.id;
-    let entry = this.loaded.get(id);
-    if (!entry) {
-      entry = this.create(model, onProgress);
-      this.loaded.set(id, entry);
-      entry.catch(() => this.loaded.delete(id)); // a failed load may be retried
-    }
-    return entry;
-  }
+  constructor(private readonly options: EngineOptions) {}
 
   /** Analyses a text; an analysis still running is cancelled first, so only the latest completes. */
   analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
@@ -103,59 +123,48 @@ export class Engine {
 
   /**
    * Runs a job (one or more analyses) as the only current one: starting it cancels the running job and
-   * any occlusion; the job's signal aborts when a newer job starts or cancel() is called.
+   * any occlusion, and it starts once the running job's body returns (within one inference of the cancel).
+   * The job's signal aborts when a newer job starts or cancel() is called. A job must not await another
+   * call of this engine other than analyseWith (it would wait for itself).
    */
   exclusive<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const occluding = this.occluding;
-    occluding?.controller.abort(); // its result would describe an analysis that is about to be replaced
-    const result = this.latest.run(async (signal) => {
-      await occluding?.done.catch(() => undefined);
-      return job(signal);
-    });
-    this.analysing = result;
-    return result;
+    return this.queue.exclusive(job);
   }
 
-  /** Cancels the running job (and occlusion), if any. */
+  /** Cancels the running job and occlusion, and any queued behind them. */
   cancel(): void {
-    this.latest.cancel();
-    this.occluding?.controller.abort();
+    this.queue.cancel();
   }
 
-  /** One analysis inside a job (see exclusive); loadMs is 0 when the model was already loaded. */
+  /** One analysis inside a job (see exclusive), with its signal; loadMs is 0 when the model was already loaded. */
   async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
-    const wasLoaded = this.loaded.has(model.manifest.id);
-    const { runner, tokenizer, loadMs } = await this.load(model, onProgress);
-    if (signal.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
+    const { runner, tokenizer, loadMs } = await this.ready(model, signal, onProgress);
     const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
-    return { ...result, loadMs: wasLoaded ? 0 : loadMs };
+    return { ...result, loadMs };
   }
 
   /**
    * Occlusion [T, T] in KL bits of the analysis's primary sequence (the one its W(t, k) views show): each
    * token replaced by the manifest's occlusion token (default a single space, else the unknown token),
-   * special tokens left alone; bidirectional for a model that looks ahead. Waits for the current analysis;
-   * a newer analysis or occlusion cancels it ("cancelled"), as does signal.
+   * special tokens left alone; bidirectional for a model that looks ahead. The input is an analysis or the
+   * same as plain data (the Compare view's runs): every sequence's ids and the primary tokens' special
+   * flags. Waits for the current analysis; a newer analysis or occlusion cancels it ("cancelled"), as does signal.
    */
-  async occlusion(model: ModelDescriptor, input: Pick<Analysis, 'sequences' | 'tokens'> | readonly number[], onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<Float32Array> {
-    const previous = this.occluding;
-    previous?.controller.abort();
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    signal?.addEventListener('abort', abort);
-    const done = (async () => {
-      await previous?.done.catch(() => undefined);
-      await this.analysing.catch(() => undefined);
-      if (controller.signal.aborted) throw new LensError('cancelled', 'Occlusion was cancelled.');
-      const { runner, tokenizer } = await this.load(model);
+  async occlusion(
+    model: ModelDescriptor,
+    input: Pick<Analysis, 'sequences' | 'tokens'> | { sequenceIds: SequenceIds; special: readonly boolean[] },
+    onProgress: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
+    const ids: SequenceIds = 'sequenceIds' in input ? input.sequenceIds : Object.fromEntries(input.sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
+    const special = 'sequenceIds' in input ? input.special : input.tokens.map((t) => t.special);
+    return this.queue.followUp(async (jobSignal) => {
+      const { runner, tokenizer } = await this.ready(model, jobSignal);
       const wanted = model.manifest.occlusionToken;
       const replacementId = wanted !== undefined ? tokenizer.idOf(wanted) : (tokenizer.encode(' ')[0] ?? tokenizer.idOf('[UNK]') ?? tokenizer.idOf('<unk>'));
       if (replacementId === undefined) throw new LensError('model-invalid', `The tokenizer of "${model.manifest.id}" has no ${wanted !== undefined ? `token ${JSON.stringify(wanted)} (manifest field occlusionToken)` : 'token for a single space; set the manifest field occlusionToken'}.`);
       const structure = runner.structure;
       const primary = structure.primary;
-      // Token ids alone (the Compare view's runs) are the primary sequence of a one-sequence model.
-      const ids: SequenceIds = Array.isArray(input) ? { [primary]: input } : Object.fromEntries((input as Pick<Analysis, 'sequences'>).sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
-      const special = Array.isArray(input) ? [] : (input as Pick<Analysis, 'tokens'>).tokens.map((t) => t.special);
       // Inference and the KL sums run on this (the UI) thread: small batches with a task boundary before
       // each let the panel paint progress and answer input between them.
       const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -165,51 +174,68 @@ export class Engine {
         causal: !looksAhead(structure),
         skip: (k) => special[k] === true,
         replacementId,
-        signal: controller.signal,
+        signal: jobSignal,
         onProgress,
         pause,
         maxBatchBytes: OCCLUSION_BATCH_BYTES,
       });
-    })();
-    const entry = { controller, done };
-    this.occluding = entry;
-    try {
-      return await done;
-    } finally {
-      signal?.removeEventListener('abort', abort);
-      if (this.occluding === entry) this.occluding = undefined;
-    }
+    }, signal);
   }
 
-  /** Releases every session. */
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    prefetched.clear();
-    this.latest.cancel();
-    this.occluding?.controller.abort();
-    const entries = [...this.loaded.values()];
-    this.loaded.clear();
-    await Promise.allSettled(entries.map(async (e) => (await e).runner.release()));
-  }
-
-  private async create(model: ModelDescriptor, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
-    const started = performance.now();
-    const id = model.manifest.id;
-    const { modelBytes, tokenizerJson } = await modelFiles(model, (loaded, total) => onProgress?.({ modelId: id, loaded, total }));
-    const tokenizer = new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
-    const runner = await ModelRunner.create(ortFor(this.backend.backend) as unknown as OrtModule, model.manifest, modelBytes, {
-      executionProviders: [this.backend.backend],
-      graphOptimizationLevel: 'all',
+  /**
+   * Cancels every job, refuses new ones ("disposed") and, once the job in flight has returned (a session
+   * must not be released while it runs), releases every session. Idempotent.
+   */
+  dispose(): Promise<void> {
+    this.queue.close();
+    this.disposing ??= this.queue.idle().then(async () => {
+      const runners = [...this.models.values()].flatMap((slot) => (slot.runner ? [slot.runner] : []));
+      this.models.clear();
+      await Promise.allSettled(runners.map((runner) => runner.release()));
     });
+    return this.disposing;
+  }
+
+  /**
+   * A model's tokenizer and warm session, loaded first if need be. Called only inside a job body, so that
+   * creating and warming a session never overlaps another inference. A cancelled job stops waiting for a
+   * download at once (the download goes on for the next job) and stops after a session creation in flight
+   * (the session stays for the next job). A failed load is forgotten, its session released, so that it may
+   * be retried. loadMs is what this call waited for the load: 0 when the model was loaded before.
+   */
+  private async ready(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
+    const id = model.manifest.id;
+    const known = this.models.get(id);
+    if (known?.warm && known.runner && known.tokenizer) return { runner: known.runner, tokenizer: known.tokenizer, loadMs: 0 };
+    const started = performance.now();
+    const slot: ModelSlot = known ?? { warm: false };
+    this.models.set(id, slot);
+    slot.onProgress = onProgress;
     try {
-      if (this.disposed) throw new LensError('disposed', 'The view closed while the model was loading.');
+      if (!slot.files) {
+        const files = this.options.files.files(model, (loaded, total) => slot.onProgress?.({ modelId: id, loaded, total }));
+        files.catch(() => slot.files === files && (slot.files = undefined)); // a failed download is fetched again
+        slot.files = files;
+      }
+      const { modelBytes, tokenizerJson } = await untilAborted(slot.files, signal);
+      slot.tokenizer ??= new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
+      slot.runner ??= await ModelRunner.create(this.options.ort, model.manifest, modelBytes, {
+        executionProviders: [this.options.provider],
+        graphOptimizationLevel: 'all',
+      });
+      if (signal.aborted) throw cancelledError('exclusive');
       // First runs compile kernels; a model whose declared axes do not match its outputs fails here.
-      const warmUp = tokenizer.encode('function warmUp() {\n  return 1;\n}');
-      await runner.run(Object.fromEntries(runner.structure.sequences.map((s) => [s.id, warmUp])));
+      const warmUp = slot.tokenizer.encode(WARM_UP_TEXT);
+      await slot.runner.run(Object.fromEntries(slot.runner.structure.sequences.map((s) => [s.id, warmUp])));
+      slot.warm = true;
+      slot.files = undefined;
+      slot.onProgress = undefined;
+      return { runner: slot.runner, tokenizer: slot.tokenizer, loadMs: performance.now() - started };
     } catch (err) {
-      await runner.release(); // never leak a session, whatever failed
+      if (signal.aborted && err instanceof LensError && err.code === 'cancelled') throw err; // kept for the next job
+      if (this.models.get(id) === slot) this.models.delete(id);
+      await slot.runner?.release().catch(() => undefined); // never leak a session, whatever failed; report that failure
       throw err;
     }
-    return { runner, tokenizer, loadMs: performance.now() - started };
   }
 }

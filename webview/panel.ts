@@ -4,14 +4,15 @@
 // One PanelPage owns all of it; the module only creates it.
 
 import type { Analysis } from '../src/core/analyze';
+import type { OrtModule } from '../src/core/engine';
 import { analysisCovers, compareRunOf } from '../src/core/compare';
 import { LensError, toErrorPayload } from '../src/core/errors';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
-import { OrtBackends } from './backend';
+import { OrtBackends, ortFor } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
-import { Engine, prefetchModel } from './engine';
+import { Engine, ModelFetcher } from './engine';
 import { postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
@@ -67,6 +68,8 @@ class PanelPage {
   private backend: BackendInfo | null = null;
   private backendRequested: string | undefined;
   private engine = newEngineSlot();
+  /** Model files, fetched once for this page's engines (the first ahead of the backend). */
+  private readonly files = new ModelFetcher();
   private current: { selection: SelectionSummary; modelId: string } | null = null;
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
   private runSeq = 0;
@@ -251,7 +254,7 @@ class PanelPage {
       this.backend = info;
       replace(this.backendSlot, backendView(info));
       host.notify('backendReady', info);
-      this.engine.engine = new Engine(info);
+      this.engine.engine = new Engine({ provider: info.backend, ort: ortFor(info.backend) as unknown as OrtModule, files: this.files });
       this.engine.resolve(this.engine.engine);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
@@ -308,7 +311,7 @@ class PanelPage {
       void this.analyse(this.saved.selection, this.saved.modelId); // restored after a window reload
     }
     window.addEventListener('pagehide', () => void this.engine.engine?.dispose());
-    if (first) prefetchModel(first); // the panel opens to analyse: download while the backend starts
+    if (first) this.files.prefetch(first); // the panel opens to analyse: download while the backend starts
     const ort = (this.ort = new OrtBackends(state.ortBaseUri));
     await this.startBackend(ort, state, state.settings.backend);
   }

@@ -1,18 +1,20 @@
 // Entry point of the "Compare architectures" sidebar webview: follows the editor's selection (a pin freezes
 // it), runs every bundled model on it one after another (reusing the panel's analysis of the same text),
-// with progress and cancel, draws the comparison as runs arrive, adds occlusion on demand, and reports
-// each finished comparison to the host. One ComparePage owns all of it; the module only creates it.
+// with progress and cancel, draws the comparison as runs arrive, adds occlusion on demand (each model rerun
+// on its own sequences' ids, special tokens left alone), and reports each finished comparison to the host.
+// One ComparePage owns all of it; the module only creates it.
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { compareRunOf } from '../src/core/compare';
+import type { OrtModule } from '../src/core/engine';
 import { shortName } from '../src/core/compareSummary';
 import { LensError, toErrorPayload } from '../src/core/errors';
 import type { BackendInfo, CompareText, InitialState, LensSettings, SelectionSummary } from '../src/core/protocol';
 import { isBlank } from '../src/core/text';
-import { OrtBackends } from './backend';
+import { OrtBackends, ortFor } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { CompareView } from './compare/compareView';
-import { Engine, prefetchModel } from './engine';
+import { Engine, ModelFetcher } from './engine';
 import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 
@@ -31,11 +33,13 @@ class ComparePage {
   private readonly body = h('div', { class: 'slot' });
   private readonly pinButton = button('compare-pin', 'Pin', 'Keep comparing this selection while you select elsewhere');
   private readonly cancelButton = button('compare-cancel', 'Cancel', 'Stop running the models');
-  private readonly occlusionButton = button('compare-occlusion', 'Add occlusion', 'Replace each token in turn with a space and rerun every model: the same influence measure for all three (slow)');
+  private readonly occlusionButton = button('compare-occlusion', 'Add occlusion', 'Replace each token in turn (with the model’s occlusion token, else a space) and rerun every model: the same influence measure for all of them (slow)');
   private initial: InitialState | undefined;
   private settings: LensSettings | undefined;
   private ort: OrtBackends | undefined;
   private engine: { preference: string; promise: Promise<{ engine: Engine; info: BackendInfo }> } | undefined;
+  /** Model files, fetched once for this page's engines (the first ahead of the backend). */
+  private readonly files = new ModelFetcher();
   /** The selection compared (or being compared), and the editor's latest one (differs while pinned). */
   private compared: SelectionSummary | null = null;
   private latest: SelectionSummary | null = null;
@@ -69,7 +73,7 @@ class ComparePage {
       const promise = this.ort.init(preference, initial.probeModelUri).then(
         (info) => {
           replace(this.backendSlot, backendView(info));
-          return { engine: new Engine(info), info };
+          return { engine: new Engine({ provider: info.backend, ort: ortFor(info.backend) as unknown as OrtModule, files: this.files }), info };
         },
         (err: unknown) => {
           const error = err instanceof Error ? err : new Error(String(err));
@@ -114,7 +118,7 @@ class ComparePage {
       return;
     }
     const models = initial.models;
-    if (!this.engine) models.forEach(prefetchModel); // the first comparison: download while the backend starts
+    if (!this.engine) models.forEach((m) => this.files.prefetch(m)); // the first comparison: download while the backend starts
     this.busy(true);
     replace(statusSlot, progressView('Waiting for the inference backend…'));
     let eng: Engine;
@@ -210,7 +214,7 @@ class ComparePage {
     try {
       for (const { model, run } of current.runs) {
         const name = shortName(model.manifest);
-        const w = await eng.occlusion(model, run.tokenIds, (done, total) => {
+        const w = await eng.occlusion(model, { sequenceIds: run.sequenceIds, special: run.special }, (done, total) => {
           if (mine === this.seq) replace(this.statusSlot, stepProgressView(`Occlusion, ${name}: ${done} of ${total} tokens replaced…`, done, total));
         });
         if (mine !== this.seq) return;
