@@ -1,11 +1,15 @@
 // Influence decorations: while the cursor rests on an analysed token, the tokens that influence it are
 // tinted in proportion to their weight (four theme colours contributed in package.json, with overview
-// ruler marks), and cleared when the cursor leaves the analysed range or the analysis goes stale.
+// ruler marks), and cleared when the cursor leaves the analysed range or the analysis goes stale. Links to
+// tokens that do not exist, or ranges past the document's end, are skipped, never thrown on (the webview's
+// summaries are checked at the door too); the metric's label is escaped like the hover's.
 
 import * as vscode from 'vscode';
+import { markdownText } from './core/hoverMarkdown';
 import { tokenAt } from './core/influence';
 import { Disposable } from './dispose';
 import type { InfluenceStore } from './influenceStore';
+import { documentLength } from './selection';
 import { readHoverSettings } from './settings';
 
 export const TOGGLE_DECORATIONS_COMMAND = 'attentionLens.toggleInfluenceDecorations';
@@ -69,20 +73,26 @@ export class InfluenceDecorations extends Disposable {
       }
       return;
     }
-    const links = summary.tokens[index].from.slice(0, readHoverSettings().topK);
+    const length = documentLength(document);
+    const rangeOf = (t: { start: number; end: number }) => {
+      const start = Math.min(Math.max(0, t.start), length);
+      return new vscode.Range(document.positionAt(start), document.positionAt(Math.min(Math.max(start, t.end), length)));
+    };
+    const links = summary.tokens[index].from
+      .slice(0, readHoverSettings().topK)
+      .filter((l) => summary.tokens[l.index] !== undefined && Number.isFinite(l.weight) && l.weight > 0);
     const max = links.reduce((m, l) => Math.max(m, l.weight), 0);
     const byLevel: vscode.DecorationOptions[][] = LEVELS.map(() => []);
+    const label = markdownText(summary.metricLabel);
     for (const link of links) {
-      const t = summary.tokens[link.index];
-      const level = Math.min(3, Math.floor((link.weight / max) * 4 - 1e-9));
+      const level = Math.max(0, Math.min(3, Math.floor((link.weight / max) * 4 - 1e-9)));
       byLevel[level].push({
-        range: new vscode.Range(document.positionAt(t.start), document.positionAt(t.end)),
-        hoverMessage: `Influence on the token under the cursor: ${link.weight.toFixed(3)} (${summary.metricLabel})`,
+        range: rangeOf(summary.tokens[link.index]),
+        hoverMessage: `Influence on the token under the cursor: ${link.weight.toFixed(3)} (${label})`,
       });
     }
     this.types.forEach((type, i) => editor.setDecorations(type, byLevel[i]));
-    const own = summary.tokens[index];
-    editor.setDecorations(this.sourceType, [new vscode.Range(document.positionAt(own.start), document.positionAt(own.end))]);
+    editor.setDecorations(this.sourceType, [rangeOf(summary.tokens[index])]);
     this.decorated.add(editor);
     this.changed.fire({ editor, count: links.length });
   }

@@ -1,6 +1,7 @@
 // Influence summaries per document, in bounded memory (least recently used first out), keyed by
 // document URI, version, range and model. An entry is dropped as soon as its document changes or closes,
-// so a stale analysis is never shown by the hover or the decorations.
+// so a stale analysis is never shown by the hover or the decorations. A summary is kept only when it fits
+// the document it names (current version, every token inside it): it came from a webview.
 
 import * as vscode from 'vscode';
 import type { InfluenceSummary } from './core/influence';
@@ -28,9 +29,10 @@ export class InfluenceStore extends Disposable {
     return `${s.uri}|${s.version}|${start}-${end}|${s.modelId}`;
   }
 
-  /** Stores a summary if it is for the document's current version. */
-  add(summary: InfluenceSummary, currentVersion: number | undefined): boolean {
+  /** Stores a summary if it is for the document's current version and its tokens lie inside the document. */
+  add(summary: InfluenceSummary, currentVersion: number | undefined, documentLength = Infinity): boolean {
     if (currentVersion !== summary.version || summary.tokens.length === 0) return false;
+    if (!(summary.tokens[summary.tokens.length - 1].end <= documentLength)) return false;
     const key = InfluenceStore.key(summary);
     this.entries.delete(key);
     this.entries.set(key, summary);

@@ -1,5 +1,6 @@
 // Why: the extension's one output channel ("Attention Lens"). Activation creates it, owns it and hands
-// it to whatever logs, so no module holds it and nothing can log before activation.
+// it to whatever logs, so no module holds it and nothing can log before activation. Text a webview sent
+// goes through core/errors.ts forLog first: one line, at most 2,000 characters, newlines escaped.
 
 import * as vscode from 'vscode';
 

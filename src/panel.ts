@@ -4,20 +4,22 @@
 // for, and saves its exports. Only small summaries come back from the webview, never model outputs; the one
 // matrix that does is the W(t, k) of an analysis the Compare view reuses instead of running the model again.
 // AnalysisPanelHost owns the panel and the events others follow; activation owns the host.
+// What the webview sends is checked at the door (webviewEndpoint.ts); here, in addition, every document it
+// names must be the one the host sent this panel (RevealScope): it can neither reveal nor report on another.
 
 import * as vscode from 'vscode';
 import type { CompareRun } from './core/compare';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, SelectionShown, SelectionSummary } from './core/protocol';
-import { LensError } from './core/errors';
+import { LensError, forLog } from './core/errors';
 import type { InfluenceSummary } from './core/influence';
 import { Disposable } from './dispose';
 import type { Log } from './log';
 import type { ModelStore } from './modelStore';
 import { initialState } from './resources';
 import { saveExport } from './saveFile';
-import { revealRange } from './reveal';
+import { RevealScope, revealRange } from './reveal';
 import { readSettings } from './settings';
-import { HostEndpoint, createHostEndpoint } from './webviewEndpoint';
+import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 
 const VIEW_TYPE = 'attentionLens.panel';
@@ -60,9 +62,9 @@ export class AnalysisPanelHost extends Disposable {
     super();
     this.register(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
-        deserializeWebviewPanel: async (webviewPanel) => {
+        deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
           webviewPanel.webview.options = webviewOptions(extensionUri, store.modelRoots());
-          this.adopt(webviewPanel);
+          this.adopt(webviewPanel, restoredUri(state));
           log.info('Restored the Attention Lens panel after a reload.');
         },
       }),
@@ -101,9 +103,9 @@ export class AnalysisPanelHost extends Disposable {
     });
   }
 
-  private adopt(webviewPanel: vscode.WebviewPanel): AnalysisPanel {
+  private adopt(webviewPanel: vscode.WebviewPanel, restored?: string): AnalysisPanel {
     this.current?.dispose();
-    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.log, this.events);
+    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.log, this.events, restored);
     this.current = panel;
     return panel;
   }
@@ -122,6 +124,8 @@ export class AnalysisPanel extends Disposable {
   private backend: BackendInfo | undefined;
   private readonly backendWaiters: Array<(info: BackendInfo) => void> = [];
   private shown: { uri: string; version: number } | undefined;
+  /** The document this panel may name (reveal, report analyses of). */
+  private readonly scope: RevealScope;
 
   constructor(
     private readonly webviewPanel: vscode.WebviewPanel,
@@ -129,8 +133,10 @@ export class AnalysisPanel extends Disposable {
     store: ModelStore,
     log: Log,
     private readonly events: PanelEvents,
+    restored?: string,
   ) {
     super();
+    const scope = (this.scope = new RevealScope(restored));
     this.register(webviewPanel);
     webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
     const webview = webviewPanel.webview;
@@ -139,14 +145,15 @@ export class AnalysisPanel extends Disposable {
       endpoint.onNotification('backendReady', (info) => {
         this.backend = info;
         log.info(
-          `Panel backend: ${info.backend}${info.adapter ? ` (${info.adapter})` : ''}${info.fallbackReason ? `; WebGPU not used: ${info.fallbackReason}` : ''}; ` +
-            `onnxruntime-web ${info.ortVersion}, ready in ${Math.round(info.initMs)} ms`,
+          `Panel backend: ${info.backend}${info.adapter ? ` (${forLog(info.adapter)})` : ''}${info.fallbackReason ? `; WebGPU not used: ${forLog(info.fallbackReason)}` : ''}; ` +
+            `onnxruntime-web ${forLog(info.ortVersion)}, ready in ${Math.round(info.initMs)} ms`,
         );
         this.backendWaiters.splice(0).forEach((resolve) => resolve(info));
       }),
     );
     this.register(
       endpoint.onNotification('analysisDone', (done) => {
+        scope.check('analysisDone', done.uri);
         const t = done.timings;
         log.info(
           `Analysed ${done.tokenCount} tokens with ${done.modelId} on ${done.backend}: load ${Math.round(t.loadMs)} ms, tokenize ${Math.round(t.tokenizeMs)} ms, ` +
@@ -158,12 +165,23 @@ export class AnalysisPanel extends Disposable {
     );
     this.register(
       endpoint.onNotification('analysisFailed', (failure) => {
-        log.error(`Analysis with ${failure.modelId} failed: ${failure.code}: ${failure.message}`);
+        scope.check('analysisFailed', failure.uri);
+        log.error(`Analysis with ${failure.modelId || 'no model'} failed: ${failure.code}: ${forLog(failure.message)}`);
         events.failed(new LensError(failure.code, failure.message));
       }),
     );
-    this.register(endpoint.onNotification('influence', (summary) => events.summarised(summary)));
-    this.register(endpoint.onRequest('revealRange', (params) => revealRange(params.uri, params.start, params.end)));
+    this.register(
+      endpoint.onNotification('influence', (summary) => {
+        scope.check('influence', summary.uri);
+        events.summarised(summary);
+      }),
+    );
+    this.register(
+      endpoint.onRequest('revealRange', async ({ uri, start, end }) => {
+        scope.check('revealRange', uri);
+        await revealRange(uri, start, end, scope.sentByHost(uri));
+      }),
+    );
     this.register(endpoint.onRequest('saveFile', (params) => saveExport(params, log)));
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
@@ -217,7 +235,13 @@ export class AnalysisPanel extends Disposable {
   /** Shows a selection once the webview is ready; resolves when it is rendered. */
   async display(selection: SelectionSummary, modelId?: string): Promise<SelectionShown> {
     await this.ready;
+    this.scope.add(selection.uri);
     return this.endpoint.request('showSelection', { ...selection, modelId });
+  }
+
+  /** Delivers a message as if this panel's webview had posted it (for tests). */
+  simulate(kind: 'request' | 'notification', method: string, params: unknown): Promise<SimulatedAnswer> {
+    return this.endpoint.simulate(kind, method, params);
   }
 
   override dispose(): void {
@@ -228,4 +252,11 @@ export class AnalysisPanel extends Disposable {
     this.rejectReady(new LensError('disposed', 'The Attention Lens panel was closed before it finished loading.'));
     super.dispose();
   }
+}
+
+/** The document of the selection a restored panel saved (webview state: only a hint, see RevealScope). */
+function restoredUri(state: unknown): string | undefined {
+  const selection = typeof state === 'object' && state !== null ? (state as { selection?: unknown }).selection : undefined;
+  const uri = typeof selection === 'object' && selection !== null ? (selection as { uri?: unknown }).uri : undefined;
+  return typeof uri === 'string' && uri.length <= 8192 ? uri : undefined;
 }

@@ -1,4 +1,7 @@
 // Saves a webview export (PNG or JSON) through the host's save dialog; the webview cannot write files.
+// Why nothing is checked here: the params were checked at the door (core/protocolSchema.ts: a plain file
+// name ending in a filter's extension, data within the caps of its encoding), and the user picks the
+// target in the dialog; a failure's message crosses back without paths (core/errors.ts wireError).
 
 import * as vscode from 'vscode';
 import type { SaveFileParams } from './core/protocol';

@@ -13,7 +13,8 @@ export function readSettings(): LensSettings {
   const compareMaxTokens = config.get<number>('compare.maxTokens', 256);
   return {
     defaultModel: config.get<string>('defaultModel') ?? '', // package.json holds the default
-    maxTokens: Number.isInteger(maxTokens) && maxTokens > 0 ? maxTokens : 2048,
+    // The schema's bound (package.json): larger values would exceed what the host accepts back from the webview.
+    maxTokens: Number.isInteger(maxTokens) && maxTokens > 0 ? Math.min(maxTokens, 16_384) : 2048,
     backend: (BACKENDS as readonly string[]).includes(backend) ? (backend as BackendPreference) : 'auto',
     influenceMetric: readHoverSettings().metric,
     compareMaxTokens: Number.isInteger(compareMaxTokens) && compareMaxTokens >= 8 ? Math.min(compareMaxTokens, 1024) : 256,

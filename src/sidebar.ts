@@ -2,17 +2,20 @@
 // follows the active editor's selection (debounced) for it, hands it the analysis panel's run when that
 // covers the same text (so no model runs twice), opens a model in the panel when a matrix is clicked,
 // and logs each finished comparison. Activation owns the provider; the provider registers itself.
+// What the webview sends is checked at the door (webviewEndpoint.ts); a selection it asks to open in the
+// panel must moreover be one the host sent it, or the current text of an open document (SentSelections).
 
 import * as vscode from 'vscode';
+import { LensError, forLog } from './core/errors';
 import type { ComparisonDone, InitialState, SelectionSummary } from './core/protocol';
 import { Disposable } from './dispose';
 import type { Log } from './log';
 import type { ModelStore } from './modelStore';
 import type { AnalysisPanelHost } from './panel';
 import { initialState } from './resources';
-import { summarizeSelection } from './selection';
+import { SentSelections, summarizeSelection } from './selection';
 import { readSettings } from './settings';
-import { HostEndpoint, createHostEndpoint } from './webviewEndpoint';
+import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 
 /** Running three models on every keystroke of a growing selection would be wasted: wait for a pause. */
@@ -53,24 +56,28 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     this.view = { endpoint, disposables };
     let isReady = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const sent = new SentSelections();
+    const sendSelection = (editor: vscode.TextEditor) => endpoint.notify('selectionChanged', sent.remember(summarizeSelection(editor)));
 
     disposables.push(
       endpoint.onRequest('ready', async () => {
-        const state: InitialState = { ...(await initialState(webview, this.extensionUri, this.store, 'sidebar')), selection: this.currentSelection() };
+        const state: InitialState = { ...(await initialState(webview, this.extensionUri, this.store, 'sidebar')), selection: sent.remember(this.currentSelection()) };
         isReady = true;
         this.lastState = state;
         this.readyWaiters.splice(0).forEach((resolve) => resolve(state));
         return state;
       }),
       endpoint.onRequest('openInPanel', async ({ selection, modelId }) => {
-        await this.panels.show(selection, modelId);
+        const known = sent.match(selection);
+        if (!known) throw new LensError('bad-request', '"openInPanel": params.selection is neither a selection this view was sent nor the current text of an open document.');
+        await this.panels.show(known, modelId);
       }),
       endpoint.onRequest('panelRun', async (text) => {
         try {
           return (await this.panels.panel?.compareRun(text)) ?? null;
         } catch (err) {
           // The panel may be closing or busy; the view then runs the model itself.
-          this.log.info(`Compare view: the panel's analysis could not be reused (${err instanceof Error ? err.message : String(err)}).`);
+          this.log.info(`Compare view: the panel's analysis could not be reused (${forLog(err instanceof Error ? err.message : String(err))}).`);
           return null;
         }
       }),
@@ -89,12 +96,12 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
         }
         clearTimeout(timer);
         const editor = e.textEditor;
-        timer = setTimeout(() => endpoint.notify('selectionChanged', summarizeSelection(editor)), SELECTION_DEBOUNCE_MS);
+        timer = setTimeout(() => sendSelection(editor), SELECTION_DEBOUNCE_MS);
       }),
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         if (isReady && editor && !editor.selection.isEmpty) {
           clearTimeout(timer);
-          endpoint.notify('selectionChanged', summarizeSelection(editor));
+          sendSelection(editor);
         }
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -106,6 +113,12 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
       webviewView.onDidDispose(() => this.disposeView()),
     );
     webview.html = buildWebviewHtml(webview, this.extensionUri, 'sidebar', 'Compare architectures');
+  }
+
+  /** Delivers a message as if the view's webview had posted it (for tests); rejects when the view is not open. */
+  simulate(kind: 'request' | 'notification', method: string, params: unknown): Promise<SimulatedAnswer> {
+    if (!this.view) return Promise.reject(new Error('The Compare view is not open.'));
+    return this.view.endpoint.simulate(kind, method, params);
   }
 
   /** Resolves with the state the sidebar webview received when it next (or last) became ready. */

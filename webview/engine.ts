@@ -40,11 +40,21 @@ export interface ModelFileSource {
   files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles>;
 }
 
+/** The tokenizer file as JSON, or an error naming the file (it changed since the host checked it). */
+function parseTokenizer(model: ModelDescriptor, bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch (err) {
+    const found = err instanceof Error ? err.message : String(err);
+    throw new LensError('model-invalid', `${model.manifest.id}/${model.manifest.tokenizer.file}: expected a JSON tokenizer file, but it does not parse (${found}).`);
+  }
+}
+
 /** Fetches a model's ONNX bytes (with progress) and its tokenizer JSON. */
 async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: number, total: number) => void): Promise<ModelFiles> {
   const [modelBytes, tokenizerJson] = await Promise.all([
     fetchBytes(model.modelUri, { what: `${model.manifest.id}/${model.manifest.model ?? 'model.onnx'}`, code: 'model-invalid', expectedBytes: model.modelBytes, onProgress }),
-    fetchBytes(model.tokenizerUri, { what: `${model.manifest.id}/${model.manifest.tokenizer.file}`, code: 'model-invalid' }).then((b) => JSON.parse(new TextDecoder().decode(b)) as unknown),
+    fetchBytes(model.tokenizerUri, { what: `${model.manifest.id}/${model.manifest.tokenizer.file}`, code: 'model-invalid' }).then((b) => parseTokenizer(model, b)),
   ]);
   return { modelBytes, tokenizerJson };
 }

@@ -1,5 +1,7 @@
 // The one message protocol between the extension host and its webviews (the analysis panel and the
 // Compare sidebar). Each map lists string method names with one interface each; rpc.ts carries them.
+// The host checks the params of every WebviewRequests and WebviewNotifications method against its schema
+// in protocolSchema.ts (typed against these interfaces) before a handler runs: change both together.
 
 import type { CompareRun } from './compare';
 import type { ErrorPayload } from './errors';

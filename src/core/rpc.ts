@@ -1,8 +1,11 @@
 // A typed request/notification endpoint over any postMessage-like transport. Both the extension host
 // (webview.postMessage) and the webview (acquireVsCodeApi().postMessage) wrap their side in one of these:
 // every request carries an id, has a timeout, can be cancelled, and is rejected with {code, message}.
+// Why the `check` option: the side that cannot trust its peer (the host) checks every incoming request's
+// and notification's params before any handler runs, and answers {code, message} without a stack trace
+// or a path of its machine (wireError).
 
-import { ErrorPayload, LensError, fromErrorPayload, isErrorPayload, toErrorPayload } from './errors';
+import { ErrorPayload, LensError, fromErrorPayload, isErrorPayload, toErrorPayload, wireError } from './errors';
 
 /** A request method's parameter and result types. */
 export interface RequestSpec<P = unknown, R = unknown> {
@@ -29,8 +32,13 @@ export interface EndpointOptions {
   peer: string;
   /** Default request timeout in milliseconds. */
   timeoutMs?: number;
-  /** Called with malformed messages and failures of notification handlers; never silent. */
+  /** Called with malformed or rejected messages and failures of notification handlers; never silent. */
   onError?: (error: ErrorPayload) => void;
+  /**
+   * Checks the params of an incoming request or notification before its handlers run: returns the params
+   * to hand them (a checked copy), or why they were rejected (answered and reported as "bad-request").
+   */
+  check?: (kind: 'request' | 'notification', method: string, params: unknown) => { ok: true; params: unknown } | { ok: false; message: string };
 }
 
 export interface RequestOptions {
@@ -48,6 +56,11 @@ type RequestHandler = (params: unknown, signal: AbortSignal) => unknown;
 type NotificationHandler = (params: unknown) => void;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Longest method name an envelope may carry (the protocol's are far shorter). */
+const MAX_METHOD_LENGTH = 100;
+
+const isId = (id: unknown) => Number.isSafeInteger(id);
+const isMethod = (method: unknown) => typeof method === 'string' && method.length > 0 && method.length <= MAX_METHOD_LENGTH;
 
 export function isEnvelope(value: unknown): value is Envelope {
   if (typeof value !== 'object' || value === null) {
@@ -56,13 +69,13 @@ export function isEnvelope(value: unknown): value is Envelope {
   const m = value as Record<string, unknown>;
   switch (m.kind) {
     case 'request':
-      return typeof m.id === 'number' && typeof m.method === 'string';
+      return isId(m.id) && isMethod(m.method);
     case 'response':
-      return typeof m.id === 'number' && (m.error === undefined || isErrorPayload(m.error));
+      return isId(m.id) && (m.error === undefined || isErrorPayload(m.error));
     case 'notification':
-      return typeof m.method === 'string';
+      return isMethod(m.method);
     case 'cancel':
-      return typeof m.id === 'number';
+      return isId(m.id);
     default:
       return false;
   }
@@ -230,12 +243,17 @@ export class Endpoint<
       case 'notification': {
         const handlers = this.notificationHandlers.get(message.method);
         if (!handlers?.length) {
-          this.reportError({ code: 'unknown-method', message: `No handler for notification "${message.method}" from the ${this.options.peer}.` });
+          this.reportError({ code: 'unknown-method', message: `No handler for notification ${JSON.stringify(message.method)} from the ${this.options.peer}.` });
+          return;
+        }
+        const checked = this.checkParams('notification', message.method, message.params);
+        if (!checked.ok) {
+          this.reportError(checked.error);
           return;
         }
         for (const handler of [...handlers]) {
           try {
-            handler(message.params);
+            handler(checked.params);
           } catch (err) {
             this.reportError(toErrorPayload(err));
           }
@@ -254,23 +272,43 @@ export class Endpoint<
       this.transport.post({
         kind: 'response',
         id,
-        error: { code: 'unknown-method', message: `No handler for request "${method}" from the ${this.options.peer}.` },
+        error: { code: 'unknown-method', message: `No handler for request ${JSON.stringify(method)} from the ${this.options.peer}.` },
       });
+      return;
+    }
+    const checked = this.checkParams('request', method, params);
+    if (!checked.ok) {
+      this.reportError(checked.error);
+      this.transport.post({ kind: 'response', id, error: checked.error });
       return;
     }
     const controller = new AbortController();
     this.incoming.set(id, controller);
     try {
-      const result = await handler(params, controller.signal);
+      const result = await handler(checked.params, controller.signal);
       if (!this.disposed) {
         this.transport.post({ kind: 'response', id, result });
       }
     } catch (err) {
+      const error = wireError(err);
+      if (error.code === 'bad-request') this.reportError(error); // a handler's own check rejected it: logged like the schema's
       if (!this.disposed) {
-        this.transport.post({ kind: 'response', id, error: toErrorPayload(err) });
+        this.transport.post({ kind: 'response', id, error });
       }
     } finally {
       this.incoming.delete(id);
+    }
+  }
+
+  /** The params to hand the handlers, or the "bad-request" error; a failing check never escapes. */
+  private checkParams(kind: 'request' | 'notification', method: string, params: unknown): { ok: true; params: unknown } | { ok: false; error: ErrorPayload } {
+    const check = this.options.check;
+    if (!check) return { ok: true, params };
+    try {
+      const result = check(kind, method, params);
+      return result.ok ? result : { ok: false, error: { code: 'bad-request', message: result.message } };
+    } catch (err) {
+      return { ok: false, error: { code: 'bad-request', message: `${JSON.stringify(method)}: params could not be checked (${wireError(err).message})` } };
     }
   }
 }

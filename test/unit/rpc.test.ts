@@ -1,8 +1,10 @@
-// Unit tests for the typed protocol endpoint (src/core/rpc.ts): ids, results, errors as {code, message},
-// timeouts, cancellation and rejection on dispose, over a pair of linked in-process transports.
+// Unit tests for the typed protocol endpoint (src/core/rpc.ts): ids, results, errors as {code, message}
+// (no stack trace, no absolute path), timeouts, cancellation and rejection on dispose, over a pair of
+// linked in-process transports; the params check that runs before any handler; and the one-line,
+// bounded form in which webview text reaches the log (src/core/errors.ts).
 
 import * as assert from 'assert';
-import { LensError } from '../../src/core/errors';
+import { LensError, forLog, redactPaths } from '../../src/core/errors';
 import { Endpoint, Envelope, RequestSpec, Transport } from '../../src/core/rpc';
 
 interface AReq {
@@ -172,5 +174,82 @@ describe('rpc Endpoint', () => {
     const { b } = pair();
     b.onRequest('add', () => 0);
     assert.throws(() => b.onRequest('add', () => 1), /already registered/);
+  });
+
+  it('answers errors as {code, message} only: no stack trace, no absolute path', async () => {
+    const log: Envelope[] = [];
+    const { a, b } = pair(1000, log);
+    b.onRequest('fail', ({ message }) => {
+      throw new Error(message);
+    });
+    const err = await rejection(a.request('fail', { message: "ENOENT: no such file or directory, open '/home/someone/project/model.onnx'" }));
+    assert.strictEqual(err.message, "ENOENT: no such file or directory, open '…/model.onnx'");
+    const answer = log.find((m) => m.kind === 'response');
+    assert.ok(answer?.kind === 'response' && answer.error);
+    assert.deepStrictEqual(Object.keys(answer.error).sort(), ['code', 'message']);
+  });
+
+  it('checks params before any handler runs and answers a rejection with "bad-request"', async () => {
+    const errors: string[] = [];
+    const [ta, tb] = linkedTransports();
+    const a: Side = new Endpoint(ta, { peer: 'b' });
+    const b: Side = new Endpoint(tb, {
+      peer: 'a',
+      onError: (e) => errors.push(`${e.code}: ${e.message}`),
+      check: (_kind, method, params) => {
+        if (method === 'fail') throw new TypeError('checker bug');
+        const p = params as { a?: unknown; n?: unknown };
+        return typeof p?.a === 'number' || typeof p?.n === 'number' ? { ok: true, params: { ...p, checked: true } } : { ok: false, message: `"${method}": params.a must be a number` };
+      },
+    });
+    let calls = 0;
+    let seen: unknown;
+    b.onRequest('add', (p) => ((calls++, (seen = p)), 0));
+    b.onNotification('ping', () => calls++);
+    const err = await rejection(a.request('add', { a: 'x', b: 1 } as never));
+    assert.strictEqual(err.code, 'bad-request');
+    assert.match(err.message, /"add": params\.a/);
+    a.notify('ping', { n: 'x' } as never);
+    await new Promise((r) => setTimeout(r, 5));
+    assert.strictEqual(calls, 0);
+    assert.deepStrictEqual(errors, ['bad-request: "add": params.a must be a number', 'bad-request: "ping": params.a must be a number']);
+    assert.strictEqual(await a.request('add', { a: 1, b: 2 }), 0);
+    assert.deepStrictEqual(seen, { a: 1, b: 2, checked: true }, 'the handler gets the checked copy');
+    b.onRequest('fail', () => 1 as never);
+    const boom = await rejection(a.request('fail', { message: 'x' }));
+    assert.strictEqual(boom.code, 'bad-request');
+  });
+
+  it('ignores envelopes with fractional ids or oversized method names', () => {
+    const errors: string[] = [];
+    let deliver!: (m: unknown) => void;
+    const transport: Transport = { post: () => undefined, listen: (h) => ((deliver = h), { dispose: () => undefined }) };
+    new Endpoint<AReq, ANote, AReq, ANote>(transport, { peer: 'peer', onError: (e) => errors.push(e.code) });
+    deliver({ kind: 'request', id: 1.5, method: 'add', params: {} });
+    deliver({ kind: 'notification', method: 'p'.repeat(101), params: {} });
+    deliver({ kind: 'cancel', id: NaN });
+    assert.deepStrictEqual(errors, ['bad-message', 'bad-message', 'bad-message']);
+  });
+});
+
+describe('sanitising text for logs and answers', () => {
+  it('logs webview text as one line of at most 2,000 characters', () => {
+    const forged = `failed\n[error] forged line\r\u2028${'x'.repeat(5_000_000)}`;
+    const line = forLog(forged);
+    assert.ok(!/[\n\r\u2028]/.test(line));
+    assert.match(line, /^failed\\n\[error\] forged line\\r\\u2028x+… \(\d+ more characters\)$/);
+    assert.ok(line.length < 2100);
+    assert.strictEqual(forLog('short'), 'short');
+    assert.ok(!forLog(`${'x'.repeat(1999)}\u{1F600}`).includes('\ud83d…'), 'never half a character');
+  });
+
+  it('replaces absolute paths and file URIs by their last segment, and leaves other text alone', () => {
+    assert.strictEqual(redactPaths("open '/home/u/a/model.onnx'"), "open '…/model.onnx'");
+    assert.strictEqual(redactPaths('at f (/usr/lib/x.js:10:5)'), 'at f (…/x.js:10:5)');
+    assert.strictEqual(redactPaths('file:///home/u/My%20Docs/a.json is bad'), '…/a.json is bad');
+    assert.strictEqual(redactPaths('C:\\Users\\bob\\x.png failed'), '…/x.png failed');
+    assert.strictEqual(redactPaths('see ~/.ssh/id_rsa'), 'see …/id_rsa');
+    const plain = '3.2 bits/byte, 1/2 of https://example.com/a/b, vscode-webview://abc/index.html, ./a/b';
+    assert.strictEqual(redactPaths(plain), plain);
   });
 });

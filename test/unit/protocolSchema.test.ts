@@ -1,0 +1,287 @@
+// Unit tests for the host's check of every message a webview sends (src/core/protocolSchema.ts): valid
+// params of every method pass (as a copy without undeclared fields); seeded forgeries — wrong types,
+// missing fields, out-of-range numbers, oversized strings and lists, forged URIs and file names, indices
+// outside the token list — are all rejected with a message naming the method and the field, and none
+// reaches a handler or lets a TypeError escape when fed through a real Endpoint.
+
+import * as assert from 'assert';
+import { ERROR_CODES, type ErrorPayload } from '../../src/core/errors';
+import type { WebviewNotifications, WebviewRequests } from '../../src/core/protocol';
+import {
+  MAX_FILE_NAME_LENGTH,
+  MAX_LINKS_PER_TOKEN,
+  MAX_SAVE_BASE64_LENGTH,
+  MAX_TOKENS,
+  MAX_URI_LENGTH,
+  WEBVIEW_NOTIFICATION_SCHEMAS,
+  WEBVIEW_REQUEST_SCHEMAS,
+  checkWebviewMessage,
+} from '../../src/core/protocolSchema';
+import { Endpoint, type Envelope } from '../../src/core/rpc';
+
+/** mulberry32: a small seeded generator, so every run forges the same messages. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
+
+const URI = 'file:///work/sample.py';
+const selection = { uri: URI, fileName: 'sample.py', languageId: 'python', version: 3, start: { line: 1, character: 0 }, end: { line: 1, character: 5 }, startOffset: 10, text: 'class', length: 5, codePoints: 5, lineCount: 1 };
+
+/** A valid influence summary of n tokens (ordered, non-overlapping, links into the list). */
+function summary(r: () => number, n: number) {
+  let at = 0;
+  const tokens = Array.from({ length: n }, () => {
+    const start = at + Math.floor(r() * 2);
+    at = start + Math.floor(r() * 6);
+    return { start, end: at, text: pick(r, ['·self', '·||', '`x`', '[a](b)', '', '\u{1F600}']), from: [] as Array<{ index: number; weight: number }>, to: [] as Array<{ index: number; weight: number }> };
+  });
+  for (const t of tokens) {
+    for (let k = Math.floor(r() * 6); k > 0; k--) t.from.push({ index: Math.floor(r() * n), weight: r() });
+    for (let k = Math.floor(r() * 3); k > 0; k--) t.to.push({ index: Math.floor(r() * n), weight: r() * 3 });
+  }
+  return { uri: URI, version: 3, modelId: 'transformer', modelName: 'Transformer', metric: 'rollout', metricLabel: 'attention rollout', tokens };
+}
+
+type Valid = { [K in keyof WebviewRequests]: WebviewRequests[K]['params'] } & { [K in keyof WebviewNotifications]: WebviewNotifications[K] };
+function validParams(): { requests: Partial<Valid>; notifications: Partial<Valid> } {
+  return {
+    requests: {
+      ready: { view: 'panel' },
+      revealRange: { uri: URI, start: 3, end: 9 },
+      saveFile: { suggestedName: 'attention-layer1-head2.png', filters: { 'PNG image': ['png'] }, data: 'iVBORw0KGgo=', encoding: 'base64' },
+      openInPanel: { selection, modelId: 'lstm' },
+      panelRun: { uri: URI, version: 3, startOffset: 10, text: 'class', maxTokens: 256 },
+    },
+    notifications: {
+      error: { code: 'internal', message: 'x is undefined', source: 'panel' },
+      backendReady: { backend: 'wasm', requested: 'auto', ortVersion: '1.30.0', initMs: 12.5 },
+      analysisDone: { uri: URI, version: 3, modelId: 'gru', backend: 'webgpu', tokenCount: 12, truncated: { totalTokens: 40, keptTokens: 12 }, timings: { loadMs: 1, tokenizeMs: 2, runMs: 3, analyseMs: 4, renderMs: 5 } },
+      influence: summary(rng(1), 12) as WebviewNotifications['influence'],
+      analysisFailed: { code: 'model-invalid', message: 'bad manifest', uri: URI, version: 3, modelId: '' },
+      comparisonDone: {
+        uri: URI,
+        version: 3,
+        startOffset: 10,
+        length: 5,
+        tokenCount: 2,
+        truncated: false,
+        models: [{ modelId: 'lstm', backend: 'wasm', reused: false, runMs: 5, bitsPerByte: 2.5, halfLife: null }],
+        sentences: ['The LSTM forgets geometrically.'],
+      },
+    },
+  };
+}
+
+const METHODS = { request: Object.keys(WEBVIEW_REQUEST_SCHEMAS), notification: Object.keys(WEBVIEW_NOTIFICATION_SCHEMAS) } as const;
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+
+/** Every path inside a value, in the schema's notation (.key, [index], ["record key"] under filters). */
+function paths(value: unknown, path = 'params', recordKeys = false): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const p = Array.isArray(value) ? `${path}[${k}]` : recordKeys ? `${path}[${JSON.stringify(k)}]` : `${path}.${k}`;
+    out.push(p, ...paths(v, p, k === 'filters'));
+  }
+  return out;
+}
+
+/** Steps from "params.a[0][\"b\"].c" to ["a", "0", "b", "c"]. */
+function steps(path: string): string[] {
+  return [...path.slice('params'.length).matchAll(/\.([^.[]+)|\[(\d+)\]|\["([^"]*)"\]/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+/** A value of another JSON type than `current` that the schema cannot accept there. */
+function wrongValue(r: () => number, current: unknown): unknown {
+  if (typeof current === 'string') return pick(r, [42, true, null, {}, [], ['x']]);
+  if (typeof current === 'number') return pick(r, ['1', true, {}, [], NaN, Infinity, -Infinity]);
+  if (typeof current === 'boolean') return pick(r, [1, 'true', null, {}, []]);
+  if (Array.isArray(current)) return pick(r, ['x', 1, {}, true, null]);
+  if (current === null) return pick(r, ['x', true, []]);
+  return pick(r, ['x', 1, [], true]);
+}
+
+/** A forged copy of valid params: one field deleted or given a wrong type; returns it and the field's path. */
+function forge(r: () => number, valid: unknown): { params: unknown; path: string } {
+  const params = clone(valid);
+  const path = pick(r, paths(params));
+  const keys = steps(path);
+  let parent = params as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) parent = parent[k] as Record<string, unknown>;
+  const last = keys[keys.length - 1];
+  if (!Array.isArray(parent) && r() < 0.25) {
+    delete parent[last];
+    if (path.endsWith(']')) return { params, path: path.slice(0, path.lastIndexOf('[')) }; // a record left empty
+  } else {
+    parent[last] = wrongValue(r, parent[last]);
+  }
+  return { params, path };
+}
+
+describe('protocol schemas: messages from a webview', () => {
+  it('accepts valid params of every method and drops undeclared fields', () => {
+    const { requests, notifications } = validParams();
+    for (const [kind, samples] of [['request', requests], ['notification', notifications]] as const) {
+      assert.deepStrictEqual(Object.keys(samples).sort(), [...METHODS[kind]].sort(), `a valid sample for every ${kind}`);
+      for (const [method, params] of Object.entries(samples)) {
+        const checked = checkWebviewMessage(kind, method, { ...params, injected: 'x'.repeat(100) });
+        assert.ok(checked.ok, `${method}: ${checked.ok ? '' : checked.message}`);
+        assert.deepStrictEqual(checked.params, params, `${method}: the checked copy`);
+      }
+    }
+  });
+
+  it('accepts 300 random valid influence summaries and a NaN that JSON turned into null', () => {
+    const r = rng(7);
+    for (let i = 0; i < 300; i++) {
+      const s = summary(r, 1 + Math.floor(r() * 40));
+      const checked = checkWebviewMessage('notification', 'influence', s);
+      assert.ok(checked.ok, checked.ok ? '' : checked.message);
+    }
+    const done = clone(validParams().notifications.comparisonDone!) as unknown as { models: Array<{ bitsPerByte: unknown }> };
+    done.models[0].bitsPerByte = null;
+    const checked = checkWebviewMessage('notification', 'comparisonDone', done);
+    assert.ok(checked.ok && Number.isNaN((checked.params as typeof done).models[0].bitsPerByte));
+  });
+
+  it('rejects 1,500 seeded forgeries (wrong types, missing fields) naming the method and the field', () => {
+    const r = rng(12);
+    const { requests, notifications } = validParams();
+    const all = [...Object.entries(requests).map(([m, p]) => ['request', m, p] as const), ...Object.entries(notifications).map(([m, p]) => ['notification', m, p] as const)];
+    for (let i = 0; i < 1500; i++) {
+      const [kind, method, valid] = pick(r, all);
+      const { params, path } = forge(r, valid);
+      const checked = checkWebviewMessage(kind, method, params);
+      assert.ok(!checked.ok, `forgery ${i} of ${method} at ${path} passed: ${JSON.stringify(params).slice(0, 300)}`);
+      assert.ok(checked.message.startsWith(`"${method}": `), checked.message);
+      assert.ok(checked.message.includes(path), `forgery ${i}: "${checked.message}" should name ${path}`);
+    }
+  });
+
+  const long = (n: number) => 'a'.repeat(n);
+  const token = (start: number, end: number, from: unknown[] = []) => ({ start, end, text: 't', from, to: [] });
+  const withTokens = (tokens: unknown[]) => ({ ...summary(rng(2), 1), tokens });
+  const forgeries: Array<[string, 'request' | 'notification', string, unknown, RegExp]> = [
+    ['start after end', 'request', 'revealRange', { uri: URI, start: 9, end: 3 }, /params\.end/],
+    ['negative offset', 'request', 'revealRange', { uri: URI, start: -1, end: 3 }, /params\.start/],
+    ['fractional offset', 'request', 'revealRange', { uri: URI, start: 1.5, end: 3 }, /params\.start/],
+    ['offset as a string', 'request', 'revealRange', { uri: URI, start: '0', end: 3 }, /params\.start/],
+    ['URI with a newline', 'request', 'revealRange', { uri: 'file:///a\n/b', start: 0, end: 1 }, /params\.uri/],
+    ['URI without a scheme', 'request', 'revealRange', { uri: '/etc/passwd', start: 0, end: 1 }, /params\.uri/],
+    ['huge URI', 'request', 'revealRange', { uri: `file:///${long(MAX_URI_LENGTH)}`, start: 0, end: 1 }, /params\.uri/],
+    ['name with ..', 'request', 'saveFile', { suggestedName: '../x.png', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['name ..', 'request', 'saveFile', { suggestedName: '..', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['name with a slash', 'request', 'saveFile', { suggestedName: 'a/b.png', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['name with a backslash', 'request', 'saveFile', { suggestedName: 'a\\b.png', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['absolute name', 'request', 'saveFile', { suggestedName: '/tmp/x.png', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['drive name', 'request', 'saveFile', { suggestedName: 'C:x.png', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['hidden name', 'request', 'saveFile', { suggestedName: '.bashrc', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['device name', 'request', 'saveFile', { suggestedName: 'NUL.png', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['long name', 'request', 'saveFile', { suggestedName: `${long(MAX_FILE_NAME_LENGTH)}.png`, filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['name not matching the filters', 'request', 'saveFile', { suggestedName: 'x.sh', filters: { PNG: ['png'] }, data: '', encoding: 'base64' }, /params\.suggestedName/],
+    ['unknown encoding', 'request', 'saveFile', { suggestedName: 'x.png', filters: { PNG: ['png'] }, data: '', encoding: 'hex' }, /params\.encoding/],
+    ['base64 that is not', 'request', 'saveFile', { suggestedName: 'x.png', filters: { PNG: ['png'] }, data: 'a$b=', encoding: 'base64' }, /params\.data/],
+    ['data over the cap', 'request', 'saveFile', { suggestedName: 'x.png', filters: { PNG: ['png'] }, data: long(MAX_SAVE_BASE64_LENGTH + 4), encoding: 'base64' }, /params\.data/],
+    ['no filters', 'request', 'saveFile', { suggestedName: 'x.png', filters: {}, data: '', encoding: 'base64' }, /params\.filters/],
+    ['filter extension with a dot', 'request', 'saveFile', { suggestedName: 'x.png', filters: { PNG: ['.png'] }, data: '', encoding: 'base64' }, /params\.filters/],
+    ['selection length not its text', 'request', 'openInPanel', { selection: { ...selection, length: 99 }, modelId: 'lstm' }, /params\.selection\.length/],
+    ['model id with a slash', 'request', 'openInPanel', { selection, modelId: '../lstm' }, /params\.modelId/],
+    ['maxTokens zero', 'request', 'panelRun', { uri: URI, version: 3, startOffset: 0, text: '', maxTokens: 0 }, /params\.maxTokens/],
+    ['unknown view', 'request', 'ready', { view: 'editor' }, /params\.view/],
+    ['index past the tokens', 'notification', 'influence', withTokens([token(0, 1, [{ index: 1, weight: 0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.index/],
+    ['negative index', 'notification', 'influence', withTokens([token(0, 1, [{ index: -1, weight: 0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.index/],
+    ['NaN weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: NaN }])]), /weight/],
+    ['null weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: null }])]), /weight/],
+    ['infinite weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: Infinity }])]), /weight/],
+    ['token ending before it starts', 'notification', 'influence', withTokens([token(5, 1)]), /params\.tokens\[0\]\.end/],
+    ['tokens out of order', 'notification', 'influence', withTokens([token(5, 8), token(2, 3)]), /params\.tokens\[1\]\.start/],
+    ['too many links', 'notification', 'influence', withTokens([token(0, 1, Array.from({ length: MAX_LINKS_PER_TOKEN + 1 }, () => ({ index: 0, weight: 1 })))]), /params\.tokens\[0\]\.from/],
+    ['too many tokens', 'notification', 'influence', withTokens(Array.from({ length: MAX_TOKENS + 1 }, (_, i) => token(i, i))), /params\.tokens/],
+    ['unknown metric', 'notification', 'influence', { ...summary(rng(3), 2), metric: 'saliency' }, /params\.metric/],
+    ['model name over the cap', 'notification', 'influence', { ...summary(rng(3), 2), modelName: long(5000) }, /params\.modelName/],
+    ['unknown error code', 'notification', 'error', { code: 'pwned', message: 'x', source: 's' }, /params\.code/],
+    ['5 MB error message', 'notification', 'error', { code: 'internal', message: long(5_000_000), source: 's' }, /params\.message/],
+    ['kept more than total', 'notification', 'analysisDone', { ...validParams().notifications.analysisDone, truncated: { totalTokens: 1, keptTokens: 2 } }, /keptTokens/],
+    ['negative timing', 'notification', 'analysisDone', { ...validParams().notifications.analysisDone, timings: { loadMs: -1, tokenizeMs: 0, runMs: 0, analyseMs: 0, renderMs: 0 } }, /loadMs/],
+    ['unknown backend', 'notification', 'backendReady', { backend: 'cuda', requested: 'auto', ortVersion: '1', initMs: 1 }, /params\.backend/],
+    ['failure with a forged code', 'notification', 'analysisFailed', { code: 'x'.repeat(10), message: 'm', uri: URI, version: 1, modelId: '' }, /params\.code/],
+    ['comparison with 65 models', 'notification', 'comparisonDone', { ...validParams().notifications.comparisonDone, models: Array(65).fill(validParams().notifications.comparisonDone!.models[0]) }, /params\.models/],
+  ];
+  for (const [name, kind, method, params, field] of forgeries) {
+    it(`rejects ${method}: ${name}`, () => {
+      const checked = checkWebviewMessage(kind, method, params);
+      assert.ok(!checked.ok, `${name} passed`);
+      assert.match(checked.message, new RegExp(`^"${method}": `));
+      assert.match(checked.message, field);
+      assert.ok(checked.message.length < 600 && !checked.message.includes('\n'), `one short line: ${checked.message.slice(0, 700)}`);
+    });
+  }
+
+  it('rejects params that are not objects, and methods that are not in the protocol', () => {
+    for (const method of [...METHODS.request, ...METHODS.notification]) {
+      for (const params of [undefined, null, 0, 'x', [], [{}], true]) {
+        const kind = (METHODS.request as readonly string[]).includes(method) ? 'request' : 'notification';
+        const checked = checkWebviewMessage(kind, method, params);
+        assert.ok(!checked.ok && checked.message.includes('params'), `${method} with ${JSON.stringify(params)}`);
+      }
+    }
+    for (const method of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'showSelection', '']) {
+      assert.ok(!checkWebviewMessage('request', method, {}).ok, method);
+      assert.ok(!checkWebviewMessage('notification', method, {}).ok, method);
+    }
+  });
+
+  it('answers every forged message through an Endpoint with "bad-request" before any handler runs', async () => {
+    let deliver!: (m: unknown) => void;
+    const posted: Envelope[] = [];
+    const reported: ErrorPayload[] = [];
+    const host = new Endpoint<Record<string, never>, Record<string, never>, WebviewRequests, WebviewNotifications>(
+      { post: (m) => posted.push(m), listen: (h) => ((deliver = h), { dispose: () => undefined }) },
+      { peer: 'webview', check: checkWebviewMessage, onError: (e) => reported.push(e) },
+    );
+    let handled = 0;
+    // Handlers that would throw a TypeError on any malformed params, as the real ones would.
+    host.onRequest('revealRange', (p) => void (handled += p.uri.length + p.start.toFixed().length));
+    host.onRequest('saveFile', (p) => ((handled += p.suggestedName.length + p.data.length + Object.keys(p.filters).length), null));
+    host.onRequest('openInPanel', (p) => void (handled += p.selection.text.length + p.selection.start.line));
+    host.onRequest('panelRun', (p) => ((handled += p.text.length), null));
+    host.onRequest('ready', (p) => ((handled += p.view.length), undefined as never));
+    for (const method of METHODS.notification) host.onNotification(method as keyof WebviewNotifications, (p: unknown) => void (handled += JSON.stringify(p).length));
+    host.onNotification('influence', (s) => s.tokens.forEach((t) => t.from.forEach((l) => (handled += s.tokens[l.index].end))));
+
+    const r = rng(99);
+    const { requests, notifications } = validParams();
+    const N = 600;
+    for (let i = 0; i < N; i++) {
+      const request = r() < 0.5;
+      const [method, valid] = pick(r, Object.entries(request ? requests : notifications));
+      const { params } = forge(r, valid);
+      deliver(request ? { kind: 'request', id: i + 1, method, params } : { kind: 'notification', method, params });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.strictEqual(handled, 0, 'no handler may run for a forged message');
+    assert.strictEqual(reported.length, N, 'each forged message is reported once');
+    assert.ok(reported.every((e) => e.code === 'bad-request' && !/TypeError|undefined/.test(e.message)), reported.find((e) => e.code !== 'bad-request')?.message);
+    const answers = posted.filter((m) => m.kind === 'response');
+    assert.ok(answers.length > N / 4);
+    assert.ok(answers.every((m) => m.kind === 'response' && m.error?.code === 'bad-request' && m.error.stack === undefined));
+
+    posted.length = 0;
+    reported.length = 0;
+    for (const [i, [method, params]] of Object.entries(requests).entries()) deliver({ kind: 'request', id: 10_000 + i, method, params });
+    for (const [method, params] of Object.entries(notifications)) deliver({ kind: 'notification', method, params });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepStrictEqual(reported, [], 'valid messages are not reported');
+    assert.ok(handled > 0);
+    assert.ok(posted.every((m) => m.kind === 'response' && !m.error));
+    assert.ok(ERROR_CODES.includes('bad-request'));
+  });
+});
