@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'no-editor',
   'backend-unavailable',
   'model-invalid',
+  'download-failed',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

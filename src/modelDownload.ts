@@ -1,0 +1,425 @@
+// Why: "Download model…" fetches a model over the network, where connections are cut, servers stall, answer
+// 404 or send other bytes than the manifest promises, and disks fill up. Whatever happens, the models folder
+// must never hold half a model: everything goes to `<root>/.download-<random>/` and is renamed to
+// `<root>/<id>/` only once every file is complete, matches the manifest's sizes and sha256 checksums and has
+// passed the same folder check a model gets before it is offered. A cut file keeps its bytes in
+// `<root>/.partial/<sha256 of its URL>` so the next attempt resumes it with an HTTP Range request. File names
+// from a manifest are resolved beside it and may not leave its directory or host. No `vscode` import: the
+// command wraps this in withProgress, and the unit tests run it in Node against a local server.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as nodePath from 'node:path';
+import { LensError } from './core/errors';
+import { isSafeRelativePath } from './core/manifest';
+import { validateManifest } from './core/manifestValidator';
+import { type FolderAccess, checkModelFolder, realPathInside } from './modelFiles';
+
+/** Where downloaded bytes are written; a FileHandle of node:fs/promises is one. Tests inject failures here. */
+export interface FileWriter {
+  write(data: Uint8Array): Promise<{ bytesWritten: number }>;
+  close(): Promise<void>;
+}
+
+export interface DownloadOptions {
+  /** sha256 (hex) of what the URL serves, the manifest itself: it pins every file the manifest checksums. */
+  expectedSha256?: string;
+  /** Aborting stops the download; the cut file stays resumable. */
+  signal?: AbortSignal;
+  /** Called at most every 100 ms per file and when a file is complete; `received` counts resumed bytes. */
+  onProgress?(received: number, total: number | undefined, file: string): void;
+  /** Time without a byte before the download is given up as stalled (default 30 s). */
+  stallTimeoutMs?: number;
+  /** Most bytes the whole model may take (default 4 GiB). */
+  maxBytes?: number;
+  /** Opens a file for writing, 'w' from the start or 'a' to append (default: node:fs/promises open). */
+  openFile?(path: string, flags: 'w' | 'a'): Promise<FileWriter>;
+}
+
+/** The installed model: its folder `<destinationRoot>/<id>` and its id. */
+export type DownloadedModel = { folder: string; id: string };
+
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const PROGRESS_INTERVAL_MS = 100;
+/** A `.download-*` folder untouched this long was left by a window that closed mid-download. */
+const STALE_TEMP_MS = 24 * 3600_000;
+const STALE_PARTIAL_MS = 7 * 24 * 3600_000;
+const SHA256 = /^[0-9a-f]{64}$/;
+const ARCHIVE = /\.(zip|tar|tgz|tar\.gz|tar\.xz|7z)$/i;
+const REDIRECTS = [301, 302, 303, 307, 308];
+
+/** A file to fetch: its name in the model folder, its URL and what the manifest declares of it. */
+interface Planned { name: string; url: URL; sha256?: string; bytes?: number }
+
+/** One call's state: never shared between downloads. */
+interface Job {
+  root: string;
+  partialDir: string;
+  signal?: AbortSignal;
+  stallMs: number;
+  maxBytes: number;
+  left: number; // bytes still allowed
+  stall: Error; // what a stall destroys a request or response with, recognised by identity
+  openFile(path: string, flags: 'w' | 'a'): Promise<FileWriter>;
+  onProgress?: DownloadOptions['onProgress'];
+}
+
+/** A failure after which the partial file is kept and the next attempt resumes it. */
+class ResumableError extends LensError {}
+
+const failed = (message: string) => new LensError('download-failed', message);
+const invalid = (message: string) => new LensError('model-invalid', message);
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+/** 1234567 → "1.2 MB". */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} bytes`;
+  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${value.toFixed(1)} ${unit}`;
+}
+
+/**
+ * Downloads the model whose manifest.json is at `url` into `destinationRoot/<id>/`, verified, or throws a
+ * LensError ('download-failed', 'model-invalid' or 'cancelled') saying what happened and what to do, having
+ * left no model folder and no temporary folder behind.
+ */
+export async function downloadModel(url: string, destinationRoot: string, options: DownloadOptions = {}): Promise<DownloadedModel> {
+  if (!URL.canParse(url)) throw failed(`"${url}" is not a URL: give the http(s) address of the model's manifest.json`);
+  const manifestUrl = new URL(url);
+  if (manifestUrl.protocol !== 'https:' && manifestUrl.protocol !== 'http:') throw failed(`${url}: expected an http or https address, found ${manifestUrl.protocol}`);
+  if (ARCHIVE.test(manifestUrl.pathname)) throw failed(`${url} is an archive, which cannot be downloaded yet: give the address of the model's manifest.json (its files are fetched from beside it)`);
+  const expected = options.expectedSha256?.trim().toLowerCase();
+  if (expected !== undefined && !SHA256.test(expected)) throw failed(`the checksum given for ${url} is not a sha256 (64 hexadecimal digits): "${options.expectedSha256}"`);
+  const root = nodePath.resolve(destinationRoot);
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const job: Job = {
+    root,
+    partialDir: nodePath.join(root, '.partial'),
+    signal: options.signal,
+    stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    maxBytes,
+    left: maxBytes,
+    stall: new Error('stalled'),
+    openFile: options.openFile ?? ((path, flags) => open(path, flags)),
+    onProgress: options.onProgress,
+  };
+  let temp: string | undefined;
+  try {
+    if (job.signal?.aborted) throw new LensError('cancelled', `the download of ${url} was cancelled before it started`);
+    await mkdir(root, { recursive: true });
+    await removeStale(job);
+    temp = await mkdtemp(nodePath.join(root, '.download-'));
+    return await fetchModel(job, manifestUrl, temp, expected);
+  } catch (err) {
+    if (err instanceof LensError) throw err;
+    throw fileError(err, `writing the model under ${root}`);
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    await rmdir(job.partialDir).catch(() => undefined); // only when no resumable file is left in it
+  }
+}
+
+async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: string | undefined): Promise<DownloadedModel> {
+  const manifestBytes = await fetchManifest(job, manifestUrl);
+  const actual = sha256(manifestBytes);
+  if (expected !== undefined && actual !== expected) throw failed(`${manifestUrl.href}: sha256 expected ${expected} (the checksum you gave), found ${actual}: the server sent another file; check the URL and the checksum`);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(manifestBytes));
+  } catch (err) {
+    throw invalid(`${manifestUrl.href}: expected a model's manifest.json, found text that is not JSON (${messageOf(err)}); check that the URL points at the manifest itself`);
+  }
+  const result = validateManifest(json);
+  if (!result.ok) throw invalid(`${manifestUrl.href} is not a valid manifest:\n${result.errors.join('\n')}`);
+  const { manifest } = result;
+  const target = nodePath.join(job.root, manifest.id);
+  await ensureAbsent(target, manifest.id);
+  const files = planFiles(json as Record<string, unknown>, manifestUrl);
+  await withWriter(job, nodePath.join(temp, 'manifest.json'), 'w', 'manifest.json', (write) => write(manifestBytes, 0));
+  for (const file of files) {
+    const dest = nodePath.join(temp, ...file.name.split('/'));
+    await mkdir(nodePath.dirname(dest), { recursive: true });
+    await downloadFile(job, file, dest, false);
+  }
+  const place = new URL('.', manifestUrl).href.replace(/\/$/, '');
+  const check = await checkModelFolder(nodeFolderAccess(temp), manifest.id, place).catch((err: unknown) => Promise.reject(invalid(`${place}: the downloaded model could not be checked (${messageOf(err)})`)));
+  if ('errors' in check) throw invalid(`the model downloaded from ${place} did not pass its checks, so it was not installed:\n${check.errors.join('\n')}`);
+  await ensureAbsent(target, manifest.id);
+  await rename(temp, target).catch(async (err: unknown) => {
+    await ensureAbsent(target, manifest.id); // installed meanwhile
+    throw err;
+  });
+  return { folder: target, id: manifest.id };
+}
+
+/** The files a manifest names, resolved beside it; a name that would leave its directory or host is refused. */
+function planFiles(json: Record<string, unknown>, manifestUrl: URL): Planned[] {
+  const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const hash = (v: unknown) => (typeof v === 'string' && SHA256.test(v.toLowerCase()) ? v.toLowerCase() : undefined);
+  const size = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
+  const onnx = obj(json.onnx);
+  const tokenizer = obj(json.tokenizer);
+  const external = typeof onnx.externalData === 'string' ? { file: onnx.externalData } : obj(onnx.externalData);
+  const wanted: Array<[unknown, string, string | undefined, number | undefined]> = [
+    [json.model ?? 'model.onnx', 'model', hash(onnx.sha256), size(onnx.bytes)],
+    [tokenizer.file, 'tokenizer.file', hash(tokenizer.sha256), undefined],
+  ];
+  // The weights of a model saved with ONNX external data: `externalData`, or `onnx.externalData` {file, sha256, bytes}.
+  const externalName = json.externalData ?? external.file;
+  const declared = external.file === undefined || external.file === externalName;
+  if (externalName !== undefined) wanted.push([externalName, json.externalData === undefined ? 'onnx.externalData' : 'externalData', declared ? hash(external.sha256) : undefined, declared ? size(external.bytes) : undefined]);
+  const directory = manifestUrl.pathname.slice(0, manifestUrl.pathname.lastIndexOf('/') + 1);
+  const seen = new Set(['manifest.json']);
+  const planned: Planned[] = [];
+  for (const [name, field, sha, bytes] of wanted) {
+    const refuse = (why: string) => invalid(`${manifestUrl.href}: ${field}: expected a file name inside the model's directory, found ${JSON.stringify(name)} (${why}); the download was refused`);
+    if (typeof name !== 'string' || !isSafeRelativePath(name)) throw refuse('a path that leaves the directory');
+    if (/[?#%:]/.test(name) || name.split('/').some((part) => part === '' || part === '.')) throw refuse('characters that are not part of a plain file name');
+    const url = new URL(name, manifestUrl);
+    if (url.origin !== manifestUrl.origin) throw refuse('another host');
+    if (!url.pathname.startsWith(directory)) throw refuse('a path that leaves the directory');
+    if (seen.has(name)) continue;
+    seen.add(name);
+    planned.push({ name, url, sha256: sha, bytes });
+  }
+  return planned;
+}
+
+/** The manifest, into memory (at most 1 MiB). */
+async function fetchManifest(job: Job, url: URL): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let total: number | undefined;
+  try {
+    const res = await openUrl(job, url, {});
+    if (res.statusCode !== 200) throw statusError(res, url);
+    total = contentLength(res);
+    await pump(job, res, async (chunk) => {
+      received += chunk.length;
+      if (received > MAX_MANIFEST_BYTES) throw invalid(`${url.href} is over ${formatBytes(MAX_MANIFEST_BYTES)}, too large for a manifest.json: check that the URL points at the manifest`);
+      chunks.push(chunk);
+    });
+  } catch (err) {
+    throw transferError(job, err, url, 'manifest.json', received, total, false);
+  }
+  job.left -= received;
+  return Buffer.concat(chunks);
+}
+
+/**
+ * One file into `dest`, through its resumable partial file: a partial from an earlier attempt is resumed with
+ * `Range` (206 continues it, 200 starts over), and the whole file's size and sha256 are checked either way.
+ */
+async function downloadFile(job: Job, file: Planned, dest: string, fresh: boolean): Promise<void> {
+  await mkdir(job.partialDir, { recursive: true });
+  const part = nodePath.join(job.partialDir, sha256(file.url.href));
+  const metaFile = `${part}.json`;
+  const discard = () => Promise.all([rm(part, { force: true }), rm(metaFile, { force: true })]);
+  if (fresh) await discard();
+  const meta = await readFile(metaFile, 'utf8').then((text) => JSON.parse(text) as { url?: string; validator?: string }).catch(() => undefined);
+  const validator = meta?.url === file.url.href ? meta.validator : undefined;
+  let offset = (await stat(part).catch(() => undefined))?.size ?? 0;
+  // Without a checksum or a validator for If-Range, resumed bytes could belong to an older version of the file.
+  if ((validator === undefined && file.sha256 === undefined) || (file.bytes !== undefined && offset > file.bytes)) offset = 0;
+  if (file.bytes !== undefined && file.bytes - offset > job.left) throw tooLarge(job, file, file.bytes);
+  const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-`, ...(validator ? { 'If-Range': validator } : {}) } : {};
+  let received = 0;
+  let total: number | undefined;
+  let resumable = offset > 0; // until the server answers, an earlier attempt's bytes stay worth keeping
+  let opened: http.IncomingMessage | undefined; // destroyed on failure
+  try {
+    const res = (opened = await openUrl(job, file.url, headers));
+    if (res.statusCode === 416 && offset > 0 && !fresh) {
+      res.resume();
+      return await downloadFile(job, file, dest, true); // the partial file does not fit the server's: start over
+    }
+    const range = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+    const start = res.statusCode === 206 && offset > 0 && Number(range?.[1]) === offset ? offset : 0;
+    if (res.statusCode !== 200 && start === 0) throw statusError(res, file.url);
+    const length = contentLength(res);
+    total = length === undefined ? file.bytes : start + length;
+    received = start;
+    if (file.bytes !== undefined && total !== undefined && total !== file.bytes) {
+      throw failed(`${file.url.href} is ${formatBytes(total)} on the server, but the manifest says ${formatBytes(file.bytes)}: the manifest and the file disagree; tell the model's publisher`);
+    }
+    if (total !== undefined && total - start > job.left) throw tooLarge(job, file, total);
+    const etag = res.headers.etag;
+    const newValidator = etag && !etag.startsWith('W/') ? etag : res.headers['last-modified'];
+    await writeFile(metaFile, JSON.stringify({ url: file.url.href, validator: newValidator }));
+    const hash = createHash('sha256');
+    if (start > 0) for await (const chunk of createReadStream(part, { end: start - 1 })) hash.update(chunk as Buffer);
+    resumable = newValidator !== undefined || file.sha256 !== undefined;
+    let last = 0;
+    const report = (force: boolean) => {
+      const now = Date.now();
+      if (!force && now - last < PROGRESS_INTERVAL_MS) return;
+      last = now;
+      job.onProgress?.(received, total, file.name);
+    };
+    report(true);
+    await withWriter(job, part, start > 0 ? 'a' : 'w', file.name, (write) =>
+      pump(job, res, async (chunk) => {
+        if (chunk.length > job.left) throw tooLarge(job, file, received + chunk.length);
+        job.left -= chunk.length;
+        hash.update(chunk);
+        await write(chunk, received);
+        received += chunk.length;
+        report(false);
+      }),
+    );
+    if (total !== undefined && received < total) throw new Error('the server closed the connection early');
+    report(true);
+    resumable = false;
+    const actual = hash.digest('hex');
+    if (file.sha256 !== undefined && actual !== file.sha256) {
+      throw failed(`${file.url.href}: sha256 expected ${file.sha256} (the manifest's), found ${actual}: the server sent a damaged or different file. Run Download model again; if it happens again, the manifest and the file on the server disagree: tell the model's publisher`);
+    }
+    await rename(part, dest);
+    await rm(metaFile, { force: true });
+  } catch (err) {
+    opened?.destroy();
+    const error = transferError(job, err, file.url, file.name, received, total, resumable);
+    if (!(error instanceof ResumableError)) await discard();
+    throw error;
+  }
+}
+
+/** What a failure during a transfer means for the user; network failures keep the partial when resumable. */
+function transferError(job: Job, err: unknown, url: URL, name: string, received: number, total: number | undefined, resumable: boolean): LensError {
+  if (err instanceof LensError) return err;
+  const got = `${formatBytes(received)}${total === undefined ? '' : ` of ${formatBytes(total)}`}`;
+  const again = resumable ? 'run Download model again to resume' : 'run Download model again';
+  if (job.signal?.aborted) return new (resumable ? ResumableError : LensError)('cancelled', `the download of ${name} was cancelled after ${got}; ${again}`);
+  const make = (message: string) => (resumable ? new ResumableError('download-failed', message) : failed(message));
+  if (err === job.stall) return make(`${url.host} sent nothing for ${job.stallMs / 1000} s while sending ${name} (${got} received); check the connection and ${again}`);
+  return make(`the connection to ${url.host} was cut after ${got} of ${name} (${messageOf(err)}); ${again}`);
+}
+
+/** A file-system failure, a full disk said as such. */
+function fileError(err: unknown, what: string): LensError {
+  if (err instanceof LensError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return failed(`the disk is full: ${what} failed; free some space and run Download model again`);
+  return failed(`${what} failed (${messageOf(err)}); check that the folder can be written and run Download model again`);
+}
+
+function tooLarge(job: Job, file: Planned, bytes: number): LensError {
+  return failed(`${file.url.href} (${formatBytes(bytes)}) would take the model over the limit of ${formatBytes(job.maxBytes)}; nothing was installed`);
+}
+
+function statusError(res: http.IncomingMessage, url: URL): LensError {
+  res.resume();
+  const code = res.statusCode ?? 0;
+  const status = `${code} (${http.STATUS_CODES[code] ?? 'unknown status'})`;
+  const advice =
+    code === 401 || code === 403 ? ': the file is private or needs a sign-in; check the URL and your access' : code === 429 || code >= 500 ? ': it is busy or failing; try again later' : ': check the URL';
+  return failed(`the server answered ${status} for ${url.href}${advice}`);
+}
+
+function contentLength(res: http.IncomingMessage): number | undefined {
+  const value = Number(res.headers['content-length'] ?? NaN);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** A GET whose response headers must come within the stall timeout; redirects followed (never https → http). */
+async function openUrl(job: Job, url: URL, headers: Record<string, string>): Promise<http.IncomingMessage> {
+  for (let hop = 0; ; hop++) {
+    const res = await requestOnce(job, url, headers);
+    const location = res.headers.location;
+    if (!REDIRECTS.includes(res.statusCode ?? 0) || !location) return res;
+    res.resume();
+    const next = new URL(location, url);
+    if (hop >= MAX_REDIRECTS) throw failed(`${url.href} redirects more than ${MAX_REDIRECTS} times; check the URL`);
+    if (next.protocol !== 'https:' && !(next.protocol === 'http:' && url.protocol === 'http:')) throw failed(`${url.href} redirects to ${next.href}, which is not https: refused`);
+    url = next;
+  }
+}
+
+function requestOnce(job: Job, url: URL, headers: Record<string, string>): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const get = url.protocol === 'https:' ? https.get : http.get;
+    const req = get(url, { headers: { 'Accept-Encoding': 'identity', ...headers }, signal: job.signal }, resolve);
+    const timer = setTimeout(() => req.destroy(job.stall), job.stallMs);
+    req.once('response', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+    req.on('error', reject); // kept: a later error of a request already answered must not go unhandled
+  });
+}
+
+/** Feeds the body to `onChunk`, one chunk at a time; a stall destroys the response. */
+async function pump(job: Job, res: http.IncomingMessage, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const rearm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => res.destroy(job.stall), job.stallMs);
+  };
+  rearm();
+  try {
+    for await (const chunk of res) {
+      rearm();
+      await onChunk(chunk as Buffer);
+      rearm();
+    }
+  } catch (err) {
+    res.destroy();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Opens `path` for `body` to write to (`at`: bytes of the file before `data`); file-system failures say so. */
+async function withWriter(job: Job, path: string, flags: 'w' | 'a', name: string, body: (write: (data: Uint8Array, at: number) => Promise<void>) => Promise<void>): Promise<void> {
+  const writer = await job.openFile(path, flags).catch((err) => Promise.reject(fileError(err, `writing ${name}`)));
+  let done = false;
+  try {
+    await body(async (data, at) => {
+      try {
+        for (let n = 0; n < data.length; ) n += (await writer.write(data.subarray(n))).bytesWritten;
+      } catch (err) {
+        throw fileError(err, `writing ${name}${at > 0 ? ` after ${formatBytes(at)}` : ''}`);
+      }
+    });
+    done = true;
+  } finally {
+    await writer.close().catch((err) => (done ? Promise.reject(fileError(err, `writing ${name}`)) : undefined));
+  }
+}
+
+async function ensureAbsent(target: string, id: string): Promise<void> {
+  if (await lstat(target).then(() => true, () => false)) throw failed(`a model with id "${id}" is already installed (${target}); remove it first to download it again`);
+}
+
+/** Temporary folders of downloads a closed window never finished, and partial files nobody resumed for a week. */
+async function removeStale(job: Job): Promise<void> {
+  const sweep = async (folder: string, names: (name: string) => boolean, age: number) => {
+    for (const name of (await readdir(folder).catch(() => [])).filter(names)) {
+      const info = await lstat(nodePath.join(folder, name)).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > age) await rm(nodePath.join(folder, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+  await sweep(job.root, (name) => name.startsWith('.download-'), STALE_TEMP_MS);
+  await sweep(job.partialDir, () => true, STALE_PARTIAL_MS);
+}
+
+/** node:fs as the folder check's FolderAccess. */
+function nodeFolderAccess(folder: string): FolderAccess {
+  return {
+    async stat(relative) {
+      const file = nodePath.join(folder, relative);
+      const info = await stat(file).catch(() => undefined);
+      if (!info) return undefined;
+      const symlink = (await lstat(file)).isSymbolicLink();
+      const kind = info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other';
+      return { kind, symlink, inside: await realPathInside(folder, file), size: info.size, mtime: info.mtimeMs };
+    },
+    read: (relative) => readFile(nodePath.join(folder, relative)),
+  };
+}
