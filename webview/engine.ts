@@ -6,9 +6,13 @@
 // any moment, so one RunQueue (src/core/runQueue.ts) owns the order of everything that touches
 // onnxruntime: analyses, occlusions, and the model loads inside them. Each session belongs to the engine
 // from its creation, so dispose() can release every one, once the job in flight has returned.
+// A model's first load ends with its warm-up run checked against what its roles promise (modelSanity.ts):
+// a model that breaks a promise fails to load, and its session is released like any failed load's.
 
 import { Analysis, analyse } from '../src/core/analyze';
 import { ModelRunner, type OrtModule, type SequenceIds } from '../src/core/engine';
+import type { ModelManifest } from '../src/core/manifest';
+import { assertSaneRun } from '../src/core/modelSanity';
 import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
 import { occlusion } from '../src/core/occlusion';
@@ -29,9 +33,11 @@ interface LoadedModel {
   loadMs: number;
 }
 
-/** A model's files: the ONNX bytes and the parsed tokenizer JSON. */
+/** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
 export interface ModelFiles {
   modelBytes: Uint8Array;
+  /** The weights of a model saved with ONNX external data (manifest field externalData). */
+  externalData?: Uint8Array;
   tokenizerJson: unknown;
 }
 
@@ -50,13 +56,31 @@ function parseTokenizer(model: ModelDescriptor, bytes: Uint8Array): unknown {
   }
 }
 
-/** Fetches a model's ONNX bytes (with progress) and its tokenizer JSON. */
+/** Fetches a model's ONNX bytes and external data (progress counts both) and its tokenizer JSON. */
 async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: number, total: number) => void): Promise<ModelFiles> {
-  const [modelBytes, tokenizerJson] = await Promise.all([
-    fetchBytes(model.modelUri, { what: `${model.manifest.id}/${model.manifest.model ?? 'model.onnx'}`, code: 'model-invalid', expectedBytes: model.modelBytes, onProgress }),
-    fetchBytes(model.tokenizerUri, { what: `${model.manifest.id}/${model.manifest.tokenizer.file}`, code: 'model-invalid' }).then((b) => parseTokenizer(model, b)),
+  const { manifest } = model;
+  const parts = [{ loaded: 0, total: model.modelBytes }, { loaded: 0, total: model.externalDataBytes ?? 0 }];
+  const progress = (part: number) => (loaded: number, total: number) => {
+    parts[part] = { loaded, total };
+    onProgress?.(parts[0].loaded + parts[1].loaded, parts[0].total + parts[1].total);
+  };
+  const file = (uri: string, name: string, part: number, expectedBytes?: number) => fetchBytes(uri, { what: `${manifest.id}/${name}`, code: 'model-invalid', expectedBytes, onProgress: progress(part) });
+  const [modelBytes, externalData, tokenizerJson] = await Promise.all([
+    file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes),
+    model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes) : undefined,
+    fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((b) => parseTokenizer(model, b)),
   ]);
-  return { modelBytes, tokenizerJson };
+  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson };
+}
+
+/**
+ * The session option that hands onnxruntime a model's external data: the file's name as the graph gives
+ * it (relative to the model file, which it lies beside) with its bytes. None for a model without.
+ */
+export function externalDataOption(manifest: ModelManifest, data: Uint8Array | undefined): { externalData?: Array<{ path: string; data: Uint8Array }> } {
+  if (!manifest.externalData) return {};
+  if (!data) throw new LensError('model-invalid', `${manifest.id}/${manifest.externalData}: expected the weights file named by the manifest field externalData, but it was not loaded.`);
+  return { externalData: [{ path: manifest.externalData.split('/').pop()!, data }] };
 }
 
 /** Files fetched before an engine asks for them; the first load of that model takes them. */
@@ -135,7 +159,7 @@ export class Engine {
    * Runs a job (one or more analyses) as the only current one: starting it cancels the running job and
    * any occlusion, and it starts once the running job's body returns (within one inference of the cancel).
    * The job's signal aborts when a newer job starts or cancel() is called. A job must not await another
-   * call of this engine other than analyseWith (it would wait for itself).
+   * call of this engine other than analyseWith and load (it would wait for itself).
    */
   exclusive<T>(job: (signal: AbortSignal) => Promise<T>): Promise<T> {
     return this.queue.exclusive(job);
@@ -193,6 +217,16 @@ export class Engine {
   }
 
   /**
+   * A model's tokenizer, its session loaded and warmed up first if need be, inside a job (see exclusive):
+   * the panel counts a selection's tokens with it to check the run's memory before it runs. loadMs as for
+   * analyseWith (0 when the model was loaded before).
+   */
+  async load(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<{ tokenizer: LensTokenizer; loadMs: number }> {
+    const { tokenizer, loadMs } = await this.ready(model, signal, onProgress);
+    return { tokenizer, loadMs };
+  }
+
+  /**
    * Cancels every job, refuses new ones ("disposed") and, once the job in flight has returned (a session
    * must not be released while it runs), releases every session. Idempotent.
    */
@@ -227,16 +261,20 @@ export class Engine {
         files.catch(() => slot.files === files && (slot.files = undefined)); // a failed download is fetched again
         slot.files = files;
       }
-      const { modelBytes, tokenizerJson } = await untilAborted(slot.files, signal);
+      const { modelBytes, externalData, tokenizerJson } = await untilAborted(slot.files, signal);
       slot.tokenizer ??= new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
       slot.runner ??= await ModelRunner.create(this.options.ort, model.manifest, modelBytes, {
         executionProviders: [this.options.provider],
         graphOptimizationLevel: 'all',
+        ...externalDataOption(model.manifest, externalData),
       });
       if (signal.aborted) throw cancelledError('exclusive');
-      // First runs compile kernels; a model whose declared axes do not match its outputs fails here.
+      // First runs compile kernels; a model whose declared axes do not match its outputs fails here, and
+      // one whose outputs break what its roles promise (rows summing to 1, gates in [0, 1]…) fails the check.
       const warmUp = slot.tokenizer.encode(WARM_UP_TEXT);
-      await slot.runner.run(Object.fromEntries(slot.runner.structure.sequences.map((s) => [s.id, warmUp])));
+      const sequences = slot.runner.structure.sequences;
+      const outputs = await slot.runner.run(Object.fromEntries(sequences.map((s) => [s.id, warmUp])));
+      assertSaneRun(model.manifest, outputs, Object.fromEntries(sequences.map((s) => [s.id, warmUp.length])), slot.tokenizer.vocabSize);
       slot.warm = true;
       slot.files = undefined;
       slot.onProgress = undefined;

@@ -2,20 +2,25 @@
 // lifecycle (pick a model, load it with progress, run it, render the views, report to the host). It also
 // answers the host's snapshot requests, follows the editor cursor, and restores itself after a reload.
 // One PanelPage owns all of it; the module only creates it.
+// Before a run, the memory its outputs would take is estimated from the manifest (memoryEstimate.ts): a
+// selection that would not fit is not run; the panel says why, with the figures, and offers the first
+// tokens that fit, instead of a crashed webview.
 
 import type { Analysis } from '../src/core/analyze';
 import type { OrtModule } from '../src/core/engine';
 import { analysisCovers, compareRunOf } from '../src/core/compare';
 import { LensError, toErrorPayload } from '../src/core/errors';
+import { maxTokensWithin, memoryBudget, overBudgetMessage, runMemory, selectionLengths } from '../src/core/memoryEstimate';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
+import type { LensTokenizer } from '../src/core/tokenizer';
 import { OrtBackends, ortFor } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { Engine, ModelFetcher } from './engine';
 import { postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
-import { type ModelPicker, errorView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
+import { type ModelPicker, errorView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
@@ -105,8 +110,11 @@ class PanelPage {
     host.notify('analysisFailed', { ...payload, uri: selection.uri, version: selection.version, modelId });
   }
 
-  /** Analyses a selection and shows it; a newer call supersedes an older one silently. */
-  private async analyse(selection: SelectionSummary, modelId?: string | null): Promise<void> {
+  /**
+   * Analyses a selection and shows it; a newer call supersedes an older one silently. `fitted` is a token
+   * limit the user took from the memory offer (else the setting applies).
+   */
+  private async analyse(selection: SelectionSummary, modelId?: string | null, fitted?: number): Promise<void> {
     const seq = ++this.runSeq;
     this.requested = true;
     replace(this.selectionSlot, selectionSummary(selection, true));
@@ -138,13 +146,22 @@ class PanelPage {
     }
     if (seq !== this.runSeq) return;
     const wasLoaded = slot.loaded.has(id);
-    if (!wasLoaded) replace(this.statusSlot, progressView(`Loading ${name}…`, 0, model.modelBytes));
-    let result: Awaited<ReturnType<Engine['analyse']>>;
+    if (!wasLoaded) replace(this.statusSlot, progressView(`Loading ${name}…`, 0, model.modelBytes + (model.externalDataBytes ?? 0)));
+    const maxTokens = fitted ?? this.settings?.maxTokens ?? 2048;
+    const onProgress = (p: { loaded: number; total: number }) => {
+      if (seq !== this.runSeq) return;
+      const done = p.loaded >= p.total;
+      replace(this.statusSlot, progressView(done ? `Creating the ${name} session and running it…` : `Loading ${name}…`, p.loaded, p.total));
+    };
+    let outcome: { result: Awaited<ReturnType<Engine['analyse']>> } | { overBudget: string; fit: number };
     try {
-      result = await engine.analyse(model, selection.text, selection.startOffset, this.settings?.maxTokens ?? 2048, (p) => {
-        if (seq !== this.runSeq) return;
-        const done = p.loaded >= p.total;
-        replace(this.statusSlot, progressView(done ? `Creating the ${name} session and running it…` : `Loading ${name}…`, p.loaded, p.total));
+      // One job: load, count the tokens, and run only when the outputs fit in memory.
+      outcome = await engine.exclusive(async (signal) => {
+        const loaded = await engine.load(model, signal, onProgress);
+        const over = this.overBudget(model, loaded.tokenizer, selection.text, maxTokens);
+        if (over) return over;
+        const result = await engine.analyseWith(model, selection.text, selection.startOffset, maxTokens, signal, onProgress);
+        return { result: { ...result, loadMs: loaded.loadMs + result.loadMs } };
       });
     } catch (err) {
       if ((err instanceof LensError && (err.code === 'cancelled' || err.code === 'disposed')) || seq !== this.runSeq) return;
@@ -153,9 +170,14 @@ class PanelPage {
     }
     if (seq !== this.runSeq) return;
     slot.loaded.add(id);
+    if ('overBudget' in outcome) {
+      this.offerShorter(outcome.overBudget, outcome.fit, selection, id);
+      return;
+    }
+    const { result } = outcome;
     const renderStart = performance.now();
     try {
-      this.render(result, selection, engine, model);
+      this.render(result, selection, engine, model, fitted !== undefined ? 'the memory an analysis may take' : undefined);
       await nextPaint();
     } catch (err) {
       this.fail(err, selection, id);
@@ -180,8 +202,33 @@ class PanelPage {
     }, 0);
   }
 
-  /** Replaces the views with those of a finished analysis. */
-  private render(result: Analysis, selection: SelectionSummary, engine: Engine, model: ModelDescriptor): void {
+  /**
+   * Why a run of this selection would not fit in memory, with the first tokens that would (see
+   * memoryEstimate.ts: the model's outputs at the selection's token counts, against the budget its
+   * weights leave); undefined when it fits.
+   */
+  private overBudget(model: ModelDescriptor, tokenizer: LensTokenizer, text: string, maxTokens: number): { overBudget: string; fit: number } | undefined {
+    const budget = memoryBudget(model.modelBytes + (model.externalDataBytes ?? 0));
+    const counted = selectionLengths(model.manifest, tokenizer, text, maxTokens);
+    const memory = runMemory(model.manifest, counted.lengths);
+    if (memory.bytes <= budget) return undefined;
+    const fit = Math.min(maxTokensWithin(model.manifest, budget, counted.special), counted.tokens - 1);
+    return { overBudget: overBudgetMessage(model.manifest, memory, budget, fit), fit };
+  }
+
+  /** Shows why a selection was not run, and a button that analyses the first `fit` tokens; the host hears of it as a refused request. */
+  private offerShorter(message: string, fit: number, selection: SelectionSummary, modelId: string): void {
+    this.shown?.view.dispose();
+    this.shown = null;
+    replace(this.analysisRoot);
+    replace(this.timingsSlot);
+    this.setPhase('error');
+    replace(this.statusSlot, memoryOfferView(message, fit, () => void this.analyse(selection, modelId, fit)));
+    host.notify('analysisFailed', { code: 'bad-request', message, uri: selection.uri, version: selection.version, modelId });
+  }
+
+  /** Replaces the views with those of a finished analysis; `truncatedBy` names a limit other than the setting. */
+  private render(result: Analysis, selection: SelectionSummary, engine: Engine, model: ModelDescriptor, truncatedBy?: string): void {
     this.shown?.view.dispose();
     this.shown = null;
     const view = new AnalysisView(result, selection, this.backend?.backend ?? 'wasm', this.choice, {
@@ -200,7 +247,7 @@ class PanelPage {
     });
     this.shown = { analysis: result, selection, view };
     replace(this.analysisRoot, view.element);
-    replace(this.statusSlot, truncatedView(result.truncated));
+    replace(this.statusSlot, truncatedView(result.truncated, truncatedBy));
     view.activateTab();
   }
 

@@ -138,6 +138,11 @@ export interface ModelManifest {
   tokenizer: { file: string; specialTokens?: Record<string, string>; sha256?: string; type?: string };
   /** Relative path of the ONNX file; defaults to model.onnx. */
   model?: string;
+  /**
+   * Relative path of the ONNX external-data file holding the weights (models over 2 GB are saved this way,
+   * e.g. "model.onnx.data"). It lies beside the model file: the graph names it relative to that file.
+   */
+  externalData?: string;
   /** Token that replaces an occluded token (default: a single space, else the tokenizer's unknown token). */
   occlusionToken?: string;
   positional?: string;

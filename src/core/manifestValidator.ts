@@ -53,6 +53,7 @@ export function validateManifest(value: unknown): ManifestResult {
   if (!isNonEmpty(m.license)) err('license', 'expected a non-empty string (an SPDX identifier such as "MIT")');
   if (!isPosInt(m.parameters)) err('parameters', `expected a positive integer, got ${found(m.parameters)}`);
   if (m.model !== undefined && (typeof m.model !== 'string' || !isSafeRelativePath(m.model))) err('model', `expected a relative path inside the model folder, got ${found(m.model)}`);
+  if (m.externalData !== undefined) externalDataProblem(m.externalData, m.model, (message) => err('externalData', message));
   if (m.occlusionToken !== undefined && !isNonEmpty(m.occlusionToken)) err('occlusionToken', 'expected a token string');
   if (!isObj(m.dimensions)) err('dimensions', 'expected an object of positive integers');
   else for (const [key, v] of Object.entries(m.dimensions)) if (!isPosInt(v)) err(`dimensions.${key}`, `expected a positive integer, got ${found(v)}`);
@@ -270,6 +271,15 @@ export function validateManifest(value: unknown): ManifestResult {
   }
   if (m.training !== undefined && !isObj(m.training)) err('training', 'expected an object');
   return errors.length ? { ok: false, errors } : { ok: true, manifest: value as unknown as ModelManifest };
+}
+
+/** The external-data file: a relative path inside the folder, beside the model file (the graph names it from there). */
+function externalDataProblem(value: unknown, model: unknown, report: (message: string) => void): void {
+  if (typeof value !== 'string' || !isSafeRelativePath(value)) return report(`expected a relative path inside the model folder, got ${found(value)}`);
+  const modelFile = typeof model === 'string' ? model : 'model.onnx';
+  const folderOf = (path: string) => path.split('/').filter((part) => part !== '.' && part !== '').slice(0, -1).join('/');
+  if (value === modelFile) report(`expected the weights file, not the model file itself, got ${found(value)}`);
+  else if (folderOf(value) !== folderOf(modelFile)) report(`expected a file beside the model file "${modelFile}" (onnxruntime finds it by the name the graph gives, relative to that file), got ${found(value)}`);
 }
 
 /** Same axis names in the same order, and the same size wherever either gives a fixed one (batch is free). */

@@ -76,6 +76,10 @@ export interface ModelDescriptor {
   tokenizerUri: string;
   /** Size of model.onnx in bytes, for load progress. */
   modelBytes: number;
+  /** The weights file of a model saved with ONNX external data (manifest field externalData). */
+  externalDataUri?: string;
+  /** Its size in bytes, for load progress and the memory budget (absent when it could not be read). */
+  externalDataBytes?: number;
 }
 
 /** A model that could not be offered, with every reason (each names the file and field). */

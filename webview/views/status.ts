@@ -1,6 +1,8 @@
 // Why: the small status elements around an analysis (model picker, load progress, timings, truncation
-// notice and errors), kept out of panel.ts so the entry point reads as the analysis lifecycle only.
+// notice, errors, and the offer of a shorter window when a run would not fit in memory), kept out of
+// panel.ts so the entry point reads as the analysis lifecycle only.
 
+import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -71,15 +73,26 @@ export function timingsView(done: AnalysisDone): HTMLElement {
   );
 }
 
-/** The truncation notice, or nothing. */
-export function truncatedView(truncated: AnalysisDone['truncated']): HTMLElement | null {
+/** The truncation notice, or nothing; `why` names the limit (the setting, or the memory an analysis may take). */
+export function truncatedView(truncated: AnalysisDone['truncated'], why = 'attentionLens.maxTokens'): HTMLElement | null {
   if (!truncated) return null;
   const n = (v: number) => v.toLocaleString('en-US');
-  return h(
-    'div',
-    { class: 'notice', 'data-testid': 'truncated', role: 'status' },
-    `Showing the first ${n(truncated.keptTokens)} of ${n(truncated.totalTokens)} tokens (attentionLens.maxTokens).`,
-  );
+  return h('div', { class: 'notice', 'data-testid': 'truncated', role: 'status' }, `Showing the first ${n(truncated.keptTokens)} of ${n(truncated.totalTokens)} tokens (${why}).`);
+}
+
+/**
+ * A run that was not started because it would not fit in memory: why, with the model's figures, and a
+ * button that analyses the first `fit` tokens instead (none when not even one fits).
+ */
+export function memoryOfferView(message: string, fit: number, analyseFirst: () => void): HTMLElement {
+  const offer = h('div', { class: 'notice memory-offer', 'data-testid': 'memory-offer', role: 'alert' }, h('p', {}, message));
+  if (fit >= 1) {
+    const label = `Analyse the first ${fit.toLocaleString('en-US')} tokens`;
+    const button = h('vscode-button', { 'data-testid': 'memory-offer-run', title: `${label}, which fit in the memory an analysis may take` }, label);
+    button.addEventListener('click', analyseFirst, { once: true });
+    offer.append(button);
+  }
+  return offer;
 }
 
 /** An analysis error, announced to screen readers. */
