@@ -224,7 +224,7 @@ class PanelPage {
     replace(this.timingsSlot);
     this.setPhase('error');
     replace(this.statusSlot, memoryOfferView(message, fit, () => void this.analyse(selection, modelId, fit)));
-    host.notify('analysisFailed', { code: 'bad-request', message, uri: selection.uri, version: selection.version, modelId });
+    host.notify('analysisFailed', { code: 'over-budget', message, uri: selection.uri, version: selection.version, modelId });
   }
 
   /** Replaces the views with those of a finished analysis; `truncatedBy` names a limit other than the setting. */

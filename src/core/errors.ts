@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'backend-unavailable',
   'model-invalid',
   'download-failed',
+  /** A run would take more memory than the webview may use; the panel offers a shorter window. */
+  'over-budget',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
