@@ -85,14 +85,19 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   const errors = declared.errors.map((error) => `${manifestFile}: ${error}`);
   const modelFile = manifest.model ?? 'model.onnx';
   const tokenizerFile = manifest.tokenizer.file;
-  const [modelEntry, tokenizerEntry] = await Promise.all([access.stat(modelFile), access.stat(tokenizerFile)]);
-  for (const [entry, file, field] of [[modelEntry, modelFile, 'model'], [tokenizerEntry, tokenizerFile, 'tokenizer.file']] as const) {
+  const externalFile = manifest.externalData;
+  const [modelEntry, tokenizerEntry, externalEntry] = await Promise.all([access.stat(modelFile), access.stat(tokenizerFile), externalFile ? access.stat(externalFile) : undefined]);
+  const named: Array<[EntryInfo | undefined, string, string]> = [[modelEntry, modelFile, 'model'], [tokenizerEntry, tokenizerFile, 'tokenizer.file']];
+  if (externalFile) named.push([externalEntry, externalFile, 'externalData']);
+  for (const [entry, file, field] of named) {
     const problem = placeProblem(entry, file, folder, `named by ${manifestFile}, field ${field}`, `${folder}/${file}`);
     if (problem) errors.push(problem);
   }
   if (errors.length || !modelEntry || !tokenizerEntry) return { errors };
 
-  const fingerprint = [CHECKS_VERSION, sha256(manifestBytes), modelEntry.size, modelEntry.mtime, tokenizerEntry.size, tokenizerEntry.mtime].join(':');
+  // The weights in an external-data file take part in the fingerprint: a changed file is checked again.
+  const external = externalEntry ? [externalEntry.size, externalEntry.mtime] : [];
+  const fingerprint = [CHECKS_VERSION, sha256(manifestBytes), modelEntry.size, modelEntry.mtime, tokenizerEntry.size, tokenizerEntry.mtime, ...external].join(':');
   if (verified?.get(folder) === fingerprint) return { manifest, modelBytes: modelEntry.size, cached: true };
 
   const [modelBytes, tokenizerBytes] = await Promise.all([access.read(modelFile), access.read(tokenizerFile)]);
