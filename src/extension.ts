@@ -1,10 +1,11 @@
 // Activation: creates and owns everything the extension runs (the log channel, the model store, the
-// panel host, the Compare view, hovers and decorations), registers the command, warns about invalid
-// bundled models, and returns a small API that the integration tests (and other extensions) use to wait
-// for the webviews without sleeping, and to forge a webview's message to check that the host rejects it.
-// Workspace trust: nothing here reads a path a workspace provides (attentionLens.modelFolders is a
-// machine setting, and restricted in untrusted workspaces in package.json), so the extension runs the same
-// in Restricted Mode; it reads only the editor's text, so it works in virtual workspaces too.
+// panel host, the Compare view, the Models view and its commands, hovers and decorations), registers the
+// command, warns about invalid bundled models, and returns a small API that the integration tests (and other
+// extensions) use to wait for the webviews and the models without sleeping, and to forge a webview's message
+// to check that the host rejects it.
+// Workspace trust: the only path a workspace provides is .attention-lens/models, which the store reads in
+// a trusted workspace only (attentionLens.modelFolders is a machine setting, and restricted in untrusted
+// workspaces in package.json); it reads only the editor's text, so it works in virtual workspaces too.
 
 import * as vscode from 'vscode';
 import { forLog } from './core/errors';
@@ -15,7 +16,9 @@ import { InfluenceDecorations } from './decorations';
 import { InfluenceHoverProvider } from './hover';
 import { InfluenceStore } from './influenceStore';
 import { type Log, createLog } from './log';
+import { ModelImporter } from './modelImport';
 import { ModelProblemNotifier, ModelStore } from './modelStore';
+import { type ModelSummary, type ModelViewItem, ModelsView } from './modelsView';
 import { type AnalysisPanel, AnalysisPanelHost } from './panel';
 import { documentLength, summarizeSelection } from './selection';
 import { registerRevealCommand } from './reveal';
@@ -48,27 +51,37 @@ export interface AttentionLensApi {
    * rejection ({} when it was accepted). For tests: it can do nothing the webview itself cannot.
    */
   simulateWebviewMessage(view: 'panel' | 'sidebar', kind: 'request' | 'notification', method: string, params: unknown): Promise<SimulatedAnswer>;
+  /** Every model found now, valid or not, with its origin, folder and what it exposes. */
+  models(): Promise<ModelSummary[]>;
+  /** Resolves the next time the models may have changed (install, removal, setting, trust, workspace files). */
+  nextModelsChange(): Promise<void>;
+  /** The Models view's rows as it shows them, children included. */
+  modelsView(): Promise<ModelViewItem[]>;
+  /** The folder installed models live in (a URI), when VS Code gave the extension storage. */
+  installedModelsFolder(): string | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const log = createLog();
   context.subscriptions.push(log);
-  const store = new ModelStore(context.extensionUri, log, context.globalState);
+  const store = new ModelStore(context.extensionUri, log, context.globalState, context.globalStorageUri);
   const problems = new ModelProblemNotifier(log);
   const panels = new AnalysisPanelHost(context.extensionUri, store, log);
   const influence = new InfluenceStore();
   const decorations = new InfluenceDecorations(influence);
   const compare = new CompareViewProvider(context.extensionUri, store, panels, log);
+  const modelsView = new ModelsView(store, log, () => panels.panel);
   const command: VisualizeCommand = { panels, store, problems, log };
   context.subscriptions.push(
+    store,
+    modelsView,
+    new ModelImporter(store, modelsView, log),
     panels,
     compare,
     vscode.commands.registerCommand(VISUALIZE_COMMAND, (modelId?: unknown) => visualizeSelection(command, typeof modelId === 'string' ? modelId : undefined)),
     influence,
     decorations,
     registerRevealCommand(),
-    // Added model folders are read again when the setting changes (a panel or view opened afterwards lists them).
-    vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('attentionLens.modelFolders') && store.refresh()),
     vscode.languages.registerHoverProvider({ scheme: '*' }, new InfluenceHoverProvider(influence)),
     panels.onDidSummarise((summary) => {
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === summary.uri);
@@ -98,6 +111,10 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     influenceEntries: (uri) => influence.countFor(uri),
     nextDecorationUpdate: () => nextEvent(decorations.onDidUpdate).then(({ count }) => count),
     simulateWebviewMessage: async (view, kind, method, params) => (view === 'panel' ? openPanel().simulate(kind, method, params) : compare.simulate(kind, method, params)),
+    models: () => modelsView.summaries(),
+    nextModelsChange: () => nextEvent(store.onDidChange),
+    modelsView: () => modelsView.items(),
+    installedModelsFolder: () => store.installedRoot?.toString(),
   };
 }
 

@@ -1,122 +1,205 @@
-// The model store on the extension host: finds the bundled models under media/models/<id>/ and those in
-// the folders of attentionLens.modelFolders (a model folder, or a folder of them), checks each folder
-// (src/modelFiles.ts: the manifest, the files' places, sizes and checksums, the graph and the tokenizer
-// against the manifest), and describes the valid ones to the webviews by webview URI (model bytes never
-// cross the message channel). Invalid models are reported, never silently skipped: the webviews list them
-// with their reasons, and ModelProblemNotifier puts them in a VS Code warning. Folders that passed are
-// remembered by fingerprint in the given Memento (the extension's globalState), else for this store's life.
+// The model store on the extension host: finds the models of four roots, each model knowing its origin:
+// bundled (media/models/<id>/), installed (<global storage>/models/<id>/, written by the import and download
+// commands), workspace (.attention-lens/models/<id>/ of each workspace folder, read only in a trusted
+// workspace: a model is code-like input the workspace's author chose) and folder (attentionLens.modelFolders:
+// a model folder, or a folder of them). It checks each folder (src/modelFiles.ts: the manifest, the files'
+// places, sizes and checksums, the graph and the tokenizer against the manifest), and describes the valid
+// ones to the webviews by webview URI (model bytes never cross the message channel). Invalid models are
+// reported, never silently skipped: the webviews and the Models view list them with their reasons, and
+// ModelProblemNotifier puts them in a VS Code warning. Folders that passed are remembered by fingerprint in
+// the given Memento (the extension's globalState), else for this store's life. onDidChange fires whenever
+// what list() answers may have changed (refresh(), the setting, trust granted, workspace folders or files).
 
 import * as vscode from 'vscode';
 import type { ModelManifest } from './core/manifest';
 import type { InvalidModel, ModelDescriptor } from './core/protocol';
+import { Disposable } from './dispose';
 import type { Log } from './log';
 import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, realPathInside } from './modelFiles';
 import { readModelFolders } from './settings';
+
+/** Where a model comes from: the extension, the commands that install, the open workspace, or the setting. */
+export type ModelOrigin = 'bundled' | 'installed' | 'workspace' | 'folder';
 
 export interface StoredModel {
   manifest: ModelManifest;
   folder: vscode.Uri;
   modelBytes: number;
+  origin: ModelOrigin;
 }
 
-/** What the bundled models folder holds: the valid models in menu order, and the invalid ones with why. */
+/** An invalid model with where it is (for the Models view's actions). */
+export interface InvalidFolder {
+  model: InvalidModel;
+  origin: ModelOrigin;
+  /** Its folder; undefined when the problem is a root that cannot be read. */
+  uri: vscode.Uri | undefined;
+}
+
+/** What the model roots hold: the valid models in menu order, and the invalid ones with why. */
 export interface ModelCatalogue {
   models: StoredModel[];
   invalid: InvalidModel[];
+  /** The same invalid models, with their origin and folder. */
+  invalidFolders: InvalidFolder[];
+  /** Models deliberately not read, and why (an untrusted workspace). */
+  notices: string[];
 }
 
 const MODELS_FOLDER = 'media/models';
+/** Inside a workspace folder: a folder of model folders. */
+export const WORKSPACE_MODELS = '.attention-lens/models';
 /** globalState key of the fingerprints of verified model folders. */
 const VERIFIED_KEY = 'attentionLens.verifiedModelFolders';
+/** Workspace model files change in bursts (a copy, a checkout): read them again once it settles. */
+const WORKSPACE_CHANGE_SETTLE_MS = 300;
 
-export class ModelStore {
+interface Candidate {
+  uri: vscode.Uri;
+  name: string;
+  folder: string;
+  origin: ModelOrigin;
+}
+
+export class ModelStore extends Disposable {
   private cache: Promise<ModelCatalogue> | undefined;
   private readonly verified: VerifiedFolders;
+  private readonly changed = this.register(new vscode.EventEmitter<void>());
+  /** Fires when the models may have changed; list() then reads them again. */
+  readonly onDidChange = this.changed.event;
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Where the install and download commands put models (<global storage>/models), when there is storage. */
+  readonly installedRoot: vscode.Uri | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
     memento?: vscode.Memento,
+    globalStorage?: vscode.Uri,
   ) {
+    super();
     this.verified = verifiedFolders(memento);
+    this.installedRoot = globalStorage && vscode.Uri.joinPath(globalStorage, 'models');
+    const watcher = this.register(vscode.workspace.createFileSystemWatcher(`**/${WORKSPACE_MODELS.split('/')[0]}/**`));
+    const settle = () => {
+      if (!vscode.workspace.isTrusted || this.disposed) return;
+      clearTimeout(this.settleTimer);
+      this.settleTimer = setTimeout(() => this.refresh(), WORKSPACE_CHANGE_SETTLE_MS);
+    };
+    for (const disposable of [
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('attentionLens.modelFolders') && this.refresh()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
+      watcher.onDidCreate(settle),
+      watcher.onDidChange(settle),
+      watcher.onDidDelete(settle),
+      { dispose: () => clearTimeout(this.settleTimer) },
+    ]) {
+      this.register(disposable);
+    }
   }
 
-  /** The bundled and added models, read and validated once (again after the added folders change). */
+  /** The models of every root, read and validated once (again after each change). */
   list(): Promise<ModelCatalogue> {
     this.cache ??= this.scan();
     return this.cache;
   }
 
-  /** Forgets what was read: the next list() scans again (the model folders setting changed). */
+  /** Forgets what was read (the next list() scans again) and tells the listeners. */
   refresh(): void {
+    if (this.disposed) return;
     this.cache = undefined;
+    this.changed.fire();
   }
 
-  /** The added model folders, which webviews must be allowed to load from. */
+  /**
+   * The folders webviews must be allowed to load models from, besides media/: the setting's folders, the
+   * installed models' folder and, in a trusted workspace, each workspace folder's .attention-lens/models.
+   */
   modelRoots(): vscode.Uri[] {
-    return readModelFolders().map((f) => vscode.Uri.file(f));
+    return [...readModelFolders().map((f) => vscode.Uri.file(f)), ...(this.installedRoot ? [this.installedRoot] : []), ...this.workspaceRoots()];
   }
 
   /** Descriptors with URIs the given webview can load. */
   async describe(webview: vscode.Webview): Promise<ModelDescriptor[]> {
     const { models } = await this.list();
-    return models.map((m) => ({
-      manifest: m.manifest,
-      modelUri: webview.asWebviewUri(vscode.Uri.joinPath(m.folder, m.manifest.model ?? 'model.onnx')).toString(),
-      tokenizerUri: webview.asWebviewUri(vscode.Uri.joinPath(m.folder, m.manifest.tokenizer.file)).toString(),
-      modelBytes: m.modelBytes,
-    }));
+    return Promise.all(
+      models.map(async (m) => {
+        const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
+        const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes };
+        const data = m.manifest.externalData;
+        if (!data) return descriptor;
+        // Its size, for load progress and the memory budget; a file that cannot be read is reported by the load.
+        const size = await vscode.workspace.fs.stat(vscode.Uri.joinPath(m.folder, data)).then((s) => s.size, () => undefined);
+        return { ...descriptor, externalDataUri: uri(data), ...(size !== undefined ? { externalDataBytes: size } : {}) };
+      }),
+    );
+  }
+
+  /** Each workspace folder's .attention-lens/models, in a trusted workspace only. */
+  private workspaceRoots(): vscode.Uri[] {
+    if (!vscode.workspace.isTrusted) return [];
+    return (vscode.workspace.workspaceFolders ?? []).map((f) => vscode.Uri.joinPath(f.uri, ...WORKSPACE_MODELS.split('/')));
   }
 
   private async scan(): Promise<ModelCatalogue> {
     const root = vscode.Uri.joinPath(this.extensionUri, MODELS_FOLDER);
     const models: StoredModel[] = [];
-    const invalid: InvalidModel[] = [];
+    const invalidFolders: InvalidFolder[] = [];
+    const notices: string[] = [];
+    const unreadable = (origin: ModelOrigin, folder: string, error: string) => invalidFolders.push({ model: { id: '', folder, errors: [error] }, origin, uri: undefined });
     let entries: [string, vscode.FileType][] = [];
     try {
       entries = await vscode.workspace.fs.readDirectory(root);
     } catch (err) {
-      invalid.push({ id: '', folder: MODELS_FOLDER, errors: [`${MODELS_FOLDER}: cannot read the bundled models folder (${message(err)})`] });
+      unreadable('bundled', MODELS_FOLDER, `${MODELS_FOLDER}: cannot read the bundled models folder (${message(err)})`);
     }
-    const candidates: Array<{ uri: vscode.Uri; name: string; folder: string }> = entries
+    const candidates: Candidate[] = entries
       .filter(([, type]) => type === vscode.FileType.Directory)
-      .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: `${MODELS_FOLDER}/${name}` }));
-    for (const added of this.modelRoots()) candidates.push(...(await this.addedModels(added, invalid)));
+      .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: `${MODELS_FOLDER}/${name}`, origin: 'bundled' }));
+    if (this.installedRoot) candidates.push(...(await subfolders(this.installedRoot, 'installed')));
+    if (!vscode.workspace.isTrusted && vscode.workspace.workspaceFolders?.length) {
+      notices.push(`Models in ${WORKSPACE_MODELS} of this workspace are not read: the workspace is not trusted (Restricted Mode). Trust it to use them.`);
+    }
+    for (const workspaceRoot of this.workspaceRoots()) candidates.push(...(await subfolders(workspaceRoot, 'workspace')));
+    for (const added of readModelFolders().map((f) => vscode.Uri.file(f))) {
+      const found = await this.addedModels(added);
+      if ('error' in found) unreadable('folder', added.fsPath, found.error);
+      else candidates.push(...found);
+    }
     // Folders are checked side by side (reading and hashing overlap); results are taken in folder order.
     const results = await Promise.all(candidates.map(({ uri, name, folder }) => this.check(uri, name, folder)));
-    for (const [i, { name, folder }] of candidates.entries()) {
+    for (const [i, { uri, name, folder, origin }] of candidates.entries()) {
       const result = results[i];
-      if ('errors' in result) invalid.push({ id: name, folder, errors: result.errors });
-      else if (models.some((m) => m.manifest.id === result.manifest.id)) invalid.push({ id: name, folder, errors: [`${folder}/manifest.json: id: "${name}" is already the id of another model`] });
-      else models.push(result);
+      const invalid = (errors: string[]) => invalidFolders.push({ model: { id: name, folder, errors }, origin, uri });
+      if ('errors' in result) invalid(result.errors);
+      else if (models.some((m) => m.manifest.id === result.manifest.id)) invalid([`${folder}/manifest.json: id: "${name}" is already the id of another model`]);
+      else models.push({ ...result, origin });
     }
-    for (const model of invalid) this.log.error(`Model ${model.folder} is unusable:\n  ${model.errors.join('\n  ')}`);
+    for (const { model } of invalidFolders) this.log.error(`Model ${model.folder} is unusable:\n  ${model.errors.join('\n  ')}`);
     // Menu order comes from the manifests' "order", then the id.
     const rank = (m: StoredModel) => m.manifest.order ?? Number.MAX_SAFE_INTEGER;
     models.sort((a, b) => rank(a) - rank(b) || a.manifest.id.localeCompare(b.manifest.id));
-    this.log.info(`Models: ${models.map((m) => m.manifest.id).join(', ') || 'none'}`);
-    return { models, invalid };
+    this.log.info(`Models: ${models.map((m) => `${m.manifest.id} (${m.origin})`).join(', ') || 'none'}`);
+    return { models, invalid: invalidFolders.map((f) => f.model), invalidFolders, notices };
   }
 
   /** An added folder: a model folder itself (it has a manifest.json), or a folder of model folders. */
-  private async addedModels(root: vscode.Uri, invalid: InvalidModel[]): Promise<Array<{ uri: vscode.Uri; name: string; folder: string }>> {
-    const base = (uri: vscode.Uri) => uri.path.split('/').filter(Boolean).pop() ?? '';
+  private async addedModels(root: vscode.Uri): Promise<Candidate[] | { error: string }> {
     let entries: [string, vscode.FileType][];
     try {
       entries = await vscode.workspace.fs.readDirectory(root);
     } catch (err) {
-      invalid.push({ id: '', folder: root.fsPath, errors: [`${root.fsPath}: cannot read this folder of attentionLens.modelFolders (${message(err)})`] });
-      return [];
+      return { error: `${root.fsPath}: cannot read this folder of attentionLens.modelFolders (${message(err)})` };
     }
-    if (entries.some(([name, type]) => name === 'manifest.json' && type === vscode.FileType.File)) return [{ uri: root, name: base(root), folder: root.fsPath }];
-    return entries
-      .filter(([, type]) => type === vscode.FileType.Directory)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: vscode.Uri.joinPath(root, name).fsPath }));
+    if (entries.some(([name, type]) => name === 'manifest.json' && type === vscode.FileType.File)) {
+      return [{ uri: root, name: root.path.split('/').filter(Boolean).pop() ?? '', folder: root.fsPath, origin: 'folder' }];
+    }
+    return folderEntries(root, entries, 'folder');
   }
 
   /** Reads and checks one model folder; every error names the file (and the field) it is about. */
-  private async check(uri: vscode.Uri, name: string, folder: string): Promise<StoredModel | { errors: string[] }> {
+  private async check(uri: vscode.Uri, name: string, folder: string): Promise<Omit<StoredModel, 'origin'> | { errors: string[] }> {
     const started = Date.now();
     try {
       const result = await checkModelFolder(folderAccess(uri), name, folder, this.verified);
@@ -129,8 +212,33 @@ export class ModelStore {
   }
 }
 
+/** How a folder is named in messages: its path on disk, else its URI. */
+export function shownPath(uri: vscode.Uri): string {
+  return uri.scheme === 'file' ? uri.fsPath : uri.toString();
+}
+
+/**
+ * The model folders in a root that may be missing (installed, workspace). Names starting with "." are
+ * skipped: installs and downloads prepare their folders there under such names, then rename them into place.
+ */
+async function subfolders(root: vscode.Uri, origin: ModelOrigin): Promise<Candidate[]> {
+  if (!(await vscode.workspace.fs.stat(root).then(() => true, () => false))) return []; // nothing installed, or no workspace models
+  try {
+    return folderEntries(root, await vscode.workspace.fs.readDirectory(root), origin);
+  } catch {
+    return [];
+  }
+}
+
+function folderEntries(root: vscode.Uri, entries: [string, vscode.FileType][], origin: ModelOrigin): Candidate[] {
+  return entries
+    .filter(([name, type]) => type === vscode.FileType.Directory && !name.startsWith('.'))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: shownPath(vscode.Uri.joinPath(root, name)), origin }));
+}
+
 /** vscode.workspace.fs as the checks' FolderAccess; links are resolved on a local disk only. */
-function folderAccess(folder: vscode.Uri): FolderAccess {
+export function folderAccess(folder: vscode.Uri): FolderAccess {
   return {
     stat: async (relative: string): Promise<EntryInfo | undefined> => {
       const uri = vscode.Uri.joinPath(folder, relative);

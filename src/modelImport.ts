@@ -1,0 +1,383 @@
+// Why: people bring their own models, most often a Hugging Face export with no manifest, and a model folder
+// is untrusted input. These commands put a model in the extension's global storage, <storage>/models/<id>/,
+// and take it out again, never leaving half a model there:
+// - "Add model from folder…" reads a folder (a Uri argument, or a folder picker), derives a manifest from
+//   config.json and the ONNX graph when there is none (core/hfManifest.ts; a plain export's attention is
+//   exposed as outputs in a copy of its graph, core/onnxSurgery.ts), shows what was recognised and
+//   what was not before anything is written, copies only the files the manifest names (and config.json;
+//   the source is never modified) into a hidden temporary folder, runs the checks the store runs
+//   (modelFiles.ts checkModelFolder) and only then renames it into place;
+// - "Download model…" runs modelDownload.ts inside a cancellable withProgress, the Models view showing it;
+// - "Remove" (installed models only, after a modal confirmation) renames the folder away, then deletes it.
+// Every failure is shown in the UI with the file, the field, what was expected and what was found.
+
+import { randomUUID } from 'node:crypto';
+import * as vscode from 'vscode';
+import { LensError } from './core/errors';
+import { type DeriveInput, type DerivedManifest, deriveManifest } from './core/hfManifest';
+import { type ModelManifest, isSafeRelativePath } from './core/manifest';
+import { validateManifest } from './core/manifestValidator';
+import { OnnxReadError, readOnnxGraph } from './core/onnxGraph';
+import { exposeAttention } from './core/onnxSurgery';
+import { Disposable } from './dispose';
+import type { Log } from './log';
+import { downloadModel } from './modelDownload';
+import { checkModelFolder } from './modelFiles';
+import { type ModelStore, folderAccess, shownPath } from './modelStore';
+import { type ModelsView, formatBytes, node, structureText } from './modelsView';
+
+/** Options a script passes as the commands' second argument. */
+export interface ImportOptions {
+  /** false: install (or remove) without the modal confirmation. */
+  confirm?: boolean;
+  /** Install under this id instead of the manifest's (or the folder's name). */
+  id?: string;
+  /** Download: the sha256 of the manifest the URL serves. */
+  sha256?: string;
+}
+
+/** What the install, download and remove commands resolve with. */
+export type ImportResult = { installed: { id: string; folder: string } } | { removed: string } | { errors: string[] } | { cancelled: true };
+
+/** What an install would do, shown to the user before it happens. */
+interface ImportPlan {
+  source: vscode.Uri;
+  shown: string;
+  json: Record<string, unknown>;
+  /** The model file to write instead of copying it: a copy of a plain export with its attention exposed. */
+  modelBytes?: Uint8Array;
+  /** The folder's own manifest.json, copied byte for byte unless the id changes. */
+  original?: Uint8Array;
+  manifest: ModelManifest;
+  /** Files to copy, relative to the source folder. */
+  files: string[];
+  derived: boolean;
+  recognised: Array<{ name: string; as: string }>;
+  unrecognised: Array<{ name: string; why: string }>;
+  notes: string[];
+}
+
+const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Temporary folders in the installed models' folder: an install's copy, a removal's folder on its way out. */
+const TEMPORARY = /^\.(install|remove)-/;
+/** A temporary folder untouched this long was left by a window that closed mid-install. */
+const STALE_MS = 24 * 3600_000;
+/** Lines of each list the confirmation shows; the log has them all. */
+const LISTED = 24;
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const failure = (errors: string[]) => Object.assign(new LensError('model-invalid', errors.join('\n')), { errors });
+
+export class ModelImporter extends Disposable {
+  constructor(
+    private readonly store: ModelStore,
+    private readonly view: ModelsView,
+    private readonly log: Log,
+  ) {
+    super();
+    const command = (id: string, run: (arg: unknown, options: ImportOptions) => Promise<ImportResult | undefined>) =>
+      this.register(vscode.commands.registerCommand(id, (arg: unknown, options: unknown) => run(arg, readOptions(options))));
+    command('attentionLens.addModelFromFolder', (arg, options) => this.addFromFolder(arg, options));
+    command('attentionLens.downloadModel', (arg, options) => this.download(arg, options));
+    command('attentionLens.removeModel', (arg, options) => this.remove(arg, options));
+    void this.removeStaleTemporaries();
+  }
+
+  /** "Add model from folder…": plan, confirm, copy, check, rename into place. */
+  async addFromFolder(arg: unknown, options: ImportOptions): Promise<ImportResult | undefined> {
+    const source = arg instanceof vscode.Uri ? arg : (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Add model', title: 'Attention Lens: a folder with an ONNX model and tokenizer.json' }))?.[0];
+    if (!source) return undefined;
+    try {
+      const plan = await this.plan(source, options.id);
+      const taken = await this.owner(plan.manifest.id);
+      if (taken && (options.confirm === false || options.id)) throw failure([`${plan.shown}: id "${plan.manifest.id}" is already the id of the ${taken}: remove that one first, or install this one under another id`]);
+      if (taken || options.confirm !== false) {
+        const id = await this.confirm(plan, taken);
+        if (!id) return { cancelled: true };
+        if (id !== plan.manifest.id) Object.assign(plan, { json: { ...plan.json, id }, manifest: { ...plan.manifest, id }, original: undefined });
+      }
+      const folder = await this.install(plan);
+      this.store.refresh();
+      void vscode.window.showInformationMessage(`Attention Lens: installed the model "${plan.manifest.displayName}" (${plan.manifest.id}); it is in the Models view.`);
+      return { installed: { id: plan.manifest.id, folder: shownPath(folder) } };
+    } catch (err) {
+      return this.failed(`${shownPath(source)} was not installed`, err);
+    }
+  }
+
+  /** Reads the folder and its manifest, or derives one from a Hugging Face export. Writes nothing. */
+  private async plan(source: vscode.Uri, id: string | undefined): Promise<ImportPlan> {
+    const shown = shownPath(source);
+    let entries: [string, vscode.FileType][];
+    try {
+      entries = await vscode.workspace.fs.readDirectory(source);
+    } catch (err) {
+      throw failure([`${shown}: expected a folder holding a model, found one that cannot be read (${messageOf(err)})`]);
+    }
+    const files = entries.filter(([, type]) => type & vscode.FileType.File).map(([name]) => name);
+    const read = async (name: string) => vscode.workspace.fs.readFile(vscode.Uri.joinPath(source, name));
+    const parse = async (name: string, what: string, bytes?: Uint8Array) => {
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes ?? (await read(name)))) as unknown;
+      } catch (err) {
+        throw failure([`${shown}/${name}: expected ${what} (JSON), found text that does not parse (${messageOf(err)})`]);
+      }
+    };
+    if (id !== undefined && !ID_PATTERN.test(id)) throw failure([`id option: expected lowercase letters, digits, ".", "_" or "-" (1-64 characters), found ${JSON.stringify(id)}`]);
+    let plan: Omit<ImportPlan, 'files'>;
+    if (files.includes('manifest.json')) {
+      const original = await read('manifest.json');
+      const json = await parse('manifest.json', "Attention Lens's manifest", original);
+      const result = validateManifest(id === undefined || typeof json !== 'object' || json === null ? json : { ...json, id });
+      if (!result.ok) throw failure(result.errors.map((e) => `${shown}/manifest.json: ${e}`));
+      const recognised = [...result.manifest.inputs, ...result.manifest.outputs].map((t) => ({ name: t.name, as: `${t.role}${'layer' in t && t.layer !== undefined ? ` (layer ${t.layer})` : ''}` }));
+      plan = { source, shown, json: { ...(json as Record<string, unknown>), id: result.manifest.id }, original: id === undefined ? original : undefined, manifest: result.manifest, derived: false, recognised, unrecognised: [], notes: [] };
+    } else if (files.includes('config.json')) {
+      const onnx = files.includes('model.onnx') ? ['model.onnx'] : files.filter((f) => f.toLowerCase().endsWith('.onnx'));
+      if (onnx.length !== 1) throw failure([`${shown}: expected one ONNX file (model.onnx, or a single *.onnx) beside config.json, found ${onnx.length ? onnx.join(', ') : 'none'}`]);
+      if (!files.includes('tokenizer.json')) throw failure([`${shown}/tokenizer.json: missing (a Hugging Face export needs its tokenizer.json beside config.json)`]);
+      const [bytes, config, tokenizer] = await Promise.all([read(onnx[0]), parse('config.json', 'a Hugging Face config.json'), parse('tokenizer.json', 'a Hugging Face tokenizer.json')]);
+      let graph;
+      try {
+        graph = readOnnxGraph(bytes);
+      } catch (err) {
+        if (!(err instanceof OnnxReadError)) throw err;
+        throw failure([`${shown}/${onnx[0]}: expected an ONNX model (a protobuf ModelProto), found ${err.message}`]);
+      }
+      // Optimum writes the weights of a large export beside it as model.onnx_data (torch.onnx: model.onnx.data).
+      const externalData = [`${onnx[0]}_data`, `${onnx[0]}.data`].find((f) => files.includes(f));
+      const input = { id: id ?? idFrom(source.path.split('/').filter(Boolean).pop() ?? ''), graph, config, tokenizer, onnxFile: onnx[0], tokenizerFile: 'tokenizer.json', fileBytes: bytes.length, externalData };
+      let derived;
+      try {
+        derived = deriveWithAttention(input, bytes, shown);
+      } catch (err) {
+        throw failure(messageOf(err).split('\n').map((line) => `${shown}: ${line}`));
+      }
+      const { manifest, recognised, unrecognised, notes } = derived.derived;
+      plan = { source, shown, json: manifest as unknown as Record<string, unknown>, manifest, modelBytes: derived.modelBytes, derived: true, recognised, unrecognised, notes };
+    } else {
+      throw failure([`${shown}: expected a model folder: manifest.json with the files it names, or a Hugging Face export (config.json, an .onnx file, tokenizer.json); found ${files.length ? files.slice(0, LISTED).join(', ') : 'no files'}`]);
+    }
+    const onnxField = plan.json.onnx as { externalData?: unknown } | undefined;
+    const external = [plan.manifest.externalData, onnxField?.externalData, (onnxField?.externalData as { file?: unknown } | undefined)?.file];
+    const named = [plan.manifest.model ?? 'model.onnx', plan.manifest.tokenizer.file, ...external.filter((f): f is string => typeof f === 'string')];
+    const copied = [...new Set([...named, ...(files.includes('config.json') ? ['config.json'] : [])])];
+    const problems: string[] = [];
+    for (const name of copied) {
+      if (!isSafeRelativePath(name)) problems.push(`${shown}/manifest.json: "${name}": expected a relative path inside the model folder`);
+      else {
+        const entry = await folderAccess(source).stat(name);
+        if (!entry) problems.push(`${shown}/${name}: missing (named by the manifest)`);
+        else if (entry.kind !== 'file') problems.push(`${shown}/${name}: expected a file (named by the manifest), found ${entry.kind === 'directory' ? 'a folder' : 'a device, pipe or socket'}`);
+        else if (entry.inside === false || (entry.symlink && entry.inside === undefined)) problems.push(`${shown}/${name}: expected a plain file inside the folder, found a symbolic link that leads out of it`);
+      }
+    }
+    if (problems.length) throw failure(problems);
+    return { ...plan, files: copied };
+  }
+
+  /** Who holds an id already ("installed model in …"), or undefined when it is free. */
+  private async owner(id: string): Promise<string | undefined> {
+    const { models, invalidFolders } = await this.store.list();
+    const model = models.find((m) => m.manifest.id === id);
+    if (model) return `${model.origin} model in ${shownPath(model.folder)}`;
+    const invalid = invalidFolders.find((f) => f.model.id === id);
+    if (invalid) return `invalid ${invalid.origin} model in ${invalid.model.folder}`;
+    const root = this.store.installedRoot;
+    const exists = root && (await vscode.workspace.fs.stat(vscode.Uri.joinPath(root, id)).then(() => true, () => false));
+    return exists ? `installed model folder ${shownPath(vscode.Uri.joinPath(root, id))}` : undefined;
+  }
+
+  /** The modal that shows what was recognised; resolves with the id to install under, or undefined. */
+  private async confirm(plan: ImportPlan, taken: string | undefined): Promise<string | undefined> {
+    const list = <T>(items: T[], line: (item: T) => string) => [...items.slice(0, LISTED).map((item) => `  ${line(item)}`), ...(items.length > LISTED ? [`  … and ${items.length - LISTED} more (see the log)`] : [])];
+    const detail = [
+      plan.derived ? `No manifest.json in ${plan.shown}: one was derived from config.json and the ONNX graph.` : `From ${plan.shown}.`,
+      `Exposes: ${structureText(plan.manifest)}.`,
+      '',
+      `Recognised (${plan.recognised.length}):`,
+      ...list(plan.recognised, (r) => `${r.name} → ${r.as}`),
+      ...(plan.unrecognised.length ? ['', `Not recognised, not shown (${plan.unrecognised.length}):`, ...list(plan.unrecognised, (u) => `${u.name}: ${u.why}`)] : []),
+      ...(plan.notes.length ? ['', ...plan.notes] : []),
+      ...(taken ? ['', `The id "${plan.manifest.id}" is already the id of the ${taken}.`] : []),
+    ].join('\n');
+    this.log.info(`Add model from folder: ${detail.replace(/\n/g, '\n  ')}`);
+    let id = plan.manifest.id;
+    for (let n = 2; taken && (await this.owner(id)); n++) id = `${plan.manifest.id.slice(0, 60)}-${n}`;
+    const install = taken ? `Install as "${id}"` : 'Install';
+    const choice = await vscode.window.showInformationMessage(`Install the model "${plan.manifest.displayName}" as "${id}"?`, { modal: true, detail }, install);
+    return choice === install ? id : undefined;
+  }
+
+  /** Copies into <installed>/.install-<random>/, checks the copy, renames it to <installed>/<id>/. */
+  private async install(plan: ImportPlan): Promise<vscode.Uri> {
+    const root = this.store.installedRoot;
+    if (!root) throw failure(['VS Code gave the extension no storage folder, so models cannot be installed; add the folder to attentionLens.modelFolders instead']);
+    const fs = vscode.workspace.fs;
+    const target = vscode.Uri.joinPath(root, plan.manifest.id);
+    let staging: vscode.Uri | undefined = vscode.Uri.joinPath(root, `.install-${randomUUID()}`);
+    try {
+      await fs.createDirectory(staging);
+      for (const name of plan.files) {
+        const to = vscode.Uri.joinPath(staging, ...name.split('/'));
+        await fs.createDirectory(vscode.Uri.joinPath(to, '..'));
+        if (plan.modelBytes && name === (plan.manifest.model ?? 'model.onnx')) await fs.writeFile(to, plan.modelBytes);
+        else await fs.copy(vscode.Uri.joinPath(plan.source, ...name.split('/')), to, { overwrite: false });
+      }
+      await fs.writeFile(vscode.Uri.joinPath(staging, 'manifest.json'), plan.original ?? new TextEncoder().encode(`${JSON.stringify(plan.json, null, 2)}\n`));
+      const check = await checkModelFolder(folderAccess(staging), plan.manifest.id, plan.shown);
+      if ('errors' in check) {
+        const derivedNote = plan.derived ? ' (derived from config.json and the ONNX graph)' : '';
+        throw failure(check.errors.map((e) => e.split(`${plan.shown}/manifest.json`).join(`${plan.shown}/manifest.json${derivedNote}`)));
+      }
+      if (await this.owner(plan.manifest.id)) throw failure([`${plan.shown}: id "${plan.manifest.id}" was taken while this model was being copied; try again`]);
+      await fs.rename(staging, target, { overwrite: false });
+      staging = undefined;
+      this.log.info(`Installed model ${plan.manifest.id} from ${plan.shown} into ${shownPath(target)} (${plan.files.join(', ')}, manifest.json).`);
+      return target;
+    } finally {
+      if (staging) await fs.delete(staging, { recursive: true, useTrash: false }).then(undefined, (err: unknown) => this.log.warn(`Could not delete ${shownPath(staging!)}: ${messageOf(err)}`));
+    }
+  }
+
+  /** "Download model…": a manifest URL (argument or input box), downloaded with progress and cancel. */
+  async download(arg: unknown, options: ImportOptions): Promise<ImportResult | undefined> {
+    const root = this.store.installedRoot;
+    const url =
+      typeof arg === 'string'
+        ? arg.trim()
+        : (
+            await vscode.window.showInputBox({
+              title: 'Attention Lens: Download model',
+              prompt: "The http(s) address of a model's manifest.json (its files are fetched from beside it)",
+              placeHolder: 'https://example.com/models/my-model/manifest.json',
+              ignoreFocusOut: true,
+              validateInput: (v) => (/^https?:\/\/\S+$/i.test(v.trim()) ? undefined : 'Expected an http:// or https:// address'),
+            })
+          )?.trim();
+    if (!url) return undefined;
+    if (!root || root.scheme !== 'file') return this.failed(`${url} was not downloaded`, new Error('models can be downloaded only into a storage folder on a local disk'));
+    const shown = this.view.trackDownload(url);
+    try {
+      const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attention Lens: downloading ${url}`, cancellable: true }, async (progress, token) => {
+        const controller = new AbortController();
+        const cancel = token.onCancellationRequested(() => controller.abort());
+        try {
+          return await downloadModel(url, root.fsPath, {
+            expectedSha256: options.sha256,
+            signal: controller.signal,
+            onProgress: (received, total, file) => {
+              shown.report(received, total, file);
+              progress.report({ message: `${file}: ${formatBytes(received)}${total ? ` of ${formatBytes(total)}` : ''}` });
+            },
+          });
+        } finally {
+          cancel.dispose();
+        }
+      });
+      this.store.refresh();
+      void vscode.window.showInformationMessage(`Attention Lens: downloaded and installed the model "${result.id}"; it is in the Models view.`);
+      return { installed: { id: result.id, folder: result.folder } };
+    } catch (err) {
+      if (err instanceof LensError && err.code === 'cancelled') {
+        void vscode.window.showInformationMessage(`Attention Lens: the download of ${url} was cancelled; nothing was installed. Run it again to resume.`);
+        return { cancelled: true };
+      }
+      return this.failed(`${url} was not downloaded`, err);
+    } finally {
+      shown.dispose();
+    }
+  }
+
+  /** "Remove": an installed model's folder, after a modal confirmation. */
+  async remove(arg: unknown, options: ImportOptions): Promise<ImportResult | undefined> {
+    const root = this.store.installedRoot;
+    const { models, invalidFolders } = await this.store.list();
+    const installed = [
+      ...models.filter((m) => m.origin === 'installed').map((m) => ({ id: m.manifest.id, name: m.manifest.displayName || m.manifest.id, uri: m.folder })),
+      ...invalidFolders.filter((f) => f.origin === 'installed' && f.uri).map((f) => ({ id: f.model.id, name: `${f.model.id} (invalid)`, uri: f.uri! })),
+    ];
+    const picked = node(arg);
+    const wanted = picked?.kind === 'model' ? picked.model.folder : picked?.kind === 'invalid' ? picked.entry.uri : undefined;
+    const target =
+      typeof arg === 'string' || wanted
+        ? installed.find((m) => (wanted ? m.uri.toString() === wanted.toString() : m.id === arg))
+        : (await vscode.window.showQuickPick(installed.map((m) => ({ label: m.name, description: m.id, model: m })), { placeHolder: 'Remove which installed model?' }))?.model;
+    if (!target) {
+      if (arg === undefined) return undefined;
+      return this.failed('Nothing was removed', new Error(`${typeof arg === 'string' ? `"${arg.slice(0, 64)}"` : 'this model'} is not an installed model: only models installed by "Add model from folder…" or "Download model…" can be removed (a bundled one cannot; a workspace or attentionLens.modelFolders model is removed by deleting its folder or the setting's entry)`));
+    }
+    if (!root || target.uri.path !== vscode.Uri.joinPath(root, target.id).path) return this.failed('Nothing was removed', new Error(`${shownPath(target.uri)} is not in the installed models' folder`));
+    if (options.confirm !== false) {
+      const choice = await vscode.window.showWarningMessage(`Remove the model "${target.name}"?`, { modal: true, detail: `Its folder is deleted: ${shownPath(target.uri)}` }, 'Remove');
+      if (choice !== 'Remove') return { cancelled: true };
+    }
+    const leaving = vscode.Uri.joinPath(root, `.remove-${randomUUID()}`);
+    try {
+      await vscode.workspace.fs.rename(target.uri, leaving, { overwrite: false }); // gone from the list at once, whole
+      await vscode.workspace.fs.delete(leaving, { recursive: true, useTrash: false });
+    } catch (err) {
+      return this.failed(`The model "${target.id}" was not removed completely`, err);
+    } finally {
+      this.store.refresh();
+    }
+    this.log.info(`Removed the installed model ${target.id} (${shownPath(target.uri)}).`);
+    return { removed: target.id };
+  }
+
+  /** Shows and logs a failure; resolves with its errors. */
+  private failed(what: string, err: unknown): ImportResult {
+    const errors = (err as { errors?: string[] }).errors ?? [messageOf(err)];
+    this.log.error(`${what}:\n  ${errors.join('\n  ')}`);
+    const shownErrors = errors.slice(0, 3).join(' · ') + (errors.length > 3 ? ` (and ${errors.length - 3} more)` : '');
+    void vscode.window.showErrorMessage(`Attention Lens: ${what}. ${shownErrors}`, 'Show details').then((choice) => choice && this.log.show());
+    return { errors };
+  }
+
+  /** Temporary folders a window closed mid-install or mid-removal left behind. */
+  private async removeStaleTemporaries(): Promise<void> {
+    const root = this.store.installedRoot;
+    if (!root) return;
+    if (!(await vscode.workspace.fs.stat(root).then(() => true, () => false))) return;
+    const entries = await vscode.workspace.fs.readDirectory(root).then(undefined, () => []);
+    for (const [name] of entries.filter(([name]) => TEMPORARY.test(name))) {
+      const folder = vscode.Uri.joinPath(root, name);
+      const stat = await vscode.workspace.fs.stat(folder).then(undefined, () => undefined);
+      if (stat && Date.now() - stat.mtime > STALE_MS) await vscode.workspace.fs.delete(folder, { recursive: true, useTrash: false }).then(undefined, () => undefined);
+    }
+  }
+}
+
+/**
+ * A manifest derived from an export. A plain export (no attention outputs, as Optimum exports by default)
+ * gets its attention probabilities, found inside the graph, added as outputs in a copy of the model (the
+ * user's file is never changed); when they cannot be found, it is installed without attention and says why.
+ */
+function deriveWithAttention(input: DeriveInput, bytes: Uint8Array, shown: string): { derived: DerivedManifest; modelBytes?: Uint8Array } {
+  const plain = deriveManifest(input);
+  if (plain.manifest.outputs.some((o) => o.role === 'mixing' || o.role === 'cross_mixing')) return { derived: plain };
+  let surgery;
+  try {
+    surgery = exposeAttention(bytes);
+  } catch (err) {
+    return { derived: { ...plain, notes: [...plain.notes, `Its attention cannot be shown: ${messageOf(err)}`] } };
+  }
+  if (!surgery.added.length) return { derived: plain };
+  const exposed = deriveManifest({ ...input, graph: readOnnxGraph(surgery.bytes), fileBytes: surgery.bytes.length });
+  const names = surgery.added.map((a) => a.name);
+  const note = `${shown}/${input.onnxFile} has no attention outputs: the attention probabilities found inside its graph are added as outputs (${names.join(', ')}) in the installed copy; the file itself is not changed.`;
+  return { derived: { ...exposed, notes: [note, ...exposed.notes] }, modelBytes: surgery.bytes };
+}
+
+/** The options argument, or {} (a view's context menu passes the selected items there instead). */
+function readOptions(value: unknown): ImportOptions {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const { confirm, id, sha256 } = value as Record<string, unknown>;
+  return { confirm: confirm === false ? false : undefined, id: typeof id === 'string' ? id : undefined, sha256: typeof sha256 === 'string' ? sha256 : undefined };
+}
+
+/** A model id from a folder name: lowercase, other characters as "-". */
+function idFrom(name: string): string {
+  const id = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  return id || 'model';
+}
