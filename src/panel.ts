@@ -200,6 +200,17 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(
+      // Added or removed models reach an open panel's model picker.
+      store.onDidChange(() => {
+        void this.ready
+          .then(async () => {
+            const [models, { invalid }] = await Promise.all([store.describe(webview), store.list()]);
+            endpoint.notify('modelsChanged', { models, invalidModels: invalid });
+          })
+          .catch(() => undefined); // a panel closed meanwhile has nothing to update
+      }),
+    );
+    this.register(
       vscode.window.onDidChangeTextEditorSelection((e) => {
         const doc = e.textEditor.document;
         if (this.shown && doc.uri.toString() === this.shown.uri) {

@@ -109,6 +109,12 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
           endpoint.notify('settingsChanged', readSettings());
         }
       }),
+      // Added or removed models join or leave the comparison.
+      this.store.onDidChange(async () => {
+        if (!isReady) return;
+        const [models, { invalid }] = await Promise.all([this.store.describe(webview), this.store.list()]);
+        endpoint.notify('modelsChanged', { models, invalidModels: invalid });
+      }),
       { dispose: () => clearTimeout(timer) },
       webviewView.onDidDispose(() => this.disposeView()),
     );

@@ -337,6 +337,17 @@ class PanelPage {
     host.onNotification('cursorMoved', ({ uri, version, offset }) => {
       if (this.shown && this.shown.selection.uri === uri && this.shown.selection.version === version) this.shown.view.showOffset(offset);
     });
+    host.onNotification('modelsChanged', ({ models, invalidModels }) => {
+      if (!this.initial) return;
+      this.initial = { ...this.initial, models, invalidModels };
+      replace(this.problemsSlot, invalidModelsView(invalidModels));
+      const keep = this.picker?.value ?? this.current?.modelId;
+      const chosen = this.chooseModel(keep);
+      this.picker = modelPicker(models, chosen?.manifest.id ?? '', (id) => {
+        if (this.current && id !== this.current.modelId) void this.analyse(this.current.selection, id);
+      });
+      replace(this.pickerSlot, this.picker);
+    });
     host.onNotification('settingsChanged', (next) => {
       const rerun = this.settings !== undefined && this.settings.maxTokens !== next.maxTokens;
       this.settings = next;

@@ -9,7 +9,7 @@ import { compareRunOf } from '../src/core/compare';
 import type { OrtModule } from '../src/core/engine';
 import { shortName } from '../src/core/compareSummary';
 import { LensError, toErrorPayload } from '../src/core/errors';
-import type { BackendInfo, CompareText, InitialState, LensSettings, SelectionSummary } from '../src/core/protocol';
+import type { BackendInfo, CompareText, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { isBlank } from '../src/core/text';
 import { OrtBackends, ortFor } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
@@ -231,6 +231,12 @@ class ComparePage {
     }
   }
 
+  /** Names the models compared in the intro, from their manifests. */
+  private nameModels(models: readonly ModelDescriptor[]): void {
+    const names = models.map((m) => shortName(m.manifest));
+    this.intro.textContent = `The same selection through every model: ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'none is available')}.`;
+  }
+
   /** Names the models compared, from their manifests, once the host has listed them. */
   private readonly intro = h('p', { class: 'muted intro' }, 'The same selection through every model.');
 
@@ -260,6 +266,14 @@ class ComparePage {
       this.latest = selection;
       if (!this.pinned && this.initial) void this.compare(this.initial, selection);
     });
+    host.onNotification('modelsChanged', ({ models, invalidModels }) => {
+      if (!this.initial) return;
+      this.initial = { ...this.initial, models, invalidModels };
+      replace(this.problemsSlot, invalidModelsView(invalidModels));
+      this.nameModels(models);
+      const shown = this.pinned ?? this.compared;
+      if (shown) void this.compare(this.initial, shown);
+    });
     host.onNotification('settingsChanged', (next) => {
       const previous = this.settings;
       this.settings = next;
@@ -268,8 +282,7 @@ class ComparePage {
     });
     const state = (this.initial = await host.request('ready', { view: 'sidebar' }));
     this.settings = state.settings;
-    const names = state.models.map((m) => shortName(m.manifest));
-    this.intro.textContent = `The same selection through every model: ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'none is available')}.`;
+    this.nameModels(state.models);
     this.latest = state.selection;
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
     window.addEventListener('pagehide', () => this.withEngine((e) => e.dispose()));

@@ -223,6 +223,8 @@ export interface HostRequests {
 export interface HostNotifications {
   /** The user's settings changed. */
   settingsChanged: LensSettings;
+  /** Models were added, removed or found invalid: the lists a view offers, as in InitialState. */
+  modelsChanged: { models: ModelDescriptor[]; invalidModels: InvalidModel[] };
   /** The active editor's selection changed (sidebar only); null when there is none. */
   selectionChanged: SelectionSummary | null;
   /** The editor cursor moved in a document (panel: highlight the token at this offset). */

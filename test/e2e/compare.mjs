@@ -99,7 +99,8 @@ export function describeCompareView(session) {
         .waitFor();
       // The matrices can now show occlusion, the same measure for all three models.
       const picker = sidebar.locator('[data-testid=multiples-source]');
-      await picker.scrollIntoViewIfNeeded();
+      // At the top of the view, so that its option list opens inside the view, clear of the Models pane below.
+      await picker.evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await picker.click();
       await picker.locator('li.option', { hasText: 'Occlusion' }).click();
       await sidebar.locator('.multiple figcaption', { hasText: 'occlusion (KL divergence)' }).nth(2).waitFor();
