@@ -21,6 +21,7 @@ import { OnnxReadError, readOnnxGraph } from './core/onnxGraph';
 import { exposeAttention } from './core/onnxSurgery';
 import { Disposable } from './dispose';
 import type { Log } from './log';
+import { readModelCatalogue } from './settings';
 import { downloadModel } from './modelDownload';
 import { checkModelFolder } from './modelFiles';
 import { type ModelStore, folderAccess, shownPath } from './modelStore';
@@ -240,22 +241,31 @@ export class ModelImporter extends Disposable {
     }
   }
 
+  /** A catalogue entry (attentionLens.modelCatalogue) or an address typed in. */
+  private async askForUrl(): Promise<{ url: string; sha256?: string } | undefined> {
+    const catalogue = readModelCatalogue();
+    const typeIn = { label: '$(link) Enter the address of a manifest.json…', url: '' };
+    const entries = catalogue.map((e) => ({ label: e.name, description: e.url, detail: e.description, url: e.url, sha256: e.sha256 }));
+    const choice = entries.length ? await vscode.window.showQuickPick([...entries, typeIn], { title: 'Attention Lens: Download model', placeHolder: 'A model of attentionLens.modelCatalogue, or an address' }) : typeIn;
+    if (!choice) return undefined;
+    if (choice.url) return choice;
+    const url = await vscode.window.showInputBox({
+      title: 'Attention Lens: Download model',
+      prompt: "The http(s) address of a model's manifest.json (its files are fetched from beside it)",
+      placeHolder: 'https://example.com/models/my-model/manifest.json',
+      ignoreFocusOut: true,
+      validateInput: (v) => (/^https?:\/\/\S+$/i.test(v.trim()) ? undefined : 'Expected an http:// or https:// address'),
+    });
+    return url?.trim() ? { url: url.trim() } : undefined;
+  }
+
   /** "Download model…": a manifest URL (argument or input box), downloaded with progress and cancel. */
   async download(arg: unknown, options: ImportOptions): Promise<ImportResult | undefined> {
     const root = this.store.installedRoot;
-    const url =
-      typeof arg === 'string'
-        ? arg.trim()
-        : (
-            await vscode.window.showInputBox({
-              title: 'Attention Lens: Download model',
-              prompt: "The http(s) address of a model's manifest.json (its files are fetched from beside it)",
-              placeHolder: 'https://example.com/models/my-model/manifest.json',
-              ignoreFocusOut: true,
-              validateInput: (v) => (/^https?:\/\/\S+$/i.test(v.trim()) ? undefined : 'Expected an http:// or https:// address'),
-            })
-          )?.trim();
+    const picked = typeof arg === 'string' ? { url: arg.trim() } : await this.askForUrl();
+    const url = picked?.url;
     if (!url) return undefined;
+    options = { ...options, sha256: options.sha256 ?? picked.sha256 };
     if (!root || root.scheme !== 'file') return this.failed(`${url} was not downloaded`, new Error('models can be downloaded only into a storage folder on a local disk'));
     const shown = this.view.trackDownload(url);
     try {

@@ -27,6 +27,24 @@ export function readModelFolders(): string[] {
   return folders.filter((f): f is string => typeof f === 'string' && (f.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(f)));
 }
 
+export interface CatalogueEntry {
+  name: string;
+  url: string;
+  sha256?: string;
+  description?: string;
+}
+
+/** attentionLens.modelCatalogue: models offered by Download model… (entries without a name or an http(s) URL are skipped). */
+export function readModelCatalogue(): CatalogueEntry[] {
+  const entries = vscode.workspace.getConfiguration('attentionLens').get<unknown[]>('modelCatalogue') ?? [];
+  return entries.flatMap((e) => {
+    if (typeof e !== 'object' || e === null) return [];
+    const { name, url, sha256, description } = e as Record<string, unknown>;
+    if (typeof name !== 'string' || typeof url !== 'string' || !/^https?:\/\/\S+$/i.test(url)) return [];
+    return [{ name, url, sha256: typeof sha256 === 'string' && /^[0-9a-f]{64}$/i.test(sha256) ? sha256 : undefined, description: typeof description === 'string' ? description : undefined }];
+  });
+}
+
 export interface HoverSettings {
   metric: InfluenceMetric;
   topK: number;

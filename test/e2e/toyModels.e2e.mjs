@@ -4,7 +4,9 @@
 // WordPiece tokenizer, an encoder–decoder with cross-attention and a Unigram tokenizer, a recurrent model
 // whose gates are declared by meaning) through the attentionLens.modelFolders setting, analyses a
 // selection with each, opens every tab the panel offers and checks that it paints. WebAssembly only (the
-// views are the same on WebGPU). Screenshots: .test-output/screenshots/wasm-<model>-<tab>.png.
+// views are the same on WebGPU). Last, it adds a Hugging Face export without a manifest (test/fixtures/hf/gpt2-attn)
+// through "Add model from folder…" as a person does, and paints its attention. Screenshots:
+// .test-output/screenshots/wasm-<model>-<tab>.png, wasm-add-model-confirm.png, wasm-hf-gpt2-heatmap.png, wasm-models-view.png.
 
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -82,4 +84,41 @@ describe('models the extension has never seen, from their manifests (WebAssembly
       }
     });
   }
+
+  it('adds a Hugging Face export without a manifest from a folder, and shows its attention', async function () {
+    this.timeout(240_000);
+    const { page } = session;
+    const folder = join(harness.repoRoot, 'test/fixtures/hf/gpt2-attn');
+    await runCommand(page, 'Attention Lens: Add model from folder…');
+    // The folder dialog of VS Code in a browser is a quick input holding a path: type the folder, accept it.
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor();
+    await input.fill(`${folder}/`);
+    await page.keyboard.press('Enter');
+    const install = page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Install/ });
+    await install.waitFor({ timeout: 60_000 });
+    const detail = (await page.locator('.monaco-dialog-box').textContent()) ?? '';
+    assert.match(detail, /attentions\.0/, 'the confirmation lists what was recognised');
+    await page.screenshot({ path: join(screenshots, 'wasm-add-model-confirm.png') });
+    await install.click();
+    await install.waitFor({ state: 'detached' });
+    const picker = panel.locator('[data-testid=model-picker]');
+    // The open panel is told about the new model; pick it there.
+    await picker.locator('vscode-option[value="gpt2-attn"]').waitFor({ state: 'attached', timeout: 60_000 });
+    await picker.click();
+    await picker.locator('li.option', { hasText: 'gpt2-attn' }).click();
+    const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+    assert.equal(result.state, 'analysed', `gpt2-attn: ${result.error}`);
+    await panel.locator('[data-testid=tab-heatmap]').click();
+    const stats = await panel.locator('vscode-tab-panel:not([hidden]) canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
+    assert.ok(stats.fraction >= 0.01, `gpt2-attn heatmap: ${stats.painted} of ${stats.total} pixels painted`);
+    await page.screenshot({ path: join(screenshots, 'wasm-hf-gpt2-heatmap.png') });
+    // The Models view lists it as installed.
+    await page.locator('.part.activitybar .action-label[aria-label="Attention Lens"]').click();
+    const header = page.locator('.part.sidebar .pane-header[aria-label^="Models"]');
+    await header.waitFor();
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 'gpt2-attn' }).first().waitFor();
+    await page.screenshot({ path: join(screenshots, 'wasm-models-view.png') });
+  });
 });
