@@ -4,8 +4,10 @@
 // `<root>/<id>/` only once every file is complete, matches the manifest's sizes and sha256 checksums and has
 // passed the same folder check a model gets before it is offered. A cut file keeps its bytes in
 // `<root>/.partial/<sha256 of its URL>` so the next attempt resumes it with an HTTP Range request. File names
-// from a manifest are resolved beside it and may not leave its directory or host. No `vscode` import: the
-// command wraps this in withProgress, and the unit tests run it in Node against a local server.
+// from a manifest are resolved beside it and may not leave its directory or host. The address of a `.zip` (or
+// one that serves a zip) is downloaded the same way as one file and unpacked by modelArchive.ts into the
+// temporary folder, where the same checks run. No `vscode` import: the command wraps this in withProgress,
+// and the unit tests run it in Node against a local server.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -16,6 +18,7 @@ import * as nodePath from 'node:path';
 import { LensError } from './core/errors';
 import { isSafeRelativePath } from './core/manifest';
 import { validateManifest } from './core/manifestValidator';
+import { archiveKind, checkUnpacked, fetchArchive, looksLikeZip } from './modelArchive';
 import { type FolderAccess, checkModelFolder, realPathInside } from './modelFiles';
 
 /** Where downloaded bytes are written; a FileHandle of node:fs/promises is one. Tests inject failures here. */
@@ -25,7 +28,7 @@ export interface FileWriter {
 }
 
 export interface DownloadOptions {
-  /** sha256 (hex) of what the URL serves, the manifest itself: it pins every file the manifest checksums. */
+  /** sha256 (hex) of what the URL serves: the manifest, which pins every file it checksums, or the .zip. */
   expectedSha256?: string;
   /** Aborting stops the download; the cut file stays resumable. */
   signal?: AbortSignal;
@@ -33,7 +36,7 @@ export interface DownloadOptions {
   onProgress?(received: number, total: number | undefined, file: string): void;
   /** Time without a byte before the download is given up as stalled (default 30 s). */
   stallTimeoutMs?: number;
-  /** Most bytes the whole model may take (default 4 GiB). */
+  /** Most bytes the whole model may take (default 4 GiB); an archive, and what it unpacks to, each as much. */
   maxBytes?: number;
   /** Opens a file for writing, 'w' from the start or 'a' to append (default: node:fs/promises open). */
   openFile?(path: string, flags: 'w' | 'a'): Promise<FileWriter>;
@@ -51,11 +54,10 @@ const PROGRESS_INTERVAL_MS = 100;
 const STALE_TEMP_MS = 24 * 3600_000;
 const STALE_PARTIAL_MS = 7 * 24 * 3600_000;
 const SHA256 = /^[0-9a-f]{64}$/;
-const ARCHIVE = /\.(zip|tar|tgz|tar\.gz|tar\.xz|7z)$/i;
 const REDIRECTS = [301, 302, 303, 307, 308];
 
-/** A file to fetch: its name in the model folder, its URL and what the manifest declares of it. */
-interface Planned { name: string; url: URL; sha256?: string; bytes?: number }
+/** A file to fetch: its name in the model folder, its URL and what the manifest (or the user: pinned) declares. */
+interface Planned { name: string; url: URL; sha256?: string; bytes?: number; pinned?: boolean }
 
 /** One call's state: never shared between downloads. */
 interface Job {
@@ -72,6 +74,8 @@ interface Job {
 
 /** A failure after which the partial file is kept and the next attempt resumes it. */
 class ResumableError extends LensError {}
+/** The "manifest" turned out to be a zip: downloaded again as an archive. */
+class ServesZip extends LensError {}
 
 const failed = (message: string) => new LensError('download-failed', message);
 const invalid = (message: string) => new LensError('model-invalid', message);
@@ -91,10 +95,11 @@ export function formatBytes(n: number): string {
  * left no model folder and no temporary folder behind.
  */
 export async function downloadModel(url: string, destinationRoot: string, options: DownloadOptions = {}): Promise<DownloadedModel> {
-  if (!URL.canParse(url)) throw failed(`"${url}" is not a URL: give the http(s) address of the model's manifest.json`);
+  if (!URL.canParse(url)) throw failed(`"${url}" is not a URL: give the http(s) address of the model's manifest.json or of a .zip of its folder`);
   const manifestUrl = new URL(url);
   if (manifestUrl.protocol !== 'https:' && manifestUrl.protocol !== 'http:') throw failed(`${url}: expected an http or https address, found ${manifestUrl.protocol}`);
-  if (ARCHIVE.test(manifestUrl.pathname)) throw failed(`${url} is an archive, which cannot be downloaded yet: give the address of the model's manifest.json (its files are fetched from beside it)`);
+  const kind = archiveKind(manifestUrl.pathname);
+  if (kind === 'other') throw failed(`${url} is an archive in a format that is not downloaded (only .zip is): give the address of the model's manifest.json (its files are fetched from beside it) or of a .zip of its folder, or unpack it and use Add model from folder…`);
   const expected = options.expectedSha256?.trim().toLowerCase();
   if (expected !== undefined && !SHA256.test(expected)) throw failed(`the checksum given for ${url} is not a sha256 (64 hexadecimal digits): "${options.expectedSha256}"`);
   const root = nodePath.resolve(destinationRoot);
@@ -116,7 +121,7 @@ export async function downloadModel(url: string, destinationRoot: string, option
     await mkdir(root, { recursive: true });
     await removeStale(job);
     temp = await mkdtemp(nodePath.join(root, '.download-'));
-    return await fetchModel(job, manifestUrl, temp, expected);
+    return await (kind === 'zip' ? fetchZip : fetchModel)(job, manifestUrl, temp, expected);
   } catch (err) {
     if (err instanceof LensError) throw err;
     throw fileError(err, `writing the model under ${root}`);
@@ -127,9 +132,34 @@ export async function downloadModel(url: string, destinationRoot: string, option
 }
 
 async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: string | undefined): Promise<DownloadedModel> {
-  const manifestBytes = await fetchManifest(job, manifestUrl);
+  const manifestBytes = await fetchManifest(job, manifestUrl).catch((err: unknown) => (err instanceof ServesZip ? undefined : Promise.reject(err)));
+  if (!manifestBytes) return fetchZip(job, manifestUrl, temp, expected); // a zip, at an address without ".zip"
   const actual = sha256(manifestBytes);
   if (expected !== undefined && actual !== expected) throw failed(`${manifestUrl.href}: sha256 expected ${expected} (the checksum you gave), found ${actual}: the server sent another file; check the URL and the checksum`);
+  await withWriter(job, nodePath.join(temp, 'manifest.json'), 'w', 'manifest.json', (write) => write(manifestBytes, 0));
+  return installModel(job, manifestBytes, manifestUrl, temp, async (file, dest) => {
+    await mkdir(nodePath.dirname(dest), { recursive: true });
+    await downloadFile(job, file, dest, false);
+  });
+}
+
+/** A .zip of a model folder: downloaded as one file (pinned by the user's sha256), unpacked, then installed. */
+function fetchZip(job: Job, url: URL, temp: string, expected: string | undefined): Promise<DownloadedModel> {
+  const name = decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf('/') + 1)) || 'archive';
+  return fetchArchive({
+    ...job,
+    url,
+    temp,
+    download: (dest) => downloadFile(job, { name, url, sha256: expected, pinned: expected !== undefined }, dest, false),
+    install: (folder, manifestBytes, manifestUrl) => installModel(job, manifestBytes, manifestUrl, folder, checkUnpacked),
+  });
+}
+
+/**
+ * The manifest at `manifestUrl` (its bytes) validated, each file it names brought into `folder` by `obtain`
+ * (fetched, or checked where an archive unpacked it), the folder checked and renamed into place.
+ */
+async function installModel(job: Job, manifestBytes: Uint8Array, manifestUrl: URL, folder: string, obtain: (file: Planned, dest: string) => Promise<void>): Promise<DownloadedModel> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(manifestBytes));
@@ -141,18 +171,12 @@ async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: st
   const { manifest } = result;
   const target = nodePath.join(job.root, manifest.id);
   await ensureAbsent(target, manifest.id);
-  const files = planFiles(json as Record<string, unknown>, manifestUrl);
-  await withWriter(job, nodePath.join(temp, 'manifest.json'), 'w', 'manifest.json', (write) => write(manifestBytes, 0));
-  for (const file of files) {
-    const dest = nodePath.join(temp, ...file.name.split('/'));
-    await mkdir(nodePath.dirname(dest), { recursive: true });
-    await downloadFile(job, file, dest, false);
-  }
+  for (const file of planFiles(json as Record<string, unknown>, manifestUrl)) await obtain(file, nodePath.join(folder, ...file.name.split('/')));
   const place = new URL('.', manifestUrl).href.replace(/\/$/, '');
-  const check = await checkModelFolder(nodeFolderAccess(temp), manifest.id, place).catch((err: unknown) => Promise.reject(invalid(`${place}: the downloaded model could not be checked (${messageOf(err)})`)));
+  const check = await checkModelFolder(nodeFolderAccess(folder), manifest.id, place).catch((err: unknown) => Promise.reject(invalid(`${place}: the downloaded model could not be checked (${messageOf(err)})`)));
   if ('errors' in check) throw invalid(`the model downloaded from ${place} did not pass its checks, so it was not installed:\n${check.errors.join('\n')}`);
   await ensureAbsent(target, manifest.id);
-  await rename(temp, target).catch(async (err: unknown) => {
+  await rename(folder, target).catch(async (err: unknown) => {
     await ensureAbsent(target, manifest.id); // installed meanwhile
     throw err;
   });
@@ -202,6 +226,7 @@ async function fetchManifest(job: Job, url: URL): Promise<Uint8Array> {
     if (res.statusCode !== 200) throw statusError(res, url);
     total = contentLength(res);
     await pump(job, res, async (chunk) => {
+      if (received === 0 && looksLikeZip(chunk)) throw new ServesZip('download-failed', `${url.href} serves a zip archive`);
       received += chunk.length;
       if (received > MAX_MANIFEST_BYTES) throw invalid(`${url.href} is over ${formatBytes(MAX_MANIFEST_BYTES)}, too large for a manifest.json: check that the URL points at the manifest`);
       chunks.push(chunk);
@@ -279,7 +304,8 @@ async function downloadFile(job: Job, file: Planned, dest: string, fresh: boolea
     resumable = false;
     const actual = hash.digest('hex');
     if (file.sha256 !== undefined && actual !== file.sha256) {
-      throw failed(`${file.url.href}: sha256 expected ${file.sha256} (the manifest's), found ${actual}: the server sent a damaged or different file. Run Download model again; if it happens again, the manifest and the file on the server disagree: tell the model's publisher`);
+      const advice = file.pinned ? 'check the URL and the checksum' : "the manifest and the file on the server disagree: tell the model's publisher";
+      throw failed(`${file.url.href}: sha256 expected ${file.sha256} (${file.pinned ? 'the checksum you gave' : "the manifest's"}), found ${actual}: the server sent a damaged or different file. Run Download model again; if it happens again, ${advice}`);
     }
     await rename(part, dest);
     await rm(metaFile, { force: true });

@@ -251,7 +251,7 @@ export class ModelImporter extends Disposable {
     if (choice.url) return choice;
     const url = await vscode.window.showInputBox({
       title: 'Attention Lens: Download model',
-      prompt: "The http(s) address of a model's manifest.json (its files are fetched from beside it)",
+      prompt: "The http(s) address of a model's manifest.json (its files are fetched from beside it) or of a .zip of its folder",
       placeHolder: 'https://example.com/models/my-model/manifest.json',
       ignoreFocusOut: true,
       validateInput: (v) => (/^https?:\/\/\S+$/i.test(v.trim()) ? undefined : 'Expected an http:// or https:// address'),
