@@ -17,6 +17,7 @@ import { validateManifest } from '../../src/core/manifestValidator';
 import { modelStructure } from '../../src/core/modelStructure';
 import { isBlank } from '../../src/core/text';
 import { LensTokenizer, utf8Length } from '../../src/core/tokenizer';
+import { seededRandom as random } from './seeded';
 
 const root = path.join(__dirname, '../..');
 const SEED = 20240612;
@@ -24,18 +25,6 @@ const START = 17; // document offset of the selection
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
-
-/** mulberry32: a small seeded generator, so a failure is reproducible from its seed and index. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces a selection is made of: code, prose, whitespace and the hard cases. */
 const PIECES = [

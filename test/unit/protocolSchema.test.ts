@@ -18,18 +18,8 @@ import {
   checkWebviewMessage,
 } from '../../src/core/protocolSchema';
 import { Endpoint, type Envelope } from '../../src/core/rpc';
+import { seededRandom as rng } from './seeded';
 
-/** mulberry32: a small seeded generator, so every run forges the same messages. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
 
 const URI = 'file:///work/sample.py';

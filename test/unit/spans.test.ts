@@ -10,6 +10,7 @@ import * as path from 'path';
 import { LowercaseNormalizer, NFKCNormalizer, SequenceNormalizer, Tokenizer } from '@huggingface/tokenizers';
 import { LensTokenizer, TokenSpan, spansFromByteLengths, utf8ByteOffsets, utf8Length, visibleWhitespace } from '../../src/core/tokenizer';
 import { NormalizerLike, alignNormalizer, identity } from '../../src/core/tokenAlignment';
+import { seededRandom as rng } from './seeded';
 
 const HARD_STRINGS = [
   'plain ascii',
@@ -61,17 +62,6 @@ function randomCuts(n: number, rand: () => number, maxLen = 5): number[] {
     left -= len;
   }
   return lengths;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('token spans tile the text', () => {
