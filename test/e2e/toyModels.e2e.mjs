@@ -5,11 +5,11 @@
 // whose gates are declared by meaning) through the attentionLens.modelFolders setting, analyses a
 // selection with each, opens every tab the panel offers and checks that it paints. WebAssembly only (the
 // views are the same on WebGPU). Last, it adds a Hugging Face export without a manifest (test/fixtures/hf/gpt2-attn)
-// through "Add model from folder…" as a person does, and paints its attention. Screenshots:
+// through the Explorer's "Add model from folder…" as a person does, and paints its attention. Screenshots:
 // .test-output/screenshots/wasm-<model>-<tab>.png, wasm-add-model-confirm.png, wasm-hf-gpt2-heatmap.png, wasm-models-view.png.
 
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { screenshots, useSession } from './session.mjs';
@@ -88,12 +88,14 @@ describe('models the extension has never seen, from their manifests (WebAssembly
   it('adds a Hugging Face export without a manifest from a folder, and shows its attention', async function () {
     this.timeout(240_000);
     const { page } = session;
-    const folder = join(harness.repoRoot, 'test/fixtures/hf/gpt2-attn');
-    await runCommand(page, 'Attention Lens: Add model from folder…');
-    // The folder dialog of VS Code in a browser is a quick input holding a path: type the folder, accept it.
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor();
-    await input.fill(`${folder}/`);
+    // A person with an export in their workspace: right-click its folder in the Explorer, "Add model from folder…".
+    cpSync(join(harness.repoRoot, 'test/fixtures/hf/gpt2-attn'), join(session.folder, 'gpt2-attn'), { recursive: true });
+    await runCommand(page, 'View: Show Explorer'); // shows it (the activity-bar icon would toggle it closed)
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'gpt2-attn' });
+    await row.waitFor({ timeout: 60_000 });
+    await row.click({ button: 'right' });
+    // The workbench's context menu acts on its focused item: point at it, then Enter.
+    await page.locator('.context-view .action-menu-item', { hasText: 'Add model from folder' }).hover();
     await page.keyboard.press('Enter');
     const install = page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Install/ });
     await install.waitFor({ timeout: 60_000 });
