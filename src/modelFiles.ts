@@ -6,15 +6,22 @@
 // logits' vocabulary. Reading and hashing ~5 MB costs tens of milliseconds, so a folder that passed is
 // remembered by a fingerprint (the manifest's hash, the files' sizes and modification times): later
 // activations only stat the files. File access comes through FolderAccess, so the store (vscode.workspace.fs)
-// and the unit tests (node:fs) run the same checks.
+// and the unit tests (node:fs) run the same checks. The weights of an external-data file are checked too: its
+// size and sha256 against `onnx.externalData`, and the graph must read them from the manifest's `externalData`
+// and no other file. The end of the file holds the node:fs side of folders the extension fills itself
+// (downloads: modelDownload.ts; installs: modelImport.ts): the FolderAccess over node:fs, a copy that takes a
+// linked file's contents, never the link, and the lock that keeps two windows from appending to one partial
+// download, with the sweep of what a closed window left, judged by those locks.
 
-import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, lstat, open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import type { ModelManifest } from './core/manifest';
+import { LensError } from './core/errors';
+import { type ModelManifest, isSafeRelativePath } from './core/manifest';
 import { validateManifest } from './core/manifestValidator';
 import { OnnxReadError, readOnnxGraph, type OnnxGraph } from './core/onnxGraph';
-import { graphProblems, readTokenizerFile, vocabularyProblem, weightProblems } from './modelContents';
+import { externalDataProblems, graphProblems, readTokenizerFile, vocabularyProblem, weightProblems } from './modelContents';
 
 /** What a path in the model folder is. */
 export interface EntryInfo {
@@ -34,18 +41,22 @@ export interface FolderAccess {
   /** undefined when nothing is there. */
   stat(relative: string): Promise<EntryInfo | undefined>;
   read(relative: string): Promise<Uint8Array>;
+  /** The file's sha256 (hex), streamed; without it the file is read whole. For external data of several GB. */
+  sha256?(relative: string): Promise<string>;
 }
 
 /** Fingerprints of the folders whose files passed every check, by folder. */
 export interface VerifiedFolders {
   get(folder: string): string | undefined;
   set(folder: string, fingerprint: string): void;
+  /** Forgets every folder but these (those no longer found). */
+  keepOnly?(folders: ReadonlySet<string>): void;
 }
 
 export type FolderCheck = { manifest: ModelManifest; modelBytes: number; cached: boolean } | { errors: string[] };
 
 /** Bump when a check is added, so folders verified by older checks are checked again. */
-const CHECKS_VERSION = 1;
+const CHECKS_VERSION = 2;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -106,6 +117,15 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   const modelIntegrity = integrityProblems(modelBytes, modelPath, declared.onnxBytes, declared.onnxSha256, 'onnx');
   errors.push(...modelIntegrity);
   errors.push(...integrityProblems(tokenizerBytes, tokenizerPath, undefined, declared.tokenizerSha256, 'tokenizer'));
+  if (externalFile && externalEntry) {
+    const shown = `${folder}/${externalFile}`;
+    const { bytes, sha256: expected } = declared.external;
+    if (bytes !== undefined && externalEntry.size !== bytes) errors.push(`${shown}: size: expected ${bytes} bytes (manifest.json, field onnx.externalData.bytes), found ${externalEntry.size} (cut short or replaced?)`);
+    else if (expected !== undefined) {
+      const actual = access.sha256 ? await access.sha256(externalFile) : sha256(await access.read(externalFile));
+      if (actual !== expected) errors.push(`${shown}: sha256: expected ${expected} (manifest.json, field onnx.externalData.sha256), found ${actual}: the file is not the one the manifest describes (damaged, or replaced without updating the manifest)`);
+    }
+  }
   let graph: OnnxGraph | undefined;
   try {
     // A matching checksum vouches for the weights as published; the NaN scan is for files nobody vouches for.
@@ -114,7 +134,7 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
     if (!(err instanceof OnnxReadError)) throw err;
     errors.push(`${modelPath}: expected an ONNX model (a protobuf ModelProto), found ${err.message}`);
   }
-  if (graph) errors.push(...[...graphProblems(manifest, graph), ...weightProblems(graph)].map((p) => `${modelPath}: ${p}`));
+  if (graph) errors.push(...[...graphProblems(manifest, graph), ...externalDataProblems(manifest, graph), ...weightProblems(graph)].map((p) => `${modelPath}: ${p}`));
   const tokenizer = readTokenizerFile(tokenizerBytes, tokenizerPath);
   if ('error' in tokenizer) errors.push(tokenizer.error);
   else {
@@ -140,9 +160,25 @@ function placeProblem(entry: EntryInfo | undefined, file: string, folder: string
   return undefined;
 }
 
-/** The manifest's optional integrity fields: onnx {file, sha256, bytes} and tokenizer.sha256. */
-function declaredFiles(json: Record<string, unknown>, manifest: ModelManifest): { errors: string[]; onnxSha256?: string; onnxBytes?: number; tokenizerSha256?: string } {
+interface DeclaredFiles {
+  errors: string[];
+  onnxSha256?: string;
+  onnxBytes?: number;
+  tokenizerSha256?: string;
+  /** onnx.externalData: "<file>" or {file, sha256, bytes}, the file being the manifest's externalData. */
+  external: { sha256?: string; bytes?: number };
+}
+
+/** The manifest's optional integrity fields: onnx {file, sha256, bytes, externalData} and tokenizer.sha256. */
+function declaredFiles(json: Record<string, unknown>, manifest: ModelManifest): DeclaredFiles {
   const errors: string[] = [];
+  const external: DeclaredFiles['external'] = {};
+  const size = (value: unknown, field: string, what: string): number | undefined => {
+    if (value === undefined) return undefined;
+    if (Number.isSafeInteger(value) && (value as number) > 0) return value as number;
+    errors.push(`${field}: expected ${what} size in bytes (a positive integer), found ${found(value)}`);
+    return undefined;
+  };
   const hash = (value: unknown, field: string): string | undefined => {
     if (value === undefined) return undefined;
     if (typeof value === 'string' && SHA256.test(value.toLowerCase())) return value.toLowerCase();
@@ -151,22 +187,31 @@ function declaredFiles(json: Record<string, unknown>, manifest: ModelManifest): 
   };
   const tokenizerSha256 = hash(manifest.tokenizer.sha256, 'tokenizer.sha256');
   const onnx = json.onnx;
-  if (onnx === undefined) return { errors, tokenizerSha256 };
-  if (typeof onnx !== 'object' || onnx === null || Array.isArray(onnx)) {
+  if (onnx === undefined) return { errors, tokenizerSha256, external };
+  if (!isRecord(onnx)) {
     errors.push(`onnx: expected an object {"file", "sha256", "bytes"} describing the model file, found ${found(onnx)}`);
-    return { errors, tokenizerSha256 };
+    return { errors, tokenizerSha256, external };
   }
-  const { file, sha256: onnxHash, bytes } = onnx as Record<string, unknown>;
+  const { file, sha256: onnxHash, bytes, externalData } = onnx;
   const modelFile = manifest.model ?? 'model.onnx';
   if (file !== undefined && file !== modelFile) errors.push(`onnx.file: expected ${JSON.stringify(modelFile)}, the file "model" names, found ${found(file)}`);
   const onnxSha256 = hash(onnxHash, 'onnx.sha256');
-  let onnxBytes: number | undefined;
-  if (bytes !== undefined) {
-    if (Number.isSafeInteger(bytes) && (bytes as number) > 0) onnxBytes = bytes as number;
-    else errors.push(`onnx.bytes: expected the model file's size in bytes (a positive integer), found ${found(bytes)}`);
+  const onnxBytes = size(bytes, 'onnx.bytes', "the model file's");
+  if (externalData !== undefined) {
+    const weights = typeof externalData === 'string' ? { file: externalData } : isRecord(externalData) ? externalData : undefined;
+    const field = typeof externalData === 'string' ? 'onnx.externalData' : 'onnx.externalData.file';
+    const wanted = manifest.externalData === undefined ? 'nothing, as "externalData" names no file' : `${JSON.stringify(manifest.externalData)}, the file "externalData" names`;
+    if (!weights) errors.push(`onnx.externalData: expected an object {"file", "sha256", "bytes"} describing the external-data file, found ${found(externalData)}`);
+    else if (weights.file !== undefined && weights.file !== manifest.externalData) errors.push(`${field}: expected ${wanted}, found ${found(weights.file)}`);
+    else {
+      external.sha256 = hash(weights.sha256, 'onnx.externalData.sha256');
+      external.bytes = size(weights.bytes, 'onnx.externalData.bytes', "the external-data file's");
+    }
   }
-  return { errors, onnxSha256, onnxBytes, tokenizerSha256 };
+  return { errors, onnxSha256, onnxBytes, tokenizerSha256, external };
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Size and checksum against the manifest. */
 function integrityProblems(bytes: Uint8Array, shown: string, size: number | undefined, hash: string | undefined, field: 'onnx' | 'tokenizer'): string[] {
@@ -177,4 +222,165 @@ function integrityProblems(bytes: Uint8Array, shown: string, size: number | unde
   const actual = sha256(bytes);
   if (actual === hash) return [];
   return [`${shown}: sha256: expected ${hash} (manifest.json, field ${field}.sha256), found ${actual}: the file is not the one the manifest describes (damaged, or replaced without updating the manifest)`];
+}
+
+/** A file a manifest names: its name in the model folder, its URL, what the manifest declares of it. */
+export interface NamedFile { name: string; url: URL; sha256?: string; bytes?: number; /** Where its sha256 is declared. */ hashField?: string }
+
+/**
+ * The files a manifest at `manifestUrl` names (for a download), resolved beside it; a name that would leave
+ * its directory or host is refused. Values declaredFiles would refuse are ignored here: the folder check
+ * after the download reports them.
+ */
+export function filesNamedBy(json: Record<string, unknown>, manifestUrl: URL): NamedFile[] {
+  const obj = (v: unknown) => (isRecord(v) ? v : {});
+  const hash = (v: unknown) => (typeof v === 'string' && SHA256.test(v.toLowerCase()) ? v.toLowerCase() : undefined);
+  const size = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
+  const onnx = obj(json.onnx);
+  const tokenizer = obj(json.tokenizer);
+  const external = typeof onnx.externalData === 'string' ? { file: onnx.externalData } : obj(onnx.externalData);
+  const wanted: Array<[unknown, string, string | undefined, number | undefined, string]> = [
+    [json.model ?? 'model.onnx', 'model', hash(onnx.sha256), size(onnx.bytes), 'onnx.sha256'],
+    [tokenizer.file, 'tokenizer.file', hash(tokenizer.sha256), undefined, 'tokenizer.sha256'],
+  ];
+  // The weights of a model saved with ONNX external data: `externalData`, or `onnx.externalData` {file, sha256, bytes}.
+  const externalName = json.externalData ?? external.file;
+  const declared = external.file === undefined || external.file === externalName;
+  if (externalName !== undefined) wanted.push([externalName, json.externalData === undefined ? 'onnx.externalData' : 'externalData', declared ? hash(external.sha256) : undefined, declared ? size(external.bytes) : undefined, 'onnx.externalData.sha256']);
+  const directory = manifestUrl.pathname.slice(0, manifestUrl.pathname.lastIndexOf('/') + 1);
+  const seen = new Set(['manifest.json']);
+  const planned: NamedFile[] = [];
+  for (const [name, field, sha, bytes, hashField] of wanted) {
+    const refuse = (why: string) => new LensError('model-invalid', `${manifestUrl.href}: ${field}: expected a file name inside the model's directory, found ${JSON.stringify(name)} (${why}); the download was refused`);
+    if (typeof name !== 'string' || !isSafeRelativePath(name)) throw refuse('a path that leaves the directory');
+    if (/[?#%:]/.test(name) || name.split('/').some((part) => part === '' || part === '.')) throw refuse('characters that are not part of a plain file name');
+    const url = new URL(name, manifestUrl);
+    if (url.origin !== manifestUrl.origin) throw refuse('another host');
+    if (!url.pathname.startsWith(directory)) throw refuse('a path that leaves the directory');
+    if (seen.has(name)) continue;
+    seen.add(name);
+    planned.push({ name, url, sha256: sha, bytes, hashField });
+  }
+  return planned;
+}
+
+// ---- The node:fs side of folders the extension fills itself (downloads and installs). ----
+
+/** node:fs as the checks' FolderAccess (links resolved, sha256 streamed). */
+export function nodeFolderAccess(folder: string): FolderAccess {
+  return {
+    async stat(relative) {
+      const file = nodePath.join(folder, relative);
+      const info = await stat(file).catch(() => undefined);
+      if (!info) return undefined;
+      const symlink = (await lstat(file)).isSymbolicLink();
+      const kind = info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other';
+      return { kind, symlink, inside: await realPathInside(folder, file), size: info.size, mtime: info.mtimeMs };
+    },
+    read: (relative) => readFile(nodePath.join(folder, relative)),
+    async sha256(relative) {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(nodePath.join(folder, relative))) hash.update(chunk as Buffer);
+      return hash.digest('hex');
+    },
+  };
+}
+
+/**
+ * Copies the contents of `source` to the new file `dest`, links followed: a Hugging Face hub snapshot's files
+ * are links to `../../blobs/…`, and a copied link would point nowhere (or anywhere) once installed. Refuses
+ * a source whose real target is not a regular file; `shown` and `why` (e.g. "named by …, field model") say
+ * which file in the message.
+ */
+export async function copyRegularFile(source: string, dest: string, shown: string, why: string): Promise<void> {
+  const link = (await lstat(source).catch(() => undefined))?.isSymbolicLink();
+  const real = await realpath(source).catch(() => undefined);
+  const info = real === undefined ? undefined : await stat(real).catch(() => undefined);
+  if (real !== undefined && info?.isFile()) return copyFile(real, dest, constants.COPYFILE_EXCL);
+  const what = !info ? 'nothing' : info.isDirectory() ? 'a folder' : 'a device, pipe or socket';
+  throw new Error(`${shown}: expected a regular file (${why}), found ${link ? `a link to ${what}` : what}`);
+}
+
+/** Holds `<partial>.lock` until released. */
+export interface PartialLock {
+  release(): Promise<void>;
+}
+
+/** What a lock file holds: its holder's token, and the temporary folder it downloads into (for the sweep). */
+interface LockInfo { token: string; temp: string; url: string; pid: number }
+
+/**
+ * Takes `<part>.lock` (open 'wx'): two windows appending to one partial file would corrupt it. A lock that,
+ * like its partial file, has not changed for `staleMs` was left by a window that closed or hung, and is taken
+ * over. Resolves undefined while another download holds it.
+ */
+export async function lockPartial(part: string, holder: { temp: string; url: string }, staleMs: number): Promise<PartialLock | undefined> {
+  const lock = `${part}.lock`;
+  const info: LockInfo = { token: randomUUID(), temp: nodePath.basename(holder.temp), url: holder.url, pid: process.pid };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let handle;
+    try {
+      handle = await open(lock, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (attempt > 0 || !(await lockIsStale(part, staleMs))) return undefined;
+      // Two windows taking over the same stale lock at once is not excluded: it needs a minute of silence first.
+      await rm(lock, { force: true });
+      continue;
+    }
+    try {
+      await handle.writeFile(JSON.stringify(info));
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await rm(lock, { force: true });
+      throw err;
+    }
+    await handle.close();
+    return {
+      release: async () => {
+        // Not a lock another window took over meanwhile (it holds its own token).
+        const text = await readFile(lock, 'utf8').catch(() => undefined);
+        if (text?.includes(info.token)) await rm(lock, { force: true }).catch(() => undefined);
+      },
+    };
+  }
+  return undefined;
+}
+
+/** A lock is stale when neither it nor its partial file changed for `staleMs`; a lock gone is no lock. */
+async function lockIsStale(part: string, staleMs: number): Promise<boolean> {
+  const [lock, data] = await Promise.all([lstat(`${part}.lock`).catch(() => undefined), lstat(part).catch(() => undefined)]);
+  if (!lock) return true;
+  return Date.now() - Math.max(lock.mtimeMs, data?.mtimeMs ?? 0) > staleMs;
+}
+
+/** Temporary download folders left by a closed window after this long without a live lock naming them. */
+export const STALE_DOWNLOAD_MS = 24 * 3600_000;
+/** Partial files nobody resumed for this long. */
+export const STALE_PARTIAL_MS = 7 * 24 * 3600_000;
+
+/**
+ * Removes what downloads in closed windows left in `root`: `.download-*` folders no live lock names (a slow
+ * download writes its partial file, not its folder, so the folder's age alone says nothing) and untouched for
+ * `STALE_DOWNLOAD_MS`, and partial files untouched for `STALE_PARTIAL_MS`. `staleLockMs`: see lockPartial.
+ */
+export async function removeStaleDownloads(root: string, staleLockMs: number): Promise<void> {
+  const partialDir = nodePath.join(root, '.partial');
+  const live = new Set<string>();
+  let unknown = false;
+  for (const name of (await readdir(partialDir).catch(() => [] as string[])).filter((n) => n.endsWith('.lock'))) {
+    const part = nodePath.join(partialDir, name.slice(0, -'.lock'.length));
+    if (await lockIsStale(part, staleLockMs)) continue;
+    const info = await readFile(`${part}.lock`, 'utf8').then((text) => JSON.parse(text) as Partial<LockInfo>).catch(() => undefined);
+    if (typeof info?.temp === 'string') live.add(info.temp);
+    else unknown = true; // being written: keep every folder this time
+  }
+  const sweep = async (folder: string, names: (name: string) => boolean, age: number) => {
+    for (const name of (await readdir(folder).catch(() => [] as string[])).filter(names)) {
+      const info = await lstat(nodePath.join(folder, name)).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > age) await rm(nodePath.join(folder, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+  if (!unknown) await sweep(root, (name) => name.startsWith('.download-') && !live.has(name), STALE_DOWNLOAD_MS);
+  await sweep(partialDir, () => true, STALE_PARTIAL_MS);
 }

@@ -113,18 +113,26 @@ export class ModelStore extends Disposable {
   }
 
   /**
-   * The folders webviews must be allowed to load models from, besides media/: the setting's folders, the
-   * installed models' folder and, in a trusted workspace, each workspace folder's .attention-lens/models.
+   * The folders webviews may load models from, besides media/: the installed models' folder (the extension's
+   * own storage, where only verified copies are kept) and the folder of each valid model from the setting or
+   * the workspace — never the folders that hold them, so nothing else there can be read.
    */
-  modelRoots(): vscode.Uri[] {
-    return [...readModelFolders().map((f) => vscode.Uri.file(f)), ...(this.installedRoot ? [this.installedRoot] : []), ...this.workspaceRoots()];
+  async modelRoots(): Promise<vscode.Uri[]> {
+    const { models } = await this.list();
+    const own = models.filter((m) => m.origin === 'folder' || m.origin === 'workspace').map((m) => m.folder);
+    return [...(this.installedRoot ? [this.installedRoot] : []), ...own];
   }
 
-  /** Descriptors with URIs the given webview can load. */
+  /**
+   * Descriptors with URIs the given webview can load: bundled models, and those inside its resource roots (a
+   * webview opened before a model was added lists it once it is opened again).
+   */
   async describe(webview: vscode.Webview): Promise<ModelDescriptor[]> {
     const { models } = await this.list();
+    const roots = (webview.options.localResourceRoots ?? []).map((r) => r.toString().replace(/\/?$/, '/'));
+    const loadable = models.filter((m) => m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r)));
     return Promise.all(
-      models.map(async (m) => {
+      loadable.map(async (m) => {
         const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
         const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes };
         const data = m.manifest.externalData;
@@ -169,6 +177,7 @@ export class ModelStore extends Disposable {
     }
     // Folders are checked side by side (reading and hashing overlap); results are taken in folder order.
     const results = await Promise.all(candidates.map(({ uri, name, folder }) => this.check(uri, name, folder)));
+    this.verified.keepOnly?.(new Set(candidates.map((c) => c.folder))); // removed models leave no fingerprint behind
     for (const [i, { uri, name, folder, origin }] of candidates.entries()) {
       const result = results[i];
       const invalid = (errors: string[]) => invalidFolders.push({ model: { id: name, folder, errors }, origin, uri });
@@ -264,12 +273,21 @@ export function folderAccess(folder: vscode.Uri): FolderAccess {
 /** Fingerprints of verified folders, kept in the Memento when there is one. */
 function verifiedFolders(memento: vscode.Memento | undefined): VerifiedFolders {
   const local = new Map<string, string>();
-  if (!memento) return { get: (folder) => local.get(folder), set: (folder, fingerprint) => void local.set(folder, fingerprint) };
+  if (!memento) {
+    return {
+      get: (folder) => local.get(folder),
+      set: (folder, fingerprint) => void local.set(folder, fingerprint),
+      keepOnly: (folders) => [...local.keys()].forEach((f) => folders.has(f) || local.delete(f)),
+    };
+  }
+  const write = (all: Record<string, string>) => memento.update(VERIFIED_KEY, all).then(undefined, () => undefined); // only a cache: a failed write costs a re-check
   return {
     get: (folder) => memento.get<Record<string, string>>(VERIFIED_KEY)?.[folder],
-    set: (folder, fingerprint) => {
-      const all = { ...memento.get<Record<string, string>>(VERIFIED_KEY), [folder]: fingerprint };
-      memento.update(VERIFIED_KEY, all).then(undefined, () => undefined); // only a cache: a failed write costs a re-check
+    set: (folder, fingerprint) => void write({ ...memento.get<Record<string, string>>(VERIFIED_KEY), [folder]: fingerprint }),
+    keepOnly: (folders) => {
+      const all = memento.get<Record<string, string>>(VERIFIED_KEY) ?? {};
+      const kept = Object.fromEntries(Object.entries(all).filter(([f]) => folders.has(f)));
+      if (Object.keys(kept).length !== Object.keys(all).length) void write(kept);
     },
   };
 }

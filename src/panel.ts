@@ -63,7 +63,7 @@ export class AnalysisPanelHost extends Disposable {
     this.register(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-          webviewPanel.webview.options = webviewOptions(extensionUri, store.modelRoots());
+          webviewPanel.webview.options = webviewOptions(extensionUri, await store.modelRoots());
           this.adopt(webviewPanel, restoredUri(state));
           log.info('Restored the Attention Lens panel after a reload.');
         },
@@ -82,15 +82,24 @@ export class AnalysisPanelHost extends Disposable {
     if (panel) {
       panel.reveal();
     } else {
-      const webviewPanel = vscode.window.createWebviewPanel(
-        VIEW_TYPE,
-        TITLE,
-        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        { ...webviewOptions(this.extensionUri, this.store.modelRoots()), retainContextWhenHidden: true },
-      );
-      panel = this.adopt(webviewPanel);
+      // One panel, even when two commands arrive while the first is still reading the model roots.
+      this.opening ??= this.open().finally(() => (this.opening = undefined));
+      panel = await this.opening;
     }
     return panel.display(selection, modelId);
+  }
+
+  private opening: Promise<AnalysisPanel> | undefined;
+
+  private async open(): Promise<AnalysisPanel> {
+    const roots = await this.store.modelRoots();
+    const webviewPanel = vscode.window.createWebviewPanel(
+      VIEW_TYPE,
+      TITLE,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { ...webviewOptions(this.extensionUri, roots), retainContextWhenHidden: true },
+    );
+    return this.adopt(webviewPanel);
   }
 
   /** Resolves with the next analysis the panel renders; rejects with the next failure. */
@@ -182,7 +191,22 @@ export class AnalysisPanel extends Disposable {
         await revealRange(uri, start, end, scope.sentByHost(uri));
       }),
     );
-    this.register(endpoint.onRequest('saveFile', (params) => saveExport(params, log)));
+    // One save dialog at a time: a webview cannot stack dialogs on the user.
+    let saving = false;
+    this.register(
+      endpoint.onRequest('saveFile', async (params) => {
+        if (saving) {
+          log.warn('Refused saveFile from the panel: a save dialog is already open.');
+          throw new LensError('bad-request', 'saveFile: a save dialog is already open; finish or cancel it first.');
+        }
+        saving = true;
+        try {
+          return await saveExport(params, log);
+        } finally {
+          saving = false;
+        }
+      }),
+    );
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(

@@ -47,10 +47,10 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     );
   }
 
-  resolveWebviewView(webviewView: vscode.WebviewView): void {
+  async resolveWebviewView(webviewView: vscode.WebviewView): Promise<void> {
     this.disposeView();
     const webview = webviewView.webview;
-    webview.options = webviewOptions(this.extensionUri, this.store.modelRoots());
+    webview.options = webviewOptions(this.extensionUri, await this.store.modelRoots());
     const endpoint = createHostEndpoint(webview, 'Compare view', this.log);
     const disposables: vscode.Disposable[] = [endpoint];
     this.view = { endpoint, disposables };
