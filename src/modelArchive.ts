@@ -50,8 +50,12 @@ export type UnpackOptions = Pick<ArchiveJob<unknown>, 'maxBytes' | 'maxEntries' 
 
 const invalid = (message: string) => new LensError('model-invalid', message);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
-/** 1234567 → "1.2 MB", as modelDownload's formatBytes (which imports this module, so it is not imported here). */
-const bytes = (n: number) => (n < 1000 ? `${n} bytes` : n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : n < 1e9 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e9).toFixed(1)} GB`);
+/** 1234567 → "1.2 MB" (modelDownload.ts exports it too). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} bytes`;
+  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${value.toFixed(1)} ${unit}`;
+}
 
 /** 'zip' for an address this downloads as an archive, 'other' for an archive format it refuses, else undefined. */
 export function archiveKind(pathname: string): 'zip' | 'other' | undefined {
@@ -163,7 +167,7 @@ export async function unpackZip(archive: string, into: string, shown: string, op
         continue;
       }
       declared += entry.uncompressedSize;
-      if (declared > options.maxBytes) throw refuse(`its files would take ${bytes(declared)} or more once unpacked, over the limit of ${bytes(options.maxBytes)}`, 'nothing was installed');
+      if (declared > options.maxBytes) throw refuse(`its files would take ${formatBytes(declared)} or more once unpacked, over the limit of ${formatBytes(options.maxBytes)}`, 'nothing was installed');
       await mkdir(nodePath.dirname(dest), { recursive: true });
       const handle = await open(dest, 'wx'); // never over something already there
       let stream: Readable | undefined;
@@ -174,7 +178,7 @@ export async function unpackZip(archive: string, into: string, shown: string, op
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           if (options.signal?.aborted) throw new LensError('cancelled', `unpacking ${shown} was cancelled; nothing was installed`);
           size += chunk.length;
-          if (size > entry.uncompressedSize) throw refuse(`the entry ${JSON.stringify(name)} holds more than the ${bytes(entry.uncompressedSize)} its header declares (a zip bomb, or a damaged archive)`, 'the archive was refused and nothing was installed');
+          if (size > entry.uncompressedSize) throw refuse(`the entry ${JSON.stringify(name)} holds more than the ${formatBytes(entry.uncompressedSize)} its header declares (a zip bomb, or a damaged archive)`, 'the archive was refused and nothing was installed');
           crc = crc32(chunk, crc);
           for (let n = 0; n < chunk.length; ) n += (await handle.write(chunk, n)).bytesWritten;
           if (Date.now() - last >= PROGRESS_INTERVAL_MS) {

@@ -2,11 +2,16 @@
 // Gather errors for a vocabulary mismatch, "Invalid typed array length", a bare SyntaxError), or worse,
 // ran and showed wrong numbers. These checks compare what the files hold with what the manifest declares,
 // without running anything: the ONNX graph's inputs and outputs (names, element types, ranks, fixed sizes,
-// symbolic sizes used alike), NaN weights, and the tokenizer (JSON, model type, vocabulary size against the logits).
-// Each problem says what was expected and what was found; the caller puts the file's path in front.
+// symbolic sizes used alike), NaN weights, the external-data file the weights are read from (onnxruntime
+// opens the one the graph names, so it must be the manifest's `externalData`), and the tokenizer (JSON,
+// model type, vocabulary size against the logits). Each problem says what was expected and what was found;
+// the caller puts the file's path in front. For a Hugging Face export without a manifest, the manifest is
+// derived from the same contents (deriveWithAttention, for "Add model from folder…").
 
+import { type DeriveInput, type DerivedManifest, deriveManifest } from './core/hfManifest';
 import { type AxisSpec, type ModelManifest, type TensorSpec, SEQUENCE_AXES, formatAxes } from './core/manifest';
-import type { OnnxDim, OnnxGraph, OnnxValueInfo } from './core/onnxGraph';
+import { type OnnxDim, type OnnxGraph, type OnnxValueInfo, readOnnxGraph } from './core/onnxGraph';
+import { exposeAttention } from './core/onnxSurgery';
 import { isObject, prepare } from './core/tokenizerConfig';
 
 /** Graph names listed in a message before "…". */
@@ -88,6 +93,32 @@ export function weightProblems(graph: OnnxGraph): string[] {
   return [`weights: expected numbers, found ${total} NaN values in ${bad.length} initializer${bad.length > 1 ? 's' : ''}: ${named}${bad.length > NAMED_NAN ? ', …' : ''}`];
 }
 
+/**
+ * The external-data files the graph's weights are read from against the manifest's `externalData`: none
+ * without it, and only that file (named relative to the model file, beside which the validator keeps it).
+ */
+export function externalDataProblems(manifest: ModelManifest, graph: OnnxGraph): string[] {
+  const byLocation = new Map<string, string[]>();
+  for (const t of graph.initializers) {
+    if (t.externalLocation === undefined) continue;
+    const location = t.externalLocation.replace(/^(\.\/)+/, '');
+    byLocation.set(location, [...(byLocation.get(location) ?? []), t.name]);
+  }
+  const declared = manifest.externalData?.split('/').pop();
+  const problems: string[] = [];
+  for (const [location, names] of byLocation) {
+    if (location === declared) continue;
+    const which = `initializer${names.length > 1 ? 's' : ''} ${quoteAll(names)}`;
+    const found = location === '' ? `${which} marked as external data with no "location"` : `${which} read from "${location}"`;
+    problems.push(
+      declared === undefined
+        ? `external data (manifest.json externalData): expected the weights inside the model file, as the manifest names no external-data file, found ${found}${location ? `: declare "externalData": "${location}"` : ''}`
+        : `external data (manifest.json externalData): expected the weights in "${declared}", the file "externalData" names, found ${found}`,
+    );
+  }
+  return problems;
+}
+
 export type TokenizerCheck = { vocabSize: number } | { error: string };
 
 /** Parses a tokenizer.json as the webview will, and counts its vocabulary (largest id + 1, added tokens included). */
@@ -122,4 +153,31 @@ export function vocabularyProblem(manifest: ModelManifest, graph: OnnxGraph | un
   const size = typeof declared === 'number' ? declared : typeof inGraph === 'number' ? inGraph : undefined;
   if (size === undefined || size === vocabSize) return undefined;
   return `vocabulary: expected ${size} tokens, the size of the vocab axis of output "${logits.name}" (manifest.json outputs[${index}].axes[${axis}]), found ${vocabSize}`;
+}
+
+/**
+ * A manifest derived from an export. A plain export (no attention outputs, as Optimum exports by default)
+ * gets its attention probabilities, found inside the graph, added as outputs in a copy of the model (the
+ * user's file is never changed); when they cannot be found, it is installed without attention and says why.
+ */
+export function deriveWithAttention(input: DeriveInput, bytes: Uint8Array, shown: string): { derived: DerivedManifest; modelBytes?: Uint8Array } {
+  const plain = deriveManifest(input);
+  if (plain.manifest.outputs.some((o) => o.role === 'mixing' || o.role === 'cross_mixing')) return { derived: plain };
+  let surgery;
+  try {
+    surgery = exposeAttention(bytes);
+  } catch (err) {
+    return { derived: { ...plain, notes: [...plain.notes, `Its attention cannot be shown: ${err instanceof Error ? err.message : String(err)}`] } };
+  }
+  if (!surgery.added.length) return { derived: plain };
+  const exposed = deriveManifest({ ...input, graph: readOnnxGraph(surgery.bytes), fileBytes: surgery.bytes.length });
+  const names = surgery.added.map((a) => a.name);
+  const note = `${shown}/${input.onnxFile} has no attention outputs: the attention probabilities found inside its graph are added as outputs (${names.join(', ')}) in the installed copy; the file itself is not changed.`;
+  return { derived: { ...exposed, notes: [note, ...exposed.notes] }, modelBytes: surgery.bytes };
+}
+
+/** A model id from a folder name: lowercase, other characters as "-". */
+export function idFrom(name: string): string {
+  const id = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  return id || 'model';
 }

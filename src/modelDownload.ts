@@ -6,20 +6,24 @@
 // `<root>/.partial/<sha256 of its URL>` so the next attempt resumes it with an HTTP Range request. File names
 // from a manifest are resolved beside it and may not leave its directory or host. The address of a `.zip` (or
 // one that serves a zip) is downloaded the same way as one file and unpacked by modelArchive.ts into the
-// temporary folder, where the same checks run. No `vscode` import: the command wraps this in withProgress,
-// and the unit tests run it in Node against a local server.
+// temporary folder, where the same checks run. Two downloads of one URL or one model id never run at once:
+// the caller's map refuses the second in one window, and a lock file beside each partial file
+// (modelFiles.ts lockPartial) keeps another window from appending to it. A file the manifest gives no sha256
+// for is installed only when the caller says so (onUnverified: the command asks the user). No `vscode`
+// import: the command wraps this in withProgress, and the unit tests run it in Node against a local server.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as nodePath from 'node:path';
 import { LensError } from './core/errors';
-import { isSafeRelativePath } from './core/manifest';
 import { validateManifest } from './core/manifestValidator';
-import { archiveKind, checkUnpacked, fetchArchive, looksLikeZip } from './modelArchive';
-import { type FolderAccess, checkModelFolder, realPathInside } from './modelFiles';
+import { archiveKind, checkUnpacked, fetchArchive, formatBytes, looksLikeZip } from './modelArchive';
+import { type NamedFile, checkModelFolder, filesNamedBy, lockPartial, nodeFolderAccess, removeStaleDownloads } from './modelFiles';
+
+export { formatBytes };
 
 /** Where downloaded bytes are written; a FileHandle of node:fs/promises is one. Tests inject failures here. */
 export interface FileWriter {
@@ -40,6 +44,17 @@ export interface DownloadOptions {
   maxBytes?: number;
   /** Opens a file for writing, 'w' from the start or 'a' to append (default: node:fs/promises open). */
   openFile?(path: string, flags: 'w' | 'a'): Promise<FileWriter>;
+  /**
+   * What is being downloaded or installed in this window, by "url <address>" and "id <model id>", each with
+   * what holds it ("downloaded from …"): owned by the caller, shared by its downloads and installs, so a
+   * second one of the same URL or id is refused while the first runs.
+   */
+  inProgress?: Map<string, string>;
+  /**
+   * Asked, before anything is fetched or installed, whether to install files the manifest gives no sha256
+   * for (and no checksum the user gave covers); false cancels. Without it such a model is refused.
+   */
+  onUnverified?(files: string[]): Promise<boolean>;
 }
 
 /** The installed model: its folder `<destinationRoot>/<id>` and its id. */
@@ -50,19 +65,22 @@ export const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const PROGRESS_INTERVAL_MS = 100;
-/** A `.download-*` folder untouched this long was left by a window that closed mid-download. */
-const STALE_TEMP_MS = 24 * 3600_000;
-const STALE_PARTIAL_MS = 7 * 24 * 3600_000;
 const SHA256 = /^[0-9a-f]{64}$/;
 const REDIRECTS = [301, 302, 303, 307, 308];
 
 /** A file to fetch: its name in the model folder, its URL and what the manifest (or the user: pinned) declares. */
-interface Planned { name: string; url: URL; sha256?: string; bytes?: number; pinned?: boolean }
+type Planned = NamedFile & { pinned?: boolean };
 
 /** One call's state: never shared between downloads. */
 interface Job {
   root: string;
   partialDir: string;
+  /** The temporary folder (`.download-*`), named in the partial files' locks. */
+  temp: string;
+  /** Keys this download holds in `inProgress`, released when it ends. */
+  claimed: string[];
+  inProgress: Map<string, string>;
+  onUnverified?: DownloadOptions['onUnverified'];
   signal?: AbortSignal;
   stallMs: number;
   maxBytes: number;
@@ -82,13 +100,6 @@ const invalid = (message: string) => new LensError('model-invalid', message);
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
-/** 1234567 → "1.2 MB". */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} bytes`;
-  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
-  return `${value.toFixed(1)} ${unit}`;
-}
-
 /**
  * Downloads the model whose manifest.json is at `url` into `destinationRoot/<id>/`, verified, or throws a
  * LensError ('download-failed', 'model-invalid' or 'cancelled') saying what happened and what to do, having
@@ -107,6 +118,10 @@ export async function downloadModel(url: string, destinationRoot: string, option
   const job: Job = {
     root,
     partialDir: nodePath.join(root, '.partial'),
+    temp: '',
+    claimed: [],
+    inProgress: options.inProgress ?? new Map(),
+    onUnverified: options.onUnverified,
     signal: options.signal,
     stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     maxBytes,
@@ -118,17 +133,27 @@ export async function downloadModel(url: string, destinationRoot: string, option
   let temp: string | undefined;
   try {
     if (job.signal?.aborted) throw new LensError('cancelled', `the download of ${url} was cancelled before it started`);
+    claim(job, `url ${manifestUrl.href}`, `downloaded from ${manifestUrl.href}`, () => `${url} is already being downloaded in this window; wait for that download to finish or cancel it`);
     await mkdir(root, { recursive: true });
-    await removeStale(job);
-    temp = await mkdtemp(nodePath.join(root, '.download-'));
+    await removeStaleDownloads(root, job.stallMs * 2);
+    temp = job.temp = await mkdtemp(nodePath.join(root, '.download-'));
     return await (kind === 'zip' ? fetchZip : fetchModel)(job, manifestUrl, temp, expected);
   } catch (err) {
     if (err instanceof LensError) throw err;
     throw fileError(err, `writing the model under ${root}`);
   } finally {
+    for (const key of job.claimed) job.inProgress.delete(key);
     if (temp) await rm(temp, { recursive: true, force: true }).catch(() => undefined);
     await rmdir(job.partialDir).catch(() => undefined); // only when no resumable file is left in it
   }
+}
+
+/** Takes `key` in the caller's map of what runs in this window, or refuses: `refusal` gets what holds it. */
+function claim(job: Job, key: string, holder: string, refusal: (holder: string) => string): void {
+  const held = job.inProgress.get(key);
+  if (held !== undefined) throw failed(refusal(held));
+  job.inProgress.set(key, holder);
+  job.claimed.push(key);
 }
 
 async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: string | undefined): Promise<DownloadedModel> {
@@ -137,7 +162,7 @@ async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: st
   const actual = sha256(manifestBytes);
   if (expected !== undefined && actual !== expected) throw failed(`${manifestUrl.href}: sha256 expected ${expected} (the checksum you gave), found ${actual}: the server sent another file; check the URL and the checksum`);
   await withWriter(job, nodePath.join(temp, 'manifest.json'), 'w', 'manifest.json', (write) => write(manifestBytes, 0));
-  return installModel(job, manifestBytes, manifestUrl, temp, async (file, dest) => {
+  return installModel(job, manifestBytes, manifestUrl, temp, false, async (file, dest) => {
     await mkdir(nodePath.dirname(dest), { recursive: true });
     await downloadFile(job, file, dest, false);
   });
@@ -145,21 +170,28 @@ async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: st
 
 /** A .zip of a model folder: downloaded as one file (pinned by the user's sha256), unpacked, then installed. */
 function fetchZip(job: Job, url: URL, temp: string, expected: string | undefined): Promise<DownloadedModel> {
-  const name = decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf('/') + 1)) || 'archive';
+  let name = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // A malformed %-escape ("%zz"): the name is only shown, so it is shown as it is.
+  }
+  name ||= 'archive';
   return fetchArchive({
     ...job,
     url,
     temp,
     download: (dest) => downloadFile(job, { name, url, sha256: expected, pinned: expected !== undefined }, dest, false),
-    install: (folder, manifestBytes, manifestUrl) => installModel(job, manifestBytes, manifestUrl, folder, checkUnpacked),
+    install: (folder, manifestBytes, manifestUrl) => installModel(job, manifestBytes, manifestUrl, folder, expected !== undefined, checkUnpacked),
   });
 }
 
 /**
  * The manifest at `manifestUrl` (its bytes) validated, each file it names brought into `folder` by `obtain`
- * (fetched, or checked where an archive unpacked it), the folder checked and renamed into place.
+ * (fetched, or checked where an archive unpacked it), the folder checked and renamed into place. `vouched`:
+ * a checksum the user gave covers every file (that of the archive they are in).
  */
-async function installModel(job: Job, manifestBytes: Uint8Array, manifestUrl: URL, folder: string, obtain: (file: Planned, dest: string) => Promise<void>): Promise<DownloadedModel> {
+async function installModel(job: Job, manifestBytes: Uint8Array, manifestUrl: URL, folder: string, vouched: boolean, obtain: (file: Planned, dest: string) => Promise<void>): Promise<DownloadedModel> {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(manifestBytes));
@@ -170,50 +202,34 @@ async function installModel(job: Job, manifestBytes: Uint8Array, manifestUrl: UR
   if (!result.ok) throw invalid(`${manifestUrl.href} is not a valid manifest:\n${result.errors.join('\n')}`);
   const { manifest } = result;
   const target = nodePath.join(job.root, manifest.id);
-  await ensureAbsent(target, manifest.id);
-  for (const file of planFiles(json as Record<string, unknown>, manifestUrl)) await obtain(file, nodePath.join(folder, ...file.name.split('/')));
+  claim(job, `id ${manifest.id}`, `downloaded from ${manifestUrl.href}`, (holder) => `a model with id "${manifest.id}" is already being ${holder} in this window; wait for it to finish`);
+  if (await exists(target)) throw failed(`a model with id "${manifest.id}" is already installed (${target}); remove it first to download it again`);
+  const planned = filesNamedBy(json as Record<string, unknown>, manifestUrl);
+  await confirmUnverified(job, vouched ? [] : planned.filter((f) => f.sha256 === undefined), manifestUrl);
+  for (const file of planned) await obtain(file, nodePath.join(folder, ...file.name.split('/')));
   const place = new URL('.', manifestUrl).href.replace(/\/$/, '');
   const check = await checkModelFolder(nodeFolderAccess(folder), manifest.id, place).catch((err: unknown) => Promise.reject(invalid(`${place}: the downloaded model could not be checked (${messageOf(err)})`)));
   if ('errors' in check) throw invalid(`the model downloaded from ${place} did not pass its checks, so it was not installed:\n${check.errors.join('\n')}`);
-  await ensureAbsent(target, manifest.id);
-  await rename(folder, target).catch(async (err: unknown) => {
-    await ensureAbsent(target, manifest.id); // installed meanwhile
-    throw err;
+  const meanwhile = () => failed(`a model with id "${manifest.id}" was installed meanwhile (${target}), by another window or install; nothing was overwritten: remove it first to download this one`);
+  if (await exists(target)) throw meanwhile(); // a rename onto an empty folder would replace it
+  await rename(folder, target).catch((err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'ENOTDIR' ? meanwhile() : err;
   });
   return { folder: target, id: manifest.id };
 }
 
-/** The files a manifest names, resolved beside it; a name that would leave its directory or host is refused. */
-function planFiles(json: Record<string, unknown>, manifestUrl: URL): Planned[] {
-  const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-  const hash = (v: unknown) => (typeof v === 'string' && SHA256.test(v.toLowerCase()) ? v.toLowerCase() : undefined);
-  const size = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
-  const onnx = obj(json.onnx);
-  const tokenizer = obj(json.tokenizer);
-  const external = typeof onnx.externalData === 'string' ? { file: onnx.externalData } : obj(onnx.externalData);
-  const wanted: Array<[unknown, string, string | undefined, number | undefined]> = [
-    [json.model ?? 'model.onnx', 'model', hash(onnx.sha256), size(onnx.bytes)],
-    [tokenizer.file, 'tokenizer.file', hash(tokenizer.sha256), undefined],
-  ];
-  // The weights of a model saved with ONNX external data: `externalData`, or `onnx.externalData` {file, sha256, bytes}.
-  const externalName = json.externalData ?? external.file;
-  const declared = external.file === undefined || external.file === externalName;
-  if (externalName !== undefined) wanted.push([externalName, json.externalData === undefined ? 'onnx.externalData' : 'externalData', declared ? hash(external.sha256) : undefined, declared ? size(external.bytes) : undefined]);
-  const directory = manifestUrl.pathname.slice(0, manifestUrl.pathname.lastIndexOf('/') + 1);
-  const seen = new Set(['manifest.json']);
-  const planned: Planned[] = [];
-  for (const [name, field, sha, bytes] of wanted) {
-    const refuse = (why: string) => invalid(`${manifestUrl.href}: ${field}: expected a file name inside the model's directory, found ${JSON.stringify(name)} (${why}); the download was refused`);
-    if (typeof name !== 'string' || !isSafeRelativePath(name)) throw refuse('a path that leaves the directory');
-    if (/[?#%:]/.test(name) || name.split('/').some((part) => part === '' || part === '.')) throw refuse('characters that are not part of a plain file name');
-    const url = new URL(name, manifestUrl);
-    if (url.origin !== manifestUrl.origin) throw refuse('another host');
-    if (!url.pathname.startsWith(directory)) throw refuse('a path that leaves the directory');
-    if (seen.has(name)) continue;
-    seen.add(name);
-    planned.push({ name, url, sha256: sha, bytes });
+/** Files without a declared sha256 are installed only when the caller agrees; without a way to ask, never. */
+async function confirmUnverified(job: Job, unverified: Planned[], manifestUrl: URL): Promise<void> {
+  if (!unverified.length) return;
+  const names = unverified.map((f) => f.name).join(', ');
+  const fields = `field${unverified.length > 1 ? 's' : ''} ${unverified.map((f) => f.hashField).join(', ')}`;
+  if (!job.onUnverified) {
+    throw invalid(`${manifestUrl.href}: expected a sha256 for every file the manifest names, found none for ${names} (${fields}), so they cannot be verified; nothing was installed. Ask the model's publisher for the checksums, or confirm the install when Download model asks`);
   }
-  return planned;
+  if (!(await job.onUnverified(unverified.map((f) => f.name)))) {
+    throw new LensError('cancelled', `the download of ${manifestUrl.href} was cancelled: manifest.json declares no sha256 for ${names}; nothing was installed`);
+  }
 }
 
 /** The manifest, into memory (at most 1 MiB). */
@@ -245,6 +261,18 @@ async function fetchManifest(job: Job, url: URL): Promise<Uint8Array> {
 async function downloadFile(job: Job, file: Planned, dest: string, fresh: boolean): Promise<void> {
   await mkdir(job.partialDir, { recursive: true });
   const part = nodePath.join(job.partialDir, sha256(file.url.href));
+  // A live download stalls out within stallMs, so a lock unchanged for twice that (its partial neither) is left over.
+  const lock = await lockPartial(part, { temp: job.temp, url: file.url.href }, job.stallMs * 2);
+  if (!lock) throw failed(`${file.url.href} is being downloaded by another window (its partial file is locked: ${part}.lock); wait for that download to finish, then run Download model again`);
+  try {
+    await transfer(job, file, dest, part, fresh);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** downloadFile's transfer, under the partial file's lock. */
+async function transfer(job: Job, file: Planned, dest: string, part: string, fresh: boolean): Promise<void> {
   const metaFile = `${part}.json`;
   const discard = () => Promise.all([rm(part, { force: true }), rm(metaFile, { force: true })]);
   if (fresh) await discard();
@@ -263,7 +291,7 @@ async function downloadFile(job: Job, file: Planned, dest: string, fresh: boolea
     const res = (opened = await openUrl(job, file.url, headers));
     if (res.statusCode === 416 && offset > 0 && !fresh) {
       res.resume();
-      return await downloadFile(job, file, dest, true); // the partial file does not fit the server's: start over
+      return await transfer(job, file, dest, part, true); // the partial file does not fit the server's: start over
     }
     const range = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
     const start = res.statusCode === 206 && offset > 0 && Number(range?.[1]) === offset ? offset : 0;
@@ -419,33 +447,4 @@ async function withWriter(job: Job, path: string, flags: 'w' | 'a', name: string
   }
 }
 
-async function ensureAbsent(target: string, id: string): Promise<void> {
-  if (await lstat(target).then(() => true, () => false)) throw failed(`a model with id "${id}" is already installed (${target}); remove it first to download it again`);
-}
-
-/** Temporary folders of downloads a closed window never finished, and partial files nobody resumed for a week. */
-async function removeStale(job: Job): Promise<void> {
-  const sweep = async (folder: string, names: (name: string) => boolean, age: number) => {
-    for (const name of (await readdir(folder).catch(() => [])).filter(names)) {
-      const info = await lstat(nodePath.join(folder, name)).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > age) await rm(nodePath.join(folder, name), { recursive: true, force: true }).catch(() => undefined);
-    }
-  };
-  await sweep(job.root, (name) => name.startsWith('.download-'), STALE_TEMP_MS);
-  await sweep(job.partialDir, () => true, STALE_PARTIAL_MS);
-}
-
-/** node:fs as the folder check's FolderAccess. */
-function nodeFolderAccess(folder: string): FolderAccess {
-  return {
-    async stat(relative) {
-      const file = nodePath.join(folder, relative);
-      const info = await stat(file).catch(() => undefined);
-      if (!info) return undefined;
-      const symlink = (await lstat(file)).isSymbolicLink();
-      const kind = info.isFile() ? 'file' : info.isDirectory() ? 'directory' : 'other';
-      return { kind, symlink, inside: await realPathInside(folder, file), size: info.size, mtime: info.mtimeMs };
-    },
-    read: (relative) => readFile(nodePath.join(folder, relative)),
-  };
-}
+const exists = (path: string) => lstat(path).then(() => true, () => false);

@@ -8,10 +8,11 @@
 // activations only stat the files. File access comes through FolderAccess, so the store (vscode.workspace.fs)
 // and the unit tests (node:fs) run the same checks. The weights of an external-data file are checked too: its
 // size and sha256 against `onnx.externalData`, and the graph must read them from the manifest's `externalData`
-// and no other file. The end of the file holds the node:fs side of folders the extension fills itself
-// (downloads: modelDownload.ts; installs: modelImport.ts): the FolderAccess over node:fs, a copy that takes a
-// linked file's contents, never the link, and the lock that keeps two windows from appending to one partial
-// download, with the sweep of what a closed window left, judged by those locks.
+// and no other file. A download reads the same integrity fields to plan its files (filesNamedBy). The end of
+// the file holds the node:fs side of folders the extension fills itself (downloads: modelDownload.ts;
+// installs: modelImport.ts): the FolderAccess over node:fs, a copy that takes a linked file's contents, never
+// the link, and the lock that keeps two windows from appending to one partial download, with the sweep of
+// what a closed window left, judged by those locks.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';

@@ -2,34 +2,35 @@
 // is untrusted input. These commands put a model in the extension's global storage, <storage>/models/<id>/,
 // and take it out again, never leaving half a model there:
 // - "Add model from folder…" reads a folder (a Uri argument, or a folder picker), derives a manifest from
-//   config.json and the ONNX graph when there is none (core/hfManifest.ts; a plain export's attention is
-//   exposed as outputs in a copy of its graph, core/onnxSurgery.ts), shows what was recognised and
-//   what was not before anything is written, copies only the files the manifest names (and config.json;
-//   the source is never modified) into a hidden temporary folder, runs the checks the store runs
-//   (modelFiles.ts checkModelFolder) and only then renames it into place;
-// - "Download model…" runs modelDownload.ts inside a cancellable withProgress, the Models view showing it;
+//   config.json and the ONNX graph when there is none (modelContents.ts deriveWithAttention), shows what was
+//   recognised and what was not before anything is written, copies the contents of only the files the
+//   manifest names (and config.json; links followed to regular files, so a Hugging Face hub snapshot, whose
+//   files link to ../../blobs, can be added; the source is never modified) into a hidden temporary folder,
+//   runs the checks the store runs (modelFiles.ts checkModelFolder) and only then renames it into place;
+// - "Download model…" runs modelDownload.ts in a cancellable withProgress, the Models view showing it, and
+//   asks before installing files the manifest gives no sha256 for;
 // - "Remove" (installed models only, after a modal confirmation) renames the folder away, then deletes it.
-// Every failure is shown in the UI with the file, the field, what was expected and what was found.
+// One id (or URL) is never installed or downloaded twice at once in a window (`inProgress`). Every failure
+// is shown in the UI with the file, the field, what was expected and what was found.
 
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { LensError } from './core/errors';
-import { type DeriveInput, type DerivedManifest, deriveManifest } from './core/hfManifest';
 import { type ModelManifest, isSafeRelativePath } from './core/manifest';
 import { validateManifest } from './core/manifestValidator';
 import { OnnxReadError, readOnnxGraph } from './core/onnxGraph';
-import { exposeAttention } from './core/onnxSurgery';
 import { Disposable } from './dispose';
 import type { Log } from './log';
 import { readModelCatalogue } from './settings';
-import { downloadModel } from './modelDownload';
-import { checkModelFolder } from './modelFiles';
+import { DEFAULT_STALL_TIMEOUT_MS, downloadModel } from './modelDownload';
+import { deriveWithAttention, idFrom } from './modelContents';
+import { checkModelFolder, copyRegularFile, removeStaleDownloads } from './modelFiles';
 import { type ModelStore, folderAccess, shownPath } from './modelStore';
 import { type ModelsView, formatBytes, node, structureText } from './modelsView';
 
 /** Options a script passes as the commands' second argument. */
 export interface ImportOptions {
-  /** false: install (or remove) without the modal confirmation. */
+  /** false: install, remove, or download files the manifest gives no sha256 for, without the modal question. */
   confirm?: boolean;
   /** Install under this id instead of the manifest's (or the folder's name). */
   id?: string;
@@ -50,8 +51,8 @@ interface ImportPlan {
   /** The folder's own manifest.json, copied byte for byte unless the id changes. */
   original?: Uint8Array;
   manifest: ModelManifest;
-  /** Files to copy, relative to the source folder. */
-  files: string[];
+  /** Files to copy, relative to the source folder, each with what names it ("named by …, field model"). */
+  files: Array<[name: string, by: string]>;
   derived: boolean;
   recognised: Array<{ name: string; as: string }>;
   unrecognised: Array<{ name: string; why: string }>;
@@ -59,7 +60,7 @@ interface ImportPlan {
 }
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-/** Temporary folders in the installed models' folder: an install's copy, a removal's folder on its way out. */
+/** An install's copy, a removal's folder on its way out (downloads' folders: modelFiles.ts removeStaleDownloads). */
 const TEMPORARY = /^\.(install|remove)-/;
 /** A temporary folder untouched this long was left by a window that closed mid-install. */
 const STALE_MS = 24 * 3600_000;
@@ -70,6 +71,9 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 const failure = (errors: string[]) => Object.assign(new LensError('model-invalid', errors.join('\n')), { errors });
 
 export class ModelImporter extends Disposable {
+  /** What is being installed or downloaded in this window, by "id <id>" and "url <address>" (see DownloadOptions). */
+  private readonly inProgress = new Map<string, string>();
+
   constructor(
     private readonly store: ModelStore,
     private readonly view: ModelsView,
@@ -97,7 +101,11 @@ export class ModelImporter extends Disposable {
         if (!id) return { cancelled: true };
         if (id !== plan.manifest.id) Object.assign(plan, { json: { ...plan.json, id }, manifest: { ...plan.manifest, id }, original: undefined });
       }
-      const folder = await this.install(plan);
+      const key = `id ${plan.manifest.id}`;
+      const held = this.inProgress.get(key);
+      if (held) throw failure([`${plan.shown}: a model with id "${plan.manifest.id}" is already being ${held} in this window; wait for it to finish`]);
+      this.inProgress.set(key, `installed from ${plan.shown}`);
+      const folder = await this.install(plan).finally(() => this.inProgress.delete(key));
       this.store.refresh();
       void vscode.window.showInformationMessage(`Attention Lens: installed the model "${plan.manifest.displayName}" (${plan.manifest.id}); it is in the Models view.`);
       return { installed: { id: plan.manifest.id, folder: shownPath(folder) } };
@@ -145,8 +153,9 @@ export class ModelImporter extends Disposable {
         if (!(err instanceof OnnxReadError)) throw err;
         throw failure([`${shown}/${onnx[0]}: expected an ONNX model (a protobuf ModelProto), found ${err.message}`]);
       }
-      // Optimum writes the weights of a large export beside it as model.onnx_data (torch.onnx: model.onnx.data).
-      const externalData = [`${onnx[0]}_data`, `${onnx[0]}.data`].find((f) => files.includes(f));
+      // The file the graph reads its weights from; else Optimum's model.onnx_data or torch.onnx's model.onnx.data.
+      const located = graph.initializers.find((t) => t.externalLocation !== undefined)?.externalLocation;
+      const externalData = located?.replace(/^(\.\/)+/, '') || [`${onnx[0]}_data`, `${onnx[0]}.data`].find((f) => files.includes(f));
       const input = { id: id ?? idFrom(source.path.split('/').filter(Boolean).pop() ?? ''), graph, config, tokenizer, onnxFile: onnx[0], tokenizerFile: 'tokenizer.json', fileBytes: bytes.length, externalData };
       let derived;
       try {
@@ -159,22 +168,24 @@ export class ModelImporter extends Disposable {
     } else {
       throw failure([`${shown}: expected a model folder: manifest.json with the files it names, or a Hugging Face export (config.json, an .onnx file, tokenizer.json); found ${files.length ? files.slice(0, LISTED).join(', ') : 'no files'}`]);
     }
-    const onnxField = plan.json.onnx as { externalData?: unknown } | undefined;
-    const external = [plan.manifest.externalData, onnxField?.externalData, (onnxField?.externalData as { file?: unknown } | undefined)?.file];
-    const named = [plan.manifest.model ?? 'model.onnx', plan.manifest.tokenizer.file, ...external.filter((f): f is string => typeof f === 'string')];
-    const copied = [...new Set([...named, ...(files.includes('config.json') ? ['config.json'] : [])])];
+    // Links are followed (their contents copied), out of the folder too: a hub snapshot's files link to ../../blobs.
+    const where = plan.derived ? `the derived manifest of ${shown}` : `${shown}/manifest.json`;
+    const external = (plan.json.onnx as { externalData?: { file?: unknown } } | undefined)?.externalData;
+    const named: Array<[unknown, string]> = [[plan.manifest.model ?? 'model.onnx', 'model'], [plan.manifest.tokenizer.file, 'tokenizer.file'], [plan.manifest.externalData, 'externalData'], [external, 'onnx.externalData'], [external?.file, 'onnx.externalData.file'], [files.includes('config.json') ? 'config.json' : undefined, '']];
+    const copied = new Map<string, string>();
     const problems: string[] = [];
-    for (const name of copied) {
-      if (!isSafeRelativePath(name)) problems.push(`${shown}/manifest.json: "${name}": expected a relative path inside the model folder`);
-      else {
-        const entry = await folderAccess(source).stat(name);
-        if (!entry) problems.push(`${shown}/${name}: missing (named by the manifest)`);
-        else if (entry.kind !== 'file') problems.push(`${shown}/${name}: expected a file (named by the manifest), found ${entry.kind === 'directory' ? 'a folder' : 'a device, pipe or socket'}`);
-        else if (entry.inside === false || (entry.symlink && entry.inside === undefined)) problems.push(`${shown}/${name}: expected a plain file inside the folder, found a symbolic link that leads out of it`);
-      }
+    for (const [name, field] of named) {
+      if (typeof name !== 'string' || copied.has(name)) continue;
+      const by = field ? `named by ${where}, field ${field}` : 'copied beside the manifest';
+      copied.set(name, by);
+      const entry = isSafeRelativePath(name) ? await folderAccess(source).stat(name) : undefined;
+      if (!isSafeRelativePath(name)) problems.push(`${where}: ${field}: expected a relative path inside the model folder, found ${JSON.stringify(name)}`);
+      else if (!entry) problems.push(`${shown}/${name}: expected a file (${by}), found nothing (or a link to nothing)`);
+      else if (entry.kind !== 'file') problems.push(`${shown}/${name}: expected a regular file (${by}), found ${entry.symlink ? 'a link to ' : ''}${entry.kind === 'directory' ? 'a folder' : 'a device, pipe or socket'}`);
+      else if (entry.symlink && entry.inside === undefined) problems.push(`${shown}/${name}: expected a regular file (${by}), found a link on a non-local disk, which is not followed there`);
     }
     if (problems.length) throw failure(problems);
-    return { ...plan, files: copied };
+    return { ...plan, files: [...copied] };
   }
 
   /** Who holds an id already ("installed model in …"), or undefined when it is free. */
@@ -219,22 +230,24 @@ export class ModelImporter extends Disposable {
     let staging: vscode.Uri | undefined = vscode.Uri.joinPath(root, `.install-${randomUUID()}`);
     try {
       await fs.createDirectory(staging);
-      for (const name of plan.files) {
+      for (const [name, by] of plan.files) {
         const to = vscode.Uri.joinPath(staging, ...name.split('/'));
         await fs.createDirectory(vscode.Uri.joinPath(to, '..'));
         if (plan.modelBytes && name === (plan.manifest.model ?? 'model.onnx')) await fs.writeFile(to, plan.modelBytes);
-        else await fs.copy(vscode.Uri.joinPath(plan.source, ...name.split('/')), to, { overwrite: false });
+        else await copyContents(vscode.Uri.joinPath(plan.source, ...name.split('/')), to, `${plan.shown}/${name}`, by);
       }
       await fs.writeFile(vscode.Uri.joinPath(staging, 'manifest.json'), plan.original ?? new TextEncoder().encode(`${JSON.stringify(plan.json, null, 2)}\n`));
       const check = await checkModelFolder(folderAccess(staging), plan.manifest.id, plan.shown);
-      if ('errors' in check) {
-        const derivedNote = plan.derived ? ' (derived from config.json and the ONNX graph)' : '';
-        throw failure(check.errors.map((e) => e.split(`${plan.shown}/manifest.json`).join(`${plan.shown}/manifest.json${derivedNote}`)));
-      }
-      if (await this.owner(plan.manifest.id)) throw failure([`${plan.shown}: id "${plan.manifest.id}" was taken while this model was being copied; try again`]);
-      await fs.rename(staging, target, { overwrite: false });
+      // A derived manifest.json exists only in the copy: the messages say "the derived manifest" instead.
+      if ('errors' in check) throw failure(plan.derived ? check.errors.map((e) => e.split(`${plan.shown}/manifest.json`).join(`the derived manifest of ${plan.shown}`)) : check.errors);
+      const meanwhile = () => failure([`${plan.shown}: a model with id "${plan.manifest.id}" was installed meanwhile (${shownPath(target)}); nothing was overwritten: remove it first, or install this one under another id`]);
+      if (await this.owner(plan.manifest.id)) throw meanwhile();
+      await fs.rename(staging, target, { overwrite: false }).then(undefined, (err: unknown) => {
+        const code = (err as { code?: string }).code;
+        throw code === 'FileExists' || code === 'EEXIST' || code === 'ENOTEMPTY' || /\b(EEXIST|ENOTEMPTY)\b/.test(messageOf(err)) ? meanwhile() : err;
+      });
       staging = undefined;
-      this.log.info(`Installed model ${plan.manifest.id} from ${plan.shown} into ${shownPath(target)} (${plan.files.join(', ')}, manifest.json).`);
+      this.log.info(`Installed model ${plan.manifest.id} from ${plan.shown} into ${shownPath(target)} (${plan.files.map(([name]) => name).join(', ')}, manifest.json).`);
       return target;
     } finally {
       if (staging) await fs.delete(staging, { recursive: true, useTrash: false }).then(undefined, (err: unknown) => this.log.warn(`Could not delete ${shownPath(staging!)}: ${messageOf(err)}`));
@@ -268,6 +281,7 @@ export class ModelImporter extends Disposable {
     options = { ...options, sha256: options.sha256 ?? picked.sha256 };
     if (!root || root.scheme !== 'file') return this.failed(`${url} was not downloaded`, new Error('models can be downloaded only into a storage folder on a local disk'));
     const shown = this.view.trackDownload(url);
+    let declined: string[] | undefined;
     try {
       const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attention Lens: downloading ${url}`, cancellable: true }, async (progress, token) => {
         const controller = new AbortController();
@@ -276,6 +290,12 @@ export class ModelImporter extends Disposable {
           return await downloadModel(url, root.fsPath, {
             expectedSha256: options.sha256,
             signal: controller.signal,
+            inProgress: this.inProgress,
+            onUnverified: async (files) => {
+              const yes = await this.confirmUnverified(files, options);
+              if (!yes) declined = files;
+              return yes;
+            },
             onProgress: (received, total, file) => {
               shown.report(received, total, file);
               progress.report({ message: `${file}: ${formatBytes(received)}${total ? ` of ${formatBytes(total)}` : ''}` });
@@ -290,13 +310,22 @@ export class ModelImporter extends Disposable {
       return { installed: { id: result.id, folder: result.folder } };
     } catch (err) {
       if (err instanceof LensError && err.code === 'cancelled') {
-        void vscode.window.showInformationMessage(`Attention Lens: the download of ${url} was cancelled; nothing was installed. Run it again to resume.`);
+        const why = declined ? `: ${declined.join(', ')} would have been installed unchecked` : '. Run it again to resume.';
+        void vscode.window.showInformationMessage(`Attention Lens: the download of ${url} was cancelled; nothing was installed${why}`);
         return { cancelled: true };
       }
       return this.failed(`${url} was not downloaded`, err);
     } finally {
       shown.dispose();
     }
+  }
+
+  /** Whether to install files the manifest gives no sha256 for: a modal, or yes with { confirm: false }. */
+  private async confirmUnverified(files: string[], options: ImportOptions): Promise<boolean> {
+    if (options.confirm === false) return true;
+    const detail = "Without a checksum nothing shows that they are the files the model's publisher meant: a damaged or replaced file on the server, or one changed on the way over http, would be installed as it is. The manifest's fields onnx.sha256 and tokenizer.sha256 (onnx.externalData.sha256 for external weights) give them.";
+    const choice = await vscode.window.showWarningMessage(`manifest.json declares no sha256 for ${files.join(', ')}: install without checking them?`, { modal: true, detail }, 'Install');
+    return choice === 'Install';
   }
 
   /** "Remove": an installed model's folder, after a modal confirmation. */
@@ -349,6 +378,7 @@ export class ModelImporter extends Disposable {
     const root = this.store.installedRoot;
     if (!root) return;
     if (!(await vscode.workspace.fs.stat(root).then(() => true, () => false))) return;
+    if (root.scheme === 'file') await removeStaleDownloads(root.fsPath, DEFAULT_STALL_TIMEOUT_MS * 2).catch(() => undefined);
     const entries = await vscode.workspace.fs.readDirectory(root).then(undefined, () => []);
     for (const [name] of entries.filter(([name]) => TEMPORARY.test(name))) {
       const folder = vscode.Uri.joinPath(root, name);
@@ -358,25 +388,12 @@ export class ModelImporter extends Disposable {
   }
 }
 
-/**
- * A manifest derived from an export. A plain export (no attention outputs, as Optimum exports by default)
- * gets its attention probabilities, found inside the graph, added as outputs in a copy of the model (the
- * user's file is never changed); when they cannot be found, it is installed without attention and says why.
- */
-function deriveWithAttention(input: DeriveInput, bytes: Uint8Array, shown: string): { derived: DerivedManifest; modelBytes?: Uint8Array } {
-  const plain = deriveManifest(input);
-  if (plain.manifest.outputs.some((o) => o.role === 'mixing' || o.role === 'cross_mixing')) return { derived: plain };
-  let surgery;
-  try {
-    surgery = exposeAttention(bytes);
-  } catch (err) {
-    return { derived: { ...plain, notes: [...plain.notes, `Its attention cannot be shown: ${messageOf(err)}`] } };
-  }
-  if (!surgery.added.length) return { derived: plain };
-  const exposed = deriveManifest({ ...input, graph: readOnnxGraph(surgery.bytes), fileBytes: surgery.bytes.length });
-  const names = surgery.added.map((a) => a.name);
-  const note = `${shown}/${input.onnxFile} has no attention outputs: the attention probabilities found inside its graph are added as outputs (${names.join(', ')}) in the installed copy; the file itself is not changed.`;
-  return { derived: { ...exposed, notes: [note, ...exposed.notes] }, modelBytes: surgery.bytes };
+/** A file's contents, never a link (a copied link would lead elsewhere from the installed folder); a regular file only. */
+async function copyContents(from: vscode.Uri, to: vscode.Uri, shown: string, by: string): Promise<void> {
+  if (from.scheme === 'file' && to.scheme === 'file') return copyRegularFile(from.fsPath, to.fsPath, shown, by);
+  const { type } = await vscode.workspace.fs.stat(from);
+  if (!(type & vscode.FileType.File)) throw new Error(`${shown}: expected a regular file (${by}), found ${type & vscode.FileType.Directory ? 'a folder' : 'a device, pipe or socket'}`);
+  await vscode.workspace.fs.writeFile(to, await vscode.workspace.fs.readFile(from));
 }
 
 /** The options argument, or {} (a view's context menu passes the selected items there instead). */
@@ -384,10 +401,4 @@ function readOptions(value: unknown): ImportOptions {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
   const { confirm, id, sha256 } = value as Record<string, unknown>;
   return { confirm: confirm === false ? false : undefined, id: typeof id === 'string' ? id : undefined, sha256: typeof sha256 === 'string' ? sha256 : undefined };
-}
-
-/** A model id from a folder name: lowercase, other characters as "-". */
-function idFrom(name: string): string {
-  const id = name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
-  return id || 'model';
 }

@@ -2,8 +2,11 @@
 // element types, ranks, fixed sizes) without running the model. This reads what is needed from the bytes of
 // an ONNX ModelProto with protobufjs, declaring only the fields it reads (field numbers from onnx/onnx.proto),
 // so everything else (the nodes, the operators' attributes) is skipped, not decoded. On request it also
-// counts NaN values in the weights stored in the file (initializers), which a checksum-less model can hide. Pure: no
-// running, no file system; the host (src/modelFiles.ts) decides what a difference means.
+// counts NaN values in the weights stored in the file (initializers), which a checksum-less model can hide. It
+// also reads where a weight kept in an ONNX external-data file lies (TensorProto.external_data "location"), so
+// the host can refuse a graph that reads another file than the manifest's `externalData`: onnxruntime opens
+// whatever the graph names. Pure: no running, no file system; the host (src/modelFiles.ts) decides what a
+// difference means.
 
 import { Root, type Type } from 'protobufjs/light';
 
@@ -24,6 +27,11 @@ export interface OnnxInitializer {
   dims: number[];
   /** NaN values among the weights held in the file (external data is not read). */
   nanCount: number;
+  /**
+   * Where its values lie when they are kept in an external-data file: the "location" the graph gives
+   * (relative to the model file), or '' when the tensor says EXTERNAL without one. Absent for weights inside.
+   */
+  externalLocation?: string;
 }
 
 export interface OnnxGraph {
@@ -61,8 +69,11 @@ const SCHEMA = {
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
             doubleData: { rule: 'repeated', type: 'double', id: 10 },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            dataLocation: { type: 'int32', id: 14 },
           },
         },
+        StringStringEntryProto: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
         ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
         TypeProto: {
           fields: { tensorType: { type: 'Tensor', id: 1 } },
@@ -81,11 +92,22 @@ const SCHEMA = {
 type Int64 = number | { toNumber(): number };
 interface DimMsg { dimValue?: Int64; dimParam?: string }
 interface ValueInfoMsg { name?: string; type?: { tensorType?: { elemType?: number; shape?: { dim?: DimMsg[] } } } }
-interface TensorMsg { name?: string; dims?: Int64[]; dataType?: number; rawData?: Uint8Array; floatData?: number[]; doubleData?: number[] }
+interface TensorMsg {
+  name?: string;
+  dims?: Int64[];
+  dataType?: number;
+  rawData?: Uint8Array;
+  floatData?: number[];
+  doubleData?: number[];
+  externalData?: Array<{ key?: string; value?: string }>;
+  dataLocation?: number;
+}
 interface ModelMsg { irVersion?: Int64; graph?: { input?: ValueInfoMsg[]; output?: ValueInfoMsg[]; initializer?: TensorMsg[] } }
 
 const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
 const toNumber = (v: Int64 | undefined): number => (v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
+/** TensorProto.DataLocation.EXTERNAL. */
+const EXTERNAL = 1;
 const elemTypeName = (code: number | undefined) => (code === undefined ? 'undefined' : (ELEMENT_TYPES[code] ?? `type ${code}`));
 
 /** Why the bytes are not an ONNX model; the message says what was found. */
@@ -119,13 +141,24 @@ export function readOnnxGraph(bytes: Uint8Array, options: { countNaN?: boolean }
     irVersion,
     inputs: (graph.input ?? []).map(valueInfo),
     outputs: (graph.output ?? []).map(valueInfo),
-    initializers: (graph.initializer ?? []).map((t) => ({
-      name: t.name ?? '',
-      elemType: elemTypeName(t.dataType),
-      dims: (t.dims ?? []).map(toNumber),
-      nanCount: options.countNaN ? countNaN(t) : 0,
-    })),
+    initializers: (graph.initializer ?? []).map((t) => {
+      const location = externalLocation(t);
+      return {
+        name: t.name ?? '',
+        elemType: elemTypeName(t.dataType),
+        dims: (t.dims ?? []).map(toNumber),
+        nanCount: options.countNaN ? countNaN(t) : 0,
+        ...(location === undefined ? {} : { externalLocation: location }),
+      };
+    }),
   };
+}
+
+/** The external-data file a tensor's values lie in (its "location" entry), '' when EXTERNAL names none. */
+function externalLocation(t: TensorMsg): string | undefined {
+  const location = t.externalData?.find((e) => e.key === 'location')?.value;
+  if (location !== undefined) return location;
+  return t.dataLocation === EXTERNAL || t.externalData?.length ? '' : undefined;
 }
 
 /** The file's first bytes when they are plain ASCII text (an ONNX file starts with binary protobuf). */

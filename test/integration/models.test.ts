@@ -2,13 +2,14 @@
 // a folder Uri and { confirm: false }) installs a model with a manifest and a Hugging Face export without
 // one into global storage, never touching the source; the store and the Models view list them with origin
 // and structure; a selection is analysed with one, it becomes the default, its card shows its files and
-// checksums, and Remove deletes its folder. A damaged folder is refused with its errors and leaves nothing
+// checksums, and Remove deletes its folder. A Hugging Face hub snapshot (files that are links to ../../blobs)
+// is installed as copies of the files. A damaged folder is refused with its errors and leaves nothing
 // in storage; a workspace's .attention-lens/models appear (the test workspace is trusted). Every model this
 // suite adds is removed again, so the suites after it see the bundled models only.
 
 import * as assert from 'assert';
 import { createHash } from 'crypto';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'fs/promises';
+import { copyFile, cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'fs/promises';
 import { existsSync } from 'fs';
 import { type AddressInfo } from 'net';
 import * as http from 'http';
@@ -132,6 +133,33 @@ describe('Models: add, list, analyse with, make default, remove (real VS Code)',
     assert.deepStrictEqual(await remove('gpt2-plain'), { removed: 'gpt2-plain' });
   });
 
+  it('adds a Hugging Face hub snapshot, whose files are links to ../../blobs, as copies of the files', async function () {
+    const hub = path.join(temp, 'hub', 'models--gpt2-attn');
+    const snapshot = path.join(hub, 'snapshots', 'gpt2-snapshot');
+    await mkdir(path.join(hub, 'blobs'), { recursive: true });
+    await mkdir(snapshot, { recursive: true });
+    const source = path.join(fixtures, 'hf', 'gpt2-attn');
+    for (const name of ['config.json', 'model.onnx', 'tokenizer.json']) {
+      const blob = await sha256(path.join(source, name));
+      await copyFile(path.join(source, name), path.join(hub, 'blobs', blob));
+      try {
+        await symlink(`../../blobs/${blob}`, path.join(snapshot, name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EPERM') this.skip(); // no symlinks for this user (Windows)
+        throw err;
+      }
+    }
+    const result = await add(snapshot);
+    assert.ok(result && 'installed' in result, `expected an install, got ${JSON.stringify(result)}`);
+    assert.strictEqual(result.installed.id, 'gpt2-snapshot');
+    const folder = path.join(installedRoot, 'gpt2-snapshot');
+    for (const name of ['config.json', 'model.onnx', 'tokenizer.json']) {
+      assert.ok((await lstat(path.join(folder, name))).isFile(), `${name} must be installed as a file, not a link`);
+      assert.strictEqual(await sha256(path.join(folder, name)), await sha256(path.join(source, name)));
+    }
+    assert.deepStrictEqual(await remove('gpt2-snapshot'), { removed: 'gpt2-snapshot' });
+  });
+
   it('refuses an id that is already taken, naming the model that has it, and writes nothing', async () => {
     const entries = await stored();
     const result = await add(path.join(fixtures, 'models', 'toy-encoder'));
@@ -243,12 +271,13 @@ describe('Models: add, list, analyse with, make default, remove (real VS Code)',
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const entries = await stored();
-      const missing = await vscode.commands.executeCommand<ImportResult>('attentionLens.downloadModel', `${base}/nothing/manifest.json`);
+      // The fixture's manifest declares no onnx.sha256: { confirm: false } installs it without the question.
+      const missing = await vscode.commands.executeCommand<ImportResult>('attentionLens.downloadModel', `${base}/nothing/manifest.json`, { confirm: false });
       assert.ok(missing && 'errors' in missing, `expected errors, got ${JSON.stringify(missing)}`);
       assert.match(missing.errors[0], /404/);
       assert.deepStrictEqual(await stored(), entries, 'a failed download leaves nothing in storage');
 
-      const result = await vscode.commands.executeCommand<ImportResult>('attentionLens.downloadModel', `${base}/manifest.json`);
+      const result = await vscode.commands.executeCommand<ImportResult>('attentionLens.downloadModel', `${base}/manifest.json`, { confirm: false });
       assert.ok(result && 'installed' in result, `expected an install, got ${JSON.stringify(result)}`);
       assert.strictEqual(result.installed.id, 'toy-encoder-decoder');
       const downloaded = await model('toy-encoder-decoder');

@@ -2,14 +2,15 @@
 // can be damaged must give its own clear error, not a cryptic one later in the webview. The cases are data
 // (test/fixtures/damaged-models.json, like netron's list of broken models): each builds a damaged copy of a
 // bundled or toy model in a temp dir and runs the store's checks through node:fs. The store reads through
-// vscode.workspace.fs instead; everything after the file access is the same code.
+// vscode.workspace.fs instead; everything after the file access is the same code. Installs copy a linked
+// file's contents (a Hugging Face hub snapshot links to ../../blobs), never the link, and only of a regular file.
 
 import * as assert from 'assert';
 import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Root } from 'protobufjs/light';
-import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, realPathInside } from '../../src/modelFiles';
+import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, copyRegularFile, nodeFolderAccess as downloadAccess, realPathInside } from '../../src/modelFiles';
 
 const root = path.join(__dirname, '../..');
 
@@ -175,6 +176,63 @@ describe('model folders are checked before they are offered', function () {
         const result = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
         assertErrors('errors' in result ? result.errors : [], c.errors);
         assert.strictEqual(verified.entries.size, c.errors.length ? 0 : 1, 'only a folder that passed is remembered');
+      });
+    }
+  });
+
+  it('hashes external data streamed through the node:fs access of downloads, with the same verdicts', async () => {
+    const { folder, id } = await copyModel(temp, 'test/fixtures/models/toy-encoder');
+    const data = path.join(root, 'test/fixtures/onnx/external-data');
+    for (const file of ['model.onnx', 'model.onnx.data']) await fs.copyFile(path.join(data, file), path.join(folder, file));
+    const manifest = JSON.parse(await fs.readFile(path.join(folder, 'manifest.json'), 'utf8')) as Json;
+    const declare = async (sha256: string) => {
+      await fs.writeFile(path.join(folder, 'manifest.json'), JSON.stringify({ ...manifest, externalData: 'model.onnx.data', onnx: { externalData: { file: 'model.onnx.data', sha256 } } }));
+      return checkModelFolder(downloadAccess(folder), id, `models/${id}`);
+    };
+    const right = await declare('877a6f754a68424ccdf220d5e533a01dfadcdd0a67de01f974b8b399e0bf91a7');
+    assert.ok(!('errors' in right), JSON.stringify(right));
+    const wrong = await declare('2'.repeat(64));
+    assert.ok('errors' in wrong);
+    assert.match(wrong.errors.join('\n'), /^models\/toy-encoder\/model\.onnx\.data: sha256: expected 2{64} \(manifest\.json, field onnx\.externalData\.sha256\), found 877a6f75/);
+  });
+
+  describe('an install copies the contents of linked files, never the link', () => {
+    it('copies a Hugging Face hub snapshot file, a link to ../../blobs/<hash>, as a regular file', async function () {
+      const blob = path.join(temp, 'hub/blobs/0a1b2c');
+      await fs.mkdir(path.dirname(blob), { recursive: true });
+      await fs.writeFile(blob, 'the weights');
+      const snapshot = path.join(temp, 'hub/snapshots/rev1');
+      await fs.mkdir(snapshot, { recursive: true });
+      try {
+        await fs.symlink('../../blobs/0a1b2c', path.join(snapshot, 'model.onnx'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EPERM') this.skip(); // no symlinks for this user (Windows)
+        throw err;
+      }
+      const dest = path.join(temp, 'copy.onnx');
+      await copyRegularFile(path.join(snapshot, 'model.onnx'), dest, 'hub/model.onnx', 'named by manifest.json, field model');
+      assert.ok((await fs.lstat(dest)).isFile(), 'the copy must be a file, not a link');
+      assert.strictEqual(await fs.readFile(dest, 'utf8'), 'the weights');
+      await assert.rejects(copyRegularFile(path.join(snapshot, 'model.onnx'), dest, 'hub/model.onnx', 'x'), { code: 'EEXIST' }, 'never over a file already there');
+    });
+
+    for (const [what, target, found] of [
+      ['a folder', '.', 'a link to a folder'],
+      ['a device', '/dev/null', 'a link to a device, pipe or socket'],
+      ['nothing', 'gone', 'a link to nothing'],
+    ] as const) {
+      it(`refuses a link to ${what}`, async function () {
+        if (target === '/dev/null' && process.platform === 'win32') this.skip();
+        try {
+          await fs.symlink(target, path.join(temp, 'link'));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EPERM') this.skip();
+          throw err;
+        }
+        await assert.rejects(copyRegularFile(path.join(temp, 'link'), path.join(temp, 'copy'), 'src/link', 'named by the derived manifest, field model'), {
+          message: `src/link: expected a regular file (named by the derived manifest, field model), found ${found}`,
+        });
+        assert.strictEqual(await fs.stat(path.join(temp, 'copy')).catch(() => 'absent'), 'absent', 'nothing is written');
       });
     }
   });

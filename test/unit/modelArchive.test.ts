@@ -1,7 +1,9 @@
 // Why: a zip is written by whoever publishes it, so "Download model…" with a .zip address must install the
 // model folder it holds and refuse everything else: entry names that leave the folder, symbolic links,
 // headers that understate sizes (zip bombs), more entries or bytes than a model needs, damaged archives
-// and wrong checksums, leaving no model folder and no temporary folder. The zips are built here byte by
+// and wrong checksums, leaving no model folder and no temporary folder; files the archived manifest gives no
+// sha256 for are installed only when the caller agrees, unless the user's checksum of the archive covers them.
+// A malformed %-escape in the address is only a name. The zips are built here byte by
 // byte (a zip library would refuse to write the hostile ones) and served by a local HTTP server on
 // 127.0.0.1, started and stopped here, that can cut a response and honours Range for the resume.
 
@@ -119,7 +121,8 @@ describe('downloading a model as a .zip archive', function () {
   let root: string;
   const ZIP_PATH = '/dl/toy-recurrent.zip';
   const serve = (zip: Buffer, at = ZIP_PATH) => server.files.set(at, zip);
-  const download = (options: DownloadOptions = {}, at = ZIP_PATH) => downloadModel(`${server.base}${at}`, root, { stallTimeoutMs: 5_000, ...options });
+  // The fixture's manifest declares no sha256 for model.onnx: accepted here, as the command does once the user agrees.
+  const download = (options: DownloadOptions = {}, at = ZIP_PATH) => downloadModel(`${server.base}${at}`, root, { stallTimeoutMs: 5_000, onUnverified: async () => true, ...options });
   const entries = async () => (await fs.readdir(root)).sort();
 
   /** The download fails with this code and message and leaves no model, temporary or partial folder. */
@@ -174,6 +177,33 @@ describe('downloading a model as a .zip archive', function () {
     serve(zip);
     await refused('download-failed', new RegExp(`toy-recurrent\\.zip: sha256 expected 0{64} \\(the checksum you gave\\), found ${sha256(zip)}: .*check the URL and the checksum`), { expectedSha256: '0'.repeat(64) });
     await assertInstalled((await download({ expectedSha256: sha256(zip) })).folder);
+  });
+
+  it('files the archived manifest gives no sha256 for are refused without a callback, naming them and the field', async () => {
+    serve(makeZip(modelEntries()));
+    await refused('model-invalid', /toy-recurrent\.zip\/manifest\.json: expected a sha256 for every file the manifest names, found none for model\.onnx \(field onnx\.sha256\), so they cannot be verified; nothing was installed/, { onUnverified: undefined });
+    const asked: string[][] = [];
+    const decline = async (files: string[]) => {
+      asked.push(files);
+      return false;
+    };
+    await refused('cancelled', /manifest\.json declares no sha256 for model\.onnx; nothing was installed/, { onUnverified: decline });
+    assert.deepStrictEqual(asked, [['model.onnx']]);
+  });
+
+  it("the user's sha256 of the archive covers the files in it: nothing is asked", async () => {
+    const zip = makeZip(modelEntries());
+    serve(zip);
+    const result = await download({ expectedSha256: sha256(zip), onUnverified: () => assert.fail('nothing should be asked') });
+    await assertInstalled(result.folder);
+  });
+
+  it('an address with a malformed %-escape is downloaded, its name shown as it is', async () => {
+    serve(makeZip(modelEntries()), '/dl/bad%zz.zip');
+    const files = new Set<string>();
+    const result = await download({ onProgress: (_received, _total, file) => files.add(file) }, '/dl/bad%zz.zip');
+    await assertInstalled(result.folder);
+    assert.ok(files.has('bad%zz.zip'), [...files].join(', '));
   });
 
   it('a cut archive download keeps its partial file, and the next attempt resumes it with Range', async () => {

@@ -2,11 +2,13 @@
 // that stalls, bytes that are not the manifest's, a full disk, a cancel, a manifest that names files outside
 // its directory. A local HTTP server on 127.0.0.1 (started and stopped here, every request logged) serves the
 // toy-recurrent fixture model and misbehaves on request; after every failure the destination must hold no
-// model folder and no temporary folder, only the resumable partial file where a resume is promised.
+// model folder and no temporary folder, only the resumable partial file where a resume is promised. Two
+// downloads of one URL or id at once (in one window: the caller's map; in two: the partial file's lock) must
+// not share a partial file, and files without a declared sha256 are installed only when the caller agrees.
 
 import * as assert from 'assert';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -325,20 +327,107 @@ describe('downloading a model', function () {
     await assertNothingInstalled(root, false);
   });
 
-  it('removes temporary folders left a day ago by a closed window and partial files left a week, not recent ones', async () => {
+  it('removes temporary folders left a day ago by a closed window and partial files left a week, not recent ones, nor one a live lock names', async () => {
     const old = path.join(root, '.download-old');
     const recent = path.join(root, '.download-recent');
-    await fs.mkdir(old);
-    await fs.mkdir(recent);
+    const slow = path.join(root, '.download-slow'); // a slow download in another window writes its partial, not its folder
+    for (const folder of [old, recent, slow]) await fs.mkdir(folder);
     const dayAgo = new Date(Date.now() - 25 * 3600_000);
     await fs.utimes(old, dayAgo, dayAgo);
+    await fs.utimes(slow, dayAgo, dayAgo);
     await fs.mkdir(path.join(root, '.partial'));
     const weekAgo = new Date(Date.now() - 8 * 24 * 3600_000);
     for (const [name, time] of [['old', weekAgo], ['recent', new Date()]] as const) {
       await fs.writeFile(path.join(root, '.partial', name), 'bytes');
       await fs.utimes(path.join(root, '.partial', name), time, time);
     }
+    await fs.writeFile(path.join(root, '.partial', 'recent.lock'), JSON.stringify({ token: 't', temp: '.download-slow', url: 'http://example.invalid/x', pid: 1 }));
     await download();
-    assert.deepStrictEqual(await contents(root), { entries: ['.download-recent', '.partial', 'toy-recurrent'], partial: ['recent'] });
+    assert.deepStrictEqual(await contents(root), { entries: ['.download-recent', '.download-slow', '.partial', 'toy-recurrent'], partial: ['recent', 'recent.lock'] });
+  });
+
+  it('files the manifest gives no sha256 for: refused without a callback, cancelled on "no", installed on "yes"', async () => {
+    serveModel(manifestWith((m) => {
+      delete m.onnx;
+      delete (m.tokenizer as Record<string, unknown>).sha256;
+    }));
+    await rejects(download(), 'model-invalid', /manifest\.json: expected a sha256 for every file the manifest names, found none for model\.onnx, tokenizer\.json \(fields onnx\.sha256, tokenizer\.sha256\), so they cannot be verified; nothing was installed/);
+    const asked: string[][] = [];
+    const ask = (answer: boolean) => async (files: string[]) => {
+      asked.push(files);
+      return answer;
+    };
+    await rejects(download({ onUnverified: ask(false) }), 'cancelled', /manifest\.json declares no sha256 for model\.onnx, tokenizer\.json; nothing was installed/);
+    assert.deepStrictEqual(modelRequests(), [], 'nothing is fetched before the answer');
+    await assertNothingInstalled(root, false);
+    await assertInstalled((await download({ onUnverified: ask(true) })).folder);
+    assert.deepStrictEqual(asked, [['model.onnx', 'tokenizer.json'], ['model.onnx', 'tokenizer.json']]);
+  });
+
+  it('a manifest with every checksum is installed without asking', async () => {
+    await assertInstalled((await download({ onUnverified: () => assert.fail('nothing should be asked') })).folder);
+  });
+
+  /** Starts a download that stalls in model.onnx after 30 kB, holding its partial file; abort() ends it. */
+  const stalledDownload = async (options: DownloadOptions = {}, url = manifestUrl()) => {
+    const controller = new AbortController();
+    const stalled = new Promise<void>((resolve) => server.rules.set(new URL(url).pathname.replace(/manifest\.json$/, 'model.onnx'), { stallAfter: 30_000, stalled: resolve }));
+    const done = download({ signal: controller.signal, ...options }, url).then(() => assert.fail('the stalled download should not finish'), (e: unknown) => e as LensError);
+    await stalled;
+    const abort = () => {
+      controller.abort();
+      return done;
+    };
+    return { abort };
+  };
+
+  it('a second download of the same URL in one window is refused while the first runs', async () => {
+    const inProgress = new Map<string, string>();
+    const first = await stalledDownload({ inProgress });
+    await rejects(download({ inProgress }), 'download-failed', new RegExp(`${manifestUrl().replace(/[.]/g, '\\.')} is already being downloaded in this window; wait for that download to finish or cancel it$`));
+    assert.strictEqual((await first.abort()).code, 'cancelled');
+    assert.strictEqual(inProgress.size, 0, 'every claim is released');
+    server.rules.clear();
+    await assertInstalled((await download({ inProgress })).folder);
+  });
+
+  it('a second download of the same model id from another URL in one window is refused', async () => {
+    const inProgress = new Map<string, string>();
+    for (const name of ['manifest.json', 'model.onnx', 'tokenizer.json']) server.files.set(`/mirror/${name}`, server.files.get(`/m/toy-recurrent/${name}`)!);
+    const first = await stalledDownload({ inProgress });
+    await rejects(download({ inProgress }, `${server.base}/mirror/manifest.json`), 'download-failed', /a model with id "toy-recurrent" is already being downloaded from http:\/\/127\.0\.0\.1:\d+\/m\/toy-recurrent\/manifest\.json in this window; wait for it to finish/);
+    assert.deepStrictEqual(server.requests.filter((r) => r.path.startsWith('/mirror/')).map((r) => r.path), ['/mirror/manifest.json'], 'refused before its files are fetched');
+    await first.abort();
+  });
+
+  it("another window's download of the same file (its partial file locked) is not joined, and its partial is kept", async () => {
+    const first = await stalledDownload(); // no shared map: as from another window
+    await rejects(download(), 'download-failed', /model\.onnx is being downloaded by another window \(its partial file is locked: .*\.lock\); wait for that download to finish, then run Download model again/);
+    assert.strictEqual(await partialSize(), 30_000, "the other window's partial file is left alone");
+    await first.abort();
+    server.rules.clear();
+    const result = await download();
+    assert.strictEqual(modelRequests().at(-1)?.range, 'bytes=30000-', 'the lock is released: the next attempt resumes');
+    await assertInstalled(result.folder);
+  });
+
+  it('a lock left by a closed window (unchanged for twice the stall timeout, its partial too) is taken over; a fresh one is not', async () => {
+    const lock = path.join(root, '.partial', `${sha256(Buffer.from(`${server.base}/m/toy-recurrent/model.onnx`))}.lock`);
+    await fs.mkdir(path.dirname(lock), { recursive: true });
+    await fs.writeFile(lock, JSON.stringify({ token: 'other', temp: '.download-gone', url: 'x', pid: 1 }));
+    await rejects(download({ stallTimeoutMs: 1_000 }), 'download-failed', /is being downloaded by another window/);
+    const old = new Date(Date.now() - 3_000);
+    await fs.utimes(lock, old, old);
+    await assertInstalled((await download({ stallTimeoutMs: 1_000 })).folder);
+  });
+
+  it('a model installed meanwhile under the same id (by another window) is not overwritten', async () => {
+    const target = path.join(root, 'toy-recurrent');
+    const onProgress = (received: number, total: number | undefined, file: string) => {
+      if (file === 'tokenizer.json' && received === total) mkdirSync(target); // after the first check, before the rename
+    };
+    await rejects(download({ onProgress }), 'download-failed', /a model with id "toy-recurrent" was installed meanwhile \(.*toy-recurrent\), by another window or install; nothing was overwritten/);
+    await assertNothingInstalled(root, false, ['toy-recurrent']);
+    assert.deepStrictEqual(await fs.readdir(target), []);
   });
 });

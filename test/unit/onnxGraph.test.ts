@@ -1,6 +1,7 @@
 // Why: the host checks manifests against the ONNX graph read by src/core/onnxGraph.ts, so the reader must give
 // exactly what the file declares: names, element types, fixed, symbolic and unknown dimensions, unknown ranks,
-// NaN weights in every floating-point encoding, and a clear reason when the bytes are not an ONNX model.
+// NaN weights in every floating-point encoding, the external-data file a weight is read from, and a clear
+// reason when the bytes are not an ONNX model.
 // Synthetic models are written with protobufjs from a schema of the same onnx.proto field numbers.
 
 import * as assert from 'assert';
@@ -30,8 +31,11 @@ const writer = Root.fromJSON({
         floatData: { rule: 'repeated', type: 'float', id: 4 },
         name: { type: 'string', id: 8 },
         rawData: { type: 'bytes', id: 9 },
+        externalData: { rule: 'repeated', type: 'Entry', id: 13 },
+        dataLocation: { type: 'int32', id: 14 },
       },
     },
+    Entry: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
     ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
     TypeProto: { fields: { tensorType: { type: 'Tensor', id: 1 } }, nested: { Tensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'Shape', id: 2 } } } } },
     Shape: { fields: { dim: { rule: 'repeated', type: 'Dim', id: 1 } } },
@@ -109,6 +113,27 @@ describe('ONNX graph reader', () => {
       ['f', 'int64', 0],
     ]);
     assert.ok(readOnnxGraph(model).initializers.every((t) => t.nanCount === 0), 'no scan unless asked');
+  });
+
+  it('reads where weights kept as external data lie (TensorProto.external_data "location")', () => {
+    const fixture = readOnnxGraph(readFileSync(path.join(root, 'test/fixtures/onnx/external-data/model.onnx')));
+    const external = fixture.initializers.filter((t) => t.externalLocation !== undefined);
+    assert.strictEqual(external.length, 14);
+    assert.ok(external.every((t) => t.externalLocation === 'model.onnx.data'));
+    assert.ok(fixture.initializers.some((t) => !('externalLocation' in t)), 'small tensors stay inside, with no location');
+    const graph = readOnnxGraph(
+      encode({
+        irVersion: 8,
+        graph: {
+          initializer: [
+            { name: 'a', dataType: 1, dims: [4], dataLocation: 1, externalData: [{ key: 'offset', value: '0' }, { key: 'location', value: 'w.bin' }, { key: 'length', value: '16' }] },
+            { name: 'b', dataType: 1, dims: [4], dataLocation: 1 },
+            { name: 'c', dataType: 1, dims: [1], rawData: bytesOf(Float32Array.of(1)) },
+          ],
+        },
+      }),
+    );
+    assert.deepStrictEqual(graph.initializers.map((t) => [t.name, t.externalLocation]), [['a', 'w.bin'], ['b', ''], ['c', undefined]]);
   });
 
   it('says why bytes are not an ONNX model', () => {
