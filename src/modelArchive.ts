@@ -7,16 +7,19 @@
 // and CRC-checked as they stream, and the entries and the total are bounded. The model folder is the
 // archive's root or its single top-level folder; the manifest download's checks and install
 // (modelDownload.ts, which calls this) then run on it unchanged, with `checkUnpacked` standing in for
-// fetching each file the manifest names. `.tar.gz` and other formats are refused with a message.
+// fetching each file the manifest names. A folder with config.json and no manifest.json is a Hugging Face
+// export: it goes to `installExport`, with an id from the folder's or the archive's name, to be installed as
+// "Add model from folder…" installs one. `.tar.gz` and other formats are refused with a message.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import * as yauzl from 'yauzl';
 import { LensError } from './core/errors';
+import { idFrom } from './modelContents';
 
 /** Most entries (files and folders) an archive may hold: a model folder has a handful. */
 export const MAX_ARCHIVE_ENTRIES = 64;
@@ -43,6 +46,8 @@ export interface ArchiveJob<T> {
   download(dest: string): Promise<void>;
   /** Checks and installs the unpacked model `folder`; `manifestUrl` names its manifest's place in the archive. */
   install(folder: string, manifestBytes: Uint8Array, manifestUrl: URL): Promise<T>;
+  /** Installs the unpacked Hugging Face export `folder` (its plain `files`), shown as `shown`, under `id`. */
+  installExport(folder: string, id: string, shown: string, files: string[]): Promise<T>;
 }
 
 /** The limits and reporting of one unpacking. */
@@ -81,11 +86,17 @@ export async function fetchArchive<T>(job: ArchiveJob<T>): Promise<T> {
   const top = await unpackZip(archive, into, job.url.href, job);
   await rm(archive, { force: true }); // its space, before the checks read the model
   const folder = top === undefined ? into : nodePath.join(into, top);
-  const manifestUrl = new URL(job.url.href);
-  manifestUrl.search = '';
-  manifestUrl.hash = '';
-  manifestUrl.pathname += `/${top === undefined ? '' : `${encodeURIComponent(top)}/`}manifest.json`;
+  const place = new URL(job.url.href);
+  place.search = '';
+  place.hash = '';
+  if (top !== undefined) place.pathname += `/${encodeURIComponent(top)}`;
   const manifestFile = nodePath.join(folder, 'manifest.json');
+  if (!(await lstat(manifestFile).then((info) => info.isFile(), () => false))) {
+    // No manifest: a Hugging Face export (modelTop found config.json), named after its folder or the archive.
+    const files = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+    return job.installExport(folder, idFrom(top ?? archiveName(job.url).replace(/\.zip$/i, '')), place.href, files);
+  }
+  const manifestUrl = new URL(`${place.href}/manifest.json`);
   if ((await lstat(manifestFile)).size > MAX_MANIFEST_BYTES) throw invalid(`${manifestUrl.href} is over 1 MiB, too large for a manifest.json; the archive was not installed`);
   return job.install(folder, await readFile(manifestFile), manifestUrl);
 }
@@ -205,16 +216,30 @@ export async function unpackZip(archive: string, into: string, shown: string, op
   return modelTop(written, shown);
 }
 
-/** Where the model is: the root when manifest.json is there, else the single top-level folder holding one. */
+/**
+ * Where the model is: the root when it holds manifest.json (or, a Hugging Face export, config.json), else
+ * the single top-level folder holding one.
+ */
 function modelTop(written: Map<string, 'file' | 'folder'>, shown: string): string | undefined {
-  if (written.get('manifest.json') === 'file') return undefined;
+  const holdsModel = (prefix: string) => written.get(`${prefix}manifest.json`) === 'file' || written.get(`${prefix}config.json`) === 'file';
+  if (holdsModel('')) return undefined;
   const tops = [...written.keys()].filter((name) => !name.includes('/'));
-  if (tops.length === 1 && written.get(tops[0]) === 'folder' && written.get(`${tops[0]}/manifest.json`) === 'file') return tops[0];
+  if (tops.length === 1 && written.get(tops[0]) === 'folder' && holdsModel(`${tops[0]}/`)) return tops[0];
   const found = tops.length === 0 ? 'nothing' : tops.slice(0, 5).join(', ') + (tops.length > 5 ? ', …' : '');
   throw invalid(
-    `${shown}: expected a model folder (manifest.json, the model and its tokenizer) at the archive's root or as its single top-level folder, found ${found}; nothing was installed. ` +
-      'A Hugging Face export without a manifest.json: unpack it and use Add model from folder…, which derives one',
+    `${shown}: expected a model folder at the archive's root or as its single top-level folder: manifest.json with the model and its tokenizer, ` +
+      `or a Hugging Face export (config.json, an .onnx file, tokenizer.json); found ${found}; nothing was installed`,
   );
+}
+
+/** The archive's file name from its address, %-escapes decoded ("archive" when there is none). */
+export function archiveName(url: URL): string {
+  const name = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+  try {
+    return decodeURIComponent(name) || 'archive';
+  } catch {
+    return name; // a malformed %-escape ("%zz"): the name is only shown (and made an id), so as it is
+  }
 }
 
 /** Why an entry name is unsafe to write, or undefined. Directory names end in "/". */

@@ -6,13 +6,16 @@
 // opens the one the graph names, so it must be the manifest's `externalData`), and the tokenizer (JSON,
 // model type, vocabulary size against the logits). Each problem says what was expected and what was found;
 // the caller puts the file's path in front. For a Hugging Face export without a manifest, the manifest is
-// derived from the same contents (deriveWithAttention, for "Add model from folder…").
+// derived from the same contents (deriveExport, for "Add model from folder…" and a downloaded .zip of one),
+// and installedFiles says which files such an install copies and whether each can be copied.
 
+import { LensError } from './core/errors';
 import { type DeriveInput, type DerivedManifest, deriveManifest } from './core/hfManifest';
-import { type AxisSpec, type ModelManifest, type TensorSpec, SEQUENCE_AXES, formatAxes } from './core/manifest';
-import { type OnnxDim, type OnnxGraph, type OnnxValueInfo, readOnnxGraph } from './core/onnxGraph';
+import { type AxisSpec, type ModelManifest, type TensorSpec, SEQUENCE_AXES, formatAxes, isSafeRelativePath } from './core/manifest';
+import { type OnnxDim, type OnnxGraph, type OnnxValueInfo, OnnxReadError, readOnnxGraph } from './core/onnxGraph';
 import { exposeAttention } from './core/onnxSurgery';
 import { isObject, prepare } from './core/tokenizerConfig';
+import type { FolderAccess } from './modelFiles';
 
 /** Graph names listed in a message before "…". */
 const LISTED = 6;
@@ -174,6 +177,70 @@ export function deriveWithAttention(input: DeriveInput, bytes: Uint8Array, shown
   const names = surgery.added.map((a) => a.name);
   const note = `${shown}/${input.onnxFile} has no attention outputs: the attention probabilities found inside its graph are added as outputs (${names.join(', ')}) in the installed copy; the file itself is not changed.`;
   return { derived: { ...exposed, notes: [note, ...exposed.notes] }, modelBytes: surgery.bytes };
+}
+
+/** A Hugging Face export's folder, as deriveExport reads it: its file names, and its files read or parsed. */
+export interface ExportFolder {
+  /** How messages name the folder. */
+  shown: string;
+  id: string;
+  files: string[];
+  read(name: string): Promise<Uint8Array>;
+  /** The file parsed as JSON; throws saying which file does not parse. */
+  parse(name: string, what: string): Promise<unknown>;
+}
+
+/**
+ * The manifest of a Hugging Face export without one (config.json, one ONNX file, tokenizer.json), derived
+ * with its attention exposed (deriveWithAttention). Throws a LensError with `errors`, one message a line.
+ */
+export async function deriveExport(folder: ExportFolder): Promise<{ derived: DerivedManifest; modelBytes?: Uint8Array }> {
+  const { shown, files } = folder;
+  const failure = (errors: string[]) => Object.assign(new LensError('model-invalid', errors.join('\n')), { errors });
+  const onnx = files.includes('model.onnx') ? ['model.onnx'] : files.filter((f) => f.toLowerCase().endsWith('.onnx'));
+  if (onnx.length !== 1) throw failure([`${shown}: expected one ONNX file (model.onnx, or a single *.onnx) beside config.json, found ${onnx.length ? onnx.join(', ') : 'none'}`]);
+  if (!files.includes('tokenizer.json')) throw failure([`${shown}/tokenizer.json: missing (a Hugging Face export needs its tokenizer.json beside config.json)`]);
+  const [bytes, config, tokenizer] = await Promise.all([folder.read(onnx[0]), folder.parse('config.json', 'a Hugging Face config.json'), folder.parse('tokenizer.json', 'a Hugging Face tokenizer.json')]);
+  let graph;
+  try {
+    graph = readOnnxGraph(bytes);
+  } catch (err) {
+    if (!(err instanceof OnnxReadError)) throw err;
+    throw failure([`${shown}/${onnx[0]}: expected an ONNX model (a protobuf ModelProto), found ${err.message}`]);
+  }
+  // The file the graph reads its weights from; else Optimum's model.onnx_data or torch.onnx's model.onnx.data.
+  const located = graph.initializers.find((t) => t.externalLocation !== undefined)?.externalLocation;
+  const externalData = located?.replace(/^(\.\/)+/, '') || [`${onnx[0]}_data`, `${onnx[0]}.data`].find((f) => files.includes(f));
+  const input = { id: folder.id, graph, config, tokenizer, onnxFile: onnx[0], tokenizerFile: 'tokenizer.json', fileBytes: bytes.length, externalData };
+  try {
+    return deriveWithAttention(input, bytes, shown);
+  } catch (err) {
+    throw failure((err instanceof Error ? err.message : String(err)).split('\n').map((line) => `${shown}: ${line}`));
+  }
+}
+
+/**
+ * The files an install copies from a folder (`shown`; its manifest is `where`): those the manifest names, and
+ * config.json when there is one, each with what names it ("named by …, field model"), and why any cannot be
+ * copied. Links are followed, out of the folder too (their contents are copied): a Hugging Face hub
+ * snapshot's files link to ../../blobs.
+ */
+export async function installedFiles(json: Record<string, unknown>, manifest: ModelManifest, config: boolean, access: FolderAccess, shown: string, where: string): Promise<{ files: Array<[name: string, by: string]>; problems: string[] }> {
+  const external = (json.onnx as { externalData?: { file?: unknown } } | undefined)?.externalData;
+  const named: Array<[unknown, string]> = [[manifest.model ?? 'model.onnx', 'model'], [manifest.tokenizer.file, 'tokenizer.file'], [manifest.externalData, 'externalData'], [external, 'onnx.externalData'], [external?.file, 'onnx.externalData.file'], [config ? 'config.json' : undefined, '']];
+  const copied = new Map<string, string>();
+  const problems: string[] = [];
+  for (const [name, field] of named) {
+    if (typeof name !== 'string' || copied.has(name)) continue;
+    const by = field ? `named by ${where}, field ${field}` : 'copied beside the manifest';
+    copied.set(name, by);
+    const entry = isSafeRelativePath(name) ? await access.stat(name) : undefined;
+    if (!isSafeRelativePath(name)) problems.push(`${where}: ${field}: expected a relative path inside the model folder, found ${JSON.stringify(name)}`);
+    else if (!entry) problems.push(`${shown}/${name}: expected a file (${by}), found nothing (or a link to nothing)`);
+    else if (entry.kind !== 'file') problems.push(`${shown}/${name}: expected a regular file (${by}), found ${entry.symlink ? 'a link to ' : ''}${entry.kind === 'directory' ? 'a folder' : 'a device, pipe or socket'}`);
+    else if (entry.symlink && entry.inside === undefined) problems.push(`${shown}/${name}: expected a regular file (${by}), found a link on a non-local disk, which is not followed there`);
+  }
+  return { files: [...copied], problems };
 }
 
 /** A model id from a folder name: lowercase, other characters as "-". */

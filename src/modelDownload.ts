@@ -6,22 +6,24 @@
 // `<root>/.partial/<sha256 of its URL>` so the next attempt resumes it with an HTTP Range request. File names
 // from a manifest are resolved beside it and may not leave its directory or host. The address of a `.zip` (or
 // one that serves a zip) is downloaded the same way as one file and unpacked by modelArchive.ts into the
-// temporary folder, where the same checks run. Two downloads of one URL or one model id never run at once:
-// the caller's map refuses the second in one window, and a lock file beside each partial file
-// (modelFiles.ts lockPartial) keeps another window from appending to it. A file the manifest gives no sha256
+// temporary folder, where the same checks run; a zip of a Hugging Face export (no manifest.json) is handed
+// to the caller there (onExport), which derives its manifest and installs it as a folder. Two downloads of
+// one URL or one model id never run at once: the caller's map refuses the second in one window, and a lock
+// file beside each partial file (modelFiles.ts lockPartial) keeps another window from appending to it. A file the manifest gives no sha256
 // for is installed only when the caller says so (onUnverified: the command asks the user). No `vscode`
-// import: the command wraps this in withProgress, and the unit tests run it in Node against a local server.
+// import (the HTTP side is modelHttp.ts): the command wraps this in withProgress, and the unit tests run it
+// in Node against a local server.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
 import * as nodePath from 'node:path';
 import { LensError } from './core/errors';
 import { validateManifest } from './core/manifestValidator';
-import { archiveKind, checkUnpacked, fetchArchive, formatBytes, looksLikeZip } from './modelArchive';
+import { archiveKind, archiveName, checkUnpacked, fetchArchive, formatBytes } from './modelArchive';
 import { type NamedFile, checkModelFolder, filesNamedBy, lockPartial, nodeFolderAccess, removeStaleDownloads } from './modelFiles';
+import { ResumableError, contentLength, fetchManifest, openUrl, pump, statusError, transferError } from './modelHttp';
 
 export { formatBytes };
 
@@ -52,9 +54,17 @@ export interface DownloadOptions {
   inProgress?: Map<string, string>;
   /**
    * Asked, before anything is fetched or installed, whether to install files the manifest gives no sha256
-   * for (and no checksum the user gave covers); false cancels. Without it such a model is refused.
+   * for (and no checksum the user gave covers); false cancels. Without it such a model is refused. `source`:
+   * 'export' for the files of a Hugging Face export, which has no manifest to declare them.
    */
-  onUnverified?(files: string[]): Promise<boolean>;
+  onUnverified?(files: string[], source: 'manifest' | 'export'): Promise<boolean>;
+  /**
+   * Installs a Hugging Face export (config.json, no manifest.json) a .zip unpacked into `folder`, deriving
+   * its manifest as "Add model from folder…" does, into `destinationRoot/<id>`, and resolves with it (a
+   * LensError 'cancelled' when the user declines). `id`: from the archive's folder or the URL's file name;
+   * `shown`: how messages name the folder. `folder` is deleted afterwards. Without it such a zip is refused.
+   */
+  onExport?(unpacked: { folder: string; id: string; shown: string }): Promise<DownloadedModel>;
 }
 
 /** The installed model: its folder `<destinationRoot>/<id>` and its id. */
@@ -62,11 +72,8 @@ export type DownloadedModel = { folder: string; id: string };
 
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BYTES = 4 * 1024 ** 3;
-const MAX_MANIFEST_BYTES = 1024 * 1024;
-const MAX_REDIRECTS = 5;
 const PROGRESS_INTERVAL_MS = 100;
 const SHA256 = /^[0-9a-f]{64}$/;
-const REDIRECTS = [301, 302, 303, 307, 308];
 
 /** A file to fetch: its name in the model folder, its URL and what the manifest (or the user: pinned) declares. */
 type Planned = NamedFile & { pinned?: boolean };
@@ -81,6 +88,7 @@ interface Job {
   claimed: string[];
   inProgress: Map<string, string>;
   onUnverified?: DownloadOptions['onUnverified'];
+  onExport?: DownloadOptions['onExport'];
   signal?: AbortSignal;
   stallMs: number;
   maxBytes: number;
@@ -89,11 +97,6 @@ interface Job {
   openFile(path: string, flags: 'w' | 'a'): Promise<FileWriter>;
   onProgress?: DownloadOptions['onProgress'];
 }
-
-/** A failure after which the partial file is kept and the next attempt resumes it. */
-class ResumableError extends LensError {}
-/** The "manifest" turned out to be a zip: downloaded again as an archive. */
-class ServesZip extends LensError {}
 
 const failed = (message: string) => new LensError('download-failed', message);
 const invalid = (message: string) => new LensError('model-invalid', message);
@@ -122,6 +125,7 @@ export async function downloadModel(url: string, destinationRoot: string, option
     claimed: [],
     inProgress: options.inProgress ?? new Map(),
     onUnverified: options.onUnverified,
+    onExport: options.onExport,
     signal: options.signal,
     stallMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     maxBytes,
@@ -157,8 +161,9 @@ function claim(job: Job, key: string, holder: string, refusal: (holder: string) 
 }
 
 async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: string | undefined): Promise<DownloadedModel> {
-  const manifestBytes = await fetchManifest(job, manifestUrl).catch((err: unknown) => (err instanceof ServesZip ? undefined : Promise.reject(err)));
+  const manifestBytes = await fetchManifest(job, manifestUrl);
   if (!manifestBytes) return fetchZip(job, manifestUrl, temp, expected); // a zip, at an address without ".zip"
+  job.left -= manifestBytes.length;
   const actual = sha256(manifestBytes);
   if (expected !== undefined && actual !== expected) throw failed(`${manifestUrl.href}: sha256 expected ${expected} (the checksum you gave), found ${actual}: the server sent another file; check the URL and the checksum`);
   await withWriter(job, nodePath.join(temp, 'manifest.json'), 'w', 'manifest.json', (write) => write(manifestBytes, 0));
@@ -170,19 +175,18 @@ async function fetchModel(job: Job, manifestUrl: URL, temp: string, expected: st
 
 /** A .zip of a model folder: downloaded as one file (pinned by the user's sha256), unpacked, then installed. */
 function fetchZip(job: Job, url: URL, temp: string, expected: string | undefined): Promise<DownloadedModel> {
-  let name = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
-  try {
-    name = decodeURIComponent(name);
-  } catch {
-    // A malformed %-escape ("%zz"): the name is only shown, so it is shown as it is.
-  }
-  name ||= 'archive';
+  const name = archiveName(url);
   return fetchArchive({
     ...job,
     url,
     temp,
     download: (dest) => downloadFile(job, { name, url, sha256: expected, pinned: expected !== undefined }, dest, false),
     install: (folder, manifestBytes, manifestUrl) => installModel(job, manifestBytes, manifestUrl, folder, expected !== undefined, checkUnpacked),
+    installExport: async (folder, id, shown, files) => {
+      if (!job.onExport) throw invalid(`${shown}: expected a model folder with a manifest.json, found a Hugging Face export (config.json and no manifest.json), which only the Download model command installs (deriving its manifest); nothing was installed`);
+      if (expected === undefined) await confirmUnverified(job, files, 'export', shown, ''); // else the user's checksum covers them
+      return job.onExport({ folder, id, shown });
+    },
   });
 }
 
@@ -205,7 +209,9 @@ async function installModel(job: Job, manifestBytes: Uint8Array, manifestUrl: UR
   claim(job, `id ${manifest.id}`, `downloaded from ${manifestUrl.href}`, (holder) => `a model with id "${manifest.id}" is already being ${holder} in this window; wait for it to finish`);
   if (await exists(target)) throw failed(`a model with id "${manifest.id}" is already installed (${target}); remove it first to download it again`);
   const planned = filesNamedBy(json as Record<string, unknown>, manifestUrl);
-  await confirmUnverified(job, vouched ? [] : planned.filter((f) => f.sha256 === undefined), manifestUrl);
+  const unverified = vouched ? [] : planned.filter((f) => f.sha256 === undefined);
+  const fields = `field${unverified.length > 1 ? 's' : ''} ${unverified.map((f) => f.hashField).join(', ')}`;
+  await confirmUnverified(job, unverified.map((f) => f.name), 'manifest', manifestUrl.href, fields);
   for (const file of planned) await obtain(file, nodePath.join(folder, ...file.name.split('/')));
   const place = new URL('.', manifestUrl).href.replace(/\/$/, '');
   const check = await checkModelFolder(nodeFolderAccess(folder), manifest.id, place).catch((err: unknown) => Promise.reject(invalid(`${place}: the downloaded model could not be checked (${messageOf(err)})`)));
@@ -219,39 +225,24 @@ async function installModel(job: Job, manifestBytes: Uint8Array, manifestUrl: UR
   return { folder: target, id: manifest.id };
 }
 
-/** Files without a declared sha256 are installed only when the caller agrees; without a way to ask, never. */
-async function confirmUnverified(job: Job, unverified: Planned[], manifestUrl: URL): Promise<void> {
+/**
+ * Files no sha256 covers (`fields`: where the manifest would declare them) are installed only when the
+ * caller agrees; without a way to ask, never. `where`: the manifest's address, or the export's.
+ */
+async function confirmUnverified(job: Job, unverified: string[], source: 'manifest' | 'export', where: string, fields: string): Promise<void> {
   if (!unverified.length) return;
-  const names = unverified.map((f) => f.name).join(', ');
-  const fields = `field${unverified.length > 1 ? 's' : ''} ${unverified.map((f) => f.hashField).join(', ')}`;
+  const names = unverified.join(', ');
   if (!job.onUnverified) {
-    throw invalid(`${manifestUrl.href}: expected a sha256 for every file the manifest names, found none for ${names} (${fields}), so they cannot be verified; nothing was installed. Ask the model's publisher for the checksums, or confirm the install when Download model asks`);
+    throw invalid(
+      source === 'manifest'
+        ? `${where}: expected a sha256 for every file the manifest names, found none for ${names} (${fields}), so they cannot be verified; nothing was installed. Ask the model's publisher for the checksums, or confirm the install when Download model asks`
+        : `${where}: expected a sha256 of the archive (a Hugging Face export has no manifest to declare its files'), found none, so ${names} cannot be verified; nothing was installed. Give the archive's sha256, or confirm the install when Download model asks`,
+    );
   }
-  if (!(await job.onUnverified(unverified.map((f) => f.name)))) {
-    throw new LensError('cancelled', `the download of ${manifestUrl.href} was cancelled: manifest.json declares no sha256 for ${names}; nothing was installed`);
+  if (!(await job.onUnverified(unverified, source))) {
+    const declared = source === 'manifest' ? 'manifest.json declares no sha256 for' : 'no sha256 was given for the archive holding';
+    throw new LensError('cancelled', `the download of ${where} was cancelled: ${declared} ${names}; nothing was installed`);
   }
-}
-
-/** The manifest, into memory (at most 1 MiB). */
-async function fetchManifest(job: Job, url: URL): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let received = 0;
-  let total: number | undefined;
-  try {
-    const res = await openUrl(job, url, {});
-    if (res.statusCode !== 200) throw statusError(res, url);
-    total = contentLength(res);
-    await pump(job, res, async (chunk) => {
-      if (received === 0 && looksLikeZip(chunk)) throw new ServesZip('download-failed', `${url.href} serves a zip archive`);
-      received += chunk.length;
-      if (received > MAX_MANIFEST_BYTES) throw invalid(`${url.href} is over ${formatBytes(MAX_MANIFEST_BYTES)}, too large for a manifest.json: check that the URL points at the manifest`);
-      chunks.push(chunk);
-    });
-  } catch (err) {
-    throw transferError(job, err, url, 'manifest.json', received, total, false);
-  }
-  job.left -= received;
-  return Buffer.concat(chunks);
 }
 
 /**
@@ -345,17 +336,6 @@ async function transfer(job: Job, file: Planned, dest: string, part: string, fre
   }
 }
 
-/** What a failure during a transfer means for the user; network failures keep the partial when resumable. */
-function transferError(job: Job, err: unknown, url: URL, name: string, received: number, total: number | undefined, resumable: boolean): LensError {
-  if (err instanceof LensError) return err;
-  const got = `${formatBytes(received)}${total === undefined ? '' : ` of ${formatBytes(total)}`}`;
-  const again = resumable ? 'run Download model again to resume' : 'run Download model again';
-  if (job.signal?.aborted) return new (resumable ? ResumableError : LensError)('cancelled', `the download of ${name} was cancelled after ${got}; ${again}`);
-  const make = (message: string) => (resumable ? new ResumableError('download-failed', message) : failed(message));
-  if (err === job.stall) return make(`${url.host} sent nothing for ${job.stallMs / 1000} s while sending ${name} (${got} received); check the connection and ${again}`);
-  return make(`the connection to ${url.host} was cut after ${got} of ${name} (${messageOf(err)}); ${again}`);
-}
-
 /** A file-system failure, a full disk said as such. */
 function fileError(err: unknown, what: string): LensError {
   if (err instanceof LensError) return err;
@@ -366,67 +346,6 @@ function fileError(err: unknown, what: string): LensError {
 
 function tooLarge(job: Job, file: Planned, bytes: number): LensError {
   return failed(`${file.url.href} (${formatBytes(bytes)}) would take the model over the limit of ${formatBytes(job.maxBytes)}; nothing was installed`);
-}
-
-function statusError(res: http.IncomingMessage, url: URL): LensError {
-  res.resume();
-  const code = res.statusCode ?? 0;
-  const status = `${code} (${http.STATUS_CODES[code] ?? 'unknown status'})`;
-  const advice =
-    code === 401 || code === 403 ? ': the file is private or needs a sign-in; check the URL and your access' : code === 429 || code >= 500 ? ': it is busy or failing; try again later' : ': check the URL';
-  return failed(`the server answered ${status} for ${url.href}${advice}`);
-}
-
-function contentLength(res: http.IncomingMessage): number | undefined {
-  const value = Number(res.headers['content-length'] ?? NaN);
-  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** A GET whose response headers must come within the stall timeout; redirects followed (never https → http). */
-async function openUrl(job: Job, url: URL, headers: Record<string, string>): Promise<http.IncomingMessage> {
-  for (let hop = 0; ; hop++) {
-    const res = await requestOnce(job, url, headers);
-    const location = res.headers.location;
-    if (!REDIRECTS.includes(res.statusCode ?? 0) || !location) return res;
-    res.resume();
-    const next = new URL(location, url);
-    if (hop >= MAX_REDIRECTS) throw failed(`${url.href} redirects more than ${MAX_REDIRECTS} times; check the URL`);
-    if (next.protocol !== 'https:' && !(next.protocol === 'http:' && url.protocol === 'http:')) throw failed(`${url.href} redirects to ${next.href}, which is not https: refused`);
-    url = next;
-  }
-}
-
-function requestOnce(job: Job, url: URL, headers: Record<string, string>): Promise<http.IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const get = url.protocol === 'https:' ? https.get : http.get;
-    const req = get(url, { headers: { 'Accept-Encoding': 'identity', ...headers }, signal: job.signal }, resolve);
-    const timer = setTimeout(() => req.destroy(job.stall), job.stallMs);
-    req.once('response', () => clearTimeout(timer));
-    req.once('close', () => clearTimeout(timer));
-    req.on('error', reject); // kept: a later error of a request already answered must not go unhandled
-  });
-}
-
-/** Feeds the body to `onChunk`, one chunk at a time; a stall destroys the response. */
-async function pump(job: Job, res: http.IncomingMessage, onChunk: (chunk: Buffer) => Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const rearm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => res.destroy(job.stall), job.stallMs);
-  };
-  rearm();
-  try {
-    for await (const chunk of res) {
-      rearm();
-      await onChunk(chunk as Buffer);
-      rearm();
-    }
-  } catch (err) {
-    res.destroy();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Opens `path` for `body` to write to (`at`: bytes of the file before `data`); file-system failures say so. */

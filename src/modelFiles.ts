@@ -5,12 +5,12 @@
 // graph against the declared inputs and outputs, the weights for NaN, and the tokenizer against the
 // logits' vocabulary. Reading and hashing ~5 MB costs tens of milliseconds, so a folder that passed is
 // remembered by a fingerprint (the manifest's hash, the files' sizes and modification times): later
-// activations only stat the files. File access comes through FolderAccess, so the store (vscode.workspace.fs)
-// and the unit tests (node:fs) run the same checks. The weights of an external-data file are checked too: its
-// size and sha256 against `onnx.externalData`, and the graph must read them from the manifest's `externalData`
-// and no other file. A download reads the same integrity fields to plan its files (filesNamedBy). The end of
-// the file holds the node:fs side of folders the extension fills itself (downloads: modelDownload.ts;
-// installs: modelImport.ts): the FolderAccess over node:fs, a copy that takes a linked file's contents, never
+// activations only stat the files. File access comes through FolderAccess, so the store (node:fs on a local
+// disk, vscode.workspace.fs elsewhere) and the unit tests run the same checks. The weights of an external-data
+// file are checked too: its size and sha256 against `onnx.externalData`, and the graph must read them from the
+// manifest's `externalData` and no other file. A download reads the same integrity fields to plan its files
+// (filesNamedBy). The end of the file holds the node:fs side of folders: the FolderAccess over node:fs (the
+// store's on a local disk; downloads and installs too), a copy that takes a linked file's contents, never
 // the link, and the lock that keeps two windows from appending to one partial download, with the sweep of
 // what a closed window left, judged by those locks.
 
@@ -267,7 +267,7 @@ export function filesNamedBy(json: Record<string, unknown>, manifestUrl: URL): N
 
 // ---- The node:fs side of folders the extension fills itself (downloads and installs). ----
 
-/** node:fs as the checks' FolderAccess (links resolved, sha256 streamed). */
+/** node:fs as the checks' FolderAccess (links resolved, sha256 streamed: an external-data file of GBs is never read whole). */
 export function nodeFolderAccess(folder: string): FolderAccess {
   return {
     async stat(relative) {

@@ -2,13 +2,14 @@
 // is untrusted input. These commands put a model in the extension's global storage, <storage>/models/<id>/,
 // and take it out again, never leaving half a model there:
 // - "Add model from folder…" reads a folder (a Uri argument, or a folder picker), derives a manifest from
-//   config.json and the ONNX graph when there is none (modelContents.ts deriveWithAttention), shows what was
+//   config.json and the ONNX graph when there is none (modelContents.ts deriveExport), shows what was
 //   recognised and what was not before anything is written, copies the contents of only the files the
 //   manifest names (and config.json; links followed to regular files, so a Hugging Face hub snapshot, whose
 //   files link to ../../blobs, can be added; the source is never modified) into a hidden temporary folder,
 //   runs the checks the store runs (modelFiles.ts checkModelFolder) and only then renames it into place;
 // - "Download model…" runs modelDownload.ts in a cancellable withProgress, the Models view showing it, and
-//   asks before installing files the manifest gives no sha256 for;
+//   asks before installing files no sha256 covers; a .zip of a Hugging Face export (no manifest.json) is
+//   unpacked there and handed back here, to be planned, confirmed and installed as a folder is;
 // - "Remove" (installed models only, after a modal confirmation) renames the folder away, then deletes it.
 // One id (or URL) is never installed or downloaded twice at once in a window (`inProgress`). Every failure
 // is shown in the UI with the file, the field, what was expected and what was found.
@@ -16,25 +17,24 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { LensError } from './core/errors';
-import { type ModelManifest, isSafeRelativePath } from './core/manifest';
+import type { ModelManifest } from './core/manifest';
 import { validateManifest } from './core/manifestValidator';
-import { OnnxReadError, readOnnxGraph } from './core/onnxGraph';
 import { Disposable } from './dispose';
 import type { Log } from './log';
 import { readModelCatalogue } from './settings';
 import { DEFAULT_STALL_TIMEOUT_MS, downloadModel } from './modelDownload';
-import { deriveWithAttention, idFrom } from './modelContents';
+import { deriveExport, idFrom, installedFiles } from './modelContents';
 import { checkModelFolder, copyRegularFile, removeStaleDownloads } from './modelFiles';
 import { type ModelStore, folderAccess, shownPath } from './modelStore';
 import { type ModelsView, formatBytes, node, structureText } from './modelsView';
 
 /** Options a script passes as the commands' second argument. */
 export interface ImportOptions {
-  /** false: install, remove, or download files the manifest gives no sha256 for, without the modal question. */
+  /** false: install, remove, or download files no sha256 covers, without the modal questions. */
   confirm?: boolean;
   /** Install under this id instead of the manifest's (or the folder's name). */
   id?: string;
-  /** Download: the sha256 of the manifest the URL serves. */
+  /** Download: the sha256 of what the URL serves (the manifest, or the .zip). */
   sha256?: string;
 }
 
@@ -54,10 +54,14 @@ interface ImportPlan {
   /** Files to copy, relative to the source folder, each with what names it ("named by …, field model"). */
   files: Array<[name: string, by: string]>;
   derived: boolean;
+  move?: boolean; // the files are a download's unpacked archive, deleted afterwards: moved, not copied
   recognised: Array<{ name: string; as: string }>;
   unrecognised: Array<{ name: string; why: string }>;
   notes: string[];
 }
+
+/** A download's unpacked Hugging Face export: how to name it, the id its archive gives, the download's cancel. */
+interface Unpacked { shown: string; id: string; signal?: AbortSignal }
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** An install's copy, a removal's folder on its way out (downloads' folders: modelFiles.ts removeStaleDownloads). */
@@ -93,30 +97,41 @@ export class ModelImporter extends Disposable {
     const source = arg instanceof vscode.Uri ? arg : (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Add model', title: 'Attention Lens: a folder with an ONNX model and tokenizer.json' }))?.[0];
     if (!source) return undefined;
     try {
-      const plan = await this.plan(source, options.id);
-      const taken = await this.owner(plan.manifest.id);
-      if (taken && (options.confirm === false || options.id)) throw failure([`${plan.shown}: id "${plan.manifest.id}" is already the id of the ${taken}: remove that one first, or install this one under another id`]);
-      if (taken || options.confirm !== false) {
-        const id = await this.confirm(plan, taken);
-        if (!id) return { cancelled: true };
-        if (id !== plan.manifest.id) Object.assign(plan, { json: { ...plan.json, id }, manifest: { ...plan.manifest, id }, original: undefined });
-      }
-      const key = `id ${plan.manifest.id}`;
-      const held = this.inProgress.get(key);
-      if (held) throw failure([`${plan.shown}: a model with id "${plan.manifest.id}" is already being ${held} in this window; wait for it to finish`]);
-      this.inProgress.set(key, `installed from ${plan.shown}`);
-      const folder = await this.install(plan).finally(() => this.inProgress.delete(key));
+      const done = await this.installFolder(source, options);
+      if (!done) return { cancelled: true };
       this.store.refresh();
-      void vscode.window.showInformationMessage(`Attention Lens: installed the model "${plan.manifest.displayName}" (${plan.manifest.id}); it is in the Models view.`);
-      return { installed: { id: plan.manifest.id, folder: shownPath(folder) } };
+      void vscode.window.showInformationMessage(`Attention Lens: installed the model "${done.manifest.displayName}" (${done.manifest.id}); it is in the Models view.`);
+      return { installed: { id: done.manifest.id, folder: shownPath(done.folder) } };
     } catch (err) {
       return this.failed(`${shownPath(source)} was not installed`, err);
     }
   }
 
+  /**
+   * Plans, confirms (unless { confirm: false }) and installs the folder `source`; undefined when the user
+   * declines. `from`: a download's unpacked export, with its address, id, cancel, and files that may be moved.
+   */
+  private async installFolder(source: vscode.Uri, options: ImportOptions, from?: Unpacked): Promise<{ manifest: ModelManifest; folder: vscode.Uri } | undefined> {
+    const plan = await this.plan(source, options.id, from);
+    const taken = await this.owner(plan.manifest.id);
+    if (taken && (options.confirm === false || options.id)) throw failure([`${plan.shown}: id "${plan.manifest.id}" is already the id of the ${taken}: remove that one first, or install this one under another id`]);
+    if (taken || options.confirm !== false) {
+      const id = await this.confirm(plan, taken);
+      if (!id) return undefined;
+      if (id !== plan.manifest.id) Object.assign(plan, { json: { ...plan.json, id }, manifest: { ...plan.manifest, id }, original: undefined });
+    }
+    if (from?.signal?.aborted) throw new LensError('cancelled', `the install of ${plan.shown} was cancelled; nothing was installed`);
+    const key = `id ${plan.manifest.id}`;
+    const held = this.inProgress.get(key);
+    if (held) throw failure([`${plan.shown}: a model with id "${plan.manifest.id}" is already being ${held} in this window; wait for it to finish`]);
+    this.inProgress.set(key, `installed from ${plan.shown}`);
+    const folder = await this.install(plan).finally(() => this.inProgress.delete(key));
+    return { manifest: plan.manifest, folder };
+  }
+
   /** Reads the folder and its manifest, or derives one from a Hugging Face export. Writes nothing. */
-  private async plan(source: vscode.Uri, id: string | undefined): Promise<ImportPlan> {
-    const shown = shownPath(source);
+  private async plan(source: vscode.Uri, id: string | undefined, from?: Unpacked): Promise<ImportPlan> {
+    const shown = from?.shown ?? shownPath(source);
     let entries: [string, vscode.FileType][];
     try {
       entries = await vscode.workspace.fs.readDirectory(source);
@@ -142,50 +157,17 @@ export class ModelImporter extends Disposable {
       const recognised = [...result.manifest.inputs, ...result.manifest.outputs].map((t) => ({ name: t.name, as: `${t.role}${'layer' in t && t.layer !== undefined ? ` (layer ${t.layer})` : ''}` }));
       plan = { source, shown, json: { ...(json as Record<string, unknown>), id: result.manifest.id }, original: id === undefined ? original : undefined, manifest: result.manifest, derived: false, recognised, unrecognised: [], notes: [] };
     } else if (files.includes('config.json')) {
-      const onnx = files.includes('model.onnx') ? ['model.onnx'] : files.filter((f) => f.toLowerCase().endsWith('.onnx'));
-      if (onnx.length !== 1) throw failure([`${shown}: expected one ONNX file (model.onnx, or a single *.onnx) beside config.json, found ${onnx.length ? onnx.join(', ') : 'none'}`]);
-      if (!files.includes('tokenizer.json')) throw failure([`${shown}/tokenizer.json: missing (a Hugging Face export needs its tokenizer.json beside config.json)`]);
-      const [bytes, config, tokenizer] = await Promise.all([read(onnx[0]), parse('config.json', 'a Hugging Face config.json'), parse('tokenizer.json', 'a Hugging Face tokenizer.json')]);
-      let graph;
-      try {
-        graph = readOnnxGraph(bytes);
-      } catch (err) {
-        if (!(err instanceof OnnxReadError)) throw err;
-        throw failure([`${shown}/${onnx[0]}: expected an ONNX model (a protobuf ModelProto), found ${err.message}`]);
-      }
-      // The file the graph reads its weights from; else Optimum's model.onnx_data or torch.onnx's model.onnx.data.
-      const located = graph.initializers.find((t) => t.externalLocation !== undefined)?.externalLocation;
-      const externalData = located?.replace(/^(\.\/)+/, '') || [`${onnx[0]}_data`, `${onnx[0]}.data`].find((f) => files.includes(f));
-      const input = { id: id ?? idFrom(source.path.split('/').filter(Boolean).pop() ?? ''), graph, config, tokenizer, onnxFile: onnx[0], tokenizerFile: 'tokenizer.json', fileBytes: bytes.length, externalData };
-      let derived;
-      try {
-        derived = deriveWithAttention(input, bytes, shown);
-      } catch (err) {
-        throw failure(messageOf(err).split('\n').map((line) => `${shown}: ${line}`));
-      }
-      const { manifest, recognised, unrecognised, notes } = derived.derived;
-      plan = { source, shown, json: manifest as unknown as Record<string, unknown>, manifest, modelBytes: derived.modelBytes, derived: true, recognised, unrecognised, notes };
+      const exportId = id ?? from?.id ?? idFrom(source.path.split('/').filter(Boolean).pop() ?? '');
+      const { derived, modelBytes } = await deriveExport({ shown, id: exportId, files, read, parse });
+      const { manifest, recognised, unrecognised, notes } = derived;
+      plan = { source, shown, json: manifest as unknown as Record<string, unknown>, manifest, modelBytes, derived: true, recognised, unrecognised, notes };
     } else {
       throw failure([`${shown}: expected a model folder: manifest.json with the files it names, or a Hugging Face export (config.json, an .onnx file, tokenizer.json); found ${files.length ? files.slice(0, LISTED).join(', ') : 'no files'}`]);
     }
-    // Links are followed (their contents copied), out of the folder too: a hub snapshot's files link to ../../blobs.
     const where = plan.derived ? `the derived manifest of ${shown}` : `${shown}/manifest.json`;
-    const external = (plan.json.onnx as { externalData?: { file?: unknown } } | undefined)?.externalData;
-    const named: Array<[unknown, string]> = [[plan.manifest.model ?? 'model.onnx', 'model'], [plan.manifest.tokenizer.file, 'tokenizer.file'], [plan.manifest.externalData, 'externalData'], [external, 'onnx.externalData'], [external?.file, 'onnx.externalData.file'], [files.includes('config.json') ? 'config.json' : undefined, '']];
-    const copied = new Map<string, string>();
-    const problems: string[] = [];
-    for (const [name, field] of named) {
-      if (typeof name !== 'string' || copied.has(name)) continue;
-      const by = field ? `named by ${where}, field ${field}` : 'copied beside the manifest';
-      copied.set(name, by);
-      const entry = isSafeRelativePath(name) ? await folderAccess(source).stat(name) : undefined;
-      if (!isSafeRelativePath(name)) problems.push(`${where}: ${field}: expected a relative path inside the model folder, found ${JSON.stringify(name)}`);
-      else if (!entry) problems.push(`${shown}/${name}: expected a file (${by}), found nothing (or a link to nothing)`);
-      else if (entry.kind !== 'file') problems.push(`${shown}/${name}: expected a regular file (${by}), found ${entry.symlink ? 'a link to ' : ''}${entry.kind === 'directory' ? 'a folder' : 'a device, pipe or socket'}`);
-      else if (entry.symlink && entry.inside === undefined) problems.push(`${shown}/${name}: expected a regular file (${by}), found a link on a non-local disk, which is not followed there`);
-    }
+    const { files: copied, problems } = await installedFiles(plan.json, plan.manifest, files.includes('config.json'), folderAccess(source), shown, where);
     if (problems.length) throw failure(problems);
-    return { ...plan, files: [...copied] };
+    return { ...plan, files: copied, move: from !== undefined };
   }
 
   /** Who holds an id already ("installed model in …"), or undefined when it is free. */
@@ -213,7 +195,7 @@ export class ModelImporter extends Disposable {
       ...(plan.notes.length ? ['', ...plan.notes] : []),
       ...(taken ? ['', `The id "${plan.manifest.id}" is already the id of the ${taken}.`] : []),
     ].join('\n');
-    this.log.info(`Add model from folder: ${detail.replace(/\n/g, '\n  ')}`);
+    this.log.info(`Install ${plan.shown}: ${detail.replace(/\n/g, '\n  ')}`);
     let id = plan.manifest.id;
     for (let n = 2; taken && (await this.owner(id)); n++) id = `${plan.manifest.id.slice(0, 60)}-${n}`;
     const install = taken ? `Install as "${id}"` : 'Install';
@@ -234,6 +216,7 @@ export class ModelImporter extends Disposable {
         const to = vscode.Uri.joinPath(staging, ...name.split('/'));
         await fs.createDirectory(vscode.Uri.joinPath(to, '..'));
         if (plan.modelBytes && name === (plan.manifest.model ?? 'model.onnx')) await fs.writeFile(to, plan.modelBytes);
+        else if (plan.move) await fs.rename(vscode.Uri.joinPath(plan.source, ...name.split('/')), to, { overwrite: false });
         else await copyContents(vscode.Uri.joinPath(plan.source, ...name.split('/')), to, `${plan.shown}/${name}`, by);
       }
       await fs.writeFile(vscode.Uri.joinPath(staging, 'manifest.json'), plan.original ?? new TextEncoder().encode(`${JSON.stringify(plan.json, null, 2)}\n`));
@@ -264,7 +247,7 @@ export class ModelImporter extends Disposable {
     if (choice.url) return choice;
     const url = await vscode.window.showInputBox({
       title: 'Attention Lens: Download model',
-      prompt: "The http(s) address of a model's manifest.json (its files are fetched from beside it) or of a .zip of its folder",
+      prompt: "The http(s) address of a model's manifest.json (its files are fetched from beside it) or of a .zip of its folder (or of a Hugging Face export)",
       placeHolder: 'https://example.com/models/my-model/manifest.json',
       ignoreFocusOut: true,
       validateInput: (v) => (/^https?:\/\/\S+$/i.test(v.trim()) ? undefined : 'Expected an http:// or https:// address'),
@@ -281,7 +264,7 @@ export class ModelImporter extends Disposable {
     options = { ...options, sha256: options.sha256 ?? picked.sha256 };
     if (!root || root.scheme !== 'file') return this.failed(`${url} was not downloaded`, new Error('models can be downloaded only into a storage folder on a local disk'));
     const shown = this.view.trackDownload(url);
-    let declined: string[] | undefined;
+    let declined: string | undefined;
     try {
       const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Attention Lens: downloading ${url}`, cancellable: true }, async (progress, token) => {
         const controller = new AbortController();
@@ -291,10 +274,17 @@ export class ModelImporter extends Disposable {
             expectedSha256: options.sha256,
             signal: controller.signal,
             inProgress: this.inProgress,
-            onUnverified: async (files) => {
-              const yes = await this.confirmUnverified(files, options);
-              if (!yes) declined = files;
+            onUnverified: async (files, source) => {
+              const yes = await this.confirmUnverified(files, source, options);
+              if (!yes) declined = `: ${files.join(', ')} would have been installed unchecked`;
               return yes;
+            },
+            // A .zip of a Hugging Face export: planned, confirmed and installed as "Add model from folder…" does.
+            onExport: async ({ folder, id, shown: where }) => {
+              const done = await this.installFolder(vscode.Uri.file(folder), { confirm: options.confirm }, { shown: where, id, signal: controller.signal });
+              if (done) return { id: done.manifest.id, folder: shownPath(done.folder) };
+              declined = ''; // the user said no to what was recognised: nothing to resume
+              throw new LensError('cancelled', `the install of ${where} was declined`);
             },
             onProgress: (received, total, file) => {
               shown.report(received, total, file);
@@ -310,7 +300,7 @@ export class ModelImporter extends Disposable {
       return { installed: { id: result.id, folder: result.folder } };
     } catch (err) {
       if (err instanceof LensError && err.code === 'cancelled') {
-        const why = declined ? `: ${declined.join(', ')} would have been installed unchecked` : '. Run it again to resume.';
+        const why = declined ?? '. Run it again to resume.';
         void vscode.window.showInformationMessage(`Attention Lens: the download of ${url} was cancelled; nothing was installed${why}`);
         return { cancelled: true };
       }
@@ -320,11 +310,16 @@ export class ModelImporter extends Disposable {
     }
   }
 
-  /** Whether to install files the manifest gives no sha256 for: a modal, or yes with { confirm: false }. */
-  private async confirmUnverified(files: string[], options: ImportOptions): Promise<boolean> {
+  /** Whether to install files no sha256 covers: a modal, or yes with { confirm: false }. */
+  private async confirmUnverified(files: string[], source: 'manifest' | 'export', options: ImportOptions): Promise<boolean> {
     if (options.confirm === false) return true;
-    const detail = "Without a checksum nothing shows that they are the files the model's publisher meant: a damaged or replaced file on the server, or one changed on the way over http, would be installed as it is. The manifest's fields onnx.sha256 and tokenizer.sha256 (onnx.externalData.sha256 for external weights) give them.";
-    const choice = await vscode.window.showWarningMessage(`manifest.json declares no sha256 for ${files.join(', ')}: install without checking them?`, { modal: true, detail }, 'Install');
+    const give =
+      source === 'manifest'
+        ? "The manifest's fields onnx.sha256 and tokenizer.sha256 (onnx.externalData.sha256 for external weights) give them."
+        : "A Hugging Face export has no manifest to give them: the archive's sha256, given with the download (a catalogue entry's sha256), covers them all.";
+    const detail = `Without a checksum nothing shows that they are the files the model's publisher meant: a damaged or replaced file on the server, or one changed on the way over http, would be installed as it is. ${give}`;
+    const what = source === 'manifest' ? 'manifest.json declares no sha256 for' : 'no sha256 was given for the archive holding';
+    const choice = await vscode.window.showWarningMessage(`${what} ${files.join(', ')}: install without checking them?`, { modal: true, detail }, 'Install');
     return choice === 'Install';
   }
 

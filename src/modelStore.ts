@@ -15,7 +15,7 @@ import type { ModelManifest } from './core/manifest';
 import type { InvalidModel, ModelDescriptor } from './core/protocol';
 import { Disposable } from './dispose';
 import type { Log } from './log';
-import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, realPathInside } from './modelFiles';
+import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, nodeFolderAccess } from './modelFiles';
 import { readModelFolders } from './settings';
 
 /** Where a model comes from: the extension, the commands that install, the open workspace, or the setting. */
@@ -246,8 +246,12 @@ function folderEntries(root: vscode.Uri, entries: [string, vscode.FileType][], o
     .map(([name]) => ({ uri: vscode.Uri.joinPath(root, name), name, folder: shownPath(vscode.Uri.joinPath(root, name)), origin }));
 }
 
-/** vscode.workspace.fs as the checks' FolderAccess; links are resolved on a local disk only. */
+/**
+ * The checks' FolderAccess: node:fs on a local disk (links resolved; a large external-data file hashed as a
+ * stream, not read whole), else vscode.workspace.fs, where links are not resolved.
+ */
 export function folderAccess(folder: vscode.Uri): FolderAccess {
+  if (folder.scheme === 'file') return nodeFolderAccess(folder.fsPath);
   return {
     stat: async (relative: string): Promise<EntryInfo | undefined> => {
       const uri = vscode.Uri.joinPath(folder, relative);
@@ -258,13 +262,7 @@ export function folderAccess(folder: vscode.Uri): FolderAccess {
         return undefined;
       }
       const kind = stat.type & vscode.FileType.Directory ? 'directory' : stat.type & vscode.FileType.File ? 'file' : 'other';
-      let inside: boolean | undefined;
-      try {
-        inside = uri.scheme === 'file' ? await realPathInside(folder.fsPath, uri.fsPath) : undefined;
-      } catch {
-        return undefined; // a link to nothing
-      }
-      return { kind, symlink: (stat.type & vscode.FileType.SymbolicLink) !== 0, inside, size: stat.size, mtime: stat.mtime };
+      return { kind, symlink: (stat.type & vscode.FileType.SymbolicLink) !== 0, inside: undefined, size: stat.size, mtime: stat.mtime };
     },
     read: async (relative: string) => vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, relative)),
   };

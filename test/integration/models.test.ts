@@ -4,8 +4,10 @@
 // and structure; a selection is analysed with one, it becomes the default, its card shows its files and
 // checksums, and Remove deletes its folder. A Hugging Face hub snapshot (files that are links to ../../blobs)
 // is installed as copies of the files. A damaged folder is refused with its errors and leaves nothing
-// in storage; a workspace's .attention-lens/models appear (the test workspace is trusted). Every model this
-// suite adds is removed again, so the suites after it see the bundled models only.
+// in storage; a workspace's .attention-lens/models appear (the test workspace is trusted). Downloads come from
+// a local server on 127.0.0.1 started and closed by their test: a manifest URL, and a .zip of a plain Hugging
+// Face export (no manifest), which is derived, gets its attention exposed and analyses a selection. Every
+// model this suite adds is removed again, so the suites after it see the bundled models only.
 
 import * as assert from 'assert';
 import { createHash } from 'crypto';
@@ -16,12 +18,51 @@ import * as http from 'http';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { crc32 } from 'zlib';
 import type { AttentionLensApi } from '../../src/extension';
 import type { ImportResult } from '../../src/modelImport';
 import type { ModelSummary, ModelViewItem } from '../../src/modelsView';
 import { activateLens } from './lens';
 
 const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+
+/** A zip (entries stored, not compressed) of a folder's files under `prefix`, as an archiver writes one. */
+async function zipOf(folder: string, prefix: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  const names = (await readdir(folder)).sort();
+  for (const name of names) {
+    const data = await readFile(path.join(folder, name));
+    const entry = Buffer.from(`${prefix}${name}`);
+    const fields = (header: Buffer, at: number) => {
+      header.writeUInt16LE(20, at); // version needed; flags, method (stored), time, date: 0
+      header.writeUInt32LE(crc32(data), at + 10);
+      header.writeUInt32LE(data.length, at + 14);
+      header.writeUInt32LE(data.length, at + 18);
+      header.writeUInt16LE(entry.length, at + 22);
+    };
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    fields(local, 4);
+    const record = Buffer.alloc(46);
+    record.writeUInt32LE(0x02014b50, 0);
+    record.writeUInt16LE(20, 4);
+    fields(record, 6);
+    record.writeUInt32LE(offset, 42);
+    parts.push(local, entry, data);
+    central.push(record, entry);
+    offset += local.length + entry.length + data.length;
+  }
+  const directory = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(names.length, 8);
+  end.writeUInt16LE(names.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...parts, directory, end]);
+}
 
 /** Name → sha256 of every file in a folder. */
 async function contents(folder: string): Promise<Record<string, string>> {
@@ -286,6 +327,51 @@ describe('Models: add, list, analyse with, make default, remove (real VS Code)',
       assert.deepStrictEqual(await contents(path.join(installedRoot, 'toy-encoder-decoder')), await contents(source));
       assert.deepStrictEqual(await remove('toy-encoder-decoder'), { removed: 'toy-encoder-decoder' });
     } finally {
+      server.close();
+    }
+  });
+
+  it('downloads a .zip of a Hugging Face export without a manifest (gpt2-plain): derived, attention exposed, analyses a selection', async () => {
+    const zip = await zipOf(path.join(fixtures, 'hf', 'gpt2-plain'), 'gpt2-export/');
+    const server = http.createServer((request, response) => {
+      if (request.url !== '/exports/gpt2-export.zip') return void response.writeHead(404).end();
+      response.writeHead(200, { 'content-length': zip.length, 'content-type': 'application/zip' }).end(zip);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/exports/gpt2-export.zip`;
+    try {
+      const entries = await stored();
+      // No checksum and no manifest: { confirm: false } skips both the question about unchecked files and the confirmation.
+      const result = await vscode.commands.executeCommand<ImportResult>('attentionLens.downloadModel', url, { confirm: false });
+      assert.ok(result && 'installed' in result, `expected an install, got ${JSON.stringify(result)}`);
+      assert.strictEqual(result.installed.id, 'gpt2-export', 'the id comes from the archive\'s folder');
+      const folder = path.join(installedRoot, 'gpt2-export');
+      assert.deepStrictEqual((await readdir(folder)).sort(), ['config.json', 'manifest.json', 'model.onnx', 'tokenizer.json']);
+      const manifest = JSON.parse(await readFile(path.join(folder, 'manifest.json'), 'utf8'));
+      assert.deepStrictEqual(manifest.outputs.filter((o: { role: string }) => o.role === 'mixing').map((o: { name: string }) => o.name), ['attentions.0', 'attentions.1']);
+      assert.notStrictEqual(await sha256(path.join(folder, 'model.onnx')), await sha256(path.join(fixtures, 'hf', 'gpt2-plain', 'model.onnx')), 'the installed model has its attention exposed');
+      const models = await until((all) => all.some((m) => m.id === 'gpt2-export'));
+      const installed = models.find((m) => m.id === 'gpt2-export')!;
+      assert.deepStrictEqual([installed.origin, installed.state], ['installed', 'ready']);
+      assert.match(installed.structure, /attention 2×2 \(causal\)/);
+
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'sample.ts'));
+      const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+      const text = document.getText();
+      const start = text.indexOf('export function tokenize');
+      editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(text.indexOf('return tokens;', start)));
+      const done = api.nextPanelAnalysis();
+      await vscode.commands.executeCommand('attentionLens.analyseWithModel', 'gpt2-export');
+      const analysis = await done;
+      assert.strictEqual(analysis.modelId, 'gpt2-export');
+      assert.ok(analysis.tokenCount > 5, `expected tokens, got ${analysis.tokenCount}`);
+      const snapshot = await api.panelSnapshot(true);
+      assert.deepStrictEqual(snapshot?.attention?.dims, [2, 2, analysis.tokenCount, analysis.tokenCount], 'layers × heads × T × T, from the exposed attention');
+
+      assert.deepStrictEqual(await remove('gpt2-export'), { removed: 'gpt2-export' });
+      assert.deepStrictEqual(await stored(), entries, 'no temporary or partial folder may be left');
+    } finally {
+      server.closeAllConnections();
       server.close();
     }
   });

@@ -3,6 +3,9 @@
 // headers that understate sizes (zip bombs), more entries or bytes than a model needs, damaged archives
 // and wrong checksums, leaving no model folder and no temporary folder; files the archived manifest gives no
 // sha256 for are installed only when the caller agrees, unless the user's checksum of the archive covers them.
+// A zip of a Hugging Face export (config.json, no manifest.json) is handed to the caller's onExport, unpacked,
+// with an id from its folder or file name, after the same question about unchecked files; the test's onExport
+// derives the manifest (attention exposed) as the command does and installs it, or fails, leaving nothing.
 // A malformed %-escape in the address is only a name. The zips are built here byte by
 // byte (a zip library would refuse to write the hostile ones) and served by a local HTTP server on
 // 127.0.0.1, started and stopped here, that can cut a response and honours Range for the resume.
@@ -18,13 +21,19 @@ import * as path from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { LensError } from '../../src/core/errors';
 import { MAX_ARCHIVE_ENTRIES } from '../../src/modelArchive';
+import { deriveExport } from '../../src/modelContents';
 import { type DownloadOptions, downloadModel } from '../../src/modelDownload';
+import { checkModelFolder, nodeFolderAccess } from '../../src/modelFiles';
 
 const fixture = path.join(__dirname, '../fixtures/models/toy-recurrent');
 const MANIFEST = readFileSync(path.join(fixture, 'manifest.json'));
 const MODEL = readFileSync(path.join(fixture, 'model.onnx'));
 const TOKENIZER = readFileSync(path.join(fixture, 'tokenizer.json'));
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const hfFixture = path.join(__dirname, '../fixtures/hf/gpt2-plain');
+const HF_FILES = ['config.json', 'model.onnx', 'tokenizer.json'];
+/** The plain GPT-2-shaped export (no attention outputs, no manifest), under `prefix`. */
+const exportEntries = (prefix = ''): ZipEntry[] => HF_FILES.map((name) => ({ name: `${prefix}${name}`, data: readFileSync(path.join(hfFixture, name)) }));
 
 /** One zip entry: `mode` is the Unix mode (type and permissions); `size` overrides the declared size. */
 interface ZipEntry { name: string; data?: Buffer; store?: boolean; mode?: number; size?: number }
@@ -269,9 +278,9 @@ describe('downloading a model as a .zip archive', function () {
     });
   }
 
-  it('an archive without a manifest.json says where one is expected and how to add a plain export', async () => {
+  it('an archive with neither a manifest.json nor a config.json says what a model folder holds', async () => {
     serve(makeZip([{ name: 'a/model.onnx', data: MODEL }, { name: 'b/tokenizer.json', data: TOKENIZER }]));
-    await refused('model-invalid', /expected a model folder \(manifest\.json, the model and its tokenizer\) at the archive's root or as its single top-level folder, found a, b; .*use Add model from folder…/);
+    await refused('model-invalid', /expected a model folder at the archive's root or as its single top-level folder: manifest\.json with the model and its tokenizer, or a Hugging Face export \(config\.json, an \.onnx file, tokenizer\.json\); found a, b; nothing was installed/);
   });
 
   it("a file that differs from the sha256 its archived manifest declares is refused", async () => {
@@ -295,5 +304,81 @@ describe('downloading a model as a .zip archive', function () {
     assert.match(err?.message ?? '', /a model with id "toy-recurrent" is already installed/);
     assert.deepStrictEqual(await entries(), ['toy-recurrent']);
     assert.deepStrictEqual(await fs.readdir(path.join(root, 'toy-recurrent')), []);
+  });
+  describe('a zip of a Hugging Face export (no manifest.json)', () => {
+    /** What onExport was given, and the files its folder held then. */
+    let handed: Array<{ id: string; shown: string; files: string[] }>;
+    /** Installs the unpacked export as the command does: manifest derived (attention exposed), checked, renamed. */
+    const installAsFolder: NonNullable<DownloadOptions['onExport']> = async ({ folder, id, shown }) => {
+      const files = (await fs.readdir(folder)).sort();
+      handed.push({ id, shown, files });
+      const read = (name: string) => fs.readFile(path.join(folder, name));
+      const parse = async (name: string) => JSON.parse(await fs.readFile(path.join(folder, name), 'utf8')) as unknown;
+      const { derived, modelBytes } = await deriveExport({ shown, id, files, read, parse });
+      const staging = path.join(root, `.install-${id}`);
+      await fs.mkdir(staging);
+      for (const name of files) await fs.rename(path.join(folder, name), path.join(staging, name));
+      if (modelBytes) await fs.writeFile(path.join(staging, 'model.onnx'), modelBytes);
+      await fs.writeFile(path.join(staging, 'manifest.json'), JSON.stringify(derived.manifest));
+      const check = await checkModelFolder(nodeFolderAccess(staging), id, shown);
+      assert.ok(!('errors' in check), JSON.stringify(check));
+      await fs.rename(staging, path.join(root, id));
+      return { folder: path.join(root, id), id };
+    };
+    const exportOptions = (more: DownloadOptions = {}): DownloadOptions => ({ onExport: installAsFolder, ...more });
+    beforeEach(() => {
+      handed = [];
+    });
+
+    it('in a single top-level folder: handed over unpacked with the folder name as id, after asking about its unchecked files', async () => {
+      serve(makeZip([{ name: 'GPT2 Plain/' }, ...exportEntries('GPT2 Plain/')]), '/dl/export.zip');
+      const asked: Array<[string[], string]> = [];
+      const result = await download(exportOptions({ onUnverified: async (files, source) => (asked.push([files, source]), true) }), '/dl/export.zip');
+      assert.deepStrictEqual(result, { folder: path.join(root, 'gpt2-plain'), id: 'gpt2-plain' });
+      assert.deepStrictEqual(asked, [[HF_FILES, 'export']]);
+      assert.deepStrictEqual(handed, [{ id: 'gpt2-plain', shown: `${server.base}/dl/export.zip/GPT2%20Plain`, files: HF_FILES }]);
+      const manifest = JSON.parse(await fs.readFile(path.join(result.folder, 'manifest.json'), 'utf8')) as { outputs: Array<{ name: string; role: string }> };
+      assert.deepStrictEqual(manifest.outputs.filter((o) => o.role === 'mixing').map((o) => o.name), ['attentions.0', 'attentions.1'], 'attention exposed by graph surgery');
+      assert.deepStrictEqual(await entries(), ['gpt2-plain'], 'no temporary or partial folder is left');
+    });
+
+    it("at the archive's root: the id comes from the URL's file name, made a valid id", async () => {
+      serve(makeZip(exportEntries()), '/dl/My%20GPT-2%20Export.zip');
+      const result = await download(exportOptions(), '/dl/My%20GPT-2%20Export.zip');
+      assert.strictEqual(result.id, 'my-gpt-2-export');
+      assert.strictEqual(handed[0].shown, `${server.base}/dl/My%20GPT-2%20Export.zip`);
+      assert.deepStrictEqual(await entries(), ['my-gpt-2-export']);
+    });
+
+    it("the user's sha256 of the archive is checked, and covers its files: nothing is asked", async () => {
+      const zip = makeZip(exportEntries('gpt2-plain/'));
+      serve(zip);
+      await refused('download-failed', /sha256 expected 0{64} \(the checksum you gave\)/, exportOptions({ expectedSha256: '0'.repeat(64) }));
+      assert.deepStrictEqual(handed, []);
+      const result = await download(exportOptions({ expectedSha256: sha256(zip), onUnverified: () => assert.fail('nothing should be asked') }));
+      assert.strictEqual(result.id, 'gpt2-plain');
+    });
+
+    it('without a checksum: refused when nobody can be asked, cancelled on "no", never handed over', async () => {
+      serve(makeZip(exportEntries('gpt2-plain/')));
+      await refused('model-invalid', /toy-recurrent\.zip\/gpt2-plain: expected a sha256 of the archive .*, found none, so config\.json, model\.onnx, tokenizer\.json cannot be verified; nothing was installed/, exportOptions({ onUnverified: undefined }));
+      await refused('cancelled', /no sha256 was given for the archive holding config\.json, model\.onnx, tokenizer\.json; nothing was installed/, exportOptions({ onUnverified: async () => false }));
+      assert.deepStrictEqual(handed, []);
+    });
+
+    it('refused when the caller cannot install exports (no onExport), saying so', async () => {
+      serve(makeZip(exportEntries()));
+      await refused('model-invalid', /toy-recurrent\.zip: expected a model folder with a manifest\.json, found a Hugging Face export \(config\.json and no manifest\.json\), which only the Download model command installs/);
+    });
+
+    it("an export the caller's planning refuses (no tokenizer.json) leaves nothing behind", async () => {
+      serve(makeZip(exportEntries().filter((e) => !e.name.endsWith('tokenizer.json'))));
+      const planOnly: DownloadOptions['onExport'] = async ({ folder, id, shown }) => {
+        const files = (await fs.readdir(folder)).sort();
+        await deriveExport({ shown, id, files, read: (name) => fs.readFile(path.join(folder, name)), parse: async () => ({}) });
+        return assert.fail('deriveExport should have refused it');
+      };
+      await refused('model-invalid', /toy-recurrent\.zip\/tokenizer\.json: missing \(a Hugging Face export needs its tokenizer\.json beside config\.json\)/, { onExport: planOnly });
+    });
   });
 });
