@@ -268,8 +268,9 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
     const model = await this.readyModel(arg, 'Analyse the selection with which model?');
     if (!model) return undefined;
     const panel = this.panel();
-    if (panel && panel === this.stalePanel) {
-      // Its webview was given the models of before: reopened, it lists (and may load) the current ones.
+    // A panel hears of added models (modelsChanged), and the installed models' folder is in every panel's resource
+    // roots; a model from a folder added since the panel opened is outside them: reopened, the panel may load it.
+    if (panel && panel === this.stalePanel && (model.origin === 'folder' || model.origin === 'workspace')) {
       this.log.info(`Reopening the Attention Lens panel: the models changed since it opened (${model.manifest.id} is new to it).`);
       panel.dispose();
     }

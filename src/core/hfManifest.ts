@@ -330,8 +330,8 @@ function dimensions(config: Json, outputs: OutputSpec[], encoderDecoder: boolean
   const familySize = (group?: string) => outputs.filter((o) => o.role === 'mixing' && o.group === group).length || undefined;
   const layers = configNumber(config, 'layers')?.value;
   if (encoderDecoder) {
-    const enc = familySize('encoder') ?? layers;
-    const dec = familySize('decoder') ?? configNumber(config, 'decoderLayers')?.value ?? layers;
+    const enc = familySize('source') ?? layers;
+    const dec = familySize('target') ?? configNumber(config, 'decoderLayers')?.value ?? layers;
     if (enc) d.encoderLayers = enc;
     if (dec) d.decoderLayers = dec;
   } else {

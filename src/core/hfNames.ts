@@ -75,8 +75,8 @@ export interface OutputRule {
 export const OUTPUT_RULES: readonly OutputRule[] = [
   { pattern: /^logits$/, kind: 'logits', side: 'first', label: 'logits', layered: false },
   { pattern: /^attentions\.(\d+)$/, kind: 'mixing', side: 'first', label: 'attention', layered: true, encoderDecoder: false },
-  { pattern: /^encoder_attentions\.(\d+)$/, kind: 'mixing', side: 'first', group: 'encoder', label: 'encoder self-attention', layered: true, structure: 'bidirectional' },
-  { pattern: /^decoder_attentions\.(\d+)$/, kind: 'mixing', side: 'decoder', group: 'decoder', label: 'decoder self-attention', layered: true, structure: 'causal', encoderDecoder: true },
+  { pattern: /^encoder_attentions\.(\d+)$/, kind: 'mixing', side: 'first', group: 'source', label: 'encoder self-attention', layered: true, structure: 'bidirectional' },
+  { pattern: /^decoder_attentions\.(\d+)$/, kind: 'mixing', side: 'decoder', group: 'target', label: 'decoder self-attention', layered: true, structure: 'causal', encoderDecoder: true },
   { pattern: /^cross_attentions\.(\d+)$/, kind: 'cross_mixing', side: 'decoder', group: 'cross', label: 'cross-attention', layered: true, encoderDecoder: true },
   { pattern: /^hidden_states\.(\d+)$/, kind: 'hidden_states', side: 'first', group: 'hidden_states', label: 'hidden states', layered: true, encoderDecoder: false },
   { pattern: /^encoder_hidden_states\.(\d+)$/, kind: 'hidden_states', side: 'first', group: 'encoder_hidden_states', label: 'encoder hidden states', layered: true },

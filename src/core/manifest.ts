@@ -88,7 +88,7 @@ export interface InputSpec extends TensorSpec {
 
 export interface OutputSpec extends TensorSpec {
   role: OutputRole;
-  /** Outputs of one role that belong together (e.g. per-layer tensors, or "encoder" vs "decoder" attention). Default: the role. */
+  /** Outputs of one role that belong together (e.g. per-layer tensors, or the self-attention of the source vs of the target). Default: the role. */
   group?: string;
   /** Shown in the UI, e.g. "decoder self-attention". */
   label?: string;
@@ -149,16 +149,6 @@ export interface ModelManifest {
   training?: Record<string, unknown>;
   metrics?: Record<string, number>;
   license: string;
-}
-
-/** The outputs with a role, in manifest order. */
-export function outputsByRole(manifest: ModelManifest, role: OutputRole): OutputSpec[] {
-  return manifest.outputs.filter((o) => o.role === role);
-}
-
-/** The first output with a role, if the model has one. */
-export function outputByRole(manifest: ModelManifest, role: OutputRole): OutputSpec | undefined {
-  return manifest.outputs.find((o) => o.role === role);
 }
 
 /** Index of the first axis with a name, or -1. */

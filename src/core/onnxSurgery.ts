@@ -193,12 +193,10 @@ export function exposeAttention(bytes: Uint8Array): SurgeryResult {
   });
 
   // Stacks: cross-attention reads keys of other layers than its queries; the self-attention upstream of those keys is the encoder's.
-  // Node names (/encoder/, /decoder/, EncDecAttention, crossattention, encoder_attn) are hints only: for a Softmax whose scores were not found, and to flag a disagreement.
-  const hint = ({ name = '' }: NodeMsg) =>
-    /encdecattention|crossattention|cross_attn|encoder_attn/i.test(name) ? 'cross' : /\/encoder\//i.test(name) ? 'encoder' : /\/decoder\//i.test(name) ? 'decoder' : undefined;
+  // Only data flow decides; node names are not read. A Softmax whose queries and keys were not found is self-attention.
   for (const d of described.filter((x) => x.cross === undefined)) {
-    d.cross = hint(d.node) === 'cross';
-    notes.push(`${d.node.name || d.probs}: queries and keys not found; ${d.cross ? 'cross' : 'self'}-attention by its node name`);
+    d.cross = false;
+    notes.push(`${d.node.name || d.probs}: queries and keys not found in the graph; taken as self-attention`);
   }
   const encoderBits = new Uint32Array(words);
   for (const d of described) if (d.cross && d.ancK) for (let w = 0; w < words; w++) encoderBits[w] |= d.ancK[w];
@@ -208,7 +206,7 @@ export function exposeAttention(bytes: Uint8Array): SurgeryResult {
     if (d.cross) return 'cross_attentions';
     const b = bit.get(d.node) ?? 0;
     if (encoderBits[b >> 5] & (1 << (b & 31))) return 'encoder_attentions';
-    return d.ancK ? 'decoder_attentions' : hint(d.node) === 'encoder' ? 'encoder_attentions' : 'decoder_attentions';
+    return 'decoder_attentions';
   };
 
   const rankOf = (g: AttentionGroup) => ['attentions', 'encoder_attentions', 'decoder_attentions', 'cross_attentions'].indexOf(g);
@@ -223,8 +221,6 @@ export function exposeAttention(bytes: Uint8Array): SurgeryResult {
     counts.set(group, layer + 1);
     const name = `${group}.${layer}`;
     if (taken.has(name)) fail(`The graph already has a tensor named "${name}" that is not a graph output; it cannot be exposed under Optimum's name.`);
-    const hinted = hint(d.node);
-    if (hinted && group !== 'attentions' && !group.startsWith(hinted)) notes.push(`${d.node.name}: named like ${hinted} attention, placed in ${group} by data flow`);
     if (d.shape.dims === null) notes.push(`${name}: its shape is not known from the graph; the manifest derivation must find its axes from a run`);
     else if (d.shape.dims.length !== 4) notes.push(`${name}: rank ${d.shape.dims.length}, not [batch, heads, query, key]`);
     added.push({ name, layer, group, shape: d.shape.dims ?? [] });

@@ -56,7 +56,7 @@ const FIXTURES: Record<string, { recognised: string[]; families: string[]; atten
       ...layers('decoder_attentions', (i) => `decoder self-attention, layer ${i}, causal (target)`),
       ...layers('cross_attentions', (i) => `cross-attention, layer ${i} (target to source)`),
     ],
-    families: ['mixing/encoder bidirectional', 'mixing/decoder causal', 'cross_mixing/cross_mixing cross'],
+    families: ['mixing/source bidirectional', 'mixing/target causal', 'cross_mixing/cross_mixing cross'],
     attentions: true,
   },
   't5-plain': { recognised: [...T5_IN, 'decoder_attention_mask: attention mask of ones (target)', T5_LOGITS], families: [], attentions: false },

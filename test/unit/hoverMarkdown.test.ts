@@ -8,11 +8,11 @@ import { type HoverContext, influenceHoverMarkdown, markdownText } from '../../s
 import type { InfluenceSummary } from '../../src/core/influence';
 
 const COMMAND = 'attentionLens.revealRange';
-const ctx: HoverContext = { uri: 'file:///work/sample.py', length: 1000, lineOf: (o) => Math.floor(o / 10) + 1, command: COMMAND };
+const ctx: HoverContext = { uri: 'file:///project/sample.py', length: 1000, lineOf: (o) => Math.floor(o / 10) + 1, command: COMMAND };
 
 function summaryOf(texts: string[], extra: Partial<InfluenceSummary> = {}): InfluenceSummary {
   return {
-    uri: 'file:///work/sample.py',
+    uri: 'file:///project/sample.py',
     version: 1,
     modelId: 'transformer',
     modelName: 'Transformer',

@@ -22,7 +22,7 @@ import { seededRandom as rng } from './seeded';
 
 const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() * list.length)];
 
-const URI = 'file:///work/sample.py';
+const URI = 'file:///project/sample.py';
 const selection = { uri: URI, fileName: 'sample.py', languageId: 'python', version: 3, start: { line: 1, character: 0 }, end: { line: 1, character: 5 }, startOffset: 10, text: 'class', length: 5, codePoints: 5, lineCount: 1 };
 
 /** A valid influence summary of n tokens (ordered, non-overlapping, links into the list). */

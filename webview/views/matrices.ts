@@ -204,11 +204,6 @@ export class MatrixSource {
   }
 }
 
-/** Whether the lens's current family is lower-triangular: from its declared mask, never from the data. */
-export function isCausal(lens: Lens): boolean {
-  return isCausalMask(lens.family);
-}
-
 /**
  * Max-pools a matrix by `factor` into a ceil(size/factor) square. With causal attention, blocks wholly
  * above the diagonal become NaN (painted transparent), the others keep their largest weight.
