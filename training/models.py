@@ -16,7 +16,17 @@ CONFIGS = {
                     "n_heads": 4, "d_ff": 512},
     "lstm": {"architecture": "lstm", "vocab_size": 4096, "d_emb": 128, "hidden": 256, "n_layers": 2},
     "gru": {"architecture": "gru", "vocab_size": 4096, "d_emb": 128, "hidden": 256, "n_layers": 2},
+    "elman": {"architecture": "elman", "vocab_size": 4096, "d_emb": 128, "hidden": 256, "n_layers": 2},
+    "linear": {"architecture": "linear-attention", "vocab_size": 4096, "d_model": 128, "n_layers": 4,
+               "n_heads": 4, "d_ff": 512},
+    "window": {"architecture": "sliding-window-transformer", "vocab_size": 4096, "d_model": 128, "n_layers": 4,
+               "n_heads": 4, "d_ff": 512, "window": 64, "global_tokens": 1},
+    "mamba": {"architecture": "mamba", "vocab_size": 4096, "d_model": 128, "n_layers": 4, "d_inner": 256,
+              "d_state": 8, "dt_rank": 8, "d_conv": 4},
 }
+# Stage 2 of the Transformer continues stage 1 ("transformer-base", the first bundled model) with a data mix
+# that adds repeated spans of real code, the pattern induction heads copy.
+CONFIGS["transformer-base"] = dict(CONFIGS["transformer"])
 
 
 def alibi_slopes(n_heads):
@@ -123,10 +133,12 @@ class RNNLM(nn.Module):
 
 
 def build(model_id):
+    import family_models
     cfg = dict(CONFIGS[model_id])
-    if cfg["architecture"] == "transformer":
-        return TransformerLM(cfg)
-    return RNNLM(cfg)
+    kinds = {"transformer": TransformerLM, "lstm": RNNLM, "gru": RNNLM, "elman": family_models.ElmanLM,
+             "linear-attention": family_models.LinearAttentionLM,
+             "sliding-window-transformer": family_models.WindowedTransformerLM, "mamba": family_models.MambaLM}
+    return kinds[cfg["architecture"]](cfg)
 
 
 def n_params(model):

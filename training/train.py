@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Train one bundled model with a fixed seed, step count and step-based LR schedule.
 
-    python3 train.py <transformer|lstm|gru> [--probe N]
+    python3 train.py <model id> [--probe N]
+
+A schedule may start from another model's final weights ("init": id; parameters of the same name and shape
+are copied) and may mix in rows that repeat a span of real code ("repeat_frac"), the pattern induction heads copy.
 
 Checkpoints (model, optimizer, RNG states, step, accumulated wall time) are written every `ckpt_every`
 steps to checkpoints/<id>/latest.pt (git-ignored). Re-running the command resumes from the latest
@@ -40,6 +43,25 @@ SCHEDULES = {
     "gru": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 2400, "lr": 5e-3, "min_lr_frac": 0.1,
             "warmup": 50, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
 }
+SCHEDULES["transformer-base"] = SCHEDULES.pop("transformer")
+# Stage 2: continue the first bundled Transformer with repeated spans of real code in a quarter of the rows.
+SCHEDULES["transformer"] = {"seed": 4321, "batch": 16, "seq_len": 256, "steps": 1200, "lr": 1e-3, "min_lr_frac": 0.1,
+                            "warmup": 30, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25,
+                            "eval_every": 200, "init": "transformer-base", "repeat_frac": 0.25}
+SCHEDULES.update({
+    "elman": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 2000, "lr": 2e-3, "min_lr_frac": 0.1,
+              "warmup": 50, "weight_decay": 0.0, "grad_clip": 0.5, "ckpt_every": 25, "eval_every": 250},
+    # Linear attention and the sliding window start from the first Transformer's weights and are fine-tuned
+    # with their own mixing (Kasai et al. 2021 fine-tune Transformers into linear-attention RNNs this way).
+    "linear": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 800, "lr": 1e-3, "min_lr_frac": 0.1,
+               "warmup": 30, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250,
+               "init": "transformer-base"},
+    "window": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 400, "lr": 1e-3, "min_lr_frac": 0.1,
+               "warmup": 30, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 150,
+               "init": "transformer-base"},
+    "mamba": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 1200, "lr": 3e-3, "min_lr_frac": 0.1,
+              "warmup": 50, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 200},
+})
 EVAL_LEN = 512
 
 
@@ -59,7 +81,24 @@ def get_batch(stream, step, s):
     starts = torch.randint(0, stream.numel() - s["seq_len"] - 1, (s["batch"],), generator=g)
     idx = starts.view(-1, 1) + torch.arange(s["seq_len"] + 1).view(1, -1)
     chunk = stream[idx]
+    n_repeat = int(round(s.get("repeat_frac", 0) * s["batch"]))
+    for row in range(n_repeat):
+        chunk[row] = repeated_row(stream, g, s["seq_len"] + 1)
     return chunk[:, :-1], chunk[:, 1:]
+
+
+def repeated_row(stream, g, n):
+    """Real text, then a span of real code, a gap of real text and the same span again, then more text:
+    copying the span's continuation from its first occurrence is what an induction head does."""
+    def draw(lo, hi):
+        return int(torch.randint(lo, hi + 1, (1,), generator=g))
+
+    def text(length):
+        at = draw(0, stream.numel() - length - 1)
+        return stream[at:at + length]
+    span = text(draw(24, 96))
+    row = torch.cat([text(draw(0, 64)), span, text(draw(0, 48)), span, text(n)])
+    return row[:n]
 
 
 def forward_logits(model, x):
@@ -116,6 +155,19 @@ def make_optimizer(model, s):
                               {"params": no_decay, "weight_decay": 0.0}], lr=s["lr"], betas=(0.9, 0.95))
 
 
+def init_from(model, source, log):
+    """Copies every parameter of the same name and shape from another model's final checkpoint."""
+    path = os.path.join(CKPT, source, "final.pt")
+    if not os.path.exists(path):
+        sys.exit("%s must be trained first (no %s)" % (source, os.path.relpath(path, HERE)))
+    theirs = torch.load(path)["model"]
+    mine = model.state_dict()
+    copied = [k for k in mine if k in theirs and theirs[k].shape == mine[k].shape]
+    mine.update({k: theirs[k] for k in copied})
+    model.load_state_dict(mine)
+    log("initialised %d of %d tensors from %s" % (len(copied), len(mine), os.path.relpath(path, HERE)))
+
+
 def save_atomic(obj, path):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -157,6 +209,8 @@ def main(argv=None):
         except OSError:
             sys.exit("%s is already being trained by another process (checkpoints/%s/lock)" % (mid, mid))
     step, wall, history = 0, 0.0, []
+    if "init" in s and not os.path.exists(latest):
+        init_from(model, s["init"], log)
     if not args.probe and os.path.exists(latest):
         ck = torch.load(latest)
         assert ck["schedule"] == s, "schedule changed since the checkpoint was written"

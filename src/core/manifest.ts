@@ -112,10 +112,26 @@ export interface OutputSpec extends TensorSpec {
    * row-normalises |W| of every head and layer (and says so in its label).
    */
   normalised?: boolean;
+  /**
+   * mixing: W may be negative (e.g. a state-space model's hidden attention); views then draw it on a diverging
+   * colour scale centred on 0. Default false.
+   */
+  signed?: boolean;
+  /**
+   * state / gates: the interval the values lie in by construction (tanh: [-1, 1], sigmoid: [0, 1]); views
+   * show how many units sit near its bounds (saturation).
+   */
+  range?: [number, number];
   /** gates: each gate along the gate axis, in order. */
   gates?: GateSpec[];
   /** state / final_state: which state ("h", "c"); gates: the state they update. */
   state?: string;
+}
+
+export interface ReadoutSpec {
+  norm?: { kind: 'layernorm' | 'rmsnorm'; weight: string; bias?: string; epsilon: number };
+  /** [vocab, feature] ("vocab_feature", a tied embedding) or [feature, vocab]; an optional bias [vocab]. */
+  unembedding: { weight: string; layout: 'vocab_feature' | 'feature_vocab'; bias?: string };
 }
 
 export interface ModelManifest {
@@ -143,6 +159,11 @@ export interface ModelManifest {
    * e.g. "model.onnx.data"). It lies beside the model file: the graph names it relative to that file.
    */
   externalData?: string;
+  /**
+   * How the logits are read from the last hidden state (final norm, then unembedding), by the names of the
+   * ONNX initialisers that hold the weights. The logit lens reads every layer's hidden state this way.
+   */
+  readout?: ReadoutSpec;
   /** Token that replaces an occluded token (default: a single space, else the tokenizer's unknown token). */
   occlusionToken?: string;
   positional?: string;

@@ -37,6 +37,8 @@ export interface MixingFamily {
   globalTokens?: number;
   /** Rows sum to 1 as declared (`normalised`, default true); when false, rollout row-normalises |W| first. */
   normalised: boolean;
+  /** W may be negative (declared `signed`, or derived from a selective scan): drawn on a diverging scale. */
+  signed: boolean;
   /** Sequence ids of the query (rows) and key (columns) axes. */
   query: string;
   keys: string;
@@ -124,6 +126,7 @@ function deriveStructure(manifest: ModelManifest): ModelStructure {
         window: o.window,
         globalTokens: o.globalTokens,
         normalised: o.normalised ?? true,
+        signed: o.signed ?? false,
         query: sequenceOfAxis(manifest, o.axes[axisIndex(o, 'query')]) ?? sequences[0].id,
         keys: sequenceOfAxis(manifest, o.axes[axisIndex(o, 'key')]) ?? sequences[0].id,
         outputs: [],
