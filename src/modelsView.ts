@@ -64,6 +64,7 @@ export function structureText(manifest: ModelManifest): string {
     return found === undefined ? 1 : typeof found.size === 'number' ? found.size : '?';
   };
   const parts = s.mixing.map((f) => {
+    if (!f.outputs.length) return `${f.label} (${f.mask}, computed)`; // derived, e.g. a selective scan's hidden attention
     const layers = f.perLayer ? f.outputs.length : size(f.outputs[0], 'layer');
     const shape = `${f.label} ${layers}×${size(f.outputs[0], 'head')}`;
     return f.role === 'cross_mixing' ? shape : `${shape} (${f.mask}${f.mask === 'windowed' && f.window ? ` ${f.window}` : ''})`;

@@ -31,7 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import bpe  # noqa: E402
+import export_family  # noqa: E402
 import models  # noqa: E402
+import onnx_half  # noqa: E402
 import train  # noqa: E402
 
 OPSET = 17
@@ -39,10 +41,19 @@ DISPLAY = {
     "transformer": "Tiny Transformer (4 layers x 4 heads, ALiBi)",
     "lstm": "Tiny LSTM (2 x 256)",
     "gru": "Tiny GRU (2 x 256)",
+    "elman": "Tiny Elman RNN (2 x 256)",
+    "linear": "Tiny linear-attention Transformer (4 layers x 4 heads)",
+    "window": "Tiny sliding-window Transformer (window 64 + 1 sink)",
+    "mamba": "Tiny selective state-space model (4 layers, Mamba-style)",
 }
+# The models whose files store float16 weights (cast to float32 at load).
+HALF = {"elman", "linear", "window", "mamba"}
+FAMILY = {"elman", "linear-attention", "sliding-window-transformer", "mamba"}
+BUNDLED = ["transformer", "lstm", "gru", "elman", "linear", "window", "mamba"]
 # shortName (for sentences) and order (position in model menus) of the bundled manifests.
-SHORT_NAME = {"transformer": "Transformer", "lstm": "LSTM", "gru": "GRU"}
-ORDER = {"transformer": 1, "lstm": 2, "gru": 3}
+SHORT_NAME = {"transformer": "Transformer", "lstm": "LSTM", "gru": "GRU", "elman": "Elman RNN",
+              "linear": "Linear attention", "window": "Sliding window", "mamba": "SSM"}
+ORDER = {"transformer": 1, "lstm": 2, "gru": 3, "elman": 4, "linear": 5, "window": 6, "mamba": 7}
 DESCRIPTION = {
     "transformer": "Decoder-only Transformer trained from scratch on permissively licensed TypeScript, JavaScript, "
                    "Python and English text. Pre-LayerNorm blocks, ALiBi position biases (no position "
@@ -54,6 +65,24 @@ DESCRIPTION = {
     "gru": "Two-layer GRU language model (PyTorch convention h_t = (1 - z_t) * n_t + z_t * h_(t-1)) trained "
            "from scratch on the same corpus and tokenizer as the Transformer. Exposes the reset and update gates, "
            "the candidate state and the hidden state of every layer at every token.",
+    "elman": "Two-layer Elman (simple tanh) RNN language model, h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh), "
+             "trained from scratch on the same corpus and tokenizer as the Transformer. Exposes the hidden state of "
+             "every layer at every token; it has no gates, so what it keeps is read by occlusion. Weights stored in "
+             "float16.",
+    "linear": "Causal linear-attention Transformer (Katharopoulos et al. 2020, phi(x) = elu(x) + 1), 4 layers x 4 "
+              "heads, no position encoding; initialised from the first Transformer's weights and fine-tuned with "
+              "linear attention. Exposes W(t, k) per layer and head, phi(q), phi(k), v and each head's output, and "
+              "the recurrent form's state S_t and normaliser z_t, so both forms can be checked against each other. "
+              "Weights stored in float16.",
+    "window": "The Transformer with sliding-window attention: every query sees the 64 most recent keys (itself "
+              "included) and the first token (an attention sink); initialised from the first Transformer's weights "
+              "and fine-tuned with the window. Its key/value memory is O(window) per layer; the receptive field "
+              "grows with depth (rollout). Weights stored in float16.",
+    "mamba": "Selective state-space language model in the style of Mamba (S6: input-dependent delta, B and C, "
+             "diagonal A, causal depthwise convolution, SiLU gate), 4 layers, 256 channels x 8 states, trained from "
+             "scratch. Exposes x, delta, A, B, C, D and y of every scan, so its hidden attention "
+             "alpha_d(t, k) = C_t . exp(A_d sum_(s=k+1..t) delta_s) delta_k B_k can be computed exactly, its decay "
+             "exp(delta A) and its state h_t. Weights stored in float16.",
 }
 # Per-token RNN internals are written for the first reference text only (size); the others keep the logits
 # and the final states, which depend on every step of the recurrence.
@@ -256,6 +285,8 @@ SCHEMA2_GATES = {
 
 
 def schema2_tensor(spec, is_output):
+    if "axes" in spec:  # family-tree specs are written in schema 2 already
+        return {k: v for k, v in spec.items() if k not in ("shape", "bulky", "omitFromReference")}
     t = {k: v for k, v in spec.items() if k not in ("shape", "stateOf", "gateOrder")}
     t["axes"] = [{"name": n} if d == "B" else {"name": n, "size": d} for n, d in zip(SCHEMA2_AXES[spec["role"]], spec["shape"])]
     role = spec["role"]
@@ -313,6 +344,8 @@ def load_checkpoint(mid, which, allow_init=False):
 
 
 def example_inputs(cfg, ids):
+    if cfg["architecture"] in FAMILY:
+        return export_family.example_inputs(cfg, ids)
     if cfg["architecture"] == "transformer":
         return (ids,)
     B = ids.shape[0]
@@ -324,6 +357,8 @@ def check_against_training_module(model, exp, cfg):
     """The export form must reproduce the training module (fused nn.LSTM/nn.GRU) and carry state exactly."""
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, cfg["vocab_size"], (2, 37), generator=g)
+    if cfg["architecture"] in FAMILY:
+        return export_family.check(model, exp, ids)
     with torch.no_grad():
         if cfg["architecture"] == "transformer":
             ref = model(ids)
@@ -381,7 +416,7 @@ def write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, path, meta):
                     "argmax": value[0].argmax(-1).tolist(),
                     "logsumexp": flat(torch.logsumexp(value[0], -1)),
                 }
-            elif n_text > 0 and spec["role"] in RNN_BULKY_ROLES:
+            elif spec.get("omitFromReference") or (n_text > 0 and (spec["role"] in RNN_BULKY_ROLES or spec.get("bulky"))):
                 entry["omitted"].append(spec["name"])  # keeps the file small; the final state covers them
             else:
                 entry["outputs"][spec["name"]] = {"shape": list(value.shape), "data": flat(value)}
@@ -391,11 +426,28 @@ def write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, path, meta):
                    "row-major (C order) over 'shape', rounded to 6 significant digits. 'logits' holds only "
                    "vocabulary ids [vocabSlice[0], vocabSlice[1]) of every position (sliceShape) plus the argmax "
                    "and logsumexp over the full vocabulary per position. RNN initial states are zeros. For RNNs the per-token "
-                   "gates/cell/hidden are given for the first text only; 'omitted' lists what a text leaves out.",
+                   "gates/cell/hidden are given for the first text only; large per-token states that the tests "
+                   "recompute from smaller outputs (linear attention's S_t and z_t, a state-space model's h_t and "
+                   "decay) are left out; 'omitted' lists what a text leaves out.",
            "texts": texts}
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         json.dump(ref, f, ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
+
+
+def training_history(mid, ck):
+    """Earlier stages a model started from (schedule "init"): their steps, tokens and wall time count too."""
+    init = ck["schedule"].get("init")
+    if not init:
+        return {}
+    path = os.path.join(train.RESULTS, init + ".json")
+    with open(path) as f:
+        base = json.load(f)
+    s = ck["schedule"]
+    return {"initialisedFrom": init, "stages": [
+        {"id": init, "steps": base["steps"], "tokensSeen": base["tokensSeen"], "wallTimeSeconds": base["wallTimeSeconds"]},
+        {"id": mid, "steps": ck["step"], "tokensSeen": ck["step"] * s["batch"] * s["seq_len"],
+         "wallTimeSeconds": round(ck["wall_time"]), **({"repeatFraction": s["repeat_frac"]} if "repeat_frac" in s else {})}]}
 
 
 def export_one(mid, which, install, tok, allow_init=False):
@@ -410,7 +462,18 @@ def export_one(mid, which, install, tok, allow_init=False):
     model.eval()
     print("%s: %s step %d/%d, held-out %.4f nats/token, %.4f bits/byte" % (mid, ckname, step, s["steps"],
                                                                          nats, bpb), flush=True)
-    exp = {"transformer": TransformerExport, "lstm": LSTMExport, "gru": GRUExport}[cfg["architecture"]](model)
+    full_precision_bpb = None
+    if mid in HALF:
+        full_precision_bpb = bpb
+        export_family.round_to_half(model)
+        nats, bpb, ntok, nbytes = train.evaluate(model, heldout, token_bytes, special_from)
+        model.eval()
+        print("%s: float16 weights: held-out %.4f nats/token, %.4f bits/byte (float32: %.4f)" % (
+            mid, nats, bpb, full_precision_bpb), flush=True)
+    if cfg["architecture"] in FAMILY:
+        exp = export_family.forms(cfg["architecture"])[0](model)
+    else:
+        exp = {"transformer": TransformerExport, "lstm": LSTMExport, "gru": GRUExport}[cfg["architecture"]](model)
     exp.eval()
     diff = check_against_training_module(model, exp, cfg)
     print("%s: export form vs training module max abs diff %.2e" % (mid, diff), flush=True)
@@ -419,7 +482,8 @@ def export_one(mid, which, install, tok, allow_init=False):
     out_dir = os.path.join(HERE, "out", "models", mid)
     os.makedirs(out_dir, exist_ok=True)
     onnx_path = os.path.join(out_dir, "model.onnx")
-    inputs_spec, outputs_spec = io_spec(mid, cfg)
+    inputs_spec, outputs_spec = (export_family.forms(cfg["architecture"])[1](cfg) if cfg["architecture"] in FAMILY
+                                 else io_spec(mid, cfg))
     example = example_inputs(cfg, torch.tensor([tok.encode(REFERENCE_TEXTS[0][1])], dtype=torch.int64))
     with torch.no_grad():
         torch.onnx.export(exp, example, onnx_path, opset_version=OPSET, do_constant_folding=False,
@@ -428,6 +492,9 @@ def export_one(mid, which, install, tok, allow_init=False):
                           dynamic_axes=dynamic_axes(inputs_spec, outputs_spec))
     import onnx
     m = onnx.load(onnx_path)
+    if mid in HALF:
+        m = onnx_half.to_half(m)
+        onnx.save(m, onnx_path)
     onnx.checker.check_model(m)
     ops = sorted({n.op_type for n in m.graph.node})
     print("%s: ONNX ok, %.2f MB, ops %s" % (mid, os.path.getsize(onnx_path) / 1e6, ", ".join(ops)), flush=True)
@@ -438,9 +505,14 @@ def export_one(mid, which, install, tok, allow_init=False):
     tokens_per_step = s["batch"] * s["seq_len"]
     final = step >= s["steps"]
     dims = {"layers": cfg["n_layers"], "vocabSize": cfg["vocab_size"]}
-    if cfg["architecture"] == "transformer":
+    if "n_heads" in cfg:
         dims.update({"heads": cfg["n_heads"], "dModel": cfg["d_model"], "headDim": cfg["d_model"] // cfg["n_heads"],
                      "dFeedForward": cfg["d_ff"]})
+        if "window" in cfg:
+            dims.update({"window": cfg["window"], "globalTokens": cfg["global_tokens"]})
+    elif "d_inner" in cfg:
+        dims.update({"dModel": cfg["d_model"], "channels": cfg["d_inner"], "stateSize": cfg["d_state"],
+                     "convolution": cfg["d_conv"]})
     else:
         dims.update({"hidden": cfg["hidden"], "embedding": cfg["d_emb"]})
     manifest = {
@@ -473,6 +545,7 @@ def export_one(mid, which, install, tok, allow_init=False):
             "wallTimeSeconds": round(ck["wall_time"]),
             "machine": machine_description(),
             "seed": s["seed"],
+            **training_history(mid, ck),
         },
         "metrics": {
             "heldOutLossNats": round(nats, 5),
@@ -481,14 +554,18 @@ def export_one(mid, which, install, tok, allow_init=False):
             "heldOutTokens": ntok,
             "heldOutBytes": nbytes,
             "evalWindow": train.EVAL_LEN,
+            **({"heldOutBitsPerByteFloat32": round(full_precision_bpb, 5)} if full_precision_bpb is not None else {}),
         },
         "model": "model.onnx",
         "onnx": {"file": "model.onnx", "opset": OPSET, "sha256": sha256_file(onnx_path),
                  "bytes": os.path.getsize(onnx_path)},
         "license": "MIT",
     }
-    if cfg["architecture"] == "transformer":
+    if cfg["architecture"] in ("transformer", "sliding-window-transformer"):
         manifest["positional"] = "alibi"
+    ro = export_family.readout(cfg) if cfg["architecture"] in FAMILY else export_family.readout({"architecture": "transformer"})
+    if ro and "n_layers" in cfg and cfg["architecture"] not in ("lstm", "gru"):
+        manifest["readout"] = ro
     with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)
         f.write("\n")
@@ -521,19 +598,33 @@ def write_results_and_card():
     for name in ("corpus.json", "tokens.json"):
         shutil.copyfile(os.path.join(train.DATA, name), os.path.join(train.RESULTS, name))
     rows, details = [], []
-    for mid in ("transformer", "lstm", "gru"):
+    for mid in BUNDLED:
+        # A model not re-exported in this checkout is described from its installed manifest.
         mpath = os.path.join(HERE, "out", "models", mid, "manifest.json")
+        exported = os.path.exists(mpath)
+        if not exported:
+            mpath = os.path.join(ROOT, "media", "models", mid, "manifest.json")
         if not os.path.exists(mpath):
             continue
         m = json.load(open(mpath))
         t, x = m["training"], m["metrics"]
-        if t["final"] and os.path.exists(os.path.join(HERE, "logs", mid + ".log")):
+        if exported and t["final"] and os.path.exists(os.path.join(HERE, "logs", mid + ".log")):
             shutil.copyfile(os.path.join(HERE, "logs", mid + ".log"), os.path.join(train.RESULTS, mid + ".log"))
         bpb = x["heldOutBitsPerByte"]
-        rows.append("| %s | %s | %s | %d / %d | %.1f M | %.0f min | %.4f | %.4f | %.1f | <= %.1f: %s |" % (
+        stages = t.get("stages", [{"tokensSeen": t["tokensSeen"], "wallTimeSeconds": t["wallTimeSeconds"]}])
+        tokens_total = sum(st["tokensSeen"] for st in stages)
+        wall_total = sum(st["wallTimeSeconds"] for st in stages)
+        target = TARGET_BPB.get(mid)
+        half = (" (float32: %.4f)" % x["heldOutBitsPerByteFloat32"]) if "heldOutBitsPerByteFloat32" in x else ""
+        rows.append("| %s | %s | %s | %d / %d | %.1f M | %.0f min | %.4f | %.4f%s | %.1f | %s |" % (
             mid, "final" if t["final"] else "**provisional**", "{:,}".format(m["parameters"]), t["steps"],
-            t["plannedSteps"], t["tokensSeen"] / 1e6, t["wallTimeSeconds"] / 60, x["heldOutLossNats"], bpb,
-            x["heldOutPerplexity"], TARGET_BPB[mid], "met" if bpb <= TARGET_BPB[mid] else "not met"))
+            t["plannedSteps"], tokens_total / 1e6, wall_total / 60, x["heldOutLossNats"], bpb, half,
+            x["heldOutPerplexity"], ("<= %.1f: %s" % (target, "met" if bpb <= target else "not met")) if target else "-"))
+        if len(stages) > 1:
+            details_stage = "; ".join("%s: %d steps, %s tokens, %d s" % (st["id"], st["steps"], "{:,}".format(st["tokensSeen"]),
+                                                                         st["wallTimeSeconds"]) for st in stages)
+        else:
+            details_stage = ""
         dims = ", ".join("%s %s" % (k, v) for k, v in m["dimensions"].items())
         outs = "; ".join("`%s` %s" % (o["name"], "[" + ", ".join(str(a.get("size", "B")) for a in o["axes"]) + "]")
                          for o in m["outputs"])
@@ -544,7 +635,8 @@ def write_results_and_card():
                        "%.2f MB, sha256 `%s`\n" % (
                            m["displayName"], m["description"], dims, ins, outs, t["steps"], t["batchSize"],
                            t["sequenceLength"], "{:,}".format(t["tokensSeen"]), t["seed"], t["machine"],
-                           t["wallTimeSeconds"], m["onnx"]["opset"], m["onnx"]["bytes"] / 1e6, m["onnx"]["sha256"]))
+                           t["wallTimeSeconds"], m["onnx"]["opset"], m["onnx"]["bytes"] / 1e6, m["onnx"]["sha256"])
+                       + ("- Stages (the later starts from the earlier's weights): %s\n" % details_stage if details_stage else ""))
     corpus = json.load(open(os.path.join(train.DATA, "corpus.json")))
     tokens = json.load(open(os.path.join(train.DATA, "tokens.json")))
     text = MODEL_CARD.format(
@@ -559,9 +651,10 @@ def write_results_and_card():
 
 MODEL_CARD = """# Bundled models: model card
 
-Three small language models ship with Attention Lens in `media/models/<id>/` (`model.onnx`, `manifest.json`,
-`tokenizer.json`). They exist to be *looked into*: the same text goes through a Transformer, an LSTM and a GRU,
-and the extension shows their attention probabilities and gate activations. They are far too small to be useful
+Seven small language models ship with Attention Lens in `media/models/<id>/` (`model.onnx`, `manifest.json`,
+`tokenizer.json`). They exist to be *looked into*: the same text goes through a Transformer, an LSTM, a GRU, an
+Elman RNN, a linear-attention Transformer, a sliding-window Transformer and a selective state-space model, and
+the extension shows the W(t, k) each of them computes. They are far too small to be useful
 as code assistants. This file is generated by `training/export.py` from the manifests; `bash training/run.sh`
 rebuilds everything (see README.md).
 
@@ -605,7 +698,7 @@ UTF-8 bytes of the held-out text; perplexity = exp(loss).
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("models", nargs="*", default=["transformer", "lstm", "gru"])
+    ap.add_argument("models", nargs="*", default=BUNDLED)
     ap.add_argument("--checkpoint", choices=["auto", "latest", "final"], default="auto")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--allow-init", action="store_true",

@@ -27,6 +27,9 @@ CONFIGS = {
 # Stage 2 of the Transformer continues stage 1 ("transformer-base", the first bundled model) with a data mix
 # that adds repeated spans of real code, the pattern induction heads copy.
 CONFIGS["transformer-base"] = dict(CONFIGS["transformer"])
+# Stage 2 learns its ALiBi slopes (log-parametrised, initialised at Press et al.'s values): with the fixed
+# slopes (at most 1/4 per token) no head can put more than about a fifth of its weight on the previous token.
+CONFIGS["transformer"]["learned_slopes"] = True
 
 
 def alibi_slopes(n_heads):
@@ -78,8 +81,11 @@ class TransformerLM(nn.Module):
         self.emb = nn.Embedding(cfg["vocab_size"], d)
         self.blocks = nn.ModuleList([Block(d, cfg["n_heads"], cfg["d_ff"]) for _ in range(cfg["n_layers"])])
         self.ln_f = nn.LayerNorm(d)
-        self.register_buffer("slopes", torch.tensor(alibi_slopes(cfg["n_heads"]), dtype=torch.float32),
-                             persistent=False)
+        slopes = torch.tensor(alibi_slopes(cfg["n_heads"]), dtype=torch.float32)
+        if cfg.get("learned_slopes"):
+            self.slope_log = nn.Parameter(torch.log(slopes))
+        else:
+            self.register_buffer("fixed_slopes", slopes, persistent=False)
         self.apply(self._init)
         for b in self.blocks:  # GPT-2 style scaled init of the residual projections
             nn.init.normal_(b.proj.weight, std=0.02 / math.sqrt(2 * cfg["n_layers"]))
@@ -92,6 +98,10 @@ class TransformerLM(nn.Module):
             nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, std=0.02)
+
+    @property
+    def slopes(self):
+        return torch.exp(self.slope_log) if self.cfg.get("learned_slopes") else self.fixed_slopes
 
     def alibi_bias(self, T, device):
         pos = torch.arange(T, device=device)

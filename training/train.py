@@ -45,9 +45,9 @@ SCHEDULES = {
 }
 SCHEDULES["transformer-base"] = SCHEDULES.pop("transformer")
 # Stage 2: continue the first bundled Transformer with repeated spans of real code in a quarter of the rows.
-SCHEDULES["transformer"] = {"seed": 4321, "batch": 16, "seq_len": 256, "steps": 1200, "lr": 1e-3, "min_lr_frac": 0.1,
+SCHEDULES["transformer"] = {"seed": 4321, "batch": 16, "seq_len": 256, "steps": 1100, "lr": 2e-3, "min_lr_frac": 0.1,
                             "warmup": 30, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25,
-                            "eval_every": 200, "init": "transformer-base", "repeat_frac": 0.25}
+                            "eval_every": 200, "init": "transformer-base", "repeat_frac": 0.3}
 SCHEDULES.update({
     "elman": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 2000, "lr": 2e-3, "min_lr_frac": 0.1,
               "warmup": 50, "weight_decay": 0.0, "grad_clip": 0.5, "ckpt_every": 25, "eval_every": 250},
@@ -150,9 +150,12 @@ def token_byte_lengths(vocab_size):
 
 def make_optimizer(model, s):
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n)]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": s["weight_decay"]},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=s["lr"], betas=(0.9, 0.95))
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n) and "slope" not in n]
+    groups = [{"params": decay, "weight_decay": s["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
+    slopes = [p for n, p in model.named_parameters() if "slope" in n]
+    if slopes:  # learned ALiBi slopes move at 10x the learning rate
+        groups.append({"params": slopes, "weight_decay": 0.0, "lr_scale": 10.0})
+    return torch.optim.AdamW(groups, lr=s["lr"], betas=(0.9, 0.95))
 
 
 def init_from(model, source, log):
@@ -239,7 +242,7 @@ def main(argv=None):
     wall_start = wall
     while step < end:
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, s)
+            g["lr"] = lr_at(step, s) * g.get("lr_scale", 1.0)
         x, y = get_batch(train, step, s)
         logits = forward_logits(model, x)
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))

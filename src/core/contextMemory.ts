@@ -43,7 +43,7 @@ export function contextMemory(manifest: ModelManifest, T: number): ContextMemory
   if (s.finalStates.length) return { kind: 'state', bytes: sum(s.finalStates), growth: 'constant' };
   const caches = manifest.outputs.filter((o) => o.role === 'cache');
   if (caches.length) return { kind: 'cache', bytes: sum(caches), growth: 'linear' };
-  const self = s.mixing.filter((f) => f.role === 'mixing');
+  const self = s.mixing.filter((f) => f.role === 'mixing' && !f.derived); // a derived W (hidden attention) is no memory the model keeps
   if (!self.length) return { kind: 'none', bytes: 0, growth: 'constant' };
   const windowed = self.every((f) => f.mask === 'windowed' && f.window);
   const cap = (o: OutputSpec) => (o.structure === 'windowed' && o.window ? o.window + (o.globalTokens ?? 0) : Infinity);

@@ -51,9 +51,46 @@ export const OUTPUT_ROLES = {
   decay: 'A per-token keep factor in [0, 1] [layer, batch, position, unit|head] (retention-like models): retention reads keep = decay and write = 1 − decay.',
   hidden_states: 'The residual stream or hidden vectors [layer, batch, position, feature]; the views read those of the sequence the logits score.',
   cache: 'Keys and values kept for later tokens [layer?, batch, head?, position, feature]: the memory the context takes.',
+  selective_scan:
+    'One tensor of a selective state-space scan (S6), named by `part` (see SELECTIVE_SCAN_PARTS): h_t = exp(Δ_t ⊙ A) ⊙ h_{t-1} + (Δ_t ⊙ x_t) ⊗ B_t, y_t = C_t · h_t + D ⊙ x_t. Parts "x", "delta", "A", "B" and "C" are required ("D" and "y" optional), each once, with a layer axis; from them the hidden attention α_d(t, k) = C_t · exp(A_d Σ_{s=k+1..t} Δ_s[d]) ⊙ Δ_k[d] B_k is derived (Ali, Zimerman & Wolf 2024), a signed, causal W that is not normalised.',
+  mixing_parts:
+    'The factors of a linear attention, named by `part` (see MIXING_PARTS): "query" φ(q), "key" φ(k), "value" v and "output" Σ_k W(t, k) v_k, each [layer, batch, head, position, feature]; "query" and "key" are required. W(t, k) = φ(q_t)·φ(k_k) / Σ_{m≤t} φ(q_t)·φ(k_m).',
   ignored: 'An output nothing reads.',
 } as const;
 export type OutputRole = keyof typeof OUTPUT_ROLES;
+
+/**
+ * The parts of a selective scan (role `selective_scan`) and each one's axes besides an optional batch axis, in
+ * any order: "x" the scan's input (after the convolution and SiLU), "delta" the positive step Δ, "B" and "C"
+ * the input-dependent input and output vectors, "A" the negative diagonal state matrix and "D" the skip (both
+ * parameters: no position axis), "y" the scan's output including D ⊙ x, before any gate.
+ */
+export const SELECTIVE_SCAN_PARTS = {
+  x: ['layer', 'position', 'unit'],
+  delta: ['layer', 'position', 'unit'],
+  A: ['layer', 'unit', 'state'],
+  B: ['layer', 'position', 'state'],
+  C: ['layer', 'position', 'state'],
+  D: ['layer', 'unit'],
+  y: ['layer', 'position', 'unit'],
+} as const satisfies Record<string, readonly AxisName[]>;
+export type SelectiveScanPart = keyof typeof SELECTIVE_SCAN_PARTS;
+/** The parts a selective scan must export: enough to derive its hidden attention. */
+export const REQUIRED_SCAN_PARTS: readonly SelectiveScanPart[] = ['x', 'delta', 'A', 'B', 'C'];
+
+/**
+ * The parts of a linear attention (role `mixing_parts`) and each one's axes besides an optional batch axis, in
+ * any order: "query" φ(q_t), "key" φ(k_t), "value" v_t, "output" Σ_k W(t, k) v_k.
+ */
+export const MIXING_PARTS = {
+  query: ['layer', 'head', 'position', 'feature'],
+  key: ['layer', 'head', 'position', 'feature'],
+  value: ['layer', 'head', 'position', 'feature'],
+  output: ['layer', 'head', 'position', 'feature'],
+} as const satisfies Record<string, readonly AxisName[]>;
+export type MixingPart = keyof typeof MIXING_PARTS;
+/** The parts a linear attention must export: W needs both. */
+export const REQUIRED_MIXING_PARTS: readonly MixingPart[] = ['query', 'key'];
 
 export const MIXING_STRUCTURES = ['causal', 'bidirectional', 'windowed'] as const;
 export type MixingStructure = (typeof MIXING_STRUCTURES)[number];
@@ -126,6 +163,11 @@ export interface OutputSpec extends TensorSpec {
   gates?: GateSpec[];
   /** state / final_state: which state ("h", "c"); gates: the state they update. */
   state?: string;
+  /**
+   * selective_scan: which part of the scan ("x", "delta", "A", "B", "C", "D", "y"; SELECTIVE_SCAN_PARTS);
+   * mixing_parts: which factor of the linear attention ("query", "key", "value", "output"; MIXING_PARTS).
+   */
+  part?: string;
 }
 
 export interface ReadoutSpec {

@@ -1,8 +1,9 @@
 // Checks a parsed manifest (schema 2, see manifest.ts) and reports every problem at once, each naming the
 // field, what was expected and what was found, so a user fixing a model file sees the whole list. Besides
 // each tensor on its own it checks what the engine and the views rely on across tensors: per-layer families
-// numbered without gaps, integer inputs laid out [batch, position] or [position, batch], and each initial
-// state shaped like the final state fed into it.
+// numbered without gaps, integer inputs laid out [batch, position] or [position, batch], each initial
+// state shaped like the final state fed into it, and the parts of a selective scan or a linear attention
+// (each once, the required ones present, one size per shared axis).
 
 import {
   AXIS_NAMES,
@@ -10,9 +11,13 @@ import {
   GATE_MEANINGS,
   INPUT_ROLES,
   INTEGER_INPUT_ROLES,
+  MIXING_PARTS,
   MIXING_STRUCTURES,
   type ModelManifest,
   OUTPUT_ROLES,
+  REQUIRED_MIXING_PARTS,
+  REQUIRED_SCAN_PARTS,
+  SELECTIVE_SCAN_PARTS,
   SEQUENCE_AXES,
   formatAxes,
   isSafeRelativePath,
@@ -55,6 +60,7 @@ export function validateManifest(value: unknown): ManifestResult {
   if (m.model !== undefined && (typeof m.model !== 'string' || !isSafeRelativePath(m.model))) err('model', `expected a relative path inside the model folder, got ${found(m.model)}`);
   if (m.externalData !== undefined) externalDataProblem(m.externalData, m.model, (message) => err('externalData', message));
   if (m.occlusionToken !== undefined && !isNonEmpty(m.occlusionToken)) err('occlusionToken', 'expected a token string');
+  if (m.readout !== undefined) readoutProblems(m.readout, m.outputs, err);
   if (!isObj(m.dimensions)) err('dimensions', 'expected an object of positive integers');
   else for (const [key, v] of Object.entries(m.dimensions)) if (!isPosInt(v)) err(`dimensions.${key}`, `expected a positive integer, got ${found(v)}`);
 
@@ -135,6 +141,7 @@ export function validateManifest(value: unknown): ManifestResult {
   } else {
     const perLayer = new Map<string, Set<number>>();
     const layered = new Map<string, string[]>(); // family → paths of its tensors with a layer axis
+    const parts: PartOutput[] = [];
     (m.outputs as unknown[]).forEach((t, i) => {
       const path = `outputs[${i}]`;
       if (!isObj(t)) return err(path, 'expected an object');
@@ -143,8 +150,10 @@ export function validateManifest(value: unknown): ManifestResult {
       checkTensorBasics(t, path, role === 'ignored' ? ['float32', 'int64', 'int32'] : ['float32']);
       if (t.group !== undefined && !isNonEmpty(t.group)) err(`${path}.group`, 'expected a non-empty string');
       if (t.label !== undefined && !isNonEmpty(t.label)) err(`${path}.label`, 'expected a non-empty string');
+      if (t.part !== undefined && role !== 'selective_scan' && role !== 'mixing_parts') err(`${path}.part`, `only roles "selective_scan" and "mixing_parts" name a part, got ${found(t.part)} on role "${role}"`);
       const seqs = checkAxes(t, path);
       if (!seqs) return;
+      if (role === 'selective_scan' || role === 'mixing_parts') parts.push({ role, path, t });
       if (t.layer !== undefined) {
         if (!(Number.isInteger(t.layer) && (t.layer as number) >= 0)) err(`${path}.layer`, `expected a layer index (0, 1, …), got ${found(t.layer)}`);
         else if (has(t, 'layer')) err(`${path}.layer`, 'a tensor with a "layer" axis holds every layer: drop "layer" or the axis');
@@ -201,6 +210,8 @@ export function validateManifest(value: unknown): ManifestResult {
       }
     });
     uniqueNames(m.outputs as unknown[], 'outputs');
+    checkParts(parts.filter((p) => p.role === 'selective_scan'), 'selective_scan', err);
+    checkParts(parts.filter((p) => p.role === 'mixing_parts'), 'mixing_parts', err);
     for (const only of ['logits', 'gates']) {
       const n = (m.outputs as unknown[]).filter((t) => isObj(t) && t.role === only).length;
       const why = only === 'gates' ? ' (the one gate set retention and the Gates view read)' : '';
@@ -273,6 +284,55 @@ export function validateManifest(value: unknown): ManifestResult {
   return errors.length ? { ok: false, errors } : { ok: true, manifest: value as unknown as ModelManifest };
 }
 
+interface PartOutput {
+  role: 'selective_scan' | 'mixing_parts';
+  path: string;
+  t: Obj;
+}
+
+/**
+ * The parts of a selective scan or of a linear attention (outputs whose axes are otherwise valid): a known
+ * part each, each part at most once, its axes exactly the part's (batch optional, any order), the required
+ * parts present, and one size for each axis the parts share (a linear attention's values and outputs may have
+ * another feature size than its queries and keys).
+ */
+function checkParts(outputs: PartOutput[], role: PartOutput['role'], err: (path: string, message: string) => void): void {
+  if (!outputs.length) return;
+  const table: Record<string, readonly string[]> = role === 'selective_scan' ? SELECTIVE_SCAN_PARTS : MIXING_PARTS;
+  const required: readonly string[] = role === 'selective_scan' ? REQUIRED_SCAN_PARTS : REQUIRED_MIXING_PARTS;
+  const what = role === 'selective_scan' ? 'selective scan' : 'linear attention';
+  const seen = new Map<string, string>(); // part → path
+  const sizes = new Map<string, { part: string; path: string; size: AxisSpec['size'] }>(); // shared axis → first size given
+  for (const { path, t } of outputs) {
+    if (typeof t.part !== 'string' || !Object.prototype.hasOwnProperty.call(table, t.part)) {
+      err(`${path}.part`, `expected one of ${list(Object.keys(table))} for role "${role}", got ${found(t.part)}`);
+      continue;
+    }
+    const part = t.part;
+    if (seen.has(part)) {
+      err(`${path}.part`, `part "${part}" of role "${role}" is given twice (also ${seen.get(part)})`);
+      continue;
+    }
+    seen.set(part, path);
+    const axes = t.axes as AxisSpec[];
+    const names: string[] = axes.map((a) => a.name).filter((n) => n !== 'batch');
+    const want = table[part];
+    if (names.length !== want.length || !want.every((n) => names.includes(n))) {
+      err(`${path}.axes`, `part "${part}" of role "${role}" needs the axes [${want.join(', ')}] and an optional batch axis, in any order; got ${formatAxes(axes)}`);
+      continue;
+    }
+    for (const a of axes) {
+      if (a.name === 'batch' || a.size === undefined) continue;
+      const key = a.name === 'feature' && (part === 'value' || part === 'output') ? 'feature of values' : a.name;
+      const first = sizes.get(key);
+      if (!first) sizes.set(key, { part, path, size: a.size });
+      else if (first.size !== a.size) err(`${path}.axes`, `the "${a.name}" axis of part "${part}" is ${found(a.size)}, but part "${first.part}" (${first.path}) has ${found(first.size)}; the parts of one ${what} share it`);
+    }
+  }
+  const missing = required.filter((p) => !seen.has(p));
+  if (missing.length) err('outputs', `a ${what} (role "${role}") needs the parts ${list(required)}; missing ${list(missing)}`);
+}
+
 /** The external-data file: a relative path inside the folder, beside the model file (the graph names it from there). */
 function externalDataProblem(value: unknown, model: unknown, report: (message: string) => void): void {
   if (typeof value !== 'string' || !isSafeRelativePath(value)) return report(`expected a relative path inside the model folder, got ${found(value)}`);
@@ -280,6 +340,32 @@ function externalDataProblem(value: unknown, model: unknown, report: (message: s
   const folderOf = (path: string) => path.split('/').filter((part) => part !== '.' && part !== '').slice(0, -1).join('/');
   if (value === modelFile) report(`expected the weights file, not the model file itself, got ${found(value)}`);
   else if (folderOf(value) !== folderOf(modelFile)) report(`expected a file beside the model file "${modelFile}" (onnxruntime finds it by the name the graph gives, relative to that file), got ${found(value)}`);
+}
+
+/** The readout (final norm and unembedding, by initialiser names) the logit lens applies to the hidden states. */
+function readoutProblems(value: unknown, outputs: unknown, err: (path: string, message: string) => void): void {
+  const initialiser = (path: string, v: unknown, optional: boolean) => {
+    if ((v !== undefined || !optional) && !isNonEmpty(v)) err(path, `expected the name of an ONNX initialiser, got ${found(v)}`);
+  };
+  if (!isObj(value)) return err('readout', `expected an object with "unembedding" and optionally "norm", got ${found(value)}`);
+  const u = value.unembedding;
+  if (!isObj(u)) err('readout.unembedding', `expected an object with "weight" and "layout", got ${found(u)}`);
+  else {
+    initialiser('readout.unembedding.weight', u.weight, false);
+    if (u.layout !== 'vocab_feature' && u.layout !== 'feature_vocab') err('readout.unembedding.layout', `expected "vocab_feature" ([vocab, feature]) or "feature_vocab" ([feature, vocab]), got ${found(u.layout)}`);
+    initialiser('readout.unembedding.bias', u.bias, true);
+  }
+  const n = value.norm;
+  if (n !== undefined && !isObj(n)) err('readout.norm', `expected an object with "kind", "weight" and "epsilon", got ${found(n)}`);
+  else if (isObj(n)) {
+    if (n.kind !== 'layernorm' && n.kind !== 'rmsnorm') err('readout.norm.kind', `expected "layernorm" or "rmsnorm", got ${found(n.kind)}`);
+    initialiser('readout.norm.weight', n.weight, false);
+    initialiser('readout.norm.bias', n.bias, true);
+    if (!(typeof n.epsilon === 'number' && Number.isFinite(n.epsilon) && n.epsilon > 0)) err('readout.norm.epsilon', `expected a positive number (e.g. 1e-5), got ${found(n.epsilon)}`);
+  }
+  const roles = Array.isArray(outputs) ? outputs.filter(isObj).map((o) => o.role) : [];
+  if (!roles.includes('hidden_states')) err('readout', 'expected an output with role "hidden_states" (the states the readout is applied to), found none');
+  if (!roles.includes('logits')) err('readout', 'expected an output with role "logits" (what the readout reproduces), found none');
 }
 
 /** Same axis names in the same order, and the same size wherever either gives a fixed one (batch is free). */

@@ -10,9 +10,11 @@
 // WebGPU, the GPU buffers), 1× the copy in JavaScript typed arrays that the analysis keeps (onnxruntime-web
 // copies each output out of its heap), and 0.5× the views' aggregates: head means per layer (1/H of the
 // attention, ≤ 0.5 for H ≥ 2), rollout and the hovers' W(t, k) (a few T² each), and a canonical copy of a
-// tensor only when its axis order differs. The budget (DEFAULT_MEMORY_BUDGET, 4 GiB of working set, so
-// about 1.6 GiB of outputs) keeps one analysis well inside a renderer process; memoryBudget() lowers it
-// for big weights, which share the 4 GiB heap with the outputs' copy there.
+// tensor only when its axis order differs. A mixing family the views compute rather than read (a selective
+// scan's hidden attention: L × T² floats, one head per layer) adds DERIVED_WORKING_SET_FACTOR (2) times its
+// size: the matrices and the row-normalised copy that rollout reads. The budget (DEFAULT_MEMORY_BUDGET,
+// 4 GiB of working set, so about 1.6 GiB of outputs) keeps one analysis well inside a renderer process;
+// memoryBudget() lowers it for big weights, which share the 4 GiB heap with the outputs' copy there.
 
 import type { ModelManifest, OutputRole, OutputSpec } from './manifest';
 import { sequenceOfAxis } from './manifest';
@@ -25,6 +27,8 @@ export type { SequenceLengths };
 export const GiB = 2 ** 30;
 /** Working set of an analysis per byte of outputs (see the header). */
 export const WORKING_SET_FACTOR = 2.5;
+/** Working set per byte of a mixing family computed in the views (see the header). */
+export const DERIVED_WORKING_SET_FACTOR = 2;
 /** Working set one analysis may take in a webview (see the header). */
 export const DEFAULT_MEMORY_BUDGET = 4 * GiB;
 /** onnxruntime-web's heap: a wasm32 memory, 4 GiB at most. */
@@ -47,7 +51,9 @@ export interface RunMemory {
   outputs: OutputMemory[];
   /** All outputs, once. */
   outputBytes: number;
-  /** The working set: outputBytes × WORKING_SET_FACTOR. */
+  /** The mixing families computed from other outputs (a selective scan's hidden attention), once. */
+  derivedBytes: number;
+  /** The working set: outputBytes × WORKING_SET_FACTOR + derivedBytes × DERIVED_WORKING_SET_FACTOR. */
   bytes: number;
   /** The largest family of outputs in words, with its bytes: "attention of 12 layers × 12 heads at 4,096 tokens". */
   largest: { text: string; bytes: number };
@@ -83,7 +89,23 @@ export function runMemory(manifest: ModelManifest, lengths: SequenceLengths | nu
   const byId = lengthsOf(manifest, lengths);
   const outputs = manifest.outputs.map((o) => ({ name: o.name, role: o.role, bytes: DTYPE_BYTES[o.dtype] * elements(manifest, o, byId) }));
   const outputBytes = outputs.reduce((n, o) => n + o.bytes, 0);
-  return { lengths: byId, outputs, outputBytes, bytes: outputBytes * WORKING_SET_FACTOR, largest: largestFamily(manifest, byId, outputs) };
+  const derived = derivedFamilies(manifest, byId);
+  const derivedBytes = derived.reduce((n, f) => n + f.bytes, 0);
+  const bytes = outputBytes * WORKING_SET_FACTOR + derivedBytes * DERIVED_WORKING_SET_FACTOR;
+  return { lengths: byId, outputs, outputBytes, derivedBytes, bytes, largest: largestFamily(manifest, byId, outputs, derived) };
+}
+
+/** The mixing families the views compute (float32, one head per layer, T × T at the length of the sequence they mix), in words. */
+function derivedFamilies(manifest: ModelManifest, lengths: SequenceLengths): Array<{ text: string; bytes: number }> {
+  const structure = modelStructure(manifest);
+  return structure.mixing
+    .filter((f) => f.derived === 'selective_scan' && structure.selectiveScan)
+    .map((f) => {
+      const size = structure.selectiveScan!.x.axes.find((a) => a.name === 'layer')?.size;
+      const L = typeof size === 'number' ? size : 1;
+      const T = lengths[f.query] ?? 1;
+      return { text: `${f.label} of ${count(L)} layer${L === 1 ? '' : 's'} at ${count(T)} tokens`, bytes: 4 * L * T * T };
+    });
 }
 
 /**
@@ -145,7 +167,7 @@ export function formatBytes(bytes: number): string {
  * takes 9.7 GB; …; at most 1,530 tokens fit." `fit` comes from maxTokensWithin.
  */
 export function overBudgetMessage(manifest: ModelManifest, memory: RunMemory, budgetBytes: number, fit: number): string {
-  const rest = memory.outputBytes > memory.largest.bytes ? 'with the other outputs, ' : '';
+  const rest = memory.outputBytes + memory.derivedBytes > memory.largest.bytes ? 'with the other outputs, ' : '';
   const tail = fit >= 1 ? `at most ${count(fit)} tokens fit` : 'not even one token fits';
   return (
     `${manifest.displayName}: ${memory.largest.text} takes ${formatBytes(memory.largest.bytes)}; ${rest}held by onnxruntime and by the views ` +
@@ -154,7 +176,7 @@ export function overBudgetMessage(manifest: ModelManifest, memory: RunMemory, bu
 }
 
 /** The family of outputs that takes the most (a mixing family, or the tensors of one role and group), in words. */
-function largestFamily(manifest: ModelManifest, lengths: SequenceLengths, outputs: OutputMemory[]): { text: string; bytes: number } {
+function largestFamily(manifest: ModelManifest, lengths: SequenceLengths, outputs: OutputMemory[], derived: Array<{ text: string; bytes: number }>): { text: string; bytes: number } {
   const bytesOf = (specs: readonly OutputSpec[]) => specs.reduce((n, o) => n + (outputs.find((m) => m.name === o.name)?.bytes ?? 0), 0);
   const seqLength = (o: OutputSpec, axis: string) => {
     const seq = sequenceOfAxis(manifest, o.axes.find((a) => a.name === axis));
@@ -169,10 +191,11 @@ function largestFamily(manifest: ModelManifest, lengths: SequenceLengths, output
     const L = layersOf(specs);
     return specs[0].layer !== undefined || specs[0].axes.some((a) => a.name === 'layer') ? `${count(L)} layer${L === 1 ? '' : 's'}` : '';
   };
-  const candidates: Array<{ text: string; bytes: number }> = [];
+  const candidates: Array<{ text: string; bytes: number }> = [...derived];
   const grouped = new Set<string>();
   for (const f of modelStructure(manifest).mixing) {
     const o = f.outputs[0];
+    if (!o) continue; // derived: counted above
     const heads = o.axes.find((a) => a.name === 'head')?.size;
     const parts = [layerWords(f.outputs), typeof heads === 'number' ? `${count(heads)} head${heads === 1 ? '' : 's'}` : ''].filter(Boolean).join(' × ');
     const q = seqLength(o, 'query');

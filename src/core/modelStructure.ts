@@ -1,7 +1,9 @@
 // What a model offers, derived from its manifest's roles alone: its token sequences, which one the logits
 // score, its mixing families (attention-like W per layer and head, one sequence or across two), gates with
 // their meanings, decay factors, states (per-layer tensors grouped by state) and the hidden states of the
-// primary sequence. Views, hovers, the Compare view and the math ask this, never the architecture string.
+// primary sequence, the parts of a selective scan (whose hidden attention becomes a derived mixing family,
+// computed in hiddenAttention.ts) and of a linear attention. Views, hovers, the Compare view and the math ask
+// this, never the architecture string.
 // It also puts each role's tensor in one canonical axis order, whatever order the model exports (a copy
 // only when the order differs).
 
@@ -10,9 +12,15 @@ import {
   type AxisName,
   type GateSpec,
   type InputSpec,
+  MIXING_PARTS,
+  type MixingPart,
   type ModelManifest,
   type OutputRole,
   type OutputSpec,
+  REQUIRED_MIXING_PARTS,
+  REQUIRED_SCAN_PARTS,
+  SELECTIVE_SCAN_PARTS,
+  type SelectiveScanPart,
   axisIndex,
   sequenceOfAxis,
 } from './manifest';
@@ -42,10 +50,21 @@ export interface MixingFamily {
   /** Sequence ids of the query (rows) and key (columns) axes. */
   query: string;
   keys: string;
-  /** The tensors, in layer order. */
+  /** The tensors, in layer order; empty for a derived family. */
   outputs: OutputSpec[];
   perLayer: boolean;
+  /**
+   * Set when W is not exported but computed from other outputs: "selective_scan", the hidden attention of a
+   * selective scan (roleData's mixingMatrices computes it from ModelStructure.selectiveScan, one head per layer).
+   */
+  derived?: 'selective_scan';
 }
+
+/** The parts of a selective scan (role selective_scan), by part; x, delta, A, B and C always, D and y when exported. */
+export type SelectiveScanParts = { [P in 'x' | 'delta' | 'A' | 'B' | 'C']: OutputSpec } & { [P in 'D' | 'y']?: OutputSpec };
+
+/** The factors of a linear attention (role mixing_parts), by part; query and key always. */
+export type MixingParts = { [P in 'query' | 'key']: OutputSpec } & { [P in 'value' | 'output']?: OutputSpec };
 
 export interface GateFamily {
   output: OutputSpec;
@@ -89,7 +108,14 @@ export interface ModelStructure {
   finalStates: OutputSpec[];
   /** Runs in chunks that carry a state (initial_state inputs fed from final_state outputs). */
   recurrent: boolean;
+  /** The selective scan's parts, when the model exports them (its hidden attention is the last of `mixing`). */
+  selectiveScan?: SelectiveScanParts;
+  /** The linear attention's factors, when the model exports them. */
+  mixingParts?: MixingParts;
 }
+
+/** Key of the mixing family derived from a selective scan. */
+export const HIDDEN_ATTENTION_KEY = 'mixing/hidden_attention';
 
 const structures = new WeakMap<ModelManifest, ModelStructure>();
 
@@ -151,6 +177,13 @@ function deriveStructure(manifest: ModelManifest): ModelStructure {
   const decayGroup = decays.filter((o) => (o.group ?? '') === (decays[0]?.group ?? '')).sort(byLayer);
   // Hidden states: the first group whose position axis indexes the primary sequence (an encoder's differ in length).
   const hidden = manifest.outputs.filter((o) => o.role === 'hidden_states' && sequenceOfAxis(manifest, o.axes[axisIndex(o, 'position')]) === primary);
+  const selectiveScan = partsOf(manifest, 'selective_scan') as SelectiveScanParts | undefined;
+  if (selectiveScan) {
+    // The hidden attention α(t, k) of a selective scan: causal, signed, rows not normalised (Ali et al. 2024).
+    const seq = sequenceOfAxis(manifest, selectiveScan.x.axes[axisIndex(selectiveScan.x, 'position')]) ?? sequences[0].id;
+    const derived: MixingFamily = { key: HIDDEN_ATTENTION_KEY, role: 'mixing', label: 'hidden attention', mask: 'causal', normalised: false, signed: true, query: seq, keys: seq, outputs: [], perLayer: false, derived: 'selective_scan' };
+    families.set(derived.key, derived);
+  }
   return {
     sequences,
     primary,
@@ -163,7 +196,19 @@ function deriveStructure(manifest: ModelManifest): ModelStructure {
     hiddenStates: hidden.filter((o) => (o.group ?? '') === (hidden[0]?.group ?? '')).sort(byLayer),
     finalStates: manifest.outputs.filter((o) => o.role === 'final_state'),
     recurrent: manifest.inputs.some((i) => i.role === 'initial_state'),
+    selectiveScan,
+    mixingParts: partsOf(manifest, 'mixing_parts') as MixingParts | undefined,
   };
+}
+
+/** The outputs of a role by part, or undefined when a required part is missing (the validator reports that). */
+function partsOf(manifest: ModelManifest, role: 'selective_scan' | 'mixing_parts'): Record<string, OutputSpec> | undefined {
+  const outputs = manifest.outputs.filter((o) => o.role === role && o.part !== undefined);
+  if (!outputs.length) return undefined;
+  const parts: Record<string, OutputSpec> = {};
+  for (const o of outputs) parts[o.part!] ??= o;
+  const required: readonly string[] = role === 'selective_scan' ? REQUIRED_SCAN_PARTS : REQUIRED_MIXING_PARTS;
+  return required.every((p) => parts[p]) ? parts : undefined;
 }
 
 function byLayer(a: OutputSpec, b: OutputSpec): number {
@@ -192,13 +237,20 @@ const CANONICAL: Partial<Record<OutputRole, AxisName[]>> = {
   decay: ['layer', 'position', 'unit'],
 };
 
+/** The canonical axis order of an output: its role's, or for a part of a scan or a linear attention the part's. */
+function canonicalOrder(spec: OutputSpec): readonly AxisName[] | undefined {
+  if (spec.role === 'selective_scan') return SELECTIVE_SCAN_PARTS[spec.part as SelectiveScanPart];
+  if (spec.role === 'mixing_parts') return MIXING_PARTS[spec.part as MixingPart];
+  return CANONICAL[spec.role];
+}
+
 /**
- * An output's tensor (batch axis already removed) in its role's canonical order. Axes the role does not
+ * An output's tensor (batch axis already removed) in its role's (or part's) canonical order. Axes the role does not
  * name (e.g. the state dimension of a state-space model) are folded into the last canonical axis, and a
  * per-layer tensor gets no layer axis (its spec's `layer` says which one it is).
  */
 export function canonicalTensor(spec: OutputSpec, tensor: Tensor): Tensor {
-  const order = CANONICAL[spec.role];
+  const order = canonicalOrder(spec);
   if (!order) return tensor;
   const names = spec.axes.filter((a) => a.name !== 'batch').map((a) => a.name);
   if (names.length !== tensor.dims.length) throw new Error(`output "${spec.name}" has ${tensor.dims.length} axes; its manifest names ${names.length} besides batch`);

@@ -1,11 +1,13 @@
 // An analysis's outputs read by role, in canonical axis order: mixing families as layered matrices (no
 // copy of per-layer tensors), gates [L, T, G, U] with their declared meanings, states [L, T, U] (per-layer
 // tensors of one state stacked), the hidden states of the primary sequence, and the W(t, k) each family,
-// gate set or decay offers (rollout, retention). Views, hovers and the Compare view read the model through
+// gate set or decay offers (rollout, retention), the parts of a selective scan (and the hidden attention
+// derived from them) and of a linear attention. Views, hovers and the Compare view read the model through
 // these functions only.
 
 import { type LayeredMatrices, type Tensor, layeredFromLayers, layeredFromTensor, rollout, rowNormalisedAbs } from './analysis';
 import type { Analysis, AnalysedSequence } from './analyze';
+import { type SelectiveScanTensors, hiddenAttention } from './hiddenAttention';
 import type { GateSpec, OutputSpec } from './manifest';
 import { type MixingFamily, type StateFamily, canonicalTensor, mainFamily } from './modelStructure';
 import { type RetentionGates, retentionGates } from './retention';
@@ -20,12 +22,48 @@ function once<T>(analysis: Analysis, key: string, make: () => T): T {
   return map.get(key) as T;
 }
 
-/** The matrices of a mixing family, [layer][head][query][key]. */
+/**
+ * The matrices of a mixing family, [layer][head][query][key]. A family derived from a selective scan is its
+ * hidden attention, one head (the mean over channels) per layer, each layer computed when first read.
+ */
 export function mixingMatrices(analysis: Analysis, family: MixingFamily): LayeredMatrices {
   return once(analysis, `mixing:${family.key}`, () => {
+    if (family.derived === 'selective_scan') {
+      const scan = selectiveScanData(analysis);
+      if (!scan) throw new Error(`${family.label}: the model exports no complete selective scan (parts x, delta, A, B and C)`);
+      return hiddenAttention(scan);
+    }
     const tensors = family.outputs.map((o) => canonicalTensor(o, analysis.outputs[o.name]));
     if (!family.perLayer) return layeredFromTensor(tensors[0]);
     return layeredFromLayers(tensors); // each [H, Tq, Tk]: a per-layer tensor has no layer axis
+  });
+}
+
+/** The parts of the model's selective scan in canonical order (x, delta, y [L, T, D]; B, C [L, T, N]; A [L, D, N]; D [L, D]). */
+export function selectiveScanData(analysis: Analysis): SelectiveScanTensors | undefined {
+  const parts = analysis.structure.selectiveScan;
+  if (!parts) return undefined;
+  return once(analysis, 'selective_scan', () => {
+    const read = (o: OutputSpec) => canonicalTensor(o, analysis.outputs[o.name]);
+    return { x: read(parts.x), delta: read(parts.delta), A: read(parts.A), B: read(parts.B), C: read(parts.C), D: parts.D && read(parts.D), y: parts.y && read(parts.y) };
+  });
+}
+
+/** A linear attention's factors in canonical order, each [L, H, T, F] (linearAttention.ts reads one layer). */
+export interface MixingPartsData {
+  query: Tensor;
+  key: Tensor;
+  value?: Tensor;
+  output?: Tensor;
+}
+
+/** The model's linear-attention factors, if it exports them. */
+export function mixingPartsData(analysis: Analysis): MixingPartsData | undefined {
+  const parts = analysis.structure.mixingParts;
+  if (!parts) return undefined;
+  return once(analysis, 'mixing_parts', () => {
+    const read = (o: OutputSpec) => canonicalTensor(o, analysis.outputs[o.name]);
+    return { query: read(parts.query), key: read(parts.key), value: parts.value && read(parts.value), output: parts.output && read(parts.output) };
   });
 }
 

@@ -3,7 +3,7 @@
 // tests, training code, node_modules and sourcemaps stay out. Run by test/harness/e2e.mjs after packaging.
 
 import * as assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { repoRoot } from '../harness/codeServer.mjs';
@@ -42,6 +42,15 @@ describe('the packaged VSIX', function () {
     assert.ok(media.length > 0);
     const missing = media.filter((f) => !names.includes(`extension/media/${f}`));
     assert.deepEqual(missing, [], 'media files missing from the VSIX');
+  });
+
+  it('stays within 45 MB with every bundled model in it', async function () {
+    const bundled = (await readdir(join(repoRoot, 'media/models'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    assert.ok(bundled.length >= 7, `bundled models: ${bundled.join(', ')}`);
+    for (const id of bundled) assert.ok(names.includes(`extension/media/models/${id}/model.onnx`), `${id} is in the VSIX`);
+    const mb = statSync(vsix).size / 1e6;
+    console.log(`      VSIX: ${mb.toFixed(1)} MB with ${bundled.length} models (${bundled.join(', ')})`);
+    assert.ok(mb <= 45, `the VSIX is ${mb.toFixed(1)} MB; at most 45 MB`);
   });
 
   it('contains no node_modules, sources, tests, training code or sourcemaps', function () {

@@ -121,6 +121,24 @@ describe('role data read from hand-made analyses', () => {
     assert.strictEqual(influenceMatrix(declared, 'rollout')!.label, 'attention rollout over all layers');
   });
 
+  it('folds the state axis of a decay and a state [layer, batch, position, unit, state] into units, unit-major', () => {
+    // A selective scan's exp(Δ A) and h_t: D = 2 units × N = 2 states become 4 units, (unit, state) in that order.
+    const decay: OutputSpec = { name: 'decay', role: 'decay', dtype: 'float32', axes: [axis('layer', 1), B, axis('position', 'T'), axis('unit', 2), axis('state', 2)] };
+    // The state exported state-major ([…, state, unit]) reads back unit-major like the decay.
+    const h: OutputSpec = { name: 'h', role: 'state', state: 'h', dtype: 'float32', axes: [axis('layer', 1), B, axis('position', 'T'), axis('state', 2), axis('unit', 2)] };
+    const values = { decay: t([1, 2, 2, 2], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]), h: t([1, 2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]) };
+    const a = analysisOf([decay, h], values, 2);
+    const r = retentionData(a)!;
+    assert.deepStrictEqual(r.tensor.dims, [1, 2, 1, 4]);
+    close(r.tensor.data, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
+    // Mean over the 4 units: W(0, 0) = mean(1 − d_0) = 0.75, W(1, 0) = mean(d_1 (1 − d_0)) = 1.9 / 4, W(1, 1) = mean(1 − d_1) = 0.35.
+    close(influenceMatrix(a, 'retention')!.w, [0.75, 0, 0.475, 0.35]);
+    const [state] = stateData(a);
+    assert.deepStrictEqual(state.tensor.dims, [1, 2, 4]);
+    close(state.tensor.data, [1, 3, 2, 4, 5, 7, 6, 8]);
+    assert.strictEqual(layerCount(a), 1);
+  });
+
   it('keeps an all-zero row of rectangular mixing zero when row-normalising', () => {
     const m = rowNormalisedAbs(layeredFromTensor(t([1, 1, 2, 3], [0, 0, 0, -1, 1, 2])));
     close(m.layer(0), [0, 0, 0, 0.25, 0.25, 0.5]);

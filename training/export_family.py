@@ -1,0 +1,283 @@
+"""Export forms and schema-2 tensor specs of the family-tree models (Elman RNN, linear attention, sliding-window
+Transformer, selective state-space model), used by export.py.
+
+Each export form returns its outputs in the order of its spec list; specs carry their schema-2 axes directly
+("axes") and the export shape ("shape", strings are dynamic). Large per-token internals that are recomputed and
+checked from smaller outputs in the tests (linear attention's state S_t, the state-space model's h_t and decay)
+are left out of the reference texts ("omitFromReference").
+"""
+from typing import List, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+
+
+def axes_of(names, shape):
+    return [{"name": n} if d == "B" else {"name": n, "size": d} for n, d in zip(names, shape)]
+
+
+def spec(name, role, names, shape, description, **extra):
+    # Per-token internals of the scan and of linear attention are written for the first reference text only.
+    if role in ("mixing_parts", "selective_scan") and "position" in names:
+        extra.setdefault("bulky", True)
+    return {"name": name, "role": role, "dtype": "float32", "shape": shape, "axes": axes_of(names, shape),
+            "description": description, **extra}
+
+
+def logits_spec(cfg):
+    return spec("logits", "logits", ["batch", "position", "vocab"], ["B", "T", cfg["vocab_size"]],
+                "Next-token logits (unnormalised) at every position.")
+
+
+def ids_spec():
+    return {"name": "input_ids", "role": "input_ids", "dtype": "int64", "shape": ["B", "T"],
+            "axes": [{"name": "batch"}, {"name": "position", "size": "T"}]}
+
+
+def hidden_spec(cfg, norm):
+    L, d = cfg["n_layers"], cfg["d_model"]
+    return spec("hidden_states", "hidden_states", ["layer", "batch", "position", "feature"], [L + 1, "B", "T", d],
+                "Residual stream: index 0 is the token embedding, index l the output of block l (before the final "
+                "%s)." % norm)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Elman RNN
+
+@torch.jit.script
+def elman_layer(xp: Tensor, h: Tensor, w_hh_t: Tensor) -> Tuple[Tensor, Tensor]:
+    """xp [B,T,H] = x W_ih^T + b_ih + b_hh. Returns hidden [B,T,H] and h_n [B,H]."""
+    hiddens: List[Tensor] = []
+    for t in range(xp.size(1)):
+        h = torch.tanh(xp[:, t] + torch.matmul(h, w_hh_t))
+        hiddens.append(h)
+    return torch.stack(hiddens, 1), h
+
+
+class ElmanExport(nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids, h0):
+        x = self.lm.emb(input_ids)
+        hiddens, hn = [], []
+        for layer in range(self.lm.cfg["n_layers"]):
+            w_ih = getattr(self.lm.rnn, "weight_ih_l%d" % layer)
+            w_hh = getattr(self.lm.rnn, "weight_hh_l%d" % layer)
+            b = getattr(self.lm.rnn, "bias_ih_l%d" % layer) + getattr(self.lm.rnn, "bias_hh_l%d" % layer)
+            h_seq, h_last = elman_layer(torch.matmul(x, w_ih.t()) + b, h0[layer], w_hh.t())
+            hiddens.append(h_seq)
+            hn.append(h_last)
+            x = h_seq
+        return F.linear(self.lm.proj(x), self.lm.emb.weight), torch.stack(hiddens), torch.stack(hn)
+
+
+def elman_specs(cfg):
+    L, H = cfg["n_layers"], cfg["hidden"]
+    inputs = [ids_spec(), spec("h0", "initial_state", ["layer", "batch", "unit"], [L, "B", H],
+                               "Initial hidden state per layer (zeros for a fresh start; h_n of the previous chunk "
+                               "to continue a long text).", state="h")]
+    outputs = [logits_spec(cfg),
+               spec("hidden", "state", ["layer", "batch", "position", "unit"], [L, "B", "T", H],
+                    "Hidden state h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh) per layer after each token.",
+                    state="h", label="hidden state h", range=[-1, 1], bulky=True),
+               spec("h_n", "final_state", ["layer", "batch", "unit"], [L, "B", H],
+                    "Hidden state after the last token (feed as h0 of the next chunk).", state="h")]
+    return inputs, outputs
+
+
+def elman_check(model, exp, ids):
+    ref, state = model(ids)
+    z = torch.zeros(model.cfg["n_layers"], ids.shape[0], model.cfg["hidden"])
+    out = exp(ids, z)
+    diff = max(float((out[0] - ref).abs().max()), float((out[2] - state).abs().max()))
+    a = exp(ids[:, :20], z)
+    b = exp(ids[:, 20:], a[2])
+    return max(diff, float((torch.cat([a[0], b[0]], 1) - ref).abs().max()))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Linear attention
+
+class LinearExport(nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids):
+        logits, parts, hidden = self.lm(input_ids, need_internals=True)
+        att, q, k, v, mixed = (torch.stack(list(p)) for p in zip(*parts))  # each [L,B,H,T,*]
+        state = torch.cumsum(k.unsqueeze(-1) * v.unsqueeze(-2), dim=3)  # [L,B,H,T,dk,dv]
+        norm = torch.cumsum(k, dim=3)  # [L,B,H,T,dk]
+        return (logits, att, q, k, v, mixed, state.permute(0, 1, 3, 2, 4, 5), norm.permute(0, 1, 3, 2, 4), hidden)
+
+
+def linear_specs(cfg):
+    L, H, d = cfg["n_layers"], cfg["n_heads"], cfg["d_model"]
+    hd = d // H
+    part_axes = ["layer", "batch", "head", "position", "feature"]
+    part_shape = [L, "B", H, "T", hd]
+    outputs = [
+        logits_spec(cfg),
+        spec("attention", "mixing", ["layer", "batch", "head", "query", "key"], [L, "B", H, "T", "T"],
+             "Causal linear attention per layer and head: W(t, k) = phi(q_t).phi(k_k) / sum_(m<=t) phi(q_t).phi(k_m), "
+             "phi(x) = elu(x) + 1 (0 for k > t).", structure="causal", normalised=True, label="linear attention"),
+        spec("phi_q", "mixing_parts", part_axes, part_shape, "phi(q_t) per layer, head and token.", part="query"),
+        spec("phi_k", "mixing_parts", part_axes, part_shape, "phi(k_t) per layer, head and token.", part="key"),
+        spec("values", "mixing_parts", part_axes, part_shape, "v_t per layer, head and token.", part="value"),
+        spec("mixed", "mixing_parts", part_axes, part_shape,
+             "Each head's output sum_k W(t, k) v_k (before the output projection).", part="output"),
+        spec("state_S", "state", ["layer", "batch", "position", "head", "state", "feature"], [L, "B", "T", H, hd, hd],
+             "The recurrent form's state S_t = S_(t-1) + phi(k_t) v_t^T per layer and head: the whole memory of the "
+             "context, the same size at every token.", state="S", label="state S", omitFromReference=True),
+        spec("state_z", "state", ["layer", "batch", "position", "head", "state"], [L, "B", "T", H, hd],
+             "The normaliser z_t = z_(t-1) + phi(k_t); the output is S_t^T phi(q_t) / (z_t . phi(q_t)).",
+             state="z", label="normaliser z", omitFromReference=True),
+        hidden_spec(cfg, "LayerNorm"),
+    ]
+    return [ids_spec()], outputs
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sliding-window Transformer
+
+class WindowExport(nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids):
+        return self.lm(input_ids, need_internals=True)
+
+
+def window_specs(cfg):
+    L, H = cfg["n_layers"], cfg["n_heads"]
+    outputs = [
+        logits_spec(cfg),
+        spec("attention", "mixing", ["layer", "batch", "head", "query", "key"], [L, "B", H, "T", "T"],
+             "Softmax attention per layer and head over a sliding window of %d keys (the query itself included) "
+             "plus the first %d token(s), which every query sees (attention sink); 0 elsewhere."
+             % (cfg["window"], cfg["global_tokens"]),
+             structure="windowed", window=cfg["window"], globalTokens=cfg["global_tokens"], normalised=True,
+             label="sliding-window attention"),
+        hidden_spec(cfg, "LayerNorm"),
+    ]
+    return [ids_spec()], outputs
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Selective state-space model
+
+@torch.jit.script
+def selective_scan(decay: Tensor, write: Tensor, c: Tensor) -> Tuple[Tensor, Tensor]:
+    """decay, write [B,T,D,N]; c [B,T,N]. h_t = decay_t * h_(t-1) + write_t; returns h [B,T,D,N] and
+    y_t = sum_n C_t[n] h_t[:, n] [B,T,D]."""
+    h = torch.zeros_like(decay[:, 0])
+    hs: List[Tensor] = []
+    for t in range(decay.size(1)):
+        h = decay[:, t] * h + write[:, t]
+        hs.append(h)
+    states = torch.stack(hs, 1)
+    return states, (states * c.unsqueeze(2)).sum(-1)
+
+
+class MambaExport(nn.Module):
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, input_ids):
+        h = self.lm.emb(input_ids)
+        hidden = [h]
+        parts: List[List[Tensor]] = [[] for _ in range(9)]
+        for b in self.lm.blocks:
+            x, z, delta, Bm, Cm, A = b.ssm_inputs(h)
+            decay = torch.exp(delta.unsqueeze(-1) * A)
+            write = (delta * x).unsqueeze(-1) * Bm.unsqueeze(2)
+            states, y = selective_scan(decay, write, Cm)
+            y = y + b.D * x
+            h = h + b.out_proj(y * F.silu(z))
+            hidden.append(h)
+            for i, t in enumerate((x, delta, Bm, Cm, A, b.D, y, decay, states)):
+                parts[i].append(t)
+        logits = F.linear(self.lm.norm_f(h), self.lm.emb.weight)
+        return (logits, *[torch.stack(p) for p in parts], torch.stack(hidden))
+
+
+def mamba_specs(cfg):
+    L, D, N = cfg["n_layers"], cfg["d_inner"], cfg["d_state"]
+    tok = ["layer", "batch", "position", "unit"]
+    outputs = [
+        logits_spec(cfg),
+        spec("ssm_x", "selective_scan", tok, [L, "B", "T", D],
+             "The scan's input x_t per channel (after the causal convolution and SiLU).", part="x"),
+        spec("ssm_delta", "selective_scan", tok, [L, "B", "T", D],
+             "The input-dependent step delta_t = softplus(W_dt x_t + b_dt) per channel.", part="delta"),
+        spec("ssm_B", "selective_scan", ["layer", "batch", "position", "state"], [L, "B", "T", N],
+             "The input-dependent input matrix B_t.", part="B"),
+        spec("ssm_C", "selective_scan", ["layer", "batch", "position", "state"], [L, "B", "T", N],
+             "The input-dependent output matrix C_t.", part="C"),
+        spec("ssm_A", "selective_scan", ["layer", "unit", "state"], [L, D, N],
+             "The diagonal state matrix A = -exp(A_log) (negative).", part="A"),
+        spec("ssm_D", "selective_scan", ["layer", "unit"], [L, D], "The skip connection D per channel.", part="D"),
+        spec("ssm_y", "selective_scan", tok, [L, "B", "T", D],
+             "The scan's output y_t = C_t h_t + D x_t (before the SiLU gate).", part="y"),
+        spec("ssm_decay", "decay", ["layer", "batch", "position", "unit", "state"], [L, "B", "T", D, N],
+             "exp(delta_t A): the share of each state entry kept from one token to the next.",
+             label="state decay exp(delta A)", omitFromReference=True),
+        spec("ssm_state", "state", ["layer", "batch", "position", "unit", "state"], [L, "B", "T", D, N],
+             "The state h_t = exp(delta_t A) h_(t-1) + delta_t x_t B_t per channel and state dimension.",
+             state="h", label="state h", omitFromReference=True),
+        hidden_spec(cfg, "RMSNorm"),
+    ]
+    return [ids_spec()], outputs
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+def forms(arch):
+    """(export class, spec function, training-module check or None) of a family-tree architecture."""
+    return {
+        "elman": (ElmanExport, elman_specs, elman_check),
+        "linear-attention": (LinearExport, linear_specs, None),
+        "sliding-window-transformer": (WindowExport, window_specs, None),
+        "mamba": (MambaExport, mamba_specs, None),
+    }[arch]
+
+
+def example_inputs(cfg, ids):
+    if cfg["architecture"] == "elman":
+        return (ids, torch.zeros(cfg["n_layers"], ids.shape[0], cfg["hidden"]))
+    return (ids,)
+
+
+def check(model, exp, ids):
+    """Max abs difference between the export form's logits and the training module's (plus the carried state)."""
+    with torch.no_grad():
+        c = forms(model.cfg["architecture"])[2]
+        if c:
+            return c(model, exp, ids)
+        return float((exp(*example_inputs(model.cfg, ids))[0] - model(ids)).abs().max())
+
+
+def readout(cfg):
+    """The manifest's readout: the final norm and the tied unembedding, by ONNX initialiser name."""
+    if cfg["architecture"] == "elman":
+        return None
+    if cfg["architecture"] == "mamba":
+        norm = {"kind": "rmsnorm", "weight": "lm.norm_f.weight", "epsilon": 1e-5}
+    else:
+        norm = {"kind": "layernorm", "weight": "lm.ln_f.weight", "bias": "lm.ln_f.bias", "epsilon": 1e-5}
+    return {"norm": norm, "unembedding": {"weight": "lm.emb.weight", "layout": "vocab_feature"}}
+
+
+def round_to_half(model):
+    """Rounds every parameter to the nearest float16 value (the file stores float16 and casts at load)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    return model
