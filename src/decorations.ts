@@ -80,12 +80,12 @@ export class InfluenceDecorations extends Disposable {
     };
     const links = summary.tokens[index].from
       .slice(0, readHoverSettings().topK)
-      .filter((l) => summary.tokens[l.index] !== undefined && Number.isFinite(l.weight) && l.weight > 0);
-    const max = links.reduce((m, l) => Math.max(m, l.weight), 0);
+      .filter((l) => summary.tokens[l.index] !== undefined && Number.isFinite(l.weight) && l.weight !== 0); // a signed W tints by |W|
+    const max = links.reduce((m, l) => Math.max(m, Math.abs(l.weight)), 0);
     const byLevel: vscode.DecorationOptions[][] = LEVELS.map(() => []);
     const label = markdownText(summary.metricLabel);
     for (const link of links) {
-      const level = Math.max(0, Math.min(3, Math.floor((link.weight / max) * 4 - 1e-9)));
+      const level = Math.max(0, Math.min(3, Math.floor((Math.abs(link.weight) / max) * 4 - 1e-9)));
       byLevel[level].push({
         range: rangeOf(summary.tokens[link.index]),
         hoverMessage: `Influence on the token under the cursor: ${link.weight.toFixed(3)} (${label})`,

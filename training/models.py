@@ -83,7 +83,9 @@ class TransformerLM(nn.Module):
         self.ln_f = nn.LayerNorm(d)
         slopes = torch.tensor(alibi_slopes(cfg["n_heads"]), dtype=torch.float32)
         if cfg.get("learned_slopes"):
-            self.slope_log = nn.Parameter(torch.log(slopes))
+            # The first head starts at slope 1 (a quarter of the weight per token of distance is too gentle to
+            # single out the previous token); the others keep Press et al.'s values.
+            self.slope_log = nn.Parameter(torch.log(slopes).index_fill(0, torch.tensor([0]), 0.0))
         else:
             self.register_buffer("fixed_slopes", slopes, persistent=False)
         self.apply(self._init)

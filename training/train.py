@@ -44,10 +44,10 @@ SCHEDULES = {
             "warmup": 50, "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250},
 }
 SCHEDULES["transformer-base"] = SCHEDULES.pop("transformer")
-# Stage 2: continue the first bundled Transformer with repeated spans of real code in a quarter of the rows.
-SCHEDULES["transformer"] = {"seed": 4321, "batch": 16, "seq_len": 256, "steps": 1100, "lr": 2e-3, "min_lr_frac": 0.1,
+# Stage 2: continue the first bundled Transformer with repeated spans of real code in half of the rows.
+SCHEDULES["transformer"] = {"seed": 4321, "batch": 16, "seq_len": 256, "steps": 1000, "lr": 3e-3, "min_lr_frac": 0.1,
                             "warmup": 30, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25,
-                            "eval_every": 200, "init": "transformer-base", "repeat_frac": 0.3}
+                            "eval_every": 200, "init": "transformer-base", "repeat_frac": 0.5}
 SCHEDULES.update({
     "elman": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 2000, "lr": 2e-3, "min_lr_frac": 0.1,
               "warmup": 50, "weight_decay": 0.0, "grad_clip": 0.5, "ckpt_every": 25, "eval_every": 250},

@@ -1,7 +1,8 @@
 // The webview's inference engine: loads a model's ONNX bytes and tokenizer (through webview URIs, with
 // byte progress; the page may fetch them ahead, while the backend starts), creates one onnxruntime-web
 // session per model on the chosen backend, warms it up, runs analyses (a newer job cancels the older one)
-// and occlusion on demand, and releases every session when the view closes.
+// and occlusion and the head probe on demand (each analysis carries the probes its views may call, see
+// probes.ts), and releases every session when the view closes.
 // Why this shape: a session runs one inference at a time and the user may start, cancel or replace work at
 // any moment, so one RunQueue (src/core/runQueue.ts) owns the order of everything that touches
 // onnxruntime: analyses, occlusions, and the model loads inside them. Each session belongs to the engine
@@ -15,11 +16,15 @@ import type { ModelManifest } from '../src/core/manifest';
 import { assertSaneRun } from '../src/core/modelSanity';
 import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
+import type { HeadProbeResult } from '../src/core/headProbe';
+import type { ReadoutWeights } from '../src/core/logitLens';
 import { occlusion } from '../src/core/occlusion';
+import { readoutWeights } from '../src/core/onnxWeights';
 import type { ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
 import { LensTokenizer } from '../src/core/tokenizer';
 import { fetchBytes } from './fetchBytes';
+import { type ModelProbes, probeHeads } from './probes';
 
 export interface LoadProgress {
   modelId: string;
@@ -136,6 +141,10 @@ interface ModelSlot {
   tokenizer?: LensTokenizer;
   runner?: ModelRunner;
   warm: boolean;
+  /** The manifest's readout weights, read from the model bytes at load (the logit lens). */
+  readout?: ReadoutWeights;
+  /** The head probe's result, once run. */
+  probe?: HeadProbeResult;
 }
 
 /** Outputs per occlusion batch: a few sequences of a few hundred tokens, so each batch blocks briefly. */
@@ -151,7 +160,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {}
 
   /** Analyses a text; an analysis still running is cancelled first, so only the latest completes. */
-  analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
+  analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number; probes: ModelProbes }> {
     return this.exclusive((signal) => this.analyseWith(model, text, startOffset, maxTokens, signal, onProgress));
   }
 
@@ -171,10 +180,45 @@ export class Engine {
   }
 
   /** One analysis inside a job (see exclusive), with its signal; loadMs is 0 when the model was already loaded. */
-  async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
+  async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number; probes: ModelProbes }> {
     const { runner, tokenizer, loadMs } = await this.ready(model, signal, onProgress);
     const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
-    return { ...result, loadMs };
+    return { ...result, loadMs, probes: this.probes(model) };
+  }
+
+  /** What the views may ask of this model beyond an analysis (see probes.ts). */
+  private probes(model: ModelDescriptor): ModelProbes {
+    const slot = () => this.models.get(model.manifest.id);
+    return {
+      get readout() {
+        return slot()?.readout;
+      },
+      display: (id) => {
+        try {
+          return slot()?.tokenizer?.display(id) ?? `#${id}`;
+        } catch {
+          return `#${id}`; // an id past the tokenizer's vocabulary (a padded unembedding)
+        }
+      },
+      headProbe: (onProgress, signal) => this.headProbe(model, onProgress, signal),
+    };
+  }
+
+  /**
+   * The head probe of a model (headRoles.ts): its synthetic sequences run after the queued jobs, in batches,
+   * with progress; a newer analysis or follow-up cancels it ("cancelled"), as does signal. The result is kept
+   * with the model, so a later call gets it at once.
+   */
+  async headProbe(model: ModelDescriptor, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<HeadProbeResult> {
+    const kept = this.models.get(model.manifest.id)?.probe;
+    if (kept) return kept;
+    return this.queue.followUp(async (jobSignal) => {
+      const { runner, tokenizer } = await this.ready(model, jobSignal);
+      const result = await probeHeads(runner, tokenizer, jobSignal, onProgress);
+      const slot = this.models.get(model.manifest.id);
+      if (slot?.runner === runner) slot.probe = result;
+      return result;
+    }, signal);
   }
 
   /**
@@ -269,6 +313,8 @@ export class Engine {
         ...externalDataOption(model.manifest, externalData),
       });
       if (signal.aborted) throw cancelledError('exclusive');
+      // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32.
+      if (model.manifest.readout && !slot.readout) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);
       // First runs compile kernels; a model whose declared axes do not match its outputs fails here, and
       // one whose outputs break what its roles promise (rows summing to 1, gates in [0, 1]…) fails the check.
       const warmUp = slot.tokenizer.encode(WARM_UP_TEXT);

@@ -33,7 +33,8 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
     // text: the editor neither lists nor tints them. Their rows and columns are zeroed before ranking (zero
     // never ranks), so each token still gets its full MAX_LINKS of real links.
     const hidden = analysis.tokens.map((t) => t.special || t.start === t.end);
-    const { from, to } = topInfluences(withoutTokens(matrix.w, T, hidden), T, T, MAX_LINKS, matrix.mask);
+    // A signed W (negative weights) is ranked by |weight|; its links keep their sign and the summary says so.
+    const { from, to } = topInfluences(withoutTokens(matrix.w, T, hidden), T, T, MAX_LINKS, matrix.mask, matrix.signed === true);
     const real = (links: typeof from[number]) => links.filter((l) => !hidden[l.index]);
     const summary: InfluenceSummary = {
       uri,
@@ -42,6 +43,7 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
       modelName: analysis.model.displayName,
       metric: matrix.metric,
       metricLabel: matrix.label,
+      ...(matrix.signed ? { signed: true } : {}),
       tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: hidden[i] ? [] : real(from[i]), to: hidden[i] ? [] : real(to[i]) })),
     };
     host.notify('influence', summary);

@@ -1,5 +1,6 @@
 // Entry point of the "Compare architectures" sidebar webview: follows the editor's selection (a pin freezes
-// it), runs every bundled model on it one after another (reusing the panel's analysis of the same text),
+// it), runs the models the user chose (every causal language model by default; the choice is kept in the
+// webview's state) on it one after another (reusing the panel's analysis of the same text),
 // with progress and cancel, draws the comparison as runs arrive, adds occlusion on demand (each model rerun
 // on its own sequences' ids, special tokens left alone), and reports each finished comparison to the host.
 // One ComparePage owns all of it; the module only creates it.
@@ -13,14 +14,21 @@ import type { BackendInfo, CompareText, InitialState, LensSettings, ModelDescrip
 import { isBlank } from '../src/core/text';
 import { OrtBackends, ortFor } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
+import { type CompareChoice, parseChoice } from './compare/choice';
 import { CompareView } from './compare/compareView';
+import { ModelChooser } from './compare/modelChooser';
 import { Engine, ModelFetcher } from './engine';
 import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 
 interface SavedState {
   pinned: SelectionSummary | null;
+  /** The user's choice of models to compare (choice.ts); absent: the default. */
+  models?: CompareChoice;
 }
+
+/** After the user (un)checks a model, wait this long for more changes before comparing again. */
+const CHOICE_DEBOUNCE_MS = 500;
 
 const button = (testid: string, label: string, title: string) =>
   h('vscode-button', { 'data-testid': testid, title, secondary: '' }, label) as HTMLElement & { disabled: boolean };
@@ -44,13 +52,28 @@ class ComparePage {
   private compared: SelectionSummary | null = null;
   private latest: SelectionSummary | null = null;
   private pinned = getState<SavedState>()?.pinned ?? null;
+  private choice = parseChoice(getState<SavedState>()?.models);
+  private choiceTimer = 0;
+  private readonly chooser = new ModelChooser(this.choice, (choice) => this.choose(choice));
   private view: CompareView | null = null;
   private seq = 0;
 
   constructor(private readonly app: HTMLElement) {}
 
   private persist(): void {
-    setState<SavedState>({ pinned: this.pinned });
+    setState<SavedState>({ pinned: this.pinned, ...(this.choice ? { models: this.choice } : {}) });
+  }
+
+  /** The user changed which models are compared: keep it, name them, and compare again after a pause. */
+  private choose(choice: CompareChoice | undefined): void {
+    this.choice = choice;
+    this.persist();
+    this.nameModels();
+    clearTimeout(this.choiceTimer);
+    this.choiceTimer = window.setTimeout(() => {
+      const shown = this.pinned ?? this.compared;
+      if (this.initial && shown) void this.compare(this.initial, shown);
+    }, CHOICE_DEBOUNCE_MS);
   }
 
   private busy(on: boolean): void {
@@ -117,7 +140,13 @@ class ComparePage {
       replace(statusSlot, errorView('The selection is only whitespace: select some text or code to compare the models on.', 'empty-selection'));
       return;
     }
-    const models = initial.models;
+    const models = this.chooser.compared();
+    if (!models.length) {
+      this.withEngine((e) => e.cancel());
+      this.busy(false);
+      replace(statusSlot, h('p', { class: 'notice', 'data-testid': 'compare-no-models', role: 'status' }, 'No model is chosen: check at least one under “Models compared” above.'));
+      return;
+    }
     if (!this.engine) models.forEach((m) => this.files.prefetch(m)); // the first comparison: download while the backend starts
     this.busy(true);
     replace(statusSlot, progressView('Waiting for the inference backend…'));
@@ -232,13 +261,19 @@ class ComparePage {
   }
 
   /** Names the models compared in the intro, from their manifests. */
-  private nameModels(models: readonly ModelDescriptor[]): void {
-    const names = models.map((m) => shortName(m.manifest));
-    this.intro.textContent = `The same selection through every model: ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'none is available')}.`;
+  private nameModels(): void {
+    const names = this.chooser.compared().map((m) => shortName(m.manifest));
+    this.intro.textContent = `The same selection through the models chosen below: ${names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? 'none yet')}.`;
+  }
+
+  /** Lists the installed models in the chooser and names those compared. */
+  private offer(models: readonly ModelDescriptor[]): void {
+    this.chooser.set(models);
+    this.nameModels();
   }
 
   /** Names the models compared, from their manifests, once the host has listed them. */
-  private readonly intro = h('p', { class: 'muted intro' }, 'The same selection through every model.');
+  private readonly intro = h('p', { class: 'muted intro', 'data-testid': 'compare-intro' }, 'The same selection through the models chosen below.');
 
   async start(): Promise<void> {
     replace(
@@ -247,6 +282,7 @@ class ComparePage {
       this.backendSlot,
       this.problemsSlot,
       this.selectionSlot,
+      this.chooser.element,
       h('div', { class: 'compare-controls' }, this.pinButton, this.cancelButton, this.occlusionButton),
       this.statusSlot,
       this.body,
@@ -270,7 +306,7 @@ class ComparePage {
       if (!this.initial) return;
       this.initial = { ...this.initial, models, invalidModels };
       replace(this.problemsSlot, invalidModelsView(invalidModels));
-      this.nameModels(models);
+      this.offer(models);
       const shown = this.pinned ?? this.compared;
       if (shown) void this.compare(this.initial, shown);
     });
@@ -282,10 +318,10 @@ class ComparePage {
     });
     const state = (this.initial = await host.request('ready', { view: 'sidebar' }));
     this.settings = state.settings;
-    this.nameModels(state.models);
+    this.offer(state.models);
     this.latest = state.selection;
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
-    window.addEventListener('pagehide', () => this.withEngine((e) => e.dispose()));
+    window.addEventListener('pagehide', () => (clearTimeout(this.choiceTimer), this.withEngine((e) => e.dispose())));
     await this.compare(state, this.pinned ?? state.selection);
   }
 }

@@ -18,6 +18,10 @@ export interface AttentionLink {
   t: number;
   k: number;
   weight: number;
+  /** The family's label ("attention", "hidden attention"), when known: what the sentence names. */
+  label?: string;
+  /** Whether the family's rows sum to 1 (a weight is then a share); absent means they do. */
+  normalised?: boolean;
 }
 
 /** What the Compare view needs of one model's analysis of a text. */
@@ -67,11 +71,14 @@ export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loa
     truncated: analysis.truncated,
     surprisal: analysis.surprisal,
     influence: influenceMatrix(analysis, 'rollout'),
-    link: self
-      ? strongestAttentionLink(mixingMatrices(analysis, family), LONG_RANGE, 1, { bidirectional: family.mask === 'bidirectional', skip: (i) => special[i] })
-      : null,
+    link: self ? withFamily(strongestAttentionLink(mixingMatrices(analysis, family), LONG_RANGE, 1, { bidirectional: family.mask === 'bidirectional', skip: (i) => special[i] }), family) : null,
     reused,
   };
+}
+
+/** A link with what its family is: its label, and whether its weight is a share (normalised rows). */
+function withFamily(link: AttentionLink | null, family: { label: string; normalised: boolean }): AttentionLink | null {
+  return link && { ...link, label: family.label, normalised: family.normalised };
 }
 
 /** Whether a run's W(t, k) lets a token draw on later tokens too (an encoder's): drawn and described on both sides. */

@@ -1,8 +1,9 @@
-// The Compare view's per-model figures and the plain sentences it writes from them: which model reads the
-// selection best (next-token models only: a masked language model sees the token it scores, so its bits
-// per byte are not comparable), how fast the RNNs' retention halves, how much weight survives far back
-// (and, for a bidirectional W, far ahead), the strongest long-range link, and what each model's context
-// memory costs. Pure, so the sentences are unit-tested against known figures.
+// The Compare view's per-model figures and the plain sentences it writes from them, for any number of
+// models: which model reads the selection best (next-token models only: a masked language model sees the
+// token it scores, so its bits per byte are not comparable), how each model's W(t, k) is made when they
+// differ, how fast retention halves, how much weight survives far back (and, for a bidirectional W, far
+// ahead), the strongest long-range links, and what each model's context memory costs, grouped by how it
+// grows. Pure, so the sentences are unit-tested against known figures.
 
 import { type CompareRun, bitsPerByte, distanceRatio, isBidirectional, profileHalfLife, profileSide, rowShares, signedDistanceProfile } from './compare';
 import { type ContextMemory, contextMemory } from './contextMemory';
@@ -38,7 +39,9 @@ export interface ModelFigures {
 export function modelFigures(manifest: ModelManifest, run: CompareRun, text: string, predictedFrom: number): ModelFigures {
   const T = run.tokenIds.length;
   const bidirectional = isBidirectional(run);
-  const shares = run.influence ? rowShares(run.influence.w, T) : null;
+  // A signed W (mean attention of a family declared signed) is compared by the shares of its |W|.
+  const w = run.influence?.signed ? run.influence.w.map(Math.abs) : run.influence?.w;
+  const shares = w ? rowShares(w, T) : null;
   const signed = shares ? signedDistanceProfile(shares, T) : null;
   return {
     manifest,
@@ -139,7 +142,68 @@ function formatRatio(v: number): string {
   return v >= 1 ? `${v < 10 ? v.toFixed(1) : Math.round(v)}×` : formatShare(v);
 }
 
-/** Plain sentences about the figures; place(i) says where token i is. */
+/** How a run's W(t, k) is made, from its metric (for the sentence on what differs). */
+function wOrigin(m: ModelFigures): string {
+  switch (m.run.influence?.metric) {
+    case 'rollout':
+      return 'attention rolled out over all layers';
+    case 'attention':
+      return "the last layer's mean attention";
+    case 'retention':
+      return 'the retention of its recurrent state';
+    case 'occlusion':
+      return 'occlusion';
+    default:
+      return '';
+  }
+}
+
+/** "the LSTM and the GRU". */
+function names(models: readonly ModelFigures[]): string {
+  return list(models.map((m) => `the ${shortName(m.manifest)}`));
+}
+
+/** Groups items by a key, in order of first appearance. */
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Array<[string, T[]]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return [...groups];
+}
+
+/** The sentence on how the models' W(t, k) differ in origin; null when they are all made alike. */
+function originSentence(models: readonly ModelFigures[]): string | null {
+  const groups = groupBy(models, wOrigin);
+  if (groups.length < 2) return null;
+  const parts = groups.map(([origin, ms]) => (origin ? `${origin} in ${names(ms)}` : `none exported by ${names(ms)}`));
+  const none = groups.some(([origin]) => !origin) ? ' Add occlusion to measure every model the same way.' : '';
+  return `Their W(t, k) is made differently: ${parts.join('; ')}.${none}`;
+}
+
+/**
+ * The memory that carries the context, grouped by how it grows: attention as T², attention in a window,
+ * key/value caches, recurrent states; null for fewer than two models that have one.
+ */
+function memorySentence(models: readonly ModelFigures[], T: number): string | null {
+  const withMemory = models.filter((m) => m.memory.kind !== 'none');
+  if (withMemory.length < 2) return null;
+  const of = (kind: string, growth?: string) => withMemory.filter((m) => m.memory.kind === kind && (!growth || m.memory.growth === growth));
+  const takes = (ms: ModelFigures[], what: string) => list(ms.map((m) => `the ${shortName(m.manifest)}'s ${what} takes ${formatBytes(m.memory.bytes)}`));
+  const quadratic = of('attention', 'quadratic');
+  const window = of('attention', 'window');
+  const cache = of('cache');
+  const state = of('state');
+  const parts: string[] = [];
+  if (quadratic.length) parts.push(`${takes(quadratic, 'attention')} (growing as T²: 4× that at ${2 * T} tokens)`);
+  if (window.length) parts.push(`${takes(window, 'attention')} (growing linearly: each token keeps only its window)`);
+  if (cache.length) parts.push(`${takes(cache, 'key/value cache')} (growing linearly with the tokens)`);
+  if (state.length) {
+    const s = state.map((m, i) => `the ${shortName(m.manifest)}${i === 0 ? ' carries' : ''} ${formatBytes(m.memory.bytes)}${i === 0 ? ' of state from token to token' : ''}`);
+    parts.push(`${list(s)}, whatever the length`);
+  }
+  return `For these ${T} tokens ${parts.join('; ')}.`;
+}
+
+/** Plain sentences about the figures of any number of models; place(i) says where token i is. */
 export function describeComparison(models: readonly ModelFigures[], place: (index: number) => TokenPlace): string[] {
   const out: string[] = [];
   // Only next-token models are ranked: a masked language model sees the token it scores.
@@ -154,6 +218,8 @@ export function describeComparison(models: readonly ModelFigures[], place: (inde
   for (const m of models.filter((m) => !m.predictsNext && Number.isFinite(m.bitsPerByte))) {
     out.push(`The ${shortName(m.manifest)}'s ${m.bitsPerByte.toFixed(2)} bits per byte are not ranked: it sees the token it scores, so they are not comparable with next-token prediction.`);
   }
+  const origin = originSentence(models);
+  if (origin) out.push(origin);
 
   const decaying = models.filter((m) => Number.isFinite(m.halfLife));
   if (decaying.length) {
@@ -192,23 +258,13 @@ export function describeComparison(models: readonly ModelFigures[], place: (inde
     const to = place(link.t);
     const from = place(link.k);
     const distance = `${Math.abs(link.t - link.k)} tokens ${link.k < link.t ? 'back' : 'ahead'}`;
-    out.push(
-      `The ${shortName(m.manifest)}'s strongest long-range link: ${describePlace(to)} → ${describePlace(from)}, ` +
-        `${distance}, with ${formatShare(link.weight)} of layer ${link.layer + 1} head ${link.head + 1}'s attention.`,
-    );
+    const of = `layer ${link.layer + 1} head ${link.head + 1}'s ${link.label ?? 'attention'}`;
+    // A weight of rows that do not sum to 1 is no share: it is given as it is.
+    const weight = link.normalised === false ? `a weight of ${link.weight.toFixed(3)} in ${of} (not normalised)` : `${formatShare(link.weight)} of ${of}`;
+    out.push(`The ${shortName(m.manifest)}'s strongest long-range link: ${describePlace(to)} → ${describePlace(from)}, ${distance}, with ${weight}.`);
   }
 
-  const attention = models.filter((m) => m.memory.kind === 'attention');
-  const state = models.filter((m) => m.memory.kind === 'state');
-  if (attention.length && state.length) {
-    const a = attention.map((m) => `the ${shortName(m.manifest)}'s attention takes ${formatBytes(m.memory.bytes)}`);
-    const s = state.map((m, i) => `the ${shortName(m.manifest)}${i === 0 ? ' carries' : ''} ${formatBytes(m.memory.bytes)}${i === 0 ? ' of state from token to token' : ''}`);
-    const growth = attention.every((m) => m.memory.growth === 'quadratic')
-      ? ` (growing as T²: 4× that at ${2 * T} tokens)`
-      : attention.every((m) => m.memory.growth === 'window')
-        ? ' (growing linearly: each token keeps only its window)'
-        : '';
-    out.push(`For these ${T} tokens ${list(a)}${growth}; ${list(s)}, whatever the length.`);
-  }
+  const memory = memorySentence(models, T);
+  if (memory) out.push(memory);
   return out;
 }

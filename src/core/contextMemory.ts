@@ -1,5 +1,6 @@
 // The memory that carries context from one token to the next, derived from the declared roles and axes:
-// a recurrent state (final_state outputs: constant in T), a key/value cache (cache outputs: linear in T),
+// a recurrent state (final_state outputs, else one token's worth of the per-token state outputs: constant in
+// T), a key/value cache (cache outputs: linear in T),
 // or, for attention without a declared cache, the weights themselves (T² per map, T·window for a sliding
 // window). The Compare view prints these figures; no architecture name is consulted.
 
@@ -41,6 +42,9 @@ export function contextMemory(manifest: ModelManifest, T: number): ContextMemory
   const s = modelStructure(manifest);
   const sum = (outs: OutputSpec[], cap?: (o: OutputSpec) => number) => outs.reduce((n, o) => n + 4 * elements(o, T, cap?.(o)), 0);
   if (s.finalStates.length) return { kind: 'state', bytes: sum(s.finalStates), growth: 'constant' };
+  // A state exported after every token (linear attention's S_t, a scan's h_t) is carried one token at a time.
+  const states = s.states.flatMap((f) => f.outputs);
+  if (states.length) return { kind: 'state', bytes: states.reduce((n, o) => n + 4 * elements(o, 1), 0), growth: 'constant' };
   const caches = manifest.outputs.filter((o) => o.role === 'cache');
   if (caches.length) return { kind: 'cache', bytes: sum(caches), growth: 'linear' };
   const self = s.mixing.filter((f) => f.role === 'mixing' && !f.derived); // a derived W (hidden attention) is no memory the model keeps

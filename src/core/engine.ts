@@ -109,6 +109,53 @@ export class ModelRunner {
     return { dims: value.dims as number[], data: value.data as Float32Array };
   }
 
+  /**
+   * Whether several inputs can run in one batch: every integer input and every output read has a batch
+   * axis, and the model does not run in chunks (see runsInChunks). Otherwise run them one at a time.
+   */
+  get batchable(): boolean {
+    const integer = this.manifest.inputs.filter((i) => i.role !== 'initial_state' && i.role !== 'empty_cache');
+    const outputs = this.manifest.outputs.filter((o) => o.role !== 'ignored');
+    return !runsInChunks(this.manifest) && [...integer, ...outputs].every((t) => axisIndex(t, 'batch') >= 0);
+  }
+
+  /**
+   * Runs several inputs of equal lengths in one batch (zero initial state) and returns each one's outputs,
+   * batch axis removed, as run() would (used by the head probe). Needs a batchable model when B > 1.
+   */
+  async runBatch(batch: ReadonlyArray<SequenceIds>): Promise<RunOutputs[]> {
+    if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
+    if (batch.length > 1 && !this.batchable) throw new LensError('internal', `Model "${this.manifest.id}" cannot run ${batch.length} inputs in one batch: run them one at a time.`);
+    const results = await this.feedAndRun(batch, {}, 0);
+    const outputs: RunOutputs[] = batch.map(() => ({}));
+    for (const spec of this.manifest.outputs) {
+      if (spec.role === 'ignored') continue;
+      const value = results[spec.name];
+      const dims = value.dims as number[];
+      const data = value.data as Float32Array;
+      if (dims.length !== spec.axes.length) throw new LensError('model-invalid', `Output "${spec.name}" has ${dims.length} axes [${dims.join(', ')}], but the manifest declares ${formatAxes(spec.axes)}.`);
+      const b = axisIndex(spec, 'batch');
+      if (b < 0) {
+        outputs[0][spec.name] = { dims, data };
+        continue;
+      }
+      // Item i of [outer…, B, inner…]: `outer` runs of `inner` values, a copy unless the batch axis comes first.
+      const outer = dims.slice(0, b).reduce((x, y) => x * y, 1);
+      const inner = dims.slice(b + 1).reduce((x, y) => x * y, 1);
+      const itemDims = dims.filter((_, i) => i !== b);
+      batch.forEach((_, i) => {
+        let item: Float32Array;
+        if (outer === 1) item = data.subarray(i * inner, (i + 1) * inner);
+        else {
+          item = new Float32Array(outer * inner);
+          for (let o = 0; o < outer; o++) item.set(data.subarray((o * batch.length + i) * inner, (o * batch.length + i + 1) * inner), o * inner);
+        }
+        outputs[i][spec.name] = { dims: itemDims, data: item };
+      });
+    }
+    return outputs;
+  }
+
   /** Normalises run input to ids by sequence id. */
   private sequenceIds(input: SequenceIds | readonly number[]): SequenceIds {
     if (!Array.isArray(input)) return input as SequenceIds;

@@ -2,8 +2,11 @@
 // came from a model or a webview: the model's name, the metric's label, token text. Everything of that kind
 // goes through markdownText, which makes it inert text (no links, images, HTML, headings, tables, theme
 // icons; a "|" in a token such as "·||" no longer splits the hover's table), and the only links are the
-// ones built here, to the one command, with arguments the host computed. Pure, so it is tested in Node.
+// ones built here, to the one command, with arguments the host computed. A signed summary (W that may be
+// negative) gets diverging bars centred on 0, on a scale symmetric around the largest |W| listed, and a line
+// saying so. Pure, so it is tested in Node.
 
+import { divergingTextBar, signedValue } from './colourScale';
 import type { InfluenceLink, InfluenceSummary } from './influence';
 
 /** Longest text from a model or webview that a hover shows (longer is cut with "…"). */
@@ -50,13 +53,14 @@ function rows(summary: InfluenceSummary, links: readonly InfluenceLink[], limit:
   const shown = links
     .slice(0, Math.max(0, limit))
     .filter((l) => Number.isInteger(l.index) && summary.tokens[l.index] !== undefined && Number.isFinite(l.weight));
-  const max = shown.reduce((m, l) => Math.max(m, l.weight), 0);
+  const max = shown.reduce((m, l) => Math.max(m, summary.signed ? Math.abs(l.weight) : l.weight), 0);
+  const weight = (w: number) => (summary.signed ? `\`${divergingTextBar(w, max)}\` ${signedValue(w)}` : `\`${bar(w, max)}\` ${w.toFixed(3)}`);
   return shown.map((l) => {
     const t = summary.tokens[l.index];
     const start = Math.min(Math.max(0, Math.trunc(t.start)), ctx.length);
     const end = Math.min(Math.max(start, Math.trunc(t.end)), ctx.length);
     const args = encodeURIComponent(JSON.stringify([ctx.uri, start, end]));
-    return `| ${tokenText(t.text)} | \`${bar(l.weight, max)}\` ${l.weight.toFixed(3)} | [line ${ctx.lineOf(start)}](command:${ctx.command}?${args} "Reveal this token") |`;
+    return `| ${tokenText(t.text)} | ${weight(l.weight)} | [line ${ctx.lineOf(start)}](command:${ctx.command}?${args} "Reveal this token") |`;
   });
 }
 
@@ -68,10 +72,24 @@ function table(title: string, lines: string[], none: string): string {
 export function influenceHoverMarkdown(summary: InfluenceSummary, index: number, topK: number, ctx: HoverContext): string | undefined {
   const token = summary.tokens[index];
   if (!token) return undefined;
+  const from = rows(summary, token.from ?? [], topK, ctx);
+  const to = rows(summary, token.to ?? [], topK, ctx);
+  const by = summary.signed ? ' (largest \\|W\\|)' : '';
   return (
     `**Attention Lens** · token ${tokenText(token.text)} (#${index + 1} of ${summary.tokens.length})  \n` +
     `${markdownText(summary.modelName)} · metric: **${markdownText(summary.metricLabel)}**\n\n` +
-    table('Influenced most by', rows(summary, token.from ?? [], topK, ctx), 'No earlier token in the analysed range influences it.') +
-    table('Influences most', rows(summary, token.to ?? [], topK, ctx), 'It influences no later token in the analysed range.')
+    (summary.signed ? `${signedNote(token)}\n\n` : '') +
+    table(`Influenced most${by} by`, from, 'No earlier token in the analysed range influences it.') +
+    table(`Influences most${by}`, to, 'It influences no later token in the analysed range.')
+  );
+}
+
+/** The legend of a signed summary's bars, with the largest |W| each table is scaled to (pipes escaped for tables). */
+function signedNote(token: InfluenceSummary['tokens'][number]): string {
+  const peak = (links: readonly InfluenceLink[] | undefined) => (links ?? []).reduce((m, l) => (Number.isFinite(l.weight) ? Math.max(m, Math.abs(l.weight)) : m), 0);
+  const scales = [peak(token.from), peak(token.to)].filter((p) => p > 0).map((p) => `±${p.toFixed(3)}`);
+  return (
+    `W is signed (it can be negative): each bar is centred on 0 (│), negative weights grow to the left and positive ones to the right, ` +
+    `on a scale symmetric around the largest \\|W\\| in its table${scales.length ? ` (${scales.join(', ')})` : ''}.`
   );
 }

@@ -37,15 +37,19 @@ export interface InfluenceSummary {
   metric: InfluenceMetric;
   /** Human description of the metric, e.g. "attention rollout" or "mean attention, layer 2". */
   metricLabel: string;
+  /** Weights may be negative (a family declared signed): links are ranked by |weight| and keep their sign. */
+  signed?: boolean;
   tokens: TokenInfluence[];
 }
 
-/** Keeps the k largest (weight, index) pairs in descending order. */
-function pushTop(list: InfluenceLink[], k: number, index: number, weight: number): void {
-  if (!(weight > 0) || (list.length === k && weight <= list[k - 1].weight)) return;
+/** Keeps the k largest (weight, index) pairs in descending order (of |weight| when signed). */
+function pushTop(list: InfluenceLink[], k: number, index: number, weight: number, signed = false): void {
+  const size = signed ? Math.abs(weight) : weight;
+  const sizeOf = (l: InfluenceLink) => (signed ? Math.abs(l.weight) : l.weight);
+  if (!(size > 0) || (list.length === k && size <= sizeOf(list[k - 1]))) return;
   let i = list.length < k ? list.length : k - 1;
   if (list.length < k) list.push({ index, weight });
-  while (i > 0 && list[i - 1].weight < weight) {
+  while (i > 0 && sizeOf(list[i - 1]) < size) {
     list[i] = list[i - 1];
     i--;
   }
@@ -58,11 +62,12 @@ function pushTop(list: InfluenceLink[], k: number, index: number, weight: number
  * - causal, windowed: from[t] over k < t, to[k] over t > k (zeros outside a window never rank);
  * - bidirectional: from[t] over every k ≠ t, to[k] over every t ≠ k;
  * - cross (rows ≠ cols allowed): from[t] over every source column k, to[k] over every target row t.
- * from has one list per row, to one per column. The old form topInfluences(w, T, topK) is causal.
+ * from has one list per row, to one per column. The old form topInfluences(w, T, topK) is causal. A signed W
+ * (negative weights allowed) ranks by |weight|, each link keeping its sign.
  */
-export function topInfluences(w: Float32Array, rows: number, cols: number, topK: number, mask: MixingMask): { from: InfluenceLink[][]; to: InfluenceLink[][] };
+export function topInfluences(w: Float32Array, rows: number, cols: number, topK: number, mask: MixingMask, signed?: boolean): { from: InfluenceLink[][]; to: InfluenceLink[][] };
 export function topInfluences(w: Float32Array, T: number, topK: number): { from: InfluenceLink[][]; to: InfluenceLink[][] };
-export function topInfluences(w: Float32Array, rows: number, b: number, c?: number, d?: MixingMask): { from: InfluenceLink[][]; to: InfluenceLink[][] } {
+export function topInfluences(w: Float32Array, rows: number, b: number, c?: number, d?: MixingMask, signed = false): { from: InfluenceLink[][]; to: InfluenceLink[][] } {
   const [cols, topK, mask]: [number, number, MixingMask] = c === undefined ? [rows, b, 'causal'] : [b, c, d ?? 'causal'];
   if (mask !== 'cross' && rows !== cols) throw new Error(`${mask} W must be square; got ${rows}×${cols}`);
   if (w.length !== rows * cols) throw new Error(`W has ${w.length} values; expected ${rows}×${cols}`);
@@ -73,8 +78,8 @@ export function topInfluences(w: Float32Array, rows: number, b: number, c?: numb
     for (let k = 0; k < end; k++) {
       if (k === t && mask === 'bidirectional') continue;
       const weight = w[t * cols + k];
-      pushTop(from[t], topK, k, weight);
-      pushTop(to[k], topK, t, weight);
+      pushTop(from[t], topK, k, weight, signed);
+      pushTop(to[k], topK, t, weight, signed);
     }
   }
   return { from, to };

@@ -2,7 +2,8 @@
 // Compare view, chosen by role: rollout or last-layer mean attention for a model with a self-mixing
 // family, state retention for a model with declared keep/write gates or a decay output, occlusion when it
 // has been computed; the closest available one when the wanted metric is missing. Mixing declared
-// `normalised: false` is rolled out from row-normalised |W|, and the label says so.
+// `normalised: false` is rolled out from row-normalised |W|, and the label says so; the mean attention of a
+// family declared `signed` may be negative, and says so (`signed`, ranked by |W| downstream).
 
 import { type MixingMask, meanOverHeads } from './analysis';
 import type { Analysis } from './analyze';
@@ -24,6 +25,8 @@ export interface InfluenceMatrix {
   mask: MixingMask;
   /** Whether w's rows are shares summing to 1 (rollout; attention the model declares normalised). Always set here. */
   normalised?: boolean;
+  /** Whether w may be negative (the mean attention of a family declared signed); rollout never is. */
+  signed?: boolean;
 }
 
 /** The W(t, k) [T, T] for the metric, or the closest available one, with its label; null if the model has none. */
@@ -40,7 +43,8 @@ export function influenceMatrix(analysis: Analysis, wanted: InfluenceMetric, occ
       const rows = family.normalised ? '' : ' (rows normalised)';
       if (r) return { metric: 'rollout', label: `${family.label} rollout over all layers${rows}`, w: r, mask, normalised: true };
     }
-    return { metric: 'attention', label: `mean ${family.label} over heads, layer ${m.layers}`, w: meanOverHeads(m, m.layers - 1), mask, normalised: family.normalised };
+    const signed = family.signed ? ' (signed)' : '';
+    return { metric: 'attention', label: `mean ${family.label} over heads, layer ${m.layers}${signed}`, w: meanOverHeads(m, m.layers - 1), mask, normalised: family.normalised, signed: family.signed };
   }
   if (retention) {
     const L = retention.tensor.dims[0];

@@ -196,7 +196,8 @@ const SELECTION = refine(
   (s) => (s.length !== s.text.length ? ['.length', `must equal the text's length (${s.text.length})`] : s.startOffset + s.length > MAX_TEXT_LENGTH ? ['.startOffset', 'ends past the largest document accepted'] : null),
 );
 
-const LINK: Schema<InfluenceLink> = obj({ index: int(0, MAX_TOKENS - 1), weight: num(0) });
+/** A link's weight may be negative only in a summary declared signed (checked with the tokens, below). */
+const LINK: Schema<InfluenceLink> = obj({ index: int(0, MAX_TOKENS - 1), weight: num(-Number.MAX_VALUE) });
 const TOKEN_INFLUENCE: Schema<TokenInfluence> = obj({
   start: OFFSET,
   end: OFFSET,
@@ -205,10 +206,14 @@ const TOKEN_INFLUENCE: Schema<TokenInfluence> = obj({
   to: arr(LINK, MAX_LINKS_PER_TOKEN),
 });
 
-/** Tokens in document order without overlaps, every link pointing into the list. */
-function tokenProblems(tokens: readonly TokenInfluence[]): [string, string] | null {
+/** Tokens in document order without overlaps, every link pointing into the list; negative weights only when signed. */
+function tokenProblems(tokens: readonly TokenInfluence[], signed = false): [string, string] | null {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
+    for (const side of signed ? [] : (['from', 'to'] as const)) {
+      const j = t[side].findIndex((l) => l.weight < 0);
+      if (j >= 0) return [`.tokens[${i}].${side}[${j}].weight`, `must not be negative in a summary that is not signed, got ${t[side][j].weight}`];
+    }
     if (t.start > t.end) return [`.tokens[${i}].end`, `must not be before start (${t.start}), got ${t.end}`];
     if (i > 0 && t.start < tokens[i - 1].end) return [`.tokens[${i}].start`, `must not be before the previous token's end (${tokens[i - 1].end}), got ${t.start}`];
     for (const side of ['from', 'to'] as const) {
@@ -271,9 +276,10 @@ export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotific
       modelName: text(1000),
       metric: oneOf(INFLUENCE_METRICS),
       metricLabel: text(1000),
+      signed: optional(bool),
       tokens: arr(TOKEN_INFLUENCE, MAX_TOKENS),
     }),
-    (s) => tokenProblems(s.tokens),
+    (s) => tokenProblems(s.tokens, s.signed === true),
   ),
   analysisFailed: obj({ code: ERROR_CODE, message: text(64 * 1024), uri: URI, version: VERSION, modelId: str(128, /^(?:[A-Za-z0-9][A-Za-z0-9._-]*)?$/, 'a model id or ""') }),
   comparisonDone: obj({

@@ -1,5 +1,6 @@
 // Why: the Compare architectures view is a sidebar webview that follows the editor: only a real VS Code
-// shows that it picks up the selection, runs all three models in the browser, paints its charts and
+// shows that it picks up the selection, runs every chosen model in the browser (all seven bundled causal language
+// models by default; three on WebGPU, chosen in its model list), paints its charts and
 // matrices in a narrow sidebar, and opens a model in the panel when a matrix is clicked. Registered by
 // panel.e2e.mjs after rnn.mjs, whose selection (the Stack class of sample.py) it compares.
 // Screenshots: .test-output/screenshots/<backend>-compare{,-sidebar,-charts,-occlusion}.png.
@@ -16,7 +17,11 @@ const FILE = 'sample.py';
 const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', FILE), 'utf8').split('\n');
 const firstLine = lines.findIndex((l) => l.startsWith('class Stack')) + 1;
 const lastLine = lines.findIndex((l, i) => i >= firstLine && l.includes('return self.items.pop()')) + 1;
-const MODELS = ['transformer', 'lstm', 'gru'];
+// Every bundled causal language model, in menu order, with its short name. On WebGPU (headless chromium's
+// software adapter is slow) the test unchecks the four family-tree models in the chooser and compares three.
+const ALL = ['transformer', 'lstm', 'gru', 'elman', 'linear', 'window', 'mamba'];
+const SHORT = { transformer: 'Transformer', lstm: 'LSTM', gru: 'GRU', elman: 'Elman RNN', linear: 'Linear attention', window: 'Sliding window', mamba: 'SSM' };
+const esc = (t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Asserts that every canvas matched by selector is painted (at least minFraction of its pixels). */
 async function expectPainted(frame, selector, minFraction) {
@@ -30,6 +35,7 @@ export function describeCompareView(session) {
   describe('the Compare architectures view', function () {
     let sidebar;
     let compared = false;
+    const MODELS = session.backend.name === 'webgpu' ? ALL.slice(0, 3) : ALL;
 
     it('compares all three models on the followed selection and paints every chart', async function () {
       this.timeout(240_000);
@@ -39,6 +45,16 @@ export function describeCompareView(session) {
       await header.waitFor({ state: 'attached' });
       sidebar = await webviewFrame(page, 'sidebar');
       const frame = await webviewContentFrame(page, 'sidebar');
+      const summary = sidebar.locator('[data-testid=compare-models-summary]');
+      await summary.waitFor();
+      assert.equal(await summary.textContent(), `Models compared: ${ALL.length} of ${ALL.length}`, 'every causal language model is compared by default');
+      if (MODELS.length < ALL.length) {
+        await summary.click();
+        for (const id of ALL.filter((m) => !MODELS.includes(m))) await sidebar.locator(`[data-testid=compare-model][data-model=${id}]`).click();
+        await sidebar.locator('[data-testid=compare-models-summary]', { hasText: `Models compared: ${MODELS.length} of ${ALL.length}` }).waitFor();
+        await sidebar.locator('.model-card').nth(MODELS.length).waitFor({ state: 'detached', timeout: 60_000 });
+        await summary.click();
+      }
       const result = await frame.evaluate(untilCompared, { rangeText: `Ln ${firstLine}, Col 1 – Ln ${lastLine + 1}, Col 1`, timeoutMs: 180_000 });
       assert.ok(!result.timedOut, `no comparison of the Stack class within 180 s: ${JSON.stringify(result)}`);
       assert.deepStrictEqual(result.cards.map((c) => [c.id, c.state]), MODELS.map((id) => [`compare-${id}`, 'done']));
@@ -50,6 +66,7 @@ export function describeCompareView(session) {
       assert.match((await sidebar.locator('[data-testid=memory-lstm]').textContent()) ?? '', /state 4\.0 KiB per step/);
       assert.ok(result.words.some((w) => /predicts this selection best/.test(w)), result.words.join('\n'));
       assert.ok(result.words.some((w) => /Retention halves every/.test(w)), result.words.join('\n'));
+      if (MODELS.length === ALL.length) assert.ok(result.words.some((w) => /Their W\(t, k\) is made differently/.test(w)), result.words.join('\n'));
       await expectPainted(sidebar, '[data-testid=surprisal-chart-canvas]', 0.01);
       await expectPainted(sidebar, '[data-testid=distance-chart-canvas]', 0.01);
       await expectPainted(sidebar, '.multiple-canvas', 0.2);
@@ -59,7 +76,8 @@ export function describeCompareView(session) {
       await chart.scrollIntoViewIfNeeded();
       const box = await chart.boundingBox();
       await chart.hover({ position: { x: Math.round(box.width * 0.6), y: Math.round(box.height / 2) } });
-      await sidebar.locator('[data-testid=surprisal-chart-readout]', { hasText: /^token \d+ .*Transformer [\d.]+ bits · LSTM [\d.]+ bits · GRU [\d.]+ bits$/ }).waitFor();
+      const readout = new RegExp(`^token \\d+ .*${MODELS.map((id) => `${esc(SHORT[id])} [\\d.]+ bits`).join(' · ')}$`);
+      await sidebar.locator('[data-testid=surprisal-chart-readout]', { hasText: readout }).waitFor();
       await page.screenshot({ path: join(screenshots, `${session.backend.name}-compare.png`) });
       await sidebar.locator('[data-testid=multiples]').scrollIntoViewIfNeeded();
       await page.locator('.part.sidebar').screenshot({ path: join(screenshots, `${session.backend.name}-compare-charts.png`) });
@@ -95,7 +113,7 @@ export function describeCompareView(session) {
       await chart.focus();
       await session.page.keyboard.press('Home');
       await sidebar
-        .locator('[data-testid=distance-chart-readout]', { hasText: /^1 token back: Transformer .* · Transformer occlusion .* · LSTM .* · LSTM occlusion .* · GRU .* · GRU occlusion [\d.]+%$/ })
+        .locator('[data-testid=distance-chart-readout]', { hasText: new RegExp(`^1 token back: ${MODELS.map((id) => `${esc(SHORT[id])} .* · ${esc(SHORT[id])} occlusion `).join('.* · ')}[\\d.]+%$`) })
         .waitFor();
       // The matrices can now show occlusion, the same measure for all three models.
       const picker = sidebar.locator('[data-testid=multiples-source]');

@@ -177,6 +177,7 @@ describe('architecture comparison figures', () => {
     const sentences = describeComparison([transformer, lstm], place);
     assert.deepStrictEqual(sentences, [
       'The Transformer predicts this selection best: 1.00 bits per byte, against 2.00 (LSTM).',
+      'Their W(t, k) is made differently: attention rolled out over all layers in the Transformer; the retention of its recurrent state in the LSTM.',
       'Retention halves every 6.0 tokens in the LSTM: what a recurrent state holds of a token fades geometrically with distance.',
       '20 tokens back, a token gets 1.0× (Transformer) and 11% (LSTM) of the weight the previous token gets.',
       "The Transformer's strongest long-range link: `}` (line 12) → `St` in `Stack` (line 1), 27 tokens back, with 71% of layer 3 head 2's attention.",
@@ -235,6 +236,7 @@ describe('architecture comparison figures', () => {
     assert.deepStrictEqual(sentences, [
       'The Transformer predicts this selection best: 1.00 bits per byte, against 2.00 (LSTM).',
       "The Encoder's 0.30 bits per byte are not ranked: it sees the token it scores, so they are not comparable with next-token prediction.",
+      'Their W(t, k) is made differently: attention rolled out over all layers in the Transformer and the Encoder; the retention of its recurrent state in the LSTM.',
       'Retention halves every 6.0 tokens in the LSTM: what a recurrent state holds of a token fades geometrically with distance.',
       '20 tokens back, a token gets 1.0× (Transformer), 11% (LSTM) and 11% (Encoder) of the weight the previous token gets.',
       'The Encoder reads in both directions: a token draws 52% of its weight from earlier tokens, 39% from later ones and 8.8% from itself.',
@@ -245,6 +247,53 @@ describe('architecture comparison figures', () => {
     assert.ok(!sentences.some((s) => /Encoder predicts|\(Encoder\)\./.test(s)), 'the masked LM is never ranked');
     // With only the masked LM and one next-token model, nothing is ranked.
     assert.ok(!describeComparison([both, lstm], place).some((s) => s.includes('predicts this selection best')));
+  });
+
+  it('writes sentences for five models that differ in how W is made and how their memory grows', () => {
+    const T = 40;
+    const text = 'x'.repeat(T);
+    const flat = new Float32Array(T * T);
+    for (let t = 0; t < T; t++) for (let k = 0; k <= t; k++) flat[t * T + k] = 1;
+    const named = (id: string, short: string, edit: (m: ModelManifest) => void = () => undefined) => {
+      const m = structuredClone(manifest(id));
+      m.id = short.toLowerCase();
+      m.shortName = short;
+      edit(m);
+      return m;
+    };
+    const windowed = named('transformer', 'SWA', (m) => Object.assign(m.outputs.find((o) => o.role === 'mixing')!, { structure: 'windowed', window: 8 }));
+    const hidden = named('transformer', 'SSM', (m) => Object.assign(m.outputs.find((o) => o.role === 'mixing')!, { normalised: false, signed: true, label: 'hidden attention' }));
+    const plain = named('gru', 'Elman');
+    const run = (id: string, metric: 'rollout' | 'retention', w: Float32Array, link: CompareRun['link'], bits: number) => fakeRun(id, T, metric, w, 'causal', link, bits);
+    const figures = [
+      modelFigures(manifest('transformer'), run('transformer', 'rollout', flat, null, 1), text, 1),
+      modelFigures(windowed, run('swa', 'rollout', flat, null, 1.5), text, 1),
+      modelFigures(hidden, run('ssm', 'rollout', flat, { layer: 0, head: 0, t: 30, k: 3, weight: 2.5, label: 'hidden attention', normalised: false }, 1.25), text, 1),
+      modelFigures(manifest('lstm'), run('lstm', 'retention', geometric(2 ** (-1 / 6), T), null, 2), text, 1),
+      modelFigures(plain, { ...run('elman', 'retention', flat, null, 3), influence: null }, text, 1),
+    ];
+    const sentences = describeComparison(figures, place);
+    assert.deepStrictEqual(sentences, [
+      'The Transformer predicts this selection best: 1.00 bits per byte, against 1.25 (SSM), 1.50 (SWA), 2.00 (LSTM) and 3.00 (Elman).',
+      'Their W(t, k) is made differently: attention rolled out over all layers in the Transformer, the SWA and the SSM; the retention of its recurrent state in the LSTM; none exported by the Elman. Add occlusion to measure every model the same way.',
+      'Retention halves every 6.0 tokens in the LSTM: what a recurrent state holds of a token fades geometrically with distance.',
+      '20 tokens back, a token gets 1.0× (Transformer), 1.0× (SWA), 1.0× (SSM) and 11% (LSTM) of the weight the previous token gets.',
+      "The SSM's strongest long-range link: `}` (line 12) → `St` in `Stack` (line 1), 27 tokens back, with a weight of 2.500 in layer 1 head 1's hidden attention (not normalised).",
+      "For these 40 tokens the Transformer's attention takes 100 KiB and the SSM's attention takes 100 KiB (growing as T²: 4× that at 80 tokens); the SWA's attention takes 20 KiB (growing linearly: each token keeps only its window); the LSTM carries 4.0 KiB of state from token to token and the Elman 2.0 KiB, whatever the length.",
+    ]);
+    // Two models made alike: no sentence on how W is made; their memory is still compared.
+    const two = describeComparison([figures[0], figures[1]], place);
+    assert.ok(!two.some((s) => s.startsWith('Their W(t, k)')), two.join('\n'));
+    assert.ok(two.some((s) => s.startsWith("For these 40 tokens the Transformer's attention takes 100 KiB (growing as T²")), two.join('\n'));
+  });
+
+  it('compares a signed W by the shares of its |W|', () => {
+    const T = 4;
+    const w = Float32Array.from([1, 0, 0, 0, -1, 1, 0, 0, 0.5, -0.5, 1, 0, -1, 1, -1, 1]);
+    const run = { ...fakeRun('ssm', T, 'rollout', w, 'causal', null, 1), influence: { metric: 'attention' as const, label: 'mean hidden attention', w, mask: 'causal' as const, normalised: false, signed: true } };
+    const f = modelFigures(manifest('transformer'), run, 'xxxx', 1);
+    assert.deepStrictEqual(Array.from(f.shares!.subarray(4, 8)), [0.5, 0.5, 0, 0]);
+    assert.deepStrictEqual(Array.from(f.shares!.subarray(12, 16)), [0.25, 0.25, 0.25, 0.25]);
   });
 
   it('finds a long-range link ahead in a bidirectional W, skipping special tokens', () => {

@@ -111,6 +111,27 @@ describe('influence hover Markdown', () => {
     ]);
   });
 
+  it('draws a signed summary on diverging bars centred on 0, scaled to the largest |W| listed, and says so', () => {
+    const s = summaryOf(['a', 'b', 'c'], { signed: true, metric: 'attention', metricLabel: 'mean hidden attention over heads, layer 4 (signed)' });
+    s.tokens[2].from = [
+      { index: 0, weight: -0.8 },
+      { index: 1, weight: 0.4 },
+    ];
+    const md = influenceHoverMarkdown(s, 2, 5, ctx)!;
+    const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| token'));
+    assert.strictEqual(rows.length, 2);
+    assert.ok(rows[0].includes('`█████│░░░░░` −0.800'), rows[0]);
+    assert.ok(rows[1].includes('`░░░░░│███░░` +0.400'), rows[1]);
+    for (const row of rows) assert.strictEqual(cells(row).length, 3, row);
+    assert.match(shown(md), /W is signed \(it can be negative\): each bar is centred on 0 \(│\).*symmetric around the largest \|W\| in its table \(±0\.800\)/);
+    assert.match(shown(md), /Influenced most \(largest \|W\|\) by/);
+    // The escaped pipes of |W| never open a table outside the tables.
+    const outside = md.split('\n').filter((l) => !l.startsWith('|'));
+    for (const line of outside) assert.ok(!/(^|[^\\])\|/.test(line), line);
+    // Unsigned summaries keep their one-sided bars.
+    assert.match(influenceHoverMarkdown(summaryOf(['a', 'b']), 1, 5, ctx)!, /`██████████` 0\.100/);
+  });
+
   it('skips links to tokens that do not exist and weights that are not numbers, and never throws', () => {
     const s = summaryOf(['a', 'b']);
     s.tokens[1].from = [

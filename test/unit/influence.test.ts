@@ -74,6 +74,21 @@ describe('influence summaries', () => {
     assert.throws(() => topInfluences(w, 3, 3, 2, 'cross'), /expected 3×3/);
   });
 
+  it('ranks a signed W by |weight| and keeps each link\'s sign', () => {
+    // A state-space model's hidden attention may be negative: -0.8 is a stronger link than 0.5.
+    const w = Float32Array.from([
+      1, 0, 0, 0,
+      -0.2, 1, 0, 0,
+      0.5, -0.8, 1, 0,
+      -0.1, 0.3, -0.4, 1,
+    ]);
+    const { from, to } = topInfluences(w, 4, 4, 2, 'causal', true);
+    assert.deepStrictEqual(from.map((l) => l.map((x) => [x.index, +x.weight.toFixed(2)])), [[], [[0, -0.2]], [[1, -0.8], [0, 0.5]], [[2, -0.4], [1, 0.3]]]);
+    assert.deepStrictEqual(to[1].map((x) => [x.index, +x.weight.toFixed(2)]), [[2, -0.8], [3, 0.3]]);
+    // Unsigned (the default), negative weights never rank.
+    assert.deepStrictEqual(topInfluences(w, 4, 4, 2, 'causal').from[2].map((x) => x.index), [0]);
+  });
+
   it('finds the token under an offset', () => {
     const tokens = [{ start: 10, end: 13 }, { start: 13, end: 13 }, { start: 13, end: 20 }, { start: 20, end: 21 }];
     assert.strictEqual(tokenAt(tokens, 9), -1);

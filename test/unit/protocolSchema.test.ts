@@ -142,6 +142,18 @@ describe('protocol schemas: messages from a webview', () => {
     assert.ok(checked.ok && Number.isNaN((checked.params as typeof done).models[0].bitsPerByte));
   });
 
+  it('accepts negative weights only in a summary that declares itself signed, and keeps the flag', () => {
+    const tokens = [
+      { start: 0, end: 2, text: 'a', from: [], to: [{ index: 1, weight: -0.75 }] },
+      { start: 2, end: 4, text: 'b', from: [{ index: 0, weight: -0.75 }], to: [] },
+    ];
+    const signed = { ...summary(rng(4), 1), metric: 'attention', metricLabel: 'mean hidden attention over heads, layer 4 (signed)', signed: true, tokens };
+    const checked = checkWebviewMessage('notification', 'influence', signed);
+    assert.ok(checked.ok, checked.ok ? '' : checked.message);
+    assert.deepStrictEqual(checked.params, signed, 'the checked copy keeps signed and the negative weights');
+    assert.ok(!checkWebviewMessage('notification', 'influence', { ...signed, signed: undefined }).ok, 'without the flag the same weights are refused');
+  });
+
   it('rejects 1,500 seeded forgeries (wrong types, missing fields) naming the method and the field', () => {
     const r = rng(12);
     const { requests, notifications } = validParams();
@@ -191,6 +203,10 @@ describe('protocol schemas: messages from a webview', () => {
     ['NaN weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: NaN }])]), /weight/],
     ['null weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: null }])]), /weight/],
     ['infinite weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: Infinity }])]), /weight/],
+    ['negative weight in a summary not signed', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: -0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.weight/],
+    ['negative weight with signed: false', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: -0.5 }])]), signed: false }, /params\.tokens\[0\]\.from\[0\]\.weight/],
+    ['signed that is not a boolean', 'notification', 'influence', { ...summary(rng(3), 2), signed: 'yes' }, /params\.signed/],
+    ['signed summary with an infinite weight', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: -Infinity }])]), signed: true }, /weight/],
     ['token ending before it starts', 'notification', 'influence', withTokens([token(5, 1)]), /params\.tokens\[0\]\.end/],
     ['tokens out of order', 'notification', 'influence', withTokens([token(5, 8), token(2, 3)]), /params\.tokens\[1\]\.start/],
     ['too many links', 'notification', 'influence', withTokens([token(0, 1, Array.from({ length: MAX_LINKS_PER_TOKEN + 1 }, () => ({ index: 0, weight: 1 })))]), /params\.tokens\[0\]\.from/],

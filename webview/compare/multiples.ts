@@ -2,6 +2,7 @@
 // (the largest of their 99.5th percentiles), so the RNNs' fading diagonals and the Transformer's long jumps
 // are compared by eye. A causal W is drawn below its diagonal, a bidirectional one (an encoder's) in full,
 // from its declared mask. Pointing reads a cell out; clicking (or Enter) opens that model in the panel.
+// However many models are compared, each picture keeps a readable size: the row wraps.
 
 import { h } from '../dom';
 import { colourLegend } from '../views/axes';
@@ -22,6 +23,8 @@ export interface MultipleEntry {
 }
 
 const GAP = 8;
+/** Smallest side of one picture (CSS pixels): more models wrap onto more rows. */
+const MIN_SIDE = 96;
 
 export class SmallMultiples {
   readonly element: HTMLElement;
@@ -81,7 +84,9 @@ export class SmallMultiples {
 
   private side(): number {
     const n = Math.max(1, this.entries.length);
-    return Math.max(48, Math.floor((this.grid.clientWidth - GAP * (n - 1)) / n) - 2); // minus the border
+    const width = this.grid.clientWidth;
+    const perRow = Math.max(1, Math.min(n, Math.floor((width + GAP) / (MIN_SIDE + GAP))));
+    return Math.max(48, Math.floor((width - GAP * (perRow - 1)) / perRow) - 2); // minus the border
   }
 
   private point(i: number, canvas: HTMLCanvasElement, ev: PointerEvent): void {
@@ -103,6 +108,7 @@ export class SmallMultiples {
     this.matrices.forEach((m, i) => {
       const canvas = canvases[i] as HTMLCanvasElement | undefined;
       if (!canvas) return;
+      if (canvas.parentElement) canvas.parentElement.style.width = `${side + 2}px`; // the caption wraps under the picture
       const ctx = fitCanvas(canvas, side, side);
       ctx.clearRect(0, 0, side, side);
       if (!m) return;

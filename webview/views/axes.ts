@@ -1,10 +1,11 @@
 // Why: the heatmap's guides: axes (token labels when the cells are tall enough to read them, evenly
 // spaced indices otherwise) and the colour legend, plus fitText for labels that must fit a margin (the
 // head view uses it too). Special tokens ([CLS], [SEP]) are labelled in the muted colour. Kept apart from
-// heatmap.ts so each file stays small.
+// heatmap.ts so each file stays small. The legend follows the matrix: viridis from 0, or for a signed one
+// the diverging scale from −max to +max, and says which.
 
 import { h } from '../dom';
-import { theme, viridisCss } from './colors';
+import { divergingLegend, positionCss, signedValue, theme } from './colors';
 import type { Lens } from './lens';
 import { type Matrix, fitCanvas } from './matrices';
 
@@ -78,19 +79,42 @@ export function drawMatrixAxes(ctx: CanvasRenderingContext2D, a: AxesLayout): vo
   for (let k = Math.ceil(a.c0 / step) * step; k < a.c1; k += step) ctx.fillText(String(k), a.x(k) + s / 2, a.top - 10);
 }
 
-/** The colour legend: a viridis bar from 0 to where the scale tops out, and what happens above it. */
+/**
+ * The colour legend: a viridis bar from 0 to where the scale tops out, and what happens above it; for a
+ * signed matrix, a diverging bar from −max to +max centred on 0, and the words saying so.
+ */
 export function colourLegend(testid = 'heatmap-legend'): { element: HTMLElement; update(matrix: Matrix | null, sqrt: boolean, unit?: string): void } {
   const bar = h('canvas', { class: 'legend', 'aria-hidden': 'true' });
+  const bottom = h('span', { class: 'muted' }, '0');
   const top = h('span', { class: 'muted' });
-  const ctx = fitCanvas(bar, 96, 10);
-  for (let i = 0; i < 96; i++) {
-    ctx.fillStyle = viridisCss(i / 95);
-    ctx.fillRect(i, 0, 1, 10);
-  }
+  const note = h('span', { class: 'muted', 'data-testid': `${testid}-scale` });
+  let painted = '';
+  const paint = (kind: 'sequential' | 'diverging') => {
+    if (painted === kind) return;
+    painted = kind;
+    const ctx = fitCanvas(bar, 96, 10);
+    for (let i = 0; i < 96; i++) {
+      ctx.fillStyle = positionCss(i / 95, { kind });
+      ctx.fillRect(i, 0, 1, 10);
+    }
+  };
+  paint('sequential');
+  const element = h('span', { class: 'legend-wrap', 'data-testid': testid, 'data-scale': 'sequential' }, bottom, bar, top, note);
   return {
-    element: h('span', { class: 'legend-wrap', 'data-testid': testid }, h('span', { class: 'muted' }, '0'), bar, top),
+    element,
     update(m, sqrt, unit) {
       const u = unit ? ` ${unit}` : '';
+      const kind = m?.signed ? 'diverging' : 'sequential';
+      paint(kind);
+      element.setAttribute('data-scale', kind);
+      if (m?.signed) {
+        bottom.textContent = signedValue(-m.colourMax);
+        top.textContent = signedValue(m.colourMax);
+        note.textContent = `${divergingLegend(m.colourMax, '|W|', unit)}${sqrt ? ', √ of the magnitude' : ''}`;
+        return;
+      }
+      bottom.textContent = '0';
+      note.textContent = '';
       const clipped = m && m.colourMax < m.max ? ` (99.5th percentile; larger values, up to ${m.max.toFixed(3)}${u}, at full colour)` : '';
       top.textContent = m ? `${m.colourMax.toFixed(3)}${u}${clipped}${sqrt ? ', √ scale' : ''}` : '';
     },

@@ -1,7 +1,26 @@
-// Why: every colour the analysis views paint comes from here. Weights use viridis (perceptually uniform,
-// readable in colour-blindness and greyscale), computed from a polynomial fit rather than a palette table;
-// head colours are evenly spaced OKLCH hues whose lightness follows the theme; text, lines and
-// backgrounds are read from VS Code's --vscode-* theme variables at draw time.
+// Why: every colour the analysis views paint comes from here. Weights that cannot be negative use viridis
+// (perceptually uniform, readable in colour-blindness and greyscale), computed from a polynomial fit rather
+// than a palette table; signed ones (a family declared `signed`, a state) use a diverging map, blue below 0
+// and red above, dark at 0 like viridis's bottom so the many near-zero cells stay quiet, on a scale
+// symmetric around the largest |value| shown (the mapping, shared with the hover, is src/core/colourScale.ts,
+// re-exported here so views import scales from one place); head colours are evenly spaced OKLCH hues whose
+// lightness follows the theme; text, lines and backgrounds are read from VS Code's --vscode-* theme
+// variables at draw time.
+
+import { type ColourScale, positionOf } from '../../src/core/colourScale';
+
+export {
+  type ColourScale,
+  divergingLegend,
+  divergingScale,
+  largestMagnitude,
+  positionOf,
+  scaleEnds,
+  scaleFor,
+  scalePosition,
+  sequentialScale,
+  signedValue,
+} from '../../src/core/colourScale';
 
 /** viridis(t) for t in [0, 1] as 0-255 RGB; polynomial fit of matplotlib's viridis (within 5/255 of it). */
 export function viridis(t: number): [number, number, number] {
@@ -31,6 +50,76 @@ export const VIRIDIS_LUT: Uint32Array = (() => {
   }
   return lut;
 })();
+
+/** The diverging map's anchors at t = 0, ¼, ½, ¾, 1: light blue, blue, near black (0), red, light red. */
+const DIVERGING_ANCHORS: ReadonlyArray<readonly [number, number, number]> = [
+  [158, 176, 255],
+  [42, 111, 158],
+  [17, 17, 17],
+  [150, 58, 34],
+  [255, 173, 173],
+];
+
+/** The diverging map at t in [0, 1] (½ is 0) as 0-255 RGB: linear between its anchors, lightness growing with |t − ½|. */
+export function diverging(t: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, Number.isNaN(t) ? 0.5 : t)) * (DIVERGING_ANCHORS.length - 1);
+  const i = Math.min(DIVERGING_ANCHORS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = DIVERGING_ANCHORS[i];
+  const b = DIVERGING_ANCHORS[i + 1];
+  return [0, 1, 2].map((c) => Math.round(a[c] + (b[c] - a[c]) * f)) as [number, number, number];
+}
+
+/** CSS colour of diverging(t). */
+export function divergingCss(t: number): string {
+  const [r, g, b] = diverging(t);
+  return `rgb(${r} ${g} ${b})`;
+}
+
+/** 256 opaque diverging colours packed like VIRIDIS_LUT (index 128 ≈ 0). */
+export const DIVERGING_LUT: Uint32Array = (() => {
+  const lut = new Uint32Array(256);
+  const bytes = new Uint8Array(lut.buffer);
+  for (let i = 0; i < 256; i++) bytes.set([...diverging(i / 255), 255], i * 4);
+  return lut;
+})();
+
+/** The packed colours of a scale's kind. */
+export function scaleLut(s: ColourScale): Uint32Array {
+  return s.kind === 'diverging' ? DIVERGING_LUT : VIRIDIS_LUT;
+}
+
+/** A function from value to index into scaleLut(s) (0-255); -1 for NaN (left transparent). */
+export function lutIndexOf(s: ColourScale): (v: number) => number {
+  const position = positionOf(s);
+  return (v) => (Number.isNaN(v) ? -1 : Math.round(position(v) * 255));
+}
+
+/** CSS colour of a position t in [0, 1] on a scale's kind. */
+export function positionCss(t: number, s: Pick<ColourScale, 'kind'>): string {
+  return s.kind === 'diverging' ? divergingCss(t) : viridisCss(t);
+}
+
+/** CSS colour of a value on a scale. */
+export function scaleCss(v: number, s: ColourScale): string {
+  return positionCss(positionOf(s)(v), s);
+}
+
+/** A CSS linear-gradient (left to right) of a scale's kind, for legends. */
+export function scaleGradient(s: Pick<ColourScale, 'kind'>): string {
+  return `linear-gradient(to right, ${[0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1].map((t) => positionCss(t, s)).join(', ')})`;
+}
+
+/**
+ * Colour and opacity of a line drawn for a signed value v on a diverging scale of ±max (the head view of a
+ * signed family): the hue of its sign (blue below 0, red above, lightness following the theme so lines
+ * read on it), opacity |v| / max.
+ */
+export function signedLine(v: number, max: number): { colour: string; alpha: number } {
+  const t = theme();
+  const lightness = t.dark ? 0.72 : 0.5;
+  return { colour: `oklch(${lightness} 0.16 ${v < 0 ? 250 : 28})`, alpha: max > 0 ? Math.min(1, Math.abs(v) / max) : 0 };
+}
 
 /** The theme colours the canvases need, read from the --vscode-* variables of the current theme. */
 export interface ThemeColours {

@@ -1,7 +1,8 @@
 // Why: the recurrent tabs, built from what the manifest declares. Gates: every declared gate of the chosen
 // layer as a tokens × units heatmap with its per-token quantiles under it, and the tokens where the gate
 // meaning "keep" dips most named in words, since that is where the model forgets. State: each declared
-// state (or, when the model exports only those, its hidden states) with a per-token summary.
+// state (or, when the model exports only those, its hidden states) with a per-token summary. Outputs that
+// declare a `range` (tanh [-1, 1], sigmoid [0, 1]) also show the share of units saturated near its bounds.
 
 import type { Analysis } from '../../src/core/analyze';
 import type { GateSpec } from '../../src/core/manifest';
@@ -55,12 +56,13 @@ export class GatesView {
     const gates = data.gates;
     const state = data.state;
     const layers = data.tensor.dims[0];
+    const range = lens.analysis.structure.gates?.output.range;
     this.keep = gates.find((g) => g.meaning === 'keep');
     this.specs = perLayer((layer) =>
       layer >= layers
         ? []
         : gates.map((spec, g) => ({
-            matrix: gateMatrix(data.tensor, layer, g, spec, state),
+            matrix: gateMatrix(data.tensor, layer, g, spec, state, range),
             testid: 'gate-heatmap',
             attrs: { 'data-gate': spec.name, 'data-meaning': spec.meaning },
             summary: { kind: 'quantiles', testid: 'gate-summary' },
@@ -79,7 +81,7 @@ export class GatesView {
       testid: 'gates-view',
       label: 'Gate activations',
       sortOf: this.keep?.name ?? gates[0]?.name ?? '',
-      intro: `Each gate per token (across) and unit (down) in the layer picked above, then per token its median, mean and 10–90% band over units.${keeps} Hover for exact values, click to pin a token.`,
+      intro: `Each gate per token (across) and unit (down) in the layer picked above, then per token its median, mean and 10–90% band over units${range ? `, and a row of the share of units saturated (within 5% of a bound of the declared range [${range[0]}, ${range[1]}])` : ''}.${keeps} Hover for exact values, click to pin a token.`,
     });
     this.element = h('div', { class: 'gates-tab' }, this.forgetting, this.maps.element);
     this.cleanup.push(lens.on('matrix', () => this.shown >= 0 && this.scheduleForgetting()));
@@ -128,11 +130,13 @@ interface ShownState {
   symbol: string;
   label: string;
   tensor: { dims: number[]; data: Float32Array };
+  /** The declared interval of its values, if any. */
+  range?: [number, number];
 }
 
 /** What the State tab shows: the declared states, else the hidden states. */
 function shownStates(analysis: Analysis): ShownState[] {
-  const states = stateData(analysis).map((s) => ({ id: s.family.output.name, symbol: s.family.state || s.family.output.name, label: s.family.label, tensor: s.tensor }));
+  const states = stateData(analysis).map((s) => ({ id: s.family.output.name, symbol: s.family.state || s.family.output.name, label: s.family.label, tensor: s.tensor, range: s.family.output.range }));
   if (states.length) return states;
   const hidden = hiddenStateData(analysis);
   const spec = analysis.structure.hiddenStates[0];
@@ -152,8 +156,8 @@ export function stateView(lens: Lens): UnitMaps {
     states
       .filter((s) => layer < s.tensor.dims[0])
       .map((s) => {
-        const m = stateMatrix(s.tensor, layer, s.id, s.symbol, `${s.symbol} · ${s.label}`);
-        return { matrix: m, testid: 'state-heatmap', attrs: { 'data-kind': s.id }, summary: { kind: m.bounded ? 'saturation' : 'quantiles', testid: 'state-summary' } } satisfies UnitPanelSpec;
+        const m = stateMatrix(s.tensor, layer, s.id, s.symbol, `${s.symbol} · ${s.label}`, s.range);
+        return { matrix: m, testid: 'state-heatmap', attrs: { 'data-kind': s.id }, summary: { kind: m.range ? 'saturation' : 'quantiles', testid: 'state-summary' } } satisfies UnitPanelSpec;
       }),
   );
   const names = states.map((s) => `${s.label} (${s.symbol})`).join(' and ');
@@ -166,6 +170,6 @@ export function stateView(lens: Lens): UnitMaps {
     sortOf: states[states.length - 1]?.id ?? '',
     intro:
       `The ${names} per token (across) and unit (down), in the layer picked above.${updated} ` +
-      'Under a state bounded by ±1: the share of units saturated at |value| > 0.95 per token; under any other: its median, mean and 10–90% band over units, with colours spanning ± its 99th percentile.',
+      'Under a state with a declared range (tanh: [-1, 1]), or one that stays within ±1: the share of units saturated per token (within 5% of a bound), and in words at the hovered or pinned token; under any other: its median, mean and 10–90% band over units, with colours spanning ± its 99th percentile.',
   });
 }

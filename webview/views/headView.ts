@@ -1,12 +1,14 @@
 // Why: the head view in the manner of bertviz: queries on the left, keys on the right, and from the
 // hovered token a line to every token it attends to, one colour per head and the weight as opacity, for
 // one layer. Long inputs are virtualised: only a window of rows around the active token is drawn, and the
-// weight that falls outside the window is summed at its edge instead of being lost.
+// weight that falls outside the window is summed at its edge instead of being lost. A signed family's lines
+// are coloured by the diverging scale instead (blue below 0, red above, opacity |W| over the largest |W|
+// shown), since a negative weight is not a weak one.
 
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { h } from '../dom';
 import { fitText } from './axes';
-import { headColour, theme } from './colors';
+import { headColour, signedLine, signedValue, theme } from './colors';
 import type { Lens } from './lens';
 import { fitCanvas } from './matrices';
 
@@ -202,22 +204,32 @@ export class HeadView {
     const outsideQueries = new Set<number>();
     ctx.lineWidth = 2;
     const shown = [...Array(heads).keys()].filter((hd) => visibleHeads[hd]);
+    const signed = this.lens.family?.signed === true;
+    // A signed family: one diverging scale for every line drawn, symmetric around the largest |W| shown.
+    const peak = signed ? this.peak(shown, focus, keySide, end) : 0;
+    let total = 0;
     for (const hd of shown) {
       ctx.strokeStyle = headColour(hd, heads);
       if (focus !== null) {
         // Opacity is the weight relative to this head's largest weight here, so every head's strongest link is solid.
         let top = 0;
-        for (let j = 0; j < T; j++) top = Math.max(top, keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j));
+        for (let j = 0; j < T; j++) top = Math.max(top, Math.abs(keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j)));
         for (let j = 0; j < T; j++) {
-          const w = keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j);
-          if (w < MIN_WEIGHT || w < top * 0.02) continue;
+          const v = keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j);
+          const w = Math.abs(v);
+          total += w;
+          if (w === 0 || (!signed && w < MIN_WEIGHT) || w < top * 0.02) continue;
           if (j < this.top || j >= end) {
             if (keySide) outsideQueries.add(j);
-            else outside[j < this.top ? 'above' : 'below'] += w / shown.length;
+            else outside[j < this.top ? 'above' : 'below'] += signed ? w : w / shown.length;
             continue;
           }
-          strength[j - this.top] = Math.max(strength[j - this.top], w);
-          ctx.globalAlpha = Math.min(1, w / top);
+          strength[j - this.top] = Math.max(strength[j - this.top], signed ? w / peak : w);
+          if (signed) {
+            const line = signedLine(v, peak);
+            ctx.strokeStyle = line.colour;
+            ctx.globalAlpha = line.alpha;
+          } else ctx.globalAlpha = Math.min(1, w / top);
           ctx.beginPath();
           ctx.moveTo(xL + 4, y(keySide ? j : focus));
           ctx.lineTo(xR - 4, y(keySide ? focus : j));
@@ -226,9 +238,13 @@ export class HeadView {
       } else if (this.rows <= ALL_PAIRS_ROWS) {
         for (let q = this.top; q < end; q++) {
           for (let k = this.top; k < end; k++) {
-            const w = this.weight(hd, q, k);
-            if (w < MIN_WEIGHT * 5) continue;
-            ctx.globalAlpha = Math.min(1, w) * 0.5;
+            const v = this.weight(hd, q, k);
+            if (signed ? v === 0 || Math.abs(v) < peak * 0.05 : v < MIN_WEIGHT * 5) continue;
+            if (signed) {
+              const line = signedLine(v, peak);
+              ctx.strokeStyle = line.colour;
+              ctx.globalAlpha = line.alpha * 0.5;
+            } else ctx.globalAlpha = Math.min(1, v) * 0.5;
             ctx.beginPath();
             ctx.moveTo(xL + 4, y(q));
             ctx.lineTo(xR - 4, y(k));
@@ -275,16 +291,38 @@ export class HeadView {
     ctx.fillText(keySide ? 'queries (attending)' : 'queries (from)', xL - 6, 12);
     ctx.textAlign = 'left';
     ctx.fillText(keySide ? 'key (attended to)' : 'keys (attended to)', xR + 6, 12);
+    if (signed && total > 0) {
+      // Shares of |W| (shown heads together): a signed row is no distribution of weight.
+      outside.above /= total;
+      outside.below /= total;
+    }
+    const of = signed ? ' of |W|' : ' of the weight';
     const beyond = [
-      outside.above >= 0.01 ? `↑ ${(outside.above * 100).toFixed(0)}% of the weight is on tokens above this window` : '',
-      outside.below >= 0.01 ? `↓ ${(outside.below * 100).toFixed(0)}% of the weight is on tokens below this window` : '',
+      outside.above >= 0.01 ? `↑ ${(outside.above * 100).toFixed(0)}%${of} is on tokens above this window` : '',
+      outside.below >= 0.01 ? `↓ ${(outside.below * 100).toFixed(0)}%${of} is on tokens below this window` : '',
       outsideQueries.size ? `${outsideQueries.size} queries outside this window also attend to it` : '',
     ].filter(Boolean);
     if (beyond.length) ctx.fillText(beyond.join(' · '), 4, HEAD + this.rows * ROW + 12);
+    const colours = signed
+      ? `W is signed: line colour is its sign on a diverging scale centred on 0 (blue negative, red positive), opacity = |W| relative to the largest |W| shown (${signedValue(-peak)} … ${signedValue(peak)}); the boxes choose the heads drawn`
+      : "one colour per head, opacity = weight relative to the head's largest";
     const info =
-      `Layer ${this.lens.layer + 1} (choose above). Hover a query: lines go to the tokens it attends to, one colour per head, opacity = weight relative to the head's largest; hover a key to see what attends to it.` +
+      `Layer ${this.lens.layer + 1} (choose above). Hover a query: lines go to the tokens it attends to, ${colours}; hover a key to see what attends to it.` +
       (this.rows < T ? ` Showing tokens ${this.top}–${end - 1} of ${T}; scroll over the view or hover a token elsewhere to move the window.` : '');
     if (this.info.textContent !== info) this.info.textContent = info;
+  }
+
+  /** The largest |W| the lines will show: the focus token's row (or column) over shown heads, else the window's pairs. */
+  private peak(shown: number[], focus: number | null, keySide: boolean, end: number): number {
+    let peak = 0;
+    for (const hd of shown) {
+      if (focus !== null) {
+        for (let j = 0; j < this.lens.T; j++) peak = Math.max(peak, Math.abs(keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j)));
+      } else if (this.rows <= ALL_PAIRS_ROWS) {
+        for (let q = this.top; q < end; q++) for (let k = this.top; k < end; k++) peak = Math.max(peak, Math.abs(this.weight(hd, q, k)));
+      }
+    }
+    return peak;
   }
 
   dispose(): void {

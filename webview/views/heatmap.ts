@@ -2,6 +2,7 @@
 // Heatmap tab, and any W(t, k) in the W tab; a feed says which matrix and what to note above it. Drawn on
 // a canvas that only paints the visible region (an exact window when zoomed in, a max-pooled overview when
 // zoomed out), so 2,048 tokens pan and zoom within a frame; hover, keyboard focus and labels are overlays.
+// A signed matrix (a family declared signed) is drawn on the diverging scale centred on 0, the legend saying so.
 
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { h, toolbarButton } from '../dom';
@@ -351,7 +352,7 @@ export class Heatmap {
       if ((c1 - c0) * (r1 - r0) <= EXACT_WINDOW && s * dpr >= 1) {
         const key = `${this.matrixKey}|${this.sqrt}|${r0},${r1},${c0},${c1}`;
         if (this.exact?.key !== key) {
-          const img = windowImage(this.matrix, r0, r1, c0, c1, { max: this.matrix.colourMax, sqrt: this.sqrt }, this.causal);
+          const img = windowImage(this.matrix, r0, r1, c0, c1, { max: this.matrix.colourMax, sqrt: this.sqrt, signed: this.matrix.signed }, this.causal);
           this.exact = { key, canvas: canvasOf(img) };
         }
         ctx.drawImage(this.exact.canvas, x(c0), y(r0), (c1 - c0) * s, (r1 - r0) * s);

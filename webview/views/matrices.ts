@@ -1,13 +1,14 @@
 // Why: the heatmap, the model view and the exports all need T×T mixing matrices of one family (one head,
 // an aggregate over heads, or the rollout) and pictures of them. This module serves the matrices with small
 // caches, computes long rollouts in time slices so the panel stays responsive, and turns matrices into
-// viridis pixels (max-pooled for overviews, so a thin diagonal never disappears when zoomed out).
+// pixels (max-pooled for overviews, so a thin diagonal never disappears when zoomed out): viridis, or for a
+// family declared signed the diverging scale centred on 0 (colors.ts), pooled by magnitude so no sign is lost.
 
 import { type LayeredMatrices, denseProductRows, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rowNormalisedAbs } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { familyRollout, mixingMatrices } from '../../src/core/roleData';
-import { VIRIDIS_LUT } from './colors';
+import { type ColourScale, lutIndexOf, scaleLut } from './colors';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
 
 /** A square matrix, its largest value, and the value the colour scale tops out at. */
@@ -17,12 +18,23 @@ export interface Matrix {
   max: number;
   /** Where the colour scale tops out (see matrixOf); larger values get the top colour. */
   colourMax: number;
+  /** Values may be negative (a family declared signed): drawn on a diverging scale of ±colourMax. */
+  signed?: boolean;
 }
 
-/** How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights. */
+/**
+ * How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights; signed,
+ * on a diverging scale from −max to +max centred on 0.
+ */
 export interface ValueScale {
   max: number;
   sqrt: boolean;
+  signed?: boolean;
+}
+
+/** The colour scale of a ValueScale (see colors.ts). */
+export function colourScaleOf(scale: ValueScale): ColourScale {
+  return { kind: scale.signed ? 'diverging' : 'sequential', max: scale.max, sqrt: scale.sqrt };
 }
 
 /** Tokens above which rollout is computed in time slices with a progress note. */
@@ -34,8 +46,14 @@ const EARLY_ROWS = 8;
 /**
  * A matrix with its maximum and its colour-scale top: the 99.5th percentile of the positive entries of
  * the later rows (up to 65,536 of them, sampled at random), so one huge weight does not darken the rest.
+ * A signed matrix's maximum and top are its largest |value|: its diverging scale is symmetric around it.
  */
-export function matrixOf(data: Float32Array, size: number): Matrix {
+export function matrixOf(data: Float32Array, size: number, signed = false): Matrix {
+  if (signed) {
+    let peak = 0;
+    for (let i = 0; i < data.length; i++) if (Math.abs(data[i]) > peak) peak = Math.abs(data[i]);
+    return { data, size, max: peak, colourMax: peak, signed: true };
+  }
   let max = 0;
   for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
   const from = Math.min(EARLY_ROWS, size >> 1) * size;
@@ -146,7 +164,7 @@ export class MatrixSource {
     } else {
       data = head === 'mean' ? meanOverHeads(attention, layer) : maxOverHeads(attention, layer);
     }
-    const matrix = matrixOf(data, T);
+    const matrix = matrixOf(data, T, lens.family.signed);
     this.remember(key, matrix);
     return matrix;
   }
@@ -206,7 +224,8 @@ export class MatrixSource {
 
 /**
  * Max-pools a matrix by `factor` into a ceil(size/factor) square. With causal attention, blocks wholly
- * above the diagonal become NaN (painted transparent), the others keep their largest weight.
+ * above the diagonal become NaN (painted transparent), the others keep their largest weight (a signed
+ * matrix's blocks, the value of largest magnitude, with its sign).
  */
 export function poolMax(m: Matrix, factor: number, causal: boolean): Matrix {
   const n = m.size;
@@ -220,7 +239,11 @@ export function poolMax(m: Matrix, factor: number, causal: boolean): Matrix {
     for (let c = 0, j = 0; j < jEnd; c++) {
       const stop = Math.min(jEnd, j + factor);
       let best = out[outRow + c];
-      for (; j < stop; j++) if (m.data[row + j] > best) best = m.data[row + j];
+      if (m.signed) {
+        for (; j < stop; j++) if (Math.abs(m.data[row + j]) > Math.abs(best)) best = m.data[row + j];
+      } else {
+        for (; j < stop; j++) if (m.data[row + j] > best) best = m.data[row + j];
+      }
       out[outRow + c] = best;
     }
   }
@@ -229,19 +252,22 @@ export function poolMax(m: Matrix, factor: number, causal: boolean): Matrix {
       for (let c = 0; c < size; c++) if (c * factor > Math.min(n - 1, r * factor + factor - 1)) out[r * size + c] = NaN;
     }
   }
-  return { data: out, size, max: m.max, colourMax: m.colourMax };
+  return { data: out, size, max: m.max, colourMax: m.colourMax, signed: m.signed };
 }
 
 /**
- * Viridis pixels of the window rows r0..r1 × cols c0..c1 of a matrix. NaN, and zeros above the diagonal
- * of a causal matrix, are transparent (there is no weight there, not a weight of 0).
+ * Pixels of the window rows r0..r1 × cols c0..c1 of a matrix on its scale (viridis, or diverging when the
+ * scale is signed). NaN, and zeros above the diagonal of a causal matrix, are transparent (there is no
+ * weight there, not a weight of 0).
  */
 export function windowImage(m: Matrix, r0: number, r1: number, c0: number, c1: number, scale: ValueScale, causal: boolean): ImageData {
   const w = c1 - c0;
   const hgt = r1 - r0;
   const image = new ImageData(w, hgt);
   const px = new Uint32Array(image.data.buffer);
-  const inv = scale.max > 0 ? 1 / scale.max : 0;
+  const colours = colourScaleOf(scale);
+  const lut = scaleLut(colours);
+  const index = lutIndexOf(colours);
   const n = m.size;
   for (let r = 0; r < hgt; r++) {
     const row = (r0 + r) * n;
@@ -250,9 +276,7 @@ export function windowImage(m: Matrix, r0: number, r1: number, c0: number, c1: n
       const k = c0 + c;
       const v = m.data[row + k];
       if (Number.isNaN(v) || (causal && k > q && v === 0)) continue;
-      let t = v * inv;
-      if (scale.sqrt) t = Math.sqrt(t);
-      px[r * w + c] = VIRIDIS_LUT[Math.max(0, Math.min(255, Math.round(t * 255)))];
+      px[r * w + c] = lut[index(v)];
     }
   }
   return image;
@@ -324,7 +348,7 @@ export class OverviewImages {
       return hit.canvas;
     }
     const m = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
-    const canvas = canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: matrix.colourMax, sqrt }, causal && level === 0));
+    const canvas = canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: matrix.colourMax, sqrt, signed: matrix.signed }, causal && level === 0));
     this.images.set(key, { matrix, canvas });
     let bytes = 0;
     for (const { canvas: c } of this.images.values()) bytes += 4 * c.width * c.height;

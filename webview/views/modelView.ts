@@ -1,7 +1,8 @@
 // Why: the model view shows every head of every layer of the current mixing family at once as small
 // pictures of its matrix (full for a bidirectional family, lower-triangular for a causal one), the
 // quickest way to spot heads that look back one token, at brackets or at the first token. Thumbnails are
-// max-pooled and built one per task after the tab opens, so they never delay the first paint.
+// max-pooled and built one per task after the tab opens, so they never delay the first paint. A signed
+// family's pictures use the diverging scale centred on 0, each symmetric around its own largest |W|.
 
 import { h } from '../dom';
 import { theme } from './colors';
@@ -13,6 +14,7 @@ const THUMB = 84;
 export class ModelView {
   readonly element: HTMLElement;
   private readonly grid: HTMLElement;
+  private readonly note: HTMLElement;
   private thumbs: HTMLButtonElement[] = [];
   private canvases: HTMLCanvasElement[] = [];
   private built = false;
@@ -28,21 +30,27 @@ export class ModelView {
   ) {
     this.grid = h('div', { class: 'model-grid', 'data-testid': 'model-view', role: 'grid' });
     this.grid.addEventListener('keydown', (e) => this.onKey(e));
-    this.element = h(
-      'div',
-      { class: 'model-view' },
-      h('div', { class: 'muted view-note' }, 'Every head of every layer (max-pooled when there are more tokens than pixels). Click one, or press Enter, to open it in the heatmap.'),
-      this.grid,
-    );
+    this.note = h('div', { class: 'muted view-note', 'data-testid': 'model-view-note' });
+    this.element = h('div', { class: 'model-view' }, this.note, this.grid);
+    this.describe();
     this.buildGrid();
     this.cleanup.push(
       lens.on('matrix', () => this.markCurrent()),
       lens.on('family', () => {
+        this.describe();
         this.buildGrid();
         this.rebuild();
       }),
       lens.on('theme', () => this.rebuild()),
     );
+  }
+
+  /** What the pictures show, and on which colour scale. */
+  private describe(): void {
+    const scale = this.lens.family?.signed
+      ? ' W is signed: each picture is on a diverging scale centred on 0 (blue negative, red positive), symmetric around its own largest |W|.'
+      : '';
+    this.note.textContent = `Every head of every layer (max-pooled when there are more tokens than pixels).${scale} Click one, or press Enter, to open it in the heatmap.`;
   }
 
   /** Layers and heads of the lens's current family. */
@@ -142,7 +150,7 @@ export class ModelView {
     if (!m) return;
     const causal = this.lens.causal;
     const pooled = factor > 1 ? poolMax(m, factor, causal) : m;
-    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: m.colourMax, sqrt: false }, causal && factor === 1));
+    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: m.colourMax, sqrt: false, signed: m.signed }, causal && factor === 1));
     const ctx = fitCanvas(this.canvases[index], THUMB, THUMB);
     ctx.fillStyle = theme().background;
     ctx.fillRect(0, 0, THUMB, THUMB);

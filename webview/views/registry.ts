@@ -9,11 +9,16 @@ import { type JsonScope, type ViewExport, attentionExport, attentionValueCount, 
 import { AttentionFeed } from './feeds';
 import { GatesView, stateView, stateViewLayers } from './gatesView';
 import { HeadView } from './headView';
+import { HeadsView } from './headsView';
 import { Heatmap } from './heatmap';
 import { type Lens, selfFamilies } from './lens';
 import type { MatrixSource } from './matrices';
+import { probesOf } from '../probes';
+import { LogitLensView, hasLogitLens } from './logitLensView';
 import { ModelView } from './modelView';
 import { otherSequences, sourceView } from './sourceView';
+import { matrixStates } from './stateMatrixData';
+import { StateMatrixView } from './stateMatrixView';
 import { type Occlude, WFeed } from './wFeed';
 import { WView } from './wView';
 
@@ -111,6 +116,25 @@ export const VIEWS: ViewEntry[] = [
     },
   },
   {
+    id: 'heads',
+    label: () => 'Heads',
+    applies: primarySelf,
+    create(c) {
+      const view = new HeadsView(c.lens, c.matrices!, probesOf(c.analysis), () => c.showTab('heatmap'));
+      return { element: view.element, activate: () => view.activate(), deactivate: () => view.deactivate(), dispose: () => view.dispose(), layers: () => c.lens.attention?.layers ?? c.lens.layers };
+    },
+  },
+  {
+    id: 'logit-lens',
+    label: () => 'Logit lens',
+    // A declared readout (final norm and unembedding) and hidden states of the sequence the logits score.
+    applies: hasLogitLens,
+    create(c) {
+      const view = new LogitLensView(c.lens, probesOf(c.analysis));
+      return { element: view.element, activate: () => view.activate(), deactivate: () => view.deactivate(), dispose: () => view.dispose(), canvas: () => view.canvas, pngName: () => 'logit-lens' };
+    },
+  },
+  {
     id: 'source',
     label: (a) => `${a.sequences.find((s) => s.id === otherSequences(a)[0])?.label ?? 'Source'} attention`,
     applies: (a) => otherSequences(a).length > 0,
@@ -154,6 +178,24 @@ export const VIEWS: ViewEntry[] = [
         canvas: () => view.snapshot(),
         pngName: () => `state-layer${c.lens.layer + 1}`,
         layers: () => stateViewLayers(c.analysis),
+        exportJson: async () => statesExport(c.analysis, c.lens.layer),
+      };
+    },
+  },
+  {
+    id: 'state-matrix',
+    label: () => 'State matrix',
+    // A state with two or more axes of its own besides layer, batch and position (S_t [head, state, feature]).
+    applies: (a) => matrixStates(a).length > 0,
+    create(c) {
+      const view = new StateMatrixView(c.lens);
+      return {
+        element: view.element,
+        activate: () => view.activate(),
+        dispose: () => view.dispose(),
+        canvas: () => view.snapshot(),
+        pngName: () => `state-matrix-layer${c.lens.layer + 1}-token${c.lens.active ?? c.lens.selected ?? c.lens.T - 1}`,
+        layers: () => view.layers(),
         exportJson: async () => statesExport(c.analysis, c.lens.layer),
       };
     },

@@ -1,12 +1,15 @@
 // Why: the pictures of the gate and state views, apart from their interaction (unitMaps.ts): a tokens ×
 // units heatmap of only the visible window (mean-pooled when there are more tokens or units than device
 // pixels), and per-token line charts that keep every dip visible when zoomed out (each pixel column draws
-// the whole range of the tokens it covers), plus the token axis under them.
+// the whole range of the tokens it covers), plus the token axis under them. A matrix with a range (declared,
+// or a state within ±1) also shows its share of saturated units per token: as the chart of a state, as a
+// row under the quantiles of a gate.
 
 import { fitText, niceStep } from './axes';
 import { h } from '../dom';
 import { type ThemeColours, VIRIDIS_LUT, theme, viridisCss } from './colors';
 import { canvasOf, fitCanvas } from './matrices';
+import { saturationRule } from './saturation';
 import { type UnitMatrix, saturation, tokenSummary } from './unitData';
 
 /** Margins of every heatmap and chart of the stack: unit labels at the left. */
@@ -14,6 +17,8 @@ export const LEFT = 52;
 export const RIGHT = 8;
 const CHART_H = 60;
 const AXIS_H = 16;
+/** The saturation row under a quantile chart. */
+const ROW_H = 10;
 
 /** Where the plot is and which part of the matrix it shows (CSS pixels). */
 export interface Viewport {
@@ -242,12 +247,39 @@ export function drawUnitMap(canvas: HTMLCanvasElement, m: UnitMatrix, s: UnitDra
   return image;
 }
 
-/** Draws the per-token chart under a heatmap: quantiles across units, or the share of saturated units. */
+/**
+ * A row of per-token shares (0 to 1) as colours, at y..y+height: zoomed out, each pixel column shows the
+ * largest share of the tokens it covers, so a saturated token is never averaged away.
+ */
+function drawShareRow(ctx: CanvasRenderingContext2D, vp: Viewport, y: number, height: number, share: Float32Array): void {
+  const { c0, c1, x } = tokenWindow(vp);
+  if (vp.scale >= 1) {
+    for (let k = c0; k < c1; k++) {
+      ctx.fillStyle = viridisCss(share[k]);
+      ctx.fillRect(x(k), y, Math.max(1, vp.scale), height);
+    }
+    return;
+  }
+  for (let p = 0; p < vp.plotW; p++) {
+    const a = Math.max(c0, Math.floor(vp.ox + p / vp.scale));
+    const b = Math.min(c1, Math.max(a + 1, Math.floor(vp.ox + (p + 1) / vp.scale)));
+    let most = 0;
+    for (let k = a; k < b; k++) most = Math.max(most, share[k]);
+    ctx.fillStyle = viridisCss(most);
+    ctx.fillRect(vp.left + p, y, 1, height);
+  }
+}
+
+/**
+ * Draws the per-token chart under a heatmap: quantiles across units (with a row of the share of saturated
+ * units under them when the matrix has a range), or the share of saturated units as a line.
+ */
 export function drawUnitChart(canvas: HTMLCanvasElement, m: UnitMatrix, kind: 'quantiles' | 'saturation', s: UnitDrawState): void {
   const t = theme();
   const { vp } = s;
   const width = LEFT + vp.plotW + RIGHT;
-  const height = CHART_H + AXIS_H;
+  const row = kind === 'quantiles' && m.range ? ROW_H + 2 : 0;
+  const height = CHART_H + row + AXIS_H;
   const ctx = fitCanvas(canvas, width, height);
   ctx.fillStyle = t.background;
   ctx.fillRect(0, 0, width, height);
@@ -281,7 +313,19 @@ export function drawUnitChart(canvas: HTMLCanvasElement, m: UnitMatrix, kind: 'q
   ctx.fillText(f(hi), LEFT - 4, top);
   ctx.textBaseline = 'bottom';
   ctx.fillText(f(lo), LEFT - 4, top + plotH);
-  drawTokenAxis(ctx, vp, CHART_H + 2, s.tokens, s.active, t);
+  if (row) {
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(LEFT, CHART_H, vp.plotW, ROW_H);
+    ctx.clip();
+    drawShareRow(ctx, vp, CHART_H, ROW_H, saturation(m));
+    markToken(ctx, vp, s.active, CHART_H, ROW_H, t.focus, 1.5);
+    ctx.restore();
+    ctx.fillStyle = t.muted;
+    ctx.textBaseline = 'middle';
+    ctx.fillText('saturated', LEFT - 4, CHART_H + ROW_H / 2);
+  }
+  drawTokenAxis(ctx, vp, CHART_H + row + 2, s.tokens, s.active, t);
 }
 
 /** The title row above a panel: what the matrix is, its colour scale, and what its chart draws. */
@@ -290,10 +334,19 @@ export function panelTitle(m: UnitMatrix, kind: 'quantiles' | 'saturation'): HTM
   bar.style.background = `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1].map(viridisCss).join(', ')})`;
   const f = (v: number) => (Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(2).replace(/\.00$/, ''));
   const key = (cls: string, text: string) => h('span', { class: 'chart-key' }, h('span', { class: `chart-swatch ${cls}`, 'aria-hidden': 'true' }), text);
+  const rule = m.range ? saturationRule(m.range, m.symbol) : '';
   const chart =
     kind === 'quantiles'
-      ? h('span', { class: 'legend-wrap muted' }, 'chart per token:', key('median', 'median'), key('mean', 'mean'), key('band', '10–90% of units'))
-      : h('span', { class: 'legend-wrap muted' }, 'chart per token:', key('median', `share of units with |${m.symbol}| > 0.95 (saturated)`));
+      ? h(
+          'span',
+          { class: 'legend-wrap muted' },
+          'chart per token:',
+          key('median', 'median'),
+          key('mean', 'mean'),
+          key('band', '10–90% of units'),
+          rule ? `; row under it: share of units saturated (${rule}), dark 0% to yellow 100%` : null,
+        )
+      : h('span', { class: 'legend-wrap muted' }, 'chart per token:', key('median', `share of units saturated (${rule})`));
   return h('div', { class: 'unit-title' }, h('span', { class: 'unit-label' }, m.label), h('span', { class: 'legend-wrap muted' }, f(m.lo), bar, f(m.hi)), chart);
 }
 
@@ -316,7 +369,8 @@ export function stackCanvases(canvases: HTMLCanvasElement[]): HTMLCanvasElement 
 /** Tooltip text: a heatmap cell's exact value (row given), or a chart's per-token summary. */
 export function describeUnitCell(m: UnitMatrix, kind: 'quantiles' | 'saturation', label: string, t: number, cell: { row: number; unit: number; sorted: boolean } | null): string {
   if (cell) return `${label} · unit ${cell.unit}${cell.sorted ? ` (row ${cell.row + 1})` : ''} · ${m.symbol} = ${m.data[t * m.H + cell.unit].toFixed(4)}`;
-  if (kind === 'saturation') return `${label} · ${(saturation(m)[t] * 100).toFixed(1)}% of units saturated (|${m.symbol}| > 0.95)`;
+  const saturated = m.range ? `${(saturation(m)[t] * 100).toFixed(1)}% of units saturated (${saturationRule(m.range, m.symbol)})` : '';
+  if (kind === 'saturation') return `${label} · ${saturated}`;
   const s = tokenSummary(m);
-  return `${label} · ${m.symbol}: mean ${s.mean[t].toFixed(3)} · 10% ${s.q10[t].toFixed(3)} · median ${s.q50[t].toFixed(3)} · 90% ${s.q90[t].toFixed(3)}`;
+  return `${label} · ${m.symbol}: mean ${s.mean[t].toFixed(3)} · 10% ${s.q10[t].toFixed(3)} · median ${s.q50[t].toFixed(3)} · 90% ${s.q90[t].toFixed(3)}${saturated ? ` · ${saturated}` : ''}`;
 }

@@ -1,10 +1,13 @@
 // Why: the gate and state views show tokens × units matrices of one layer (a gate or a state, labelled by
 // what the manifest declares). This module cuts them out of the model's tensors once, and computes what the views sort and
 // summarise by (unit means, variances and orders; per-token quantiles; saturation) once per matrix, so
-// hovering and redrawing only read precomputed arrays.
+// hovering and redrawing only read precomputed arrays. Saturation is the share of units within 5% (of the
+// interval's width) of a bound of the interval the values lie in: the output's declared `range`, else, for
+// a state that stays within ±1, [−1, 1].
 
 import type { Tensor } from '../../src/core/analysis';
 import type { GateSpec } from '../../src/core/manifest';
+import { saturationSentence, saturationSeries } from './saturation';
 
 /** A tokens × units matrix of one layer, token-major: data[t * H + u]. */
 export interface UnitMatrix {
@@ -20,9 +23,14 @@ export interface UnitMatrix {
   /** The colour scale's range. */
   lo: number;
   hi: number;
-  /** Values stay within ±1 (a tanh state): its chart shows saturation rather than quantiles. */
+  /** Values stay within ±1 (a tanh state), or within a declared range: its chart shows saturation rather than quantiles. */
   bounded: boolean;
+  /** The interval saturation is measured in: the declared `range`, else [−1, 1] for a state within ±1; absent for neither. */
+  range?: [number, number];
+  /** Whether `range` was declared by the manifest (else read from the values). */
+  rangeDeclared?: boolean;
 }
+
 
 /** What a gate does, in words, from its declared meaning (and the state it updates, when declared). */
 export function meaningPhrase(gate: GateSpec, state?: string): string {
@@ -50,23 +58,28 @@ export function gateLabel(gate: GateSpec, state?: string): string {
   return `${gate.name} · ${name}${phrase ? ` (${phrase})` : ''}`;
 }
 
-/** Gate g of one layer from gates [L, T, G, H]; candidates span −1..1, gates 0..1, others their extent. */
-export function gateMatrix(gates: Tensor, layer: number, g: number, spec: GateSpec, state?: string): UnitMatrix {
+/**
+ * Gate g of one layer from gates [L, T, G, H]; candidates span −1..1, gates 0..1, others their extent; a
+ * declared range (the gates output's `range`) sets the span and the saturation bounds.
+ */
+export function gateMatrix(gates: Tensor, layer: number, g: number, spec: GateSpec, state?: string, declared?: [number, number]): UnitMatrix {
   const [, T, G, H] = gates.dims;
   const data = new Float32Array(T * H);
   const base = layer * T * G * H;
   for (let t = 0; t < T; t++) data.set(gates.data.subarray(base + (t * G + g) * H, base + (t * G + g + 1) * H), t * H);
-  const range = spec.meaning === 'candidate' ? [-1, 1] : spec.meaning === 'other' ? extent(data) : [0, 1];
-  return { id: spec.name, symbol: spec.name, label: gateLabel(spec, state), T, H, data, lo: range[0], hi: range[1], bounded: spec.meaning !== 'other' };
+  const range = declared ?? (spec.meaning === 'candidate' ? [-1, 1] : spec.meaning === 'other' ? extent(data) : [0, 1]);
+  const bounds = declared ? { range: declared, rangeDeclared: true } : {};
+  return { id: spec.name, symbol: spec.name, label: gateLabel(spec, state), T, H, data, lo: range[0], hi: range[1], bounded: declared !== undefined || spec.meaning !== 'other', ...bounds };
 }
 
 /**
- * A state [L, T, H] of one layer. A state within ±1 (tanh-bounded) spans −1..1; any other (a cell, a
- * residual stream) spans ± the 99th percentile of its |values|.
+ * A state [L, T, H] of one layer. A state with a declared range spans it; one within ±1 (tanh-bounded)
+ * spans −1..1; any other (a cell, a residual stream) spans ± the 99th percentile of its |values|.
  */
-export function stateMatrix(state: Tensor, layer: number, id: string, symbol: string, label: string): UnitMatrix {
+export function stateMatrix(state: Tensor, layer: number, id: string, symbol: string, label: string, declared?: [number, number]): UnitMatrix {
   const [, T, H] = state.dims;
   const data = state.data.subarray(layer * T * H, (layer + 1) * T * H);
+  if (declared) return { id, symbol, label, T, H, data, lo: declared[0], hi: declared[1], bounded: true, range: declared, rangeDeclared: true };
   let peak = 0;
   for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]));
   const bounded = peak <= 1 + 1e-4;
@@ -79,7 +92,7 @@ export function stateMatrix(state: Tensor, layer: number, id: string, symbol: st
     sample.sort();
     top = Math.max(1e-6, sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.99))] ?? 1);
   }
-  return { id, symbol, label, T, H, data, lo: -top, hi: top, bounded };
+  return { id, symbol, label, T, H, data, lo: -top, hi: top, bounded, ...(bounded ? { range: [-1, 1] as [number, number], rangeDeclared: false } : {}) };
 }
 
 function extent(data: Float32Array): [number, number] {
@@ -179,20 +192,16 @@ export function tokenSummary(m: UnitMatrix): TokenSummary {
 
 const saturationCache = new WeakMap<UnitMatrix, Float32Array>();
 
-/** Share of units with |value| > 0.95 at each token (a saturated tanh carries little gradient and no nuance). */
+/** Share of units saturated at each token (saturation.ts), computed once per matrix. */
 export function saturation(m: UnitMatrix): Float32Array {
   let s = saturationCache.get(m);
-  if (!s) {
-    const { T, H, data } = m;
-    s = new Float32Array(T);
-    for (let t = 0; t < T; t++) {
-      let n = 0;
-      for (let u = 0; u < H; u++) if (Math.abs(data[t * H + u]) > 0.95) n++;
-      s[t] = n / H;
-    }
-    saturationCache.set(m, s);
-  }
+  if (!s) saturationCache.set(m, (s = saturationSeries(m)));
   return s;
+}
+
+/** The saturation sentence under a panel (saturation.ts), from the cached series. */
+export function saturationNote(m: UnitMatrix, t: number | null, tokenLabel: string): string {
+  return saturationSentence(m, saturation(m), t, tokenLabel);
 }
 
 /** The k tokens with the lowest value of a per-token series (e.g. where the keep gate dips most). */

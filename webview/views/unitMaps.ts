@@ -1,15 +1,16 @@
 // Why: the Gates and State tabs both show a stack of tokens × units heatmaps of one layer with a per-token
 // chart under each. This component owns what they share: one token axis for the whole stack (zoom, pan,
 // keyboard), one unit order (by index, mean, variance or the value at the pinned token; computed once and
-// applied to every heatmap so rows line up across gates), unit search, exact values on hover, and drawing
-// only the visible window on the next animation frame.
+// applied to every heatmap so rows line up across gates), unit search, exact values on hover, drawing
+// only the visible window on the next animation frame, and, under a matrix with a range, the share of its
+// units saturated at the hovered or pinned token in words.
 
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { h, select, toolbarButton } from '../dom';
 import type { Lens } from './lens';
 import { PanDrag, pointIn } from './panDrag';
 import { type UnitDrawState, type Viewport, LEFT, RIGHT, describeUnitCell, drawUnitChart, drawUnitMap, panelTitle, stackCanvases } from './unitCharts';
-import { type UnitMatrix, type UnitSort, inTasks, saturation, tokenSummary, unitOrder } from './unitData';
+import { type UnitMatrix, type UnitSort, inTasks, saturation, saturationNote, tokenSummary, unitOrder } from './unitData';
 
 /** One heatmap of the stack and the chart under it. */
 export interface UnitPanelSpec {
@@ -24,6 +25,7 @@ interface Panel {
   spec: UnitPanelSpec;
   map: HTMLCanvasElement;
   chart: HTMLCanvasElement;
+  note: HTMLElement | null; // the saturation sentence, for a matrix with a range
   image: { key: string; canvas: HTMLCanvasElement } | null;
 }
 
@@ -146,11 +148,10 @@ export class UnitMaps {
         'aria-label': `${m.label}, layer ${this.layer + 1}: tokens across, units down. Arrow keys move, plus and minus zoom, 0 fits, Enter pins the token.`,
       });
       const chart = h('canvas', { class: 'unit-canvas', 'data-testid': spec.summary.testid, ...spec.attrs, 'aria-hidden': 'true' });
-      return { spec, map, chart, image: null };
+      const note = m.range ? h('div', { class: 'muted view-note', 'data-testid': 'saturation-note', ...spec.attrs }) : null;
+      return { spec, map, chart, note, image: null };
     });
-    this.stack.replaceChildren(
-      ...this.panels.flatMap((p) => [panelTitle(p.spec.matrix, p.spec.summary.kind), p.map, p.chart]),
-    );
+    this.stack.replaceChildren(...this.panels.flatMap((p) => [panelTitle(p.spec.matrix, p.spec.summary.kind), p.map, p.chart, ...(p.note ? [p.note] : [])]));
     for (const p of this.panels) this.listen(p);
     this.setSort(this.sort);
     this.layout();
@@ -160,7 +161,7 @@ export class UnitMaps {
   /** Computes each chart's per-token summary in its own task (tens of ms each for long inputs) before it is needed. */
   private prepare(): void {
     this.stopPreparing();
-    this.stopPreparing = inTasks(this.panels.map((p) => () => (p.spec.summary.kind === 'quantiles' ? tokenSummary : saturation)(p.spec.matrix)));
+    this.stopPreparing = inTasks(this.panels.map((p) => () => [p.spec.summary.kind === 'quantiles' && tokenSummary(p.spec.matrix), p.note && saturation(p.spec.matrix)]));
   }
 
   private setSort(sort: UnitSort): void {
@@ -374,9 +375,12 @@ export class UnitMaps {
       found: this.foundUnit,
       focus: this.focus.shown ? this.focus : null,
     };
+    const t = this.lens.active ?? this.lens.selected;
     for (const p of this.panels) {
       p.image = drawUnitMap(p.map, p.spec.matrix, state, p.image, document.activeElement === p.map);
       drawUnitChart(p.chart, p.spec.matrix, p.spec.summary.kind, state);
+      const text = p.note && `${p.spec.matrix.id}: ${saturationNote(p.spec.matrix, t, t === null ? '' : this.lens.label(t))}`;
+      if (p.note && p.note.textContent !== text) p.note.textContent = text;
     }
   }
 

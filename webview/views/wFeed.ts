@@ -184,7 +184,8 @@ export class WFeed implements HeatmapFeed {
         const which = this.source.startsWith('head:') ? `head ${Number(this.source.slice(5)) + 1}` : 'mean over heads';
         const layers = lens.attention?.layers ?? 0;
         if (lens.layer >= layers) return { text: `${this.familyName()} has ${layers} layers: pick a layer up to ${layers}.` };
-        return { text: `${this.familyName()}, ${layer}, ${which}: W(t, k) is the weight query t gives key k${this.rowsSumToOne()}.` };
+        const signed = lens.family?.signed ? ' W is signed (it can be negative): diverging colours centred on 0, blue below and red above.' : '';
+        return { text: `${this.familyName()}, ${layer}, ${which}: W(t, k) is the weight query t gives key k${this.rowsSumToOne()}.${signed}` };
       }
     }
   }
