@@ -2,7 +2,8 @@
 // state-space model) are only shipped if a person sees each of them in the real VS Code: this suite installs
 // the packaged VSIX, selects a function of sample.ts, switches the panel to each bundled model, opens every tab
 // the model's roles give and checks that it paints, with a screenshot per tab. WebAssembly only (the views are
-// the same on WebGPU). Screenshots: .test-output/screenshots/family-<model>-<tab>.png.
+// the same on WebGPU). On the default Transformer it also runs the Heads view's probe and the logit lens.
+// Screenshots: .test-output/screenshots/family-<model>-<tab>.png, family-transformer-{heads,logit-lens}.png.
 
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -17,9 +18,9 @@ const MEDIA = join(harness.repoRoot, 'media/models');
 // The tabs each model's roles must give, at least.
 const MODELS = [
   { id: 'elman', tabs: ['state', 'w'] },
-  { id: 'linear', tabs: ['heatmap', 'head', 'model', 'w', 'state-matrix'] },
-  { id: 'window', tabs: ['heatmap', 'head', 'model', 'w'] },
-  { id: 'mamba', tabs: ['heatmap', 'w', 'state-matrix'] },
+  { id: 'linear', tabs: ['heatmap', 'head', 'model', 'w', 'state-matrix', 'heads', 'logit-lens'] },
+  { id: 'window', tabs: ['heatmap', 'head', 'model', 'w', 'heads', 'logit-lens'] },
+  { id: 'mamba', tabs: ['heatmap', 'w', 'state-matrix', 'logit-lens'] },
 ];
 const manifest = (id) => JSON.parse(readFileSync(join(MEDIA, id, 'manifest.json'), 'utf8'));
 const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', FILE), 'utf8').split('\n');
@@ -51,6 +52,39 @@ describe('the bundled family-tree models in the panel (WebAssembly)', function (
     panel = await webviewContentFrame(page, 'panel');
     const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
     assert.equal(result.state, 'analysed', `the analysis failed: ${result.error}`);
+  });
+
+  it('finds each head\'s role with the probe, and opens a head from the Heads view in the heatmap', async function () {
+    this.timeout(180_000);
+    await panel.locator('[data-testid=tab-heads]').click();
+    await panel.locator('[data-testid=heads-probe][data-state=done]').waitFor({ timeout: 150_000 });
+    assert.match((await panel.locator('[data-testid=heads-probe]').textContent()) ?? '', /^Probe: 8 sequences of 100 tokens/);
+    assert.equal(await panel.locator('[data-testid=heads-row]').count(), 16);
+    assert.equal(await panel.locator('[data-testid=heads-count]').textContent(), '16 of 16 heads');
+    for (const title of await panel.locator('td[data-column=induction]').evaluateAll((els) => els.map((e) => e.getAttribute('title') ?? ''))) {
+      assert.match(title, /^induction \d\.\d\d — attends to the token after the previous occurrence of the current token/);
+    }
+    const stats = await panel.locator('[data-testid=heads-thumb] canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
+    assert.ok(stats.fraction >= 0.01, `head thumbnail: ${stats.painted} of ${stats.total} pixels painted`);
+    await panel.locator('[data-testid=heads-sort][data-column=induction]').click();
+    await session.page.screenshot({ path: join(screenshots, 'family-transformer-heads.png') });
+    await panel.locator('[data-testid=heads-filter]').evaluate((el) => {
+      el.value = 'layer = 2';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await panel.locator('[data-testid=heads-count]', { hasText: '4 of 16 heads' }).waitFor();
+    await panel.locator('[data-testid=heads-row][data-layer="1"][data-head="0"] [data-testid=heads-thumb]').click();
+    await panel.locator('[data-testid=tab-heatmap][active]').waitFor();
+  });
+
+  it('reads every layer through the logit lens', async function () {
+    this.timeout(120_000);
+    await panel.locator('[data-testid=tab-logit-lens]').click();
+    await panel.locator('[data-testid=logit-lens-note][data-state=done]').waitFor({ timeout: 90_000 });
+    assert.match((await panel.locator('[data-testid=logit-lens-note]').textContent()) ?? '', /at (\d+) of \1 tokens/);
+    const stats = await panel.locator('[data-testid=logit-lens]').evaluate(canvasPainted, { minFraction: 0.1 });
+    assert.ok(stats.fraction >= 0.1, `logit lens: ${stats.painted} of ${stats.total} pixels painted`);
+    await session.page.screenshot({ path: join(screenshots, 'family-transformer-logit-lens.png') });
   });
 
   for (const model of MODELS) {
