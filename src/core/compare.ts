@@ -8,7 +8,7 @@
 import type { LayeredMatrices } from './analysis';
 import type { Analysis } from './analyze';
 import { type InfluenceMatrix, influenceMatrix } from './influenceMatrix';
-import { mainMixing, mixingMatrices } from './roleData';
+import { mainMixing, mixingMatrices, retentionData } from './roleData';
 import { utf8Length } from './tokenizer';
 
 /** A single attention weight A[layer, head, t, k]. */
@@ -45,6 +45,8 @@ export interface CompareRun {
   surprisal: Float32Array;
   /** The model's own W(t, k): attention rollout, or the last layer's state retention. */
   influence: InfluenceMatrix | null;
+  /** The last layer's retention when the model has gates or a decay (also beside a mixing family), for its half-life. */
+  retention: InfluenceMatrix | null;
   /** The strongest long-range attention link, for models with attention. */
   link: AttentionLink | null;
   /** Whether the run was the analysis panel's, reused. */
@@ -71,6 +73,7 @@ export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loa
     truncated: analysis.truncated,
     surprisal: analysis.surprisal,
     influence: influenceMatrix(analysis, 'rollout'),
+    retention: retentionData(analysis) ? influenceMatrix(analysis, 'retention') : null,
     link: self ? withFamily(strongestAttentionLink(mixingMatrices(analysis, family), LONG_RANGE, 1, { bidirectional: family.mask === 'bidirectional', skip: (i) => special[i] }), family) : null,
     reused,
   };

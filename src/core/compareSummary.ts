@@ -55,7 +55,7 @@ export function modelFigures(manifest: ModelManifest, run: CompareRun, text: str
     later: signed && bidirectional ? profileSide(signed, 'later') : null,
     sides: shares ? sideShares(shares, T, run.special) : null,
     // From the raw retention, not the shares: normalising short early rows would steepen the fall.
-    halfLife: run.influence?.metric === 'retention' ? profileHalfLife(profileSide(signedDistanceProfile(run.influence.w, T), 'earlier'), HALF_LIFE_FIT) : NaN,
+    halfLife: run.retention ? profileHalfLife(profileSide(signedDistanceProfile(run.retention.w, T), 'earlier'), HALF_LIFE_FIT) : NaN,
     memory: contextMemory(manifest, T),
   };
 }

@@ -20,6 +20,7 @@
 // |W| scaled to sum to 1 over each row's visible keys.
 
 import type { LayeredMatrices, MixingMask } from './analysis';
+import { seededRandom } from './seededRandom';
 
 export const HEAD_SCORE_KEYS = ['induction', 'duplicate', 'previous', 'sink', 'distance', 'entropy'] as const;
 export type HeadScoreKey = (typeof HEAD_SCORE_KEYS)[number];
@@ -192,18 +193,6 @@ export function meanScores(tables: ReadonlyArray<HeadScores[][]>): HeadScores[][
 /** The standard probe: 8 sequences, each a block of 50 distinct ordinary tokens repeated twice. */
 export const HEAD_PROBE = { sequences: 8, length: 50, seed: 20220308 } as const;
 
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The probe's token bodies (prefixes are the caller's, per sequence): `sequences` blocks of `length` distinct
  * ids drawn without replacement from `candidates` (the ordinary tokens: special ones left out), each block
@@ -214,7 +203,7 @@ export function probeSequences(candidates: readonly number[], options: { sequenc
   const n = options.length ?? HEAD_PROBE.length;
   if (!Number.isInteger(n) || n < 2) throw new Error(`probeSequences: length: expected an integer of at least 2, found ${n}`);
   if (candidates.length < n) throw new Error(`probeSequences: candidates: expected at least ${n} ordinary token ids, found ${candidates.length}`);
-  const random = seeded(options.seed ?? HEAD_PROBE.seed);
+  const random = seededRandom(options.seed ?? HEAD_PROBE.seed);
   const pool = [...candidates];
   const bodies: number[][] = [];
   for (let s = 0; s < count; s++) {

@@ -10,7 +10,7 @@ import type { Analysis } from './analyze';
 import type { InfluenceMetric } from './influence';
 import { looksAhead } from './modelStructure';
 import { meanRetention } from './retention';
-import { familyRollout, mainMixing, mixingMatrices, retentionData } from './roleData';
+import { type RetentionData, familyRollout, mainMixing, mixingMatrices, retentionData } from './roleData';
 
 /** Rollout costs O(L·T³); above this many tokens the last layer's mean attention is used instead. */
 const MAX_ROLLOUT_TOKENS = 512;
@@ -35,6 +35,8 @@ export function influenceMatrix(analysis: Analysis, wanted: InfluenceMetric, occ
   const family = mainMixing(analysis);
   const retention = retentionData(analysis);
   if (wanted === 'occlusion' && occlusion) return { metric: 'occlusion', label: 'occlusion (KL divergence, bits)', w: occlusion, mask: looksAhead(analysis.structure) ? 'bidirectional' : 'causal', normalised: false };
+  // A model with both a mixing family and a decay (a selective scan) gives retention when asked for it.
+  if (wanted === 'retention' && retention) return retentionMatrix(retention);
   if (family && family.role === 'mixing' && family.query === analysis.structure.primary) {
     const m = mixingMatrices(analysis, family);
     const mask = family.mask;
@@ -46,9 +48,11 @@ export function influenceMatrix(analysis: Analysis, wanted: InfluenceMetric, occ
     const signed = family.signed ? ' (signed)' : '';
     return { metric: 'attention', label: `mean ${family.label} over heads, layer ${m.layers}${signed}`, w: meanOverHeads(m, m.layers - 1), mask, normalised: family.normalised, signed: family.signed };
   }
-  if (retention) {
-    const L = retention.tensor.dims[0];
-    return { metric: 'retention', label: `${retention.label} retention, layer ${L}, mean over units`, w: meanRetention(retention.tensor, L - 1, retention.spec), mask: 'causal', normalised: false };
-  }
-  return null;
+  return retention ? retentionMatrix(retention) : null;
+}
+
+/** The last layer's retention W(t, k), mean over units. */
+function retentionMatrix(retention: RetentionData): InfluenceMatrix {
+  const L = retention.tensor.dims[0];
+  return { metric: 'retention', label: `${retention.label} retention, layer ${L}, mean over units`, w: meanRetention(retention.tensor, L - 1, retention.spec), mask: 'causal', normalised: false };
 }

@@ -47,6 +47,7 @@ function fakeRun(id: string, T: number, metric: 'rollout' | 'retention', w: Floa
     truncated: null,
     surprisal: Float32Array.from({ length: T }, (_, i) => (i ? bits : NaN)),
     influence: { metric, label: metric, w, mask, normalised: metric === 'rollout' },
+    retention: metric === 'retention' ? { metric, label: metric, w, mask, normalised: false } : null,
     link,
     reused: false,
   };
@@ -270,7 +271,7 @@ describe('architecture comparison figures', () => {
       modelFigures(windowed, run('swa', 'rollout', flat, null, 1.5), text, 1),
       modelFigures(hidden, run('ssm', 'rollout', flat, { layer: 0, head: 0, t: 30, k: 3, weight: 2.5, label: 'hidden attention', normalised: false }, 1.25), text, 1),
       modelFigures(manifest('lstm'), run('lstm', 'retention', geometric(2 ** (-1 / 6), T), null, 2), text, 1),
-      modelFigures(plain, { ...run('elman', 'retention', flat, null, 3), influence: null }, text, 1),
+      modelFigures(plain, { ...run('elman', 'retention', flat, null, 3), influence: null, retention: null }, text, 1),
     ];
     const sentences = describeComparison(figures, place);
     assert.deepStrictEqual(sentences, [
