@@ -1,8 +1,9 @@
 // The analysis math shared by every architecture: next-token surprisal and top-k predictions from
 // logits, and attention rollout (Abnar & Zuidema 2020) from per-layer, per-head attention of any mixing
-// structure (causal, windowed, bidirectional; cross-attention is rectangular and has no rollout); mixing
-// that is not row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code
-// on flat Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
+// structure (causal, windowed, bidirectional; cross-attention is rectangular and has no rollout), also
+// through each depth, whose reach shows the receptive field growing layer by layer; mixing that is not
+// row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code on flat
+// Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
 /** A dense row-major tensor. */
 export interface Tensor {
@@ -237,7 +238,21 @@ export function rowNormalisedAbs(m: LayeredMatrices): LayeredMatrices {
 export function rollout(attention: LayeredMatrices, causal: boolean): Float32Array;
 export function rollout(attention: Tensor, causal?: boolean): Float32Array;
 export function rollout(attention: LayeredMatrices | Tensor, causal = true): Float32Array {
-  const m = asLayered(attention);
+  let last: Float32Array = new Float32Array(0);
+  for (const partial of rolloutSteps(asLayered(attention), causal)) last = partial;
+  return last;
+}
+
+/**
+ * Every partial rollout R_l = Â_l · … · Â_1 for l = 1..L (index l − 1), the same math as rollout(): the
+ * last is rollout() itself. Each is T×T, so this holds L of them (what a layer-by-layer view needs).
+ */
+export function rolloutLayers(attention: LayeredMatrices, causal: boolean): Float32Array[] {
+  return [...rolloutSteps(attention, causal)];
+}
+
+/** Yields R_1, R_2, …, R_L in turn (each a new array; the previous one is not changed). */
+function* rolloutSteps(m: LayeredMatrices, causal: boolean): Generator<Float32Array> {
   if (m.rows !== m.cols) throw new Error(`rollout needs square attention; got ${m.rows}×${m.cols}`);
   const T = m.rows;
   const product = causal ? lowerTriangularProductRows : denseProductRows;
@@ -248,13 +263,33 @@ export function rollout(attention: LayeredMatrices | Tensor, causal = true): Flo
       // A causal rollout is lower-triangular from the first factor on.
       if (causal) for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
       result = a;
-      continue;
+    } else {
+      const c = new Float32Array(T * T);
+      product(a, result, T, c, 0, T);
+      result = c;
     }
-    const c = new Float32Array(T * T);
-    product(a, result, T, c, 0, T);
-    result = c;
+    yield result;
   }
-  return result ?? new Float32Array(0);
+}
+
+/** Share of a row's largest weight from which a key counts as reached (receptiveField). */
+export const REACH_THRESHOLD = 1e-3;
+
+/**
+ * How many tokens back a rollout row reaches: query − the earliest key whose weight is at least
+ * `threshold` × the row's largest weight, both taken over the keys after the first `globalTokens` (which
+ * every token sees, so they say nothing about reach). `row` is query's row of a T×T matrix (query defaults
+ * to the last token, T − 1); only keys up to the query count. 0 when no such key has weight.
+ */
+export function receptiveField(row: ArrayLike<number>, T: number, options: { query?: number; globalTokens?: number; threshold?: number } = {}): number {
+  const query = Math.min(T - 1, options.query ?? T - 1);
+  const from = Math.max(0, options.globalTokens ?? 0);
+  let max = 0;
+  for (let k = from; k <= query; k++) if (row[k] > max) max = row[k];
+  if (!(max > 0)) return 0;
+  const floor = max * (options.threshold ?? REACH_THRESHOLD);
+  for (let k = from; k <= query; k++) if (row[k] >= floor) return query - k;
+  return 0;
 }
 
 /** Adds rows [from, to) of A · B into C, for lower-triangular T×T matrices (so work can be done in slices). */

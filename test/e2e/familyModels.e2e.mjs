@@ -110,4 +110,33 @@ describe('the bundled family-tree models in the panel (WebAssembly)', function (
       }
     });
   }
+
+  it('shows the sliding window\'s receptive field growing with depth in the rollout', async function () {
+    this.timeout(180_000);
+    const picker = panel.locator('[data-testid=model-picker]');
+    await picker.click();
+    await picker.locator('li.option', { hasText: manifest('window').displayName }).click();
+    const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+    assert.equal(result.state, 'analysed', `window: ${result.error}`);
+    await panel.locator('[data-testid=tab-heatmap]').click();
+    const choose = (testid, value) =>
+      panel.locator(`[data-testid=${testid}]`).evaluate((el, v) => {
+        el.value = v;
+        el.dispatchEvent(new Event('change', { bubbles: true }));
+      }, value);
+    await choose('head-picker', 'rollout');
+    const reach = [];
+    for (const layer of [0, 1]) {
+      await choose('layer-picker', String(layer));
+      const caption = panel.locator('[data-testid=heatmap-caption]', { hasText: `after layer ${layer + 1}:` });
+      await caption.waitFor({ timeout: 60_000 });
+      const text = (await caption.textContent()) ?? '';
+      const allowed = 63 * (layer + 1);
+      assert.match(text, new RegExp(`^Receptive field of the last token after layer ${layer + 1}: \\d+ tokens? back \\(the window allows ${layer + 1} × 63 = ${allowed}\\)$`));
+      reach.push(Number(/: (\d+) token/.exec(text)[1]));
+      assert.ok(reach[layer] <= allowed, `layer ${layer + 1} reaches ${reach[layer]} tokens back, more than the window allows`);
+    }
+    await session.page.screenshot({ path: join(screenshots, 'family-window-rollout-layer2.png') });
+    assert.ok(reach[1] >= reach[0], `the receptive field grows with depth: ${reach.join(' → ')}`);
+  });
 });

@@ -1,5 +1,6 @@
 // Unit tests for the analysis math (src/core/analysis.ts): surprisal, top-k predictions, layered views of
-// attention and rollout (causal and dense), each against values computed by hand.
+// attention and rollout (causal and dense, whole and layer by layer) and its reach, each against values
+// computed by hand or against rollout() itself.
 
 import * as assert from 'assert';
 import {
@@ -12,8 +13,10 @@ import {
   lowerTriangularProductRows,
   maxOverHeads,
   meanOverHeads,
+  receptiveField,
   rollout,
   rolloutFactor,
+  rolloutLayers,
   surprisal,
   tensor,
   topPredictions,
@@ -178,5 +181,64 @@ describe('analysis math', () => {
     const sliced = new Float32Array(9);
     for (let i = 0; i < 3; i++) lowerTriangularProductRows(l, m, 3, sliced, i, i + 1);
     assert.deepStrictEqual(Array.from(denseProduct(l, m, 3)), Array.from(sliced));
+  });
+
+  it('keeps every partial rollout: the first l equal rollout() over the first l layers, the last rollout()', () => {
+    const L = 4, H = 2, T = 6;
+    let seed = 5;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (const causal of [true, false]) {
+      const att = tensor([L, H, T, T]);
+      for (let row = 0; row < L * H * T; row++) {
+        const i = row % T;
+        const end = causal ? i + 1 : T;
+        let sum = 0;
+        for (let j = 0; j < end; j++) sum += att.data[row * T + j] = rand();
+        for (let j = 0; j < end; j++) att.data[row * T + j] /= sum;
+      }
+      const partials = rolloutLayers(layeredFromTensor(att), causal);
+      assert.strictEqual(partials.length, L);
+      for (let l = 1; l <= L; l++) {
+        const first = layeredFromTensor(tensor([l, H, T, T], att.data.subarray(0, l * H * T * T)));
+        assert.deepStrictEqual(Array.from(partials[l - 1]), Array.from(rollout(first, causal)), `layer ${l}, causal ${causal}`);
+        for (let i = 0; i < T; i++) {
+          let sum = 0;
+          for (let j = 0; j < T; j++) sum += partials[l - 1][i * T + j];
+          close(sum, 1, 1e-5);
+        }
+      }
+      assert.deepStrictEqual(Array.from(partials[L - 1]), Array.from(rollout(layeredFromTensor(att), causal)));
+      assert.notDeepStrictEqual(Array.from(partials[0]), Array.from(partials[1]));
+    }
+    assert.deepStrictEqual(rolloutLayers(layeredFromTensor(tensor([0, 1, 2, 2])), true), []);
+    assert.throws(() => rolloutLayers(layeredFromTensor(tensor([1, 1, 2, 3])), false), /square/);
+  });
+
+  it('measures how far back a row reaches, past global tokens and below the threshold', () => {
+    // Key 0 is global (ignored); the largest other weight is 0.3, so 1e-4 (key 1) is below 1e-3 × 0.3.
+    assert.strictEqual(receptiveField([0.5, 0.0001, 0.2, 0.3], 4, { globalTokens: 1 }), 1);
+    assert.strictEqual(receptiveField([0.5, 0.0004, 0.2, 0.3], 4, { globalTokens: 1 }), 2);
+    assert.strictEqual(receptiveField([0.5, 0.0001, 0.2, 0.3], 4), 3); // key 0 counts when not global
+    assert.strictEqual(receptiveField([0.5, 0.0001, 0.2, 0.3], 4, { globalTokens: 1, threshold: 0.9 }), 0);
+    assert.strictEqual(receptiveField([0.2, 0.8, 0.5, 0.1], 4, { query: 2, globalTokens: 1 }), 1); // keys after the query do not count
+    assert.strictEqual(receptiveField([1, 0, 0], 3, { globalTokens: 1 }), 0);
+  });
+
+  it('grows the reach of windowed rollout by window − 1 tokens per layer', () => {
+    // Windowed attention: token t sees keys t − 2..t (window 3) and the global token 0, uniformly.
+    const L = 3, T = 12, window = 3, globalTokens = 1;
+    const one = new Float32Array(T * T);
+    for (let t = 0; t < T; t++) {
+      const keys = new Set<number>([0]);
+      for (let k = Math.max(0, t - window + 1); k <= t; k++) keys.add(k);
+      for (const k of keys) one[t * T + k] = 1 / keys.size;
+    }
+    const att = tensor([L, 1, T, T]);
+    for (let l = 0; l < L; l++) att.data.set(one, l * T * T);
+    const partials = rolloutLayers(layeredFromTensor(att), true);
+    const reach = partials.map((r) => receptiveField(r.subarray((T - 1) * T, T * T), T, { globalTokens }));
+    assert.deepStrictEqual(reach, [1, 2, 3].map((l) => l * (window - 1)));
+    // Counting the global token, the last token reaches the very first one at every depth.
+    assert.deepStrictEqual(partials.map((r) => receptiveField(r.subarray((T - 1) * T, T * T), T)), [T - 1, T - 1, T - 1]);
   });
 });

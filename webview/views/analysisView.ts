@@ -114,14 +114,13 @@ export class AnalysisView {
     if (lens.heads > 0) {
       const headOptions: Array<[string, string]> = [...Array(lens.heads).keys()].map((hd) => [String(hd), `Head ${hd + 1}`]);
       headOptions.push(['mean', 'Mean over heads'], ['max', 'Max over heads']);
-      if (lens.attention) headOptions.push(['rollout', 'Rollout (all layers)']);
+      if (lens.attention) headOptions.push(['rollout', 'Rollout (through the chosen layer)']);
       head = select('head-picker', 'Head or aggregate shown in the attention views', headOptions, String(lens.head));
       head.addEventListener('change', () => lens.setMatrix(lens.layer, parseHead(head!.value)));
     }
     const sync = () => {
       if (layer.value !== String(lens.layer)) layer.value = String(lens.layer);
       if (head && head.value !== String(lens.head)) head.value = String(lens.head);
-      layer.disabled = lens.head === 'rollout' && this.view.scoped === true;
     };
     this.cleanup.push(lens.on('matrix', sync));
     this.syncToolbar = sync;

@@ -12,7 +12,8 @@
 //   surprisalBits: per token of the primary sequence, null where nothing predicts it,
 //   view {id, label}: the tab that was exported, and exactly one of (or none, for views without data):
 //   attention {family {key, label, mask, query, keys}, scope: "matrix" | "layer" | "all", description,
-//     layer (null for the rollout), head (a 0-based index, "mean", "max" or "rollout"), layers, dims, data}
+//     layer (for the rollout, the last layer it runs through), head (a 0-based index, "mean", "max" or
+//     "rollout"), layers, dims, data}
 //     data[query][key] for a matrix, data[layer][head][query][key] otherwise; query and keys name the
 //     sequences of the rows and columns (different ones for cross-attention: a rectangular matrix);
 //   gates {layer, gates: [{name, meaning, label, complementWrites}], dims [T, G, U], data[t][g][u]};
@@ -90,12 +91,13 @@ export async function attentionExport(lens: Lens, source: MatrixSource, scope: J
   if (scope !== 'matrix') {
     return { key: 'attention', value: layersOf(lens.analysis, family, scope, lens.layer), fileSuffix: scope === 'all' ? 'all-layers' : `layer${lens.layer + 1}` };
   }
-  const matrix = lens.head === 'rollout' ? await source.rollout() : source.get(lens.head, lens.layer);
+  const rollout = lens.head === 'rollout';
+  const matrix = rollout ? await source.rollout(lens.layer) : source.get(lens.head, lens.layer);
   if (!matrix) throw new Error(`There is no ${family.label} at layer ${lens.layer + 1}.`);
   const T = lens.T;
   return {
     key: 'attention',
-    value: { family: familyInfo(family), scope, description: lens.describeMatrix(), layer: lens.head === 'rollout' ? null : lens.layer, head: lens.head, dims: [T, T], data: nested(matrix.data, 0, T, T) },
+    value: { family: familyInfo(family), scope, description: lens.describeMatrix(), layer: rollout ? lens.rolloutLayer() : lens.layer, head: lens.head, dims: [T, T], data: nested(matrix.data, 0, T, T) },
     fileSuffix: lens.slug(),
   };
 }

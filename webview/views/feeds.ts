@@ -1,8 +1,9 @@
 // Why: a heatmap shows whatever its feed serves. The Heatmap tab's feed serves the matrix of the lens's
-// mixing family the toolbar picks (a head, an aggregate or the rollout, which may still be computing),
-// tells the heatmap what to write above it and passes on the rollout's progress (the W tab has its own
-// feed, wFeed.ts).
+// mixing family the toolbar picks (a head, an aggregate or the rollout through the chosen layer, which may
+// still be computing), tells the heatmap what to write above it (and, for the rollout, below it: how far
+// back the last token reaches) and passes on the rollout's progress (the W tab has its own feed, wFeed.ts).
 
+import { receptiveField } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { HeadChoice, Lens } from './lens';
 import type { Matrix, MatrixSource } from './matrices';
@@ -16,6 +17,8 @@ export interface HeatmapFeed {
   causal(): boolean;
   /** The line above the plot: what the matrix is, or progress, or an error. */
   note(): { text: string; error?: boolean };
+  /** A line under the plot (the rollout's receptive field), or null for none. */
+  caption?(): string | null;
   /** Unit of the values for the legend ("bits"), if any. */
   unit?(): string;
   /** Extra tooltip text for a cell (after the value). */
@@ -57,7 +60,10 @@ export function failure(err: unknown): string | null {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Starts the (slow) rollout once, on demand, and remembers whether it runs or why it failed. */
+/**
+ * Starts the (slow) rollout once, on demand, and remembers whether it runs or why it failed. It serves the
+ * rollout through `layer()`; by default through the last layer (the whole rollout).
+ */
 export class RolloutLoader {
   /** Why the last attempt failed; null when it has not (a cancellation is not a failure). */
   error: string | null = null;
@@ -66,12 +72,13 @@ export class RolloutLoader {
   constructor(
     private readonly source: () => MatrixSource | null,
     private readonly changed: () => void,
+    private readonly layer: () => number = () => Number.POSITIVE_INFINITY,
   ) {}
 
   /** The rollout when ready; otherwise starts it (once) and calls changed() when it is ready or has failed. */
   get(): Matrix | null {
     const source = this.source();
-    const m = source?.get('rollout', 0) ?? null;
+    const m = source?.get('rollout', this.layer()) ?? null;
     if (source && !m && !this.pending && this.error === null) {
       this.pending = true; // set first: starting reports progress synchronously, which may call back here
       source.rollout().then(
@@ -104,7 +111,7 @@ export class AttentionFeed implements HeatmapFeed {
     private readonly lens: Lens,
     private readonly source: MatrixSource,
   ) {
-    this.loader = new RolloutLoader(() => source, () => this.listeners.emit());
+    this.loader = new RolloutLoader(() => source, () => this.listeners.emit(), () => lens.layer);
     this.cleanup = [
       lens.on('matrix', () => {
         this.loader.retry(); // picking the rollout again retries it
@@ -128,7 +135,7 @@ export class AttentionFeed implements HeatmapFeed {
 
   note(): { text: string; error?: boolean } {
     const lens = this.lens;
-    if (lens.head === 'rollout' && !this.source.get('rollout', 0)) {
+    if (lens.head === 'rollout' && !this.source.get('rollout', lens.layer)) {
       if (this.loader.error !== null) return { text: `The rollout failed: ${this.loader.error}`, error: true };
       const f = this.source.rolloutProgress;
       return {
@@ -144,13 +151,34 @@ export class AttentionFeed implements HeatmapFeed {
     return { text: `${capital(d)}: row = query token, column = key token it attends to.${mask}` };
   }
 
+  /**
+   * For the rollout: how far back the last token's row reaches (receptiveField, global tokens aside) and,
+   * for a windowed family, how far its window lets l layers reach ((window − 1) × l).
+   */
+  caption(): string | null {
+    const { lens } = this;
+    const family = lens.family;
+    const m = lens.head === 'rollout' ? this.source.get('rollout', lens.layer) : null;
+    if (!m || !family) return null;
+    const T = m.size;
+    const l = lens.rolloutLayer() + 1;
+    const reach = receptiveField(m.data.subarray((T - 1) * T, T * T), T, { globalTokens: family.globalTokens });
+    const step = family.mask === 'windowed' && family.window ? family.window - 1 : 0;
+    const allows = step > 0 ? ` (the window allows ${l} × ${step} = ${l * step})` : '';
+    return `Receptive field of the last token after layer ${l}: ${reach} token${reach === 1 ? '' : 's'} back${allows}`;
+  }
+
   onChange(listener: () => void): () => void {
     return this.listeners.add(listener);
   }
 
   neighbours(): Array<{ key: string; matrix(): Matrix | null }> {
     const { lens, source } = this;
-    if (lens.head === 'rollout') return [];
+    if (lens.head === 'rollout') {
+      // The rollout through the layers next to this one, for stepping through depth.
+      const l = lens.rolloutLayer();
+      return [l - 1, l + 1].filter((n) => n >= 0 && n === lens.rolloutLayer(n)).map((n) => ({ key: `${lens.sequence}|${lens.slug('rollout', n)}`, matrix: () => source.get('rollout', n) }));
+    }
     const heads: HeadChoice[] = [...Array(lens.heads).keys(), 'mean'];
     return heads.filter((h) => h !== lens.head).map((h) => ({ key: `${lens.sequence}|${lens.slug(h, lens.layer)}`, matrix: () => source.get(h, lens.layer) }));
   }

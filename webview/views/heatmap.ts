@@ -1,7 +1,8 @@
 // Why: a T×T matrix heatmap (queries × keys): attention of one head, an aggregate or the rollout in the
 // Heatmap tab, and any W(t, k) in the W tab; a feed says which matrix and what to note above it. Drawn on
 // a canvas that only paints the visible region (an exact window when zoomed in, a max-pooled overview when
-// zoomed out), so 2,048 tokens pan and zoom within a frame; hover, keyboard focus and labels are overlays.
+// zoomed out), so 2,048 tokens pan and zoom within a frame; hover, keyboard focus and labels are overlays;
+// a feed's caption (the rollout's receptive field) goes under the plot.
 // A signed matrix (a family declared signed) is drawn on the diverging scale centred on 0, the legend saying so.
 
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
@@ -25,6 +26,7 @@ export class Heatmap {
   readonly canvas: HTMLCanvasElement;
   private readonly tooltip: HTMLElement;
   private readonly note: HTMLElement;
+  private readonly caption: HTMLElement;
   private readonly live: HTMLElement;
   private readonly legend: ReturnType<typeof colourLegend>;
   private matrix: Matrix | null = null;
@@ -68,6 +70,7 @@ export class Heatmap {
     this.legend = colourLegend(ids.legend);
     this.tooltip = h('div', { class: 'tooltip', 'data-testid': ids.tooltip, hidden: '' });
     this.note = h('div', { class: 'muted view-note', 'data-testid': ids.note });
+    this.caption = h('div', { class: 'muted view-note', 'data-testid': `${ids.canvas}-caption`, 'aria-live': 'polite', hidden: '' });
     this.live = h('div', { class: 'sr-only', 'aria-live': 'polite' });
     const sqrt = h('vscode-checkbox', { label: '√ scale', title: 'Colour by the square root of the weight, which lifts small weights' });
     sqrt.addEventListener('change', () => {
@@ -90,6 +93,7 @@ export class Heatmap {
       ),
       this.note,
       h('div', { class: 'canvas-wrap' }, this.canvas, this.tooltip),
+      this.caption,
       this.live,
     );
     this.listen();
@@ -135,6 +139,9 @@ export class Heatmap {
     if (note.error) this.note.setAttribute('role', 'alert');
     else this.note.removeAttribute('role');
     this.note.textContent = note.text;
+    const caption = this.feed.caption?.() ?? null;
+    this.caption.hidden = caption === null;
+    this.caption.textContent = caption ?? '';
   }
 
   /** The visible window is repainted; cached overviews are keyed by matrix, so they stay valid. */

@@ -9,7 +9,7 @@ import type { Analysis } from '../../src/core/analyze';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { layerCount, mixingMatrices, sequenceTokens } from '../../src/core/roleData';
 
-/** A head index, or an aggregate over heads (per layer) or over layers (rollout). */
+/** A head index, or an aggregate over heads (per layer) or over the layers up to the chosen one (rollout). */
 export type HeadChoice = number | 'mean' | 'max' | 'rollout';
 
 export type LensEvent = 'hover' | 'select' | 'matrix' | 'heads' | 'family' | 'theme';
@@ -172,10 +172,15 @@ export class Lens {
     return `#${i} “${this.tokens[i]?.text ?? ''}”`;
   }
 
-  /** Description of the current matrix, e.g. "layer 2, head 3" or "rollout over 4 layers". */
+  /** The last layer the rollout at `layer` runs through: the layer, or the family's last when it has fewer. */
+  rolloutLayer(layer: number = this.layer): number {
+    return Math.max(0, Math.min(layer, (this.attention?.layers ?? this.layers) - 1));
+  }
+
+  /** Description of the current matrix, e.g. "layer 2, head 3" or "rollout through layer 4". */
   describeMatrix(head: HeadChoice = this.head, layer: number = this.layer): string {
     const of = this.families.length > 1 && this.family ? ` (${this.family.label})` : '';
-    if (head === 'rollout') return `rollout over ${this.attention?.layers ?? this.layers} layers${of}`;
+    if (head === 'rollout') return `rollout through layer ${this.rolloutLayer(layer) + 1}${of}`;
     if (head === 'mean') return `layer ${layer + 1}, mean over heads${of}`;
     if (head === 'max') return `layer ${layer + 1}, max over heads${of}`;
     return `layer ${layer + 1}, head ${head + 1}${of}`;
@@ -184,6 +189,6 @@ export class Lens {
   /** File-name-safe slug of the current matrix (with the family when there are several). */
   slug(head: HeadChoice = this.head, layer: number = this.layer): string {
     const of = this.families.length > 1 && this.family ? `${this.family.label.replace(/[^a-z0-9]+/gi, '-')}-` : '';
-    return of + (head === 'rollout' ? 'rollout' : `layer${layer + 1}-${typeof head === 'number' ? `head${head + 1}` : `${head}-heads`}`);
+    return of + (head === 'rollout' ? `rollout-layer${this.rolloutLayer(layer) + 1}` : `layer${layer + 1}-${typeof head === 'number' ? `head${head + 1}` : `${head}-heads`}`);
   }
 }

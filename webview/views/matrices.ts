@@ -1,13 +1,14 @@
 // Why: the heatmap, the model view and the exports all need T×T mixing matrices of one family (one head,
-// an aggregate over heads, or the rollout) and pictures of them. This module serves the matrices with small
-// caches, computes long rollouts in time slices so the panel stays responsive, and turns matrices into
-// pixels (max-pooled for overviews, so a thin diagonal never disappears when zoomed out): viridis, or for a
-// family declared signed the diverging scale centred on 0 (colors.ts), pooled by magnitude so no sign is lost.
+// an aggregate over heads, or the rollout through a chosen layer) and pictures of them. This module serves
+// the matrices with small caches, computes every layer's rollout once (in time slices when long, so the
+// panel stays responsive), and turns matrices into pixels (max-pooled for overviews, so a thin diagonal
+// never disappears when zoomed out): viridis, or for a family declared signed the diverging scale centred
+// on 0 (colors.ts), pooled by magnitude so no sign is lost.
 
-import { type LayeredMatrices, denseProductRows, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rowNormalisedAbs } from '../../src/core/analysis';
+import { type LayeredMatrices, denseProductRows, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rolloutLayers, rowNormalisedAbs } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { MixingFamily } from '../../src/core/modelStructure';
-import { familyRollout, mixingMatrices } from '../../src/core/roleData';
+import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
 
@@ -84,15 +85,15 @@ export function yieldToUi(): Promise<void> {
 }
 
 /**
- * Rollout in ~12 ms slices: the same math as core rollout() (R = Â_L·…·Â_1, Â = ½(mean A + I)), row by
- * row, with lower-triangular products for a causal or windowed family and dense ones for a bidirectional
- * family, reporting progress and stopping when the signal aborts.
+ * Every layer's rollout in ~12 ms slices: the same math as core rolloutLayers() (R_l = Â_l·…·Â_1,
+ * Â = ½(mean A + I)), row by row, with lower-triangular products for a causal or windowed family and
+ * dense ones for a bidirectional family, reporting progress and stopping when the signal aborts.
  */
-export async function slicedRollout(attention: LayeredMatrices, causal: boolean, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<Float32Array> {
+export async function slicedRolloutLayers(attention: LayeredMatrices, causal: boolean, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<Float32Array[]> {
   const L = attention.layers;
   const T = attention.rows;
   const product = causal ? lowerTriangularProductRows : denseProductRows;
-  let result: Float32Array | undefined;
+  const partials: Float32Array[] = [];
   const check = () => {
     if (signal.aborted) throw new LensError('cancelled', 'The rollout was cancelled.');
   };
@@ -100,12 +101,12 @@ export async function slicedRollout(attention: LayeredMatrices, causal: boolean,
     const a = rolloutFactor(attention, l);
     await yieldToUi();
     check();
-    if (!result) {
+    if (!partials.length) {
       if (causal) for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
-      result = a;
+      partials.push(a);
       continue;
     }
-    const b: Float32Array = result;
+    const b = partials[partials.length - 1];
     const c = new Float32Array(T * T);
     let i = 0;
     while (i < T) {
@@ -116,18 +117,21 @@ export async function slicedRollout(attention: LayeredMatrices, causal: boolean,
       await yieldToUi();
       check();
     }
-    result = c;
+    partials.push(c);
   }
-  return result ?? new Float32Array(0);
+  return partials;
 }
 
 /**
- * Serves the matrices of one lens's current mixing family; aggregates and each family's rollout are
- * computed once and kept. A layer the family does not have gives null (the views say so).
+ * Serves the matrices of one lens's current mixing family; aggregates and each family's rollouts (through
+ * every layer) are computed once and kept. A layer the family does not have gives null (the views say
+ * so), except for the rollout, where it gives the rollout through the family's last layer.
  */
 export class MatrixSource {
   private readonly cache = new Map<string, Matrix>();
-  private readonly rollouts = new Map<string, Promise<Matrix>>();
+  /** Per family key: the rollout through each layer (R_1 … R_L), computing or done. */
+  private readonly rollouts = new Map<string, Promise<Float32Array[]>>();
+  private readonly partials = new Map<string, Float32Array[]>();
   private readonly abort = new AbortController();
   private readonly progress = new Set<() => void>();
   /** Progress of a running rollout, 0-1; NaN when none runs. */
@@ -145,16 +149,19 @@ export class MatrixSource {
     for (const listener of [...this.progress]) listener();
   }
 
-  /** The matrix now, or null when it is the rollout and it is not ready (then call rollout()), or the layer is missing. */
+  /**
+   * The matrix now, or null when the layer is missing or it is the rollout and that is not ready (then call
+   * rollout()). The rollout at a layer is the rollout through it (past the family's last: through the last).
+   */
   get(head: HeadChoice, layer: number): Matrix | null {
     const lens = this.lens;
     const attention = lens.attention;
     if (!attention || !lens.family) return null;
+    if (head === 'rollout') return this.rolloutThrough(lens.family.key, layer);
     const T = lens.T;
-    const key = `${lens.family.key}|${head === 'rollout' ? 'rollout' : `${layer}:${head}`}`;
+    const key = `${lens.family.key}|${layer}:${head}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
-    if (head === 'rollout') return null;
     const data0 = lens.layerData(layer);
     if (!data0) return null;
     let data: Float32Array;
@@ -169,32 +176,47 @@ export class MatrixSource {
     return matrix;
   }
 
-  /** Starts (once per family) and resolves with the current family's rollout. */
-  rollout(): Promise<Matrix> {
+  /** The rollout through `layer` (clamped to the family's last) once computed; its Matrix is made on first use. */
+  private rolloutThrough(familyKey: string, layer: number): Matrix | null {
+    const partials = this.partials.get(familyKey);
+    if (!partials?.length) return null;
+    const l = Math.max(0, Math.min(partials.length - 1, layer));
+    const key = `${familyKey}|rollout:${l}`;
+    let matrix = this.cache.get(key);
+    if (!matrix) this.cache.set(key, (matrix = matrixOf(partials[l], this.lens.T)));
+    return matrix;
+  }
+
+  /**
+   * Starts (once per family: every layer's rollout at once) and resolves with the current family's rollout
+   * through `layer`; without one (a caller that wants the whole rollout), through the last layer.
+   */
+  rollout(layer = Number.POSITIVE_INFINITY): Promise<Matrix> {
     const family = this.lens.family;
     if (!family) return Promise.reject(new Error('This sequence has no self-attention to roll out.'));
     let p = this.rollouts.get(family.key);
     if (!p) {
-      p = this.computeRollout(family);
+      p = this.computeRollouts(family);
       this.rollouts.set(family.key, p);
       p.catch(() => this.rollouts.delete(family.key));
     }
-    return p;
+    return p.then(() => this.rolloutThrough(family.key, layer)!);
   }
 
-  private async computeRollout(family: MixingFamily): Promise<Matrix> {
+  private async computeRollouts(family: MixingFamily): Promise<Float32Array[]> {
     const lens = this.lens;
-    const attention = mixingMatrices(lens.analysis, family);
-    let data: Float32Array;
+    let partials: Float32Array[];
     this.rolloutProgress = 0;
     this.reportProgress();
     try {
+      await yieldToUi(); // after the first paint
+      const attention = mixingMatrices(lens.analysis, family);
+      // Unnormalised mixing is rolled out from row-normalised |W|, as the core rollout does.
+      const input = family.normalised ? attention : rowNormalisedAbs(attention);
       if (lens.T <= SLICED_ROLLOUT_FROM) {
-        await yieldToUi(); // after the first paint
-        data = familyRollout(lens.analysis, family)!;
+        partials = rolloutLayers(input, isCausalMask(family));
       } else {
-        // Unnormalised mixing is rolled out from row-normalised |W|, as the core rollout does.
-        data = await slicedRollout(family.normalised ? attention : rowNormalisedAbs(attention), isCausalMask(family), this.abort.signal, (f) => {
+        partials = await slicedRolloutLayers(input, isCausalMask(family), this.abort.signal, (f) => {
           this.rolloutProgress = f;
           this.reportProgress();
         });
@@ -202,22 +224,23 @@ export class MatrixSource {
     } finally {
       this.rolloutProgress = NaN;
     }
-    const matrix = matrixOf(data, lens.T);
-    this.cache.set(`${family.key}|rollout`, matrix);
+    if (!partials.length) throw new Error(`${family.label} has no layers to roll out.`);
+    this.partials.set(family.key, partials);
     this.reportProgress();
-    return matrix;
+    return partials;
   }
 
   /** Keeps a few aggregates (each T² floats); head matrices are views into the attention tensors. */
   private remember(key: string, matrix: Matrix): void {
     this.cache.set(key, matrix);
-    const aggregates = [...this.cache.keys()].filter((k) => !k.endsWith('|rollout') && !/\|\d+:\d+$/.test(k));
+    const aggregates = [...this.cache.keys()].filter((k) => !k.includes('|rollout:') && !/\|\d+:\d+$/.test(k));
     if (aggregates.length > 6) this.cache.delete(aggregates[0]);
   }
 
   dispose(): void {
     this.abort.abort();
     this.cache.clear();
+    this.partials.clear();
     this.progress.clear();
   }
 }
