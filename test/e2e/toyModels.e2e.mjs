@@ -115,8 +115,11 @@ describe('models the extension has never seen, from their manifests (WebAssembly
     const stats = await panel.locator('vscode-tab-panel:not([hidden]) canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
     assert.ok(stats.fraction >= 0.01, `gpt2-attn heatmap: ${stats.painted} of ${stats.total} pixels painted`);
     await page.screenshot({ path: join(screenshots, 'wasm-hf-gpt2-heatmap.png') });
-    // The Models view lists it as installed.
+    // The Models view lists it as installed; the Compare view above it is collapsed so that every model's row fits.
     await page.locator('.part.activitybar .action-label[aria-label="Attention Lens"]').click();
+    const compare = page.locator('.part.sidebar .pane-header[aria-label^="Compare architectures"]');
+    await compare.waitFor();
+    if ((await compare.getAttribute('aria-expanded')) === 'true') await compare.click();
     const header = page.locator('.part.sidebar .pane-header[aria-label^="Models"]');
     await header.waitFor();
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
