@@ -6,7 +6,7 @@
 # 1. installs the Debian packages it needs (skipped when present)
 # 2. installs the pinned npm corpus packages (training/corpus/package-lock.json) and builds the corpus
 # 3. trains the byte-level BPE tokenizer and encodes the corpus (skipped when the corpus is unchanged)
-# 4. trains the Transformer, LSTM and GRU (resumes from checkpoints; finished models are skipped)
+# 4. trains every bundled model (resumes from checkpoints; finished models are skipped): see train_all.sh
 # 5. exports ONNX + manifests + reference outputs and installs them into media/models/ and test/fixtures/
 #    (with the held-out token ids the TypeScript tokenizer test compares against)
 # Every step is idempotent: re-running after an interruption continues where it stopped.
@@ -54,4 +54,4 @@ step "Export and install"
 # The TypeScript tokenizer test compares against the Python ids of the held-out split.
 cp out/heldout_ids.json ../test/fixtures/heldout-tokens.json
 echo
-echo "done: media/models/{transformer,lstm,gru}, test/fixtures/reference/, training/MODELS.md, training/results/"
+echo "done: media/models/<id> for every bundled model, test/fixtures/reference/, training/MODELS.md, training/results/"
