@@ -1,7 +1,7 @@
 // The webview's inference engine: loads a model's ONNX bytes and tokenizer (through webview URIs, with
 // byte progress; the page may fetch them ahead, while the backend starts), creates one onnxruntime-web
 // session per model on the chosen backend, warms it up, runs analyses (a newer job cancels the older one)
-// and occlusion and the head probe on demand (each analysis carries the probes its views may call, see
+// and occlusion and the head probe on demand (the probes the views of a model's analysis may call, see
 // probes.ts), and releases every session when the view closes.
 // Why this shape: a session runs one inference at a time and the user may start, cancel or replace work at
 // any moment, so one RunQueue (src/core/runQueue.ts) owns the order of everything that touches
@@ -160,7 +160,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {}
 
   /** Analyses a text; an analysis still running is cancelled first, so only the latest completes. */
-  analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number; probes: ModelProbes }> {
+  analyse(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
     return this.exclusive((signal) => this.analyseWith(model, text, startOffset, maxTokens, signal, onProgress));
   }
 
@@ -180,14 +180,14 @@ export class Engine {
   }
 
   /** One analysis inside a job (see exclusive), with its signal; loadMs is 0 when the model was already loaded. */
-  async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number; probes: ModelProbes }> {
+  async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
     const { runner, tokenizer, loadMs } = await this.ready(model, signal, onProgress);
     const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
-    return { ...result, loadMs, probes: this.probes(model) };
+    return { ...result, loadMs };
   }
 
   /** What the views may ask of this model beyond an analysis (see probes.ts). */
-  private probes(model: ModelDescriptor): ModelProbes {
+  probes(model: ModelDescriptor): ModelProbes {
     const slot = () => this.models.get(model.manifest.id);
     return {
       get readout() {

@@ -240,6 +240,7 @@ class PanelPage {
       },
       // The analysis itself, not only its ids: occlusion leaves its special tokens alone.
       occlude: (_ids, onProgress, signal) => engine.occlusion(model, result, onProgress, signal),
+      probes: engine.probes(model),
       // Once occlusion is computed, editor hovers can show it when that is the chosen metric.
       occluded: (w) => {
         if (this.settings?.influenceMetric === 'occlusion' && this.shown?.analysis === result) postInfluence(result, selection.uri, selection.version, 'occlusion', w);

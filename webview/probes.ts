@@ -1,10 +1,10 @@
 // Why: some views need more of the model than one analysis's outputs: the Heads view runs the head probe
 // (synthetic sequences, headRoles.ts) and the logit lens reads the readout weights from the model file. Both
-// belong to the engine that owns the model's session and bytes, so the engine hands each analysis it makes a
-// small ModelProbes object (probesOf reads it), and this module holds the probe's run: inputs built from the
-// model's tokenizer and declared prefixes, batched within a memory budget through the engine's runner.
+// belong to the engine that owns the model's session and bytes, so the engine hands the panel a small
+// ModelProbes object per model (passed to the views with their context), and this module holds the probe's
+// run: inputs built from the model's tokenizer and declared prefixes, batched within a memory budget through
+// the engine's runner.
 
-import type { Analysis } from '../src/core/analyze';
 import type { ModelRunner } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
 import { type HeadProbeResult, probeCandidates, runHeadProbe } from '../src/core/headProbe';
@@ -25,11 +25,6 @@ export interface ModelProbes {
    * cancels it, as does signal: LensError "cancelled"), with progress in sequences. Kept per model.
    */
   headProbe(onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<HeadProbeResult>;
-}
-
-/** The probes of an analysis the webview's engine made; undefined for one made elsewhere. */
-export function probesOf(analysis: Analysis): ModelProbes | undefined {
-  return (analysis as Analysis & { probes?: ModelProbes }).probes;
 }
 
 /** Outputs per probe batch: a few sequences of a bigger model, all eight of the bundled one. */

@@ -61,6 +61,7 @@ export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loa
   const family = mainMixing(analysis);
   const self = family?.role === 'mixing' && family.query === analysis.structure.primary;
   const special = analysis.tokens.map((t) => t.special);
+  const influence = influenceMatrix(analysis, 'rollout');
   return {
     modelId: analysis.model.id,
     backend,
@@ -72,8 +73,9 @@ export function compareRunOf(analysis: Analysis, backend: 'webgpu' | 'wasm', loa
     tokens: analysis.tokens.map((t) => ({ text: t.text, start: t.start, end: t.end })),
     truncated: analysis.truncated,
     surprisal: analysis.surprisal,
-    influence: influenceMatrix(analysis, 'rollout'),
-    retention: retentionData(analysis) ? influenceMatrix(analysis, 'retention') : null,
+    influence,
+    // A gated model's W already is its retention; a model with a decay beside its mixing computes it once more.
+    retention: influence?.metric === 'retention' ? influence : retentionData(analysis) ? influenceMatrix(analysis, 'retention') : null,
     link: self ? withFamily(strongestAttentionLink(mixingMatrices(analysis, family), LONG_RANGE, 1, { bidirectional: family.mask === 'bidirectional', skip: (i) => special[i] }), family) : null,
     reused,
   };

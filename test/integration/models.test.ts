@@ -83,6 +83,17 @@ describe('Models: add, list, analyse with, make default, remove (real VS Code)',
   const add = (folder: string, options: object = { confirm: false }) => vscode.commands.executeCommand<ImportResult>('attentionLens.addModelFromFolder', vscode.Uri.file(folder), options);
   const remove = (id: string) => vscode.commands.executeCommand<ImportResult>('attentionLens.removeModel', id, { confirm: false });
   const model = async (id: string): Promise<ModelSummary | undefined> => (await api.models()).find((m) => m.id === id);
+  /** Selects the tokenize function of sample.ts and analyses it with a model from the Models view's action. */
+  const analyseTokenizeWith = async (id: string) => {
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'sample.ts'));
+    const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    const text = document.getText();
+    const start = text.indexOf('export function tokenize');
+    editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(text.indexOf('return tokens;', start)));
+    const done = api.nextPanelAnalysis();
+    await vscode.commands.executeCommand('attentionLens.analyseWithModel', id);
+    return { document, analysis: await done };
+  };
   const viewItem = async (label: (item: ModelViewItem) => boolean) => (await api.modelsView()).find(label);
   /** Storage entries, temporary ones included, to show that a failed install left nothing. */
   const stored = async () => (existsSync(installedRoot) ? (await readdir(installedRoot)).sort() : []);
@@ -210,14 +221,7 @@ describe('Models: add, list, analyse with, make default, remove (real VS Code)',
   });
 
   it('analyses the selection with the added model, from the Models view action', async () => {
-    const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'sample.ts'));
-    const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
-    const text = document.getText();
-    const start = text.indexOf('export function tokenize');
-    editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(text.indexOf('return tokens;', start)));
-    const done = api.nextPanelAnalysis();
-    await vscode.commands.executeCommand('attentionLens.analyseWithModel', 'gpt2-attn');
-    const analysis = await done;
+    const { document, analysis } = await analyseTokenizeWith('gpt2-attn');
     assert.strictEqual(analysis.modelId, 'gpt2-attn');
     assert.strictEqual(analysis.uri, document.uri.toString());
     assert.ok(analysis.tokenCount > 5, `expected tokens, got ${analysis.tokenCount}`);
@@ -355,14 +359,7 @@ describe('Models: add, list, analyse with, make default, remove (real VS Code)',
       assert.deepStrictEqual([installed.origin, installed.state], ['installed', 'ready']);
       assert.match(installed.structure, /attention 2×2 \(causal\)/);
 
-      const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'sample.ts'));
-      const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
-      const text = document.getText();
-      const start = text.indexOf('export function tokenize');
-      editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(text.indexOf('return tokens;', start)));
-      const done = api.nextPanelAnalysis();
-      await vscode.commands.executeCommand('attentionLens.analyseWithModel', 'gpt2-export');
-      const analysis = await done;
+      const { analysis } = await analyseTokenizeWith('gpt2-export');
       assert.strictEqual(analysis.modelId, 'gpt2-export');
       assert.ok(analysis.tokenCount > 5, `expected tokens, got ${analysis.tokenCount}`);
       const snapshot = await api.panelSnapshot(true);

@@ -19,6 +19,7 @@ import { MatrixSource } from './matrices';
 import { type ViewEntry, type ViewInstance, viewsFor } from './registry';
 import { TokenStrip } from './tokenStrip';
 import type { Occlude } from './wFeed';
+import type { ModelProbes } from '../probes';
 
 export { TABS } from './registry';
 /** A view's id in the registry ("heatmap", "gates", "w", …). */
@@ -39,6 +40,8 @@ export interface AnalysisViewHost {
   occlude: Occlude;
   /** Called once occlusion has been computed (e.g. to offer it to the editor's influence hovers). */
   occluded?(w: Float32Array): void;
+  /** What the analysis's model can compute beyond it (the Heads view's probe, the logit lens's weights). */
+  probes?: ModelProbes;
 }
 
 export class AnalysisView {
@@ -80,6 +83,7 @@ export class AnalysisView {
         occlude: host.occlude,
         occluded: host.occluded ? (w) => host.occluded!(w) : undefined,
         showTab: (id) => this.selectTab(id),
+        probes: host.probes,
       }),
     );
     this.tab = this.entries.some((e) => e.id === initial.tab) ? initial.tab : this.entries[0].id;

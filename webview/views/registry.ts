@@ -13,7 +13,7 @@ import { HeadsView } from './headsView';
 import { Heatmap } from './heatmap';
 import { type Lens, selfFamilies } from './lens';
 import type { MatrixSource } from './matrices';
-import { probesOf } from '../probes';
+import type { ModelProbes } from '../probes';
 import { LogitLensView, hasLogitLens } from './logitLensView';
 import { ModelView } from './modelView';
 import { otherSequences, sourceView } from './sourceView';
@@ -58,6 +58,8 @@ export interface ViewContext {
   occluded?(w: Float32Array): void;
   /** Switches to another tab (e.g. the model view opens a head in the heatmap). */
   showTab(id: string): void;
+  /** What the model can compute beyond this analysis (the head probe, the readout weights); absent outside the panel's engine. */
+  probes?: ModelProbes;
 }
 
 export interface ViewEntry {
@@ -120,7 +122,7 @@ export const VIEWS: ViewEntry[] = [
     label: () => 'Heads',
     applies: primarySelf,
     create(c) {
-      const view = new HeadsView(c.lens, c.matrices!, probesOf(c.analysis), () => c.showTab('heatmap'));
+      const view = new HeadsView(c.lens, c.matrices!, c.probes, () => c.showTab('heatmap'));
       return { element: view.element, activate: () => view.activate(), deactivate: () => view.deactivate(), dispose: () => view.dispose(), layers: () => c.lens.attention?.layers ?? c.lens.layers };
     },
   },
@@ -130,7 +132,7 @@ export const VIEWS: ViewEntry[] = [
     // A declared readout (final norm and unembedding) and hidden states of the sequence the logits score.
     applies: hasLogitLens,
     create(c) {
-      const view = new LogitLensView(c.lens, probesOf(c.analysis));
+      const view = new LogitLensView(c.lens, c.probes);
       return { element: view.element, activate: () => view.activate(), deactivate: () => view.deactivate(), dispose: () => view.dispose(), canvas: () => view.canvas, pngName: () => 'logit-lens' };
     },
   },
