@@ -66,7 +66,6 @@ const SCHEMA = {
             dims: { rule: 'repeated', type: 'int64', id: 1 },
             dataType: { type: 'int32', id: 2 },
             floatData: { rule: 'repeated', type: 'float', id: 4 },
-            int32Data: { rule: 'repeated', type: 'int32', id: 5 },
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
             doubleData: { rule: 'repeated', type: 'double', id: 10 },
@@ -99,8 +98,6 @@ interface TensorMsg {
   dataType?: number;
   rawData?: Uint8Array;
   floatData?: number[];
-  /** float16 (and other small types') bit patterns when not in raw_data. */
-  int32Data?: number[];
   doubleData?: number[];
   externalData?: Array<{ key?: string; value?: string }>;
   dataLocation?: number;
@@ -111,8 +108,7 @@ const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, 
 const toNumber = (v: Int64 | undefined): number => (v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
 /** TensorProto.DataLocation.EXTERNAL. */
 const EXTERNAL = 1;
-/** A TensorProto.DataType code in the manifest's spelling. */
-export const elemTypeName = (code: number | undefined) => (code === undefined ? 'undefined' : (ELEMENT_TYPES[code] ?? `type ${code}`));
+const elemTypeName = (code: number | undefined) => (code === undefined ? 'undefined' : (ELEMENT_TYPES[code] ?? `type ${code}`));
 
 /** Why the bytes are not an ONNX model; the message says what was found. */
 export class OnnxReadError extends Error {}
@@ -122,13 +118,22 @@ export class OnnxReadError extends Error {}
  * floating-point weights (a few milliseconds per megabyte); without it every nanCount is 0.
  */
 export function readOnnxGraph(bytes: Uint8Array, options: { countNaN?: boolean } = {}): OnnxGraph {
+  // A fresh reflection root per call: the schema is small, and nothing is shared between calls.
+  const modelType: Type = Root.fromJSON(SCHEMA).lookupType('onnx.ModelProto');
   if (bytes.length === 0) throw new OnnxReadError('an empty file');
   const text = textStart(bytes);
   if (text !== undefined) {
     const lfs = text.startsWith('version https://git-lfs') ? ' (a Git LFS pointer: fetch the real file with "git lfs pull")' : '';
     throw new OnnxReadError(`a text file that begins ${JSON.stringify(text.slice(0, 40))}${lfs}`);
   }
-  const model = decodeModel(bytes);
+  let model: ModelMsg;
+  try {
+    model = modelType.decode(bytes) as unknown as ModelMsg;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (/index out of range/.test(reason)) throw new OnnxReadError(`data that ends early, ${bytes.length} bytes (is the file complete?)`);
+    throw new OnnxReadError(`data that is not protobuf (${reason})`);
+  }
   const irVersion = toNumber(model.irVersion);
   if (!model.graph || irVersion <= 0) throw new OnnxReadError(`no ${model.graph ? 'IR version' : 'graph'} (is it an ONNX file?)`);
   const graph = model.graph;
@@ -147,51 +152,6 @@ export function readOnnxGraph(bytes: Uint8Array, options: { countNaN?: boolean }
       };
     }),
   };
-}
-
-/** The declared fields of a ModelProto (a raw_data field is a view of `bytes`, not a copy). */
-function decodeModel(bytes: Uint8Array): ModelMsg {
-  // A fresh reflection root per call: the schema is small, and nothing is shared between calls.
-  const modelType: Type = Root.fromJSON(SCHEMA).lookupType('onnx.ModelProto');
-  try {
-    return modelType.decode(bytes) as unknown as ModelMsg;
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    if (/index out of range/.test(reason)) throw new OnnxReadError(`data that ends early, ${bytes.length} bytes (is the file complete?)`);
-    throw new OnnxReadError(`data that is not protobuf (${reason})`);
-  }
-}
-
-/** An initializer's stored values, undecoded: what a reader of the weights themselves (the logit lens) needs. */
-export interface OnnxTensorData {
-  name: string;
-  /** TensorProto.DataType code (1 float32, 10 float16, …). */
-  dataType: number;
-  dims: number[];
-  rawData?: Uint8Array;
-  floatData: number[];
-  int32Data: number[];
-  externalData: Array<{ key?: string; value?: string }>;
-}
-
-/** The named initializers of an .onnx file with their stored values (the first of each name; names not in the graph left out). */
-export function readInitializerData(bytes: Uint8Array, names: readonly string[]): Map<string, OnnxTensorData> {
-  const wanted = new Set(names);
-  const out = new Map<string, OnnxTensorData>();
-  for (const t of decodeModel(bytes).graph?.initializer ?? []) {
-    const name = t.name ?? '';
-    if (!wanted.has(name) || out.has(name)) continue;
-    out.set(name, {
-      name,
-      dataType: t.dataType ?? 0,
-      dims: (t.dims ?? []).map(toNumber),
-      rawData: t.rawData,
-      floatData: t.floatData ?? [],
-      int32Data: t.int32Data ?? [],
-      externalData: t.externalData ?? [],
-    });
-  }
-  return out;
 }
 
 /** The external-data file a tensor's values lie in (its "location" entry), '' when EXTERNAL names none. */
