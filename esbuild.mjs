@@ -1,5 +1,5 @@
-// One build script, one esbuild context per bundle: the extension host (Node, CommonJS), the webviews
-// (browser ESM for VS Code's Chromium), and the integration tests that run inside the extension host.
+// One build script, one esbuild context per bundle: the extension host (Node, CommonJS), the webviews (the
+// panel, the Compare sidebar and the Fill panel; browser ESM for VS Code's Chromium), and the integration tests that run inside the extension host.
 // It also copies the onnxruntime-web files the webview loads at run time into out/ort/.
 // Usage: node esbuild.mjs [--watch] [--production]
 
@@ -60,6 +60,7 @@ const configs = [
     entryPoints: {
       panel: join(root, 'webview/panel.ts'),
       sidebar: join(root, 'webview/sidebar.ts'),
+      fill: join(root, 'webview/fill.ts'),
       main: join(root, 'webview/main.css'),
     },
     outdir: join(root, 'out/webview'),

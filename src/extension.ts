@@ -1,6 +1,6 @@
 // Activation: creates and owns everything the extension runs (the log channel, the model store, the
-// panel host, the Compare view, the Models view and its commands, hovers and decorations), registers the
-// command, warns about invalid bundled models, and returns a small API that the integration tests (and other
+// panel host, the Fill panel host, the Compare view, the Models view and its commands, hovers and
+// decorations), registers the commands, warns about invalid bundled models, and returns a small API that the integration tests (and other
 // extensions) use to wait for the webviews and the models without sleeping, and to forge a webview's message
 // to check that the host rejects it.
 // Workspace trust: the only path a workspace provides is .attention-lens/models, which the store reads in
@@ -9,12 +9,15 @@
 
 import * as vscode from 'vscode';
 import { forLog } from './core/errors';
-import type { AnalysisDone, AnalysisSnapshot, BackendInfo, ComparisonDone, InitialState, SelectionShown } from './core/protocol';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, ComparisonDone, InfillAttention, InfillDone, InfillSnapshot, InitialState, SelectionShown } from './core/protocol';
 import { isBlank } from './core/text';
 import type { InfluenceSummary } from './core/influence';
 import { InfluenceDecorations } from './decorations';
 import { InfluenceHoverProvider } from './hover';
 import { InfluenceStore } from './influenceStore';
+import { FILL_COMMAND, FillPanelHost, fillSelection } from './fillPanel';
+import { InfillHoverProvider } from './infillHover';
+import { InfillStore } from './infillStore';
 import { type Log, createLog } from './log';
 import { ModelImporter } from './modelImport';
 import { ModelProblemNotifier, ModelStore } from './modelStore';
@@ -59,6 +62,18 @@ export interface AttentionLensApi {
   modelsView(): Promise<ModelViewItem[]>;
   /** The folder installed models live in (a URI), when VS Code gave the extension storage. */
   installedModelsFolder(): string | undefined;
+  /**
+   * Runs "Fill in the selection" on the active editor's selection (with modelId, else the setting or the
+   * first infilling model); resolves once the request is on screen, with the request sent (undefined when
+   * the command refused, having said why).
+   */
+  fillSelection(modelId?: string): Promise<{ version: number } | undefined>;
+  /** Resolves with the next fill the Fill panel puts on screen (rejects if it fails); call it before the command. */
+  nextFill(): Promise<InfillDone>;
+  /** Resolves with the next hover weights the Fill panel reports, once stored (call it before the command). */
+  nextInfillAttention(): Promise<InfillAttention>;
+  /** A copy of the Fill panel's current fill (cross-attention when includeTensors); rejects when no Fill panel is open. */
+  infillSnapshot(includeTensors: boolean): Promise<InfillSnapshot | null>;
 }
 
 export function activate(context: vscode.ExtensionContext): AttentionLensApi {
@@ -72,6 +87,8 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const compare = new CompareViewProvider(context.extensionUri, store, panels, log);
   const modelsView = new ModelsView(store, log, () => panels.panel);
   const command: VisualizeCommand = { panels, store, problems, log };
+  const fills = new FillPanelHost(context.extensionUri, store, log);
+  const infills = new InfillStore();
   context.subscriptions.push(
     store,
     modelsView,
@@ -83,6 +100,16 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     decorations,
     registerRevealCommand(),
     vscode.languages.registerHoverProvider({ scheme: '*' }, new InfluenceHoverProvider(influence)),
+    fills,
+    infills,
+    vscode.commands.registerCommand(FILL_COMMAND, (modelId?: unknown) => fillSelection({ fills, store, log }, typeof modelId === 'string' ? modelId : undefined)),
+    vscode.languages.registerHoverProvider({ scheme: '*' }, new InfillHoverProvider(infills)),
+    fills.onDidReportAttention((attention) => {
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === attention.uri);
+      if (!infills.add(attention, document?.version, document ? documentLength(document) : 0)) {
+        log.info(`Ignored fill weights for ${forLog(attention.uri, 300)} v${attention.version}: the document has changed or closed since.`);
+      }
+    }),
     panels.onDidSummarise((summary) => {
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === summary.uri);
       if (!influence.add(summary, document?.version, document ? documentLength(document) : 0)) {
@@ -115,6 +142,15 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     nextModelsChange: () => nextEvent(store.onDidChange),
     modelsView: () => modelsView.items(),
     installedModelsFolder: () => store.installedRoot?.toString(),
+    fillSelection: (modelId) => fillSelection({ fills, store, log }, modelId),
+    nextFill: () => fills.nextFill(),
+    // The store's own listener was registered first, so the weights are stored when this resolves.
+    nextInfillAttention: () => nextEvent(fills.onDidReportAttention),
+    infillSnapshot: async (includeTensors) => {
+      const panel = fills.panel;
+      if (!panel) throw new Error('No Attention Lens Fill panel is open.');
+      return panel.snapshot(includeTensors);
+    },
   };
 }
 

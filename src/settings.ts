@@ -64,3 +64,28 @@ export function readHoverSettings(): HoverSettings {
     decorations: config.get<boolean>('decorations.enabled', true),
   };
 }
+
+export interface FillSettings {
+  /** Model id; "" = the first model declaring infilling. */
+  model: string;
+  linesBefore: number;
+  linesAfter: number;
+  beamWidth: number;
+  maxNewTokens: number;
+}
+
+/** The attentionLens.fill.* settings, each kept inside the bounds package.json declares. */
+export function readFillSettings(): FillSettings {
+  const config = vscode.workspace.getConfiguration('attentionLens');
+  const bounded = (key: string, fallback: number, min: number, max: number) => {
+    const value = config.get<number>(key, fallback);
+    return Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
+  };
+  return {
+    model: config.get<string>('fill.model') ?? '',
+    linesBefore: bounded('fill.linesBefore', 30, 0, 1000),
+    linesAfter: bounded('fill.linesAfter', 15, 0, 1000),
+    beamWidth: bounded('fill.beamWidth', 1, 1, 8),
+    maxNewTokens: bounded('fill.maxNewTokens', 32, 1, 256),
+  };
+}

@@ -56,9 +56,12 @@ SHORT_NAME = {"transformer": "Transformer", "lstm": "LSTM", "gru": "GRU", "elman
 ORDER = {"transformer": 1, "lstm": 2, "gru": 3, "elman": 4, "linear": 5, "window": 6, "mamba": 7}
 DESCRIPTION = {
     "transformer": "Decoder-only Transformer trained from scratch on permissively licensed TypeScript, JavaScript, "
-                   "Python and English text. Pre-LayerNorm blocks, ALiBi position biases with learned slopes (no "
-                   "position embeddings, so no fixed length limit), tied input/output embeddings. Trained in two "
-                   "stages: the second continues the first with half of its rows repeating a span of real code. "
+                   "Python and English text. Pre-LayerNorm blocks, ALiBi position biases with learned slopes plus a "
+                   "learned bias per head for distances 0-3 (no position embeddings, so no fixed length limit), tied "
+                   "input/output embeddings. Trained in three stages: the second continues the first with half of its "
+                   "rows repeating a span of real code and learns the slopes; the third adds the near-distance biases, "
+                   "with which a head can attend to the previous token by position (the previous-token head that "
+                   "induction heads build on). "
                    "Exposes the softmax attention probabilities of every layer and head and the residual stream "
                    "after every block.",
     "lstm": "Two-layer LSTM language model trained from scratch on the same corpus and tokenizer as the "
@@ -438,16 +441,24 @@ def write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, path, meta):
 
 
 def training_history(mid, ck):
-    """Earlier stages a model started from (schedule "init"): their steps, tokens and wall time count too."""
+    """Earlier stages a model started from (schedule "init", followed back to the first): their steps, tokens and
+    wall time count too."""
     init = ck["schedule"].get("init")
     if not init:
         return {}
-    path = os.path.join(train.RESULTS, init + ".json")
-    with open(path) as f:
-        base = json.load(f)
+    stages = []
+    source = init
+    while source:
+        with open(os.path.join(train.RESULTS, source + ".json")) as f:
+            base = json.load(f)
+        stage = {"id": source, "steps": base["steps"], "tokensSeen": base["tokensSeen"],
+                 "wallTimeSeconds": base["wallTimeSeconds"]}
+        if "repeat_frac" in base["schedule"]:
+            stage["repeatFraction"] = base["schedule"]["repeat_frac"]
+        stages.insert(0, stage)
+        source = base["schedule"].get("init")
     s = ck["schedule"]
-    return {"initialisedFrom": init, "stages": [
-        {"id": init, "steps": base["steps"], "tokensSeen": base["tokensSeen"], "wallTimeSeconds": base["wallTimeSeconds"]},
+    return {"initialisedFrom": init, "stages": stages + [
         {"id": mid, "steps": ck["step"], "tokensSeen": ck["step"] * s["batch"] * s["seq_len"],
          "wallTimeSeconds": round(ck["wall_time"]), **({"repeatFraction": s["repeat_frac"]} if "repeat_frac" in s else {})}]}
 

@@ -83,11 +83,11 @@ class LinearAttentionLM(TransformerLM):
 
 class WindowedTransformerLM(TransformerLM):
     def alibi_bias(self, T, device):
-        bias = super().alibi_bias(T, device)
+        bias, rel = super().alibi_bias(T, device)
         pos = torch.arange(T, device=device)
         dist = pos.view(-1, 1) - pos.view(1, -1)  # q - k
         outside = (dist >= self.cfg["window"]) & (pos.view(1, -1) >= self.cfg["global_tokens"])
-        return bias.masked_fill(outside.unsqueeze(0), float("-inf"))
+        return bias.masked_fill(outside.unsqueeze(0), float("-inf")), rel
 
 
 class RMSNorm(nn.Module):

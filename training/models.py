@@ -30,6 +30,13 @@ CONFIGS["transformer-base"] = dict(CONFIGS["transformer"])
 # Stage 2 learns its ALiBi slopes (log-parametrised, initialised at Press et al.'s values): with the fixed
 # slopes (at most 1/4 per token) no head can put more than about a fifth of its weight on the previous token.
 CONFIGS["transformer"]["learned_slopes"] = True
+# Stage 3 (the bundled Transformer) adds a learned bias per layer and head for the nearest distances 0..3 on
+# top of ALiBi, initialised at 0 (stage 2's function unchanged). ALiBi alone always favours distance 0 over 1, so a
+# head can single out the previous token only through content; with this table it can do so by position,
+# the previous-token head that an induction head composes with (Olsson et al. 2022). T5's relative position
+# buckets give the nearest distances their own bias the same way.
+CONFIGS["transformer-stage2"] = dict(CONFIGS["transformer"])
+CONFIGS["transformer"]["near_bias"] = 4
 
 
 def alibi_slopes(n_heads):
@@ -88,6 +95,8 @@ class TransformerLM(nn.Module):
             self.slope_log = nn.Parameter(torch.log(slopes).index_fill(0, torch.tensor([0]), 0.0))
         else:
             self.register_buffer("fixed_slopes", slopes, persistent=False)
+        if cfg.get("near_bias"):
+            self.near_bias = nn.Parameter(torch.zeros(cfg["n_layers"], cfg["n_heads"], cfg["near_bias"]))
         self.apply(self._init)
         for b in self.blocks:  # GPT-2 style scaled init of the residual projections
             nn.init.normal_(b.proj.weight, std=0.02 / math.sqrt(2 * cfg["n_layers"]))
@@ -109,15 +118,25 @@ class TransformerLM(nn.Module):
         pos = torch.arange(T, device=device)
         rel = (pos.view(1, -1) - pos.view(-1, 1)).to(torch.float32)  # k - q: 0 on the diagonal, < 0 in the past
         bias = self.slopes.view(-1, 1, 1) * rel.unsqueeze(0)
-        return bias.masked_fill(rel.unsqueeze(0) > 0, float("-inf"))
+        return bias.masked_fill(rel.unsqueeze(0) > 0, float("-inf")), rel
+
+    def layer_bias(self, base, rel, layer):
+        """ALiBi plus, when configured, this layer's learned bias of each head for the distances 0..n-1."""
+        if not self.cfg.get("near_bias"):
+            return base
+        n = self.cfg["near_bias"]
+        table = self.near_bias[layer]
+        table = torch.cat([table, torch.zeros_like(table[:, :1])], 1)  # [H, n + 1]
+        dist = (-rel).clamp(0, n).to(torch.int64)  # distances >= n read the last column, 0
+        return base + table[:, dist]
 
     def forward(self, ids, need_internals=False):
         x = self.emb(ids)
-        bias = self.alibi_bias(ids.shape[1], ids.device)
+        base, rel = self.alibi_bias(ids.shape[1], ids.device)
         hidden = [x]
         atts = []
-        for b in self.blocks:
-            x, att = b(x, bias)
+        for i, b in enumerate(self.blocks):
+            x, att = b(x, self.layer_bias(base, rel, i))
             if need_internals:
                 hidden.append(x)
                 atts.append(att)

@@ -51,6 +51,7 @@ bash train_all.sh
 
 step "Export and install"
 "$PY" export.py --checkpoint final
+"$PY" export_seq2seq.py --checkpoint final
 # The TypeScript tokenizer test compares against the Python ids of the held-out split.
 cp out/heldout_ids.json ../test/fixtures/heldout-tokens.json
 echo

@@ -45,9 +45,13 @@ SCHEDULES = {
 }
 SCHEDULES["transformer-base"] = SCHEDULES.pop("transformer")
 # Stage 2: continue the first bundled Transformer with repeated spans of real code in half of the rows.
-SCHEDULES["transformer"] = {"seed": 4321, "batch": 16, "seq_len": 256, "steps": 1000, "lr": 3e-3, "min_lr_frac": 0.1,
+SCHEDULES["transformer-stage2"] = {"seed": 4321, "batch": 16, "seq_len": 256, "steps": 1000, "lr": 3e-3, "min_lr_frac": 0.1,
                             "warmup": 30, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25,
                             "eval_every": 200, "init": "transformer-base", "repeat_frac": 0.5}
+# Stage 3 (the bundled Transformer): stage 2 plus a learned bias for distances 0..3 (models.py), same data mix.
+SCHEDULES["transformer"] = {"seed": 777, "batch": 16, "seq_len": 256, "steps": 1500, "lr": 2e-3, "min_lr_frac": 0.1,
+                            "warmup": 30, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25,
+                            "eval_every": 250, "init": "transformer-stage2", "repeat_frac": 0.5}
 SCHEDULES.update({
     "elman": {"seed": 1234, "batch": 16, "seq_len": 256, "steps": 2000, "lr": 2e-3, "min_lr_frac": 0.1,
               "warmup": 50, "weight_decay": 0.0, "grad_clip": 0.5, "ckpt_every": 25, "eval_every": 250},
@@ -149,12 +153,14 @@ def token_byte_lengths(vocab_size):
 
 
 def make_optimizer(model, s):
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n) and "slope" not in n]
+    def position(n):  # learned ALiBi slopes and near-distance biases
+        return "slope" in n or "near_bias" in n
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "emb" not in n and not position(n)]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "emb" not in n) and not position(n)]
     groups = [{"params": decay, "weight_decay": s["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
-    slopes = [p for n, p in model.named_parameters() if "slope" in n]
-    if slopes:  # learned ALiBi slopes move at 10x the learning rate
-        groups.append({"params": slopes, "weight_decay": 0.0, "lr_scale": 10.0})
+    positional = [p for n, p in model.named_parameters() if position(n)]
+    if positional:  # they move at 10x the learning rate
+        groups.append({"params": positional, "weight_decay": 0.0, "lr_scale": 10.0})
     return torch.optim.AdamW(groups, lr=s["lr"], betas=(0.9, 0.95))
 
 

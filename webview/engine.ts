@@ -18,13 +18,15 @@ import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
 import type { HeadProbeResult } from '../src/core/headProbe';
 import type { ReadoutWeights } from '../src/core/logitLens';
+import type { MaskedPredictions } from '../src/core/maskedPredictions';
+import { type InfillResult, runInfill } from '../src/core/infill';
 import { occlusion } from '../src/core/occlusion';
 import { readoutWeights } from '../src/core/onnxWeights';
-import type { ModelDescriptor } from '../src/core/protocol';
+import type { InfillRequest, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
 import { LensTokenizer } from '../src/core/tokenizer';
 import { fetchBytes } from './fetchBytes';
-import { type ModelProbes, probeHeads } from './probes';
+import { type ModelProbes, predictMasked, probeHeads } from './probes';
 
 export interface LoadProgress {
   modelId: string;
@@ -201,6 +203,7 @@ export class Engine {
         }
       },
       headProbe: (onProgress, signal) => this.headProbe(model, onProgress, signal),
+      maskedPredictions: (analysis, onProgress, signal) => this.maskedPredictions(model, analysis, onProgress, signal),
     };
   }
 
@@ -257,6 +260,31 @@ export class Engine {
         pause,
         maxBatchBytes: OCCLUSION_BATCH_BYTES,
       });
+    }, signal);
+  }
+
+  /**
+   * Masked predictions of an analysis (a masked language model: each ordinary token of the primary sequence
+   * masked in turn, see probes.ts): queued and cancelled like occlusion (a newer analysis or follow-up, or signal).
+   */
+  async maskedPredictions(model: ModelDescriptor, analysis: Pick<Analysis, 'sequences' | 'tokens'>, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<MaskedPredictions> {
+    return this.queue.followUp(async (jobSignal) => {
+      const { runner, tokenizer } = await this.ready(model, jobSignal);
+      return predictMasked(runner, tokenizer, analysis, jobSignal, onProgress);
+    }, signal);
+  }
+
+  /**
+   * "Fill in the selection" (infill.ts): scores the request's span and writes the model's own filling,
+   * queued like an analysis: it cancels the running job and any queued one, and a newer job (or signal)
+   * cancels it ("cancelled") within one inference. At most maxSourceTokens source tokens (the context
+   * nearest the hole). loadMs as for analyseWith.
+   */
+  infill(model: ModelDescriptor, request: InfillRequest, signal?: AbortSignal, maxSourceTokens = 512): Promise<InfillResult & { loadMs: number }> {
+    return this.queue.exclusive(async (jobSignal) => {
+      const { runner, tokenizer, loadMs } = await this.ready(model, jobSignal);
+      const result = await runInfill(tokenizer, runner, request, { maxSourceTokens, signal: jobSignal, now: () => performance.now() });
+      return { ...result, loadMs };
     }, signal);
   }
 

@@ -18,6 +18,7 @@ import type { LensTokenizer } from '../src/core/tokenizer';
 import { OrtBackends, ortFor } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { Engine, ModelFetcher } from './engine';
+import { newEngineSlot, nextPaint } from './engineHost';
 import { postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
@@ -28,26 +29,6 @@ interface SavedState extends ViewChoice {
   selection: SelectionSummary | null;
   modelId: string | null;
 }
-
-/** The engine of one backend start: analyses wait on it; a new backend setting gets a new slot. */
-interface EngineSlot {
-  promise: Promise<Engine>;
-  resolve(e: Engine): void;
-  reject(err: unknown): void;
-  engine?: Engine;
-  /** Models this engine has loaded (their load time is 0 from then on). */
-  loaded: Set<string>;
-}
-
-function newEngineSlot(): EngineSlot {
-  let resolve!: (e: Engine) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<Engine>((res, rej) => ((resolve = res), (reject = rej)));
-  promise.catch(() => undefined); // awaited by each analysis, which reports the failure itself
-  return { promise, resolve, reject, loaded: new Set() };
-}
-
-const nextPaint = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
 class PanelPage {
   private readonly backendSlot = h('div', { class: 'slot' });

@@ -3,14 +3,17 @@
 // belong to the engine that owns the model's session and bytes, so the engine hands the panel a small
 // ModelProbes object per model (passed to the views with their context), and this module holds the probe's
 // run: inputs built from the model's tokenizer and declared prefixes, batched within a memory budget through
-// the engine's runner.
+// the engine's runner. Masked predictions (a masked language model's guess for each token with that token
+// hidden, maskedPredictions.ts) run here too, on the analysis's own ids.
 
-import type { ModelRunner } from '../src/core/engine';
+import type { Analysis } from '../src/core/analyze';
+import type { ModelRunner, SequenceIds } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
 import { type HeadProbeResult, probeCandidates, runHeadProbe } from '../src/core/headProbe';
 import { HEAD_PROBE } from '../src/core/headRoles';
 import type { ReadoutWeights } from '../src/core/logitLens';
 import { axisIndex } from '../src/core/manifest';
+import { type MaskedPredictions, maskTokenId, maskedPredictions } from '../src/core/maskedPredictions';
 import { runMemory } from '../src/core/memoryEstimate';
 import type { LensTokenizer } from '../src/core/tokenizer';
 
@@ -25,6 +28,13 @@ export interface ModelProbes {
    * cancels it, as does signal: LensError "cancelled"), with progress in sequences. Kept per model.
    */
   headProbe(onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<HeadProbeResult>;
+  /**
+   * Masks each ordinary token of the analysis's primary sequence in turn and reads the model's prediction
+   * there (a masked language model: see maskedPredictions.ts), with progress in tokens. Queued and cancelled
+   * like occlusion: a newer analysis or follow-up cancels it, as does signal (LensError "cancelled"). A model
+   * without a mask token (manifest field tokenizer.specialTokens.mask) fails with "model-invalid".
+   */
+  maskedPredictions(analysis: Pick<Analysis, 'sequences' | 'tokens'>, onProgress: (done: number, total: number) => void, signal?: AbortSignal): Promise<MaskedPredictions>;
 }
 
 /** Outputs per probe batch: a few sequences of a bigger model, all eight of the bundled one. */
@@ -56,6 +66,40 @@ export async function probeHeads(runner: ModelRunner, tokenizer: LensTokenizer, 
     candidates,
     prefixes,
     batchSize,
+    signal,
+    onProgress,
+    pause,
+  });
+}
+
+/** Logits per masked-prediction batch: a few copies of a few hundred tokens, so each batch blocks briefly. */
+const MASKED_BATCH_BYTES = 12 * 2 ** 20;
+
+/** Runs masked predictions of an analysis with a model's runner and tokenizer (inside an engine job: see Engine.maskedPredictions). */
+export function predictMasked(
+  runner: ModelRunner,
+  tokenizer: LensTokenizer,
+  analysis: Pick<Analysis, 'sequences' | 'tokens'>,
+  signal: AbortSignal,
+  onProgress: (done: number, total: number) => void,
+): Promise<MaskedPredictions> {
+  const ids: SequenceIds = Object.fromEntries(analysis.sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
+  const maskId = maskTokenId(runner.manifest, tokenizer);
+  const display = (id: number) => {
+    try {
+      return tokenizer.display(id);
+    } catch {
+      return `#${id}`; // an id past the tokenizer's vocabulary (a padded unembedding)
+    }
+  };
+  // As for occlusion: inference and the softmax run on the UI thread, so a task boundary before each batch.
+  const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+  return maskedPredictions((batch) => runner.runBatchLogits(batch), ids, {
+    sequence: runner.structure.primary,
+    maskId,
+    display,
+    skip: (i) => analysis.tokens[i]?.special === true,
+    maxBatchBytes: runner.batchable ? MASKED_BATCH_BYTES : 0,
     signal,
     onProgress,
     pause,

@@ -76,12 +76,8 @@ export interface AnalyseOptions {
 /** Tokenizes the text for every sequence, runs the model and derives the shared views. */
 export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, text: string, startOffset: number, options: AnalyseOptions): Promise<Analysis> {
   const now = options.now ?? (() => Date.now());
-  const checkCancelled = () => {
-    if (options.signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
-  };
   if (isBlank(text)) throw new LensError('empty-selection', 'The selection is empty or only whitespace: select some text or code to analyse.');
   const structure = runner.structure;
-  const manifest = runner.manifest;
   const t0 = now();
   let plain = tokenizer.tokenize(text);
   const totalTokens = plain.length;
@@ -99,30 +95,57 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
       tokens: spans.map((sp) => ({ id: sp.id, text: tokenizer.display(sp.id), start: startOffset + sp.start, end: startOffset + sp.end, partial: sp.partial, special: sp.special })),
     };
   });
+  return analyseTokens(tokenizer, runner, { text: analysedText, startOffset, sequences, truncated: totalTokens > plain.length ? { totalTokens, keptTokens: plain.length } : null }, { ...options, tokenizeMs: now() - t0 });
+}
+
+/** Token sequences already made (with document ranges), for analyseTokens. */
+export interface SequenceTokens {
+  /** The analysed text and its document offset: every token's range lies inside it. */
+  text: string;
+  startOffset: number;
+  /** One per sequence of the model, in manifest order. */
+  sequences: AnalysedSequence[];
+  truncated: Analysis['truncated'];
+}
+
+/**
+ * Runs the model on explicit token sequences and derives the shared views: what analyse() does after
+ * tokenizing, for callers that build the sequences themselves (infill.ts: code with a hole, a span as target).
+ */
+export async function analyseTokens(tokenizer: LensTokenizer, runner: ModelRunner, input: SequenceTokens, options: Omit<AnalyseOptions, 'maxTokens'> & { tokenizeMs?: number }): Promise<Analysis> {
+  const now = options.now ?? (() => Date.now());
+  const structure = runner.structure;
+  const manifest = runner.manifest;
+  const { sequences } = input;
   const ids: SequenceIds = Object.fromEntries(sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
   const t1 = now();
-  checkCancelled();
+  checkCancelled(options.signal);
   const outputs = await runner.run(ids, { signal: options.signal });
   const t2 = now();
-  checkCancelled();
-  const primary = sequences.find((s) => s.id === structure.primary)!;
+  checkCancelled(options.signal);
+  const primary = sequences.find((s) => s.id === structure.primary);
+  if (!primary) throw new LensError('internal', `No tokens given for sequence "${structure.primary}", the one the model's logits score.`);
   const { surprisal: bits, predictions } = predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer);
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
     manifest,
     structure,
-    startOffset,
-    text: analysedText,
+    startOffset: input.startOffset,
+    text: input.text,
     tokens: primary.tokens,
     sequences,
-    truncated: totalTokens > plain.length ? { totalTokens, keptTokens: plain.length } : null,
+    truncated: input.truncated,
     outputs,
     surprisal: bits,
     predictions,
-    timings: { tokenizeMs: t1 - t0, runMs: t2 - t1, analyseMs: 0 },
+    timings: { tokenizeMs: options.tokenizeMs ?? 0, runMs: t2 - t1, analyseMs: 0 },
   };
   result.timings.analyseMs = now() - t2;
   return result;
+}
+
+function checkCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
 }
 
 /** Surprisal and top-k from the logits (next-token or same-position), NaN and none without logits. */

@@ -176,6 +176,28 @@ export interface ReadoutSpec {
   unembedding: { weight: string; layout: 'vocab_feature' | 'feature_vocab'; bias?: string };
 }
 
+/**
+ * "Fill in the selection" (src/core/infill.ts): an encoder–decoder that reads code with a hole and writes what
+ * the hole held. The source sequence reads the code before the span, the `hole` token, then the code after it
+ * (with the source's own post-processor tokens and prefix); the target sequence reads its own `prefix`, then
+ * `begin`, then the span's tokens, then `end`. The logits must score the target, predicting the next token.
+ * Every token is a token string of the model's tokenizer (checked when the tokenizer is loaded).
+ * Example (T5-style sentinels): {"source": "source", "target": "target", "hole": "<extra_id_0>",
+ * "begin": ["<extra_id_0>"], "end": "<extra_id_1>"}.
+ */
+export interface InfillingSpec {
+  /** Id of the sequence (in `sequences`) that reads the code around the hole. */
+  source: string;
+  /** Id of the sequence the model writes the span in: the one its logits score. */
+  target: string;
+  /** The token that stands in the source for the hidden span. */
+  hole: string;
+  /** Tokens after the target's prefix, before the span (may be empty when the target has a prefix). */
+  begin: string[];
+  /** The token that ends the span: generation stops when the model writes it. */
+  end: string;
+}
+
 export interface ModelManifest {
   schemaVersion: 2;
   id: string;
@@ -206,6 +228,8 @@ export interface ModelManifest {
    * ONNX initialisers that hold the weights. The logit lens reads every layer's hidden state this way.
    */
   readout?: ReadoutSpec;
+  /** The model can fill a hidden span of code in (see InfillingSpec); absent: it cannot. */
+  infilling?: InfillingSpec;
   /** Token that replaces an occluded token (default: a single space, else the tokenizer's unknown token). */
   occlusionToken?: string;
   positional?: string;

@@ -3,8 +3,10 @@
 // each tensor on its own it checks what the engine and the views rely on across tensors: per-layer families
 // numbered without gaps, integer inputs laid out [batch, position] or [position, batch], each initial
 // state shaped like the final state fed into it, and the parts of a selective scan or a linear attention
-// (each once, the required ones present, one size per shared axis).
+// (each once, the required ones present, one size per shared axis), and the infilling field
+// (infillManifest.ts).
 
+import { infillingProblems } from './infillManifest';
 import {
   AXIS_NAMES,
   type AxisSpec,
@@ -281,6 +283,7 @@ export function validateManifest(value: unknown): ManifestResult {
     else for (const [k, v] of Object.entries(m.metrics)) if (typeof v !== 'number' || !Number.isFinite(v)) err(`metrics.${k}`, `expected a finite number, got ${found(v)}`);
   }
   if (m.training !== undefined && !isObj(m.training)) err('training', 'expected an object');
+  if (m.infilling !== undefined) infillingProblems(m, err);
   return errors.length ? { ok: false, errors } : { ok: true, manifest: value as unknown as ModelManifest };
 }
 

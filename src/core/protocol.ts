@@ -1,5 +1,5 @@
-// The one message protocol between the extension host and its webviews (the analysis panel and the
-// Compare sidebar). Each map lists string method names with one interface each; rpc.ts carries them.
+// The one message protocol between the extension host and its webviews (the analysis panel, the
+// Compare sidebar and the Fill panel). Each map lists string method names with one interface each; rpc.ts carries them.
 // The host checks the params of every WebviewRequests and WebviewNotifications method against its schema
 // in protocolSchema.ts (typed against these interfaces) before a handler runs: change both together.
 
@@ -10,7 +10,7 @@ import type { ModelManifest } from './manifest';
 import type { RequestSpec } from './rpc';
 
 /** Which webview is talking. */
-export type ViewKind = 'panel' | 'sidebar';
+export type ViewKind = 'panel' | 'sidebar' | 'fill';
 
 /** Inference backends the webview can use. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm';
@@ -168,6 +168,65 @@ export interface ComparisonDone {
   sentences: string[];
 }
 
+/** "Fill in the selection": the selected span, hidden from the model, and the code around it. */
+export interface InfillRequest {
+  uri: string;
+  fileName: string;
+  languageId: string;
+  version: number;
+  /** The hidden span: its UTF-16 document offset, text and positions. */
+  span: { startOffset: number; text: string; start: Position; end: Position };
+  /** The code before the span (it ends where the span starts). */
+  before: { startOffset: number; text: string };
+  /** The code after the span (it starts where the span ends). */
+  after: { startOffset: number; text: string };
+  /** Absent: the setting attentionLens.fill.model, else the first model declaring infilling. */
+  modelId?: string;
+  /** 1 = greedy decoding; more = beam search with this many beams. */
+  beamWidth: number;
+  /** The most tokens the model may generate before its end token. */
+  maxNewTokens: number;
+}
+
+/** What the Fill panel reports once the scores and the model's own filling are on screen (small: no tensors). */
+export interface InfillDone {
+  uri: string;
+  version: number;
+  modelId: string;
+  backend: 'webgpu' | 'wasm';
+  sourceTokenCount: number;
+  /** The original span, teacher-forced: each token's probability and surprisal (bits). */
+  original: { text: string; tokens: Array<{ text: string; probability: number; surprisal: number }>; bitsPerToken: number };
+  filling: { text: string; tokenCount: number; matchesOriginal: boolean };
+  /** Milliseconds: model load (0 when cached), scoring, generation, first render. */
+  timings: { loadMs: number; scoreMs: number; generateMs: number; renderMs: number };
+}
+
+/** For editor hovers over context tokens: which filled tokens looked at each (top 3, largest first). */
+export interface InfillAttention {
+  uri: string;
+  version: number;
+  modelId: string;
+  /** What the weights are, e.g. "cross-attention, mean of 4 heads, layer 2" or "alignment (Bahdanau attention)". */
+  label: string;
+  /** Context tokens by UTF-16 document range. */
+  context: Array<{ start: number; end: number; lookedAtBy: Array<{ text: string; index: number; weight: number }> }>;
+}
+
+/** A copy of the Fill panel's current result for tests: source ranges, scores, the filling, optionally tensors. */
+export interface InfillSnapshot {
+  uri: string;
+  version: number;
+  modelId: string;
+  source: Array<{ text: string; start: number; end: number; special: boolean }>;
+  original: InfillDone['original'];
+  filling: { text: string; tokens: string[] };
+  /** The cross-attention of the filling [layers, heads, fillingTokens(target rows), sourceTokens] when includeTensors. */
+  cross?: { dims: number[]; data: number[] };
+  /** The panel's painted state: which views are on screen (for tests). */
+  views: string[];
+}
+
 /** A file the user asked to export; the host shows the save dialog. */
 export interface SaveFileParams {
   /** Suggested file name, e.g. "attention-layer1-head2.png". */
@@ -207,6 +266,12 @@ export interface WebviewNotifications {
   analysisFailed: ErrorPayload & { uri: string; version: number; modelId: string };
   /** The Compare view has every model's figures for a selection on screen. */
   comparisonDone: ComparisonDone;
+  /** The Fill panel has the original span's scores and the model's filling on screen. */
+  infillDone: InfillDone;
+  /** Which filled tokens looked at each context token, for editor hovers. */
+  infillAttention: InfillAttention;
+  /** A fill failed; the Fill panel shows the message too. */
+  infillFailed: ErrorPayload & { uri: string; version: number; modelId: string };
 }
 
 /** Requests the host sends to the webview. */
@@ -217,6 +282,10 @@ export interface HostRequests {
   analysisSnapshot: RequestSpec<{ includeTensors: boolean }, AnalysisSnapshot | null>;
   /** The panel's current analysis as comparison figures, if it covers exactly this text's first maxTokens tokens. */
   compareRun: RequestSpec<CompareText, CompareRun | null>;
+  /** Show this fill request in the Fill panel; resolves once the request is on screen (the run continues). */
+  showInfill: RequestSpec<InfillRequest, { version: number }>;
+  /** A copy of the Fill panel's current result (cross-attention when includeTensors), or null if none. */
+  infillSnapshot: RequestSpec<{ includeTensors: boolean }, InfillSnapshot | null>;
 }
 
 /** Notifications the host sends to the webview. */

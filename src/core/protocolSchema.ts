@@ -206,6 +206,27 @@ const TOKEN_INFLUENCE: Schema<TokenInfluence> = obj({
   to: arr(LINK, MAX_LINKS_PER_TOKEN),
 });
 
+/** Most tokens a fill reports (the original span's tokens, or what the model generated; far above its maxNewTokens). */
+export const MAX_INFILL_TOKENS = 4096;
+/** Most filled tokens listed per context token in an infillAttention notification (the Fill panel sends 3). */
+export const MAX_LOOKED_AT_BY = 8;
+
+const INFILL_CONTEXT = obj({
+  start: OFFSET,
+  end: OFFSET,
+  lookedAtBy: arr(obj({ text: text(4096), index: int(0, MAX_INFILL_TOKENS - 1), weight: num(-Number.MAX_VALUE) }), MAX_LOOKED_AT_BY),
+});
+
+/** Context tokens in document order without overlaps, each with start ≤ end. */
+function infillContextProblems(context: ReadonlyArray<{ start: number; end: number }>): [string, string] | null {
+  for (let i = 0; i < context.length; i++) {
+    const t = context[i];
+    if (t.start > t.end) return [`.context[${i}].end`, `must not be before start (${t.start}), got ${t.end}`];
+    if (i > 0 && t.start < context[i - 1].end) return [`.context[${i}].start`, `must not be before the previous token's end (${context[i - 1].end}), got ${t.start}`];
+  }
+  return null;
+}
+
 /** Tokens in document order without overlaps, every link pointing into the list; negative weights only when signed. */
 function tokenProblems(tokens: readonly TokenInfluence[], signed = false): [string, string] | null {
   for (let i = 0; i < tokens.length; i++) {
@@ -227,7 +248,7 @@ function tokenProblems(tokens: readonly TokenInfluence[], signed = false): [stri
 // ---- One schema per method ----------------------------------------------------------------------------
 
 export const WEBVIEW_REQUEST_SCHEMAS: { readonly [K in keyof WebviewRequests]: Schema<WebviewRequests[K]['params']> } = {
-  ready: obj({ view: oneOf(['panel', 'sidebar']) }),
+  ready: obj({ view: oneOf(['panel', 'sidebar', 'fill']) }),
   revealRange: refine(obj({ uri: URI, start: OFFSET, end: OFFSET }), (p) => (p.start > p.end ? ['.end', `must not be before start (${p.start}), got ${p.end}`] : null)),
   saveFile: refine(
     obj({
@@ -292,6 +313,25 @@ export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotific
     models: arr(obj({ modelId: MODEL_ID, backend: BACKEND, reused: bool, runMs: MS, bitsPerByte: numOrNaN(), halfLife: nullable(num(0)) }), 64),
     sentences: arr(text(4000), 64),
   }),
+  infillDone: obj({
+    uri: URI,
+    version: VERSION,
+    modelId: MODEL_ID,
+    backend: BACKEND,
+    sourceTokenCount: int(0, MAX_TOKENS),
+    original: obj({
+      text: str(MAX_TEXT_LENGTH),
+      tokens: arr(obj({ text: text(4096), probability: num(0, 1), surprisal: num(0) }), MAX_INFILL_TOKENS),
+      bitsPerToken: numOrNaN(),
+    }),
+    filling: obj({ text: str(MAX_TEXT_LENGTH), tokenCount: int(0, MAX_INFILL_TOKENS), matchesOriginal: bool }),
+    timings: obj({ loadMs: MS, scoreMs: MS, generateMs: MS, renderMs: MS }),
+  }),
+  infillAttention: refine(
+    obj({ uri: URI, version: VERSION, modelId: MODEL_ID, label: text(1000), context: arr(INFILL_CONTEXT, MAX_TOKENS) }),
+    (a) => infillContextProblems(a.context),
+  ),
+  infillFailed: obj({ code: ERROR_CODE, message: text(64 * 1024), uri: URI, version: VERSION, modelId: str(128, /^(?:[A-Za-z0-9][A-Za-z0-9._-]*)?$/, 'a model id or ""') }),
 };
 
 /** A checked message: a copy of its params with only the declared fields, or why it was rejected. */

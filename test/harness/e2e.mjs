@@ -2,7 +2,8 @@
 // production build + vsce), then runs the mocha suites in test/e2e/ (VSIX contents; the installed VSIX
 // in code-server driven by chromium, with and without WebGPU) with the repo's reporter. Everything it
 // starts is killed and its temp folders removed at the end, on failure, on timeout and on Ctrl+C.
-// Usage: node test/harness/e2e.mjs [--no-package]   (env ATTENTION_LENS_E2E_TIMEOUT_MS, default 20 min)
+// Usage: node test/harness/e2e.mjs [--no-package] [name…]   (only the suites whose file names contain a name;
+// env ATTENTION_LENS_E2E_TIMEOUT_MS, default 20 min)
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync } from 'node:fs';
@@ -29,8 +30,9 @@ async function runMocha() {
     color: process.stdout.isTTY,
   });
   const dir = join(harness.repoRoot, 'test/e2e');
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   readdirSync(dir)
-    .filter((f) => f.endsWith('.e2e.mjs'))
+    .filter((f) => f.endsWith('.e2e.mjs') && (only.length === 0 || only.some((name) => f.includes(name))))
     .sort((a, b) => (a.startsWith('vsix') ? -1 : b.startsWith('vsix') ? 1 : a.localeCompare(b))) // contents first
     .forEach((f) => mocha.addFile(join(dir, f)));
   await mocha.loadFilesAsync();

@@ -4,7 +4,8 @@
 // forwards the extension host's console via codeAutomationLog, mixed with its own log: the repo's reporter
 // tags its lines (ATTENTION_LENS_TEST_TAG) so that only the spec output reaches the terminal; everything
 // else goes to .test-output/integration/*.log. Exit code: the suite's (non-zero on any failure).
-// Usage: node test/harness/integration.mjs [--verbose]   (env ATTENTION_LENS_TEST_TIMEOUT_MS, default 5 min)
+// Usage: node test/harness/integration.mjs [--verbose] [name…]   (only the test files whose names contain a name;
+// env ATTENTION_LENS_TEST_TIMEOUT_MS, default 5 min)
 
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -58,7 +59,8 @@ async function main() {
   const folder = await harness.copyWorkspace(root);
   const server = await harness.startVsCodeServer({
     root,
-    env: { ATTENTION_LENS_TEST_TAG: TAG }, // inherited by the extension host it spawns
+    // Inherited by the extension host it spawns: the tag, and which test files to run (test/integration/index.ts).
+    env: { ATTENTION_LENS_TEST_TAG: TAG, ATTENTION_LENS_TEST_ONLY: process.argv.slice(2).filter((a) => !a.startsWith('--')).join(',') },
     onLine: (line) => noise(serverLog, line),
   });
   const url = harness.devWorkbenchUrl({ ...server, folder, testsPath: join(harness.repoRoot, 'out/test/integration/index') });

@@ -1,5 +1,5 @@
 // Mocha entry point loaded by VS Code's extension test runner (extensionTestsPath) inside a real
-// extension host: runs every *.test.js bundled beside it and rejects when any test fails.
+// extension host: runs every *.test.js bundled beside it (or those named, see below) and rejects when any test fails.
 
 import * as fs from 'fs';
 import Mocha from 'mocha';
@@ -7,8 +7,10 @@ import * as path from 'path';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: path.join(__dirname, '../../../test/harness/reporter.cjs'), reporterOptions: { suite: 'integration' } });
+  // node test/harness/integration.mjs <name…> runs only the files whose names contain a name.
+  const only = (process.env.ATTENTION_LENS_TEST_ONLY ?? '').split(',').filter(Boolean);
   for (const file of fs.readdirSync(__dirname).sort()) {
-    if (file.endsWith('.test.js')) {
+    if (file.endsWith('.test.js') && (only.length === 0 || only.some((name) => file.includes(name)))) {
       mocha.addFile(path.join(__dirname, file));
     }
   }

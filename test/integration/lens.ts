@@ -4,10 +4,13 @@
 
 import * as vscode from 'vscode';
 import type { AttentionLensApi, VISUALIZE_COMMAND } from '../../src/extension';
+import type { FILL_COMMAND as FILL } from '../../src/fillPanel';
 
 const EXTENSION_ID = 'attention-lens.attention-lens';
 /** The command the extension registers (checked against its own constant at compile time). */
 export const COMMAND: typeof VISUALIZE_COMMAND = 'attentionLens.visualizeSelection';
+/** "Fill in the selection". */
+export const FILL_COMMAND: typeof FILL = 'attentionLens.fillSelection';
 
 /** The installed extension (asserted present). */
 export function lensExtension(): vscode.Extension<AttentionLensApi> {

@@ -47,7 +47,7 @@ describe('manifest validator', () => {
   const modelsDir = path.join(root, 'media/models');
   const bundled = existsSync(modelsDir) ? readdirSync(modelsDir) : [];
   it('has bundled models to check', () => {
-    assert.deepStrictEqual([...bundled].sort(), ['elman', 'gru', 'linear', 'lstm', 'mamba', 'transformer', 'window']);
+    assert.deepStrictEqual([...bundled].sort(), ['bahdanau', 'elman', 'encoder', 'gru', 'linear', 'lstm', 'mamba', 't5', 'transformer', 'window']);
   });
   for (const id of bundled) {
     it(`accepts the bundled ${id} manifest, whose files exist`, () => {

@@ -1,6 +1,6 @@
 // The bundled models run in real onnxruntime-web (wasm, in Node) through the same ModelRunner the webview
-// uses. Every output must equal the stored PyTorch reference within 1e-4; attention rows sum to 1 and are
-// causal; gates lie in their ranges and reproduce the LSTM/GRU recurrences; chunked RNN runs equal one
+// uses. Every output must equal the stored PyTorch reference within 1e-4; attention rows sum to 1 and hold
+// the declared mask (causal: zero above the diagonal; bidirectional: weight above it); gates lie in their ranges and reproduce the LSTM/GRU recurrences; chunked RNN runs equal one
 // full run; damaged models fail with exact, actionable errors (test/fixtures/models.json).
 
 import * as assert from 'assert';
@@ -37,7 +37,21 @@ interface RefTensor {
   logsumexp?: number[];
 }
 interface Reference {
-  texts: Array<{ name: string; text: string; inputIds: number[]; outputs: Record<string, RefTensor> }>;
+  /**
+   * inputIds: the whole text tokenized. sequences (optional): the ids fed per sequence of the manifest when they
+   * differ from inputIds (an encoder's masked tokens, an encoder–decoder's source with a hole and its target).
+   */
+  texts: Array<{ name: string; text: string; inputIds: number[]; sequences?: Record<string, number[]>; outputs: Record<string, RefTensor> }>;
+}
+
+/** What a reference text feeds: its ids per sequence, or the one array of a one-sequence model. */
+const fedIds = (ref: Reference['texts'][number]) => ref.sequences ?? ref.inputIds;
+
+/** The length of every sequence's length symbol ("T", "S") for one reference text. */
+function lengthsOf(manifest: ModelManifest, ref: Reference['texts'][number]): Record<string, number> {
+  const lengths: Record<string, number> = {};
+  for (const [id, seq] of Object.entries(manifest.sequences)) lengths[seq.length] = (ref.sequences?.[id] ?? ref.inputIds).length;
+  return lengths;
 }
 
 const TOLERANCE = 1e-4;
@@ -123,12 +137,16 @@ describe('bundled models in onnxruntime-web', function () {
         for (const ref of reference.texts) assert.deepStrictEqual(tokenizer.encode(ref.text), ref.inputIds, ref.name);
       });
 
+      it('feeds each sequence the manifest declares', () => {
+        for (const ref of reference.texts) assert.deepStrictEqual(Object.keys(ref.sequences ?? { [Object.keys(manifest.sequences)[0]]: [] }).sort(), Object.keys(manifest.sequences).sort(), ref.name);
+      });
+
       it(`matches every PyTorch output within ${TOLERANCE} and has the expected shapes`, async () => {
         for (const ref of reference.texts) {
-          const out = await runner.run(ref.inputIds);
-          const T = ref.inputIds.length;
+          const out = await runner.run(fedIds(ref));
+          const lengths = lengthsOf(manifest, ref);
           for (const [name, shape] of Object.entries(entry.outputs!)) {
-            assert.deepStrictEqual(out[name].dims, shape.map((d) => (d === 'T' ? T : d)), `${ref.name}: ${name} shape`);
+            assert.deepStrictEqual(out[name].dims, shape.map((d) => (typeof d === 'string' ? lengths[d] : d)), `${ref.name}: ${name} shape`);
           }
           for (const [name, refTensor] of Object.entries(ref.outputs)) {
             const spec = manifest.outputs.find((o) => o.name === name);
@@ -140,27 +158,32 @@ describe('bundled models in onnxruntime-web', function () {
       });
 
       if (entry.outputs!.attention) {
-        it('gives attention rows that sum to 1 and are zero above the diagonal', async () => {
+        it('gives attention rows that sum to 1 and hold the declared mask', async () => {
+          const causal = manifest.outputs.find((o) => o.name === 'attention')!.structure === 'causal';
           for (const ref of reference.texts) {
-            const { dims, data } = (await runner.run(ref.inputIds)).attention;
+            const { dims, data } = (await runner.run(fedIds(ref))).attention;
             const [L, H, T] = dims;
+            let above = 0;
             for (let m = 0; m < L * H; m++) {
               for (let t = 0; t < T; t++) {
                 let sum = 0;
                 for (let k = 0; k < T; k++) {
                   const w = data[(m * T + t) * T + k];
-                  if (k > t) assert.strictEqual(w, 0, `attention above the diagonal at ${m},${t},${k}`);
+                  if (k > t && causal) assert.strictEqual(w, 0, `attention above the diagonal at ${m},${t},${k}`);
+                  if (k > t) above += w;
                   assert.ok(w >= 0);
                   sum += w;
                 }
                 assert.ok(Math.abs(sum - 1) < 1e-5, `row sum ${sum}`);
               }
             }
+            if (!causal) assert.ok(above > 0.1 * L * H, `${ref.name}: a bidirectional attention looks ahead (weight above the diagonal ${above})`);
           }
         });
       }
 
-      if (entry.outputs!.gates) {
+      // An encoder–decoder's decoder gates are checked in seq2seqModels.test.ts.
+      if (entry.outputs!.gates && entry.outputs!.hidden) {
         it('gives gates in range whose recurrence reproduces the exported states', async () => {
           const declared = manifest.outputs.find((o) => o.role === 'gates')!.gates!;
           const order = declared.map((g) => g.name);

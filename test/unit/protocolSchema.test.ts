@@ -66,6 +66,28 @@ function validParams(): { requests: Partial<Valid>; notifications: Partial<Valid
         models: [{ modelId: 'lstm', backend: 'wasm', reused: false, runMs: 5, bitsPerByte: 2.5, halfLife: null }],
         sentences: ['The LSTM forgets geometrically.'],
       },
+      infillDone: {
+        uri: URI,
+        version: 3,
+        modelId: 't5',
+        backend: 'wasm',
+        sourceTokenCount: 120,
+        original: { text: 'a + b', tokens: [{ text: 'a', probability: 0.5, surprisal: 1 }, { text: '·+', probability: 0.25, surprisal: 2 }], bitsPerToken: 1.5 },
+        filling: { text: 'a - b', tokenCount: 3, matchesOriginal: false },
+        timings: { loadMs: 1, scoreMs: 2, generateMs: 3, renderMs: 4 },
+      },
+      infillAttention: {
+        uri: URI,
+        version: 3,
+        modelId: 't5',
+        label: 'cross-attention, mean of 4 heads, layer 2',
+        context: [
+          { start: 0, end: 5, lookedAtBy: [{ text: '`x`', index: 1, weight: 0.41 }, { text: '(', index: 0, weight: 0.22 }] },
+          { start: 5, end: 5, lookedAtBy: [] },
+          { start: 9, end: 12, lookedAtBy: [{ text: '[a](b)', index: 2, weight: 0.1 }] },
+        ],
+      },
+      infillFailed: { code: 'cancelled', message: 'The fill was cancelled.', uri: URI, version: 3, modelId: 't5' },
     },
   };
 }
@@ -127,6 +149,10 @@ describe('protocol schemas: messages from a webview', () => {
         assert.deepStrictEqual(checked.params, params, `${method}: the checked copy`);
       }
     }
+  });
+
+  it('accepts the Fill panel\'s ready', () => {
+    assert.deepStrictEqual(checkWebviewMessage('request', 'ready', { view: 'fill' }), { ok: true, params: { view: 'fill' } });
   });
 
   it('accepts 300 random valid influence summaries and a NaN that JSON turned into null', () => {
@@ -219,6 +245,17 @@ describe('protocol schemas: messages from a webview', () => {
     ['negative timing', 'notification', 'analysisDone', { ...validParams().notifications.analysisDone, timings: { loadMs: -1, tokenizeMs: 0, runMs: 0, analyseMs: 0, renderMs: 0 } }, /loadMs/],
     ['unknown backend', 'notification', 'backendReady', { backend: 'cuda', requested: 'auto', ortVersion: '1', initMs: 1 }, /params\.backend/],
     ['failure with a forged code', 'notification', 'analysisFailed', { code: 'x'.repeat(10), message: 'm', uri: URI, version: 1, modelId: '' }, /params\.code/],
+    ['fill view kind misspelt', 'request', 'ready', { view: 'Fill' }, /params\.view/],
+    ['fill with a probability above 1', 'notification', 'infillDone', { ...validParams().notifications.infillDone, original: { text: 'a', tokens: [{ text: 'a', probability: 1.5, surprisal: 0 }], bitsPerToken: 0 } }, /params\.original\.tokens\[0\]\.probability/],
+    ['fill with a negative surprisal', 'notification', 'infillDone', { ...validParams().notifications.infillDone, original: { text: 'a', tokens: [{ text: 'a', probability: 0.5, surprisal: -1 }], bitsPerToken: 0 } }, /params\.original\.tokens\[0\]\.surprisal/],
+    ['fill written by a forged model id', 'notification', 'infillDone', { ...validParams().notifications.infillDone, modelId: '../t5' }, /params\.modelId/],
+    ['fill with a negative token count', 'notification', 'infillDone', { ...validParams().notifications.infillDone, filling: { text: '', tokenCount: -1, matchesOriginal: false } }, /params\.filling\.tokenCount/],
+    ['fill weights of a context token ending before it starts', 'notification', 'infillAttention', { ...validParams().notifications.infillAttention, context: [{ start: 4, end: 2, lookedAtBy: [] }] }, /params\.context\[0\]\.end/],
+    ['fill weights of context tokens out of order', 'notification', 'infillAttention', { ...validParams().notifications.infillAttention, context: [{ start: 4, end: 6, lookedAtBy: [] }, { start: 5, end: 7, lookedAtBy: [] }] }, /params\.context\[1\]\.start/],
+    ['fill weights with too many filled tokens per context token', 'notification', 'infillAttention', { ...validParams().notifications.infillAttention, context: [{ start: 0, end: 1, lookedAtBy: Array(9).fill({ text: 'a', index: 0, weight: 0.1 }) }] }, /params\.context\[0\]\.lookedAtBy/],
+    ['fill weights with a NaN weight', 'notification', 'infillAttention', { ...validParams().notifications.infillAttention, context: [{ start: 0, end: 1, lookedAtBy: [{ text: 'a', index: 0, weight: NaN }] }] }, /weight/],
+    ['fill weights with a filled token index past the limit', 'notification', 'infillAttention', { ...validParams().notifications.infillAttention, context: [{ start: 0, end: 1, lookedAtBy: [{ text: 'a', index: 5000, weight: 0.1 }] }] }, /index/],
+    ['fill failure of a forged document', 'notification', 'infillFailed', { code: 'internal', message: 'm', uri: 'not a uri', version: 1, modelId: 't5' }, /params\.uri/],
     ['comparison with 65 models', 'notification', 'comparisonDone', { ...validParams().notifications.comparisonDone, models: Array(65).fill(validParams().notifications.comparisonDone!.models[0]) }, /params\.models/],
   ];
   for (const [name, kind, method, params, field] of forgeries) {

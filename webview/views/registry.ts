@@ -15,6 +15,8 @@ import { type Lens, selfFamilies } from './lens';
 import type { MatrixSource } from './matrices';
 import type { ModelProbes } from '../probes';
 import { LogitLensView, hasLogitLens } from './logitLensView';
+import { MaskedView } from './maskedView';
+import { offersMaskedPredictions } from '../../src/core/maskedPredictions';
 import { ModelView } from './modelView';
 import { otherSequences, sourceView } from './sourceView';
 import { matrixStates } from './stateMatrixData';
@@ -134,6 +136,16 @@ export const VIEWS: ViewEntry[] = [
     create(c) {
       const view = new LogitLensView(c.lens, c.probes);
       return { element: view.element, activate: () => view.activate(), deactivate: () => view.deactivate(), dispose: () => view.dispose(), canvas: () => view.canvas, pngName: () => 'logit-lens' };
+    },
+  },
+  {
+    id: 'masked',
+    label: () => 'Masked',
+    // Logits that score the token at their own position and a declared mask token (a masked language model).
+    applies: (a) => offersMaskedPredictions(a.manifest, a.structure),
+    create(c) {
+      const view = new MaskedView(c.lens, c.probes, c.reveal);
+      return { element: view.element, activate: () => view.activate(), dispose: () => view.dispose() };
     },
   },
   {
