@@ -48,13 +48,15 @@ def section(results_dir):
             mid, "final" if t["final"] else "**provisional**", t["objective"], "{:,}".format(m["parameters"]),
             t["steps"], t["plannedSteps"], t["tokensSeen"] / 1e6, t["wallTimeSeconds"] / 60, figures))
         dims = ", ".join("%s %s" % (k, v) for k, v in m["dimensions"].items())
+        counted = ("windows of %d tokens" % t["sequenceLength"] if "sequenceLength" in t
+                   else "source and target, target padding included")
         details.append("### %s\n\n%s\n\n- Dimensions: %s\n- Inputs: %s\n- Outputs: %s\n- Training: %d steps, batch %d, "
-                       "%s tokens (source and target, padding included), seed %d, %s, %d s of training wall time.\n"
+                       "%s tokens (%s), seed %d, %s, %d s of training wall time.\n"
                        "- Held-out (float16 weights as shipped): %s.\n- ONNX: opset %d, %.2f MB, sha256 `%s`\n" % (
                            m["displayName"], m["description"], dims,
                            "; ".join("`%s` %s" % (i["name"], axes(i)) for i in m["inputs"]),
                            "; ".join("`%s` %s" % (o["name"], axes(o)) for o in m["outputs"]),
-                           t["steps"], t["batchSize"], "{:,}".format(t["tokensSeen"]), t["seed"], t["machine"],
+                           t["steps"], t["batchSize"], "{:,}".format(t["tokensSeen"]), counted, t["seed"], t["machine"],
                            t["wallTimeSeconds"], figures, m["onnx"]["opset"], m["onnx"]["bytes"] / 1e6,
                            m["onnx"]["sha256"]))
     if not rows:

@@ -33,11 +33,11 @@ SCHEDULES = {
     "encoder": {"seed": 2024, "batch": 16, "seq_len": 256, "steps": 1000, "lr": 2e-3, "min_lr_frac": 0.1,
                 "warmup": 50, "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 250,
                 "task": "mlm", "mask_frac": 0.15},
-    "t5": {"seed": 2024, "batch": 16, "steps": 3000, "lr": 2e-3, "min_lr_frac": 0.1, "warmup": 50,
-           "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 1000, "task": "infill",
+    "t5": {"seed": 2024, "batch": 16, "steps": 5000, "lr": 2e-3, "min_lr_frac": 0.1, "warmup": 50,
+           "weight_decay": 0.05, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 1250, "task": "infill",
            "before": [8, 200], "after": [0, 100], "span": [1, 24]},
-    "bahdanau": {"seed": 2024, "batch": 16, "steps": 3600, "lr": 3e-3, "min_lr_frac": 0.1, "warmup": 50,
-                 "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 1000, "task": "infill",
+    "bahdanau": {"seed": 2024, "batch": 16, "steps": 6000, "lr": 3e-3, "min_lr_frac": 0.1, "warmup": 50,
+                 "weight_decay": 0.0, "grad_clip": 1.0, "ckpt_every": 25, "eval_every": 2000, "task": "infill",
                  "before": [8, 200], "after": [0, 100], "span": [1, 24]},
 }
 EVAL_HOLES = 500

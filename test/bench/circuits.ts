@@ -13,12 +13,13 @@ import * as ort from 'onnxruntime-web';
 import * as path from 'path';
 import { rowLogSumExp } from '../../src/core/analysis';
 import { ModelRunner, OrtModule } from '../../src/core/engine';
-import { probeCandidates, probedFamilies, runHeadProbe } from '../../src/core/headProbe';
+import { probedFamilies } from '../../src/core/headProbe';
 import type { HeadScores } from '../../src/core/headRoles';
 import { axisIndex } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { modelStructure } from '../../src/core/modelStructure';
 import { LensTokenizer } from '../../src/core/tokenizer';
+import { probeHeads } from '../../webview/probes';
 
 const root = path.join(__dirname, '../..');
 const OUTSIDE = path.join(root, 'test/fixtures/outside-code');
@@ -78,10 +79,8 @@ async function main(): Promise<void> {
       const logits = structure.logits!;
       const vocab = logits.axes[axisIndex(logits, 'vocab')].size as number;
       if (probedFamilies(structure).length) {
-        const probe = await runHeadProbe(structure, async (batch) => Promise.all(batch.map((b) => runner.run(b[structure.primary]))), {
-          candidates: probeCandidates(vocab, (t) => tokenizer.isSpecial(t)),
-          batchSize: 1,
-        });
+        // The Heads view's own probe run (prefixes of sequences such as a decoder's start token included).
+        const probe = await probeHeads(runner, tokenizer, new AbortController().signal, () => undefined);
         for (const [key, table] of Object.entries(probe.families)) {
           const ind = best(table, 'induction');
           const prev = best(table, 'previous');
@@ -91,7 +90,8 @@ async function main(): Promise<void> {
           );
         }
       }
-      if (!structure.predictsNext) continue;
+      // Bits per byte of a text: the causal language models, which read the text as their one sequence.
+      if (!structure.predictsNext || structure.sequences.length !== 1) continue;
       let bits = 0;
       const perFile: string[] = [];
       for (let f = 0; f < files.length; f++) {

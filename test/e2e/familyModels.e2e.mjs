@@ -67,6 +67,11 @@ describe('the bundled family-tree models in the panel (WebAssembly)', function (
     const stats = await panel.locator('[data-testid=heads-thumb] canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
     assert.ok(stats.fraction >= 0.01, `head thumbnail: ${stats.painted} of ${stats.total} pixels painted`);
     await panel.locator('[data-testid=heads-sort][data-column=induction]').click();
+    // The bundled Transformer has an induction head (issue target: a probe score of at least 0.4), and sorting
+    // by the column puts it first.
+    const induction = await panel.locator('td[data-column=induction]').evaluateAll((els) => els.map((e) => Number(/^induction (\d\.\d\d)/.exec(e.getAttribute('title') ?? '')?.[1])));
+    assert.ok(Math.max(...induction) >= 0.4, `best induction score ${Math.max(...induction)}`);
+    assert.equal(induction[0], Math.max(...induction), 'sorted by induction, the induction head comes first');
     await session.page.screenshot({ path: join(screenshots, 'family-transformer-heads.png') });
     await panel.locator('[data-testid=heads-filter]').evaluate((el) => {
       el.value = 'layer = 2';
