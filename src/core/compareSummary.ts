@@ -10,6 +10,12 @@ import { type ContextMemory, contextMemory } from './contextMemory';
 import type { ModelManifest } from './manifest';
 import { modelStructure } from './modelStructure';
 
+/** Whether the model's logits score the next token of a text it reads as its one sequence (see ModelFigures). */
+function unseenNext(manifest: ModelManifest): boolean {
+  const s = modelStructure(manifest);
+  return s.predictsNext && s.sequences.length === 1;
+}
+
 /** Distances over which a half-life is fitted (the far tail is noisy: few positions per distance). */
 export const HALF_LIFE_FIT = 32;
 
@@ -18,7 +24,11 @@ export interface ModelFigures {
   run: CompareRun;
   T: number;
   bitsPerByte: number;
-  /** Whether the logits score the next token (false: a masked language model scores the token it sees; its bits per byte are not comparable). */
+  /**
+   * Whether the logits score the next token of text the model has not seen yet (false: a masked language model
+   * scores the token it sees, an encoder–decoder has read the text as its source; their bits per byte are not
+   * comparable).
+   */
   predictsNext: boolean;
   /** Whether the model's W lets a token draw on later tokens too (its mask is bidirectional). */
   bidirectional: boolean;
@@ -48,7 +58,7 @@ export function modelFigures(manifest: ModelManifest, run: CompareRun, text: str
     run,
     T,
     bitsPerByte: bitsPerByte(run.surprisal, text, predictedFrom),
-    predictsNext: modelStructure(manifest).predictsNext,
+    predictsNext: unseenNext(manifest),
     bidirectional,
     shares,
     profile: signed ? profileSide(signed, 'earlier') : null,

@@ -37,6 +37,13 @@ describe('the Compare view’s choice of models', () => {
     assert.deepStrictEqual(ids(comparedModels(models, undefined)), ['transformer', 'lstm', 'gru']);
   });
 
+  it('does not compare an encoder–decoder by default: its target’s next-token scores have read the text as its source', () => {
+    const toy = JSON.parse(readFileSync(path.join(root, 'test/fixtures/models/toy-encoder-decoder/manifest.json'), 'utf8')) as ModelManifest;
+    assert.strictEqual(isCausalLanguageModel(toy), false);
+    assert.strictEqual(isCompared(toy, undefined), false);
+    assert.strictEqual(isCompared(toy, { checked: [toy.id], unchecked: [] }), true);
+  });
+
   it('keeps the user’s decisions, only where they differ from the default', () => {
     let choice = withDecision(undefined, manifest('lstm'), false);
     assert.deepStrictEqual(choice, { checked: [], unchecked: ['lstm'] });

@@ -17,10 +17,14 @@ export interface CompareChoice {
 const MAX_IDS = 256;
 const MAX_ID_LENGTH = 128;
 
-/** Whether a model is a causal language model: its logits predict the next token. Compared by default. */
+/**
+ * Whether a model is a causal language model: it reads the text as its one sequence and its logits predict the
+ * next token. Compared by default. (An encoder–decoder reads the selection as its source too, so its target's
+ * next-token scores have seen the text: not comparable.)
+ */
 export function isCausalLanguageModel(manifest: ModelManifest): boolean {
   const s = modelStructure(manifest);
-  return s.logits !== undefined && s.predictsNext;
+  return s.logits !== undefined && s.predictsNext && s.sequences.length === 1;
 }
 
 /** Whether a model is compared under a choice (its own decision, else the default). */

@@ -49,7 +49,7 @@ export class ModelChooser {
   private render(): void {
     this.list.replaceChildren(
       ...this.models.map(({ manifest }) => {
-        const hint = isCausalLanguageModel(manifest) ? '' : ' (not a next-token model)';
+        const hint = isCausalLanguageModel(manifest) ? '' : ' (not a causal language model)';
         const box = h(
           'vscode-checkbox',
           { 'data-testid': 'compare-model', 'data-model': manifest.id, title: `${manifest.displayName}: ${manifest.description}` },
