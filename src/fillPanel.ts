@@ -16,8 +16,9 @@ import type { ModelStore } from './modelStore';
 import { initialState } from './resources';
 import { RevealScope, revealRange } from './reveal';
 import { saveExport } from './saveFile';
-import { readFillSettings, readSettings } from './settings';
+import { readFillSettings } from './settings';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
+import { followSettingsAndModels } from './webviewFollow';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 
 export const FILL_COMMAND = 'attentionLens.fillSelection';
@@ -189,21 +190,8 @@ export class FillPanel extends Disposable {
       );
     });
     this.ready.catch(() => undefined); // a panel closed before loading is not an error by itself
-    this.register(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('attentionLens')) endpoint.notify('settingsChanged', readSettings());
-      }),
-    );
-    this.register(
-      store.onDidChange(() => {
-        void this.ready
-          .then(async () => {
-            const [models, { invalid }] = await Promise.all([store.describe(webview), store.list()]);
-            endpoint.notify('modelsChanged', { models, invalidModels: invalid });
-          })
-          .catch(() => undefined); // a panel closed meanwhile has nothing to update
-      }),
-    );
+    // Changed settings and added or removed models reach the open page.
+    for (const d of followSettingsAndModels(endpoint, webview, store, () => this.ready.then(() => true))) this.register(d);
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
     webview.html = buildWebviewHtml(webview, extensionUri, 'fill', TITLE);
   }

@@ -18,8 +18,8 @@ import type { ModelStore } from './modelStore';
 import { initialState } from './resources';
 import { saveExport } from './saveFile';
 import { RevealScope, revealRange } from './reveal';
-import { readSettings } from './settings';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
+import { followSettingsAndModels } from './webviewFollow';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 
 const VIEW_TYPE = 'attentionLens.panel';
@@ -218,22 +218,8 @@ export class AnalysisPanel extends Disposable {
       );
     });
     this.ready.catch(() => undefined); // a panel closed before loading is not an error by itself
-    this.register(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('attentionLens')) endpoint.notify('settingsChanged', readSettings());
-      }),
-    );
-    this.register(
-      // Added or removed models reach an open panel's model picker.
-      store.onDidChange(() => {
-        void this.ready
-          .then(async () => {
-            const [models, { invalid }] = await Promise.all([store.describe(webview), store.list()]);
-            endpoint.notify('modelsChanged', { models, invalidModels: invalid });
-          })
-          .catch(() => undefined); // a panel closed meanwhile has nothing to update
-      }),
-    );
+    // Changed settings and added or removed models reach the open page.
+    for (const d of followSettingsAndModels(endpoint, webview, store, () => this.ready.then(() => true))) this.register(d);
     this.register(
       vscode.window.onDidChangeTextEditorSelection((e) => {
         const doc = e.textEditor.document;

@@ -14,8 +14,8 @@ import type { ModelStore } from './modelStore';
 import type { AnalysisPanelHost } from './panel';
 import { initialState } from './resources';
 import { SentSelections, summarizeSelection } from './selection';
-import { readSettings } from './settings';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
+import { followSettingsAndModels } from './webviewFollow';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 
 /** Running three models on every keystroke of a growing selection would be wasted: wait for a pause. */
@@ -104,17 +104,8 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
           sendSelection(editor);
         }
       }),
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (isReady && e.affectsConfiguration('attentionLens')) {
-          endpoint.notify('settingsChanged', readSettings());
-        }
-      }),
-      // Added or removed models join or leave the comparison.
-      this.store.onDidChange(async () => {
-        if (!isReady) return;
-        const [models, { invalid }] = await Promise.all([this.store.describe(webview), this.store.list()]);
-        endpoint.notify('modelsChanged', { models, invalidModels: invalid });
-      }),
+      // Changed settings and added or removed models reach the view (the comparison follows).
+      ...followSettingsAndModels(endpoint, webview, this.store, async () => isReady),
       { dispose: () => clearTimeout(timer) },
       webviewView.onDidDispose(() => this.disposeView()),
     );

@@ -146,4 +146,36 @@ describe('the bundled family-tree models in the panel (WebAssembly)', function (
     await session.page.screenshot({ path: join(screenshots, 'family-window-rollout-layer2.png') });
     assert.ok(reach[1] >= reach[0], `the receptive field grows with depth: ${reach.join(' → ')}`);
   });
+
+  it('finds the Transformer\'s induction head on a real file (the README\'s picture)', async function () {
+    this.timeout(240_000);
+    const { page } = session;
+    const file = 'stringify.js';
+    const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace/heldout', file), 'utf8').split('\n');
+    // Back to the Transformer first (the panel keeps the model it shows for the next selection).
+    const picker = panel.locator('[data-testid=model-picker]');
+    await picker.click();
+    await picker.locator('li.option', { hasText: manifest('transformer').displayName }).click();
+    const before = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+    assert.equal(before.state, 'analysed', `transformer: ${before.error}`);
+    assert.equal(await picker.evaluate((el) => el.value), 'transformer');
+    await quickOpen(page, file);
+    await goToLine(page, lines.findIndex((l) => l.startsWith('var stringify = function stringify(')) + 1);
+    for (let i = 0; i < 60; i++) await page.keyboard.press('Shift+ArrowDown');
+    await statusSelection(page, /selected\)$/);
+    await runCommand(page, 'Attention Lens: Visualize attention on selection');
+    const result = await panel.evaluate(untilAnalysed, { fileName: file, timeoutMs: 150_000 });
+    assert.equal(result.state, 'analysed', `the analysis failed: ${result.error}`);
+    await panel.locator('[data-testid=tab-heads]').click();
+    await panel.locator('[data-testid=heads-probe][data-state=done]').waitFor({ timeout: 150_000 });
+    await panel.locator('[data-testid=heads-sort][data-column=induction]').click();
+    const first = panel.locator('[data-testid=heads-row]').first();
+    const title = (await first.locator('td[data-column=induction]').getAttribute('title')) ?? '';
+    assert.ok(Number(/^induction (\d\.\d\d)/.exec(title)?.[1]) >= 0.4, `the first head by induction: ${title}`);
+    // On the selection too, the induction head attends to the token after an earlier occurrence.
+    const onSelection = (await first.locator('td[data-column="sel.induction"]').getAttribute('title')) ?? '';
+    assert.match(onSelection, /^induction \d\.\d\d/);
+    await panel.locator('vscode-tab-panel:not([hidden])').first().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await panel.locator('vscode-tab-panel:not([hidden])').first().screenshot({ path: join(screenshots, 'heads-view-stringify.png') });
+  });
 });

@@ -19,10 +19,11 @@ import { chooseInfillingModel } from '../../src/core/infillManifest';
 import type { InfillingSpec, ModelManifest } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { canonicalTensor } from '../../src/core/modelStructure';
-import type { InfillAttention, InfillRequest } from '../../src/core/protocol';
+import type { InfillAttention } from '../../src/core/protocol';
 import { LensTokenizer } from '../../src/core/tokenizer';
 import { Engine } from '../../webview/engine';
 import { CountingOrt, DiskFiles, descriptor } from './engineRig';
+import { requestFor } from './infillRequest';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -47,26 +48,6 @@ async function load(folder: string, infilling?: InfillingSpec): Promise<Loaded> 
   return { manifest, tokenizer, runner };
 }
 
-/** A fill request hiding document[start, end), with `context` characters of code on either side. */
-function requestFor(doc: string, span: string, context: number, options: Partial<InfillRequest> = {}): InfillRequest {
-  const start = doc.indexOf(span);
-  assert.ok(start >= 0, `the sample has no ${JSON.stringify(span)}`);
-  const end = start + span.length;
-  const beforeStart = Math.max(0, start - context);
-  const position = (offset: number) => ({ line: doc.slice(0, offset).split('\n').length - 1, character: offset - doc.lastIndexOf('\n', offset - 1) - 1 });
-  return {
-    uri: 'file:///sample.ts',
-    fileName: 'sample.ts',
-    languageId: 'typescript',
-    version: 1,
-    span: { startOffset: start, text: span, start: position(start), end: position(end) },
-    before: { startOffset: beforeStart, text: doc.slice(beforeStart, start) },
-    after: { startOffset: end, text: doc.slice(end, end + context) },
-    beamWidth: 1,
-    maxNewTokens: 8,
-    ...options,
-  };
-}
 
 /** Non-special source tokens of one side tile its kept text: ordered, inside it, only whitespace between (none for `exact`). */
 function assertTiles(doc: string, tokens: InfillResult['source'], from: number, to: number, exact: boolean): void {

@@ -29,35 +29,16 @@ import {
 } from '../../src/core/infillViews';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { canonicalTensor, modelStructure } from '../../src/core/modelStructure';
-import type { InfillRequest } from '../../src/core/protocol';
 import { mixingMatrices } from '../../src/core/roleData';
 import { LensTokenizer } from '../../src/core/tokenizer';
 import { Engine } from '../../webview/engine';
 import { CountingOrt, DiskFiles, descriptor } from './engineRig';
+import { requestFor } from './infillRequest';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
 const root = path.join(__dirname, '../..');
 
-/** A fill request hiding the first occurrence of `span` in a document, with `context` characters either side. */
-function requestFor(doc: string, span: string, context: number): InfillRequest {
-  const start = doc.indexOf(span);
-  assert.ok(start >= 0, `the document has no ${JSON.stringify(span)}`);
-  const end = start + span.length;
-  const from = Math.max(0, start - context);
-  const position = (offset: number) => ({ line: doc.slice(0, offset).split('\n').length - 1, character: offset - doc.lastIndexOf('\n', offset - 1) - 1 });
-  return {
-    uri: 'file:///sample.ts',
-    fileName: 'sample.ts',
-    languageId: 'typescript',
-    version: 1,
-    span: { startOffset: start, text: span, start: position(start), end: position(end) },
-    before: { startOffset: from, text: doc.slice(from, start) },
-    after: { startOffset: end, text: doc.slice(end, end + context) },
-    beamWidth: 1,
-    maxNewTokens: 12,
-  };
-}
 
 /** Attention [L, H, R, C] whose value at (l, h, r, c) is 1000l + 100h + 10r + c, so every copy is traceable. */
 function traceable(L: number, H: number, R: number, C: number) {
@@ -215,7 +196,7 @@ describe('infill views', () => {
       const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, readFileSync(path.join(folder, manifest.model ?? 'model.onnx')), { executionProviders: ['wasm'] });
       try {
         const sample = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8');
-        const request = requestFor(sample, sample.split('\n').find((line) => line.trim().startsWith('return'))!.trim(), 400);
+        const request = requestFor(sample, sample.split('\n').find((line) => line.trim().startsWith('return'))!.trim(), 400, { maxNewTokens: 12 });
         const result = await runInfill(tokenizer, runner, request, { maxSourceTokens: 512 });
         const analysis = result.fillingAnalysis;
         const cross = fillingCross(analysis, infilling, result.filling.ids)!;

@@ -53,23 +53,29 @@ async function runAll(id: string): Promise<Array<{ name: string; out: RunOutputs
 }
 
 /**
- * Checks an attention [L, H, Q, K] (batch removed): non-negative rows summing to 1; `mask` "full": every query
- * gives every key some weight (above the diagonal included); "causal": nothing above the diagonal.
+ * Checks an attention [L, H, Q, K] (batch removed): non-negative rows summing to 1; `mask` "full": in every
+ * layer, every query but the last gives later keys some weight (in at least one head: a trained head may
+ * underflow to exact zeros far away); "causal": nothing above the diagonal.
  */
 function checkAttention(label: string, dims: readonly number[], data: Float32Array, mask: 'full' | 'causal' | 'cross'): void {
   const [L, H, Q, K] = dims;
-  for (let m = 0; m < L * H; m++) {
-    for (let q = 0; q < Q; q++) {
-      let sum = 0;
-      for (let k = 0; k < K; k++) {
-        const w = data[(m * Q + q) * K + k];
-        assert.ok(w >= 0, `${label}: negative weight ${w}`);
-        if (mask === 'causal' && k > q) assert.strictEqual(w, 0, `${label}: weight above the diagonal at ${m},${q},${k}`);
-        if (mask === 'full') assert.ok(w > 0, `${label}: query ${q} gives key ${k} no weight`);
-        sum += w;
+  for (let l = 0; l < L; l++) {
+    const ahead = new Float64Array(Q);
+    for (let h = 0; h < H; h++) {
+      const m = l * H + h;
+      for (let q = 0; q < Q; q++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          const w = data[(m * Q + q) * K + k];
+          assert.ok(w >= 0, `${label}: negative weight ${w}`);
+          if (mask === 'causal' && k > q) assert.strictEqual(w, 0, `${label}: weight above the diagonal at ${m},${q},${k}`);
+          if (k > q) ahead[q] += w;
+          sum += w;
+        }
+        assert.ok(Math.abs(sum - 1) < 1e-5, `${label}: row ${q} of matrix ${m} sums to ${sum}`);
       }
-      assert.ok(Math.abs(sum - 1) < 1e-5, `${label}: row ${q} of matrix ${m} sums to ${sum}`);
     }
+    if (mask === 'full') for (let q = 0; q + 1 < Q; q++) assert.ok(ahead[q] > 0, `${label}: layer ${l}, query ${q} gives no later key any weight`);
   }
 }
 
