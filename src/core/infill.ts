@@ -92,7 +92,11 @@ export async function runInfill(tokenizer: LensTokenizer, runner: ModelRunner, r
   const next = nextTokenLogProbs(runner, { id: spec.source, ids: source.tokens.map((t) => t.id) }, spec.target, signal);
   const headIds = head.map((t) => t.id);
   const maxNewTokens = Math.max(1, Math.floor(request.maxNewTokens));
-  const best = request.beamWidth > 1 ? await decodeBeam(next, headIds, spec.end, maxNewTokens, Math.floor(request.beamWidth)) : await decodeGreedy(next, headIds, spec.end, maxNewTokens);
+  // Beam search may prune the greedy path (its prefix can fall out of the beams), so the greedy filling is a
+  // candidate too: a wider search never returns a filling the model scores worse than greedy decoding's.
+  const greedy = await decodeGreedy(next, headIds, spec.end, maxNewTokens);
+  const beam = request.beamWidth > 1 ? await decodeBeam(next, headIds, spec.end, maxNewTokens, Math.floor(request.beamWidth)) : greedy;
+  const best = beam.score >= greedy.score ? beam : greedy;
   const written = best.ids.map((id): AnalysedToken => ({ id, text: tokenizer.display(id), start: spanStart, end: spanStart, partial: false, special: tokenizer.isSpecial(id) }));
   const fillingTarget = [...head, ...written, ...(best.ended ? [inserted(spec.end, spanStart)] : [])];
   const fillingAnalysis = await analyseTokens(tokenizer, runner, input(fillingTarget), { signal, now });

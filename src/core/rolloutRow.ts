@@ -1,0 +1,150 @@
+// Why: the full attention rollout R = Â_L ··· Â_1 costs O(L·T³), too slow past a few hundred tokens, yet
+// a hover or a clicked token needs only one row of it (what token t draws on, e_tᵀ Â_L ··· Â_1) and one
+// column (what token k influences, Â_L ··· Â_1 e_k). Each is a vector pushed through the L factors, one
+// vector–matrix product per layer: O(L·T²), never a T × T product. The factors are rolloutFactor's
+// Â = ½(mean-over-heads A + I), built from row-normalised |W| for a family declared `normalised: false`
+// (as familyRollout does), with the same float32 operations in the same order, so a row equals the full
+// rollout's row up to the order of the final sums. A causal or windowed family's factors are lower-
+// triangular: row t touches only keys ≤ t (≈ t²/2 per layer) and column k only queries ≥ k.
+// Memory: the factors are cached per layer (built on first use), not recomputed from the heads for each
+// vector. Computing Â's rows on the fly would read all H heads per row: H times the work of every later
+// row or column (4× on the bundled Transformer, past the 16 ms a hover may take at 2,048 tokens). The
+// cache holds one [T, T] mean per layer instead of H, stored packed as its lower triangle when the mask
+// is causal: L·T(T+1)/2 floats, 32 MB at L = 4, T = 2,048, an eighth of the attention the analysis holds.
+
+import { type LayeredMatrices, type MixingMask } from './analysis';
+
+/** What the rollout of a family needs to know besides its matrices. */
+export interface RolloutRowOptions {
+  /** causal and windowed: lower-triangular factors; bidirectional: dense. Cross-mixing has no rollout. */
+  mask: MixingMask;
+  /** Whether the family's rows are shares already; if not, each head's |W| rows are normalised first. */
+  normalised: boolean;
+}
+
+/** Rows and columns of one family's attention rollout, each in O(L·T²), with its factors cached per layer. */
+export class RolloutRows {
+  readonly size: number;
+  private readonly causal: boolean;
+  private readonly factors: Array<Float32Array | undefined>;
+
+  constructor(
+    private readonly matrices: LayeredMatrices,
+    private readonly options: RolloutRowOptions,
+  ) {
+    if (options.mask === 'cross') throw new Error('rollout rows: cross-mixing (target × source) has no rollout; expected a causal, windowed or bidirectional family');
+    if (matrices.rows !== matrices.cols) throw new Error(`rollout rows: rollout needs square mixing; got ${matrices.rows}×${matrices.cols}`);
+    this.size = matrices.rows;
+    this.causal = options.mask !== 'bidirectional';
+    this.factors = new Array<Float32Array | undefined>(matrices.layers).fill(undefined);
+  }
+
+  /** Number of layers whose factor is cached (for tests and progress). */
+  get cachedLayers(): number {
+    return this.factors.filter((f) => f !== undefined).length;
+  }
+
+  /** Row t of R (length T): the share of token t's rollout drawn from each key; sums to 1, zero above t when causal. */
+  row(t: number): Float64Array {
+    const T = this.checkIndex(t, 'row');
+    let v = new Float64Array(T);
+    v[t] = 1;
+    // v ← v Â_l from the last layer down: v's support never passes t when causal.
+    for (let l = this.matrices.layers - 1; l >= 0; l--) {
+      const f = this.factor(l);
+      const w = new Float64Array(T);
+      if (this.causal) {
+        for (let i = 0; i <= t; i++) {
+          const vi = v[i];
+          if (vi === 0) continue;
+          const base = (i * (i + 1)) / 2;
+          for (let k = 0; k <= i; k++) w[k] += vi * f[base + k];
+        }
+      } else {
+        for (let i = 0; i < T; i++) {
+          const vi = v[i];
+          if (vi === 0) continue;
+          const base = i * T;
+          for (let k = 0; k < T; k++) w[k] += vi * f[base + k];
+        }
+      }
+      v = w;
+    }
+    return v;
+  }
+
+  /** Column k of R (length T): how much of each query's rollout comes from token k; zero for queries before k when causal. */
+  column(k: number): Float64Array {
+    const T = this.checkIndex(k, 'column');
+    let u = new Float64Array(T);
+    u[k] = 1;
+    // u ← Â_l u from the first layer up: u's support never starts before k when causal.
+    for (let l = 0; l < this.matrices.layers; l++) {
+      const f = this.factor(l);
+      const w = new Float64Array(T);
+      if (this.causal) {
+        for (let i = k; i < T; i++) {
+          const base = (i * (i + 1)) / 2;
+          let sum = 0;
+          for (let j = k; j <= i; j++) sum += f[base + j] * u[j];
+          w[i] = sum;
+        }
+      } else {
+        for (let i = 0; i < T; i++) {
+          const base = i * T;
+          let sum = 0;
+          for (let j = 0; j < T; j++) sum += f[base + j] * u[j];
+          w[i] = sum;
+        }
+      }
+      u = w;
+    }
+    return u;
+  }
+
+  /** Builds every layer's factor now (e.g. in idle time after an analysis), so the first row is as fast as the rest. */
+  prepare(): void {
+    for (let l = 0; l < this.matrices.layers; l++) this.factor(l);
+  }
+
+  private checkIndex(index: number, what: string): number {
+    const T = this.size;
+    if (!Number.isInteger(index) || index < 0 || index >= T) throw new Error(`rollout ${what} ${index} is outside 0..${T - 1}`);
+    return T;
+  }
+
+  /**
+   * Layer l's Â = ½(mean over heads + I), packed as its lower triangle (row i at i(i+1)/2) when causal, else
+   * [T, T]; the same float32 steps as rolloutFactor (and rowNormalisedAbs before it when not normalised).
+   */
+  private factor(l: number): Float32Array {
+    const cached = this.factors[l];
+    if (cached) return cached;
+    const { heads: H } = this.matrices;
+    const T = this.size;
+    const data = this.matrices.layer(l);
+    const f = new Float32Array(this.causal ? (T * (T + 1)) / 2 : T * T);
+    const normalised = this.options.normalised;
+    for (let i = 0; i < T; i++) {
+      const base = this.causal ? (i * (i + 1)) / 2 : i * T;
+      const width = this.causal ? i + 1 : T;
+      for (let h = 0; h < H; h++) {
+        const src = (h * T + i) * T;
+        if (normalised) {
+          for (let c = 0; c < width; c++) f[base + c] += data[src + c];
+          continue;
+        }
+        // rowNormalisedAbs: the whole row's |W| sum (keys above the diagonal too), each share rounded to float32.
+        let sum = 0;
+        for (let c = 0; c < T; c++) sum += Math.abs(data[src + c]);
+        if (sum > 0) for (let c = 0; c < width; c++) f[base + c] += Math.fround(Math.abs(data[src + c]) / sum);
+        else f[base + i] += 1; // an all-zero row: the token draws only on itself
+      }
+      for (let c = 0; c < width; c++) f[base + c] = f[base + c] / H;
+      for (let c = 0; c < width; c++) f[base + c] *= 0.5;
+      f[base + i] += 0.5;
+    }
+    this.factors[l] = f;
+    return f;
+  }
+}
