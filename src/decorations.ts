@@ -2,11 +2,14 @@
 // tinted in proportion to their weight (four theme colours contributed in package.json, with overview
 // ruler marks), and cleared when the cursor leaves the analysed range or the analysis goes stale. Links to
 // tokens that do not exist, or ranges past the document's end, are skipped, never thrown on (the webview's
-// summaries are checked at the door too); the metric's label is escaped like the hover's.
+// summaries are checked at the door too); the metric's label is escaped like the hover's. For a summary
+// that offers rollout on demand, the tints wait for the token's rollout links from the panel (the store
+// asks, or falls back to the stand-in lists after its timeout); an answer for a cursor that has moved on
+// is dropped.
 
 import * as vscode from 'vscode';
 import { markdownText } from './core/hoverMarkdown';
-import { tokenAt } from './core/influence';
+import { type InfluenceSummary, tokenAt } from './core/influence';
 import { Disposable } from './dispose';
 import type { InfluenceStore } from './influenceStore';
 import { documentLength } from './selection';
@@ -32,6 +35,8 @@ export class InfluenceDecorations extends Disposable {
   private enabled = readHoverSettings().decorations;
   /** Editors currently decorated, for tests and clearing. */
   private readonly decorated = new Set<vscode.TextEditor>();
+  /** Counts updates per editor, so an on-demand answer only paints if no later update came. */
+  private readonly updates = new WeakMap<vscode.TextEditor, number>();
   private readonly changed = this.register(new vscode.EventEmitter<{ editor: vscode.TextEditor; count: number }>());
   /** Fires after decorations were set (count > 0) or cleared (count 0) in an editor. */
   readonly onDidUpdate = this.changed.event;
@@ -61,6 +66,8 @@ export class InfluenceDecorations extends Disposable {
 
   /** Decorates the influencers of the token under the cursor, or clears. */
   update(editor: vscode.TextEditor): void {
+    const seq = (this.updates.get(editor) ?? 0) + 1;
+    this.updates.set(editor, seq);
     const document = editor.document;
     const offset = document.offsetAt(editor.selection.active);
     const summary = this.enabled ? this.store.find(document.uri.toString(), document.version, offset) : undefined;
@@ -73,6 +80,18 @@ export class InfluenceDecorations extends Disposable {
       }
       return;
     }
+    if (!summary.onDemand) {
+      this.paint(editor, summary, index);
+      return;
+    }
+    void this.store.summaryAt(summary, offset).then((shown) => {
+      if (!this.disposed && this.updates.get(editor) === seq) this.paint(editor, shown, index);
+    });
+  }
+
+  /** Tints the influencers of token `index` of a summary. */
+  private paint(editor: vscode.TextEditor, summary: InfluenceSummary, index: number): void {
+    const document = editor.document;
     const length = documentLength(document);
     const rangeOf = (t: { start: number; end: number }) => {
       const start = Math.min(Math.max(0, t.start), length);

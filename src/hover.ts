@@ -1,6 +1,9 @@
 // Influence hovers: over a token of an analysed range, a Markdown hover names the token, the model and the
 // metric, and lists the earlier tokens that influence it most and the later tokens it influences, with
-// bars and links that reveal them. It only reads the InfluenceStore: no model ever runs here. The Markdown
+// bars and links that reveal them. It only reads the InfluenceStore: no model ever runs here. A summary
+// that offers rollout on demand (an analysis too long for every token's) is shown once the store has the
+// hovered token's rollout links from the panel, or after ON_DEMAND_TIMEOUT_MS with the stand-in lists,
+// whose label says they are not rollout. The Markdown
 // is built by core/hoverMarkdown.ts, which escapes everything a model or webview supplied; the hover
 // enables one command (the reveal) and neither HTML nor theme icons.
 
@@ -35,11 +38,15 @@ export function influenceHover(summary: InfluenceSummary, document: vscode.TextD
 export class InfluenceHoverProvider implements vscode.HoverProvider {
   constructor(private readonly store: InfluenceStore) {}
 
-  provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+  async provideHover(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
     const offset = document.offsetAt(position);
     const settings = readHoverSettings();
-    const summary = this.store.find(document.uri.toString(), document.version, offset);
-    if (summary) return influenceHover(summary, document, offset, settings.topK);
+    const version = document.version;
+    const summary = this.store.find(document.uri.toString(), version, offset);
+    if (summary) {
+      const shown = await this.store.summaryAt(summary, offset);
+      return document.version === version ? influenceHover(shown, document, offset, settings.topK) : undefined;
+    }
     if (!settings.offerAnalysis) return undefined;
     const md = new vscode.MarkdownString('[Analyse with Attention Lens](command:attentionLens.visualizeSelection "Select text first, then run Visualize attention on selection")');
     md.isTrusted = { enabledCommands: ['attentionLens.visualizeSelection'] };

@@ -9,9 +9,11 @@
 
 import * as vscode from 'vscode';
 import type { CompareRun } from './core/compare';
-import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, SelectionShown, SelectionSummary } from './core/protocol';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, InfluenceAtParams, SelectionShown, SelectionSummary } from './core/protocol';
+import { checkInfluenceAt } from './core/protocolSchema';
 import { LensError, forLog } from './core/errors';
-import type { InfluenceSummary } from './core/influence';
+import type { InfluenceSummary, TokenInfluence } from './core/influence';
+import type { HeldInfluenceSummary } from './influenceStore';
 import { Disposable } from './dispose';
 import type { Log } from './log';
 import type { ModelStore } from './modelStore';
@@ -182,7 +184,21 @@ export class AnalysisPanel extends Disposable {
     this.register(
       endpoint.onNotification('influence', (summary) => {
         scope.check('influence', summary.uri);
-        events.summarised(summary);
+        // A summary offering rollout on demand carries how to ask this panel for one token's links.
+        const first = summary.tokens[0];
+        const last = summary.tokens[summary.tokens.length - 1];
+        const { uri, version, modelId } = summary;
+        const held: HeldInfluenceSummary = summary.onDemand && first
+          ? {
+              ...summary,
+              ask: (offset, timeoutMs) =>
+                this.influenceAt({ uri, version, modelId, start: first.start, end: last.end, offset }, summary.tokens.length, timeoutMs).catch((err: unknown) => {
+                  log.warn(`The panel did not give the ${summary.onDemand?.metric} links at offset ${offset}: ${forLog(err instanceof Error ? err.message : String(err))}`);
+                  throw err;
+                }),
+            }
+          : summary;
+        events.summarised(held);
       }),
     );
     this.register(
@@ -247,6 +263,14 @@ export class AnalysisPanel extends Disposable {
     if (!this.shown) return null; // nothing analysed yet: no need to wait for the webview
     await this.ready;
     return this.endpoint.request('compareRun', text, { timeoutMs: 30_000 });
+  }
+
+  /** One token's links by a summary's on-demand metric, checked against the summary's `tokenCount` tokens. */
+  async influenceAt(params: InfluenceAtParams, tokenCount: number, timeoutMs: number): Promise<TokenInfluence | null> {
+    await this.ready;
+    const checked = checkInfluenceAt(await this.endpoint.request('influenceAt', params, { timeoutMs }), tokenCount);
+    if (!checked.ok) throw new LensError('bad-request', checked.message);
+    return checked.value;
   }
 
   reveal(): void {

@@ -3,14 +3,30 @@
 // a causal model, every other token for a bidirectional one. Tokens that cover no text (special tokens,
 // and empty ranges such as a character's tail bytes or an inserted ▁) are neither listed nor tinted. Only
 // these small lists cross the boundary; the matrices stay in the webview.
+// Rollout past MAX_ROLLOUT_TOKENS: the full matrix (O(L·T³)) is not computed, so the summary posted holds
+// the last layer's mean attention, labelled as such, and says (onDemand) that rollout is available per
+// token. The host then asks for the token a hover or the cursor is on (influenceAt), and this page answers
+// from that token's rollout row and column (rolloutRow.ts, O(L·T²): about 10 ms each at 2,048 tokens on
+// the bundled Transformer). Why on demand rather than every row in idle slices: all rows cost the O(L·T³)
+// of the full matrix again (seconds at 2,048 tokens, on the page that draws the views), while the editor
+// only ever shows one token's links at a time; the stand-in lists still serve when the panel is gone.
 
 import type { Analysis } from '../src/core/analyze';
-import { type InfluenceMetric, type InfluenceSummary, topInfluences } from '../src/core/influence';
-import { influenceMatrix } from '../src/core/influenceMatrix';
+import { type InfluenceMetric, type InfluenceSummary, type TokenInfluence, linksAt, tokenAt, topInfluences } from '../src/core/influence';
+import { influenceMatrix, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
+import type { InfluenceAtParams } from '../src/core/protocol';
+import { mixingMatrices } from '../src/core/roleData';
+import { RolloutRows } from '../src/core/rolloutRow';
 import { host, reportError } from './vscodeApi';
 
 /** Lists up to this many links per token; the hover shows as many as its setting asks. */
 const MAX_LINKS = 20;
+
+/** Answers the host's influenceAt for the summary just posted. */
+export interface InfluenceSource {
+  at(params: InfluenceAtParams): TokenInfluence | null;
+}
+
 /** W [T, T] with the rows and columns of hidden tokens zeroed (a copy; W itself when none is hidden). */
 function withoutTokens(w: Float32Array, T: number, hidden: readonly boolean[]): Float32Array {
   if (!hidden.includes(true)) return w;
@@ -23,11 +39,14 @@ function withoutTokens(w: Float32Array, T: number, hidden: readonly boolean[]): 
   return out;
 }
 
-/** Computes and posts the summary; errors are reported, never thrown into the caller's render. */
-export function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array): void {
+/**
+ * Computes and posts the summary; errors are reported, never thrown into the caller's render. Returns what
+ * answers influenceAt when the summary offers rollout on demand (undefined otherwise).
+ */
+export function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array): InfluenceSource | undefined {
   try {
     const matrix = influenceMatrix(analysis, wanted, occlusion);
-    if (!matrix) return;
+    if (!matrix) return undefined;
     const T = analysis.tokens.length;
     // Special tokens ([CLS], </s>) and empty ranges (a character's tail bytes, an inserted ▁) stand for no
     // text: the editor neither lists nor tints them. Their rows and columns are zeroed before ranking (zero
@@ -36,18 +55,55 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
     // A signed W (negative weights) is ranked by |weight|; its links keep their sign and the summary says so.
     const { from, to } = topInfluences(withoutTokens(matrix.w, T, hidden), T, T, MAX_LINKS, matrix.mask, matrix.signed === true);
     const real = (links: typeof from[number]) => links.filter((l) => !hidden[l.index]);
+    const family = rolloutOnDemand(analysis, wanted, occlusion);
     const summary: InfluenceSummary = {
       uri,
       version,
       modelId: analysis.model.id,
       modelName: analysis.model.displayName,
       metric: matrix.metric,
-      metricLabel: matrix.label,
+      metricLabel: family ? `${matrix.label}, standing in for rollout (${T} tokens)` : matrix.label,
       ...(matrix.signed ? { signed: true } : {}),
       tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: hidden[i] ? [] : real(from[i]), to: hidden[i] ? [] : real(to[i]) })),
+      ...(family ? { onDemand: { metric: 'rollout' as const, metricLabel: `${rolloutLabel(family)}, computed for this token` } } : {}),
     };
     host.notify('influence', summary);
+    if (!family) return undefined;
+    const rows = new RolloutRows(mixingMatrices(analysis, family), { mask: family.mask, normalised: family.normalised });
+    prepareInSlices(rows);
+    return rolloutSource(analysis, uri, version, rows, hidden);
   } catch (err) {
     reportError(err, 'influence');
+    return undefined;
   }
+}
+
+/** Builds the rollout factors one layer per task, so the first hover does not wait for them. */
+function prepareInSlices(rows: RolloutRows, layer = 0): void {
+  setTimeout(() => {
+    try {
+      if (rows.prepare(layer)) prepareInSlices(rows, layer + 1);
+    } catch (err) {
+      reportError(err, 'influence');
+    }
+  }, 0);
+}
+
+/** Answers influenceAt for this analysis only (same document, version, model and range), from rollout rows. */
+function rolloutSource(analysis: Analysis, uri: string, version: number, rows: RolloutRows, hidden: readonly boolean[]): InfluenceSource {
+  const tokens = analysis.tokens;
+  const start = tokens[0]?.start ?? 0;
+  const end = tokens[tokens.length - 1]?.end ?? 0;
+  const mask = rows.mask;
+  return {
+    at(p) {
+      if (p.uri !== uri || p.version !== version || p.modelId !== analysis.model.id || p.start !== start || p.end !== end) return null;
+      const index = tokenAt(tokens, p.offset);
+      if (index < 0) return null;
+      const t = tokens[index];
+      if (hidden[index]) return { start: t.start, end: t.end, text: t.text, from: [], to: [] };
+      const { from, to } = linksAt(rows.row(index), rows.column(index), index, MAX_LINKS, mask, hidden);
+      return { start: t.start, end: t.end, text: t.text, from, to };
+    },
+  };
 }

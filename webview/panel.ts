@@ -19,7 +19,7 @@ import { OrtBackends, ortFor } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { Engine, ModelFetcher } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
-import { postInfluence } from './influence';
+import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
@@ -58,6 +58,8 @@ class PanelPage {
   private readonly files = new ModelFetcher();
   private current: { selection: SelectionSummary; modelId: string } | null = null;
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
+  /** Answers the host's influenceAt for the summary last posted, when it offers rollout on demand. */
+  private influenceSource: InfluenceSource | undefined;
   private runSeq = 0;
   /** Whether any selection was asked for (the host's showSelection wins over the state saved before a reload). */
   private requested = false;
@@ -179,7 +181,7 @@ class PanelPage {
     host.notify('analysisDone', done);
     // Editor hovers and decorations: computed after the first paint, off the critical path.
     setTimeout(() => {
-      if (seq === this.runSeq) postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout');
+      if (seq === this.runSeq) this.influenceSource = postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout');
     }, 0);
   }
 
@@ -212,6 +214,7 @@ class PanelPage {
   private render(result: Analysis, selection: SelectionSummary, engine: Engine, model: ModelDescriptor, truncatedBy?: string): void {
     this.shown?.view.dispose();
     this.shown = null;
+    this.influenceSource = undefined;
     const view = new AnalysisView(result, selection, this.backend?.backend ?? 'wasm', this.choice, {
       reveal: (start, end) => void host.request('revealRange', { uri: selection.uri, start, end }).catch((err) => reportError(err, 'revealRange')),
       save: (params) => host.request('saveFile', params, { timeoutMs: 10 * 60_000 }),
@@ -311,6 +314,7 @@ class PanelPage {
       return { version: selection.version, length: selection.text.length, backend: this.backend };
     });
     host.onRequest('analysisSnapshot', ({ includeTensors }) => this.snapshot(includeTensors));
+    host.onRequest('influenceAt', (params) => this.influenceSource?.at(params) ?? null);
     host.onRequest('compareRun', (text) => {
       const shown = this.shown;
       if (!shown || shown.selection.uri !== text.uri || shown.selection.version !== text.version) return null;

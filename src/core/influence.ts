@@ -40,6 +40,12 @@ export interface InfluenceSummary {
   /** Weights may be negative (a family declared signed): links are ranked by |weight| and keep their sign. */
   signed?: boolean;
   tokens: TokenInfluence[];
+  /**
+   * Present when the lists above are a stand-in: the wanted metric was too costly for every token at this
+   * length (rollout past MAX_ROLLOUT_TOKENS), and the panel computes one token's links by it on request
+   * (HostRequests.influenceAt). Those links are never signed.
+   */
+  onDemand?: { metric: InfluenceMetric; metricLabel: string };
 }
 
 /** Keeps the k largest (weight, index) pairs in descending order (of |weight| when signed). */
@@ -82,6 +88,24 @@ export function topInfluences(w: Float32Array, rows: number, b: number, c?: numb
       pushTop(to[k], topK, t, weight, signed);
     }
   }
+  return { from, to };
+}
+
+/**
+ * One token's top-k links from a row and a column of W [T, T] (row `index`: what it draws on; column
+ * `index`: what it influences), ranked exactly as topInfluences ranks that token's lists (same order on
+ * ties): earlier tokens for `from` and later ones for `to` when causal or windowed, every other token when
+ * bidirectional; tokens for which `hidden` is true are left out. Unsigned: weights ≤ 0 never rank.
+ */
+export function linksAt(row: ArrayLike<number>, column: ArrayLike<number>, index: number, topK: number, mask: MixingMask, hidden?: readonly boolean[]): { from: InfluenceLink[]; to: InfluenceLink[] } {
+  if (mask === 'cross') throw new Error('linksAt: cross-mixing has separate target and source tokens; expected a square W');
+  const T = row.length;
+  if (column.length !== T) throw new Error(`linksAt: the row has ${T} values but the column ${column.length}`);
+  const from: InfluenceLink[] = [];
+  const to: InfluenceLink[] = [];
+  const both = mask === 'bidirectional';
+  for (let k = 0; k < (both ? T : index); k++) if (k !== index && !hidden?.[k]) pushTop(from, topK, k, row[k]);
+  for (let t = both ? 0 : index + 1; t < T; t++) if (t !== index && !hidden?.[t]) pushTop(to, topK, t, column[t]);
   return { from, to };
 }
 

@@ -4,16 +4,18 @@
 // has been computed; the closest available one when the wanted metric is missing. Mixing declared
 // `normalised: false` is rolled out from row-normalised |W|, and the label says so; the mean attention of a
 // family declared `signed` may be negative, and says so (`signed`, ranked by |W| downstream).
+// Past MAX_ROLLOUT_TOKENS the full rollout is not computed here (O(L·T³)); rolloutOnDemand says which
+// family's rollout the caller may compute one row and column at a time instead (rolloutRow.ts, O(L·T²)).
 
 import { type MixingMask, meanOverHeads } from './analysis';
 import type { Analysis } from './analyze';
 import type { InfluenceMetric } from './influence';
-import { looksAhead } from './modelStructure';
+import { type MixingFamily, looksAhead } from './modelStructure';
 import { meanRetention } from './retention';
 import { type RetentionData, familyRollout, mainMixing, mixingMatrices, retentionData } from './roleData';
 
 /** Rollout costs O(L·T³); above this many tokens the last layer's mean attention is used instead. */
-const MAX_ROLLOUT_TOKENS = 512;
+export const MAX_ROLLOUT_TOKENS = 512;
 
 export interface InfluenceMatrix {
   metric: InfluenceMetric;
@@ -42,13 +44,29 @@ export function influenceMatrix(analysis: Analysis, wanted: InfluenceMetric, occ
     const mask = family.mask;
     if (wanted !== 'attention' && T <= MAX_ROLLOUT_TOKENS) {
       const r = familyRollout(analysis, family);
-      const rows = family.normalised ? '' : ' (rows normalised)';
-      if (r) return { metric: 'rollout', label: `${family.label} rollout over all layers${rows}`, w: r, mask, normalised: true };
+      if (r) return { metric: 'rollout', label: rolloutLabel(family), w: r, mask, normalised: true };
     }
     const signed = family.signed ? ' (signed)' : '';
     return { metric: 'attention', label: `mean ${family.label} over heads, layer ${m.layers}${signed}`, w: meanOverHeads(m, m.layers - 1), mask, normalised: family.normalised, signed: family.signed };
   }
   return retention ? retentionMatrix(retention) : null;
+}
+
+/** What a family's rollout is called in hovers and legends. */
+export function rolloutLabel(family: MixingFamily): string {
+  return `${family.label} rollout over all layers${family.normalised ? '' : ' (rows normalised)'}`;
+}
+
+/**
+ * The family whose rollout the wanted metric would give, when influenceMatrix gave mean attention instead
+ * only because the analysis is longer than MAX_ROLLOUT_TOKENS; null otherwise (short enough, another
+ * metric chosen or available, no self-mixing family of the primary sequence).
+ */
+export function rolloutOnDemand(analysis: Analysis, wanted: InfluenceMetric, occlusion?: Float32Array): MixingFamily | null {
+  if (analysis.tokens.length <= MAX_ROLLOUT_TOKENS || wanted === 'attention') return null;
+  if ((wanted === 'occlusion' && occlusion) || (wanted === 'retention' && retentionData(analysis))) return null;
+  const family = mainMixing(analysis);
+  return family && family.role === 'mixing' && family.query === analysis.structure.primary ? family : null;
 }
 
 /** The last layer's retention W(t, k), mean over units. */

@@ -5,7 +5,7 @@
 
 import type { CompareRun } from './compare';
 import type { ErrorPayload } from './errors';
-import type { InfluenceMetric, InfluenceSummary } from './influence';
+import type { InfluenceMetric, InfluenceSummary, TokenInfluence } from './influence';
 import type { ModelManifest } from './manifest';
 import type { RequestSpec } from './rpc';
 
@@ -274,6 +274,18 @@ export interface WebviewNotifications {
   infillFailed: ErrorPayload & { uri: string; version: number; modelId: string };
 }
 
+/** Which token of which influence summary the host asks the panel about (the summary's document, model and range). */
+export interface InfluenceAtParams {
+  uri: string;
+  version: number;
+  modelId: string;
+  /** The summary's analysed range: its first token's start and last token's end (UTF-16 document offsets). */
+  start: number;
+  end: number;
+  /** A document offset inside the token asked about. */
+  offset: number;
+}
+
 /** Requests the host sends to the webview. */
 export interface HostRequests {
   /** Display this selection and analyse it (with modelId, or the current/default model); resolves once the selection is rendered. */
@@ -286,6 +298,12 @@ export interface HostRequests {
   showInfill: RequestSpec<InfillRequest, { version: number }>;
   /** A copy of the Fill panel's current result (cross-attention when includeTensors), or null if none. */
   infillSnapshot: RequestSpec<{ includeTensors: boolean }, InfillSnapshot | null>;
+  /**
+   * One token's links by an influence summary's on-demand metric (InfluenceSummary.onDemand: rollout past
+   * the length where every token's are computed), indices into that summary's tokens; null when the panel
+   * no longer holds that analysis. The host checks the answer (checkInfluenceAt) before using it.
+   */
+  influenceAt: RequestSpec<InfluenceAtParams, TokenInfluence | null>;
 }
 
 /** Notifications the host sends to the webview. */

@@ -299,6 +299,7 @@ export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotific
       metricLabel: text(1000),
       signed: optional(bool),
       tokens: arr(TOKEN_INFLUENCE, MAX_TOKENS),
+      onDemand: optional(obj({ metric: oneOf(INFLUENCE_METRICS), metricLabel: text(1000) })),
     }),
     (s) => tokenProblems(s.tokens, s.signed === true),
   ),
@@ -333,6 +334,24 @@ export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotific
   ),
   infillFailed: obj({ code: ERROR_CODE, message: text(64 * 1024), uri: URI, version: VERSION, modelId: str(128, /^(?:[A-Za-z0-9][A-Za-z0-9._-]*)?$/, 'a model id or ""') }),
 };
+
+/**
+ * Checks the panel's answer to influenceAt (a host request: the answer comes from the webview) for a
+ * summary of `tokenCount` tokens: null, or one token's links (never negative) pointing inside the summary.
+ * Returns a checked copy, or why it was rejected.
+ */
+export function checkInfluenceAt(answer: unknown, tokenCount: number): { ok: true; value: TokenInfluence | null } | { ok: false; message: string } {
+  try {
+    const value = nullable(TOKEN_INFLUENCE).parse(answer, 'result');
+    for (const side of ['from', 'to'] as const) {
+      const j = value?.[side].findIndex((l) => l.weight < 0 || l.index >= tokenCount) ?? -1;
+      if (value && j >= 0) throw new Invalid(`result.${side}[${j}]`, `must have a weight ≥ 0 and an index below ${tokenCount}, got ${value[side][j].weight} at ${value[side][j].index}`);
+    }
+    return { ok: true, value };
+  } catch (err) {
+    return { ok: false, message: `"influenceAt": ${err instanceof Invalid ? err.message : `the answer could not be checked (${String(err)})`}` };
+  }
+}
 
 /** A checked message: a copy of its params with only the declared fields, or why it was rejected. */
 export type Checked = { ok: true; params: unknown } | { ok: false; message: string };

@@ -1,7 +1,8 @@
 // npm run bench: speed figures measured side by side in one run, printed as ratios (never asserted in
 // tests). The webview's engine (onnxruntime-web, wasm, 1 thread, through the same ModelRunner) against
 // onnxruntime-node (CPU, 1 thread) for the same model and tokens at several lengths, plus the cost of the
-// derived views (surprisal, top-5, rollout) computed in core, and occlusion. In Node, onnxruntime-web runs
+// derived views (surprisal, top-5, rollout) computed in core, one rollout row and column on demand against
+// the full rollout (where it is still computed), and occlusion. In Node, onnxruntime-web runs
 // ort-wasm-simd-threaded.wasm, the binary the webview's wasm backend runs (onnxruntime-web/wasm; the
 // WebGPU build's larger asyncify binary serves only the WebGPU backend).
 
@@ -9,15 +10,20 @@ import { readFileSync } from 'fs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import * as path from 'path';
-import { rollout, rowLogSumExp, surprisal, tensor, topPredictions } from '../../src/core/analysis';
+import { layeredFromTensor, rollout, rowLogSumExp, surprisal, tensor, topPredictions } from '../../src/core/analysis';
 import { ModelRunner, OrtModule } from '../../src/core/engine';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { occlusion } from '../../src/core/occlusion';
+import { RolloutRows } from '../../src/core/rolloutRow';
+import { seededRandom } from '../../src/core/seededRandom';
 import { LensTokenizer } from '../../src/core/tokenizer';
 
 const root = path.join(__dirname, '../..');
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '64,256,1024').split(',').map(Number);
 const MODELS = (process.env.BENCH_MODELS ?? 'transformer,lstm,gru').split(',');
+const ROLLOUT_LENGTHS = (process.env.BENCH_ROLLOUT_LENGTHS ?? '512,1024,2048').split(',').map(Number);
+/** The full O(L·T³) rollout is timed up to this length only (the panel computes it up to 512). */
+const FULL_ROLLOUT_MAX = 1024;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -92,6 +98,30 @@ async function main(): Promise<void> {
     const s = median(samples.slice(2));
     const r = await time(async () => rollout(out.attention));
     console.log(`${''.padEnd(31)} ${String(T).padStart(4)} ${s.toFixed(1).padStart(15)} ${r.toFixed(1).padStart(8)}`);
+  }
+  // Rollout on demand: random token ids (seeded; rollout's cost depends on T only, not on the text). The
+  // first row builds the per-layer factors; a hover's row and column are then timed at the last tokens
+  // (the longest rows) and the first (the longest columns); the full rollout once, up to FULL_ROLLOUT_MAX.
+  console.log('\nrollout on demand (transformer, random ids)   T  factors  row(T-1)  column(0)  full rollout  full/row');
+  const random = seededRandom(2048);
+  const vocab = parsed.manifest.dimensions.vocabSize ?? 4096;
+  for (const T of ROLLOUT_LENGTHS) {
+    const ids = Array.from({ length: T }, () => Math.floor(random() * vocab));
+    const out = await runner.run(ids);
+    const attention = layeredFromTensor(tensor(out.attention.dims, out.attention.data));
+    const rows = new RolloutRows(attention, { mask: 'causal', normalised: true });
+    const factors = await time(async () => rows.prepare());
+    const rowMs: number[] = [];
+    const columnMs: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      rowMs.push(await time(async () => rows.row(T - 1 - i)));
+      columnMs.push(await time(async () => rows.column(i)));
+    }
+    const row = median(rowMs);
+    const full = T <= FULL_ROLLOUT_MAX ? await time(async () => rollout(attention, true)) : NaN;
+    const fullText = Number.isNaN(full) ? 'not computed' : full.toFixed(1);
+    const ratio = Number.isNaN(full) ? '—' : `${(full / row).toFixed(0)}×`;
+    console.log(`${''.padEnd(45)} ${String(T).padStart(4)} ${factors.toFixed(1).padStart(8)} ${row.toFixed(1).padStart(9)} ${median(columnMs).toFixed(1).padStart(10)} ${fullText.padStart(13)} ${ratio.padStart(9)}`);
   }
   // Occlusion: T perturbed sequences per input, batched; one run each (it takes seconds).
   const OCCLUSION_LENGTHS = (process.env.BENCH_OCCLUSION ?? '256').split(',').map(Number);

@@ -173,5 +173,20 @@ describe('the encoder and encoder–decoder models in the real VS Code (WebAssem
     const top5 = (await panel.locator('[data-testid=masked-top5]').textContent()) ?? '';
     assert.match(top5, /%/, `the top-5 card shows probabilities: ${top5}`);
     await session.page.screenshot({ path: join(screenshots, 'encoder-masked.png') });
+    // Every other tab its roles give (the Heads probe and the logit lens included) paints.
+    const tabs = await panel.locator('[data-testid^=tab-]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid').slice(4)));
+    for (const id of ['heatmap', 'head', 'model', 'heads']) assert.ok(tabs.includes(id), `the encoder offers tab ${id} (has ${tabs.join(', ')})`);
+    for (const id of tabs.filter((t) => t !== 'masked')) {
+      await panel.locator(`[data-testid=tab-${id}]`).click();
+      await panel.locator(`[data-testid=tab-${id}][active]`).waitFor();
+      if (id === 'heads') await panel.locator('[data-testid=heads-probe][data-state=done]').waitFor({ timeout: 150_000 });
+      if (id === 'logit-lens') await panel.locator('[data-testid=logit-lens-note][data-state=done]').waitFor({ timeout: 90_000 });
+      const canvases = panel.locator('vscode-tab-panel:not([hidden]) canvas');
+      if ((await canvases.count()) > 0) {
+        const stats = await canvases.first().evaluate(canvasPainted, { minFraction: 0.01 });
+        assert.ok(stats.fraction >= 0.01, `encoder ${id}: ${stats.painted} of ${stats.total} pixels painted`);
+      }
+      await session.page.screenshot({ path: join(screenshots, `encoder-${id}.png`) });
+    }
   });
 });

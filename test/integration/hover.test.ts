@@ -1,11 +1,14 @@
 // Integration tests of token influence in the editor (real VS Code): after an analysis, hovers over
 // tokens list the top influencers the core computes in Node for the same analysis; decorations follow
-// the cursor; editing or closing the document drops the cached analysis so nothing stale is shown.
+// the cursor; editing or closing the document drops the cached analysis so nothing stale is shown. Past
+// 512 tokens, where the summary holds last-layer attention as a stand-in, a hover over a late token shows
+// its rollout links, asked of the panel on demand, equal to the ones the core computes in Node.
 
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { rolloutOf } from '../../src/core/roleData';
-import { type InfluenceSummary, topInfluences } from '../../src/core/influence';
+import { mainMixing, mixingMatrices, rolloutOf } from '../../src/core/roleData';
+import { type InfluenceSummary, linksAt, topInfluences } from '../../src/core/influence';
+import { RolloutRows } from '../../src/core/rolloutRow';
 import type { AttentionLensApi } from '../../src/extension';
 import { COMMAND, activateLens } from './lens';
 import { analyseInNode } from './nodeAnalysis';
@@ -97,6 +100,36 @@ describe('Token influence in the editor', function () {
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, document.positionAt(token.start + 10));
     assert.doesNotMatch(hoverText(hovers), /Attention Lens/);
     await vscode.commands.executeCommand('undo');
+  });
+
+  it('shows rollout, computed on demand, in a hover over a late token of a selection past 512 tokens', async () => {
+    const source = editor.document.getText().repeat(8);
+    const document = await vscode.workspace.openTextDocument({ language: 'python', content: source });
+    const long = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    long.selection = new vscode.Selection(new vscode.Position(0, 0), document.positionAt(source.length));
+    const next = api.nextInfluence();
+    await vscode.commands.executeCommand(COMMAND, 'transformer');
+    const stored = await next;
+    assert.ok(stored.tokens.length > 512, `${stored.tokens.length} tokens`);
+    assert.strictEqual(stored.metric, 'attention', 'the posted lists are the stand-in');
+    assert.match(stored.metricLabel, /standing in for rollout/);
+    assert.strictEqual(stored.onDemand?.metric, 'rollout');
+    const a = await analyseInNode(extensionPath, 'transformer', source, 0);
+    const family = mainMixing(a)!;
+    const rows = new RolloutRows(mixingMatrices(a, family), { mask: family.mask, normalised: family.normalised });
+    const index = stored.tokens.length - 3;
+    const token = stored.tokens[index];
+    const expected = linksAt(rows.row(index), rows.column(index), index, 5, family.mask, a.tokens.map((t) => t.special || t.start === t.end));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, document.positionAt(token.start));
+    const text = hoverText(hovers);
+    assert.match(text, /attention rollout over all layers\\?, computed for this token/); // Markdown escapes the comma
+    assert.doesNotMatch(text, /standing in|not available/);
+    for (const link of expected.from) assert.ok(text.includes(link.weight.toFixed(3)), `hover lacks rollout weight ${link.weight.toFixed(3)}:\n${text}`);
+    // The decorations tint the same rollout links.
+    const update = api.nextDecorationUpdate();
+    long.selection = new vscode.Selection(document.positionAt(token.start), document.positionAt(token.start));
+    assert.ok((await update) > 0);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
   it('frees the cached analysis when its document closes', async () => {

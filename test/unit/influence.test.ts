@@ -1,8 +1,10 @@
 // Unit tests for influence summaries (src/core/influence.ts): top-k lists from a known W(t, k) matrix for
-// each mixing structure (causal, windowed, bidirectional, cross), and the offset-to-token lookup the hover uses.
+// each mixing structure (causal, windowed, bidirectional, cross), one token's lists from a row and a column
+// (linksAt, what rollout on demand answers) equal to the whole matrix's, and the offset-to-token lookup the hover uses.
 
 import * as assert from 'assert';
-import { tokenAt, topInfluences } from '../../src/core/influence';
+import { linksAt, tokenAt, topInfluences } from '../../src/core/influence';
+import { seededRandom } from './seeded';
 
 describe('influence summaries', () => {
   // T = 4, lower-triangular W; row t = query.
@@ -88,6 +90,26 @@ describe('influence summaries', () => {
     // Unsigned (the default), negative weights never rank.
     assert.deepStrictEqual(topInfluences(w, 4, 4, 2, 'causal').from[2].map((x) => x.index), [0]);
   });
+
+  for (const mask of ['causal', 'windowed', 'bidirectional'] as const) {
+    it(`gives one token's lists from its row and column as topInfluences does for the whole ${mask} W, hidden tokens left out`, () => {
+      const T = 30;
+      const random = seededRandom(5);
+      // Ties on purpose (weights rounded to tenths), so the order among equal weights is checked too.
+      const w = Float32Array.from({ length: T * T }, (_, i) => (mask !== 'bidirectional' && i % T > Math.floor(i / T) ? 0 : Math.round(random() * 10) / 10));
+      const hidden = Array.from({ length: T }, (_, i) => i % 7 === 3);
+      const zeroed = w.map((x, i) => (hidden[i % T] || hidden[Math.floor(i / T)] ? 0 : x));
+      const whole = topInfluences(zeroed, T, T, 6, mask);
+      for (let t = 0; t < T; t++) {
+        if (hidden[t]) continue;
+        const row = w.subarray(t * T, (t + 1) * T);
+        const column = Float32Array.from({ length: T }, (_, i) => w[i * T + t]);
+        const one = linksAt(row, column, t, 6, mask, hidden);
+        assert.deepStrictEqual(one, { from: whole.from[t], to: whole.to[t] }, `token ${t}`);
+      }
+      assert.throws(() => linksAt(w.subarray(0, T), w.subarray(0, T - 1), 0, 6, mask), /the row has 30 values but the column 29/);
+    });
+  }
 
   it('finds the token under an offset', () => {
     const tokens = [{ start: 10, end: 13 }, { start: 13, end: 13 }, { start: 13, end: 20 }, { start: 20, end: 21 }];

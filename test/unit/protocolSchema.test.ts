@@ -15,6 +15,7 @@ import {
   MAX_URI_LENGTH,
   WEBVIEW_NOTIFICATION_SCHEMAS,
   WEBVIEW_REQUEST_SCHEMAS,
+  checkInfluenceAt,
   checkWebviewMessage,
 } from '../../src/core/protocolSchema';
 import { Endpoint, type Envelope } from '../../src/core/rpc';
@@ -178,6 +179,20 @@ describe('protocol schemas: messages from a webview', () => {
     assert.ok(checked.ok, checked.ok ? '' : checked.message);
     assert.deepStrictEqual(checked.params, signed, 'the checked copy keeps signed and the negative weights');
     assert.ok(!checkWebviewMessage('notification', 'influence', { ...signed, signed: undefined }).ok, 'without the flag the same weights are refused');
+  });
+
+  it('keeps a summary\'s on-demand metric, and checks the panel\'s influenceAt answers against the summary\'s tokens', () => {
+    const withDemand = { ...summary(rng(9), 3), onDemand: { metric: 'rollout', metricLabel: 'attention rollout over all layers, computed for this token' } };
+    const checked = checkWebviewMessage('notification', 'influence', withDemand);
+    assert.ok(checked.ok, checked.ok ? '' : checked.message);
+    assert.deepStrictEqual((checked.params as typeof withDemand).onDemand, withDemand.onDemand);
+    assert.match((checkWebviewMessage('notification', 'influence', { ...withDemand, onDemand: { metric: 'exact', metricLabel: 'x' } }) as { message: string }).message, /params\.onDemand\.metric must be one of/);
+    const answer = { start: 4, end: 6, text: 'b', from: [{ index: 0, weight: 0.5 }], to: [{ index: 2, weight: 0.25 }] };
+    assert.deepStrictEqual(checkInfluenceAt({ ...answer, extra: 1 }, 3), { ok: true, value: answer });
+    assert.deepStrictEqual(checkInfluenceAt(null, 3), { ok: true, value: null });
+    assert.match((checkInfluenceAt(answer, 2) as { message: string }).message, /^"influenceAt": result\.to\[0\] must have a weight ≥ 0 and an index below 2, got 0\.25 at 2/);
+    assert.match((checkInfluenceAt({ ...answer, from: [{ index: 0, weight: -0.5 }] }, 3) as { message: string }).message, /result\.from\[0\] must have a weight ≥ 0/);
+    assert.match((checkInfluenceAt({ ...answer, from: 'all' }, 3) as { message: string }).message, /result\.from must be an array/);
   });
 
   it('rejects 1,500 seeded forgeries (wrong types, missing fields) naming the method and the field', () => {
