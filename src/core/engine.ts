@@ -95,14 +95,15 @@ export class ModelRunner {
   }
 
   /**
-   * Runs several inputs of equal lengths in one batch (zero initial state) and returns the logits
-   * [B, T, V] of the sequence they score. Used by occlusion.
+   * Runs several inputs of equal lengths in one batch and returns the logits [B, T, V] of the sequence they
+   * score. Used by occlusion. initialState: by state name, each in its initial_state input's layout with
+   * the batch axis of size B (one state per input); zeros when absent.
    */
-  async runBatchLogits(batch: ReadonlyArray<SequenceIds>): Promise<Tensor> {
+  async runBatchLogits(batch: ReadonlyArray<SequenceIds>, initialState: Record<string, Float32Array> = {}): Promise<Tensor> {
     const spec = this.structure.logits;
     if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
     if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    const results = await this.feedAndRun(batch, {}, 0);
+    const results = await this.feedAndRun(batch, initialState, 0);
     const value = results[spec.name];
     const order = ['batch', 'position', 'vocab'].map((n) => axisIndex(spec, n as 'batch'));
     if (order.some((i, j) => i !== j)) throw new LensError('model-invalid', `Occlusion needs logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);

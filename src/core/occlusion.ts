@@ -40,29 +40,57 @@ export interface OcclusionTarget {
   causal: boolean;
 }
 
-/** Per-position log-softmax of logits [T, V] (one sequence), for rows from `fromRow` on. */
-function logSoftmaxRows(data: Float32Array, offset: number, T: number, V: number, fromRow = 0): Float32Array {
-  const out = new Float32Array(T * V);
-  for (let t = fromRow; t < T; t++) {
-    const row = offset + t * V;
-    const lse = logSumExp(data, row, V);
-    for (let v = 0; v < V; v++) out[t * V + v] = data[row + v] - lse;
-  }
-  return out;
-}
+/**
+ * The unperturbed distributions p_t of one sequence, kept so that KL(p_t ‖ q) against any logits row x takes
+ * one pass over x: with q = softmax(x) and p = softmax(x̄), KL = Σ p·(x̄ − x) + (logsumexp(x) − logsumexp(x̄))·Σ p.
+ * That halves the exponentials of summing over log q (per (t, k) they cost about as much as the model run),
+ * and an unchanged row gives exactly 0.
+ */
+export class BaselineRows {
+  private readonly logits: Float32Array;
+  private readonly p: Float32Array;
+  private readonly lse: Float64Array;
+  private readonly mass: Float64Array;
 
-/** KL(p ‖ q) in bits from two log-probability rows. */
-function klBits(logP: Float32Array, logQ: Float32Array, offset: number, V: number): number {
-  let kl = 0;
-  for (let v = 0; v < V; v++) {
-    const lp = logP[offset + v];
-    kl += Math.exp(lp) * (lp - logQ[offset + v]);
+  /** From logits [T, V] at `offset` of `data`. */
+  constructor(data: Float32Array, offset: number, readonly T: number, readonly V: number) {
+    this.logits = data.slice(offset, offset + T * V);
+    this.p = new Float32Array(T * V);
+    this.lse = new Float64Array(T);
+    this.mass = new Float64Array(T);
+    for (let t = 0; t < T; t++) {
+      const lse = logSumExp(this.logits, t * V, V);
+      let mass = 0;
+      for (let v = t * V; v < (t + 1) * V; v++) {
+        this.p[v] = Math.exp(this.logits[v] - lse);
+        mass += this.p[v];
+      }
+      this.lse[t] = lse;
+      this.mass[t] = mass;
+    }
   }
-  return Math.max(0, kl) / Math.LN2;
+
+  /** KL(p_t ‖ softmax(x)) in bits, x the V logits at `offset` of `data`. */
+  klBits(t: number, data: Float32Array, offset: number): number {
+    const { V, p, logits } = this;
+    const base = t * V;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) max = Math.max(max, data[offset + v]);
+    let sum = 0;
+    let cross = 0;
+    for (let v = 0; v < V; v++) {
+      const x = data[offset + v];
+      sum += Math.exp(x - max);
+      const pv = p[base + v];
+      if (pv > 0) cross += pv * (logits[base + v] - x);
+    }
+    const lse = max + Math.log(sum);
+    return Math.max(0, cross + (lse - this.lse[t]) * this.mass[t]) / Math.LN2;
+  }
 }
 
 /** [B, T, V] of logits for a batch of B, checked. */
-function logitsDims(logits: Tensor, B: number, T: number): number {
+export function logitsDims(logits: Tensor, B: number, T: number): number {
   const d = logits.dims;
   if (d.length !== 3 || d[0] !== B || d[1] !== T || logits.data.length !== B * T * d[2]) {
     throw new LensError('model-invalid', `Occlusion expects logits [${B}, ${T}, V], got [${d.join(', ')}].`);
@@ -93,7 +121,7 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
   cancelled();
   const baseline = await runBatch([ids]);
   const V = logitsDims(baseline, 1, T);
-  const logP = logSoftmaxRows(baseline.data, 0, T, V);
+  const base = new BaselineRows(baseline.data, 0, T, V);
   const perInput = Math.max(1, baseline.data.byteLength);
   const batchSize = Math.max(1, Math.min(positions.length, Math.floor((options.maxBatchBytes ?? 256 * 2 ** 20) / perInput)));
   for (let first = 0; first < positions.length; first += batchSize) {
@@ -104,9 +132,7 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
     const logits = await runBatch(batch);
     logitsDims(logits, ks.length, T);
     ks.forEach((k, b) => {
-      const from = triangular ? k : 0;
-      const logQ = logSoftmaxRows(logits.data, b * T * V, T, V, from);
-      for (let t = from; t < T; t++) out[t * K + k] = klBits(logP, logQ, t * V, V);
+      for (let t = triangular ? k : 0; t < T; t++) out[t * K + k] = base.klBits(t, logits.data, (b * T + t) * V);
     });
     options.onProgress?.(first + ks.length, positions.length);
   }
