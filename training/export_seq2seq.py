@@ -213,6 +213,25 @@ def load(mid, which):
     return model, ck
 
 
+def declare_shapes(m, tensor_specs):
+    """Writes each graph input's and output's shape as the spec declares it. The exporter's shape inference
+    through the hand-written decoder loop names some feature dimensions after a sequence length ("S"), which
+    the extension rightly refuses (a dimension called S must be the source's length)."""
+    shapes = {s["name"]: s["shape"] for s in tensor_specs}
+    for value in list(m.graph.input) + list(m.graph.output):
+        if value.name not in shapes:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        del dims[:]
+        for size in shapes[value.name]:
+            dim = dims.add()
+            if isinstance(size, str):
+                dim.dim_param = size
+            else:
+                dim.dim_value = size
+    return m
+
+
 def export_one(mid, which, install, tok):
     torch.manual_seed(0)
     model, ck = load(mid, which)
@@ -239,9 +258,9 @@ def export_one(mid, which, install, tok):
         torch.onnx.export(exp, tuple(example), onnx_path, opset_version=export.OPSET, do_constant_folding=False,
                           input_names=[i["name"] for i in inputs_spec],
                           output_names=[o["name"] for o in outputs_spec],
-                          dynamic_axes=specs.dynamic_axes(inputs_spec, outputs_spec))
+                          dynamic_axes=export.dynamic_axes(inputs_spec, outputs_spec))
     import onnx
-    m = onnx_half.to_half(onnx.load(onnx_path))
+    m = onnx_half.to_half(declare_shapes(onnx.load(onnx_path), inputs_spec + outputs_spec))
     onnx.checker.check_model(m)
     onnx.save(m, onnx_path)
     ops = sorted({n.op_type for n in m.graph.node})

@@ -132,15 +132,6 @@ def io_specs(mid, cfg):
     ]
 
 
-def dynamic_axes(inputs_spec, outputs_spec):
-    axes = {}
-    for s in inputs_spec + outputs_spec:
-        d = {i: v for i, v in enumerate(s["shape"]) if isinstance(v, str)}
-        if d:
-            axes[s["name"]] = d
-    return axes
-
-
 def manifest_tensor(s):
     keep = {k: v for k, v in s.items() if k not in ("shape", "bulky", "omitFromReference")}
     return keep

@@ -37,7 +37,7 @@ function untilFilled({ modelId, timeoutMs }) {
     const tick = () => {
       const root = document.querySelector('[data-testid=fill-result]');
       const state = root?.getAttribute('data-state');
-      const picker = document.querySelector('[data-testid=fill-model-picker]');
+      const picker = document.querySelector('[data-testid=model-picker]');
       const modelOk = !modelId || !picker || picker.value === modelId;
       if (modelOk && (state === 'done' || state === 'error')) {
         resolve({
@@ -102,7 +102,7 @@ describe('the encoder and encoder–decoder models in the real VS Code (WebAssem
   it('fills the same hole with the other infilling model', async function () {
     this.timeout(240_000);
     for (const id of FILLERS.slice(1)) {
-      const picker = fill.locator('[data-testid=fill-model-picker]');
+      const picker = fill.locator('[data-testid=model-picker]');
       await picker.click();
       await picker.locator('li.option', { hasText: manifest(id).displayName }).click();
       const result = await fill.evaluate(untilFilled, { modelId: id, timeoutMs: 180_000 });

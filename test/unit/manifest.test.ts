@@ -1,10 +1,13 @@
 // Manifest validator regression tests, driven by data (test/fixtures/manifest-cases.json: one entry per
-// broken manifest with its exact expected errors), plus every bundled model's manifest must validate.
+// broken manifest with its exact expected errors), plus every bundled model's manifest must validate and its
+// files must pass the checks the host runs before it offers a model (src/modelContents.ts).
 
 import * as assert from 'assert';
 import { existsSync, readFileSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { validateManifest } from '../../src/core/manifestValidator';
+import { readOnnxGraph } from '../../src/core/onnxGraph';
+import { graphProblems, readTokenizerFile, vocabularyProblem, weightProblems } from '../../src/modelContents';
 
 interface Edit {
   set?: string;
@@ -57,6 +60,15 @@ describe('manifest validator', () => {
       assert.strictEqual(result.manifest.id, id);
       assert.ok(existsSync(path.join(modelsDir, id, result.manifest.model ?? 'model.onnx')));
       assert.ok(existsSync(path.join(modelsDir, id, result.manifest.tokenizer.file)));
+    });
+    it(`finds the bundled ${id}'s files as its manifest declares them (the checks before a model is offered)`, () => {
+      const manifest = validateManifest(JSON.parse(readFileSync(path.join(modelsDir, id, 'manifest.json'), 'utf8')));
+      assert.ok(manifest.ok);
+      const graph = readOnnxGraph(readFileSync(path.join(modelsDir, id, manifest.manifest.model ?? 'model.onnx')), { countNaN: true });
+      const tokenizer = readTokenizerFile(readFileSync(path.join(modelsDir, id, manifest.manifest.tokenizer.file)), manifest.manifest.tokenizer.file);
+      assert.ok('vocabSize' in tokenizer, JSON.stringify(tokenizer));
+      const problems = [...graphProblems(manifest.manifest, graph), ...weightProblems(graph), ...[vocabularyProblem(manifest.manifest, graph, tokenizer.vocabSize)].filter((p) => p !== undefined)];
+      assert.deepStrictEqual(problems, []);
     });
   }
 });
