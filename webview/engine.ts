@@ -20,7 +20,7 @@ import type { HeadProbeResult } from '../src/core/headProbe';
 import type { ReadoutWeights } from '../src/core/logitLens';
 import type { MaskedPredictions } from '../src/core/maskedPredictions';
 import { type InfillResult, runInfill } from '../src/core/infill';
-import { occlusion } from '../src/core/occlusion';
+import { runnerOcclusion } from '../src/core/occlusionPrefix';
 import { readoutWeights } from '../src/core/onnxWeights';
 import type { InfillRequest, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
@@ -249,7 +249,9 @@ export class Engine {
       // Inference and the KL sums run on this (the UI) thread: small batches with a task boundary before
       // each let the panel paint progress and answer input between them.
       const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-      return occlusion((batch) => runner.runBatchLogits(batch), ids, {
+      // A recurrent model that exports its state after every token runs only each suffix from the state
+      // before it; every other model (the bundled attention models take no key/value cache) runs whole copies.
+      return runnerOcclusion(runner, ids, {
         occluded: primary,
         observed: primary,
         causal: !looksAhead(structure),

@@ -4,7 +4,7 @@
 // only a function from a batch of inputs to logits, so a decoder, an encoder or an encoder-decoder (occlude
 // the source, observe the target) all fit. The perturbed inputs are batched into as few runs as memory allows.
 
-import { type Tensor, logSumExp } from './analysis';
+import type { Tensor } from './analysis';
 import { LensError } from './errors';
 
 /** One model input: every sequence it takes, by name (e.g. { input_ids } or { source, target }). */
@@ -40,11 +40,36 @@ export interface OcclusionTarget {
   causal: boolean;
 }
 
+// exp(x) for x ≤ 0 as 2^(n/32)·e^r, |r| ≤ ln2/64, with a degree-6 polynomial: within 1e-15 of Math.exp and
+// about twice as fast; the KL sums below take V exponentials per (t, k), as much time as the model runs.
+const EXP_STEPS = 32 / Math.LN2;
+const LN2_HI_STEP = 0.6931471803691238 / 32;
+const LN2_LO_STEP = 1.9082149292705877e-10 / 32;
+const TWO_TO_STEP = Float64Array.from({ length: 32 }, (_, j) => 2 ** (j / 32));
+const TWO_TO = Float64Array.from({ length: 1023 }, (_, i) => 2 ** -i);
+
+function expNonPositive(x: number): number {
+  const n = Math.floor(x * EXP_STEPS + 0.5);
+  if (n < -32 * 1022) return 0;
+  const r = x - n * LN2_HI_STEP - n * LN2_LO_STEP;
+  const e = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720)))));
+  return e * TWO_TO_STEP[n & 31] * TWO_TO[-(n >> 5)];
+}
+
+/** log Σ exp over V logits at `offset` of `data` (every row of one occlusion the same way). */
+function rowLogSumExp(data: Float32Array, offset: number, V: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < V; v++) max = Math.max(max, data[offset + v]);
+  if (max === -Infinity || max === Infinity) return max;
+  let sum = 0;
+  for (let v = 0; v < V; v++) sum += expNonPositive(data[offset + v] - max);
+  return max + Math.log(sum);
+}
+
 /**
  * The unperturbed distributions p_t of one sequence, kept so that KL(p_t ‖ q) against any logits row x takes
- * one pass over x: with q = softmax(x) and p = softmax(x̄), KL = Σ p·(x̄ − x) + (logsumexp(x) − logsumexp(x̄))·Σ p.
- * That halves the exponentials of summing over log q (per (t, k) they cost about as much as the model run),
- * and an unchanged row gives exactly 0.
+ * one exponential per entry: with q = softmax(x) and p = softmax(x̄), KL = Σ p·(x̄ − x) + (lse(x) − lse(x̄))·Σ p.
+ * That halves the exponentials of summing over log q, and an unchanged row gives exactly 0.
  */
 export class BaselineRows {
   private readonly logits: Float32Array;
@@ -59,7 +84,7 @@ export class BaselineRows {
     this.lse = new Float64Array(T);
     this.mass = new Float64Array(T);
     for (let t = 0; t < T; t++) {
-      const lse = logSumExp(this.logits, t * V, V);
+      const lse = rowLogSumExp(this.logits, t * V, V);
       let mass = 0;
       for (let v = t * V; v < (t + 1) * V; v++) {
         this.p[v] = Math.exp(this.logits[v] - lse);
@@ -74,18 +99,12 @@ export class BaselineRows {
   klBits(t: number, data: Float32Array, offset: number): number {
     const { V, p, logits } = this;
     const base = t * V;
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) max = Math.max(max, data[offset + v]);
-    let sum = 0;
     let cross = 0;
     for (let v = 0; v < V; v++) {
-      const x = data[offset + v];
-      sum += Math.exp(x - max);
       const pv = p[base + v];
-      if (pv > 0) cross += pv * (logits[base + v] - x);
+      if (pv > 0) cross += pv * (logits[base + v] - data[offset + v]);
     }
-    const lse = max + Math.log(sum);
-    return Math.max(0, cross + (lse - this.lse[t]) * this.mass[t]) / Math.LN2;
+    return Math.max(0, cross + (rowLogSumExp(data, offset, V) - this.lse[t]) * this.mass[t]) / Math.LN2;
   }
 }
 

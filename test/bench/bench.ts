@@ -2,11 +2,12 @@
 // tests). The webview's engine (onnxruntime-web, wasm, 1 thread, through the same ModelRunner) against
 // onnxruntime-node (CPU, 1 thread) for the same model and tokens at several lengths, plus the cost of the
 // derived views (surprisal, top-5, rollout) computed in core, one rollout row and column on demand against
-// the full rollout (where it is still computed), and occlusion. In Node, onnxruntime-web runs
+// the full rollout (where it is still computed), and occlusion (whole perturbed copies; for the recurrent
+// models also against reusing the unchanged prefix). In Node, onnxruntime-web runs
 // ort-wasm-simd-threaded.wasm, the binary the webview's wasm backend runs (onnxruntime-web/wasm; the
 // WebGPU build's larger asyncify binary serves only the WebGPU backend).
 
-import { readFileSync } from 'fs';
+import { readFileSync, readdirSync } from 'fs';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import * as path from 'path';
@@ -14,6 +15,8 @@ import { layeredFromTensor, rollout, rowLogSumExp, surprisal, tensor, topPredict
 import { ModelRunner, OrtModule } from '../../src/core/engine';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { occlusion } from '../../src/core/occlusion';
+import { type OcclusionRunner, prefixPlan, runnerOcclusion } from '../../src/core/occlusionPrefix';
+import { looksAhead, modelStructure } from '../../src/core/modelStructure';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
 import { LensTokenizer } from '../../src/core/tokenizer';
@@ -139,10 +142,66 @@ async function main(): Promise<void> {
     await r.release();
   }
 
+  await occlusionPrefixSection(heldout.joinedIds);
+
   const text = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8').repeat(20);
   const tok = median(await Promise.all([0, 1, 2, 3, 4].map(() => time(async () => tokenizer.tokenize(text)))));
   console.log(`\ntokenize with exact ranges: ${text.length} characters in ${tok.toFixed(1)} ms`);
   await runner.release();
+}
+
+/**
+ * Occlusion reusing the unchanged prefix (occlusionPrefix.ts) against whole re-runs (occlusion()), side by side
+ * for every bundled causal one-sequence model whose roles allow it, at BENCH_OCCLUSION_PREFIX tokens (256), in
+ * batches of the panel's 12 MB of logits: one run each on the same tokens after a warm-up of both, the tokens each
+ * ran (base run included) and the largest difference between the two matrices. The other causal models only
+ * re-run whole copies (named, not timed: the sections above time them).
+ */
+async function occlusionPrefixSection(joinedIds: number[]): Promise<void> {
+  const T = Number(process.env.BENCH_OCCLUSION_PREFIX ?? 256);
+  const maxBatchBytes = 12 * 2 ** 20;
+  const wholeOnly: string[] = [];
+  console.log('\nocclusion reusing the prefix (web-wasm)   T  full re-run ms  prefix reuse ms  full/prefix  tokens run (full, prefix)  max |diff| bits');
+  for (const id of readdirSync(path.join(root, 'media/models')).sort()) {
+    const folder = path.join(root, 'media/models', id);
+    const parsed = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    const manifest = parsed.manifest;
+    const sequences = Object.keys(manifest.sequences);
+    const causal = sequences.length === 1 && !looksAhead(modelStructure(manifest));
+    if (!causal) continue;
+    const target = { occluded: sequences[0], observed: sequences[0], causal };
+    if (!prefixPlan(manifest, target)) {
+      wholeOnly.push(id);
+      continue;
+    }
+    const runner = await ModelRunner.create(ortWeb as unknown as OrtModule, manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
+    const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, 'tokenizer.json'), 'utf8')));
+    const options = { ...target, replacementId: tokenizer.encode(' ')[0], maxBatchBytes };
+    const input = { [sequences[0]]: joinedIds.slice(1000, 1000 + T) };
+    // Warm-up: both paths once on a short text (compiles the KL loops and the run shapes' kernels).
+    const short = { [sequences[0]]: joinedIds.slice(0, 16) };
+    await occlusion((batch) => runner.runBatchLogits(batch), short, options);
+    await runnerOcclusion(runner, short, options);
+    const tokens = { full: 0, prefix: 0 };
+    let counter: keyof typeof tokens = 'full';
+    const counted: OcclusionRunner = {
+      manifest,
+      run: (ids, runOptions) => ((tokens[counter] += T), runner.run(ids, runOptions)),
+      runBatchLogits: (batch, state) => ((tokens[counter] += batch.length * Object.values(batch[0])[0].length), runner.runBatchLogits(batch, state)),
+    };
+    let full: Float32Array = new Float32Array();
+    let reused: Float32Array = new Float32Array();
+    const fullMs = await time(async () => (full = await occlusion((batch) => counted.runBatchLogits(batch), input, options)));
+    counter = 'prefix';
+    const prefixMs = await time(async () => (reused = await runnerOcclusion(counted, input, options)));
+    let diff = 0;
+    full.forEach((x, i) => (diff = Math.max(diff, Math.abs(x - reused[i]))));
+    const cells = `${fullMs.toFixed(0).padStart(14)} ${prefixMs.toFixed(0).padStart(16)} ${`${(fullMs / prefixMs).toFixed(2)}×`.padStart(12)}`;
+    console.log(`${id.padEnd(37)} ${String(T).padStart(4)} ${cells} ${`${tokens.full}, ${tokens.prefix}`.padStart(26)} ${diff.toExponential(1).padStart(16)}`);
+    await runner.release();
+  }
+  console.log(`(whole re-runs only, no state or cache input to start from: ${wholeOnly.join(', ')})`);
 }
 
 main().catch((err) => {

@@ -1,0 +1,198 @@
+// Occlusion that reuses the unchanged prefix. In a causal model, replacing token k cannot change anything
+// before k, so a model that can start a run from a given state needs to run only tokens k..T-1, from the
+// state the unperturbed run had after token k-1: about T²/2 tokens in all instead of T². Which models can is
+// read from roles alone: one sequence, `initial_state` inputs, and for each a `state` output with a position
+// axis holding that state after every token in the input's layout (checked on the base run: its last
+// position must equal the `final_state`). Attention models would need a key/value cache they can be handed;
+// the bundled ones take no cache input (no `empty_cache`/`cache` roles), so they keep re-running whole copies.
+
+import type { Tensor } from './analysis';
+import type { ModelRunner } from './engine';
+import { LensError } from './errors';
+import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
+import { modelStructure } from './modelStructure';
+import { BaselineRows, type OcclusionOptions, type OcclusionTarget, type SequenceIds, logitsDims, occlusion } from './occlusion';
+
+/** What occlusion needs of a model runner (a ModelRunner). */
+export type OcclusionRunner = Pick<ModelRunner, 'manifest' | 'run' | 'runBatchLogits'>;
+
+/**
+ * Suffixes of one batch are padded at the end to the longest, which a causal model reads only after every
+ * real token. Padding is wasted work, and batching barely lowers the cost per token of a recurrent run on a
+ * CPU (the bundled ones in onnxruntime-web's wasm cost about the same per token at 1, 4 or 16 sequences per
+ * run); it amortises the per-run overhead, which counts for short suffixes. So consecutive positions share a
+ * run only while padding stays at most this share of its tokens (grouping by equal length instead would batch
+ * nothing: every k gives a different length).
+ */
+const MAX_PADDING_SHARE = 1 / 32;
+
+/** One initial_state input and the per-token state that seeds it. */
+interface SeededState {
+  input: InputSpec;
+  /** One tensor with the input's axes plus position, or one per layer (then the input has a layer axis). */
+  outputs: OutputSpec[];
+  perLayer: boolean;
+  final: OutputSpec;
+}
+
+export interface PrefixPlan {
+  sequence: string;
+  states: SeededState[];
+  /** Most suffixes per run: 1 when an input has no batch axis. */
+  maxItems: number;
+}
+
+const names = (spec: { axes: ReadonlyArray<{ name: string }> }, without: readonly string[]) => spec.axes.map((a) => a.name).filter((n) => !without.includes(n));
+const sameNames = (a: string[], b: string[]) => a.length === b.length && a.every((n, i) => n === b[i]);
+
+/**
+ * How occlusion of this target can start each run from the base run's state, or undefined when it cannot:
+ * a non-causal target, several sequences, logits not [batch, position, vocab], no initial_state inputs, an
+ * empty cache (the suffix would not see the prefix), position ids (suffixes of one run start at different
+ * positions), or an initial_state without a per-token state of the same name and layout.
+ */
+export function prefixPlan(manifest: ModelManifest, target: OcclusionTarget): PrefixPlan | undefined {
+  const structure = modelStructure(manifest);
+  if (!target.causal || target.occluded !== target.observed) return undefined;
+  if (structure.sequences.length !== 1 || structure.sequences[0].id !== target.occluded) return undefined;
+  if (!structure.logits || !sameNames(names(structure.logits, []), ['batch', 'position', 'vocab'])) return undefined;
+  if (manifest.inputs.some((i) => i.role === 'empty_cache' || i.role === 'position_ids')) return undefined;
+  const seeded = manifest.inputs.filter((i) => i.role === 'initial_state');
+  if (!seeded.length) return undefined;
+  const states: SeededState[] = [];
+  for (const input of seeded) {
+    const family = structure.states.find((f) => f.state === input.state);
+    const final = structure.finalStates.find((o) => o.state === input.state);
+    if (!family || !final || family.outputs.some((o) => axisIndex(o, 'position') < 0)) return undefined;
+    const wanted = names(input, ['batch']);
+    const matches = family.perLayer
+      ? wanted.includes('layer') && family.outputs.every((o) => sameNames(names(o, ['batch', 'position']), wanted.filter((n) => n !== 'layer')))
+      : family.outputs.length === 1 && sameNames(names(family.output, ['batch', 'position']), wanted);
+    if (!matches) return undefined;
+    states.push({ input, outputs: family.outputs, perLayer: family.perLayer, final });
+  }
+  const batched = manifest.inputs.every((i) => axisIndex(i, 'batch') >= 0);
+  return { sequence: target.occluded, states, maxItems: batched ? Number.MAX_SAFE_INTEGER : 1 };
+}
+
+/** Slices a state tensor (batch removed) at one position: the other axes, in order. */
+function atPosition(spec: OutputSpec, value: Tensor, position: number): Float32Array {
+  const axis = names(spec, ['batch']).indexOf('position');
+  const outer = value.dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = value.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const T = value.dims[axis];
+  const out = new Float32Array(outer * inner);
+  for (let o = 0; o < outer; o++) out.set(value.data.subarray((o * T + position) * inner, (o * T + position + 1) * inner), o * inner);
+  return out;
+}
+
+/** The state after token `position` in the input's layout without its batch axis. */
+function stateAfter(seed: SeededState, base: Record<string, Tensor>, position: number): Float32Array {
+  if (!seed.perLayer) return atPosition(seed.outputs[0], base[seed.outputs[0].name], position);
+  const layers = seed.outputs.map((o) => atPosition(o, base[o.name], position));
+  const dims = names(seed.input, ['batch']);
+  const layerAxis = dims.indexOf('layer');
+  // Axes before the layer axis have the input's fixed sizes; the per-layer slice lays them out first.
+  const outer = seed.input.axes.filter((a) => a.name !== 'batch').slice(0, layerAxis).reduce((n, a) => n * (typeof a.size === 'number' ? a.size : 1), 1);
+  const inner = layers[0].length / outer;
+  const out = new Float32Array(layers.length * layers[0].length);
+  for (let o = 0; o < outer; o++) layers.forEach((slice, l) => out.set(slice.subarray(o * inner, (o + 1) * inner), (o * layers.length + l) * inner));
+  return out;
+}
+
+/** Interleaves one state per batch item into the input's layout with a batch axis of size items.length. */
+function batchStates(input: InputSpec, items: Float32Array[]): Float32Array {
+  const n = items[0].length;
+  const batchAxis = axisIndex(input, 'batch');
+  if (batchAxis < 0) return items[0];
+  const outer = input.axes.slice(0, batchAxis).reduce((m, a) => m * (typeof a.size === 'number' ? a.size : 1), 1);
+  const inner = n / outer;
+  const out = new Float32Array(items.length * n);
+  for (let o = 0; o < outer; o++) items.forEach((item, b) => out.set(item.subarray(o * inner, (o + 1) * inner), (o * items.length + b) * inner));
+  return out;
+}
+
+/** Whether the state at the last position equals the final state: the outputs hold the state after each token. */
+function statesCheck(plan: PrefixPlan, base: Record<string, Tensor>, T: number): boolean {
+  return plan.states.every((seed) => {
+    const last = stateAfter(seed, base, T - 1);
+    const final = base[seed.final.name].data;
+    return last.length === final.length && last.every((x, i) => Math.abs(x - final[i]) <= 1e-5 * (1 + Math.abs(final[i])));
+  });
+}
+
+/**
+ * Occlusion as occlusion() computes it for a causal model observing the sequence it occludes, running for
+ * each k only tokens k..T-1 from the base run's state after token k-1 (zeros for k = 0); rows before k stay 0
+ * as there. Returns undefined when the base run's states fail the check (then run occlusion()).
+ */
+export async function occlusionReusingPrefix(
+  runner: OcclusionRunner,
+  plan: PrefixPlan,
+  ids: SequenceIds,
+  options: OcclusionOptions,
+): Promise<Float32Array | undefined> {
+  const tokens = ids[plan.sequence];
+  if (!tokens) throw new LensError('model-invalid', `Occlusion: no sequence "${plan.sequence}" to occlude.`);
+  const cancelled = () => {
+    if (options.signal?.aborted) throw new LensError('cancelled', 'Occlusion was cancelled.');
+  };
+  const T = tokens.length;
+  const positions = Array.from({ length: T }, (_, k) => k).filter((k) => !options.skip?.(k));
+  const out = new Float32Array(T * T);
+  if (!positions.length) return out;
+  cancelled();
+  const base = await runner.run(ids, { signal: options.signal });
+  const logitsName = runner.manifest.outputs.find((o) => o.role === 'logits')!.name;
+  const V = logitsDims({ dims: [1, ...base[logitsName].dims], data: base[logitsName].data }, 1, T);
+  if (!statesCheck(plan, base, T)) return undefined;
+  const baseline = new BaselineRows(base[logitsName].data, 0, T, V);
+  const maxBytes = options.maxBatchBytes ?? 256 * 2 ** 20;
+  for (let first = 0; first < positions.length; ) {
+    await options.pause?.();
+    cancelled();
+    const k0 = positions[first];
+    const length = T - k0;
+    const byBytes = Math.max(1, Math.floor(maxBytes / (length * V * 4)));
+    const ks = [k0];
+    let padding = 0;
+    while (first + ks.length < positions.length && ks.length < Math.min(byBytes, plan.maxItems)) {
+      const extra = positions[first + ks.length] - k0;
+      if (padding + extra > MAX_PADDING_SHARE * (ks.length + 1) * length) break;
+      padding += extra;
+      ks.push(positions[first + ks.length]);
+    }
+    // Token k replaced, then the rest; padded at the end with any id (read after every real token only).
+    const batch = ks.map((k) => {
+      const suffix = [options.replacementId, ...tokens.slice(k + 1)];
+      while (suffix.length < length) suffix.push(options.replacementId);
+      return { [plan.sequence]: suffix };
+    });
+    const initial: Record<string, Float32Array> = {};
+    if (k0 > 0 || ks.length > 1) {
+      for (const seed of plan.states) {
+        const items = ks.map((k) => (k === 0 ? new Float32Array(stateAfter(seed, base, 0).length) : stateAfter(seed, base, k - 1)));
+        initial[seed.input.state!] = batchStates(seed.input, items);
+      }
+    }
+    const logits = await runner.runBatchLogits(batch, initial);
+    logitsDims(logits, ks.length, length);
+    ks.forEach((k, b) => {
+      for (let t = k; t < T; t++) out[t * T + k] = baseline.klBits(t, logits.data, (b * length + t - k) * V);
+    });
+    first += ks.length;
+    options.onProgress?.(first, positions.length);
+  }
+  return out;
+}
+
+/**
+ * Occlusion of a model through its runner: reusing the prefix where prefixPlan allows, else occlusion()'s
+ * whole perturbed copies (every attention model: the bundled ones take no key/value cache that a run could
+ * start from, and an encoder or a masked model is not causal).
+ */
+export async function runnerOcclusion(runner: OcclusionRunner, ids: SequenceIds, options: OcclusionOptions & OcclusionTarget): Promise<Float32Array> {
+  const plan = prefixPlan(runner.manifest, options);
+  const reused = plan ? await occlusionReusingPrefix(runner, plan, ids, options) : undefined;
+  return reused ?? occlusion((batch) => runner.runBatchLogits(batch), ids, options);
+}

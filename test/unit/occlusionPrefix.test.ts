@@ -1,0 +1,192 @@
+// Occlusion reusing the unchanged prefix (src/core/occlusionPrefix.ts) on the real bundled recurrent models in
+// onnxruntime-web: running only tokens k..T-1 from the base run's state after token k-1 must give the matrix
+// of whole re-runs (occlusion()) within 1e-5 at every (t, k) of a real text, while running about half the
+// tokens; skipped positions and cancellation behave as in occlusion(). Which models qualify comes from roles:
+// the three recurrent models do, no attention model does, and a manifest whose state outputs do not hold the
+// state after each token (caught on the base run) falls back to whole re-runs.
+
+import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import * as ort from 'onnxruntime-web';
+import * as path from 'path';
+import { ModelRunner, type OrtModule } from '../../src/core/engine';
+import type { LensError } from '../../src/core/errors';
+import type { ModelManifest } from '../../src/core/manifest';
+import { validateManifest } from '../../src/core/manifestValidator';
+import { type OcclusionOptions, occlusion } from '../../src/core/occlusion';
+import { type OcclusionRunner, occlusionReusingPrefix, prefixPlan, runnerOcclusion } from '../../src/core/occlusionPrefix';
+import { LensTokenizer } from '../../src/core/tokenizer';
+
+const root = path.join(__dirname, '../..');
+const modelDir = (id: string) => path.join(root, 'media/models', id);
+const RECURRENT = ['lstm', 'gru', 'elman'];
+const OTHERS = ['transformer', 'window', 'linear', 'mamba', 'encoder', 't5', 'bahdanau'];
+const T = 72;
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+
+function loadManifest(id: string, edit?: (json: Record<string, unknown>) => void): ModelManifest {
+  const json = JSON.parse(readFileSync(path.join(modelDir(id), 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  edit?.(json);
+  const result = validateManifest(json);
+  if (!result.ok) throw new Error(result.errors.join('\n'));
+  return result.manifest;
+}
+
+const createRunner = (manifest: ModelManifest, id = manifest.id) =>
+  ModelRunner.create(ort as unknown as OrtModule, manifest, readFileSync(path.join(modelDir(id), 'model.onnx')), { executionProviders: ['wasm'] });
+
+/** The real runner, recording the lengths of every batched run (a whole copy has length T) and counting base runs. */
+function recording(runner: ModelRunner, lengths: number[][], baseRuns = { count: 0 }): OcclusionRunner {
+  return {
+    manifest: runner.manifest,
+    run: (ids, options) => {
+      baseRuns.count++;
+      return runner.run(ids, options);
+    },
+    runBatchLogits: (batch, state) => {
+      lengths.push(batch.map((ids) => Object.values(ids)[0].length));
+      return runner.runBatchLogits(batch, state);
+    },
+  };
+}
+
+const target = { occluded: 'tokens', observed: 'tokens', causal: true } as const;
+
+/** A real text: the first T tokens of the TypeScript sample. */
+function realText(): number[] {
+  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(modelDir('lstm'), 'tokenizer.json'), 'utf8')));
+  const ids = tokenizer.encode(readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8')).slice(0, T);
+  assert.strictEqual(ids.length, T);
+  return ids;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): { diff: number; at: string } {
+  let diff = 0;
+  let at = '';
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d > diff) [diff, at] = [d, `t=${Math.floor(i / T)}, k=${i % T}`];
+  }
+  return { diff, at };
+}
+
+describe('occlusion reusing the unchanged prefix', function () {
+  this.timeout(300_000);
+  const ids = { tokens: realText() };
+  const replacementId = new LensTokenizer(JSON.parse(readFileSync(path.join(modelDir('lstm'), 'tokenizer.json'), 'utf8'))).encode(' ')[0];
+
+  it('is planned from roles: for the recurrent models, for no attention model, never for a non-causal target', () => {
+    for (const id of RECURRENT) {
+      const plan = prefixPlan(loadManifest(id), target);
+      assert.ok(plan, `${id} should reuse its prefix`);
+      assert.deepStrictEqual(
+        plan.states.map((s) => s.input.state),
+        loadManifest(id).inputs.filter((i) => i.role === 'initial_state').map((i) => i.state),
+      );
+    }
+    for (const id of OTHERS) {
+      const manifest = loadManifest(id);
+      const structure = { occluded: Object.keys(manifest.sequences).at(-1)!, observed: Object.keys(manifest.sequences).at(-1)!, causal: true };
+      assert.strictEqual(prefixPlan(manifest, structure), undefined, `${id} has no state to start a run from`);
+    }
+    assert.strictEqual(prefixPlan(loadManifest('lstm'), { ...target, causal: false }), undefined);
+    // Without the per-token cell state, the LSTM's c0 cannot be seeded.
+    const noCell = loadManifest('lstm', (json) => {
+      json.outputs = (json.outputs as Array<{ name: string }>).map((o) => (o.name === 'cell' ? { ...o, role: 'ignored', state: undefined, label: undefined } : o));
+    });
+    assert.strictEqual(prefixPlan(noCell, target), undefined);
+  });
+
+  for (const id of RECURRENT) {
+    describe(id, () => {
+      let runner: ModelRunner;
+      let full: Float32Array;
+      before(async () => {
+        runner = await createRunner(loadManifest(id));
+        full = await occlusion((batch) => runner.runBatchLogits(batch), ids, { ...target, replacementId, maxBatchBytes: 8 * T * 4096 * 4 });
+      });
+      after(async () => runner?.release());
+
+      it(`equals whole re-runs within 1e-5 at every (t, k) of ${T} tokens, running about half the tokens`, async () => {
+        const lengths: number[][] = [];
+        const progress: Array<[number, number]> = [];
+        const reused = await runnerOcclusion(recording(runner, lengths), ids, { ...target, replacementId, onProgress: (done, total) => progress.push([done, total]) });
+        const { diff, at } = maxAbsDiff(reused, full);
+        assert.ok(diff <= 1e-5, `largest difference ${diff} at ${at}`);
+        for (let t = 0; t < T; t++) for (let k = t + 1; k < T; k++) assert.strictEqual(reused[t * T + k], 0);
+        let influence = 0;
+        for (let t = 1; t < T; t++) influence += full[t * T + t - 1];
+        assert.ok(influence / (T - 1) > 0.01, `the previous token should matter (mean ${influence / (T - 1)} bits)`);
+        // Every run is a suffix (the first starts at k = 0); padding keeps the total near T(T + 1)/2.
+        const tokensRun = lengths.reduce((n, run) => n + run.length * run[0], 0);
+        assert.strictEqual(lengths[0][0], T);
+        assert.ok(lengths.slice(1).every((run) => run[0] < T));
+        assert.ok(tokensRun <= 1.1 * ((T * (T + 1)) / 2), `${tokensRun} tokens run`);
+        assert.deepStrictEqual(progress.at(-1), [T, T]);
+      });
+
+      it('leaves skipped positions alone, their column zero, as whole re-runs do', async () => {
+        const skip = (k: number) => k === 0 || k % 7 === 3;
+        const kept = Array.from({ length: T }, (_, k) => k).filter((k) => !skip(k)).length;
+        const progress: Array<[number, number]> = [];
+        const options = { ...target, replacementId, skip };
+        const reused = await runnerOcclusion(runner, ids, { ...options, onProgress: (done, total) => progress.push([done, total]) });
+        const expected = await occlusion((batch) => runner.runBatchLogits(batch), ids, { ...options, maxBatchBytes: 8 * T * 4096 * 4 });
+        for (let k = 0; k < T; k++) {
+          if (skip(k)) for (let t = 0; t < T; t++) assert.strictEqual(reused[t * T + k], 0, `column ${k}`);
+        }
+        assert.ok(maxAbsDiff(reused, expected).diff <= 1e-5);
+        assert.ok(progress.every(([, total]) => total === kept));
+        assert.deepStrictEqual(progress.at(-1), [kept, kept]);
+      });
+    });
+  }
+
+  describe('cancellation and fallback (lstm)', () => {
+    let runner: ModelRunner;
+    before(async () => {
+      runner = await createRunner(loadManifest('lstm'));
+    });
+    after(async () => runner?.release());
+
+    it('stops between runs when cancelled, and before the base run when cancelled already', async () => {
+      const plan = prefixPlan(runner.manifest, target)!;
+      const controller = new AbortController();
+      const lengths: number[][] = [];
+      const baseRuns = { count: 0 };
+      const options: OcclusionOptions = { replacementId, signal: controller.signal, onProgress: () => controller.abort() };
+      await assert.rejects(occlusionReusingPrefix(recording(runner, lengths, baseRuns), plan, ids, options), (err: LensError) => err.code === 'cancelled');
+      assert.deepStrictEqual([baseRuns.count, lengths.length], [1, 1]);
+      let paused = 0;
+      const again: OcclusionOptions = { replacementId, signal: controller.signal, pause: async () => void paused++ };
+      await assert.rejects(occlusionReusingPrefix(recording(runner, lengths, baseRuns), plan, ids, again), (err: LensError) => err.code === 'cancelled');
+      assert.deepStrictEqual([baseRuns.count, lengths.length, paused], [1, 1, 0]);
+      // Cancelled during the pause before a run: that run does not start.
+      const later = new AbortController();
+      const duringPause: OcclusionOptions = { replacementId, signal: later.signal, pause: async () => void (++paused === 3 && later.abort()) };
+      await assert.rejects(occlusionReusingPrefix(recording(runner, lengths, baseRuns), plan, ids, duringPause), (err: LensError) => err.code === 'cancelled');
+      assert.deepStrictEqual([baseRuns.count, lengths.length, paused], [2, 3, 3]);
+    });
+
+    it('falls back to whole re-runs when the state outputs do not hold the state after each token', async () => {
+      // The cell and hidden outputs swapped: same layout, so the plan holds, but the last position is not the final state.
+      const swapped = loadManifest('lstm', (json) => {
+        json.outputs = (json.outputs as Array<{ name: string; state?: string }>).map((o) => (o.name === 'cell' ? { ...o, state: 'h' } : o.name === 'hidden' ? { ...o, state: 'c' } : o));
+      });
+      const wrong = await createRunner(swapped, 'lstm');
+      try {
+        const plan = prefixPlan(swapped, target);
+        assert.ok(plan);
+        assert.strictEqual(await occlusionReusingPrefix(wrong, plan, ids, { replacementId }), undefined);
+        const lengths: number[][] = [];
+        const result = await runnerOcclusion(recording(wrong, lengths), ids, { ...target, replacementId, maxBatchBytes: 8 * T * 4096 * 4 });
+        assert.ok(lengths.every((run) => run[0] === T), 'whole copies only');
+        const expected = await occlusion((batch) => runner.runBatchLogits(batch), ids, { ...target, replacementId, maxBatchBytes: 8 * T * 4096 * 4 });
+        assert.ok(maxAbsDiff(result, expected).diff <= 1e-5);
+      } finally {
+        await wrong.release();
+      }
+    });
+  });
+});
