@@ -15,7 +15,7 @@ import type { Log } from './log';
 import type { ModelStore } from './modelStore';
 import { initialState } from './resources';
 import { RevealScope, revealRange } from './reveal';
-import { saveExport } from './saveFile';
+import { oneSaveAtATime } from './saveFile';
 import { readFillSettings } from './settings';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
@@ -165,19 +165,7 @@ export class FillPanel extends Disposable {
         await revealRange(uri, start, end, scope.sentByHost(uri));
       }),
     );
-    // One save dialog at a time: a webview cannot stack dialogs on the user.
-    let saving = false;
-    this.register(
-      endpoint.onRequest('saveFile', async (params) => {
-        if (saving) throw new LensError('bad-request', 'saveFile: a save dialog is already open; finish or cancel it first.');
-        saving = true;
-        try {
-          return await saveExport(params, log);
-        } finally {
-          saving = false;
-        }
-      }),
-    );
+    this.register(endpoint.onRequest('saveFile', oneSaveAtATime(log, 'Fill panel')));
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(

@@ -18,7 +18,7 @@ import { Disposable } from './dispose';
 import type { Log } from './log';
 import type { ModelStore } from './modelStore';
 import { initialState } from './resources';
-import { saveExport } from './saveFile';
+import { oneSaveAtATime } from './saveFile';
 import { RevealScope, revealRange } from './reveal';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
@@ -207,22 +207,7 @@ export class AnalysisPanel extends Disposable {
         await revealRange(uri, start, end, scope.sentByHost(uri));
       }),
     );
-    // One save dialog at a time: a webview cannot stack dialogs on the user.
-    let saving = false;
-    this.register(
-      endpoint.onRequest('saveFile', async (params) => {
-        if (saving) {
-          log.warn('Refused saveFile from the panel: a save dialog is already open.');
-          throw new LensError('bad-request', 'saveFile: a save dialog is already open; finish or cancel it first.');
-        }
-        saving = true;
-        try {
-          return await saveExport(params, log);
-        } finally {
-          saving = false;
-        }
-      }),
-    );
+    this.register(endpoint.onRequest('saveFile', oneSaveAtATime(log, 'panel')));
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(

@@ -4,6 +4,7 @@
 // target in the dialog; a failure's message crosses back without paths (core/errors.ts wireError).
 
 import * as vscode from 'vscode';
+import { LensError } from './core/errors';
 import type { SaveFileParams } from './core/protocol';
 import type { Log } from './log';
 
@@ -22,4 +23,24 @@ export async function saveExport(params: SaveFileParams, log: Log): Promise<stri
   await vscode.workspace.fs.writeFile(target, bytes);
   log.info(`Exported ${bytes.length} bytes to ${target.toString(true)}`);
   return target.fsPath || target.toString();
+}
+
+/**
+ * A webview's saveFile handler: one save dialog at a time (a webview cannot stack dialogs on the user); a second
+ * request while one is open is refused, and logged.
+ */
+export function oneSaveAtATime(log: Log, who: string): (params: SaveFileParams) => Promise<string | null> {
+  let saving = false;
+  return async (params) => {
+    if (saving) {
+      log.warn(`Refused saveFile from the ${who}: a save dialog is already open.`);
+      throw new LensError('bad-request', 'saveFile: a save dialog is already open; finish or cancel it first.');
+    }
+    saving = true;
+    try {
+      return await saveExport(params, log);
+    } finally {
+      saving = false;
+    }
+  };
 }

@@ -233,7 +233,7 @@ export class TokenStrip {
             ? 'Special token: the model adds it; it stands for no text.'
             : 'First token: nothing before it to predict it from.',
       ),
-      h('div', { class: 'pred-title' }, analysis.structure.predictsNext ? 'Top-5 predictions for the next token' : 'Top-5 predictions for this position'),
+      h('div', { class: 'pred-title' }, analysis.structure.predictsNext ? 'Top-5 predictions for the next token' : 'Top-5 predictions for this position (the model reads the token itself)'),
       list,
       next ? h('div', { class: 'muted' }, `Actual next token: “${next.text}”`) : h('div', { class: 'muted' }, 'Last analysed token.'),
     );
