@@ -60,32 +60,33 @@ export interface Prediction {
 /** The k most likely next tokens after each position, most likely first. */
 export function topPredictions(logits: Tensor, k: number, lse: ArrayLike<number> = rowLogSumExp(logits)): Prediction[][] {
   const [T, V] = seqDims(logits);
-  const data = logits.data;
   const result: Prediction[][] = [];
+  for (let t = 0; t < T; t++) result.push(rowTopK(logits.data, t * V, V, k, lse[t]));
+  return result;
+}
+
+/** The k largest of data[offset, offset + V) as tokens with their probabilities (lse: the row's log-sum-exp), most likely first. */
+export function rowTopK(data: ArrayLike<number>, offset: number, V: number, k: number, lse: number): Prediction[] {
   const bestIds = new Int32Array(k);
   const bestLogits = new Float64Array(k);
-  for (let t = 0; t < T; t++) {
-    const row = t * V;
-    let n = 0;
-    let threshold = -Infinity; // smallest logit kept once k are held
-    for (let v = 0; v < V; v++) {
-      const logit = data[row + v];
-      if (n === k && logit <= threshold) continue;
-      let i = n < k ? n++ : k - 1;
-      while (i > 0 && bestLogits[i - 1] < logit) {
-        bestLogits[i] = bestLogits[i - 1];
-        bestIds[i] = bestIds[i - 1];
-        i--;
-      }
-      bestLogits[i] = logit;
-      bestIds[i] = v;
-      if (n === k) threshold = bestLogits[k - 1];
+  let n = 0;
+  let threshold = -Infinity; // smallest logit kept once k are held
+  for (let v = 0; v < V; v++) {
+    const logit = data[offset + v];
+    if (n === k && logit <= threshold) continue;
+    let i = n < k ? n++ : k - 1;
+    while (i > 0 && bestLogits[i - 1] < logit) {
+      bestLogits[i] = bestLogits[i - 1];
+      bestIds[i] = bestIds[i - 1];
+      i--;
     }
-    const best: Prediction[] = [];
-    for (let i = 0; i < n; i++) best.push({ id: bestIds[i], probability: Math.exp(bestLogits[i] - lse[t]) });
-    result.push(best);
+    bestLogits[i] = logit;
+    bestIds[i] = v;
+    if (n === k) threshold = bestLogits[k - 1];
   }
-  return result;
+  const best: Prediction[] = [];
+  for (let i = 0; i < n; i++) best.push({ id: bestIds[i], probability: Math.exp(bestLogits[i] - lse) });
+  return best;
 }
 
 /** Accepts [T, V] or [1, T, V]. */

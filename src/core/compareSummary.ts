@@ -8,13 +8,7 @@
 import { type CompareRun, bitsPerByte, distanceRatio, isBidirectional, profileHalfLife, profileSide, rowShares, signedDistanceProfile } from './compare';
 import { type ContextMemory, contextMemory } from './contextMemory';
 import type { ModelManifest } from './manifest';
-import { modelStructure } from './modelStructure';
-
-/** Whether the model's logits score the next token of a text it reads as its one sequence (see ModelFigures). */
-function unseenNext(manifest: ModelManifest): boolean {
-  const s = modelStructure(manifest);
-  return s.predictsNext && s.sequences.length === 1;
-}
+import { modelStructure, predictsUnseenText } from './modelStructure';
 
 /** Distances over which a half-life is fitted (the far tail is noisy: few positions per distance). */
 export const HALF_LIFE_FIT = 32;
@@ -58,7 +52,7 @@ export function modelFigures(manifest: ModelManifest, run: CompareRun, text: str
     run,
     T,
     bitsPerByte: bitsPerByte(run.surprisal, text, predictedFrom),
-    predictsNext: unseenNext(manifest),
+    predictsNext: predictsUnseenText(modelStructure(manifest)),
     bidirectional,
     shares,
     profile: signed ? profileSide(signed, 'earlier') : null,

@@ -6,7 +6,7 @@
 // 2020, "Masked Language Model Scoring"). The masked copies run in batches through the same callback as
 // occlusion (occlusion.ts), with progress, a pause between batches and cancellation.
 
-import { logSumExp } from './analysis';
+import { logSumExp, rowTopK } from './analysis';
 import { LensError } from './errors';
 import type { ModelManifest } from './manifest';
 import type { ModelStructure } from './modelStructure';
@@ -105,32 +105,13 @@ export function maskedRow(data: Float32Array, offset: number, V: number, index: 
   if (id < 0 || id >= V) throw new LensError('model-invalid', `Masked predictions: token id ${id} at position ${index} is outside the logits' vocabulary of ${V}.`);
   const lse = logSumExp(data, offset, V);
   const actual = data[offset + id];
-  const k = Math.min(topK, V);
-  const bestIds: number[] = [];
-  const bestLogits: number[] = [];
   let rank = 1;
-  for (let v = 0; v < V; v++) {
-    const logit = data[offset + v];
-    if (logit > actual) rank++;
-    if (bestIds.length === k && logit <= bestLogits[k - 1]) continue;
-    let i = bestIds.length < k ? bestIds.length : k - 1;
-    if (bestIds.length < k) {
-      bestIds.push(v);
-      bestLogits.push(logit);
-    }
-    while (i > 0 && bestLogits[i - 1] < logit) {
-      bestIds[i] = bestIds[i - 1];
-      bestLogits[i] = bestLogits[i - 1];
-      i--;
-    }
-    bestIds[i] = v;
-    bestLogits[i] = logit;
-  }
+  for (let v = 0; v < V; v++) if (data[offset + v] > actual) rank++;
   const logP = actual - lse;
   return {
     index,
     id,
-    top: bestIds.map((v, i) => ({ id: v, text: display(v), probability: Math.exp(bestLogits[i] - lse) })),
+    top: rowTopK(data, offset, V, Math.min(topK, V), lse).map((p) => ({ ...p, text: display(p.id) })),
     probability: Math.exp(logP),
     rank,
     bits: -logP / Math.LN2,

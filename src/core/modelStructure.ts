@@ -221,6 +221,15 @@ export function mainFamily(structure: ModelStructure): MixingFamily | undefined 
   return mixing.find((f) => f.role === 'mixing' && f.query === primary) ?? mixing.find((f) => f.role === 'mixing') ?? mixing[0];
 }
 
+/**
+ * Whether the model is a language model of the text it reads: one sequence, and logits that score each next
+ * token before the model has seen it. (A masked language model scores the token it reads; an encoder–decoder
+ * has read the text as its source too.) Only such models' bits per byte compare.
+ */
+export function predictsUnseenText(structure: ModelStructure): boolean {
+  return structure.logits !== undefined && structure.predictsNext && structure.sequences.length === 1;
+}
+
 /** Whether the model's W(t, k) on its primary sequence may look ahead (an encoder, a masked language model). */
 export function looksAhead(structure: ModelStructure): boolean {
   return mainFamily(structure)?.mask === 'bidirectional' || !structure.predictsNext;

@@ -17,7 +17,7 @@ import { probedFamilies } from '../../src/core/headProbe';
 import type { HeadScores } from '../../src/core/headRoles';
 import { axisIndex } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
-import { modelStructure } from '../../src/core/modelStructure';
+import { modelStructure, predictsUnseenText } from '../../src/core/modelStructure';
 import { LensTokenizer } from '../../src/core/tokenizer';
 import { probeHeads } from '../../webview/probes';
 
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
         }
       }
       // Bits per byte of a text: the causal language models, which read the text as their one sequence.
-      if (!structure.predictsNext || structure.sequences.length !== 1) continue;
+      if (!predictsUnseenText(structure)) continue;
       let bits = 0;
       const perFile: string[] = [];
       for (let f = 0; f < files.length; f++) {

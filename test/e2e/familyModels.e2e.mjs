@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
-import { screenshots, useSession } from './session.mjs';
+import { screenshots, installedExtension, useSession } from './session.mjs';
 import { canvasPainted, untilAnalysed } from './webview.mjs';
 import { goToLine, quickOpen, runCommand, statusSelection, webviewContentFrame } from './workbench.mjs';
 
@@ -26,19 +26,10 @@ const manifest = (id) => JSON.parse(readFileSync(join(MEDIA, id, 'manifest.json'
 const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', FILE), 'utf8').split('\n');
 const firstLine = lines.findIndex((l) => l.startsWith('export function tokenize')) + 1;
 
-const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
-
 describe('the bundled family-tree models in the panel (WebAssembly)', function () {
-  let extensionsDir;
-  before(async function () {
-    this.timeout(120_000);
-    harness.ensureCodeServer();
-    const root = await harness.makeTempDir('e2e-family-install');
-    extensionsDir = join(root, 'extensions');
-    await harness.installVsix({ root: join(root, 'cli'), vsix, extensionsDir });
-  });
+  const extensionsDir = installedExtension(this, 'family');
   const backend = { name: 'wasm', webgpu: false, badge: 'WebAssembly', settings: { 'attentionLens.backend': 'wasm' } };
-  const session = useSession(this, backend, () => extensionsDir);
+  const session = useSession(this, backend, extensionsDir);
   let panel;
 
   it('analyses a function of sample.ts with the default model', async function () {

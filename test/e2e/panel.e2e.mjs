@@ -10,13 +10,12 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
-import { BACKENDS, screenshots, useSession } from './session.mjs';
+import { BACKENDS, screenshots, installedExtension, useSession } from './session.mjs';
 import { describeCompareView } from './compare.mjs';
 import { describeRnnViews } from './rnn.mjs';
 import { describeViews } from './views.mjs';
 import { goToLine, quickOpen, runCommand, statusSelection, webviewFrame } from './workbench.mjs';
 
-const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
 const COMMAND_TITLE = 'Attention Lens: Visualize attention on selection';
 
 /** The selection the tests make: the whole tokenize function in sample.ts, lines included. */
@@ -27,20 +26,14 @@ const lastLine = sampleLines.findIndex((l, i) => i >= firstLine && l === '}') + 
 const expectedText = `${sampleLines.slice(firstLine - 1, lastLine).join('\n')}\n`;
 
 describe('the packaged extension in VS Code (code-server)', function () {
-  let extensionsDir;
-
-  before(async function () {
-    this.timeout(120_000);
+  const extensionsDir = installedExtension(this, 'panel');
+  before(function () {
     assert.ok(firstLine > 0 && lastLine > firstLine, 'sample.ts must define tokenize');
-    harness.ensureCodeServer();
-    const root = await harness.makeTempDir('e2e-install');
-    extensionsDir = join(root, 'extensions');
-    await harness.installVsix({ root: join(root, 'cli'), vsix, extensionsDir });
   });
 
   for (const backend of BACKENDS) {
     describe(`with ${backend.webgpu ? 'WebGPU exposed' : 'no WebGPU'} (${backend.badge})`, function () {
-      const session = useSession(this, backend, () => extensionsDir);
+      const session = useSession(this, backend, extensionsDir);
 
       it('opens sample.ts with Quick Open and selects the tokenize function', async function () {
         const { page } = session;

@@ -10,7 +10,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
-import { screenshots, useSession } from './session.mjs';
+import { screenshots, installedExtension, useSession } from './session.mjs';
 import { canvasPainted, untilAnalysed } from './webview.mjs';
 import { focusEditor, goToLine, quickOpen, runCommand, statusSelection, webviewContentFrame } from './workbench.mjs';
 
@@ -26,8 +26,6 @@ const FILLERS = Object.freeze(['t5', 'bahdanau']);
 const SAMPLE = 'sample.ts';
 const sampleLines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', SAMPLE), 'utf8').split('\n');
 const firstSampleLine = sampleLines.findIndex((l) => l.startsWith('export function tokenize')) + 1;
-
-const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
 
 /** In the Fill webview: waits until its result is done or failed; resolves with what it shows. */
 function untilFilled({ modelId, timeoutMs }) {
@@ -72,16 +70,9 @@ async function selectText(page, line, needle) {
 }
 
 describe('the encoder and encoder–decoder models in the real VS Code (WebAssembly)', function () {
-  let extensionsDir;
-  before(async function () {
-    this.timeout(120_000);
-    harness.ensureCodeServer();
-    const root = await harness.makeTempDir('e2e-seq2seq-install');
-    extensionsDir = join(root, 'extensions');
-    await harness.installVsix({ root: join(root, 'cli'), vsix, extensionsDir });
-  });
+  const extensionsDir = installedExtension(this, 'seq2seq');
   const backend = { name: 'wasm', webgpu: false, badge: 'WebAssembly', settings: { 'attentionLens.backend': 'wasm' } };
-  const session = useSession(this, backend, () => extensionsDir);
+  const session = useSession(this, backend, extensionsDir);
   let fill;
 
   it('fills an expression of a held-out file with the first infilling model and paints its cross-attention', async function () {

@@ -18,6 +18,25 @@ export const BACKENDS = [
   { name: 'wasm', webgpu: false, badge: 'WebAssembly' },
 ];
 
+/** The packaged VSIX under test (test/harness/e2e.mjs points this at a private copy). */
+const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
+
+/**
+ * Call inside a describe() (with `this` being its suite), before useSession: installs the VSIX into a fresh
+ * extensions folder before the suite runs. Returns a getter of that folder, for useSession.
+ */
+export function installedExtension(suite, name) {
+  let extensionsDir;
+  suite.beforeAll(async function () {
+    this.timeout(120_000);
+    harness.ensureCodeServer();
+    const root = await harness.makeTempDir(`e2e-${name}-install`);
+    extensionsDir = join(root, 'extensions');
+    await harness.installVsix({ root: join(root, 'cli'), vsix, extensionsDir });
+  });
+  return () => extensionsDir;
+}
+
 const slug = (text) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 
 /**

@@ -12,7 +12,7 @@ import * as assert from 'node:assert/strict';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
-import { screenshots, useSession } from './session.mjs';
+import { screenshots, installedExtension, useSession } from './session.mjs';
 import { canvasPainted, untilAnalysed } from './webview.mjs';
 import { goToLine, quickOpen, runCommand, statusSelection, webviewContentFrame } from './workbench.mjs';
 
@@ -28,19 +28,10 @@ const manifest = (id) => JSON.parse(readFileSync(join(MODELS, id, 'manifest.json
 const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', FILE), 'utf8').split('\n');
 const firstLine = lines.findIndex((l) => l.startsWith('class Stack')) + 1;
 
-const vsix = process.env.ATTENTION_LENS_VSIX || join(harness.repoRoot, 'out/attention-lens.vsix');
-
 describe('models the extension has never seen, from their manifests (WebAssembly)', function () {
-  let extensionsDir;
-  before(async function () {
-    this.timeout(120_000);
-    harness.ensureCodeServer();
-    const root = await harness.makeTempDir('e2e-toy-install');
-    extensionsDir = join(root, 'extensions');
-    await harness.installVsix({ root: join(root, 'cli'), vsix, extensionsDir });
-  });
+  const extensionsDir = installedExtension(this, 'toy');
   const backend = { name: 'wasm', webgpu: false, badge: 'WebAssembly', settings: { 'attentionLens.backend': 'wasm', 'attentionLens.modelFolders': [MODELS], 'attentionLens.defaultModel': TOYS[0].id } };
-  const session = useSession(this, backend, () => extensionsDir);
+  const session = useSession(this, backend, extensionsDir);
   let panel;
 
   it('analyses a selection with the default model, a toy encoder', async function () {

@@ -6,37 +6,19 @@
 // Elman RNN's state carried across chunks. Fidelity to PyTorch is test/unit/models.test.ts (data in models.json).
 
 import * as assert from 'assert';
-import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-web';
-import * as path from 'path';
 import type { Tensor } from '../../src/core/analysis';
 import { ModelRunner, OrtModule, RunOutputs } from '../../src/core/engine';
 import { hiddenAttentionChannel, reconstructScanOutput, scanChannel } from '../../src/core/hiddenAttention';
 import { layerOf, linearAttentionParallel, linearAttentionRecurrent, linearAttentionStates, linearAttentionWeights } from '../../src/core/linearAttention';
-import type { ModelManifest } from '../../src/core/manifest';
-import { validateManifest } from '../../src/core/manifestValidator';
+import { loadBundled } from './bundledModel';
 
-const root = path.join(__dirname, '../..');
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
 
-interface Reference {
-  texts: Array<{ name: string; inputIds: number[] }>;
-}
-
-function load(id: string): { manifest: ModelManifest; bytes: Uint8Array; reference: Reference } {
-  const dir = path.join(root, 'media/models', id);
-  const parsed = validateManifest(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-  return {
-    manifest: parsed.manifest,
-    bytes: readFileSync(path.join(dir, 'model.onnx')),
-    reference: JSON.parse(readFileSync(path.join(root, 'test/fixtures/reference', `${id}.json`), 'utf8')) as Reference,
-  };
-}
 
 async function runAll(id: string): Promise<Array<{ name: string; ids: number[]; out: RunOutputs }>> {
-  const { manifest, bytes, reference } = load(id);
+  const { manifest, bytes, reference } = loadBundled(id);
   const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
   try {
     const runs = [];
@@ -138,12 +120,12 @@ describe('family-tree models: exact W(t, k) from the exported tensors', function
   });
 
   it('sliding window: every query sees only its window and the sink token, with rows that sum to 1', async () => {
-    const spec = load('window').manifest.outputs.find((o) => o.role === 'mixing')!;
+    const spec = loadBundled('window').manifest.outputs.find((o) => o.role === 'mixing')!;
     const window = spec.window!;
     const sinks = spec.globalTokens!;
-    const ids = load('window').reference.texts.flatMap((t) => t.inputIds);
+    const ids = loadBundled('window').reference.texts.flatMap((t) => t.inputIds);
     assert.ok(ids.length > window + 10, `the joined reference texts (${ids.length} tokens) are longer than the window`);
-    const { manifest, bytes } = load('window');
+    const { manifest, bytes } = loadBundled('window');
     const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
     try {
       const { dims, data } = (await runner.run(ids)).attention;
@@ -168,7 +150,7 @@ describe('family-tree models: exact W(t, k) from the exported tensors', function
   });
 
   it('Elman RNN: hidden states lie in [-1, 1] and a text run in chunks (state carried) equals one run', async () => {
-    const { manifest, bytes, reference } = load('elman');
+    const { manifest, bytes, reference } = loadBundled('elman');
     const range = manifest.outputs.find((o) => o.name === 'hidden')!.range!;
     assert.deepStrictEqual(range, [-1, 1]);
     const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });

@@ -12,36 +12,19 @@ import * as ort from 'onnxruntime-web';
 import * as path from 'path';
 import { ModelRunner, OrtModule, RunOutputs } from '../../src/core/engine';
 import { readoutLogits } from '../../src/core/logitLens';
-import type { ModelManifest } from '../../src/core/manifest';
-import { validateManifest } from '../../src/core/manifestValidator';
 import { canonicalTensor, modelStructure } from '../../src/core/modelStructure';
 import { readoutWeights } from '../../src/core/onnxWeights';
 import { LensTokenizer } from '../../src/core/tokenizer';
+import { loadBundled } from './bundledModel';
 
-const root = path.join(__dirname, '../..');
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
 /** onnxruntime's float32 tanh/sigmoid may overshoot their bounds by about one unit in the last place. */
 const EPS = 1e-6;
 
-interface Reference {
-  texts: Array<{ name: string; inputIds: number[]; sequences?: Record<string, number[]> }>;
-}
-
-function load(id: string): { manifest: ModelManifest; bytes: Uint8Array; reference: Reference; dir: string } {
-  const dir = path.join(root, 'media/models', id);
-  const parsed = validateManifest(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-  return {
-    manifest: parsed.manifest,
-    bytes: readFileSync(path.join(dir, 'model.onnx')),
-    reference: JSON.parse(readFileSync(path.join(root, 'test/fixtures/reference', `${id}.json`), 'utf8')) as Reference,
-    dir,
-  };
-}
 
 async function runAll(id: string): Promise<Array<{ name: string; out: RunOutputs }>> {
-  const { manifest, bytes, reference } = load(id);
+  const { manifest, bytes, reference } = loadBundled(id);
   const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
   try {
     const runs = [];
@@ -140,7 +123,7 @@ describe('encoder and encoder–decoder models: exported tensors agree with each
 
   for (const id of ['encoder', 't5']) {
     it(`${id}: the declared readout of the last hidden state of the scored sequence gives the logits`, async () => {
-      const { manifest, bytes } = load(id);
+      const { manifest, bytes } = loadBundled(id);
       const readout = readoutWeights(manifest, bytes);
       const structure = modelStructure(manifest);
       for (const { name, out } of await runAll(id)) {
@@ -161,7 +144,7 @@ describe('encoder and encoder–decoder models: exported tensors agree with each
 
   for (const id of ['encoder', 't5', 'bahdanau']) {
     it(`${id}: its tokenizer keeps the base ids and maps the added special tokens`, () => {
-      const { manifest, dir } = load(id);
+      const { manifest, dir } = loadBundled(id);
       const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(dir, manifest.tokenizer.file), 'utf8')), manifest.tokenizer.file);
       assert.strictEqual(tokenizer.vocabSize, 4100);
       const expected: Record<string, number> = { '<|endoftext|>': 4095, '<pad>': 4096, '<mask>': 4097, '<extra_id_0>': 4098, '<extra_id_1>': 4099 };

@@ -5,7 +5,7 @@
 // (no DOM), so it is unit-tested in Node.
 
 import type { ModelManifest } from '../../src/core/manifest';
-import { modelStructure } from '../../src/core/modelStructure';
+import { modelStructure, predictsUnseenText } from '../../src/core/modelStructure';
 
 /** The user's decisions, by model id: those checked and those unchecked against the default. */
 export interface CompareChoice {
@@ -23,8 +23,7 @@ const MAX_ID_LENGTH = 128;
  * next-token scores have seen the text: not comparable.)
  */
 export function isCausalLanguageModel(manifest: ModelManifest): boolean {
-  const s = modelStructure(manifest);
-  return s.logits !== undefined && s.predictsNext && s.sequences.length === 1;
+  return predictsUnseenText(modelStructure(manifest));
 }
 
 /** Whether a model is compared under a choice (its own decision, else the default). */
