@@ -50,6 +50,15 @@ async function pickModel(panel, modelId) {
   await expectAnalysed(panel, modelId);
 }
 
+/**
+ * The attribute attr of each element locator matches, once the view has built the expected count of them (a tab
+ * builds its canvases on the animation frame after it is shown, so right after the click there may be none yet).
+ */
+async function drawnAttributes(locator, attr, expectedCount) {
+  await locator.nth(expectedCount - 1).waitFor({ state: 'attached' });
+  return locator.evaluateAll((els, name) => els.map((e) => e.getAttribute(name)), attr);
+}
+
 /** Asserts that every canvas matched by selector is painted (at least minFraction of its pixels). */
 async function expectPainted(panel, selector, minFraction) {
   const stats = await panel.locator(selector).evaluateAll(canvasPainted, { minFraction });
@@ -159,7 +168,7 @@ export function describeRnnViews(session) {
       const view = panel.locator('[data-testid=gates-view]');
       await view.waitFor();
       const gates = view.locator('canvas[data-testid=gate-heatmap]');
-      assert.deepEqual(await gates.evaluateAll((cs) => cs.map((c) => c.getAttribute('data-gate'))), ['i', 'f', 'g', 'o']);
+      assert.deepEqual(await drawnAttributes(gates, 'data-gate', 4), ['i', 'f', 'g', 'o']);
       await expectPainted(panel, '[data-testid=gates-view] canvas[data-testid=gate-heatmap]', 0.1);
       assert.ok((await view.locator('[data-testid=gate-summary]').count()) > 0, 'per-token gate summaries are drawn');
       await shot('lstm-gates', gates.first());
@@ -171,7 +180,7 @@ export function describeRnnViews(session) {
       const view = panel.locator('[data-testid=state-view]');
       await view.waitFor();
       const maps = view.locator('canvas[data-testid=state-heatmap]');
-      assert.deepEqual(await maps.evaluateAll((cs) => cs.map((c) => c.getAttribute('data-kind'))), ['cell', 'hidden']);
+      assert.deepEqual(await drawnAttributes(maps, 'data-kind', 2), ['cell', 'hidden']);
       await expectPainted(panel, '[data-testid=state-view] canvas[data-testid=state-heatmap]', 0.1);
       await shot('lstm-state', maps.first());
     });
@@ -200,7 +209,7 @@ export function describeRnnViews(session) {
       const view = panel.locator('[data-testid=gates-view]');
       await view.waitFor();
       const gates = view.locator('canvas[data-testid=gate-heatmap]');
-      assert.deepEqual(await gates.evaluateAll((cs) => cs.map((c) => c.getAttribute('data-gate'))), ['r', 'z', 'n']);
+      assert.deepEqual(await drawnAttributes(gates, 'data-gate', 3), ['r', 'z', 'n']);
       await expectPainted(panel, '[data-testid=gates-view] canvas[data-testid=gate-heatmap]', 0.1);
       assert.ok((await view.locator('[data-testid=gate-summary]').count()) > 0, 'per-token gate summaries are drawn');
       await shot('gru-gates', gates.first());
