@@ -3,7 +3,8 @@
 // onnxruntime-node (CPU, 1 thread) for the same model and tokens at several lengths, plus the cost of the
 // derived views (surprisal, top-5, rollout) computed in core, one rollout row and column on demand against
 // the full rollout (where it is still computed), and occlusion (whole perturbed copies; for the recurrent
-// models also against reusing the unchanged prefix). In Node, onnxruntime-web runs
+// models also against reusing the unchanged prefix), then GPT-2-small-shaped models at up to 2,048 tokens
+// (scale.ts; BENCH_SCALE_LENGTHS=0 skips them). In Node, onnxruntime-web runs
 // ort-wasm-simd-threaded.wasm, the binary the webview's wasm backend runs (onnxruntime-web/wasm; the
 // WebGPU build's larger asyncify binary serves only the WebGPU backend).
 
@@ -20,6 +21,7 @@ import { looksAhead, modelStructure } from '../../src/core/modelStructure';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
 import { LensTokenizer } from '../../src/core/tokenizer';
+import { scaleSection } from './scale';
 
 const root = path.join(__dirname, '../..');
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '64,256,1024').split(',').map(Number);
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
   const tok = median(await Promise.all([0, 1, 2, 3, 4].map(() => time(async () => tokenizer.tokenize(text)))));
   console.log(`\ntokenize with exact ranges: ${text.length} characters in ${tok.toFixed(1)} ms`);
   await runner.release();
+  if (process.env.BENCH_SCALE_LENGTHS !== '0') await scaleSection();
 }
 
 /**

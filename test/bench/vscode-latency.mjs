@@ -4,7 +4,9 @@
 // activation, webview, backend and model load included) and warm (median of repeats), then for ~2,048
 // tokens the hover and head-switch interactions, timed inside the webview with requestAnimationFrame.
 // Prints figures and targets; never asserts (a loaded machine is slow, not broken).
-// Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package]
+// Then the scale figures of vscode-scale.mjs.
+// Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
+//   [--scale-models 96-concat,96,768] [--scale-lengths 256,512,1024,2048]
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx 
 import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { headSwitches, heatmapHovers, markShown, untilIdle, untilPainted } from './webviewTiming.mjs';
+import { benchScale } from './vscode-scale.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -145,7 +148,7 @@ try {
   const files = [256, 2048].map((limit) => ({ name: `latency-${limit}.ts`, ...prefixOfTokens(tokenizer, source, limit) }));
   harness.log(`selections: ${files.map((f) => `${f.name} (${f.tokens} tokens, ${f.text.split('\n').length - 1} lines of ${SOURCES[0]}…)`).join(', ')}`);
   const results = {};
-  for (const name of backends) {
+  for (const name of args.includes('--scale-only') ? [] : backends) {
     if (!(name in BACKENDS)) throw new Error(`--backend must be webgpu, wasm or both, not ${name}`);
     harness.log(`measuring with ${name}…`);
     results[name] = await benchBackend(name, extensionsDir, files);
@@ -170,6 +173,10 @@ try {
   for (const [name, { info, rows }] of Object.entries(results)) {
     console.log(`  ${name}: backend ready in ${info.ready ?? '?'} ms after the webview started`);
     for (const [what, , , , timings] of rows) if (timings) console.log(`  ${name}: ${what}: ${timings}`);
+  }
+  if (!args.includes('--no-scale')) {
+    const list = (name, fallback) => option(name, fallback).split(',');
+    await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,768'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit) });
   }
   exitCode = 0;
 } catch (err) {

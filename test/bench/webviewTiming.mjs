@@ -38,6 +38,8 @@ export function untilPainted({ timeoutMs }) {
       const state = document.querySelector('[data-testid=analysis]')?.getAttribute('data-state');
       const canvas = document.querySelector('[data-testid=heatmap]');
       if (state === 'error') return resolve({ error: document.querySelector('[data-testid=analysis-error]')?.textContent });
+      const offer = document.querySelector('[data-testid=memory-offer]');
+      if (offer) return resolve({ refused: offer.textContent });
       if (state === 'analysed' && canvas && canvas !== shown && painted(canvas)) {
         const timings = document.querySelector('[data-testid=timings]')?.textContent ?? '';
         // When the panel received the request (its performance mark), in the same epoch terms as `at`.
@@ -119,4 +121,58 @@ export async function headSwitches({ rounds }) {
     }
   }
   return out;
+}
+
+/** Starts recording the webview's long tasks (main-thread tasks over 50 ms) from now on. */
+export function watchLongTasks() {
+  const since = performance.now();
+  window.__attentionLensLongTasks = [];
+  window.__attentionLensLongTaskObserver?.disconnect();
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.startTime >= since) window.__attentionLensLongTasks.push(e.duration);
+  });
+  observer.observe({ type: 'longtask', buffered: true });
+  window.__attentionLensLongTaskObserver = observer;
+}
+
+/** Records the long tasks since the page started (buffered), for a cold first command. */
+export function watchLongTasksSinceStart() {
+  window.__attentionLensLongTasks = [];
+  const observer = new PerformanceObserver((list) => window.__attentionLensLongTasks.push(...list.getEntries().map((e) => e.duration)));
+  observer.observe({ type: 'longtask', buffered: true });
+  window.__attentionLensLongTaskObserver = observer;
+}
+
+/** The long tasks recorded since watchLongTasks: { count, longest } (ms). */
+export function longTasks() {
+  const tasks = window.__attentionLensLongTasks ?? [];
+  return { count: tasks.length, longest: tasks.length ? Math.max(...tasks) : 0 };
+}
+
+/**
+ * Shows the tab `tab` and resolves with the ms from the click to the first animation frame in which every
+ * canvas matching `selector` is painted (at least minFraction of its pixels differ from its corner), or
+ * { timedOut }.
+ */
+export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
+  const painted = (canvas) => {
+    if (canvas.width <= 1 || canvas.clientWidth === 0) return false;
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - data[0]) + Math.abs(data[i + 1] - data[1]) + Math.abs(data[i + 2] - data[2]) > 40) n++;
+    }
+    return n / (data.length / 4) >= minFraction;
+  };
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    document.querySelector(`[data-testid=tab-${tab}]`).click();
+    const tick = () => {
+      const canvases = [...document.querySelectorAll(selector)];
+      if (canvases.length > 0 && canvases.every(painted)) return resolve({ ms: performance.now() - t0, canvases: canvases.length });
+      if (performance.now() - t0 > timeoutMs) return resolve({ timedOut: true });
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
 }

@@ -1,0 +1,165 @@
+// Why: issue 17's scale figures, in VS Code: GPT-2-small-shaped models (gpt2Model.ts: 12 × 12, random weights)
+// added through attentionLens.modelFolders as a user adds an export, analysed on wasm at growing lengths. Per
+// length: the command to the painted heatmap, then the head view and the model view painted after a click on
+// their tab, the heatmap hover and head switch frame times, the longest main-thread task in the webview during
+// it all (PerformanceObserver 'longtask'), and the renderer processes' peak resident memory (VmHWM, reset
+// before each length through /proc/<pid>/clear_refs). Each model runs in a fresh window. Printed, never asserted.
+// Run by npm run bench:vscode (after the latency figures); --scale-models 96,96-concat,768 and
+// --scale-lengths 256,512,1024,2048 choose what runs, --no-scale skips it.
+
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as harness from '../harness/codeServer.mjs';
+import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
+import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
+import { headSwitches, heatmapHovers, longTasks, markShown, tabPainted, untilIdle, untilPainted, watchLongTasks, watchLongTasksSinceStart } from './webviewTiming.mjs';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
+const gb = (bytes) => `${(bytes / 2 ** 30).toFixed(2)} GB`;
+
+/** Pid → { ppid, cmdline } of every process (cmdline with NULs as spaces: chromium's children rewrite theirs). */
+function processes() {
+  const all = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      all.set(Number(entry), { ppid, cmdline: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {
+      // a process that ended meanwhile
+    }
+  }
+  return all;
+}
+
+/** The renderer processes of the chromium whose profile lies under root: descendants of its browser process. */
+function rendererPids(root) {
+  const all = processes();
+  const profile = `--user-data-dir=${join(root, 'chromium-profile')}`;
+  const browser = [...all].find(([, p]) => p.cmdline.includes(profile) && !p.cmdline.includes('--type='))?.[0];
+  const descends = (pid) => {
+    for (let p = all.get(pid)?.ppid; p; p = all.get(p)?.ppid) if (p === browser) return true;
+    return false;
+  };
+  return [...all].filter(([pid, p]) => p.cmdline.includes('--type=renderer') && descends(pid)).map(([pid]) => pid);
+}
+
+/** Resets the peak resident set of each process (Linux: writing 5 to clear_refs). */
+function resetPeaks(pids) {
+  for (const pid of pids) {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      // gone
+    }
+  }
+}
+
+/** The largest peak resident set (VmHWM) among the processes, in bytes. */
+function peakResident(pids) {
+  let peak = 0;
+  for (const pid of pids) {
+    try {
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      peak = Math.max(peak, kb * 1024);
+    } catch {
+      // gone
+    }
+  }
+  return peak;
+}
+
+/** One model in a fresh window at every length: the rows of the table. */
+async function benchModel(spec, modelsDir, extensionsDir, files) {
+  const id = benchModelId(spec);
+  const root = await harness.makeTempDir('scale'); // short: chromium's socket path under it has a length limit
+  const folder = await harness.copyWorkspace(root);
+  for (const f of files) writeFileSync(join(folder, f.name), f.text);
+  const settings = { 'attentionLens.backend': 'wasm', 'attentionLens.modelFolders': [modelsDir], 'attentionLens.defaultModel': id, 'attentionLens.maxTokens': 4096 };
+  const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, settings, onLine: () => undefined });
+  const browser = await harness.launchChromium({ root, webgpu: false });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);
+  await waitForWorkbench(page);
+  const rows = [];
+  let frame = null;
+  for (const f of files) {
+    await quickOpen(page, f.name);
+    await page.keyboard.press('Control+A');
+    await statusSelection(page, new RegExp(`\\(${f.text.length} selected\\)$`));
+    const pids = rendererPids(root);
+    resetPeaks(pids);
+    if (frame) {
+      await frame.evaluate(untilIdle);
+      await frame.evaluate(markShown);
+      await frame.evaluate(watchLongTasks);
+    }
+    const start = Date.now();
+    await page.keyboard.press('Control+Alt+A');
+    if (!frame) {
+      frame = await webviewContentFrame(page, 'panel', 120_000);
+      await frame.evaluate(watchLongTasksSinceStart);
+    }
+    const painted = await frame.evaluate(untilPainted, { timeoutMs: 900_000 });
+    const row = { model: id, tokens: f.tokens, command: Date.now() - start };
+    if (painted.refused || painted.error || painted.timedOut) {
+      row.failed = (painted.refused ?? painted.error ?? 'timed out').replace(/\s+/g, ' ').slice(0, 240);
+      row.peak = peakResident(rendererPids(root));
+      rows.push(row);
+      harness.log(`${id} at ${f.tokens} tokens: ${row.failed}`);
+      continue;
+    }
+    row.timings = painted.timings;
+    const head = await frame.evaluate(tabPainted, { tab: 'head', selector: '[data-testid=head-view]', minFraction: 0.005, timeoutMs: 120_000 });
+    const model = await frame.evaluate(tabPainted, { tab: 'model', selector: '[data-testid=model-thumb] canvas', minFraction: 0.2, timeoutMs: 300_000 });
+    await frame.evaluate(tabPainted, { tab: 'heatmap', selector: '[data-testid=heatmap]', minFraction: 0.2, timeoutMs: 120_000 });
+    const hovers = await frame.evaluate(heatmapHovers, { samples: 12 });
+    const switches = await frame.evaluate(headSwitches, { rounds: 1 });
+    Object.assign(row, {
+      headView: head.timedOut ? NaN : head.ms,
+      modelView: model.timedOut ? NaN : model.ms,
+      hover: median(hovers.map((h) => h.frame)),
+      headSwitch: median(switches.map((s) => s.frame)),
+      longest: (await frame.evaluate(longTasks)).longest,
+      peak: peakResident(rendererPids(root)),
+    });
+    rows.push(row);
+    harness.log(`${id} at ${f.tokens} tokens: heatmap ${ms(row.command)}, peak ${gb(row.peak)}`);
+  }
+  await harness.closeBrowser(browser);
+  await harness.stopProcess(server.child);
+  return rows;
+}
+
+/** Generates the models, measures each, prints the table. */
+export async function benchScale({ extensionsDir, models, lengths, prefixOf }) {
+  const modelsDir = join(await harness.makeTempDir('bench-scale-models'), 'models');
+  const specs = models.map(benchSpec);
+  if (specs.some((s) => s.half)) throw new Error('--scale-models: the extension reads float32 attention; the -half variants are for npm run bench only');
+  const sizes = {};
+  for (const spec of specs) sizes[benchModelId(spec)] = writeBenchModel(modelsDir, spec, harness.repoRoot).bytes;
+  const files = lengths.map((limit) => ({ name: `scale-${limit}.ts`, ...prefixOf(limit) }));
+  const rows = [];
+  for (const spec of specs) {
+    harness.log(`scale: measuring ${benchModelId(spec)}…`);
+    rows.push(...(await benchModel(spec, modelsDir, extensionsDir, files)));
+  }
+  console.log('\nScale: GPT-2-small-shaped models (12 × 12, random weights) added from a folder, wasm. The first row of each model is the first');
+  console.log('command in its window (extension, webview, onnxruntime and the model load included). Peak: the largest VmHWM among the renderer processes.');
+  const header = ['model (file)', 'tokens', 'command → heatmap', 'head view', 'model view', 'hover', 'head switch', 'longest task', 'renderer peak'];
+  const table = [header];
+  const name = (r) => `${r.model} (${(sizes[r.model] / 2 ** 20).toFixed(0)} MiB)`;
+  for (const r of rows.filter((x) => !x.failed)) {
+    table.push([name(r), String(r.tokens), ms(r.command), ms(r.headView), ms(r.modelView), ms(r.hover), ms(r.headSwitch), ms(r.longest), gb(r.peak)]);
+  }
+  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  table.forEach((r, i) => {
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+  for (const r of rows.filter((x) => x.failed)) console.log(`${name(r)} at ${r.tokens} tokens: not shown (renderer peak ${gb(r.peak)}): ${r.failed}`);
+  console.log('\nThe panel\'s breakdown of each analysis:');
+  for (const r of rows) if (r.timings) console.log(`  ${r.model} at ${r.tokens} tokens: ${r.timings}`);
+}
