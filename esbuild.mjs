@@ -61,6 +61,8 @@ const configs = [
       panel: join(root, 'webview/panel.ts'),
       sidebar: join(root, 'webview/sidebar.ts'),
       fill: join(root, 'webview/fill.ts'),
+      // onnxruntime-web and every session run in this worker (webview/ortClient.ts starts it).
+      ortWorker: join(root, 'webview/ortWorker.ts'),
       main: join(root, 'webview/main.css'),
     },
     outdir: join(root, 'out/webview'),

@@ -1,14 +1,15 @@
-// Initialises onnxruntime-web inside the webview: WebGPU first (unless the user chose wasm), the
-// one-thread wasm backend otherwise, and proves the choice by running a tiny probe model on it.
-// Each backend gets its own onnxruntime-web build: the WebGPU build's wasm binary is compiled with
+// Initialises onnxruntime-web for a webview page: WebGPU first (unless the user chose wasm), the
+// one-thread wasm backend otherwise, and proves the choice by running a tiny probe model on it. The builds
+// run in a dedicated worker (ortWorker.ts, reached through ortClient.ts), so no session and no run ever
+// holds the page's main thread. Each backend gets its own onnxruntime-web build: the WebGPU build's wasm binary is compiled with
 // Emscripten's asyncify and is twice the size (26.8 vs 14.2 MB): slower to load, compile and tier up, so
 // the first sessions and runs after start are slower (steady-state runs are about as fast). The wasm
 // backend uses the plain build, the binary onnxruntime-web runs in Node, which npm run bench measures.
 
-import * as ortWebGpu from 'onnxruntime-web/webgpu';
-import * as ortWasm from 'onnxruntime-web/wasm';
+import type { OrtModule } from '../src/core/engine';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { fetchBytes } from './fetchBytes';
+import { OrtWorkerClient } from './ortClient';
 
 interface GpuAdapterLike {
   info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
@@ -40,33 +41,31 @@ async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: strin
   }
 }
 
-/** The onnxruntime-web build that runs a backend (both have the same API). */
-export type OrtBuild = typeof ortWasm;
-export function ortFor(backend: 'webgpu' | 'wasm'): OrtBuild {
-  return backend === 'webgpu' ? (ortWebGpu as OrtBuild) : ortWasm;
-}
-
 /** The wasm binary each build runs (esbuild.mjs copies them to out/ort/). */
 const BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm', wasm: 'ort-wasm-simd-threaded.wasm' } as const;
 
 /**
- * The onnxruntime-web builds of one webview page: configured on construction (onnxruntime's settings are
- * global to the page, so a page makes one), and started by init() for a backend preference, as often as
- * the setting changes.
+ * The onnxruntime-web builds of one webview page, in one worker (onnxruntime's settings are global to a
+ * page, so a page makes one), started by init() for a backend preference, as often as the setting changes.
  */
 export class OrtBackends {
   /** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
+  private readonly worker: OrtWorkerClient;
 
   constructor(private readonly ortBaseUri: string) {
-    for (const backend of ['webgpu', 'wasm'] as const) {
-      const ort = ortFor(backend);
-      // Naming only the .wasm makes each build use the loader bundled into it (no .mjs request).
-      ort.env.wasm.wasmPaths = { wasm: `${ortBaseUri}${BINARY[backend]}` };
-      ort.env.wasm.numThreads = 1; // Webviews are not cross-origin isolated: no SharedArrayBuffer.
-      ort.env.wasm.proxy = false;
-      ort.env.logLevel = 'error';
-    }
+    // The worker's script is built beside the pages' (out/webview/), the binaries in out/ort/.
+    this.worker = new OrtWorkerClient(new URL('../webview/ortWorker.js', ortBaseUri).href);
+  }
+
+  /** A started backend as the engine's OrtModule (sessions and runs in the worker). */
+  module(backend: 'webgpu' | 'wasm'): OrtModule {
+    return this.worker.module(backend);
+  }
+
+  /** Stops the worker, releasing every session. */
+  dispose(): void {
+    this.worker.dispose();
   }
 
   /** Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. */
@@ -75,7 +74,7 @@ export class OrtBackends {
     // The probe model and the chosen build's binary download side by side.
     const modelBytes = fetchBytes(probeModelUri, { what: 'the probe model', code: 'backend-unavailable' });
     modelBytes.catch(() => undefined); // awaited by probe()
-    const base = { requested, ortVersion: ortWasm.env.versions.web ?? 'unknown' };
+    const base = { requested, ortVersion: await this.worker.version() };
     let fallbackReason: string | undefined;
     if (requested === 'wasm') {
       fallbackReason = 'the attentionLens.backend setting is "wasm"';
@@ -115,16 +114,10 @@ export class OrtBackends {
    * session of a build instantiates its wasm binary, fetched here beside the probe model.
    */
   private async probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm'): Promise<void> {
-    const ort = ortFor(provider);
     const [bytes, wasmBinary] = await Promise.all([modelBytes, this.fetchBinary(provider)]);
-    ort.env.wasm.wasmBinary = wasmBinary;
-    let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
-    try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
-      this.instantiated.add(provider);
-    } finally {
-      ort.env.wasm.wasmBinary = undefined; // used once, when the build starts; nothing else holds it
-    }
+    const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary);
+    this.instantiated.add(provider);
+    const ort = this.module(provider);
     try {
       const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);
       const output = await session.run({ [session.inputNames[0]]: input });

@@ -4,10 +4,9 @@
 // disposed, its waiting runs cancelled), and remember which models the engine has loaded. The Fill page uses
 // this class; the analysis panel shares its engine slot and paint helpers.
 
-import type { OrtModule } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
-import { OrtBackends, ortFor } from './backend';
+import { OrtBackends } from './backend';
 import { Engine, type ModelFetcher } from './engine';
 
 /** The engine of one backend start: runs wait on it; a new backend setting gets a new slot. */
@@ -74,7 +73,7 @@ export class EngineHost {
       if (this.requested !== preference) return; // a newer setting superseded this start
       this.backend = info;
       this.events.status(info);
-      this.slot.engine = new Engine({ provider: info.backend, ort: ortFor(info.backend) as unknown as OrtModule, files: this.files });
+      this.slot.engine = new Engine({ provider: info.backend, ort: this.ort.module(info.backend), files: this.files });
       this.slot.resolve(this.slot.engine);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

@@ -7,7 +7,6 @@
 // tokens that fit, instead of a crashed webview.
 
 import type { Analysis } from '../src/core/analyze';
-import type { OrtModule } from '../src/core/engine';
 import { analysisCovers, compareRunOf } from '../src/core/compare';
 import { LensError, toErrorPayload } from '../src/core/errors';
 import { maxTokensWithin, memoryBudget, overBudgetMessage, runMemory, selectionLengths } from '../src/core/memoryEstimate';
@@ -15,7 +14,7 @@ import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSet
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
 import type { LensTokenizer } from '../src/core/tokenizer';
-import { OrtBackends, ortFor } from './backend';
+import { OrtBackends } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { Engine, ModelFetcher } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
@@ -286,7 +285,7 @@ class PanelPage {
       this.backend = info;
       replace(this.backendSlot, backendView(info));
       host.notify('backendReady', info);
-      this.engine.engine = new Engine({ provider: info.backend, ort: ortFor(info.backend) as unknown as OrtModule, files: this.files });
+      this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files });
       this.engine.resolve(this.engine.engine);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

@@ -7,12 +7,11 @@
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { compareRunOf } from '../src/core/compare';
-import type { OrtModule } from '../src/core/engine';
 import { shortName } from '../src/core/compareSummary';
 import { LensError, toErrorPayload } from '../src/core/errors';
 import type { BackendInfo, CompareText, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { isBlank } from '../src/core/text';
-import { OrtBackends, ortFor } from './backend';
+import { OrtBackends } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { type CompareChoice, parseChoice } from './compare/choice';
 import { CompareView } from './compare/compareView';
@@ -92,11 +91,11 @@ class ComparePage {
     if (this.engine?.preference !== preference) {
       this.withEngine((e) => e.dispose());
       replace(this.backendSlot, backendView('loading'));
-      this.ort ??= new OrtBackends(initial.ortBaseUri);
-      const promise = this.ort.init(preference, initial.probeModelUri).then(
+      const ort = (this.ort ??= new OrtBackends(initial.ortBaseUri));
+      const promise = ort.init(preference, initial.probeModelUri).then(
         (info) => {
           replace(this.backendSlot, backendView(info));
-          return { engine: new Engine({ provider: info.backend, ort: ortFor(info.backend) as unknown as OrtModule, files: this.files }), info };
+          return { engine: new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files }), info };
         },
         (err: unknown) => {
           const error = err instanceof Error ? err : new Error(String(err));

@@ -1,0 +1,85 @@
+// Why: the worker that owns onnxruntime-web (both builds: WebGPU and plain wasm) and every session, so that
+// creating a session and running a model happen off the webview's main thread, which keeps drawing, hovering
+// and cancelling. It answers the requests of ortWorkerProtocol.ts; outputs go back by transferring their
+// buffers (no copy). A dedicated worker made from a blob cannot fetch webview resources, so every byte it
+// needs (model, external data, onnxruntime's binary) arrives in a request.
+
+import * as ortWebGpu from 'onnxruntime-web/webgpu';
+import * as ortWasm from 'onnxruntime-web/wasm';
+import type { InferenceSession, Tensor } from 'onnxruntime-web';
+import { type Envelope, Endpoint, type Transport } from '../src/core/rpc';
+import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireTensor } from './ortWorkerProtocol';
+
+type OrtBuild = typeof ortWasm;
+const builds: Record<OrtBackendName, OrtBuild> = { webgpu: ortWebGpu as OrtBuild, wasm: ortWasm };
+for (const ort of Object.values(builds)) {
+  ort.env.wasm.numThreads = 1; // webviews are not cross-origin isolated: no SharedArrayBuffer
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+}
+
+const scope = self as unknown as { postMessage(message: unknown, transfer: Transferable[]): void; addEventListener(type: 'message', listener: (e: MessageEvent) => void): void; removeEventListener(type: 'message', listener: (e: MessageEvent) => void): void };
+
+/** The buffers of a response's tensors, to transfer rather than copy. */
+function transferables(message: Envelope): Transferable[] {
+  if (message.kind !== 'response' || !message.result || typeof message.result !== 'object') return [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const value of Object.values(message.result as Record<string, unknown>)) {
+    const data = (value as Partial<WireTensor> | null)?.data;
+    if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) buffers.add(data.buffer);
+  }
+  return [...buffers];
+}
+
+const transport: Transport = {
+  post: (message) => scope.postMessage(message, transferables(message)),
+  listen: (handler) => {
+    const listener = (e: MessageEvent) => handler(e.data);
+    scope.addEventListener('message', listener);
+    return { dispose: () => scope.removeEventListener('message', listener) };
+  },
+};
+const page = new Endpoint<Record<string, never>, Record<string, never>, OrtWorkerRequests, OrtWorkerNotifications>(transport, { peer: 'page' });
+
+const sessions = new Map<number, { ort: OrtBuild; session: InferenceSession }>();
+let nextSession = 1;
+
+page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
+
+page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
+  const ort = builds[backend];
+  if (!ort) throw new Error(`unknown backend "${String(backend)}"`);
+  ort.env.wasm.wasmBinary = wasmBinary;
+  let session: InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, options as InferenceSession.SessionOptions);
+  } finally {
+    ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
+  }
+  const id = nextSession++;
+  sessions.set(id, { ort, session });
+  return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+});
+
+page.onRequest('run', async ({ session: id, feeds }) => {
+  const entry = sessions.get(id);
+  if (!entry) throw new Error(`no session ${id} (released?)`);
+  const inputs: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) inputs[name] = new entry.ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+  const results = await entry.session.run(inputs);
+  const out: Record<string, WireTensor> = {};
+  for (const [name, t] of Object.entries(results)) {
+    let data = t.data as WireTensor['data'];
+    // A view into a larger buffer (or onnxruntime's heap) is copied: only a buffer of its own can be transferred.
+    if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || !(data.buffer instanceof ArrayBuffer)) data = data.slice() as WireTensor['data'];
+    out[name] = { type: t.type as WireTensor['type'], data, dims: [...t.dims] };
+  }
+  return out;
+});
+
+page.onRequest('release', async ({ session: id }) => {
+  const entry = sessions.get(id);
+  sessions.delete(id);
+  await entry?.session.release();
+  return null;
+});

@@ -1,0 +1,36 @@
+// Why: onnxruntime runs in a dedicated worker (ortWorker.ts), so that a session's creation and a run of
+// seconds never hold the webview's main thread; these are the messages between the page (ortClient.ts) and
+// that worker, carried by the same typed request endpoint as the host protocol (src/core/rpc.ts).
+
+export type OrtBackendName = 'webgpu' | 'wasm';
+export type WireTensorType = 'int64' | 'int32' | 'float32' | 'float16' | 'uint16';
+export type WireData = BigInt64Array | Int32Array | Float32Array | Uint16Array;
+
+/** A tensor as it crosses to or from the worker (its buffer is transferred from the worker, copied to it). */
+export interface WireTensor {
+  type: WireTensorType;
+  data: WireData;
+  dims: number[];
+}
+
+/** The session options the engine gives (all structured-cloneable). */
+export interface WireSessionOptions {
+  executionProviders?: string[];
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  externalData?: Array<{ path: string; data: Uint8Array }>;
+}
+
+/** What the page asks of the worker. */
+export interface OrtWorkerRequests {
+  /** onnxruntime-web's version. */
+  version: { params: Record<string, never>; result: string };
+  /** Creates a session on a backend; wasmBinary when the build has not instantiated its binary yet. */
+  create: {
+    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array };
+    result: { session: number; inputNames: string[]; outputNames: string[] };
+  };
+  run: { params: { session: number; feeds: Record<string, WireTensor> }; result: Record<string, WireTensor> };
+  release: { params: { session: number }; result: null };
+}
+
+export type OrtWorkerNotifications = Record<string, never>;
