@@ -26,6 +26,7 @@ import type { InfillRequest, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
 import { LensTokenizer } from '../src/core/tokenizer';
 import { fetchBytes } from './fetchBytes';
+import { mark } from './marks';
 import { type ModelProbes, predictMasked, probeHeads } from './probes';
 
 export interface LoadProgress {
@@ -336,12 +337,14 @@ export class Engine {
         slot.files = files;
       }
       const { modelBytes, externalData, tokenizerJson } = await untilAborted(slot.files, signal);
+      mark('files');
       slot.tokenizer ??= new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
       slot.runner ??= await ModelRunner.create(this.options.ort, model.manifest, modelBytes, {
         executionProviders: [this.options.provider],
         graphOptimizationLevel: 'all',
         ...externalDataOption(model.manifest, externalData),
       });
+      mark('session');
       if (signal.aborted) throw cancelledError('exclusive');
       // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32.
       if (model.manifest.readout && !slot.readout) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);
@@ -351,6 +354,7 @@ export class Engine {
       const sequences = slot.runner.structure.sequences;
       const outputs = await slot.runner.run(Object.fromEntries(sequences.map((s) => [s.id, warmUp])));
       assertSaneRun(model.manifest, outputs, Object.fromEntries(sequences.map((s) => [s.id, warmUp.length])), slot.tokenizer.vocabSize);
+      mark('warm');
       slot.warm = true;
       slot.files = undefined;
       slot.onProgress = undefined;

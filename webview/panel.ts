@@ -15,6 +15,7 @@ import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
 import type { LensTokenizer } from '../src/core/tokenizer';
 import { OrtBackends } from './backend';
+import { mark } from './marks';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { Engine, ModelFetcher } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
@@ -157,10 +158,13 @@ class PanelPage {
       return;
     }
     const { result } = outcome;
+    mark('analysed');
     const renderStart = performance.now();
     try {
       this.render(result, selection, engine, model, fitted !== undefined ? 'the memory an analysis may take' : undefined);
+      mark('rendered');
       await nextPaint();
+      mark('painted');
     } catch (err) {
       this.fail(err, selection, id);
       return;
@@ -180,7 +184,9 @@ class PanelPage {
     host.notify('analysisDone', done);
     // Editor hovers and decorations: computed after the first paint, off the critical path.
     setTimeout(() => {
-      if (seq === this.runSeq) this.influenceSource = postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout');
+      if (seq !== this.runSeq) return;
+      this.influenceSource = postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout');
+      mark('influence');
     }, 0);
   }
 
@@ -283,6 +289,7 @@ class PanelPage {
         return; // A newer setting superseded this initialisation.
       }
       this.backend = info;
+      mark('backend');
       replace(this.backendSlot, backendView(info));
       host.notify('backendReady', info);
       this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files });
@@ -307,8 +314,7 @@ class PanelPage {
     );
     host.onRequest('showSelection', (params) => {
       const { modelId, ...selection } = params;
-      performance.clearMarks('lens:request');
-      performance.mark('lens:request'); // when it arrived: npm run bench:vscode splits the command's latency here
+      mark('request'); // when it arrived: npm run bench:vscode splits the command's latency here
       void this.analyse(selection, modelId);
       return { version: selection.version, length: selection.text.length, backend: this.backend };
     });
@@ -340,6 +346,7 @@ class PanelPage {
       else if (rerun && this.current) void this.analyse(this.current.selection, this.current.modelId);
     });
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
+    mark('ready');
     this.settings = state.settings;
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
     const first = this.chooseModel(this.saved?.modelId);
@@ -360,6 +367,7 @@ class PanelPage {
   }
 }
 
+mark('script');
 const app = document.getElementById('app')!;
 new PanelPage(app).start().catch((err) => {
   reportError(err, 'panel');

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx (npm run bench:vscode)
 import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
-import { headSwitches, heatmapHovers, markShown, untilIdle, untilPainted } from './webviewTiming.mjs';
+import { headSwitches, heatmapHovers, longTasks, markShown, stepTimes, untilIdle, untilPainted, watchLongTasksSinceStart } from './webviewTiming.mjs';
 import { benchScale } from './vscode-scale.mjs';
 
 const args = process.argv.slice(2);
@@ -93,6 +93,8 @@ async function benchBackend(name, extensionsDir, files) {
   const offset = await clockOffset(cold.frame);
   cold.ms -= offset;
   const frame = cold.frame;
+  await frame.evaluate(watchLongTasksSinceStart);
+  const coldSteps = coldBreakdown(await frame.evaluate(stepTimes), cold.result.at - cold.ms, cold.result.at, await frame.evaluate(longTasks));
   const info = await frame.evaluate(() => ({
     backend: document.querySelector('[data-testid=backend]')?.getAttribute('data-backend'),
     ready: /Ready in ([\d,]+) ms/.exec(document.querySelector('[data-testid=backend]')?.textContent ?? '')?.[1],
@@ -125,7 +127,30 @@ async function benchBackend(name, extensionsDir, files) {
   rows.push(['head switch, back to a head seen: → repainted', big.result.tokens, switches.filter((s) => s.round > 0).map((s) => s.frame)]);
   await harness.closeBrowser(browser);
   await harness.stopProcess(server.child);
-  return { info, rows };
+  return { info, rows, coldSteps };
+}
+
+/** Names of the cold start's steps: what happened up to each mark (webview/marks.ts). */
+const STEP_NAMES = {
+  documentStart: 'extension activation, panel and webview created',
+  script: "webview's script loaded and started",
+  ready: 'host answered the initial state',
+  request: 'host asked for the analysis',
+  backend: "onnxruntime's worker, binary fetch and compile, probe model",
+  files: "model's files fetched",
+  session: 'session created',
+  warm: 'warm-up run and sanity check',
+  analysed: 'selection tokenized, run and analysed',
+  rendered: 'views built',
+  painted: 'first frame painted',
+};
+
+/** The cold command's steps in time order, from the key press (page clock): [name, ms since key press, ms since the step before, longest task]. */
+function coldBreakdown({ documentStart, marks }, keyPress, paintedAt, tasks) {
+  const times = { documentStart, ...marks, painted: paintedAt };
+  const steps = Object.entries(times).filter(([name]) => name in STEP_NAMES).sort((a, b) => a[1] - b[1]);
+  const started = (i) => (i === 0 ? undefined : steps[i - 1][0] === 'documentStart' ? 'page' : steps[i - 1][0]); // byStep's name for the step's start
+  return steps.map(([name, at], i) => [STEP_NAMES[name], at - keyPress, at - (i ? steps[i - 1][1] : keyPress), tasks.byStep[started(i)]]);
 }
 
 let exitCode = 1;
@@ -169,6 +194,10 @@ try {
     console.log(r.map((cell, c) => (c >= 2 && c <= 5 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   });
+  console.log('\nThe cold command, step by step (each step ends at the time shown; the longest main-thread task that started in it):');
+  for (const [name, { coldSteps }] of Object.entries(results)) {
+    for (const [what, at, took, task] of coldSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
+  }
   console.log('\nThe panel\'s own breakdown of each analysis (last run of each row):');
   for (const [name, { info, rows }] of Object.entries(results)) {
     console.log(`  ${name}: backend ready in ${info.ready ?? '?'} ms after the webview started`);

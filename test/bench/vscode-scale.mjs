@@ -71,6 +71,12 @@ function peakResident(pids) {
   return peak;
 }
 
+/** The longest task and the step it started after (webview/marks.ts). */
+function longestTask({ longest, byStep }) {
+  const step = Object.entries(byStep).find(([, d]) => d === longest)?.[0];
+  return { longest, longestStep: step ? `after ${step}` : '' };
+}
+
 /** One model in a fresh window at every length: the rows of the table. */
 async function benchModel(spec, modelsDir, extensionsDir, files) {
   const id = benchModelId(spec);
@@ -122,7 +128,7 @@ async function benchModel(spec, modelsDir, extensionsDir, files) {
       modelView: model.timedOut ? NaN : model.ms,
       hover: median(hovers.map((h) => h.frame)),
       headSwitch: median(switches.map((s) => s.frame)),
-      longest: (await frame.evaluate(longTasks)).longest,
+      ...longestTask(await frame.evaluate(longTasks)),
       peak: peakResident(rendererPids(root)),
     });
     rows.push(row);
@@ -147,12 +153,13 @@ export async function benchScale({ extensionsDir, models, lengths, prefixOf }) {
     rows.push(...(await benchModel(spec, modelsDir, extensionsDir, files)));
   }
   console.log('\nScale: GPT-2-small-shaped models (12 × 12, random weights) added from a folder, wasm. The first row of each model is the first');
-  console.log('command in its window (extension, webview, onnxruntime and the model load included). Peak: the largest VmHWM among the renderer processes.');
+  console.log('command in its window (extension, webview, onnxruntime and the model load included). Longest task: the longest main-thread task in the');
+  console.log('webview from the command on, with the step it started after (webview/marks.ts). Peak: the largest VmHWM among the renderer processes.');
   const header = ['model (file)', 'tokens', 'command → heatmap', 'head view', 'model view', 'hover', 'head switch', 'longest task', 'renderer peak'];
   const table = [header];
   const name = (r) => `${r.model} (${(sizes[r.model] / 2 ** 20).toFixed(0)} MiB)`;
   for (const r of rows.filter((x) => !x.failed)) {
-    table.push([name(r), String(r.tokens), ms(r.command), ms(r.headView), ms(r.modelView), ms(r.hover), ms(r.headSwitch), ms(r.longest), gb(r.peak)]);
+    table.push([name(r), String(r.tokens), ms(r.command), ms(r.headView), ms(r.modelView), ms(r.hover), ms(r.headSwitch), `${ms(r.longest)}${r.longestStep ? ` (${r.longestStep})` : ''}`, gb(r.peak)]);
   }
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
   table.forEach((r, i) => {

@@ -37,9 +37,9 @@ export function untilPainted({ timeoutMs }) {
       const at = performance.timeOrigin + performance.now();
       const state = document.querySelector('[data-testid=analysis]')?.getAttribute('data-state');
       const canvas = document.querySelector('[data-testid=heatmap]');
-      if (state === 'error') return resolve({ error: document.querySelector('[data-testid=analysis-error]')?.textContent });
       const offer = document.querySelector('[data-testid=memory-offer]');
       if (offer) return resolve({ refused: offer.textContent });
+      if (state === 'error') return resolve({ error: document.querySelector('[data-testid=analysis-error]')?.textContent || 'the panel shows an error' });
       if (state === 'analysed' && canvas && canvas !== shown && painted(canvas)) {
         const timings = document.querySelector('[data-testid=timings]')?.textContent ?? '';
         // When the panel received the request (its performance mark), in the same epoch terms as `at`.
@@ -129,7 +129,7 @@ export function watchLongTasks() {
   window.__attentionLensLongTasks = [];
   window.__attentionLensLongTaskObserver?.disconnect();
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.startTime >= since) window.__attentionLensLongTasks.push(e.duration);
+    for (const e of list.getEntries()) if (e.startTime >= since) window.__attentionLensLongTasks.push({ start: e.startTime, duration: e.duration });
   });
   observer.observe({ type: 'longtask', buffered: true });
   window.__attentionLensLongTaskObserver = observer;
@@ -138,15 +138,31 @@ export function watchLongTasks() {
 /** Records the long tasks since the page started (buffered), for a cold first command. */
 export function watchLongTasksSinceStart() {
   window.__attentionLensLongTasks = [];
-  const observer = new PerformanceObserver((list) => window.__attentionLensLongTasks.push(...list.getEntries().map((e) => e.duration)));
+  const observer = new PerformanceObserver((list) => window.__attentionLensLongTasks.push(...list.getEntries().map((e) => ({ start: e.startTime, duration: e.duration }))));
   observer.observe({ type: 'longtask', buffered: true });
   window.__attentionLensLongTaskObserver = observer;
 }
 
-/** The long tasks recorded since watchLongTasks: { count, longest } (ms). */
+/**
+ * The long tasks recorded since watchLongTasks, each named by the step it started in (the latest lens:* mark
+ * before it, see webview/marks.ts; "page" before the first): { count, longest, byStep: { step: longest ms } }.
+ */
 export function longTasks() {
   const tasks = window.__attentionLensLongTasks ?? [];
-  return { count: tasks.length, longest: tasks.length ? Math.max(...tasks) : 0 };
+  const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('lens:')).sort((a, b) => a.startTime - b.startTime);
+  const byStep = {};
+  for (const t of tasks) {
+    const step = marks.filter((m) => m.startTime <= t.start).at(-1)?.name.slice(5) ?? 'page';
+    byStep[step] = Math.max(byStep[step] ?? 0, t.duration);
+  }
+  return { count: tasks.length, longest: tasks.length ? Math.max(...tasks.map((t) => t.duration)) : 0, byStep };
+}
+
+/** Each lens:* mark's time (epoch ms), and when the page's document started (timeOrigin). */
+export function stepTimes() {
+  const marks = {};
+  for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('lens:')) marks[m.name.slice(5)] = performance.timeOrigin + m.startTime;
+  return { documentStart: performance.timeOrigin, marks };
 }
 
 /**

@@ -1,0 +1,20 @@
+// Why: npm run bench:vscode splits a command's latency, and a cold start, into its steps (and finds which step
+// a long main-thread task belongs to) from these performance marks; each keeps its latest time only.
+
+export type Step =
+  | 'script' // the page's script started
+  | 'ready' // the host answered with the initial state
+  | 'request' // the host asked for an analysis (showSelection)
+  | 'backend' // onnxruntime's worker, binary and probe are ready
+  | 'files' // the model's files are fetched
+  | 'session' // its session is created (in the worker)
+  | 'warm' // its warm-up run and sanity check are done
+  | 'analysed' // the run and the analysis of the selection are done
+  | 'rendered' // the views are built
+  | 'painted' // the frame that shows them
+  | 'influence'; // the editor hovers' summary is posted to the host
+
+export function mark(step: Step): void {
+  performance.clearMarks(`lens:${step}`);
+  performance.mark(`lens:${step}`);
+}
