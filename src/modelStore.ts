@@ -114,12 +114,14 @@ export class ModelStore extends Disposable {
 
   /**
    * The folders webviews may load models from, besides media/: the installed models' folder (the extension's
-   * own storage, where only verified copies are kept) and the folder of each valid model from the setting or
-   * the workspace — never the folders that hold them, so nothing else there can be read.
+   * own storage, where only verified copies are kept) and each model folder from the setting or the workspace
+   * — never the folders that hold them, so nothing else there can be read.
    */
   async modelRoots(): Promise<vscode.Uri[]> {
-    const { models } = await this.list();
-    const own = models.filter((m) => m.origin === 'folder' || m.origin === 'workspace').map((m) => m.folder);
+    // Found by listing folders only, without reading or checking a model: the panel opens while list() checks
+    // them (a first run hashes every file). A folder whose model turns out invalid is never described to a webview.
+    const { candidates } = await this.candidates();
+    const own = candidates.filter((c) => c.origin === 'folder' || c.origin === 'workspace').map((c) => c.uri);
     return [...(this.installedRoot ? [this.installedRoot] : []), ...own];
   }
 
@@ -151,11 +153,18 @@ export class ModelStore extends Disposable {
   }
 
   private async scan(): Promise<ModelCatalogue> {
+    const started = Date.now();
+    const catalogue = await this.scanRoots();
+    this.log.info(`Read and checked ${catalogue.models.length + catalogue.invalid.length} model folders in ${Date.now() - started} ms.`);
+    return catalogue;
+  }
+
+  /** Every model folder of the four roots, by listing folders only; roots that cannot be read, and notices. */
+  private async candidates(): Promise<{ candidates: Candidate[]; unreadable: InvalidFolder[]; notices: string[] }> {
     const root = vscode.Uri.joinPath(this.extensionUri, MODELS_FOLDER);
-    const models: StoredModel[] = [];
-    const invalidFolders: InvalidFolder[] = [];
+    const unreadableRoots: InvalidFolder[] = [];
     const notices: string[] = [];
-    const unreadable = (origin: ModelOrigin, folder: string, error: string) => invalidFolders.push({ model: { id: '', folder, errors: [error] }, origin, uri: undefined });
+    const unreadable = (origin: ModelOrigin, folder: string, error: string) => unreadableRoots.push({ model: { id: '', folder, errors: [error] }, origin, uri: undefined });
     let entries: [string, vscode.FileType][] = [];
     try {
       entries = await vscode.workspace.fs.readDirectory(root);
@@ -175,6 +184,13 @@ export class ModelStore extends Disposable {
       if ('error' in found) unreadable('folder', added.fsPath, found.error);
       else candidates.push(...found);
     }
+    return { candidates, unreadable: unreadableRoots, notices };
+  }
+
+  private async scanRoots(): Promise<ModelCatalogue> {
+    const models: StoredModel[] = [];
+    const { candidates, unreadable, notices } = await this.candidates();
+    const invalidFolders: InvalidFolder[] = [...unreadable];
     // Folders are checked side by side (reading and hashing overlap); results are taken in folder order.
     const results = await Promise.all(candidates.map(({ uri, name, folder }) => this.check(uri, name, folder)));
     this.verified.keepOnly?.(new Set(candidates.map((c) => c.folder))); // removed models leave no fingerprint behind

@@ -339,6 +339,9 @@ export class Engine {
       const { modelBytes, externalData, tokenizerJson } = await untilAborted(slot.files, signal);
       mark('files');
       slot.tokenizer ??= new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
+      // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32. Read
+      // before the session is created, which may take the bytes (onnxruntime's worker owns them then).
+      if (model.manifest.readout && !slot.readout && !slot.runner) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);
       slot.runner ??= await ModelRunner.create(this.options.ort, model.manifest, modelBytes, {
         executionProviders: [this.options.provider],
         graphOptimizationLevel: 'all',
@@ -346,8 +349,6 @@ export class Engine {
       });
       mark('session');
       if (signal.aborted) throw cancelledError('exclusive');
-      // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32.
-      if (model.manifest.readout && !slot.readout) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);
       // First runs compile kernels; a model whose declared axes do not match its outputs fails here, and
       // one whose outputs break what its roles promise (rows summing to 1, gates in [0, 1]…) fails the check.
       const warmUp = slot.tokenizer.encode(WARM_UP_TEXT);

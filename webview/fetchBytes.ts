@@ -21,18 +21,27 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
   if (!response.ok || !response.body) {
     throw new LensError(options.code, `Could not load ${options.what} (${response.status} ${response.statusText}).`);
   }
-  const total = Number(response.headers.get('content-length')) || options.expectedBytes || 0;
+  const declared = Number(response.headers.get('content-length')) || 0;
+  const total = declared || options.expectedBytes || 0;
   const reader = response.body.getReader();
+  // With a declared length, chunks are written straight into one array of that size: a model of hundreds of
+  // MB is never held twice (chunks, then their concatenation), and no long copy runs at the end.
+  let bytes = new Uint8Array(declared);
   const chunks: Uint8Array[] = [];
   let loaded = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    chunks.push(value);
+    if (chunks.length === 0 && loaded + value.length <= bytes.length) bytes.set(value, loaded);
+    else {
+      if (chunks.length === 0 && loaded > 0) chunks.push(bytes.subarray(0, loaded)); // more than declared: collect instead
+      chunks.push(value);
+    }
     loaded += value.length;
     options.onProgress?.(loaded, total);
   }
-  const bytes = new Uint8Array(loaded);
+  if (chunks.length === 0) return loaded === bytes.length ? bytes : bytes.slice(0, loaded);
+  bytes = new Uint8Array(loaded);
   let offset = 0;
   for (const chunk of chunks) {
     bytes.set(chunk, offset);

@@ -78,11 +78,15 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
   }
 }
 
-/** Builds the rollout factors one layer per task, so the first hover does not wait for them. */
-function prepareInSlices(rows: RolloutRows, layer = 0): void {
+/** Main-thread time one slice of the rollout factors may take (one layer at 2,048 tokens is over 100 ms). */
+const SLICE_MS = 8;
+
+/** Builds the rollout factors a few rows per task, so the first hover does not wait for them and no task is long. */
+function prepareInSlices(rows: RolloutRows): void {
   setTimeout(() => {
     try {
-      if (rows.prepare(layer)) prepareInSlices(rows, layer + 1);
+      const until = performance.now() + SLICE_MS;
+      if (rows.prepareSlice(() => performance.now() < until)) prepareInSlices(rows);
     } catch (err) {
       reportError(err, 'influence');
     }

@@ -28,6 +28,8 @@ export class OrtWorkerClient {
   private readonly endpoint: Promise<WorkerEndpoint>;
   private worker: Worker | undefined;
   private failure: string | undefined;
+  /** Buffers the next posted message transfers (set by request() around the endpoint's synchronous post). */
+  private transferNext: Transferable[] = [];
 
   constructor(scriptUri: string) {
     this.endpoint = this.start(scriptUri);
@@ -40,7 +42,11 @@ export class OrtWorkerClient {
     const worker = (this.worker = new Worker(url, { type: 'module', name: 'onnxruntime' }));
     worker.addEventListener('message', () => URL.revokeObjectURL(url), { once: true }); // loaded by then
     const transport: Transport = {
-      post: (message) => worker.postMessage(message),
+      post: (message) => {
+        const transfer = this.transferNext;
+        this.transferNext = [];
+        worker.postMessage(message, transfer);
+      },
       listen: (handler) => {
         const listener = (e: MessageEvent) => handler(e.data);
         worker.addEventListener('message', listener);
@@ -56,10 +62,13 @@ export class OrtWorkerClient {
     return endpoint;
   }
 
-  private async request<K extends keyof OrtWorkerRequests & string>(method: K, params: OrtWorkerRequests[K]['params']): Promise<OrtWorkerRequests[K]['result']> {
+  private async request<K extends keyof OrtWorkerRequests & string>(method: K, params: OrtWorkerRequests[K]['params'], transfer: Transferable[] = []): Promise<OrtWorkerRequests[K]['result']> {
     const endpoint = await this.endpoint;
+    this.transferNext = transfer;
+    const answer = endpoint.request(method, params); // posts at once, with the transfer list
+    this.transferNext = [];
     try {
-      return await endpoint.request(method, params);
+      return await answer;
     } catch (err) {
       if (this.failure) throw new LensError('backend-unavailable', `onnxruntime's worker failed: ${this.failure}`);
       throw err;
@@ -70,9 +79,15 @@ export class OrtWorkerClient {
     return this.request('version', {});
   }
 
-  /** Creates a session on a backend, handing the build its binary when it has not started yet. */
-  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array): Promise<InferenceSession> {
-    const created = await this.request('create', { backend, model, options, wasmBinary });
+  /**
+   * Creates a session on a backend, handing the build its binary when it has not started yet. With `give`, the
+   * model's bytes (and external data) move to the worker instead of being copied: hundreds of MB not held twice,
+   * and no long copy on the main thread; the caller's arrays are empty afterwards.
+   */
+  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false): Promise<InferenceSession> {
+    const owned = (a: Uint8Array) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? [a.buffer] : []);
+    const transfer = give ? [model, ...(options.externalData ?? []).map((d) => d.data)].flatMap(owned) : [];
+    const created = await this.request('create', { backend, model, options, wasmBinary }, [...new Set(transfer)]);
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,
@@ -91,7 +106,8 @@ export class OrtWorkerClient {
   /** A backend as the engine's OrtModule: sessions in the worker, tensors as plain data. */
   module(backend: OrtBackendName): OrtModule {
     return {
-      InferenceSession: { create: (model, options) => this.createSession(backend, model, options as WireSessionOptions) },
+      // The engine reads nothing of a model's bytes once its session is created: they move to the worker.
+      InferenceSession: { create: (model, options) => this.createSession(backend, model, options as WireSessionOptions, undefined, true) },
       Tensor: WireTensorOf as unknown as OrtModule['Tensor'],
     };
   }

@@ -37,7 +37,13 @@ export function reportError(err: unknown, source: string): void {
   host.notify('error', { ...toErrorPayload(err), source });
 }
 
-window.addEventListener('error', (event) => reportError(event.error ?? event.message, 'window.onerror'));
+// "ResizeObserver loop completed with undelivered notifications" is the browser saying that a resize handler
+// changed the layout and the rest waits for the next frame: nothing failed, so it is not logged as an error.
+const BENIGN = /^ResizeObserver loop (completed with undelivered notifications|limit exceeded)/;
+window.addEventListener('error', (event) => {
+  if (!event.error && BENIGN.test(event.message)) return;
+  reportError(event.error ?? event.message, 'window.onerror');
+});
 window.addEventListener('unhandledrejection', (event) => reportError(event.reason, 'unhandledrejection'));
 
 /** Persisted webview state (survives hiding and reloads). */

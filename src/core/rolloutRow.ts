@@ -27,6 +27,8 @@ export class RolloutRows {
   readonly size: number;
   private readonly causal: boolean;
   private readonly factors: Array<Float32Array | undefined>;
+  /** A factor built a slice of rows at a time (prepareSlice): its layer, the next row to build, the rows so far. */
+  private partial: { layer: number; row: number; f: Float32Array } | undefined;
 
   constructor(
     private readonly matrices: LayeredMatrices,
@@ -120,6 +122,31 @@ export class RolloutRows {
     return layer + 1 < this.matrices.layers;
   }
 
+  /**
+   * Builds the next factor rows in order, layer after layer, until `more()` says to stop (checked after each
+   * row): idle-time work in slices short enough for the main thread (one layer at 2,048 tokens is over
+   * 100 ms). True while rows are left to build. A factor a row or column needs before then is finished at once.
+   */
+  prepareSlice(more: () => boolean): boolean {
+    const T = this.size;
+    for (;;) {
+      let p = this.partial;
+      if (!p) {
+        const layer = this.factors.findIndex((f) => f === undefined);
+        if (layer < 0) return false;
+        p = this.partial = { layer, row: 0, f: new Float32Array(this.causal ? (T * (T + 1)) / 2 : T * T) };
+      }
+      const data = this.matrices.layer(p.layer);
+      while (p.row < T) {
+        this.factorRow(data, p.f, p.row++);
+        if (p.row < T && !more()) return true;
+      }
+      this.factors[p.layer] = p.f;
+      this.partial = undefined;
+      if (!more()) return this.factors.some((f) => f === undefined);
+    }
+  }
+
   private checkIndex(index: number, what: string): number {
     const T = this.size;
     if (!Number.isInteger(index) || index < 0 || index >= T) throw new Error(`rollout ${what} ${index} is outside 0..${T - 1}`);
@@ -133,31 +160,37 @@ export class RolloutRows {
   private factor(l: number): Float32Array {
     const cached = this.factors[l];
     if (cached) return cached;
-    const { heads: H } = this.matrices;
     const T = this.size;
     const data = this.matrices.layer(l);
-    const f = new Float32Array(this.causal ? (T * (T + 1)) / 2 : T * T);
-    const normalised = this.options.normalised;
-    for (let i = 0; i < T; i++) {
-      const base = this.causal ? (i * (i + 1)) / 2 : i * T;
-      const width = this.causal ? i + 1 : T;
-      for (let h = 0; h < H; h++) {
-        const src = (h * T + i) * T;
-        if (normalised) {
-          for (let c = 0; c < width; c++) f[base + c] += data[src + c];
-          continue;
-        }
-        // rowNormalisedAbs: the whole row's |W| sum (keys above the diagonal too), each share rounded to float32.
-        let sum = 0;
-        for (let c = 0; c < T; c++) sum += Math.abs(data[src + c]);
-        if (sum > 0) for (let c = 0; c < width; c++) f[base + c] += Math.fround(Math.abs(data[src + c]) / sum);
-        else f[base + i] += 1; // an all-zero row: the token draws only on itself
-      }
-      for (let c = 0; c < width; c++) f[base + c] = f[base + c] / H;
-      for (let c = 0; c < width; c++) f[base + c] *= 0.5;
-      f[base + i] += 0.5;
-    }
+    const p = this.partial?.layer === l ? this.partial : undefined;
+    const f = p ? p.f : new Float32Array(this.causal ? (T * (T + 1)) / 2 : T * T);
+    for (let i = p ? p.row : 0; i < T; i++) this.factorRow(data, f, i);
+    if (p) this.partial = undefined;
     this.factors[l] = f;
     return f;
+  }
+
+  /** Row i of a layer's factor (data: the layer's heads [H, T, T]), written into f. */
+  private factorRow(data: Float32Array, f: Float32Array, i: number): void {
+    const { heads: H } = this.matrices;
+    const T = this.size;
+    const normalised = this.options.normalised;
+    const base = this.causal ? (i * (i + 1)) / 2 : i * T;
+    const width = this.causal ? i + 1 : T;
+    for (let h = 0; h < H; h++) {
+      const src = (h * T + i) * T;
+      if (normalised) {
+        for (let c = 0; c < width; c++) f[base + c] += data[src + c];
+        continue;
+      }
+      // rowNormalisedAbs: the whole row's |W| sum (keys above the diagonal too), each share rounded to float32.
+      let sum = 0;
+      for (let c = 0; c < T; c++) sum += Math.abs(data[src + c]);
+      if (sum > 0) for (let c = 0; c < width; c++) f[base + c] += Math.fround(Math.abs(data[src + c]) / sum);
+      else f[base + i] += 1; // an all-zero row: the token draws only on itself
+    }
+    for (let c = 0; c < width; c++) f[base + c] = f[base + c] / H;
+    for (let c = 0; c < width; c++) f[base + c] *= 0.5;
+    f[base + i] += 0.5;
   }
 }

@@ -101,6 +101,34 @@ describe('rollout rows and columns on demand', () => {
     assert.throws(() => new RolloutRows(m, { mask: 'cross', normalised: true }), /cross-mixing/);
   });
 
+  for (const mask of ['causal', 'bidirectional'] as const) {
+    it(`builds the ${mask} factors in slices of rows (idle time) to the same rows and columns, finishing a layer a row needs at once`, () => {
+      const m = randomAttention(3, 2, 17, mask, 5);
+      const whole = new RolloutRows(m, { mask, normalised: true });
+      const sliced = new RolloutRows(m, { mask, normalised: true });
+      // Five rows per slice: layer 0 in four slices, and a row asked for while layer 1 is half built.
+      const slice = () => {
+        let left = 5;
+        return sliced.prepareSlice(() => --left > 0);
+      };
+      let slices = 0;
+      while (sliced.cachedLayers < 1) {
+        assert.ok(slice());
+        slices++;
+      }
+      assert.strictEqual(slices, 4, 'layer 0 (17 rows) takes four slices of five');
+      assert.ok(slice(), 'layer 1 is half built');
+      assert.strictEqual(sliced.cachedLayers, 1);
+      assert.deepStrictEqual(Array.from(sliced.row(16)), Array.from(whole.row(16)), 'a row needs every layer: layer 1 is finished from where the slices stopped');
+      assert.strictEqual(sliced.cachedLayers, 3);
+      assert.strictEqual(sliced.prepareSlice(() => true), false, 'nothing is left to build');
+      for (let t = 0; t < 17; t++) {
+        assert.deepStrictEqual(Array.from(sliced.row(t)), Array.from(whole.row(t)));
+        assert.deepStrictEqual(Array.from(sliced.column(t)), Array.from(whole.column(t)));
+      }
+    });
+  }
+
   describe('bundled models in onnxruntime-web', function () {
     this.timeout(300_000);
     const text = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8').repeat(6);
