@@ -6,6 +6,8 @@
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { ViewKind } from './core/protocol';
+import { ortResources } from './resources';
+import { readSettings } from './settings';
 
 /** Folders the webviews may load from: the build output, static media (bundled models) and added model folders. */
 export function localResourceRoots(extensionUri: vscode.Uri, modelFolders: readonly vscode.Uri[] = []): vscode.Uri[] {
@@ -28,6 +30,9 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
     `connect-src ${webview.cspSource}`,
     `worker-src ${webview.cspSource} blob:`,
   ].join('; ');
+  // What the page needs to start onnxruntime before the host answers `ready` (webview/boot.ts).
+  const { ortBaseUri, probeModelUri } = ortResources(webview, extensionUri);
+  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(readSettings().backend)}"`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -37,7 +42,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   <title>${escapeHtml(title)}</title>
   <link rel="stylesheet" nonce="${nonce}" href="${asset('main.css')}">
 </head>
-<body data-view="${view}">
+<body data-view="${view}" ${boot}>
   <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>
   <script type="module" nonce="${nonce}" src="${asset(`${view}.js`)}"></script>
 </body>

@@ -41,8 +41,8 @@ async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: strin
   }
 }
 
-/** The wasm binary each build runs (esbuild.mjs copies them to out/ort/). */
-const BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm', wasm: 'ort-wasm-simd-threaded.wasm' } as const;
+/** The wasm binary each build runs, gzipped (esbuild.mjs writes them to out/ort/; fetchBinary inflates them). */
+const BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
 
 /**
  * The onnxruntime-web builds of one webview page, in one worker (onnxruntime's settings are global to a
@@ -74,7 +74,10 @@ export class OrtBackends {
     // The probe model and the chosen build's binary download side by side.
     const modelBytes = fetchBytes(probeModelUri, { what: 'the probe model', code: 'backend-unavailable' });
     modelBytes.catch(() => undefined); // awaited by probe()
-    const base = { requested, ortVersion: await this.worker.version() };
+    // The worker starts meanwhile (its script is fetched and parsed): the binary's download does not wait for it.
+    const version = this.worker.version();
+    version.catch(() => undefined); // awaited below
+    const base = async () => ({ requested, ortVersion: await version });
     let fallbackReason: string | undefined;
     if (requested === 'wasm') {
       fallbackReason = 'the attentionLens.backend setting is "wasm"';
@@ -87,7 +90,7 @@ export class OrtBackends {
       } else if (adapter) {
         try {
           await this.probe(modelBytes, 'webgpu');
-          return { ...base, backend: 'webgpu', adapter: describeAdapter(adapter), initMs: performance.now() - started };
+          return { ...(await base()), backend: 'webgpu', adapter: describeAdapter(adapter), initMs: performance.now() - started };
         } catch (err) {
           fallbackReason = `onnxruntime-web could not run on WebGPU: ${err instanceof Error ? err.message : String(err)}`;
         }
@@ -96,7 +99,7 @@ export class OrtBackends {
       }
     }
     await this.probe(modelBytes, 'wasm');
-    return { ...base, backend: 'wasm', fallbackReason, initMs: performance.now() - started };
+    return { ...(await base()), backend: 'wasm', fallbackReason, initMs: performance.now() - started };
   }
 
   /**
@@ -106,7 +109,7 @@ export class OrtBackends {
    */
   private fetchBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
     if (this.instantiated.has(backend)) return Promise.resolve(undefined);
-    return fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable' });
+    return fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable', gunzip: true });
   }
 
   /**

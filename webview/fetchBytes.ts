@@ -13,6 +13,8 @@ export interface FetchBytesOptions {
   expectedBytes?: number;
   /** Bytes received so far, and the total expected. */
   onProgress?(loaded: number, total: number): void;
+  /** The file is gzipped: inflate it as it arrives (progress then counts inflated bytes against no total). */
+  gunzip?: boolean;
 }
 
 /** Fetches a webview resource's bytes, reporting progress; throws a LensError naming it when it cannot be read. */
@@ -21,9 +23,10 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
   if (!response.ok || !response.body) {
     throw new LensError(options.code, `Could not load ${options.what} (${response.status} ${response.statusText}).`);
   }
-  const declared = Number(response.headers.get('content-length')) || 0;
-  const total = declared || options.expectedBytes || 0;
-  const reader = response.body.getReader();
+  const declared = options.gunzip ? 0 : Number(response.headers.get('content-length')) || 0;
+  const total = options.gunzip ? 0 : declared || options.expectedBytes || 0;
+  const body = options.gunzip ? response.body.pipeThrough(new DecompressionStream('gzip')) : response.body;
+  const reader = body.getReader();
   // With a declared length, chunks are written straight into one array of that size: a model of hundreds of
   // MB is never held twice (chunks, then their concatenation), and no long copy runs at the end.
   let bytes = new Uint8Array(declared);

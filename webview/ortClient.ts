@@ -86,7 +86,8 @@ export class OrtWorkerClient {
    */
   async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false): Promise<InferenceSession> {
     const owned = (a: Uint8Array) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? [a.buffer] : []);
-    const transfer = give ? [model, ...(options.externalData ?? []).map((d) => d.data)].flatMap(owned) : [];
+    // onnxruntime's binary is read once, by this creation: it moves too.
+    const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinary ? [wasmBinary] : [])].flatMap(owned);
     const created = await this.request('create', { backend, model, options, wasmBinary }, [...new Set(transfer)]);
     const session = {
       inputNames: created.inputNames,

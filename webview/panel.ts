@@ -16,6 +16,7 @@ import { isBlank } from '../src/core/text';
 import type { LensTokenizer } from '../src/core/tokenizer';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
+import { bootOf } from './boot';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { Engine, ModelFetcher } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
@@ -267,7 +268,7 @@ class PanelPage {
     };
   }
 
-  private async startBackend(ort: OrtBackends, state: InitialState, preference: LensSettings['backend']): Promise<void> {
+  private async startBackend(ort: OrtBackends, probeModelUri: string, preference: LensSettings['backend']): Promise<void> {
     if (this.backendRequested === preference) {
       return;
     }
@@ -284,7 +285,7 @@ class PanelPage {
     replace(this.backendSlot, backendView('loading'));
     if (!firstStart && this.current) void this.analyse(this.current.selection, this.current.modelId);
     try {
-      const info = await ort.init(preference, state.probeModelUri);
+      const info = await ort.init(preference, probeModelUri);
       if (this.backendRequested !== preference) {
         return; // A newer setting superseded this initialisation.
       }
@@ -342,9 +343,13 @@ class PanelPage {
     host.onNotification('settingsChanged', (next) => {
       const rerun = this.settings !== undefined && this.settings.maxTokens !== next.maxTokens;
       this.settings = next;
-      if (this.initial && this.ort && this.backendRequested !== next.backend) void this.startBackend(this.ort, this.initial, next.backend);
+      if (this.initial && this.ort && this.backendRequested !== next.backend) void this.startBackend(this.ort, this.initial.probeModelUri, next.backend);
       else if (rerun && this.current) void this.analyse(this.current.selection, this.current.modelId);
     });
+    // The page's HTML names onnxruntime's files and the backend setting (webviewHtml.ts): the backend starts
+    // now, while the host gathers the initial state (it checks the models on a first run).
+    const boot = bootOf(document.body);
+    const backendStarted = boot ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri)), boot.probeModelUri, boot.backend) : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');
     this.settings = state.settings;
@@ -362,8 +367,9 @@ class PanelPage {
     }
     window.addEventListener('pagehide', () => void this.engine.engine?.dispose());
     if (first) this.files.prefetch(first); // the panel opens to analyse: download while the backend starts
-    const ort = (this.ort = new OrtBackends(state.ortBaseUri));
-    await this.startBackend(ort, state, state.settings.backend);
+    const ort = (this.ort ??= new OrtBackends(state.ortBaseUri));
+    await backendStarted;
+    await this.startBackend(ort, state.probeModelUri, state.settings.backend); // nothing if the setting is the one started with
   }
 }
 
