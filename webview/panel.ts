@@ -22,6 +22,7 @@ import { Engine, ModelFetcher } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
+import { yieldToUi } from './views/matrices';
 import { type ModelPicker, errorView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 
@@ -160,6 +161,8 @@ class PanelPage {
     }
     const { result } = outcome;
     mark('analysed');
+    await yieldToUi(); // the analysis and the views' construction are two tasks, not one long one
+    if (seq !== this.runSeq) return;
     const renderStart = performance.now();
     try {
       this.render(result, selection, engine, model, fitted !== undefined ? 'the memory an analysis may take' : undefined);

@@ -16,7 +16,7 @@ import { onThemeChange } from './colors';
 import { type JsonScope, MAX_JSON_VALUES, analysisJson, pngBase64 } from './exporter';
 import { type HeadChoice, Lens } from './lens';
 import { MatrixSource } from './matrices';
-import { type ViewEntry, type ViewInstance, viewsFor } from './registry';
+import { type ViewContext, type ViewEntry, type ViewInstance, viewsFor } from './registry';
 import { TokenStrip } from './tokenStrip';
 import type { Occlude } from './wFeed';
 import type { ModelProbes } from '../probes';
@@ -50,7 +50,11 @@ export class AnalysisView {
   private readonly strip: TokenStrip;
   private readonly matrices: MatrixSource | undefined;
   private readonly entries: ViewEntry[];
-  private readonly views: ViewInstance[];
+  /** Each tab's view once built (see create). */
+  private readonly views: Array<ViewInstance | undefined> = [];
+  /** Each tab panel's content: its view's element once built. */
+  private readonly slots: HTMLElement[];
+  private readonly create: (index: number) => ViewInstance;
   private tab: TabId;
   private scope: SelectElement | null = null;
   private readonly status: HTMLElement;
@@ -74,18 +78,23 @@ export class AnalysisView {
     if (lens.heads > 0) lens.head = typeof initial.head === 'number' && initial.head >= lens.heads ? 'mean' : initial.head === 'rollout' && !lens.attention ? 'mean' : initial.head;
     this.matrices = lens.attention ? new MatrixSource(lens) : undefined;
     this.entries = viewsFor(analysis);
-    this.views = this.entries.map((entry) =>
-      entry.create({
-        analysis,
-        lens,
-        matrices: this.matrices,
-        reveal: (start, end) => host.reveal(start, end),
-        occlude: host.occlude,
-        occluded: host.occluded ? (w) => host.occluded!(w) : undefined,
-        showTab: (id) => this.selectTab(id),
-        probes: host.probes,
-      }),
-    );
+    const context: ViewContext = {
+      analysis,
+      lens,
+      matrices: this.matrices,
+      reveal: (start, end) => host.reveal(start, end),
+      occlude: host.occlude,
+      occluded: host.occluded ? (w) => host.occluded!(w) : undefined,
+      showTab: (id) => this.selectTab(id),
+      probes: host.probes,
+    };
+    // A view is built when its tab is first shown: a 12 × 12 model's first paint does not wait for every tab.
+    this.create = (i) => {
+      const view = (this.views[i] ??= this.entries[i].create(context));
+      this.slots[i].replaceChildren(view.element);
+      return view;
+    };
+    this.slots = this.entries.map(() => h('div', { class: 'view-slot' }));
     this.tab = this.entries.some((e) => e.id === initial.tab) ? initial.tab : this.entries[0].id;
     this.element = h('div', { class: 'analysis-view' }, this.strip.element, this.toolbar(), this.tabs());
   }
@@ -98,8 +107,9 @@ export class AnalysisView {
     return Math.max(0, this.entries.findIndex((e) => e.id === this.tab));
   }
 
+  /** The current tab's view, built now if it has not been. */
   private get view(): ViewInstance {
-    return this.views[this.index];
+    return this.views[this.index] ?? this.create(this.index);
   }
 
   private toolbar(): HTMLElement {
@@ -144,7 +154,7 @@ export class AnalysisView {
 
   private exportJsonButton(): HTMLElement {
     const wrap = h('span', { class: 'export-json' });
-    if (this.views.some((v) => v.scoped)) {
+    if (this.entries.some((e) => e.scoped)) {
       this.scope = select(
         'export-scope',
         'What the JSON export holds',
@@ -155,7 +165,7 @@ export class AnalysisView {
         ],
         'matrix',
       );
-      this.scope.hidden = !this.view.scoped;
+      this.scope.hidden = !this.entries[this.index].scoped;
       wrap.append(this.scope);
     }
     const button = h('vscode-button', { secondary: '', 'data-testid': 'export-json', title: 'Save the tokens (with document ranges), surprisal and the data the current view shows as JSON' }, 'Export JSON');
@@ -169,7 +179,7 @@ export class AnalysisView {
     this.entries.forEach((entry, i) => {
       const label = entry.label(this.lens.analysis);
       tabs.append(h('vscode-tab-header', { slot: 'header', 'data-testid': `tab-${entry.id}` }, label));
-      tabs.append(h('vscode-tab-panel', { 'aria-label': label }, this.views[i].element));
+      tabs.append(h('vscode-tab-panel', { 'aria-label': label }, this.slots[i]));
     });
     tabs.selectedIndex = this.index;
     tabs.addEventListener('vsc-tabs-select', (e) => {
@@ -195,11 +205,11 @@ export class AnalysisView {
   activateTab(): void {
     requestAnimationFrame(() => {
       const current = this.view;
-      this.views.forEach((v) => v !== current && v.deactivate?.());
+      this.views.forEach((v) => v && v !== current && v.deactivate?.());
       // A layer the view's data does not have (e.g. the residual stream's extra layer) is clamped to its last.
       const layers = current.layers?.() ?? this.lens.layers;
       if (layers > 0 && this.lens.layer >= layers) this.lens.setMatrix(layers - 1, this.lens.head);
-      if (this.scope) this.scope.hidden = !current.scoped;
+      if (this.scope) this.scope.hidden = !this.entries[this.index].scoped;
       this.syncToolbar();
       current.activate();
     });
@@ -251,7 +261,7 @@ export class AnalysisView {
 
   private async exportJson(): Promise<void> {
     const view = this.view;
-    const scope = view.scoped ? ((this.scope?.value as JsonScope | undefined) ?? 'matrix') : 'matrix';
+    const scope = this.entries[this.index].scoped ? ((this.scope?.value as JsonScope | undefined) ?? 'matrix') : 'matrix';
     const values = view.jsonValues?.(scope) ?? 0;
     if (values > MAX_JSON_VALUES) {
       const n = (v: number) => v.toLocaleString('en-US');
@@ -275,7 +285,7 @@ export class AnalysisView {
   dispose(): void {
     this.cleanup.forEach((f) => f());
     this.strip.dispose();
-    this.views.forEach((v) => v.dispose());
+    this.views.forEach((v) => v?.dispose());
     this.matrices?.dispose();
   }
 }

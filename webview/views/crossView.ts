@@ -253,7 +253,6 @@ export function crossView(c: ViewContext): ViewInstance {
     canvas: () => (draw(), canvas),
     pngName: () => `cross-attention-layer${c.lens.layer + 1}`,
     layers: () => mixingMatrices(analysis, family).layers,
-    scoped: true,
     jsonValues: (scope) => {
       const m = mixingMatrices(analysis, family);
       return familyValueCount(m.layers, m.heads, m.rows, m.cols, scope);

@@ -39,8 +39,6 @@ export interface ViewInstance {
   pngName?(): string;
   /** Layers of the data it shows (the layer is clamped to them when the tab opens). */
   layers?(): number;
-  /** Whether its JSON export takes a scope (matrix, layer, all layers). */
-  scoped?: boolean;
   /** Values a JSON export of this scope holds (to refuse or warn about huge ones). */
   jsonValues?(scope: JsonScope): number;
   /** Its part of the JSON export. */
@@ -66,6 +64,8 @@ export interface ViewContext {
 
 export interface ViewEntry {
   id: string;
+  /** Whether its JSON export takes a scope (matrix, layer, all layers): known before the view is built. */
+  scoped?: boolean;
   label(analysis: Analysis): string;
   applies(analysis: Analysis): boolean;
   create(context: ViewContext): ViewInstance;
@@ -74,10 +74,9 @@ export interface ViewEntry {
 const primarySelf = (a: Analysis) => selfFamilies(a, a.structure.primary).length > 0;
 
 /** Export hooks of a view over the primary lens's family. */
-function attentionHooks(c: ViewContext): Pick<ViewInstance, 'layers' | 'scoped' | 'jsonValues' | 'exportJson'> {
+function attentionHooks(c: ViewContext): Pick<ViewInstance, 'layers' | 'jsonValues' | 'exportJson'> {
   return {
     layers: () => c.lens.attention?.layers ?? c.lens.layers,
-    scoped: true,
     jsonValues: (scope) => attentionValueCount(c.lens, scope),
     exportJson: (scope) => attentionExport(c.lens, c.matrices!, scope),
   };
@@ -86,6 +85,7 @@ function attentionHooks(c: ViewContext): Pick<ViewInstance, 'layers' | 'scoped' 
 export const VIEWS: ViewEntry[] = [
   {
     id: 'heatmap',
+    scoped: true,
     label: () => 'Heatmap',
     applies: primarySelf,
     create(c) {
@@ -103,6 +103,7 @@ export const VIEWS: ViewEntry[] = [
   },
   {
     id: 'head',
+    scoped: true,
     label: () => 'Head view',
     applies: primarySelf,
     create(c) {
@@ -112,6 +113,7 @@ export const VIEWS: ViewEntry[] = [
   },
   {
     id: 'model',
+    scoped: true,
     label: () => 'Model view',
     applies: primarySelf,
     create(c) {
@@ -150,12 +152,14 @@ export const VIEWS: ViewEntry[] = [
   },
   {
     id: 'source',
+    scoped: true,
     label: (a) => `${a.sequences.find((s) => s.id === otherSequences(a)[0])?.label ?? 'Source'} attention`,
     applies: (a) => otherSequences(a).length > 0,
     create: sourceView,
   },
   {
     id: 'cross',
+    scoped: true,
     label: () => 'Cross-attention',
     applies: (a) => crossFamilies(a).length > 0,
     create: crossView,

@@ -51,7 +51,6 @@ export function sourceView(c: ViewContext): ViewInstance {
     canvas: () => map.canvas,
     pngName: () => `${label.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-attention-${lens.slug()}`,
     layers: () => lens.attention?.layers ?? 0,
-    scoped: true,
     jsonValues: (scope) => attentionValueCount(lens, scope),
     exportJson: (scope) => attentionExport(lens, source, scope),
   };
