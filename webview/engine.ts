@@ -27,6 +27,7 @@ import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
 import { LensTokenizer } from '../src/core/tokenizer';
 import { fetchBytes } from './fetchBytes';
 import { mark } from './marks';
+import { yieldToUi } from './yieldToUi';
 import { type ModelProbes, predictMasked, probeHeads } from './probes';
 
 export interface LoadProgress {
@@ -185,7 +186,7 @@ export class Engine {
   /** One analysis inside a job (see exclusive), with its signal; loadMs is 0 when the model was already loaded. */
   async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
     const { runner, tokenizer, loadMs } = await this.ready(model, signal, onProgress);
-    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now() });
+    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now(), yieldControl: yieldToUi });
     return { ...result, loadMs };
   }
 

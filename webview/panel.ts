@@ -18,11 +18,11 @@ import { OrtBackends } from './backend';
 import { mark } from './marks';
 import { bootOf } from './boot';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
+import { yieldToUi } from './yieldToUi';
 import { Engine, ModelFetcher } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
-import { yieldToUi } from './views/matrices';
 import { type ModelPicker, errorView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 

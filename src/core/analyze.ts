@@ -3,7 +3,7 @@
 // with none), every named output of the model, and surprisal and top-k predictions from the logits when the
 // model has them. Pure: used by the webview and by Node tests alike. roleData.ts reads the outputs by role.
 
-import { type Tensor, rowLogSumExp, surprisal, topPredictions } from './analysis';
+import { type Prediction, type Tensor, logSumExp, rowTopK, surprisal } from './analysis';
 import type { ModelRunner, RunOutputs, SequenceIds } from './engine';
 import { LensError } from './errors';
 import type { ModelManifest } from './manifest';
@@ -71,7 +71,15 @@ export interface AnalyseOptions {
   topK?: number;
   signal?: AbortSignal;
   now?: () => number;
+  /**
+   * Lets other work run between slices of the predictions (a browser's main thread: at 2,048 tokens the
+   * log-sum-exp and top-k over a 4,096-word vocabulary take hundreds of ms); the results do not change.
+   */
+  yieldControl?: () => Promise<void>;
 }
+
+/** Rows of logits per slice between yieldControl calls (about 10 ms at a 4,096-word vocabulary). */
+const ROWS_PER_SLICE = 128;
 
 /** Tokenizes the text for every sequence, runs the model and derives the shared views. */
 export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, text: string, startOffset: number, options: AnalyseOptions): Promise<Analysis> {
@@ -125,7 +133,7 @@ export async function analyseTokens(tokenizer: LensTokenizer, runner: ModelRunne
   checkCancelled(options.signal);
   const primary = sequences.find((s) => s.id === structure.primary);
   if (!primary) throw new LensError('internal', `No tokens given for sequence "${structure.primary}", the one the model's logits score.`);
-  const { surprisal: bits, predictions } = predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer);
+  const { surprisal: bits, predictions } = await predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer, options.yieldControl);
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
     manifest,
@@ -149,23 +157,41 @@ function checkCancelled(signal: AbortSignal | undefined): void {
 }
 
 /** Surprisal and top-k from the logits (next-token or same-position), NaN and none without logits. */
-function predictionsOf(structure: ModelStructure, outputs: RunOutputs, tokens: AnalysedToken[], topK: number, tokenizer: LensTokenizer): { surprisal: Float32Array; predictions: NextToken[][] } {
+async function predictionsOf(
+  structure: ModelStructure,
+  outputs: RunOutputs,
+  tokens: AnalysedToken[],
+  topK: number,
+  tokenizer: LensTokenizer,
+  yieldControl?: () => Promise<void>,
+): Promise<{ surprisal: Float32Array; predictions: NextToken[][] }> {
   const T = tokens.length;
   const spec = structure.logits;
   if (!spec) return { surprisal: new Float32Array(T).fill(NaN), predictions: tokens.map(() => []) };
   const logits: Tensor = canonicalTensor(spec, outputs[spec.name]);
   const ids = tokens.map((t) => t.id);
-  const lse = rowLogSumExp(logits); // shared by surprisal and the predictions
+  const V = logits.dims[logits.dims.length - 1];
+  const rows = logits.data.length / V;
+  // The log-sum-exp of each row is shared by surprisal and the predictions; both are computed a slice of rows
+  // at a time (the same values as rowLogSumExp and topPredictions over the whole tensor).
+  const lse = new Float64Array(rows);
+  const top: Prediction[][] = [];
+  for (let from = 0; from < rows; from += ROWS_PER_SLICE) {
+    if (from > 0 && yieldControl) await yieldControl();
+    for (let t = from; t < Math.min(rows, from + ROWS_PER_SLICE); t++) {
+      lse[t] = logSumExp(logits.data, t * V, V);
+      top.push(rowTopK(logits.data, t * V, V, topK, lse[t]));
+    }
+  }
   let bits: Float32Array;
   if (structure.predictsNext) {
     bits = surprisal(logits, ids, lse);
   } else {
-    const V = logits.dims[1];
     bits = new Float32Array(T);
     for (let t = 0; t < T; t++) bits[t] = (lse[t] - logits.data[t * V + ids[t]]) / Math.LN2;
   }
   tokens.forEach((t, i) => t.special && (bits[i] = NaN));
-  const predictions = topPredictions(logits, topK, lse).map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
+  const predictions = top.map((row) => row.map((p) => ({ ...p, text: tokenizer.display(p.id) })));
   return { surprisal: bits, predictions };
 }
 

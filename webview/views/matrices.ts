@@ -10,6 +10,7 @@ import { LensError } from '../../src/core/errors';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
+import { yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
 
 /** A square matrix, its largest value, and the value the colour scale tops out at. */
@@ -73,15 +74,6 @@ export function matrixOf(data: Float32Array, size: number, signed = false): Matr
   sample.sort((a, b) => a - b);
   const top = sample.length ? sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))] : 0;
   return { data, size, max, colourMax: top > 0 ? top : max };
-}
-
-/** Yields to the event loop (faster than setTimeout's 4 ms clamp). */
-export function yieldToUi(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
 }
 
 /**

@@ -16,7 +16,8 @@ import { type RetentionGates, meanRetentionSteps, retentionRow } from '../../src
 import { gateData, retentionData } from '../../src/core/roleData';
 import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
 import type { Lens } from './lens';
-import { type Matrix, type MatrixSource, matrixOf, yieldToUi } from './matrices';
+import { yieldToUi } from '../yieldToUi';
+import { type Matrix, type MatrixSource, matrixOf } from './matrices';
 
 /** "attention" (mean over heads), "head:N", "rollout", "retention" or "occlusion". */
 export type WSource = string;

@@ -1,0 +1,46 @@
+// Unit test of analyse()'s predictions in slices (src/core/analyze.ts): on the bundled Transformer in real
+// onnxruntime-web, an analysis that yields between slices of rows (as the webview's does, so that no task is
+// long) gives exactly the surprisal and top-5 predictions of one that does not, and those are the whole-tensor
+// rowLogSumExp, surprisal and topPredictions of its logits.
+
+import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import * as ort from 'onnxruntime-web';
+import * as path from 'path';
+import { rowLogSumExp, surprisal, tensor, topPredictions } from '../../src/core/analysis';
+import { analyse } from '../../src/core/analyze';
+import { ModelRunner, type OrtModule } from '../../src/core/engine';
+import { LensTokenizer } from '../../src/core/tokenizer';
+import { loadBundled } from './bundledModel';
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+
+describe('analyse(): predictions in slices', function () {
+  this.timeout(120_000);
+
+  it('yields between slices of 128 rows and gives the same surprisal and predictions as in one piece', async () => {
+    const { manifest, bytes, dir } = loadBundled('transformer');
+    const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
+    try {
+      const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')));
+      const text = readFileSync(path.join(__dirname, '../../src/core/analysis.ts'), 'utf8').slice(0, 2_000);
+      const whole = await analyse(tokenizer, runner, text, 0, { maxTokens: 4096 });
+      let yields = 0;
+      const sliced = await analyse(tokenizer, runner, text, 0, { maxTokens: 4096, yieldControl: async () => void yields++ });
+      const T = whole.tokens.length;
+      assert.ok(T > 3 * 128, `the text has ${T} tokens: several slices`);
+      assert.strictEqual(yields, Math.ceil(T / 128) - 1, 'one yield between each two slices');
+      assert.deepStrictEqual(Array.from(sliced.surprisal), Array.from(whole.surprisal));
+      assert.deepStrictEqual(sliced.predictions, whole.predictions);
+      // And both are the whole-tensor functions' values.
+      const logits = tensor(whole.outputs.logits.dims, whole.outputs.logits.data);
+      const lse = rowLogSumExp(logits);
+      const ids = whole.tokens.map((t) => t.id);
+      assert.deepStrictEqual(Array.from(whole.surprisal), Array.from(surprisal(logits, ids, lse)));
+      assert.deepStrictEqual(whole.predictions.map((row) => row.map(({ id, probability }) => ({ id, probability }))), topPredictions(logits, 5, lse).map((row) => row.map(({ id, probability }) => ({ id, probability }))));
+    } finally {
+      await runner.release();
+    }
+  });
+});

@@ -1,0 +1,12 @@
+// Why: long work on a webview's main thread (an analysis's predictions, rollout, the views' construction) is
+// cut into tasks with this, so that drawing and input run in between; a module of its own, without the DOM
+// helpers' web components, so that the engine (also run in Node tests) can use it.
+
+/** Yields to the event loop (faster than setTimeout's 4 ms clamp). */
+export function yieldToUi(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}
