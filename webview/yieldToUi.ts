@@ -6,7 +6,8 @@
 export function yieldToUi(): Promise<void> {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
+    // Typed as the DOM's port: the engine is also type-checked with Node's types, whose port has no onmessage.
+    (channel.port1 as unknown as { onmessage: () => void }).onmessage = () => resolve();
     channel.port2.postMessage(null);
   });
 }
