@@ -7,7 +7,12 @@ export function yieldToUi(): Promise<void> {
   return new Promise((resolve) => {
     const channel = new MessageChannel();
     // Typed as the DOM's port: the engine is also type-checked with Node's types, whose port has no onmessage.
-    (channel.port1 as unknown as { onmessage: () => void }).onmessage = () => resolve();
+    // Closed once used: in Node (the engine's tests) an open port with a listener keeps the process alive.
+    const port = channel.port1 as unknown as { onmessage: () => void; close(): void };
+    port.onmessage = () => {
+      port.close();
+      resolve();
+    };
     channel.port2.postMessage(null);
   });
 }
