@@ -96,6 +96,8 @@ export async function scaleSection(): Promise<void> {
       let r: ChildResult;
       try {
         r = JSON.parse(last) as ChildResult;
+        // What the child did not measure is NaN, which JSON carries as null.
+        for (const key of ['workingSet', 'factorsMs', 'rolloutRowMs'] as const) r[key] ??= NaN;
       } catch {
         r = { error: (child.stderr || child.stdout || `exit ${child.status}`).trim().split('\n').slice(-3).join(' ').slice(0, 300) } as ChildResult;
       }

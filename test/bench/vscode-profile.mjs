@@ -1,0 +1,132 @@
+// Why: bench:vscode says how long the webview's main thread is busy and in which step; this says with what. It
+// builds out/ unminified and packages a VSIX of it (function names kept), runs one command in code-server's VS Code in headless
+// Chromium, records a CPU profile of the page's main thread (the workbench and the webviews share it there), and
+// prints the busiest stretches (runs of samples without idle time: a long task, or tasks back to back) with their
+// functions by self time and their heaviest call paths. Printed, never asserted.
+// Usage: npm run bench:profile -- [--model transformer|96|768] [--tokens 1024] [--cold]
+//   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
+//   first command in a fresh window (model load included), else a second command after a warm first one.
+
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx (npm run bench:profile)
+import * as harness from '../harness/codeServer.mjs';
+import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
+import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
+import { markShown, untilIdle, untilPainted } from './webviewTiming.mjs';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const MODEL = option('--model', 'transformer');
+const TOKENS = Number(option('--tokens', 1024));
+const COLD = args.includes('--cold');
+const SOURCES = ['webview/views/heatmap.ts', 'webview/views/headView.ts'];
+
+/** The longest prefix of whole lines of text with at most limit tokens. */
+function prefixOfTokens(tokenizer, text, limit) {
+  let prefix = '';
+  for (const line of text.split(/(?<=\n)/)) {
+    if (tokenizer.tokenize(prefix + line).length > limit) break;
+    prefix += line;
+  }
+  return prefix;
+}
+
+/** The busiest stretches of a CPU profile: [{ ms, self: [[name, ms]], paths: [[path, ms]] }], longest first. */
+function busiestStretches(profile, count) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const name = (id) => {
+    const f = byId.get(id).callFrame;
+    return `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber + 1}`;
+  };
+  const stretches = [];
+  let current = null;
+  profile.samples.forEach((id, i) => {
+    if (byId.get(id).callFrame.functionName === '(idle)') {
+      if (current) stretches.push(current);
+      current = null;
+      return;
+    }
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    current ??= { us: 0, self: new Map(), paths: new Map() };
+    current.us += us;
+    current.self.set(name(id), (current.self.get(name(id)) ?? 0) + us);
+    const chain = [];
+    for (let p = id; p !== undefined; p = parent.get(p)) chain.push(byId.get(p).callFrame.functionName || '(anonymous)');
+    const path = chain.reverse().slice(1).slice(-8).join(' > ');
+    current.paths.set(path, (current.paths.get(path) ?? 0) + us);
+  });
+  if (current) stretches.push(current);
+  const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => [k, us / 1000]);
+  return stretches.sort((a, b) => b.us - a.us).slice(0, count).map((s) => ({ ms: s.us / 1000, self: top(s.self, 8), paths: top(s.paths, 4) }));
+}
+
+let exitCode = 1;
+try {
+  harness.ensureCodeServer();
+  harness.log('building an unminified VSIX…');
+  const work = await harness.makeTempDir('profile');
+  const vsix = join(work, 'attention-lens.vsix');
+  for (const [cmd, cmdArgs] of [['node', ['esbuild.mjs']], ['npx', ['vsce', 'package', '--no-dependencies', '--no-rewrite-relative-links', '--allow-missing-repository', '-o', vsix]]]) {
+    const r = spawnSync(cmd, cmdArgs, { cwd: harness.repoRoot, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed (${r.status ?? r.signal})`);
+  }
+  const extensionsDir = join(work, 'extensions');
+  await harness.installVsix({ root: join(work, 'cli'), vsix, extensionsDir });
+  const settings = { 'attentionLens.backend': 'wasm', 'attentionLens.maxTokens': 4096 };
+  if (/^\d+$/.test(MODEL)) {
+    const models = join(work, 'models');
+    writeBenchModel(models, benchSpec(MODEL), harness.repoRoot);
+    Object.assign(settings, { 'attentionLens.modelFolders': [models], 'attentionLens.defaultModel': benchModelId(benchSpec(MODEL)) });
+  } else settings['attentionLens.defaultModel'] = MODEL;
+  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(join(harness.repoRoot, 'media/models/transformer/tokenizer.json'), 'utf8')));
+  const text = prefixOfTokens(tokenizer, SOURCES.map((f) => readFileSync(join(harness.repoRoot, f), 'utf8')).join('\n'), TOKENS);
+  const root = await harness.makeTempDir('prof');
+  const folder = await harness.copyWorkspace(root);
+  writeFileSync(join(folder, 'profiled.ts'), text);
+  writeFileSync(join(folder, 'first.ts'), text.slice(0, 400));
+  const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, settings, onLine: () => undefined });
+  const browser = await harness.launchChromium({ root, webgpu: false });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);
+  await waitForWorkbench(page);
+  const cdp = await browser.newCDPSession(page); // the webviews run on the page's main thread here
+  let frame = null;
+  if (!COLD) {
+    await quickOpen(page, 'first.ts');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Control+Alt+A');
+    frame = await webviewContentFrame(page, 'panel', 120_000);
+    await frame.evaluate(untilPainted, { timeoutMs: 600_000 });
+    await frame.evaluate(untilIdle);
+    await frame.evaluate(markShown);
+  }
+  await quickOpen(page, 'profiled.ts');
+  await page.keyboard.press('Control+A');
+  await statusSelection(page, new RegExp(`\\(${text.length} selected\\)$`));
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
+  await cdp.send('Profiler.start');
+  await page.keyboard.press('Control+Alt+A');
+  frame ??= await webviewContentFrame(page, 'panel', 120_000);
+  const painted = await frame.evaluate(untilPainted, { timeoutMs: 600_000 });
+  await frame.evaluate(untilIdle);
+  const { profile } = await cdp.send('Profiler.stop');
+  console.log(`\n${COLD ? 'Cold' : 'Warm'} command with ${MODEL}: ${painted.timings ?? JSON.stringify(painted)}`);
+  console.log('Busiest stretches of the main thread (ms): self time by function, then the heaviest call paths.');
+  for (const s of busiestStretches(profile, 6)) {
+    console.log(`\n${s.ms.toFixed(0)} ms`);
+    for (const [name, ms] of s.self) console.log(`  ${ms.toFixed(0).padStart(6)}  ${name}`);
+    for (const [path, ms] of s.paths) console.log(`  ${ms.toFixed(0).padStart(6)}  ${path}`);
+  }
+  await harness.closeBrowser(browser);
+  await harness.stopProcess(server.child);
+  exitCode = 0;
+} catch (err) {
+  console.error(`bench:profile: FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+}
+await harness.cleanup();
+process.exit(exitCode);
