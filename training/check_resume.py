@@ -16,12 +16,15 @@ import train  # noqa: E402
 SMALL = {"batch": 2, "seq_len": 32, "steps": 9, "warmup": 3, "ckpt_every": 2, "eval_every": 100}
 
 
-def final_state(mid, root, stops):
+def final_state(mid, root, stops, run=None):
+    """Trains mid into root, stopping after each step count in stops and resuming, then to the end; the final
+    checkpoint. run: the trainer's main (train.main; check_resume_seq2seq.py passes train_seq2seq.main)."""
+    run = run or train.main
     train.CKPT = os.path.join(root, "checkpoints")
     train.RESULTS = os.path.join(root, "results")
     for n in stops:
-        train.main([mid, "--stop-after", str(n)])
-    train.main([mid])
+        run([mid, "--stop-after", str(n)])
+    run([mid])
     return torch.load(os.path.join(train.CKPT, mid, "final.pt"))
 
 

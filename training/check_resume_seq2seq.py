@@ -12,6 +12,7 @@ import tempfile
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_resume  # noqa: E402
 import train  # noqa: E402
 import train_seq2seq as ts  # noqa: E402
 
@@ -19,12 +20,7 @@ SMALL = {"batch": 2, "steps": 9, "warmup": 3, "ckpt_every": 2, "eval_every": 100
 
 
 def final_state(mid, root, stops):
-    train.CKPT = os.path.join(root, "checkpoints")
-    train.RESULTS = os.path.join(root, "results")
-    for n in stops:
-        ts.main([mid, "--stop-after", str(n)])
-    ts.main([mid])
-    return torch.load(os.path.join(train.CKPT, mid, "final.pt"))
+    return check_resume.final_state(mid, root, stops, run=ts.main)
 
 
 def main():

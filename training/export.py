@@ -396,8 +396,31 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def flat(t):
-    return [float("%.6g" % v) for v in t.detach().reshape(-1).tolist()]
+def flat(t, digits=6):
+    """A tensor's values as a flat list, rounded to `digits` significant digits (references stay small)."""
+    return [float("%.*g" % (digits, v)) for v in t.detach().reshape(-1).tolist()]
+
+
+def write_json(path, obj, compact=False):
+    """JSON with a final newline: compact for references, indented for manifests people read."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        if compact:
+            json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
+        else:
+            json.dump(obj, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+def install_model(mid, out_dir, ref_path):
+    """Copies an exported model into media/models/<mid> and its reference into test/fixtures/reference."""
+    dest = os.path.join(ROOT, "media", "models", mid)
+    os.makedirs(dest, exist_ok=True)
+    for name in ("model.onnx", "tokenizer.json", "manifest.json"):
+        shutil.copyfile(os.path.join(out_dir, name), os.path.join(dest, name))
+    fixtures = os.path.join(ROOT, "test", "fixtures", "reference")
+    os.makedirs(fixtures, exist_ok=True)
+    shutil.copyfile(ref_path, os.path.join(fixtures, mid + ".json"))
+    print("%s: installed into media/models/%s and test/fixtures/reference/%s.json" % (mid, mid, mid))
 
 
 def write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, path, meta):
@@ -435,9 +458,7 @@ def write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, path, meta):
                    "recompute from smaller outputs (linear attention's S_t and z_t, a state-space model's h_t and "
                    "decay) are left out; 'omitted' lists what a text leaves out.",
            "texts": texts}
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        json.dump(ref, f, ensure_ascii=False, separators=(",", ":"))
-        f.write("\n")
+    write_json(path, ref, compact=True)
 
 
 def training_history(mid, ck):
@@ -579,9 +600,7 @@ def export_one(mid, which, install, tok, allow_init=False):
     ro = export_family.readout(cfg) if cfg["architecture"] in FAMILY else export_family.readout({"architecture": "transformer"})
     if ro and "n_layers" in cfg and cfg["architecture"] not in ("lstm", "gru"):
         manifest["readout"] = ro
-    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8", newline="\n") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    write_json(os.path.join(out_dir, "manifest.json"), manifest)
 
     ref_dir = os.path.join(HERE, "out", "reference")
     os.makedirs(ref_dir, exist_ok=True)
@@ -591,14 +610,7 @@ def export_one(mid, which, install, tok, allow_init=False):
     print("%s: reference %.2f MB" % (mid, os.path.getsize(ref_path) / 1e6), flush=True)
 
     if install:
-        dest = os.path.join(ROOT, "media", "models", mid)
-        os.makedirs(dest, exist_ok=True)
-        for name in ("model.onnx", "tokenizer.json", "manifest.json"):
-            shutil.copyfile(os.path.join(out_dir, name), os.path.join(dest, name))
-        fixtures = os.path.join(ROOT, "test", "fixtures", "reference")
-        os.makedirs(fixtures, exist_ok=True)
-        shutil.copyfile(ref_path, os.path.join(fixtures, mid + ".json"))
-        print("%s: installed into media/models/%s and test/fixtures/reference/%s.json" % (mid, mid, mid))
+        install_model(mid, out_dir, ref_path)
     return manifest
 
 

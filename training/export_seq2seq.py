@@ -13,7 +13,6 @@ Tokenizer: the base byte-level BPE with <pad>, <mask>, <extra_id_0>, <extra_id_1
 import argparse
 import json
 import os
-import shutil
 import sys
 from typing import List, Tuple
 
@@ -23,7 +22,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import bpe  # noqa: E402
 import export  # noqa: E402
@@ -149,7 +147,7 @@ def reference_inputs(mid, tok):
 def flat(t):
     """8 significant digits (export.py keeps 6): an encoder's residual stream reaches about 100, where 6 digits
     alone would round by up to 5e-4, more than the 1e-4 the tests allow."""
-    return [float("%.8g" % v) for v in t.detach().reshape(-1).tolist()]
+    return export.flat(t, 8)
 
 
 def token_str(tok, i):
@@ -185,9 +183,7 @@ def write_reference(mid, exp, tok, outputs_spec, path, meta):
                    "ids [vocabSlice[0], vocabSlice[1]) of every position plus argmax and logsumexp over the full "
                    "vocabulary; 'omitted' lists outputs a text leaves out (size).",
            "texts": texts}
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        json.dump(ref, f, ensure_ascii=False, separators=(",", ":"))
-        f.write("\n")
+    export.write_json(path, ref, compact=True)
 
 
 def check_form(mid, model, exp):
@@ -275,9 +271,7 @@ def export_one(mid, which, install, tok):
         wanted = [ro["norm"]["weight"], ro["norm"]["bias"], ro["unembedding"]["weight"], ro["unembedding"]["bias"]]
         missing = [n for n in wanted if n not in names]
         assert not missing, "%s: readout initialisers missing from the graph: %s" % (mid, missing)
-    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8", newline="\n") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    export.write_json(os.path.join(out_dir, "manifest.json"), manifest)
     ref_dir = os.path.join(HERE, "out", "reference")
     os.makedirs(ref_dir, exist_ok=True)
     ref_path = os.path.join(ref_dir, mid + ".json")
@@ -285,12 +279,7 @@ def export_one(mid, which, install, tok):
                     {"checkpointStep": ck["step"], "onnxSha256": manifest["onnx"]["sha256"]})
     print("%s: reference %.2f MB" % (mid, os.path.getsize(ref_path) / 1e6), flush=True)
     if install:
-        dest = os.path.join(ROOT, "media", "models", mid)
-        os.makedirs(dest, exist_ok=True)
-        for name in ("model.onnx", "tokenizer.json", "manifest.json"):
-            shutil.copyfile(os.path.join(out_dir, name), os.path.join(dest, name))
-        shutil.copyfile(ref_path, os.path.join(ROOT, "test", "fixtures", "reference", mid + ".json"))
-        print("%s: installed into media/models/%s and test/fixtures/reference/%s.json" % (mid, mid, mid))
+        export.install_model(mid, out_dir, ref_path)
     return manifest
 
 

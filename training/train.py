@@ -177,6 +177,21 @@ def init_from(model, source, log):
     log("initialised %d of %d tensors from %s" % (len(copied), len(mine), os.path.relpath(path, HERE)))
 
 
+def claim_checkpoints(mid, probe):
+    """The model's checkpoint folder and its latest.pt path, and (unless probing) an exclusive lock on the folder,
+    held while the returned file stays open: two trainings of one model would overwrite each other's checkpoints."""
+    ckdir = os.path.join(CKPT, mid)
+    os.makedirs(ckdir, exist_ok=True)
+    lock = None
+    if not probe:
+        lock = open(os.path.join(ckdir, "lock"), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            sys.exit("%s is already being trained by another process (checkpoints/%s/lock)" % (mid, mid))
+    return ckdir, os.path.join(ckdir, "latest.pt"), lock
+
+
 def save_atomic(obj, path):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -208,15 +223,7 @@ def main(argv=None):
     train = load_stream("train")
     heldout = load_stream("heldout")
     token_bytes, special_from = token_byte_lengths(model.cfg["vocab_size"])
-    ckdir = os.path.join(CKPT, mid)
-    os.makedirs(ckdir, exist_ok=True)
-    latest = os.path.join(ckdir, "latest.pt")
-    if not args.probe:
-        lock = open(os.path.join(ckdir, "lock"), "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            sys.exit("%s is already being trained by another process (checkpoints/%s/lock)" % (mid, mid))
+    ckdir, latest, _lock = claim_checkpoints(mid, args.probe)
     step, wall, history = 0, 0.0, []
     if "init" in s and not os.path.exists(latest):
         init_from(model, s["init"], log)

@@ -13,7 +13,6 @@ is up to 200 tokens before it, <extra_id_0>, up to 100 tokens after it; the targ
 them, so the source needs no padding); targets are padded at the end with <pad> and those positions carry no loss.
 """
 import argparse
-import fcntl
 import json
 import math
 import os
@@ -237,15 +236,7 @@ def main(argv=None):
     stream = train.load_stream("train")
     heldout = train.load_stream("heldout")
     boundary = boundary_tables()
-    ckdir = os.path.join(train.CKPT, mid)
-    os.makedirs(ckdir, exist_ok=True)
-    latest = os.path.join(ckdir, "latest.pt")
-    if not args.probe:
-        lock = open(os.path.join(ckdir, "lock"), "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            sys.exit("%s is already being trained by another process (checkpoints/%s/lock)" % (mid, mid))
+    ckdir, latest, _lock = train.claim_checkpoints(mid, args.probe)
     step, wall, tokens, history = 0, 0.0, 0, []
     if not args.probe and os.path.exists(latest):
         ck = torch.load(latest)

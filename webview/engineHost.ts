@@ -82,8 +82,8 @@ export class EngineHost {
     }
   }
 
-  /** Releases the engine's sessions (the page is going away). */
+  /** Releases the engine's sessions and stops onnxruntime's worker (the page is going away). */
   dispose(): void {
-    void this.slot.engine?.dispose();
+    void Promise.resolve(this.slot.engine?.dispose()).finally(() => this.ort.dispose()); // sessions, then their worker
   }
 }

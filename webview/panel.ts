@@ -368,7 +368,8 @@ class PanelPage {
     } else if (this.saved?.selection && !this.requested) {
       void this.analyse(this.saved.selection, this.saved.modelId); // restored after a window reload
     }
-    window.addEventListener('pagehide', () => void this.engine.engine?.dispose());
+    // The engine releases its sessions, then the worker that held them stops.
+    window.addEventListener('pagehide', () => void Promise.resolve(this.engine.engine?.dispose()).finally(() => this.ort?.dispose()));
     if (first) this.files.prefetch(first); // the panel opens to analyse: download while the backend starts
     const ort = (this.ort ??= new OrtBackends(state.ortBaseUri));
     await backendStarted;

@@ -320,7 +320,11 @@ class ComparePage {
     this.offer(state.models);
     this.latest = state.selection;
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
-    window.addEventListener('pagehide', () => (clearTimeout(this.choiceTimer), this.withEngine((e) => e.dispose())));
+    window.addEventListener('pagehide', () => {
+      clearTimeout(this.choiceTimer);
+      // The engine releases its sessions, then the worker that held them stops.
+      this.withEngine((e) => void e.dispose().finally(() => this.ort?.dispose()));
+    });
     await this.compare(state, this.pinned ?? state.selection);
   }
 }

@@ -109,17 +109,9 @@ export class RolloutRows {
     return this.options.mask;
   }
 
-  /**
-   * Builds one layer's factor now (every layer's when none is named), e.g. in idle time after an analysis,
-   * so the first row is as fast as the rest; true while a later layer is still to build.
-   */
-  prepare(layer?: number): boolean {
-    if (layer === undefined) {
-      for (let l = 0; l < this.matrices.layers; l++) this.factor(l);
-      return false;
-    }
-    this.factor(layer);
-    return layer + 1 < this.matrices.layers;
+  /** Builds every layer's factor now (the benchmarks time it apart from the rows; the webview uses prepareSlice). */
+  prepare(): void {
+    for (let l = 0; l < this.matrices.layers; l++) this.factor(l);
   }
 
   /**

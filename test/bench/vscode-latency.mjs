@@ -16,6 +16,7 @@ import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx 
 import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { headSwitches, heatmapHovers, longTasks, markShown, stepTimes, untilIdle, untilPainted, watchLongTasksSinceStart } from './webviewTiming.mjs';
+import { SOURCES, benchSource, prefixOfTokens } from './benchSelection.mjs';
 import { benchScale } from './vscode-scale.mjs';
 
 const args = process.argv.slice(2);
@@ -24,25 +25,10 @@ const BACKENDS = { webgpu: true, wasm: false };
 const chosen = option('--backend', 'both');
 const backends = chosen === 'both' ? Object.keys(BACKENDS) : [chosen];
 const RUNS = Number(option('--runs', 5));
-const SOURCES = ['webview/views/heatmap.ts', 'webview/views/headView.ts']; // real code, long enough for 2,048 tokens
 const TARGETS = { cold: 1500, warm: 300 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v) => (v === undefined ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
-
-/** The longest prefix of whole lines of the sources with at most limit tokens, and its token count. */
-function prefixOfTokens(tokenizer, text, limit) {
-  const lines = text.split(/(?<=\n)/);
-  let lo = 1;
-  let hi = lines.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (tokenizer.tokenize(lines.slice(0, mid).join('')).length <= limit) lo = mid;
-    else hi = mid - 1;
-  }
-  const prefix = lines.slice(0, lo).join('');
-  return { text: prefix, tokens: tokenizer.tokenize(prefix).length };
-}
 
 /** Page clock minus this process's clock (both epoch ms), from the quickest of a few round trips. */
 async function clockOffset(frame) {
@@ -169,7 +155,7 @@ try {
   const extensionsDir = join(installRoot, 'extensions');
   await harness.installVsix({ root: join(installRoot, 'cli'), vsix: copy, extensionsDir });
   const tokenizer = new LensTokenizer(JSON.parse(readFileSync(join(harness.repoRoot, 'media/models/transformer/tokenizer.json'), 'utf8')));
-  const source = SOURCES.map((f) => readFileSync(join(harness.repoRoot, f), 'utf8')).join('\n');
+  const source = benchSource(harness.repoRoot);
   const files = [256, 2048].map((limit) => ({ name: `latency-${limit}.ts`, ...prefixOfTokens(tokenizer, source, limit) }));
   harness.log(`selections: ${files.map((f) => `${f.name} (${f.tokens} tokens, ${f.text.split('\n').length - 1} lines of ${SOURCES[0]}…)`).join(', ')}`);
   const results = {};

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx (npm run bench:profile)
 import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
+import { benchSource, prefixOfTokens } from './benchSelection.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
 import { markShown, untilIdle, untilPainted } from './webviewTiming.mjs';
 
@@ -21,17 +22,6 @@ const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name
 const MODEL = option('--model', 'transformer');
 const TOKENS = Number(option('--tokens', 1024));
 const COLD = args.includes('--cold');
-const SOURCES = ['webview/views/heatmap.ts', 'webview/views/headView.ts'];
-
-/** The longest prefix of whole lines of text with at most limit tokens. */
-function prefixOfTokens(tokenizer, text, limit) {
-  let prefix = '';
-  for (const line of text.split(/(?<=\n)/)) {
-    if (tokenizer.tokenize(prefix + line).length > limit) break;
-    prefix += line;
-  }
-  return prefix;
-}
 
 /** The busiest stretches of a CPU profile: [{ ms, self: [[name, ms]], paths: [[path, ms]] }], longest first. */
 function busiestStretches(profile, count) {
@@ -83,7 +73,7 @@ try {
     Object.assign(settings, { 'attentionLens.modelFolders': [models], 'attentionLens.defaultModel': benchModelId(benchSpec(MODEL)) });
   } else settings['attentionLens.defaultModel'] = MODEL;
   const tokenizer = new LensTokenizer(JSON.parse(readFileSync(join(harness.repoRoot, 'media/models/transformer/tokenizer.json'), 'utf8')));
-  const text = prefixOfTokens(tokenizer, SOURCES.map((f) => readFileSync(join(harness.repoRoot, f), 'utf8')).join('\n'), TOKENS);
+  const { text } = prefixOfTokens(tokenizer, benchSource(harness.repoRoot), TOKENS);
   const root = await harness.makeTempDir('prof');
   const folder = await harness.copyWorkspace(root);
   writeFileSync(join(folder, 'profiled.ts'), text);
