@@ -111,8 +111,8 @@ class TransformerExport(nn.Module):
         super().__init__()
         self.lm = lm
 
-    def forward(self, input_ids):
-        return self.lm(input_ids, need_internals=True)
+    def forward(self, input_ids, past_keys, past_values):
+        return self.lm(input_ids, True, past_keys, past_values)
 
 
 @torch.jit.script
@@ -220,7 +220,7 @@ def io_spec(mid, cfg):
              "description": "Residual stream: index 0 is the token embedding, index l the output of block l "
                             "(before the final LayerNorm)."},
         ]
-        return inputs, outputs
+        return export_family.with_cache(cfg, inputs, outputs)
     L, Hd = cfg["n_layers"], cfg["hidden"]
     inputs = [{"name": "input_ids", "role": "input_ids", "dtype": "int64", "shape": ["B", "T"]},
               {"name": "h0", "role": "initial_state", "dtype": "float32", "shape": [L, "B", Hd], "stateOf": "h",
@@ -291,8 +291,8 @@ SCHEMA2_GATES = {
 
 def schema2_tensor(spec, is_output):
     if "axes" in spec:  # family-tree specs are written in schema 2 already
-        return {k: v for k, v in spec.items() if k not in ("shape", "bulky", "omitFromReference")}
-    t = {k: v for k, v in spec.items() if k not in ("shape", "stateOf", "gateOrder")}
+        return {k: v for k, v in spec.items() if k not in ("shape", "onnxShape", "bulky", "omitFromReference")}
+    t = {k: v for k, v in spec.items() if k not in ("shape", "onnxShape", "stateOf", "gateOrder")}
     t["axes"] = [{"name": n} if d == "B" else {"name": n, "size": d} for n, d in zip(SCHEMA2_AXES[spec["role"]], spec["shape"])]
     role = spec["role"]
     if not is_output:
@@ -313,7 +313,7 @@ def schema2_tensor(spec, is_output):
 def dynamic_axes(inputs, outputs):
     axes = {}
     for spec in inputs + outputs:
-        d = {i: s for i, s in enumerate(spec["shape"]) if isinstance(s, str)}
+        d = {i: s for i, s in enumerate(spec.get("onnxShape", spec["shape"])) if isinstance(s, str)}
         if d:
             axes[spec["name"]] = d
     return axes
@@ -352,7 +352,7 @@ def example_inputs(cfg, ids):
     if cfg["architecture"] in FAMILY:
         return export_family.example_inputs(cfg, ids)
     if cfg["architecture"] == "transformer":
-        return (ids,)
+        return (ids, *export_family.empty_cache(cfg, ids.shape[0]))
     B = ids.shape[0]
     z = torch.zeros(cfg["n_layers"], B, cfg["hidden"])
     return (ids, z) if cfg["architecture"] == "gru" else (ids, z, z.clone())
@@ -366,9 +366,7 @@ def check_against_training_module(model, exp, cfg):
         return export_family.check(model, exp, ids)
     with torch.no_grad():
         if cfg["architecture"] == "transformer":
-            ref = model(ids)
-            out = exp(ids)
-            return float((out[0] - ref).abs().max())
+            return export_family.cache_check(model, exp, ids)
         ref, (state) = model(ids)
         inputs = example_inputs(cfg, ids)
         out = exp(*inputs)
@@ -519,6 +517,11 @@ def export_one(mid, which, install, tok, allow_init=False):
     inputs_spec, outputs_spec = (export_family.forms(cfg["architecture"])[1](cfg) if cfg["architecture"] in FAMILY
                                  else io_spec(mid, cfg))
     example = example_inputs(cfg, torch.tensor([tok.encode(REFERENCE_TEXTS[0][1])], dtype=torch.int64))
+    if any(i["role"] == "empty_cache" for i in inputs_spec):
+        # Traced with a cache of 2 tokens, so that nothing in the graph takes the past length for 0.
+        with torch.no_grad():
+            full = exp(example[0], *example[1:])
+        example = (example[0][:, 2:], full[3][:, :, :, :2].contiguous(), full[4][:, :, :, :2].contiguous())
     with torch.no_grad():
         torch.onnx.export(exp, example, onnx_path, opset_version=OPSET, do_constant_folding=False,
                           input_names=[i["name"] for i in inputs_spec],

@@ -150,8 +150,56 @@ class WindowExport(nn.Module):
         super().__init__()
         self.lm = lm
 
-    def forward(self, input_ids):
-        return self.lm(input_ids, need_internals=True)
+    def forward(self, input_ids, past_keys, past_values):
+        return self.lm(input_ids, True, past_keys, past_values)
+
+
+def cache_specs(cfg):
+    """A softmax-attention model's key/value cache: inputs fed empty in every ordinary run, and the keys and values
+    of every token as outputs. Occlusion (src/core/occlusionPrefix.ts) feeds the first k of them back to run only
+    the tokens from a replaced token k on. In ONNX the outputs' token axis is P + T ("PT")."""
+    L, H, d = cfg["n_layers"], cfg["n_heads"], cfg["d_model"]
+    hd = d // H
+    inputs, outputs = [], []
+    for what in ("keys", "values"):
+        inputs.append({"name": "past_" + what, "role": "empty_cache", "dtype": "float32", "shape": [L, "B", H, "P", hd],
+                       "axes": [{"name": "layer", "size": L}, {"name": "batch"}, {"name": "head", "size": H},
+                                {"name": "past", "size": 0}, {"name": "feature", "size": hd}],
+                       "state": what, "description": "The %s of earlier tokens per layer and head (a cache); fed empty: "
+                                                     "the model sees only the analysed text." % what})
+        outputs.append({"name": "present_" + what, "role": "cache", "dtype": "float32",
+                        "shape": [L, "B", H, "T", hd], "onnxShape": [L, "B", H, "PT", hd],
+                        "axes": [{"name": "layer", "size": L}, {"name": "batch"}, {"name": "head", "size": H},
+                                 {"name": "position", "size": "T"}, {"name": "feature", "size": hd}],
+                        "state": what, "omitFromReference": True,
+                        "description": "The %s of every token per layer and head (the cache after the text)." % what})
+    return inputs, outputs
+
+
+def with_cache(cfg, inputs, outputs):
+    """Adds the cache to a softmax-attention model's specs; its attention's key axis is P + T in ONNX."""
+    cache_in, cache_out = cache_specs(cfg)
+    for o in outputs:
+        if o["name"] == "attention":
+            o["onnxShape"] = o["shape"][:-1] + ["PT"]
+    return inputs + cache_in, outputs + cache_out
+
+
+def empty_cache(cfg, B, P=0):
+    L, H, d = cfg["n_layers"], cfg["n_heads"], cfg["d_model"]
+    return torch.zeros(L, B, H, P, d // H), torch.zeros(L, B, H, P, d // H)
+
+
+def cache_check(model, exp, ids):
+    """The export with an empty cache reproduces the training module, and a run of the last tokens from the cache of
+    the first ones reproduces the whole run's logits there."""
+    with torch.no_grad():
+        out = exp(ids, *empty_cache(model.cfg, ids.shape[0]))
+        diff = float((out[0] - model(ids)).abs().max())
+        for cut in (1, 20):
+            rest = exp(ids[:, cut:], out[3][:, :, :, :cut], out[4][:, :, :, :cut])
+            diff = max(diff, float((rest[0] - out[0][:, cut:]).abs().max()))
+        return diff
 
 
 def window_specs(cfg):
@@ -166,7 +214,7 @@ def window_specs(cfg):
              label="sliding-window attention"),
         hidden_spec(cfg, "LayerNorm"),
     ]
-    return [ids_spec()], outputs
+    return with_cache(cfg, [ids_spec()], outputs)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -244,7 +292,7 @@ def forms(arch):
     return {
         "elman": (ElmanExport, elman_specs, elman_check),
         "linear-attention": (LinearExport, linear_specs, None),
-        "sliding-window-transformer": (WindowExport, window_specs, None),
+        "sliding-window-transformer": (WindowExport, window_specs, cache_check),
         "mamba": (MambaExport, mamba_specs, None),
     }[arch]
 
@@ -252,6 +300,8 @@ def forms(arch):
 def example_inputs(cfg, ids):
     if cfg["architecture"] == "elman":
         return (ids, torch.zeros(cfg["n_layers"], ids.shape[0], cfg["hidden"]))
+    if cfg["architecture"] == "sliding-window-transformer":
+        return (ids, *empty_cache(cfg, ids.shape[0]))
     return (ids,)
 
 

@@ -82,11 +82,11 @@ class LinearAttentionLM(TransformerLM):
 
 
 class WindowedTransformerLM(TransformerLM):
-    def alibi_bias(self, T, device):
-        bias, rel = super().alibi_bias(T, device)
-        pos = torch.arange(T, device=device)
-        dist = pos.view(-1, 1) - pos.view(1, -1)  # q - k
-        outside = (dist >= self.cfg["window"]) & (pos.view(1, -1) >= self.cfg["global_tokens"])
+    def alibi_bias(self, T, device, P=0):
+        bias, rel = super().alibi_bias(T, device, P)
+        keys = torch.arange(P + T, device=device)
+        dist = keys[P:].view(-1, 1) - keys.view(1, -1)  # q - k
+        outside = (dist >= self.cfg["window"]) & (keys.view(1, -1) >= self.cfg["global_tokens"])
         return bias.masked_fill(outside.unsqueeze(0), float("-inf")), rel
 
 

@@ -64,20 +64,24 @@ class Block(nn.Module):
         self.fc1 = nn.Linear(d, d_ff)
         self.fc2 = nn.Linear(d_ff, d)
 
-    def forward(self, x, bias):
-        # x [B,T,d]; bias [H,T,T] (ALiBi distance penalty, -inf above the diagonal)
+    def forward(self, x, bias, past_k=None, past_v=None):
+        # x [B,T,d]; bias [H,T,P+T] (ALiBi distance penalty, -inf after the query); past_k, past_v [B,H,P,hd]:
+        # the keys and values of P earlier tokens (a cache), which the queries see before the T new keys.
         B, T = x.shape[0], x.shape[1]
         d, hd = self.d, self.hd
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
         q = q.reshape(B, T, self.h, hd).transpose(1, 2)
         k = k.reshape(B, T, self.h, hd).transpose(1, 2)
         v = v.reshape(B, T, self.h, hd).transpose(1, 2)
+        if past_k is not None:
+            k = torch.cat([past_k, k], 2)
+            v = torch.cat([past_v, v], 2)
         scores = torch.matmul(q, k.transpose(-1, -2)) * self.scale + bias
         att = torch.softmax(scores, dim=-1)  # [B,H,T,T]
         y = torch.matmul(att, v).transpose(1, 2).reshape(B, T, d)
         x = x + self.proj(y)
         x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
-        return x, att
+        return x, att, k, v
 
 
 class TransformerLM(nn.Module):
@@ -114,9 +118,11 @@ class TransformerLM(nn.Module):
     def slopes(self):
         return torch.exp(self.slope_log) if self.cfg.get("learned_slopes") else self.fixed_slopes
 
-    def alibi_bias(self, T, device):
-        pos = torch.arange(T, device=device)
-        rel = (pos.view(1, -1) - pos.view(-1, 1)).to(torch.float32)  # k - q: 0 on the diagonal, < 0 in the past
+    def alibi_bias(self, T, device, P=0):
+        """The bias of T queries at positions P..P+T-1 over the P+T keys 0..P+T-1 (P cached ones first)."""
+        keys = torch.arange(P + T, device=device)
+        queries = keys[P:]
+        rel = (keys.view(1, -1) - queries.view(-1, 1)).to(torch.float32)  # k - q: 0 on the diagonal, < 0 in the past
         bias = self.slopes.view(-1, 1, 1) * rel.unsqueeze(0)
         return bias.masked_fill(rel.unsqueeze(0) > 0, float("-inf")), rel
 
@@ -130,19 +136,25 @@ class TransformerLM(nn.Module):
         dist = (-rel).clamp(0, n).to(torch.int64)  # distances >= n read the last column, 0
         return base + table[:, dist]
 
-    def forward(self, ids, need_internals=False):
+    def forward(self, ids, need_internals=False, past_keys=None, past_values=None):
+        """past_keys, past_values [L,B,H,P,hd]: a cache of P earlier tokens (the export's occlusion runs only the
+        tokens after a replaced one); with need_internals the keys and values of all P+T tokens come back too."""
         x = self.emb(ids)
-        base, rel = self.alibi_bias(ids.shape[1], ids.device)
+        P = 0 if past_keys is None else past_keys.shape[3]
+        base, rel = self.alibi_bias(ids.shape[1], ids.device, P)
         hidden = [x]
-        atts = []
+        atts, keys, values = [], [], []
         for i, b in enumerate(self.blocks):
-            x, att = b(x, self.layer_bias(base, rel, i))
+            past = (None, None) if past_keys is None else (past_keys[i], past_values[i])
+            x, att, k, v = b(x, self.layer_bias(base, rel, i), *past)
             if need_internals:
                 hidden.append(x)
                 atts.append(att)
+                keys.append(k)
+                values.append(v)
         logits = F.linear(self.ln_f(x), self.emb.weight)
         if need_internals:
-            return logits, torch.stack(atts), torch.stack(hidden)
+            return logits, torch.stack(atts), torch.stack(hidden), torch.stack(keys), torch.stack(values)
         return logits
 
 

@@ -1,6 +1,6 @@
 // The memory that carries context from one token to the next, derived from the declared roles and axes:
 // a recurrent state (final_state outputs, else one token's worth of the per-token state outputs: constant in
-// T), a key/value cache (cache outputs: linear in T),
+// T), a key/value cache (cache outputs: linear in T; one fed back to continue runs counts only without attention),
 // or, for attention without a declared cache, the weights themselves (T² per map, T·window for a sliding
 // window). The Compare view prints these figures; no architecture name is consulted.
 
@@ -45,7 +45,10 @@ export function contextMemory(manifest: ModelManifest, T: number): ContextMemory
   // A state exported after every token (linear attention's S_t, a scan's h_t) is carried one token at a time.
   const states = s.states.flatMap((f) => f.outputs);
   if (states.length) return { kind: 'state', bytes: states.reduce((n, o) => n + 4 * elements(o, 1), 0), growth: 'constant' };
-  const caches = manifest.outputs.filter((o) => o.role === 'cache');
+  // A cache the model also takes back (an empty_cache input continues it) is there to continue a run; where the
+  // model exports its attention, that is the figure, as for a model without a cache.
+  const fedBack = (o: OutputSpec) => o.state !== undefined && manifest.inputs.some((i) => i.role === 'empty_cache' && i.state === o.state);
+  const caches = manifest.outputs.filter((o) => o.role === 'cache' && !(fedBack(o) && s.mixing.length));
   if (caches.length) return { kind: 'cache', bytes: sum(caches), growth: 'linear' };
   const self = s.mixing.filter((f) => f.role === 'mixing' && !f.derived); // a derived W (hidden attention) is no memory the model keeps
   if (!self.length) return { kind: 'none', bytes: 0, growth: 'constant' };

@@ -97,7 +97,9 @@ export class ModelRunner {
   /**
    * Runs several inputs of equal lengths in one batch and returns the logits [B, T, V] of the sequence they
    * score. Used by occlusion. initialState: by state name, each in its initial_state input's layout with
-   * the batch axis of size B (one state per input); zeros when absent.
+   * the batch axis of size B (one state per input); zeros when absent. A cache (an empty_cache input's
+   * `state`) given here holds P earlier tokens in the input's layout with a past axis of P: the inputs then
+   * continue those tokens (position ids from P, an attention mask over P + T); empty when absent.
    */
   async runBatchLogits(batch: ReadonlyArray<SequenceIds>, initialState: Record<string, Float32Array> = {}): Promise<Tensor> {
     const spec = this.structure.logits;
@@ -179,6 +181,8 @@ export class ModelRunner {
   private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, Float32Array>, offset: number): Promise<Record<string, OrtTensor>> {
     const B = batch.length;
     const feeds: Record<string, OrtTensor> = {};
+    const past = this.pastLength(B, state);
+    offset += past;
     for (const input of this.manifest.inputs) {
       const seq = sequenceOfAxis(this.manifest, input.axes[axisIndex(input, 'position')]);
       const T = seq ? batch[0][seq]?.length : undefined;
@@ -187,10 +191,21 @@ export class ModelRunner {
       const dims = input.axes.map((a) => (a.name === 'batch' ? B : a.name === 'position' ? T! : typeof a.size === 'number' ? a.size : NaN));
       if (dims.some(Number.isNaN)) throw new LensError('model-invalid', `Input "${input.name}" has axes ${formatAxes(input.axes)}: every axis but batch and sequence axes needs a fixed size.`);
       const size = dims.reduce((a, b) => a * b, 1);
+      if (input.role === 'empty_cache' && past > 0) {
+        dims[axisIndex(input, 'past')] = past;
+        feeds[input.name] = new this.ort.Tensor('float32', state[input.state!], dims);
+        continue;
+      }
       if (input.role === 'initial_state' || input.role === 'empty_cache') {
         const given = input.role === 'initial_state' ? state[input.state ?? ''] : undefined;
         if (given && given.length !== size) throw new LensError('model-invalid', `Initial state "${input.state}" has ${given.length} values; "${input.name}" needs ${size}.`);
         feeds[input.name] = new this.ort.Tensor('float32', given ?? new Float32Array(size), dims);
+        continue;
+      }
+      if (input.role === 'attention_mask' && past > 0) {
+        const at = axisIndex(input, 'position');
+        dims[at] += past;
+        feeds[input.name] = this.intTensor(input, new Array<number>(B * dims[at]).fill(1), dims);
         continue;
       }
       if (axisIndex(input, 'batch') < 0 && B > 1) throw new LensError('model-invalid', `Input "${input.name}" has no batch axis, so the model cannot run ${B} inputs at once.`);
@@ -198,6 +213,25 @@ export class ModelRunner {
       feeds[input.name] = this.intTensor(input, integerFeed(input.role, batch.map((ids) => ids[seq!]), offset, positionFirst), dims);
     }
     return this.session.run(feeds);
+  }
+
+  /**
+   * The tokens the given caches hold (0 when none is given): every empty_cache input must then get one, each
+   * with the same number of tokens along its past axis.
+   */
+  private pastLength(B: number, state: Record<string, Float32Array>): number {
+    const caches = this.manifest.inputs.filter((i) => i.role === 'empty_cache');
+    const given = caches.filter((i) => i.state !== undefined && state[i.state] !== undefined);
+    if (!given.length) return 0;
+    const lengths = caches.map((input) => {
+      const data = input.state === undefined ? undefined : state[input.state];
+      if (!data) throw new LensError('internal', `A run from a cache needs every cache input; none was given for "${input.name}".`);
+      const perToken = input.axes.reduce((n, a) => n * (a.name === 'batch' ? B : a.name === 'past' ? 1 : typeof a.size === 'number' ? a.size : 1), 1);
+      if (!perToken || data.length % perToken !== 0) throw new LensError('internal', `The cache for "${input.name}" has ${data.length} values, not a whole number of tokens of ${perToken}.`);
+      return data.length / perToken;
+    });
+    if (lengths.some((n) => n !== lengths[0])) throw new LensError('internal', `The caches given hold different numbers of tokens (${lengths.join(', ')}).`);
+    return lengths[0];
   }
 
   private intTensor(input: InputSpec, values: number[], dims: number[]): OrtTensor {

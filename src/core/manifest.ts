@@ -119,7 +119,11 @@ export interface TensorSpec {
 
 export interface InputSpec extends TensorSpec {
   role: InputRole;
-  /** initial_state: which state it seeds (a final_state output's `state`, with the same axes in the same order and sizes). */
+  /**
+   * initial_state: which state it seeds (a final_state output's `state`, with the same axes in the same order and
+   * sizes). empty_cache (optional): the `cache` output with this `state` holds what it takes, token by token (its
+   * axes with position for past), so that a run can start from the cache of an earlier run's first tokens.
+   */
   state?: string;
 }
 

@@ -138,6 +138,7 @@ export function validateManifest(value: unknown): ManifestResult {
   };
 
   const finalStates = new Map<string, AxisSpec[]>(); // state name → the final_state's axes
+  const caches = new Map<string, AxisSpec[]>(); // cache name → the cache output's axes
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) {
     err('outputs', 'expected a non-empty array');
   } else {
@@ -200,6 +201,9 @@ export function validateManifest(value: unknown): ManifestResult {
       } else if (role === 'state') {
         needAxes(t, path, role, ['position']);
         if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the state (e.g. "h" or "c")');
+      } else if (role === 'cache' && t.state !== undefined) {
+        if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the cache it holds (e.g. "keys"), or no "state"');
+        else if (needAxes(t, path, role, ['position'])) caches.set(t.state, t.axes as AxisSpec[]);
       } else if (role === 'final_state') {
         if (seqs.some(Boolean)) err(`${path}.axes`, 'a final state has no sequence axis (it is the state after the last token)');
         if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the state it holds (e.g. "h" or "c")');
@@ -258,6 +262,16 @@ export function validateManifest(value: unknown): ManifestResult {
         else if (Array.isArray(m.outputs) && !final) err(`${path}.state`, `no output with role "final_state" holds state "${t.state}", so long text cannot be run in chunks`);
         else if (final && !sameShape(t.axes as AxisSpec[], final)) {
           err(`${path}.axes`, `the final state "${t.state}" is fed back here, so it needs the same axes in the same order with the same sizes: ${formatAxes(final)}, got ${formatAxes(t.axes as AxisSpec[])}`);
+        }
+      }
+      if (role === 'empty_cache' && t.state !== undefined) {
+        const cache = isNonEmpty(t.state) ? caches.get(t.state) : undefined;
+        const asOutput = (t.axes as AxisSpec[]).map((a) => (a.name === 'past' ? { name: 'position' as const } : a));
+        if (!isNonEmpty(t.state)) err(`${path}.state`, 'expected the name of the cache output it continues (e.g. "keys"), or no "state"');
+        else if (Array.isArray(m.outputs) && !cache) err(`${path}.state`, `no output with role "cache" holds "${t.state}", so nothing can seed this cache`);
+        else if (!has(t, 'past')) err(`${path}.axes`, 'a cache that an output seeds needs a "past" axis (its tokens)');
+        else if (cache && !sameShape(asOutput, cache.map((a) => (a.name === 'position' ? { name: 'position' as const } : a)))) {
+          err(`${path}.axes`, `the cache "${t.state}" is fed back here, so it needs the axes of its output with "past" for "position": ${formatAxes(cache)}, got ${formatAxes(t.axes as AxisSpec[])}`);
         }
       }
       const free = (t.axes as AxisSpec[]).filter((a) => !SEQUENCE_AXES.includes(a.name) && a.name !== 'batch' && typeof a.size !== 'number');

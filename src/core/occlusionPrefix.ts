@@ -1,10 +1,11 @@
 // Occlusion that reuses the unchanged prefix. In a causal model, replacing token k cannot change anything
-// before k, so a model that can start a run from a given state needs to run only tokens k..T-1, from the
-// state the unperturbed run had after token k-1: about T²/2 tokens in all instead of T². Which models can is
-// read from roles alone: one sequence, `initial_state` inputs, and for each a `state` output with a position
-// axis holding that state after every token in the input's layout (checked on the base run: its last
-// position must equal the `final_state`). Attention models would need a key/value cache they can be handed;
-// the bundled ones take no cache input (no `empty_cache`/`cache` roles), so they keep re-running whole copies.
+// before k, so a model that can start a run from a given state needs to run only tokens k..T-1, from what
+// the unperturbed run had after token k-1: about T²/2 tokens in all instead of T². Which models can is read
+// from roles alone, for one sequence: a recurrent model through `initial_state` inputs, each with a `state`
+// output with a position axis holding that state after every token in the input's layout (checked on the
+// base run: its last position must equal the `final_state`); an attention model through `empty_cache`
+// inputs, each naming the `cache` output that holds its keys or values for every token (checked on the base
+// run: its last tokens run from the cache of the others give the same logits).
 
 import type { Tensor } from './analysis';
 import type { ModelRunner } from './engine';
@@ -35,10 +36,18 @@ interface SeededState {
   final: OutputSpec;
 }
 
+/** One empty_cache input and the cache output whose first k tokens seed it. */
+interface SeededCache {
+  input: InputSpec;
+  output: OutputSpec;
+}
+
 export interface PrefixPlan {
   sequence: string;
+  /** What a run starts from: recurrent states (several suffixes per run) or caches (one per run). */
   states: SeededState[];
-  /** Most suffixes per run: 1 when an input has no batch axis. */
+  caches: SeededCache[];
+  /** Most suffixes per run: 1 when an input has no batch axis, or for caches (each k has its own past). */
   maxItems: number;
 }
 
@@ -56,6 +65,8 @@ export function prefixPlan(manifest: ModelManifest, target: OcclusionTarget): Pr
   if (!target.causal || target.occluded !== target.observed) return undefined;
   if (structure.sequences.length !== 1 || structure.sequences[0].id !== target.occluded) return undefined;
   if (!structure.logits || !sameNames(names(structure.logits, []), ['batch', 'position', 'vocab'])) return undefined;
+  const cacheInputs = manifest.inputs.filter((i) => i.role === 'empty_cache');
+  if (cacheInputs.length && !manifest.inputs.some((i) => i.role === 'initial_state')) return cachePlan(manifest, target, cacheInputs);
   if (manifest.inputs.some((i) => i.role === 'empty_cache' || i.role === 'position_ids')) return undefined;
   const seeded = manifest.inputs.filter((i) => i.role === 'initial_state');
   if (!seeded.length) return undefined;
@@ -72,7 +83,44 @@ export function prefixPlan(manifest: ModelManifest, target: OcclusionTarget): Pr
     states.push({ input, outputs: family.outputs, perLayer: family.perLayer, final });
   }
   const batched = manifest.inputs.every((i) => axisIndex(i, 'batch') >= 0);
-  return { sequence: target.occluded, states, maxItems: batched ? Number.MAX_SAFE_INTEGER : 1 };
+  return { sequence: target.occluded, states, caches: [], maxItems: batched ? Number.MAX_SAFE_INTEGER : 1 };
+}
+
+/** Every cache input names a cache output with the same axes (past for position) and a batch axis. */
+function cachePlan(manifest: ModelManifest, target: OcclusionTarget, inputs: InputSpec[]): PrefixPlan | undefined {
+  const caches: SeededCache[] = [];
+  for (const input of inputs) {
+    const output = manifest.outputs.find((o) => o.role === 'cache' && o.state !== undefined && o.state === input.state);
+    if (!output || axisIndex(input, 'batch') < 0) return undefined;
+    const wanted = input.axes.map((a) => (a.name === 'past' ? 'position' : a.name));
+    if (!sameNames(output.axes.map((a) => a.name), wanted)) return undefined;
+    caches.push({ input, output });
+  }
+  return { sequence: target.occluded, states: [], caches, maxItems: 1 };
+}
+
+/** A cache output of one run (batch removed) cut to its first k tokens: the input's layout with a past of k. */
+function cachePrefix(seed: SeededCache, base: Record<string, Tensor>, k: number): Float32Array {
+  const value = base[seed.output.name];
+  const axis = names(seed.output, ['batch']).indexOf('position');
+  const outer = value.dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = value.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const T = value.dims[axis];
+  const out = new Float32Array(outer * k * inner);
+  for (let o = 0; o < outer; o++) out.set(value.data.subarray(o * T * inner, (o * T + k) * inner), o * k * inner);
+  return out;
+}
+
+/** What each suffix of a run starts from, by state or cache name (nothing for k = 0 alone: zeros, empty). */
+function seeds(plan: PrefixPlan, base: Record<string, Tensor>, ks: number[]): Record<string, Float32Array> {
+  const initial: Record<string, Float32Array> = {};
+  if (ks.length === 1 && ks[0] === 0) return initial;
+  for (const seed of plan.caches) initial[seed.input.state!] = cachePrefix(seed, base, ks[0]);
+  for (const seed of plan.states) {
+    const items = ks.map((k) => (k === 0 ? new Float32Array(stateAfter(seed, base, 0).length) : stateAfter(seed, base, k - 1)));
+    initial[seed.input.state!] = batchStates(seed.input, items);
+  }
+  return initial;
 }
 
 /** Slices a state tensor (batch removed) at one position: the other axes, in order. */
@@ -112,8 +160,19 @@ function batchStates(input: InputSpec, items: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Whether the state at the last position equals the final state: the outputs hold the state after each token. */
-function statesCheck(plan: PrefixPlan, base: Record<string, Tensor>, T: number): boolean {
+/**
+ * Whether a run can start from what the base run left: the states at the last position equal the final states
+ * (the outputs hold the state after each token), and the last tokens (at most 4) run from the cache of the
+ * others give the base run's logits there (the cache holds every token's keys and values, in order).
+ */
+async function prefixCheck(runner: OcclusionRunner, plan: PrefixPlan, base: Record<string, Tensor>, tokens: readonly number[], logits: Float32Array, V: number): Promise<boolean> {
+  const T = tokens.length;
+  if (plan.caches.length && T > 1) {
+    const k = Math.max(1, T - 4);
+    const rest = await runner.runBatchLogits([{ [plan.sequence]: tokens.slice(k) }], seeds(plan, base, [k]));
+    const expected = logits.subarray(k * V);
+    if (rest.data.length !== expected.length || rest.data.some((x, i) => !(Math.abs(x - expected[i]) <= 1e-4 * (1 + Math.abs(expected[i]))))) return false;
+  }
   return plan.states.every((seed) => {
     const last = stateAfter(seed, base, T - 1);
     const final = base[seed.final.name].data;
@@ -123,8 +182,9 @@ function statesCheck(plan: PrefixPlan, base: Record<string, Tensor>, T: number):
 
 /**
  * Occlusion as occlusion() computes it for a causal model observing the sequence it occludes, running for
- * each k only tokens k..T-1 from the base run's state after token k-1 (zeros for k = 0); rows before k stay 0
- * as there. Returns undefined when the base run's states fail the check (then run occlusion()).
+ * each k only tokens k..T-1 from the base run's state after token k-1 (zeros for k = 0), or from its cache of
+ * tokens 0..k-1 (empty for k = 0); rows before k stay 0 as there. Returns undefined when the base run fails
+ * the check (then run occlusion()).
  */
 export async function occlusionReusingPrefix(
   runner: OcclusionRunner,
@@ -145,7 +205,7 @@ export async function occlusionReusingPrefix(
   const base = await runner.run(ids, { signal: options.signal });
   const logitsName = runner.manifest.outputs.find((o) => o.role === 'logits')!.name;
   const V = logitsDims({ dims: [1, ...base[logitsName].dims], data: base[logitsName].data }, 1, T);
-  if (!statesCheck(plan, base, T)) return undefined;
+  if (!(await prefixCheck(runner, plan, base, tokens, base[logitsName].data, V))) return undefined;
   const baseline = new BaselineRows(base[logitsName].data, 0, T, V);
   const maxBytes = options.maxBatchBytes ?? 256 * 2 ** 20;
   for (let first = 0; first < positions.length; ) {
@@ -168,14 +228,7 @@ export async function occlusionReusingPrefix(
       while (suffix.length < length) suffix.push(options.replacementId);
       return { [plan.sequence]: suffix };
     });
-    const initial: Record<string, Float32Array> = {};
-    if (k0 > 0 || ks.length > 1) {
-      for (const seed of plan.states) {
-        const items = ks.map((k) => (k === 0 ? new Float32Array(stateAfter(seed, base, 0).length) : stateAfter(seed, base, k - 1)));
-        initial[seed.input.state!] = batchStates(seed.input, items);
-      }
-    }
-    const logits = await runner.runBatchLogits(batch, initial);
+    const logits = await runner.runBatchLogits(batch, seeds(plan, base, ks));
     logitsDims(logits, ks.length, length);
     ks.forEach((k, b) => {
       for (let t = k; t < T; t++) out[t * T + k] = baseline.klBits(t, logits.data, (b * length + t - k) * V);
@@ -188,8 +241,8 @@ export async function occlusionReusingPrefix(
 
 /**
  * Occlusion of a model through its runner: reusing the prefix where prefixPlan allows, else occlusion()'s
- * whole perturbed copies (every attention model: the bundled ones take no key/value cache that a run could
- * start from, and an encoder or a masked model is not causal).
+ * whole perturbed copies (an attention model without a cache it can be handed, an encoder or a masked model,
+ * which is not causal).
  */
 export async function runnerOcclusion(runner: OcclusionRunner, ids: SequenceIds, options: OcclusionOptions & OcclusionTarget): Promise<Float32Array> {
   const plan = prefixPlan(runner.manifest, options);

@@ -57,15 +57,15 @@ describe('memory estimate of a run', () => {
 
   it('bundled transformer: every output by its axes, computed by hand (T = 100 and T = 2,048)', () => {
     const at100 = runMemory(transformer, 100);
-    // logits 100 × 4,096 floats; attention 4 × 4 × 100²; hidden states 5 × 100 × 128.
-    assert.deepStrictEqual(at100.outputs.map((o) => [o.name, o.bytes]), [['logits', 1_638_400], ['attention', 640_000], ['hidden_states', 256_000]]);
-    assert.strictEqual(at100.outputBytes, 2_534_400);
-    assert.strictEqual(at100.bytes, 6_336_000, 'working set: 2.5 × the outputs');
+    // logits 100 × 4,096 floats; attention 4 × 4 × 100²; hidden states 5 × 100 × 128; keys and values 4 × 4 × 100 × 32 each.
+    assert.deepStrictEqual(at100.outputs.map((o) => [o.name, o.bytes]), [['logits', 1_638_400], ['attention', 640_000], ['hidden_states', 256_000], ['present_keys', 204_800], ['present_values', 204_800]]);
+    assert.strictEqual(at100.outputBytes, 2_944_000);
+    assert.strictEqual(at100.bytes, 7_360_000, 'working set: 2.5 × the outputs');
     assert.deepStrictEqual(at100.largest, { text: 'logits of 100 tokens × 4,096 vocabulary entries', bytes: 1_638_400 });
     const at2048 = runMemory(transformer, 2048);
-    assert.strictEqual(at2048.outputBytes, 268_435_456 + 33_554_432 + 5_242_880);
+    assert.strictEqual(at2048.outputBytes, 268_435_456 + 33_554_432 + 5_242_880 + 2 * 4_194_304);
     assert.deepStrictEqual(at2048.largest, { text: 'attention of 4 layers × 4 heads at 2,048 tokens', bytes: 268_435_456 });
-    assert.strictEqual(maxTokensWithin(transformer, DEFAULT_MEMORY_BUDGET), 5035);
+    assert.strictEqual(maxTokensWithin(transformer, DEFAULT_MEMORY_BUDGET), 5004);
   });
 
   it('GPT-2 small: 12 × 12 attention, 50,257 logits, 13 hidden states and the caches, computed by hand', () => {

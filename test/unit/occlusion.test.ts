@@ -47,7 +47,10 @@ async function onnxModel(file: string, vocab = V): Promise<{ run: BatchLogits; r
   const run: BatchLogits = async (batch) => {
     const T = batch[0].input_ids.length;
     const ids = BigInt64Array.from(batch.flatMap((s) => s.input_ids.map(BigInt)));
-    const out = await session.run({ input_ids: new ort.Tensor('int64', ids, [batch.length, T]) }, ['logits']);
+    const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [batch.length, T]) };
+    // The bundled Transformer's key/value cache, fed empty: [layer 4, batch, head 4, past 0, feature 32].
+    for (const name of session.inputNames.filter((n) => n.startsWith('past_'))) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [4, batch.length, 4, 0, 32]);
+    const out = await session.run(feeds, ['logits']);
     assert.deepStrictEqual(out.logits.dims, [batch.length, T, vocab]);
     return tensor(out.logits.dims as number[], out.logits.data as Float32Array);
   };

@@ -1,9 +1,10 @@
-// Occlusion reusing the unchanged prefix (src/core/occlusionPrefix.ts) on the real bundled recurrent models in
-// onnxruntime-web: running only tokens k..T-1 from the base run's state after token k-1 must give the matrix
-// of whole re-runs (occlusion()) within 1e-5 at every (t, k) of a real text, while running about half the
-// tokens; skipped positions and cancellation behave as in occlusion(). Which models qualify comes from roles:
-// the three recurrent models do, no attention model does, and a manifest whose state outputs do not hold the
-// state after each token (caught on the base run) falls back to whole re-runs.
+// Occlusion reusing the unchanged prefix (src/core/occlusionPrefix.ts) on the real bundled models in
+// onnxruntime-web: running only tokens k..T-1 from the base run's state after token k-1 (the recurrent models)
+// or from its key/value cache of tokens 0..k-1 (the Transformer and the sliding-window Transformer) must give
+// the matrix of whole re-runs (occlusion()) within 1e-5 at every (t, k) of a real text, while running about
+// half the tokens; skipped positions and cancellation behave as in occlusion(). Which models qualify comes
+// from roles, and a manifest whose state or cache outputs do not hold what their inputs take (caught on the
+// base run) falls back to whole re-runs.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
@@ -20,7 +21,8 @@ import { LensTokenizer } from '../../src/core/tokenizer';
 const root = path.join(__dirname, '../..');
 const modelDir = (id: string) => path.join(root, 'media/models', id);
 const RECURRENT = ['lstm', 'gru', 'elman'];
-const OTHERS = ['transformer', 'window', 'linear', 'mamba', 'encoder', 't5', 'bahdanau'];
+const CACHED = ['transformer', 'window'];
+const OTHERS = ['linear', 'mamba', 'encoder', 't5', 'bahdanau'];
 const T = 72;
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -76,7 +78,7 @@ describe('occlusion reusing the unchanged prefix', function () {
   const ids = { tokens: realText() };
   const replacementId = new LensTokenizer(JSON.parse(readFileSync(path.join(modelDir('lstm'), 'tokenizer.json'), 'utf8'))).encode(' ')[0];
 
-  it('is planned from roles: for the recurrent models, for no attention model, never for a non-causal target', () => {
+  it('is planned from roles: from states for the recurrent models, from caches for the attention models with one, never for a non-causal target', () => {
     for (const id of RECURRENT) {
       const plan = prefixPlan(loadManifest(id), target);
       assert.ok(plan, `${id} should reuse its prefix`);
@@ -85,6 +87,12 @@ describe('occlusion reusing the unchanged prefix', function () {
         loadManifest(id).inputs.filter((i) => i.role === 'initial_state').map((i) => i.state),
       );
     }
+    for (const id of CACHED) {
+      const plan = prefixPlan(loadManifest(id), target);
+      assert.ok(plan, `${id} should reuse its cache`);
+      assert.deepStrictEqual([plan.caches.map((c) => [c.input.name, c.output.name]), plan.states.length, plan.maxItems], [[['past_keys', 'present_keys'], ['past_values', 'present_values']], 0, 1]);
+    }
+    assert.strictEqual(prefixPlan(loadManifest('transformer'), { ...target, causal: false }), undefined);
     for (const id of OTHERS) {
       const manifest = loadManifest(id);
       const structure = { occluded: Object.keys(manifest.sequences).at(-1)!, observed: Object.keys(manifest.sequences).at(-1)!, causal: true };
@@ -98,7 +106,7 @@ describe('occlusion reusing the unchanged prefix', function () {
     assert.strictEqual(prefixPlan(noCell, target), undefined);
   });
 
-  for (const id of RECURRENT) {
+  for (const id of [...RECURRENT, ...CACHED]) {
     describe(id, () => {
       let runner: ModelRunner;
       let full: Float32Array;
@@ -118,10 +126,10 @@ describe('occlusion reusing the unchanged prefix', function () {
         let influence = 0;
         for (let t = 1; t < T; t++) influence += full[t * T + t - 1];
         assert.ok(influence / (T - 1) > 0.01, `the previous token should matter (mean ${influence / (T - 1)} bits)`);
-        // Every run is a suffix (the first starts at k = 0); padding keeps the total near T(T + 1)/2.
+        // Every run is a suffix (one starts at k = 0; a cache's check runs the last 4 tokens first); padding
+        // keeps the total near T(T + 1)/2.
         const tokensRun = lengths.reduce((n, run) => n + run.length * run[0], 0);
-        assert.strictEqual(lengths[0][0], T);
-        assert.ok(lengths.slice(1).every((run) => run[0] < T));
+        assert.strictEqual(lengths.filter((run) => run[0] === T).length, 1);
         assert.ok(tokensRun <= 1.1 * ((T * (T + 1)) / 2), `${tokensRun} tokens run`);
         assert.deepStrictEqual(progress.at(-1), [T, T]);
       });
@@ -142,6 +150,23 @@ describe('occlusion reusing the unchanged prefix', function () {
       });
     });
   }
+
+  it('falls back to whole re-runs when the cache outputs do not hold what the cache inputs take (transformer)', async () => {
+    // Keys and values swapped: same layout, so the plan holds, but the last tokens run from it give other logits.
+    const swapped = loadManifest('transformer', (json) => {
+      json.outputs = (json.outputs as Array<{ name: string; state?: string }>).map((o) => (o.name === 'present_keys' ? { ...o, state: 'values' } : o.name === 'present_values' ? { ...o, state: 'keys' } : o));
+    });
+    const wrong = await createRunner(swapped, 'transformer');
+    try {
+      const plan = prefixPlan(swapped, target);
+      assert.ok(plan);
+      const lengths: number[][] = [];
+      assert.strictEqual(await occlusionReusingPrefix(recording(wrong, lengths), plan, ids, { replacementId }), undefined);
+      assert.deepStrictEqual(lengths, [[4]], 'only the check ran');
+    } finally {
+      await wrong.release();
+    }
+  });
 
   describe('cancellation and fallback (lstm)', () => {
     let runner: ModelRunner;

@@ -50,11 +50,18 @@ describe('ONNX graph reader', () => {
   it('reads the bundled transformer: names, element types, fixed and symbolic sizes', () => {
     const graph = readOnnxGraph(readFileSync(path.join(root, 'media/models/transformer/model.onnx')));
     assert.strictEqual(graph.irVersion, 8);
-    assert.deepStrictEqual(graph.inputs, [{ name: 'input_ids', elemType: 'int64', shape: ['B', 'T'] }]);
+    assert.deepStrictEqual(graph.inputs, [
+      { name: 'input_ids', elemType: 'int64', shape: ['B', 'T'] },
+      { name: 'past_keys', elemType: 'float32', shape: [4, 'B', 4, 'P', 32] },
+      { name: 'past_values', elemType: 'float32', shape: [4, 'B', 4, 'P', 32] },
+    ]);
+    // A run from a cache of P tokens sees P + T keys ("PT").
     assert.deepStrictEqual(graph.outputs, [
       { name: 'logits', elemType: 'float32', shape: ['B', 'T', 4096] },
-      { name: 'attention', elemType: 'float32', shape: [4, 'B', 4, 'T', 'T'] },
+      { name: 'attention', elemType: 'float32', shape: [4, 'B', 4, 'T', 'PT'] },
       { name: 'hidden_states', elemType: 'float32', shape: [5, 'B', 'T', 128] },
+      { name: 'present_keys', elemType: 'float32', shape: [4, 'B', 4, 'PT', 32] },
+      { name: 'present_values', elemType: 'float32', shape: [4, 'B', 4, 'PT', 32] },
     ]);
     const embedding = graph.initializers.find((t) => t.name === 'lm.emb.weight');
     assert.deepStrictEqual(embedding, { name: 'lm.emb.weight', elemType: 'float32', dims: [4096, 128], nanCount: 0 });

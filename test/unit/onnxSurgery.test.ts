@@ -39,8 +39,10 @@ function feedsFor(bytes: Uint8Array, ids: Record<string, number[]>): Record<stri
     else if (name === 'decoder_attention_mask') feeds[name] = int64(Array(lengthOf('decoder_input_ids')).fill(1));
     else if (name === 'token_type_ids') feeds[name] = int64(Array(lengthOf('input_ids')).fill(0));
     else if (name === 'position_ids') feeds[name] = int64(Array.from({ length: lengthOf('input_ids') }, (_, i) => i));
-    else if (name.startsWith('past_key_values')) {
-      const dims = (input.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 0));
+    else if (name.startsWith('past_')) {
+      // An empty cache: the first free axis is the batch (1), the others the past (0).
+      const free = (input.shape ?? []).findIndex((d) => typeof d !== 'number');
+      const dims = (input.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === free ? 1 : 0));
       feeds[name] = new ort.Tensor('float32', new Float32Array(0), dims);
     } else if (input.elemType === 'float32') {
       const dims = (input.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 7));
