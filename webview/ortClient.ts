@@ -92,10 +92,10 @@ export class OrtWorkerClient {
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,
-      run: async (feeds: Record<string, WireTensor>) => {
+      run: async (feeds: Record<string, WireTensor>, fetches?: readonly string[]) => {
         const wire: Record<string, WireTensor> = {};
         for (const [name, t] of Object.entries(feeds)) wire[name] = { type: t.type, data: t.data, dims: [...t.dims] };
-        return this.request('run', { session: created.session, feeds: wire });
+        return this.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}) });
       },
       release: async () => {
         await this.request('release', { session: created.session });

@@ -61,12 +61,12 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
   return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
 });
 
-page.onRequest('run', async ({ session: id, feeds }) => {
+page.onRequest('run', async ({ session: id, feeds, fetches }) => {
   const entry = sessions.get(id);
   if (!entry) throw new Error(`no session ${id} (released?)`);
   const inputs: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(feeds)) inputs[name] = new entry.ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-  const results = await entry.session.run(inputs);
+  const results = await (fetches ? entry.session.run(inputs, fetches) : entry.session.run(inputs));
   const out: Record<string, WireTensor> = {};
   for (const [name, t] of Object.entries(results)) {
     let data = t.data as WireTensor['data'];

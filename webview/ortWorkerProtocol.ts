@@ -29,7 +29,8 @@ export interface OrtWorkerRequests {
     params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array };
     result: { session: number; inputNames: string[]; outputNames: string[] };
   };
-  run: { params: { session: number; feeds: Record<string, WireTensor> }; result: Record<string, WireTensor> };
+  /** fetches: the outputs to return (default every output). */
+  run: { params: { session: number; feeds: Record<string, WireTensor>; fetches?: string[] }; result: Record<string, WireTensor> };
   release: { params: { session: number }; result: null };
 }
 

@@ -105,7 +105,8 @@ export class ModelRunner {
     const spec = this.structure.logits;
     if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
     if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    const results = await this.feedAndRun(batch, initialState, 0);
+    // Only the logits come back: a run still computes every output, but copies out just these.
+    const results = await this.feedAndRun(batch, initialState, 0, [spec.name]);
     const value = results[spec.name];
     const order = ['batch', 'position', 'vocab'].map((n) => axisIndex(spec, n as 'batch'));
     if (order.some((i, j) => i !== j)) throw new LensError('model-invalid', `Occlusion needs logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
@@ -177,8 +178,8 @@ export class ModelRunner {
     return outputs;
   }
 
-  /** Builds every feed from its input role and axes, and runs the session. */
-  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, Float32Array>, offset: number): Promise<Record<string, OrtTensor>> {
+  /** Builds every feed from its input role and axes, and runs the session (for every output, or `fetches`). */
+  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, Float32Array>, offset: number, fetches?: string[]): Promise<Record<string, OrtTensor>> {
     const B = batch.length;
     const feeds: Record<string, OrtTensor> = {};
     const past = this.pastLength(B, state);
@@ -212,7 +213,7 @@ export class ModelRunner {
       const positionFirst = axisIndex(input, 'position') < axisIndex(input, 'batch');
       feeds[input.name] = this.intTensor(input, integerFeed(input.role, batch.map((ids) => ids[seq!]), offset, positionFirst), dims);
     }
-    return this.session.run(feeds);
+    return fetches ? this.session.run(feeds, fetches) : this.session.run(feeds);
   }
 
   /**

@@ -180,6 +180,16 @@ export function deriveManifest(input: DeriveInput): DerivedManifest {
       continue;
     }
     if (rule.kind === 'cache') {
+      // A decoder's present output seeds the cache input of the same layer and kind: occlusion reruns the text
+      // after a replaced token from the cache of the tokens before it (occlusionPrefix.ts).
+      const key = cacheKey(v.name);
+      const fed = !encoderDecoder && key !== undefined ? inputs.find((i) => i.role === 'empty_cache' && cacheKey(i.name) === key) : undefined;
+      if (fed && v.elemType === 'float32' && v.shape?.length === fed.axes.length) {
+        fed.state = key;
+        const axes = fed.axes.map((a): AxisSpec => (a.name === 'past' ? { name: 'position', size: sequences.tokens.length } : a));
+        entries.push({ v, spec: { name: v.name, role: 'cache', dtype: 'float32', axes, state: key }, as: `cache output (seeds ${fed.name})` });
+        continue;
+      }
       const spec = IGNORED_TYPES.includes(v.elemType) && v.shape ? { name: v.name, role: 'ignored' as const, dtype: v.elemType as Dtype, axes: cacheAxes(v.shape) } : undefined;
       entries.push({ v, spec, as: 'cache output (ignored)' });
       continue;
@@ -218,7 +228,11 @@ export function deriveManifest(input: DeriveInput): DerivedManifest {
   if (!shown.some((o) => o.role === 'mixing' || o.role === 'cross_mixing')) {
     notes.push(`No attention outputs: the export has only ${quote(shown.map((o) => o.name))} (as Optimum exports by default). Attention needs a copy with the attention probabilities as outputs, found in the graph, or a re-export with attentions (see the README, "Bring your own model").`);
   }
-  if (caches) notes.push(`${caches} cache input${caches > 1 ? 's are' : ' is'} fed empty (a past of length 0) and the present.* outputs are ignored: the model sees only the analysed text.`);
+  const seeded = inputs.filter((i) => i.role === 'empty_cache' && i.state !== undefined).length;
+  if (caches) {
+    const presents = seeded === caches ? 'the present.* outputs seed them only when occlusion reruns the text after a replaced token' : 'the present.* outputs are ignored';
+    notes.push(`${caches} cache input${caches > 1 ? 's are' : ' is'} fed empty (a past of length 0) and ${presents}: the model sees only the analysed text.`);
+  }
   const positions = configNumber(config, 'positions');
   if (positions) notes.push(`Its position embeddings cover ${positions.value} tokens (config.json ${positions.key}): analyse at most ${positions.value} tokens at a time, special tokens included.`);
   const vocabSize = tokenizerVocabSize(tokenizer.model, tokenizer.added);
@@ -308,6 +322,12 @@ function sequenceAxis(name: 'position' | 'query' | 'key', seq: SequenceId, dim: 
 }
 
 /** Axes of an ignored cache output: [batch, head, past, feature], or the stacked [2, batch, head, past, feature]. */
+/** The cache a cache input or a present output holds: "0.key" (past_key_values.0.key, present.0.key), "0" (past_0, present_0). */
+function cacheKey(name: string): string | undefined {
+  const m = /^(?:past_key_values|present)\.(\d+)\.(key|value)$/.exec(name) ?? /^(?:past|present)_(\d+)$/.exec(name);
+  return m ? (m[2] ? `${m[1]}.${m[2]}` : m[1]) : undefined;
+}
+
 function cacheAxes(shape: readonly OnnxDim[]): AxisSpec[] {
   const stacked = shape.length === 5;
   const rest = stacked ? shape.slice(1) : shape;

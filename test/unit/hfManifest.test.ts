@@ -15,6 +15,8 @@ import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { LensError } from '../../src/core/errors';
 import { type DerivedManifest, deriveManifest } from '../../src/core/hfManifest';
 import { validateManifest } from '../../src/core/manifestValidator';
+import { occlusion } from '../../src/core/occlusion';
+import { type OcclusionRunner, prefixPlan, runnerOcclusion } from '../../src/core/occlusionPrefix';
 import { type OnnxGraph, type OnnxValueInfo, readOnnxGraph } from '../../src/core/onnxGraph';
 import { familyRollout, mixingMatrices, sequenceTokens } from '../../src/core/roleData';
 import { LensTokenizer } from '../../src/core/tokenizer';
@@ -32,7 +34,7 @@ ort.env.logLevel = 'error';
 const ids = (seq: string) => [`input_ids: token ids (${seq})`, `attention_mask: attention mask of ones (${seq})`];
 const layers = (name: string, as: (i: number) => string) => [0, 1].map((i) => `${name}.${i}: ${as(i)}`);
 const cache = [0, 1].flatMap((i) => ['key', 'value'].map((kv) => `past_key_values.${i}.${kv}: cache, layer ${i} ${kv} (fed empty)`));
-const present = [0, 1].flatMap((i) => ['key', 'value'].map((kv) => `present.${i}.${kv}: cache output (ignored)`));
+const present = [0, 1].flatMap((i) => ['key', 'value'].map((kv) => `present.${i}.${kv}: cache output (seeds past_key_values.${i}.${kv})`));
 const NEXT = 'logits: logits of the next token (tokens)';
 const MASKED = 'logits: logits of each token itself, masked LM (tokens)';
 const T5_IN = [...ids('source'), 'decoder_input_ids: token ids (target)'];
@@ -174,6 +176,34 @@ const refuses = (graph: OnnxGraph, ...parts: RegExp[]) =>
     return true;
   });
 
+describe('occlusion of a Hugging Face decoder export with a cache (gpt2-plain)', function () {
+  this.timeout(120_000);
+
+  // Its present.{i}.key/value outputs seed past_key_values.{i}.key/value: each replaced token's run starts from the
+  // cache of the tokens before it, with position ids and the attention mask continuing them.
+  it('reruns only the tokens from each replaced one on, equal to whole re-runs within 1e-5', async () => {
+    const { derived } = derive('gpt2-plain');
+    const folder = path.join(hf, 'gpt2-plain');
+    const tokenizer = new LensTokenizer(readJson(path.join(folder, 'tokenizer.json')), 'tokenizer.json');
+    const ids = { tokens: tokenizer.encode(reference['gpt2-plain'].text) };
+    const T = ids.tokens.length;
+    const target = { occluded: 'tokens', observed: 'tokens', causal: true, replacementId: ids.tokens[0] };
+    assert.deepStrictEqual(prefixPlan(derived.manifest, target)?.caches.map((c) => c.output.name), ['present.0.key', 'present.0.value', 'present.1.key', 'present.1.value']);
+    const runner = await ModelRunner.create(ort as unknown as OrtModule, derived.manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
+    try {
+      const lengths: number[] = [];
+      const recording: OcclusionRunner = { manifest: runner.manifest, run: (i, o) => runner.run(i, o), runBatchLogits: (batch, state) => (lengths.push(Object.values(batch[0])[0].length), runner.runBatchLogits(batch, state)) };
+      const reused = await runnerOcclusion(recording, ids, target);
+      const whole = await occlusion((batch) => runner.runBatchLogits(batch), ids, target);
+      assert.ok(T > 8 && reused.some((x) => x > 0));
+      assert.ok(reused.every((x, i) => Math.abs(x - whole[i]) <= 1e-5), 'the same matrix');
+      assert.deepStrictEqual(lengths, [4, ...Array.from({ length: T }, (_, k) => T - k)], 'the check, then one suffix per replaced token');
+    } finally {
+      await runner.release();
+    }
+  });
+});
+
 describe('manifests derived from the quirks of real exports', () => {
   it('accepts int32 ids and masks, declared as int32', () => {
     const d = deriveGraph(graphOf([ids64('input_ids', 'int32'), ids64('attention_mask', 'int32')], [LOGITS]));
@@ -181,14 +211,15 @@ describe('manifests derived from the quirks of real exports', () => {
     assert.deepStrictEqual(graphProblems(d.manifest, graphOf([ids64('input_ids', 'int32'), ids64('attention_mask', 'int32')], [LOGITS])), []);
   });
 
-  it('feeds older past_{i} caches [2, batch, head, past, head size] empty and ignores present_{i}', () => {
+  it('feeds older past_{i} caches [2, batch, head, past, head size] empty, seeded by present_{i}', () => {
     const past = [0, 1].map((i) => tensor(`past_${i}`, 'float32', [2, 'batch_size', 2, 'past_sequence_length', 16]));
     const presents = [0, 1].map((i) => tensor(`present_${i}`, 'float32', [2, 'batch_size', 2, 'total_sequence_length', 16]));
     const graph = graphOf([ids64('input_ids'), ...past], [LOGITS, ...presents]);
     const d = deriveGraph(graph, { n_head: 2, n_embd: 32 });
     assert.deepStrictEqual(d.manifest.inputs[1].axes, [{ name: 'state', size: 2 }, { name: 'batch' }, { name: 'head', size: 2 }, { name: 'past', size: 0 }, { name: 'feature', size: 16 }]);
     assert.deepStrictEqual(d.manifest.inputs.map((i) => i.role), ['input_ids', 'empty_cache', 'empty_cache']);
-    assert.deepStrictEqual(d.recognised.map((r) => r.as).slice(1), ['cache, layer 0 keys and values (fed empty)', 'cache, layer 1 keys and values (fed empty)', 'logits of the next token (tokens)', 'cache output (ignored)', 'cache output (ignored)']);
+    assert.deepStrictEqual(d.recognised.map((r) => r.as).slice(1), ['cache, layer 0 keys and values (fed empty)', 'cache, layer 1 keys and values (fed empty)', 'logits of the next token (tokens)', 'cache output (seeds past_0)', 'cache output (seeds past_1)']);
+    assert.deepStrictEqual(d.manifest.outputs.slice(1).map((o) => [o.role, o.state, o.axes.map((a) => a.name).join(',')]), [['cache', '0', 'state,batch,head,position,feature'], ['cache', '1', 'state,batch,head,position,feature']]);
     assert.ok(d.notes.some((n) => n.startsWith('Taken as a decoder') && n.includes('key/value cache')), d.notes.join('\n'));
     assert.deepStrictEqual(graphProblems(d.manifest, graph), []);
   });
