@@ -8,6 +8,7 @@
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
+import { type ChunkPlan, ChunkJoiner, cachesAfter, chunkPlan, chunkTokens, concatAlong } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
 import { type ModelStructure, modelStructure } from './modelStructure';
@@ -30,11 +31,15 @@ export interface RunOptions {
   chunkSize?: number;
   /** Initial recurrent state by state name ("h", "c"); zeros when absent. */
   initialState?: Record<string, Float32Array>;
+  /** Tokens per chunk of a model that runs a long text from its cache (default: chunkTokens, cacheChunks.ts). */
+  cacheChunk?: number;
   signal?: AbortSignal;
 }
 
 export class ModelRunner {
   readonly structure: ModelStructure;
+  /** How a long text runs in chunks from the model's key/value cache, when it can (cacheChunks.ts). */
+  private readonly cacheChunks: ChunkPlan | undefined;
 
   private constructor(
     private readonly ort: OrtModule,
@@ -42,6 +47,7 @@ export class ModelRunner {
     private readonly session: InferenceSession,
   ) {
     this.structure = modelStructure(manifest);
+    this.cacheChunks = chunkPlan(manifest);
   }
 
   /** Creates the session and checks that the graph has the inputs and outputs the manifest names. */
@@ -74,7 +80,12 @@ export class ModelRunner {
   async run(input: SequenceIds | readonly number[], options: RunOptions = {}): Promise<RunOutputs> {
     const ids = this.sequenceIds(input);
     if (Object.values(ids).some((s) => s.length === 0)) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    if (!runsInChunks(this.manifest)) return this.runOnce(ids, options.initialState ?? {}, 0);
+    if (!runsInChunks(this.manifest)) {
+      const T = Object.values(ids)[0].length;
+      const size = this.cacheChunks ? Math.max(1, options.cacheChunk ?? chunkTokens(this.cacheChunks, T)) : T;
+      if (size < T) return this.runFromCaches(ids, this.cacheChunks!, size, options.signal);
+      return this.runOnce(ids, options.initialState ?? {}, 0);
+    }
     const seq = this.structure.sequences[0].id;
     const all = ids[seq];
     const chunkSize = Math.max(1, options.chunkSize ?? 512);
@@ -88,6 +99,25 @@ export class ModelRunner {
       for (const o of this.structure.finalStates) if (o.state) state[o.state] = out[o.name].data;
     }
     return chunks.length === 1 ? chunks[0] : this.concatChunks(chunks);
+  }
+
+  /**
+   * A long text in chunks of `size` tokens, each run from the cache of the tokens before it (cacheChunks.ts):
+   * the outputs of one run, while onnxruntime's heap holds one chunk's attention rows at a time.
+   */
+  private async runFromCaches(ids: SequenceIds, plan: ChunkPlan, size: number, signal?: AbortSignal): Promise<RunOutputs> {
+    const seq = this.structure.sequences[0].id;
+    const all = ids[seq];
+    const joiner = new ChunkJoiner(this.manifest, plan, all.length);
+    let caches: Record<string, Float32Array> = {};
+    for (let start = 0; start < all.length; start += size) {
+      if (signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled.');
+      const tokens = all.slice(start, start + size);
+      const out = await this.runOnce({ [seq]: tokens }, caches, 0);
+      joiner.add(out, tokens.length);
+      caches = cachesAfter(plan.seeds, out, start + tokens.length);
+    }
+    return joiner.result();
   }
 
   async release(): Promise<void> {
@@ -246,7 +276,7 @@ export class ModelRunner {
     for (const name of Object.keys(chunks[0])) {
       const spec = this.manifest.outputs.find((o) => o.name === name)!;
       const axis = spec.axes.filter((a) => a.name !== 'batch').findIndex((a) => a.name === 'position');
-      out[name] = axis < 0 ? chunks[chunks.length - 1][name] : concatAxis(chunks.map((c) => c[name]), axis);
+      out[name] = axis < 0 ? chunks[chunks.length - 1][name] : concatAlong(chunks.map((c) => c[name]), axis);
     }
     return out;
   }
@@ -296,20 +326,3 @@ function squeezeBatch(spec: OutputSpec, dims: number[], data: Float32Array): Ten
   return { dims: b >= 0 ? dims.filter((_, i) => i !== b) : dims, data };
 }
 
-/** Concatenates tensors along one axis. */
-export function concatAxis(parts: Tensor[], axis: number): Tensor {
-  const dims = [...parts[0].dims];
-  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  dims[axis] = parts.reduce((n, p) => n + p.dims[axis], 0);
-  const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-  let offset = 0;
-  for (let o = 0; o < outer; o++) {
-    for (const p of parts) {
-      const len = p.dims[axis] * inner;
-      data.set(p.data.subarray(o * len, (o + 1) * len), offset);
-      offset += len;
-    }
-  }
-  return { dims, data };
-}

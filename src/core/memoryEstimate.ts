@@ -10,12 +10,14 @@
 // WebGPU, the GPU buffers), 1× the copy in JavaScript typed arrays that the analysis keeps (onnxruntime-web
 // copies each output out of its heap), and 0.5× the views' aggregates: head means per layer (1/H of the
 // attention, ≤ 0.5 for H ≥ 2), rollout and the hovers' W(t, k) (a few T² each), and a canonical copy of a
-// tensor only when its axis order differs. A mixing family the views compute rather than read (a selective
+// tensor only when its axis order differs. A model that runs a long text in chunks from its key/value cache
+// (cacheChunks.ts) holds only one chunk's share of the outputs in the heap: chunk / T instead of 1×. A mixing family the views compute rather than read (a selective
 // scan's hidden attention: L × T² floats, one head per layer) adds DERIVED_WORKING_SET_FACTOR (2) times its
 // size: the matrices and the row-normalised copy that rollout reads. The budget (DEFAULT_MEMORY_BUDGET,
 // 4 GiB of working set, so about 1.6 GiB of outputs) keeps one analysis well inside a renderer process;
 // memoryBudget() lowers it for big weights, which share the 4 GiB heap with the outputs' copy there.
 
+import { chunkPlan, chunkTokens } from './cacheChunks';
 import type { ModelManifest, OutputRole, OutputSpec } from './manifest';
 import { sequenceOfAxis } from './manifest';
 import { modelStructure } from './modelStructure';
@@ -53,7 +55,7 @@ export interface RunMemory {
   outputBytes: number;
   /** The mixing families computed from other outputs (a selective scan's hidden attention), once. */
   derivedBytes: number;
-  /** The working set: outputBytes × WORKING_SET_FACTOR + derivedBytes × DERIVED_WORKING_SET_FACTOR. */
+  /** The working set: outputBytes × WORKING_SET_FACTOR (the heap's share lower for a run in chunks) + derivedBytes × DERIVED_WORKING_SET_FACTOR. */
   bytes: number;
   /** The largest family of outputs in words, with its bytes: "attention of 12 layers × 12 heads at 4,096 tokens". */
   largest: { text: string; bytes: number };
@@ -91,7 +93,11 @@ export function runMemory(manifest: ModelManifest, lengths: SequenceLengths | nu
   const outputBytes = outputs.reduce((n, o) => n + o.bytes, 0);
   const derived = derivedFamilies(manifest, byId);
   const derivedBytes = derived.reduce((n, f) => n + f.bytes, 0);
-  const bytes = outputBytes * WORKING_SET_FACTOR + derivedBytes * DERIVED_WORKING_SET_FACTOR;
+  // A run in chunks from the model's cache holds one chunk's outputs in onnxruntime's heap, not all of them.
+  const plan = Object.keys(byId).length === 1 ? chunkPlan(manifest) : undefined;
+  const T = Object.values(byId)[0];
+  const heapShare = plan ? chunkTokens(plan, T) / T : 1;
+  const bytes = outputBytes * (WORKING_SET_FACTOR - 1 + heapShare) + derivedBytes * DERIVED_WORKING_SET_FACTOR;
   return { lengths: byId, outputs, outputBytes, derivedBytes, bytes, largest: largestFamily(manifest, byId, outputs, derived) };
 }
 

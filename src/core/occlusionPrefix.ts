@@ -9,6 +9,7 @@
 
 import type { Tensor } from './analysis';
 import type { ModelRunner } from './engine';
+import { type SeededCache, cacheSeeds, cachesAfter } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { modelStructure } from './modelStructure';
@@ -36,12 +37,6 @@ interface SeededState {
   final: OutputSpec;
 }
 
-/** One empty_cache input and the cache output whose first k tokens seed it. */
-interface SeededCache {
-  input: InputSpec;
-  output: OutputSpec;
-}
-
 export interface PrefixPlan {
   sequence: string;
   /** What a run starts from: recurrent states (several suffixes per run) or caches (one per run). */
@@ -66,7 +61,8 @@ export function prefixPlan(manifest: ModelManifest, target: OcclusionTarget): Pr
   if (structure.sequences.length !== 1 || structure.sequences[0].id !== target.occluded) return undefined;
   if (!structure.logits || !sameNames(names(structure.logits, []), ['batch', 'position', 'vocab'])) return undefined;
   const cacheInputs = manifest.inputs.filter((i) => i.role === 'empty_cache');
-  if (cacheInputs.length && !manifest.inputs.some((i) => i.role === 'initial_state')) return cachePlan(manifest, target, cacheInputs);
+  const caches = cacheInputs.length ? cacheSeeds(manifest) : undefined;
+  if (caches) return { sequence: target.occluded, states: [], caches, maxItems: 1 };
   if (manifest.inputs.some((i) => i.role === 'empty_cache' || i.role === 'position_ids')) return undefined;
   const seeded = manifest.inputs.filter((i) => i.role === 'initial_state');
   if (!seeded.length) return undefined;
@@ -86,36 +82,11 @@ export function prefixPlan(manifest: ModelManifest, target: OcclusionTarget): Pr
   return { sequence: target.occluded, states, caches: [], maxItems: batched ? Number.MAX_SAFE_INTEGER : 1 };
 }
 
-/** Every cache input names a cache output with the same axes (past for position) and a batch axis. */
-function cachePlan(manifest: ModelManifest, target: OcclusionTarget, inputs: InputSpec[]): PrefixPlan | undefined {
-  const caches: SeededCache[] = [];
-  for (const input of inputs) {
-    const output = manifest.outputs.find((o) => o.role === 'cache' && o.state !== undefined && o.state === input.state);
-    if (!output || axisIndex(input, 'batch') < 0) return undefined;
-    const wanted = input.axes.map((a) => (a.name === 'past' ? 'position' : a.name));
-    if (!sameNames(output.axes.map((a) => a.name), wanted)) return undefined;
-    caches.push({ input, output });
-  }
-  return { sequence: target.occluded, states: [], caches, maxItems: 1 };
-}
-
-/** A cache output of one run (batch removed) cut to its first k tokens: the input's layout with a past of k. */
-function cachePrefix(seed: SeededCache, base: Record<string, Tensor>, k: number): Float32Array {
-  const value = base[seed.output.name];
-  const axis = names(seed.output, ['batch']).indexOf('position');
-  const outer = value.dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = value.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const T = value.dims[axis];
-  const out = new Float32Array(outer * k * inner);
-  for (let o = 0; o < outer; o++) out.set(value.data.subarray(o * T * inner, (o * T + k) * inner), o * k * inner);
-  return out;
-}
-
 /** What each suffix of a run starts from, by state or cache name (nothing for k = 0 alone: zeros, empty). */
 function seeds(plan: PrefixPlan, base: Record<string, Tensor>, ks: number[]): Record<string, Float32Array> {
   const initial: Record<string, Float32Array> = {};
   if (ks.length === 1 && ks[0] === 0) return initial;
-  for (const seed of plan.caches) initial[seed.input.state!] = cachePrefix(seed, base, ks[0]);
+  Object.assign(initial, cachesAfter(plan.caches, base, ks[0]));
   for (const seed of plan.states) {
     const items = ks.map((k) => (k === 0 ? new Float32Array(stateAfter(seed, base, 0).length) : stateAfter(seed, base, k - 1)));
     initial[seed.input.state!] = batchStates(seed.input, items);

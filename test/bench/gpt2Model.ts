@@ -6,8 +6,10 @@
 // as for any user's export. The "concat" variant instead returns all layers in one [layer, batch, head, query,
 // key] tensor, as the bundled models do, whose Concat holds every layer twice at the end of a run; the "half"
 // variant casts the attention outputs to float16 in the graph (npm run bench measures what that would save; its manifest
-// still says float32, which manifests allow only, so only the benchmark's run reads it).
-// Usage: tsx test/bench/gpt2Model.ts [--model 768|96|96-concat|96-half] [--out .bench/models]
+// still says float32, which manifests allow only, so only the benchmark's run reads it); the "past" variant takes a
+// key/value cache as Optimum's text-generation-with-past export does (inputs past_key_values.{i}.key/value, outputs
+// present.{i}.key/value), so a long text runs in chunks from it (src/core/cacheChunks.ts).
+// Usage: tsx test/bench/gpt2Model.ts [--model 768|96|96-concat|96-half|96-past|768-past] [--out .bench/models]
 
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
@@ -26,6 +28,8 @@ export interface BenchModelSpec {
   attention: 'per-layer' | 'concat';
   /** Attention outputs cast to float16 in the graph (the float32 probabilities then stay internal). */
   half?: boolean;
+  /** A key/value cache: past_key_values.{i}.key/value inputs [batch, head, past, head size], present.{i}.key/value outputs. */
+  past?: boolean;
 }
 
 export const GPT2_SMALL: Omit<BenchModelSpec, 'width' | 'attention'> = { layers: 12, heads: 12, positions: 2048 };
@@ -117,10 +121,16 @@ export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
   const wte = g.weight('transformer.wte.weight', [VOCAB, D], { std: 0.02 });
   const wpe = g.weight('transformer.wpe.weight', [positions, D], { std: 0.01 });
   let x = g.op('Add', [g.op('Gather', [wte, 'input_ids']), g.op('Gather', [wpe, 'position_ids'])]);
-  // The causal mask, -1e9 above the diagonal, from the input's length: 1 - tril(ones [T, T]) times -1e9.
+  // The causal mask, -1e9 above the diagonal, from the input's length: 1 - tril(ones [T, T]) times -1e9; with a
+  // cache of P tokens, the T queries at P..P+T-1 over P + T keys: 1 - tril(ones [T, P + T], P).
+  const dh = D / H;
+  const pastName = (l: number, kv: string) => `past_key_values.${l}.${kv}`;
   const length = g.op('Slice', [g.op('Shape', ['input_ids']), g.ints('one', [1]), g.ints('two', [2])]);
-  const ones = g.op('ConstantOfShape', [g.op('Concat', [length, length], [attrInt('axis', 0)])], [{ name: 'value', t: { dims: [1], dataType: FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) }, type: ATTR.tensor }]);
-  const above = g.op('Sub', [g.scalar('unit', 1), g.op('Trilu', [ones], [attrInt('upper', 0)])]);
+  const past = spec.past ? g.op('Slice', [g.op('Shape', [pastName(0, 'key')]), g.ints('two_', [2]), g.ints('three', [3])]) : undefined;
+  const keys = past ? g.op('Add', [past, length]) : length;
+  const ones = g.op('ConstantOfShape', [g.op('Concat', [length, keys], [attrInt('axis', 0)])], [{ name: 'value', t: { dims: [1], dataType: FLOAT, rawData: new Uint8Array(Float32Array.of(1).buffer) }, type: ATTR.tensor }]);
+  const diagonal = past ? [g.op('Squeeze', [past, g.ints('zero_axis', [0])])] : [];
+  const above = g.op('Sub', [g.scalar('unit', 1), g.op('Trilu', [ones, ...diagonal], [attrInt('upper', 0)])]);
   const mask = g.op('Mul', [above, g.scalar('masked', -1e9)]);
   const headShape = g.ints('head_shape', [0, 0, H, D / H]);
   const wideShape = g.ints('wide_shape', [0, 0, D]);
@@ -131,8 +141,14 @@ export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
     const h = g.layerNorm(x, `${p}.ln_1`, D);
     const split = (name: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [g.linear(h, `${p}.attn.${name}`, D, D), headShape])], [attrInts('perm', perm)]);
     const q = split('q_proj', [0, 2, 1, 3]); // [B, H, T, dh]
-    const k = split('k_proj', [0, 2, 3, 1]); // [B, H, dh, T]
-    const v = split('v_proj', [0, 2, 1, 3]);
+    let k = split('k_proj', [0, 2, 3, 1]); // [B, H, dh, T]
+    let v = split('v_proj', [0, 2, 1, 3]);
+    if (spec.past) {
+      // [B, H, P + T, dh] each: the cache, then this run's tokens.
+      const present = g.op('Concat', [pastName(l, 'key'), g.op('Transpose', [k], [attrInts('perm', [0, 1, 3, 2])])], [attrInt('axis', 2)], `present.${l}.key`);
+      v = g.op('Concat', [pastName(l, 'value'), v], [attrInt('axis', 2)], `present.${l}.value`);
+      k = g.op('Transpose', [present], [attrInts('perm', [0, 1, 3, 2])]);
+    }
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, k]), scale]), mask]);
     const probs = g.op('Softmax', [scores], [attrInt('axis', -1)], spec.attention === 'per-layer' && !spec.half ? `attentions.${l}` : undefined);
     attentions.push(spec.half ? g.op('Cast', [probs], [attrInt('to', FLOAT16)], spec.attention === 'per-layer' ? `attentions.${l}` : undefined) : probs);
@@ -147,14 +163,22 @@ export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
   g.op('MatMul', [final, g.op('Transpose', [wte], [attrInts('perm', [1, 0])])], [], 'logits');
   const attentionOutputs =
     spec.attention === 'per-layer'
-      ? attentions.map((name) => valueInfo(name, spec.half ? FLOAT16 : FLOAT, dims('batch_size', H, 'sequence_length', 'sequence_length')))
+      ? attentions.map((name) => valueInfo(name, spec.half ? FLOAT16 : FLOAT, dims('batch_size', H, 'sequence_length', spec.past ? 'total_sequence_length' : 'sequence_length')))
       : [valueInfo(g.op('Concat', attentions.map((a) => g.op('Unsqueeze', [a, g.ints(`${a}.axis`, [0])])), [attrInt('axis', 0)], 'attention'), spec.half ? FLOAT16 : FLOAT, dims(L, 'batch_size', H, 'sequence_length', 'sequence_length'))];
+  const caches = Array.from({ length: L }, (_, l) => ['key', 'value'].map((kv) => [l, kv] as [number, string])).flat();
   const graph = {
     name: 'gpt2-bench',
     node: g.nodes,
     initializer: g.initializers,
-    input: ['input_ids', 'position_ids'].map((name) => valueInfo(name, INT64, dims('batch_size', 'sequence_length'))),
-    output: [valueInfo('logits', FLOAT, dims('batch_size', 'sequence_length', VOCAB)), ...attentionOutputs],
+    input: [
+      ...['input_ids', 'position_ids'].map((name) => valueInfo(name, INT64, dims('batch_size', 'sequence_length'))),
+      ...(spec.past ? caches.map((name) => valueInfo(pastName(...name), FLOAT, dims('batch_size', H, 'past_sequence_length', dh))) : []),
+    ],
+    output: [
+      valueInfo('logits', FLOAT, dims('batch_size', 'sequence_length', VOCAB)),
+      ...attentionOutputs,
+      ...(spec.past ? caches.map(([l, kv]) => valueInfo(`present.${l}.${kv}`, FLOAT, dims('batch_size', H, 'total_sequence_length', dh))) : []),
+    ],
   };
   const type = Root.fromJSON(SCHEMA).lookupType('ModelProto');
   return type.encode(type.fromObject({ irVersion: 8, producerName: 'attention-lens bench', opsetImport: [{ domain: '', version: 17 }], graph })).finish();
@@ -162,14 +186,14 @@ export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
 
 /** A model folder's id, e.g. gpt2-bench-768 or gpt2-bench-96-concat. */
 export function benchModelId(spec: BenchModelSpec): string {
-  return `gpt2-bench-${spec.width}${spec.attention === 'concat' ? '-concat' : ''}${spec.half ? '-half' : ''}`;
+  return `gpt2-bench-${spec.width}${spec.attention === 'concat' ? '-concat' : ''}${spec.half ? '-half' : ''}${spec.past ? '-past' : ''}`;
 }
 
-/** A bench model by its short name: "96" (per-layer attention), "96-concat" (one tensor), "96-half" (float16 outputs). */
+/** A bench model by its short name: "96" (per-layer attention), "96-concat" (one tensor), "96-half" (float16 outputs), "96-past" (a cache). */
 export function benchSpec(name: string): BenchModelSpec {
   const [width, variant] = name.split('-');
-  if (!/^\d+$/.test(width) || (variant !== undefined && variant !== 'concat' && variant !== 'half')) throw new Error(`bench model "${name}": expected a width, optionally followed by -concat or -half`);
-  return { ...GPT2_SMALL, width: Number(width), attention: variant === 'concat' ? 'concat' : 'per-layer', half: variant === 'half' };
+  if (!/^\d+$/.test(width) || (variant !== undefined && !['concat', 'half', 'past'].includes(variant))) throw new Error(`bench model "${name}": expected a width, optionally followed by -concat, -half or -past`);
+  return { ...GPT2_SMALL, width: Number(width), attention: variant === 'concat' ? 'concat' : 'per-layer', half: variant === 'half', past: variant === 'past' };
 }
 
 /**
@@ -194,7 +218,7 @@ export function writeBenchModel(outDir: string, spec: BenchModelSpec, repoRoot: 
   const perLayer = spec.attention === 'per-layer' && !spec.half ? bytes : gpt2OnnxBytes({ ...spec, attention: 'per-layer', half: false });
   const derived = deriveManifest({ id, graph: readOnnxGraph(perLayer), config, tokenizer: JSON.parse(tokenizer), onnxFile: 'model.onnx', tokenizerFile: 'tokenizer.json', fileBytes: bytes.length, license: 'MIT' });
   const manifest = spec.attention === 'per-layer' ? derived.manifest : concatManifest(derived.manifest, spec.layers);
-  manifest.displayName = `GPT-2-small-shaped benchmark model (${spec.layers} × ${spec.heads}, ${spec.width} wide, random weights${spec.attention === 'concat' ? ', one attention tensor' : ''}${spec.half ? ', float16 attention' : ''})`;
+  manifest.displayName = `GPT-2-small-shaped benchmark model (${spec.layers} × ${spec.heads}, ${spec.width} wide, random weights${spec.attention === 'concat' ? ', one attention tensor' : ''}${spec.half ? ', float16 attention' : ''}${spec.past ? ', key/value cache' : ''})`;
   writeFileSync(path.join(folder, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return { folder, manifest, bytes: bytes.length };
 }

@@ -5,7 +5,7 @@
 // the webview's renderer), what the panel's memory check says, and a hover's rollout row. Each model and
 // length runs in a child process of its own, so that every peak is that run's. Printed, never asserted.
 // Run by npm run bench (scaleSection); BENCH_SCALE_LENGTHS (256,512,1024,2048) and BENCH_SCALE_MODELS
-// (96-concat,96,96-half,768) choose what runs.
+// (96-concat,96,96-half,96-past,768,768-past) choose what runs.
 
 import { spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
@@ -78,7 +78,7 @@ async function measure(folder: string, T: number, half: boolean): Promise<ChildR
 
 /** The bench models named by BENCH_SCALE_MODELS ("96-concat" = 96 wide, one attention tensor). */
 function specs(): BenchModelSpec[] {
-  return (process.env.BENCH_SCALE_MODELS ?? '96-concat,96,96-half,768').split(',').map(benchSpec);
+  return (process.env.BENCH_SCALE_MODELS ?? '96-concat,96,96-half,96-past,768,768-past').split(',').map(benchSpec);
 }
 
 export async function scaleSection(): Promise<void> {

@@ -1,0 +1,165 @@
+// Why: a causal attention model that takes a key/value cache (empty_cache inputs, each seeded by the `cache`
+// output with the same `state`) can run a long text in chunks: each chunk's tokens see the cache of the
+// tokens before them, so the outputs are those of one run, while onnxruntime's heap (a wasm memory that never
+// shrinks) holds only one chunk's attention rows instead of layers × heads × T² floats at once. The same
+// cache lets occlusion rerun only the tokens from a replaced one (occlusionPrefix.ts). What can be joined is
+// read from roles and axes alone; a model whose outputs cannot be (a bidirectional W, a second sequence) runs
+// whole. Pure.
+
+import type { Tensor } from './analysis';
+import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
+import { modelStructure } from './modelStructure';
+
+/** One empty_cache input and the cache output whose first k tokens seed it. */
+export interface SeededCache {
+  input: InputSpec;
+  output: OutputSpec;
+}
+
+/** How each output of a chunked run is joined. */
+export type ChunkJoin = 'position' | 'rows' | 'last';
+
+/** Most bytes of a chunk's mixing rows (every layer and head), which onnxruntime's heap holds during its run. */
+export const CHUNK_MIXING_BYTES = 128 * 2 ** 20;
+/** Fewest tokens per chunk: shorter chunks spend more on each run's fixed cost than they save. */
+export const MIN_CHUNK_TOKENS = 64;
+
+const names = (spec: { axes: ReadonlyArray<{ name: string }> }) => spec.axes.map((a) => a.name).filter((n) => n !== 'batch');
+
+/**
+ * The caches a model can be handed, or undefined: every empty_cache input names a `cache` output with the
+ * same axes (past for position), and has a batch axis.
+ */
+export function cacheSeeds(manifest: ModelManifest): SeededCache[] | undefined {
+  const inputs = manifest.inputs.filter((i) => i.role === 'empty_cache');
+  if (!inputs.length || manifest.inputs.some((i) => i.role === 'initial_state')) return undefined;
+  const seeds: SeededCache[] = [];
+  for (const input of inputs) {
+    const output = manifest.outputs.find((o) => o.role === 'cache' && o.state !== undefined && o.state === input.state);
+    if (!output || axisIndex(input, 'batch') < 0) return undefined;
+    const wanted = input.axes.map((a) => (a.name === 'past' ? 'position' : a.name)).join(',');
+    if (output.axes.map((a) => a.name).join(',') !== wanted) return undefined;
+    seeds.push({ input, output });
+  }
+  return seeds;
+}
+
+/** A cache output of one run (batch removed) cut to its first k tokens: the input's layout with a past of k. */
+export function cachePrefix(seed: SeededCache, outputs: Record<string, Tensor>, k: number): Float32Array {
+  const value = outputs[seed.output.name];
+  const axis = names(seed.output).indexOf('position');
+  const outer = value.dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = value.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const T = value.dims[axis];
+  if (k === T) return value.data;
+  const out = new Float32Array(outer * k * inner);
+  for (let o = 0; o < outer; o++) out.set(value.data.subarray(o * T * inner, (o * T + k) * inner), o * k * inner);
+  return out;
+}
+
+/** The caches that continue a run after its first k tokens, by state name. */
+export function cachesAfter(seeds: SeededCache[], outputs: Record<string, Tensor>, k: number): Record<string, Float32Array> {
+  return Object.fromEntries(seeds.map((seed) => [seed.input.state!, cachePrefix(seed, outputs, k)]));
+}
+
+export interface ChunkPlan {
+  seeds: SeededCache[];
+  /** Every output read (ignored ones aside), by name. */
+  joins: Record<string, ChunkJoin>;
+  /** Per query row of T keys: the bytes of every mixing output (0 when none). */
+  mixingBytesPerRow: (T: number) => number;
+}
+
+/**
+ * Whether and how a model runs in chunks from its cache: one sequence, caches it can be handed, and every
+ * output read joinable: along its position axis (logits, hidden states), by rows (a causal or windowed W with
+ * the key axis last after the query axis: a chunk's queries see the keys before them and their own), or the
+ * last chunk's (the caches, which hold every token).
+ */
+export function chunkPlan(manifest: ModelManifest): ChunkPlan | undefined {
+  const structure = modelStructure(manifest);
+  const seeds = cacheSeeds(manifest);
+  if (!seeds || structure.sequences.length !== 1) return undefined;
+  const joins: Record<string, ChunkJoin> = {};
+  let perRow = 0;
+  for (const o of manifest.outputs) {
+    if (o.role === 'ignored') continue;
+    const axes = names(o);
+    if (o.role === 'cache' && seeds.some((s) => s.output === o)) joins[o.name] = 'last';
+    else if (o.role === 'mixing' && (o.structure === 'causal' || o.structure === 'windowed') && axes.at(-1) === 'key' && axes.at(-2) === 'query') {
+      joins[o.name] = 'rows';
+      perRow += o.axes.reduce((n, a) => n * (typeof a.size === 'number' && !['query', 'key', 'batch'].includes(a.name) ? a.size : 1), 1);
+    } else if (axes.includes('position') && !axes.includes('query') && !axes.includes('key')) joins[o.name] = 'position';
+    else return undefined;
+  }
+  return { seeds, joins, mixingBytesPerRow: (T) => 4 * perRow * T };
+}
+
+/** Tokens per chunk for T tokens: as many as keep a chunk's mixing rows within CHUNK_MIXING_BYTES (T: no chunks). */
+export function chunkTokens(plan: ChunkPlan, T: number): number {
+  const perRow = plan.mixingBytesPerRow(T);
+  if (perRow * T <= CHUNK_MIXING_BYTES) return T;
+  return Math.min(T, Math.max(MIN_CHUNK_TOKENS, Math.floor(CHUNK_MIXING_BYTES / perRow)));
+}
+
+/**
+ * The outputs of one run assembled from its chunks as they arrive (batch removed, in order, covering T
+ * tokens), so that no chunk is kept: positions placed along their axis, each chunk's W rows at its queries'
+ * rows over the keys it saw (later keys stay 0, as the causal or windowed mask has them), caches from the
+ * last chunk.
+ */
+export class ChunkJoiner {
+  private readonly out: Record<string, Tensor> = {};
+  private start = 0;
+
+  constructor(
+    private readonly manifest: ModelManifest,
+    private readonly plan: ChunkPlan,
+    private readonly T: number,
+  ) {}
+
+  /** Adds the next chunk's outputs (n tokens). */
+  add(chunk: Record<string, Tensor>, n: number): void {
+    for (const [name, join] of Object.entries(this.plan.joins)) {
+      const part = chunk[name];
+      if (join === 'last') {
+        this.out[name] = part;
+        continue;
+      }
+      // Rows: the query axis (second to last); positions: the position axis.
+      const axis = join === 'rows' ? part.dims.length - 2 : names(this.manifest.outputs.find((o) => o.name === name)!).indexOf('position');
+      const dims = part.dims.map((d, i) => (i === axis ? this.T : join === 'rows' && i === axis + 1 ? this.T : d));
+      const whole = (this.out[name] ??= { dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
+      const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+      const inner = part.dims.slice(axis + 1).reduce((a, b) => a * b, 1); // a row: the P + n keys it saw
+      const stride = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+      for (let o = 0; o < outer; o++) {
+        for (let r = 0; r < n; r++) whole.data.set(part.data.subarray((o * n + r) * inner, (o * n + r + 1) * inner), (o * this.T + this.start + r) * stride);
+      }
+    }
+    this.start += n;
+  }
+
+  /** The joined outputs, once every token was added. */
+  result(): Record<string, Tensor> {
+    return this.out;
+  }
+}
+
+/** Concatenates tensors along one axis. */
+export function concatAlong(parts: Tensor[], axis: number): Tensor {
+  const dims = [...parts[0].dims];
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  dims[axis] = parts.reduce((n, p) => n + p.dims[axis], 0);
+  const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  let offset = 0;
+  for (let o = 0; o < outer; o++) {
+    for (const p of parts) {
+      const len = p.dims[axis] * inner;
+      data.set(p.data.subarray(o * len, (o + 1) * len), offset);
+      offset += len;
+    }
+  }
+  return { dims, data };
+}

@@ -1,0 +1,90 @@
+// A long text run in chunks from the model's key/value cache (src/core/cacheChunks.ts, ModelRunner.run) must
+// give the outputs of one run: on the bundled Transformer (ALiBi), the sliding-window Transformer and a Hugging
+// Face GPT-2 export (learned positions: position ids continue the cache), every output within 1e-5, attention
+// rows summing to 1 and the masks holding across chunk borders. Which models can is read from roles.
+
+import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import * as ort from 'onnxruntime-web';
+import * as path from 'path';
+import { CHUNK_MIXING_BYTES, MIN_CHUNK_TOKENS, chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
+import { ModelRunner, type OrtModule } from '../../src/core/engine';
+import { deriveManifest } from '../../src/core/hfManifest';
+import type { ModelManifest } from '../../src/core/manifest';
+import { validateManifest } from '../../src/core/manifestValidator';
+import { readOnnxGraph } from '../../src/core/onnxGraph';
+import { LensTokenizer } from '../../src/core/tokenizer';
+
+const root = path.join(__dirname, '../..');
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+
+function bundled(id: string): { manifest: ModelManifest; bytes: Uint8Array; tokenizer: LensTokenizer } {
+  const dir = path.join(root, 'media/models', id);
+  const parsed = validateManifest(readJson(path.join(dir, 'manifest.json')));
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  return { manifest: parsed.manifest, bytes: readFileSync(path.join(dir, 'model.onnx')), tokenizer: new LensTokenizer(readJson(path.join(dir, 'tokenizer.json'))) };
+}
+
+function gpt2(): { manifest: ModelManifest; bytes: Uint8Array; tokenizer: LensTokenizer } {
+  const dir = path.join(root, 'test/fixtures/hf/gpt2-plain');
+  const bytes = readFileSync(path.join(dir, 'model.onnx'));
+  const tokenizer = readJson(path.join(dir, 'tokenizer.json'));
+  const derived = deriveManifest({ id: 'gpt2-plain', graph: readOnnxGraph(bytes), config: readJson(path.join(dir, 'config.json')), tokenizer, onnxFile: 'model.onnx', tokenizerFile: 'tokenizer.json' });
+  return { manifest: derived.manifest, bytes, tokenizer: new LensTokenizer(tokenizer) };
+}
+
+const sample = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8');
+
+describe('runs from the key/value cache in chunks', function () {
+  this.timeout(120_000);
+
+  const cases: Array<[string, () => ReturnType<typeof bundled>, number, number]> = [
+    ['the bundled Transformer', () => bundled('transformer'), 150, 64],
+    ['the sliding-window Transformer (window 64, one global token)', () => bundled('window'), 150, 40],
+    ['a Hugging Face GPT-2 export (position ids continue the cache)', gpt2, 40, 16],
+  ];
+  for (const [name, load, T, chunk] of cases) {
+    it(`${name}: ${T} tokens in chunks of ${chunk} give the outputs of one run within 1e-5`, async () => {
+      const { manifest, bytes, tokenizer } = load();
+      const ids = tokenizer.encode(sample).slice(0, T);
+      assert.strictEqual(ids.length, T);
+      const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
+      try {
+        const whole = await runner.run(ids);
+        const chunked = await runner.run(ids, { cacheChunk: chunk });
+        assert.deepStrictEqual(Object.keys(chunked).sort(), Object.keys(whole).sort());
+        for (const [output, value] of Object.entries(whole)) {
+          assert.deepStrictEqual(chunked[output].dims, value.dims, output);
+          let diff = 0;
+          value.data.forEach((x, i) => (diff = Math.max(diff, Math.abs(x - chunked[output].data[i]))));
+          assert.ok(diff <= 1e-5, `${output}: largest difference ${diff}`);
+        }
+        for (const spec of manifest.outputs.filter((o) => o.role === 'mixing')) {
+          const { data } = chunked[spec.name];
+          for (let row = 0; row < data.length / T; row++) {
+            const t = row % T;
+            const values = data.subarray(row * T, (row + 1) * T);
+            assert.ok(Math.abs(values.reduce((a, b) => a + b, 0) - 1) < 1e-5, `${spec.name} row ${row} sums to 1`);
+            assert.ok(values.subarray(t + 1).every((x) => x === 0), `${spec.name} row ${row} is causal`);
+          }
+        }
+      } finally {
+        await runner.release();
+      }
+    });
+  }
+
+  it('is planned from roles: models with a cache, not recurrent models or encoders; chunks keep their W rows within the bound', () => {
+    const plan = chunkPlan(bundled('transformer').manifest)!;
+    assert.deepStrictEqual(plan.joins, { logits: 'position', attention: 'rows', hidden_states: 'position', present_keys: 'last', present_values: 'last' });
+    // 4 layers × 4 heads × T keys × 4 bytes a row: whole up to 1,448 tokens (16 × 1,448² × 4 ≤ 128 MiB), then 128 MiB of rows.
+    assert.strictEqual(chunkTokens(plan, 1448), 1448);
+    assert.strictEqual(chunkTokens(plan, 1449), 1447);
+    assert.strictEqual(chunkTokens(plan, 4096), Math.floor(CHUNK_MIXING_BYTES / (16 * 4096 * 4)));
+    assert.strictEqual(chunkTokens(plan, 100_000), MIN_CHUNK_TOKENS);
+    assert.ok(chunkPlan(gpt2().manifest));
+    for (const id of ['lstm', 'gru', 'elman', 'linear', 'mamba', 'encoder', 't5', 'bahdanau']) assert.strictEqual(chunkPlan(bundled(id).manifest), undefined, id);
+  });
+});
