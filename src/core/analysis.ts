@@ -5,6 +5,8 @@
 // row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code on flat
 // Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
+import { LowerTriangleTensor } from './lowerTriangle';
+
 /** A dense row-major tensor. */
 export interface Tensor {
   dims: number[];
@@ -107,7 +109,10 @@ export type MixingMask =
   /** rows are target positions, columns source positions (rows ≠ cols allowed). */
   | 'cross';
 
-/** L layers of H heads of [rows, cols] matrices; layer(l) is [H, rows, cols] row-major (a view, never a copy). */
+/**
+ * L layers of H heads of [rows, cols] matrices; layer(l) is [H, rows, cols] row-major: a view of the
+ * tensor, or, for matrices held as lower triangles (lowerTriangle.ts), a decoded copy (the last few kept).
+ */
 export interface LayeredMatrices {
   layers: number;
   heads: number;
@@ -144,8 +149,23 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   if (dims.length !== 4) throw new Error(`expected attention [L, H, rows, cols], got [${t.dims.join(', ')}]`);
   const [L, H, R, C] = dims;
   const size = H * R * C;
+  if (t instanceof LowerTriangleTensor) return layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)));
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
   return layered(L, H, R, C, (l) => t.data.subarray(l * size, (l + 1) * size));
+}
+
+/** Layers that held as lower triangles are decoded when read; the last DECODED_LAYERS stay decoded. */
+export const DECODED_LAYERS = 3;
+function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
+  const kept = new Map<number, Float32Array>();
+  return (l) => {
+    let data = kept.get(l);
+    if (data) kept.delete(l);
+    else data = decode(l);
+    kept.set(l, data); // most recent last
+    if (kept.size > DECODED_LAYERS) kept.delete(kept.keys().next().value!);
+    return data;
+  };
 }
 
 /** One tensor per layer, each [H, R, C] (or [1, H, R, C]), as Hugging Face exports them: no copies. */
@@ -154,10 +174,14 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
   const shapes = layers.map((t) => unbatched(t.dims, 3));
   const [H, R, C] = shapes[0];
   shapes.forEach((d, l) => {
-    if (d.length !== 3 || d[0] !== H || d[1] !== R || d[2] !== C || layers[l].data.length !== H * R * C) {
+    const length = layers[l] instanceof LowerTriangleTensor ? H * R * C : layers[l].data.length;
+    if (d.length !== 3 || d[0] !== H || d[1] !== R || d[2] !== C || length !== H * R * C) {
       throw new Error(`attention layer ${l} is [${layers[l].dims.join(', ')}]; expected [${H}, ${R}, ${C}] like layer 0`);
     }
   });
+  if (layers.some((t) => t instanceof LowerTriangleTensor)) {
+    return layered(layers.length, H, R, C, decodedLayers((l) => (layers[l] instanceof LowerTriangleTensor ? (layers[l] as LowerTriangleTensor).decode(0, H) : layers[l].data)));
+  }
   return layered(layers.length, H, R, C, (l) => layers[l].data);
 }
 

@@ -8,6 +8,7 @@
 
 import type { Tensor } from './analysis';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
+import { LowerTriangleTensor } from './lowerTriangle';
 import { modelStructure } from './modelStructure';
 
 /** One empty_cache input and the cache output whose first k tokens seed it. */
@@ -105,8 +106,8 @@ export function chunkTokens(plan: ChunkPlan, T: number): number {
 /**
  * The outputs of one run assembled from its chunks as they arrive (batch removed, in order, covering T
  * tokens), so that no chunk is kept: positions placed along their axis, each chunk's W rows at its queries'
- * rows over the keys it saw (later keys stay 0, as the causal or windowed mask has them), caches from the
- * last chunk.
+ * rows over the keys it saw (later keys stay 0, as the causal or windowed mask has them; held as lower
+ * triangles while every row is 0 after its own token), caches from the last chunk.
  */
 export class ChunkJoiner {
   private readonly out: Record<string, Tensor> = {};
@@ -126,6 +127,7 @@ export class ChunkJoiner {
         this.out[name] = part;
         continue;
       }
+      if (join === 'rows' && this.addTriangle(name, part, n)) continue;
       // Rows: the query axis (second to last); positions: the position axis.
       const axis = join === 'rows' ? part.dims.length - 2 : names(this.manifest.outputs.find((o) => o.name === name)!).indexOf('position');
       const dims = part.dims.map((d, i) => (i === axis ? this.T : join === 'rows' && i === axis + 1 ? this.T : d));
@@ -138,6 +140,30 @@ export class ChunkJoiner {
       }
     }
     this.start += n;
+  }
+
+  /**
+   * A chunk's W rows kept as lower triangles (lowerTriangle.ts): half the memory of [T, T] matrices, exactly,
+   * as long as every row is 0 after its own token. Once a row is not, the output is held in full from then on.
+   */
+  private addTriangle(name: string, part: Tensor, n: number): boolean {
+    const T = this.T;
+    const current = this.out[name];
+    if (current && !(current instanceof LowerTriangleTensor)) return false;
+    const keys = part.dims[part.dims.length - 1];
+    const outer = part.dims.slice(0, -2).reduce((a, b) => a * b, 1);
+    const aboveDiagonal = (o: number, r: number) => part.data.subarray((o * n + r) * keys + this.start + r + 1, (o * n + r + 1) * keys).some((x) => x !== 0);
+    for (let o = 0; o < outer; o++) {
+      for (let r = 0; r < n; r++) {
+        if (!aboveDiagonal(o, r)) continue;
+        if (current) this.out[name] = { dims: current.dims, data: current.data };
+        return false;
+      }
+    }
+    const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T]);
+    for (let o = 0; o < outer; o++) for (let r = 0; r < n; r++) packed.setRow(o, this.start + r, part.data.subarray((o * n + r) * keys, (o * n + r + 1) * keys));
+    this.out[name] = packed;
+    return true;
   }
 
   /** The joined outputs, once every token was added. */

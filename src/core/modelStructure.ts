@@ -269,6 +269,8 @@ export function canonicalTensor(spec: OutputSpec, tensor: Tensor): Tensor {
   const source = wanted.map((n) => names.indexOf(n));
   const perm = [...source.filter((i) => i >= 0), ...extra.map((e) => e.i)];
   const identity = perm.every((p, i) => p === i);
+  // Already canonical: the tensor itself (which may hold its matrices as lower triangles, decoded when read).
+  if (identity && wanted.length === names.length && source.every((s, i) => s === i)) return tensor;
   const data = identity ? tensor.data : permute(tensor, perm);
   const permutedDims = perm.map((p) => tensor.dims[p]);
   // Rebuild dims: canonical sizes, with the extra axes multiplied into the last.

@@ -6,7 +6,7 @@
 // Prints figures and targets; never asserts (a loaded machine is slow, not broken).
 // Then the scale figures of vscode-scale.mjs.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
-//   [--scale-models 96-concat,96,768] [--scale-lengths 256,512,1024,2048]
+//   [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -191,7 +191,7 @@ try {
   }
   if (!args.includes('--no-scale')) {
     const list = (name, fallback) => option(name, fallback).split(',');
-    await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,768'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit) });
+    await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,96-past,768,768-past'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit) });
   }
   exitCode = 0;
 } catch (err) {

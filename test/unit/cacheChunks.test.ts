@@ -7,7 +7,10 @@ import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-web';
 import * as path from 'path';
+import { analyse } from '../../src/core/analyze';
 import { CHUNK_MIXING_BYTES, MIN_CHUNK_TOKENS, chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
+import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
+import { familyRollout, mixingMatrices } from '../../src/core/roleData';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { deriveManifest } from '../../src/core/hfManifest';
 import type { ModelManifest } from '../../src/core/manifest';
@@ -58,7 +61,8 @@ describe('runs from the key/value cache in chunks', function () {
         for (const [output, value] of Object.entries(whole)) {
           assert.deepStrictEqual(chunked[output].dims, value.dims, output);
           let diff = 0;
-          value.data.forEach((x, i) => (diff = Math.max(diff, Math.abs(x - chunked[output].data[i]))));
+          const got = chunked[output].data; // decoded once when held as lower triangles
+          value.data.forEach((x, i) => (diff = Math.max(diff, Math.abs(x - got[i]))));
           assert.ok(diff <= 1e-5, `${output}: largest difference ${diff}`);
         }
         for (const spec of manifest.outputs.filter((o) => o.role === 'mixing')) {
@@ -75,6 +79,36 @@ describe('runs from the key/value cache in chunks', function () {
       }
     });
   }
+
+  it('holds causal attention as lower triangles past 1,448 tokens (Transformer): the analysis and rollout read layers, never the whole tensor', async () => {
+    const { manifest, bytes, tokenizer } = bundled('transformer');
+    const text = sample.repeat(20);
+    const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
+    try {
+      const a = await analyse(tokenizer, runner, text, 0, { maxTokens: 1500 });
+      const T = a.outputs.logits.dims[0];
+      assert.strictEqual(T, 1500);
+      const held = a.outputs.attention;
+      assert.ok(held instanceof LowerTriangleTensor, 'held as lower triangles');
+      assert.strictEqual(held.packed.length, (16 * T * (T + 1)) / 2);
+      const family = a.structure.mixing[0];
+      const m = mixingMatrices(a, family);
+      const rollout = familyRollout(a, family);
+      assert.ok(rollout);
+      const whole = await runner.run(tokenizer.encode(text).slice(0, T), { cacheChunk: T });
+      for (let l = 0; l < m.layers; l++) {
+        const layer = m.layer(l);
+        const expected = whole.attention.data.subarray(l * layer.length, (l + 1) * layer.length);
+        let diff = 0;
+        layer.forEach((x, i) => (diff = Math.max(diff, Math.abs(x - expected[i]))));
+        assert.ok(diff <= 1e-5, `layer ${l}: largest difference ${diff}`);
+      }
+      assert.strictEqual(m.layer(3), m.layer(3), 'a layer read again is the one decoded');
+      assert.strictEqual(held.decodedInFull, false, 'nothing decoded the whole tensor');
+    } finally {
+      await runner.release();
+    }
+  });
 
   it('is planned from roles: models with a cache, not recurrent models or encoders; chunks keep their W rows within the bound', () => {
     const plan = chunkPlan(bundled('transformer').manifest)!;

@@ -1,0 +1,54 @@
+// Why: a causal W is zero above its diagonal, so half of every [T, T] attention matrix is zeros; at 2,048
+// tokens a 12 × 12 model's attention is 2.4 GB in float32, half of it zeros. A run in chunks from the
+// model's cache (cacheChunks.ts) stores each matrix as its lower triangle instead (row t keeps keys
+// 0..t: T(T+1)/2 floats, exactly the model's values), and the layered views decode one layer when they read
+// it, keeping the last few (analysis.ts). Pure.
+
+import type { Tensor } from './analysis';
+
+/**
+ * Matrices [outer…, T, T] held as their lower triangles: matrix o's row t at o·T(T+1)/2 + t(t+1)/2, keys
+ * 0..t. `data` decodes every matrix into one full array (what a plain Tensor holds) and keeps it: read decode()
+ * for a range instead.
+ */
+export class LowerTriangleTensor implements Tensor {
+  readonly packed: Float32Array;
+  readonly matrices: number;
+  readonly size: number;
+
+  constructor(readonly dims: number[]) {
+    this.size = dims[dims.length - 1];
+    if (dims[dims.length - 2] !== this.size) throw new Error(`a lower triangle needs square matrices, got [${dims.join(', ')}]`);
+    this.matrices = dims.slice(0, -2).reduce((a, b) => a * b, 1);
+    this.packed = new Float32Array((this.matrices * this.size * (this.size + 1)) / 2);
+  }
+
+  private full: Float32Array | undefined;
+
+  /** Every matrix in full, decoded on first read and kept (twice the memory: the views read layers instead). */
+  get data(): Float32Array {
+    return (this.full ??= this.decode(0, this.matrices));
+  }
+
+  /** Whether something read `data` (the views never need to). */
+  get decodedInFull(): boolean {
+    return this.full !== undefined;
+  }
+
+  /** Writes row t of matrix o from `row` (its keys 0..t; more are ignored). */
+  setRow(o: number, t: number, row: Float32Array): void {
+    const T = this.size;
+    this.packed.set(row.subarray(0, t + 1), (o * T * (T + 1)) / 2 + (t * (t + 1)) / 2);
+  }
+
+  /** Matrices first..last-1 as full [T, T] matrices, zeros above the diagonal. */
+  decode(first: number, last: number): Float32Array {
+    const T = this.size;
+    const out = new Float32Array((last - first) * T * T);
+    for (let o = first; o < last; o++) {
+      const base = (o * T * (T + 1)) / 2;
+      for (let t = 0; t < T; t++) out.set(this.packed.subarray(base + (t * (t + 1)) / 2, base + ((t + 1) * (t + 2)) / 2), ((o - first) * T + t) * T);
+    }
+    return out;
+  }
+}
