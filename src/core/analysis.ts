@@ -119,6 +119,15 @@ export interface LayeredMatrices {
   rows: number;
   cols: number;
   layer(l: number): Float32Array;
+  /** Head h of layer l, [rows, cols], without decoding the rest of the layer (use headMatrix()). */
+  head?(l: number, h: number): Float32Array;
+}
+
+/** Head h of layer l, [rows, cols]: from head() when the matrices have it, else a view of layer(l). */
+export function headMatrix(m: LayeredMatrices, l: number, h: number): Float32Array {
+  if (m.head) return m.head(l, h);
+  const size = m.rows * m.cols;
+  return m.layer(l).subarray(h * size, (h + 1) * size);
 }
 
 /** Dims without a leading batch axis of size 1 when there are `rank + 1` of them. */
@@ -126,17 +135,28 @@ function unbatched(dims: number[], rank: number): number[] {
   return dims.length === rank + 1 && dims[0] === 1 ? dims.slice(1) : dims;
 }
 
-function layered(L: number, H: number, R: number, C: number, at: (l: number) => Float32Array): LayeredMatrices {
-  return {
+function layered(L: number, H: number, R: number, C: number, at: (l: number) => Float32Array, headAt?: (l: number, h: number) => Float32Array): LayeredMatrices {
+  const check = (l: number) => {
+    if (!(l >= 0 && l < L) || !Number.isInteger(l)) throw new Error(`layer ${l} is outside 0..${L - 1}`);
+  };
+  const m: LayeredMatrices = {
     layers: L,
     heads: H,
     rows: R,
     cols: C,
     layer(l: number) {
-      if (!(l >= 0 && l < L) || !Number.isInteger(l)) throw new Error(`layer ${l} is outside 0..${L - 1}`);
+      check(l);
       return at(l);
     },
   };
+  if (headAt) {
+    m.head = (l: number, h: number) => {
+      check(l);
+      if (!(h >= 0 && h < H) || !Number.isInteger(h)) throw new Error(`head ${h} is outside 0..${H - 1}`);
+      return headAt(l, h);
+    };
+  }
+  return m;
 }
 
 /**
@@ -149,23 +169,36 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   if (dims.length !== 4) throw new Error(`expected attention [L, H, rows, cols], got [${t.dims.join(', ')}]`);
   const [L, H, R, C] = dims;
   const size = H * R * C;
-  if (t instanceof LowerTriangleTensor) return layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)));
+  if (t instanceof LowerTriangleTensor) {
+    return layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h) => t.decode(l * H + h, l * H + h + 1)));
+  }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
   return layered(L, H, R, C, (l) => t.data.subarray(l * size, (l + 1) * size));
 }
 
-/** Layers that held as lower triangles are decoded when read; the last DECODED_LAYERS stay decoded. */
-export const DECODED_LAYERS = 3;
-function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
-  const kept = new Map<number, Float32Array>();
-  return (l) => {
-    let data = kept.get(l);
-    if (data) kept.delete(l);
-    else data = decode(l);
-    kept.set(l, data); // most recent last
-    if (kept.size > DECODED_LAYERS) kept.delete(kept.keys().next().value!);
-    return data;
+/**
+ * Matrices held as lower triangles are decoded when read: a layer (the last DECODED_LAYERS stay decoded) or
+ * one head (a view of its layer when that is decoded; else the last DECODED_HEADS_PER_LAYER × heads stay).
+ */
+export const DECODED_LAYERS = 2;
+export const DECODED_HEADS_PER_LAYER = 2;
+function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
+  const kept = new Map<K, V>();
+  return (key) => {
+    let value = kept.get(key);
+    if (value !== undefined) kept.delete(key);
+    else value = make(key);
+    kept.set(key, value); // most recent last
+    if (kept.size > limit) kept.delete(kept.keys().next().value!);
+    return value;
   };
+}
+function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
+  return recent(DECODED_LAYERS, decode);
+}
+function decodedHeads(H: number, decode: (l: number, h: number) => Float32Array): (l: number, h: number) => Float32Array {
+  const heads = recent(DECODED_HEADS_PER_LAYER * H, (key: number) => decode(Math.floor(key / H), key % H));
+  return (l, h) => heads(l * H + h);
 }
 
 /** One tensor per layer, each [H, R, C] (or [1, H, R, C]), as Hugging Face exports them: no copies. */
@@ -180,7 +213,11 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
     }
   });
   if (layers.some((t) => t instanceof LowerTriangleTensor)) {
-    return layered(layers.length, H, R, C, decodedLayers((l) => (layers[l] instanceof LowerTriangleTensor ? (layers[l] as LowerTriangleTensor).decode(0, H) : layers[l].data)));
+    const decode = (l: number, first: number, last: number) => {
+      const t = layers[l];
+      return t instanceof LowerTriangleTensor ? t.decode(first, last) : t.data.subarray(first * R * C, last * R * C);
+    };
+    return layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, (l, h) => decode(l, h, h + 1)));
   }
   return layered(layers.length, H, R, C, (l) => layers[l].data);
 }

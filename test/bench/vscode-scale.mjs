@@ -118,6 +118,7 @@ async function benchModel(spec, modelsDir, extensionsDir, files) {
       continue;
     }
     row.timings = painted.timings;
+    row.peakHeatmap = peakResident(rendererPids(root));
     const head = await frame.evaluate(tabPainted, { tab: 'head', selector: '[data-testid=head-view]', minFraction: 0.005, timeoutMs: 120_000 });
     const model = await frame.evaluate(tabPainted, { tab: 'model', selector: '[data-testid=model-thumb] canvas', minFraction: 0.2, timeoutMs: 300_000 });
     await frame.evaluate(tabPainted, { tab: 'heatmap', selector: '[data-testid=heatmap]', minFraction: 0.2, timeoutMs: 120_000 });
@@ -132,7 +133,12 @@ async function benchModel(spec, modelsDir, extensionsDir, files) {
       peak: peakResident(rendererPids(root)),
     });
     rows.push(row);
-    harness.log(`${id} at ${f.tokens} tokens: heatmap ${ms(row.command)}, peak ${gb(row.peak)}`);
+    const resident = () => Math.max(...rendererPids(root).map((pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024));
+    const before = resident();
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    await cdp.detach();
+    harness.log(`${id} at ${f.tokens} tokens: heatmap ${ms(row.command)}, peak ${gb(row.peakHeatmap)} at the heatmap, ${gb(row.peak)} with the views; resident now ${gb(before)}, ${gb(resident())} after a garbage collection`);
   }
   await harness.closeBrowser(browser);
   await harness.stopProcess(server.child);

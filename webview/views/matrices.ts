@@ -5,7 +5,7 @@
 // never disappears when zoomed out): viridis, or for a family declared signed the diverging scale centred
 // on 0 (colors.ts), pooled by magnitude so no sign is lost.
 
-import { type LayeredMatrices, denseProductRows, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rolloutLayers, rowNormalisedAbs } from '../../src/core/analysis';
+import { type LayeredMatrices, denseProductRows, headMatrix, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rolloutLayers, rowNormalisedAbs } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
@@ -153,13 +153,16 @@ export class MatrixSource {
     const T = lens.T;
     const key = `${lens.family.key}|${layer}:${head}`;
     const hit = this.cache.get(key);
-    if (hit) return hit;
-    const data0 = lens.layerData(layer);
-    if (!data0) return null;
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit); // the most recent
+      return hit;
+    }
+    if (layer >= attention.layers) return null;
     let data: Float32Array;
     if (typeof head === 'number') {
       if (head >= attention.heads) return null;
-      data = data0.subarray(head * T * T, (head + 1) * T * T);
+      data = headMatrix(attention, layer, head); // one head: attention held as lower triangles decodes only it
     } else {
       data = head === 'mean' ? meanOverHeads(attention, layer) : maxOverHeads(attention, layer);
     }
@@ -222,11 +225,19 @@ export class MatrixSource {
     return partials;
   }
 
-  /** Keeps a few aggregates (each T² floats); head matrices are views into the attention tensors. */
+  /**
+   * Keeps a few aggregates (each T² floats) and the head matrices of the last two layers used: those are views
+   * into a layer of the attention, which for attention held as lower triangles is a decoded copy (analysis.ts)
+   * that a kept view would keep alive.
+   */
   private remember(key: string, matrix: Matrix): void {
     this.cache.set(key, matrix);
-    const aggregates = [...this.cache.keys()].filter((k) => !k.includes('|rollout:') && !/\|\d+:\d+$/.test(k));
+    const keys = [...this.cache.keys()].filter((k) => !k.includes('|rollout:'));
+    const heads = keys.filter((k) => /\|\d+:\d+$/.test(k));
+    const aggregates = keys.filter((k) => !/\|\d+:\d+$/.test(k));
     if (aggregates.length > 6) this.cache.delete(aggregates[0]);
+    const kept = 2 * (this.lens.attention?.heads ?? 1);
+    for (const k of heads.slice(0, Math.max(0, heads.length - kept))) this.cache.delete(k);
   }
 
   dispose(): void {
@@ -325,7 +336,8 @@ export function fitCanvas(canvas: HTMLCanvasElement, cssWidth: number, cssHeight
 /** Overview images (a whole matrix max-pooled by 2^level) of recently used matrices, within a byte budget. */
 export class OverviewImages {
   /** Oldest first. */
-  private readonly images = new Map<string, { matrix: Matrix; canvas: HTMLCanvasElement }>();
+  /** Each image's matrix is held weakly: it only tells whether the image is still that matrix's. */
+  private readonly images = new Map<string, { matrix: WeakRef<Matrix>; canvas: HTMLCanvasElement }>();
 
   private idle = 0;
 
@@ -358,13 +370,13 @@ export class OverviewImages {
   get(key: string, matrix: Matrix, level: number, sqrt: boolean, causal: boolean): HTMLCanvasElement {
     const hit = this.images.get(key);
     this.images.delete(key);
-    if (hit?.matrix === matrix) {
+    if (hit?.matrix.deref() === matrix) {
       this.images.set(key, hit); // now the most recent
       return hit.canvas;
     }
     const m = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
     const canvas = canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: matrix.colourMax, sqrt, signed: matrix.signed }, causal && level === 0));
-    this.images.set(key, { matrix, canvas });
+    this.images.set(key, { matrix: new WeakRef(matrix), canvas });
     let bytes = 0;
     for (const { canvas: c } of this.images.values()) bytes += 4 * c.width * c.height;
     for (const [k, { canvas: c }] of this.images) {

@@ -1,0 +1,103 @@
+// Causal matrices held as lower triangles (src/core/lowerTriangle.ts), as a run in chunks from a cache keeps
+// its attention (cacheChunks.ts ChunkJoiner): decoding gives the matrices back exactly, the layered views read
+// a layer or one head without decoding the whole tensor, and rows that are not 0 after their own token make
+// the joiner hold that output in full, losing nothing.
+
+import * as assert from 'assert';
+import { headMatrix, layeredFromLayers, layeredFromTensor, type Tensor } from '../../src/core/analysis';
+import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
+import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
+import type { ModelManifest } from '../../src/core/manifest';
+import { seededRandom } from '../../src/core/seededRandom';
+
+/** `count` random causal T × T matrices, rows summing to 1. */
+function causal(count: number, T: number, seed = 1): Float32Array {
+  const random = seededRandom(seed);
+  const data = new Float32Array(count * T * T);
+  for (let o = 0; o < count; o++) {
+    for (let t = 0; t < T; t++) {
+      const row = data.subarray((o * T + t) * T, (o * T + t) * T + t + 1);
+      row.forEach((_, k) => (row[k] = random() + 0.01));
+      const sum = row.reduce((a, b) => a + b, 0);
+      row.forEach((x, k) => (row[k] = x / sum));
+    }
+  }
+  return data;
+}
+
+function packed(dims: number[], data: Float32Array): LowerTriangleTensor {
+  const t = new LowerTriangleTensor(dims);
+  const T = dims[dims.length - 1];
+  for (let o = 0; o < t.matrices; o++) for (let r = 0; r < T; r++) t.setRow(o, r, data.subarray((o * T + r) * T, (o * T + r + 1) * T));
+  return t;
+}
+
+describe('matrices held as lower triangles', () => {
+  it('decode to the same matrices, in half the floats', () => {
+    const T = 37;
+    const data = causal(6, T);
+    const t = packed([2, 3, T, T], data);
+    assert.strictEqual(t.packed.length, (6 * T * (T + 1)) / 2);
+    assert.deepStrictEqual(t.decode(0, 6), data);
+    assert.deepStrictEqual(t.decode(4, 5), data.subarray(4 * T * T, 5 * T * T));
+    assert.strictEqual(t.decodedInFull, false);
+    assert.deepStrictEqual(t.data, data);
+    assert.strictEqual(t.decodedInFull, true);
+  });
+
+  it('are read by layer and by head through the layered views, never decoding the whole tensor', () => {
+    const T = 20;
+    const L = 3;
+    const H = 4;
+    const data = causal(L * H, T, 2);
+    const one = packed([L, H, T, T], data);
+    const perLayer = Array.from({ length: L }, (_, l) => packed([H, T, T], data.subarray(l * H * T * T, (l + 1) * H * T * T)));
+    for (const m of [layeredFromTensor(one), layeredFromLayers(perLayer)]) {
+      for (let l = 0; l < L; l++) {
+        assert.deepStrictEqual(m.layer(l), data.subarray(l * H * T * T, (l + 1) * H * T * T));
+        for (let h = 0; h < H; h++) assert.deepStrictEqual(headMatrix(m, l, h), data.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T));
+      }
+      assert.strictEqual(m.layer(2), m.layer(2), 'a layer read again is the one decoded');
+      assert.throws(() => m.head!(0, H), /head 4 is outside 0\.\.3/);
+    }
+    assert.ok(!one.decodedInFull && perLayer.every((t) => !t.decodedInFull));
+    const plain = layeredFromTensor({ dims: [L, H, T, T], data });
+    assert.strictEqual(plain.head, undefined);
+    assert.deepStrictEqual(headMatrix(plain, 1, 2), data.subarray((H + 2) * T * T, (H + 3) * T * T));
+  });
+
+  describe('joined from chunks', () => {
+    const T = 12;
+    const H = 2;
+    const manifest = { outputs: [] } as unknown as ModelManifest;
+    const plan: ChunkPlan = { seeds: [], joins: { w: 'rows' }, mixingBytesPerRow: (n) => 4 * H * n };
+    /** Chunk [H, n, start + n] of full [H, T, T] matrices: the rows of its queries over the keys they saw. */
+    const chunkOf = (full: Float32Array, start: number, n: number): Tensor => {
+      const keys = start + n;
+      const data = new Float32Array(H * n * keys);
+      for (let h = 0; h < H; h++) for (let r = 0; r < n; r++) data.set(full.subarray((h * T + start + r) * T, (h * T + start + r) * T + keys), (h * n + r) * keys);
+      return { dims: [H, n, keys], data };
+    };
+    const join = (full: Float32Array) => {
+      const joiner = new ChunkJoiner(manifest, plan, T);
+      for (const [start, n] of [[0, 5], [5, 5], [10, 2]]) joiner.add({ w: chunkOf(full, start, n) }, n);
+      return joiner.result().w;
+    };
+
+    it('holds causal rows as lower triangles, the same values', () => {
+      const full = causal(H, T, 3);
+      const w = join(full);
+      assert.ok(w instanceof LowerTriangleTensor);
+      assert.deepStrictEqual(w.data, full);
+    });
+
+    it('holds the output in full once a row is not 0 after its own token, losing nothing', () => {
+      const full = causal(H, T, 4);
+      full[(1 * T + 7) * T + 9] = 0.25; // head 1, row 7 (second chunk) reads key 9
+      const w = join(full);
+      assert.ok(!(w instanceof LowerTriangleTensor));
+      assert.deepStrictEqual(w.dims, [H, T, T]);
+      assert.deepStrictEqual(w.data, full);
+    });
+  });
+});
