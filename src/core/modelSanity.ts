@@ -4,6 +4,7 @@
 // a few tokens is checked against what its roles promise, and a model that breaks a promise fails to load
 // with a message naming the model, the output, the rule, what was expected and what was found. Pure.
 
+import { LowerTriangleTensor } from './lowerTriangle';
 import type { Tensor } from './analysis';
 import type { RunOutputs } from './engine';
 import { LensError } from './errors';
@@ -99,20 +100,23 @@ function mixingProblems(family: MixingFamily, spec: OutputSpec, tensor: Tensor):
   const masked = (q: number, k: number) => (family.mask === 'causal' || family.mask === 'windowed') && (k > q || (window !== undefined && k <= q - window && k >= globals));
   for (let l = 0; l < L; l++) {
     for (let h = 0; h < H; h++) {
+      // One matrix at a time: attention held as lower triangles decodes just it (lowerTriangle.ts).
+      const m = l * H + h;
+      const data = t instanceof LowerTriangleTensor ? t.decode(m, m + 1) : t.data.subarray(m * Q * K, (m + 1) * Q * K);
       for (let q = 0; q < Q; q++) {
-        const row = ((l * H + h) * Q + q) * K;
+        const row = q * K;
         let sum = 0;
         let negative = -1;
         let leak = -1;
         for (let k = 0; k < K; k++) {
-          const w = t.data[row + k];
+          const w = data[row + k];
           sum += w;
           if (negative < 0 && w < 0) negative = k;
           if (leak < 0 && masked(q, k) && !(Math.abs(w) <= MASKED_TOLERANCE)) leak = k;
         }
         if (family.normalised && !(Math.abs(sum - 1) <= ROW_SUM_TOLERANCE)) note(sums, () => `rows must sum to 1 (a softmax), but ${at(l, h, q)} sums to ${num(sum)}`);
-        if (family.normalised && negative >= 0) note(signs, () => `weights must not be negative (probabilities), but ${at(l, h, q)} gives key ${negative} the weight ${num(t.data[row + negative])}`);
-        if (leak >= 0) note(masks, () => `${maskRule(family)}, but ${at(l, h, q)} gives key ${leak} the weight ${num(t.data[row + leak])}`);
+        if (family.normalised && negative >= 0) note(signs, () => `weights must not be negative (probabilities), but ${at(l, h, q)} gives key ${negative} the weight ${num(data[row + negative])}`);
+        if (leak >= 0) note(masks, () => `${maskRule(family)}, but ${at(l, h, q)} gives key ${leak} the weight ${num(data[row + leak])}`);
       }
     }
   }

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { analyse } from '../../src/core/analyze';
 import { CHUNK_MIXING_BYTES, MIN_CHUNK_TOKENS, chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
+import { assertSaneRun } from '../../src/core/modelSanity';
 import { familyRollout, mixingMatrices } from '../../src/core/roleData';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { deriveManifest } from '../../src/core/hfManifest';
@@ -104,6 +105,8 @@ describe('runs from the key/value cache in chunks', function () {
         assert.ok(diff <= 1e-5, `layer ${l}: largest difference ${diff}`);
       }
       assert.strictEqual(m.layer(3), m.layer(3), 'a layer read again is the one decoded');
+      // The webview's engine checks every run: rows sum to 1, masks hold (one matrix decoded at a time).
+      assertSaneRun(manifest, a.outputs, { tokens: T }, 4096);
       assert.strictEqual(held.decodedInFull, false, 'nothing decoded the whole tensor');
     } finally {
       await runner.release();
