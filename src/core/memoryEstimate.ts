@@ -11,7 +11,8 @@
 // copies each output out of its heap), and 0.5× the views' aggregates: head means per layer (1/H of the
 // attention, ≤ 0.5 for H ≥ 2), rollout and the hovers' W(t, k) (a few T² each), and a canonical copy of a
 // tensor only when its axis order differs. A model that runs a long text in chunks from its key/value cache
-// (cacheChunks.ts) holds only one chunk's share of the outputs in the heap: chunk / T instead of 1×. A mixing family the views compute rather than read (a selective
+// (cacheChunks.ts) holds only one chunk's share of the outputs in the heap: chunk / T instead of 1×, and its
+// causal W as lower triangles in JavaScript (lowerTriangle.ts): (T + 1) / 2T of those outputs. A mixing family the views compute rather than read (a selective
 // scan's hidden attention: L × T² floats, one head per layer) adds DERIVED_WORKING_SET_FACTOR (2) times its
 // size: the matrices and the row-normalised copy that rollout reads. The budget (DEFAULT_MEMORY_BUDGET,
 // 4 GiB of working set, so about 1.6 GiB of outputs) keeps one analysis well inside a renderer process;
@@ -93,11 +94,15 @@ export function runMemory(manifest: ModelManifest, lengths: SequenceLengths | nu
   const outputBytes = outputs.reduce((n, o) => n + o.bytes, 0);
   const derived = derivedFamilies(manifest, byId);
   const derivedBytes = derived.reduce((n, f) => n + f.bytes, 0);
-  // A run in chunks from the model's cache holds one chunk's outputs in onnxruntime's heap, not all of them.
+  // A run in chunks from the model's cache holds one chunk's outputs in onnxruntime's heap, not all of them,
+  // and keeps its causal W as lower triangles: (T + 1) / 2T of the matrices.
   const plan = Object.keys(byId).length === 1 ? chunkPlan(manifest) : undefined;
   const T = Object.values(byId)[0];
-  const heapShare = plan ? chunkTokens(plan, T) / T : 1;
-  const bytes = outputBytes * (WORKING_SET_FACTOR - 1 + heapShare) + derivedBytes * DERIVED_WORKING_SET_FACTOR;
+  const chunked = plan !== undefined && chunkTokens(plan, T) < T;
+  const heapShare = chunked ? chunkTokens(plan, T) / T : 1;
+  const rowBytes = chunked ? outputs.filter((o) => plan.joins[o.name] === 'rows').reduce((n, o) => n + o.bytes, 0) : 0;
+  const heldBytes = outputBytes - rowBytes * (1 - (T + 1) / (2 * T));
+  const bytes = heldBytes * (WORKING_SET_FACTOR - 1) + outputBytes * heapShare + derivedBytes * DERIVED_WORKING_SET_FACTOR;
   return { lengths: byId, outputs, outputBytes, derivedBytes, bytes, largest: largestFamily(manifest, byId, outputs, derived) };
 }
 
