@@ -12,12 +12,14 @@
 // only ever shows one token's links at a time; the stand-in lists still serve when the panel is gone.
 
 import type { Analysis } from '../src/core/analyze';
-import { type InfluenceMetric, type InfluenceSummary, type TokenInfluence, linksAt, tokenAt, topInfluences } from '../src/core/influence';
-import { influenceMatrix, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
+import { meanOverHeadsInSlices } from '../src/core/analysis';
+import { type InfluenceMetric, type InfluenceSummary, type TokenInfluence, TopInfluences, linksAt, tokenAt } from '../src/core/influence';
+import { type InfluenceMatrix, influenceMatrix, meanAttentionOf, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
 import type { InfluenceAtParams } from '../src/core/protocol';
 import { mixingMatrices } from '../src/core/roleData';
 import { RolloutRows } from '../src/core/rolloutRow';
 import { host, reportError } from './vscodeApi';
+import { yieldToUi } from './yieldToUi';
 
 /** Lists up to this many links per token; the hover shows as many as its setting asks. */
 const MAX_LINKS = 20;
@@ -40,22 +42,37 @@ function withoutTokens(w: Float32Array, T: number, hidden: readonly boolean[]): 
 }
 
 /**
- * Computes and posts the summary; errors are reported, never thrown into the caller's render. Returns what
- * answers influenceAt when the summary offers rollout on demand (undefined otherwise).
+ * Computes and posts the summary; errors are reported, never thrown into the caller's render. Resolves with
+ * what answers influenceAt when the summary offers rollout on demand (undefined otherwise, or when `stale`
+ * says a newer analysis replaced this one). Long inputs are worked through in tasks of about SLICE_MS: the
+ * stand-in's mean attention a head at a time, the ranking a few rows at a time.
  */
-export function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array): InfluenceSource | undefined {
+export async function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array, stale: () => boolean = () => false): Promise<InfluenceSource | undefined> {
   try {
-    const matrix = influenceMatrix(analysis, wanted, occlusion);
-    if (!matrix) return undefined;
+    const family = rolloutOnDemand(analysis, wanted, occlusion);
+    let matrix: InfluenceMatrix | null;
+    if (family) {
+      const { matrices, layer, ...spec } = meanAttentionOf(analysis, family);
+      matrix = { ...spec, w: await meanOverHeadsInSlices(matrices, layer, yieldToUi, SLICE_MS) };
+    } else matrix = influenceMatrix(analysis, wanted, occlusion);
+    if (!matrix || stale()) return undefined;
     const T = analysis.tokens.length;
     // Special tokens ([CLS], </s>) and empty ranges (a character's tail bytes, an inserted ▁) stand for no
     // text: the editor neither lists nor tints them. Their rows and columns are zeroed before ranking (zero
     // never ranks), so each token still gets its full MAX_LINKS of real links.
     const hidden = analysis.tokens.map((t) => t.special || t.start === t.end);
     // A signed W (negative weights) is ranked by |weight|; its links keep their sign and the summary says so.
-    const { from, to } = topInfluences(withoutTokens(matrix.w, T, hidden), T, T, MAX_LINKS, matrix.mask, matrix.signed === true);
+    const top = new TopInfluences(withoutTokens(matrix.w, T, hidden), T, T, MAX_LINKS, matrix.mask, matrix.signed === true);
+    for (;;) {
+      const until = performance.now() + SLICE_MS;
+      let more = true;
+      while (more && performance.now() < until) more = top.addRows(16);
+      if (!more) break;
+      await yieldToUi();
+      if (stale()) return undefined;
+    }
+    const { from, to } = top;
     const real = (links: typeof from[number]) => links.filter((l) => !hidden[l.index]);
-    const family = rolloutOnDemand(analysis, wanted, occlusion);
     const summary: InfluenceSummary = {
       uri,
       version,
@@ -70,7 +87,7 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
     host.notify('influence', summary);
     if (!family) return undefined;
     const rows = new RolloutRows(mixingMatrices(analysis, family), { mask: family.mask, normalised: family.normalised });
-    prepareInSlices(rows);
+    prepareInSlices(rows, stale);
     return rolloutSource(analysis, uri, version, rows, hidden);
   } catch (err) {
     reportError(err, 'influence');
@@ -82,11 +99,11 @@ export function postInfluence(analysis: Analysis, uri: string, version: number, 
 const SLICE_MS = 8;
 
 /** Builds the rollout factors a few rows per task, so the first hover does not wait for them and no task is long. */
-function prepareInSlices(rows: RolloutRows): void {
+function prepareInSlices(rows: RolloutRows, stale: () => boolean): void {
   setTimeout(() => {
     try {
       const until = performance.now() + SLICE_MS;
-      if (rows.prepareSlice(() => performance.now() < until)) prepareInSlices(rows);
+      if (!stale() && rows.prepareSlice(() => performance.now() < until)) prepareInSlices(rows, stale);
     } catch (err) {
       reportError(err, 'influence');
     }

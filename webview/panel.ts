@@ -189,8 +189,12 @@ class PanelPage {
     // Editor hovers and decorations: computed after the first paint, off the critical path.
     setTimeout(() => {
       if (seq !== this.runSeq) return;
-      this.influenceSource = postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout');
-      mark('influence');
+      const stale = () => seq !== this.runSeq;
+      void postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout', undefined, stale).then((source) => {
+        if (stale()) return;
+        this.influenceSource = source;
+        mark('influence');
+      });
     }, 0);
   }
 
@@ -236,7 +240,7 @@ class PanelPage {
       probes: engine.probes(model),
       // Once occlusion is computed, editor hovers can show it when that is the chosen metric.
       occluded: (w) => {
-        if (this.settings?.influenceMetric === 'occlusion' && this.shown?.analysis === result) postInfluence(result, selection.uri, selection.version, 'occlusion', w);
+        if (this.settings?.influenceMetric === 'occlusion' && this.shown?.analysis === result) void postInfluence(result, selection.uri, selection.version, 'occlusion', w, () => this.shown?.analysis !== result);
       },
     });
     this.shown = { analysis: result, selection, view };

@@ -240,6 +240,33 @@ export function meanOverHeads(attention: LayeredMatrices | Tensor, layer: number
   return out;
 }
 
+/**
+ * meanOverHeads (the same values) a head at a time, each head's rows in slices of about sliceMs, awaiting
+ * `pause` between slices: for a UI thread, on long inputs. Reads each head alone (headMatrix), so attention
+ * held as lower triangles decodes one head at a time.
+ */
+export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, pause: () => Promise<void>, sliceMs = 8): Promise<Float32Array> {
+  const size = m.rows * m.cols;
+  const out = new Float32Array(size);
+  const step = Math.max(1, m.cols);
+  let until = performance.now() + sliceMs;
+  const more = async () => {
+    if (performance.now() < until) return;
+    await pause();
+    until = performance.now() + sliceMs;
+  };
+  for (let h = 0; h < m.heads; h++) {
+    const data = headMatrix(m, layer, h);
+    for (let start = 0; start < size; start += step) {
+      const end = Math.min(size, start + step);
+      for (let i = start; i < end; i++) out[i] += data[i];
+      await more();
+    }
+  }
+  for (let i = 0; i < size; i++) out[i] /= m.heads;
+  return out;
+}
+
 /** Max over heads of one layer: [rows, cols] (rows no longer sum to 1). */
 export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number): Float32Array {
   const m = asLayered(attention);

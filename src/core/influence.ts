@@ -75,20 +75,51 @@ export function topInfluences(w: Float32Array, rows: number, cols: number, topK:
 export function topInfluences(w: Float32Array, T: number, topK: number): { from: InfluenceLink[][]; to: InfluenceLink[][] };
 export function topInfluences(w: Float32Array, rows: number, b: number, c?: number, d?: MixingMask, signed = false): { from: InfluenceLink[][]; to: InfluenceLink[][] } {
   const [cols, topK, mask]: [number, number, MixingMask] = c === undefined ? [rows, b, 'causal'] : [b, c, d ?? 'causal'];
-  if (mask !== 'cross' && rows !== cols) throw new Error(`${mask} W must be square; got ${rows}×${cols}`);
-  if (w.length !== rows * cols) throw new Error(`W has ${w.length} values; expected ${rows}×${cols}`);
-  const from: InfluenceLink[][] = Array.from({ length: rows }, () => []);
-  const to: InfluenceLink[][] = Array.from({ length: cols }, () => []);
-  for (let t = 0; t < rows; t++) {
-    const end = mask === 'causal' || mask === 'windowed' ? t : cols;
-    for (let k = 0; k < end; k++) {
-      if (k === t && mask === 'bidirectional') continue;
-      const weight = w[t * cols + k];
-      pushTop(from[t], topK, k, weight, signed);
-      pushTop(to[k], topK, t, weight, signed);
-    }
+  const top = new TopInfluences(w, rows, cols, topK, mask, signed);
+  top.addRows(rows);
+  return { from: top.from, to: top.to };
+}
+
+/**
+ * topInfluences row by row: addRows takes the next rows, so that a UI thread can rank a long W a few rows
+ * per task (the same lists, in the same order, as topInfluences).
+ */
+export class TopInfluences {
+  readonly from: InfluenceLink[][];
+  readonly to: InfluenceLink[][];
+  /** The next row to add. */
+  next = 0;
+
+  constructor(
+    private readonly w: Float32Array,
+    private readonly rows: number,
+    private readonly cols: number,
+    private readonly topK: number,
+    private readonly mask: MixingMask,
+    private readonly signed = false,
+  ) {
+    if (mask !== 'cross' && rows !== cols) throw new Error(`${mask} W must be square; got ${rows}×${cols}`);
+    if (w.length !== rows * cols) throw new Error(`W has ${w.length} values; expected ${rows}×${cols}`);
+    this.from = Array.from({ length: rows }, () => []);
+    this.to = Array.from({ length: cols }, () => []);
   }
-  return { from, to };
+
+  /** Adds up to `count` more rows; true while rows are left. */
+  addRows(count: number): boolean {
+    const { w, cols, topK, mask, signed, from, to } = this;
+    const last = Math.min(this.rows, this.next + count);
+    for (let t = this.next; t < last; t++) {
+      const end = mask === 'causal' || mask === 'windowed' ? t : cols;
+      for (let k = 0; k < end; k++) {
+        if (k === t && mask === 'bidirectional') continue;
+        const weight = w[t * cols + k];
+        pushTop(from[t], topK, k, weight, signed);
+        pushTop(to[k], topK, t, weight, signed);
+      }
+    }
+    this.next = last;
+    return last < this.rows;
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
 // Past MAX_ROLLOUT_TOKENS the full rollout is not computed here (O(L·T³)); rolloutOnDemand says which
 // family's rollout the caller may compute one row and column at a time instead (rolloutRow.ts, O(L·T²)).
 
-import { type MixingMask, meanOverHeads } from './analysis';
+import { type LayeredMatrices, type MixingMask, meanOverHeads } from './analysis';
 import type { Analysis } from './analyze';
 import type { InfluenceMetric } from './influence';
 import { type MixingFamily, looksAhead } from './modelStructure';
@@ -40,16 +40,24 @@ export function influenceMatrix(analysis: Analysis, wanted: InfluenceMetric, occ
   // A model with both a mixing family and a decay (a selective scan) gives retention when asked for it.
   if (wanted === 'retention' && retention) return retentionMatrix(retention);
   if (family && family.role === 'mixing' && family.query === analysis.structure.primary) {
-    const m = mixingMatrices(analysis, family);
-    const mask = family.mask;
     if (wanted !== 'attention' && T <= MAX_ROLLOUT_TOKENS) {
       const r = familyRollout(analysis, family);
-      if (r) return { metric: 'rollout', label: rolloutLabel(family), w: r, mask, normalised: true };
+      if (r) return { metric: 'rollout', label: rolloutLabel(family), w: r, mask: family.mask, normalised: true };
     }
-    const signed = family.signed ? ' (signed)' : '';
-    return { metric: 'attention', label: `mean ${family.label} over heads, layer ${m.layers}${signed}`, w: meanOverHeads(m, m.layers - 1), mask, normalised: family.normalised, signed: family.signed };
+    const { matrices, layer, ...spec } = meanAttentionOf(analysis, family);
+    return { ...spec, w: meanOverHeads(matrices, layer) };
   }
   return retention ? retentionMatrix(retention) : null;
+}
+
+/**
+ * What influenceMatrix gives as a family's mean attention (its last layer's mean over heads), but for W: the
+ * matrices and the layer, for a caller that computes the mean in slices (meanOverHeadsInSlices).
+ */
+export function meanAttentionOf(analysis: Analysis, family: MixingFamily): Omit<InfluenceMatrix, 'w'> & { matrices: LayeredMatrices; layer: number } {
+  const m = mixingMatrices(analysis, family);
+  const signed = family.signed ? ' (signed)' : '';
+  return { metric: 'attention', label: `mean ${family.label} over heads, layer ${m.layers}${signed}`, mask: family.mask, normalised: family.normalised, signed: family.signed, matrices: m, layer: m.layers - 1 };
 }
 
 /** What a family's rollout is called in hovers and legends. */

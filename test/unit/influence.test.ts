@@ -3,7 +3,9 @@
 // (linksAt, what rollout on demand answers) equal to the whole matrix's, and the offset-to-token lookup the hover uses.
 
 import * as assert from 'assert';
-import { linksAt, tokenAt, topInfluences } from '../../src/core/influence';
+import { layeredFromTensor, meanOverHeads, meanOverHeadsInSlices } from '../../src/core/analysis';
+import { TopInfluences, linksAt, tokenAt, topInfluences } from '../../src/core/influence';
+import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
 import { seededRandom } from './seeded';
 
 describe('influence summaries', () => {
@@ -119,5 +121,31 @@ describe('influence summaries', () => {
     assert.strictEqual(tokenAt(tokens, 13), 2); // the empty token owns nothing
     assert.strictEqual(tokenAt(tokens, 20), 3);
     assert.strictEqual(tokenAt(tokens, 21), -1);
+  });
+
+  // The panel ranks long inputs a few rows per task and averages heads one at a time (webview/influence.ts).
+  it('ranks row by row exactly as in one pass, and averages heads in slices to the same values', async () => {
+    const random = seededRandom(5);
+    const T = 40;
+    const w = Float32Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? random() : 0));
+    for (const mask of ['causal', 'bidirectional'] as const) {
+      const top = new TopInfluences(w, T, T, 5, mask);
+      while (top.addRows(7));
+      const whole = topInfluences(w, T, T, 5, mask);
+      assert.deepStrictEqual({ from: top.from, to: top.to }, whole);
+    }
+    const L = 2;
+    const H = 3;
+    const data = Float32Array.from({ length: L * H * T * T }, (_, i) => (i % T <= Math.floor(i / T) % T ? random() : 0));
+    const plain = layeredFromTensor({ dims: [L, H, T, T], data });
+    const packed = new LowerTriangleTensor([L, H, T, T]);
+    for (let o = 0; o < L * H; o++) for (let t = 0; t < T; t++) packed.setRow(o, t, data.subarray((o * T + t) * T, (o * T + t + 1) * T));
+    let pauses = 0;
+    for (const m of [plain, layeredFromTensor(packed)]) {
+      const sliced = await meanOverHeadsInSlices(m, 1, async () => void pauses++, 0);
+      assert.deepStrictEqual(sliced, meanOverHeads(plain, 1));
+    }
+    assert.ok(pauses >= 2 * H * T, `paused ${pauses} times`);
+    assert.strictEqual(packed.decodedInFull, false);
   });
 });
