@@ -229,12 +229,11 @@ function asLayered(x: LayeredMatrices | Tensor): LayeredMatrices {
 /** Mean over heads of one layer: [rows, cols]. Accepts layered matrices or attention [L, H, R, C]. */
 export function meanOverHeads(attention: LayeredMatrices | Tensor, layer: number): Float32Array {
   const m = asLayered(attention);
-  const data = m.layer(layer);
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
   for (let h = 0; h < m.heads; h++) {
-    const base = h * size;
-    for (let i = 0; i < size; i++) out[i] += data[base + i];
+    const data = headMatrix(m, layer, h); // a head at a time: lower triangles decode one head, not the layer
+    for (let i = 0; i < size; i++) out[i] += data[i];
   }
   for (let i = 0; i < size; i++) out[i] /= m.heads;
   return out;
@@ -270,12 +269,11 @@ export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, p
 /** Max over heads of one layer: [rows, cols] (rows no longer sum to 1). */
 export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number): Float32Array {
   const m = asLayered(attention);
-  const data = m.layer(layer);
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
   for (let h = 0; h < m.heads; h++) {
-    const base = h * size;
-    for (let i = 0; i < size; i++) out[i] = Math.max(out[i], data[base + i]);
+    const data = headMatrix(m, layer, h);
+    for (let i = 0; i < size; i++) out[i] = Math.max(out[i], data[i]);
   }
   return out;
 }

@@ -152,16 +152,29 @@ export class ChunkJoiner {
     if (current && !(current instanceof LowerTriangleTensor)) return false;
     const keys = part.dims[part.dims.length - 1];
     const outer = part.dims.slice(0, -2).reduce((a, b) => a * b, 1);
-    const aboveDiagonal = (o: number, r: number) => part.data.subarray((o * n + r) * keys + this.start + r + 1, (o * n + r + 1) * keys).some((x) => x !== 0);
+    const data = part.data;
+    // Plain loops over the chunk (no per-row views or callbacks: a chunk holds up to 128 MiB of rows).
     for (let o = 0; o < outer; o++) {
       for (let r = 0; r < n; r++) {
-        if (!aboveDiagonal(o, r)) continue;
-        if (current) this.out[name] = { dims: current.dims, data: current.data };
-        return false;
+        const row = (o * n + r) * keys;
+        for (let k = this.start + r + 1; k < keys; k++) {
+          if (data[row + k] === 0) continue;
+          if (current) this.out[name] = { dims: current.dims, data: current.data };
+          return false;
+        }
       }
     }
     const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T]);
-    for (let o = 0; o < outer; o++) for (let r = 0; r < n; r++) packed.setRow(o, this.start + r, part.data.subarray((o * n + r) * keys, (o * n + r + 1) * keys));
+    const target = packed.packed;
+    for (let o = 0; o < outer; o++) {
+      const base = (o * T * (T + 1)) / 2;
+      for (let r = 0; r < n; r++) {
+        const t = this.start + r;
+        const from = (o * n + r) * keys;
+        const to = base + (t * (t + 1)) / 2;
+        for (let k = 0; k <= t; k++) target[to + k] = data[from + k];
+      }
+    }
     this.out[name] = packed;
     return true;
   }

@@ -3,9 +3,10 @@
 // Chromium, records a CPU profile of the page's main thread (the workbench and the webviews share it there), and
 // prints the busiest stretches (runs of samples without idle time: a long task, or tasks back to back) with their
 // functions by self time and their heaviest call paths. Printed, never asserted.
-// Usage: npm run bench:profile -- [--model transformer|96|768] [--tokens 1024] [--cold]
+// Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
-//   first command in a fresh window (model load included), else a second command after a warm first one.
+//   first command in a fresh window (model load included), else a second command after a warm first one; --views
+//   profiles the head view, the model view and heatmap hovers after it too.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,13 +16,14 @@ import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { benchSource, prefixOfTokens } from './benchSelection.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
-import { markShown, untilIdle, untilPainted } from './webviewTiming.mjs';
+import { heatmapHovers, markShown, tabPainted, untilIdle, untilPainted } from './webviewTiming.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const MODEL = option('--model', 'transformer');
 const TOKENS = Number(option('--tokens', 1024));
 const COLD = args.includes('--cold');
+const VIEWS = args.includes('--views');
 
 /** The busiest stretches of a CPU profile: [{ ms, self: [[name, ms]], paths: [[path, ms]] }], longest first. */
 function busiestStretches(profile, count) {
@@ -104,6 +106,14 @@ try {
   frame ??= await webviewContentFrame(page, 'panel', 120_000);
   const painted = await frame.evaluate(untilPainted, { timeoutMs: 600_000 });
   await frame.evaluate(untilIdle);
+  if (VIEWS) {
+    // As bench:vscode's scale section does after the heatmap: the head view, the model view, back, hovers.
+    await frame.evaluate(tabPainted, { tab: 'head', selector: '[data-testid=head-view]', minFraction: 0.005, timeoutMs: 120_000 });
+    await frame.evaluate(tabPainted, { tab: 'model', selector: '[data-testid=model-thumb] canvas', minFraction: 0.2, timeoutMs: 300_000 });
+    await frame.evaluate(tabPainted, { tab: 'heatmap', selector: '[data-testid=heatmap]', minFraction: 0.2, timeoutMs: 120_000 });
+    await frame.evaluate(heatmapHovers, { samples: 12 });
+    await frame.evaluate(untilIdle);
+  }
   const { profile } = await cdp.send('Profiler.stop');
   console.log(`\n${COLD ? 'Cold' : 'Warm'} command with ${MODEL}: ${painted.timings ?? JSON.stringify(painted)}`);
   console.log('Busiest stretches of the main thread (ms): self time by function, then the heaviest call paths.');
