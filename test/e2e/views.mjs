@@ -177,5 +177,30 @@ export function describeViews(session, selection) {
         activeFile = fileName;
       });
     }
+
+    // 2,048 tokens (attentionLens.maxTokens) of a 3,415-token file: past 1,448 tokens the Transformer runs in
+    // chunks from its key/value cache and keeps its attention as lower triangles (src/core/cacheChunks.ts);
+    // the views read it a head at a time.
+    it('analyses the first 2,048 tokens of a long file, run in chunks from the cache, and paints the heatmap and the model view', async function () {
+      this.timeout(300_000);
+      const { page } = session;
+      const fileName = 'heldout/stringify.js';
+      await focusEditor(page, activeFile);
+      await quickOpen(page, 'stringify.js');
+      await page.keyboard.press('Control+A');
+      await statusSelection(page, /selected\)$/);
+      await page.keyboard.press('Control+Alt+A');
+      const result = await panel.evaluate(untilAnalysed, { fileName, timeoutMs: 240_000 });
+      assert.equal(result.state, 'analysed', `the analysis of ${fileName} failed: ${result.error ?? JSON.stringify(result)}`);
+      assert.equal(result.tokens.length, 2048);
+      assert.match(result.timings ?? '', /^2,048 tokens/);
+      heatmapHash = (await expectHeatmapPainted(panel, heatmapHash)).hash;
+      await showTab(panel, 'model');
+      const thumb = await panel.locator('[data-testid=model-thumb] canvas').last().evaluate(canvasPainted, { minFraction: 0.2 });
+      assert.ok(thumb.fraction >= 0.2, `the last thumbnail has ${thumb.painted} of ${thumb.total} pixels painted`);
+      await shot('long-model');
+      await showTab(panel, 'heatmap');
+      activeFile = 'stringify.js';
+    });
   });
 }
