@@ -119,8 +119,11 @@ export interface LayeredMatrices {
   rows: number;
   cols: number;
   layer(l: number): Float32Array;
-  /** Head h of layer l, [rows, cols], without decoding the rest of the layer (use headMatrix()). */
-  head?(l: number, h: number): Float32Array;
+  /**
+   * Head h of layer l, [rows, cols], without decoding the rest of the layer (use headMatrix()); into: a buffer
+   * to decode into instead of a new, kept one (its entries above the diagonal 0: see LowerTriangleTensor.decode).
+   */
+  head?(l: number, h: number, into?: Float32Array): Float32Array;
 }
 
 /** Head h of layer l, [rows, cols]: from head() when the matrices have it, else a view of layer(l). */
@@ -135,7 +138,7 @@ function unbatched(dims: number[], rank: number): number[] {
   return dims.length === rank + 1 && dims[0] === 1 ? dims.slice(1) : dims;
 }
 
-function layered(L: number, H: number, R: number, C: number, at: (l: number) => Float32Array, headAt?: (l: number, h: number) => Float32Array): LayeredMatrices {
+function layered(L: number, H: number, R: number, C: number, at: (l: number) => Float32Array, headAt?: (l: number, h: number, into?: Float32Array) => Float32Array): LayeredMatrices {
   const check = (l: number) => {
     if (!(l >= 0 && l < L) || !Number.isInteger(l)) throw new Error(`layer ${l} is outside 0..${L - 1}`);
   };
@@ -150,10 +153,10 @@ function layered(L: number, H: number, R: number, C: number, at: (l: number) => 
     },
   };
   if (headAt) {
-    m.head = (l: number, h: number) => {
+    m.head = (l: number, h: number, into?: Float32Array) => {
       check(l);
       if (!(h >= 0 && h < H) || !Number.isInteger(h)) throw new Error(`head ${h} is outside 0..${H - 1}`);
-      return headAt(l, h);
+      return headAt(l, h, into);
     };
   }
   return m;
@@ -170,7 +173,7 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   const [L, H, R, C] = dims;
   const size = H * R * C;
   if (t instanceof LowerTriangleTensor) {
-    return layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h) => t.decode(l * H + h, l * H + h + 1)));
+    return layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
   }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
   return layered(L, H, R, C, (l) => t.data.subarray(l * size, (l + 1) * size));
@@ -196,9 +199,9 @@ function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
 function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
   return recent(DECODED_LAYERS, decode);
 }
-function decodedHeads(H: number, decode: (l: number, h: number) => Float32Array): (l: number, h: number) => Float32Array {
+function decodedHeads(H: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): (l: number, h: number, into?: Float32Array) => Float32Array {
   const heads = recent(DECODED_HEADS_PER_LAYER * H, (key: number) => decode(Math.floor(key / H), key % H));
-  return (l, h) => heads(l * H + h);
+  return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
 }
 
 /** One tensor per layer, each [H, R, C] (or [1, H, R, C]), as Hugging Face exports them: no copies. */
@@ -213,11 +216,13 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
     }
   });
   if (layers.some((t) => t instanceof LowerTriangleTensor)) {
-    const decode = (l: number, first: number, last: number) => {
+    const decode = (l: number, first: number, last: number, into?: Float32Array) => {
       const t = layers[l];
-      return t instanceof LowerTriangleTensor ? t.decode(first, last) : t.data.subarray(first * R * C, last * R * C);
+      if (t instanceof LowerTriangleTensor) return t.decode(first, last, into);
+      const view = t.data.subarray(first * R * C, last * R * C);
+      return into ? (into.set(view), into) : view;
     };
-    return layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, (l, h) => decode(l, h, h + 1)));
+    return layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, (l, h, into) => decode(l, h, h + 1, into)));
   }
   return layered(layers.length, H, R, C, (l) => layers[l].data);
 }

@@ -41,10 +41,14 @@ export class LowerTriangleTensor implements Tensor {
     this.packed.set(row.subarray(0, t + 1), (o * T * (T + 1)) / 2 + (t * (t + 1)) / 2);
   }
 
-  /** Matrices first..last-1 as full [T, T] matrices, zeros above the diagonal. */
-  decode(first: number, last: number): Float32Array {
+  /**
+   * Matrices first..last-1 as full [T, T] matrices, zeros above the diagonal: a new array, or `into`, whose
+   * entries above each diagonal must be 0 already (a new array, or one this filled before: only rows' first
+   * t + 1 entries are written).
+   */
+  decode(first: number, last: number, into?: Float32Array): Float32Array {
     const T = this.size;
-    const out = new Float32Array((last - first) * T * T);
+    const out = into ?? new Float32Array((last - first) * T * T);
     for (let o = first; o < last; o++) {
       const base = (o * T * (T + 1)) / 2;
       for (let t = 0; t < T; t++) out.set(this.packed.subarray(base + (t * (t + 1)) / 2, base + ((t + 1) * (t + 2)) / 2), ((o - first) * T + t) * T);

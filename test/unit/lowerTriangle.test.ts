@@ -58,6 +58,12 @@ describe('matrices held as lower triangles', () => {
         for (let h = 0; h < H; h++) assert.deepStrictEqual(headMatrix(m, l, h), data.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T));
       }
       assert.strictEqual(m.layer(2), m.layer(2), 'a layer read again is the one decoded');
+      // Decoded into one reused buffer (the model view's thumbnails): each head right, the buffer returned.
+      const scratch = new Float32Array(T * T);
+      for (const [l, h] of [[0, 1], [2, 3], [1, 0]]) {
+        assert.strictEqual(m.head!(l, h, scratch), scratch);
+        assert.deepStrictEqual(scratch, data.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T));
+      }
       assert.throws(() => m.head!(0, H), /head 4 is outside 0\.\.3/);
     }
     assert.ok(!one.decodedInFull && perLayer.every((t) => !t.decodedInFull));

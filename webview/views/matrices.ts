@@ -125,6 +125,8 @@ export class MatrixSource {
   private readonly rollouts = new Map<string, Promise<Float32Array[]>>();
   private readonly partials = new Map<string, Float32Array[]>();
   private readonly abort = new AbortController();
+  /** One head's decoded matrix at a time, for thumbnail(). */
+  private scratch: Float32Array | undefined;
   private readonly progress = new Set<() => void>();
   /** Progress of a running rollout, 0-1; NaN when none runs. */
   rolloutProgress = NaN;
@@ -169,6 +171,25 @@ export class MatrixSource {
     const matrix = matrixOf(data, T, lens.family.signed);
     this.remember(key, matrix);
     return matrix;
+  }
+
+  /**
+   * A head's picture pooled by `factor` for an overview (the model view): from the cached matrix, or, for
+   * attention held as lower triangles, from the head decoded into one reused buffer, so that drawing every
+   * head keeps none of them (the pooled picture is small).
+   */
+  thumbnail(head: number, layer: number, factor: number, causal: boolean): Matrix | null {
+    const lens = this.lens;
+    const attention = lens.attention;
+    if (!attention || !lens.family || layer >= attention.layers || head >= attention.heads) return null;
+    const cached = this.cache.get(`${lens.family.key}|${layer}:${head}`);
+    if (cached || !attention.head || factor <= 1) {
+      const m = cached ?? this.get(head, layer);
+      return m && (factor > 1 ? poolMax(m, factor, causal) : m);
+    }
+    const T = lens.T;
+    if (this.scratch?.length !== T * T) this.scratch = new Float32Array(T * T);
+    return poolMax(matrixOf(attention.head(layer, head, this.scratch), T, lens.family.signed), factor, causal);
   }
 
   /** The rollout through `layer` (clamped to the family's last) once computed; its Matrix is made on first use. */
@@ -243,6 +264,7 @@ export class MatrixSource {
   dispose(): void {
     this.abort.abort();
     this.cache.clear();
+    this.scratch = undefined;
     this.partials.clear();
     this.progress.clear();
   }

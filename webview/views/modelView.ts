@@ -7,7 +7,7 @@
 import { h } from '../dom';
 import { theme } from './colors';
 import type { Lens } from './lens';
-import { type MatrixSource, canvasOf, fitCanvas, poolMax, windowImage } from './matrices';
+import { type MatrixSource, canvasOf, fitCanvas, windowImage } from './matrices';
 
 const THUMB = 84;
 /** Main-thread time one task of thumbnail drawing may take. */
@@ -151,11 +151,10 @@ export class ModelView {
     this.drawn[index] = true;
     const factor = Math.max(1, Math.ceil(this.lens.T / (THUMB * (window.devicePixelRatio || 1))));
     const { heads } = this.shape;
-    const m = this.source.get(index % heads, Math.floor(index / heads));
-    if (!m) return;
     const causal = this.lens.causal;
-    const pooled = factor > 1 ? poolMax(m, factor, causal) : m;
-    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: m.colourMax, sqrt: false, signed: m.signed }, causal && factor === 1));
+    const pooled = this.source.thumbnail(index % heads, Math.floor(index / heads), factor, causal);
+    if (!pooled) return;
+    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: pooled.colourMax, sqrt: false, signed: pooled.signed }, causal && factor === 1));
     const ctx = fitCanvas(this.canvases[index], THUMB, THUMB);
     ctx.fillStyle = theme().background;
     ctx.fillRect(0, 0, THUMB, THUMB);
