@@ -124,6 +124,8 @@ export interface LayeredMatrices {
    * to decode into instead of a new, kept one (its entries above the diagonal 0: see LowerTriangleTensor.decode).
    */
   head?(l: number, h: number, into?: Float32Array): Float32Array;
+  /** Entry (query q, key k) of head h of layer l, read without decoding anything (lower triangles). */
+  value?(l: number, h: number, q: number, k: number): number;
 }
 
 /** Head h of layer l, [rows, cols]: from head() when the matrices have it, else a view of layer(l). */
@@ -173,7 +175,9 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   const [L, H, R, C] = dims;
   const size = H * R * C;
   if (t instanceof LowerTriangleTensor) {
-    return layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
+    const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
+    m.value = (l, h, q, k) => t.at(l * H + h, q, k);
+    return m;
   }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
   return layered(L, H, R, C, (l) => t.data.subarray(l * size, (l + 1) * size));
@@ -184,7 +188,7 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
  * one head (a view of its layer when that is decoded; else the last DECODED_HEADS_PER_LAYER × heads stay).
  */
 export const DECODED_LAYERS = 2;
-export const DECODED_HEADS_PER_LAYER = 2;
+export const DECODED_HEADS_PER_LAYER = 1;
 function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
   const kept = new Map<K, V>();
   return (key) => {
@@ -222,7 +226,12 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
       const view = t.data.subarray(first * R * C, last * R * C);
       return into ? (into.set(view), into) : view;
     };
-    return layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, (l, h, into) => decode(l, h, h + 1, into)));
+    const m = layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, (l, h, into) => decode(l, h, h + 1, into)));
+    m.value = (l, h, q, k) => {
+      const t = layers[l];
+      return t instanceof LowerTriangleTensor ? t.at(h, q, k) : t.data[(h * R + q) * C + k];
+    };
+    return m;
   }
   return layered(layers.length, H, R, C, (l) => layers[l].data);
 }

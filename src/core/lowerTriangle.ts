@@ -35,6 +35,12 @@ export class LowerTriangleTensor implements Tensor {
     return this.full !== undefined;
   }
 
+  /** Matrix o's entry (t, k): 0 above the diagonal. */
+  at(o: number, t: number, k: number): number {
+    const T = this.size;
+    return k > t ? 0 : this.packed[(o * T * (T + 1)) / 2 + (t * (t + 1)) / 2 + k];
+  }
+
   /** Writes row t of matrix o from `row` (its keys 0..t; more are ignored). */
   setRow(o: number, t: number, row: Float32Array): void {
     const T = this.size;

@@ -181,7 +181,7 @@ export function describeViews(session, selection) {
     // 2,048 tokens (attentionLens.maxTokens) of a 3,415-token file: past 1,448 tokens the Transformer runs in
     // chunks from its key/value cache and keeps its attention as lower triangles (src/core/cacheChunks.ts);
     // the views read it a head at a time.
-    it('analyses the first 2,048 tokens of a long file, run in chunks from the cache, and paints the heatmap and the model view', async function () {
+    it('analyses the first 2,048 tokens of a long file, run in chunks from the cache, and paints the heatmap, the model view and the head view', async function () {
       this.timeout(300_000);
       const { page } = session;
       const fileName = 'heldout/stringify.js';
@@ -199,6 +199,15 @@ export function describeViews(session, selection) {
       const thumb = await panel.locator('[data-testid=model-thumb] canvas').last().evaluate(canvasPainted, { minFraction: 0.2 });
       assert.ok(thumb.fraction >= 0.2, `the last thumbnail has ${thumb.painted} of ${thumb.total} pixels painted`);
       await shot('long-model');
+      // The head view reads the weights in place; hovering a row draws its lines.
+      await showTab(panel, 'head');
+      const head = panel.locator('[data-testid=head-view]');
+      const initial = await head.evaluate(canvasPainted, { minFraction: 0.01 });
+      const rows = Math.round((initial.cssHeight - HEAD_TOP - HEAD_FOOT) / HEAD_ROW);
+      const band = { left: HEAD_QUERY_EDGE + 0.01, right: 1 - HEAD_QUERY_EDGE - 0.01, top: HEAD_TOP / initial.cssHeight, bottom: (HEAD_TOP + rows * HEAD_ROW) / initial.cssHeight };
+      await head.hover({ position: { x: initial.cssWidth * 0.15, y: HEAD_TOP + (Math.floor(rows / 2) + 0.5) * HEAD_ROW } });
+      const lines = await head.evaluate(canvasPainted, { region: band, minFraction: 0.001, notHash: initial.hash });
+      assert.ok(lines.painted > 50, `lines between the columns after hovering a row (${lines.painted} pixels)`);
       await showTab(panel, 'heatmap');
       activeFile = 'stringify.js';
     });

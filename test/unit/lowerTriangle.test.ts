@@ -58,6 +58,7 @@ describe('matrices held as lower triangles', () => {
         for (let h = 0; h < H; h++) assert.deepStrictEqual(headMatrix(m, l, h), data.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T));
       }
       assert.strictEqual(m.layer(2), m.layer(2), 'a layer read again is the one decoded');
+      for (const [l, h, q, k] of [[0, 0, 5, 3], [2, 1, 7, 9], [1, 3, 19, 19]]) assert.strictEqual(m.value!(l, h, q, k), data[((l * H + h) * T + q) * T + k]);
       // Decoded into one reused buffer (the model view's thumbnails): each head right, the buffer returned.
       const scratch = new Float32Array(T * T);
       for (const [l, h] of [[0, 1], [2, 3], [1, 0]]) {

@@ -178,7 +178,9 @@ export class HeadView {
   }
 
   private weight(head: number, q: number, k: number): number {
-    const { T } = this.lens;
+    const { T, attention, layer } = this.lens;
+    // Attention held as lower triangles is read in place; otherwise from the layer (a view of the attention).
+    if (attention?.value) return layer < attention.layers ? attention.value(layer, head, q, k) : 0;
     const data = this.lens.layerData(); // this layer of the current family; null when it has no such layer
     return data ? data[(head * T + q) * T + k] : 0;
   }

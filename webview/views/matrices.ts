@@ -247,9 +247,8 @@ export class MatrixSource {
   }
 
   /**
-   * Keeps a few aggregates (each T² floats) and the head matrices of the last two layers used: those are views
-   * into a layer of the attention, which for attention held as lower triangles is a decoded copy (analysis.ts)
-   * that a kept view would keep alive.
+   * Keeps a few aggregates (each T² floats) and the head matrices last used: views into a layer of the attention
+   * (two layers' worth), or, for attention held as lower triangles, decoded copies (one layer's worth).
    */
   private remember(key: string, matrix: Matrix): void {
     this.cache.set(key, matrix);
@@ -257,7 +256,9 @@ export class MatrixSource {
     const heads = keys.filter((k) => /\|\d+:\d+$/.test(k));
     const aggregates = keys.filter((k) => !/\|\d+:\d+$/.test(k));
     if (aggregates.length > 6) this.cache.delete(aggregates[0]);
-    const kept = 2 * (this.lens.attention?.heads ?? 1);
+    // Decoded copies (lower triangles) are the layer's worth; views into the attention cost nothing: two layers'.
+    const attention = this.lens.attention;
+    const kept = (attention?.head ? 1 : 2) * (attention?.heads ?? 1);
     for (const k of heads.slice(0, Math.max(0, heads.length - kept))) this.cache.delete(k);
   }
 
