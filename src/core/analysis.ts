@@ -126,6 +126,8 @@ export interface LayeredMatrices {
   head?(l: number, h: number, into?: Float32Array): Float32Array;
   /** Entry (query q, key k) of head h of layer l, read without decoding anything (lower triangles). */
   value?(l: number, h: number, q: number, k: number): number;
+  /** Layer l's lower triangles, for matrices held so: head h's row t is data[offset(h, t)], its keys 0..t. */
+  triangle?(l: number): { data: Float32Array; offset: (h: number, t: number) => number };
 }
 
 /** Head h of layer l, [rows, cols]: from head() when the matrices have it, else a view of layer(l). */
@@ -177,6 +179,7 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   if (t instanceof LowerTriangleTensor) {
     const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
     m.value = (l, h, q, k) => t.at(l * H + h, q, k);
+    m.triangle = (l) => ({ data: t.packed, offset: (h, row) => ((l * H + h) * R * (R + 1)) / 2 + (row * (row + 1)) / 2 });
     return m;
   }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
@@ -231,6 +234,9 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
       const t = layers[l];
       return t instanceof LowerTriangleTensor ? t.at(h, q, k) : t.data[(h * R + q) * C + k];
     };
+    if (layers.every((t) => t instanceof LowerTriangleTensor)) {
+      m.triangle = (l) => ({ data: (layers[l] as LowerTriangleTensor).packed, offset: (h, row) => (h * R * (R + 1)) / 2 + (row * (row + 1)) / 2 });
+    }
     return m;
   }
   return layered(layers.length, H, R, C, (l) => layers[l].data);

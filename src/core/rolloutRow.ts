@@ -23,6 +23,13 @@ export interface RolloutRowOptions {
 }
 
 /** Rows and columns of one family's attention rollout, each in O(L·T²), with its factors cached per layer. */
+/** A layer's attention rows: head h's row i starts at start(h, i) in data and stores stored(i) keys. */
+interface LayerRows {
+  data: Float32Array;
+  start: (h: number, i: number) => number;
+  stored: (i: number) => number;
+}
+
 export class RolloutRows {
   readonly size: number;
   private readonly causal: boolean;
@@ -128,9 +135,9 @@ export class RolloutRows {
         if (layer < 0) return false;
         p = this.partial = { layer, row: 0, f: new Float32Array(this.causal ? (T * (T + 1)) / 2 : T * T) };
       }
-      const data = this.matrices.layer(p.layer);
+      const rows = this.layerRows(p.layer);
       while (p.row < T) {
-        this.factorRow(data, p.f, p.row++);
+        this.factorRow(rows, p.f, p.row++);
         if (p.row < T && !more()) return true;
       }
       this.factors[p.layer] = p.f;
@@ -153,31 +160,44 @@ export class RolloutRows {
     const cached = this.factors[l];
     if (cached) return cached;
     const T = this.size;
-    const data = this.matrices.layer(l);
+    const rows = this.layerRows(l);
     const p = this.partial?.layer === l ? this.partial : undefined;
     const f = p ? p.f : new Float32Array(this.causal ? (T * (T + 1)) / 2 : T * T);
-    for (let i = p ? p.row : 0; i < T; i++) this.factorRow(data, f, i);
+    for (let i = p ? p.row : 0; i < T; i++) this.factorRow(rows, f, i);
     if (p) this.partial = undefined;
     this.factors[l] = f;
     return f;
   }
 
-  /** Row i of a layer's factor (data: the layer's heads [H, T, T]), written into f. */
-  private factorRow(data: Float32Array, f: Float32Array, i: number): void {
+  /**
+   * Where layer l's rows are: in its lower triangles when the matrices are held so (row i of a head: its i + 1
+   * keys, read in place; the keys after it are 0), else in the layer's [H, T, T].
+   */
+  private layerRows(l: number): LayerRows {
+    const T = this.size;
+    const triangle = this.matrices.triangle?.(l);
+    if (triangle) return { data: triangle.data, start: triangle.offset, stored: (i) => i + 1 };
+    return { data: this.matrices.layer(l), start: (h, i) => (h * T + i) * T, stored: () => T };
+  }
+
+  /** Row i of a layer's factor, written into f. */
+  private factorRow(rows: LayerRows, f: Float32Array, i: number): void {
     const { heads: H } = this.matrices;
     const T = this.size;
+    const { data } = rows;
     const normalised = this.options.normalised;
     const base = this.causal ? (i * (i + 1)) / 2 : i * T;
     const width = this.causal ? i + 1 : T;
+    const stored = rows.stored(i);
     for (let h = 0; h < H; h++) {
-      const src = (h * T + i) * T;
+      const src = rows.start(h, i);
       if (normalised) {
         for (let c = 0; c < width; c++) f[base + c] += data[src + c];
         continue;
       }
-      // rowNormalisedAbs: the whole row's |W| sum (keys above the diagonal too), each share rounded to float32.
+      // rowNormalisedAbs: the whole row's |W| sum (keys above the diagonal too: 0 where not stored), each share rounded to float32.
       let sum = 0;
-      for (let c = 0; c < T; c++) sum += Math.abs(data[src + c]);
+      for (let c = 0; c < stored; c++) sum += Math.abs(data[src + c]);
       if (sum > 0) for (let c = 0; c < width; c++) f[base + c] += Math.fround(Math.abs(data[src + c]) / sum);
       else f[base + i] += 1; // an all-zero row: the token draws only on itself
     }

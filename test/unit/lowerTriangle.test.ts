@@ -8,6 +8,7 @@ import { headMatrix, layeredFromLayers, layeredFromTensor, type Tensor } from '.
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
 import type { ModelManifest } from '../../src/core/manifest';
+import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
 
 /** `count` random causal T × T matrices, rows summing to 1. */
@@ -71,6 +72,24 @@ describe('matrices held as lower triangles', () => {
     const plain = layeredFromTensor({ dims: [L, H, T, T], data });
     assert.strictEqual(plain.head, undefined);
     assert.deepStrictEqual(headMatrix(plain, 1, 2), data.subarray((H + 2) * T * T, (H + 3) * T * T));
+  });
+
+  it('give rollout rows and columns equal to the full matrices', () => {
+    const T = 24;
+    const L = 3;
+    const H = 2;
+    const data = causal(L * H, T, 6);
+    const plain = layeredFromTensor({ dims: [L, H, T, T], data });
+    const held = packed([L, H, T, T], data);
+    for (const normalised of [true, false]) {
+      const a = new RolloutRows(plain, { mask: 'causal', normalised });
+      const b = new RolloutRows(layeredFromTensor(held), { mask: 'causal', normalised });
+      for (const i of [0, 7, T - 1]) {
+        assert.deepStrictEqual(b.row(i), a.row(i));
+        assert.deepStrictEqual(b.column(i), a.column(i));
+      }
+    }
+    assert.strictEqual(held.decodedInFull, false);
   });
 
   describe('joined from chunks', () => {
