@@ -130,6 +130,16 @@ export interface LayeredMatrices {
   triangle?(l: number): { data: Float32Array; offset: (h: number, t: number) => number };
 }
 
+/**
+ * The heads of one layer in turn, for a reduction over them: views of the layer, or, for matrices held as lower
+ * triangles, each decoded into one buffer that the next overwrites (nothing kept).
+ */
+function eachHead(m: LayeredMatrices, layer: number): (h: number) => Float32Array {
+  if (!m.head) return (h) => headMatrix(m, layer, h);
+  const scratch = new Float32Array(m.rows * m.cols);
+  return (h) => m.head!(layer, h, scratch);
+}
+
 /** Head h of layer l, [rows, cols]: from head() when the matrices have it, else a view of layer(l). */
 export function headMatrix(m: LayeredMatrices, l: number, h: number): Float32Array {
   if (m.head) return m.head(l, h);
@@ -251,8 +261,9 @@ export function meanOverHeads(attention: LayeredMatrices | Tensor, layer: number
   const m = asLayered(attention);
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
+  const head = eachHead(m, layer);
   for (let h = 0; h < m.heads; h++) {
-    const data = headMatrix(m, layer, h); // a head at a time: lower triangles decode one head, not the layer
+    const data = head(h); // a head at a time: lower triangles decode one head, not the layer
     for (let i = 0; i < size; i++) out[i] += data[i];
   }
   for (let i = 0; i < size; i++) out[i] /= m.heads;
@@ -268,6 +279,7 @@ export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, p
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
   const step = Math.max(1, m.cols);
+  const head = eachHead(m, layer);
   let until = performance.now() + sliceMs;
   const more = async () => {
     if (performance.now() < until) return;
@@ -275,7 +287,7 @@ export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, p
     until = performance.now() + sliceMs;
   };
   for (let h = 0; h < m.heads; h++) {
-    const data = headMatrix(m, layer, h);
+    const data = head(h);
     for (let start = 0; start < size; start += step) {
       const end = Math.min(size, start + step);
       for (let i = start; i < end; i++) out[i] += data[i];
@@ -291,8 +303,9 @@ export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number)
   const m = asLayered(attention);
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
+  const head = eachHead(m, layer);
   for (let h = 0; h < m.heads; h++) {
-    const data = headMatrix(m, layer, h);
+    const data = head(h);
     for (let i = 0; i < size; i++) out[i] = Math.max(out[i], data[i]);
   }
   return out;
