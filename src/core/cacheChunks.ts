@@ -21,7 +21,7 @@ export interface SeededCache {
 export type ChunkJoin = 'position' | 'rows' | 'last';
 
 /** Most bytes of a chunk's mixing rows (every layer and head), which onnxruntime's heap holds during its run. */
-export const CHUNK_MIXING_BYTES = 128 * 2 ** 20;
+export const CHUNK_MIXING_BYTES = 64 * 2 ** 20;
 /** Fewest tokens per chunk: shorter chunks spend more on each run's fixed cost than they save. */
 export const MIN_CHUNK_TOKENS = 64;
 
@@ -153,7 +153,7 @@ export class ChunkJoiner {
     const keys = part.dims[part.dims.length - 1];
     const outer = part.dims.slice(0, -2).reduce((a, b) => a * b, 1);
     const data = part.data;
-    // Plain loops over the chunk (no per-row views or callbacks: a chunk holds up to 128 MiB of rows).
+    // Plain loops over the chunk (no per-row views or callbacks: a chunk holds up to CHUNK_MIXING_BYTES of rows).
     for (let o = 0; o < outer; o++) {
       for (let r = 0; r < n; r++) {
         const row = (o * n + r) * keys;

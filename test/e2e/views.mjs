@@ -178,7 +178,7 @@ export function describeViews(session, selection) {
       });
     }
 
-    // 2,048 tokens (attentionLens.maxTokens) of a 3,415-token file: past 1,448 tokens the Transformer runs in
+    // 2,048 tokens (attentionLens.maxTokens) of a 3,415-token file: past 1,024 tokens the Transformer runs in
     // chunks from its key/value cache and keeps its attention as lower triangles (src/core/cacheChunks.ts);
     // the views read it a head at a time.
     it('analyses the first 2,048 tokens of a long file, run in chunks from the cache, and paints the heatmap, the model view and the head view', async function () {

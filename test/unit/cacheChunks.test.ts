@@ -81,7 +81,7 @@ describe('runs from the key/value cache in chunks', function () {
     });
   }
 
-  it('holds causal attention as lower triangles past 1,448 tokens (Transformer): the analysis and rollout read layers, never the whole tensor', async () => {
+  it('holds causal attention as lower triangles past 1,024 tokens (Transformer): the analysis and rollout read layers, never the whole tensor', async () => {
     const { manifest, bytes, tokenizer } = bundled('transformer');
     const text = sample.repeat(20);
     const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
@@ -116,9 +116,10 @@ describe('runs from the key/value cache in chunks', function () {
   it('is planned from roles: models with a cache, not recurrent models or encoders; chunks keep their W rows within the bound', () => {
     const plan = chunkPlan(bundled('transformer').manifest)!;
     assert.deepStrictEqual(plan.joins, { logits: 'position', attention: 'rows', hidden_states: 'position', present_keys: 'last', present_values: 'last' });
-    // 4 layers × 4 heads × T keys × 4 bytes a row: whole up to 1,448 tokens (16 × 1,448² × 4 ≤ 128 MiB), then 128 MiB of rows.
-    assert.strictEqual(chunkTokens(plan, 1448), 1448);
-    assert.strictEqual(chunkTokens(plan, 1449), 1447);
+    // 4 layers × 4 heads × T keys × 4 bytes a row: whole up to 1,024 tokens (16 × 1,024² × 4 = 64 MiB), then 64 MiB of rows.
+    assert.strictEqual(CHUNK_MIXING_BYTES, 64 * 2 ** 20);
+    assert.strictEqual(chunkTokens(plan, 1024), 1024);
+    assert.strictEqual(chunkTokens(plan, 1025), 1023);
     assert.strictEqual(chunkTokens(plan, 4096), Math.floor(CHUNK_MIXING_BYTES / (16 * 4096 * 4)));
     assert.strictEqual(chunkTokens(plan, 100_000), MIN_CHUNK_TOKENS);
     assert.ok(chunkPlan(gpt2().manifest));

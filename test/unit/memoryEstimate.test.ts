@@ -65,12 +65,12 @@ describe('memory estimate of a run', () => {
     const at2048 = runMemory(transformer, 2048);
     assert.strictEqual(at2048.outputBytes, 268_435_456 + 33_554_432 + 5_242_880 + 2 * 4_194_304);
     assert.deepStrictEqual(at2048.largest, { text: 'attention of 4 layers × 4 heads at 2,048 tokens', bytes: 268_435_456 });
-    // Past 1,448 tokens it runs in chunks from its cache (128 MiB of attention rows each): the heap holds a
-    // chunk's share of the outputs, 1,024 / 2,048 here, and the attention is kept as lower triangles, 2,049 / 4,096
+    // Past 1,024 tokens it runs in chunks from its cache (64 MiB of attention rows each): the heap holds a
+    // chunk's share of the outputs, 512 / 2,048 here, and the attention is kept as lower triangles, 2,049 / 4,096
     // of its 268,435,456 bytes; the views' 0.5 × and the copy in JavaScript count what is kept.
     const held = at2048.outputBytes - 268_435_456 * (1 - 2049 / 4096);
-    assert.strictEqual(at2048.bytes, 1.5 * held + at2048.outputBytes / 2);
-    assert.strictEqual(maxTokensWithin(transformer, DEFAULT_MEMORY_BUDGET), 8950);
+    assert.strictEqual(at2048.bytes, 1.5 * held + at2048.outputBytes / 4);
+    assert.strictEqual(maxTokensWithin(transformer, DEFAULT_MEMORY_BUDGET), 9028);
   });
 
   it('GPT-2 small: 12 × 12 attention, 50,257 logits, 13 hidden states and the caches, computed by hand', () => {
