@@ -12,9 +12,8 @@
 // only ever shows one token's links at a time; the stand-in lists still serve when the panel is gone.
 
 import type { Analysis } from '../src/core/analyze';
-import { meanOverHeadsInSlices } from '../src/core/analysis';
 import { type InfluenceMetric, type InfluenceSummary, type TokenInfluence, TopInfluences, linksAt, tokenAt } from '../src/core/influence';
-import { type InfluenceMatrix, influenceMatrix, meanAttentionOf, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
+import { type InfluenceMatrix, influenceMatrix, meanAttentionOf, meanOverHeadsInSlices, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
 import type { InfluenceAtParams } from '../src/core/protocol';
 import { mixingMatrices } from '../src/core/roleData';
 import { RolloutRows } from '../src/core/rolloutRow';

@@ -5,7 +5,7 @@
 // row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code on flat
 // Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
-import { LowerTriangleTensor } from './lowerTriangle';
+import { LowerTriangleTensor, decodedHeads, decodedLayers } from './lowerTriangle';
 
 /** A dense row-major tensor. */
 export interface Tensor {
@@ -134,7 +134,7 @@ export interface LayeredMatrices {
  * The heads of one layer in turn, for a reduction over them: views of the layer, or, for matrices held as lower
  * triangles, each decoded into one buffer that the next overwrites (nothing kept).
  */
-function eachHead(m: LayeredMatrices, layer: number): (h: number) => Float32Array {
+export function eachHead(m: LayeredMatrices, layer: number): (h: number) => Float32Array {
   if (!m.head) return (h) => headMatrix(m, layer, h);
   const scratch = new Float32Array(m.rows * m.cols);
   return (h) => m.head!(layer, h, scratch);
@@ -196,30 +196,6 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   return layered(L, H, R, C, (l) => t.data.subarray(l * size, (l + 1) * size));
 }
 
-/**
- * Matrices held as lower triangles are decoded when read: a layer (the last DECODED_LAYERS stay decoded) or
- * one head (a view of its layer when that is decoded; else the last DECODED_HEADS_PER_LAYER × heads stay).
- */
-export const DECODED_LAYERS = 2;
-export const DECODED_HEADS_PER_LAYER = 1;
-function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
-  const kept = new Map<K, V>();
-  return (key) => {
-    let value = kept.get(key);
-    if (value !== undefined) kept.delete(key);
-    else value = make(key);
-    kept.set(key, value); // most recent last
-    if (kept.size > limit) kept.delete(kept.keys().next().value!);
-    return value;
-  };
-}
-function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
-  return recent(DECODED_LAYERS, decode);
-}
-function decodedHeads(H: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): (l: number, h: number, into?: Float32Array) => Float32Array {
-  const heads = recent(DECODED_HEADS_PER_LAYER * H, (key: number) => decode(Math.floor(key / H), key % H));
-  return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
-}
 
 /** One tensor per layer, each [H, R, C] (or [1, H, R, C]), as Hugging Face exports them: no copies. */
 export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
@@ -270,33 +246,6 @@ export function meanOverHeads(attention: LayeredMatrices | Tensor, layer: number
   return out;
 }
 
-/**
- * meanOverHeads (the same values) a head at a time, each head's rows in slices of about sliceMs, awaiting
- * `pause` between slices: for a UI thread, on long inputs. Reads each head alone (headMatrix), so attention
- * held as lower triangles decodes one head at a time.
- */
-export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, pause: () => Promise<void>, sliceMs = 8): Promise<Float32Array> {
-  const size = m.rows * m.cols;
-  const out = new Float32Array(size);
-  const step = Math.max(1, m.cols);
-  const head = eachHead(m, layer);
-  let until = performance.now() + sliceMs;
-  const more = async () => {
-    if (performance.now() < until) return;
-    await pause();
-    until = performance.now() + sliceMs;
-  };
-  for (let h = 0; h < m.heads; h++) {
-    const data = head(h);
-    for (let start = 0; start < size; start += step) {
-      const end = Math.min(size, start + step);
-      for (let i = start; i < end; i++) out[i] += data[i];
-      await more();
-    }
-  }
-  for (let i = 0; i < size; i++) out[i] /= m.heads;
-  return out;
-}
 
 /** Max over heads of one layer: [rows, cols] (rows no longer sum to 1). */
 export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number): Float32Array {

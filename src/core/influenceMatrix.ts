@@ -7,7 +7,7 @@
 // Past MAX_ROLLOUT_TOKENS the full rollout is not computed here (O(L·T³)); rolloutOnDemand says which
 // family's rollout the caller may compute one row and column at a time instead (rolloutRow.ts, O(L·T²)).
 
-import { type LayeredMatrices, type MixingMask, meanOverHeads } from './analysis';
+import { type LayeredMatrices, type MixingMask, eachHead, meanOverHeads } from './analysis';
 import type { Analysis } from './analyze';
 import type { InfluenceMetric } from './influence';
 import { type MixingFamily, looksAhead } from './modelStructure';
@@ -81,4 +81,32 @@ export function rolloutOnDemand(analysis: Analysis, wanted: InfluenceMetric, occ
 function retentionMatrix(retention: RetentionData): InfluenceMatrix {
   const L = retention.tensor.dims[0];
   return { metric: 'retention', label: `${retention.label} retention, layer ${L}, mean over units`, w: meanRetention(retention.tensor, L - 1, retention.spec), mask: 'causal', normalised: false };
+}
+
+/**
+ * meanOverHeads (the same values) a head at a time, each head's rows in slices of about sliceMs, awaiting
+ * `pause` between slices: for a UI thread, on long inputs. Reads each head alone (headMatrix), so attention
+ * held as lower triangles decodes one head at a time.
+ */
+export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, pause: () => Promise<void>, sliceMs = 8): Promise<Float32Array> {
+  const size = m.rows * m.cols;
+  const out = new Float32Array(size);
+  const step = Math.max(1, m.cols);
+  const head = eachHead(m, layer);
+  let until = performance.now() + sliceMs;
+  const more = async () => {
+    if (performance.now() < until) return;
+    await pause();
+    until = performance.now() + sliceMs;
+  };
+  for (let h = 0; h < m.heads; h++) {
+    const data = head(h);
+    for (let start = 0; start < size; start += step) {
+      const end = Math.min(size, start + step);
+      for (let i = start; i < end; i++) out[i] += data[i];
+      await more();
+    }
+  }
+  for (let i = 0; i < size; i++) out[i] /= m.heads;
+  return out;
 }

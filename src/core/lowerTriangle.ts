@@ -62,3 +62,28 @@ export class LowerTriangleTensor implements Tensor {
     return out;
   }
 }
+
+/**
+ * The layered views of matrices held as lower triangles (analysis.ts) decode what they are asked for: a layer
+ * (the last DECODED_LAYERS stay decoded) or one head (the last DECODED_HEADS_PER_LAYER × heads stay decoded).
+ */
+export const DECODED_LAYERS = 2;
+export const DECODED_HEADS_PER_LAYER = 1;
+function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
+  const kept = new Map<K, V>();
+  return (key) => {
+    let value = kept.get(key);
+    if (value !== undefined) kept.delete(key);
+    else value = make(key);
+    kept.set(key, value); // most recent last
+    if (kept.size > limit) kept.delete(kept.keys().next().value!);
+    return value;
+  };
+}
+export function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
+  return recent(DECODED_LAYERS, decode);
+}
+export function decodedHeads(H: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): (l: number, h: number, into?: Float32Array) => Float32Array {
+  const heads = recent(DECODED_HEADS_PER_LAYER * H, (key: number) => decode(Math.floor(key / H), key % H));
+  return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
+}

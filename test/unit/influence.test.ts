@@ -3,8 +3,9 @@
 // (linksAt, what rollout on demand answers) equal to the whole matrix's, and the offset-to-token lookup the hover uses.
 
 import * as assert from 'assert';
-import { layeredFromTensor, meanOverHeads, meanOverHeadsInSlices } from '../../src/core/analysis';
+import { layeredFromTensor, meanOverHeads } from '../../src/core/analysis';
 import { TopInfluences, linksAt, tokenAt, topInfluences } from '../../src/core/influence';
+import { meanOverHeadsInSlices } from '../../src/core/influenceMatrix';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
 import { seededRandom } from './seeded';
 
