@@ -189,13 +189,12 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   if (t instanceof LowerTriangleTensor) {
     const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
     m.value = (l, h, q, k) => t.at(l * H + h, q, k);
-    m.triangle = (l) => ({ data: t.packed, offset: (h, row) => ((l * H + h) * R * (R + 1)) / 2 + (row * (row + 1)) / 2 });
+    m.triangle = (l) => ({ data: t.packed, offset: (h, row) => t.rowStart(l * H + h, row) });
     return m;
   }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
   return layered(L, H, R, C, (l) => t.data.subarray(l * size, (l + 1) * size));
 }
-
 
 /** One tensor per layer, each [H, R, C] (or [1, H, R, C]), as Hugging Face exports them: no copies. */
 export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
@@ -221,7 +220,10 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
       return t instanceof LowerTriangleTensor ? t.at(h, q, k) : t.data[(h * R + q) * C + k];
     };
     if (layers.every((t) => t instanceof LowerTriangleTensor)) {
-      m.triangle = (l) => ({ data: (layers[l] as LowerTriangleTensor).packed, offset: (h, row) => (h * R * (R + 1)) / 2 + (row * (row + 1)) / 2 });
+      m.triangle = (l) => {
+        const t = layers[l] as LowerTriangleTensor;
+        return { data: t.packed, offset: (h, row) => t.rowStart(h, row) };
+      };
     }
     return m;
   }
@@ -245,7 +247,6 @@ export function meanOverHeads(attention: LayeredMatrices | Tensor, layer: number
   for (let i = 0; i < size; i++) out[i] /= m.heads;
   return out;
 }
-
 
 /** Max over heads of one layer: [rows, cols] (rows no longer sum to 1). */
 export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number): Float32Array {

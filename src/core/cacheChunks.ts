@@ -67,8 +67,8 @@ export interface ChunkPlan {
   seeds: SeededCache[];
   /** Every output read (ignored ones aside), by name. */
   joins: Record<string, ChunkJoin>;
-  /** Per query row of T keys: the bytes of every mixing output (0 when none). */
-  mixingBytesPerRow: (T: number) => number;
+  /** Floats per query and key of every mixing output together (layers × heads; 0 when none). */
+  rowFloats: number;
 }
 
 /**
@@ -93,12 +93,12 @@ export function chunkPlan(manifest: ModelManifest): ChunkPlan | undefined {
     } else if (axes.includes('position') && !axes.includes('query') && !axes.includes('key')) joins[o.name] = 'position';
     else return undefined;
   }
-  return { seeds, joins, mixingBytesPerRow: (T) => 4 * perRow * T };
+  return { seeds, joins, rowFloats: perRow };
 }
 
 /** Tokens per chunk for T tokens: as many as keep a chunk's mixing rows within CHUNK_MIXING_BYTES (T: no chunks). */
 export function chunkTokens(plan: ChunkPlan, T: number): number {
-  const perRow = plan.mixingBytesPerRow(T);
+  const perRow = 4 * plan.rowFloats * T; // bytes of one query row
   if (perRow * T <= CHUNK_MIXING_BYTES) return T;
   return Math.min(T, Math.max(MIN_CHUNK_TOKENS, Math.floor(CHUNK_MIXING_BYTES / perRow)));
 }
@@ -165,16 +165,7 @@ export class ChunkJoiner {
       }
     }
     const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T]);
-    const target = packed.packed;
-    for (let o = 0; o < outer; o++) {
-      const base = (o * T * (T + 1)) / 2;
-      for (let r = 0; r < n; r++) {
-        const t = this.start + r;
-        const from = (o * n + r) * keys;
-        const to = base + (t * (t + 1)) / 2;
-        for (let k = 0; k <= t; k++) target[to + k] = data[from + k];
-      }
-    }
+    for (let o = 0; o < outer; o++) for (let r = 0; r < n; r++) packed.setRow(o, this.start + r, data, (o * n + r) * keys);
     this.out[name] = packed;
     return true;
   }
@@ -185,20 +176,3 @@ export class ChunkJoiner {
   }
 }
 
-/** Concatenates tensors along one axis. */
-export function concatAlong(parts: Tensor[], axis: number): Tensor {
-  const dims = [...parts[0].dims];
-  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  dims[axis] = parts.reduce((n, p) => n + p.dims[axis], 0);
-  const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-  let offset = 0;
-  for (let o = 0; o < outer; o++) {
-    for (const p of parts) {
-      const len = p.dims[axis] * inner;
-      data.set(p.data.subarray(o * len, (o + 1) * len), offset);
-      offset += len;
-    }
-  }
-  return { dims, data };
-}

@@ -8,7 +8,7 @@
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
-import { type ChunkPlan, ChunkJoiner, cachesAfter, chunkPlan, chunkTokens, concatAlong } from './cacheChunks';
+import { type ChunkPlan, ChunkJoiner, cachesAfter, chunkPlan, chunkTokens } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
 import { type ModelStructure, modelStructure } from './modelStructure';
@@ -276,7 +276,7 @@ export class ModelRunner {
     for (const name of Object.keys(chunks[0])) {
       const spec = this.manifest.outputs.find((o) => o.name === name)!;
       const axis = spec.axes.filter((a) => a.name !== 'batch').findIndex((a) => a.name === 'position');
-      out[name] = axis < 0 ? chunks[chunks.length - 1][name] : concatAlong(chunks.map((c) => c[name]), axis);
+      out[name] = axis < 0 ? chunks[chunks.length - 1][name] : concatAxis(chunks.map((c) => c[name]), axis);
     }
     return out;
   }
@@ -326,3 +326,20 @@ function squeezeBatch(spec: OutputSpec, dims: number[], data: Float32Array): Ten
   return { dims: b >= 0 ? dims.filter((_, i) => i !== b) : dims, data };
 }
 
+/** Concatenates tensors along one axis. */
+export function concatAxis(parts: Tensor[], axis: number): Tensor {
+  const dims = [...parts[0].dims];
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  dims[axis] = parts.reduce((n, p) => n + p.dims[axis], 0);
+  const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  let offset = 0;
+  for (let o = 0; o < outer; o++) {
+    for (const p of parts) {
+      const len = p.dims[axis] * inner;
+      data.set(p.data.subarray(o * len, (o + 1) * len), offset);
+      offset += len;
+    }
+  }
+  return { dims, data };
+}

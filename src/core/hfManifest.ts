@@ -14,6 +14,7 @@ import {
   SELF_ATTENTION_RULES,
   type Side,
   UNSUPPORTED_INPUTS,
+  cacheKey,
   configNumber,
 } from './hfNames';
 import type { AxisSpec, Dtype, InputSpec, ModelManifest, OutputSpec, SequenceSpec } from './manifest';
@@ -322,11 +323,6 @@ function sequenceAxis(name: 'position' | 'query' | 'key', seq: SequenceId, dim: 
 }
 
 /** Axes of an ignored cache output: [batch, head, past, feature], or the stacked [2, batch, head, past, feature]. */
-/** The cache a cache input or a present output holds: "0.key" (past_key_values.0.key, present.0.key), "0" (past_0, present_0). */
-function cacheKey(name: string): string | undefined {
-  const m = /^(?:past_key_values|present)\.(\d+)\.(key|value)$/.exec(name) ?? /^(?:past|present)_(\d+)$/.exec(name);
-  return m ? (m[2] ? `${m[1]}.${m[2]}` : m[1]) : undefined;
-}
 
 function cacheAxes(shape: readonly OnnxDim[]): AxisSpec[] {
   const stacked = shape.length === 5;

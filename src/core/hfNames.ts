@@ -137,3 +137,9 @@ export const SELF_ATTENTION_DEFAULT = {
   structure: 'causal' as const,
   why: 'nothing in the graph or config.json says whether it is a decoder or an encoder, so it is taken as a decoder (causal); for an encoder, name its head in config.json, e.g. "architectures": ["…ForMaskedLM"]',
 };
+
+/** The cache a cache input or a present output holds: "0.key" (past_key_values.0.key, present.0.key), "0" (past_0, present_0). */
+export function cacheKey(name: string): string | undefined {
+  const m = /^(?:past_key_values|present)\.(\d+)\.(key|value)$/.exec(name) ?? /^(?:past|present)_(\d+)$/.exec(name);
+  return m ? (m[2] ? `${m[1]}.${m[2]}` : m[1]) : undefined;
+}

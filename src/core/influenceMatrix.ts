@@ -85,8 +85,8 @@ function retentionMatrix(retention: RetentionData): InfluenceMatrix {
 
 /**
  * meanOverHeads (the same values) a head at a time, each head's rows in slices of about sliceMs, awaiting
- * `pause` between slices: for a UI thread, on long inputs. Reads each head alone (headMatrix), so attention
- * held as lower triangles decodes one head at a time.
+ * `pause` between slices: for a UI thread, on long inputs. Reads each head alone (eachHead), so attention
+ * held as lower triangles decodes one head at a time, into one buffer.
  */
 export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, pause: () => Promise<void>, sliceMs = 8): Promise<Float32Array> {
   const size = m.rows * m.cols;

@@ -1,8 +1,8 @@
 // Why: a causal W is zero above its diagonal, so half of every [T, T] attention matrix is zeros; at 2,048
 // tokens a 12 × 12 model's attention is 2.4 GB in float32, half of it zeros. A run in chunks from the
 // model's cache (cacheChunks.ts) stores each matrix as its lower triangle instead (row t keeps keys
-// 0..t: T(T+1)/2 floats, exactly the model's values), and the layered views decode one layer when they read
-// it, keeping the last few (analysis.ts). Pure.
+// 0..t: T(T+1)/2 floats, exactly the model's values), and the layered views read a weight, a row, a head or a
+// layer as they need it, keeping the last few decoded (analysis.ts). Pure.
 
 import type { Tensor } from './analysis';
 
@@ -35,16 +35,22 @@ export class LowerTriangleTensor implements Tensor {
     return this.full !== undefined;
   }
 
-  /** Matrix o's entry (t, k): 0 above the diagonal. */
-  at(o: number, t: number, k: number): number {
+  /** Where row t of matrix o starts in `packed` (its keys 0..t follow). */
+  rowStart(o: number, t: number): number {
     const T = this.size;
-    return k > t ? 0 : this.packed[(o * T * (T + 1)) / 2 + (t * (t + 1)) / 2 + k];
+    return (o * T * (T + 1)) / 2 + (t * (t + 1)) / 2;
   }
 
-  /** Writes row t of matrix o from `row` (its keys 0..t; more are ignored). */
-  setRow(o: number, t: number, row: Float32Array): void {
-    const T = this.size;
-    this.packed.set(row.subarray(0, t + 1), (o * T * (T + 1)) / 2 + (t * (t + 1)) / 2);
+  /** Matrix o's entry (t, k): 0 above the diagonal. */
+  at(o: number, t: number, k: number): number {
+    return k > t ? 0 : this.packed[this.rowStart(o, t) + k];
+  }
+
+  /** Writes row t of matrix o: its keys 0..t from source[from..] (a plain loop: no view per row). */
+  setRow(o: number, t: number, source: Float32Array, from = 0): void {
+    const packed = this.packed;
+    const to = this.rowStart(o, t);
+    for (let k = 0; k <= t; k++) packed[to + k] = source[from + k];
   }
 
   /**
@@ -56,8 +62,7 @@ export class LowerTriangleTensor implements Tensor {
     const T = this.size;
     const out = into ?? new Float32Array((last - first) * T * T);
     for (let o = first; o < last; o++) {
-      const base = (o * T * (T + 1)) / 2;
-      for (let t = 0; t < T; t++) out.set(this.packed.subarray(base + (t * (t + 1)) / 2, base + ((t + 1) * (t + 2)) / 2), ((o - first) * T + t) * T);
+      for (let t = 0; t < T; t++) out.set(this.packed.subarray(this.rowStart(o, t), this.rowStart(o, t) + t + 1), ((o - first) * T + t) * T);
     }
     return out;
   }

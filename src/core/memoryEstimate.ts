@@ -98,8 +98,9 @@ export function runMemory(manifest: ModelManifest, lengths: SequenceLengths | nu
   // and keeps its causal W as lower triangles: (T + 1) / 2T of the matrices.
   const plan = Object.keys(byId).length === 1 ? chunkPlan(manifest) : undefined;
   const T = Object.values(byId)[0];
-  const chunked = plan !== undefined && chunkTokens(plan, T) < T;
-  const heapShare = chunked ? chunkTokens(plan, T) / T : 1;
+  const size = plan ? chunkTokens(plan, T) : T;
+  const chunked = plan !== undefined && size < T;
+  const heapShare = size / T;
   const rowBytes = chunked ? outputs.filter((o) => plan.joins[o.name] === 'rows').reduce((n, o) => n + o.bytes, 0) : 0;
   const heldBytes = outputBytes - rowBytes * (1 - (T + 1) / (2 * T));
   const bytes = heldBytes * (WORKING_SET_FACTOR - 1) + outputBytes * heapShare + derivedBytes * DERIVED_WORKING_SET_FACTOR;

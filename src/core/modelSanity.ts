@@ -98,11 +98,12 @@ function mixingProblems(family: MixingFamily, spec: OutputSpec, tensor: Tensor):
   const window = family.mask === 'windowed' ? family.window : undefined;
   const globals = family.globalTokens ?? 0;
   const masked = (q: number, k: number) => (family.mask === 'causal' || family.mask === 'windowed') && (k > q || (window !== undefined && k <= q - window && k >= globals));
+  let scratch: Float32Array | undefined; // lower triangles decode into it, one matrix after another
   for (let l = 0; l < L; l++) {
     for (let h = 0; h < H; h++) {
       // One matrix at a time: attention held as lower triangles decodes just it (lowerTriangle.ts).
       const m = l * H + h;
-      const data = t instanceof LowerTriangleTensor ? t.decode(m, m + 1) : t.data.subarray(m * Q * K, (m + 1) * Q * K);
+      const data = t instanceof LowerTriangleTensor ? t.decode(m, m + 1, (scratch ??= new Float32Array(Q * K))) : t.data.subarray(m * Q * K, (m + 1) * Q * K);
       for (let q = 0; q < Q; q++) {
         const row = q * K;
         let sum = 0;

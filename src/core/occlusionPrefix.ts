@@ -60,8 +60,7 @@ export function prefixPlan(manifest: ModelManifest, target: OcclusionTarget): Pr
   if (!target.causal || target.occluded !== target.observed) return undefined;
   if (structure.sequences.length !== 1 || structure.sequences[0].id !== target.occluded) return undefined;
   if (!structure.logits || !sameNames(names(structure.logits, []), ['batch', 'position', 'vocab'])) return undefined;
-  const cacheInputs = manifest.inputs.filter((i) => i.role === 'empty_cache');
-  const caches = cacheInputs.length ? cacheSeeds(manifest) : undefined;
+  const caches = cacheSeeds(manifest);
   if (caches) return { sequence: target.occluded, states: [], caches, maxItems: 1 };
   if (manifest.inputs.some((i) => i.role === 'empty_cache' || i.role === 'position_ids')) return undefined;
   const seeded = manifest.inputs.filter((i) => i.role === 'initial_state');

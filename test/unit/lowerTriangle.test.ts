@@ -96,7 +96,7 @@ describe('matrices held as lower triangles', () => {
     const T = 12;
     const H = 2;
     const manifest = { outputs: [] } as unknown as ModelManifest;
-    const plan: ChunkPlan = { seeds: [], joins: { w: 'rows' }, mixingBytesPerRow: (n) => 4 * H * n };
+    const plan: ChunkPlan = { seeds: [], joins: { w: 'rows' }, rowFloats: H };
     /** Chunk [H, n, start + n] of full [H, T, T] matrices: the rows of its queries over the keys they saw. */
     const chunkOf = (full: Float32Array, start: number, n: number): Tensor => {
       const keys = start + n;
