@@ -9,7 +9,7 @@
 import type { Analysis } from '../src/core/analyze';
 import { analysisCovers, compareRunOf } from '../src/core/compare';
 import { LensError, toErrorPayload } from '../src/core/errors';
-import { maxTokensWithin, memoryBudget, overBudgetMessage, runMemory, selectionLengths } from '../src/core/memoryEstimate';
+import { RELEASE_BEFORE_RUN_BYTES, formatBytes, halfPrecisionNote, heldBytes, maxTokensWithin, memoryBudget, overBudgetMessage, runMemory, selectionLengths } from '../src/core/memoryEstimate';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
@@ -23,7 +23,7 @@ import { Engine, ModelFetcher } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
-import { type ModelPicker, errorView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
+import { type ModelPicker, errorView, halfPrecisionView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, reportError, setState } from './vscodeApi';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
@@ -145,6 +145,7 @@ class PanelPage {
         const loaded = await engine.load(model, signal, onProgress);
         const over = this.overBudget(model, loaded.tokenizer, selection.text, maxTokens);
         if (over) return over;
+        this.releaseLarge(name);
         const result = await engine.analyseWith(model, selection.text, selection.startOffset, maxTokens, signal, onProgress);
         return { result: { ...result, loadMs: loaded.loadMs + result.loadMs } };
       });
@@ -212,6 +213,21 @@ class PanelPage {
     return { overBudget: overBudgetMessage(model.manifest, memory, budget, fit), fit };
   }
 
+  /**
+   * Before a run: drops the shown analysis when its outputs hold more than RELEASE_BEFORE_RUN_BYTES, so that its
+   * memory is free for the new run's (the progress says so); a smaller one stays on screen until replaced.
+   */
+  private releaseLarge(name: string): void {
+    const bytes = this.shown ? heldBytes(this.shown.analysis.outputs) : 0;
+    if (bytes <= RELEASE_BEFORE_RUN_BYTES) return;
+    this.shown?.view.dispose();
+    this.shown = null;
+    this.influenceSource = undefined;
+    replace(this.analysisRoot);
+    replace(this.timingsSlot);
+    replace(this.statusSlot, progressView(`Analysing with ${name}… (the previous analysis, ${formatBytes(bytes)}, was closed to make room for this one)`));
+  }
+
   /** Shows why a selection was not run, and a button that analyses the first `fit` tokens; the host hears of it as a refused request. */
   private offerShorter(message: string, fit: number, selection: SelectionSummary, modelId: string): void {
     this.shown?.view.dispose();
@@ -245,7 +261,7 @@ class PanelPage {
     });
     this.shown = { analysis: result, selection, view };
     replace(this.analysisRoot, view.element);
-    replace(this.statusSlot, truncatedView(result.truncated, truncatedBy));
+    replace(this.statusSlot, truncatedView(result.truncated, truncatedBy), halfPrecisionView(halfPrecisionNote(result.outputs)));
     view.activateTab();
   }
 

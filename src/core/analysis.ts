@@ -5,7 +5,7 @@
 // row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code on flat
 // Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
-import { LowerTriangleTensor, decodedHeads, decodedLayers } from './lowerTriangle';
+import { HALF_TO_FLOAT, LowerTriangleTensor, decodedHeads, decodedLayers } from './lowerTriangle';
 
 /** A dense row-major tensor. */
 export interface Tensor {
@@ -126,8 +126,11 @@ export interface LayeredMatrices {
   head?(l: number, h: number, into?: Float32Array): Float32Array;
   /** Entry (query q, key k) of head h of layer l, read without decoding anything (lower triangles). */
   value?(l: number, h: number, q: number, k: number): number;
-  /** Layer l's lower triangles, for matrices held so: head h's row t is data[offset(h, t)], its keys 0..t. */
-  triangle?(l: number): { data: Float32Array; offset: (h: number, t: number) => number };
+  /**
+   * Layer l's lower triangles, for matrices held so: head h's row t is data[offset(h, t)], its keys 0..t;
+   * half-precision bits when `values` is given (a weight is values[bits]).
+   */
+  triangle?(l: number): { data: Float32Array | Uint16Array; offset: (h: number, t: number) => number; values?: Float32Array };
 }
 
 /**
@@ -187,9 +190,9 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   const [L, H, R, C] = dims;
   const size = H * R * C;
   if (t instanceof LowerTriangleTensor) {
-    const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
+    const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, R * C, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
     m.value = (l, h, q, k) => t.at(l * H + h, q, k);
-    m.triangle = (l) => ({ data: t.packed, offset: (h, row) => t.rowStart(l * H + h, row) });
+    m.triangle = (l) => ({ data: t.packed, offset: (h, row) => t.rowStart(l * H + h, row), values: t.half ? HALF_TO_FLOAT : undefined });
     return m;
   }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
@@ -214,7 +217,7 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
       const view = t.data.subarray(first * R * C, last * R * C);
       return into ? (into.set(view), into) : view;
     };
-    const m = layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, (l, h, into) => decode(l, h, h + 1, into)));
+    const m = layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, R * C, (l, h, into) => decode(l, h, h + 1, into)));
     m.value = (l, h, q, k) => {
       const t = layers[l];
       return t instanceof LowerTriangleTensor ? t.at(h, q, k) : t.data[(h * R + q) * C + k];
@@ -222,7 +225,7 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
     if (layers.every((t) => t instanceof LowerTriangleTensor)) {
       m.triangle = (l) => {
         const t = layers[l] as LowerTriangleTensor;
-        return { data: t.packed, offset: (h, row) => t.rowStart(h, row) };
+        return { data: t.packed, offset: (h, row) => t.rowStart(h, row), values: t.half ? HALF_TO_FLOAT : undefined };
       };
     }
     return m;

@@ -8,7 +8,7 @@
 
 import type { Tensor } from './analysis';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
-import { LowerTriangleTensor } from './lowerTriangle';
+import { HALF_PRECISION_FROM_BYTES, LowerTriangleTensor } from './lowerTriangle';
 import { modelStructure } from './modelStructure';
 
 /** One empty_cache input and the cache output whose first k tokens seed it. */
@@ -113,11 +113,17 @@ export class ChunkJoiner {
   private readonly out: Record<string, Tensor> = {};
   private start = 0;
 
+  /** Whether the lower triangles hold half precision: their float32 would take more than halfFromBytes. */
+  private readonly half: boolean;
+
   constructor(
     private readonly manifest: ModelManifest,
     private readonly plan: ChunkPlan,
     private readonly T: number,
-  ) {}
+    halfFromBytes = HALF_PRECISION_FROM_BYTES,
+  ) {
+    this.half = (4 * plan.rowFloats * T * (T + 1)) / 2 > halfFromBytes;
+  }
 
   /** Adds the next chunk's outputs (n tokens). */
   add(chunk: Record<string, Tensor>, n: number): void {
@@ -164,8 +170,9 @@ export class ChunkJoiner {
         }
       }
     }
-    const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T]);
+    const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T], this.half);
     for (let o = 0; o < outer; o++) for (let r = 0; r < n; r++) packed.setRow(o, this.start + r, data, (o * n + r) * keys);
+    packed.doneWriting();
     this.out[name] = packed;
     return true;
   }

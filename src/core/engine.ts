@@ -33,6 +33,8 @@ export interface RunOptions {
   initialState?: Record<string, Float32Array>;
   /** Tokens per chunk of a model that runs a long text from its cache (default: chunkTokens, cacheChunks.ts). */
   cacheChunk?: number;
+  /** Lower triangles larger than this in float32 are held in half precision (default HALF_PRECISION_FROM_BYTES, lowerTriangle.ts). */
+  halfPrecisionFromBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -83,7 +85,7 @@ export class ModelRunner {
     if (!runsInChunks(this.manifest)) {
       const T = Object.values(ids)[0].length;
       const size = this.cacheChunks ? Math.max(1, options.cacheChunk ?? chunkTokens(this.cacheChunks, T)) : T;
-      if (size < T) return this.runFromCaches(ids, this.cacheChunks!, size, options.signal);
+      if (size < T) return this.runFromCaches(ids, this.cacheChunks!, size, options);
       return this.runOnce(ids, options.initialState ?? {}, 0);
     }
     const seq = this.structure.sequences[0].id;
@@ -105,10 +107,10 @@ export class ModelRunner {
    * A long text in chunks of `size` tokens, each run from the cache of the tokens before it (cacheChunks.ts):
    * the outputs of one run, while onnxruntime's heap holds one chunk's attention rows at a time.
    */
-  private async runFromCaches(ids: SequenceIds, plan: ChunkPlan, size: number, signal?: AbortSignal): Promise<RunOutputs> {
+  private async runFromCaches(ids: SequenceIds, plan: ChunkPlan, size: number, { signal, halfPrecisionFromBytes }: RunOptions): Promise<RunOutputs> {
     const seq = this.structure.sequences[0].id;
     const all = ids[seq];
-    const joiner = new ChunkJoiner(this.manifest, plan, all.length);
+    const joiner = new ChunkJoiner(this.manifest, plan, all.length, halfPrecisionFromBytes);
     let caches: Record<string, Float32Array> = {};
     for (let start = 0; start < all.length; start += size) {
       if (signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled.');

@@ -1,26 +1,67 @@
 // Why: a causal W is zero above its diagonal, so half of every [T, T] attention matrix is zeros; at 2,048
 // tokens a 12 × 12 model's attention is 2.4 GB in float32, half of it zeros. A run in chunks from the
 // model's cache (cacheChunks.ts) stores each matrix as its lower triangle instead (row t keeps keys
-// 0..t: T(T+1)/2 floats, exactly the model's values), and the layered views read a weight, a row, a head or a
-// layer as they need it, keeping the last few decoded (analysis.ts). Pure.
+// 0..t: T(T+1)/2 floats), and the layered views read a weight, a row, a head or a layer as they need it,
+// keeping the last few decoded (analysis.ts). Up to HALF_PRECISION_FROM_BYTES the triangles hold the model's
+// float32 values exactly; past it (a 12 × 12 model from about 1,370 tokens) they hold IEEE half precision,
+// rounded to nearest: each weight within 2⁻¹¹ of its value (4.9e-4 relative; 6e-8 absolute below 6.1e-5),
+// half the memory again, and the panel says so. Pure.
 
 import type { Tensor } from './analysis';
 
+/** Lower triangles (all of one run's) larger than this in float32 are held in half precision instead. */
+export const HALF_PRECISION_FROM_BYTES = 512 * 2 ** 20;
+
+/** Every half-precision bit pattern's float32 value (decoding is one lookup). */
+export const HALF_TO_FLOAT = (() => {
+  const table = new Float32Array(65536);
+  for (let bits = 0; bits < 65536; bits++) {
+    const sign = bits & 0x8000 ? -1 : 1;
+    const exponent = (bits >> 10) & 0x1f;
+    const mantissa = bits & 0x3ff;
+    if (exponent === 0) table[bits] = sign * mantissa * 2 ** -24;
+    else if (exponent === 31) table[bits] = mantissa ? NaN : sign * Infinity;
+    else table[bits] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  }
+  return table;
+})();
+
+/** The half-precision bits of a float32 value (its bits given too), rounded to nearest, ties to even. */
+export function toHalf(value: number, bits: number): number {
+  const sign = (bits >>> 16) & 0x8000;
+  const magnitude = bits & 0x7fffffff;
+  if (magnitude > 0x7f800000) return sign | 0x7e00; // NaN
+  if (magnitude >= 0x477ff000) return sign | 0x7c00; // rounds to 65,536 or more: infinity
+  if (magnitude < 0x38800000) {
+    // Below 2⁻¹⁴: steps of 2⁻²⁴ (0x400, the most this gives, is 2⁻¹⁴), exact in float64.
+    const steps = Math.abs(value) * 16777216;
+    const n = Math.round(steps);
+    return sign | (n - steps === 0.5 && n & 1 ? n - 1 : n);
+  }
+  return sign | (((magnitude - 0x38000000 + 0xfff + ((magnitude >>> 13) & 1)) >>> 13) & 0x7fff);
+}
+
 /**
  * Matrices [outer…, T, T] held as their lower triangles: matrix o's row t at o·T(T+1)/2 + t(t+1)/2, keys
- * 0..t. `data` decodes every matrix into one full array (what a plain Tensor holds) and keeps it: read decode()
- * for a range instead.
+ * 0..t; float32, or half-precision bits when `half`. `data` decodes every matrix into one full array (what a
+ * plain Tensor holds) and keeps it: read decode() for a range instead.
  */
 export class LowerTriangleTensor implements Tensor {
-  readonly packed: Float32Array;
+  readonly packed: Float32Array | Uint16Array;
   readonly matrices: number;
   readonly size: number;
+  /** The float32 bits of the last row source setRow read (one view per chunk, not one per row). */
+  private sourceBits: { source: Float32Array; bits: Uint32Array } | undefined;
 
-  constructor(readonly dims: number[]) {
+  constructor(
+    readonly dims: number[],
+    readonly half = false,
+  ) {
     this.size = dims[dims.length - 1];
     if (dims[dims.length - 2] !== this.size) throw new Error(`a lower triangle needs square matrices, got [${dims.join(', ')}]`);
     this.matrices = dims.slice(0, -2).reduce((a, b) => a * b, 1);
-    this.packed = new Float32Array((this.matrices * this.size * (this.size + 1)) / 2);
+    const length = (this.matrices * this.size * (this.size + 1)) / 2;
+    this.packed = half ? new Uint16Array(length) : new Float32Array(length);
   }
 
   private full: Float32Array | undefined;
@@ -43,14 +84,27 @@ export class LowerTriangleTensor implements Tensor {
 
   /** Matrix o's entry (t, k): 0 above the diagonal. */
   at(o: number, t: number, k: number): number {
-    return k > t ? 0 : this.packed[this.rowStart(o, t) + k];
+    if (k > t) return 0;
+    const v = this.packed[this.rowStart(o, t) + k];
+    return this.half ? HALF_TO_FLOAT[v] : v;
   }
 
   /** Writes row t of matrix o: its keys 0..t from source[from..] (a plain loop: no view per row). */
   setRow(o: number, t: number, source: Float32Array, from = 0): void {
     const packed = this.packed;
     const to = this.rowStart(o, t);
-    for (let k = 0; k <= t; k++) packed[to + k] = source[from + k];
+    if (!this.half) {
+      for (let k = 0; k <= t; k++) packed[to + k] = source[from + k];
+      return;
+    }
+    if (this.sourceBits?.source !== source) this.sourceBits = { source, bits: new Uint32Array(source.buffer, source.byteOffset, source.length) };
+    const bits = this.sourceBits.bits;
+    for (let k = 0; k <= t; k++) packed[to + k] = toHalf(source[from + k], bits[from + k]);
+  }
+
+  /** Lets go of the last row source (a chunk's outputs) once every row is written. */
+  doneWriting(): void {
+    this.sourceBits = undefined;
   }
 
   /**
@@ -61,8 +115,14 @@ export class LowerTriangleTensor implements Tensor {
   decode(first: number, last: number, into?: Float32Array): Float32Array {
     const T = this.size;
     const out = into ?? new Float32Array((last - first) * T * T);
+    const packed = this.packed;
     for (let o = first; o < last; o++) {
-      for (let t = 0; t < T; t++) out.set(this.packed.subarray(this.rowStart(o, t), this.rowStart(o, t) + t + 1), ((o - first) * T + t) * T);
+      for (let t = 0; t < T; t++) {
+        const from = this.rowStart(o, t);
+        const to = ((o - first) * T + t) * T;
+        if (packed instanceof Float32Array) out.set(packed.subarray(from, from + t + 1), to);
+        else for (let k = 0; k <= t; k++) out[to + k] = HALF_TO_FLOAT[packed[from + k]];
+      }
     }
     return out;
   }
@@ -70,10 +130,15 @@ export class LowerTriangleTensor implements Tensor {
 
 /**
  * The layered views of matrices held as lower triangles (analysis.ts) decode what they are asked for: a layer
- * (the last DECODED_LAYERS stay decoded) or one head (the last DECODED_HEADS_PER_LAYER × heads stay decoded).
+ * (the last DECODED_LAYERS stay decoded) or one head (the last heads that fit in DECODED_HEAD_BYTES stay
+ * decoded, at least one, at most a layer's: every head of a 12-head layer up to 1,182 tokens, 4 at 2,048).
  */
 export const DECODED_LAYERS = 2;
-export const DECODED_HEADS_PER_LAYER = 1;
+export const DECODED_HEAD_BYTES = 64 * 2 ** 20;
+/** How many decoded [rows, cols] heads stay kept (see DECODED_HEAD_BYTES). */
+export function keptHeads(H: number, size: number): number {
+  return Math.max(1, Math.min(H, Math.floor(DECODED_HEAD_BYTES / (4 * size))));
+}
 function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
   const kept = new Map<K, V>();
   return (key) => {
@@ -88,7 +153,7 @@ function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
 export function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
   return recent(DECODED_LAYERS, decode);
 }
-export function decodedHeads(H: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): (l: number, h: number, into?: Float32Array) => Float32Array {
-  const heads = recent(DECODED_HEADS_PER_LAYER * H, (key: number) => decode(Math.floor(key / H), key % H));
+export function decodedHeads(H: number, size: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): (l: number, h: number, into?: Float32Array) => Float32Array {
+  const heads = recent(keptHeads(H, size), (key: number) => decode(Math.floor(key / H), key % H));
   return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
 }

@@ -12,13 +12,16 @@
 // attention, ≤ 0.5 for H ≥ 2), rollout and the hovers' W(t, k) (a few T² each), and a canonical copy of a
 // tensor only when its axis order differs. A model that runs a long text in chunks from its key/value cache
 // (cacheChunks.ts) holds only one chunk's share of the outputs in the heap: chunk / T instead of 1×, and its
-// causal W as lower triangles in JavaScript (lowerTriangle.ts): (T + 1) / 2T of those outputs. A mixing family the views compute rather than read (a selective
+// causal W as lower triangles in JavaScript (lowerTriangle.ts): (T + 1) / 2T of those outputs, and half that
+// again past HALF_PRECISION_FROM_BYTES (half precision). A mixing family the views compute rather than read (a selective
 // scan's hidden attention: L × T² floats, one head per layer) adds DERIVED_WORKING_SET_FACTOR (2) times its
 // size: the matrices and the row-normalised copy that rollout reads. The budget (DEFAULT_MEMORY_BUDGET,
 // 4 GiB of working set, so about 1.6 GiB of outputs) keeps one analysis well inside a renderer process;
 // memoryBudget() lowers it for big weights, which share the 4 GiB heap with the outputs' copy there.
 
+import type { Tensor } from './analysis';
 import { chunkPlan, chunkTokens } from './cacheChunks';
+import { HALF_PRECISION_FROM_BYTES, LowerTriangleTensor } from './lowerTriangle';
 import type { ModelManifest, OutputRole, OutputSpec } from './manifest';
 import { sequenceOfAxis } from './manifest';
 import { modelStructure } from './modelStructure';
@@ -34,6 +37,13 @@ export const WORKING_SET_FACTOR = 2.5;
 export const DERIVED_WORKING_SET_FACTOR = 2;
 /** Working set one analysis may take in a webview (see the header). */
 export const DEFAULT_MEMORY_BUDGET = 4 * GiB;
+/**
+ * A shown analysis whose outputs hold more than this is released before the next run starts, so that two long
+ * analyses never live at once (at 2,048 tokens a 12 × 12 model's previous analysis would add its 1.2 GB of
+ * lower triangles, and the views' decoded heads, to the new one's peak); a shorter one stays on screen until
+ * the new one replaces it.
+ */
+export const RELEASE_BEFORE_RUN_BYTES = 256 * 2 ** 20;
 /** onnxruntime-web's heap: a wasm32 memory, 4 GiB at most. */
 export const WASM_HEAP_LIMIT = 4 * GiB;
 /** Heap left for the graph's intermediate tensors (scores before the softmax, feed-forward activations). */
@@ -102,7 +112,8 @@ export function runMemory(manifest: ModelManifest, lengths: SequenceLengths | nu
   const chunked = plan !== undefined && size < T;
   const heapShare = size / T;
   const rowBytes = chunked ? outputs.filter((o) => plan.joins[o.name] === 'rows').reduce((n, o) => n + o.bytes, 0) : 0;
-  const heldBytes = outputBytes - rowBytes * (1 - (T + 1) / (2 * T));
+  const triangleBytes = rowBytes * ((T + 1) / (2 * T));
+  const heldBytes = outputBytes - rowBytes + (triangleBytes > HALF_PRECISION_FROM_BYTES ? triangleBytes / 2 : triangleBytes);
   const bytes = heldBytes * (WORKING_SET_FACTOR - 1) + outputBytes * heapShare + derivedBytes * DERIVED_WORKING_SET_FACTOR;
   return { lengths: byId, outputs, outputBytes, derivedBytes, bytes, largest: largestFamily(manifest, byId, outputs, derived) };
 }
@@ -172,6 +183,27 @@ export function formatBytes(bytes: number): string {
   if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
   if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
   return `${(bytes / 1e3).toFixed(1)} kB`;
+}
+
+/**
+ * The outputs a run holds in half precision (lower triangles past HALF_PRECISION_FROM_BYTES), as the panel
+ * says it: undefined when every output holds the model's float32 values.
+ */
+export function halfPrecisionNote(outputs: Record<string, Tensor>): string | undefined {
+  const half = Object.entries(outputs).filter((e): e is [string, LowerTriangleTensor] => e[1] instanceof LowerTriangleTensor && e[1].half);
+  if (!half.length) return undefined;
+  const bytes = half.reduce((n, [, t]) => n + t.packed.byteLength, 0);
+  const names = half.map(([name]) => name);
+  const list = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+  return (
+    `Long input: ${list} ${half.length === 1 ? 'is' : 'are'} held in half precision (${formatBytes(bytes)} instead of ${formatBytes(2 * bytes)} in float32), ` +
+    'so each weight shown is within 0.05% of the model\'s value (3·10⁻⁸ below 6·10⁻⁵; rows sum to 1 within 0.1%).'
+  );
+}
+
+/** What a finished run's outputs hold in JavaScript: their arrays, lower triangles as stored (never decoded). */
+export function heldBytes(outputs: Record<string, Tensor>): number {
+  return Object.values(outputs).reduce((n, t) => n + (t instanceof LowerTriangleTensor ? t.packed.byteLength : t.data.byteLength), 0);
 }
 
 /**

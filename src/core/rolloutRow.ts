@@ -25,9 +25,11 @@ export interface RolloutRowOptions {
 /** Rows and columns of one family's attention rollout, each in O(L·T²), with its factors cached per layer. */
 /** A layer's attention rows: head h's row i starts at start(h, i) in data and stores stored(i) keys. */
 interface LayerRows {
-  data: Float32Array;
+  data: Float32Array | Uint16Array;
   start: (h: number, i: number) => number;
   stored: (i: number) => number;
+  /** For half-precision triangles: each bit pattern's value (a row is decoded into a buffer first). */
+  values?: Float32Array;
 }
 
 export class RolloutRows {
@@ -36,6 +38,8 @@ export class RolloutRows {
   private readonly factors: Array<Float32Array | undefined>;
   /** A factor built a slice of rows at a time (prepareSlice): its layer, the next row to build, the rows so far. */
   private partial: { layer: number; row: number; f: Float32Array } | undefined;
+  /** One head's row decoded from half precision (half-precision triangles only). */
+  private rowBuffer: Float32Array | undefined;
 
   constructor(
     private readonly matrices: LayeredMatrices,
@@ -176,7 +180,7 @@ export class RolloutRows {
   private layerRows(l: number): LayerRows {
     const T = this.size;
     const triangle = this.matrices.triangle?.(l);
-    if (triangle) return { data: triangle.data, start: triangle.offset, stored: (i) => i + 1 };
+    if (triangle) return { data: triangle.data, start: triangle.offset, stored: (i) => i + 1, values: triangle.values };
     return { data: this.matrices.layer(l), start: (h, i) => (h * T + i) * T, stored: () => T };
   }
 
@@ -184,13 +188,20 @@ export class RolloutRows {
   private factorRow(rows: LayerRows, f: Float32Array, i: number): void {
     const { heads: H } = this.matrices;
     const T = this.size;
-    const { data } = rows;
     const normalised = this.options.normalised;
     const base = this.causal ? (i * (i + 1)) / 2 : i * T;
     const width = this.causal ? i + 1 : T;
     const stored = rows.stored(i);
+    const { values } = rows;
+    const row = values ? (this.rowBuffer ??= new Float32Array(T)) : undefined;
     for (let h = 0; h < H; h++) {
-      const src = rows.start(h, i);
+      let data = rows.data as Float32Array;
+      let src = rows.start(h, i);
+      if (values && row) {
+        for (let c = 0; c < stored; c++) row[c] = values[rows.data[src + c]];
+        data = row;
+        src = 0;
+      }
       if (normalised) {
         for (let c = 0; c < width; c++) f[base + c] += data[src + c];
         continue;

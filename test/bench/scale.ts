@@ -12,10 +12,9 @@ import { existsSync, readFileSync } from 'fs';
 import * as ortWeb from 'onnxruntime-web';
 import * as path from 'path';
 import { layeredFromLayers, layeredFromTensor } from '../../src/core/analysis';
-import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { validateManifest } from '../../src/core/manifestValidator';
-import { formatBytes, memoryBudget, runMemory } from '../../src/core/memoryEstimate';
+import { formatBytes, heldBytes, memoryBudget, runMemory } from '../../src/core/memoryEstimate';
 import { modelStructure } from '../../src/core/modelStructure';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
@@ -55,7 +54,7 @@ async function measure(folder: string, T: number, half: boolean): Promise<ChildR
   const out = await runner.run(ids);
   const runMs = performance.now() - t1;
   // What the outputs hold: attention kept as lower triangles (a run in chunks from a cache) counts as held.
-  const outputBytes = Object.values(out).reduce((n, t) => n + (t instanceof LowerTriangleTensor ? t.packed.byteLength : t.data.byteLength), 0);
+  const outputBytes = heldBytes(out);
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
   if (half) {
     await runner.release();

@@ -6,7 +6,7 @@
 import * as assert from 'assert';
 import { headMatrix, layeredFromLayers, layeredFromTensor, type Tensor } from '../../src/core/analysis';
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
-import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
+import { DECODED_HEAD_BYTES, HALF_TO_FLOAT, LowerTriangleTensor, keptHeads, toHalf } from '../../src/core/lowerTriangle';
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
@@ -26,14 +26,74 @@ function causal(count: number, T: number, seed = 1): Float32Array {
   return data;
 }
 
-function packed(dims: number[], data: Float32Array): LowerTriangleTensor {
-  const t = new LowerTriangleTensor(dims);
+function packed(dims: number[], data: Float32Array, half = false): LowerTriangleTensor {
+  const t = new LowerTriangleTensor(dims, half);
   const T = dims[dims.length - 1];
   for (let o = 0; o < t.matrices; o++) for (let r = 0; r < T; r++) t.setRow(o, r, data.subarray((o * T + r) * T, (o * T + r + 1) * T));
   return t;
 }
 
+/** The half-precision value nearest to x (ties to even), from its binade's step in float64: a reference. */
+function nearestHalf(x: number): number {
+  const a = Math.abs(x);
+  if (a >= 65520) return Math.sign(x) * Infinity;
+  const step = a < 2 ** -14 ? 2 ** -24 : 2 ** (Math.floor(Math.log2(a)) - 10);
+  const q = a / step;
+  let n = Math.floor(q);
+  if (q - n > 0.5 || (q - n === 0.5 && n % 2 === 1)) n++;
+  return Math.sign(x) * n * step;
+}
+
+/** Half-precision bits of a float32 value, as the joiner computes them. */
+function halfBits(x: number): number {
+  const f = new Float32Array([x]);
+  return toHalf(f[0], new Uint32Array(f.buffer)[0]);
+}
+
 describe('matrices held as lower triangles', () => {
+  it('half precision: every float32 rounds to the nearest half (ties to even), decoding is exact', () => {
+    const exact: Array<[number, number]> = [[0, 0x0000], [1, 0x3c00], [0.5, 0x3800], [-2, 0xc000], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [1 / 3, 0x3555], [65520, 0x7c00], [-Infinity, 0xfc00]];
+    for (const [x, bits] of exact) {
+      assert.strictEqual(halfBits(x), bits, `${x}`);
+      assert.strictEqual(HALF_TO_FLOAT[bits], nearestHalf(x));
+    }
+    assert.ok(Number.isNaN(HALF_TO_FLOAT[halfBits(NaN)]));
+    assert.strictEqual(halfBits(1 + 2 ** -11), 0x3c00, 'a tie rounds to even (down)');
+    assert.strictEqual(halfBits(1 + 3 * 2 ** -11), 0x3c02, 'a tie rounds to even (up)');
+    const random = seededRandom(7);
+    let worst = 0;
+    for (let i = 0; i < 200_000; i++) {
+      // Attention weights: 10^-9..1, and a few wider values of either sign.
+      const x = Math.fround(i % 10 === 0 ? (random() - 0.5) * 2 ** (random() * 40 - 20) : 10 ** (-9 * random()));
+      const got = HALF_TO_FLOAT[halfBits(x)];
+      assert.strictEqual(got, nearestHalf(x), `${x}`);
+      if (Math.abs(x) >= 2 ** -14 && Math.abs(x) <= 65504) worst = Math.max(worst, Math.abs(got - x) / Math.abs(x));
+    }
+    assert.ok(worst <= 2 ** -11, `relative error ${worst}`);
+  });
+
+  it('in half precision: half the bytes, each weight the nearest half, rows and rollout within the tolerance', () => {
+    const T = 41;
+    const L = 2;
+    const H = 3;
+    const data = causal(L * H, T, 3);
+    const half = packed([L, H, T, T], data, true);
+    assert.ok(half.packed instanceof Uint16Array && half.half);
+    assert.strictEqual(half.packed.byteLength, (L * H * T * (T + 1)) / 2 * 2);
+    const decoded = half.decode(0, L * H);
+    decoded.forEach((x, i) => assert.strictEqual(x, nearestHalf(data[i]), `entry ${i}`));
+    for (const [o, q, k] of [[0, 5, 3], [5, 40, 40], [3, 2, 9]]) assert.strictEqual(half.at(o, q, k), decoded[(o * T + q) * T + k]);
+    for (let r = 0; r < L * H * T; r++) {
+      const sum = decoded.subarray(r * T, (r + 1) * T).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) <= 2 ** -11, `row ${r} sums to ${sum}`);
+    }
+    // Rollout reads the triangles in place, each row decoded: the rollout of the decoded matrices.
+    const rows = new RolloutRows(layeredFromTensor(half), { mask: 'causal', normalised: true });
+    const reference = new RolloutRows(layeredFromTensor({ dims: [L, H, T, T], data: decoded }), { mask: 'causal', normalised: true });
+    for (const t of [0, 17, T - 1]) rows.row(t).forEach((x, k) => assert.ok(Math.abs(x - reference.row(t)[k]) <= 1e-6, `row ${t}, key ${k}`));
+    assert.strictEqual(half.decodedInFull, false);
+  });
+
   it('decode to the same matrices, in half the floats', () => {
     const T = 37;
     const data = causal(6, T);
@@ -69,6 +129,19 @@ describe('matrices held as lower triangles', () => {
       assert.throws(() => m.head!(0, H), /head 4 is outside 0\.\.3/);
     }
     assert.ok(!one.decodedInFull && perLayer.every((t) => !t.decodedInFull));
+    // Decoded heads kept: a layer's worth while small, fewer past DECODED_HEAD_BYTES (4 of 12 at 2,048 tokens).
+    assert.strictEqual(keptHeads(12, 1182 * 1182), 12);
+    assert.strictEqual(keptHeads(12, 1183 * 1183), 11);
+    assert.strictEqual(keptHeads(12, 2048 * 2048), 4);
+    assert.strictEqual(keptHeads(12, 8192 * 8192), 1, 'at least the one shown');
+    const m = layeredFromTensor(one);
+    const first = m.head!(0, 0);
+    assert.strictEqual(m.head!(0, 0), first, 'a head read again is the one kept');
+    for (let h = 1; h < H; h++) m.head!(1, h);
+    assert.strictEqual(m.head!(0, 0), first, `4 heads of ${T}² fit: still kept`);
+    for (let h = 0; h < H; h++) m.head!(2, h);
+    assert.notStrictEqual(m.head!(0, 0), first, 'the least recent was let go');
+    assert.ok(DECODED_HEAD_BYTES >= 4 * 4 * T * T);
     const plain = layeredFromTensor({ dims: [L, H, T, T], data });
     assert.strictEqual(plain.head, undefined);
     assert.deepStrictEqual(headMatrix(plain, 1, 2), data.subarray((H + 2) * T * T, (H + 3) * T * T));

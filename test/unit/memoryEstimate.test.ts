@@ -15,6 +15,8 @@ import { analyse } from '../../src/core/analyze';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import type { ModelManifest, OutputSpec } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
+import { chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
+import { HALF_PRECISION_FROM_BYTES } from '../../src/core/lowerTriangle';
 import { DEFAULT_MEMORY_BUDGET, GiB, maxTokensWithin, memoryBudget, overBudgetMessage, runMemory, selectionLengths } from '../../src/core/memoryEstimate';
 import { LensTokenizer } from '../../src/core/tokenizer';
 import { Engine, ModelFetcher, externalDataOption, type ModelFileSource } from '../../webview/engine';
@@ -70,7 +72,14 @@ describe('memory estimate of a run', () => {
     // of its 268,435,456 bytes; the views' 0.5 × and the copy in JavaScript count what is kept.
     const held = at2048.outputBytes - 268_435_456 * (1 - 2049 / 4096);
     assert.strictEqual(at2048.bytes, 1.5 * held + at2048.outputBytes / 4);
-    assert.strictEqual(maxTokensWithin(transformer, DEFAULT_MEMORY_BUDGET), 9028);
+    // At 4,096 tokens the triangles (16 × 4,096 × 4,097 / 2 floats) pass HALF_PRECISION_FROM_BYTES: half of that again.
+    const at4096 = runMemory(transformer, 4096);
+    const attention4096 = 16 * 4096 * 4096 * 4;
+    const triangles = (attention4096 * 4097) / 8192;
+    assert.ok(triangles > HALF_PRECISION_FROM_BYTES && runMemory(transformer, 4000).bytes > at4096.bytes, "4,000 tokens in float32 take more than 4,096 in half precision");
+    const held4096 = at4096.outputBytes - attention4096 + triangles / 2;
+    assert.strictEqual(at4096.bytes, 1.5 * held4096 + (at4096.outputBytes * chunkTokens(chunkPlan(transformer)!, 4096)) / 4096);
+    assert.strictEqual(maxTokensWithin(transformer, DEFAULT_MEMORY_BUDGET), 12569);
   });
 
   it('GPT-2 small: 12 × 12 attention, 50,257 logits, 13 hidden states and the caches, computed by hand', () => {

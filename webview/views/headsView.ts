@@ -8,6 +8,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import { headMatrix } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import { parseHeadFilter } from '../../src/core/headFilter';
 import type { HeadProbeResult } from '../../src/core/headProbe';
@@ -317,6 +318,9 @@ export class HeadsView {
     const unscored = [...shown, ...this.rows.filter((r) => !shown.includes(r))].filter((r) => !table[r.layer][r.head]);
     const undrawn = shown.filter((r) => !r.drawn);
     let repeats: ReturnType<typeof repeatedTokens> | undefined;
+    // One head at a time: matrices held as lower triangles decode each head into one scratch buffer, not a layer.
+    let scratch: Float32Array | undefined;
+    const headOf = (l: number, hd: number) => (m.head ? m.head(l, hd, (scratch ??= new Float32Array(T * T))) : headMatrix(m, l, hd));
     const step = () => {
       if (!this.active || this.lens.family !== family) return;
       const deadline = performance.now() + SLICE_MS;
@@ -325,8 +329,7 @@ export class HeadsView {
         const row = unscored.shift();
         if (row) {
           repeats ??= repeatedTokens(this.lens.tokens.map((t) => t.id), special);
-          const data = this.lens.layerData(row.layer);
-          if (data) table[row.layer][row.head] = headScores(data.subarray(row.head * T * T, (row.head + 1) * T * T), T, repeats, mask, special);
+          if (row.layer < m.layers) table[row.layer][row.head] = headScores(headOf(row.layer, row.head), T, repeats, mask, special);
           scored.push(row);
         }
         const draw = undrawn.shift();

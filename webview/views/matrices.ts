@@ -7,6 +7,7 @@
 
 import { type LayeredMatrices, denseProductRows, headMatrix, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rolloutLayers, rowNormalisedAbs } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
+import { keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
@@ -248,7 +249,8 @@ export class MatrixSource {
 
   /**
    * Keeps a few aggregates (each T² floats) and the head matrices last used: views into a layer of the attention
-   * (two layers' worth), or, for attention held as lower triangles, decoded copies (one layer's worth).
+   * (two layers' worth), or, for attention held as lower triangles, the decoded copies the matrices keep
+   * (lowerTriangle.ts keptHeads: a layer's worth up to 1,182 tokens for 12 heads, then fewer).
    */
   private remember(key: string, matrix: Matrix): void {
     this.cache.set(key, matrix);
@@ -256,9 +258,9 @@ export class MatrixSource {
     const heads = keys.filter((k) => /\|\d+:\d+$/.test(k));
     const aggregates = keys.filter((k) => !/\|\d+:\d+$/.test(k));
     if (aggregates.length > 6) this.cache.delete(aggregates[0]);
-    // Decoded copies (lower triangles) are the layer's worth; views into the attention cost nothing: two layers'.
+    // Decoded copies (lower triangles): those the matrices keep; views into the attention cost nothing: two layers'.
     const attention = this.lens.attention;
-    const kept = (attention?.head ? 1 : 2) * (attention?.heads ?? 1);
+    const kept = attention?.head ? keptHeads(attention.heads, attention.rows * attention.cols) : 2 * (attention?.heads ?? 1);
     for (const k of heads.slice(0, Math.max(0, heads.length - kept))) this.cache.delete(k);
   }
 

@@ -80,6 +80,11 @@ export function truncatedView(truncated: AnalysisDone['truncated'], why = 'atten
   return h('div', { class: 'notice', 'data-testid': 'truncated', role: 'status' }, `Showing the first ${n(truncated.keptTokens)} of ${n(truncated.totalTokens)} tokens (${why}).`);
 }
 
+/** Says that the analysis holds some weights in half precision (memoryEstimate.ts halfPrecisionNote). */
+export function halfPrecisionView(note: string | undefined): HTMLElement | null {
+  return note ? h('div', { class: 'notice', 'data-testid': 'half-precision', role: 'status' }, note) : null;
+}
+
 /**
  * A run that was not started because it would not fit in memory: why, with the model's figures, and a
  * button that analyses the first `fit` tokens instead (none when not even one fits).
