@@ -3,10 +3,11 @@
 // Chromium, records a CPU profile of the page's main thread (the workbench and the webviews share it there), and
 // prints the busiest stretches (runs of samples without idle time: a long task, or tasks back to back) with their
 // functions by self time and their heaviest call paths. Printed, never asserted.
-// Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views]
+// Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views] [--switches]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
 //   first command in a fresh window (model load included), else a second command after a warm first one; --views
-//   profiles the head view, the model view and heatmap hovers after it too.
+//   profiles the head view, the model view and heatmap hovers after it too; --switches profiles only the heatmap's
+//   head switches after it (each head of the layer in turn).
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { benchSource, prefixOfTokens } from './benchSelection.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
-import { heatmapHovers, markShown, tabPainted, untilIdle, untilPainted } from './webviewTiming.mjs';
+import { headSwitches, heatmapHovers, markShown, tabPainted, untilIdle, untilPainted } from './webviewTiming.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -24,6 +25,7 @@ const MODEL = option('--model', 'transformer');
 const TOKENS = Number(option('--tokens', 1024));
 const COLD = args.includes('--cold');
 const VIEWS = args.includes('--views');
+const SWITCHES = args.includes('--switches');
 
 /** The busiest stretches of a CPU profile: [{ ms, self: [[name, ms]], paths: [[path, ms]] }], longest first. */
 function busiestStretches(profile, count) {
@@ -114,10 +116,16 @@ try {
     await frame.evaluate(heatmapHovers, { samples: 12 });
     await frame.evaluate(untilIdle);
   }
+  if (SWITCHES) {
+    // Only the heatmap's head switches (each head of the layer in turn), as bench:vscode's scale section times them.
+    await cdp.send('Profiler.stop');
+    await cdp.send('Profiler.start');
+    await frame.evaluate(headSwitches, { rounds: 1 });
+  }
   const { profile } = await cdp.send('Profiler.stop');
   console.log(`\n${COLD ? 'Cold' : 'Warm'} command with ${MODEL}: ${painted.timings ?? JSON.stringify(painted)}`);
   console.log('Busiest stretches of the main thread (ms): self time by function, then the heaviest call paths.');
-  for (const s of busiestStretches(profile, 6)) {
+  for (const s of busiestStretches(profile, SWITCHES ? 12 : 6)) {
     console.log(`\n${s.ms.toFixed(0)} ms`);
     for (const [name, ms] of s.self) console.log(`  ${ms.toFixed(0).padStart(6)}  ${name}`);
     for (const [path, ms] of s.paths) console.log(`  ${ms.toFixed(0).padStart(6)}  ${path}`);

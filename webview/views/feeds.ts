@@ -179,7 +179,11 @@ export class AttentionFeed implements HeatmapFeed {
       const l = lens.rolloutLayer();
       return [l - 1, l + 1].filter((n) => n >= 0 && n === lens.rolloutLayer(n)).map((n) => ({ key: `${lens.sequence}|${lens.slug('rollout', n)}`, matrix: () => source.get('rollout', n) }));
     }
-    const heads: HeadChoice[] = [...Array(lens.heads).keys(), 'mean'];
+    // The nearest heads first, as many as the source keeps beside the one shown (a few at 2,048 tokens): preparing
+    // more would evict the first ones before they are picked.
+    const current = typeof lens.head === 'number' ? lens.head : -1;
+    const others = [...Array(lens.heads).keys()].filter((h) => h !== current).sort((a, b) => Math.abs(a - current) - Math.abs(b - current) || a - b);
+    const heads: HeadChoice[] = [...others.slice(0, source.headsKept() - (current >= 0 ? 1 : 0)), 'mean'];
     return heads.filter((h) => h !== lens.head).map((h) => ({ key: `${lens.sequence}|${lens.slug(h, lens.layer)}`, matrix: () => source.get(h, lens.layer) }));
   }
 

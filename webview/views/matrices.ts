@@ -61,18 +61,20 @@ export function matrixOf(data: Float32Array, size: number, signed = false): Matr
   for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
   const from = Math.min(EARLY_ROWS, size >> 1) * size;
   const span = data.length - from;
-  const sample: number[] = [];
+  // A typed array, sorted natively: a comparator over 65,536 numbers is most of a head switch at 2,048 tokens.
+  const drawn = new Float32Array(Math.max(0, Math.min(span, 65_536)));
+  let n = 0;
   if (span <= 65_536) {
-    for (let i = from; i < data.length; i++) if (data[i] > 0) sample.push(data[i]);
+    for (let i = from; i < data.length; i++) if (data[i] > 0) drawn[n++] = data[i];
   } else {
     let seed = 12345;
-    for (let n = 0; n < 65_536; n++) {
+    for (let d = 0; d < 65_536; d++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // an LCG: no aliasing with the row length
       const v = data[from + (seed % span)];
-      if (v > 0) sample.push(v);
+      if (v > 0) drawn[n++] = v;
     }
   }
-  sample.sort((a, b) => a - b);
+  const sample = drawn.subarray(0, n).sort();
   const top = sample.length ? sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))] : 0;
   return { data, size, max, colourMax: top > 0 ? top : max };
 }
@@ -258,10 +260,14 @@ export class MatrixSource {
     const heads = keys.filter((k) => /\|\d+:\d+$/.test(k));
     const aggregates = keys.filter((k) => !/\|\d+:\d+$/.test(k));
     if (aggregates.length > 6) this.cache.delete(aggregates[0]);
-    // Decoded copies (lower triangles): those the matrices keep; views into the attention cost nothing: two layers'.
-    const attention = this.lens.attention;
-    const kept = attention?.head ? keptHeads(attention.heads, attention.rows * attention.cols) : 2 * (attention?.heads ?? 1);
+    const kept = this.headsKept();
     for (const k of heads.slice(0, Math.max(0, heads.length - kept))) this.cache.delete(k);
+  }
+
+  /** How many head matrices stay cached: decoded copies (lower triangles), those the matrices keep; views into the attention cost nothing: two layers'. */
+  headsKept(): number {
+    const attention = this.lens.attention;
+    return attention?.head ? keptHeads(attention.heads, attention.rows * attention.cols) : 2 * (attention?.heads ?? 1);
   }
 
   dispose(): void {
