@@ -21,6 +21,7 @@ import type { ReadoutWeights } from '../src/core/logitLens';
 import type { MaskedPredictions } from '../src/core/maskedPredictions';
 import { type InfillResult, runInfill } from '../src/core/infill';
 import { runnerOcclusion } from '../src/core/occlusionPrefix';
+import { externaliseWeights } from '../src/core/onnxExternalData';
 import { readoutWeights } from '../src/core/onnxWeights';
 import type { InfillRequest, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
@@ -90,6 +91,23 @@ export function externalDataOption(manifest: ModelManifest, data: Uint8Array | u
   if (!manifest.externalData) return {};
   if (!data) throw new LensError('model-invalid', `${manifest.id}/${manifest.externalData}: expected the weights file named by the manifest field externalData, but it was not loaded.`);
   return { externalData: [{ path: manifest.externalData.split('/').pop()!, data }] };
+}
+
+/**
+ * What a session is created from: a model with its external data as the manifest declares them, or, for a
+ * single file, its graph with the large weights read from the file's own bytes as external data
+ * (onnxExternalData.ts), so that onnxruntime's heap holds each weight once rather than twice.
+ */
+export function sessionInputs(manifest: ModelManifest, modelBytes: Uint8Array, externalData: Uint8Array | undefined): { model: Uint8Array; externalData?: Array<{ path: string; data: Uint8Array }> } {
+  if (manifest.externalData) return { model: modelBytes, ...externalDataOption(manifest, externalData) };
+  const name = (manifest.model ?? 'model.onnx').split('/').pop()!;
+  let split: ReturnType<typeof externaliseWeights>;
+  try {
+    split = externaliseWeights(modelBytes, name);
+  } catch {
+    split = undefined; // not a well-formed ModelProto: onnxruntime says what is wrong with it
+  }
+  return split ? { model: split.graph, externalData: [{ path: name, data: modelBytes }] } : { model: modelBytes };
 }
 
 /** Files fetched before an engine asks for them; the first load of that model takes them. */
@@ -343,11 +361,14 @@ export class Engine {
       // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32. Read
       // before the session is created, which may take the bytes (onnxruntime's worker owns them then).
       if (model.manifest.readout && !slot.readout && !slot.runner) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);
-      slot.runner ??= await ModelRunner.create(this.options.ort, model.manifest, modelBytes, {
-        executionProviders: [this.options.provider],
-        graphOptimizationLevel: 'all',
-        ...externalDataOption(model.manifest, externalData),
-      });
+      if (!slot.runner) {
+        const inputs = sessionInputs(model.manifest, modelBytes, externalData);
+        slot.runner = await ModelRunner.create(this.options.ort, model.manifest, inputs.model, {
+          executionProviders: [this.options.provider],
+          graphOptimizationLevel: 'all',
+          ...(inputs.externalData ? { externalData: inputs.externalData } : {}),
+        });
+      }
       mark('session');
       if (signal.aborted) throw cancelledError('exclusive');
       // First runs compile kernels; a model whose declared axes do not match its outputs fails here, and
