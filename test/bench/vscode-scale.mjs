@@ -119,6 +119,9 @@ async function benchModel(spec, modelsDir, extensionsDir, files) {
       continue;
     }
     row.timings = painted.timings;
+    // The model file's fetch through VS Code's webview resource loading (Resource Timing), apart from the rest of the load.
+    const fetched = await frame.evaluate(() => performance.getEntriesByType('resource').filter((e) => /model\.onnx/.test(e.name)).map((e) => ({ ms: e.responseEnd - e.startTime, bytes: e.decodedBodySize || e.encodedBodySize })));
+    for (const e of fetched) harness.log(`${id}: model.onnx fetched in ${ms(e.ms)}${e.bytes ? ` (${(e.bytes / 2 ** 20 / (e.ms / 1000)).toFixed(1)} MiB/s)` : ''}`);
     row.peakHeatmap = peakResident(rendererPids(root));
     const head = await frame.evaluate(tabPainted, { tab: 'head', selector: '[data-testid=head-view]', minFraction: 0.005, timeoutMs: 120_000 });
     const model = await frame.evaluate(tabPainted, { tab: 'model', selector: '[data-testid=model-thumb] canvas', minFraction: 0.2, timeoutMs: 300_000 });
