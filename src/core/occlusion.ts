@@ -99,12 +99,22 @@ export class BaselineRows {
   klBits(t: number, data: Float32Array, offset: number): number {
     const { V, p, logits } = this;
     const base = t * V;
+    // One pass for the cross term and the row's maximum, one for its exponentials (rowLogSumExp's two, less one).
     let cross = 0;
+    let max = -Infinity;
     for (let v = 0; v < V; v++) {
+      const x = data[offset + v];
+      max = Math.max(max, x);
       const pv = p[base + v];
-      if (pv > 0) cross += pv * (logits[base + v] - data[offset + v]);
+      if (pv > 0) cross += pv * (logits[base + v] - x);
     }
-    return Math.max(0, cross + (rowLogSumExp(data, offset, V) - this.lse[t]) * this.mass[t]) / Math.LN2;
+    let lse = max;
+    if (max !== -Infinity && max !== Infinity) {
+      let sum = 0;
+      for (let v = 0; v < V; v++) sum += expNonPositive(data[offset + v] - max);
+      lse = max + Math.log(sum);
+    }
+    return Math.max(0, cross + (lse - this.lse[t]) * this.mass[t]) / Math.LN2;
   }
 }
 
