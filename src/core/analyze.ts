@@ -128,7 +128,7 @@ export async function analyseTokens(tokenizer: LensTokenizer, runner: ModelRunne
   const ids: SequenceIds = Object.fromEntries(sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
   const t1 = now();
   checkCancelled(options.signal);
-  const outputs = await runner.run(ids, { signal: options.signal });
+  const outputs = await runner.run(ids, { signal: options.signal, yieldControl: options.yieldControl });
   const t2 = now();
   checkCancelled(options.signal);
   const primary = sequences.find((s) => s.id === structure.primary);

@@ -24,6 +24,8 @@ export type ChunkJoin = 'position' | 'rows' | 'last';
 export const CHUNK_MIXING_BYTES = 64 * 2 ** 20;
 /** Fewest tokens per chunk: shorter chunks spend more on each run's fixed cost than they save. */
 export const MIN_CHUNK_TOKENS = 64;
+/** Main-thread time one slice of a chunk's join may take when the join yields (ChunkJoiner.add). */
+export const JOIN_SLICE_MS = 10;
 
 const names = (spec: { axes: ReadonlyArray<{ name: string }> }) => spec.axes.map((a) => a.name).filter((n) => n !== 'batch');
 
@@ -125,15 +127,25 @@ export class ChunkJoiner {
     this.half = (4 * plan.rowFloats * T * (T + 1)) / 2 > halfFromBytes;
   }
 
-  /** Adds the next chunk's outputs (n tokens). */
-  add(chunk: Record<string, Tensor>, n: number): void {
+  /**
+   * Adds the next chunk's outputs (n tokens). With `yieldControl`, lets other work run between slices of about
+   * JOIN_SLICE_MS (a chunk holds up to CHUNK_MIXING_BYTES of rows: one task of 50–100 ms on a UI thread
+   * otherwise); one add must finish before the next starts.
+   */
+  async add(chunk: Record<string, Tensor>, n: number, yieldControl?: () => Promise<void>): Promise<void> {
+    let until = performance.now() + JOIN_SLICE_MS;
+    const slice = async () => {
+      if (!yieldControl || performance.now() < until) return;
+      await yieldControl();
+      until = performance.now() + JOIN_SLICE_MS;
+    };
     for (const [name, join] of Object.entries(this.plan.joins)) {
       const part = chunk[name];
       if (join === 'last') {
         this.out[name] = part;
         continue;
       }
-      if (join === 'rows' && this.addTriangle(name, part, n)) continue;
+      if (join === 'rows' && (await this.addTriangle(name, part, n, slice))) continue;
       // Rows: the query axis (second to last); positions: the position axis.
       const axis = join === 'rows' ? part.dims.length - 2 : names(this.manifest.outputs.find((o) => o.name === name)!).indexOf('position');
       const dims = part.dims.map((d, i) => (i === axis ? this.T : join === 'rows' && i === axis + 1 ? this.T : d));
@@ -152,7 +164,7 @@ export class ChunkJoiner {
    * A chunk's W rows kept as lower triangles (lowerTriangle.ts): half the memory of [T, T] matrices, exactly,
    * as long as every row is 0 after its own token. Once a row is not, the output is held in full from then on.
    */
-  private addTriangle(name: string, part: Tensor, n: number): boolean {
+  private async addTriangle(name: string, part: Tensor, n: number, slice: () => Promise<void>): Promise<boolean> {
     const T = this.T;
     const current = this.out[name];
     if (current && !(current instanceof LowerTriangleTensor)) return false;
@@ -171,9 +183,12 @@ export class ChunkJoiner {
       }
     }
     const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T], this.half);
-    for (let o = 0; o < outer; o++) for (let r = 0; r < n; r++) packed.setRow(o, this.start + r, data, (o * n + r) * keys);
-    packed.doneWriting();
     this.out[name] = packed;
+    for (let o = 0; o < outer; o++) {
+      for (let r = 0; r < n; r++) packed.setRow(o, this.start + r, data, (o * n + r) * keys);
+      await slice(); // a matrix's rows at a time
+    }
+    packed.doneWriting();
     return true;
   }
 

@@ -35,6 +35,8 @@ export interface RunOptions {
   cacheChunk?: number;
   /** Lower triangles larger than this in float32 are held in half precision (default HALF_PRECISION_FROM_BYTES, lowerTriangle.ts). */
   halfPrecisionFromBytes?: number;
+  /** Lets other work run between slices of joining a run in chunks (a UI thread: see ChunkJoiner.add). */
+  yieldControl?: () => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -107,18 +109,23 @@ export class ModelRunner {
    * A long text in chunks of `size` tokens, each run from the cache of the tokens before it (cacheChunks.ts):
    * the outputs of one run, while onnxruntime's heap holds one chunk's attention rows at a time.
    */
-  private async runFromCaches(ids: SequenceIds, plan: ChunkPlan, size: number, { signal, halfPrecisionFromBytes }: RunOptions): Promise<RunOutputs> {
+  private async runFromCaches(ids: SequenceIds, plan: ChunkPlan, size: number, { signal, halfPrecisionFromBytes, yieldControl }: RunOptions): Promise<RunOutputs> {
     const seq = this.structure.sequences[0].id;
     const all = ids[seq];
     const joiner = new ChunkJoiner(this.manifest, plan, all.length, halfPrecisionFromBytes);
     let caches: Record<string, Float32Array> = {};
+    // Each chunk is joined while the next one runs (the session answers off this thread when it is a worker's).
+    let joining: Promise<void> = Promise.resolve();
     for (let start = 0; start < all.length; start += size) {
       if (signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled.');
       const tokens = all.slice(start, start + size);
       const out = await this.runOnce({ [seq]: tokens }, caches, 0);
-      joiner.add(out, tokens.length);
       caches = cachesAfter(plan.seeds, out, start + tokens.length);
+      await joining;
+      joining = joiner.add(out, tokens.length, yieldControl);
+      joining.catch(() => undefined); // awaited below or by the next chunk; not an unhandled rejection meanwhile
     }
+    await joining;
     return joiner.result();
   }
 

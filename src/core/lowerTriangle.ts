@@ -131,10 +131,12 @@ export class LowerTriangleTensor implements Tensor {
 /**
  * The layered views of matrices held as lower triangles (analysis.ts) decode what they are asked for: a layer
  * (the last DECODED_LAYERS stay decoded) or one head (the last heads that fit in DECODED_HEAD_BYTES stay
- * decoded, at least one, at most a layer's: every head of a 12-head layer up to 1,182 tokens, 4 at 2,048).
+ * decoded, at least one, at most a layer's: every head of a 12-head layer up to 2,048 tokens, 3 at 4,096). The
+ * heatmap prepares a layer's heads in idle time so that a head switch draws in the next frame (a head decoded
+ * and drawn anew takes about 70 ms at 2,048 tokens): keeping fewer would evict them before they are picked.
  */
 export const DECODED_LAYERS = 2;
-export const DECODED_HEAD_BYTES = 64 * 2 ** 20;
+export const DECODED_HEAD_BYTES = 192 * 2 ** 20;
 /** How many decoded [rows, cols] heads stay kept (see DECODED_HEAD_BYTES). */
 export function keptHeads(H: number, size: number): number {
   return Math.max(1, Math.min(H, Math.floor(DECODED_HEAD_BYTES / (4 * size))));

@@ -60,6 +60,9 @@ describe('runs from the key/value cache in chunks', function () {
         const whole = await runner.run(ids);
         const chunked = await runner.run(ids, { cacheChunk: chunk });
         assert.deepStrictEqual(Object.keys(chunked).sort(), Object.keys(whole).sort());
+        // Joined while the next chunk runs, yielding between slices as on the webview's thread: the same outputs.
+        const yielded = await runner.run(ids, { cacheChunk: chunk, yieldControl: () => new Promise((resolve) => setTimeout(resolve, 0)) });
+        for (const output of Object.keys(chunked)) assert.deepStrictEqual(yielded[output].data, chunked[output].data, output);
         for (const [output, value] of Object.entries(whole)) {
           assert.deepStrictEqual(chunked[output].dims, value.dims, output);
           let diff = 0;

@@ -252,7 +252,7 @@ export class MatrixSource {
   /**
    * Keeps a few aggregates (each T² floats) and the head matrices last used: views into a layer of the attention
    * (two layers' worth), or, for attention held as lower triangles, the decoded copies the matrices keep
-   * (lowerTriangle.ts keptHeads: a layer's worth up to 1,182 tokens for 12 heads, then fewer).
+   * (lowerTriangle.ts keptHeads: a layer's worth up to 2,048 tokens for 12 heads, then fewer).
    */
   private remember(key: string, matrix: Matrix): void {
     this.cache.set(key, matrix);
