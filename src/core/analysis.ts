@@ -5,7 +5,8 @@
 // row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code on flat
 // Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
-import { HALF_TO_FLOAT, LowerTriangleTensor, decodedHeads, decodedLayers } from './lowerTriangle';
+import { HALF_TO_FLOAT } from './half';
+import { LowerTriangleTensor, decodedHeads, decodedLayers } from './lowerTriangle';
 
 /** A dense row-major tensor. */
 export interface Tensor {

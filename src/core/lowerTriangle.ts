@@ -8,38 +8,10 @@
 // half the memory again, and the panel says so. Pure.
 
 import type { Tensor } from './analysis';
+import { HALF_TO_FLOAT, toHalf } from './half';
 
 /** Lower triangles (all of one run's) larger than this in float32 are held in half precision instead. */
 export const HALF_PRECISION_FROM_BYTES = 512 * 2 ** 20;
-
-/** Every half-precision bit pattern's float32 value (decoding is one lookup). */
-export const HALF_TO_FLOAT = (() => {
-  const table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) {
-    const sign = bits & 0x8000 ? -1 : 1;
-    const exponent = (bits >> 10) & 0x1f;
-    const mantissa = bits & 0x3ff;
-    if (exponent === 0) table[bits] = sign * mantissa * 2 ** -24;
-    else if (exponent === 31) table[bits] = mantissa ? NaN : sign * Infinity;
-    else table[bits] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-  }
-  return table;
-})();
-
-/** The half-precision bits of a float32 value (its bits given too), rounded to nearest, ties to even. */
-export function toHalf(value: number, bits: number): number {
-  const sign = (bits >>> 16) & 0x8000;
-  const magnitude = bits & 0x7fffffff;
-  if (magnitude > 0x7f800000) return sign | 0x7e00; // NaN
-  if (magnitude >= 0x477ff000) return sign | 0x7c00; // rounds to 65,536 or more: infinity
-  if (magnitude < 0x38800000) {
-    // Below 2⁻¹⁴: steps of 2⁻²⁴ (0x400, the most this gives, is 2⁻¹⁴), exact in float64.
-    const steps = Math.abs(value) * 16777216;
-    const n = Math.round(steps);
-    return sign | (n - steps === 0.5 && n & 1 ? n - 1 : n);
-  }
-  return sign | (((magnitude - 0x38000000 + 0xfff + ((magnitude >>> 13) & 1)) >>> 13) & 0x7fff);
-}
 
 /**
  * Matrices [outer…, T, T] held as their lower triangles: matrix o's row t at o·T(T+1)/2 + t(t+1)/2, keys

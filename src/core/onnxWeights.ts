@@ -11,6 +11,7 @@
 
 import { Reader } from 'protobufjs/light';
 import { LensError } from './errors';
+import { HALF_TO_FLOAT } from './half';
 import { type ModelManifest, axisIndex } from './manifest';
 import type { ReadoutWeights } from './logitLens';
 import { modelStructure } from './modelStructure';
@@ -54,16 +55,6 @@ export interface InitialiserInfo {
 const ELEMENT_TYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16' };
 const elemTypeName = (code: number | undefined) => (code === undefined ? 'undefined' : (ELEMENT_TYPES[code] ?? `type ${code}`));
 
-/** IEEE half-precision bits to a number. */
-export function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 31) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 /** The bytes of a tensor kept in the external-data file, from its location/offset/length entries. */
 function externalBytes(t: TensorMsg, external: Uint8Array | undefined, name: string): Uint8Array {
   const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value;
@@ -76,17 +67,10 @@ function externalBytes(t: TensorMsg, external: Uint8Array | undefined, name: str
   return external.subarray(offset, offset + length);
 }
 
-/** Every float16 bit pattern as a float32 (a lookup table is much faster than halfToFloat per value). */
-function halfTable(): Float32Array {
-  const table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) table[bits] = halfToFloat(bits);
-  return table;
-}
-
 function floatsOf(t: TensorMsg, external: Uint8Array | undefined, name: string): Float32Array {
   const count = t.dims.reduce((a, b) => a * b, 1);
   const raw = t.externalData.length ? externalBytes(t, external, name) : t.rawData;
-  const half = t.dataType === FLOAT16 ? halfTable() : undefined;
+  const half = t.dataType === FLOAT16 ? HALF_TO_FLOAT : undefined;
   const data = new Float32Array(count);
   let n = 0;
   const put = (v: number) => {

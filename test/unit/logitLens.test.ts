@@ -16,7 +16,8 @@ import type { ModelManifest } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { canonicalTensor, modelStructure } from '../../src/core/modelStructure';
 import { readOnnxGraph } from '../../src/core/onnxGraph';
-import { halfToFloat, readInitialisers, readoutProblems, readoutWeights } from '../../src/core/onnxWeights';
+import { halfToFloat } from '../../src/core/half';
+import { readInitialisers, readoutProblems, readoutWeights } from '../../src/core/onnxWeights';
 
 const root = path.join(__dirname, '../..');
 ort.env.wasm.numThreads = 1;

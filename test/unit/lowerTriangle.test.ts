@@ -6,7 +6,8 @@
 import * as assert from 'assert';
 import { headMatrix, layeredFromLayers, layeredFromTensor, type Tensor } from '../../src/core/analysis';
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
-import { DECODED_HEAD_BYTES, HALF_TO_FLOAT, LowerTriangleTensor, keptHeads, toHalf } from '../../src/core/lowerTriangle';
+import { HALF_TO_FLOAT, toHalf } from '../../src/core/half';
+import { DECODED_HEAD_BYTES, LowerTriangleTensor, keptHeads } from '../../src/core/lowerTriangle';
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
