@@ -6,7 +6,7 @@
 // Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
 import { HALF_TO_FLOAT } from './half';
-import { LowerTriangleTensor, decodedHeads, decodedLayers } from './lowerTriangle';
+import { LowerTriangleTensor, decodedHeads, decodedLayers, foldHeadTriangles } from './lowerTriangle';
 
 /** A dense row-major tensor. */
 export interface Tensor {
@@ -243,10 +243,12 @@ export function meanOverHeads(attention: LayeredMatrices | Tensor, layer: number
   const m = asLayered(attention);
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
-  const head = eachHead(m, layer);
-  for (let h = 0; h < m.heads; h++) {
-    const data = head(h); // a head at a time: lower triangles decode one head, not the layer
-    for (let i = 0; i < size; i++) out[i] += data[i];
+  if (!foldHeadTriangles(m, layer, out, false)) {
+    const head = eachHead(m, layer);
+    for (let h = 0; h < m.heads; h++) {
+      const data = head(h);
+      for (let i = 0; i < size; i++) out[i] += data[i];
+    }
   }
   for (let i = 0; i < size; i++) out[i] /= m.heads;
   return out;
@@ -257,6 +259,7 @@ export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number)
   const m = asLayered(attention);
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
+  if (foldHeadTriangles(m, layer, out, true)) return out;
   const head = eachHead(m, layer);
   for (let h = 0; h < m.heads; h++) {
     const data = head(h);

@@ -7,7 +7,7 @@
 // rounded to nearest: each weight within 2⁻¹¹ of its value (4.9e-4 relative; 6e-8 absolute below 6.1e-5),
 // half the memory again, and the panel says so. Pure.
 
-import type { Tensor } from './analysis';
+import type { LayeredMatrices, Tensor } from './analysis';
 import { HALF_TO_FLOAT, toHalf } from './half';
 
 /** Lower triangles (all of one run's) larger than this in float32 are held in half precision instead. */
@@ -130,4 +130,27 @@ export function decodedLayers(decode: (l: number) => Float32Array): (l: number) 
 export function decodedHeads(H: number, size: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): (l: number, h: number, into?: Float32Array) => Float32Array {
   const heads = recent(keptHeads(H, size), (key: number) => decode(Math.floor(key / H), key % H));
   return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
+}
+
+/**
+ * Every head of a layer held as lower triangles (LayeredMatrices.triangle), folded into out [T, T] row by row
+ * in place (the sum, or the maximum); false, with nothing done, for matrices not held so: no head decoded, nothing above the diagonals touched (it stays 0, as a decoded head has it). The
+ * same float32 operations, in the same order, as folding the decoded heads.
+ */
+export function foldHeadTriangles(m: LayeredMatrices, layer: number, out: Float32Array, max: boolean): boolean {
+  const triangle = m.triangle?.(layer);
+  if (!triangle) return false;
+  const { data, offset, values } = triangle;
+  const T = m.cols;
+  for (let h = 0; h < m.heads; h++) {
+    for (let t = 0; t < m.rows; t++) {
+      const from = offset(h, t);
+      const to = t * T;
+      if (values && max) for (let k = 0; k <= t; k++) out[to + k] = Math.max(out[to + k], values[data[from + k]]);
+      else if (values) for (let k = 0; k <= t; k++) out[to + k] += values[data[from + k]];
+      else if (max) for (let k = 0; k <= t; k++) out[to + k] = Math.max(out[to + k], data[from + k]);
+      else for (let k = 0; k <= t; k++) out[to + k] += data[from + k];
+    }
+  }
+  return true;
 }

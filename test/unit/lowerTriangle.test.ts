@@ -4,7 +4,7 @@
 // the joiner hold that output in full, losing nothing.
 
 import * as assert from 'assert';
-import { headMatrix, layeredFromLayers, layeredFromTensor, type Tensor } from '../../src/core/analysis';
+import { headMatrix, layeredFromLayers, layeredFromTensor, maxOverHeads, meanOverHeads, type Tensor } from '../../src/core/analysis';
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
 import { HALF_TO_FLOAT, toHalf } from '../../src/core/half';
 import { DECODED_HEAD_BYTES, LowerTriangleTensor, keptHeads } from '../../src/core/lowerTriangle';
@@ -88,6 +88,12 @@ describe('matrices held as lower triangles', () => {
       const sum = decoded.subarray(r * T, (r + 1) * T).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sum - 1) <= 2 ** -11, `row ${r} sums to ${sum}`);
     }
+    // The mean and max over heads fold the triangles in place: bit for bit those of the decoded heads.
+    const plainHalf = layeredFromTensor({ dims: [L, H, T, T], data: decoded });
+    for (let l = 0; l < L; l++) {
+      assert.deepStrictEqual(meanOverHeads(layeredFromTensor(half), l), meanOverHeads(plainHalf, l));
+      assert.deepStrictEqual(maxOverHeads(layeredFromTensor(half), l), maxOverHeads(plainHalf, l));
+    }
     // Rollout reads the triangles in place, each row decoded: the rollout of the decoded matrices.
     const rows = new RolloutRows(layeredFromTensor(half), { mask: 'causal', normalised: true });
     const reference = new RolloutRows(layeredFromTensor({ dims: [L, H, T, T], data: decoded }), { mask: 'causal', normalised: true });
@@ -128,6 +134,13 @@ describe('matrices held as lower triangles', () => {
         assert.deepStrictEqual(scratch, data.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T));
       }
       assert.throws(() => m.head!(0, H), /head 4 is outside 0\.\.3/);
+    }
+    const plainFloat = layeredFromTensor({ dims: [L, H, T, T], data });
+    for (const m of [layeredFromTensor(one), layeredFromLayers(perLayer)]) {
+      for (let l = 0; l < L; l++) {
+        assert.deepStrictEqual(meanOverHeads(m, l), meanOverHeads(plainFloat, l), `mean, layer ${l}`);
+        assert.deepStrictEqual(maxOverHeads(m, l), maxOverHeads(plainFloat, l), `max, layer ${l}`);
+      }
     }
     assert.ok(!one.decodedInFull && perLayer.every((t) => !t.decodedInFull));
     // Decoded heads kept: a layer's worth up to 2,048 tokens, fewer past DECODED_HEAD_BYTES (3 of 12 at 4,096).
