@@ -71,7 +71,7 @@ try {
   const extensionsDir = join(work, 'extensions');
   await harness.installVsix({ root: join(work, 'cli'), vsix, extensionsDir });
   const settings = { 'attentionLens.backend': 'wasm', 'attentionLens.maxTokens': 4096 };
-  if (/^\d+$/.test(MODEL)) {
+  if (/^\d+(-[a-z]+)?$/.test(MODEL)) {
     const models = join(work, 'models');
     writeBenchModel(models, benchSpec(MODEL), harness.repoRoot);
     Object.assign(settings, { 'attentionLens.modelFolders': [models], 'attentionLens.defaultModel': benchModelId(benchSpec(MODEL)) });
