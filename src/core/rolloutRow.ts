@@ -193,10 +193,15 @@ export class RolloutRows {
     const width = this.causal ? i + 1 : T;
     const stored = rows.stored(i);
     const { values } = rows;
-    const row = values ? (this.rowBuffer ??= new Float32Array(T)) : undefined;
+    const row = values && !normalised ? (this.rowBuffer ??= new Float32Array(T)) : undefined;
     for (let h = 0; h < H; h++) {
       let data = rows.data as Float32Array;
       let src = rows.start(h, i);
+      if (values && normalised) {
+        const bits = rows.data; // half precision: each weight looked up as it is added (the same float32 sums)
+        for (let c = 0; c < width; c++) f[base + c] += values[bits[src + c]];
+        continue;
+      }
       if (values && row) {
         for (let c = 0; c < stored; c++) row[c] = values[rows.data[src + c]];
         data = row;
