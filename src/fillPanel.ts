@@ -12,6 +12,7 @@ import type { InfillAttention, InfillDone, InfillRequest, InfillSnapshot } from 
 import { isBlank } from './core/text';
 import { Disposable } from './dispose';
 import type { Log } from './log';
+import { modelBytesHandler } from './modelBytes';
 import type { ModelStore } from './modelStore';
 import { initialState } from './resources';
 import { RevealScope, revealRange } from './reveal';
@@ -166,6 +167,7 @@ export class FillPanel extends Disposable {
       }),
     );
     this.register(endpoint.onRequest('saveFile', oneSaveAtATime(log, 'Fill panel')));
+    this.register(endpoint.onRequest('modelBytes', modelBytesHandler(store, webview)));
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(

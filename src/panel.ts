@@ -16,6 +16,7 @@ import type { InfluenceSummary, TokenInfluence } from './core/influence';
 import type { HeldInfluenceSummary } from './influenceStore';
 import { Disposable } from './dispose';
 import type { Log } from './log';
+import { modelBytesHandler } from './modelBytes';
 import type { ModelStore } from './modelStore';
 import { initialState } from './resources';
 import { oneSaveAtATime } from './saveFile';
@@ -208,6 +209,7 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(endpoint.onRequest('saveFile', oneSaveAtATime(log, 'panel')));
+    this.register(endpoint.onRequest('modelBytes', modelBytesHandler(store, webview)));
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(

@@ -10,6 +10,7 @@ import { LensError, forLog } from './core/errors';
 import type { ComparisonDone, InitialState, SelectionSummary } from './core/protocol';
 import { Disposable } from './dispose';
 import type { Log } from './log';
+import { modelBytesHandler } from './modelBytes';
 import type { ModelStore } from './modelStore';
 import type { AnalysisPanelHost } from './panel';
 import { initialState } from './resources';
@@ -106,6 +107,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
       }),
       // Changed settings and added or removed models reach the view (the comparison follows).
       ...followSettingsAndModels(endpoint, webview, this.store, async () => isReady),
+      endpoint.onRequest('modelBytes', modelBytesHandler(this.store, webview)),
       { dispose: () => clearTimeout(timer) },
       webviewView.onDidDispose(() => this.disposeView()),
     );

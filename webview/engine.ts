@@ -23,7 +23,7 @@ import { type InfillResult, runInfill } from '../src/core/infill';
 import { runnerOcclusion } from '../src/core/occlusionPrefix';
 import { externaliseWeights } from '../src/core/onnxExternalData';
 import { readoutWeights } from '../src/core/onnxWeights';
-import type { InfillRequest, ModelDescriptor } from '../src/core/protocol';
+import type { InfillRequest, ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
 import { LensTokenizer } from '../src/core/tokenizer';
 import { fetchBytes } from './fetchBytes';
@@ -66,18 +66,54 @@ function parseTokenizer(model: ModelDescriptor, bytes: Uint8Array): unknown {
   }
 }
 
+/** Reads bytes of a model file through the host (the modelBytes request). */
+export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
+
+/** Files at least this large are read through the host when it can (faster than webview resource loading). */
+export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
+/** Bytes per modelBytes request, and how many are in flight at once. */
+const HOST_READ_PIECE = 32 * 2 ** 20;
+const HOST_READS_IN_FLIGHT = 2;
+
+/** A whole model file read through the host in pieces, into one array, reporting progress. */
+async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesParams, 'start' | 'length'>, size: number, what: string, onProgress: (loaded: number, total: number) => void): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let next = 0;
+  let loaded = 0;
+  const worker = async () => {
+    while (next < size) {
+      const start = next;
+      const length = Math.min(HOST_READ_PIECE, size - start);
+      next += length;
+      const piece = await read({ ...params, start, length });
+      const view = piece instanceof Uint8Array ? piece : new Uint8Array(piece as ArrayBuffer);
+      if (view.length !== length) throw new LensError('model-invalid', `${what}: the host sent ${view.length} bytes from byte ${start}; ${length} were asked for.`);
+      bytes.set(view, start);
+      loaded += length;
+      onProgress(loaded, size);
+    }
+  };
+  await Promise.all(Array.from({ length: HOST_READS_IN_FLIGHT }, worker));
+  return bytes;
+}
+
 /** Fetches a model's ONNX bytes and external data (progress counts both) and its tokenizer JSON. */
-async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: number, total: number) => void): Promise<ModelFiles> {
+async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: number, total: number) => void, readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES): Promise<ModelFiles> {
   const { manifest } = model;
   const parts = [{ loaded: 0, total: model.modelBytes }, { loaded: 0, total: model.externalDataBytes ?? 0 }];
   const progress = (part: number) => (loaded: number, total: number) => {
     parts[part] = { loaded, total };
     onProgress?.(parts[0].loaded + parts[1].loaded, parts[0].total + parts[1].total);
   };
-  const file = (uri: string, name: string, part: number, expectedBytes?: number) => fetchBytes(uri, { what: `${manifest.id}/${name}`, code: 'model-invalid', expectedBytes, onProgress: progress(part) });
+  const file = (uri: string, name: string, part: number, expectedBytes: number | undefined, which: ModelBytesParams['file']) => {
+    const fetched = () => fetchBytes(uri, { what: `${manifest.id}/${name}`, code: 'model-invalid', expectedBytes, onProgress: progress(part) });
+    if (!readFromHost || !expectedBytes || expectedBytes < hostReadFrom) return fetched();
+    // A host that cannot answer (an older one) or fails: the resource URI still works.
+    return readThroughHost(readFromHost, { modelId: manifest.id, file: which }, expectedBytes, `${manifest.id}/${name}`, progress(part)).catch(fetched);
+  };
   const [modelBytes, externalData, tokenizerJson] = await Promise.all([
-    file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes),
-    model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes) : undefined,
+    file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
+    model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
     fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((b) => parseTokenizer(model, b)),
   ]);
   return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson };
@@ -126,12 +162,21 @@ export class ModelFetcher implements ModelFileSource {
   private readonly prefetched = new Map<string, Prefetch>();
 
   /**
+   * readFromHost: how files of at least hostReadFrom bytes are read through the host (absent: every file
+   * through its resource URI).
+   */
+  constructor(
+    private readonly readFromHost?: HostModelReader,
+    private readonly hostReadFrom = HOST_READ_FROM_BYTES,
+  ) {}
+
+  /**
    * Starts fetching a model's files now, so that the download overlaps the backend's start-up (compiling
    * onnxruntime's wasm). A failed prefetch is forgotten; the load then fetches again and reports the error.
    */
   prefetch(model: ModelDescriptor): void {
     if (this.prefetched.has(model.modelUri)) return;
-    const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total)) };
+    const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total), this.readFromHost, this.hostReadFrom) };
     entry.files.catch(() => this.prefetched.get(model.modelUri) === entry && this.prefetched.delete(model.modelUri));
     this.prefetched.set(model.modelUri, entry);
   }
@@ -139,10 +184,10 @@ export class ModelFetcher implements ModelFileSource {
   /** The prefetched files of a model (taken once), else a fresh fetch. */
   files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles> {
     const ahead = this.prefetched.get(model.modelUri);
-    if (!ahead) return fetchModelFiles(model, onProgress);
+    if (!ahead) return fetchModelFiles(model, onProgress, this.readFromHost, this.hostReadFrom);
     this.prefetched.delete(model.modelUri);
     ahead.onProgress = onProgress;
-    return ahead.files.catch(() => fetchModelFiles(model, onProgress));
+    return ahead.files.catch(() => fetchModelFiles(model, onProgress, this.readFromHost, this.hostReadFrom));
   }
 }
 

@@ -18,7 +18,7 @@ import { type FillData, fillData } from './fill/fillData';
 import { fillModelPicker, infillingModels, noInfillingModels, requestView } from './fill/requestView';
 import { ResultView, visibleViews } from './fill/resultView';
 import { errorView, progressView } from './views/status';
-import { getState, host, reportError, setState } from './vscodeApi';
+import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
 interface SavedState {
@@ -44,7 +44,7 @@ class FillPage {
   private gotInitial: (state: InitialState) => void = () => undefined;
   private readonly initialState = new Promise<InitialState>((resolve) => (this.gotInitial = resolve));
   private engines: EngineHost | undefined;
-  private readonly files = new ModelFetcher();
+  private readonly files = new ModelFetcher(readModelBytes);
   private current: { request: InfillRequest; modelId: string | null } | null = null;
   /** The result on screen; `done` once it is painted and reported. */
   private shown: { data: FillData; view: ResultView; done?: InfillDone } | null = null;

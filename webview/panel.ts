@@ -24,7 +24,7 @@ import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, halfPrecisionView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
-import { getState, host, reportError, setState } from './vscodeApi';
+import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
 interface SavedState extends ViewChoice {
@@ -57,7 +57,7 @@ class PanelPage {
   private backendRequested: string | undefined;
   private engine = newEngineSlot();
   /** Model files, fetched once for this page's engines (the first ahead of the backend). */
-  private readonly files = new ModelFetcher();
+  private readonly files = new ModelFetcher(readModelBytes);
   private current: { selection: SelectionSummary; modelId: string } | null = null;
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
   /** Answers the host's influenceAt for the summary last posted, when it offers rollout on demand. */

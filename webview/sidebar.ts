@@ -18,7 +18,7 @@ import { CompareView } from './compare/compareView';
 import { ModelChooser } from './compare/modelChooser';
 import { Engine, ModelFetcher } from './engine';
 import { errorView, progressView, stepProgressView } from './views/status';
-import { getState, host, reportError, setState } from './vscodeApi';
+import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
 
 interface SavedState {
   pinned: SelectionSummary | null;
@@ -46,7 +46,7 @@ class ComparePage {
   private ort: OrtBackends | undefined;
   private engine: { preference: string; promise: Promise<{ engine: Engine; info: BackendInfo }> } | undefined;
   /** Model files, fetched once for this page's engines (the first ahead of the backend). */
-  private readonly files = new ModelFetcher();
+  private readonly files = new ModelFetcher(readModelBytes);
   /** The selection compared (or being compared), and the editor's latest one (differs while pinned). */
   private compared: SelectionSummary | null = null;
   private latest: SelectionSummary | null = null;

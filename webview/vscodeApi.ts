@@ -1,7 +1,7 @@
 // The only module that calls acquireVsCodeApi(): it wraps the webview's postMessage in the typed
 // protocol endpoint and reports every unhandled error or rejection to the host's log.
 
-import type { HostNotifications, HostRequests, WebviewNotifications, WebviewRequests } from '../src/core/protocol';
+import type { HostNotifications, HostRequests, ModelBytesParams, WebviewNotifications, WebviewRequests } from '../src/core/protocol';
 import { toErrorPayload } from '../src/core/errors';
 import { Endpoint } from '../src/core/rpc';
 
@@ -53,4 +53,9 @@ export function getState<T>(): T | undefined {
 
 export function setState<T>(state: T): void {
   api.setState(state);
+}
+
+/** Reads bytes of a model file through the host (modelBytes): large models arrive faster than as resources. */
+export function readModelBytes(params: ModelBytesParams): Promise<Uint8Array> {
+  return host.request('modelBytes', params, { timeoutMs: 120_000 });
 }

@@ -250,6 +250,19 @@ export interface WebviewRequests {
   openInPanel: RequestSpec<{ selection: SelectionSummary; modelId: string }, void>;
   /** The analysis panel's run on exactly this text, for the Compare view to reuse; null when it has none. */
   panelRun: RequestSpec<CompareText, CompareRun | null>;
+  /**
+   * Bytes start..start+length-1 of a described model's ONNX file or external data, read by the host: a large
+   * model reaches the webview faster this way than through webview resource loading (modelBytes.ts).
+   */
+  modelBytes: RequestSpec<ModelBytesParams, Uint8Array>;
+}
+
+/** Which bytes of which model file (modelBytes). */
+export interface ModelBytesParams {
+  modelId: string;
+  file: 'model' | 'externalData';
+  start: number;
+  length: number;
 }
 
 /** Notifications the webview sends to the host. */

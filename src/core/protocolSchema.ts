@@ -20,6 +20,8 @@ export const MAX_TEXT_LENGTH = 64 * 1024 * 1024;
 export const MAX_TOKENS = 32_768;
 /** Most links per token in an influence summary (the panel sends 20; the hover shows at most 20). */
 export const MAX_LINKS_PER_TOKEN = 32;
+/** Most bytes of a model file one modelBytes request reads. */
+export const MAX_MODEL_BYTES_PER_REQUEST = 64 * 1024 * 1024;
 /** Longest suggested file name of an export. */
 export const MAX_FILE_NAME_LENGTH = 128;
 /** A PNG export: 64 MiB of base64 (48 MiB of PNG, far more than the largest canvas a view draws). */
@@ -268,6 +270,7 @@ export const WEBVIEW_REQUEST_SCHEMAS: { readonly [K in keyof WebviewRequests]: S
   ),
   openInPanel: obj({ selection: SELECTION, modelId: MODEL_ID }),
   panelRun: obj({ uri: URI, version: VERSION, startOffset: OFFSET, text: str(MAX_TEXT_LENGTH), maxTokens: int(1, MAX_TOKENS) }),
+  modelBytes: obj({ modelId: MODEL_ID, file: oneOf(['model', 'externalData']), start: int(0, Number.MAX_SAFE_INTEGER), length: int(1, MAX_MODEL_BYTES_PER_REQUEST) }),
 };
 
 export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotifications]: Schema<WebviewNotifications[K]> } = {

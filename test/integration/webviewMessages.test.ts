@@ -6,6 +6,8 @@
 // (Named to run after sidebar.test.ts, which opens the Compare view.)
 
 import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import type { AttentionLensApi } from '../../src/extension';
 import { COMMAND, activateLens } from './lens';
@@ -19,11 +21,12 @@ const isOpen = (uri: string) => vscode.workspace.textDocuments.some((d) => d.uri
 describe('Messages from a webview are checked by the host', function () {
   this.timeout(120_000);
   let api: AttentionLensApi;
+  let extensionPath: string;
   let document: vscode.TextDocument;
   let uri: string;
 
   before(async () => {
-    ({ api } = await activateLens());
+    ({ api, extensionPath } = await activateLens());
     document = await vscode.workspace.openTextDocument(workspaceFile('sample.py'));
     uri = document.uri.toString();
     const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
@@ -105,6 +108,27 @@ describe('Messages from a webview are checked by the host', function () {
     const pipeRow = markdown.split('\n').find((l) => l.startsWith('| ·'));
     assert.ok(pipeRow, markdown);
     assert.strictEqual(pipeRow.split(/(?<!\\)\|/).length - 2, 3, `three cells: ${pipeRow}`);
+  });
+
+  it('answers modelBytes with the bytes of a described model, and nothing else', async () => {
+    const file = readFileSync(path.join(extensionPath, 'media/models/transformer/model.onnx'));
+    for (const view of ['panel', 'sidebar'] as const) {
+      const answer = await api.simulateWebviewMessage(view, 'request', 'modelBytes', { modelId: 'transformer', file: 'model', start: 1000, length: 5000 });
+      assert.ok(answer.result instanceof Uint8Array, `${view}: ${JSON.stringify(answer).slice(0, 200)}`);
+      assert.deepStrictEqual(Buffer.from(answer.result), file.subarray(1000, 6000));
+    }
+    const refused: Array<[Record<string, unknown>, RegExp]> = [
+      [{ modelId: 'no-such-model', file: 'model', start: 0, length: 10 }, /no model "no-such-model" is available to this view/],
+      [{ modelId: 'transformer', file: 'externalData', start: 0, length: 10 }, /model "transformer" declares no external data/],
+      [{ modelId: 'transformer', file: 'model', start: file.length - 5, length: 10 }, new RegExp(`transformer/model.onnx has ${file.length} bytes; bytes ${file.length - 5}\\.\\.${file.length + 4} were asked for`)],
+      [{ modelId: 'transformer', file: 'tokenizer.json', start: 0, length: 10 }, /"modelBytes": params\.file/],
+      [{ modelId: '../transformer', file: 'model', start: 0, length: 10 }, /"modelBytes": params\.modelId/],
+    ];
+    for (const [params, message] of refused) {
+      const answer = await api.simulateWebviewMessage('panel', 'request', 'modelBytes', params);
+      assert.ok(answer.error, JSON.stringify(params));
+      assert.match(answer.error.message, message);
+    }
   });
 
   it('rejects a Compare view selection it was never sent', async () => {

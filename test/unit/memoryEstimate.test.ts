@@ -14,6 +14,7 @@ import * as path from 'path';
 import { analyse } from '../../src/core/analyze';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import type { ModelManifest, OutputSpec } from '../../src/core/manifest';
+import type { ModelBytesParams } from '../../src/core/protocol';
 import { validateManifest } from '../../src/core/manifestValidator';
 import { chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
 import { HALF_PRECISION_FROM_BYTES } from '../../src/core/lowerTriangle';
@@ -192,6 +193,24 @@ describe('ONNX external data', function () {
       assert.strictEqual(files.externalData?.length, sizes.data);
       assert.ok(progress.every(([, total]) => total === sizes.model + sizes.data), 'every report counts both files');
       assert.deepStrictEqual(progress[progress.length - 1], [sizes.model + sizes.data, sizes.model + sizes.data]);
+      // Read through the host instead (modelBytes; here every file of any size, in 32 MiB pieces): the same bytes.
+      const asked: string[] = [];
+      const readRange = ({ file, start, length }: ModelBytesParams) => {
+        asked.push(`${file} ${start}+${length}`);
+        const whole = readFileSync(path.join(fixture, file === 'model' ? 'model.onnx' : 'model.onnx.data'));
+        return Promise.resolve(new Uint8Array(whole.subarray(start, start + length)));
+      };
+      const hostProgress: Array<[number, number]> = [];
+      const viaHost = await new ModelFetcher(readRange, 0).files(model, (loaded, total) => hostProgress.push([loaded, total]));
+      assert.deepStrictEqual(asked.sort(), [`externalData 0+${sizes.data}`, `model 0+${sizes.model}`]);
+      assert.deepStrictEqual(viaHost.modelBytes, files.modelBytes);
+      assert.deepStrictEqual(viaHost.externalData, files.externalData);
+      assert.deepStrictEqual(hostProgress[hostProgress.length - 1], [sizes.model + sizes.data, sizes.model + sizes.data]);
+      // A host that cannot answer (or sends too few bytes): the resource URIs still serve the files.
+      const refusing = await new ModelFetcher(() => Promise.reject(new Error('no handler for modelBytes')), 0).files(model, () => undefined);
+      assert.deepStrictEqual(refusing.modelBytes, files.modelBytes);
+      const short = await new ModelFetcher(() => Promise.resolve(new Uint8Array(3)), 0).files(model, () => undefined);
+      assert.deepStrictEqual(short.externalData, files.externalData);
       const source: ModelFileSource = { files: () => Promise.resolve(files) };
       const engine = new Engine({ provider: 'wasm', ort: ortModule, files: source });
       try {

@@ -9,6 +9,7 @@ import { ERROR_CODES, type ErrorPayload } from '../../src/core/errors';
 import type { WebviewNotifications, WebviewRequests } from '../../src/core/protocol';
 import {
   MAX_FILE_NAME_LENGTH,
+  MAX_MODEL_BYTES_PER_REQUEST,
   MAX_LINKS_PER_TOKEN,
   MAX_SAVE_BASE64_LENGTH,
   MAX_TOKENS,
@@ -50,6 +51,7 @@ function validParams(): { requests: Partial<Valid>; notifications: Partial<Valid
       saveFile: { suggestedName: 'attention-layer1-head2.png', filters: { 'PNG image': ['png'] }, data: 'iVBORw0KGgo=', encoding: 'base64' },
       openInPanel: { selection, modelId: 'lstm' },
       panelRun: { uri: URI, version: 3, startOffset: 10, text: 'class', maxTokens: 256 },
+      modelBytes: { modelId: 'gpt2-bench-768', file: 'model', start: 33_554_432, length: 33_554_432 },
     },
     notifications: {
       error: { code: 'internal', message: 'x is undefined', source: 'panel' },
@@ -238,6 +240,10 @@ describe('protocol schemas: messages from a webview', () => {
     ['selection length not its text', 'request', 'openInPanel', { selection: { ...selection, length: 99 }, modelId: 'lstm' }, /params\.selection\.length/],
     ['model id with a slash', 'request', 'openInPanel', { selection, modelId: '../lstm' }, /params\.modelId/],
     ['maxTokens zero', 'request', 'panelRun', { uri: URI, version: 3, startOffset: 0, text: '', maxTokens: 0 }, /params\.maxTokens/],
+    ['a file other than the model or its data', 'request', 'modelBytes', { modelId: 'lstm', file: 'tokenizer', start: 0, length: 10 }, /params\.file/],
+    ['a path for a model id', 'request', 'modelBytes', { modelId: '../../etc', file: 'model', start: 0, length: 10 }, /params\.modelId/],
+    ['a negative start', 'request', 'modelBytes', { modelId: 'lstm', file: 'model', start: -1, length: 10 }, /params\.start/],
+    ['more than a request may read', 'request', 'modelBytes', { modelId: 'lstm', file: 'model', start: 0, length: MAX_MODEL_BYTES_PER_REQUEST + 1 }, /params\.length/],
     ['unknown view', 'request', 'ready', { view: 'editor' }, /params\.view/],
     ['index past the tokens', 'notification', 'influence', withTokens([token(0, 1, [{ index: 1, weight: 0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.index/],
     ['negative index', 'notification', 'influence', withTokens([token(0, 1, [{ index: -1, weight: 0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.index/],
@@ -311,6 +317,7 @@ describe('protocol schemas: messages from a webview', () => {
     host.onRequest('saveFile', (p) => ((handled += p.suggestedName.length + p.data.length + Object.keys(p.filters).length), null));
     host.onRequest('openInPanel', (p) => void (handled += p.selection.text.length + p.selection.start.line));
     host.onRequest('panelRun', (p) => ((handled += p.text.length), null));
+    host.onRequest('modelBytes', (p) => ((handled += p.modelId.length + p.file.length + p.start.toFixed().length), new Uint8Array(p.length)));
     host.onRequest('ready', (p) => ((handled += p.view.length), undefined as never));
     for (const method of METHODS.notification) host.onNotification(method as keyof WebviewNotifications, (p: unknown) => void (handled += JSON.stringify(p).length));
     host.onNotification('influence', (s) => s.tokens.forEach((t) => t.from.forEach((l) => (handled += s.tokens[l.index].end))));
