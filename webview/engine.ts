@@ -71,9 +71,9 @@ export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
 
 /** Files at least this large are read through the host when it can (faster than webview resource loading). */
 export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
-/** Bytes per modelBytes request, and how many are in flight at once. */
-const HOST_READ_PIECE = 32 * 2 ** 20;
-const HOST_READS_IN_FLIGHT = 2;
+/** Bytes per modelBytes request, and how many are in flight at once (8 MiB × 4: 21.5 s for 343 MiB in code-server, 32 MiB × 2: 23.5 s). */
+const HOST_READ_PIECE = 8 * 2 ** 20;
+const HOST_READS_IN_FLIGHT = 4;
 
 /** A whole model file read through the host in pieces, into one array, reporting progress. */
 async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesParams, 'start' | 'length'>, size: number, what: string, onProgress: (loaded: number, total: number) => void): Promise<Uint8Array> {
