@@ -69,7 +69,7 @@ function parseTokenizer(model: ModelDescriptor, bytes: Uint8Array): unknown {
 /** Reads bytes of a model file through the host (the modelBytes request). */
 export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
 
-/** Files at least this large are read through the host when it can (faster than webview resource loading). */
+/** Files at least this large are read through the host when it can (src/modelBytes.ts says why). */
 export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
 /** Bytes per modelBytes request, and how many are in flight at once (8 MiB × 4: 21.5 s for 343 MiB in code-server, 32 MiB × 2: 23.5 s). */
 const HOST_READ_PIECE = 8 * 2 ** 20;

@@ -55,7 +55,7 @@ export function setState<T>(state: T): void {
   api.setState(state);
 }
 
-/** Reads bytes of a model file through the host (modelBytes): large models arrive faster than as resources. */
+/** Reads bytes of a model file through the host (modelBytes): how large models arrive (src/modelBytes.ts). */
 export function readModelBytes(params: ModelBytesParams): Promise<Uint8Array> {
   return host.request('modelBytes', params, { timeoutMs: 120_000 });
 }

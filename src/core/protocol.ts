@@ -252,7 +252,7 @@ export interface WebviewRequests {
   panelRun: RequestSpec<CompareText, CompareRun | null>;
   /**
    * Bytes start..start+length-1 of a described model's ONNX file or external data, read by the host: a large
-   * model reaches the webview faster this way than through webview resource loading (modelBytes.ts).
+   * model reaches the webview without the copies and the long task of webview resource loading (modelBytes.ts).
    */
   modelBytes: RequestSpec<ModelBytesParams, Uint8Array>;
 }
