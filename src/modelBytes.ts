@@ -1,6 +1,6 @@
 // Why: a webview loads its resources through the workbench and a service worker. For a 343 MiB model in
 // code-server, the workbench gathered the whole file on the main thread the webview shares (a 3.8 s task), the
-// service worker stored a copy in Cache Storage, and the load peaked 0.8–1.4 GB higher than when the host reads
+// service worker stored a copy in Cache Storage, and the load peaked 0.7–0.8 GB higher than when the host reads
 // the file where it lies and posts it in pieces (as fast: the connection limits both). This answers the webviews'
 // modelBytes requests: only for a model this webview was told about (same roots as its resource URIs), only its
 // ONNX file or its declared external data, only bytes inside the file. Everything else is refused, saying what
