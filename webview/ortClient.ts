@@ -85,17 +85,22 @@ export class OrtWorkerClient {
    * and no long copy on the main thread; the caller's arrays are empty afterwards.
    */
   async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false): Promise<InferenceSession> {
-    const owned = (a: Uint8Array) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? [a.buffer] : []);
+    const owned = (a: ArrayBufferView) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? [a.buffer] : []);
     // onnxruntime's binary is read once, by this creation: it moves too.
     const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinary ? [wasmBinary] : [])].flatMap(owned);
     const created = await this.request('create', { backend, model, options, wasmBinary }, [...new Set(transfer)]);
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,
-      run: async (feeds: Record<string, WireTensor>, fetches?: readonly string[]) => {
+      run: async (feeds: Record<string, WireTensor>, ...rest: unknown[]) => {
+        // As onnxruntime's run(feeds, fetches?, options?) and run(feeds, options?): the engine's transferInputs
+        // option moves the inputs' own buffers to the worker instead of copying them.
+        const fetches = Array.isArray(rest[0]) ? (rest[0] as readonly string[]) : undefined;
+        const options = (fetches ? rest[1] : rest[0]) as { transferInputs?: boolean } | undefined;
         const wire: Record<string, WireTensor> = {};
         for (const [name, t] of Object.entries(feeds)) wire[name] = { type: t.type, data: t.data, dims: [...t.dims] };
-        return this.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}) });
+        const transfer = options?.transferInputs ? [...new Set(Object.values(wire).flatMap((t) => owned(t.data)))] : [];
+        return this.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer);
       },
       release: async () => {
         await this.request('release', { session: created.session });
