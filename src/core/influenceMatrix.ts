@@ -85,21 +85,32 @@ function retentionMatrix(retention: RetentionData): InfluenceMatrix {
 
 /**
  * meanOverHeads (the same values) a head at a time, each head's rows in slices of about sliceMs, awaiting
- * `pause` between slices: for a UI thread, on long inputs. Reads each head alone (eachHead), so attention
- * held as lower triangles decodes one head at a time, into one buffer.
+ * `pause` between slices: for a UI thread, on long inputs. Attention held as lower triangles is added row by
+ * row in place (no head decoded: that alone was a 50 ms task at 2,048 tokens); other matrices a head at a time.
  */
 export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, pause: () => Promise<void>, sliceMs = 8): Promise<Float32Array> {
   const size = m.rows * m.cols;
   const out = new Float32Array(size);
   const step = Math.max(1, m.cols);
-  const head = eachHead(m, layer);
+  const triangle = m.triangle?.(layer);
+  const head = triangle ? undefined : eachHead(m, layer); // eachHead holds a decoding buffer: only when needed
   let until = performance.now() + sliceMs;
   const more = async () => {
     if (performance.now() < until) return;
     await pause();
     until = performance.now() + sliceMs;
   };
-  for (let h = 0; h < m.heads; h++) {
+  for (let h = 0; h < m.heads && triangle; h++) {
+    const { data, offset, values } = triangle;
+    for (let t = 0; t < m.rows; t++) {
+      const from = offset(h, t);
+      const to = t * m.cols;
+      if (values) for (let k = 0; k <= t; k++) out[to + k] += values[data[from + k]];
+      else for (let k = 0; k <= t; k++) out[to + k] += data[from + k];
+      await more();
+    }
+  }
+  for (let h = 0; h < m.heads && head; h++) {
     const data = head(h);
     for (let start = 0; start < size; start += step) {
       const end = Math.min(size, start + step);

@@ -148,5 +148,11 @@ describe('influence summaries', () => {
     }
     assert.ok(pauses >= 2 * H * T, `paused ${pauses} times`);
     assert.strictEqual(packed.decodedInFull, false);
+    // Half-precision triangles: the mean of the weights they hold, as meanOverHeads gives it.
+    const half = new LowerTriangleTensor([L, H, T, T], true);
+    for (let o = 0; o < L * H; o++) for (let t = 0; t < T; t++) half.setRow(o, t, data.subarray((o * T + t) * T, (o * T + t + 1) * T));
+    const fromHalf = await meanOverHeadsInSlices(layeredFromTensor(half), 1, async () => undefined, 0);
+    assert.deepStrictEqual(fromHalf, meanOverHeads(layeredFromTensor({ dims: [L, H, T, T], data: half.decode(0, L * H) }), 1));
+    assert.strictEqual(half.decodedInFull, false);
   });
 });
