@@ -86,10 +86,7 @@ class PanelPage {
 
   private fail(err: unknown, selection: SelectionSummary, modelId: string): void {
     const payload = toErrorPayload(err);
-    this.shown?.view.dispose();
-    this.shown = null;
-    replace(this.analysisRoot);
-    replace(this.timingsSlot);
+    this.closeShown();
     this.setPhase('error');
     replace(this.statusSlot, errorView(payload.message, payload.code));
     host.notify('analysisFailed', { ...payload, uri: selection.uri, version: selection.version, modelId });
@@ -213,6 +210,14 @@ class PanelPage {
     return { overBudget: overBudgetMessage(model.manifest, memory, budget, fit), fit };
   }
 
+  /** Disposes the shown analysis's views and empties their places. */
+  private closeShown(): void {
+    this.shown?.view.dispose();
+    this.shown = null;
+    replace(this.analysisRoot);
+    replace(this.timingsSlot);
+  }
+
   /**
    * Before a run: drops the shown analysis when its outputs hold more than RELEASE_BEFORE_RUN_BYTES, so that its
    * memory is free for the new run's (the progress says so); a smaller one stays on screen until replaced.
@@ -220,20 +225,14 @@ class PanelPage {
   private releaseLarge(name: string): void {
     const bytes = this.shown ? heldBytes(this.shown.analysis.outputs) : 0;
     if (bytes <= RELEASE_BEFORE_RUN_BYTES) return;
-    this.shown?.view.dispose();
-    this.shown = null;
+    this.closeShown();
     this.influenceSource = undefined;
-    replace(this.analysisRoot);
-    replace(this.timingsSlot);
     replace(this.statusSlot, progressView(`Analysing with ${name}… (the previous analysis, ${formatBytes(bytes)}, was closed to make room for this one)`));
   }
 
   /** Shows why a selection was not run, and a button that analyses the first `fit` tokens; the host hears of it as a refused request. */
   private offerShorter(message: string, fit: number, selection: SelectionSummary, modelId: string): void {
-    this.shown?.view.dispose();
-    this.shown = null;
-    replace(this.analysisRoot);
-    replace(this.timingsSlot);
+    this.closeShown();
     this.setPhase('error');
     replace(this.statusSlot, memoryOfferView(message, fit, () => void this.analyse(selection, modelId, fit)));
     host.notify('analysisFailed', { code: 'over-budget', message, uri: selection.uri, version: selection.version, modelId });

@@ -5,8 +5,7 @@
 // row-normalised is made so first (rollout multiplies shares, not raw scores). Pure code on flat
 // Float32Arrays in row-major order, so it runs in Node tests, the host and the webview alike.
 
-import { HALF_TO_FLOAT } from './half';
-import { LowerTriangleTensor, decodedHeads, decodedLayers, foldHeadTriangles } from './lowerTriangle';
+import { LowerTriangleTensor, type TriangleRows, decodedHeads, decodedLayers, foldHeadTriangles } from './lowerTriangle';
 
 /** A dense row-major tensor. */
 export interface Tensor {
@@ -127,11 +126,8 @@ export interface LayeredMatrices {
   head?(l: number, h: number, into?: Float32Array): Float32Array;
   /** Entry (query q, key k) of head h of layer l, read without decoding anything (lower triangles). */
   value?(l: number, h: number, q: number, k: number): number;
-  /**
-   * Layer l's lower triangles, for matrices held so: head h's row t is data[offset(h, t)], its keys 0..t;
-   * half-precision bits when `values` is given (a weight is values[bits]).
-   */
-  triangle?(l: number): { data: Float32Array | Uint16Array; offset: (h: number, t: number) => number; values?: Float32Array };
+  /** Layer l's lower triangles, for matrices held so (read in place: lowerTriangle.ts foldRow). */
+  triangle?(l: number): TriangleRows;
 }
 
 /**
@@ -139,9 +135,15 @@ export interface LayeredMatrices {
  * triangles, each decoded into one buffer that the next overwrites (nothing kept).
  */
 export function eachHead(m: LayeredMatrices, layer: number): (h: number) => Float32Array {
-  if (!m.head) return (h) => headMatrix(m, layer, h);
-  const scratch = new Float32Array(m.rows * m.cols);
-  return (h) => m.head!(layer, h, scratch);
+  const head = headReader(m);
+  return (h) => head(layer, h);
+}
+
+/** Any head in turn (each read overwrites the last, for lower triangles: one buffer, allocated on first read). */
+export function headReader(m: LayeredMatrices): (l: number, h: number) => Float32Array {
+  if (!m.head) return (l, h) => headMatrix(m, l, h);
+  let scratch: Float32Array | undefined;
+  return (l, h) => m.head!(l, h, (scratch ??= new Float32Array(m.rows * m.cols)));
 }
 
 /** Head h of layer l, [rows, cols]: from head() when the matrices have it, else a view of layer(l). */
@@ -193,7 +195,7 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   if (t instanceof LowerTriangleTensor) {
     const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, R * C, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
     m.value = (l, h, q, k) => t.at(l * H + h, q, k);
-    m.triangle = (l) => ({ data: t.packed, offset: (h, row) => t.rowStart(l * H + h, row), values: t.half ? HALF_TO_FLOAT : undefined });
+    m.triangle = (l) => t.rowsFrom(l * H);
     return m;
   }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
@@ -224,10 +226,7 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
       return t instanceof LowerTriangleTensor ? t.at(h, q, k) : t.data[(h * R + q) * C + k];
     };
     if (layers.every((t) => t instanceof LowerTriangleTensor)) {
-      m.triangle = (l) => {
-        const t = layers[l] as LowerTriangleTensor;
-        return { data: t.packed, offset: (h, row) => t.rowStart(h, row), values: t.half ? HALF_TO_FLOAT : undefined };
-      };
+      m.triangle = (l) => (layers[l] as LowerTriangleTensor).rowsFrom(0);
     }
     return m;
   }

@@ -10,6 +10,7 @@
 import { type LayeredMatrices, type MixingMask, eachHead, meanOverHeads } from './analysis';
 import type { Analysis } from './analyze';
 import type { InfluenceMetric } from './influence';
+import { foldRow } from './lowerTriangle';
 import { type MixingFamily, looksAhead } from './modelStructure';
 import { meanRetention } from './retention';
 import { type RetentionData, familyRollout, mainMixing, mixingMatrices, retentionData } from './roleData';
@@ -101,12 +102,8 @@ export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, p
     until = performance.now() + sliceMs;
   };
   for (let h = 0; h < m.heads && triangle; h++) {
-    const { data, offset, values } = triangle;
     for (let t = 0; t < m.rows; t++) {
-      const from = offset(h, t);
-      const to = t * m.cols;
-      if (values) for (let k = 0; k <= t; k++) out[to + k] += values[data[from + k]];
-      else for (let k = 0; k <= t; k++) out[to + k] += data[from + k];
+      foldRow(triangle, triangle.offset(h, t), t + 1, out, t * m.cols);
       await more();
     }
   }

@@ -74,6 +74,11 @@ export class LowerTriangleTensor implements Tensor {
     for (let k = 0; k <= t; k++) packed[to + k] = toHalf(source[from + k], bits[from + k]);
   }
 
+  /** Matrices first.. as LayeredMatrices.triangle gives them: matrix first + h's row t, and the decode table when half. */
+  rowsFrom(first: number): TriangleRows {
+    return { data: this.packed, offset: (h, t) => this.rowStart(first + h, t), values: this.half ? HALF_TO_FLOAT : undefined };
+  }
+
   /** Lets go of the last row source (a chunk's outputs) once every row is written. */
   doneWriting(): void {
     this.sourceBits = undefined;
@@ -132,25 +137,31 @@ export function decodedHeads(H: number, size: number, decode: (l: number, h: num
   return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
 }
 
+/** One layer's lower triangles: head h's row t is data[offset(h, t)], its keys 0..t; half-precision bits when `values` is given. */
+export interface TriangleRows {
+  data: Float32Array | Uint16Array;
+  offset: (h: number, t: number) => number;
+  values?: Float32Array;
+}
+
+/** Folds `count` stored weights of a row starting at `from` into out[to..] (their sum, or their maximum), in order. */
+export function foldRow(rows: TriangleRows, from: number, count: number, out: Float32Array, to: number, max = false): void {
+  const { data, values } = rows;
+  if (values && max) for (let k = 0; k < count; k++) out[to + k] = Math.max(out[to + k], values[data[from + k]]);
+  else if (values) for (let k = 0; k < count; k++) out[to + k] += values[data[from + k]];
+  else if (max) for (let k = 0; k < count; k++) out[to + k] = Math.max(out[to + k], data[from + k]);
+  else for (let k = 0; k < count; k++) out[to + k] += data[from + k];
+}
+
 /**
- * Every head of a layer held as lower triangles (LayeredMatrices.triangle), folded into out [T, T] row by row
- * in place (the sum, or the maximum); false, with nothing done, for matrices not held so: no head decoded, nothing above the diagonals touched (it stays 0, as a decoded head has it). The
- * same float32 operations, in the same order, as folding the decoded heads.
+ * Every head of a layer held as lower triangles (LayeredMatrices.triangle), folded into out [T, T] row by row in
+ * place (the sum, or the maximum): no head decoded, nothing above the diagonals touched (it stays 0, as a decoded
+ * head has it), the same float32 operations in the same order as folding the decoded heads. False, with nothing
+ * done, for matrices not held so.
  */
 export function foldHeadTriangles(m: LayeredMatrices, layer: number, out: Float32Array, max: boolean): boolean {
-  const triangle = m.triangle?.(layer);
-  if (!triangle) return false;
-  const { data, offset, values } = triangle;
-  const T = m.cols;
-  for (let h = 0; h < m.heads; h++) {
-    for (let t = 0; t < m.rows; t++) {
-      const from = offset(h, t);
-      const to = t * T;
-      if (values && max) for (let k = 0; k <= t; k++) out[to + k] = Math.max(out[to + k], values[data[from + k]]);
-      else if (values) for (let k = 0; k <= t; k++) out[to + k] += values[data[from + k]];
-      else if (max) for (let k = 0; k <= t; k++) out[to + k] = Math.max(out[to + k], data[from + k]);
-      else for (let k = 0; k <= t; k++) out[to + k] += data[from + k];
-    }
-  }
+  const rows = m.triangle?.(layer);
+  if (!rows) return false;
+  for (let h = 0; h < m.heads; h++) for (let t = 0; t < m.rows; t++) foldRow(rows, rows.offset(h, t), t + 1, out, t * m.cols, max);
   return true;
 }

@@ -60,6 +60,11 @@ function expNonPositive(x: number): number {
 function rowLogSumExp(data: Float32Array, offset: number, V: number): number {
   let max = -Infinity;
   for (let v = 0; v < V; v++) max = Math.max(max, data[offset + v]);
+  return logSumExpBelow(data, offset, V, max);
+}
+
+/** rowLogSumExp given the row's maximum. */
+function logSumExpBelow(data: Float32Array, offset: number, V: number, max: number): number {
   if (max === -Infinity || max === Infinity) return max;
   let sum = 0;
   for (let v = 0; v < V; v++) sum += expNonPositive(data[offset + v] - max);
@@ -108,13 +113,7 @@ export class BaselineRows {
       const pv = p[base + v];
       if (pv > 0) cross += pv * (logits[base + v] - x);
     }
-    let lse = max;
-    if (max !== -Infinity && max !== Infinity) {
-      let sum = 0;
-      for (let v = 0; v < V; v++) sum += expNonPositive(data[offset + v] - max);
-      lse = max + Math.log(sum);
-    }
-    return Math.max(0, cross + (lse - this.lse[t]) * this.mass[t]) / Math.LN2;
+    return Math.max(0, cross + (logSumExpBelow(data, offset, V, max) - this.lse[t]) * this.mass[t]) / Math.LN2;
   }
 }
 

@@ -40,7 +40,7 @@ interface SeededState {
 
 export interface PrefixPlan {
   sequence: string;
-  /** What a run starts from: recurrent states (several suffixes per run) or caches (one per run). */
+  /** What a run starts from: recurrent states (one per suffix) or caches (the first suffix's, for every one). */
   states: SeededState[];
   caches: SeededCache[];
   /** Most suffixes per run: 1 when an input has no batch axis. */

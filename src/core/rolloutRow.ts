@@ -13,6 +13,7 @@
 // is causal: L·T(T+1)/2 floats, 32 MB at L = 4, T = 2,048, an eighth of the attention the analysis holds.
 
 import { type LayeredMatrices, type MixingMask } from './analysis';
+import { type TriangleRows, foldRow } from './lowerTriangle';
 
 /** What the rollout of a family needs to know besides its matrices. */
 export interface RolloutRowOptions {
@@ -22,16 +23,12 @@ export interface RolloutRowOptions {
   normalised: boolean;
 }
 
-/** Rows and columns of one family's attention rollout, each in O(L·T²), with its factors cached per layer. */
-/** A layer's attention rows: head h's row i starts at start(h, i) in data and stores stored(i) keys. */
-interface LayerRows {
-  data: Float32Array | Uint16Array;
-  start: (h: number, i: number) => number;
+/** A layer's attention rows: head h's row i starts at offset(h, i) in data and stores stored(i) keys (half-precision bits when values is given). */
+interface LayerRows extends TriangleRows {
   stored: (i: number) => number;
-  /** For half-precision triangles: each bit pattern's value (a row is decoded into a buffer first). */
-  values?: Float32Array;
 }
 
+/** Rows and columns of one family's attention rollout, each in O(L·T²), with its factors cached per layer. */
 export class RolloutRows {
   readonly size: number;
   private readonly causal: boolean;
@@ -180,8 +177,8 @@ export class RolloutRows {
   private layerRows(l: number): LayerRows {
     const T = this.size;
     const triangle = this.matrices.triangle?.(l);
-    if (triangle) return { data: triangle.data, start: triangle.offset, stored: (i) => i + 1, values: triangle.values };
-    return { data: this.matrices.layer(l), start: (h, i) => (h * T + i) * T, stored: () => T };
+    if (triangle) return { ...triangle, stored: (i) => i + 1 };
+    return { data: this.matrices.layer(l), offset: (h, i) => (h * T + i) * T, stored: () => T };
   }
 
   /** Row i of a layer's factor, written into f. */
@@ -196,10 +193,9 @@ export class RolloutRows {
     const row = values && !normalised ? (this.rowBuffer ??= new Float32Array(T)) : undefined;
     for (let h = 0; h < H; h++) {
       let data = rows.data as Float32Array;
-      let src = rows.start(h, i);
+      let src = rows.offset(h, i);
       if (values && normalised) {
-        const bits = rows.data; // half precision: each weight looked up as it is added (the same float32 sums)
-        for (let c = 0; c < width; c++) f[base + c] += values[bits[src + c]];
+        foldRow(rows, src, width, f, base); // half precision: each weight looked up as it is added
         continue;
       }
       if (values && row) {

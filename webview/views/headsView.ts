@@ -8,7 +8,7 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import { headMatrix } from '../../src/core/analysis';
+import { headReader } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import { parseHeadFilter } from '../../src/core/headFilter';
 import type { HeadProbeResult } from '../../src/core/headProbe';
@@ -318,9 +318,7 @@ export class HeadsView {
     const unscored = [...shown, ...this.rows.filter((r) => !shown.includes(r))].filter((r) => !table[r.layer][r.head]);
     const undrawn = shown.filter((r) => !r.drawn);
     let repeats: ReturnType<typeof repeatedTokens> | undefined;
-    // One head at a time: matrices held as lower triangles decode each head into one scratch buffer, not a layer.
-    let scratch: Float32Array | undefined;
-    const headOf = (l: number, hd: number) => (m.head ? m.head(l, hd, (scratch ??= new Float32Array(T * T))) : headMatrix(m, l, hd));
+    const headOf = headReader(m); // one head at a time: lower triangles decode each into one buffer, not a layer
     const step = () => {
       if (!this.active || this.lens.family !== family) return;
       const deadline = performance.now() + SLICE_MS;
