@@ -29,7 +29,9 @@ async function readRange(uri: vscode.Uri, start: number, length: number): Promis
       await handle.close();
     }
   }
-  return (await vscode.workspace.fs.readFile(uri)).subarray(start, start + length);
+  // The file system may answer with a Node Buffer, which crosses to a webview as JSON ({ type, data }): a plain
+  // Uint8Array crosses as bytes.
+  return new Uint8Array((await vscode.workspace.fs.readFile(uri)).subarray(start, start + length));
 }
 
 /** The modelBytes handler of one webview: the models it may load are those store.describe(webview) lists. */

@@ -9,6 +9,7 @@
 import type { OrtModule } from '../src/core/engine';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { fetchBytes } from './fetchBytes';
+import { mark } from './marks';
 import { OrtWorkerClient } from './ortClient';
 
 interface GpuAdapterLike {
@@ -76,7 +77,7 @@ export class OrtBackends {
     modelBytes.catch(() => undefined); // awaited by probe()
     // The worker starts meanwhile (its script is fetched and parsed): the binary's download does not wait for it.
     const version = this.worker.version();
-    version.catch(() => undefined); // awaited below
+    version.then(() => mark('worker'), () => undefined); // awaited below
     const base = async () => ({ requested, ortVersion: await version });
     let fallbackReason: string | undefined;
     if (requested === 'wasm') {
@@ -109,7 +110,9 @@ export class OrtBackends {
    */
   private fetchBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
     if (this.instantiated.has(backend)) return Promise.resolve(undefined);
-    return fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable', gunzip: true });
+    const binary = fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable', gunzip: true });
+    binary.then(() => mark('binary'), () => undefined);
+    return binary;
   }
 
   /**
@@ -120,6 +123,7 @@ export class OrtBackends {
     const [bytes, wasmBinary] = await Promise.all([modelBytes, this.fetchBinary(provider)]);
     const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary);
     this.instantiated.add(provider);
+    mark('instantiated');
     const ort = this.module(provider);
     try {
       const input = new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [1, 4]);

@@ -5,6 +5,9 @@ export type Step =
   | 'script' // the page's script started
   | 'ready' // the host answered with the initial state
   | 'request' // the host asked for an analysis (showSelection)
+  | 'worker' // onnxruntime's worker answered its first request (script fetched, parsed and started)
+  | 'binary' // onnxruntime's wasm binary is fetched and inflated
+  | 'instantiated' // the probe model's session is created (the first one of a build compiles the binary)
   | 'backend' // onnxruntime's worker, binary and probe are ready
   | 'files' // the model's files are fetched
   | 'session' // its session is created (in the worker)

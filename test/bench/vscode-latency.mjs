@@ -81,6 +81,10 @@ async function benchBackend(name, extensionsDir, files) {
   const frame = cold.frame;
   await frame.evaluate(watchLongTasksSinceStart);
   const coldSteps = coldBreakdown(await frame.evaluate(stepTimes), cold.result.at - cold.ms, cold.result.at, await frame.evaluate(longTasks));
+  // The page's fetches during the cold command (Resource Timing, page clock): what each file's trip took.
+  const coldFetches = (await frame.evaluate(() => performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, ms: e.responseEnd - e.startTime, bytes: e.decodedBodySize || e.encodedBodySize }))))
+    .filter((f) => f.start < cold.result.at)
+    .map((f) => [decodeURIComponent(f.name.split('?')[0].split('/').slice(-2).join('/')), f.start - (cold.result.at - cold.ms), f.ms, f.bytes]);
   const info = await frame.evaluate(() => ({
     backend: document.querySelector('[data-testid=backend]')?.getAttribute('data-backend'),
     ready: /Ready in ([\d,]+) ms/.exec(document.querySelector('[data-testid=backend]')?.textContent ?? '')?.[1],
@@ -113,7 +117,7 @@ async function benchBackend(name, extensionsDir, files) {
   rows.push(['head switch, back to a head seen: → repainted', big.result.tokens, switches.filter((s) => s.round > 0).map((s) => s.frame)]);
   await harness.closeBrowser(browser);
   await harness.stopProcess(server.child);
-  return { info, rows, coldSteps };
+  return { info, rows, coldSteps, coldFetches };
 }
 
 /** Names of the cold start's steps: what happened up to each mark (webview/marks.ts). */
@@ -122,7 +126,10 @@ const STEP_NAMES = {
   script: "webview's script loaded and started",
   ready: 'host answered the initial state',
   request: 'host asked for the analysis',
-  backend: "onnxruntime's worker, binary fetch and compile, probe model",
+  worker: "onnxruntime's worker started",
+  binary: "onnxruntime's binary fetched",
+  instantiated: 'probe session created (binary compiled)',
+  backend: 'probe model run: backend ready',
   files: "model's files fetched",
   session: 'session created',
   warm: 'warm-up run and sanity check',
@@ -183,6 +190,10 @@ try {
   console.log('\nThe cold command, step by step (each step ends at the time shown; the longest main-thread task that started in it):');
   for (const [name, { coldSteps }] of Object.entries(results)) {
     for (const [what, at, took, task] of coldSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
+  }
+  console.log('\nThe cold command\'s fetches through VS Code\'s webview resource loading (start after the key press, duration, bytes):');
+  for (const [name, { coldFetches }] of Object.entries(results)) {
+    for (const [file, at, took, bytes] of coldFetches) console.log(`  ${name}: ${ms(at).padStart(9)}  ${ms(took).padStart(9)}  ${(bytes / 2 ** 20).toFixed(2).padStart(6)} MiB  ${file}`);
   }
   console.log('\nThe panel\'s own breakdown of each analysis (last run of each row):');
   for (const [name, { info, rows }] of Object.entries(results)) {
