@@ -311,11 +311,12 @@ export class Engine {
       if (replacementId === undefined) throw new LensError('model-invalid', `The tokenizer of "${model.manifest.id}" has no ${wanted !== undefined ? `token ${JSON.stringify(wanted)} (manifest field occlusionToken)` : 'token for a single space; set the manifest field occlusionToken'}.`);
       const structure = runner.structure;
       const primary = structure.primary;
-      // Inference and the KL sums run on this (the UI) thread: small batches with a task boundary before
-      // each let the panel paint progress and answer input between them.
+      // The runs happen in onnxruntime's worker, the KL sums on this (the UI) thread while the worker runs the
+      // next batch (pipelinedBatches): small batches with a task boundary before each let the panel paint
+      // progress and answer input between them.
       const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-      // A recurrent model that exports its state after every token runs only each suffix from the state
-      // before it; every other model (the bundled attention models take no key/value cache) runs whole copies.
+      // A model that can start from the state or key/value cache after a prefix runs only each suffix
+      // (occlusionPrefix.ts); any other runs whole copies.
       return runnerOcclusion(runner, ids, {
         occluded: primary,
         observed: primary,

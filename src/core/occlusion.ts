@@ -152,17 +152,85 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
   const base = new BaselineRows(baseline.data, 0, T, V);
   const perInput = Math.max(1, baseline.data.byteLength);
   const batchSize = Math.max(1, Math.min(positions.length, Math.floor((options.maxBatchBytes ?? 256 * 2 ** 20) / perInput)));
-  for (let first = 0; first < positions.length; first += batchSize) {
+  const batches: number[][] = [];
+  for (let first = 0; first < positions.length; first += batchSize) batches.push(positions.slice(first, first + batchSize));
+  let done = 0;
+  const slices = new KlSlices(options.pause, cancelled);
+  await pipelinedBatches(
+    batches,
+    (ks) => runBatch(ks.map((k) => ({ ...ids, [options.occluded]: source.map((id, j) => (j === k ? options.replacementId : id)) }))),
+    async (ks, logits) => {
+      logitsDims(logits, ks.length, T);
+      slices.start();
+      for (const [b, k] of ks.entries()) {
+        for (let t = triangular ? k : 0; t < T; t++) {
+          out[t * K + k] = base.klBits(t, logits.data, (b * T + t) * V);
+          const yielded = slices.next();
+          if (yielded) await yielded;
+        }
+      }
+      options.onProgress?.((done += ks.length), positions.length);
+    },
+    options,
+    cancelled,
+  );
+  return out;
+}
+
+/**
+ * Runs the batches in order, starting each before the one before it is consumed: where runs happen elsewhere
+ * (the webview's worker), consuming a batch (its KL sums, a sixth of the time at 256 tokens) overlaps the next
+ * run instead of following it. So two batches' logits are alive at once. `pause` is awaited and cancellation
+ * checked before each run starts; a run started when a later step fails is left to finish, its result unread.
+ */
+export async function pipelinedBatches<B>(
+  batches: readonly B[],
+  run: (batch: B) => Promise<Tensor>,
+  consume: (batch: B, logits: Tensor) => Promise<void>,
+  options: Pick<OcclusionOptions, 'pause'>,
+  cancelled: () => void,
+): Promise<void> {
+  // Resolves once run i is under way (not done): a worker's request goes out a few microtasks after the call,
+  // so one macrotask passes before the caller's synchronous sums hold the thread.
+  const begin = async (i: number): Promise<{ logits: Promise<Tensor> }> => {
     await options.pause?.();
     cancelled();
-    const ks = positions.slice(first, first + batchSize);
-    const batch = ks.map((k) => ({ ...ids, [options.occluded]: source.map((id, j) => (j === k ? options.replacementId : id)) }));
-    const logits = await runBatch(batch);
-    logitsDims(logits, ks.length, T);
-    ks.forEach((k, b) => {
-      for (let t = triangular ? k : 0; t < T; t++) out[t * K + k] = base.klBits(t, logits.data, (b * T + t) * V);
-    });
-    options.onProgress?.(first + ks.length, positions.length);
+    const logits = run(batches[i]);
+    logits.catch(() => undefined); // awaited below; unread when a later step fails
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    return { logits };
+  };
+  let next = batches.length ? await begin(0) : undefined;
+  for (let i = 0; i < batches.length; i++) {
+    const logits = await next!.logits;
+    next = i + 1 < batches.length ? await begin(i + 1) : undefined;
+    await consume(batches[i], logits);
   }
-  return out;
+}
+
+/** How long the KL sums run before they yield through `pause` (a batch of 12 MiB of logits took 19–57 ms). */
+const KL_SLICE_MS = 10;
+
+/** Keeps a batch's KL sums in short tasks: they yield through `pause` (then check cancellation) every KL_SLICE_MS. */
+export class KlSlices {
+  private since = 0;
+
+  constructor(
+    private readonly pause: (() => Promise<void>) | undefined,
+    private readonly cancelled: () => void,
+  ) {}
+
+  /** A batch's sums start now. */
+  start(): void {
+    this.since = performance.now();
+  }
+
+  /** Called after each row: a pause to await once KL_SLICE_MS have passed since the start or the last one, else undefined. */
+  next(): Promise<void> | undefined {
+    if (!this.pause || performance.now() - this.since < KL_SLICE_MS) return undefined;
+    return this.pause().then(() => {
+      this.cancelled();
+      this.since = performance.now();
+    });
+  }
 }

@@ -13,7 +13,7 @@ import { type SeededCache, cacheSeeds, cachesAfter } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { modelStructure } from './modelStructure';
-import { BaselineRows, type OcclusionOptions, type OcclusionTarget, type SequenceIds, logitsDims, occlusion } from './occlusion';
+import { BaselineRows, type OcclusionOptions, type OcclusionTarget, type SequenceIds, KlSlices, logitsDims, occlusion, pipelinedBatches } from './occlusion';
 
 /** What occlusion needs of a model runner (a ModelRunner). */
 export type OcclusionRunner = Pick<ModelRunner, 'manifest' | 'run' | 'runBatchLogits'>;
@@ -183,9 +183,8 @@ export async function occlusionReusingPrefix(
   if (!(await prefixCheck(runner, plan, base, tokens, base[logitsName].data, V))) return undefined;
   const baseline = new BaselineRows(base[logitsName].data, 0, T, V);
   const maxBytes = options.maxBatchBytes ?? 256 * 2 ** 20;
+  const batches: number[][] = [];
   for (let first = 0; first < positions.length; ) {
-    await options.pause?.();
-    cancelled();
     const k0 = positions[first];
     const length = T - k0;
     const byBytes = Math.max(1, Math.floor(maxBytes / (length * V * 4)));
@@ -197,24 +196,43 @@ export async function occlusionReusingPrefix(
       padding += extra;
       ks.push(positions[first + ks.length]);
     }
-    // From a cache: tokens k0.. with token k replaced. From states: token k replaced, then the rest, padded at
-    // the end with any id (read after every real token only). Item k's position t is then its row t - start(k).
-    const fromCache = plan.caches.length > 0;
-    const start = (k: number) => (fromCache ? k0 : k);
-    const batch = ks.map((k) => {
-      const suffix = fromCache ? tokens.slice(k0) : [options.replacementId, ...tokens.slice(k + 1)];
-      if (fromCache) suffix[k - k0] = options.replacementId;
-      while (suffix.length < length) suffix.push(options.replacementId);
-      return { [plan.sequence]: suffix };
-    });
-    const logits = await runner.runBatchLogits(batch, seeds(plan, base, ks));
-    logitsDims(logits, ks.length, length);
-    ks.forEach((k, b) => {
-      for (let t = k; t < T; t++) out[t * T + k] = baseline.klBits(t, logits.data, (b * length + t - start(k)) * V);
-    });
+    batches.push(ks);
     first += ks.length;
-    options.onProgress?.(first, positions.length);
   }
+  // From a cache: tokens k0.. with token k replaced. From states: token k replaced, then the rest, padded at
+  // the end with any id (read after every real token only). Item k's position t is then its row t - start(k).
+  const fromCache = plan.caches.length > 0;
+  const start = (ks: number[], k: number) => (fromCache ? ks[0] : k);
+  let done = 0;
+  const slices = new KlSlices(options.pause, cancelled);
+  await pipelinedBatches(
+    batches,
+    (ks) => {
+      const length = T - ks[0];
+      const batch = ks.map((k) => {
+        const suffix = fromCache ? tokens.slice(ks[0]) : [options.replacementId, ...tokens.slice(k + 1)];
+        if (fromCache) suffix[k - ks[0]] = options.replacementId;
+        while (suffix.length < length) suffix.push(options.replacementId);
+        return { [plan.sequence]: suffix };
+      });
+      return runner.runBatchLogits(batch, seeds(plan, base, ks));
+    },
+    async (ks, logits) => {
+      const length = T - ks[0];
+      logitsDims(logits, ks.length, length);
+      slices.start();
+      for (const [b, k] of ks.entries()) {
+        for (let t = k; t < T; t++) {
+          out[t * T + k] = baseline.klBits(t, logits.data, (b * length + t - start(ks, k)) * V);
+          const yielded = slices.next();
+          if (yielded) await yielded;
+        }
+      }
+      options.onProgress?.((done += ks.length), positions.length);
+    },
+    options,
+    cancelled,
+  );
   return out;
 }
 

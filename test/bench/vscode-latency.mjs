@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx (npm run bench:vscode)
 import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
-import { headSwitches, heatmapHovers, longTasks, markShown, stepTimes, untilIdle, untilPainted, watchLongTasksSinceStart } from './webviewTiming.mjs';
+import { headSwitches, heatmapHovers, longTasks, markShown, occlusionTimed, stepTimes, untilIdle, untilPainted, watchLongTasksSinceStart } from './webviewTiming.mjs';
 import { SOURCES, benchSource, prefixOfTokens } from './benchSelection.mjs';
 import { benchScale } from './vscode-scale.mjs';
 
@@ -104,6 +104,12 @@ async function benchBackend(name, extensionsDir, files) {
   rows.push([`command → heatmap painted, warm (median of ${RUNS})`, cold.result.tokens, warm, TARGETS.warm, lastTimings]);
   rows.push(['  of which key press → request in the webview', cold.result.tokens, toRequest]);
   rows.push(['  of which request → heatmap painted', cold.result.tokens, warm.map((w, i) => w - toRequest[i])]);
+  // Occlusion of the same selection: each token replaced in turn, the W(t, k) view's "Compute occlusion".
+  await frame.evaluate(untilIdle);
+  const occluded = await frame.evaluate(occlusionTimed, { timeoutMs: 600_000 });
+  if (occluded.timedOut) throw new Error('occlusion did not finish');
+  rows.push([`occlusion: click → done (longest task ${ms(occluded.longest)})`, cold.result.tokens, [occluded.ms]]);
+  await frame.evaluate(() => document.querySelector('[data-testid=tab-heatmap]')?.click()); // the next analysis paints its heatmap
   await selectFile(page, large.name, large.text.length);
   await frame.evaluate(markShown);
   const big = await timeCommand(page, frame, offset);

@@ -200,3 +200,38 @@ export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
     requestAnimationFrame(tick);
   });
 }
+
+/**
+ * Opens the W(t, k) tab, clicks "Compute occlusion" and resolves with the ms from the click to the frame in which
+ * the button says the occlusion is done, with the longest main-thread task meanwhile, or { timedOut }.
+ */
+export function occlusionTimed({ timeoutMs }) {
+  return new Promise((resolve) => {
+    document.querySelector('[data-testid=tab-w]')?.click();
+    const started = performance.now();
+    let t0 = NaN;
+    let longest = 0;
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.startTime >= t0) longest = Math.max(longest, e.duration);
+    });
+    observer.observe({ type: 'longtask' });
+    const tick = () => {
+      const button = document.querySelector('[data-testid=occlusion-run]');
+      if (Number.isNaN(t0)) {
+        if (button && button.offsetParent !== null) {
+          button.click();
+          t0 = performance.now();
+        }
+      } else if (button && /Show occlusion/.test(button.textContent ?? '')) {
+        observer.disconnect();
+        return resolve({ ms: performance.now() - t0, longest });
+      }
+      if (performance.now() - started > timeoutMs) {
+        observer.disconnect();
+        return resolve({ timedOut: true });
+      }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}

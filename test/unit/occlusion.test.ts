@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-web';
 import * as path from 'path';
 import { tensor } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
-import { type BatchLogits, type SequenceIds, occlusion } from '../../src/core/occlusion';
+import { type BatchLogits, KlSlices, type SequenceIds, occlusion } from '../../src/core/occlusion';
 
 const root = path.join(__dirname, '../..');
 const IDS = [3, 1, 4, 1, 5, 2, 6, 5, 3];
@@ -202,11 +202,47 @@ describe('occlusion influence', function () {
       const pause = () => new Promise<void>((resolve) => setTimeout(() => (events.push('pause'), resolve()), 0));
       const options = { ...SELF, causal: true, maxBatchBytes: 2 * IDS.length * V * 4 };
       const paused = await occlusion(model.run, { input_ids: IDS }, { ...options, pause, onProgress: (done) => events.push(String(done)) });
-      assert.deepStrictEqual(events, ['pause', '2', 'pause', '4', 'pause', '6', 'pause', '8', 'pause', '9']);
+      // Each batch's run starts (after its pause) before the batch before it is consumed (its progress).
+      assert.deepStrictEqual(events, ['pause', 'pause', '2', 'pause', '4', 'pause', '6', 'pause', '8', '9']);
       assert.deepStrictEqual(Array.from(paused), Array.from(await occlusion(model.run, { input_ids: IDS }, { ...SELF, causal: true })));
     } finally {
       await model.release();
     }
+  });
+
+  it('starts each batch before the one before it is consumed, so that the KL sums overlap a run in a worker', async () => {
+    const model = await toy('previous-token');
+    try {
+      const events: string[] = [];
+      const run: typeof model.run = (batch) => (events.push(`run ${batch.length}`), model.run(batch));
+      const options = { ...SELF, causal: true, maxBatchBytes: 2 * IDS.length * V * 4 };
+      const overlapped = await occlusion(run, { input_ids: IDS }, { ...options, onProgress: (done) => events.push(String(done)) });
+      // The base run, then batch 1's run; each batch's progress (its KL sums done) comes after the next run started.
+      assert.deepStrictEqual(events, ['run 1', 'run 2', 'run 2', '2', 'run 2', '4', 'run 2', '6', 'run 1', '8', '9']);
+      assert.deepStrictEqual(Array.from(overlapped), Array.from(await occlusion(model.run, { input_ids: IDS }, { ...SELF, causal: true })));
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('splits a batch\'s KL sums into short tasks: past 10 ms they yield through the pause, then check cancellation', async () => {
+    let pauses = 0;
+    let aborted = false;
+    const slices = new KlSlices(async () => void pauses++, () => {
+      if (aborted) throw new LensError('cancelled', 'Occlusion was cancelled.');
+    });
+    slices.start();
+    const until = performance.now() + 12;
+    while (performance.now() < until); // a row's sums that took 12 ms
+    const yielded = slices.next();
+    assert.ok(yielded instanceof Promise, 'past 10 ms, the next row waits for the pause');
+    await yielded;
+    assert.strictEqual(pauses, 1);
+    const later = performance.now() + 12;
+    while (performance.now() < later);
+    aborted = true;
+    await assert.rejects(slices.next()!, (err: LensError) => err.code === 'cancelled');
+    assert.strictEqual(new KlSlices(undefined, () => undefined).next(), undefined, 'without a pause, never');
   });
 
   it('stops when cancelled during a pause', async () => {
