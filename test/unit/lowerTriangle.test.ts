@@ -11,6 +11,7 @@ import { DECODED_HEAD_BYTES, LowerTriangleTensor, keptHeads } from '../../src/co
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
+import { matrixOf, poolMax, pooledTriangleHead } from '../../webview/views/matrices';
 
 /** `count` random causal T × T matrices, rows summing to 1. */
 function causal(count: number, T: number, seed = 1): Float32Array {
@@ -159,6 +160,25 @@ describe('matrices held as lower triangles', () => {
     const plain = layeredFromTensor({ dims: [L, H, T, T], data });
     assert.strictEqual(plain.head, undefined);
     assert.deepStrictEqual(headMatrix(plain, 1, 2), data.subarray((H + 2) * T * T, (H + 3) * T * T));
+  });
+
+  it('give the model view\'s thumbnails read from the rows, bit for bit those of the decoded heads', () => {
+    // 100 tokens: every entry of the later rows feeds the colour scale; 300: a random sample of them does.
+    for (const [T, half] of [[100, false], [300, false], [300, true]] as const) {
+      const H = 3;
+      const tensor = packed([H, T, T], causal(H, T, T), half);
+      const rows = tensor.rowsFrom(0);
+      for (let h = 0; h < H; h++) {
+        for (const factor of [2, 3, 7]) {
+          const expected = poolMax(matrixOf(tensor.decode(h, h + 1), T), factor, true);
+          const got = pooledTriangleHead(rows, h, T, factor);
+          const label = `T ${T}${half ? ' (half)' : ''}, head ${h}, factor ${factor}`;
+          assert.strictEqual(got.size, expected.size, label);
+          assert.deepStrictEqual([got.max, got.colourMax, got.signed], [expected.max, expected.colourMax, expected.signed], label);
+          assert.ok(got.data.every((x, i) => Object.is(x, expected.data[i])), `${label}: the pooled pixels differ`);
+        }
+      }
+    }
   });
 
   it('give rollout rows and columns equal to the full matrices', () => {
