@@ -161,14 +161,7 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
     (ks) => runBatch(ks.map((k) => ({ ...ids, [options.occluded]: source.map((id, j) => (j === k ? options.replacementId : id)) }))),
     async (ks, logits) => {
       logitsDims(logits, ks.length, T);
-      slices.start();
-      for (const [b, k] of ks.entries()) {
-        for (let t = triangular ? k : 0; t < T; t++) {
-          out[t * K + k] = base.klBits(t, logits.data, (b * T + t) * V);
-          const yielded = slices.next();
-          if (yielded) await yielded;
-        }
-      }
+      await klColumns(base, out, K, ks, logits.data, (k) => (triangular ? k : 0), (b, _k, t) => b * T + t, slices);
       options.onProgress?.((done += ks.length), positions.length);
     },
     options,
@@ -210,6 +203,30 @@ export async function pipelinedBatches<B>(
 
 /** How long the KL sums run before they yield through `pause` (a batch of 12 MiB of logits took 19–57 ms). */
 const KL_SLICE_MS = 10;
+
+/**
+ * Writes a batch's KL columns into out (row-major, `columns` wide): for item b, which occluded position ks[b],
+ * rows t = first(k)..T-1 against the logits row rowOf(b, k, t), yielding through `slices` as they ask.
+ */
+export async function klColumns(
+  base: BaselineRows,
+  out: Float32Array,
+  columns: number,
+  ks: readonly number[],
+  logits: Float32Array,
+  first: (k: number) => number,
+  rowOf: (b: number, k: number, t: number) => number,
+  slices: KlSlices,
+): Promise<void> {
+  slices.start();
+  for (const [b, k] of ks.entries()) {
+    for (let t = first(k); t < base.T; t++) {
+      out[t * columns + k] = base.klBits(t, logits, rowOf(b, k, t) * base.V);
+      const yielded = slices.next();
+      if (yielded) await yielded;
+    }
+  }
+}
 
 /** Keeps a batch's KL sums in short tasks: they yield through `pause` (then check cancellation) every KL_SLICE_MS. */
 export class KlSlices {

@@ -13,7 +13,7 @@ import { type SeededCache, cacheSeeds, cachesAfter } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { modelStructure } from './modelStructure';
-import { BaselineRows, type OcclusionOptions, type OcclusionTarget, type SequenceIds, KlSlices, logitsDims, occlusion, pipelinedBatches } from './occlusion';
+import { BaselineRows, type OcclusionOptions, type OcclusionTarget, type SequenceIds, KlSlices, klColumns, logitsDims, occlusion, pipelinedBatches } from './occlusion';
 
 /** What occlusion needs of a model runner (a ModelRunner). */
 export type OcclusionRunner = Pick<ModelRunner, 'manifest' | 'run' | 'runBatchLogits'>;
@@ -220,14 +220,7 @@ export async function occlusionReusingPrefix(
     async (ks, logits) => {
       const length = T - ks[0];
       logitsDims(logits, ks.length, length);
-      slices.start();
-      for (const [b, k] of ks.entries()) {
-        for (let t = k; t < T; t++) {
-          out[t * T + k] = baseline.klBits(t, logits.data, (b * length + t - start(ks, k)) * V);
-          const yielded = slices.next();
-          if (yielded) await yielded;
-        }
-      }
+      await klColumns(baseline, out, T, ks, logits.data, (k) => k, (b, k, t) => b * length + t - start(ks, k), slices);
       options.onProgress?.((done += ks.length), positions.length);
     },
     options,
