@@ -195,6 +195,14 @@ export function describeViews(session, selection) {
       assert.equal(result.tokens.length, 2048);
       assert.match(result.timings ?? '', /^2,048 tokens/);
       heatmapHash = (await expectHeatmapPainted(panel, heatmapHash)).hash;
+      // The mean over heads of a layer at 2,048 tokens is folded in slices (the note says "Averaging…" meanwhile),
+      // then drawn: the mean of another layer.
+      const pick = (testid, value) => panel.locator(`[data-testid=${testid}]`).evaluate((p, v) => ((p.value = v), p.dispatchEvent(new Event('change'))), value);
+      await pick('head-picker', 'mean');
+      const layer = await panel.locator('[data-testid=layer-picker]').evaluate((p) => (p.value === '0' ? '1' : '0'));
+      await pick('layer-picker', layer);
+      await panel.locator('[data-testid=heatmap-note]', { hasText: new RegExp(`^Layer ${Number(layer) + 1}, mean over heads: row = query token`) }).waitFor({ timeout: 60_000 });
+      heatmapHash = (await expectHeatmapPainted(panel, heatmapHash)).hash;
       await showTab(panel, 'model');
       const thumb = await panel.locator('[data-testid=model-thumb] canvas').last().evaluate(canvasPainted, { minFraction: 0.2 });
       assert.ok(thumb.fraction >= 0.2, `the last thumbnail has ${thumb.painted} of ${thumb.total} pixels painted`);

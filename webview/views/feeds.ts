@@ -130,7 +130,14 @@ export class AttentionFeed implements HeatmapFeed {
   }
 
   matrix(): Matrix | null {
-    return this.lens.head === 'rollout' ? this.loader.get() : this.source.get(this.lens.head, this.lens.layer);
+    const { head, layer } = this.lens;
+    if (head === 'rollout') return this.loader.get();
+    if (head === 'mean' && this.source.meanNeedsPreparing(layer)) {
+      // Computed in slices, then drawn: the note says so meanwhile.
+      this.source.prepareMean(layer).then(() => this.listeners.emit(), () => undefined);
+      return null;
+    }
+    return this.source.get(head, layer);
   }
 
   note(): { text: string; error?: boolean } {
@@ -141,6 +148,9 @@ export class AttentionFeed implements HeatmapFeed {
       return {
         text: Number.isNaN(f) ? 'Computing the rollout…' : `Computing the rollout over ${lens.attention?.layers ?? lens.layers} layers (O(L·T³) for ${lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`,
       };
+    }
+    if (lens.head === 'mean' && this.source.meanNeedsPreparing(lens.layer)) {
+      return { text: `Averaging ${lens.heads} heads over ${lens.T.toLocaleString('en-US')} tokens…` };
     }
     const layers = lens.attention?.layers ?? 0;
     if (lens.head !== 'rollout' && lens.layer >= layers) {
@@ -184,7 +194,9 @@ export class AttentionFeed implements HeatmapFeed {
     const current = typeof lens.head === 'number' ? lens.head : -1;
     const others = [...Array(lens.heads).keys()].filter((h) => h !== current).sort((a, b) => Math.abs(a - current) - Math.abs(b - current) || a - b);
     const heads: HeadChoice[] = [...others.slice(0, source.headsKept() - (current >= 0 ? 1 : 0)), 'mean'];
-    return heads.filter((h) => h !== lens.head).map((h) => ({ key: `${lens.sequence}|${lens.slug(h, lens.layer)}`, matrix: () => source.get(h, lens.layer) }));
+    // A mean that would take a long task is computed in slices instead (it is drawn when picked, or once done).
+    const matrix = (h: HeadChoice) => () => (h === 'mean' && source.meanNeedsPreparing(lens.layer) ? (void source.prepareMean(lens.layer), null) : source.get(h, lens.layer));
+    return heads.filter((h) => h !== lens.head).map((h) => ({ key: `${lens.sequence}|${lens.slug(h, lens.layer)}`, matrix: matrix(h) }));
   }
 
   /** The matrix source reports rollout progress. */

@@ -7,6 +7,7 @@
 
 import { type LayeredMatrices, denseProductRows, headMatrix, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rolloutLayers, rowNormalisedAbs } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
+import { meanOverHeadsInSlices } from '../../src/core/influenceMatrix';
 import { type TriangleRows, keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
@@ -42,6 +43,11 @@ export function colourScaleOf(scale: ValueScale): ColourScale {
 
 /** Tokens above which rollout is computed in time slices with a progress note. */
 export const SLICED_ROLLOUT_FROM = 512;
+
+/** Tokens from which the mean over heads of attention held as lower triangles is computed in slices (prepareMean). */
+const SLICED_MEAN_FROM = 1024;
+/** Main-thread time per slice of that mean. */
+const SLICE_MS = 8;
 
 /** Query rows skipped by the colour statistic: the first tokens have few keys, so large weights by construction. */
 const EARLY_ROWS = 8;
@@ -177,6 +183,8 @@ export class MatrixSource {
   private readonly abort = new AbortController();
   /** One head's decoded matrix at a time, for thumbnail(). */
   private scratch: Float32Array | undefined;
+  /** Means over heads being computed in slices, by cache key. */
+  private readonly pendingMeans = new Map<string, Promise<void>>();
   private readonly progress = new Set<() => void>();
   /** Progress of a running rollout, 0-1; NaN when none runs. */
   rolloutProgress = NaN;
@@ -311,6 +319,39 @@ export class MatrixSource {
     if (aggregates.length > 6) this.cache.delete(aggregates[0]);
     const kept = this.headsKept();
     for (const k of heads.slice(0, Math.max(0, heads.length - kept))) this.cache.delete(k);
+  }
+
+  /**
+   * Whether get('mean', layer) would fold every head of a long input in one task (a 60–150 ms task at 2,036
+   * tokens for 12 heads held as lower triangles): then prepareMean() computes it in slices first.
+   */
+  meanNeedsPreparing(layer: number): boolean {
+    const { attention, family, T } = this.lens;
+    if (!attention?.triangle || !family || layer >= attention.layers || T < SLICED_MEAN_FROM) return false;
+    return !this.cache.has(`${family.key}|${layer}:mean`);
+  }
+
+  /** Computes the mean over heads of `layer` in slices (the same values as get()) and keeps it; once per layer at a time. */
+  prepareMean(layer: number): Promise<void> {
+    const { attention, family, T } = this.lens;
+    if (!attention || !family) return Promise.resolve();
+    const key = `${family.key}|${layer}:mean`;
+    let pending = this.pendingMeans.get(key);
+    if (!pending) {
+      // Kept (and no longer pending) before anyone awaiting it runs: they find it in the cache.
+      pending = meanOverHeadsInSlices(attention, layer, yieldToUi, SLICE_MS).then(
+        (data) => {
+          this.pendingMeans.delete(key);
+          if (!this.abort.signal.aborted) this.remember(key, matrixOf(data, T, family.signed));
+        },
+        (err: unknown) => {
+          this.pendingMeans.delete(key);
+          throw err;
+        },
+      );
+      this.pendingMeans.set(key, pending);
+    }
+    return pending;
   }
 
   /** How many head matrices stay cached: decoded copies (lower triangles), those the matrices keep; views into the attention cost nothing: two layers'. */
