@@ -22,9 +22,20 @@ export function markShown() {
  */
 export function untilPainted({ timeoutMs }) {
   const shown = window.__attentionLensShown ?? null;
+  let probe;
   const painted = (canvas) => {
     if (canvas.width <= 1 || canvas.clientWidth === 0) return false;
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    // A large canvas is read at 96 × 96: reading all of it every frame was itself a 30–200 ms task of the page's
+    // thread, counted among the longest tasks this measures. A small one is read as it is.
+    let data;
+    if (canvas.width * canvas.height <= 256 * 256) data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    else {
+      probe ??= Object.assign(document.createElement('canvas'), { width: 96, height: 96 }).getContext('2d');
+      probe.imageSmoothingEnabled = false;
+      probe.clearRect(0, 0, 96, 96);
+      probe.drawImage(canvas, 0, 0, 96, 96);
+      data = probe.getImageData(0, 0, 96, 96).data;
+    }
     let n = 0;
     for (let i = 0; i < data.length; i += 4) {
       if (Math.abs(data[i] - data[0]) + Math.abs(data[i + 1] - data[1]) + Math.abs(data[i + 2] - data[2]) > 40) n++;
@@ -171,9 +182,20 @@ export function stepTimes() {
  * { timedOut }.
  */
 export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
+  let probe;
   const painted = (canvas) => {
     if (canvas.width <= 1 || canvas.clientWidth === 0) return false;
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    // A large canvas is read at 96 × 96: reading all of it every frame was itself a 30–200 ms task of the page's
+    // thread, counted among the longest tasks this measures. A small one is read as it is.
+    let data;
+    if (canvas.width * canvas.height <= 256 * 256) data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    else {
+      probe ??= Object.assign(document.createElement('canvas'), { width: 96, height: 96 }).getContext('2d');
+      probe.imageSmoothingEnabled = false;
+      probe.clearRect(0, 0, 96, 96);
+      probe.drawImage(canvas, 0, 0, 96, 96);
+      data = probe.getImageData(0, 0, 96, 96).data;
+    }
     let n = 0;
     for (let i = 0; i < data.length; i += 4) {
       if (Math.abs(data[i] - data[0]) + Math.abs(data[i + 1] - data[1]) + Math.abs(data[i + 2] - data[2]) > 40) n++;
