@@ -11,7 +11,7 @@ import { DECODED_HEAD_BYTES, LowerTriangleTensor, keptHeads } from '../../src/co
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
-import { matrixOf, poolMax, pooledTriangleHead } from '../../webview/views/matrices';
+import { matrixOf, poolMax, pooledTriangleHead } from '../../webview/views/matrixOf';
 
 /** `count` random causal T × T matrices, rows summing to 1. */
 function causal(count: number, T: number, seed = 1): Float32Array {

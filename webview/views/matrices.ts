@@ -8,23 +8,15 @@
 import { type LayeredMatrices, denseProductRows, headMatrix, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rolloutLayers, rowNormalisedAbs } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import { meanOverHeadsInSlices } from '../../src/core/influenceMatrix';
-import { type TriangleRows, keptHeads } from '../../src/core/lowerTriangle';
+import { keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
 import { yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
+import { type Matrix, matrixOf, poolMax, pooledTriangleHead } from './matrixOf';
 
-/** A square matrix, its largest value, and the value the colour scale tops out at. */
-export interface Matrix {
-  data: Float32Array;
-  size: number;
-  max: number;
-  /** Where the colour scale tops out (see matrixOf); larger values get the top colour. */
-  colourMax: number;
-  /** Values may be negative (a family declared signed): drawn on a diverging scale of ±colourMax. */
-  signed?: boolean;
-}
+export { type Matrix, matrixOf, poolMax, pooledTriangleHead };
 
 /**
  * How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights; signed,
@@ -48,89 +40,6 @@ export const SLICED_ROLLOUT_FROM = 512;
 const SLICED_MEAN_FROM = 1024;
 /** Main-thread time per slice of that mean. */
 const SLICE_MS = 8;
-
-/** Query rows skipped by the colour statistic: the first tokens have few keys, so large weights by construction. */
-const EARLY_ROWS = 8;
-
-/**
- * A matrix with its maximum and its colour-scale top: the 99.5th percentile of the positive entries of
- * the later rows (up to 65,536 of them, sampled at random), so one huge weight does not darken the rest.
- * A signed matrix's maximum and top are its largest |value|: its diverging scale is symmetric around it.
- */
-export function matrixOf(data: Float32Array, size: number, signed = false): Matrix {
-  if (signed) {
-    let peak = 0;
-    for (let i = 0; i < data.length; i++) if (Math.abs(data[i]) > peak) peak = Math.abs(data[i]);
-    return { data, size, max: peak, colourMax: peak, signed: true };
-  }
-  let max = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
-  const top = colourTop(size, (i) => data[i]);
-  return { data, size, max, colourMax: top > 0 ? top : max };
-}
-
-/** The colour-scale top of matrixOf for a size × size matrix whose entry at flat index i is valueAt(i). */
-function colourTop(size: number, valueAt: (i: number) => number): number {
-  const length = size * size;
-  const from = Math.min(EARLY_ROWS, size >> 1) * size;
-  const span = length - from;
-  // A typed array, sorted natively: a comparator over 65,536 numbers is most of a head switch at 2,048 tokens.
-  const drawn = new Float32Array(Math.max(0, Math.min(span, 65_536)));
-  let n = 0;
-  if (span <= 65_536) {
-    for (let i = from; i < length; i++) {
-      const v = valueAt(i);
-      if (v > 0) drawn[n++] = v;
-    }
-  } else {
-    let seed = 12345;
-    for (let d = 0; d < 65_536; d++) {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // an LCG: no aliasing with the row length
-      const v = valueAt(from + (seed % span));
-      if (v > 0) drawn[n++] = v;
-    }
-  }
-  const sample = drawn.subarray(0, n).sort();
-  return sample.length ? sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))] : 0;
-}
-
-/**
- * poolMax(matrixOf(head), factor, true) of one head held as lower triangles (a non-negative causal matrix), read
- * from its rows: the same numbers without decoding the head into a T × T array (16 MB at 2,048 tokens) and
- * reading it twice more. The model view draws 144 such thumbnails; each took 60–100 ms decoded.
- */
-export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, factor: number): Matrix {
-  const size = Math.ceil(n / factor);
-  const out = new Float32Array(size * size);
-  const { data, values } = rows;
-  let max = 0;
-  for (let i = 0; i < n; i++) {
-    const outRow = ((i / factor) | 0) * size;
-    const from = rows.offset(head, i);
-    for (let c = 0, j = 0; j <= i; c++) {
-      const stop = Math.min(i + 1, j + factor);
-      let best = out[outRow + c];
-      if (values) {
-        for (; j < stop; j++) if (values[data[from + j]] > best) best = values[data[from + j]];
-      } else {
-        for (; j < stop; j++) if (data[from + j] > best) best = data[from + j];
-      }
-      out[outRow + c] = best;
-      if (best > max) max = best;
-    }
-  }
-  for (let r = 0; r < size; r++) {
-    for (let c = 0; c < size; c++) if (c * factor > Math.min(n - 1, r * factor + factor - 1)) out[r * size + c] = NaN;
-  }
-  const top = colourTop(n, (index) => {
-    const i = (index / n) | 0;
-    const j = index - i * n;
-    if (j > i) return 0;
-    const v = data[rows.offset(head, i) + j];
-    return values ? values[v] : v;
-  });
-  return { data: out, size, max, colourMax: top > 0 ? top : max };
-}
 
 /**
  * Every layer's rollout in ~12 ms slices: the same math as core rolloutLayers() (R_l = Â_l·…·Â_1,
@@ -367,39 +276,6 @@ export class MatrixSource {
     this.partials.clear();
     this.progress.clear();
   }
-}
-
-/**
- * Max-pools a matrix by `factor` into a ceil(size/factor) square. With causal attention, blocks wholly
- * above the diagonal become NaN (painted transparent), the others keep their largest weight (a signed
- * matrix's blocks, the value of largest magnitude, with its sign).
- */
-export function poolMax(m: Matrix, factor: number, causal: boolean): Matrix {
-  const n = m.size;
-  const size = Math.ceil(n / factor);
-  const out = new Float32Array(size * size);
-  for (let i = 0; i < n; i++) {
-    const r = (i / factor) | 0;
-    const row = i * n;
-    const outRow = r * size;
-    const jEnd = causal ? Math.min(n, i + 1) : n;
-    for (let c = 0, j = 0; j < jEnd; c++) {
-      const stop = Math.min(jEnd, j + factor);
-      let best = out[outRow + c];
-      if (m.signed) {
-        for (; j < stop; j++) if (Math.abs(m.data[row + j]) > Math.abs(best)) best = m.data[row + j];
-      } else {
-        for (; j < stop; j++) if (m.data[row + j] > best) best = m.data[row + j];
-      }
-      out[outRow + c] = best;
-    }
-  }
-  if (causal) {
-    for (let r = 0; r < size; r++) {
-      for (let c = 0; c < size; c++) if (c * factor > Math.min(n - 1, r * factor + factor - 1)) out[r * size + c] = NaN;
-    }
-  }
-  return { data: out, size, max: m.max, colourMax: m.colourMax, signed: m.signed };
 }
 
 /**
