@@ -2,9 +2,10 @@
 // code-server, the workbench gathered the whole file on the main thread the webview shares (a 3.8 s task), the
 // service worker stored a copy in Cache Storage, and the load peaked 0.7–0.8 GB higher than when the host reads
 // the file where it lies and posts it in pieces (as fast: the connection limits both). This answers the webviews'
-// modelBytes requests: only for a model this webview was told about (same roots as its resource URIs), only its
-// ONNX file or its declared external data, only bytes inside the file. Everything else is refused, saying what
-// was asked.
+// modelBytes requests: only for a model this webview was told about (store.loadableBy), only its ONNX file or its
+// declared external data, only bytes inside the file, only on disk (another file system offers no ranges: every
+// piece would read the whole file, so the webview loads it through its resource URI). Everything else is
+// refused, saying what was asked.
 
 import { open } from 'fs/promises';
 import * as vscode from 'vscode';
@@ -12,40 +13,34 @@ import { LensError } from './core/errors';
 import type { ModelBytesParams } from './core/protocol';
 import type { ModelStore } from './modelStore';
 
-/** Reads a range of a file: with a file handle for local files, else the whole file through the file system API. */
-async function readRange(uri: vscode.Uri, start: number, length: number): Promise<Uint8Array> {
-  if (uri.scheme === 'file') {
-    const handle = await open(uri.fsPath, 'r');
-    try {
-      const bytes = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(bytes, done, length - done, start + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done === length ? bytes : bytes.subarray(0, done);
-    } finally {
-      await handle.close();
+/** Reads bytes start..start+length-1 of a file on disk (fewer at its end). */
+async function readRange(path: string, start: number, length: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(bytes, done, length - done, start + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
     }
+    return done === length ? bytes : bytes.subarray(0, done);
+  } finally {
+    await handle.close();
   }
-  // The file system may answer with a Node Buffer, which crosses to a webview as JSON ({ type, data }): a plain
-  // Uint8Array crosses as bytes.
-  return new Uint8Array((await vscode.workspace.fs.readFile(uri)).subarray(start, start + length));
 }
 
-/** The modelBytes handler of one webview: the models it may load are those store.describe(webview) lists. */
+/** The modelBytes handler of one webview: the models it may load are store.loadableBy(webview). */
 export function modelBytesHandler(store: ModelStore, webview: vscode.Webview): (params: ModelBytesParams) => Promise<Uint8Array> {
   return async ({ modelId, file, start, length }) => {
-    const { models } = await store.list();
-    const roots = (webview.options.localResourceRoots ?? []).map((r) => r.toString().replace(/\/?$/, '/'));
-    const model = models.find((m) => m.manifest.id === modelId && (m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r))));
+    const model = (await store.loadableBy(webview)).find((m) => m.manifest.id === modelId);
     if (!model) throw new LensError('model-invalid', `modelBytes: no model "${modelId}" is available to this view.`);
     const name = file === 'model' ? (model.manifest.model ?? 'model.onnx') : model.manifest.externalData;
     if (!name) throw new LensError('model-invalid', `modelBytes: model "${modelId}" declares no external data (manifest field externalData).`);
     const uri = vscode.Uri.joinPath(model.folder, name);
+    if (uri.scheme !== 'file') throw new LensError('model-invalid', `modelBytes: ${modelId}/${name} is not on disk (${uri.scheme}:); load it through its resource URI.`);
     const size = (await vscode.workspace.fs.stat(uri)).size;
     if (start + length > size) throw new LensError('model-invalid', `modelBytes: ${modelId}/${name} has ${size} bytes; bytes ${start}..${start + length - 1} were asked for.`);
-    return readRange(uri, start, length);
+    return readRange(uri.fsPath, start, length);
   };
 }

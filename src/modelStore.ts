@@ -125,16 +125,20 @@ export class ModelStore extends Disposable {
     return [...(this.installedRoot ? [this.installedRoot] : []), ...own];
   }
 
+  /** The valid models a webview can load: bundled ones, and those inside its resource roots (describe, modelBytes). */
+  async loadableBy(webview: vscode.Webview): Promise<StoredModel[]> {
+    const { models } = await this.list();
+    const roots = (webview.options.localResourceRoots ?? []).map((r) => r.toString().replace(/\/?$/, '/'));
+    return models.filter((m) => m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r)));
+  }
+
   /**
    * Descriptors with URIs the given webview can load: bundled models, and those inside its resource roots (a
    * webview opened before a model was added lists it once it is opened again).
    */
   async describe(webview: vscode.Webview): Promise<ModelDescriptor[]> {
-    const { models } = await this.list();
-    const roots = (webview.options.localResourceRoots ?? []).map((r) => r.toString().replace(/\/?$/, '/'));
-    const loadable = models.filter((m) => m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r)));
     return Promise.all(
-      loadable.map(async (m) => {
+      (await this.loadableBy(webview)).map(async (m) => {
         const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
         const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes };
         const data = m.manifest.externalData;

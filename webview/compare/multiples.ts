@@ -7,7 +7,8 @@
 import { h } from '../dom';
 import { colourLegend } from '../views/axes';
 import { onThemeChange } from '../views/colors';
-import { type Matrix, canvasOf, fitCanvas, matrixOf, poolMax, windowImage } from '../views/matrices';
+import { canvasOf, fitCanvas, windowImage } from '../views/matrices';
+import { type Matrix, matrixOf, poolMax } from '../views/matrixOf';
 import { formatShare } from '../../src/core/compareSummary';
 
 export interface MultipleEntry {

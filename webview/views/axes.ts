@@ -7,7 +7,8 @@
 import { h } from '../dom';
 import { divergingLegend, positionCss, signedValue, theme } from './colors';
 import type { Lens } from './lens';
-import { type Matrix, fitCanvas } from './matrices';
+import { fitCanvas } from './matrices';
+import { type Matrix } from './matrixOf';
 
 /** The text, cut with an ellipsis to at most `max` pixels in the context's current font. */
 export function fitText(ctx: CanvasRenderingContext2D, text: string, max: number): string {

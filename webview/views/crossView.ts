@@ -13,7 +13,8 @@ import { h, select } from '../dom';
 import { colourLegend, fitText, niceStep } from './axes';
 import { VIRIDIS_LUT, theme } from './colors';
 import { crossExport, familyValueCount } from './exporter';
-import { canvasOf, fitCanvas, matrixOf } from './matrices';
+import { canvasOf, fitCanvas } from './matrices';
+import { matrixOf } from './matrixOf';
 import { type HeadChoice, headWithin } from './lens';
 import type { ViewContext, ViewInstance } from './registry';
 

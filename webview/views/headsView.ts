@@ -17,7 +17,8 @@ import { h, replace } from '../dom';
 import type { ModelProbes } from '../probes';
 import { theme, viridisCss } from './colors';
 import type { Lens } from './lens';
-import { type MatrixSource, canvasOf, fitCanvas, poolMax, windowImage } from './matrices';
+import { type MatrixSource, canvasOf, fitCanvas, windowImage } from './matrices';
+import { poolMax } from './matrixOf';
 
 const THUMB = 40;
 const SLICE_MS = 12;

@@ -11,7 +11,8 @@ import { colourLegend, drawMatrixAxes } from './axes';
 import { theme } from './colors';
 import { ATTENTION_HEATMAP, type HeatmapFeed, type HeatmapIds } from './feeds';
 import type { Lens } from './lens';
-import { type Matrix, OverviewImages, canvasOf, fitCanvas, windowImage } from './matrices';
+import { OverviewImages, canvasOf, fitCanvas, windowImage } from './matrices';
+import { type Matrix } from './matrixOf';
 import { PanDrag, pointIn } from './panDrag';
 
 const LEFT = 100;

@@ -16,8 +16,6 @@ import { yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
 import { type Matrix, matrixOf, poolMax, pooledTriangleHead } from './matrixOf';
 
-export { type Matrix, matrixOf, poolMax, pooledTriangleHead };
-
 /**
  * How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights; signed,
  * on a diverging scale from −max to +max centred on 0.

@@ -17,7 +17,8 @@ import { gateData, retentionData } from '../../src/core/roleData';
 import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
 import type { Lens } from './lens';
 import { yieldToUi } from '../yieldToUi';
-import { type Matrix, type MatrixSource, matrixOf } from './matrices';
+import { type MatrixSource } from './matrices';
+import { type Matrix, matrixOf } from './matrixOf';
 
 /** "attention" (mean over heads), "head:N", "rollout", "retention" or "occlusion". */
 export type WSource = string;
