@@ -12,7 +12,7 @@ import type { CompareRun } from './core/compare';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, InfluenceAtParams, SelectionShown, SelectionSummary } from './core/protocol';
 import { checkInfluenceAt } from './core/protocolSchema';
 import { LensError, forLog } from './core/errors';
-import type { InfluenceSummary, TokenInfluence } from './core/influence';
+import { type InfluenceSummary, type TokenInfluence, unpackInfluence } from './core/influence';
 import type { HeldInfluenceSummary } from './influenceStore';
 import { Disposable } from './dispose';
 import type { Log } from './log';
@@ -183,8 +183,9 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(
-      endpoint.onNotification('influence', (summary) => {
-        scope.check('influence', summary.uri);
+      endpoint.onNotification('influence', (packed) => {
+        scope.check('influence', packed.uri);
+        const summary = unpackInfluence(packed);
         // A summary offering rollout on demand carries how to ask this panel for one token's links.
         const first = summary.tokens[0];
         const last = summary.tokens[summary.tokens.length - 1];

@@ -2,7 +2,7 @@
 // metric the user chose when the model has it, else the closest one it has; earlier and later tokens for
 // a causal model, every other token for a bidirectional one. Tokens that cover no text (special tokens,
 // and empty ranges such as a character's tail bytes or an inserted ▁) are neither listed nor tinted. Only
-// these small lists cross the boundary; the matrices stay in the webview.
+// these small lists cross the boundary (packed in typed arrays); the matrices stay in the webview.
 // Rollout past MAX_ROLLOUT_TOKENS: the full matrix (O(L·T³)) is not computed, so the summary posted holds
 // the last layer's mean attention, labelled as such, and says (onDemand) that rollout is available per
 // token. The host then asks for the token a hover or the cursor is on (influenceAt), and this page answers
@@ -12,7 +12,7 @@
 // only ever shows one token's links at a time; the stand-in lists still serve when the panel is gone.
 
 import type { Analysis } from '../src/core/analyze';
-import { type InfluenceMetric, type InfluenceSummary, type TokenInfluence, TopInfluences, linksAt, tokenAt } from '../src/core/influence';
+import { type InfluenceMetric, type InfluenceSummary, type TokenInfluence, TopInfluences, linksAt, packInfluence, tokenAt } from '../src/core/influence';
 import { type InfluenceMatrix, influenceMatrix, meanAttentionOf, meanOverHeadsInSlices, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
 import type { InfluenceAtParams } from '../src/core/protocol';
 import { mixingMatrices } from '../src/core/roleData';
@@ -83,7 +83,7 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
       tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: hidden[i] ? [] : real(from[i]), to: hidden[i] ? [] : real(to[i]) })),
       ...(family ? { onDemand: { metric: 'rollout' as const, metricLabel: `${rolloutLabel(family)}, computed for this token` } } : {}),
     };
-    host.notify('influence', summary);
+    host.notify('influence', packInfluence(summary));
     if (!family) return undefined;
     const rows = new RolloutRows(mixingMatrices(analysis, family), { mask: family.mask, normalised: family.normalised });
     prepareInSlices(rows, stale);

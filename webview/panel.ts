@@ -142,6 +142,7 @@ class PanelPage {
         const loaded = await engine.load(model, signal, onProgress);
         const over = this.overBudget(model, loaded.tokenizer, selection.text, maxTokens);
         if (over) return over;
+        await yieldToUi(); // counting the tokens and the analysis's own tokenizing: two tasks, not one
         this.releaseLarge(name);
         const result = await engine.analyseWith(model, selection.text, selection.startOffset, maxTokens, signal, onProgress);
         return { result: { ...result, loadMs: loaded.loadMs + result.loadMs } };

@@ -103,7 +103,9 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
       tokens: spans.map((sp) => ({ id: sp.id, text: tokenizer.display(sp.id), start: startOffset + sp.start, end: startOffset + sp.end, partial: sp.partial, special: sp.special })),
     };
   });
-  return analyseTokens(tokenizer, runner, { text: analysedText, startOffset, sequences, truncated: totalTokens > plain.length ? { totalTokens, keptTokens: plain.length } : null }, { ...options, tokenizeMs: now() - t0 });
+  const tokenizeMs = now() - t0;
+  await options.yieldControl?.(); // tokenizing 2,000 tokens and preparing the run are two tasks, not one
+  return analyseTokens(tokenizer, runner, { text: analysedText, startOffset, sequences, truncated: totalTokens > plain.length ? { totalTokens, keptTokens: plain.length } : null }, { ...options, tokenizeMs });
 }
 
 /** Token sequences already made (with document ranges), for analyseTokens. */

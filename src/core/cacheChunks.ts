@@ -182,7 +182,7 @@ export class ChunkJoiner {
         }
       }
     }
-    const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T], this.half);
+    const packed = (current as LowerTriangleTensor | undefined) ?? new LowerTriangleTensor([...part.dims.slice(0, -2), T, T], this.half, n); // a block per chunk
     this.out[name] = packed;
     for (let o = 0; o < outer; o++) {
       for (let r = 0; r < n; r++) packed.setRow(o, this.start + r, data, (o * n + r) * keys);

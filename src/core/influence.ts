@@ -1,7 +1,7 @@
 // Token influence summaries for the editor: from any W(t, k) matrix (attention rollout, mean attention,
 // retention or occlusion), each token's top-k influencers and the top-k tokens it influences: earlier and
 // later ones for a causal model, every other token for an encoder, source and target tokens for
-// cross-attention. These small lists are all that crosses from the webview to the host.
+// cross-attention. These small lists are all that crosses from the webview to the host, packed in typed arrays.
 
 import type { MixingMask } from './analysis';
 
@@ -151,4 +151,52 @@ export function tokenAt(tokens: ReadonlyArray<{ start: number; end: number }>, o
     else return mid;
   }
   return -1;
+}
+
+/**
+ * An influence summary as the panel posts it: every token's links packed into typed arrays. At 2,044 tokens the
+ * lists are 82,000 links; as objects, the workbench forwarded them as JSON (walked by its buffer replacer, then
+ * encoded and sent: tasks of 374 and 155 ms on the page's thread, bench:profile), while typed arrays cross as
+ * binary buffers that nothing walks.
+ */
+export interface PackedInfluenceSummary extends Omit<InfluenceSummary, 'tokens'> {
+  tokens: Array<{ start: number; end: number; text: string }>;
+  /** Slots per token and side: token i's links are entries i·linksPerToken onwards, strongest first, ended by index -1. */
+  linksPerToken: number;
+  from: PackedLinks;
+  to: PackedLinks;
+}
+
+export interface PackedLinks {
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+/** Packs a summary's lists (as many slots per token as its longest list). */
+export function packInfluence(summary: InfluenceSummary): PackedInfluenceSummary {
+  const { tokens, ...rest } = summary;
+  const K = tokens.reduce((most, t) => Math.max(most, t.from.length, t.to.length), 0);
+  const pack = (side: 'from' | 'to'): PackedLinks => {
+    const index = new Int32Array(tokens.length * K).fill(-1);
+    const weight = new Float64Array(tokens.length * K);
+    tokens.forEach((t, i) =>
+      t[side].forEach((link, j) => {
+        index[i * K + j] = link.index;
+        weight[i * K + j] = link.weight;
+      }),
+    );
+    return { index, weight };
+  };
+  return { ...rest, tokens: tokens.map(({ start, end, text }) => ({ start, end, text })), linksPerToken: K, from: pack('from'), to: pack('to') };
+}
+
+/** The summary a packed one holds (each token's lists up to its first index -1). */
+export function unpackInfluence(packed: PackedInfluenceSummary): InfluenceSummary {
+  const { tokens, linksPerToken: K, from, to, ...rest } = packed;
+  const unpack = ({ index, weight }: PackedLinks, i: number): InfluenceLink[] => {
+    const links: InfluenceLink[] = [];
+    for (let j = i * K; j < (i + 1) * K && index[j] >= 0; j++) links.push({ index: index[j], weight: weight[j] });
+    return links;
+  };
+  return { ...rest, tokens: tokens.map((t, i) => ({ ...t, from: unpack(from, i), to: unpack(to, i) })) };
 }

@@ -103,7 +103,7 @@ export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, p
   };
   for (let h = 0; h < m.heads && triangle; h++) {
     for (let t = 0; t < m.rows; t++) {
-      foldRow(triangle, triangle.offset(h, t), t + 1, out, t * m.cols);
+      foldRow(triangle, h, t, t + 1, out, t * m.cols);
       await more();
     }
   }

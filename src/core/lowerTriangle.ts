@@ -13,27 +13,36 @@ import { HALF_TO_FLOAT, toHalf } from './half';
 /** Lower triangles (all of one run's) larger than this in float32 are held in half precision instead. */
 export const HALF_PRECISION_FROM_BYTES = 512 * 2 ** 20;
 
+/** t(t + 1)/2: the stored weights of rows 0..t-1 of one lower triangle. */
+const tri = (t: number) => (t * (t + 1)) / 2;
+
 /**
- * Matrices [outer…, T, T] held as their lower triangles: matrix o's row t at o·T(T+1)/2 + t(t+1)/2, keys
- * 0..t; float32, or half-precision bits when `half`. `data` decodes every matrix into one full array (what a
- * plain Tensor holds) and keeps it: read decode() for a range instead.
+ * Matrices [outer…, T, T] held as their lower triangles: row t of each matrix keeps keys 0..t; float32, or
+ * half-precision bits when `half`. The rows are stored in blocks of `blockRows` (every matrix's rows
+ * b·blockRows.. in block b, matrix by matrix), each allocated when a row of it is first written or read: a run
+ * in chunks fills one block per chunk. One array for everything (602 MB at 2,044 tokens for a 12 × 12 model)
+ * made V8 collect the whole page's heap at once when it was allocated, a 290–430 ms pause of the webview's thread
+ * (bench:profile); a chunk's block at a time, the heap grows as it does with each chunk's outputs. `data`
+ * decodes every matrix into one full array (what a plain Tensor holds) and keeps it: read decode() for a range.
  */
 export class LowerTriangleTensor implements Tensor {
-  readonly packed: Float32Array | Uint16Array;
   readonly matrices: number;
   readonly size: number;
+  readonly blockRows: number;
+  private readonly blocks: Array<Float32Array | Uint16Array | undefined>;
   /** The float32 bits of the last row source setRow read (one view per chunk, not one per row). */
   private sourceBits: { source: Float32Array; bits: Uint32Array } | undefined;
 
   constructor(
     readonly dims: number[],
     readonly half = false,
+    blockRows = dims[dims.length - 1],
   ) {
     this.size = dims[dims.length - 1];
     if (dims[dims.length - 2] !== this.size) throw new Error(`a lower triangle needs square matrices, got [${dims.join(', ')}]`);
     this.matrices = dims.slice(0, -2).reduce((a, b) => a * b, 1);
-    const length = (this.matrices * this.size * (this.size + 1)) / 2;
-    this.packed = half ? new Uint16Array(length) : new Float32Array(length);
+    this.blockRows = Math.max(1, Math.min(this.size, blockRows));
+    this.blocks = new Array(Math.ceil(this.size / this.blockRows)).fill(undefined);
   }
 
   private full: Float32Array | undefined;
@@ -48,22 +57,41 @@ export class LowerTriangleTensor implements Tensor {
     return this.full !== undefined;
   }
 
-  /** Where row t of matrix o starts in `packed` (its keys 0..t follow). */
+  /** Bytes the stored weights take (every block, allocated or not: a finished run has written them all). */
+  get byteLength(): number {
+    return this.matrices * tri(this.size) * (this.half ? 2 : 4);
+  }
+
+  /** Bytes of the blocks allocated so far. */
+  get allocatedBytes(): number {
+    return this.blocks.reduce((n, b) => n + (b?.byteLength ?? 0), 0);
+  }
+
+  /** The block holding row t of every matrix, allocated on first use. */
+  block(t: number): Float32Array | Uint16Array {
+    const b = Math.floor(t / this.blockRows);
+    const first = b * this.blockRows;
+    const length = this.matrices * (tri(Math.min(this.size, first + this.blockRows)) - tri(first));
+    return (this.blocks[b] ??= this.half ? new Uint16Array(length) : new Float32Array(length));
+  }
+
+  /** Where row t of matrix o starts in block(t) (its keys 0..t follow). */
   rowStart(o: number, t: number): number {
-    const T = this.size;
-    return (o * T * (T + 1)) / 2 + (t * (t + 1)) / 2;
+    const first = t - (t % this.blockRows);
+    const perMatrix = tri(Math.min(this.size, first + this.blockRows)) - tri(first);
+    return o * perMatrix + tri(t) - tri(first);
   }
 
   /** Matrix o's entry (t, k): 0 above the diagonal. */
   at(o: number, t: number, k: number): number {
     if (k > t) return 0;
-    const v = this.packed[this.rowStart(o, t) + k];
+    const v = this.block(t)[this.rowStart(o, t) + k];
     return this.half ? HALF_TO_FLOAT[v] : v;
   }
 
   /** Writes row t of matrix o: its keys 0..t from source[from..] (a plain loop: no view per row). */
   setRow(o: number, t: number, source: Float32Array, from = 0): void {
-    const packed = this.packed;
+    const packed = this.block(t);
     const to = this.rowStart(o, t);
     if (!this.half) {
       for (let k = 0; k <= t; k++) packed[to + k] = source[from + k];
@@ -76,7 +104,7 @@ export class LowerTriangleTensor implements Tensor {
 
   /** Matrices first.. as LayeredMatrices.triangle gives them: matrix first + h's row t, and the decode table when half. */
   rowsFrom(first: number): TriangleRows {
-    return { data: this.packed, offset: (h, t) => this.rowStart(first + h, t), values: this.half ? HALF_TO_FLOAT : undefined };
+    return { data: (t) => this.block(t), offset: (h, t) => this.rowStart(first + h, t), values: this.half ? HALF_TO_FLOAT : undefined };
   }
 
   /** Lets go of the last row source (a chunk's outputs) once every row is written. */
@@ -92,9 +120,9 @@ export class LowerTriangleTensor implements Tensor {
   decode(first: number, last: number, into?: Float32Array): Float32Array {
     const T = this.size;
     const out = into ?? new Float32Array((last - first) * T * T);
-    const packed = this.packed;
     for (let o = first; o < last; o++) {
       for (let t = 0; t < T; t++) {
+        const packed = this.block(t);
         const from = this.rowStart(o, t);
         const to = ((o - first) * T + t) * T;
         if (packed instanceof Float32Array) out.set(packed.subarray(from, from + t + 1), to);
@@ -137,16 +165,18 @@ export function decodedHeads(H: number, size: number, decode: (l: number, h: num
   return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
 }
 
-/** One layer's lower triangles: head h's row t is data[offset(h, t)], its keys 0..t; half-precision bits when `values` is given. */
+/** One layer's lower triangles: head h's row t is data(t)[offset(h, t)..], its keys 0..t; half-precision bits when `values` is given. */
 export interface TriangleRows {
-  data: Float32Array | Uint16Array;
+  data: (t: number) => Float32Array | Uint16Array;
   offset: (h: number, t: number) => number;
   values?: Float32Array;
 }
 
-/** Folds `count` stored weights of a row starting at `from` into out[to..] (their sum, or their maximum), in order. */
-export function foldRow(rows: TriangleRows, from: number, count: number, out: Float32Array, to: number, max = false): void {
-  const { data, values } = rows;
+/** Folds the first `count` stored weights of head h's row t into out[to..] (their sum, or their maximum), in order. */
+export function foldRow(rows: TriangleRows, h: number, t: number, count: number, out: Float32Array, to: number, max = false): void {
+  const { values } = rows;
+  const data = rows.data(t);
+  const from = rows.offset(h, t);
   if (values && max) for (let k = 0; k < count; k++) out[to + k] = Math.max(out[to + k], values[data[from + k]]);
   else if (values) for (let k = 0; k < count; k++) out[to + k] += values[data[from + k]];
   else if (max) for (let k = 0; k < count; k++) out[to + k] = Math.max(out[to + k], data[from + k]);
@@ -162,6 +192,6 @@ export function foldRow(rows: TriangleRows, from: number, count: number, out: Fl
 export function foldHeadTriangles(m: LayeredMatrices, layer: number, out: Float32Array, max: boolean): boolean {
   const rows = m.triangle?.(layer);
   if (!rows) return false;
-  for (let h = 0; h < m.heads; h++) for (let t = 0; t < m.rows; t++) foldRow(rows, rows.offset(h, t), t + 1, out, t * m.cols, max);
+  for (let h = 0; h < m.heads; h++) for (let t = 0; t < m.rows; t++) foldRow(rows, h, t, t + 1, out, t * m.cols, max);
   return true;
 }

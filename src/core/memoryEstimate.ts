@@ -192,7 +192,7 @@ export function formatBytes(bytes: number): string {
 export function halfPrecisionNote(outputs: Record<string, Tensor>): string | undefined {
   const half = Object.entries(outputs).filter((e): e is [string, LowerTriangleTensor] => e[1] instanceof LowerTriangleTensor && e[1].half);
   if (!half.length) return undefined;
-  const bytes = half.reduce((n, [, t]) => n + t.packed.byteLength, 0);
+  const bytes = half.reduce((n, [, t]) => n + t.byteLength, 0);
   const names = half.map(([name]) => name);
   const list = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
   return (
@@ -203,7 +203,7 @@ export function halfPrecisionNote(outputs: Record<string, Tensor>): string | und
 
 /** What a finished run's outputs hold in JavaScript: their arrays, lower triangles as stored (never decoded). */
 export function heldBytes(outputs: Record<string, Tensor>): number {
-  return Object.values(outputs).reduce((n, t) => n + (t instanceof LowerTriangleTensor ? t.packed.byteLength : t.data.byteLength), 0);
+  return Object.values(outputs).reduce((n, t) => n + (t instanceof LowerTriangleTensor ? t.byteLength : t.data.byteLength), 0);
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import type { CompareRun } from './compare';
 import type { ErrorPayload } from './errors';
-import type { InfluenceMetric, InfluenceSummary, TokenInfluence } from './influence';
+import type { InfluenceMetric, PackedInfluenceSummary, TokenInfluence } from './influence';
 import type { ModelManifest } from './manifest';
 import type { RequestSpec } from './rpc';
 
@@ -273,8 +273,8 @@ export interface WebviewNotifications {
   backendReady: BackendInfo;
   /** An analysis finished and is displayed. */
   analysisDone: AnalysisDone;
-  /** Per-token top influencers of the current analysis, for editor hovers and decorations (small lists only). */
-  influence: InfluenceSummary;
+  /** Per-token top influencers of the current analysis, for editor hovers and decorations (small lists, packed). */
+  influence: PackedInfluenceSummary;
   /** An analysis failed; the webview shows the message too. */
   analysisFailed: ErrorPayload & { uri: string; version: number; modelId: string };
   /** The Compare view has every model's figures for a selection on screen. */

@@ -9,7 +9,7 @@
 // Small hand-written combinators instead of a schema library: the extension bundles no such dependency.
 
 import { ERROR_CODES } from './errors';
-import { INFLUENCE_METRICS, type InfluenceLink, type TokenInfluence } from './influence';
+import { INFLUENCE_METRICS, type InfluenceLink, type PackedInfluenceSummary, type TokenInfluence } from './influence';
 import type { WebviewNotifications, WebviewRequests } from './protocol';
 
 /** Longest URI a webview may name (the host's own URIs are far shorter). */
@@ -61,6 +61,7 @@ export function describeValue(value: unknown): string {
   }
   if (typeof value === 'number') return String(value);
   if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (ArrayBuffer.isView(value)) return `${Object.prototype.toString.call(value).slice(8, -1)} of ${(value as unknown as ArrayLike<number>).length ?? value.byteLength}`;
   if (value === null) return 'null';
   return typeof value === 'object' ? 'an object' : typeof value;
 }
@@ -113,6 +114,18 @@ function arr<T>(item: Schema<T>, max: number, min = 0): Schema<T[]> {
       if (!Array.isArray(v)) return fail(path, 'must be an array', v);
       if (v.length > max || v.length < min) throw new Invalid(path, `must hold ${min} to ${max} items, got ${v.length}`);
       return v.map((x, i) => item.parse(x, `${path}[${i}]`));
+    },
+  };
+}
+
+/** A typed array of one kind (structured clone and VS Code's webview transport keep the kind), copied. */
+function typed<A extends Int32Array | Float64Array>(kind: { new (values: ArrayLike<number>): A; readonly name: string }, max: number): Schema<A> {
+  return {
+    parse: (v, path) => {
+      if (!ArrayBuffer.isView(v) || Object.prototype.toString.call(v) !== `[object ${kind.name}]`) return fail(path, `must be ${/^[AEIOU]/.test(kind.name) ? 'an' : 'a'} ${kind.name}`, v);
+      const values = v as unknown as A;
+      if (values.length > max) throw new Invalid(path, `must hold at most ${max} values, got ${values.length}`);
+      return new kind(values);
     },
   };
 }
@@ -207,6 +220,7 @@ const TOKEN_INFLUENCE: Schema<TokenInfluence> = obj({
   from: arr(LINK, MAX_LINKS_PER_TOKEN),
   to: arr(LINK, MAX_LINKS_PER_TOKEN),
 });
+const PACKED_LINKS = obj({ index: typed(Int32Array, MAX_TOKENS * MAX_LINKS_PER_TOKEN), weight: typed(Float64Array, MAX_TOKENS * MAX_LINKS_PER_TOKEN) });
 
 /** Most tokens a fill reports (the original span's tokens, or what the model generated; far above its maxNewTokens). */
 export const MAX_INFILL_TOKENS = 4096;
@@ -230,18 +244,37 @@ function infillContextProblems(context: ReadonlyArray<{ start: number; end: numb
 }
 
 /** Tokens in document order without overlaps, every link pointing into the list; negative weights only when signed. */
-function tokenProblems(tokens: readonly TokenInfluence[], signed = false): [string, string] | null {
+function tokenProblems(tokens: ReadonlyArray<{ start: number; end: number }>): [string, string] | null {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    for (const side of signed ? [] : (['from', 'to'] as const)) {
-      const j = t[side].findIndex((l) => l.weight < 0);
-      if (j >= 0) return [`.tokens[${i}].${side}[${j}].weight`, `must not be negative in a summary that is not signed, got ${t[side][j].weight}`];
-    }
     if (t.start > t.end) return [`.tokens[${i}].end`, `must not be before start (${t.start}), got ${t.end}`];
     if (i > 0 && t.start < tokens[i - 1].end) return [`.tokens[${i}].start`, `must not be before the previous token's end (${tokens[i - 1].end}), got ${t.start}`];
-    for (const side of ['from', 'to'] as const) {
-      const j = t[side].findIndex((l) => l.index >= tokens.length);
-      if (j >= 0) return [`.tokens[${i}].${side}[${j}].index`, `must be below the number of tokens (${tokens.length}), got ${t[side][j].index}`];
+  }
+  return null;
+}
+
+/**
+ * A packed summary's links (PackedInfluenceSummary): linksPerToken slots per token and side, each an index of
+ * another token with a finite weight (not negative unless the summary is signed), or -1 from where the token's
+ * list ends.
+ */
+function packedLinkProblems(s: PackedInfluenceSummary): [string, string] | null {
+  const T = s.tokens.length;
+  const K = s.linksPerToken;
+  for (const side of ['from', 'to'] as const) {
+    const { index, weight } = s[side];
+    for (const [name, values] of [['index', index], ['weight', weight]] as const) {
+      if (values.length !== T * K) return [`.${side}.${name}`, `must hold ${T * K} values (${T} tokens × ${K} links), got ${values.length}`];
+    }
+    for (let j = 0; j < index.length; j++) {
+      const at = `(token ${Math.floor(j / K)}, link ${j % K})`;
+      const i = index[j];
+      if (i === -1) continue;
+      if (i < -1 || i >= T) return [`.${side}.index[${j}]`, `${at} must be -1 or an index below the number of tokens (${T}), got ${i}`];
+      if (j % K > 0 && index[j - 1] === -1) return [`.${side}.index[${j}]`, `${at} must be -1 after the end of the token's list, got ${i}`];
+      const w = weight[j];
+      if (!Number.isFinite(w)) return [`.${side}.weight[${j}]`, `${at} must be a finite number, got ${w}`];
+      if (w < 0 && !s.signed) return [`.${side}.weight[${j}]`, `${at} must not be negative in a summary that is not signed, got ${w}`];
     }
   }
   return null;
@@ -301,10 +334,13 @@ export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotific
       metric: oneOf(INFLUENCE_METRICS),
       metricLabel: text(1000),
       signed: optional(bool),
-      tokens: arr(TOKEN_INFLUENCE, MAX_TOKENS),
+      tokens: arr(obj({ start: OFFSET, end: OFFSET, text: text(4096) }), MAX_TOKENS),
+      linksPerToken: int(0, MAX_LINKS_PER_TOKEN),
+      from: PACKED_LINKS,
+      to: PACKED_LINKS,
       onDemand: optional(obj({ metric: oneOf(INFLUENCE_METRICS), metricLabel: text(1000) })),
     }),
-    (s) => tokenProblems(s.tokens, s.signed === true),
+    (s) => tokenProblems(s.tokens) ?? packedLinkProblems(s),
   ),
   analysisFailed: obj({ code: ERROR_CODE, message: text(64 * 1024), uri: URI, version: VERSION, modelId: str(128, /^(?:[A-Za-z0-9][A-Za-z0-9._-]*)?$/, 'a model id or ""') }),
   comparisonDone: obj({

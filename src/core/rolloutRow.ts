@@ -178,7 +178,8 @@ export class RolloutRows {
     const T = this.size;
     const triangle = this.matrices.triangle?.(l);
     if (triangle) return { ...triangle, stored: (i) => i + 1 };
-    return { data: this.matrices.layer(l), offset: (h, i) => (h * T + i) * T, stored: () => T };
+    const layer = this.matrices.layer(l);
+    return { data: () => layer, offset: (h, i) => (h * T + i) * T, stored: () => T };
   }
 
   /** Row i of a layer's factor, written into f. */
@@ -192,14 +193,15 @@ export class RolloutRows {
     const { values } = rows;
     const row = values && !normalised ? (this.rowBuffer ??= new Float32Array(T)) : undefined;
     for (let h = 0; h < H; h++) {
-      let data = rows.data as Float32Array;
-      let src = rows.offset(h, i);
       if (values && normalised) {
-        foldRow(rows, src, width, f, base); // half precision: each weight looked up as it is added
+        foldRow(rows, h, i, width, f, base); // half precision: each weight looked up as it is added
         continue;
       }
+      const held = rows.data(i);
+      let data = held as Float32Array;
+      let src = rows.offset(h, i);
       if (values && row) {
-        for (let c = 0; c < stored; c++) row[c] = values[rows.data[src + c]];
+        for (let c = 0; c < stored; c++) row[c] = values[held[src + c]];
         data = row;
         src = 0;
       }

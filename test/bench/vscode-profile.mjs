@@ -58,6 +58,59 @@ function busiestStretches(profile, count) {
   return stretches.sort((a, b) => b.us - a.us).slice(0, count).map((s) => ({ ms: s.us / 1000, self: top(s.self, 8), paths: top(s.paths, 4) }));
 }
 
+/**
+ * The renderers' main-thread tasks of at least `minMs` (a trace's RunTask events, on the clock of the CPU profile's
+ * timestamps), longest first, each with the profile's samples inside it: [{ ms, self, paths }]. A stretch above
+ * may be many short tasks back to back; this says what one long task did. Tasks without samples (other
+ * processes' threads) are left out.
+ */
+function longTasksOf(events, profile, minMs, count) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const times = [];
+  let at = profile.startTime;
+  for (const delta of profile.timeDeltas) times.push((at += delta));
+  const main = new Set(events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.dur >= minMs * 1000 && main.has(`${e.pid}:${e.tid}`));
+  const out = [];
+  for (const task of tasks) {
+    const self = new Map();
+    const paths = new Map();
+    let samples = 0;
+    for (let i = 0; i < times.length; i++) {
+      if (times[i] < task.ts || times[i] > task.ts + task.dur) continue;
+      const id = profile.samples[i];
+      const f = byId.get(id).callFrame;
+      if (f.functionName === '(idle)') continue;
+      samples++;
+      const us = profile.timeDeltas[i + 1] ?? 0;
+      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + us);
+      const chain = [];
+      for (let p = id; p !== undefined; p = parent.get(p)) chain.push(byId.get(p).callFrame.functionName || '(anonymous)');
+      const path = chain.reverse().slice(1).slice(-10).join(' > ');
+      paths.set(path, (paths.get(path) ?? 0) + us);
+    }
+    if (samples) out.push({ ms: task.dur / 1000, self, paths });
+  }
+  const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => [k, us / 1000]);
+  return out.sort((a, b) => b.ms - a.ms).slice(0, count).map((t) => ({ ms: t.ms, self: top(t.self, 6), paths: top(t.paths, 4) }));
+}
+
+/** Starts a trace of the main threads' tasks on a CDP session; the returned function ends it and gives its events. */
+async function startTrace(cdp) {
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  await cdp.send('Tracing.start', { categories: 'disabled-by-default-devtools.timeline,toplevel', transferMode: 'ReportEvents' });
+  return async () => {
+    const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+    await cdp.send('Tracing.end');
+    await complete;
+    return events;
+  };
+}
+
 let exitCode = 1;
 try {
   harness.ensureCodeServer();
@@ -104,6 +157,7 @@ try {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
   await cdp.send('Profiler.start');
+  const endTrace = await startTrace(cdp);
   await page.keyboard.press('Control+Alt+A');
   frame ??= await webviewContentFrame(page, 'panel', 120_000);
   const painted = await frame.evaluate(untilPainted, { timeoutMs: 600_000 });
@@ -123,12 +177,19 @@ try {
     await frame.evaluate(headSwitches, { rounds: 1 });
   }
   const { profile } = await cdp.send('Profiler.stop');
+  const events = await endTrace();
   console.log(`\n${COLD ? 'Cold' : 'Warm'} command with ${MODEL}: ${painted.timings ?? JSON.stringify(painted)}`);
   console.log('Busiest stretches of the main thread (ms): self time by function, then the heaviest call paths.');
   for (const s of busiestStretches(profile, SWITCHES ? 12 : 6)) {
     console.log(`\n${s.ms.toFixed(0)} ms`);
     for (const [name, ms] of s.self) console.log(`  ${ms.toFixed(0).padStart(6)}  ${name}`);
     for (const [path, ms] of s.paths) console.log(`  ${ms.toFixed(0).padStart(6)}  ${path}`);
+  }
+  console.log('\nLongest main-thread tasks of at least 50 ms (a trace\'s RunTask events), with the samples inside each:');
+  for (const t of longTasksOf(events, profile, 50, 12)) {
+    console.log(`\n${t.ms.toFixed(0)} ms task`);
+    for (const [name, ms] of t.self) console.log(`  ${ms.toFixed(0).padStart(6)}  ${name}`);
+    for (const [path, ms] of t.paths) console.log(`  ${ms.toFixed(0).padStart(6)}  ${path}`);
   }
   await harness.closeBrowser(browser);
   await harness.stopProcess(server.child);

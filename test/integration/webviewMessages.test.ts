@@ -10,6 +10,7 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { AttentionLensApi } from '../../src/extension';
+import { packInfluence } from '../../src/core/influence';
 import { COMMAND, activateLens } from './lens';
 
 function workspaceFile(name: string): vscode.Uri {
@@ -75,13 +76,13 @@ describe('Messages from a webview are checked by the host', function () {
   it('drops influence summaries with bad indices or for another document', async () => {
     const before = api.influenceEntries(uri);
     const token = (start: number, from: Array<{ index: number; weight: number }>) => ({ start, end: start + 1, text: 'x', from, to: [] });
-    const summary = { uri, version: document.version, modelId: 'transformer', modelName: 'Transformer', metric: 'rollout', metricLabel: 'attention rollout' };
-    const bad = await api.simulateWebviewMessage('panel', 'notification', 'influence', { ...summary, tokens: [token(0, []), token(1, [{ index: 9, weight: 1 }])] });
+    const summary = { uri, version: document.version, modelId: 'transformer', modelName: 'Transformer', metric: 'rollout' as const, metricLabel: 'attention rollout' };
+    const bad = await api.simulateWebviewMessage('panel', 'notification', 'influence', packInfluence({ ...summary, tokens: [token(0, []), token(1, [{ index: 9, weight: 1 }])] }));
     assert.strictEqual(bad.error?.code, 'bad-request');
-    assert.match(bad.error.message, /params\.tokens\[1\]\.from\[0\]\.index/);
+    assert.match(bad.error.message, /params\.from\.index\[1\] \(token 1, link 0\)/);
     const other = workspaceFile('sample.js').toString(); // analysed by an earlier suite: it may hold real entries
     const beforeOther = api.influenceEntries(other);
-    const elsewhere = await api.simulateWebviewMessage('panel', 'notification', 'influence', { ...summary, uri: other, tokens: [token(0, [])] });
+    const elsewhere = await api.simulateWebviewMessage('panel', 'notification', 'influence', packInfluence({ ...summary, uri: other, tokens: [token(0, [])] }));
     assert.strictEqual(elsewhere.error?.code, 'bad-request');
     assert.strictEqual(api.influenceEntries(uri), before);
     assert.strictEqual(api.influenceEntries(other), beforeOther);
@@ -94,7 +95,7 @@ describe('Messages from a webview are checked by the host', function () {
       { start: at + 5, end: at + 6, text: '·||', from: [], to: [] },
       { start: at + 6, end: at + 11, text: 'Stack', from: [{ index: 0, weight: 0.5 }, { index: 1, weight: 0.25 }], to: [] },
     ];
-    const forged = { uri, version: document.version, modelId: 'transformer', modelName: '[run](command:workbench.action.terminal.new)', metric: 'rollout', metricLabel: '<img src=x> # heading', tokens };
+    const forged = packInfluence({ uri, version: document.version, modelId: 'transformer', modelName: '[run](command:workbench.action.terminal.new)', metric: 'rollout', metricLabel: '<img src=x> # heading', tokens });
     const next = api.nextInfluence();
     assert.deepStrictEqual(await api.simulateWebviewMessage('panel', 'notification', 'influence', forged), {});
     await next;

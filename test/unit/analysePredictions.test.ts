@@ -19,7 +19,7 @@ ort.env.logLevel = 'error';
 describe('analyse(): predictions in slices', function () {
   this.timeout(120_000);
 
-  it('yields between slices of 128 rows and gives the same surprisal and predictions as in one piece', async () => {
+  it('yields after tokenizing and between slices of 128 rows, and gives the same surprisal and predictions as in one piece', async () => {
     const { manifest, bytes, dir } = loadBundled('transformer');
     const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
     try {
@@ -30,7 +30,7 @@ describe('analyse(): predictions in slices', function () {
       const sliced = await analyse(tokenizer, runner, text, 0, { maxTokens: 4096, yieldControl: async () => void yields++ });
       const T = whole.tokens.length;
       assert.ok(T > 3 * 128, `the text has ${T} tokens: several slices`);
-      assert.strictEqual(yields, Math.ceil(T / 128) - 1, 'one yield between each two slices');
+      assert.strictEqual(yields, 1 + Math.ceil(T / 128) - 1, 'one yield after tokenizing, then one between each two slices');
       assert.deepStrictEqual(Array.from(sliced.surprisal), Array.from(whole.surprisal));
       assert.deepStrictEqual(sliced.predictions, whole.predictions);
       // And both are the whole-tensor functions' values.

@@ -28,8 +28,8 @@ function causal(count: number, T: number, seed = 1): Float32Array {
   return data;
 }
 
-function packed(dims: number[], data: Float32Array, half = false): LowerTriangleTensor {
-  const t = new LowerTriangleTensor(dims, half);
+function packed(dims: number[], data: Float32Array, half = false, blockRows?: number): LowerTriangleTensor {
+  const t = new LowerTriangleTensor(dims, half, blockRows);
   const T = dims[dims.length - 1];
   for (let o = 0; o < t.matrices; o++) for (let r = 0; r < T; r++) t.setRow(o, r, data.subarray((o * T + r) * T, (o * T + r + 1) * T));
   return t;
@@ -52,7 +52,10 @@ function halfBits(x: number): number {
   return toHalf(f[0], new Uint32Array(f.buffer)[0]);
 }
 
-describe('matrices held as lower triangles', () => {
+// In one block of rows, and in blocks of 7 rows (as a run in chunks stores them, one block per chunk; 7 divides none of the sizes).
+for (const blockRows of [undefined, 7]) {
+describe(`matrices held as lower triangles${blockRows ? `, in blocks of ${blockRows} rows` : ''}`, () => {
+  const pack = (dims: number[], data: Float32Array, half = false) => packed(dims, data, half, blockRows);
   it('half precision: every float32 rounds to the nearest half (ties to even), decoding is exact', () => {
     const exact: Array<[number, number]> = [[0, 0x0000], [1, 0x3c00], [0.5, 0x3800], [-2, 0xc000], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [1 / 3, 0x3555], [65520, 0x7c00], [-Infinity, 0xfc00]];
     for (const [x, bits] of exact) {
@@ -79,9 +82,9 @@ describe('matrices held as lower triangles', () => {
     const L = 2;
     const H = 3;
     const data = causal(L * H, T, 3);
-    const half = packed([L, H, T, T], data, true);
-    assert.ok(half.packed instanceof Uint16Array && half.half);
-    assert.strictEqual(half.packed.byteLength, (L * H * T * (T + 1)) / 2 * 2);
+    const half = pack([L, H, T, T], data, true);
+    assert.ok(half.half);
+    assert.strictEqual(half.byteLength, (L * H * T * (T + 1)) / 2 * 2);
     const decoded = half.decode(0, L * H);
     decoded.forEach((x, i) => assert.strictEqual(x, nearestHalf(data[i]), `entry ${i}`));
     for (const [o, q, k] of [[0, 5, 3], [5, 40, 40], [3, 2, 9]]) assert.strictEqual(half.at(o, q, k), decoded[(o * T + q) * T + k]);
@@ -105,8 +108,8 @@ describe('matrices held as lower triangles', () => {
   it('decode to the same matrices, in half the floats', () => {
     const T = 37;
     const data = causal(6, T);
-    const t = packed([2, 3, T, T], data);
-    assert.strictEqual(t.packed.length, (6 * T * (T + 1)) / 2);
+    const t = pack([2, 3, T, T], data);
+    assert.strictEqual(t.byteLength, ((6 * T * (T + 1)) / 2) * 4);
     assert.deepStrictEqual(t.decode(0, 6), data);
     assert.deepStrictEqual(t.decode(4, 5), data.subarray(4 * T * T, 5 * T * T));
     assert.strictEqual(t.decodedInFull, false);
@@ -119,8 +122,8 @@ describe('matrices held as lower triangles', () => {
     const L = 3;
     const H = 4;
     const data = causal(L * H, T, 2);
-    const one = packed([L, H, T, T], data);
-    const perLayer = Array.from({ length: L }, (_, l) => packed([H, T, T], data.subarray(l * H * T * T, (l + 1) * H * T * T)));
+    const one = pack([L, H, T, T], data);
+    const perLayer = Array.from({ length: L }, (_, l) => pack([H, T, T], data.subarray(l * H * T * T, (l + 1) * H * T * T)));
     for (const m of [layeredFromTensor(one), layeredFromLayers(perLayer)]) {
       for (let l = 0; l < L; l++) {
         assert.deepStrictEqual(m.layer(l), data.subarray(l * H * T * T, (l + 1) * H * T * T));
@@ -166,7 +169,7 @@ describe('matrices held as lower triangles', () => {
     // 100 tokens: every entry of the later rows feeds the colour scale; 300: a random sample of them does.
     for (const [T, half] of [[100, false], [300, false], [300, true]] as const) {
       const H = 3;
-      const tensor = packed([H, T, T], causal(H, T, T), half);
+      const tensor = pack([H, T, T], causal(H, T, T), half);
       const rows = tensor.rowsFrom(0);
       for (let h = 0; h < H; h++) {
         for (const factor of [2, 3, 7]) {
@@ -187,7 +190,7 @@ describe('matrices held as lower triangles', () => {
     const H = 2;
     const data = causal(L * H, T, 6);
     const plain = layeredFromTensor({ dims: [L, H, T, T], data });
-    const held = packed([L, H, T, T], data);
+    const held = pack([L, H, T, T], data);
     for (const normalised of [true, false]) {
       const a = new RolloutRows(plain, { mask: 'causal', normalised });
       const b = new RolloutRows(layeredFromTensor(held), { mask: 'causal', normalised });
@@ -198,41 +201,51 @@ describe('matrices held as lower triangles', () => {
     }
     assert.strictEqual(held.decodedInFull, false);
   });
+});
+}
 
-  describe('joined from chunks', () => {
-    const T = 12;
-    const H = 2;
-    const manifest = { outputs: [] } as unknown as ModelManifest;
-    const plan: ChunkPlan = { seeds: [], joins: { w: 'rows' }, rowFloats: H };
-    /** Chunk [H, n, start + n] of full [H, T, T] matrices: the rows of its queries over the keys they saw. */
-    const chunkOf = (full: Float32Array, start: number, n: number): Tensor => {
-      const keys = start + n;
-      const data = new Float32Array(H * n * keys);
-      for (let h = 0; h < H; h++) for (let r = 0; r < n; r++) data.set(full.subarray((h * T + start + r) * T, (h * T + start + r) * T + keys), (h * n + r) * keys);
-      return { dims: [H, n, keys], data };
-    };
-    const join = async (full: Float32Array, yieldControl?: () => Promise<void>) => {
-      const joiner = new ChunkJoiner(manifest, plan, T);
-      for (const [start, n] of [[0, 5], [5, 5], [10, 2]]) await joiner.add({ w: chunkOf(full, start, n) }, n, yieldControl);
-      return joiner.result().w;
-    };
+describe('matrices held as lower triangles, joined from chunks', () => {
+  const T = 12;
+  const H = 2;
+  const manifest = { outputs: [] } as unknown as ModelManifest;
+  const plan: ChunkPlan = { seeds: [], joins: { w: 'rows' }, rowFloats: H };
+  /** Chunk [H, n, start + n] of full [H, T, T] matrices: the rows of its queries over the keys they saw. */
+  const chunkOf = (full: Float32Array, start: number, n: number): Tensor => {
+    const keys = start + n;
+    const data = new Float32Array(H * n * keys);
+    for (let h = 0; h < H; h++) for (let r = 0; r < n; r++) data.set(full.subarray((h * T + start + r) * T, (h * T + start + r) * T + keys), (h * n + r) * keys);
+    return { dims: [H, n, keys], data };
+  };
+  /** The joined output, and the bytes its triangles had allocated after each chunk. */
+  const join = async (full: Float32Array, yieldControl?: () => Promise<void>) => {
+    const joiner = new ChunkJoiner(manifest, plan, T);
+    const allocated: number[] = [];
+    for (const [start, n] of [[0, 5], [5, 5], [10, 2]]) {
+      await joiner.add({ w: chunkOf(full, start, n) }, n, yieldControl);
+      const w = joiner.result().w;
+      allocated.push(w instanceof LowerTriangleTensor ? w.allocatedBytes : NaN);
+    }
+    return Object.assign(joiner.result().w, { allocated });
+  };
 
-    it('holds causal rows as lower triangles, the same values (yielding between slices or not)', async () => {
-      const full = causal(H, T, 3);
-      const w = await join(full);
-      assert.ok(w instanceof LowerTriangleTensor);
-      assert.deepStrictEqual(w.data, full);
-      const yielded = await join(full, () => new Promise((resolve) => setTimeout(resolve, 0)));
-      assert.deepStrictEqual(yielded.data, full);
-    });
+  it('holds causal rows as lower triangles, the same values (yielding between slices or not), a block per chunk', async () => {
+    const full = causal(H, T, 3);
+    const w = await join(full);
+    assert.ok(w instanceof LowerTriangleTensor);
+    assert.deepStrictEqual(w.data, full);
+    // Rows 0–4, 5–9 and 10–11 of both heads: 15, 40 and 23 weights each, allocated as their chunk arrives.
+    assert.deepStrictEqual(w.allocated, [2 * 15 * 4, 2 * (15 + 40) * 4, 2 * (15 + 40 + 23) * 4]);
+    assert.strictEqual(w.byteLength, w.allocated[2]);
+    const yielded = await join(full, () => new Promise((resolve) => setTimeout(resolve, 0)));
+    assert.deepStrictEqual(yielded.data, full);
+  });
 
-    it('holds the output in full once a row is not 0 after its own token, losing nothing', async () => {
-      const full = causal(H, T, 4);
-      full[(1 * T + 7) * T + 9] = 0.25; // head 1, row 7 (second chunk) reads key 9
-      const w = await join(full);
-      assert.ok(!(w instanceof LowerTriangleTensor));
-      assert.deepStrictEqual(w.dims, [H, T, T]);
-      assert.deepStrictEqual(w.data, full);
-    });
+  it('holds the output in full once a row is not 0 after its own token, losing nothing', async () => {
+    const full = causal(H, T, 4);
+    full[(1 * T + 7) * T + 9] = 0.25; // head 1, row 7 (second chunk) reads key 9
+    const w = await join(full);
+    assert.ok(!(w instanceof LowerTriangleTensor));
+    assert.deepStrictEqual(w.dims, [H, T, T]);
+    assert.deepStrictEqual(w.data, full);
   });
 });

@@ -6,6 +6,7 @@
 
 import * as assert from 'assert';
 import { ERROR_CODES, type ErrorPayload } from '../../src/core/errors';
+import { type InfluenceSummary, packInfluence, unpackInfluence } from '../../src/core/influence';
 import type { WebviewNotifications, WebviewRequests } from '../../src/core/protocol';
 import {
   MAX_FILE_NAME_LENGTH,
@@ -27,8 +28,12 @@ const pick = <T>(r: () => number, list: readonly T[]): T => list[Math.floor(r() 
 const URI = 'file:///project/sample.py';
 const selection = { uri: URI, fileName: 'sample.py', languageId: 'python', version: 3, start: { line: 1, character: 0 }, end: { line: 1, character: 5 }, startOffset: 10, text: 'class', length: 5, codePoints: 5, lineCount: 1 };
 
-/** A valid influence summary of n tokens (ordered, non-overlapping, links into the list). */
+/** A valid influence summary of n tokens (ordered, non-overlapping, links into the list), packed as the panel posts it. */
 function summary(r: () => number, n: number) {
+  return packInfluence(unpackedSummary(r, n));
+}
+
+function unpackedSummary(r: () => number, n: number): InfluenceSummary {
   let at = 0;
   const tokens = Array.from({ length: n }, () => {
     const start = at + Math.floor(r() * 2);
@@ -57,7 +62,7 @@ function validParams(): { requests: Partial<Valid>; notifications: Partial<Valid
       error: { code: 'internal', message: 'x is undefined', source: 'panel' },
       backendReady: { backend: 'wasm', requested: 'auto', ortVersion: '1.30.0', initMs: 12.5 },
       analysisDone: { uri: URI, version: 3, modelId: 'gru', backend: 'webgpu', tokenCount: 12, truncated: { totalTokens: 40, keptTokens: 12 }, timings: { loadMs: 1, tokenizeMs: 2, runMs: 3, analyseMs: 4, renderMs: 5 } },
-      influence: summary(rng(1), 12) as WebviewNotifications['influence'],
+      influence: summary(rng(1), 12),
       analysisFailed: { code: 'model-invalid', message: 'bad manifest', uri: URI, version: 3, modelId: '' },
       comparisonDone: {
         uri: URI,
@@ -96,11 +101,11 @@ function validParams(): { requests: Partial<Valid>; notifications: Partial<Valid
 }
 
 const METHODS = { request: Object.keys(WEBVIEW_REQUEST_SCHEMAS), notification: Object.keys(WEBVIEW_NOTIFICATION_SCHEMAS) } as const;
-const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+const clone = <T>(v: T): T => structuredClone(v); // keeps typed arrays (a packed influence summary's links)
 
 /** Every path inside a value, in the schema's notation (.key, [index], ["record key"] under filters). */
 function paths(value: unknown, path = 'params', recordKeys = false): string[] {
-  if (typeof value !== 'object' || value === null) return [];
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return []; // a typed array is forged whole
   const out: string[] = [];
   for (const [k, v] of Object.entries(value)) {
     const p = Array.isArray(value) ? `${path}[${k}]` : recordKeys ? `${path}[${JSON.stringify(k)}]` : `${path}.${k}`;
@@ -158,12 +163,13 @@ describe('protocol schemas: messages from a webview', () => {
     assert.deepStrictEqual(checkWebviewMessage('request', 'ready', { view: 'fill' }), { ok: true, params: { view: 'fill' } });
   });
 
-  it('accepts 300 random valid influence summaries and a NaN that JSON turned into null', () => {
+  it('accepts 300 random valid influence summaries, packed, and gives back the same lists; and a NaN that JSON turned into null', () => {
     const r = rng(7);
     for (let i = 0; i < 300; i++) {
-      const s = summary(r, 1 + Math.floor(r() * 40));
-      const checked = checkWebviewMessage('notification', 'influence', s);
+      const lists = unpackedSummary(r, 1 + Math.floor(r() * 40));
+      const checked = checkWebviewMessage('notification', 'influence', packInfluence(lists));
       assert.ok(checked.ok, checked.ok ? '' : checked.message);
+      assert.deepStrictEqual(unpackInfluence(checked.params as ReturnType<typeof packInfluence>), lists);
     }
     const done = clone(validParams().notifications.comparisonDone!) as unknown as { models: Array<{ bitsPerByte: unknown }> };
     done.models[0].bitsPerByte = null;
@@ -176,7 +182,7 @@ describe('protocol schemas: messages from a webview', () => {
       { start: 0, end: 2, text: 'a', from: [], to: [{ index: 1, weight: -0.75 }] },
       { start: 2, end: 4, text: 'b', from: [{ index: 0, weight: -0.75 }], to: [] },
     ];
-    const signed = { ...summary(rng(4), 1), metric: 'attention', metricLabel: 'mean hidden attention over heads, layer 4 (signed)', signed: true, tokens };
+    const signed = packInfluence({ ...unpackedSummary(rng(4), 1), metric: 'attention', metricLabel: 'mean hidden attention over heads, layer 4 (signed)', signed: true, tokens });
     const checked = checkWebviewMessage('notification', 'influence', signed);
     assert.ok(checked.ok, checked.ok ? '' : checked.message);
     assert.deepStrictEqual(checked.params, signed, 'the checked copy keeps signed and the negative weights');
@@ -213,7 +219,7 @@ describe('protocol schemas: messages from a webview', () => {
 
   const long = (n: number) => 'a'.repeat(n);
   const token = (start: number, end: number, from: unknown[] = []) => ({ start, end, text: 't', from, to: [] });
-  const withTokens = (tokens: unknown[]) => ({ ...summary(rng(2), 1), tokens });
+  const withTokens = (tokens: unknown[]) => packInfluence({ ...unpackedSummary(rng(2), 1), tokens } as InfluenceSummary);
   const forgeries: Array<[string, 'request' | 'notification', string, unknown, RegExp]> = [
     ['start after end', 'request', 'revealRange', { uri: URI, start: 9, end: 3 }, /params\.end/],
     ['negative offset', 'request', 'revealRange', { uri: URI, start: -1, end: 3 }, /params\.start/],
@@ -245,18 +251,21 @@ describe('protocol schemas: messages from a webview', () => {
     ['a negative start', 'request', 'modelBytes', { modelId: 'lstm', file: 'model', start: -1, length: 10 }, /params\.start/],
     ['more than a request may read', 'request', 'modelBytes', { modelId: 'lstm', file: 'model', start: 0, length: MAX_MODEL_BYTES_PER_REQUEST + 1 }, /params\.length/],
     ['unknown view', 'request', 'ready', { view: 'editor' }, /params\.view/],
-    ['index past the tokens', 'notification', 'influence', withTokens([token(0, 1, [{ index: 1, weight: 0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.index/],
-    ['negative index', 'notification', 'influence', withTokens([token(0, 1, [{ index: -1, weight: 0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.index/],
-    ['NaN weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: NaN }])]), /weight/],
-    ['null weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: null }])]), /weight/],
-    ['infinite weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: Infinity }])]), /weight/],
-    ['negative weight in a summary not signed', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: -0.5 }])]), /params\.tokens\[0\]\.from\[0\]\.weight/],
-    ['negative weight with signed: false', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: -0.5 }])]), signed: false }, /params\.tokens\[0\]\.from\[0\]\.weight/],
+    ['index past the tokens', 'notification', 'influence', withTokens([token(0, 1, [{ index: 1, weight: 0.5 }])]), /params\.from\.index\[0\] \(token 0, link 0\) must be -1 or an index below the number of tokens \(1\), got 1/],
+    ['negative index', 'notification', 'influence', withTokens([token(0, 1, [{ index: -2, weight: 0.5 }])]), /params\.from\.index\[0\]/],
+    ['a link after the end of a list', 'notification', 'influence', withTokens([token(0, 1, [{ index: -1, weight: 0 }, { index: 0, weight: 0.5 }])]), /params\.from\.index\[1\] \(token 0, link 1\) must be -1 after the end/],
+    ['NaN weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: NaN }])]), /params\.from\.weight\[0\]/],
+    ['infinite weight', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: Infinity }])]), /params\.from\.weight\[0\]/],
+    ['negative weight in a summary not signed', 'notification', 'influence', withTokens([token(0, 1, [{ index: 0, weight: -0.5 }])]), /params\.from\.weight\[0\]/],
+    ['negative weight with signed: false', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: -0.5 }])]), signed: false }, /params\.from\.weight\[0\]/],
+    ['links not tokens × linksPerToken', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: 0.5 }])]), linksPerToken: 2 }, /params\.from\.index must hold 2 values \(1 tokens × 2 links\), got 1/],
+    ['links as plain arrays', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: 0.5 }])]), to: { index: [0], weight: [0.5] } }, /params\.to\.index must be an Int32Array, got an array of 1/],
+    ['weights as float32', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: 0.5 }])]), to: { index: new Int32Array([0]), weight: new Float32Array([0.5]) } }, /params\.to\.weight must be a Float64Array, got Float32Array of 1/],
     ['signed that is not a boolean', 'notification', 'influence', { ...summary(rng(3), 2), signed: 'yes' }, /params\.signed/],
     ['signed summary with an infinite weight', 'notification', 'influence', { ...withTokens([token(0, 1, [{ index: 0, weight: -Infinity }])]), signed: true }, /weight/],
     ['token ending before it starts', 'notification', 'influence', withTokens([token(5, 1)]), /params\.tokens\[0\]\.end/],
     ['tokens out of order', 'notification', 'influence', withTokens([token(5, 8), token(2, 3)]), /params\.tokens\[1\]\.start/],
-    ['too many links', 'notification', 'influence', withTokens([token(0, 1, Array.from({ length: MAX_LINKS_PER_TOKEN + 1 }, () => ({ index: 0, weight: 1 })))]), /params\.tokens\[0\]\.from/],
+    ['too many links', 'notification', 'influence', withTokens([token(0, 1, Array.from({ length: MAX_LINKS_PER_TOKEN + 1 }, () => ({ index: 0, weight: 1 })))]), /params\.linksPerToken/],
     ['too many tokens', 'notification', 'influence', withTokens(Array.from({ length: MAX_TOKENS + 1 }, (_, i) => token(i, i))), /params\.tokens/],
     ['unknown metric', 'notification', 'influence', { ...summary(rng(3), 2), metric: 'saliency' }, /params\.metric/],
     ['model name over the cap', 'notification', 'influence', { ...summary(rng(3), 2), modelName: long(5000) }, /params\.modelName/],
@@ -320,7 +329,7 @@ describe('protocol schemas: messages from a webview', () => {
     host.onRequest('modelBytes', (p) => ((handled += p.modelId.length + p.file.length + p.start.toFixed().length), new Uint8Array(p.length)));
     host.onRequest('ready', (p) => ((handled += p.view.length), undefined as never));
     for (const method of METHODS.notification) host.onNotification(method as keyof WebviewNotifications, (p: unknown) => void (handled += JSON.stringify(p).length));
-    host.onNotification('influence', (s) => s.tokens.forEach((t) => t.from.forEach((l) => (handled += s.tokens[l.index].end))));
+    host.onNotification('influence', (s) => s.from.index.forEach((i) => (handled += i < 0 ? 0 : s.tokens[i].end)));
 
     const r = rng(99);
     const { requests, notifications } = validParams();

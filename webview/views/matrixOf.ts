@@ -68,10 +68,11 @@ function colourTop(size: number, valueAt: (i: number) => number): number {
 export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, factor: number): Matrix {
   const size = Math.ceil(n / factor);
   const out = new Float32Array(size * size);
-  const { data, values } = rows;
+  const { values } = rows;
   let max = 0;
   for (let i = 0; i < n; i++) {
     const outRow = ((i / factor) | 0) * size;
+    const data = rows.data(i);
     const from = rows.offset(head, i);
     for (let c = 0, j = 0; j <= i; c++) {
       const stop = Math.min(i + 1, j + factor);
@@ -92,7 +93,7 @@ export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, 
     const i = (index / n) | 0;
     const j = index - i * n;
     if (j > i) return 0;
-    const v = data[rows.offset(head, i) + j];
+    const v = rows.data(i)[rows.offset(head, i) + j];
     return values ? values[v] : v;
   });
   return { data: out, size, max, colourMax: top > 0 ? top : max };
