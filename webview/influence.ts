@@ -28,18 +28,6 @@ export interface InfluenceSource {
   at(params: InfluenceAtParams): TokenInfluence | null;
 }
 
-/** W [T, T] with the rows and columns of hidden tokens zeroed (a copy; W itself when none is hidden). */
-function withoutTokens(w: Float32Array, T: number, hidden: readonly boolean[]): Float32Array {
-  if (!hidden.includes(true)) return w;
-  const out = w.slice();
-  for (let i = 0; i < T; i++) {
-    if (!hidden[i]) continue;
-    out.fill(0, i * T, (i + 1) * T);
-    for (let t = 0; t < T; t++) out[t * T + i] = 0;
-  }
-  return out;
-}
-
 /**
  * Computes and posts the summary; errors are reported, never thrown into the caller's render. Resolves with
  * what answers influenceAt when the summary offers rollout on demand (undefined otherwise, or when `stale`
@@ -57,11 +45,11 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
     if (!matrix || stale()) return undefined;
     const T = analysis.tokens.length;
     // Special tokens ([CLS], </s>) and empty ranges (a character's tail bytes, an inserted ▁) stand for no
-    // text: the editor neither lists nor tints them. Their rows and columns are zeroed before ranking (zero
-    // never ranks), so each token still gets its full MAX_LINKS of real links.
+    // text: the editor neither lists nor tints them. They are left out of the ranking, so each token still gets
+    // its full MAX_LINKS of real links.
     const hidden = analysis.tokens.map((t) => t.special || t.start === t.end);
     // A signed W (negative weights) is ranked by |weight|; its links keep their sign and the summary says so.
-    const top = new TopInfluences(withoutTokens(matrix.w, T, hidden), T, T, MAX_LINKS, matrix.mask, matrix.signed === true);
+    const top = new TopInfluences(matrix.w, T, T, MAX_LINKS, matrix.mask, matrix.signed === true, hidden);
     for (;;) {
       const until = performance.now() + SLICE_MS;
       let more = true;

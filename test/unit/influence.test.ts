@@ -134,6 +134,15 @@ describe('influence summaries', () => {
       while (top.addRows(7));
       const whole = topInfluences(w, T, T, 5, mask);
       assert.deepStrictEqual({ from: top.from, to: top.to }, whole);
+      // Hidden tokens (special ones, empty ranges) are ranked as if their rows and columns were 0, W untouched.
+      for (const signed of [false, true]) {
+        const hidden = Array.from({ length: T }, (_, i) => i % 7 === 3 || i === 0);
+        const zeroed = Float32Array.from(w, (x, i) => (hidden[Math.floor(i / T)] || hidden[i % T] ? 0 : signed && i % 3 === 0 ? -x : x));
+        const signedW = Float32Array.from(w, (x, i) => (signed && i % 3 === 0 ? -x : x));
+        const skipping = new TopInfluences(signedW, T, T, 5, mask, signed, hidden);
+        while (skipping.addRows(7));
+        assert.deepStrictEqual({ from: skipping.from, to: skipping.to }, topInfluences(zeroed, T, T, 5, mask, signed), `${mask}, signed: ${signed}`);
+      }
     }
     const L = 2;
     const H = 3;
