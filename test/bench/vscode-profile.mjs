@@ -2,7 +2,8 @@
 // builds out/ unminified and packages a VSIX of it (function names kept), runs one command in code-server's VS Code in headless
 // Chromium, records a CPU profile of the page's main thread (the workbench and the webviews share it there), and
 // prints the busiest stretches (runs of samples without idle time: a long task, or tasks back to back) with their
-// functions by self time and their heaviest call paths. Printed, never asserted.
+// functions by self time and their heaviest call paths; then, from a trace of the same stretch of time, each main-thread
+// task of 50 ms or more with the samples and the trace's events (style, layout, paint, GC) inside it. Printed, never asserted.
 // Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views] [--switches]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
 //   first command in a fresh window (model load included), else a second command after a warm first one; --views
@@ -92,10 +93,17 @@ function longTasksOf(events, profile, minMs, count) {
       const path = chain.reverse().slice(1).slice(-10).join(' > ');
       paths.set(path, (paths.get(path) ?? 0) + us);
     }
-    if (samples) out.push({ ms: task.dur / 1000, self, paths });
+    if (!samples) continue;
+    // The trace's own events inside the task (style, layout, paint, GC…): what samples without JS, "(program)", were.
+    const inside = new Map();
+    for (const e of events) {
+      if (e.ph !== 'X' || e.pid !== task.pid || e.tid !== task.tid || e === task || e.ts < task.ts || e.ts + e.dur > task.ts + task.dur) continue;
+      inside.set(e.name, (inside.get(e.name) ?? 0) + e.dur);
+    }
+    out.push({ ms: task.dur / 1000, self, paths, events: inside });
   }
   const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => [k, us / 1000]);
-  return out.sort((a, b) => b.ms - a.ms).slice(0, count).map((t) => ({ ms: t.ms, self: top(t.self, 6), paths: top(t.paths, 4) }));
+  return out.sort((a, b) => b.ms - a.ms).slice(0, count).map((t) => ({ ms: t.ms, self: top(t.self, 6), paths: top(t.paths, 4), events: top(t.events, 6) }));
 }
 
 /** Starts a trace of the main threads' tasks on a CDP session; the returned function ends it and gives its events. */
@@ -190,6 +198,7 @@ try {
     console.log(`\n${t.ms.toFixed(0)} ms task`);
     for (const [name, ms] of t.self) console.log(`  ${ms.toFixed(0).padStart(6)}  ${name}`);
     for (const [path, ms] of t.paths) console.log(`  ${ms.toFixed(0).padStart(6)}  ${path}`);
+    console.log(`  trace events (nested ones counted in each): ${t.events.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`);
   }
   await harness.closeBrowser(browser);
   await harness.stopProcess(server.child);
