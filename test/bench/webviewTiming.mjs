@@ -23,6 +23,15 @@ export function markShown() {
 export function untilPainted({ timeoutMs }) {
   const shown = window.__attentionLensShown ?? null;
   const painted = (canvas) => {
+    // How long this read took is kept: longTasks() leaves it out of the task it ran in (see there).
+    const began = performance.now();
+    try {
+      return read(canvas);
+    } finally {
+      (window.__attentionLensProbeSpans ??= []).push([began, performance.now()]);
+    }
+  };
+  const read = (canvas) => {
     if (canvas.width <= 1 || canvas.clientWidth === 0) return false;
     // A large canvas is read in three bands of 4 rows (at a quarter, half and three quarters of its height): reading
     // all of it every frame, or drawing it into a small canvas (which reads all of it back), was itself a 30–200 ms
@@ -156,9 +165,14 @@ export function watchLongTasksSinceStart() {
 /**
  * The long tasks recorded since watchLongTasks, each named by the step it started in (the latest lens:* mark
  * before it, see webview/marks.ts; "page" before the first): { count, longest, byStep: { step: longest ms } }.
+ * Each task's duration leaves out this benchmark's own pixel reads inside it (untilPainted, tabPainted): reading
+ * a canvas back waits for it to be drawn (software rendering here: up to 200 ms for a large one), which the
+ * page itself never waits for.
  */
 export function longTasks() {
-  const tasks = window.__attentionLensLongTasks ?? [];
+  const probes = window.__attentionLensProbeSpans ?? [];
+  const own = (t) => t.duration - probes.filter(([a, b]) => a >= t.start && b <= t.start + t.duration).reduce((sum, [a, b]) => sum + b - a, 0);
+  const tasks = (window.__attentionLensLongTasks ?? []).map((t) => ({ start: t.start, duration: own(t) })).filter((t) => t.duration > 50);
   const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('lens:')).sort((a, b) => a.startTime - b.startTime);
   const byStep = {};
   for (const t of tasks) {
@@ -182,6 +196,15 @@ export function stepTimes() {
  */
 export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
   const painted = (canvas) => {
+    // How long this read took is kept: longTasks() leaves it out of the task it ran in (see there).
+    const began = performance.now();
+    try {
+      return read(canvas);
+    } finally {
+      (window.__attentionLensProbeSpans ??= []).push([began, performance.now()]);
+    }
+  };
+  const read = (canvas) => {
     if (canvas.width <= 1 || canvas.clientWidth === 0) return false;
     // A large canvas is read in three bands of 4 rows (at a quarter, half and three quarters of its height): reading
     // all of it every frame, or drawing it into a small canvas (which reads all of it back), was itself a 30–200 ms
