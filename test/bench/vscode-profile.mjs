@@ -110,7 +110,7 @@ function longTasksOf(events, profile, minMs, count) {
 async function startTrace(cdp) {
   const events = [];
   cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
-  await cdp.send('Tracing.start', { categories: 'disabled-by-default-devtools.timeline,toplevel', transferMode: 'ReportEvents' });
+  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline,v8,toplevel', transferMode: 'ReportEvents' });
   return async () => {
     const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
     await cdp.send('Tracing.end');
