@@ -59,7 +59,6 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
       if (stale()) return undefined;
     }
     const { from, to } = top;
-    const real = (links: typeof from[number]) => links.filter((l) => !hidden[l.index]);
     const summary: InfluenceSummary = {
       uri,
       version,
@@ -68,7 +67,7 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
       metric: matrix.metric,
       metricLabel: family ? `${matrix.label}, standing in for rollout (${T} tokens)` : matrix.label,
       ...(matrix.signed ? { signed: true } : {}),
-      tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: hidden[i] ? [] : real(from[i]), to: hidden[i] ? [] : real(to[i]) })),
+      tokens: analysis.tokens.map((t, i) => ({ start: t.start, end: t.end, text: t.text, from: from[i], to: to[i] })),
       ...(family ? { onDemand: { metric: 'rollout' as const, metricLabel: `${rolloutLabel(family)}, computed for this token` } } : {}),
     };
     host.notify('influence', packInfluence(summary));

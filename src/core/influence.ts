@@ -102,6 +102,7 @@ export class TopInfluences {
   ) {
     if (mask !== 'cross' && rows !== cols) throw new Error(`${mask} W must be square; got ${rows}×${cols}`);
     if (w.length !== rows * cols) throw new Error(`W has ${w.length} values; expected ${rows}×${cols}`);
+    if (hidden && (rows !== cols || hidden.length !== rows)) throw new Error(`hidden tokens need a square W and one flag per token; got ${rows}×${cols} and ${hidden.length}`);
     this.from = Array.from({ length: rows }, () => []);
     this.to = Array.from({ length: cols }, () => []);
   }

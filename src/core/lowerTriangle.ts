@@ -20,9 +20,9 @@ const tri = (t: number) => (t * (t + 1)) / 2;
  * Matrices [outer…, T, T] held as their lower triangles: row t of each matrix keeps keys 0..t; float32, or
  * half-precision bits when `half`. The rows are stored in blocks of `blockRows` (every matrix's rows
  * b·blockRows.. in block b, matrix by matrix), each allocated when a row of it is first written or read: a run
- * in chunks fills one block per chunk. One array for everything (602 MB at 2,044 tokens for a 12 × 12 model)
- * made V8 collect the whole page's heap at once when it was allocated, a 290–430 ms pause of the webview's thread
- * (bench:profile); a chunk's block at a time, the heap grows as it does with each chunk's outputs. `data`
+ * in chunks fills one block per chunk. With one array for everything (602 MB at 2,044 tokens for a 12 × 12
+ * model), a garbage collection of 287–346 ms ran in the task that allocated it (bench:profile); a block at a
+ * time, the collections during a run took 43–56 ms. `data`
  * decodes every matrix into one full array (what a plain Tensor holds) and keeps it: read decode() for a range.
  */
 export class LowerTriangleTensor implements Tensor {

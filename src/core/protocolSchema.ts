@@ -243,7 +243,7 @@ function infillContextProblems(context: ReadonlyArray<{ start: number; end: numb
   return null;
 }
 
-/** Tokens in document order without overlaps, every link pointing into the list; negative weights only when signed. */
+/** Tokens in document order without overlaps (their links: packedLinkProblems). */
 function tokenProblems(tokens: ReadonlyArray<{ start: number; end: number }>): [string, string] | null {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];

@@ -28,47 +28,56 @@ const COLD = args.includes('--cold');
 const VIEWS = args.includes('--views');
 const SWITCHES = args.includes('--switches');
 
-/** The busiest stretches of a CPU profile: [{ ms, self: [[name, ms]], paths: [[path, ms]] }], longest first. */
-function busiestStretches(profile, count) {
+/**
+ * Adds up a CPU profile's samples: add(i, into) counts sample i's time under its function (self) and its call path
+ * (the last `depth` frames), unless the thread was idle (then false). top(map, n): the n largest, in ms.
+ */
+function sampleTally(profile, depth) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const name = (id) => {
+  const add = (i, into) => {
+    const id = profile.samples[i];
     const f = byId.get(id).callFrame;
-    return `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber + 1}`;
-  };
-  const stretches = [];
-  let current = null;
-  profile.samples.forEach((id, i) => {
-    if (byId.get(id).callFrame.functionName === '(idle)') {
-      if (current) stretches.push(current);
-      current = null;
-      return;
-    }
+    if (f.functionName === '(idle)') return false;
     const us = profile.timeDeltas[i + 1] ?? 0;
-    current ??= { us: 0, self: new Map(), paths: new Map() };
-    current.us += us;
-    current.self.set(name(id), (current.self.get(name(id)) ?? 0) + us);
+    const name = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber + 1}`;
+    into.self.set(name, (into.self.get(name) ?? 0) + us);
     const chain = [];
     for (let p = id; p !== undefined; p = parent.get(p)) chain.push(byId.get(p).callFrame.functionName || '(anonymous)');
-    const path = chain.reverse().slice(1).slice(-8).join(' > ');
-    current.paths.set(path, (current.paths.get(path) ?? 0) + us);
-  });
-  if (current) stretches.push(current);
+    const path = chain.reverse().slice(1).slice(-depth).join(' > ');
+    into.paths.set(path, (into.paths.get(path) ?? 0) + us);
+    into.us += us;
+    return true;
+  };
   const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => [k, us / 1000]);
+  return { add, top };
+}
+
+const emptyTally = () => ({ us: 0, self: new Map(), paths: new Map() });
+
+/** The busiest stretches of a CPU profile: [{ ms, self: [[name, ms]], paths: [[path, ms]] }], longest first. */
+function busiestStretches(profile, count) {
+  const { add, top } = sampleTally(profile, 8);
+  const stretches = [];
+  let current = emptyTally();
+  profile.samples.forEach((_, i) => {
+    if (add(i, current)) return;
+    if (current.us) stretches.push(current);
+    current = emptyTally();
+  });
+  if (current.us) stretches.push(current);
   return stretches.sort((a, b) => b.us - a.us).slice(0, count).map((s) => ({ ms: s.us / 1000, self: top(s.self, 8), paths: top(s.paths, 4) }));
 }
 
 /**
  * The renderers' main-thread tasks of at least `minMs` (a trace's RunTask events, on the clock of the CPU profile's
- * timestamps), longest first, each with the profile's samples inside it: [{ ms, self, paths }]. A stretch above
- * may be many short tasks back to back; this says what one long task did. Tasks without samples (other
+ * timestamps), longest first, each with the profile's samples inside it: [{ ms, self, paths, events }]. A stretch
+ * above may be many short tasks back to back; this says what one long task did. Tasks without samples (other
  * processes' threads) are left out.
  */
 function longTasksOf(events, profile, minMs, count) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const { add, top } = sampleTally(profile, 10);
   const times = [];
   let at = profile.startTime;
   for (const delta of profile.timeDeltas) times.push((at += delta));
@@ -76,23 +85,9 @@ function longTasksOf(events, profile, minMs, count) {
   const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.dur >= minMs * 1000 && main.has(`${e.pid}:${e.tid}`));
   const out = [];
   for (const task of tasks) {
-    const self = new Map();
-    const paths = new Map();
+    const tally = emptyTally();
     let samples = 0;
-    for (let i = 0; i < times.length; i++) {
-      if (times[i] < task.ts || times[i] > task.ts + task.dur) continue;
-      const id = profile.samples[i];
-      const f = byId.get(id).callFrame;
-      if (f.functionName === '(idle)') continue;
-      samples++;
-      const us = profile.timeDeltas[i + 1] ?? 0;
-      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop().split('?')[0]}:${f.lineNumber + 1}`;
-      self.set(key, (self.get(key) ?? 0) + us);
-      const chain = [];
-      for (let p = id; p !== undefined; p = parent.get(p)) chain.push(byId.get(p).callFrame.functionName || '(anonymous)');
-      const path = chain.reverse().slice(1).slice(-10).join(' > ');
-      paths.set(path, (paths.get(path) ?? 0) + us);
-    }
+    for (let i = 0; i < times.length; i++) if (times[i] >= task.ts && times[i] <= task.ts + task.dur && add(i, tally)) samples++;
     if (!samples) continue;
     // The trace's own events inside the task (style, layout, paint, GC…): what samples without JS, "(program)", were.
     const inside = new Map();
@@ -100,10 +95,9 @@ function longTasksOf(events, profile, minMs, count) {
       if (e.ph !== 'X' || e.pid !== task.pid || e.tid !== task.tid || e === task || e.ts < task.ts || e.ts + e.dur > task.ts + task.dur) continue;
       inside.set(e.name, (inside.get(e.name) ?? 0) + e.dur);
     }
-    out.push({ ms: task.dur / 1000, self, paths, events: inside });
+    out.push({ ms: task.dur / 1000, self: top(tally.self, 6), paths: top(tally.paths, 4), events: top(inside, 6) });
   }
-  const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => [k, us / 1000]);
-  return out.sort((a, b) => b.ms - a.ms).slice(0, count).map((t) => ({ ms: t.ms, self: top(t.self, 6), paths: top(t.paths, 4), events: top(t.events, 6) }));
+  return out.sort((a, b) => b.ms - a.ms).slice(0, count);
 }
 
 /** Starts a trace of the main threads' tasks on a CDP session; the returned function ends it and gives its events. */

@@ -166,8 +166,7 @@ export function watchLongTasksSinceStart() {
  * The long tasks recorded since watchLongTasks, each named by the step it started in (the latest lens:* mark
  * before it, see webview/marks.ts; "page" before the first): { count, longest, byStep: { step: longest ms } }.
  * Each task's duration leaves out this benchmark's own pixel reads inside it (untilPainted, tabPainted): reading
- * a canvas back waits for it to be drawn (software rendering here: up to 200 ms for a large one), which the
- * page itself never waits for.
+ * a large canvas back took up to 248 ms of a task (bench:profile), work the page itself never does.
  */
 export function longTasks() {
   const probes = window.__attentionLensProbeSpans ?? [];

@@ -61,7 +61,10 @@ export class TokenStrip {
             const glyphs = whitespace.cloneNode(false) as HTMLElement;
             glyphs.textContent = piece;
             span.append(glyphs);
-            if (piece.endsWith('↵')) span.append(h('br'));
+            if (piece.endsWith('↵')) {
+              span.append(h('br'));
+              blockLines++;
+            }
           }
         } else {
           span.append(part);
@@ -85,7 +88,6 @@ export class TokenStrip {
       block.append(span);
       blockTokens++;
       if (span.lastChild instanceof HTMLBRElement) {
-        blockLines += span.querySelectorAll('br').length;
         if (blockTokens >= LINES_BLOCK_TOKENS) {
           closeBlock(blockLines);
           block = h('div', { class: 'token-lines', role: 'none' });
