@@ -13,10 +13,12 @@
 
 import type { Analysis } from '../src/core/analyze';
 import { type InfluenceMetric, type InfluenceSummary, type TokenInfluence, TopInfluences, linksAt, packInfluence, tokenAt } from '../src/core/influence';
-import { type InfluenceMatrix, influenceMatrix, meanAttentionOf, meanOverHeadsInSlices, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
+import { LensError } from '../src/core/errors';
+import { type InfluenceMatrix, influenceMatrix, meanAttentionOf, prepareInfluenceMatrix, rolloutLabel, rolloutOnDemand } from '../src/core/influenceMatrix';
 import type { InfluenceAtParams } from '../src/core/protocol';
 import { mixingMatrices } from '../src/core/roleData';
 import { RolloutRows } from '../src/core/rolloutRow';
+import { meanOverHeadsInSlices } from '../src/core/rolloutSlices';
 import { host, reportError } from './vscodeApi';
 import { yieldToUi } from './yieldToUi';
 
@@ -31,17 +33,22 @@ export interface InfluenceSource {
 /**
  * Computes and posts the summary; errors are reported, never thrown into the caller's render. Resolves with
  * what answers influenceAt when the summary offers rollout on demand (undefined otherwise, or when `stale`
- * says a newer analysis replaced this one). Long inputs are worked through in tasks of about SLICE_MS: the
- * stand-in's mean attention a head at a time, the ranking a few rows at a time.
+ * says a newer analysis replaced this one). The work is done in tasks of about SLICE_MS: the full rollout
+ * (up to MAX_ROLLOUT_TOKENS) a row at a time, the stand-in's mean attention a head at a time, the ranking a
+ * few rows at a time.
  */
 export async function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array, stale: () => boolean = () => false): Promise<InfluenceSource | undefined> {
   try {
     const family = rolloutOnDemand(analysis, wanted, occlusion);
+    const slices = { pause: yieldToUi, sliceMs: SLICE_MS, cancelled: stale };
     let matrix: InfluenceMatrix | null;
     if (family) {
       const { matrices, layer, ...spec } = meanAttentionOf(analysis, family);
-      matrix = { ...spec, w: await meanOverHeadsInSlices(matrices, layer, yieldToUi, SLICE_MS) };
-    } else matrix = influenceMatrix(analysis, wanted, occlusion);
+      matrix = { ...spec, w: await meanOverHeadsInSlices(matrices, layer, slices) };
+    } else {
+      await prepareInfluenceMatrix(analysis, wanted, slices, occlusion);
+      matrix = influenceMatrix(analysis, wanted, occlusion);
+    }
     if (!matrix || stale()) return undefined;
     const T = analysis.tokens.length;
     // Special tokens ([CLS], </s>) and empty ranges (a character's tail bytes, an inserted ▁) stand for no
@@ -76,7 +83,7 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
     prepareInSlices(rows, stale);
     return rolloutSource(analysis, uri, version, rows, hidden);
   } catch (err) {
-    reportError(err, 'influence');
+    if (!(err instanceof LensError && err.code === 'cancelled' && stale())) reportError(err, 'influence');
     return undefined;
   }
 }

@@ -9,6 +9,7 @@
 import type { Analysis } from '../src/core/analyze';
 import { analysisCovers, compareRunOf } from '../src/core/compare';
 import { LensError, toErrorPayload } from '../src/core/errors';
+import { prepareInfluenceMatrix } from '../src/core/influenceMatrix';
 import { RELEASE_BEFORE_RUN_BYTES, formatBytes, halfPrecisionNote, heldBytes, maxTokensWithin, memoryBudget, overBudgetMessage, runMemory, selectionLengths } from '../src/core/memoryEstimate';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
@@ -344,10 +345,13 @@ class PanelPage {
     });
     host.onRequest('analysisSnapshot', ({ includeTensors }) => this.snapshot(includeTensors));
     host.onRequest('influenceAt', (params) => this.influenceSource?.at(params) ?? null);
-    host.onRequest('compareRun', (text) => {
+    host.onRequest('compareRun', async (text, signal) => {
       const shown = this.shown;
       if (!shown || shown.selection.uri !== text.uri || shown.selection.version !== text.version) return null;
-      return analysisCovers(shown.analysis, text.startOffset, text.text, text.maxTokens) ? compareRunOf(shown.analysis, this.backend?.backend ?? 'wasm', 0, true) : null;
+      if (!analysisCovers(shown.analysis, text.startOffset, text.text, text.maxTokens)) return null;
+      // Usually computed already, for the hovers' summary; if not, in slices rather than in this task.
+      await prepareInfluenceMatrix(shown.analysis, 'rollout', { pause: yieldToUi, cancelled: () => signal.aborted });
+      return compareRunOf(shown.analysis, this.backend?.backend ?? 'wasm', 0, true);
     });
     host.onNotification('cursorMoved', ({ uri, version, offset }) => {
       if (this.shown && this.shown.selection.uri === uri && this.shown.selection.version === version) this.shown.view.showOffset(offset);

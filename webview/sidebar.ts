@@ -9,6 +9,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { compareRunOf } from '../src/core/compare';
 import { shortName } from '../src/core/compareSummary';
 import { LensError, toErrorPayload } from '../src/core/errors';
+import { prepareInfluenceMatrix } from '../src/core/influenceMatrix';
 import type { BackendInfo, CompareText, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { isBlank } from '../src/core/text';
 import { OrtBackends } from './backend';
@@ -19,6 +20,7 @@ import { ModelChooser } from './compare/modelChooser';
 import { Engine, ModelFetcher } from './engine';
 import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
+import { yieldToUi } from './yieldToUi';
 
 interface SavedState {
   pinned: SelectionSummary | null;
@@ -182,6 +184,8 @@ class ComparePage {
               const analysis = await eng.analyseWith(model, selection.text, selection.startOffset, maxTokens, signal, (p) => {
                 if (mine === this.seq) replace(statusSlot, progressView(p.loaded >= p.total ? `Starting ${step}…` : `Loading ${step}…`, p.loaded, p.total));
               });
+              // The rollout W (O(L·T³)) in slices first, so that the page stays responsive while it is computed.
+              await prepareInfluenceMatrix(analysis, 'rollout', { pause: yieldToUi, cancelled: () => signal.aborted });
               run = compareRunOf(analysis, info.backend, analysis.loadMs);
             } catch (err) {
               if (signal.aborted || (err instanceof LensError && (err.code === 'cancelled' || err.code === 'disposed'))) throw err;

@@ -6,14 +6,15 @@
 // family declared `signed` may be negative, and says so (`signed`, ranked by |W| downstream).
 // Past MAX_ROLLOUT_TOKENS the full rollout is not computed here (O(L·T³)); rolloutOnDemand says which
 // family's rollout the caller may compute one row and column at a time instead (rolloutRow.ts, O(L·T²)).
+// Up to it, a page computes the rollout in slices first (prepareInfluenceMatrix), so no task is long.
 
-import { type LayeredMatrices, type MixingMask, eachHead, meanOverHeads } from './analysis';
+import { type LayeredMatrices, type MixingMask, meanOverHeads } from './analysis';
 import type { Analysis } from './analyze';
 import type { InfluenceMetric } from './influence';
-import { foldRow } from './lowerTriangle';
 import { type MixingFamily, looksAhead } from './modelStructure';
 import { meanRetention } from './retention';
-import { type RetentionData, familyRollout, mainMixing, mixingMatrices, retentionData } from './roleData';
+import { type RetentionData, familyRollout, familyRolloutInSlices, mainMixing, mixingMatrices, retentionData } from './roleData';
+import type { SliceOptions } from './rolloutSlices';
 
 /** Rollout costs O(L·T³); above this many tokens the last layer's mean attention is used instead. */
 export const MAX_ROLLOUT_TOKENS = 512;
@@ -52,6 +53,19 @@ export function influenceMatrix(analysis: Analysis, wanted: InfluenceMetric, occ
 }
 
 /**
+ * Computes in slices (SliceOptions) what influenceMatrix would compute at once and could take long: the
+ * family's full rollout up to MAX_ROLLOUT_TOKENS. influenceMatrix then finds it computed; it is the same
+ * W. A cancelled computation rejects with LensError 'cancelled' and leaves nothing behind.
+ */
+export async function prepareInfluenceMatrix(analysis: Analysis, wanted: InfluenceMetric, options: SliceOptions, occlusion?: Float32Array): Promise<void> {
+  if (wanted === 'occlusion' && occlusion) return;
+  if (wanted === 'retention' && retentionData(analysis)) return;
+  const family = mainMixing(analysis);
+  if (wanted === 'attention' || analysis.tokens.length > MAX_ROLLOUT_TOKENS || !family || family.role !== 'mixing' || family.query !== analysis.structure.primary) return;
+  await familyRolloutInSlices(analysis, family, options);
+}
+
+/**
  * What influenceMatrix gives as a family's mean attention (its last layer's mean over heads), but for W: the
  * matrices and the layer, for a caller that computes the mean in slices (meanOverHeadsInSlices).
  */
@@ -82,39 +96,4 @@ export function rolloutOnDemand(analysis: Analysis, wanted: InfluenceMetric, occ
 function retentionMatrix(retention: RetentionData): InfluenceMatrix {
   const L = retention.tensor.dims[0];
   return { metric: 'retention', label: `${retention.label} retention, layer ${L}, mean over units`, w: meanRetention(retention.tensor, L - 1, retention.spec), mask: 'causal', normalised: false };
-}
-
-/**
- * meanOverHeads (the same values) a head at a time, each head's rows in slices of about sliceMs, awaiting
- * `pause` between slices: for a UI thread, on long inputs. Attention held as lower triangles is added row by
- * row in place (no head decoded: that alone was a 50 ms task at 2,048 tokens); other matrices a head at a time.
- */
-export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, pause: () => Promise<void>, sliceMs = 8): Promise<Float32Array> {
-  const size = m.rows * m.cols;
-  const out = new Float32Array(size);
-  const step = Math.max(1, m.cols);
-  const triangle = m.triangle?.(layer);
-  const head = triangle ? undefined : eachHead(m, layer); // eachHead holds a decoding buffer: only when needed
-  let until = performance.now() + sliceMs;
-  const more = async () => {
-    if (performance.now() < until) return;
-    await pause();
-    until = performance.now() + sliceMs;
-  };
-  for (let h = 0; h < m.heads && triangle; h++) {
-    for (let t = 0; t < m.rows; t++) {
-      foldRow(triangle, h, t, t + 1, out, t * m.cols);
-      await more();
-    }
-  }
-  for (let h = 0; h < m.heads && head; h++) {
-    const data = head(h);
-    for (let start = 0; start < size; start += step) {
-      const end = Math.min(size, start + step);
-      for (let i = start; i < end; i++) out[i] += data[i];
-      await more();
-    }
-  }
-  for (let i = 0; i < size; i++) out[i] /= m.heads;
-  return out;
 }

@@ -11,15 +11,21 @@ import { type SelectiveScanTensors, hiddenAttention } from './hiddenAttention';
 import type { GateSpec, OutputSpec } from './manifest';
 import { type MixingFamily, type StateFamily, canonicalTensor, mainFamily } from './modelStructure';
 import { type RetentionGates, retentionGates } from './retention';
+import { type SliceOptions, rolloutLayersInSlices } from './rolloutSlices';
 
 const cache = new WeakMap<Analysis, Map<string, unknown>>();
 
 /** Computes a value once per analysis. */
 function once<T>(analysis: Analysis, key: string, make: () => T): T {
-  let map = cache.get(analysis);
-  if (!map) cache.set(analysis, (map = new Map()));
+  const map = cacheOf(analysis);
   if (!map.has(key)) map.set(key, make());
   return map.get(key) as T;
+}
+
+function cacheOf(analysis: Analysis): Map<string, unknown> {
+  let map = cache.get(analysis);
+  if (!map) cache.set(analysis, (map = new Map()));
+  return map;
 }
 
 /**
@@ -87,6 +93,20 @@ export function familyRollout(analysis: Analysis, family: MixingFamily): Float32
     const m = mixingMatrices(analysis, family);
     return rollout(family.normalised ? m : rowNormalisedAbs(m), family.mask !== 'bidirectional');
   });
+}
+
+/**
+ * familyRollout (the same values, kept for it) computed in slices, for a page's own thread. Rejects with
+ * LensError 'cancelled' when the options say the work was given up; nothing is kept then.
+ */
+export async function familyRolloutInSlices(analysis: Analysis, family: MixingFamily, options: SliceOptions): Promise<Float32Array | null> {
+  if (family.role !== 'mixing') return null;
+  const key = `rollout:${family.key}`;
+  const known = cacheOf(analysis).get(key) as Float32Array | undefined;
+  if (known) return known;
+  const m = mixingMatrices(analysis, family);
+  const [r] = await rolloutLayersInSlices(family.normalised ? m : rowNormalisedAbs(m), family.mask !== 'bidirectional', 'last', options);
+  return once(analysis, key, () => r);
 }
 
 /** The main family's rollout, or null without a self-mixing family. */

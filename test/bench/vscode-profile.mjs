@@ -5,10 +5,11 @@
 // functions by self time and their heaviest call paths; then, from a trace of the same stretch of time, each main-thread
 // task of 50 ms or more with the samples and the trace's events (style, layout, paint, GC) inside it. Printed, never asserted.
 // Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views] [--switches]
+//   [--categories blink,cc,…]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
 //   first command in a fresh window (model load included), else a second command after a warm first one; --views
 //   profiles the head view, the model view and heatmap hovers after it too; --switches profiles only the heatmap's
-//   head switches after it (each head of the layer in turn).
+//   head switches after it (each head of the layer in turn); --categories adds trace categories (what a Paint did).
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,8 @@ const TOKENS = Number(option('--tokens', 1024));
 const COLD = args.includes('--cold');
 const VIEWS = args.includes('--views');
 const SWITCHES = args.includes('--switches');
+/** More trace categories (e.g. blink,cc,disabled-by-default-skia: what a Paint event did); more event names then. */
+const CATEGORIES = option('--categories', '').split(',').filter(Boolean);
 
 /**
  * Adds up a CPU profile's samples: add(i, into) counts sample i's time under its function (self) and its call path
@@ -95,7 +98,7 @@ function longTasksOf(events, profile, minMs, count) {
       if (e.ph !== 'X' || e.pid !== task.pid || e.tid !== task.tid || e === task || e.ts < task.ts || e.ts + e.dur > task.ts + task.dur) continue;
       inside.set(e.name, (inside.get(e.name) ?? 0) + e.dur);
     }
-    out.push({ ms: task.dur / 1000, self: top(tally.self, 6), paths: top(tally.paths, 4), events: top(inside, 6) });
+    out.push({ ms: task.dur / 1000, self: top(tally.self, 6), paths: top(tally.paths, 4), events: top(inside, CATEGORIES.length ? 16 : 6) });
   }
   return out.sort((a, b) => b.ms - a.ms).slice(0, count);
 }
@@ -104,7 +107,7 @@ function longTasksOf(events, profile, minMs, count) {
 async function startTrace(cdp) {
   const events = [];
   cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
-  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline,v8,toplevel', transferMode: 'ReportEvents' });
+  await cdp.send('Tracing.start', { categories: ['devtools.timeline,disabled-by-default-devtools.timeline,v8,toplevel', ...CATEGORIES].join(','), transferMode: 'ReportEvents' });
   return async () => {
     const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
     await cdp.send('Tracing.end');

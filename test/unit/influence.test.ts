@@ -5,8 +5,8 @@
 import * as assert from 'assert';
 import { layeredFromTensor, meanOverHeads } from '../../src/core/analysis';
 import { TopInfluences, linksAt, tokenAt, topInfluences } from '../../src/core/influence';
-import { meanOverHeadsInSlices } from '../../src/core/influenceMatrix';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
+import { meanOverHeadsInSlices } from '../../src/core/rolloutSlices';
 import { seededRandom } from './seeded';
 
 describe('influence summaries', () => {
@@ -152,7 +152,7 @@ describe('influence summaries', () => {
     for (let o = 0; o < L * H; o++) for (let t = 0; t < T; t++) packed.setRow(o, t, data.subarray((o * T + t) * T, (o * T + t + 1) * T));
     let pauses = 0;
     for (const m of [plain, layeredFromTensor(packed)]) {
-      const sliced = await meanOverHeadsInSlices(m, 1, async () => void pauses++, 0);
+      const sliced = await meanOverHeadsInSlices(m, 1, { pause: async () => void pauses++, sliceMs: 0 });
       assert.deepStrictEqual(sliced, meanOverHeads(plain, 1));
     }
     assert.ok(pauses >= 2 * H * T, `paused ${pauses} times`);
@@ -160,7 +160,7 @@ describe('influence summaries', () => {
     // Half-precision triangles: the mean of the weights they hold, as meanOverHeads gives it.
     const half = new LowerTriangleTensor([L, H, T, T], true);
     for (let o = 0; o < L * H; o++) for (let t = 0; t < T; t++) half.setRow(o, t, data.subarray((o * T + t) * T, (o * T + t + 1) * T));
-    const fromHalf = await meanOverHeadsInSlices(layeredFromTensor(half), 1, async () => undefined, 0);
+    const fromHalf = await meanOverHeadsInSlices(layeredFromTensor(half), 1, { pause: async () => undefined, sliceMs: 0 });
     assert.deepStrictEqual(fromHalf, meanOverHeads(layeredFromTensor({ dims: [L, H, T, T], data: half.decode(0, L * H) }), 1));
     assert.strictEqual(half.decodedInFull, false);
   });

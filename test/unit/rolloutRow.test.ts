@@ -12,10 +12,10 @@ import * as path from 'path';
 import { type LayeredMatrices, type MixingMask, layeredFromTensor, rollout, rowNormalisedAbs, tensor } from '../../src/core/analysis';
 import { type Analysis, analyse } from '../../src/core/analyze';
 import { linksAt, topInfluences } from '../../src/core/influence';
-import { MAX_ROLLOUT_TOKENS, influenceMatrix, rolloutOnDemand } from '../../src/core/influenceMatrix';
+import { MAX_ROLLOUT_TOKENS, influenceMatrix, prepareInfluenceMatrix, rolloutOnDemand } from '../../src/core/influenceMatrix';
 import { ModelRunner, OrtModule } from '../../src/core/engine';
 import { validateManifest } from '../../src/core/manifestValidator';
-import { familyRollout, mainMixing, mixingMatrices } from '../../src/core/roleData';
+import { familyRollout, familyRolloutInSlices, mainMixing, mixingMatrices } from '../../src/core/roleData';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { LensTokenizer } from '../../src/core/tokenizer';
 import { seededRandom } from './seeded';
@@ -164,6 +164,24 @@ describe('rollout rows and columns on demand', () => {
         compareAll(new RolloutRows(m, { mask: family.mask, normalised: family.normalised }), full, T, id);
       });
     }
+
+    it('transformer: the rollout computed in slices is the full rollout, and influenceMatrix then uses it', async () => {
+      const a = await analysed('transformer', 300);
+      const family = mainMixing(a)!;
+      const whole = rollout(mixingMatrices(a, family), true);
+      let pauses = 0;
+      await prepareInfluenceMatrix(a, 'rollout', { pause: async () => void pauses++, sliceMs: 1 });
+      assert.ok(pauses > 3, `paused ${pauses} times`);
+      const w = influenceMatrix(a, 'rollout')!;
+      assert.strictEqual(w.metric, 'rollout');
+      assert.deepStrictEqual(w.w, whole);
+      assert.strictEqual(familyRollout(a, family), w.w, 'kept, not computed again');
+      assert.strictEqual(await familyRolloutInSlices(a, family, { pause: async () => assert.fail('no pause: already computed') }), w.w);
+      // Nothing to prepare for the metrics that need no rollout, nor past MAX_ROLLOUT_TOKENS.
+      const b = await analysed('transformer', 80);
+      await prepareInfluenceMatrix(b, 'attention', { pause: async () => assert.fail('attention needs no rollout') });
+      assert.strictEqual(influenceMatrix(b, 'attention')!.metric, 'attention');
+    });
 
     it(`transformer past ${MAX_ROLLOUT_TOKENS} tokens: late tokens' rollout links on demand are the full rollout's`, async () => {
       const a = await analysed('transformer', 640);

@@ -1,13 +1,12 @@
 // Why: the heatmap, the model view and the exports all need T×T mixing matrices of one family (one head,
 // an aggregate over heads, or the rollout through a chosen layer) and pictures of them. This module serves
-// the matrices with small caches, computes every layer's rollout once (in time slices when long, so the
+// the matrices with small caches, computes every layer's rollout once (in time slices, so the
 // panel stays responsive), and turns matrices into pixels (max-pooled for overviews, so a thin diagonal
 // never disappears when zoomed out): viridis, or for a family declared signed the diverging scale centred
 // on 0 (colors.ts), pooled by magnitude so no sign is lost.
 
-import { type LayeredMatrices, denseProductRows, headMatrix, lowerTriangularProductRows, maxOverHeads, meanOverHeads, rolloutFactor, rolloutLayers, rowNormalisedAbs } from '../../src/core/analysis';
-import { LensError } from '../../src/core/errors';
-import { meanOverHeadsInSlices } from '../../src/core/influenceMatrix';
+import { headMatrix, maxOverHeads, meanOverHeads, rowNormalisedAbs } from '../../src/core/analysis';
+import { meanOverHeadsInSlices, rolloutLayersInSlices } from '../../src/core/rolloutSlices';
 import { keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
@@ -31,51 +30,10 @@ export function colourScaleOf(scale: ValueScale): ColourScale {
   return { kind: scale.signed ? 'diverging' : 'sequential', max: scale.max, sqrt: scale.sqrt };
 }
 
-/** Tokens above which rollout is computed in time slices with a progress note. */
-export const SLICED_ROLLOUT_FROM = 512;
-
 /** Tokens from which the mean over heads of attention held as lower triangles is computed in slices (prepareMean). */
 const SLICED_MEAN_FROM = 1024;
 /** Main-thread time per slice of that mean. */
 const SLICE_MS = 8;
-
-/**
- * Every layer's rollout in ~12 ms slices: the same math as core rolloutLayers() (R_l = Â_l·…·Â_1,
- * Â = ½(mean A + I)), row by row, with lower-triangular products for a causal or windowed family and
- * dense ones for a bidirectional family, reporting progress and stopping when the signal aborts.
- */
-export async function slicedRolloutLayers(attention: LayeredMatrices, causal: boolean, signal: AbortSignal, onProgress: (fraction: number) => void): Promise<Float32Array[]> {
-  const L = attention.layers;
-  const T = attention.rows;
-  const product = causal ? lowerTriangularProductRows : denseProductRows;
-  const partials: Float32Array[] = [];
-  const check = () => {
-    if (signal.aborted) throw new LensError('cancelled', 'The rollout was cancelled.');
-  };
-  for (let l = 0; l < L; l++) {
-    const a = rolloutFactor(attention, l);
-    await yieldToUi();
-    check();
-    if (!partials.length) {
-      if (causal) for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
-      partials.push(a);
-      continue;
-    }
-    const b = partials[partials.length - 1];
-    const c = new Float32Array(T * T);
-    let i = 0;
-    while (i < T) {
-      const deadline = performance.now() + 12;
-      for (; i < T && performance.now() < deadline; i++) product(a, b, T, c, i, i + 1);
-      // A causal row i costs ~i²/2 (work so far grows like (i/T)³); a dense row costs T².
-      onProgress((l - 1 + (causal ? (i / T) ** 3 : i / T)) / (L - 1));
-      await yieldToUi();
-      check();
-    }
-    partials.push(c);
-  }
-  return partials;
-}
 
 /**
  * Serves the matrices of one lens's current mixing family; aggregates and each family's rollouts (through
@@ -196,14 +154,16 @@ export class MatrixSource {
       const attention = mixingMatrices(lens.analysis, family);
       // Unnormalised mixing is rolled out from row-normalised |W|, as the core rollout does.
       const input = family.normalised ? attention : rowNormalisedAbs(attention);
-      if (lens.T <= SLICED_ROLLOUT_FROM) {
-        partials = rolloutLayers(input, isCausalMask(family));
-      } else {
-        partials = await slicedRolloutLayers(input, isCausalMask(family), this.abort.signal, (f) => {
+      // In slices at every length: at 506 tokens the bundled Transformer's rollout at once was 260 ms in one task.
+      partials = await rolloutLayersInSlices(input, isCausalMask(family), 'every layer', {
+        pause: yieldToUi,
+        sliceMs: SLICE_MS,
+        cancelled: () => this.abort.signal.aborted,
+        onProgress: (f) => {
           this.rolloutProgress = f;
           this.reportProgress();
-        });
-      }
+        },
+      });
     } finally {
       this.rolloutProgress = NaN;
     }
@@ -246,7 +206,7 @@ export class MatrixSource {
     let pending = this.pendingMeans.get(key);
     if (!pending) {
       // Kept (and no longer pending) before anyone awaiting it runs: they find it in the cache.
-      pending = meanOverHeadsInSlices(attention, layer, yieldToUi, SLICE_MS).then(
+      pending = meanOverHeadsInSlices(attention, layer, { pause: yieldToUi, sliceMs: SLICE_MS }).then(
         (data) => {
           this.pendingMeans.delete(key);
           if (!this.abort.signal.aborted) this.remember(key, matrixOf(data, T, family.signed));
