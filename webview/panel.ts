@@ -165,10 +165,11 @@ class PanelPage {
     if (seq !== this.runSeq) return;
     const renderStart = performance.now();
     try {
-      this.render(result, selection, engine, model, fitted !== undefined ? 'the memory an analysis may take' : undefined);
+      const view = this.render(result, selection, engine, model, fitted !== undefined ? 'the memory an analysis may take' : undefined);
       mark('rendered');
       await nextPaint();
       mark('painted');
+      await view.ready; // "analysed" once the strip holds every token
     } catch (err) {
       this.fail(err, selection, id);
       return;
@@ -241,7 +242,7 @@ class PanelPage {
   }
 
   /** Replaces the views with those of a finished analysis; `truncatedBy` names a limit other than the setting. */
-  private render(result: Analysis, selection: SelectionSummary, engine: Engine, model: ModelDescriptor, truncatedBy?: string): void {
+  private render(result: Analysis, selection: SelectionSummary, engine: Engine, model: ModelDescriptor, truncatedBy?: string): AnalysisView {
     this.shown?.view.dispose();
     this.shown = null;
     this.influenceSource = undefined;
@@ -264,6 +265,7 @@ class PanelPage {
     replace(this.analysisRoot, view.element);
     replace(this.statusSlot, truncatedView(result.truncated, truncatedBy), halfPrecisionView(halfPrecisionNote(result.outputs)));
     view.activateTab();
+    return view;
   }
 
   private snapshot(includeTensors: boolean): AnalysisSnapshot | null {

@@ -71,7 +71,11 @@ export async function meanOverHeadsInSlices(m: LayeredMatrices, layer: number, o
       await slices.more();
     }
   }
-  for (let i = 0; i < size; i++) out[i] /= m.heads;
+  for (let start = 0; start < size; start += step) {
+    const end = Math.min(size, start + step);
+    for (let i = start; i < end; i++) out[i] /= m.heads;
+    await slices.more();
+  }
   return out;
 }
 

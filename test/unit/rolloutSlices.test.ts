@@ -7,6 +7,7 @@ import { type LayeredMatrices, type MixingMask, layeredFromTensor, rolloutLayers
 import { LensError } from '../../src/core/errors';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
 import { rolloutLayersInSlices } from '../../src/core/rolloutSlices';
+import { matrixOf, matrixOfInSlices } from '../../webview/views/matrixOf';
 import { seededRandom } from './seeded';
 
 /** Random attention [L, H, T, T] whose rows are probabilities over the keys the mask lets them see. */
@@ -31,6 +32,20 @@ function asTriangles(data: Float32Array, L: number, H: number, T: number): Layer
 }
 
 describe('rollout in slices', () => {
+  it("gives the mean's Matrix in slices as matrixOf does, signed and not, a pause per row", async () => {
+    // 300 tokens: the colour scale reads a random sample of the later rows, as at 2,048.
+    for (const T of [40, 300]) {
+      const random = seededRandom(T);
+      const data = Float32Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? random() - 0.3 : 0));
+      for (const signed of [false, true]) {
+        let pauses = 0;
+        const sliced = await matrixOfInSlices(data, T, signed, { pause: async () => void pauses++, sliceMs: 0 });
+        assert.deepStrictEqual(sliced, matrixOf(data, T, signed), `T ${T}, signed ${signed}`);
+        assert.ok(pauses >= T - 1, `paused ${pauses} times`);
+      }
+    }
+  });
+
   const L = 4;
   const H = 3;
   const T = 37;

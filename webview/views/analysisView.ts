@@ -99,6 +99,11 @@ export class AnalysisView {
     this.element = h('div', { class: 'analysis-view' }, this.strip.element, this.toolbar(), this.tabs());
   }
 
+  /** Resolves once the token strip holds every token (it builds the first ones at once, the rest in slices). */
+  get ready(): Promise<void> {
+    return this.strip.ready;
+  }
+
   private choice(): ViewChoice {
     return { tab: this.tab, layer: this.lens.layer, head: this.lens.head };
   }

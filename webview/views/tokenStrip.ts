@@ -6,10 +6,18 @@
 import { h } from '../dom';
 import { viridisCss } from './colors';
 import type { Lens } from './lens';
+import { yieldToUi } from '../yieldToUi';
 
 const WHITESPACE_GLYPHS = /([·↵→␍]+)/;
 /** Fewest tokens in a block of lines of the strip (each block ends after a line break). */
 const LINES_BLOCK_TOKENS = 128;
+/**
+ * Tokens built in the task that creates the strip (more than its visible lines hold); the rest follow in
+ * tasks of about SLICE_MS. At 2,044 tokens building every span at once was 60 ms of a 107 ms task
+ * (bench:profile). Whatever needs a token not built yet (a pin, a key, a hover) builds up to it at once.
+ */
+const FIRST_TOKENS = 256;
+const SLICE_MS = 8;
 
 export class TokenStrip {
   readonly element: HTMLElement;
@@ -21,6 +29,13 @@ export class TokenStrip {
   private focusIndex = 0;
   private popupFor: number | null = null;
   private readonly cleanup: Array<() => void> = [];
+  /** Resolves once every token's span is built (the strip says aria-busy until then). */
+  readonly ready: Promise<void>;
+  private readonly template: HTMLElement;
+  private readonly whitespace: HTMLElement;
+  /** The block of lines being filled, with its tokens and line breaks so far. */
+  private block: { element: HTMLElement; tokens: number; lines: number } | null = null;
+  private disposed = false;
 
   constructor(private readonly lens: Lens) {
     const { analysis } = lens;
@@ -32,72 +47,12 @@ export class TokenStrip {
       'data-testid': 'token-strip',
       role: 'listbox',
       'aria-label': `${lens.T} tokens. Arrow keys move, Enter reveals the token in the editor, Escape unpins.`,
+      'aria-busy': 'true',
     });
-    // Tokens in blocks of whole lines (at least LINES_BLOCK_TOKENS each), which the browser lays out only when
-    // scrolled into view (content-visibility: auto): 2,044 tokens laid out at once took 82 ms (bench:profile).
-    const fragment = document.createDocumentFragment();
-    let block = h('div', { class: 'token-lines', role: 'none' });
-    let blockTokens = 0;
-    let blockLines = 0; // line breaks in the block
-    const closeBlock = (lines: number) => {
-      block.style.containIntrinsicBlockSize = `auto ${lines * 2.1}em`; // its height until laid out (line-height 2.1)
-      fragment.append(block);
-    };
-    // Each token's span is a copy of one template (its attributes copied natively): 2,044 tokens built attribute
-    // by attribute spent 34 ms in setAttribute and 11 ms in the helper that sets them (bench:profile).
-    const template = h('span', { class: 'token', 'data-testid': 'token', role: 'option', tabindex: '-1', 'aria-selected': 'false' });
-    const whitespace = h('span', { class: 'ws' });
-    lens.tokens.forEach((token, i) => {
-      const span = template.cloneNode(false) as HTMLElement;
-      span.dataset.index = String(i);
-      if (i === 0) span.tabIndex = 0;
-      const raw = analysis.text.slice(token.start - analysis.startOffset, token.end - analysis.startOffset);
-      const hasSpace = /\s/.test(raw);
-      for (const part of token.text.split(WHITESPACE_GLYPHS)) {
-        if (!part) continue;
-        if (hasSpace && WHITESPACE_GLYPHS.test(part)) {
-          // One glyph per whitespace character; break the line after each ↵ so the code keeps its shape.
-          for (const piece of part.split(/(?<=↵)/)) {
-            const glyphs = whitespace.cloneNode(false) as HTMLElement;
-            glyphs.textContent = piece;
-            span.append(glyphs);
-            if (piece.endsWith('↵')) {
-              span.append(h('br'));
-              blockLines++;
-            }
-          }
-        } else {
-          span.append(part);
-        }
-      }
-      if (token.special) {
-        // A special token ([CLS], </s>, a start token) stands for no text: shown dimmed, it reveals nothing.
-        span.classList.add('special');
-        span.style.opacity = '0.55';
-        span.setAttribute('aria-description', 'special token added by the model; it stands for no text');
-      }
-      if (token.partial) {
-        span.classList.add('partial');
-        span.setAttribute('aria-description', 'part of a multi-byte character split across tokens');
-      }
-      const s = analysis.surprisal[i];
-      if (Number.isFinite(s)) span.style.borderBottomColor = viridisCss(s / this.maxSurprisal);
-      else span.classList.add('no-surprisal');
-      span.setAttribute('aria-label', `${token.text}${Number.isFinite(s) ? `, ${s.toFixed(1)} bits` : ''}`);
-      this.spans.push(span);
-      block.append(span);
-      blockTokens++;
-      if (span.lastChild instanceof HTMLBRElement) {
-        if (blockTokens >= LINES_BLOCK_TOKENS) {
-          closeBlock(blockLines);
-          block = h('div', { class: 'token-lines', role: 'none' });
-          blockTokens = 0;
-          blockLines = 0;
-        }
-      }
-    });
-    if (blockTokens) closeBlock(blockLines + 1); // its last line has no break
-    this.box.append(fragment);
+    this.template = h('span', { class: 'token', 'data-testid': 'token', role: 'option', tabindex: '-1', 'aria-selected': 'false' });
+    this.whitespace = h('span', { class: 'ws' });
+    this.buildThrough(Math.min(lens.T, FIRST_TOKENS) - 1);
+    this.ready = this.buildRest();
     this.popup = h('div', { class: 'predictions', 'data-testid': 'predictions', role: 'tooltip', hidden: '' });
     this.element = h('section', { class: 'strip-section', 'aria-label': 'Tokens' }, this.legend(), this.box, this.popup);
     this.listen();
@@ -108,9 +63,99 @@ export class TokenStrip {
       }),
       lens.on('select', () => {
         this.mark();
-        if (lens.selected !== null) this.spans[lens.selected]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+        if (lens.selected !== null) this.span(lens.selected)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
       }),
     );
+  }
+
+  /** Token i's span, built now (with those before it) if it has not been; undefined outside the tokens. */
+  private span(i: number): HTMLElement | undefined {
+    if (i >= this.spans.length && i < this.lens.T) this.buildThrough(i);
+    return this.spans[i];
+  }
+
+  /** Builds the rest of the strip a slice at a time, then clears aria-busy. */
+  private async buildRest(): Promise<void> {
+    while (this.spans.length < this.lens.T) {
+      await yieldToUi();
+      if (this.disposed) return;
+      const until = performance.now() + SLICE_MS;
+      while (this.spans.length < this.lens.T && performance.now() < until) this.buildThrough(Math.min(this.lens.T, this.spans.length + 32) - 1);
+    }
+    this.box.removeAttribute('aria-busy');
+  }
+
+  /**
+   * Builds the spans up to token `last`, in blocks of whole lines (at least LINES_BLOCK_TOKENS each), which
+   * the browser lays out only when scrolled into view (content-visibility: auto): 2,044 tokens laid out at
+   * once took 82 ms (bench:profile). Each span is a copy of one template (its attributes copied natively):
+   * 2,044 tokens built attribute by attribute spent 34 ms in setAttribute and 11 ms in the helper that sets them.
+   */
+  private buildThrough(last: number): void {
+    for (let i = this.spans.length; i <= last; i++) {
+      const { span, lines } = this.buildSpan(i);
+      this.spans.push(span);
+      if (!this.block) {
+        this.block = { element: h('div', { class: 'token-lines', role: 'none' }), tokens: 0, lines: 0 };
+        this.box.append(this.block.element);
+      }
+      const block = this.block;
+      block.element.append(span);
+      block.tokens++;
+      block.lines += lines;
+      if (i === this.lens.T - 1) this.closeBlock(block.lines + 1); // its last line has no break
+      else if (span.lastChild instanceof HTMLBRElement && block.tokens >= LINES_BLOCK_TOKENS) this.closeBlock(block.lines);
+    }
+  }
+
+  /** Gives the block being filled its height until laid out (line-height 2.1); the next token starts another. */
+  private closeBlock(lines: number): void {
+    this.block!.element.style.containIntrinsicBlockSize = `auto ${lines * 2.1}em`;
+    this.block = null;
+  }
+
+  /** Token i's span, with the line breaks it holds. */
+  private buildSpan(i: number): { span: HTMLElement; lines: number } {
+    const { analysis } = this.lens;
+    const token = this.lens.tokens[i];
+    const span = this.template.cloneNode(false) as HTMLElement;
+    let lines = 0;
+    span.dataset.index = String(i);
+    if (i === 0) span.tabIndex = 0;
+    const raw = analysis.text.slice(token.start - analysis.startOffset, token.end - analysis.startOffset);
+    const hasSpace = /\s/.test(raw);
+    for (const part of token.text.split(WHITESPACE_GLYPHS)) {
+      if (!part) continue;
+      if (hasSpace && WHITESPACE_GLYPHS.test(part)) {
+        // One glyph per whitespace character; break the line after each ↵ so the code keeps its shape.
+        for (const piece of part.split(/(?<=↵)/)) {
+          const glyphs = this.whitespace.cloneNode(false) as HTMLElement;
+          glyphs.textContent = piece;
+          span.append(glyphs);
+          if (piece.endsWith('↵')) {
+            span.append(h('br'));
+            lines++;
+          }
+        }
+      } else {
+        span.append(part);
+      }
+    }
+    if (token.special) {
+      // A special token ([CLS], </s>, a start token) stands for no text: shown dimmed, it reveals nothing.
+      span.classList.add('special');
+      span.style.opacity = '0.55';
+      span.setAttribute('aria-description', 'special token added by the model; it stands for no text');
+    }
+    if (token.partial) {
+      span.classList.add('partial');
+      span.setAttribute('aria-description', 'part of a multi-byte character split across tokens');
+    }
+    const s = analysis.surprisal[i];
+    if (Number.isFinite(s)) span.style.borderBottomColor = viridisCss(s / this.maxSurprisal);
+    else span.classList.add('no-surprisal');
+    span.setAttribute('aria-label', `${token.text}${Number.isFinite(s) ? `, ${s.toFixed(1)} bits` : ''}`);
+    return { span, lines };
   }
 
   private legend(): HTMLElement {
@@ -178,12 +223,12 @@ export class TokenStrip {
 
   /** The token on the next (dir 1) or previous (dir -1) visual line nearest in x. */
   private verticalNeighbour(i: number, dir: 1 | -1): number {
-    const from = this.spans[i].getBoundingClientRect();
+    const from = this.span(i)!.getBoundingClientRect();
     let best = i;
     let bestDx = Infinity;
     let lineTop: number | null = null;
-    for (let j = i + dir; j >= 0 && j < this.spans.length; j += dir) {
-      const r = this.spans[j].getBoundingClientRect();
+    for (let j = i + dir; j >= 0 && j < this.lens.T; j += dir) {
+      const r = this.span(j)!.getBoundingClientRect();
       const top = dir > 0 ? r.bottom : r.top;
       if (dir > 0 ? r.top < from.bottom - 2 : r.bottom > from.top + 2) continue; // same line
       if (lineTop === null) lineTop = top;
@@ -197,7 +242,7 @@ export class TokenStrip {
   private setFocusIndex(i: number, focus: boolean): void {
     this.spans[this.focusIndex]?.setAttribute('tabindex', '-1');
     this.focusIndex = i;
-    const span = this.spans[i];
+    const span = this.span(i)!;
     span.setAttribute('tabindex', '0');
     if (focus) {
       span.focus({ preventScroll: true });
@@ -219,7 +264,7 @@ export class TokenStrip {
     }
     this.marked = [];
     for (const [i, cls] of want) {
-      const el = i === null ? undefined : this.spans[i];
+      const el = i === null ? undefined : this.span(i);
       if (!el) continue;
       el.classList.add(cls);
       if (cls === 'selected') el.setAttribute('aria-selected', 'true');
@@ -229,7 +274,7 @@ export class TokenStrip {
 
   /** Brings a token into view (the editor cursor moved onto it). */
   scrollTo(i: number): void {
-    this.spans[i]?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    this.span(i)?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
   }
 
   private showPopup(i: number): void {
@@ -270,7 +315,7 @@ export class TokenStrip {
       next ? h('div', { class: 'muted' }, `Actual next token: “${next.text}”`) : h('div', { class: 'muted' }, 'Last analysed token.'),
     );
     this.popup.hidden = false;
-    const span = this.spans[i].getBoundingClientRect();
+    const span = this.span(i)!.getBoundingClientRect();
     const host = this.element.getBoundingClientRect();
     const width = this.popup.offsetWidth;
     const left = Math.max(0, Math.min(span.left - host.left, host.width - width));
@@ -284,6 +329,7 @@ export class TokenStrip {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.cleanup.forEach((f) => f());
   }
 }
