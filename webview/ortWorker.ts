@@ -7,6 +7,7 @@
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
+import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint, type Transport } from '../src/core/rpc';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireTensor } from './ortWorkerProtocol';
 
@@ -46,15 +47,9 @@ let nextSession = 1;
 
 page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 
-/**
- * Frees a buffer this worker received now rather than at its next garbage collection, which may not come for
- * minutes: nothing else allocates here, so a 343 MiB model's bytes stayed resident beside the weights that
- * onnxruntime copied out of them. ArrayBuffer.prototype.transfer(0) detaches the buffer and drops its memory.
- */
-function free(bytes: Uint8Array): void {
-  const buffer = bytes.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  if (typeof buffer.transfer === 'function') buffer.transfer(0); // a SharedArrayBuffer has none
-}
+// A buffer this worker received is freed once used rather than at its next garbage collection, which may not
+// come for minutes: nothing else allocates here, so a 343 MiB model's bytes stayed resident beside the weights
+// that onnxruntime copied out of them.
 
 page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
   const ort = builds[backend];
@@ -66,7 +61,7 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
     // The model is in onnxruntime's heap now (or was refused): its bytes, received by this worker, are not needed.
-    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data)]) free(bytes);
+    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data)]) releaseBuffer(bytes);
   }
   const id = nextSession++;
   sessions.set(id, { ort, session });

@@ -9,6 +9,7 @@
 import type { Tensor } from './analysis';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { HALF_PRECISION_FROM_BYTES, LowerTriangleTensor } from './lowerTriangle';
+import { releaseBuffer } from './releaseBuffer';
 import { modelStructure } from './modelStructure';
 
 /** One empty_cache input and the cache output whose first k tokens seed it. */
@@ -130,9 +131,10 @@ export class ChunkJoiner {
   /**
    * Adds the next chunk's outputs (n tokens). With `yieldControl`, lets other work run between slices of about
    * JOIN_SLICE_MS (a chunk holds up to CHUNK_MIXING_BYTES of rows: one task of 50–100 ms on a UI thread
-   * otherwise); one add must finish before the next starts.
+   * otherwise); one add must finish before the next starts. With `release`, the chunk's buffers that were
+   * copied are freed once joined (releaseBuffer.ts): the caller gives them up.
    */
-  async add(chunk: Record<string, Tensor>, n: number, yieldControl?: () => Promise<void>): Promise<void> {
+  async add(chunk: Record<string, Tensor>, n: number, yieldControl?: () => Promise<void>, release = false): Promise<void> {
     let until = performance.now() + JOIN_SLICE_MS;
     const slice = async () => {
       if (!yieldControl || performance.now() < until) return;
@@ -158,6 +160,8 @@ export class ChunkJoiner {
       }
     }
     this.start += n;
+    // What was copied is not read again; kept outputs (the last chunk's caches) are left alone.
+    if (release) for (const [name, join] of Object.entries(this.plan.joins)) if (join !== 'last' && chunk[name] !== this.out[name]) releaseBuffer(chunk[name].data);
   }
 
   /**

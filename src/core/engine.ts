@@ -130,7 +130,7 @@ export class ModelRunner {
       const out = await this.runOnce({ [seq]: tokens }, caches, 0, true);
       caches = cachesAfter(plan.seeds, out, start + tokens.length);
       await joining;
-      joining = joiner.add(out, tokens.length, yieldControl);
+      joining = joiner.add(out, tokens.length, yieldControl, true); // its copied buffers are freed once joined
       joining.catch(() => undefined); // awaited below or by the next chunk; not an unhandled rejection meanwhile
     }
     await joining;

@@ -8,8 +8,9 @@ import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-web';
 import * as path from 'path';
 import { analyse } from '../../src/core/analyze';
-import { CHUNK_MIXING_BYTES, MIN_CHUNK_TOKENS, chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
+import { CHUNK_MIXING_BYTES, ChunkJoiner, MIN_CHUNK_TOKENS, chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
+import { releaseBuffer } from '../../src/core/releaseBuffer';
 import { RELEASE_BEFORE_RUN_BYTES, halfPrecisionNote, heldBytes } from '../../src/core/memoryEstimate';
 import { assertSaneRun } from '../../src/core/modelSanity';
 import { familyRollout, mixingMatrices } from '../../src/core/roleData';
@@ -84,6 +85,32 @@ describe('runs from the key/value cache in chunks', function () {
       }
     });
   }
+
+  it('frees the buffers of a chunk it copied once joined, when asked, and keeps the caches it holds', async () => {
+    const { manifest, bytes, tokenizer } = bundled('transformer');
+    const plan = chunkPlan(manifest)!;
+    const ids = tokenizer.encode(sample).slice(0, 40);
+    const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
+    try {
+      const out = await runner.run(ids);
+      const copies = Object.fromEntries(Object.entries(out).map(([name, t]) => [name, Float32Array.from(t.data)]));
+      const joiner = new ChunkJoiner(manifest, plan, ids.length);
+      await joiner.add(out, ids.length, undefined, true);
+      const joined = joiner.result();
+      for (const [name, join] of Object.entries(plan.joins)) {
+        assert.deepStrictEqual(Float32Array.from(joined[name].data), copies[name], `${name} joined as it was`);
+        if (join === 'last') assert.strictEqual(out[name].data.length, copies[name].length, `${name}: kept, not freed`);
+        else assert.strictEqual(out[name].data.buffer.byteLength, 0, `${name}: copied, then freed`);
+      }
+      assert.ok(Object.values(plan.joins).includes('rows') && Object.values(plan.joins).includes('last'));
+      // A view into a larger buffer is never freed: the rest of the buffer may be someone else's.
+      const shared = new Float32Array(8);
+      releaseBuffer(shared.subarray(2));
+      assert.strictEqual(shared.length, 8);
+    } finally {
+      await runner.release();
+    }
+  });
 
   it('holds the triangles in half precision past HALF_PRECISION_FROM_BYTES: each weight within 2⁻¹¹ of one run, the run check passes', async () => {
     const { manifest, bytes, tokenizer } = bundled('transformer');
