@@ -156,7 +156,10 @@ export class ChunkJoiner {
       const inner = part.dims.slice(axis + 1).reduce((a, b) => a * b, 1); // a row: the P + n keys it saw
       const stride = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
       for (let o = 0; o < outer; o++) {
-        for (let r = 0; r < n; r++) whole.data.set(part.data.subarray((o * n + r) * inner, (o * n + r + 1) * inner), (o * this.T + this.start + r) * stride);
+        for (let r = 0; r < n; r++) {
+          whole.data.set(part.data.subarray((o * n + r) * inner, (o * n + r + 1) * inner), (o * this.T + this.start + r) * stride);
+          await slice(); // a row at a time: with a 50,257-token vocabulary a chunk of 64 tokens has 12.3 MiB of logits
+        }
       }
     }
     this.start += n;
