@@ -63,6 +63,21 @@ describe('bundled tokenizer', () => {
     assert.deepStrictEqual(tokenizer.encode(joined), heldout.joinedIds);
   });
 
+  it('gives the same ids for a long text asked for again, each call its own array, whatever came between', () => {
+    const docs = heldout.documents.filter((d) => d.text.length >= 1024).slice(0, 3);
+    assert.strictEqual(docs.length, 3, 'three held-out documents of 1,024 units or more');
+    const fresh = new LensTokenizer(JSON.parse(bytes.toString('utf8')));
+    const first = fresh.encode(docs[0].text);
+    first.fill(-1); // a caller changing its array changes nothing kept
+    fresh.encode('a short probe');
+    assert.deepStrictEqual(fresh.encode(docs[0].text), docs[0].ids);
+    assert.deepStrictEqual(fresh.encode(docs[0].text, { addSpecialTokens: true }), tokenizer.encode(docs[0].text, { addSpecialTokens: true }));
+    // Past the kept ones, a text is encoded again, to the same ids.
+    for (const d of docs) assert.deepStrictEqual(fresh.encode(d.text), d.ids);
+    assert.deepStrictEqual(fresh.encode(docs[0].text), docs[0].ids);
+    assert.deepStrictEqual(fresh.tokenize(docs[1].text), tokenizer.tokenize(docs[1].text));
+  });
+
   it('decodes every held-out document back to its text', () => {
     for (const doc of heldout.documents) {
       assert.strictEqual(tokenizer.decode(doc.ids), doc.text, doc.path);
