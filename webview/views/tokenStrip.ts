@@ -16,7 +16,7 @@ const LINES_BLOCK_TOKENS = 128;
  * tasks of about SLICE_MS. At 2,044 tokens building every span at once was 60 ms of a 107 ms task
  * (bench:profile). Whatever needs a token not built yet (a pin, a key, a hover) builds up to it at once.
  */
-const FIRST_TOKENS = 256;
+const FIRST_TOKENS = 128;
 const SLICE_MS = 8;
 
 export class TokenStrip {
