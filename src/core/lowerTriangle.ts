@@ -172,6 +172,15 @@ export interface TriangleRows {
   values?: Float32Array;
 }
 
+/** Writes head h's row t (its t + 1 stored weights, as float32) to out[to..]; what lies past them is left as it is. */
+export function decodeRow(rows: TriangleRows, h: number, t: number, out: Float32Array, to: number): void {
+  const { values } = rows;
+  const data = rows.data(t);
+  const from = rows.offset(h, t);
+  if (values) for (let k = 0; k <= t; k++) out[to + k] = values[data[from + k]];
+  else out.set(data.subarray(from, from + t + 1), to);
+}
+
 /** Folds the first `count` stored weights of head h's row t into out[to..] (their sum, or their maximum), in order. */
 export function foldRow(rows: TriangleRows, h: number, t: number, count: number, out: Float32Array, to: number, max = false): void {
   const { values } = rows;

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import { headMatrix, layeredFromLayers, layeredFromTensor, maxOverHeads, meanOverHeads, type Tensor } from '../../src/core/analysis';
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
 import { HALF_TO_FLOAT, toHalf } from '../../src/core/half';
-import { DECODED_HEAD_BYTES, LowerTriangleTensor, keptHeads } from '../../src/core/lowerTriangle';
+import { DECODED_HEAD_BYTES, LowerTriangleTensor, decodeRow, keptHeads } from '../../src/core/lowerTriangle';
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
@@ -163,6 +163,23 @@ describe(`matrices held as lower triangles${blockRows ? `, in blocks of ${blockR
     const plain = layeredFromTensor({ dims: [L, H, T, T], data });
     assert.strictEqual(plain.head, undefined);
     assert.deepStrictEqual(headMatrix(plain, 1, 2), data.subarray((H + 2) * T * T, (H + 3) * T * T));
+  });
+
+  it('decode a head row by row (the heatmap\'s idle-time steps) to the decoded head, bit for bit', () => {
+    for (const half of [false, true]) {
+      const T = 30;
+      const H = 2;
+      const tensor = pack([2, H, T, T], causal(2 * H, T, 9), half);
+      for (const layer of [0, 1]) {
+        const rows = tensor.rowsFrom(layer * H);
+        for (let h = 0; h < H; h++) {
+          const out = new Float32Array(T * T);
+          for (let t = 0; t < T; t++) decodeRow(rows, h, t, out, t * T);
+          const expected = tensor.decode(layer * H + h, layer * H + h + 1);
+          assert.ok(out.every((x, i) => Object.is(x, expected[i])), `layer ${layer}, head ${h}${half ? ' (half)' : ''}`);
+        }
+      }
+    }
   });
 
   it('give the model view\'s thumbnails read from the rows, bit for bit those of the decoded heads', () => {

@@ -6,7 +6,7 @@
 import { receptiveField } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { HeadChoice, Lens } from './lens';
-import type { MatrixSource } from './matrices';
+import type { MatrixSource, PreparedMatrix } from './matrices';
 import type { Matrix } from './matrixOf';
 
 /** What a heatmap shows: the current matrix (null while it is computed) and a note about it. */
@@ -27,7 +27,7 @@ export interface HeatmapFeed {
   /** Calls back when any of the above may have changed; returns the unsubscriber. */
   onChange(listener: () => void): () => void;
   /** Matrices the user is likely to pick next (the other heads of the layer), prepared in idle time. */
-  neighbours?(): Array<{ key: string; matrix(): Matrix | null }>;
+  neighbours?(): PreparedMatrix[];
 }
 
 /** The data-testids and accessible names of one heatmap instance. */
@@ -183,7 +183,7 @@ export class AttentionFeed implements HeatmapFeed {
     return this.listeners.add(listener);
   }
 
-  neighbours(): Array<{ key: string; matrix(): Matrix | null }> {
+  neighbours(): PreparedMatrix[] {
     const { lens, source } = this;
     if (lens.head === 'rollout') {
       // The rollout through the layers next to this one, for stepping through depth.
@@ -197,7 +197,9 @@ export class AttentionFeed implements HeatmapFeed {
     const heads: HeadChoice[] = [...others.slice(0, source.headsKept() - (current >= 0 ? 1 : 0)), 'mean'];
     // A mean that would take a long task is computed in slices instead (it is drawn when picked, or once done).
     const matrix = (h: HeadChoice) => () => (h === 'mean' && source.meanNeedsPreparing(lens.layer) ? (void source.prepareMean(lens.layer), null) : source.get(h, lens.layer));
-    return heads.filter((h) => h !== lens.head).map((h) => ({ key: `${lens.sequence}|${lens.slug(h, lens.layer)}`, matrix: matrix(h) }));
+    return heads
+      .filter((h) => h !== lens.head)
+      .map((h) => ({ key: `${lens.sequence}|${lens.slug(h, lens.layer)}`, matrix: matrix(h), ...(typeof h === 'number' ? { steps: () => source.headSteps(h, lens.layer) } : {}) }));
   }
 
   /** The matrix source reports rollout progress. */

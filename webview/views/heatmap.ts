@@ -327,7 +327,7 @@ export class Heatmap {
     if (key !== this.prepared) {
       // Once per matrix shown (draws follow every pointer move): the layer's other heads, in idle time.
       this.prepared = key;
-      this.levels.prepare((this.feed.neighbours?.() ?? []).map((n) => ({ key: n.key + suffix, matrix: n.matrix })), level, this.sqrt, this.causal);
+      this.levels.prepare((this.feed.neighbours?.() ?? []).map((n) => ({ ...n, key: n.key + suffix })), level, this.sqrt, this.causal);
     }
     return this.levels.get(key, this.matrix!, level, this.sqrt, this.causal);
   }

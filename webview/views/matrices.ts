@@ -7,7 +7,7 @@
 
 import { headMatrix, maxOverHeads, meanOverHeads, rowNormalisedAbs } from '../../src/core/analysis';
 import { meanOverHeadsInSlices, rolloutLayersInSlices } from '../../src/core/rolloutSlices';
-import { keptHeads } from '../../src/core/lowerTriangle';
+import { decodeRow, keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
@@ -34,6 +34,8 @@ export function colourScaleOf(scale: ValueScale): ColourScale {
 const SLICED_MEAN_FROM = 1024;
 /** Main-thread time per slice of that mean. */
 const SLICE_MS = 8;
+/** Rows of a head decoded per step in idle time (headSteps): 2,048 rows of 2,048 keys in 8 steps. */
+const HEAD_STEP_ROWS = 256;
 
 /**
  * Serves the matrices of one lens's current mixing family; aggregates and each family's rollouts (through
@@ -92,6 +94,28 @@ export class MatrixSource {
       data = head === 'mean' ? meanOverHeads(attention, layer) : maxOverHeads(attention, layer);
     }
     const matrix = matrixOf(data, T, lens.family.signed);
+    this.remember(key, matrix);
+    return matrix;
+  }
+
+  /**
+   * get(head, layer) in steps, for idle time: a head held as lower triangles is decoded HEAD_STEP_ROWS rows at
+   * a step, then its Matrix is made and kept (at 2,044 tokens, the decode and the colour scale in one idle
+   * callback took 76 ms: bench:profile). Other matrices are got at once.
+   */
+  *headSteps(head: number, layer: number): Generator<void, Matrix | null> {
+    const { attention, family, T } = this.lens;
+    const rows = attention?.triangle?.(layer);
+    const key = `${family?.key}|${layer}:${head}`;
+    if (!attention || !family || !rows || layer >= attention.layers || head >= attention.heads || this.cache.has(key)) return this.get(head, layer);
+    const data = new Float32Array(T * T);
+    for (let t = 0; t < T; t++) {
+      decodeRow(rows, head, t, data, t * T);
+      if ((t + 1) % HEAD_STEP_ROWS === 0) yield;
+    }
+    yield;
+    if (this.cache.has(key)) return this.get(head, layer); // picked meanwhile, and decoded then
+    const matrix = matrixOf(data, T, family.signed);
     this.remember(key, matrix);
     return matrix;
   }
@@ -290,6 +314,13 @@ export function fitCanvas(canvas: HTMLCanvasElement, cssWidth: number, cssHeight
   return ctx;
 }
 
+/** A matrix to prepare in idle time: got at once, or in steps (MatrixSource.headSteps). */
+export interface PreparedMatrix {
+  key: string;
+  matrix(): Matrix | null;
+  steps?(): Generator<void, Matrix | null>;
+}
+
 /** Overview images (a whole matrix max-pooled by 2^level) of recently used matrices, within a byte budget. */
 export class OverviewImages {
   /** Oldest first. */
@@ -304,7 +335,7 @@ export class OverviewImages {
    * Builds, in idle time and one at a time, the images of matrices likely to be asked for next (e.g. the
    * layer's other heads), so that switching to one draws at once. A new call replaces the pending work.
    */
-  prepare(items: Array<{ key: string; matrix(): Matrix | null }>, level: number, sqrt: boolean, causal: boolean): void {
+  prepare(items: PreparedMatrix[], level: number, sqrt: boolean, causal: boolean): void {
     cancelIdleCallback(this.idle);
     const queue = items.filter((item) => !this.images.has(item.key));
     let steps: Iterator<void> | undefined;
@@ -323,11 +354,12 @@ export class OverviewImages {
   }
 
   /**
-   * One image built in three steps, each in its own turn of the idle loop: the matrix (a head decoded, its
-   * colour scale read), its pooling, its pixels. At 2,044 tokens the three in one idle callback took 66 ms.
+   * One image built in steps, each in its own turn of the idle loop: the matrix (in steps of its own where its
+   * source has them: MatrixSource.headSteps), its pooling, its pixels. At 2,044 tokens the three in one idle
+   * callback took 66 ms.
    */
-  private *build(item: { key: string; matrix(): Matrix | null }, level: number, sqrt: boolean, causal: boolean): Generator<void, void> {
-    const matrix = item.matrix();
+  private *build(item: PreparedMatrix, level: number, sqrt: boolean, causal: boolean): Generator<void, void> {
+    const matrix = item.steps ? yield* item.steps() : item.matrix();
     if (!matrix) return;
     yield;
     const pooled = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
