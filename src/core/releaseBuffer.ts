@@ -1,7 +1,7 @@
-// Why: a large ArrayBuffer that is garbage still counts against the page's memory until V8's next
-// collection, and that pressure is what makes V8 collect: a run in chunks drops a chunk's outputs (64 MiB of
-// attention rows) once they are joined, and each drop brought a 43–75 ms major collection (bench:profile).
-// Detaching the buffer (ArrayBuffer.prototype.transfer(0)) frees its memory at once.
+// Why: a large ArrayBuffer that is garbage still holds its memory until V8's next collection, which may come
+// late. A run in chunks drops each chunk's outputs (up to 64 MiB of attention rows) once they are joined;
+// detaching the buffer (ArrayBuffer.prototype.transfer(0)) frees that memory at once. The worker frees the
+// model's bytes the same way once onnxruntime has copied them.
 
 /** Frees the memory of a view's buffer now, when the view is its buffer's only user; the view is unusable after. */
 export function releaseBuffer(view: ArrayBufferView): void {

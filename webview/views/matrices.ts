@@ -178,7 +178,7 @@ export class MatrixSource {
       const attention = mixingMatrices(lens.analysis, family);
       // Unnormalised mixing is rolled out from row-normalised |W|, as the core rollout does.
       const input = family.normalised ? attention : rowNormalisedAbs(attention);
-      // In slices at every length: at 506 tokens the bundled Transformer's rollout at once was 260 ms in one task.
+      // In slices at every length: at 506 tokens the bundled Transformer's rollout at once spent 260 ms in one task.
       partials = await rolloutLayersInSlices(input, isCausalMask(family), 'every layer', {
         pause: yieldToUi,
         sliceMs: SLICE_MS,
