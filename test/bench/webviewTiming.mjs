@@ -148,7 +148,7 @@ export function watchLongTasks() {
   window.__attentionLensLongTasks = [];
   window.__attentionLensLongTaskObserver?.disconnect();
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.startTime >= since) window.__attentionLensLongTasks.push({ start: e.startTime, duration: e.duration });
+    for (const e of list.getEntries()) if (e.startTime >= since) window.__attentionLensLongTasks.push({ start: e.startTime, duration: e.duration, name: e.name });
   });
   observer.observe({ type: 'longtask', buffered: true });
   window.__attentionLensLongTaskObserver = observer;
@@ -157,28 +157,33 @@ export function watchLongTasks() {
 /** Records the long tasks since the page started (buffered), for a cold first command. */
 export function watchLongTasksSinceStart() {
   window.__attentionLensLongTasks = [];
-  const observer = new PerformanceObserver((list) => window.__attentionLensLongTasks.push(...list.getEntries().map((e) => ({ start: e.startTime, duration: e.duration }))));
+  const observer = new PerformanceObserver((list) => window.__attentionLensLongTasks.push(...list.getEntries().map((e) => ({ start: e.startTime, duration: e.duration, name: e.name }))));
   observer.observe({ type: 'longtask', buffered: true });
   window.__attentionLensLongTaskObserver = observer;
 }
 
 /**
  * The long tasks recorded since watchLongTasks, each named by the step it started in (the latest lens:* mark
- * before it, see webview/marks.ts; "page" before the first): { count, longest, byStep: { step: longest ms } }.
- * Each task's duration leaves out this benchmark's own pixel reads inside it (untilPainted, tabPainted): reading
- * a large canvas back took up to 248 ms of a task (bench:profile), work the page itself never does.
+ * before it, see webview/marks.ts; "page" before the first): { count, longest, byStep: { step: longest ms },
+ * ownLongest }. Each task's duration leaves out this benchmark's own pixel reads inside it (untilPainted,
+ * tabPainted): reading a large canvas back took up to 248 ms of a task (bench:profile), work the page itself
+ * never does. The page shares its thread with VS Code's workbench (code-server serves both from one origin),
+ * so a long task may be VS Code's: ownLongest counts only those the browser attributes to this page's own
+ * frame (the Long Tasks API's name "self"); rendering and garbage collection are attributed to no one frame.
  */
 export function longTasks() {
   const probes = window.__attentionLensProbeSpans ?? [];
   const own = (t) => t.duration - probes.filter(([a, b]) => a >= t.start && b <= t.start + t.duration).reduce((sum, [a, b]) => sum + b - a, 0);
-  const tasks = (window.__attentionLensLongTasks ?? []).map((t) => ({ start: t.start, duration: own(t) })).filter((t) => t.duration > 50);
+  const tasks = (window.__attentionLensLongTasks ?? []).map((t) => ({ start: t.start, duration: own(t), name: t.name })).filter((t) => t.duration > 50);
+  const selfTasks = tasks.filter((t) => t.name === 'self');
   const marks = performance.getEntriesByType('mark').filter((m) => m.name.startsWith('lens:')).sort((a, b) => a.startTime - b.startTime);
   const byStep = {};
   for (const t of tasks) {
     const step = marks.filter((m) => m.startTime <= t.start).at(-1)?.name.slice(5) ?? 'page';
     byStep[step] = Math.max(byStep[step] ?? 0, t.duration);
   }
-  return { count: tasks.length, longest: tasks.length ? Math.max(...tasks.map((t) => t.duration)) : 0, byStep };
+  const longest = (list) => (list.length ? Math.max(...list.map((t) => t.duration)) : 0);
+  return { count: tasks.length, longest: longest(tasks), byStep, ownLongest: longest(selfTasks) };
 }
 
 /** Each lens:* mark's time (epoch ms), and when the page's document started (timeOrigin). */
@@ -245,7 +250,8 @@ export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
 
 /**
  * Opens the W(t, k) tab, clicks "Compute occlusion" and resolves with the ms from the click to the frame in which
- * the button says the occlusion is done, with the longest main-thread task meanwhile, or { timedOut }.
+ * the button says the occlusion is done, with the longest main-thread task meanwhile and the longest of the
+ * page's own (see longTasks), or { timedOut }.
  */
 export function occlusionTimed({ timeoutMs }) {
   return new Promise((resolve) => {
@@ -253,8 +259,13 @@ export function occlusionTimed({ timeoutMs }) {
     const started = performance.now();
     let t0 = NaN;
     let longest = 0;
+    let ownLongest = 0; // attributed to this frame (see longTasks)
     const observer = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if (e.startTime >= t0) longest = Math.max(longest, e.duration);
+      for (const e of list.getEntries()) {
+        if (e.startTime < t0) continue;
+        longest = Math.max(longest, e.duration);
+        if (e.name === 'self') ownLongest = Math.max(ownLongest, e.duration);
+      }
     });
     observer.observe({ type: 'longtask' });
     const tick = () => {
@@ -266,7 +277,7 @@ export function occlusionTimed({ timeoutMs }) {
         }
       } else if (button && /Show occlusion/.test(button.textContent ?? '')) {
         observer.disconnect();
-        return resolve({ ms: performance.now() - t0, longest });
+        return resolve({ ms: performance.now() - t0, longest, ownLongest });
       }
       if (performance.now() - started > timeoutMs) {
         observer.disconnect();

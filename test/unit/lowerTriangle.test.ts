@@ -11,7 +11,7 @@ import { DECODED_HEAD_BYTES, LowerTriangleTensor, decodeRow, keptHeads } from '.
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
-import { matrixOf, poolMax, pooledTriangleHead } from '../../webview/views/matrixOf';
+import { matrixOf, poolMax, pooledTriangleHead, pooledTriangleHeadSteps } from '../../webview/views/matrixOf';
 
 /** `count` random causal T × T matrices, rows summing to 1. */
 function causal(count: number, T: number, seed = 1): Float32Array {
@@ -196,6 +196,13 @@ describe(`matrices held as lower triangles${blockRows ? `, in blocks of ${blockR
           assert.strictEqual(got.size, expected.size, label);
           assert.deepStrictEqual([got.max, got.colourMax, got.signed], [expected.max, expected.colourMax, expected.signed], label);
           assert.ok(got.data.every((x, i) => Object.is(x, expected.data[i])), `${label}: the pooled pixels differ`);
+          // In steps of 7 rows (the model view draws a large thumbnail over several tasks): the same Matrix.
+          const steps = pooledTriangleHeadSteps(rows, h, T, factor, 7);
+          let pauses = 0;
+          let step = steps.next();
+          for (; !step.done; step = steps.next()) pauses++;
+          assert.strictEqual(pauses, Math.floor((T - 1) / 7) + 1, label);
+          assert.deepStrictEqual(step.value, got, label);
         }
       }
     }

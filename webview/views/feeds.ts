@@ -6,7 +6,8 @@
 import { receptiveField } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { HeadChoice, Lens } from './lens';
-import type { MatrixSource, PreparedMatrix } from './matrices';
+import type { MatrixSource } from './matrices';
+import type { PreparedMatrix } from './overviewImages';
 import type { Matrix } from './matrixOf';
 
 /** What a heatmap shows: the current matrix (null while it is computed) and a note about it. */

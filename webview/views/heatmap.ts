@@ -11,7 +11,8 @@ import { colourLegend, drawMatrixAxes } from './axes';
 import { theme } from './colors';
 import { ATTENTION_HEATMAP, type HeatmapFeed, type HeatmapIds } from './feeds';
 import type { Lens } from './lens';
-import { OverviewImages, canvasOf, fitCanvas, windowImage } from './matrices';
+import { canvasOf, fitCanvas, windowImage } from './matrices';
+import { OverviewImages } from './overviewImages';
 import { type Matrix } from './matrixOf';
 import { PanDrag, pointIn } from './panDrag';
 

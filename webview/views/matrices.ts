@@ -13,7 +13,7 @@ import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
 import { yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
-import { type Matrix, matrixOf, matrixOfInSlices, poolMax, pooledTriangleHead } from './matrixOf';
+import { type Matrix, finish, matrixOf, matrixOfInSlices, poolMax, pooledTriangleHeadSteps } from './matrixOf';
 
 /**
  * How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights; signed,
@@ -36,6 +36,8 @@ const SLICED_MEAN_FROM = 1024;
 const SLICE_MS = 8;
 /** Rows of a head decoded per step in idle time (headSteps): 2,048 rows of 2,048 keys in 8 steps. */
 const HEAD_STEP_ROWS = 256;
+/** Rows of a head pooled per step for a thumbnail (thumbnailSteps). */
+const THUMB_STEP_ROWS = 256;
 
 /**
  * Serves the matrices of one lens's current mixing family; aggregates and each family's rollouts (through
@@ -126,6 +128,11 @@ export class MatrixSource {
    * reused buffer), so that drawing every head keeps none of them (the pooled picture is small).
    */
   thumbnail(head: number, layer: number, factor: number, causal: boolean): Matrix | null {
+    return finish(this.thumbnailSteps(head, layer, factor, causal));
+  }
+
+  /** thumbnail() in steps (THUMB_STEP_ROWS rows of a head held as lower triangles each), for a view that draws over several tasks. */
+  *thumbnailSteps(head: number, layer: number, factor: number, causal: boolean): Generator<void, Matrix | null> {
     const lens = this.lens;
     const attention = lens.attention;
     if (!attention || !lens.family || layer >= attention.layers || head >= attention.heads) return null;
@@ -136,7 +143,7 @@ export class MatrixSource {
     }
     const T = lens.T;
     const rows = causal && !lens.family.signed ? attention.triangle?.(layer) : undefined;
-    if (rows) return pooledTriangleHead(rows, head, T, factor);
+    if (rows) return yield* pooledTriangleHeadSteps(rows, head, T, factor, THUMB_STEP_ROWS);
     if (this.scratch?.length !== T * T) this.scratch = new Float32Array(T * T);
     return poolMax(matrixOf(attention.head(layer, head, this.scratch), T, lens.family.signed), factor, causal);
   }
@@ -312,93 +319,4 @@ export function fitCanvas(canvas: HTMLCanvasElement, cssWidth: number, cssHeight
   const ctx = canvas.getContext('2d')!;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return ctx;
-}
-
-/** A matrix to prepare in idle time: got at once, or in steps (MatrixSource.headSteps). */
-export interface PreparedMatrix {
-  key: string;
-  matrix(): Matrix | null;
-  steps?(): Generator<void, Matrix | null>;
-}
-
-/** Overview images (a whole matrix max-pooled by 2^level) of recently used matrices, within a byte budget. */
-export class OverviewImages {
-  /** Oldest first. */
-  /** Each image's matrix is held weakly: it only tells whether the image is still that matrix's. */
-  private readonly images = new Map<string, { matrix: WeakRef<Matrix>; canvas: HTMLCanvasElement }>();
-
-  private idle = 0;
-
-  constructor(private readonly budgetBytes: number) {}
-
-  /**
-   * Builds, in idle time and one at a time, the images of matrices likely to be asked for next (e.g. the
-   * layer's other heads), so that switching to one draws at once. A new call replaces the pending work.
-   */
-  prepare(items: PreparedMatrix[], level: number, sqrt: boolean, causal: boolean): void {
-    cancelIdleCallback(this.idle);
-    const queue = items.filter((item) => !this.images.has(item.key));
-    let steps: Iterator<void> | undefined;
-    const next = (deadline: IdleDeadline) => {
-      while (deadline.timeRemaining() > 8) {
-        if (!steps) {
-          const item = queue.shift();
-          if (!item) return;
-          steps = this.build(item, level, sqrt, causal);
-        }
-        if (steps.next().done) steps = undefined;
-      }
-      this.idle = requestIdleCallback(next);
-    };
-    if (queue.length) this.idle = requestIdleCallback(next);
-  }
-
-  /**
-   * One image built in steps, each in its own turn of the idle loop: the matrix (in steps of its own where its
-   * source has them: MatrixSource.headSteps), its pooling, its pixels. At 2,044 tokens the three in one idle
-   * callback took 66 ms.
-   */
-  private *build(item: PreparedMatrix, level: number, sqrt: boolean, causal: boolean): Generator<void, void> {
-    const matrix = item.steps ? yield* item.steps() : item.matrix();
-    if (!matrix) return;
-    yield;
-    const pooled = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
-    yield;
-    if (!this.images.has(item.key)) this.keep(item.key, matrix, this.image(pooled, matrix, sqrt, causal && level === 0));
-  }
-
-  dispose(): void {
-    cancelIdleCallback(this.idle);
-    this.images.clear();
-  }
-
-  /** The image for key, built (and the oldest ones dropped past the budget) unless kept for this very matrix. */
-  get(key: string, matrix: Matrix, level: number, sqrt: boolean, causal: boolean): HTMLCanvasElement {
-    const hit = this.images.get(key);
-    this.images.delete(key);
-    if (hit?.matrix.deref() === matrix) {
-      this.images.set(key, hit); // now the most recent
-      return hit.canvas;
-    }
-    const m = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
-    return this.keep(key, matrix, this.image(m, matrix, sqrt, causal && level === 0));
-  }
-
-  /** The pixels of a (pooled) matrix on its full matrix's colour scale. */
-  private image(m: Matrix, of: Matrix, sqrt: boolean, causal: boolean): HTMLCanvasElement {
-    return canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: of.colourMax, sqrt, signed: of.signed }, causal));
-  }
-
-  /** Keeps an image as the most recent, dropping the oldest ones past the budget. */
-  private keep(key: string, matrix: Matrix, canvas: HTMLCanvasElement): HTMLCanvasElement {
-    this.images.set(key, { matrix: new WeakRef(matrix), canvas });
-    let bytes = 0;
-    for (const { canvas: c } of this.images.values()) bytes += 4 * c.width * c.height;
-    for (const [k, { canvas: c }] of this.images) {
-      if (bytes <= this.budgetBytes || k === key) break;
-      bytes -= 4 * c.width * c.height;
-      this.images.delete(k);
-    }
-    return canvas;
-  }
 }

@@ -89,6 +89,23 @@ function colourTop(size: number, valueAt: (i: number) => number): number {
  * decoded and 20–48 ms so.
  */
 export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, factor: number): Matrix {
+  return finish(pooledTriangleHeadSteps(rows, head, n, factor, n));
+}
+
+/** Runs work written in steps (a generator that pauses between them) to its end, at once. */
+export function finish<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * pooledTriangleHead (the same Matrix) in steps: it pauses after every `rowsPerStep` rows and before the colour
+ * top, so that a caller on a UI thread can draw a thumbnail over several tasks (one thumbnail at 2,044 tokens
+ * reads 2 million weights).
+ */
+export function* pooledTriangleHeadSteps(rows: TriangleRows, head: number, n: number, factor: number, rowsPerStep: number): Generator<void, Matrix> {
   const size = Math.ceil(n / factor);
   const out = new Float32Array(size * size);
   const { values } = rows;
@@ -108,10 +125,12 @@ export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, 
       out[outRow + c] = best;
       if (best > max) max = best;
     }
+    if ((i + 1) % rowsPerStep === 0 && i + 1 < n) yield;
   }
   for (let r = 0; r < size; r++) {
     for (let c = 0; c < size; c++) if (c * factor > Math.min(n - 1, r * factor + factor - 1)) out[r * size + c] = NaN;
   }
+  yield;
   const top = colourTop(n, (index) => {
     const i = (index / n) | 0;
     const j = index - i * n;

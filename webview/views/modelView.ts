@@ -8,6 +8,7 @@ import { h } from '../dom';
 import { theme } from './colors';
 import type { Lens } from './lens';
 import { type MatrixSource, canvasOf, fitCanvas, windowImage } from './matrices';
+import { type Matrix, finish } from './matrixOf';
 
 const THUMB = 84;
 /** Main-thread time one task of thumbnail drawing may take. */
@@ -129,8 +130,9 @@ export class ModelView {
   }
 
   /**
-   * Builds the thumbnails (once per theme) when the tab is shown, as many per task as fit in SLICE_MS: one per
-   * task would wait a frame or a timer clamp between thumbnails (144 of them took 5 s at 1,024 tokens).
+   * Builds the thumbnails (once per theme) when the tab is shown, in tasks of about SLICE_MS: several small
+   * thumbnails per task (one per task would wait a frame or a timer clamp between them: 144 took 5 s at 1,024
+   * tokens), a large one over several tasks (thumbnailSteps).
    */
   activate(): void {
     if (this.built) return;
@@ -138,23 +140,45 @@ export class ModelView {
     this.drawn.fill(false);
     clearTimeout(this.timer);
     let index = 0;
+    let steps: Generator<void, Matrix | null> | undefined;
     const step = () => {
       const until = performance.now() + SLICE_MS;
-      while (index < this.thumbs.length && performance.now() < until) this.drawThumb(index++);
+      while (index < this.thumbs.length && performance.now() < until) {
+        if (this.drawn[index]) {
+          index++;
+          steps = undefined;
+          continue;
+        }
+        steps ??= this.thumbnailSteps(index);
+        const next = steps.next();
+        if (!next.done) continue;
+        this.paintThumb(index++, next.value);
+        steps = undefined;
+      }
       if (index < this.thumbs.length) this.timer = window.setTimeout(step, 0);
     };
     step();
   }
 
-  private drawThumb(index: number): void {
-    if (this.drawn[index]) return;
-    this.drawn[index] = true;
-    const factor = Math.max(1, Math.ceil(this.lens.T / (THUMB * (window.devicePixelRatio || 1))));
+  /** Thumbnail `index`'s pooled picture, in steps. */
+  private thumbnailSteps(index: number): Generator<void, Matrix | null> {
     const { heads } = this.shape;
-    const causal = this.lens.causal;
-    const pooled = this.source.thumbnail(index % heads, Math.floor(index / heads), factor, causal);
+    return this.source.thumbnailSteps(index % heads, Math.floor(index / heads), this.factor(), this.lens.causal);
+  }
+
+  /** Tokens per thumbnail pixel. */
+  private factor(): number {
+    return Math.max(1, Math.ceil(this.lens.T / (THUMB * (window.devicePixelRatio || 1))));
+  }
+
+  private drawThumb(index: number): void {
+    if (!this.drawn[index]) this.paintThumb(index, finish(this.thumbnailSteps(index)));
+  }
+
+  private paintThumb(index: number, pooled: Matrix | null): void {
+    this.drawn[index] = true;
     if (!pooled) return;
-    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: pooled.colourMax, sqrt: false, signed: pooled.signed }, causal && factor === 1));
+    const image = canvasOf(windowImage(pooled, 0, pooled.size, 0, pooled.size, { max: pooled.colourMax, sqrt: false, signed: pooled.signed }, this.lens.causal && this.factor() === 1));
     const ctx = fitCanvas(this.canvases[index], THUMB, THUMB);
     ctx.fillStyle = theme().background;
     ctx.fillRect(0, 0, THUMB, THUMB);

@@ -1,0 +1,95 @@
+// Why: the heatmap redraws a whole matrix at every zoom and head switch; a max-pooled image of it per level,
+// kept for the matrices recently shown and prepared in idle time for the ones likely next (the layer's other
+// heads), makes a switch one drawImage. This cache owns those images, their byte budget and the idle work.
+
+import { canvasOf, windowImage } from './matrices';
+import { type Matrix, poolMax } from './matrixOf';
+
+/** A matrix to prepare in idle time: got at once, or in steps (MatrixSource.headSteps). */
+export interface PreparedMatrix {
+  key: string;
+  matrix(): Matrix | null;
+  steps?(): Generator<void, Matrix | null>;
+}
+
+/** Overview images (a whole matrix max-pooled by 2^level) of recently used matrices, within a byte budget. */
+export class OverviewImages {
+  /** Oldest first. */
+  /** Each image's matrix is held weakly: it only tells whether the image is still that matrix's. */
+  private readonly images = new Map<string, { matrix: WeakRef<Matrix>; canvas: HTMLCanvasElement }>();
+
+  private idle = 0;
+
+  constructor(private readonly budgetBytes: number) {}
+
+  /**
+   * Builds, in idle time and one at a time, the images of matrices likely to be asked for next (e.g. the
+   * layer's other heads), so that switching to one draws at once. A new call replaces the pending work.
+   */
+  prepare(items: PreparedMatrix[], level: number, sqrt: boolean, causal: boolean): void {
+    cancelIdleCallback(this.idle);
+    const queue = items.filter((item) => !this.images.has(item.key));
+    let steps: Iterator<void> | undefined;
+    const next = (deadline: IdleDeadline) => {
+      while (deadline.timeRemaining() > 8) {
+        if (!steps) {
+          const item = queue.shift();
+          if (!item) return;
+          steps = this.build(item, level, sqrt, causal);
+        }
+        if (steps.next().done) steps = undefined;
+      }
+      this.idle = requestIdleCallback(next);
+    };
+    if (queue.length) this.idle = requestIdleCallback(next);
+  }
+
+  /**
+   * One image built in steps, each in its own turn of the idle loop: the matrix (in steps of its own where its
+   * source has them: MatrixSource.headSteps), its pooling, its pixels. At 2,044 tokens the three in one idle
+   * callback took 66 ms.
+   */
+  private *build(item: PreparedMatrix, level: number, sqrt: boolean, causal: boolean): Generator<void, void> {
+    const matrix = item.steps ? yield* item.steps() : item.matrix();
+    if (!matrix) return;
+    yield;
+    const pooled = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
+    yield;
+    if (!this.images.has(item.key)) this.keep(item.key, matrix, this.image(pooled, matrix, sqrt, causal && level === 0));
+  }
+
+  dispose(): void {
+    cancelIdleCallback(this.idle);
+    this.images.clear();
+  }
+
+  /** The image for key, built (and the oldest ones dropped past the budget) unless kept for this very matrix. */
+  get(key: string, matrix: Matrix, level: number, sqrt: boolean, causal: boolean): HTMLCanvasElement {
+    const hit = this.images.get(key);
+    this.images.delete(key);
+    if (hit?.matrix.deref() === matrix) {
+      this.images.set(key, hit); // now the most recent
+      return hit.canvas;
+    }
+    const m = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
+    return this.keep(key, matrix, this.image(m, matrix, sqrt, causal && level === 0));
+  }
+
+  /** The pixels of a (pooled) matrix on its full matrix's colour scale. */
+  private image(m: Matrix, of: Matrix, sqrt: boolean, causal: boolean): HTMLCanvasElement {
+    return canvasOf(windowImage(m, 0, m.size, 0, m.size, { max: of.colourMax, sqrt, signed: of.signed }, causal));
+  }
+
+  /** Keeps an image as the most recent, dropping the oldest ones past the budget. */
+  private keep(key: string, matrix: Matrix, canvas: HTMLCanvasElement): HTMLCanvasElement {
+    this.images.set(key, { matrix: new WeakRef(matrix), canvas });
+    let bytes = 0;
+    for (const { canvas: c } of this.images.values()) bytes += 4 * c.width * c.height;
+    for (const [k, { canvas: c }] of this.images) {
+      if (bytes <= this.budgetBytes || k === key) break;
+      bytes -= 4 * c.width * c.height;
+      this.images.delete(k);
+    }
+    return canvas;
+  }
+}
