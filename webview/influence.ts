@@ -19,6 +19,7 @@ import type { InfluenceAtParams } from '../src/core/protocol';
 import { mixingMatrices } from '../src/core/roleData';
 import { RolloutRows } from '../src/core/rolloutRow';
 import { meanOverHeadsInSlices } from '../src/core/rolloutSlices';
+import { TimeSlices } from '../src/core/timeSlices';
 import { host, reportError } from './vscodeApi';
 import { yieldToUi } from './yieldToUi';
 
@@ -57,14 +58,8 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
     const hidden = analysis.tokens.map((t) => t.special || t.start === t.end);
     // A signed W (negative weights) is ranked by |weight|; its links keep their sign and the summary says so.
     const top = new TopInfluences(matrix.w, T, T, MAX_LINKS, matrix.mask, matrix.signed === true, hidden);
-    for (;;) {
-      const until = performance.now() + SLICE_MS;
-      let more = true;
-      while (more && performance.now() < until) more = top.addRows(16);
-      if (!more) break;
-      await yieldToUi();
-      if (stale()) return undefined;
-    }
+    const ranking = new TimeSlices(slices); // given up (LensError 'cancelled') once stale
+    while (top.addRows(16)) await ranking.more();
     const { from, to } = top;
     const summary: InfluenceSummary = {
       uri,

@@ -61,7 +61,7 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
     // The model is in onnxruntime's heap now (or was refused): its bytes, received by this worker, are not needed.
-    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data)]) releaseBuffer(bytes);
+    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data)]) releaseBuffer(bytes, true); // received: the whole buffer is this worker's
   }
   const id = nextSession++;
   sessions.set(id, { ort, session });

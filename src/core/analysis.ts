@@ -274,11 +274,19 @@ export function maxOverHeads(attention: LayeredMatrices | Tensor, layer: number)
 export function rolloutFactor(attention: LayeredMatrices | Tensor, layer: number): Float32Array {
   const m = asLayered(attention);
   if (m.rows !== m.cols) throw new Error(`rollout needs square attention; got ${m.rows}×${m.cols}`);
-  const T = m.rows;
-  const a = meanOverHeads(m, layer);
-  for (let i = 0; i < T * T; i++) a[i] *= 0.5;
-  for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
-  return a;
+  return toRolloutFactor(meanOverHeads(m, layer), m.rows);
+}
+
+/** A layer's mean over heads [T, T] made its rollout factor ½(mean + I), in place. */
+export function toRolloutFactor(mean: Float32Array, T: number): Float32Array {
+  for (let i = 0; i < T * T; i++) mean[i] *= 0.5;
+  for (let i = 0; i < T; i++) mean[i * T + i] += 0.5;
+  return mean;
+}
+
+/** Sets every entry above the diagonal of a T × T matrix to 0, in place. */
+export function zeroAboveDiagonal(a: Float32Array, T: number): void {
+  for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
 }
 
 /**
@@ -337,7 +345,7 @@ function* rolloutSteps(m: LayeredMatrices, causal: boolean): Generator<Float32Ar
     const a = rolloutFactor(m, l);
     if (!result) {
       // A causal rollout is lower-triangular from the first factor on.
-      if (causal) for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
+      if (causal) zeroAboveDiagonal(a, T);
       result = a;
     } else {
       const c = new Float32Array(T * T);

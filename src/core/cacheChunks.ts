@@ -10,6 +10,7 @@ import type { Tensor } from './analysis';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { HALF_PRECISION_FROM_BYTES, LowerTriangleTensor } from './lowerTriangle';
 import { releaseBuffer } from './releaseBuffer';
+import { TimeSlices } from './timeSlices';
 import { modelStructure } from './modelStructure';
 
 /** One empty_cache input and the cache output whose first k tokens seed it. */
@@ -135,12 +136,8 @@ export class ChunkJoiner {
    * copied are freed once joined (releaseBuffer.ts): the caller gives them up.
    */
   async add(chunk: Record<string, Tensor>, n: number, yieldControl?: () => Promise<void>, release = false): Promise<void> {
-    let until = performance.now() + JOIN_SLICE_MS;
-    const slice = async () => {
-      if (!yieldControl || performance.now() < until) return;
-      await yieldControl();
-      until = performance.now() + JOIN_SLICE_MS;
-    };
+    const slices = yieldControl && new TimeSlices({ pause: yieldControl, sliceMs: JOIN_SLICE_MS });
+    const slice = async () => slices?.more();
     for (const [name, join] of Object.entries(this.plan.joins)) {
       const part = chunk[name];
       if (join === 'last') {
@@ -164,7 +161,7 @@ export class ChunkJoiner {
     }
     this.start += n;
     // What was copied is not read again; kept outputs (the last chunk's caches) are left alone.
-    if (release) for (const [name, join] of Object.entries(this.plan.joins)) if (join !== 'last' && chunk[name] !== this.out[name]) releaseBuffer(chunk[name].data);
+    if (release) for (const [name, join] of Object.entries(this.plan.joins)) if (join !== 'last') releaseBuffer(chunk[name].data);
   }
 
   /**

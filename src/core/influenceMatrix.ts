@@ -14,7 +14,7 @@ import type { InfluenceMetric } from './influence';
 import { type MixingFamily, looksAhead } from './modelStructure';
 import { meanRetention } from './retention';
 import { type RetentionData, familyRollout, familyRolloutInSlices, mainMixing, mixingMatrices, retentionData } from './roleData';
-import type { SliceOptions } from './rolloutSlices';
+import type { SliceOptions } from './timeSlices';
 
 /** Rollout costs O(L·T³); above this many tokens the last layer's mean attention is used instead. */
 export const MAX_ROLLOUT_TOKENS = 512;

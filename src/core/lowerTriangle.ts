@@ -120,15 +120,8 @@ export class LowerTriangleTensor implements Tensor {
   decode(first: number, last: number, into?: Float32Array): Float32Array {
     const T = this.size;
     const out = into ?? new Float32Array((last - first) * T * T);
-    for (let o = first; o < last; o++) {
-      for (let t = 0; t < T; t++) {
-        const packed = this.block(t);
-        const from = this.rowStart(o, t);
-        const to = ((o - first) * T + t) * T;
-        if (packed instanceof Float32Array) out.set(packed.subarray(from, from + t + 1), to);
-        else for (let k = 0; k <= t; k++) out[to + k] = HALF_TO_FLOAT[packed[from + k]];
-      }
-    }
+    const rows = this.rowsFrom(first);
+    for (let o = 0; o < last - first; o++) for (let t = 0; t < T; t++) decodeRow(rows, o, t, out, (o * T + t) * T);
     return out;
   }
 }

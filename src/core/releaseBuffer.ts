@@ -3,10 +3,13 @@
 // detaching the buffer (ArrayBuffer.prototype.transfer(0)) frees that memory at once. The worker frees the
 // model's bytes the same way once onnxruntime has copied them.
 
-/** Frees the memory of a view's buffer now, when the view is its buffer's only user; the view is unusable after. */
-export function releaseBuffer(view: ArrayBufferView): void {
+/**
+ * Frees the memory of a view's buffer now; the view is unusable after. A view into a larger buffer (a heap) is
+ * left alone unless the caller owns the whole buffer (one it received in a message, as the worker does).
+ */
+export function releaseBuffer(view: ArrayBufferView, ownsWholeBuffer = false): void {
   const buffer = view.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-  if (view.byteOffset !== 0 || view.byteLength !== buffer.byteLength) return; // a view into a larger buffer (a heap)
+  if (!ownsWholeBuffer && (view.byteOffset !== 0 || view.byteLength !== buffer.byteLength)) return;
   if (typeof buffer.transfer === 'function') buffer.transfer(0);
   // An engine without transfer (Node 20) still detaches it, so that a use after release fails there too; its
   // memory then goes at the next collection, as without this.

@@ -11,7 +11,8 @@ import { type SelectiveScanTensors, hiddenAttention } from './hiddenAttention';
 import type { GateSpec, OutputSpec } from './manifest';
 import { type MixingFamily, type StateFamily, canonicalTensor, mainFamily } from './modelStructure';
 import { type RetentionGates, retentionGates } from './retention';
-import { type SliceOptions, rolloutLayersInSlices } from './rolloutSlices';
+import { rolloutLayersInSlices } from './rolloutSlices';
+import type { SliceOptions } from './timeSlices';
 
 const cache = new WeakMap<Analysis, Map<string, unknown>>();
 

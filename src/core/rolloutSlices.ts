@@ -3,47 +3,9 @@
 // 325 ms task. The same math as analysis.ts, cut into slices of a few milliseconds between which the page
 // draws and answers input; the caller says how to pause and whether to give up (a newer analysis).
 
-import { type LayeredMatrices, denseProductRows, eachHead, lowerTriangularProductRows } from './analysis';
-import { LensError } from './errors';
+import { type LayeredMatrices, denseProductRows, eachHead, lowerTriangularProductRows, toRolloutFactor, zeroAboveDiagonal } from './analysis';
 import { foldRow } from './lowerTriangle';
-
-/** How work in slices pauses: `pause` between slices of about sliceMs; `cancelled` checked after each pause. */
-export interface SliceOptions {
-  pause: () => Promise<void>;
-  sliceMs?: number;
-  cancelled?: () => boolean;
-}
-
-/** Main-thread time one slice takes by default. */
-export const DEFAULT_SLICE_MS = 8;
-
-/** A clock for one piece of work in slices: `more()` pauses when the slice's time is up. */
-export class TimeSlices {
-  private until: number;
-  private readonly sliceMs: number;
-
-  constructor(private readonly options: SliceOptions) {
-    this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
-    this.until = performance.now() + this.sliceMs;
-  }
-
-  /** Pauses if this slice's time is up; throws LensError 'cancelled' if the work was given up meanwhile. */
-  async more(): Promise<void> {
-    if (this.due()) await this.pause();
-  }
-
-  /** Whether this slice's time is up. */
-  due(): boolean {
-    return performance.now() >= this.until;
-  }
-
-  /** Pauses now, whatever the time. */
-  async pause(): Promise<void> {
-    await this.options.pause();
-    if (this.options.cancelled?.()) throw new LensError('cancelled', 'The computation was given up: a newer one replaced it.');
-    this.until = performance.now() + this.sliceMs;
-  }
-}
+import { type SliceOptions, TimeSlices } from './timeSlices';
 
 /**
  * meanOverHeads (the same values) a head at a time, each head's rows in slices. Attention held as lower
@@ -97,15 +59,12 @@ export async function rolloutLayersInSlices(m: LayeredMatrices, causal: boolean,
   const partials: Float32Array[] = [];
   let previous: Float32Array | undefined;
   for (let l = 0; l < L; l++) {
-    // Â = ½(mean over heads + I), as rolloutFactor.
-    const a = await meanOverHeadsInSlices(m, l, options);
-    for (let i = 0; i < T * T; i++) a[i] *= 0.5;
-    for (let i = 0; i < T; i++) a[i * T + i] += 0.5;
+    const a = toRolloutFactor(await meanOverHeadsInSlices(m, l, options), T);
     await slices.pause();
     let result: Float32Array;
     if (!previous) {
       // A causal rollout is lower-triangular from the first factor on.
-      if (causal) for (let i = 0; i < T; i++) a.fill(0, i * T + i + 1, (i + 1) * T);
+      if (causal) zeroAboveDiagonal(a, T);
       result = a;
     } else {
       result = new Float32Array(T * T);

@@ -7,13 +7,14 @@
 
 import { headMatrix, maxOverHeads, meanOverHeads, rowNormalisedAbs } from '../../src/core/analysis';
 import { meanOverHeadsInSlices, rolloutLayersInSlices } from '../../src/core/rolloutSlices';
+import { finish } from '../../src/core/timeSlices';
 import { decodeRow, keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
 import { yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
-import { type Matrix, finish, matrixOf, matrixOfInSlices, poolMax, pooledTriangleHeadSteps } from './matrixOf';
+import { type Matrix, matrixOf, matrixOfInSlices, poolMax, pooledTriangleHeadSteps } from './matrixOf';
 
 /**
  * How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights; signed,
@@ -108,8 +109,9 @@ export class MatrixSource {
   *headSteps(head: number, layer: number): Generator<void, Matrix | null> {
     const { attention, family, T } = this.lens;
     const rows = attention?.triangle?.(layer);
-    const key = `${family?.key}|${layer}:${head}`;
-    if (!attention || !family || !rows || layer >= attention.layers || head >= attention.heads || this.cache.has(key)) return this.get(head, layer);
+    if (!attention || !family || !rows || layer >= attention.layers || head >= attention.heads) return this.get(head, layer);
+    const key = `${family.key}|${layer}:${head}`;
+    if (this.cache.has(key)) return this.get(head, layer);
     const data = new Float32Array(T * T);
     for (let t = 0; t < T; t++) {
       decodeRow(rows, head, t, data, t * T);

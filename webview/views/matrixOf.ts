@@ -2,7 +2,7 @@
 // functions of the numbers, without the DOM: the unit tests check the model view's thumbnails against them.
 
 import type { TriangleRows } from '../../src/core/lowerTriangle';
-import { type SliceOptions, TimeSlices } from '../../src/core/rolloutSlices';
+import { type SliceOptions, finish, finishInSlices } from '../../src/core/timeSlices';
 
 /** A square matrix, its largest value, and the value the colour scale tops out at. */
 export interface Matrix {
@@ -24,15 +24,7 @@ const EARLY_ROWS = 8;
  * A signed matrix's maximum and top are its largest |value|: its diverging scale is symmetric around it.
  */
 export function matrixOf(data: Float32Array, size: number, signed = false): Matrix {
-  if (signed) {
-    let peak = 0;
-    for (let i = 0; i < data.length; i++) if (Math.abs(data[i]) > peak) peak = Math.abs(data[i]);
-    return { data, size, max: peak, colourMax: peak, signed: true };
-  }
-  let max = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] > max) max = data[i];
-  const top = colourTop(size, (i) => data[i]);
-  return { data, size, max, colourMax: top > 0 ? top : max };
+  return finish(matrixSteps(data, size, signed));
 }
 
 /**
@@ -40,8 +32,12 @@ export function matrixOf(data: Float32Array, size: number, signed = false): Matr
  * matrixOf of a layer's mean (17 ms of scan, 19 ms of colour top) and the mean's final division (15 ms) were
  * one 63 ms task (bench:profile); the colour top's sample is still read at once.
  */
-export async function matrixOfInSlices(data: Float32Array, size: number, signed: boolean, options: SliceOptions): Promise<Matrix> {
-  const slices = new TimeSlices(options);
+export function matrixOfInSlices(data: Float32Array, size: number, signed: boolean, options: SliceOptions): Promise<Matrix> {
+  return finishInSlices(matrixSteps(data, size, signed), options);
+}
+
+/** matrixOf in steps: a step per row of the scan for the maximum, then the colour top. */
+function* matrixSteps(data: Float32Array, size: number, signed: boolean): Generator<void, Matrix> {
   let max = 0;
   for (let r = 0; r < size; r++) {
     const end = (r + 1) * size;
@@ -50,7 +46,7 @@ export async function matrixOfInSlices(data: Float32Array, size: number, signed:
     } else {
       for (let i = r * size; i < end; i++) if (data[i] > max) max = data[i];
     }
-    await slices.more();
+    yield;
   }
   if (signed) return { data, size, max, colourMax: max, signed: true };
   const top = colourTop(size, (i) => data[i]);
@@ -90,14 +86,6 @@ function colourTop(size: number, valueAt: (i: number) => number): number {
  */
 export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, factor: number): Matrix {
   return finish(pooledTriangleHeadSteps(rows, head, n, factor, n));
-}
-
-/** Runs work written in steps (a generator that pauses between them) to its end, at once. */
-export function finish<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
 }
 
 /**

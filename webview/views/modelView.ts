@@ -8,7 +8,8 @@ import { h } from '../dom';
 import { theme } from './colors';
 import type { Lens } from './lens';
 import { type MatrixSource, canvasOf, fitCanvas, windowImage } from './matrices';
-import { type Matrix, finish } from './matrixOf';
+import { finish } from '../../src/core/timeSlices';
+import type { Matrix } from './matrixOf';
 
 const THUMB = 84;
 /** Main-thread time one task of thumbnail drawing may take. */
