@@ -63,6 +63,8 @@ const configs = [
       fill: join(root, 'webview/fill.ts'),
       // onnxruntime-web and every session run in this worker (webview/ortClient.ts starts it).
       ortWorker: join(root, 'webview/ortWorker.ts'),
+      // The engines tokenize analysed text in this one (webview/tokenizerClient.ts).
+      tokenizerWorker: join(root, 'webview/tokenizerWorker.ts'),
       main: join(root, 'webview/main.css'),
     },
     outdir: join(root, 'out/webview'),

@@ -11,6 +11,7 @@ import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { fetchBytes } from './fetchBytes';
 import { mark } from './marks';
 import { OrtWorkerClient } from './ortClient';
+import { TokenizerWorkerClient } from './tokenizerClient';
 
 interface GpuAdapterLike {
   info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
@@ -47,16 +48,19 @@ const BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-w
 
 /**
  * The onnxruntime-web builds of one webview page, in one worker (onnxruntime's settings are global to a
- * page, so a page makes one), started by init() for a backend preference, as often as the setting changes.
+ * page, so a page makes one), started by init() for a backend preference, as often as the setting changes;
+ * and the page's tokenizer worker, which its engines tokenize in.
  */
 export class OrtBackends {
   /** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
   private readonly worker: OrtWorkerClient;
+  readonly tokenizers: TokenizerWorkerClient;
 
   constructor(private readonly ortBaseUri: string) {
-    // The worker's script is built beside the pages' (out/webview/), the binaries in out/ort/.
+    // The workers' scripts are built beside the pages' (out/webview/), the binaries in out/ort/.
     this.worker = new OrtWorkerClient(new URL('../webview/ortWorker.js', ortBaseUri).href);
+    this.tokenizers = new TokenizerWorkerClient(new URL('../webview/tokenizerWorker.js', ortBaseUri).href);
   }
 
   /** A started backend as the engine's OrtModule (sessions and runs in the worker). */
@@ -64,9 +68,10 @@ export class OrtBackends {
     return this.worker.module(backend);
   }
 
-  /** Stops the worker, releasing every session. */
+  /** Stops the workers, releasing every session. */
   dispose(): void {
     this.worker.dispose();
+    this.tokenizers.dispose();
   }
 
   /** Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. */

@@ -25,7 +25,7 @@ import { externaliseWeights } from '../src/core/onnxExternalData';
 import { readoutWeights } from '../src/core/onnxWeights';
 import type { InfillRequest, ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
-import { LensTokenizer } from '../src/core/tokenizer';
+import { LensTokenizer, type TokenSpan, type TokenizeOptions } from '../src/core/tokenizer';
 import { fetchBytes } from './fetchBytes';
 import { mark } from './marks';
 import { yieldToUi } from './yieldToUi';
@@ -43,12 +43,27 @@ interface LoadedModel {
   loadMs: number;
 }
 
+/** Tokenizes a text as a model's tokenizer does, off the page's main thread when it can. */
+export type Tokenize = (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
+
+/**
+ * Tokenizers in a worker (tokenizerClient.ts), loaded from a model's tokenizer.json bytes under a key: the
+ * engine tokenizes analysed text there, and with its own tokenizer when the worker fails.
+ */
+export interface OffThreadTokenizers {
+  load(key: string, file: string, bytes: Uint8Array): void;
+  tokenize(key: string, text: string, options: TokenizeOptions): Promise<TokenSpan[]>;
+  unload(key: string): void;
+}
+
 /** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
 export interface ModelFiles {
   modelBytes: Uint8Array;
   /** The weights of a model saved with ONNX external data (manifest field externalData). */
   externalData?: Uint8Array;
   tokenizerJson: unknown;
+  /** The tokenizer file's bytes, when read as a file (for a tokenizer worker). */
+  tokenizerBytes?: Uint8Array;
 }
 
 /** Where an engine reads a model's files (the page's ModelFetcher; bytes from disk in Node tests). */
@@ -114,9 +129,9 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress?: (loaded: num
   const [modelBytes, externalData, tokenizerJson] = await Promise.all([
     file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
     model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
-    fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((b) => parseTokenizer(model, b)),
+    fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((bytes) => ({ bytes, json: parseTokenizer(model, bytes) })),
   ]);
-  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson };
+  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson: tokenizerJson.json, tokenizerBytes: tokenizerJson.bytes };
 }
 
 /**
@@ -197,6 +212,8 @@ export interface EngineOptions {
   /** The onnxruntime build that provides it. */
   ort: OrtModule;
   files: ModelFileSource;
+  /** Where analysed text is tokenized; absent: on the engine's own thread. */
+  tokenizers?: OffThreadTokenizers;
 }
 
 /** A model as far as it is loaded; a session in `runner` is the engine's to release. */
@@ -206,6 +223,8 @@ interface ModelSlot {
   /** Byte progress, for whichever job waits for the download now. */
   onProgress?: (p: LoadProgress) => void;
   tokenizer?: LensTokenizer;
+  /** The tokenizer is loaded in the options' tokenizer worker too (under the model's id). */
+  offThread?: boolean;
   runner?: ModelRunner;
   warm: boolean;
   /** The manifest's readout weights, read from the model bytes at load (the logit lens). */
@@ -249,8 +268,30 @@ export class Engine {
   /** One analysis inside a job (see exclusive), with its signal; loadMs is 0 when the model was already loaded. */
   async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
     const { runner, tokenizer, loadMs } = await this.ready(model, signal, onProgress);
-    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now(), yieldControl: yieldToUi });
+    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now(), yieldControl: yieldToUi, tokenize: this.tokenizeFor(model, tokenizer) });
     return { ...result, loadMs };
+  }
+
+  /**
+   * Tokenizes with a loaded model's tokenizer in the tokenizer worker when there is one, else (or when the
+   * worker fails: it stopped, it timed out) with the engine's own: the same spans either way.
+   */
+  private tokenizeFor(model: ModelDescriptor, tokenizer: LensTokenizer): Tokenize {
+    const id = model.manifest.id;
+    const worker = this.options.tokenizers;
+    return async (text, options) => {
+      if (worker && this.models.get(id)?.offThread) {
+        try {
+          const spans = await worker.tokenize(id, text, options);
+          mark('tokenized');
+          return spans;
+        } catch (err) {
+          // The page's own tokenizer says what is wrong, if anything is.
+          console.warn(`Tokenizing on the page: the tokenizer worker failed (${err instanceof Error ? err.message : String(err)}).`);
+        }
+      }
+      return tokenizer.tokenize(text, options);
+    };
   }
 
   /** What the views may ask of this model beyond an analysis (see probes.ts). */
@@ -361,9 +402,9 @@ export class Engine {
    * the panel counts a selection's tokens with it to check the run's memory before it runs. loadMs as for
    * analyseWith (0 when the model was loaded before).
    */
-  async load(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<{ tokenizer: LensTokenizer; loadMs: number }> {
+  async load(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<{ tokenizer: LensTokenizer; tokenize: Tokenize; loadMs: number }> {
     const { tokenizer, loadMs } = await this.ready(model, signal, onProgress);
-    return { tokenizer, loadMs };
+    return { tokenizer, tokenize: this.tokenizeFor(model, tokenizer), loadMs };
   }
 
   /**
@@ -374,6 +415,7 @@ export class Engine {
     this.queue.close();
     this.disposing ??= this.queue.idle().then(async () => {
       const runners = [...this.models.values()].flatMap((slot) => (slot.runner ? [slot.runner] : []));
+      for (const [id, slot] of this.models) if (slot.offThread) this.options.tokenizers?.unload(id);
       this.models.clear();
       await Promise.allSettled(runners.map((runner) => runner.release()));
     });
@@ -401,9 +443,13 @@ export class Engine {
         files.catch(() => slot.files === files && (slot.files = undefined)); // a failed download is fetched again
         slot.files = files;
       }
-      const { modelBytes, externalData, tokenizerJson } = await untilAborted(slot.files, signal);
+      const { modelBytes, externalData, tokenizerJson, tokenizerBytes } = await untilAborted(slot.files, signal);
       mark('files');
       slot.tokenizer ??= new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
+      if (this.options.tokenizers && tokenizerBytes && !slot.offThread) {
+        this.options.tokenizers.load(id, model.manifest.tokenizer.file, tokenizerBytes.slice()); // a copy moves: a retry still has the bytes
+        slot.offThread = true;
+      }
       // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32. Read
       // before the session is created, which may take the bytes (onnxruntime's worker owns them then).
       if (model.manifest.readout && !slot.readout && !slot.runner) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);
@@ -431,6 +477,7 @@ export class Engine {
     } catch (err) {
       if (signal.aborted && err instanceof LensError && err.code === 'cancelled') throw err; // kept for the next job
       if (this.models.get(id) === slot) this.models.delete(id);
+      if (slot.offThread && !this.models.has(id)) this.options.tokenizers?.unload(id);
       await slot.runner?.release().catch(() => undefined); // never leak a session, whatever failed; report that failure
       throw err;
     }

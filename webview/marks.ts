@@ -12,6 +12,7 @@ export type Step =
   | 'files' // the model's files are fetched
   | 'session' // its session is created (in the worker)
   | 'warm' // its warm-up run and sanity check are done
+  | 'tokenized' // the tokenizer worker tokenized a text for an analysis (the latest)
   | 'analysed' // the run and the analysis of the selection are done
   | 'rendered' // the views are built
   | 'painted' // the frame that shows them

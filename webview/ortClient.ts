@@ -1,16 +1,12 @@
-// Why: the page's side of the onnxruntime worker (ortWorker.ts). It starts the worker from its script (fetched
-// as a webview resource and run from a blob: a webview cannot start a worker from its resource origin) and
-// offers each backend as the OrtModule the engine already runs through, so ModelRunner, occlusion and the
+// Why: the page's side of the onnxruntime worker (ortWorker.ts). It starts the worker from its script
+// (workerScript.ts) and offers each backend as the OrtModule the engine already runs through, so ModelRunner, occlusion and the
 // probes work unchanged while every session lives, and every run happens, off the main thread.
 
 import type { InferenceSession } from 'onnxruntime-web';
 import type { OrtModule } from '../src/core/engine';
 import { LensError } from '../src/core/errors';
-import { Endpoint, type Transport } from '../src/core/rpc';
-import { fetchBytes } from './fetchBytes';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireData, WireSessionOptions, WireTensor, WireTensorType } from './ortWorkerProtocol';
-
-type WorkerEndpoint = Endpoint<OrtWorkerRequests, OrtWorkerNotifications, Record<string, never>, Record<string, never>>;
+import { type StartedWorker, startWorker } from './workerScript';
 
 /** Creating the session of a large model or running a long input takes minutes on a slow machine. */
 const WORKER_TIMEOUT_MS = 30 * 60_000;
@@ -25,52 +21,22 @@ class WireTensorOf implements WireTensor {
 }
 
 export class OrtWorkerClient {
-  private readonly endpoint: Promise<WorkerEndpoint>;
-  private worker: Worker | undefined;
-  private failure: string | undefined;
-  /** Buffers the next posted message transfers (set by request() around the endpoint's synchronous post). */
-  private transferNext: Transferable[] = [];
+  private readonly started: Promise<StartedWorker<OrtWorkerRequests, OrtWorkerNotifications>>;
 
   constructor(scriptUri: string) {
-    this.endpoint = this.start(scriptUri);
-    this.endpoint.catch(() => undefined); // reported by the first request
-  }
-
-  private async start(scriptUri: string): Promise<WorkerEndpoint> {
-    const script = await fetchBytes(scriptUri, { what: 'the onnxruntime worker script', code: 'backend-unavailable' });
-    const url = URL.createObjectURL(new Blob([script as Uint8Array<ArrayBuffer>], { type: 'text/javascript' }));
-    const worker = (this.worker = new Worker(url, { type: 'module', name: 'onnxruntime' }));
-    worker.addEventListener('message', () => URL.revokeObjectURL(url), { once: true }); // loaded by then
-    const transport: Transport = {
-      post: (message) => {
-        const transfer = this.transferNext;
-        this.transferNext = [];
-        worker.postMessage(message, transfer);
-      },
-      listen: (handler) => {
-        const listener = (e: MessageEvent) => handler(e.data);
-        worker.addEventListener('message', listener);
-        return { dispose: () => worker.removeEventListener('message', listener) };
-      },
-    };
-    const endpoint: WorkerEndpoint = new Endpoint(transport, { peer: 'onnxruntime worker', timeoutMs: WORKER_TIMEOUT_MS });
-    worker.addEventListener('error', (e) => {
-      // An uncaught error or a failed start (e.g. out of memory): every pending request fails with it.
-      this.failure = e.message || 'the worker stopped';
-      endpoint.dispose();
-    });
-    return endpoint;
+    this.started = startWorker<OrtWorkerRequests, OrtWorkerNotifications>(scriptUri, 'onnxruntime', WORKER_TIMEOUT_MS);
+    this.started.catch(() => undefined); // reported by the first request
   }
 
   private async request<K extends keyof OrtWorkerRequests & string>(method: K, params: OrtWorkerRequests[K]['params'], transfer: Transferable[] = []): Promise<OrtWorkerRequests[K]['result']> {
-    const endpoint = await this.endpoint;
-    this.transferNext = transfer;
-    const answer = endpoint.request(method, params); // posts at once, with the transfer list
-    this.transferNext = [];
+    const started = await this.started;
+    started.transferNext = transfer;
+    const answer = started.endpoint.request(method, params); // posts at once, with the transfer list
+    started.transferNext = [];
     try {
       return await answer;
     } catch (err) {
-      if (this.failure) throw new LensError('backend-unavailable', `onnxruntime's worker failed: ${this.failure}`);
+      if (started.failure) throw new LensError('backend-unavailable', `onnxruntime's worker failed: ${started.failure}`);
       throw err;
     }
   }
@@ -120,7 +86,9 @@ export class OrtWorkerClient {
 
   /** Stops the worker: its sessions and heap go with it. */
   dispose(): void {
-    void this.endpoint.then((e) => e.dispose(), () => undefined);
-    this.worker?.terminate();
+    void this.started.then((s) => {
+      s.endpoint.dispose();
+      s.worker.terminate();
+    }, () => undefined);
   }
 }

@@ -8,8 +8,9 @@ import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { releaseBuffer } from '../src/core/releaseBuffer';
-import { type Envelope, Endpoint, type Transport } from '../src/core/rpc';
+import { type Envelope, Endpoint } from '../src/core/rpc';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireTensor } from './ortWorkerProtocol';
+import { workerTransport } from './workerScript';
 
 type OrtBuild = typeof ortWasm;
 const builds: Record<OrtBackendName, OrtBuild> = { webgpu: ortWebGpu as OrtBuild, wasm: ortWasm };
@@ -18,8 +19,6 @@ for (const ort of Object.values(builds)) {
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
 }
-
-const scope = self as unknown as { postMessage(message: unknown, transfer: Transferable[]): void; addEventListener(type: 'message', listener: (e: MessageEvent) => void): void; removeEventListener(type: 'message', listener: (e: MessageEvent) => void): void };
 
 /** The buffers of a response's tensors, to transfer rather than copy. */
 function transferables(message: Envelope): Transferable[] {
@@ -32,14 +31,7 @@ function transferables(message: Envelope): Transferable[] {
   return [...buffers];
 }
 
-const transport: Transport = {
-  post: (message) => scope.postMessage(message, transferables(message)),
-  listen: (handler) => {
-    const listener = (e: MessageEvent) => handler(e.data);
-    scope.addEventListener('message', listener);
-    return { dispose: () => scope.removeEventListener('message', listener) };
-  },
-};
+const transport = workerTransport(transferables);
 const page = new Endpoint<Record<string, never>, Record<string, never>, OrtWorkerRequests, OrtWorkerNotifications>(transport, { peer: 'page' });
 
 const sessions = new Map<number, { ort: OrtBuild; session: InferenceSession }>();

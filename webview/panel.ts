@@ -20,7 +20,7 @@ import { mark } from './marks';
 import { bootOf } from './boot';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { yieldToUi } from './yieldToUi';
-import { Engine, ModelFetcher } from './engine';
+import { Engine, ModelFetcher, type Tokenize } from './engine';
 import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
@@ -141,7 +141,7 @@ class PanelPage {
       // One job: load, count the tokens, and run only when the outputs fit in memory.
       outcome = await engine.exclusive(async (signal) => {
         const loaded = await engine.load(model, signal, onProgress);
-        const over = this.overBudget(model, loaded.tokenizer, selection.text, maxTokens);
+        const over = await this.overBudget(model, loaded.tokenizer, loaded.tokenize, selection.text, maxTokens);
         if (over) return over;
         await yieldToUi(); // counting the tokens and the analysis's own tokenizing: two tasks, not one
         this.releaseLarge(name);
@@ -204,9 +204,9 @@ class PanelPage {
    * memoryEstimate.ts: the model's outputs at the selection's token counts, against the budget its
    * weights leave); undefined when it fits.
    */
-  private overBudget(model: ModelDescriptor, tokenizer: LensTokenizer, text: string, maxTokens: number): { overBudget: string; fit: number } | undefined {
+  private async overBudget(model: ModelDescriptor, tokenizer: LensTokenizer, tokenize: Tokenize, text: string, maxTokens: number): Promise<{ overBudget: string; fit: number } | undefined> {
     const budget = memoryBudget(model.modelBytes + (model.externalDataBytes ?? 0));
-    const counted = selectionLengths(model.manifest, tokenizer, text, maxTokens);
+    const counted = selectionLengths(model.manifest, tokenizer, text, maxTokens, await tokenize(text, {}));
     const memory = runMemory(model.manifest, counted.lengths);
     if (memory.bytes <= budget) return undefined;
     const fit = Math.min(maxTokensWithin(model.manifest, budget, counted.special), counted.tokens - 1);
@@ -319,7 +319,7 @@ class PanelPage {
       mark('backend');
       replace(this.backendSlot, backendView(info));
       host.notify('backendReady', info);
-      this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files });
+      this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers });
       this.engine.resolve(this.engine.engine);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

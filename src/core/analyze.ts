@@ -9,7 +9,7 @@ import { LensError } from './errors';
 import type { ModelManifest } from './manifest';
 import { type ModelStructure, canonicalTensor } from './modelStructure';
 import { isBlank } from './text';
-import type { LensTokenizer, TokenSpan } from './tokenizer';
+import type { LensTokenizer, TokenSpan, TokenizeOptions } from './tokenizer';
 
 /** A token as shown to the user; offsets are UTF-16 units in the document. */
 export interface AnalysedToken {
@@ -76,6 +76,11 @@ export interface AnalyseOptions {
    * log-sum-exp and top-k over a 4,096-word vocabulary take hundreds of ms); the results do not change.
    */
   yieldControl?: () => Promise<void>;
+  /**
+   * Tokenizes as the tokenizer would, elsewhere (the webview's tokenizer worker: 70–130 ms at 2,000 tokens is
+   * too long a task for its main thread); default the tokenizer itself.
+   */
+  tokenize?: (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
 }
 
 /** Rows of logits per slice between yieldControl calls (about 10 ms at a 4,096-word vocabulary). */
@@ -87,7 +92,9 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
   if (isBlank(text)) throw new LensError('empty-selection', 'The selection is empty or only whitespace: select some text or code to analyse.');
   const structure = runner.structure;
   const t0 = now();
-  let plain = tokenizer.tokenize(text);
+  const tokenize = options.tokenize ?? ((t: string, o: TokenizeOptions) => Promise.resolve(tokenizer.tokenize(t, o)));
+  let plain = await tokenize(text, {});
+  checkCancelled(options.signal);
   const totalTokens = plain.length;
   let analysedText = text;
   if (plain.length > options.maxTokens) {
@@ -95,14 +102,15 @@ export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, tex
     plain = plain.slice(0, options.maxTokens).map((s) => (s.end <= cut ? s : { ...s, start: Math.min(s.start, cut), end: cut }));
     analysedText = text.slice(0, cut);
   }
-  const sequences: AnalysedSequence[] = structure.sequences.map((s) => {
-    const spans: TokenSpan[] = s.addSpecialTokens || s.prefix.length ? tokenizer.tokenize(analysedText, { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }) : plain;
-    return {
+  const sequences: AnalysedSequence[] = [];
+  for (const s of structure.sequences) {
+    const spans: TokenSpan[] = s.addSpecialTokens || s.prefix.length ? await tokenize(analysedText, { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }) : plain;
+    sequences.push({
       id: s.id,
       label: s.label,
       tokens: spans.map((sp) => ({ id: sp.id, text: tokenizer.display(sp.id), start: startOffset + sp.start, end: startOffset + sp.end, partial: sp.partial, special: sp.special })),
-    };
-  });
+    });
+  }
   const tokenizeMs = now() - t0;
   await options.yieldControl?.(); // tokenizing 2,000 tokens and preparing the run are two tasks, not one
   return analyseTokens(tokenizer, runner, { text: analysedText, startOffset, sequences, truncated: totalTokens > plain.length ? { totalTokens, keptTokens: plain.length } : null }, { ...options, tokenizeMs });

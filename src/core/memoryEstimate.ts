@@ -162,9 +162,12 @@ export interface SelectionLengths {
   lengths: SequenceLengths;
 }
 
-/** How many tokens each sequence of an analysis of `text` reads, as analyse() will tokenize it. */
-export function selectionLengths(manifest: ModelManifest, tokenizer: Pick<LensTokenizer, 'tokenize'>, text: string, maxTokens: number): SelectionLengths {
-  const tokens = Math.min(tokenizer.tokenize(text).length, maxTokens);
+/**
+ * How many tokens each sequence of an analysis of `text` reads, as analyse() will tokenize it; `plain`: the
+ * text's tokens when already known (tokenized elsewhere).
+ */
+export function selectionLengths(manifest: ModelManifest, tokenizer: Pick<LensTokenizer, 'tokenize'>, text: string, maxTokens: number, plain: readonly unknown[] = tokenizer.tokenize(text)): SelectionLengths {
+  const tokens = Math.min(plain.length, maxTokens);
   // Special tokens do not depend on the text: count them once on a probe.
   const probe = tokenizer.tokenize('a').length;
   const special: SequenceLengths = {};

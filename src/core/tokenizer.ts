@@ -39,6 +39,12 @@ export interface TokenSpan {
   special: boolean;
 }
 
+/** What tokenize() adds around a text's own tokens. */
+export interface TokenizeOptions {
+  addSpecialTokens?: boolean;
+  prefix?: readonly string[];
+}
+
 /** UTF-8 length of a string, lone surrogates as 3 bytes (U+FFFD, as an encoder writes them). */
 export function utf8Length(text: string): number {
   return utf8ByteOffsets(text)[text.length];
@@ -242,7 +248,7 @@ export class LensTokenizer {
    * addSpecialTokens runs the tokenizer's post-processor ([CLS] … [SEP], </s>); prefix puts these token strings
    * first (e.g. a decoder start token "<pad>"), as special tokens with empty ranges.
    */
-  tokenize(text: string, options: { addSpecialTokens?: boolean; prefix?: readonly string[] } = {}): TokenSpan[] {
+  tokenize(text: string, options: TokenizeOptions = {}): TokenSpan[] {
     const ids = this.encode(text);
     let spans = this.placeByBytes(text, ids) ?? this.replay(text);
     if (!spans || spans.length !== ids.length || spans.some((s, i) => s.id !== ids[i])) spans = this.placeEach(text, ids);

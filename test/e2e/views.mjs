@@ -32,6 +32,8 @@ async function expectAnalysis(panel, fileName, text) {
   assert.equal(result.tokens.map(undoWhitespace).join(''), text, 'the token labels, whitespace undone, spell the selection');
   const count = /^([\d,]+) tokens/.exec(result.timings ?? '')?.[1];
   assert.equal(Number(count?.replace(/,/g, '')), result.tokens.length, `the timings (${result.timings}) count the tokens shown`);
+  // Tokenized off the page's main thread (webview/tokenizerWorker.ts), not by the page's fallback.
+  assert.ok(await panel.evaluate(() => performance.getEntriesByName('lens:tokenized').length > 0), 'the tokenizer worker tokenized the selection');
   return result.tokens;
 }
 

@@ -1,7 +1,8 @@
 // Unit test of analyse()'s predictions in slices (src/core/analyze.ts): on the bundled Transformer in real
 // onnxruntime-web, an analysis that yields between slices of rows (as the webview's does, so that no task is
 // long) gives exactly the surprisal and top-5 predictions of one that does not, and those are the whole-tensor
-// rowLogSumExp, surprisal and topPredictions of its logits.
+// rowLogSumExp, surprisal and topPredictions of its logits; and one tokenized elsewhere (the webview's tokenizer
+// worker) is the one the tokenizer itself gives.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
@@ -10,7 +11,7 @@ import * as path from 'path';
 import { rowLogSumExp, surprisal, tensor, topPredictions } from '../../src/core/analysis';
 import { analyse } from '../../src/core/analyze';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
-import { LensTokenizer } from '../../src/core/tokenizer';
+import { LensTokenizer, type TokenizeOptions } from '../../src/core/tokenizer';
 import { loadBundled } from './bundledModel';
 
 ort.env.wasm.numThreads = 1;
@@ -39,6 +40,41 @@ describe('analyse(): predictions in slices', function () {
       const ids = whole.tokens.map((t) => t.id);
       assert.deepStrictEqual(Array.from(whole.surprisal), Array.from(surprisal(logits, ids, lse)));
       assert.deepStrictEqual(whole.predictions.map((row) => row.map(({ id, probability }) => ({ id, probability }))), topPredictions(logits, 5, lse).map((row) => row.map(({ id, probability }) => ({ id, probability }))));
+    } finally {
+      await runner.release();
+    }
+  });
+});
+
+describe('analyse(): tokenizing elsewhere', function () {
+  this.timeout(120_000);
+
+  it("tokenizes through the tokenize option (the webview's tokenizer worker) for every sequence, and gives the analysis the tokenizer itself gives", async () => {
+    const { manifest, bytes, dir } = loadBundled('t5');
+    const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
+    try {
+      const json = readFileSync(path.join(dir, 'tokenizer.json'), 'utf8');
+      const tokenizer = new LensTokenizer(JSON.parse(json));
+      // As the worker does: its own tokenizer, loaded from the same file, answering asynchronously.
+      const elsewhere = new LensTokenizer(JSON.parse(json));
+      const calls: unknown[] = [];
+      const tokenize = async (text: string, options: TokenizeOptions) => {
+        calls.push(options);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return elsewhere.tokenize(text, options);
+      };
+      const text = 'function add(a, b) {\n  return a + b;\n}\n';
+      const here = await analyse(tokenizer, runner, text, 7, { maxTokens: 4096 });
+      const there = await analyse(tokenizer, runner, text, 7, { maxTokens: 4096, tokenize });
+      const special = runner.structure.sequences.filter((s) => s.addSpecialTokens || s.prefix.length);
+      assert.ok(special.length > 0, 't5 has a sequence with special tokens');
+      assert.deepStrictEqual(calls, [{}, ...special.map((s) => ({ addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }))], 'the text once, then each sequence with special tokens');
+      assert.deepStrictEqual(there.sequences, here.sequences);
+      assert.deepStrictEqual(there.tokens, here.tokens);
+      assert.deepStrictEqual(Array.from(there.surprisal), Array.from(here.surprisal));
+      // Truncation cuts the tokens the option gave.
+      const cut = await analyse(tokenizer, runner, text, 7, { maxTokens: 5, tokenize });
+      assert.deepStrictEqual(cut.truncated, { totalTokens: tokenizer.tokenize(text).length, keptTokens: 5 });
     } finally {
       await runner.release();
     }
