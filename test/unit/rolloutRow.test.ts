@@ -65,6 +65,14 @@ describe('rollout rows and columns on demand', () => {
       const m = randomAttention(4, 3, 40, mask, 7);
       compareAll(new RolloutRows(m, { mask, normalised: true }), rollout(m, mask !== 'bidirectional'), 40, mask);
     });
+
+    // Rows and columns are summed four factor rows at a time: lengths 1–7 and 41 leave every remainder.
+    it(`equals the full rollout on random ${mask} attention of 1 to 7 and 41 tokens`, () => {
+      for (const T of [1, 2, 3, 4, 5, 6, 7, 41]) {
+        const m = randomAttention(3, 2, T, mask, T);
+        compareAll(new RolloutRows(m, { mask, normalised: true }), rollout(m, mask !== 'bidirectional'), T, `${mask}, ${T} tokens`);
+      }
+    });
   }
 
   it('matches a hand-computed two-layer rollout of one head', () => {
