@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
-import { headSwitches, heatmapHovers, longTasks, markShown, tabPainted, untilIdle, untilPainted, watchLongTasks, watchLongTasksSinceStart } from './webviewTiming.mjs';
+import { headSwitches, heatmapHovers, longTasks, markShown, stepTimes, tabPainted, untilIdle, untilPainted, watchLongTasks, watchLongTasksSinceStart } from './webviewTiming.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
@@ -122,6 +122,11 @@ async function benchModel(spec, modelsDir, extensionsDir, files) {
     // The model file's fetch through VS Code's webview resource loading (Resource Timing), apart from the rest of the load.
     const fetched = await frame.evaluate(() => performance.getEntriesByType('resource').filter((e) => /model\.onnx/.test(e.name)).map((e) => ({ ms: e.responseEnd - e.startTime, bytes: e.decodedBodySize || e.encodedBodySize })));
     for (const e of fetched) harness.log(`${id}: model.onnx fetched in ${ms(e.ms)}${e.bytes ? ` (${(e.bytes / 2 ** 20 / (e.ms / 1000)).toFixed(1)} MiB/s)` : ''}`);
+    // A first command's load in its steps (webview/marks.ts): the files (through the host or resource loading), the session, the warm-up.
+    const { marks } = await frame.evaluate(stepTimes);
+    if (rows.length === 0 && marks.request && marks.files && marks.session && marks.warm) {
+      harness.log(`${id}: load steps: files read ${ms(marks.files - marks.request)} after the request, session created in ${ms(marks.session - marks.files)}, warm-up and check ${ms(marks.warm - marks.session)}`);
+    }
     row.peakHeatmap = peakResident(rendererPids(root));
     const head = await frame.evaluate(tabPainted, { tab: 'head', selector: '[data-testid=head-view]', minFraction: 0.005, timeoutMs: 120_000 });
     const model = await frame.evaluate(tabPainted, { tab: 'model', selector: '[data-testid=model-thumb] canvas', minFraction: 0.2, timeoutMs: 300_000 });
