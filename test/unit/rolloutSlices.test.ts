@@ -7,7 +7,7 @@ import { type LayeredMatrices, type MixingMask, layeredFromTensor, rolloutLayers
 import { LensError } from '../../src/core/errors';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
 import { rolloutLayersInSlices } from '../../src/core/rolloutSlices';
-import { matrixOf, matrixOfInSlices } from '../../webview/views/matrixOf';
+import { matrixOf, matrixOfInSlices, matrixOfSteps } from '../../webview/views/matrixOf';
 import { seededRandom } from './seeded';
 
 /** Random attention [L, H, T, T] whose rows are probabilities over the keys the mask lets them see. */
@@ -42,6 +42,21 @@ describe('rollout in slices', () => {
         const sliced = await matrixOfInSlices(data, T, signed, { pause: async () => void pauses++, sliceMs: 0 });
         assert.deepStrictEqual(sliced, matrixOf(data, T, signed), `T ${T}, signed ${signed}`);
         assert.ok(pauses >= T - 1, `paused ${pauses} times`);
+      }
+    }
+  });
+
+  it("gives matrixOf's Matrix in steps of a number of rows (idle-time heatmap images), signed and not", () => {
+    const random = seededRandom(5);
+    for (const T of [1, 9, 64, 130]) {
+      const data = Float32Array.from({ length: T * T }, (_, i) => (i % T <= Math.floor(i / T) ? random() - 0.3 : 0));
+      for (const signed of [false, true]) {
+        const steps = matrixOfSteps(data, T, signed, 16);
+        let yields = 0;
+        let step = steps.next();
+        for (; !step.done; step = steps.next()) yields++;
+        assert.deepStrictEqual(step.value, matrixOf(data, T, signed), `T ${T}, signed ${signed}`);
+        assert.strictEqual(yields, Math.floor(T / 16), `T ${T}: a step every 16 rows`);
       }
     }
   });

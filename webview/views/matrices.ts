@@ -14,7 +14,7 @@ import { mixingMatrices } from '../../src/core/roleData';
 import { type ColourScale, lutIndexOf, scaleLut } from './colors';
 import { yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
-import { type Matrix, matrixOf, matrixOfInSlices, poolMax, pooledTriangleHeadSteps } from './matrixOf';
+import { type Matrix, matrixOf, matrixOfInSlices, matrixOfSteps, poolMax, pooledTriangleHeadSteps } from './matrixOf';
 
 /**
  * How values map to colours: v / max (clipped at 1), optionally square-rooted to lift small weights; signed,
@@ -39,8 +39,12 @@ export function colourScaleOf(scale: ValueScale): ColourScale {
 const SLICED_MEAN_FROM = 256;
 /** Main-thread time per slice of that mean. */
 const SLICE_MS = 8;
-/** Rows of a head decoded per step in idle time (headSteps): 2,048 rows of 2,048 keys in 8 steps. */
-const HEAD_STEP_ROWS = 256;
+/**
+ * Rows of a head decoded, then scanned, per step in idle time (headSteps): 2,048 rows of 2,048 keys in 32 steps
+ * each. The idle loop takes steps while 8 ms of its deadline remain: steps of 256 rows, with the scan and the
+ * colour top in one, made a 52 ms idle callback (bench:profile --views).
+ */
+const HEAD_STEP_ROWS = 64;
 /** Rows of a head pooled per step for a thumbnail (thumbnailSteps). */
 const THUMB_STEP_ROWS = 256;
 
@@ -123,7 +127,8 @@ export class MatrixSource {
     }
     yield;
     if (this.cache.has(key)) return this.get(head, layer); // picked meanwhile, and decoded then
-    const matrix = matrixOf(data, T, family.signed);
+    const matrix = yield* matrixOfSteps(data, T, family.signed === true, HEAD_STEP_ROWS);
+    if (this.cache.has(key)) return this.get(head, layer);
     this.remember(key, matrix);
     return matrix;
   }

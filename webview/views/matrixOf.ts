@@ -36,6 +36,16 @@ export function matrixOfInSlices(data: Float32Array, size: number, signed: boole
   return finishInSlices(matrixSteps(data, size, signed), options);
 }
 
+/** matrixOf (the same Matrix) in steps of `rowsPerStep` rows of the scan for the maximum, then the colour top. */
+export function* matrixOfSteps(data: Float32Array, size: number, signed: boolean, rowsPerStep: number): Generator<void, Matrix> {
+  const steps = matrixSteps(data, size, signed);
+  for (let row = 1; ; row++) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (row % rowsPerStep === 0) yield;
+  }
+}
+
 /** matrixOf in steps: a step per row of the scan for the maximum, then the colour top. */
 function* matrixSteps(data: Float32Array, size: number, signed: boolean): Generator<void, Matrix> {
   let max = 0;
