@@ -256,14 +256,11 @@ export class HeadView {
             bucket.path.lineTo(xR - 4, y(k));
           }
         }
-        // One pixel wide: thousands of 2 px lines overlap into a blur, and cost twice the raster.
-        ctx.lineWidth = 1;
         for (const { colour, alpha, path } of paths.values()) {
           ctx.strokeStyle = colour;
           ctx.globalAlpha = alpha;
           ctx.stroke(path);
         }
-        ctx.lineWidth = 2;
       }
     }
     ctx.globalAlpha = 1;
