@@ -1,12 +1,11 @@
-// Why: the page's side of the onnxruntime worker (ortWorker.ts). It starts the worker from its script
-// (workerScript.ts) and offers each backend as the OrtModule the engine already runs through, so ModelRunner, occlusion and the
-// probes work unchanged while every session lives, and every run happens, off the main thread.
+// Why: the page's side of the onnxruntime worker (ortWorker.ts, started through workerScript.ts). It offers
+// each backend as the OrtModule the engine already runs through, so ModelRunner, occlusion and the probes work
+// unchanged while every session lives, and every run happens, off the main thread.
 
 import type { InferenceSession } from 'onnxruntime-web';
 import type { OrtModule } from '../src/core/engine';
-import { LensError } from '../src/core/errors';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireData, WireSessionOptions, WireTensor, WireTensorType } from './ortWorkerProtocol';
-import { type StartedWorker, startWorker } from './workerScript';
+import { WorkerConnection } from './workerScript';
 
 /** Creating the session of a large model or running a long input takes minutes on a slow machine. */
 const WORKER_TIMEOUT_MS = 30 * 60_000;
@@ -21,28 +20,14 @@ class WireTensorOf implements WireTensor {
 }
 
 export class OrtWorkerClient {
-  private readonly started: Promise<StartedWorker<OrtWorkerRequests, OrtWorkerNotifications>>;
+  private readonly connection: WorkerConnection<OrtWorkerRequests, OrtWorkerNotifications>;
 
   constructor(scriptUri: string) {
-    this.started = startWorker<OrtWorkerRequests, OrtWorkerNotifications>(scriptUri, 'onnxruntime', WORKER_TIMEOUT_MS);
-    this.started.catch(() => undefined); // reported by the first request
-  }
-
-  private async request<K extends keyof OrtWorkerRequests & string>(method: K, params: OrtWorkerRequests[K]['params'], transfer: Transferable[] = []): Promise<OrtWorkerRequests[K]['result']> {
-    const started = await this.started;
-    started.transferNext = transfer;
-    const answer = started.endpoint.request(method, params); // posts at once, with the transfer list
-    started.transferNext = [];
-    try {
-      return await answer;
-    } catch (err) {
-      if (started.failure) throw new LensError('backend-unavailable', `onnxruntime's worker failed: ${started.failure}`);
-      throw err;
-    }
+    this.connection = new WorkerConnection(scriptUri, 'onnxruntime', WORKER_TIMEOUT_MS);
   }
 
   version(): Promise<string> {
-    return this.request('version', {});
+    return this.connection.request('version', {});
   }
 
   /**
@@ -54,7 +39,7 @@ export class OrtWorkerClient {
     const owned = (a: ArrayBufferView) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? [a.buffer] : []);
     // onnxruntime's binary is read once, by this creation: it moves too.
     const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinary ? [wasmBinary] : [])].flatMap(owned);
-    const created = await this.request('create', { backend, model, options, wasmBinary }, [...new Set(transfer)]);
+    const created = await this.connection.request('create', { backend, model, options, wasmBinary }, [...new Set(transfer)]);
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,
@@ -66,10 +51,10 @@ export class OrtWorkerClient {
         const wire: Record<string, WireTensor> = {};
         for (const [name, t] of Object.entries(feeds)) wire[name] = { type: t.type, data: t.data, dims: [...t.dims] };
         const transfer = options?.transferInputs ? [...new Set(Object.values(wire).flatMap((t) => owned(t.data)))] : [];
-        return this.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer);
+        return this.connection.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer);
       },
       release: async () => {
-        await this.request('release', { session: created.session });
+        await this.connection.request('release', { session: created.session });
       },
     };
     return session as unknown as InferenceSession;
@@ -86,9 +71,6 @@ export class OrtWorkerClient {
 
   /** Stops the worker: its sessions and heap go with it. */
   dispose(): void {
-    void this.started.then((s) => {
-      s.endpoint.dispose();
-      s.worker.terminate();
-    }, () => undefined);
+    this.connection.dispose();
   }
 }

@@ -1,12 +1,12 @@
-// Why: the webview's workers (onnxruntime's, the tokenizer's) start the same way: a webview cannot start a
-// worker from its resource origin, so the script is fetched as a webview resource and run from a blob; and
-// each speaks the typed request endpoint of src/core/rpc.ts over postMessage, with transfer lists.
+// Why: the webview's workers (onnxruntime's, the tokenizer's) start and are spoken to the same way: a webview
+// cannot start a worker from its resource origin, so the script is fetched as a webview resource and run from
+// a blob; and each speaks the typed request endpoint of src/core/rpc.ts over postMessage, with transfer lists.
 
+import { LensError } from '../src/core/errors';
 import { Endpoint, type RequestMapOf, type Transport } from '../src/core/rpc';
 import { fetchBytes } from './fetchBytes';
 
-/** A started worker and its endpoint; `transfer` sets the buffers the next posted message moves. */
-export interface StartedWorker<Req extends RequestMapOf<Req>, Note> {
+interface Started<Req extends RequestMapOf<Req>, Note> {
   worker: Worker;
   endpoint: Endpoint<Req, Note, Record<string, never>, Record<string, never>>;
   /** Buffers the next post transfers instead of copying (read and cleared by that post). */
@@ -15,13 +15,49 @@ export interface StartedWorker<Req extends RequestMapOf<Req>, Note> {
   failure?: string;
 }
 
-/** Fetches a worker's script and starts it; every pending request fails when the worker stops with an error. */
-export async function startWorker<Req extends RequestMapOf<Req>, Note>(scriptUri: string, name: string, timeoutMs: number): Promise<StartedWorker<Req, Note>> {
+/** The page's side of one worker: started at construction; requests wait for the start and fail when it stops. */
+export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
+  private readonly started: Promise<Started<Req, Note>>;
+
+  /** name: how messages call it ("onnxruntime", "tokenizer"). */
+  constructor(
+    scriptUri: string,
+    private readonly name: string,
+    timeoutMs: number,
+  ) {
+    this.started = start<Req, Note>(scriptUri, name, timeoutMs);
+    this.started.catch(() => undefined); // reported by each request
+  }
+
+  /** Sends a request, moving the `transfer` buffers instead of copying them. */
+  async request<K extends keyof Req & string>(method: K, params: Req[K]['params'], transfer: Transferable[] = []): Promise<Req[K]['result']> {
+    const started = await this.started;
+    started.transferNext = transfer;
+    const answer = started.endpoint.request(method, params); // posts at once, with the transfer list
+    started.transferNext = [];
+    try {
+      return await answer;
+    } catch (err) {
+      if (started.failure) throw new LensError('backend-unavailable', `The ${this.name} worker failed: ${started.failure}`);
+      throw err;
+    }
+  }
+
+  /** Stops the worker: pending requests fail with "disposed", and its heap goes with it. */
+  dispose(): void {
+    void this.started.then((s) => {
+      s.endpoint.dispose();
+      s.worker.terminate();
+    }, () => undefined);
+  }
+}
+
+async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, name: string, timeoutMs: number): Promise<Started<Req, Note>> {
   const script = await fetchBytes(scriptUri, { what: `the ${name} worker script`, code: 'backend-unavailable' });
   const url = URL.createObjectURL(new Blob([script as Uint8Array<ArrayBuffer>], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module', name });
   worker.addEventListener('message', () => URL.revokeObjectURL(url), { once: true }); // loaded by then
-  const started = { worker, transferNext: [] } as unknown as StartedWorker<Req, Note>;
+  const started = { worker, transferNext: [] } as unknown as Started<Req, Note>;
   const transport: Transport = {
     post: (message) => {
       const transfer = started.transferNext;

@@ -126,9 +126,8 @@ export class MatrixSource {
       if ((t + 1) % HEAD_STEP_ROWS === 0) yield;
     }
     yield;
-    if (this.cache.has(key)) return this.get(head, layer); // picked meanwhile, and decoded then
     const matrix = yield* matrixOfSteps(data, T, family.signed === true, HEAD_STEP_ROWS);
-    if (this.cache.has(key)) return this.get(head, layer);
+    if (this.cache.has(key)) return this.get(head, layer); // picked meanwhile, and decoded then
     this.remember(key, matrix);
     return matrix;
   }
