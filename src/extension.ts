@@ -15,6 +15,7 @@ import type { InfluenceSummary } from './core/influence';
 import { InfluenceDecorations } from './decorations';
 import { InfluenceHoverProvider } from './hover';
 import { InfluenceStore } from './influenceStore';
+import { WebviewFileRoutes } from './fileRoutes';
 import { FILL_COMMAND, FillPanelHost, fillSelection } from './fillPanel';
 import { InfillHoverProvider } from './infillHover';
 import { InfillStore } from './infillStore';
@@ -81,16 +82,18 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   context.subscriptions.push(log);
   const store = new ModelStore(context.extensionUri, log, context.globalState, context.globalStorageUri);
   const problems = new ModelProblemNotifier(log);
-  const panels = new AnalysisPanelHost(context.extensionUri, store, log);
+  const fileRoutes = new WebviewFileRoutes(log);
+  const panels = new AnalysisPanelHost(context.extensionUri, store, fileRoutes, log);
   const influence = new InfluenceStore();
   const decorations = new InfluenceDecorations(influence);
-  const compare = new CompareViewProvider(context.extensionUri, store, panels, log);
+  const compare = new CompareViewProvider(context.extensionUri, store, panels, fileRoutes, log);
   const modelsView = new ModelsView(store, log, () => panels.panel);
   const command: VisualizeCommand = { panels, store, problems, log };
-  const fills = new FillPanelHost(context.extensionUri, store, log);
+  const fills = new FillPanelHost(context.extensionUri, store, fileRoutes, log);
   const infills = new InfillStore();
   context.subscriptions.push(
     store,
+    fileRoutes,
     modelsView,
     new ModelImporter(store, modelsView, log),
     panels,

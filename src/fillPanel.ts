@@ -21,6 +21,7 @@ import { readFillSettings } from './settings';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
+import type { WebviewFileRoutes } from './fileRoutes';
 
 export const FILL_COMMAND = 'attentionLens.fillSelection';
 const VIEW_TYPE = 'attentionLens.fill';
@@ -54,6 +55,7 @@ export class FillPanelHost extends Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly store: ModelStore,
+    private readonly files: WebviewFileRoutes,
     private readonly log: Log,
   ) {
     super();
@@ -87,7 +89,7 @@ export class FillPanelHost extends Disposable {
     const roots = await this.store.modelRoots();
     const webviewPanel = vscode.window.createWebviewPanel(VIEW_TYPE, TITLE, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { ...webviewOptions(this.extensionUri, roots), retainContextWhenHidden: true });
     this.current?.dispose();
-    const panel = new FillPanel(webviewPanel, this.extensionUri, this.store, this.log, {
+    const panel = new FillPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, {
       filled: (done) => this.filled.fire(done),
       attended: (attention) => this.attended.fire(attention),
       failed: (failure) => this.failed.fire(failure),
@@ -122,10 +124,13 @@ export class FillPanel extends Disposable {
     private readonly webviewPanel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
     store: ModelStore,
+    fileRoutes: WebviewFileRoutes,
     log: Log,
     private readonly events: FillPanelEvents,
   ) {
     super();
+    const files = fileRoutes.open(webviewPanel.webview);
+    this.register({ dispose: () => void files.then((f) => f?.dispose()) });
     const scope = this.scope;
     this.register(webviewPanel);
     webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
@@ -173,7 +178,7 @@ export class FillPanel extends Disposable {
       this.register(
         endpoint.onRequest('ready', async ({ view }) => {
           if (view !== 'fill') throw new LensError('bad-request', `"ready": params.view must be "fill" in the Fill panel, got "${view}".`);
-          const state = await initialState(webview, extensionUri, store, 'fill');
+          const state = await initialState(webview, extensionUri, store, 'fill', await files);
           setTimeout(resolve, 0); // only after this reply is posted may the host send requests
           return { ...state, selection: null };
         }),
@@ -183,7 +188,9 @@ export class FillPanel extends Disposable {
     // Changed settings and added or removed models reach the open page.
     for (const d of followSettingsAndModels(endpoint, webview, store, () => this.ready.then(() => true))) this.register(d);
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
-    webview.html = buildWebviewHtml(webview, extensionUri, 'fill', TITLE);
+    void files.then((served) => {
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'fill', TITLE, served);
+    });
   }
 
   reveal(): void {

@@ -24,6 +24,7 @@ import { RevealScope, revealRange } from './reveal';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
+import type { WebviewFileRoutes } from './fileRoutes';
 
 const VIEW_TYPE = 'attentionLens.panel';
 const TITLE = 'Attention Lens';
@@ -60,6 +61,7 @@ export class AnalysisPanelHost extends Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly store: ModelStore,
+    private readonly files: WebviewFileRoutes,
     private readonly log: Log,
   ) {
     super();
@@ -117,7 +119,7 @@ export class AnalysisPanelHost extends Disposable {
 
   private adopt(webviewPanel: vscode.WebviewPanel, restored?: string): AnalysisPanel {
     this.current?.dispose();
-    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.log, this.events, restored);
+    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, restored);
     this.current = panel;
     return panel;
   }
@@ -143,6 +145,7 @@ export class AnalysisPanel extends Disposable {
     private readonly webviewPanel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
     store: ModelStore,
+    fileRoutes: WebviewFileRoutes,
     log: Log,
     private readonly events: PanelEvents,
     restored?: string,
@@ -153,6 +156,8 @@ export class AnalysisPanel extends Disposable {
     webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
     const webview = webviewPanel.webview;
     const endpoint = (this.endpoint = this.register(createHostEndpoint(webview, 'Panel', log)));
+    const files = fileRoutes.open(webview);
+    this.register({ dispose: () => void files.then((f) => f?.dispose()) });
     this.register(
       endpoint.onNotification('backendReady', (info) => {
         this.backend = info;
@@ -215,7 +220,7 @@ export class AnalysisPanel extends Disposable {
       this.rejectReady = reject;
       this.register(
         endpoint.onRequest('ready', async () => {
-          const state = await initialState(webview, extensionUri, store, 'panel');
+          const state = await initialState(webview, extensionUri, store, 'panel', await files);
           setTimeout(resolve, 0); // only after this reply is posted may the host send requests
           return { ...state, selection: null };
         }),
@@ -233,7 +238,9 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
-    webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE);
+    void files.then((served) => {
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served);
+    });
   }
 
   /** Resolves with the backend the webview initialised, once it has. */

@@ -21,6 +21,11 @@ export function readSettings(): LensSettings {
   };
 }
 
+/** attentionLens.fileServer: 'off', or 'auto' (any other value). */
+export function readFileServerSetting(): 'auto' | 'off' {
+  return vscode.workspace.getConfiguration('attentionLens').get<string>('fileServer', 'auto') === 'off' ? 'off' : 'auto';
+}
+
 /** Absolute folder paths of attentionLens.modelFolders (relative or non-string entries are ignored). */
 export function readModelFolders(): string[] {
   const folders = vscode.workspace.getConfiguration('attentionLens').get<unknown[]>('modelFolders') ?? [];

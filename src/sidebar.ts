@@ -18,6 +18,7 @@ import { SentSelections, summarizeSelection } from './selection';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
+import type { WebviewFileRoutes } from './fileRoutes';
 
 /** Running three models on every keystroke of a growing selection would be wasted: wait for a pause. */
 const SELECTION_DEBOUNCE_MS = 300;
@@ -37,6 +38,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     private readonly extensionUri: vscode.Uri,
     private readonly store: ModelStore,
     private readonly panels: AnalysisPanelHost,
+    private readonly files: WebviewFileRoutes,
     private readonly log: Log,
   ) {
     super();
@@ -53,7 +55,8 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     const webview = webviewView.webview;
     webview.options = webviewOptions(this.extensionUri, await this.store.modelRoots());
     const endpoint = createHostEndpoint(webview, 'Compare view', this.log);
-    const disposables: vscode.Disposable[] = [endpoint];
+    const files = this.files.open(webview);
+    const disposables: vscode.Disposable[] = [endpoint, { dispose: () => void files.then((f) => f?.dispose()) }];
     this.view = { endpoint, disposables };
     let isReady = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -62,7 +65,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
 
     disposables.push(
       endpoint.onRequest('ready', async () => {
-        const state: InitialState = { ...(await initialState(webview, this.extensionUri, this.store, 'sidebar')), selection: sent.remember(this.currentSelection()) };
+        const state: InitialState = { ...(await initialState(webview, this.extensionUri, this.store, 'sidebar', await files)), selection: sent.remember(this.currentSelection()) };
         isReady = true;
         this.lastState = state;
         this.readyWaiters.splice(0).forEach((resolve) => resolve(state));
@@ -111,7 +114,8 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
       { dispose: () => clearTimeout(timer) },
       webviewView.onDidDispose(() => this.disposeView()),
     );
-    webview.html = buildWebviewHtml(webview, this.extensionUri, 'sidebar', 'Compare architectures');
+    const served = await files;
+    if (this.view?.endpoint === endpoint) webview.html = buildWebviewHtml(webview, this.extensionUri, 'sidebar', 'Compare architectures', served);
   }
 
   /** Delivers a message as if the view's webview had posted it (for tests); rejects when the view is not open. */

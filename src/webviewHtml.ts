@@ -1,11 +1,13 @@
 // The one place that builds webview HTML and its Content-Security-Policy, for the panel and the sidebar:
 // default-src 'none', a fresh crypto nonce per page, 'wasm-unsafe-eval' for onnxruntime-web,
-// connect-src limited to the webview's own resource origin, and resource roots limited to out/, media/ and
+// connect-src limited to the webview's own resource origin (plus the file server's, fileRoutes.ts, in a
+// browser or remote window), and resource roots limited to out/, media/ and
 // the model folders the user added (attentionLens.modelFolders).
 
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
 import type { ViewKind } from './core/protocol';
+import type { WebviewFiles } from './fileRoutes';
 import { ortResources } from './resources';
 import { readSettings } from './settings';
 
@@ -18,7 +20,8 @@ export function webviewOptions(extensionUri: vscode.Uri, modelFolders: readonly 
   return { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri, modelFolders) };
 }
 
-export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string): string {
+/** The page of a view; with files, its CSP also allows the file server and the page gets its routes at once. */
+export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles): string {
   const nonce = randomBytes(16).toString('base64');
   const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'webview', ...parts));
   const csp = [
@@ -27,12 +30,12 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
     `font-src ${webview.cspSource}`,
     `style-src ${webview.cspSource} 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}' ${webview.cspSource} 'wasm-unsafe-eval'`,
-    `connect-src ${webview.cspSource}`,
+    `connect-src ${webview.cspSource}${files ? ` ${files.origin}` : ''}`,
     `worker-src ${webview.cspSource} blob:`,
   ].join('; ');
   // What the page needs to start onnxruntime before the host answers `ready` (webview/boot.ts).
   const { ortBaseUri, probeModelUri } = ortResources(webview, extensionUri);
-  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(readSettings().backend)}"`;
+  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(readSettings().backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes() ?? []))}"`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -8,7 +8,7 @@
 
 import type { OrtModule } from '../src/core/engine';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
-import { fetchBytes } from './fetchBytes';
+import { FileRoutes } from './fileRoutes';
 import { mark } from './marks';
 import { OrtWorkerClient } from './ortClient';
 import { TokenizerWorkerClient } from './tokenizerClient';
@@ -57,10 +57,14 @@ export class OrtBackends {
   private readonly worker: OrtWorkerClient;
   readonly tokenizers: TokenizerWorkerClient;
 
-  constructor(private readonly ortBaseUri: string) {
+  /** routes: the page's faster routes to its files (the binaries, the probe model, the workers' scripts). */
+  constructor(
+    private readonly ortBaseUri: string,
+    private readonly routes: FileRoutes = new FileRoutes(),
+  ) {
     // The workers' scripts are built beside the pages' (out/webview/), the binaries in out/ort/.
-    this.worker = new OrtWorkerClient(new URL('../webview/ortWorker.js', ortBaseUri).href);
-    this.tokenizers = new TokenizerWorkerClient(new URL('../webview/tokenizerWorker.js', ortBaseUri).href);
+    this.worker = new OrtWorkerClient(new URL('../webview/ortWorker.js', ortBaseUri).href, routes);
+    this.tokenizers = new TokenizerWorkerClient(new URL('../webview/tokenizerWorker.js', ortBaseUri).href, routes);
   }
 
   /** A started backend as the engine's OrtModule (sessions and runs in the worker). */
@@ -78,7 +82,7 @@ export class OrtBackends {
   async init(requested: BackendPreference, probeModelUri: string): Promise<BackendInfo> {
     const started = performance.now();
     // The probe model and the chosen build's binary download side by side.
-    const modelBytes = fetchBytes(probeModelUri, { what: 'the probe model', code: 'backend-unavailable' });
+    const modelBytes = this.routes.fetchBytes(probeModelUri, { what: 'the probe model', code: 'backend-unavailable' });
     modelBytes.catch(() => undefined); // awaited by probe()
     // The worker starts meanwhile (its script is fetched and parsed): the binary's download does not wait for it.
     const version = this.worker.version();
@@ -115,7 +119,7 @@ export class OrtBackends {
    */
   private fetchBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
     if (this.instantiated.has(backend)) return Promise.resolve(undefined);
-    const binary = fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable', gunzip: true });
+    const binary = this.routes.fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable', gunzip: true });
     binary.then(() => mark('binary'), () => undefined);
     return binary;
   }

@@ -1,7 +1,8 @@
 // Why: a page can start onnxruntime before the host answers `ready` (which waits for the models to be
-// checked on a first run): the HTML carries what starting it needs (webviewHtml.ts writes these attributes).
+// checked on a first run): the HTML carries what starting it needs (webviewHtml.ts writes these attributes),
+// and the routes to the host's file server, so that the first downloads already take them.
 
-import type { BackendPreference } from '../src/core/protocol';
+import type { BackendPreference, FileRoute } from '../src/core/protocol';
 
 export interface Boot {
   ortBaseUri: string;
@@ -16,4 +17,16 @@ export function bootOf(body: HTMLElement): Boot | undefined {
   const { ortBase, probeModel, backend } = body.dataset;
   if (!ortBase || !probeModel || !backend || !PREFERENCES.includes(backend)) return undefined;
   return { ortBaseUri: ortBase, probeModelUri: probeModel, backend: backend as BackendPreference };
+}
+
+/** The file routes of the page's HTML (data-file-routes, JSON); none when absent or not a list of routes. */
+export function fileRoutesOf(body: HTMLElement): FileRoute[] {
+  let routes: unknown;
+  try {
+    routes = JSON.parse(body.dataset.fileRoutes ?? '[]');
+  } catch {
+    return [];
+  }
+  const isRoute = (r: unknown): r is FileRoute => typeof r === 'object' && r !== null && typeof (r as FileRoute).from === 'string' && typeof (r as FileRoute).to === 'string';
+  return Array.isArray(routes) && routes.every(isRoute) ? routes : [];
 }

@@ -7,7 +7,9 @@
 import { LensError } from '../src/core/errors';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { OrtBackends } from './backend';
-import { Engine, type ModelFetcher } from './engine';
+import { Engine } from './engine';
+import type { FileRoutes } from './fileRoutes';
+import type { ModelFetcher } from './modelFetcher';
 
 /** The engine of one backend start: runs wait on it; a new backend setting gets a new slot. */
 export interface EngineSlot {
@@ -49,9 +51,10 @@ export class EngineHost {
     ortBaseUri: string,
     private readonly probeModelUri: string,
     private readonly files: ModelFetcher,
+    routes: FileRoutes,
     private readonly events: EngineHostEvents,
   ) {
-    this.ort = new OrtBackends(ortBaseUri);
+    this.ort = new OrtBackends(ortBaseUri, routes);
   }
 
   /** Starts (or, when the preference changed, restarts) the backend; a repeated preference does nothing. */

@@ -1,6 +1,6 @@
 // Why: the webviews read every file they run (models, tokenizers, onnxruntime's binary, the probe model)
-// through webview resource URIs; this is the one place that fetches such a file, reports its bytes as
-// they arrive, and says which file could not be read.
+// through webview resource URIs or their served URLs (fileRoutes.ts); this is the one place that fetches
+// such a file, reports its bytes as they arrive, and says which file could not be read.
 
 import { type ErrorCode, LensError } from '../src/core/errors';
 import { yieldToUi } from './yieldToUi';
@@ -16,14 +16,30 @@ export interface FetchBytesOptions {
   onProgress?(loaded: number, total: number): void;
   /** The file is gzipped: inflate it as it arrives (progress then counts inflated bytes against no total). */
   gunzip?: boolean;
+  /** Fail when the response has not begun within this many ms (the body may then take as long as it takes). */
+  answerWithinMs?: number;
 }
 
 /** Main-thread time between yields while reading a response. */
 const SLICE_MS = 8;
 
+/** The response to a GET of uri, once it begins; a LensError naming the file when it does not. */
+async function answer(uri: string, options: FetchBytesOptions): Promise<Response> {
+  const abort = new AbortController();
+  const timer = options.answerWithinMs === undefined ? undefined : setTimeout(() => abort.abort(), options.answerWithinMs);
+  try {
+    return await fetch(uri, { signal: abort.signal });
+  } catch (err) {
+    const why = abort.signal.aborted ? `no answer within ${options.answerWithinMs} ms` : err instanceof Error ? err.message : String(err);
+    throw new LensError(options.code, `Could not load ${options.what} (${why}).`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Fetches a webview resource's bytes, reporting progress; throws a LensError naming it when it cannot be read. */
 export async function fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
-  const response = await fetch(uri);
+  const response = await answer(uri, options);
   if (!response.ok || !response.body) {
     throw new LensError(options.code, `Could not load ${options.what} (${response.status} ${response.statusText}).`);
   }
@@ -32,8 +48,9 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
   const body = options.gunzip ? response.body.pipeThrough(new DecompressionStream('gzip')) : response.body;
   const reader = body.getReader();
   // With a declared length, chunks are written straight into one array of that size: a model of hundreds of
-  // MB is never held twice (chunks, then their concatenation), and no long copy runs at the end.
-  let bytes = new Uint8Array(declared);
+  // MB is never held twice (chunks, then their concatenation), and no long copy runs at the end. A body
+  // without one (compressed on the way) is written into an array of the size the caller expects, if any.
+  let bytes = new Uint8Array(declared || (options.gunzip ? 0 : (options.expectedBytes ?? 0)));
   const chunks: Uint8Array[] = [];
   let loaded = 0;
   let slice = performance.now();

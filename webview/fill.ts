@@ -11,7 +11,10 @@ import { LensError, toErrorPayload } from '../src/core/errors';
 import { bitsPerToken, contextLookedAtBy, fillingMatch } from '../src/core/infillViews';
 import type { InfillDone, InfillRequest, InfillSnapshot, InitialState, ModelDescriptor } from '../src/core/protocol';
 import { backendView, h, invalidModelsView, replace } from './dom';
-import { type Engine, ModelFetcher } from './engine';
+import type { Engine } from './engine';
+import { ModelFetcher } from './modelFetcher';
+import { fileRoutesOf } from './boot';
+import { FileRoutes } from './fileRoutes';
 import { EngineHost, nextPaint } from './engineHost';
 import { FillCompare, type RunOne } from './fill/compare';
 import { type FillData, fillData } from './fill/fillData';
@@ -44,7 +47,9 @@ class FillPage {
   private gotInitial: (state: InitialState) => void = () => undefined;
   private readonly initialState = new Promise<InitialState>((resolve) => (this.gotInitial = resolve));
   private engines: EngineHost | undefined;
-  private readonly files = new ModelFetcher(readModelBytes);
+  /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
+  private readonly routes = new FileRoutes(fileRoutesOf(document.body));
+  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes);
   private current: { request: InfillRequest; modelId: string | null } | null = null;
   /** The result on screen; `done` once it is painted and reported. */
   private shown: { data: FillData; view: ResultView; done?: InfillDone } | null = null;
@@ -289,8 +294,9 @@ class FillPage {
       if (this.engines) void this.engines.start(next.backend);
     });
     const state = (this.initial = await host.request('ready', { view: 'fill' }));
+    this.routes.update(state.fileRoutes);
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
-    this.engines = new EngineHost(state.ortBaseUri, state.probeModelUri, this.files, {
+    this.engines = new EngineHost(state.ortBaseUri, state.probeModelUri, this.files, this.routes, {
       status: (info) => {
         replace(this.backendSlot, backendView(info));
         if (info instanceof Error) reportError(info, 'backend');

@@ -5,6 +5,7 @@
 import type { InferenceSession } from 'onnxruntime-web';
 import type { OrtModule } from '../src/core/engine';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireData, WireSessionOptions, WireTensor, WireTensorType } from './ortWorkerProtocol';
+import type { FileRoutes } from './fileRoutes';
 import { WorkerConnection } from './workerScript';
 
 /** Creating the session of a large model or running a long input takes minutes on a slow machine. */
@@ -22,8 +23,8 @@ class WireTensorOf implements WireTensor {
 export class OrtWorkerClient {
   private readonly connection: WorkerConnection<OrtWorkerRequests, OrtWorkerNotifications>;
 
-  constructor(scriptUri: string) {
-    this.connection = new WorkerConnection(scriptUri, 'onnxruntime', WORKER_TIMEOUT_MS);
+  constructor(scriptUri: string, routes?: FileRoutes) {
+    this.connection = new WorkerConnection(scriptUri, 'onnxruntime', WORKER_TIMEOUT_MS, routes);
   }
 
   version(): Promise<string> {

@@ -17,10 +17,12 @@ import { isBlank } from '../src/core/text';
 import type { LensTokenizer } from '../src/core/tokenizer';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
-import { bootOf } from './boot';
+import { bootOf, fileRoutesOf } from './boot';
+import { FileRoutes } from './fileRoutes';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { yieldToUi } from './yieldToUi';
-import { Engine, ModelFetcher, type Tokenize } from './engine';
+import { Engine, type Tokenize } from './engine';
+import { ModelFetcher } from './modelFetcher';
 import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
@@ -57,8 +59,10 @@ class PanelPage {
   private backend: BackendInfo | null = null;
   private backendRequested: string | undefined;
   private engine = newEngineSlot();
+  /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
+  private readonly routes = new FileRoutes(fileRoutesOf(document.body));
   /** Model files, fetched once for this page's engines (the first ahead of the backend). */
-  private readonly files = new ModelFetcher(readModelBytes);
+  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes);
   private current: { selection: SelectionSummary; modelId: string } | null = null;
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
   /** Answers the host's influenceAt for the summary last posted, when it offers rollout on demand. */
@@ -378,9 +382,10 @@ class PanelPage {
     // The page's HTML names onnxruntime's files and the backend setting (webviewHtml.ts): the backend starts
     // now, while the host gathers the initial state (it checks the models on a first run).
     const boot = bootOf(document.body);
-    const backendStarted = boot ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri)), boot.probeModelUri, boot.backend) : undefined;
+    const backendStarted = boot ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend) : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');
+    this.routes.update(state.fileRoutes);
     this.settings = state.settings;
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
     const first = this.chooseModel(this.saved?.modelId);
@@ -397,7 +402,7 @@ class PanelPage {
     // The engine releases its sessions, then the worker that held them stops.
     window.addEventListener('pagehide', () => void Promise.resolve(this.engine.engine?.dispose()).finally(() => this.ort?.dispose()));
     if (first) this.files.prefetch(first); // the panel opens to analyse: download while the backend starts
-    const ort = (this.ort ??= new OrtBackends(state.ortBaseUri));
+    const ort = (this.ort ??= new OrtBackends(state.ortBaseUri, this.routes));
     await backendStarted;
     await this.startBackend(ort, state.probeModelUri, state.settings.backend); // nothing if the setting is the one started with
   }

@@ -17,7 +17,10 @@ import { backendView, h, invalidModelsView, replace, selectionSummary } from './
 import { type CompareChoice, parseChoice } from './compare/choice';
 import { CompareView } from './compare/compareView';
 import { ModelChooser } from './compare/modelChooser';
-import { Engine, ModelFetcher } from './engine';
+import { Engine } from './engine';
+import { ModelFetcher } from './modelFetcher';
+import { fileRoutesOf } from './boot';
+import { FileRoutes } from './fileRoutes';
 import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
 import { yieldToUi } from './yieldToUi';
@@ -47,8 +50,10 @@ class ComparePage {
   private settings: LensSettings | undefined;
   private ort: OrtBackends | undefined;
   private engine: { preference: string; promise: Promise<{ engine: Engine; info: BackendInfo }> } | undefined;
+  /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
+  private readonly routes = new FileRoutes(fileRoutesOf(document.body));
   /** Model files, fetched once for this page's engines (the first ahead of the backend). */
-  private readonly files = new ModelFetcher(readModelBytes);
+  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes);
   /** The selection compared (or being compared), and the editor's latest one (differs while pinned). */
   private compared: SelectionSummary | null = null;
   private latest: SelectionSummary | null = null;
@@ -93,7 +98,7 @@ class ComparePage {
     if (this.engine?.preference !== preference) {
       this.withEngine((e) => e.dispose());
       replace(this.backendSlot, backendView('loading'));
-      const ort = (this.ort ??= new OrtBackends(initial.ortBaseUri));
+      const ort = (this.ort ??= new OrtBackends(initial.ortBaseUri, this.routes));
       const promise = ort.init(preference, initial.probeModelUri).then(
         (info) => {
           replace(this.backendSlot, backendView(info));
@@ -320,6 +325,7 @@ class ComparePage {
       if (rerun && this.initial && this.compared) void this.compare(this.initial, this.compared);
     });
     const state = (this.initial = await host.request('ready', { view: 'sidebar' }));
+    this.routes.update(state.fileRoutes);
     this.settings = state.settings;
     this.offer(state.models);
     this.latest = state.selection;

@@ -5,6 +5,7 @@
 import type { TokenSpan, TokenizeOptions } from '../src/core/tokenizer';
 import type { OffThreadTokenizers } from './engine';
 import type { TokenizerWorkerNotifications, TokenizerWorkerRequests } from './tokenizerWorkerProtocol';
+import type { FileRoutes } from './fileRoutes';
 import { WorkerConnection } from './workerScript';
 
 /** A whole file's tokenization takes well under a second; past this the page tokenizes by itself. */
@@ -13,8 +14,8 @@ const TOKENIZE_TIMEOUT_MS = 60_000;
 export class TokenizerWorkerClient implements OffThreadTokenizers {
   private readonly connection: WorkerConnection<TokenizerWorkerRequests, TokenizerWorkerNotifications>;
 
-  constructor(scriptUri: string) {
-    this.connection = new WorkerConnection(scriptUri, 'tokenizer', TOKENIZE_TIMEOUT_MS);
+  constructor(scriptUri: string, routes?: FileRoutes) {
+    this.connection = new WorkerConnection(scriptUri, 'tokenizer', TOKENIZE_TIMEOUT_MS, routes);
   }
 
   /** The bytes move to the worker (the caller's array is empty afterwards when it owned its whole buffer). */

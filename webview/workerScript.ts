@@ -5,6 +5,7 @@
 import { LensError } from '../src/core/errors';
 import { Endpoint, type RequestMapOf, type Transport } from '../src/core/rpc';
 import { fetchBytes } from './fetchBytes';
+import type { FileRoutes } from './fileRoutes';
 
 interface Started<Req extends RequestMapOf<Req>, Note> {
   worker: Worker;
@@ -19,13 +20,14 @@ interface Started<Req extends RequestMapOf<Req>, Note> {
 export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
   private readonly started: Promise<Started<Req, Note>>;
 
-  /** name: how messages call it ("onnxruntime", "tokenizer"). */
+  /** name: how messages call it ("onnxruntime", "tokenizer"); routes: the page's faster routes to its script. */
   constructor(
     scriptUri: string,
     private readonly name: string,
     timeoutMs: number,
+    routes?: FileRoutes,
   ) {
-    this.started = start<Req, Note>(scriptUri, name, timeoutMs);
+    this.started = start<Req, Note>(scriptUri, name, timeoutMs, routes);
     this.started.catch(() => undefined); // reported by each request
   }
 
@@ -52,8 +54,9 @@ export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
   }
 }
 
-async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, name: string, timeoutMs: number): Promise<Started<Req, Note>> {
-  const script = await fetchBytes(scriptUri, { what: `the ${name} worker script`, code: 'backend-unavailable' });
+async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, name: string, timeoutMs: number, routes: FileRoutes | undefined): Promise<Started<Req, Note>> {
+  const options = { what: `the ${name} worker script`, code: 'backend-unavailable' as const };
+  const script = await (routes ? routes.fetchBytes(scriptUri, options) : fetchBytes(scriptUri, options));
   const url = URL.createObjectURL(new Blob([script as Uint8Array<ArrayBuffer>], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module', name });
   worker.addEventListener('message', () => URL.revokeObjectURL(url), { once: true }); // loaded by then

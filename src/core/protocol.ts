@@ -91,6 +91,15 @@ export interface InvalidModel {
   errors: string[];
 }
 
+/**
+ * Where a webview may read its files faster than through resource loading: URIs that start with `from` (the
+ * webview URI of a resource root, ending in "/") are also served under `to` (fileRoutes.ts on the host).
+ */
+export interface FileRoute {
+  from: string;
+  to: string;
+}
+
 /** The webview's initial state, answered to `ready`. */
 export interface InitialState {
   view: ViewKind;
@@ -99,6 +108,8 @@ export interface InitialState {
   ortBaseUri: string;
   /** Webview URI of a tiny ONNX model used to verify the backend. */
   probeModelUri: string;
+  /** Faster routes to the same files (empty in a desktop window, or when the file server is off). */
+  fileRoutes: FileRoute[];
   /** The selection to show first, if any. */
   selection: SelectionSummary | null;
   /** The models available, in menu order. */

@@ -11,7 +11,7 @@ import type { OrtModule } from '../../src/core/engine';
 import type { ModelManifest } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
 import type { ModelDescriptor } from '../../src/core/protocol';
-import type { ModelFileSource, ModelFiles } from '../../webview/engine';
+import type { ModelFileSource, ModelFiles } from '../../webview/modelFetcher';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';

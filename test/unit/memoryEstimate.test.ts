@@ -20,7 +20,8 @@ import { chunkPlan, chunkTokens } from '../../src/core/cacheChunks';
 import { HALF_PRECISION_FROM_BYTES } from '../../src/core/lowerTriangle';
 import { DEFAULT_MEMORY_BUDGET, GiB, maxTokensWithin, memoryBudget, overBudgetMessage, runMemory, selectionLengths } from '../../src/core/memoryEstimate';
 import { LensTokenizer } from '../../src/core/tokenizer';
-import { Engine, ModelFetcher, externalDataOption, type ModelFileSource } from '../../webview/engine';
+import { Engine, externalDataOption } from '../../webview/engine';
+import { ModelFetcher, type ModelFileSource } from '../../webview/modelFetcher';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';

@@ -1,0 +1,72 @@
+// Why: decides when the webviews read their files from the loopback file server (fileServer.ts) instead of
+// through VS Code's resource loading, and tells each webview how: a route maps the webview URI of one of its
+// resource roots to that root's URL on the server, as VS Code's port forwarding exposes it to the browser
+// (vscode.env.asExternalUri). Used in browser and remote windows, where resource loading crosses VS Code's
+// connection; a desktop window reads local files directly and gets no routes. The webview tries a route
+// first and falls back to the resource URI when it fails (webview/fileRoutes.ts).
+
+import * as vscode from 'vscode';
+import type { FileRoute } from './core/protocol';
+import { Disposable } from './dispose';
+import { FileServer } from './fileServer';
+import type { Log } from './log';
+import { readFileServerSetting } from './settings';
+
+/** One webview's routes: the origin its CSP must allow, and its routes for its roots now. */
+export interface WebviewFiles extends vscode.Disposable {
+  /** The server's origin as the browser reaches it, for connect-src. */
+  readonly origin: string;
+  /** The routes for the webview's current localResourceRoots (re-read on each call). */
+  routes(): FileRoute[];
+}
+
+/** Owns the file server of this window (started on the first webview that uses it). */
+export class WebviewFileRoutes extends Disposable {
+  private readonly server = this.register(new FileServer());
+  private base: Promise<string> | undefined;
+
+  constructor(private readonly log: Log) {
+    super();
+  }
+
+  /** True when the setting allows the server and this window's webviews read files across a connection. */
+  wanted(): boolean {
+    const setting = readFileServerSetting();
+    if (setting === 'off') return false;
+    return vscode.env.uiKind === vscode.UIKind.Web || vscode.env.remoteName !== undefined;
+  }
+
+  /** Routes for a webview, or undefined when not wanted or the server cannot be reached (then it is logged). */
+  async open(webview: vscode.Webview): Promise<WebviewFiles | undefined> {
+    if (this.disposed || !this.wanted()) return undefined;
+    let base: string;
+    try {
+      base = await (this.base ??= this.externalBase());
+    } catch (err) {
+      this.log.warn(`Webviews read files through VS Code's resource loading: the file server could not start (${err instanceof Error ? err.message : String(err)}).`);
+      return undefined;
+    }
+    if (this.disposed) return undefined;
+    const roots = () => (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
+    const share = this.server.share(roots().map((r) => r.fsPath));
+    const origin = new URL(base).origin;
+    return {
+      origin,
+      routes: () => {
+        const now = roots();
+        share.update(now.map((r) => r.fsPath));
+        return now.map((root, i) => ({ from: `${webview.asWebviewUri(root).toString()}/`, to: `${base}${share.prefix.slice(1)}${i}/` }));
+      },
+      dispose: () => share.dispose(),
+    };
+  }
+
+  /** The server's root URL as the browser reaches it, ending in "/". */
+  private async externalBase(): Promise<string> {
+    const port = await this.server.start();
+    const external = await vscode.env.asExternalUri(vscode.Uri.parse(`http://127.0.0.1:${port}/`));
+    const base = external.toString(true);
+    this.log.info(`Webviews read files from the file server on port ${port}, reached at ${new URL(base).origin}.`);
+    return base.endsWith('/') ? base : `${base}/`;
+  }
+}

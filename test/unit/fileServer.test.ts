@@ -1,0 +1,200 @@
+// Unit tests of the host's loopback file server (src/fileServer.ts) and the webview's routes to it
+// (webview/fileRoutes.ts), over real HTTP with Node's fetch as a webview's: it serves exactly the files under
+// a share's roots, with their length, to any origin that has the share's path; it refuses other methods,
+// unknown or ended shares, paths that climb out of a root (by "..", escapes or a symbolic link) and folders;
+// a page reads through a route when one covers the URI, and when a served read fails it says why once and
+// reads every file through its resource URI from then on, with the same bytes (models included).
+
+import * as assert from 'assert';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { type Server, createServer, request } from 'http';
+import type { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { FileServer } from '../../src/fileServer';
+import { FileRoutes } from '../../webview/fileRoutes';
+import { ModelFetcher } from '../../webview/modelFetcher';
+import type { ModelManifest } from '../../src/core/manifest';
+
+const BODY = Uint8Array.from({ length: 3_000_000 }, (_, i) => (i * 7919) % 251);
+
+/** A raw GET (or other method) of a path exactly as written: fetch would resolve "..". */
+function raw(port: number, urlPath: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('FileServer (the host serves webview files over loopback HTTP)', () => {
+  let dir: string;
+  let server: FileServer;
+  let port: number;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lens-files-'));
+    mkdirSync(path.join(dir, 'root/models/a b'), { recursive: true });
+    mkdirSync(path.join(dir, 'other'));
+    writeFileSync(path.join(dir, 'root/models/a b/model.onnx'), BODY);
+    writeFileSync(path.join(dir, 'secret.txt'), 'not shared');
+    writeFileSync(path.join(dir, 'other/x.bin'), 'other root');
+    symlinkSync(path.join(dir, 'secret.txt'), path.join(dir, 'root/link.txt'));
+    server = new FileServer();
+    port = await server.start();
+  });
+
+  after(() => {
+    server.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves a file under a share root with its length, to any origin, and HEAD with no body', async () => {
+    const share = server.share([path.join(dir, 'root')]);
+    try {
+      const url = `http://127.0.0.1:${port}${share.prefix}0/models/a%20b/model.onnx`;
+      const response = await fetch(url, { headers: { origin: 'vscode-webview://abc' } });
+      assert.strictEqual(response.status, 200);
+      assert.strictEqual(response.headers.get('content-length'), String(BODY.length));
+      assert.strictEqual(response.headers.get('access-control-allow-origin'), '*');
+      assert.strictEqual(response.headers.get('cache-control'), 'no-store, no-transform', 'a proxy may not compress it on the way');
+      assert.ok(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(BODY)));
+      const head = await raw(port, `${share.prefix}0/models/a%20b/model.onnx`, 'HEAD');
+      assert.strictEqual(head.status, 200);
+      assert.strictEqual(head.headers['content-length'], String(BODY.length));
+      assert.strictEqual(head.body.length, 0);
+    } finally {
+      share.dispose();
+    }
+  });
+
+  it('refuses other methods, unknown shares and roots, climbing out of a root, links out of it, and folders', async () => {
+    const share = server.share([path.join(dir, 'root')]);
+    try {
+      const p = share.prefix;
+      const refused: Array<[string, string, number]> = [
+        ['POST', `${p}0/models/a%20b/model.onnx`, 405],
+        ['PUT', `${p}0/models/a%20b/model.onnx`, 405],
+        ['GET', `/${'A'.repeat(32)}/0/models/a%20b/model.onnx`, 404],
+        ['GET', `${p}1/models/a%20b/model.onnx`, 404],
+        ['GET', `${p}0/../secret.txt`, 404],
+        ['GET', `${p}0/%2E%2E/secret.txt`, 404],
+        ['GET', `${p}0/models/..%2F..%2Fsecret.txt`, 404],
+        ['GET', `${p}0/link.txt`, 404],
+        ['GET', `${p}0/models`, 404],
+        ['GET', `${p}0/models/%E0%A4%A`, 404],
+        ['GET', `${p}0/missing.onnx`, 404],
+        ['GET', '/', 404],
+      ];
+      for (const [method, urlPath, status] of refused) {
+        const answer = await raw(port, urlPath, method);
+        assert.strictEqual(answer.status, status, `${method} ${urlPath}`);
+        assert.ok(!answer.body.toString().includes('not shared'), `${method} ${urlPath} leaks nothing`);
+      }
+    } finally {
+      share.dispose();
+    }
+  });
+
+  it('follows a share as its roots change, and stops serving it once disposed', async () => {
+    const share = server.share([path.join(dir, 'root')]);
+    const file = `${share.prefix}0/x.bin`;
+    assert.strictEqual((await raw(port, file)).status, 404);
+    share.update([path.join(dir, 'other')]);
+    const served = await raw(port, file);
+    assert.strictEqual(served.status, 200);
+    assert.strictEqual(served.body.toString(), 'other root');
+    assert.strictEqual((await raw(port, `${share.prefix}0/models/a%20b/model.onnx`)).status, 404, 'the old root is no longer shared');
+    share.dispose();
+    assert.strictEqual((await raw(port, file)).status, 404);
+  });
+
+  it('stops listening when disposed; start() then rejects', async () => {
+    const own = new FileServer();
+    const ownPort = await own.start();
+    assert.strictEqual(await own.start(), ownPort, 'one server, however often it is started');
+    own.dispose();
+    await assert.rejects(raw(ownPort, '/'));
+    await assert.rejects(own.start(), /closed/);
+  });
+});
+
+describe('FileRoutes (a page reads through the file server first)', () => {
+  let dir: string;
+  let files: FileServer;
+  let resources: Server;
+  let resourceBase = '';
+  let filesBase = '';
+  const resourceReads: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lens-routes-'));
+    const fixture = path.join(__dirname, '../fixtures/models/toy-encoder');
+    for (const name of ['model.onnx', 'tokenizer.json']) writeFileSync(path.join(dir, name), readFileSync(path.join(fixture, name)));
+    files = new FileServer();
+    filesBase = `http://127.0.0.1:${await files.start()}`;
+    // Stands for VS Code's resource loading: serves the same folder, and counts what it was asked for.
+    resources = createServer((req, res) => {
+      resourceReads.push(req.url ?? '');
+      try {
+        const body = readFileSync(path.join(dir, path.basename(req.url ?? '')));
+        res.writeHead(200, { 'content-length': body.length });
+        res.end(body);
+      } catch {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => resources.listen(0, '127.0.0.1', resolve));
+    resourceBase = `http://127.0.0.1:${(resources.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    files.dispose();
+    await new Promise<void>((resolve) => resources.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('maps a URI under a route, escaped host or not, and leaves others alone', () => {
+    const routes = new FileRoutes([{ from: 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/out/', to: 'http://127.0.0.1:9/proxy/1/t/0/' }]);
+    assert.strictEqual(routes.servedUrl('https://vscode-remote+127-002e0.vscode-resource.vscode-cdn.net/ext/out/ort/a.wasm.gz'), 'http://127.0.0.1:9/proxy/1/t/0/ort/a.wasm.gz');
+    assert.strictEqual(routes.servedUrl('https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/out/webview/ortWorker.js'), 'http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js');
+    assert.strictEqual(routes.servedUrl('https://vscode-remote+127-002e0.vscode-resource.vscode-cdn.net/ext/media/probe.onnx'), undefined);
+    assert.strictEqual(new FileRoutes().servedUrl('https://x/ext/out/a'), undefined);
+  });
+
+  it('reads model files through the server, then through the resource URIs once a served read failed', async () => {
+    const share = files.share([dir]);
+    const manifest = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/models/toy-encoder/manifest.json'), 'utf8')) as ModelManifest;
+    const model = { manifest, modelUri: `${resourceBase}/res/model.onnx`, tokenizerUri: `${resourceBase}/res/tokenizer.json`, modelBytes: readFileSync(path.join(dir, 'model.onnx')).length };
+    const warnings: string[] = [];
+    const routes = new FileRoutes([{ from: `${resourceBase}/res/`, to: `${filesBase}${share.prefix}0/` }], (m) => warnings.push(m));
+    const served = await new ModelFetcher(undefined, undefined, routes).files(model, () => undefined);
+    assert.deepStrictEqual(resourceReads, [], 'nothing went through the resource URIs');
+    assert.ok(Buffer.from(served.modelBytes).equals(readFileSync(path.join(dir, 'model.onnx'))));
+    assert.deepStrictEqual(served.tokenizerJson, JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')));
+    share.dispose(); // the server now answers 404 for this page
+    const fallen = await new ModelFetcher(undefined, undefined, routes).files(model, () => undefined);
+    assert.deepStrictEqual(fallen.modelBytes, served.modelBytes);
+    assert.deepStrictEqual(resourceReads.sort(), ['/res/model.onnx', '/res/tokenizer.json']);
+    assert.strictEqual(warnings.length, 1, 'it says why once');
+    assert.match(warnings[0], /file server failed \(Could not load toy-encoder\/(model\.onnx|tokenizer\.json) \(404 Not Found\)\)/);
+    assert.ok(routes.failed);
+    assert.strictEqual(routes.servedUrl(model.modelUri), undefined, 'later reads go to the resource URIs at once');
+  });
+
+  it('falls back when the server cannot be reached at all', async () => {
+    const gone = new FileServer();
+    const base = `http://127.0.0.1:${await gone.start()}`;
+    gone.dispose();
+    const warnings: string[] = [];
+    const routes = new FileRoutes([{ from: `${resourceBase}/res/`, to: `${base}/x/0/` }], (m) => warnings.push(m));
+    const bytes = await routes.fetchBytes(`${resourceBase}/res/tokenizer.json`, { what: 'the tokenizer', code: 'model-invalid' });
+    assert.ok(Buffer.from(bytes).equals(readFileSync(path.join(dir, 'tokenizer.json'))));
+    assert.match(warnings[0], /Could not load the tokenizer \(/);
+  });
+});

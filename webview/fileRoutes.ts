@@ -1,0 +1,74 @@
+// Why: in a browser or remote window the host serves the webview's files over plain HTTP as well
+// (src/fileRoutes.ts), several times faster than VS Code's resource loading there. This object, owned by
+// the page, maps a webview resource URI to its served URL and reads through it first; when a served read
+// fails (the port is not forwarded, a proxy refuses, the server stopped) it says why once and every read
+// from then on, that one included, goes through the resource URI as before.
+
+import type { FileRoute } from '../src/core/protocol';
+import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
+
+/** How long a served URL may take to answer (headers) before the resource URI is used instead. */
+export const SERVED_ANSWER_MS = 10_000;
+
+export class FileRoutes {
+  private routes: readonly FileRoute[];
+  private failure: string | undefined;
+
+  constructor(
+    routes: readonly FileRoute[] = [],
+    private readonly warn: (message: string) => void = (message) => console.warn(message),
+  ) {
+    this.routes = [];
+    this.update(routes);
+  }
+
+  /** The routes the host sent with the initial state (the webview's roots may have changed since its HTML). */
+  update(routes: readonly FileRoute[]): void {
+    this.routes = routes.map((r) => ({ from: normalised(r.from), to: r.to }));
+  }
+
+  /** Why served reads stopped, once one failed. */
+  get failed(): string | undefined {
+    return this.failure;
+  }
+
+  /** The served URL of a webview URI, when a route covers it and no served read has failed. */
+  servedUrl(uri: string): string | undefined {
+    if (this.failure) return undefined;
+    const href = normalised(uri);
+    const route = this.routes.find((r) => href.startsWith(r.from));
+    return route ? `${route.to}${href.slice(route.from.length)}` : undefined;
+  }
+
+  /** Reads a file through its served URL when there is one, else (or when that fails) through fallback. */
+  async read<T>(uri: string, served: (url: string) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    const url = this.servedUrl(uri);
+    if (!url) return fallback();
+    try {
+      return await served(url);
+    } catch (err) {
+      if (!this.failure) {
+        this.failure = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
+        this.warn(`Reading files through VS Code's resource loading from now on: the extension's file server failed (${this.failure}).`);
+      }
+      return fallback();
+    }
+  }
+
+  /** fetchBytes through the served URL first (which must answer within SERVED_ANSWER_MS), then the URI itself. */
+  fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
+    return this.read(uri, (url) => fetchBytes(url, { ...options, answerWithinMs: SERVED_ANSWER_MS }), () => fetchBytes(uri, options));
+  }
+}
+
+/**
+ * A URI as the browser's URL parser writes it: the host writes resource URIs with an escaped host
+ * ("vscode-remote%2B…"), and a URL resolved against one (a worker's script) has it unescaped.
+ */
+function normalised(uri: string): string {
+  try {
+    return new URL(uri).href;
+  } catch {
+    return uri;
+  }
+}

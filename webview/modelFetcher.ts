@@ -1,0 +1,151 @@
+// Why: a model's files reach the page by one of three routes, fastest first: the host's file server
+// (fileRoutes.ts: browser and remote windows), reads through the host in pieces (the modelBytes request,
+// for large files: src/modelBytes.ts says why), or the webview resource URI. This module picks the route
+// per file, falls back when one fails, reports byte progress, and lets the page start a download before an
+// engine exists (prefetch), so that it overlaps the backend's start-up.
+
+import { LensError } from '../src/core/errors';
+import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
+import { fetchBytes } from './fetchBytes';
+import { type FileRoutes, SERVED_ANSWER_MS } from './fileRoutes';
+
+/** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
+export interface ModelFiles {
+  modelBytes: Uint8Array;
+  /** The weights of a model saved with ONNX external data (manifest field externalData). */
+  externalData?: Uint8Array;
+  tokenizerJson: unknown;
+  /** The tokenizer file's bytes, when read as a file (for a tokenizer worker). */
+  tokenizerBytes?: Uint8Array;
+}
+
+/** Where an engine reads a model's files (the page's ModelFetcher; bytes from disk in Node tests). */
+export interface ModelFileSource {
+  files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles>;
+}
+
+/** The tokenizer file as JSON, or an error naming the file (it changed since the host checked it). */
+function parseTokenizer(model: ModelDescriptor, bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+  } catch (err) {
+    const found = err instanceof Error ? err.message : String(err);
+    throw new LensError('model-invalid', `${model.manifest.id}/${model.manifest.tokenizer.file}: expected a JSON tokenizer file, but it does not parse (${found}).`);
+  }
+}
+
+/** Reads bytes of a model file through the host (the modelBytes request). */
+export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
+
+/** Files at least this large are read through the host when it can (src/modelBytes.ts says why). */
+export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
+/** The least time between two progress reports of a model's download, but for the last. */
+const PROGRESS_EVERY_MS = 100;
+/** Bytes per modelBytes request, and how many are in flight at once (8 MiB × 4: 21.5 s for 343 MiB in code-server, 32 MiB × 2: 23.5 s). */
+const HOST_READ_PIECE = 8 * 2 ** 20;
+const HOST_READS_IN_FLIGHT = 4;
+
+/** A whole model file read through the host in pieces, into one array, reporting progress. */
+async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesParams, 'start' | 'length'>, size: number, what: string, onProgress: (loaded: number, total: number) => void): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let next = 0;
+  let loaded = 0;
+  const worker = async () => {
+    while (next < size) {
+      const start = next;
+      const length = Math.min(HOST_READ_PIECE, size - start);
+      next += length;
+      const piece = await read({ ...params, start, length });
+      const view = piece instanceof Uint8Array ? piece : new Uint8Array(piece as ArrayBuffer);
+      if (view.length !== length) throw new LensError('model-invalid', `${what}: the host sent ${view.length} bytes from byte ${start}; ${length} were asked for.`);
+      bytes.set(view, start);
+      loaded += length;
+      onProgress(loaded, size);
+    }
+  };
+  await Promise.all(Array.from({ length: HOST_READS_IN_FLIGHT }, worker));
+  return bytes;
+}
+
+/** Fetches a model's ONNX bytes and external data (progress counts both) and its tokenizer JSON. */
+async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: number, total: number) => void) | undefined, routes: FetchRoutes): Promise<ModelFiles> {
+  const { readFromHost, hostReadFrom, served } = routes;
+  const { manifest } = model;
+  const parts = [{ loaded: 0, total: model.modelBytes }, { loaded: 0, total: model.externalDataBytes ?? 0 }];
+  let reported = -Infinity;
+  const progress = (part: number) => (loaded: number, total: number) => {
+    parts[part] = { loaded, total };
+    const [sum, all] = [parts[0].loaded + parts[1].loaded, parts[0].total + parts[1].total];
+    // A fetched body comes in thousands of chunks: the page hears of them a few times a second, and of the end.
+    const now = performance.now();
+    if (sum < all && now - reported < PROGRESS_EVERY_MS) return;
+    reported = now;
+    onProgress?.(sum, all);
+  };
+  const file = (uri: string, name: string, part: number, expectedBytes: number | undefined, which: ModelBytesParams['file']) => {
+    const options = { what: `${manifest.id}/${name}`, code: 'model-invalid' as const, expectedBytes, onProgress: progress(part) };
+    const fetched = () => fetchBytes(uri, options);
+    // A host that cannot answer (an older one) or fails: the resource URI still works.
+    const direct = () => (!readFromHost || !expectedBytes || expectedBytes < hostReadFrom ? fetched() : readThroughHost(readFromHost, { modelId: manifest.id, file: which }, expectedBytes, options.what, options.onProgress).catch(fetched));
+    return served ? served.read(uri, (url) => fetchBytes(url, { ...options, answerWithinMs: SERVED_ANSWER_MS }), direct) : direct();
+  };
+  const [modelBytes, externalData, tokenizerJson] = await Promise.all([
+    file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
+    model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
+    (served?.fetchBytes.bind(served) ?? fetchBytes)(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((bytes) => ({ bytes, json: parseTokenizer(model, bytes) })),
+  ]);
+  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson: tokenizerJson.json, tokenizerBytes: tokenizerJson.bytes };
+}
+
+/** How a page reads model files besides their resource URIs. */
+interface FetchRoutes {
+  readFromHost?: HostModelReader;
+  hostReadFrom: number;
+  served?: FileRoutes;
+}
+
+/** Files fetched before an engine asks for them; the first load of that model takes them. */
+interface Prefetch {
+  files: Promise<ModelFiles>;
+  /** Set by the load that takes the files: byte progress from then on. */
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+/**
+ * The model files of one webview page. Owned by the page rather than an engine, so that a download
+ * started before the backend is ready (prefetch) serves the engine made later.
+ */
+export class ModelFetcher implements ModelFileSource {
+  /** By model URI. */
+  private readonly prefetched = new Map<string, Prefetch>();
+
+  private readonly routes: FetchRoutes;
+
+  /**
+   * readFromHost: how files of at least hostReadFrom bytes are read through the host (absent: every file
+   * through its resource URI); served: the page's routes to the host's file server, tried first.
+   */
+  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served?: FileRoutes) {
+    this.routes = { readFromHost, hostReadFrom, served };
+  }
+
+  /**
+   * Starts fetching a model's files now, so that the download overlaps the backend's start-up (compiling
+   * onnxruntime's wasm). A failed prefetch is forgotten; the load then fetches again and reports the error.
+   */
+  prefetch(model: ModelDescriptor): void {
+    if (this.prefetched.has(model.modelUri)) return;
+    const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total), this.routes) };
+    entry.files.catch(() => this.prefetched.get(model.modelUri) === entry && this.prefetched.delete(model.modelUri));
+    this.prefetched.set(model.modelUri, entry);
+  }
+
+  /** The prefetched files of a model (taken once), else a fresh fetch. */
+  files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles> {
+    const ahead = this.prefetched.get(model.modelUri);
+    if (!ahead) return fetchModelFiles(model, onProgress, this.routes);
+    this.prefetched.delete(model.modelUri);
+    ahead.onProgress = onProgress;
+    return ahead.files.catch(() => fetchModelFiles(model, onProgress, this.routes));
+  }
+}
