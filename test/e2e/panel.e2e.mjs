@@ -73,6 +73,11 @@ describe('the packaged extension in VS Code (code-server)', function () {
           // Without the flag chromium has no adapter; any other reason (say, ORT failing on WebGPU) is a bug.
           assert.match((await reason.textContent()) ?? '', /^WebGPU not used: (no WebGPU adapter is available|this webview does not expose WebGPU).*\.$/);
         }
+        // Where onnxruntime's binary came from: the extension's file server (through code-server's port
+        // forwarding, /proxy/<port>/) or the webview resource URI (attentionLens.fileServer "off").
+        const binaries = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /ort-wasm-simd-threaded.*\.wasm\.gz$/.test(n)));
+        assert.ok(binaries.length > 0, 'the binary was fetched');
+        for (const binary of binaries) assert.match(binary, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/ort\// : /vscode-resource/);
         await page.screenshot({ path: join(screenshots, `${backend.name}-panel.png`), fullPage: true });
       });
 

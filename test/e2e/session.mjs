@@ -14,8 +14,10 @@ const logs = join(harness.outputDir, 'e2e');
 export const BACKENDS = [
   // Headless chromium's only WebGPU adapter is software (SwiftShader), which "auto" declines as slower
   // than WebAssembly; the WebGPU run therefore asks for WebGPU explicitly.
-  { name: 'webgpu', webgpu: true, badge: 'WebGPU', settings: { 'attentionLens.backend': 'webgpu' } },
-  { name: 'wasm', webgpu: false, badge: 'WebAssembly' },
+  // The first session reads files from the extension's file server (the default in a browser window), the
+  // second through VS Code's resource loading, as with attentionLens.fileServer "off".
+  { name: 'webgpu', webgpu: true, badge: 'WebGPU', served: true, settings: { 'attentionLens.backend': 'webgpu' } },
+  { name: 'wasm', webgpu: false, badge: 'WebAssembly', served: false, settings: { 'attentionLens.fileServer': 'off' } },
 ];
 
 /** The packaged VSIX under test (test/harness/e2e.mjs points this at a private copy). */
