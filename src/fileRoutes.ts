@@ -27,6 +27,9 @@ export class WebviewFileRoutes extends Disposable {
 
   constructor(private readonly log: Log) {
     super();
+    // Started with the extension (it activates on a command that opens a webview): the port and its forwarding
+    // are ready by the time the first page's HTML is written.
+    if (this.wanted()) void this.baseUrl().catch(() => undefined);
   }
 
   /** True when the setting allows the server and this window's webviews read files across a connection. */
@@ -41,7 +44,7 @@ export class WebviewFileRoutes extends Disposable {
     if (this.disposed || !this.wanted()) return undefined;
     let base: string;
     try {
-      base = await (this.base ??= this.externalBase());
+      base = await this.baseUrl();
     } catch (err) {
       this.log.warn(`Webviews read files through VS Code's resource loading: the file server could not start (${err instanceof Error ? err.message : String(err)}).`);
       return undefined;
@@ -61,7 +64,12 @@ export class WebviewFileRoutes extends Disposable {
     };
   }
 
-  /** The server's root URL as the browser reaches it, ending in "/". */
+  /** The server's root URL as the browser reaches it (started once). */
+  private baseUrl(): Promise<string> {
+    return (this.base ??= this.externalBase());
+  }
+
+  /** Starts the server and forwards its port: its root URL as the browser reaches it, ending in "/". */
   private async externalBase(): Promise<string> {
     const port = await this.server.start();
     const external = await vscode.env.asExternalUri(vscode.Uri.parse(`http://127.0.0.1:${port}/`));

@@ -5,8 +5,11 @@
 // tokens the hover and head-switch interactions, timed inside the webview with requestAnimationFrame.
 // Prints figures and targets; never asserts (a loaded machine is slow, not broken).
 // Then the scale figures of vscode-scale.mjs.
+// Then cold commands in fresh windows with the extension's file server and without it, side by side (--cold-ab N
+// of each, alternating; 0 skips them).
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
-//   [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
+//   [--cold-ab 3] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
+//   [--scale-file-server on|off|both]
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -60,17 +63,45 @@ async function timeCommand(page, frameOrNull, offset) {
   return { frame, ms: result.at - (offset ?? 0) - start, toRequest: result.requestedAt - (offset ?? 0) - start, result };
 }
 
-async function benchBackend(name, extensionsDir, files) {
-  const root = await harness.makeTempDir(`bench-${name}`);
+/** A fresh window (its own server, profile and browser) on a copy of the workspace holding files. */
+async function openWindow(label, extensionsDir, files, settings, webgpu) {
+  const root = await harness.makeTempDir(`bench-${label}`);
   const folder = await harness.copyWorkspace(root);
   for (const f of files) writeFileSync(join(folder, f.name), f.text);
-  // "auto" declines headless chromium's software WebGPU adapter, so the WebGPU run asks for it explicitly.
-  const settings = BACKENDS[name] ? { 'attentionLens.backend': 'webgpu' } : {};
   const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, settings, onLine: () => undefined });
-  const browser = await harness.launchChromium({ root, webgpu: BACKENDS[name] });
+  const browser = await harness.launchChromium({ root, webgpu });
   const page = browser.pages()[0] ?? (await browser.newPage());
   await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);
   await waitForWorkbench(page);
+  return { page, close: async () => (await harness.closeBrowser(browser), await harness.stopProcess(server.child)) };
+}
+
+/**
+ * Cold commands (wasm, a fresh window each) with the extension's file server and without it
+ * (attentionLens.fileServer "off": VS Code's resource loading), alternating: [{ served, ms, fetches }].
+ */
+async function coldFileRoutes(extensionsDir, file, runs) {
+  const results = [];
+  for (let i = 0; i < 2 * runs; i++) {
+    const served = i % 2 === 0;
+    const window = await openWindow(`cold-${served ? 'served' : 'off'}`, extensionsDir, [file], { 'attentionLens.backend': 'wasm', ...(served ? {} : { 'attentionLens.fileServer': 'off' }) }, false);
+    await selectFile(window.page, file.name, file.text.length);
+    const cold = await timeCommand(window.page, null, 0);
+    const offset = await clockOffset(cold.frame);
+    const start = cold.result.at - (cold.ms - offset);
+    const fetches = await cold.frame.evaluate(() => performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, end: performance.timeOrigin + e.responseEnd })));
+    const took = (re) => fetches.filter((f) => re.test(f.name)).map((f) => `${ms(f.start - start)}–${ms(f.end - start)}`).join(', ');
+    results.push({ served, ms: cold.ms - offset, binary: took(/\.wasm\.gz$/), model: took(/model\.onnx$/) });
+    harness.log(`cold command, ${served ? 'file server' : 'resource loading'}: ${ms(cold.ms - offset)} (binary ${results.at(-1).binary}; model ${results.at(-1).model})`);
+    await window.close();
+  }
+  return results;
+}
+
+async function benchBackend(name, extensionsDir, files) {
+  // "auto" declines headless chromium's software WebGPU adapter, so the WebGPU run asks for it explicitly.
+  const settings = BACKENDS[name] ? { 'attentionLens.backend': 'webgpu' } : {};
+  const { page, close } = await openWindow(name, extensionsDir, files, settings, BACKENDS[name]);
   const [small, large] = files;
   const rows = [];
   await selectFile(page, small.name, small.text.length);
@@ -121,8 +152,7 @@ async function benchBackend(name, extensionsDir, files) {
   // The first round shows each head for the first time; later rounds return to heads already drawn.
   rows.push(['head switch, first view of a head: → repainted', big.result.tokens, switches.filter((s) => s.round === 0).map((s) => s.frame)]);
   rows.push(['head switch, back to a head seen: → repainted', big.result.tokens, switches.filter((s) => s.round > 0).map((s) => s.frame)]);
-  await harness.closeBrowser(browser);
-  await harness.stopProcess(server.child);
+  await close();
   return { info, rows, coldSteps, coldFetches };
 }
 
@@ -206,9 +236,21 @@ try {
     console.log(`  ${name}: backend ready in ${info.ready ?? '?'} ms after the webview started`);
     for (const [what, , , , timings] of rows) if (timings) console.log(`  ${name}: ${what}: ${timings}`);
   }
+  const coldRuns = Number(option('--cold-ab', 3));
+  if (coldRuns > 0 && !args.includes('--scale-only')) {
+    harness.log(`cold commands with and without the file server, ${coldRuns} each, alternating…`);
+    const runs = await coldFileRoutes(extensionsDir, files[0], coldRuns);
+    const of = (served) => runs.filter((r) => r.served === served);
+    const [on, off] = [of(true), of(false)];
+    console.log(`\nCold command → heatmap painted (wasm, ${files[0].tokens} tokens, a fresh window each, alternating): the extension's file server against VS Code's resource loading`);
+    console.log(`  file server:      median ${ms(median(on.map((r) => r.ms)))} (${on.map((r) => ms(r.ms)).join(', ')})`);
+    console.log(`  resource loading: median ${ms(median(off.map((r) => r.ms)))} (${off.map((r) => ms(r.ms)).join(', ')})`);
+    console.log(`  ratio (resource loading / file server): ${(median(off.map((r) => r.ms)) / median(on.map((r) => r.ms))).toFixed(2)}×`);
+    for (const r of runs) console.log(`  ${r.served ? 'file server     ' : 'resource loading'}  ${ms(r.ms).padStart(9)}: binary ${r.binary}; model ${r.model} (after the key press)`);
+  }
   if (!args.includes('--no-scale')) {
     const list = (name, fallback) => option(name, fallback).split(',');
-    await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,96-past,768,768-past'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit) });
+    await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,96-past,768,768-past'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit), fileServer: option('--scale-file-server', 'on') });
   }
   exitCode = 0;
 } catch (err) {

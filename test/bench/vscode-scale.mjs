@@ -6,7 +6,8 @@
 // before each length through /proc/<pid>/clear_refs) when the heatmap painted and after the other views, with
 // what stays resident after a garbage collection (logged). Each model runs in a fresh window. Printed, never
 // asserted. Run by npm run bench:vscode (after the latency figures); --scale-models 96,96-past,768-past and
-// --scale-lengths 256,512,1024,2048 choose what runs, --no-scale skips it.
+// --scale-lengths 256,512,1024,2048 choose what runs, --no-scale skips it; --scale-file-server both runs each
+// model a second time with the extension's file server off (VS Code's resource loading), for the two side by side.
 
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,12 +80,12 @@ function longestTask({ longest, byStep, ownLongest }) {
 }
 
 /** One model in a fresh window at every length: the rows of the table. */
-async function benchModel(spec, modelsDir, extensionsDir, files) {
-  const id = benchModelId(spec);
+async function benchModel(spec, modelsDir, extensionsDir, files, served) {
+  const id = `${benchModelId(spec)}${served ? '' : ' (resource loading)'}`;
   const root = await harness.makeTempDir('scale'); // short: chromium's socket path under it has a length limit
   const folder = await harness.copyWorkspace(root);
   for (const f of files) writeFileSync(join(folder, f.name), f.text);
-  const settings = { 'attentionLens.backend': 'wasm', 'attentionLens.modelFolders': [modelsDir], 'attentionLens.defaultModel': id, 'attentionLens.maxTokens': 4096 };
+  const settings = { 'attentionLens.backend': 'wasm', 'attentionLens.modelFolders': [modelsDir], 'attentionLens.defaultModel': benchModelId(spec), 'attentionLens.maxTokens': 4096, ...(served ? {} : { 'attentionLens.fileServer': 'off' }) };
   const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, settings, onLine: () => undefined });
   const browser = await harness.launchChromium({ root, webgpu: false });
   const page = browser.pages()[0] ?? (await browser.newPage());
@@ -123,9 +124,12 @@ async function benchModel(spec, modelsDir, extensionsDir, files) {
     const fetched = await frame.evaluate(() => performance.getEntriesByType('resource').filter((e) => /model\.onnx/.test(e.name)).map((e) => ({ ms: e.responseEnd - e.startTime, bytes: e.decodedBodySize || e.encodedBodySize })));
     for (const e of fetched) harness.log(`${id}: model.onnx fetched in ${ms(e.ms)}${e.bytes ? ` (${(e.bytes / 2 ** 20 / (e.ms / 1000)).toFixed(1)} MiB/s)` : ''}`);
     // A first command's load in its steps (webview/marks.ts): the files (through the host or resource loading), the session, the warm-up.
-    const { marks } = await frame.evaluate(stepTimes);
+    const { documentStart, marks } = await frame.evaluate(stepTimes);
     if (rows.length === 0 && marks.request && marks.files && marks.session && marks.warm) {
       harness.log(`${id}: load steps: files read ${ms(marks.files - marks.request)} after the request, session created in ${ms(marks.session - marks.files)}, warm-up and check ${ms(marks.warm - marks.session)}`);
+      // The whole first command (page clock ≈ this clock: one machine), each step's end after the key press.
+      const steps = Object.entries({ page: documentStart, ...marks }).sort((a, b) => a[1] - b[1]).map(([name, at]) => `${name} ${ms(at - start)}`);
+      harness.log(`${id}: first command's steps after the key press: ${steps.join(', ')}`);
     }
     row.peakHeatmap = peakResident(rendererPids(root));
     const head = await frame.evaluate(tabPainted, { tab: 'head', selector: '[data-testid=head-view]', minFraction: 0.005, timeoutMs: 120_000 });
@@ -155,7 +159,9 @@ async function benchModel(spec, modelsDir, extensionsDir, files) {
 }
 
 /** Generates the models, measures each, prints the table. */
-export async function benchScale({ extensionsDir, models, lengths, prefixOf }) {
+export async function benchScale({ extensionsDir, models, lengths, prefixOf, fileServer = 'on' }) {
+  if (!['on', 'off', 'both'].includes(fileServer)) throw new Error(`--scale-file-server must be on, off or both, not ${fileServer}`);
+  const modes = { on: [true], off: [false], both: [true, false] }[fileServer];
   const modelsDir = join(await harness.makeTempDir('bench-scale-models'), 'models');
   const specs = models.map(benchSpec);
   if (specs.some((s) => s.half)) throw new Error('--scale-models: the extension reads float32 attention; the -half variants are for npm run bench only');
@@ -164,8 +170,10 @@ export async function benchScale({ extensionsDir, models, lengths, prefixOf }) {
   const files = lengths.map((limit) => ({ name: `scale-${limit}.ts`, ...prefixOf(limit) }));
   const rows = [];
   for (const spec of specs) {
-    harness.log(`scale: measuring ${benchModelId(spec)}…`);
-    rows.push(...(await benchModel(spec, modelsDir, extensionsDir, files)));
+    for (const served of modes) {
+      harness.log(`scale: measuring ${benchModelId(spec)}${served ? '' : ' through resource loading'}…`);
+      rows.push(...(await benchModel(spec, modelsDir, extensionsDir, files, served)));
+    }
   }
   console.log('\nScale: GPT-2-small-shaped models (12 × 12, random weights) added from a folder, wasm. The first row of each model is the first');
   console.log('command in its window (extension, webview, onnxruntime and the model load included). Longest task: the longest main-thread task the');
@@ -174,7 +182,7 @@ export async function benchScale({ extensionsDir, models, lengths, prefixOf }) {
   console.log('Peak: the largest VmHWM among the renderer processes, when the heatmap painted and after the other views.');
   const header = ['model (file)', 'tokens', 'command → heatmap', 'head view', 'model view', 'hover', 'head switch', 'longest task', 'peak: heatmap', 'with views'];
   const table = [header];
-  const name = (r) => `${r.model} (${(sizes[r.model] / 2 ** 20).toFixed(0)} MiB)`;
+  const name = (r) => `${r.model} (${(sizes[r.model.split(' ')[0]] / 2 ** 20).toFixed(0)} MiB)`;
   for (const r of rows.filter((x) => !x.failed)) {
     table.push([name(r), String(r.tokens), ms(r.command), ms(r.headView), ms(r.modelView), ms(r.hover), ms(r.headSwitch), `${ms(r.longest)}${r.longestStep ? ` (${r.longestStep})` : ''}; own ${ms(r.ownLongest)}`, gb(r.peakHeatmap), gb(r.peak)]);
   }
