@@ -1,7 +1,8 @@
 // Unit tests of webview/fetchBytes.ts against a real HTTP server (Node's fetch, as a webview's): a body with a
 // Content-Length is written into one array of that size, a chunked one without a length and a gzip-encoded one
 // (more bytes arrive than the compressed length declares) are collected, progress counts every byte, and a
-// missing file is an error that names it.
+// missing file is an error that names it; a body without a length is written into the array of the size
+// expected, and a server that does not answer in time is given up on.
 
 import * as assert from 'assert';
 import { type Server, createServer } from 'http';
@@ -27,6 +28,8 @@ describe('fetchBytes (webview resource reads)', () => {
         res.writeHead(200, { 'transfer-encoding': 'chunked' });
         for (let i = 0; i < BODY.length; i += 50_000) res.write(BODY.subarray(i, i + 50_000));
         res.end();
+      } else if (req.url === '/silent') {
+        // Never answers: the request stays open until the client gives up.
       } else if (req.url === '/gzip') {
         const zipped = gzipSync(BODY);
         res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(zipped.length) });
@@ -60,6 +63,28 @@ describe('fetchBytes (webview resource reads)', () => {
       assert.ok(err instanceof LensError);
       assert.strictEqual(err.code, 'model-invalid');
       assert.match(err.message, /^Could not load transformer\/model\.onnx \(404 Not Found\)\.$/);
+      return true;
+    });
+  });
+
+  it('writes a body without a length into the array of the size the caller expects (no join at the end)', async () => {
+    const progress: Array<[number, number]> = [];
+    const bytes = await fetchBytes(`${base}/chunked`, { what: 'the test file', code: 'model-invalid', expectedBytes: BODY.length, onProgress: (loaded, total) => progress.push([loaded, total]) });
+    assert.ok(Buffer.from(bytes).equals(Buffer.from(BODY)));
+    assert.strictEqual(bytes.buffer.byteLength, BODY.length);
+    assert.ok(progress.every(([, total]) => total === BODY.length), 'progress counts against the size expected');
+    // Fewer bytes than expected: the array is cut to what came; more: they are all kept.
+    const short = await fetchBytes(`${base}/chunked`, { what: 'the test file', code: 'model-invalid', expectedBytes: BODY.length + 10 });
+    assert.ok(Buffer.from(short).equals(Buffer.from(BODY)));
+    const long = await fetchBytes(`${base}/chunked`, { what: 'the test file', code: 'model-invalid', expectedBytes: 1000 });
+    assert.ok(Buffer.from(long).equals(Buffer.from(BODY)));
+  });
+
+  it('gives up on a server that does not answer in time, naming the file', async () => {
+    await assert.rejects(fetchBytes(`${base}/silent`, { what: 'onnxruntime\'s binary', code: 'backend-unavailable', answerWithinMs: 200 }), (err: unknown) => {
+      assert.ok(err instanceof LensError);
+      assert.strictEqual(err.code, 'backend-unavailable');
+      assert.strictEqual(err.message, "Could not load onnxruntime's binary (no answer within 200 ms).");
       return true;
     });
   });
