@@ -12,13 +12,17 @@ import { FileServer } from './fileServer';
 import type { Log } from './log';
 import { readFileServerSetting } from './settings';
 
-/** One webview's routes: the origin its CSP must allow, and its routes for its roots now. */
+/** One webview's routes: the source its CSP must allow, and its routes for its roots now. */
 export interface WebviewFiles extends vscode.Disposable {
-  /** The server's origin as the browser reaches it, for connect-src. */
-  readonly origin: string;
+  /** The server's root URL as the browser reaches it, for connect-src (a path, not a whole origin: in
+   * code-server that origin is the whole site). */
+  readonly source: string;
   /** The routes for the webview's current localResourceRoots (re-read on each call). */
   routes(): FileRoute[];
 }
+
+/** How long a page waits for the server's port to be forwarded before it is written without routes. */
+const OPEN_WITHIN_MS = 5000;
 
 /** Owns the file server of this window (started on the first webview that uses it). */
 export class WebviewFileRoutes extends Disposable {
@@ -39,22 +43,29 @@ export class WebviewFileRoutes extends Disposable {
     return vscode.env.uiKind === vscode.UIKind.Web || vscode.env.remoteName !== undefined;
   }
 
-  /** Routes for a webview, or undefined when not wanted or the server cannot be reached (then it is logged). */
+  /**
+   * Routes for a webview, or undefined when not wanted, when the server cannot be reached within
+   * OPEN_WITHIN_MS (the page is written without them, rather than late), or the webview closed meanwhile.
+   */
   async open(webview: vscode.Webview): Promise<WebviewFiles | undefined> {
-    if (this.disposed || !this.wanted()) return undefined;
-    let base: string;
     try {
-      base = await this.baseUrl();
+      return await this.routesFor(webview);
     } catch (err) {
-      this.log.warn(`Webviews read files through VS Code's resource loading: the file server could not start (${err instanceof Error ? err.message : String(err)}).`);
+      this.log.warn(`A webview reads files through VS Code's resource loading: ${err instanceof Error ? err.message : String(err)}.`);
       return undefined;
     }
+  }
+
+  private async routesFor(webview: vscode.Webview): Promise<WebviewFiles | undefined> {
+    if (this.disposed || !this.wanted()) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the file server was not reachable within ${OPEN_WITHIN_MS} ms`)), OPEN_WITHIN_MS)));
+    const base = await Promise.race([this.baseUrl(), late]).finally(() => clearTimeout(timer));
     if (this.disposed) return undefined;
     const roots = () => (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
     const share = this.server.share(roots().map((r) => r.fsPath));
-    const origin = new URL(base).origin;
     return {
-      origin,
+      source: base,
       routes: () => {
         const now = roots();
         share.update(now.map((r) => r.fsPath));
@@ -74,7 +85,10 @@ export class WebviewFileRoutes extends Disposable {
     const port = await this.server.start();
     const external = await vscode.env.asExternalUri(vscode.Uri.parse(`http://127.0.0.1:${port}/`));
     const base = external.toString(true);
-    this.log.info(`Webviews read files from the file server on port ${port}, reached at ${new URL(base).origin}.`);
+    const url = new URL(base);
+    // It goes into the pages' Content-Security-Policy as a source with its path: nothing that could end it.
+    if (url.search || url.hash || /[\s;,'"]/.test(base)) throw new Error(`its forwarded address ${url.origin}… cannot be a Content-Security-Policy source`);
+    this.log.info(`Webviews read files from the file server on port ${port}, reached at ${base}.`);
     return base.endsWith('/') ? base : `${base}/`;
   }
 }

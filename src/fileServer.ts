@@ -6,10 +6,12 @@
 // for GET and HEAD. Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
 
 import { randomBytes } from 'crypto';
-import { createReadStream, promises as fs } from 'fs';
+import { promises as fs } from 'fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'http';
 import type { Socket } from 'net';
 import * as path from 'path';
+import { pipeline } from 'stream';
+import { SERVED_HEADER } from './core/protocol';
 
 /** The files one webview may read: folders, by absolute path on the extension host's machine. */
 export interface FileShare {
@@ -28,22 +30,30 @@ export class FileServer {
   private server: Server | undefined;
   private listening: Promise<number> | undefined;
   private closed = false;
+  private listened = false;
 
   /** Listens on 127.0.0.1 at a free port; resolves with the port (the same promise on later calls). */
   start(): Promise<number> {
     if (this.closed) return Promise.reject(new Error('The file server was closed.'));
     this.listening ??= new Promise<number>((resolve, reject) => {
-      const server = createServer((req, res) => void this.answer(req, res));
+      const server = createServer((req, res) => {
+        this.answer(req, res).catch(() => res.destroy()); // never an unhandled rejection in the extension host
+      });
       this.server = server;
       server.on('connection', (socket) => {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
       });
-      server.once('error', reject);
+      // Before listening: the start fails. After: an accept that fails (too many open files) is not thrown
+      // in the extension host; the webviews' reads fail and fall back.
+      server.on('error', (err) => reject(err));
       server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
+        this.listened = true;
         const address = server.address();
-        if (address && typeof address === 'object') resolve(address.port);
+        if (this.closed) {
+          server.close(); // disposed while it started
+          reject(new Error('The file server was closed.'));
+        } else if (address && typeof address === 'object') resolve(address.port);
         else reject(new Error('The file server has no port.'));
       });
     });
@@ -67,7 +77,7 @@ export class FileServer {
   dispose(): void {
     this.closed = true;
     this.shares.clear();
-    this.server?.close();
+    if (this.listened) this.server?.close(); // else the listen callback closes it as soon as it listens
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
   }
@@ -76,44 +86,67 @@ export class FileServer {
     // The webview's origin differs from this server's (desktop webviews, forwarded ports): the token in the
     // path is what grants access, so any origin may read what it names.
     res.setHeader('Access-Control-Allow-Origin', '*');
+    // The page trusts a body only with this header (a proxy's login or error page, or another service on a
+    // reused port, may answer 200 too); cross-origin, a page sees only the headers listed as exposed.
+    res.setHeader(SERVED_HEADER, '1');
+    res.setHeader('Access-Control-Expose-Headers', SERVED_HEADER);
     // no-transform: a forwarding proxy must not compress on the fly (code-server's compresses with Brotli by
     // default, which made a 343 MiB model take 8.9 s instead of about 4 and arrive without its length).
     res.setHeader('Cache-Control', 'no-store, no-transform');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method !== 'GET' && req.method !== 'HEAD') return end(res, 405, 'Only GET and HEAD are served.');
-    const file = await this.fileOf(req.url ?? '');
+    const file = await this.open(req.url ?? '');
     if (!file) return end(res, 404, 'Not found.');
+    if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
+    // The length and the bytes come from the one open file: a file changed meanwhile is cut at the length sent.
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.size });
-    if (req.method === 'HEAD') return void res.end();
-    const stream = createReadStream(file.path, { highWaterMark: 1 << 20 });
-    stream.once('error', () => res.destroy()); // the length was promised: a cut response, never a short 200
-    res.once('close', () => stream.destroy());
-    stream.pipe(res);
+    if (req.method === 'HEAD' || file.size === 0) {
+      res.end();
+      return void (await file.handle.close());
+    }
+    const stream = file.handle.createReadStream({ start: 0, end: file.size - 1, highWaterMark: 1 << 20 });
+    // A read error or a client that leaves ends both sides and closes the file: a cut response, never a short 200.
+    pipeline(stream, res, () => undefined);
   }
 
-  /** The regular file a URL path names inside its share's root (symbolic links resolved), or undefined. */
-  private async fileOf(url: string): Promise<{ path: string; size: number } | undefined> {
+  /** The regular file a URL path names inside its share's root (symbolic links resolved), opened, or undefined. */
+  private async open(url: string): Promise<{ handle: fs.FileHandle; size: number } | undefined> {
     const match = /^\/([A-Za-z0-9_-]+)\/(\d+)\/([^?#]+)$/.exec(url);
     const roots = match ? this.shares.get(match[1]) : undefined;
     const root = roots?.[Number(match![2])];
     if (!root) return undefined;
-    let relative: string;
+    let segments: string[];
     try {
-      relative = match![3].split('/').map(decodeURIComponent).join(path.sep);
+      segments = match![3].split('/').map(decodeURIComponent);
     } catch {
       return undefined; // malformed escapes
     }
-    if (relative.includes('\0')) return undefined;
+    // Checked before the file system is asked anything: no separator, drive or share name inside a segment,
+    // no "." or "..", no NUL (on Windows, a UNC path alone would open a network connection).
+    if (segments.some((s) => !s || s === '.' || s === '..' || FORBIDDEN.test(s))) return undefined;
+    const named = path.join(root, ...segments);
+    if (!inside(root, named)) return undefined;
     try {
-      const [realRoot, realFile] = await Promise.all([fs.realpath(root), fs.realpath(path.resolve(root, relative))]);
-      const inside = path.relative(realRoot, realFile);
-      if (!inside || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) return undefined;
-      const stat = await fs.stat(realFile);
-      return stat.isFile() ? { path: realFile, size: stat.size } : undefined;
+      const [realRoot, realFile] = await Promise.all([fs.realpath(root), fs.realpath(named)]);
+      if (!inside(realRoot, realFile)) return undefined;
+      const handle = await fs.open(realFile, 'r');
+      const stat = await handle.stat().catch(() => undefined);
+      if (stat?.isFile()) return { handle, size: stat.size };
+      await handle.close();
+      return undefined;
     } catch {
       return undefined; // missing or unreadable
     }
   }
+}
+
+/** Characters a path segment may not hold: NUL, and on Windows its separator and drive or stream colon. */
+const FORBIDDEN = process.platform === 'win32' ? /[\\/:\0]/ : /\0/;
+
+/** True when file lies strictly inside folder (both absolute). */
+function inside(folder: string, file: string): boolean {
+  const relative = path.relative(folder, file);
+  return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
 }
 
 function end(res: ServerResponse, status: number, text: string): void {

@@ -1,7 +1,7 @@
 // The one place that builds webview HTML and its Content-Security-Policy, for the panel and the sidebar:
 // default-src 'none', a fresh crypto nonce per page, 'wasm-unsafe-eval' for onnxruntime-web,
-// connect-src limited to the webview's own resource origin (plus the file server's, fileRoutes.ts, in a
-// browser or remote window), and resource roots limited to out/, media/ and
+// connect-src limited to the webview's own resource origin (plus the file server's root URL, fileRoutes.ts,
+// in a browser or remote window), and resource roots limited to out/, media/ and
 // the model folders the user added (attentionLens.modelFolders).
 
 import { randomBytes } from 'crypto';
@@ -30,7 +30,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
     `font-src ${webview.cspSource}`,
     `style-src ${webview.cspSource} 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}' ${webview.cspSource} 'wasm-unsafe-eval'`,
-    `connect-src ${webview.cspSource}${files ? ` ${files.origin}` : ''}`,
+    `connect-src ${webview.cspSource}${files ? ` ${files.source}` : ''}`,
     `worker-src ${webview.cspSource} blob:`,
   ].join('; ');
   // What the page needs to start onnxruntime before the host answers `ready` (webview/boot.ts).

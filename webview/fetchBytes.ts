@@ -16,8 +16,12 @@ export interface FetchBytesOptions {
   onProgress?(loaded: number, total: number): void;
   /** The file is gzipped: inflate it as it arrives (progress then counts inflated bytes against no total). */
   gunzip?: boolean;
-  /** Fail when the response has not begun within this many ms (the body may then take as long as it takes). */
+  /** Fail when the response has not begun within this many ms. */
   answerWithinMs?: number;
+  /** Fail when the body stops: no bytes for this many ms. */
+  stallMs?: number;
+  /** Fail unless the response carries this header (the answer is the one the caller means to read). */
+  requireHeader?: string;
 }
 
 /** Main-thread time between yields while reading a response. */
@@ -43,6 +47,10 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
   if (!response.ok || !response.body) {
     throw new LensError(options.code, `Could not load ${options.what} (${response.status} ${response.statusText}).`);
   }
+  if (options.requireHeader && !response.headers.has(options.requireHeader)) {
+    void response.body.cancel();
+    throw new LensError(options.code, `Could not load ${options.what} (the answer has no ${options.requireHeader} header).`);
+  }
   const declared = options.gunzip ? 0 : Number(response.headers.get('content-length')) || 0;
   const total = options.gunzip ? 0 : declared || options.expectedBytes || 0;
   const body = options.gunzip ? response.body.pipeThrough(new DecompressionStream('gzip')) : response.body;
@@ -61,7 +69,7 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
       await yieldToUi();
       slice = performance.now();
     }
-    const { done, value } = await reader.read();
+    const { done, value } = await (options.stallMs === undefined ? reader.read() : readWithin(reader, options.stallMs, options));
     if (done) break;
     if (chunks.length === 0 && loaded + value.length <= bytes.length) bytes.set(value, loaded);
     else {
@@ -79,4 +87,21 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
     offset += chunk.length;
   }
   return bytes;
+}
+
+/** The next chunk, or a LensError naming the file when none comes within ms (the read is then cancelled). */
+async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, options: FetchBytesOptions): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Rejected before the cancel, which ends the pending read as if the body were complete.
+      reject(new LensError(options.code, `Could not load ${options.what} (no bytes for ${ms} ms).`));
+      void reader.cancel();
+    }, ms);
+  });
+  try {
+    return await Promise.race([reader.read(), stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

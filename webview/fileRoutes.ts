@@ -4,11 +4,16 @@
 // fails (the port is not forwarded, a proxy refuses, the server stopped) it says why once and every read
 // from then on, that one included, goes through the resource URI as before.
 
-import type { FileRoute } from '../src/core/protocol';
+import { type FileRoute, SERVED_HEADER } from '../src/core/protocol';
 import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
 
 /** How long a served URL may take to answer (headers) before the resource URI is used instead. */
-export const SERVED_ANSWER_MS = 10_000;
+const SERVED_ANSWER_MS = 10_000;
+/** How long a served body may stop sending before the resource URI is used instead. */
+const SERVED_STALL_MS = 30_000;
+
+/** What a read through the file server adds to a read's options: time limits, and its answer's header. */
+export const SERVED_READ: Pick<FetchBytesOptions, 'answerWithinMs' | 'stallMs' | 'requireHeader'> = { answerWithinMs: SERVED_ANSWER_MS, stallMs: SERVED_STALL_MS, requireHeader: SERVED_HEADER };
 
 export class FileRoutes {
   private routes: readonly FileRoute[];
@@ -55,9 +60,9 @@ export class FileRoutes {
     }
   }
 
-  /** fetchBytes through the served URL first (which must answer within SERVED_ANSWER_MS), then the URI itself. */
+  /** fetchBytes through the served URL first (within SERVED_READ's limits), then the URI itself. */
   fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
-    return this.read(uri, (url) => fetchBytes(url, { ...options, answerWithinMs: SERVED_ANSWER_MS }), () => fetchBytes(uri, options));
+    return this.read(uri, (url) => fetchBytes(url, { ...options, ...SERVED_READ }), () => fetchBytes(uri, options));
   }
 }
 

@@ -7,7 +7,7 @@
 import { LensError } from '../src/core/errors';
 import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { fetchBytes } from './fetchBytes';
-import { type FileRoutes, SERVED_ANSWER_MS } from './fileRoutes';
+import { type FileRoutes, SERVED_READ } from './fileRoutes';
 
 /** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
 export interface ModelFiles {
@@ -87,7 +87,7 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     const fetched = () => fetchBytes(uri, options);
     // A host that cannot answer (an older one) or fails: the resource URI still works.
     const direct = () => (!readFromHost || !expectedBytes || expectedBytes < hostReadFrom ? fetched() : readThroughHost(readFromHost, { modelId: manifest.id, file: which }, expectedBytes, options.what, options.onProgress).catch(fetched));
-    return served ? served.read(uri, (url) => fetchBytes(url, { ...options, answerWithinMs: SERVED_ANSWER_MS }), direct) : direct();
+    return served ? served.read(uri, (url) => fetchBytes(url, { ...options, ...SERVED_READ }), direct) : direct();
   };
   const [modelBytes, externalData, tokenizerJson] = await Promise.all([
     file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),

@@ -100,6 +100,9 @@ export interface FileRoute {
   to: string;
 }
 
+/** The header every answer of the host's file server carries: a served body without it is not trusted. */
+export const SERVED_HEADER = 'X-Attention-Lens-File';
+
 /** The webview's initial state, answered to `ready`. */
 export interface InitialState {
   view: ViewKind;

@@ -2,7 +2,7 @@
 // Content-Length is written into one array of that size, a chunked one without a length and a gzip-encoded one
 // (more bytes arrive than the compressed length declares) are collected, progress counts every byte, and a
 // missing file is an error that names it; a body without a length is written into the array of the size
-// expected, and a server that does not answer in time is given up on.
+// expected, and a server that does not answer in time, or stops sending, is given up on.
 
 import * as assert from 'assert';
 import { type Server, createServer } from 'http';
@@ -28,6 +28,10 @@ describe('fetchBytes (webview resource reads)', () => {
         res.writeHead(200, { 'transfer-encoding': 'chunked' });
         for (let i = 0; i < BODY.length; i += 50_000) res.write(BODY.subarray(i, i + 50_000));
         res.end();
+      } else if (req.url === '/stall') {
+        // Begins, then stops sending: the rest never comes.
+        res.writeHead(200, { 'content-length': String(BODY.length) });
+        res.write(BODY.subarray(0, 1000));
       } else if (req.url === '/silent') {
         // Never answers: the request stays open until the client gives up.
       } else if (req.url === '/gzip') {
@@ -85,6 +89,14 @@ describe('fetchBytes (webview resource reads)', () => {
       assert.ok(err instanceof LensError);
       assert.strictEqual(err.code, 'backend-unavailable');
       assert.strictEqual(err.message, "Could not load onnxruntime's binary (no answer within 200 ms).");
+      return true;
+    });
+  });
+
+  it('gives up on a body that stops coming, naming the file', async () => {
+    await assert.rejects(fetchBytes(`${base}/stall`, { what: 'transformer/model.onnx', code: 'model-invalid', stallMs: 200 }), (err: unknown) => {
+      assert.ok(err instanceof LensError);
+      assert.strictEqual(err.message, 'Could not load transformer/model.onnx (no bytes for 200 ms).');
       return true;
     });
   });

@@ -1,16 +1,18 @@
 // Unit tests of the host's loopback file server (src/fileServer.ts) and the webview's routes to it
 // (webview/fileRoutes.ts), over real HTTP with Node's fetch as a webview's: it serves exactly the files under
-// a share's roots, with their length, to any origin that has the share's path; it refuses other methods,
-// unknown or ended shares, paths that climb out of a root (by "..", escapes or a symbolic link) and folders;
+// a share's roots, with their length and its header, to any origin that has the share's path; it refuses other
+// methods, unknown or ended shares, paths that climb out of a root (by "..", escapes or a symbolic link) and
+// folders, and closes the files of clients that leave; a page trusts only answers with its header;
 // a page reads through a route when one covers the URI, and when a served read fails it says why once and
 // reads every file through its resource URI from then on, with the same bytes (models included).
 
 import * as assert from 'assert';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { type Server, createServer, request } from 'http';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { SERVED_HEADER } from '../../src/core/protocol';
 import { FileServer } from '../../src/fileServer';
 import { FileRoutes } from '../../webview/fileRoutes';
 import { ModelFetcher } from '../../webview/modelFetcher';
@@ -62,6 +64,8 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
       assert.strictEqual(response.headers.get('content-length'), String(BODY.length));
       assert.strictEqual(response.headers.get('access-control-allow-origin'), '*');
       assert.strictEqual(response.headers.get('cache-control'), 'no-store, no-transform', 'a proxy may not compress it on the way');
+      assert.strictEqual(response.headers.get(SERVED_HEADER), '1', 'the page tells the server\'s answers by this header');
+      assert.strictEqual(response.headers.get('access-control-expose-headers'), SERVED_HEADER);
       assert.ok(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(BODY)));
       const head = await raw(port, `${share.prefix}0/models/a%20b/model.onnx`, 'HEAD');
       assert.strictEqual(head.status, 200);
@@ -84,6 +88,12 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
         ['GET', `${p}0/../secret.txt`, 404],
         ['GET', `${p}0/%2E%2E/secret.txt`, 404],
         ['GET', `${p}0/models/..%2F..%2Fsecret.txt`, 404],
+        ['GET', `${p}0/models%2F..%2F..%2Fsecret.txt`, 404],
+        ['GET', `${p}0/..%5Csecret.txt`, 404],
+        ['GET', `${p}0/%2Fetc%2Fpasswd`, 404],
+        ['GET', `${p}0/./models/a%20b/model.onnx`, 404],
+        ['GET', `${p}0/models//a%20b/model.onnx`, 404],
+        ['GET', `${p}0/models/a%20b/model.onnx%00`, 404],
         ['GET', `${p}0/link.txt`, 404],
         ['GET', `${p}0/models`, 404],
         ['GET', `${p}0/models/%E0%A4%A`, 404],
@@ -113,7 +123,32 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
     assert.strictEqual((await raw(port, file)).status, 404);
   });
 
-  it('stops listening when disposed; start() then rejects', async () => {
+  it('closes the file of a request whose client left before the answer, and keeps serving', async function () {
+    if (process.platform !== 'linux') this.skip(); // open files counted in /proc
+    const share = server.share([path.join(dir, 'root')]);
+    try {
+      const openFiles = () => readdirSync('/proc/self/fd').length;
+      const before = openFiles();
+      for (let i = 0; i < 20; i++) {
+        const abort = new AbortController();
+        const pending = fetch(`http://127.0.0.1:${port}${share.prefix}0/models/a%20b/model.onnx`, { signal: abort.signal }).then((r) => r.body?.cancel());
+        abort.abort();
+        await pending.catch(() => undefined);
+      }
+      const served = await raw(port, `${share.prefix}0/models/a%20b/model.onnx`);
+      assert.strictEqual(served.body.length, BODY.length, 'the server still answers');
+      for (let i = 0; i < 50 && openFiles() > before + 2; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(openFiles() <= before + 2, `open files: ${before} before, ${openFiles()} after 20 aborted requests`);
+    } finally {
+      share.dispose();
+    }
+  });
+
+  it('stops listening when disposed, also while it starts; start() then rejects', async () => {
+    const early = new FileServer();
+    const starting = early.start();
+    early.dispose();
+    await assert.rejects(starting, /closed/);
     const own = new FileServer();
     const ownPort = await own.start();
     assert.strictEqual(await own.start(), ownPort, 'one server, however often it is started');
@@ -185,6 +220,14 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.match(warnings[0], /file server failed \(Could not load toy-encoder\/(model\.onnx|tokenizer\.json) \(404 Not Found\)\)/);
     assert.ok(routes.failed);
     assert.strictEqual(routes.servedUrl(model.modelUri), undefined, 'later reads go to the resource URIs at once');
+  });
+
+  it('does not trust a 200 without the server header (a proxy page, another service on the port)', async () => {
+    const warnings: string[] = [];
+    const routes = new FileRoutes([{ from: `${resourceBase}/res/`, to: `${resourceBase}/impostor/` }], (m) => warnings.push(m));
+    const bytes = await routes.fetchBytes(`${resourceBase}/res/tokenizer.json`, { what: 'the tokenizer', code: 'model-invalid' });
+    assert.ok(Buffer.from(bytes).equals(readFileSync(path.join(dir, 'tokenizer.json'))), 'read through the resource URI');
+    assert.match(warnings[0], /Could not load the tokenizer \(the answer has no X-Attention-Lens-File header\)/);
   });
 
   it('falls back when the server cannot be reached at all', async () => {
