@@ -58,7 +58,19 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
   // With a declared length, chunks are written straight into one array of that size: a model of hundreds of
   // MB is never held twice (chunks, then their concatenation), and no long copy runs at the end. A body
   // without one (compressed on the way) is written into an array of the size the caller expects, if any.
-  let bytes = new Uint8Array(declared || (options.gunzip ? 0 : (options.expectedBytes ?? 0)));
+  const size = declared || (options.gunzip ? 0 : (options.expectedBytes ?? 0));
+  // One watch for the whole body, not a timer per chunk (a large model arrives in thousands of them).
+  const stall = options.stallMs === undefined ? undefined : watchStall(reader, options.stallMs, options);
+  try {
+    return await readBody(reader, size, stall, (loaded) => options.onProgress?.(loaded, total));
+  } finally {
+    stall?.stop();
+  }
+}
+
+/** Reads a body to its end: into one array of `size` bytes while it fits, then collected and joined. */
+async function readBody(reader: ReadableStreamDefaultReader<Uint8Array>, size: number, stall: StallWatch | undefined, onRead: (loaded: number) => void): Promise<Uint8Array> {
+  let bytes = new Uint8Array(size);
   const chunks: Uint8Array[] = [];
   let loaded = 0;
   let slice = performance.now();
@@ -69,7 +81,8 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
       await yieldToUi();
       slice = performance.now();
     }
-    const { done, value } = await (options.stallMs === undefined ? reader.read() : readWithin(reader, options.stallMs, options));
+    const { done, value } = await (stall ? Promise.race([reader.read(), stall.stalled]) : reader.read());
+    stall?.touch();
     if (done) break;
     if (chunks.length === 0 && loaded + value.length <= bytes.length) bytes.set(value, loaded);
     else {
@@ -77,7 +90,7 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
       chunks.push(value);
     }
     loaded += value.length;
-    options.onProgress?.(loaded, total);
+    onRead(loaded);
   }
   if (chunks.length === 0) return loaded === bytes.length ? bytes : bytes.slice(0, loaded);
   bytes = new Uint8Array(loaded);
@@ -89,19 +102,28 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
   return bytes;
 }
 
-/** The next chunk, or a LensError naming the file when none comes within ms (the read is then cancelled). */
-async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, options: FetchBytesOptions): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+interface StallWatch {
+  stalled: Promise<never>;
+  touch(): void;
+  stop(): void;
+}
+
+/**
+ * Watches a body's reads: `stalled` rejects with a LensError naming the file once no chunk came for ms (the
+ * read is then cancelled); each chunk calls touch(), and stop() ends the watch.
+ */
+function watchStall(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number, options: FetchBytesOptions): StallWatch {
+  let last = performance.now();
+  let timer: ReturnType<typeof setInterval> | undefined;
   const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    timer = setInterval(() => {
+      if (performance.now() - last < ms) return;
+      clearInterval(timer);
       // Rejected before the cancel, which ends the pending read as if the body were complete.
       reject(new LensError(options.code, `Could not load ${options.what} (no bytes for ${ms} ms).`));
       void reader.cancel();
-    }, ms);
+    }, Math.min(1000, ms / 4));
   });
-  try {
-    return await Promise.race([reader.read(), stalled]);
-  } finally {
-    clearTimeout(timer);
-  }
+  stalled.catch(() => undefined); // raced by each read; unobserved once the body is complete
+  return { stalled, touch: () => void (last = performance.now()), stop: () => clearInterval(timer) };
 }
