@@ -24,7 +24,7 @@ export interface WebviewFiles extends vscode.Disposable {
 /** How long a page waits for the server's port to be forwarded before it is written without routes. */
 const OPEN_WITHIN_MS = 5000;
 
-/** Owns the file server of this window (started on the first webview that uses it). */
+/** Owns the file server of this window (started with the extension when this window's webviews want it). */
 export class WebviewFileRoutes extends Disposable {
   private readonly server = this.register(new FileServer());
   private base: Promise<string> | undefined;
@@ -87,7 +87,7 @@ export class WebviewFileRoutes extends Disposable {
     const base = external.toString(true);
     const url = new URL(base);
     // It goes into the pages' Content-Security-Policy as a source with its path: nothing that could end it.
-    if (url.search || url.hash || /[\s;,'"]/.test(base)) throw new Error(`its forwarded address ${url.origin}… cannot be a Content-Security-Policy source`);
+    if (url.search || url.hash || /[\s;,'"]/.test(base)) throw new Error(`the file server's forwarded address ${url.origin}… cannot be a Content-Security-Policy source`);
     this.log.info(`Webviews read files from the file server on port ${port}, reached at ${base}.`);
     return base.endsWith('/') ? base : `${base}/`;
   }
