@@ -8,17 +8,22 @@
 import * as vscode from 'vscode';
 import type { FileRoute } from './core/protocol';
 import { Disposable } from './dispose';
-import { FileServer } from './fileServer';
+import { type FileShare, FileServer } from './fileServer';
 import type { Log } from './log';
 import { readFileServerSetting } from './settings';
 
-/** One webview's routes: the source its CSP must allow, and its routes for its roots now. */
-export interface WebviewFiles extends vscode.Disposable {
+/** One webview's routes: the source its CSP must allow, and a route per resource root it was given. */
+export interface WebviewFiles {
   /** The server's root URL as the browser reaches it, for connect-src (a path, not a whole origin: in
    * code-server that origin is the whole site). */
   readonly source: string;
-  /** The routes for the webview's current localResourceRoots (re-read on each call). */
-  routes(): FileRoute[];
+  /** A route per file-scheme resource root of the webview (its options are set before it is opened here). */
+  readonly routes: FileRoute[];
+}
+
+/** Routes being made for a webview: ready resolves with them (or undefined); dispose ends its share. */
+export interface PendingFiles extends vscode.Disposable {
+  readonly ready: Promise<WebviewFiles | undefined>;
 }
 
 /** How long a page waits for the server's port to be forwarded before it is written without routes. */
@@ -36,43 +41,44 @@ export class WebviewFileRoutes extends Disposable {
     if (this.wanted()) void this.baseUrl().catch(() => undefined);
   }
 
+  /**
+   * Routes for a webview, once its options are set: undefined when not wanted, when the server cannot be
+   * reached within OPEN_WITHIN_MS (the page is written without them, rather than late), or when the webview
+   * closed meanwhile. Disposing the result ends the webview's share.
+   */
+  open(webview: vscode.Webview): PendingFiles {
+    let share: FileShare | undefined;
+    let disposed = false;
+    const ready = this.routesFor(webview).then(
+      (made) => {
+        if (made && disposed) made.share.dispose();
+        else share = made?.share;
+        return disposed ? undefined : made?.files;
+      },
+      (err: unknown) => {
+        this.log.warn(`A webview reads files through VS Code's resource loading: ${err instanceof Error ? err.message : String(err)}.`);
+        return undefined;
+      },
+    );
+    return { ready, dispose: () => ((disposed = true), share?.dispose()) };
+  }
+
   /** True when the setting allows the server and this window's webviews read files across a connection. */
-  wanted(): boolean {
-    const setting = readFileServerSetting();
-    if (setting === 'off') return false;
+  private wanted(): boolean {
+    if (readFileServerSetting() === 'off') return false;
     return vscode.env.uiKind === vscode.UIKind.Web || vscode.env.remoteName !== undefined;
   }
 
-  /**
-   * Routes for a webview, or undefined when not wanted, when the server cannot be reached within
-   * OPEN_WITHIN_MS (the page is written without them, rather than late), or the webview closed meanwhile.
-   */
-  async open(webview: vscode.Webview): Promise<WebviewFiles | undefined> {
-    try {
-      return await this.routesFor(webview);
-    } catch (err) {
-      this.log.warn(`A webview reads files through VS Code's resource loading: ${err instanceof Error ? err.message : String(err)}.`);
-      return undefined;
-    }
-  }
-
-  private async routesFor(webview: vscode.Webview): Promise<WebviewFiles | undefined> {
+  private async routesFor(webview: vscode.Webview): Promise<{ files: WebviewFiles; share: FileShare } | undefined> {
     if (this.disposed || !this.wanted()) return undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the file server was not reachable within ${OPEN_WITHIN_MS} ms`)), OPEN_WITHIN_MS)));
     const base = await Promise.race([this.baseUrl(), late]).finally(() => clearTimeout(timer));
     if (this.disposed) return undefined;
-    const roots = () => (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
-    const share = this.server.share(roots().map((r) => r.fsPath));
-    return {
-      source: base,
-      routes: () => {
-        const now = roots();
-        share.update(now.map((r) => r.fsPath));
-        return now.map((root, i) => ({ from: `${webview.asWebviewUri(root).toString()}/`, to: `${base}${share.prefix.slice(1)}${i}/` }));
-      },
-      dispose: () => share.dispose(),
-    };
+    const roots = (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
+    const share = this.server.share(roots.map((r) => r.fsPath));
+    const routes = roots.map((root, i) => ({ from: `${webview.asWebviewUri(root).toString()}/`, to: `${base}${share.prefix.slice(1)}${i}/` }));
+    return { files: { source: base, routes }, share };
   }
 
   /** The server's root URL as the browser reaches it (started once). */

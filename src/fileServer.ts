@@ -1,5 +1,5 @@
 // Why: in a browser or remote window, a webview's resource URIs are read over VS Code's own connection, at a
-// few MiB/s (a 343 MiB model took 18–20 s, onnxruntime's 3.5 MiB binary about a second). This server hands
+// few MiB/s (a 343 MiB model took about 20 s, onnxruntime's 3.5 MiB binary 1.5–2.4 s). This server hands
 // the webviews the same files over plain HTTP, reached through VS Code's port forwarding (vscode.env.asExternalUri),
 // several times faster. It serves exactly what the webview could already read: the files under each share's
 // roots (its localResourceRoots), each share behind its own unguessable path, on the loopback interface only,
@@ -17,8 +17,6 @@ import { SERVED_HEADER } from './core/protocol';
 export interface FileShare {
   /** The URL path every file of this share starts with: `/<token>/`; root i's files are under `/<token>/<i>/`. */
   readonly prefix: string;
-  /** Replaces the folders (the webview's roots changed); indexes follow the new list. */
-  update(roots: readonly string[]): void;
   /** Stops serving this share's files. */
   dispose(): void;
 }
@@ -64,13 +62,7 @@ export class FileServer {
   share(roots: readonly string[]): FileShare {
     const token = randomBytes(24).toString('base64url');
     this.shares.set(token, roots.map((r) => path.resolve(r)));
-    return {
-      prefix: `/${token}/`,
-      update: (next) => {
-        if (this.shares.has(token)) this.shares.set(token, next.map((r) => path.resolve(r)));
-      },
-      dispose: () => void this.shares.delete(token),
-    };
+    return { prefix: `/${token}/`, dispose: () => void this.shares.delete(token) };
   }
 
   /** Stops listening and ends open connections (a download in flight fails, and the webview falls back). */

@@ -129,8 +129,7 @@ export class FillPanel extends Disposable {
     private readonly events: FillPanelEvents,
   ) {
     super();
-    const files = fileRoutes.open(webviewPanel.webview);
-    this.register({ dispose: () => void files.then((f) => f?.dispose()) });
+    const files = this.register(fileRoutes.open(webviewPanel.webview));
     const scope = this.scope;
     this.register(webviewPanel);
     webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
@@ -178,7 +177,7 @@ export class FillPanel extends Disposable {
       this.register(
         endpoint.onRequest('ready', async ({ view }) => {
           if (view !== 'fill') throw new LensError('bad-request', `"ready": params.view must be "fill" in the Fill panel, got "${view}".`);
-          const state = await initialState(webview, extensionUri, store, 'fill', await files);
+          const state = await initialState(webview, extensionUri, store, 'fill');
           setTimeout(resolve, 0); // only after this reply is posted may the host send requests
           return { ...state, selection: null };
         }),
@@ -188,7 +187,7 @@ export class FillPanel extends Disposable {
     // Changed settings and added or removed models reach the open page.
     for (const d of followSettingsAndModels(endpoint, webview, store, () => this.ready.then(() => true))) this.register(d);
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
-    void files.then((served) => {
+    void files.ready.then((served) => {
       if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'fill', TITLE, served);
     });
   }

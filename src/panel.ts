@@ -156,8 +156,7 @@ export class AnalysisPanel extends Disposable {
     webviewPanel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
     const webview = webviewPanel.webview;
     const endpoint = (this.endpoint = this.register(createHostEndpoint(webview, 'Panel', log)));
-    const files = fileRoutes.open(webview);
-    this.register({ dispose: () => void files.then((f) => f?.dispose()) });
+    const files = this.register(fileRoutes.open(webview));
     this.register(
       endpoint.onNotification('backendReady', (info) => {
         this.backend = info;
@@ -220,7 +219,7 @@ export class AnalysisPanel extends Disposable {
       this.rejectReady = reject;
       this.register(
         endpoint.onRequest('ready', async () => {
-          const state = await initialState(webview, extensionUri, store, 'panel', await files);
+          const state = await initialState(webview, extensionUri, store, 'panel');
           setTimeout(resolve, 0); // only after this reply is posted may the host send requests
           return { ...state, selection: null };
         }),
@@ -238,7 +237,7 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
-    void files.then((served) => {
+    void files.ready.then((served) => {
       if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served);
     });
   }

@@ -1,10 +1,9 @@
 // Why: what a webview receives when it starts, built in one place for the panel and the Compare view:
 // its settings, the models (and those that failed validation, with why), and the webview URIs of the
-// files it loads at run time (onnxruntime-web's wasm, the probe model), with faster routes to them. Each view adds its selection.
+// files it loads at run time (onnxruntime-web's wasm, the probe model). Each view adds its selection.
 
 import * as vscode from 'vscode';
 import type { InitialState, ViewKind } from './core/protocol';
-import type { WebviewFiles } from './fileRoutes';
 import type { ModelStore } from './modelStore';
 import { readSettings } from './settings';
 
@@ -17,13 +16,12 @@ export function ortResources(webview: vscode.Webview, extensionUri: vscode.Uri):
 }
 
 /** The answer to a webview's `ready`, but for the selection to show first (read when the answer is sent). */
-export async function initialState(webview: vscode.Webview, extensionUri: vscode.Uri, store: ModelStore, view: ViewKind, files: WebviewFiles | undefined): Promise<Omit<InitialState, 'selection'>> {
+export async function initialState(webview: vscode.Webview, extensionUri: vscode.Uri, store: ModelStore, view: ViewKind): Promise<Omit<InitialState, 'selection'>> {
   const [models, { invalid }] = await Promise.all([store.describe(webview), store.list()]);
   return {
     view,
     settings: readSettings(),
     ...ortResources(webview, extensionUri),
-    fileRoutes: files?.routes() ?? [],
     models,
     invalidModels: invalid,
   };

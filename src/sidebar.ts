@@ -56,7 +56,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
     webview.options = webviewOptions(this.extensionUri, await this.store.modelRoots());
     const endpoint = createHostEndpoint(webview, 'Compare view', this.log);
     const files = this.files.open(webview);
-    const disposables: vscode.Disposable[] = [endpoint, { dispose: () => void files.then((f) => f?.dispose()) }];
+    const disposables: vscode.Disposable[] = [endpoint, files];
     this.view = { endpoint, disposables };
     let isReady = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -65,7 +65,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
 
     disposables.push(
       endpoint.onRequest('ready', async () => {
-        const state: InitialState = { ...(await initialState(webview, this.extensionUri, this.store, 'sidebar', await files)), selection: sent.remember(this.currentSelection()) };
+        const state: InitialState = { ...(await initialState(webview, this.extensionUri, this.store, 'sidebar')), selection: sent.remember(this.currentSelection()) };
         isReady = true;
         this.lastState = state;
         this.readyWaiters.splice(0).forEach((resolve) => resolve(state));
@@ -114,7 +114,7 @@ export class CompareViewProvider extends Disposable implements vscode.WebviewVie
       { dispose: () => clearTimeout(timer) },
       webviewView.onDidDispose(() => this.disposeView()),
     );
-    const served = await files;
+    const served = await files.ready;
     if (this.view?.endpoint === endpoint) webview.html = buildWebviewHtml(webview, this.extensionUri, 'sidebar', 'Compare architectures', served);
   }
 

@@ -35,7 +35,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   ].join('; ');
   // What the page needs to start onnxruntime before the host answers `ready` (webview/boot.ts).
   const { ortBaseUri, probeModelUri } = ortResources(webview, extensionUri);
-  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(readSettings().backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes() ?? []))}"`;
+  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(readSettings().backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -16,19 +16,14 @@ const SERVED_STALL_MS = 30_000;
 export const SERVED_READ: Pick<FetchBytesOptions, 'answerWithinMs' | 'stallMs' | 'requireHeader'> = { answerWithinMs: SERVED_ANSWER_MS, stallMs: SERVED_STALL_MS, requireHeader: SERVED_HEADER };
 
 export class FileRoutes {
-  private routes: readonly FileRoute[];
+  private readonly routes: readonly FileRoute[];
   private failure: string | undefined;
 
+  /** routes: those of the page's HTML (webviewHtml.ts), so that its very first downloads take them. */
   constructor(
     routes: readonly FileRoute[] = [],
     private readonly warn: (message: string) => void = (message) => console.warn(message),
   ) {
-    this.routes = [];
-    this.update(routes);
-  }
-
-  /** The routes the host sent with the initial state (the webview's roots may have changed since its HTML). */
-  update(routes: readonly FileRoute[]): void {
     this.routes = routes.map((r) => ({ from: normalised(r.from), to: r.to }));
   }
 

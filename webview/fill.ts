@@ -294,7 +294,6 @@ class FillPage {
       if (this.engines) void this.engines.start(next.backend);
     });
     const state = (this.initial = await host.request('ready', { view: 'fill' }));
-    this.routes.update(state.fileRoutes);
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
     this.engines = new EngineHost(state.ortBaseUri, state.probeModelUri, this.files, this.routes, {
       status: (info) => {

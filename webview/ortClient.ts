@@ -23,7 +23,7 @@ class WireTensorOf implements WireTensor {
 export class OrtWorkerClient {
   private readonly connection: WorkerConnection<OrtWorkerRequests, OrtWorkerNotifications>;
 
-  constructor(scriptUri: string, routes?: FileRoutes) {
+  constructor(scriptUri: string, routes: FileRoutes) {
     this.connection = new WorkerConnection(scriptUri, 'onnxruntime', WORKER_TIMEOUT_MS, routes);
   }
 

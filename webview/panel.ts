@@ -385,7 +385,6 @@ class PanelPage {
     const backendStarted = boot ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend) : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');
-    this.routes.update(state.fileRoutes);
     this.settings = state.settings;
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
     const first = this.chooseModel(this.saved?.modelId);

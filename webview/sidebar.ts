@@ -325,7 +325,6 @@ class ComparePage {
       if (rerun && this.initial && this.compared) void this.compare(this.initial, this.compared);
     });
     const state = (this.initial = await host.request('ready', { view: 'sidebar' }));
-    this.routes.update(state.fileRoutes);
     this.settings = state.settings;
     this.offer(state.models);
     this.latest = state.selection;

@@ -14,7 +14,7 @@ const TOKENIZE_TIMEOUT_MS = 60_000;
 export class TokenizerWorkerClient implements OffThreadTokenizers {
   private readonly connection: WorkerConnection<TokenizerWorkerRequests, TokenizerWorkerNotifications>;
 
-  constructor(scriptUri: string, routes?: FileRoutes) {
+  constructor(scriptUri: string, routes: FileRoutes) {
     this.connection = new WorkerConnection(scriptUri, 'tokenizer', TOKENIZE_TIMEOUT_MS, routes);
   }
 

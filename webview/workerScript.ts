@@ -4,7 +4,6 @@
 
 import { LensError } from '../src/core/errors';
 import { Endpoint, type RequestMapOf, type Transport } from '../src/core/rpc';
-import { fetchBytes } from './fetchBytes';
 import type { FileRoutes } from './fileRoutes';
 
 interface Started<Req extends RequestMapOf<Req>, Note> {
@@ -25,7 +24,7 @@ export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
     scriptUri: string,
     private readonly name: string,
     timeoutMs: number,
-    routes?: FileRoutes,
+    routes: FileRoutes,
   ) {
     this.started = start<Req, Note>(scriptUri, name, timeoutMs, routes);
     this.started.catch(() => undefined); // reported by each request
@@ -54,9 +53,8 @@ export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
   }
 }
 
-async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, name: string, timeoutMs: number, routes: FileRoutes | undefined): Promise<Started<Req, Note>> {
-  const options = { what: `the ${name} worker script`, code: 'backend-unavailable' as const };
-  const script = await (routes ? routes.fetchBytes(scriptUri, options) : fetchBytes(scriptUri, options));
+async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, name: string, timeoutMs: number, routes: FileRoutes): Promise<Started<Req, Note>> {
+  const script = await routes.fetchBytes(scriptUri, { what: `the ${name} worker script`, code: 'backend-unavailable' });
   const url = URL.createObjectURL(new Blob([script as Uint8Array<ArrayBuffer>], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module', name });
   worker.addEventListener('message', () => URL.revokeObjectURL(url), { once: true }); // loaded by then

@@ -111,8 +111,6 @@ export interface InitialState {
   ortBaseUri: string;
   /** Webview URI of a tiny ONNX model used to verify the backend. */
   probeModelUri: string;
-  /** Faster routes to the same files (empty in a desktop window, or when the file server is off). */
-  fileRoutes: FileRoute[];
   /** The selection to show first, if any. */
   selection: SelectionSummary | null;
   /** The models available, in menu order. */

@@ -78,7 +78,7 @@ async function openWindow(label, extensionsDir, files, settings, webgpu) {
 
 /**
  * Cold commands (wasm, a fresh window each) with the extension's file server and without it
- * (attentionLens.fileServer "off": VS Code's resource loading), alternating: [{ served, ms, fetches }].
+ * (attentionLens.fileServer "off": VS Code's resource loading), alternating: [{ served, ms, binary, model }] (the two files' fetch times).
  */
 async function coldFileRoutes(extensionsDir, file, runs) {
   const results = [];
@@ -241,7 +241,7 @@ try {
     console.log(`  ${name}, a new window of the same profile (models checked before):`);
     for (const [what, at, took, task] of newWindowSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
   }
-  console.log('\nThe cold command\'s fetches through VS Code\'s webview resource loading (start after the key press, duration, bytes):');
+  console.log('\nThe cold command\'s fetches, through the file server or resource loading (start after the key press, duration, bytes):');
   for (const [name, { coldFetches }] of Object.entries(results)) {
     for (const [file, at, took, bytes] of coldFetches) console.log(`  ${name}: ${ms(at).padStart(9)}  ${ms(took).padStart(9)}  ${(bytes / 2 ** 20).toFixed(2).padStart(6)} MiB  ${file}`);
   }

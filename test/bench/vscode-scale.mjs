@@ -120,10 +120,10 @@ async function benchModel(spec, modelsDir, extensionsDir, files, served) {
       continue;
     }
     row.timings = painted.timings;
-    // The model file's fetch through VS Code's webview resource loading (Resource Timing), apart from the rest of the load.
+    // The model file's fetch (file server or resource loading; Resource Timing), apart from the rest of the load.
     const fetched = await frame.evaluate(() => performance.getEntriesByType('resource').filter((e) => /model\.onnx/.test(e.name)).map((e) => ({ at: performance.timeOrigin + e.startTime, ms: e.responseEnd - e.startTime, bytes: e.decodedBodySize || e.encodedBodySize })));
     for (const e of fetched) harness.log(`${id}: model.onnx fetched from ${ms(e.at - start)} after the key press in ${ms(e.ms)}${e.bytes ? ` (${(e.bytes / 2 ** 20 / (e.ms / 1000)).toFixed(1)} MiB/s)` : ''}`);
-    // A first command's load in its steps (webview/marks.ts): the files (through the host or resource loading), the session, the warm-up.
+    // A first command's load in its steps (webview/marks.ts): the files (file server, host or resource loading), the session, the warm-up.
     const { documentStart, marks } = await frame.evaluate(stepTimes);
     if (rows.length === 0 && marks.request && marks.files && marks.session && marks.warm) {
       harness.log(`${id}: load steps: files read ${ms(marks.files - marks.request)} after the request, session created in ${ms(marks.session - marks.files)}, warm-up and check ${ms(marks.warm - marks.session)}`);

@@ -5,6 +5,8 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { SelectionShown } from '../../src/core/protocol';
 import type { AttentionLensApi } from '../../src/extension';
+import { WebviewFileRoutes } from '../../src/fileRoutes';
+import { webviewOptions } from '../../src/webviewHtml';
 import { COMMAND, lensExtension } from './lens';
 
 function workspaceFile(name: string): vscode.Uri {
@@ -97,26 +99,41 @@ describe('Attention Lens in a real VS Code', function () {
   });
 
   it('serves a webview its files from the file server in a browser window, and nothing else', async () => {
-    // This VS Code runs in a browser (uiKind Web): the Compare view got routes, one per resource root, the
+    // This VS Code runs in a browser (uiKind Web): a webview gets routes, one per resource root, the
     // extension's out/ first; what a route serves is the file itself, to anyone who has its path.
     assert.strictEqual(vscode.env.uiKind, vscode.UIKind.Web);
-    const state = await api.sidebarReady();
-    assert.ok(state.fileRoutes.length >= 2, `routes for out/, media/ and the model folders: ${JSON.stringify(state.fileRoutes.map((r) => r.from))}`);
-    const [out] = state.fileRoutes;
-    assert.ok(state.ortBaseUri.startsWith(out.from), 'onnxruntime\'s folder lies under the first route');
-    // code-server's workbench forwards the port as /proxy/<port>/, a route of code-server's own server, which
-    // this bare VS Code server lacks (the webviews here fall back to resource loading): ask the port itself.
-    const port = /\/proxy\/(\d+)\//.exec(out.to)?.[1];
-    const base = port ? out.to.replace(/^.*\/proxy\/\d+\//, `http://127.0.0.1:${port}/`) : out.to;
-    const file = 'ort/ort-wasm-simd-threaded.wasm.gz';
-    const served = await fetch(`${base}${file}`);
-    assert.strictEqual(served.status, 200, `${base}${file}`);
-    const onDisk = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(lensExtension().extensionUri, 'out', file));
-    assert.ok(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(onDisk)), 'the same bytes as the file');
-    const token = /\/([\w-]{32})\/0\/$/.exec(base)?.[1];
-    assert.ok(token, `the route ends in /<token>/0/: ${base}`);
-    assert.strictEqual((await fetch(`${base.replace(token, 'A'.repeat(32))}${file}`)).status, 404, 'another path serves nothing');
-    assert.strictEqual((await fetch(`${base}ort`)).status, 404, 'a folder is not served');
+    const extensionUri = lensExtension().extensionUri;
+    const log = vscode.window.createOutputChannel('Attention Lens file routes test', { log: true });
+    const fileRoutes = new WebviewFileRoutes(log);
+    const panel = vscode.window.createWebviewPanel('attentionLensTest.files', 'Files', vscode.ViewColumn.One, webviewOptions(extensionUri));
+    const pending = fileRoutes.open(panel.webview);
+    try {
+      const files = await pending.ready;
+      assert.ok(files, 'routes in a browser window');
+      assert.deepStrictEqual(files.routes.map((r) => r.from), ['out', 'media'].map((f) => `${panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, f)).toString()}/`));
+      assert.ok(files.routes.every((r) => r.to.startsWith(files.source)), 'the CSP source covers every route');
+      // code-server's workbench forwards the port as /proxy/<port>/, a route of code-server's own server, which
+      // this bare VS Code server lacks (the webviews here fall back to resource loading): ask the port itself.
+      const [out] = files.routes;
+      const port = /\/proxy\/(\d+)\//.exec(out.to)?.[1];
+      const base = port ? out.to.replace(/^.*\/proxy\/\d+\//, `http://127.0.0.1:${port}/`) : out.to;
+      const file = 'ort/ort-wasm-simd-threaded.wasm.gz';
+      const served = await fetch(`${base}${file}`);
+      assert.strictEqual(served.status, 200, `${base}${file}`);
+      const onDisk = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', file));
+      assert.ok(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(onDisk)), 'the same bytes as the file');
+      const token = /\/([\w-]{32})\/0\/$/.exec(base)?.[1];
+      assert.ok(token, `the route ends in /<token>/0/: ${base}`);
+      assert.strictEqual((await fetch(`${base.replace(token, 'A'.repeat(32))}${file}`)).status, 404, 'another path serves nothing');
+      assert.strictEqual((await fetch(`${base}ort`)).status, 404, 'a folder is not served');
+      pending.dispose();
+      assert.strictEqual((await fetch(`${base}${file}`)).status, 404, 'nothing once the webview\'s share ended');
+    } finally {
+      pending.dispose();
+      panel.dispose();
+      fileRoutes.dispose();
+      log.dispose();
+    }
   });
 
   it('releases the panel when it is closed', async () => {

@@ -1,8 +1,9 @@
 // Unit tests of the host's loopback file server (src/fileServer.ts) and the webview's routes to it
 // (webview/fileRoutes.ts), over real HTTP with Node's fetch as a webview's: it serves exactly the files under
-// a share's roots, with their length and its header, to any origin that has the share's path; it refuses other
-// methods, unknown or ended shares, paths that climb out of a root (by "..", escapes or a symbolic link) and
-// folders, and closes the files of clients that leave; a page trusts only answers with its header;
+// a share's roots (not another share's), with their length and its header, to any origin that has the share's
+// path; it refuses other methods, unknown or ended shares, paths that climb out of a root (by "..", escapes or
+// a symbolic link) and folders, and closes the files of clients that leave; a page trusts only answers with
+// its header;
 // a page reads through a route when one covers the URI, and when a served read fails it says why once and
 // reads every file through its resource URI from then on, with the same bytes (models included).
 
@@ -110,17 +111,17 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
     }
   });
 
-  it('follows a share as its roots change, and stops serving it once disposed', async () => {
-    const share = server.share([path.join(dir, 'root')]);
-    const file = `${share.prefix}0/x.bin`;
-    assert.strictEqual((await raw(port, file)).status, 404);
-    share.update([path.join(dir, 'other')]);
+  it('serves each share its own roots only, and a share no more once disposed', async () => {
+    const [first, second] = [server.share([path.join(dir, 'root')]), server.share([path.join(dir, 'other')])];
+    const file = `${second.prefix}0/x.bin`;
+    assert.strictEqual((await raw(port, `${first.prefix}0/x.bin`)).status, 404, 'not in the first share');
     const served = await raw(port, file);
     assert.strictEqual(served.status, 200);
     assert.strictEqual(served.body.toString(), 'other root');
-    assert.strictEqual((await raw(port, `${share.prefix}0/models/a%20b/model.onnx`)).status, 404, 'the old root is no longer shared');
-    share.dispose();
+    assert.strictEqual((await raw(port, `${second.prefix}0/models/a%20b/model.onnx`)).status, 404, 'the first share\'s file, not in the second');
+    second.dispose();
     assert.strictEqual((await raw(port, file)).status, 404);
+    first.dispose();
   });
 
   it('closes the file of a request whose client left before the answer, and keeps serving', async function () {
