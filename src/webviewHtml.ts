@@ -6,7 +6,9 @@
 
 import { randomBytes } from 'crypto';
 import * as vscode from 'vscode';
+import { backendStartFiles } from './core/ortFiles';
 import type { ViewKind } from './core/protocol';
+import { servedUrlOf } from './core/servedUrl';
 import type { WebviewFiles } from './fileRoutes';
 import { ortResources } from './resources';
 import { readSettings } from './settings';
@@ -35,7 +37,13 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   ].join('; ');
   // What the page needs to start onnxruntime before the host answers `ready` (webview/boot.ts).
   const { ortBaseUri, probeModelUri } = ortResources(webview, extensionUri);
-  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(readSettings().backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
+  const backend = readSettings().backend;
+  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
+  // The panel starts its backend as soon as its script runs (webview/panel.ts): the files that takes are
+  // fetched from the start, beside the script, at the URLs the page will ask for (their served URLs, when it
+  // has routes). A preload "as fetch" is checked against connect-src, which allows both.
+  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend).map((uri) => (files && servedUrlOf(files.routes, uri)) || uri) : [];
+  const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -43,7 +51,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <title>${escapeHtml(title)}</title>
-  <link rel="stylesheet" nonce="${nonce}" href="${asset('main.css')}">
+  <link rel="stylesheet" nonce="${nonce}" href="${asset('main.css')}">${preloadLinks}
 </head>
 <body data-view="${view}" ${boot}>
   <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>

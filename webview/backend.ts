@@ -7,6 +7,7 @@
 // backend uses the plain build, the binary onnxruntime-web runs in Node, which npm run bench measures.
 
 import type { OrtModule } from '../src/core/engine';
+import { ORT_BINARY, WORKER_SCRIPTS } from '../src/core/ortFiles';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { FileRoutes } from './fileRoutes';
 import { mark } from './marks';
@@ -43,9 +44,6 @@ async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: strin
   }
 }
 
-/** The wasm binary each build runs, gzipped (esbuild.mjs writes them to out/ort/; fetchBinary inflates them). */
-const BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
-
 /**
  * The onnxruntime-web builds of one webview page, in one worker (onnxruntime's settings are global to a
  * page, so a page makes one), started by init() for a backend preference, as often as the setting changes;
@@ -62,9 +60,8 @@ export class OrtBackends {
     private readonly ortBaseUri: string,
     private readonly routes: FileRoutes = new FileRoutes(),
   ) {
-    // The workers' scripts are built beside the pages' (out/webview/), the binaries in out/ort/.
-    this.worker = new OrtWorkerClient(new URL('../webview/ortWorker.js', ortBaseUri).href, routes);
-    this.tokenizers = new TokenizerWorkerClient(new URL('../webview/tokenizerWorker.js', ortBaseUri).href, routes);
+    this.worker = new OrtWorkerClient(new URL(WORKER_SCRIPTS.onnxruntime, ortBaseUri).href, routes);
+    this.tokenizers = new TokenizerWorkerClient(new URL(WORKER_SCRIPTS.tokenizer, ortBaseUri).href, routes);
   }
 
   /** A started backend as the engine's OrtModule (sessions and runs in the worker). */
@@ -119,7 +116,8 @@ export class OrtBackends {
    */
   private fetchBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
     if (this.instantiated.has(backend)) return Promise.resolve(undefined);
-    const binary = this.routes.fetchBytes(`${this.ortBaseUri}${BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${BINARY[backend]}`, code: 'backend-unavailable', gunzip: true });
+    // gunzip: the binary is inflated as it arrives.
+    const binary = this.routes.fetchBytes(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable', gunzip: true });
     binary.then(() => mark('binary'), () => undefined);
     return binary;
   }

@@ -5,6 +5,7 @@
 // from then on, that one included, goes through the resource URI as before.
 
 import { type FileRoute, SERVED_HEADER } from '../src/core/protocol';
+import { normalisedUri, servedUrlOf } from '../src/core/servedUrl';
 import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
 
 /** How long a served URL may take to answer (headers) before the resource URI is used instead. */
@@ -24,7 +25,7 @@ export class FileRoutes {
     routes: readonly FileRoute[] = [],
     private readonly warn: (message: string) => void = (message) => console.warn(message),
   ) {
-    this.routes = routes.map((r) => ({ from: normalised(r.from), to: r.to }));
+    this.routes = routes.map((r) => ({ from: normalisedUri(r.from), to: r.to })); // normalised once, not per read
   }
 
   /** Why served reads stopped, once one failed. */
@@ -34,10 +35,7 @@ export class FileRoutes {
 
   /** The served URL of a webview URI, when a route covers it and no served read has failed. */
   servedUrl(uri: string): string | undefined {
-    if (this.failure) return undefined;
-    const href = normalised(uri);
-    const route = this.routes.find((r) => href.startsWith(r.from));
-    return route ? `${route.to}${href.slice(route.from.length)}` : undefined;
+    return this.failure ? undefined : servedUrlOf(this.routes, uri);
   }
 
   /** Reads a file through its served URL when there is one, else (or when that fails) through fallback. */
@@ -58,17 +56,5 @@ export class FileRoutes {
   /** fetchBytes through the served URL first (within SERVED_READ's limits), then the URI itself. */
   fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
     return this.read(uri, (url) => fetchBytes(url, { ...options, ...SERVED_READ }), () => fetchBytes(uri, options));
-  }
-}
-
-/**
- * A URI as the browser's URL parser writes it: the host writes resource URIs with an escaped host
- * ("vscode-remote%2B…"), and a URL resolved against one (a worker's script) has it unescaped.
- */
-function normalised(uri: string): string {
-  try {
-    return new URL(uri).href;
-  } catch {
-    return uri;
   }
 }

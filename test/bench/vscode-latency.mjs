@@ -113,9 +113,10 @@ async function benchBackend(name, extensionsDir, files) {
   await frame.evaluate(watchLongTasksSinceStart);
   const coldSteps = coldBreakdown(await frame.evaluate(stepTimes), cold.result.at - cold.ms, cold.result.at, await frame.evaluate(longTasks));
   // The page's fetches during the cold command (Resource Timing, page clock): what each file's trip took.
-  const coldFetches = (await frame.evaluate(() => performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, ms: e.responseEnd - e.startTime, bytes: e.decodedBodySize || e.encodedBodySize }))))
+  // A file the page's HTML preloads is listed once, as a "link" fetch, when the page's own fetch took its answer.
+  const coldFetches = (await frame.evaluate(() => performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, ms: e.responseEnd - e.startTime, bytes: e.decodedBodySize || e.encodedBodySize, by: e.initiatorType }))))
     .filter((f) => f.start < cold.result.at)
-    .map((f) => [decodeURIComponent(f.name.split('?')[0].split('/').slice(-2).join('/')), f.start - (cold.result.at - cold.ms), f.ms, f.bytes]);
+    .map((f) => [decodeURIComponent(f.name.split('?')[0].split('/').slice(-2).join('/')), f.start - (cold.result.at - cold.ms), f.ms, f.bytes, f.by]);
   const info = await frame.evaluate(() => ({
     backend: document.querySelector('[data-testid=backend]')?.getAttribute('data-backend'),
     ready: /Ready in ([\d,]+) ms/.exec(document.querySelector('[data-testid=backend]')?.textContent ?? '')?.[1],
@@ -241,9 +242,9 @@ try {
     console.log(`  ${name}, a new window of the same profile (models checked before):`);
     for (const [what, at, took, task] of newWindowSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
   }
-  console.log('\nThe cold command\'s fetches, through the file server or resource loading (start after the key press, duration, bytes):');
+  console.log('\nThe cold command\'s fetches, through the file server or resource loading (start after the key press, duration, bytes, initiator: "link" when preloaded by the HTML):');
   for (const [name, { coldFetches }] of Object.entries(results)) {
-    for (const [file, at, took, bytes] of coldFetches) console.log(`  ${name}: ${ms(at).padStart(9)}  ${ms(took).padStart(9)}  ${(bytes / 2 ** 20).toFixed(2).padStart(6)} MiB  ${file}`);
+    for (const [file, at, took, bytes, by] of coldFetches) console.log(`  ${name}: ${ms(at).padStart(9)}  ${ms(took).padStart(9)}  ${(bytes / 2 ** 20).toFixed(2).padStart(6)} MiB  ${file} (${by})`);
   }
   console.log('\nThe panel\'s own breakdown of each analysis (last run of each row):');
   for (const [name, { info, rows }] of Object.entries(results)) {

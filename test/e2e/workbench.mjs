@@ -19,8 +19,9 @@ async function quickInput(page, keys, text) {
 /** Opens a workspace file with Quick Open (Ctrl+P) and waits until its editor is the active one. */
 export async function quickOpen(page, fileName) {
   await quickInput(page, 'Control+P', fileName);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first();
-  await row.waitFor();
+  // Enter opens the focused row. Before the list is filtered, the focused row is the most recent editor, which
+  // may be another file: wait until the focused row is the one asked for.
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: fileName }).waitFor();
   await page.keyboard.press('Enter');
   await page.locator(`.tabs-container .tab.active[data-resource-name="${fileName}"]`).waitFor();
   const focused = page.locator('.editor-group-container.active .monaco-editor.focused');

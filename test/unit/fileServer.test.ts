@@ -13,7 +13,9 @@ import { type Server, createServer, request } from 'http';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
+import { ORT_BINARY, WORKER_SCRIPTS, backendStartFiles } from '../../src/core/ortFiles';
 import { SERVED_HEADER } from '../../src/core/protocol';
+import { servedUrlOf } from '../../src/core/servedUrl';
 import { FileServer } from '../../src/fileServer';
 import { FileRoutes } from '../../webview/fileRoutes';
 import { ModelFetcher } from '../../webview/modelFetcher';
@@ -201,6 +203,26 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.strictEqual(routes.servedUrl('https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/out/webview/ortWorker.js'), 'http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js');
     assert.strictEqual(routes.servedUrl('https://vscode-remote+127-002e0.vscode-resource.vscode-cdn.net/ext/media/probe.onnx'), undefined);
     assert.strictEqual(new FileRoutes().servedUrl('https://x/ext/out/a'), undefined);
+  });
+
+  it('names the files a backend starts with at the URLs the page fetches (the host preloads them in the HTML)', () => {
+    const routes = [{ from: 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/out/', to: 'http://127.0.0.1:9/proxy/1/t/0/' }, { from: 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/', to: 'http://127.0.0.1:9/proxy/1/t/1/' }];
+    const ortBase = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/out/ort/';
+    const probe = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/probe.onnx';
+    const page = new FileRoutes(routes);
+    // What the host writes: each file through the routes (servedUrlOf, as webviewHtml.ts does).
+    const preloaded = (preference: 'auto' | 'wasm' | 'webgpu') => backendStartFiles(ortBase, probe, preference).map((uri) => servedUrlOf(routes, uri));
+    // What the page fetches: OrtBackends resolves the workers' scripts against the base, then maps each URL.
+    const fetched = (binary?: string) => [
+      ...Object.values(WORKER_SCRIPTS).map((script) => page.servedUrl(new URL(script, ortBase).href)),
+      page.servedUrl(probe),
+      ...(binary ? [page.servedUrl(`${ortBase}${binary}`)] : []),
+    ];
+    assert.deepStrictEqual(preloaded('wasm'), fetched(ORT_BINARY.wasm));
+    assert.deepStrictEqual(preloaded('webgpu'), fetched(ORT_BINARY.webgpu));
+    assert.deepStrictEqual(preloaded('auto'), fetched(), 'with "auto" the page picks the build: no binary is preloaded');
+    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm.gz']);
+    assert.strictEqual(servedUrlOf(routes, 'https://elsewhere/ext/out/a.js'), undefined);
   });
 
   it('reads model files through the server, then through the resource URIs once a served read failed', async () => {

@@ -1,0 +1,22 @@
+// Why: the files a page starts onnxruntime with are named once, for the page (webview/backend.ts fetches
+// them) and for the host, whose HTML for the panel preloads them (webviewHtml.ts): they download while the
+// page's own script is still loading, and the page's fetches of the same URLs take the preloaded answers.
+
+import type { BackendPreference } from './protocol';
+
+/** The wasm binary each onnxruntime build runs, gzipped (esbuild.mjs writes them to out/ort/). */
+export const ORT_BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
+
+/** The workers' scripts, relative to onnxruntime's folder out/ort/ (they are built beside the pages', out/webview/). */
+export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenizer: '../webview/tokenizerWorker.js' } as const;
+
+/**
+ * What a page fetches first to start a backend: both workers' scripts, the probe model, and the binary of
+ * the build the preference names. With "auto" the page chooses the build by the WebGPU adapter it finds, so
+ * no binary is named.
+ */
+export function backendStartFiles(ortBaseUri: string, probeModelUri: string, preference: BackendPreference): string[] {
+  const files = [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
+  if (preference !== 'auto') files.push(`${ortBaseUri}${ORT_BINARY[preference]}`);
+  return files;
+}
