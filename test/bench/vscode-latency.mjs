@@ -6,9 +6,9 @@
 // Prints figures and targets; never asserts (a loaded machine is slow, not broken).
 // Then the scale figures of vscode-scale.mjs.
 // Then cold commands in fresh windows with the extension's file server and without it, side by side (--cold-ab N
-// of each, alternating; 0 skips them).
+// of each, alternating; 0 skips them), or, with --against other.vsix, with this build and that one.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
-//   [--cold-ab 3] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
+//   [--cold-ab 3] [--against other.vsix] [--settle-ms 0] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
 //   [--scale-file-server on|off|both]
 
 import { spawnSync } from 'node:child_process';
@@ -77,22 +77,25 @@ async function openWindow(label, extensionsDir, files, settings, webgpu) {
 }
 
 /**
- * Cold commands (wasm, a fresh window each) with the extension's file server and without it
- * (attentionLens.fileServer "off": VS Code's resource loading), alternating: [{ served, ms, binary, model }] (the two files' fetch times).
+ * Cold commands (wasm, a fresh window each) in two arms, alternating: by default this build with the extension's
+ * file server and without it (attentionLens.fileServer "off": VS Code's resource loading); with --against, this
+ * build and another VSIX. Returns [{ arm, ms, binary, model }] (the two files' fetch times).
  */
-async function coldFileRoutes(extensionsDir, file, runs) {
+async function coldAB(arms, file, runs, settleMs) {
   const results = [];
   for (let i = 0; i < 2 * runs; i++) {
-    const served = i % 2 === 0;
-    const window = await openWindow(`cold-${served ? 'served' : 'off'}`, extensionsDir, [file], { 'attentionLens.backend': 'wasm', ...(served ? {} : { 'attentionLens.fileServer': 'off' }) }, false);
+    const arm = arms[i % 2];
+    const window = await openWindow(`cold-${i % 2}`, arm.extensionsDir, [file], { 'attentionLens.backend': 'wasm', ...arm.settings }, false);
+    // --settle-ms: a person reads for a while before the first command; 0 (the default) presses at once.
+    if (settleMs > 0) await window.page.waitForTimeout(settleMs);
     await selectFile(window.page, file.name, file.text.length);
     const cold = await timeCommand(window.page, null, 0);
     const offset = await clockOffset(cold.frame);
     const start = cold.result.at - (cold.ms - offset);
     const fetches = await cold.frame.evaluate(() => performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, end: performance.timeOrigin + e.responseEnd })));
     const took = (re) => fetches.filter((f) => re.test(f.name)).map((f) => `${ms(f.start - start)}–${ms(f.end - start)}`).join(', ');
-    results.push({ served, ms: cold.ms - offset, binary: took(/\.wasm\.gz$/), model: took(/model\.onnx$/) });
-    harness.log(`cold command, ${served ? 'file server' : 'resource loading'}: ${ms(cold.ms - offset)} (binary ${results.at(-1).binary}; model ${results.at(-1).model})`);
+    results.push({ arm, ms: cold.ms - offset, binary: took(/\.wasm\.gz$/), model: took(/model\.onnx$/) });
+    harness.log(`cold command, ${arm.label}: ${ms(cold.ms - offset)} (binary ${results.at(-1).binary}; model ${results.at(-1).model})`);
     await window.close();
   }
   return results;
@@ -215,7 +218,8 @@ try {
   const files = [256, 2048].map((limit) => ({ name: `latency-${limit}.ts`, ...prefixOfTokens(tokenizer, source, limit) }));
   harness.log(`selections: ${files.map((f) => `${f.name} (${f.tokens} tokens, ${f.text.split('\n').length - 1} lines of ${SOURCES[0]}…)`).join(', ')}`);
   const results = {};
-  for (const name of args.includes('--scale-only') ? [] : backends) {
+  const abOnly = args.includes('--ab-only'); // only the alternating cold commands
+  for (const name of args.includes('--scale-only') || abOnly ? [] : backends) {
     if (!(name in BACKENDS)) throw new Error(`--backend must be webgpu, wasm or both, not ${name}`);
     harness.log(`measuring with ${name}…`);
     results[name] = await benchBackend(name, extensionsDir, files);
@@ -253,17 +257,28 @@ try {
   }
   const coldRuns = Number(option('--cold-ab', 3));
   if (coldRuns > 0 && !args.includes('--scale-only')) {
-    harness.log(`cold commands with and without the file server, ${coldRuns} each, alternating…`);
-    const runs = await coldFileRoutes(extensionsDir, files[0], coldRuns);
-    const of = (served) => runs.filter((r) => r.served === served);
-    const [on, off] = [of(true), of(false)];
-    console.log(`\nCold command → heatmap painted (wasm, ${files[0].tokens} tokens, a fresh window each, alternating): the extension's file server against VS Code's resource loading`);
-    console.log(`  file server:      median ${ms(median(on.map((r) => r.ms)))} (${on.map((r) => ms(r.ms)).join(', ')})`);
-    console.log(`  resource loading: median ${ms(median(off.map((r) => r.ms)))} (${off.map((r) => ms(r.ms)).join(', ')})`);
-    console.log(`  ratio (resource loading / file server): ${(median(off.map((r) => r.ms)) / median(on.map((r) => r.ms))).toFixed(2)}×`);
-    for (const r of runs) console.log(`  ${r.served ? 'file server     ' : 'resource loading'}  ${ms(r.ms).padStart(9)}: binary ${r.binary}; model ${r.model} (after the key press)`);
+    const against = option('--against', undefined);
+    let arms = [{ label: 'file server', extensionsDir, settings: {} }, { label: 'resource loading', extensionsDir, settings: { 'attentionLens.fileServer': 'off' } }];
+    if (against) {
+      const otherRoot = await harness.makeTempDir('bench-against');
+      const otherCopy = join(otherRoot, 'other.vsix');
+      copyFileSync(against, otherCopy);
+      const otherExtensions = join(otherRoot, 'extensions');
+      await harness.installVsix({ root: join(otherRoot, 'cli'), vsix: otherCopy, extensionsDir: otherExtensions });
+      arms = [{ label: 'this build', extensionsDir, settings: {} }, { label: `--against ${against}`, extensionsDir: otherExtensions, settings: {} }];
+    }
+    harness.log(`cold commands, ${arms[0].label} and ${arms[1].label}, ${coldRuns} each, alternating…`);
+    const settleMs = Number(option('--settle-ms', 0));
+    const runs = await coldAB(arms, files[0], coldRuns, settleMs);
+    const of = (arm) => runs.filter((r) => r.arm === arm);
+    const [a, b] = arms.map(of);
+    const width = Math.max(...arms.map((arm) => arm.label.length));
+    console.log(`\nCold command → heatmap painted (wasm, ${files[0].tokens} tokens, a fresh window each, alternating${settleMs ? `, the command ${settleMs} ms after the window loaded` : ''}): ${arms[0].label} against ${arms[1].label}`);
+    for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} median ${ms(median(list.map((r) => r.ms)))} (${list.map((r) => ms(r.ms)).join(', ')})`);
+    console.log(`  ratio (${arms[1].label} / ${arms[0].label}): ${(median(b.map((r) => r.ms)) / median(a.map((r) => r.ms))).toFixed(2)}×`);
+    for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: binary ${r.binary}; model ${r.model} (after the key press)`);
   }
-  if (!args.includes('--no-scale')) {
+  if (!args.includes('--no-scale') && !abOnly) {
     const list = (name, fallback) => option(name, fallback).split(',');
     await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,96-past,768,768-past'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit), fileServer: option('--scale-file-server', 'on') });
   }
