@@ -5,7 +5,7 @@
 // from then on, that one included, goes through the resource URI as before.
 
 import { type FileRoute, SERVED_HEADER } from '../src/core/protocol';
-import { normalisedUri, servedUrlOf } from '../src/core/servedUrl';
+import { servedUrlOf } from '../src/core/servedUrl';
 import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
 
 /** How long a served URL may take to answer (headers) before the resource URI is used instead. */
@@ -17,16 +17,16 @@ const SERVED_STALL_MS = 30_000;
 export const SERVED_READ: Pick<FetchBytesOptions, 'answerWithinMs' | 'stallMs' | 'requireHeader'> = { answerWithinMs: SERVED_ANSWER_MS, stallMs: SERVED_STALL_MS, requireHeader: SERVED_HEADER };
 
 export class FileRoutes {
-  private readonly routes: readonly FileRoute[];
   private failure: string | undefined;
 
-  /** routes: those of the page's HTML (webviewHtml.ts), so that its very first downloads take them. */
+  /**
+   * routes: those of the page's HTML (webviewHtml.ts), so that its very first downloads take them; servedUrlOf
+   * compares them normalised, as the host does when it names the files to preload.
+   */
   constructor(
-    routes: readonly FileRoute[] = [],
+    private readonly routes: readonly FileRoute[] = [],
     private readonly warn: (message: string) => void = (message) => console.warn(message),
-  ) {
-    this.routes = routes.map((r) => ({ from: normalisedUri(r.from), to: r.to })); // normalised once, not per read
-  }
+  ) {}
 
   /** Why served reads stopped, once one failed. */
   get failed(): string | undefined {
