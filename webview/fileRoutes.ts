@@ -14,7 +14,7 @@ const SERVED_ANSWER_MS = 10_000;
 const SERVED_STALL_MS = 30_000;
 
 /** What a read through the file server adds to a read's options: time limits, and its answer's header. */
-export const SERVED_READ: Pick<FetchBytesOptions, 'answerWithinMs' | 'stallMs' | 'requireHeader'> = { answerWithinMs: SERVED_ANSWER_MS, stallMs: SERVED_STALL_MS, requireHeader: SERVED_HEADER };
+const SERVED_READ: Pick<FetchBytesOptions, 'answerWithinMs' | 'stallMs' | 'requireHeader'> = { answerWithinMs: SERVED_ANSWER_MS, stallMs: SERVED_STALL_MS, requireHeader: SERVED_HEADER };
 
 export class FileRoutes {
   private failure: string | undefined;
@@ -38,23 +38,21 @@ export class FileRoutes {
     return this.failure ? undefined : servedUrlOf(this.routes, uri);
   }
 
-  /** Reads a file through its served URL when there is one, else (or when that fails) through fallback. */
-  async read<T>(uri: string, served: (url: string) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+  /**
+   * fetchBytes through the served URL first (within SERVED_READ's limits); when there is none, or once a served
+   * read failed, through `direct` (by default the URI itself; a model file may first be read through the host).
+   */
+  async fetchBytes(uri: string, options: FetchBytesOptions, direct: () => Promise<Uint8Array> = () => fetchBytes(uri, options)): Promise<Uint8Array> {
     const url = this.servedUrl(uri);
-    if (!url) return fallback();
+    if (!url) return direct();
     try {
-      return await served(url);
+      return await fetchBytes(url, { ...options, ...SERVED_READ });
     } catch (err) {
       if (!this.failure) {
         this.failure = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
         this.warn(`Reading files through VS Code's resource loading from now on: the extension's file server failed (${this.failure}).`);
       }
-      return fallback();
+      return direct();
     }
-  }
-
-  /** fetchBytes through the served URL first (within SERVED_READ's limits), then the URI itself. */
-  fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
-    return this.read(uri, (url) => fetchBytes(url, { ...options, ...SERVED_READ }), () => fetchBytes(uri, options));
   }
 }

@@ -7,7 +7,7 @@
 import { LensError } from '../src/core/errors';
 import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { fetchBytes } from './fetchBytes';
-import { type FileRoutes, SERVED_READ } from './fileRoutes';
+import { FileRoutes } from './fileRoutes';
 
 /** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
 export interface ModelFiles {
@@ -87,12 +87,12 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     const fetched = () => fetchBytes(uri, options);
     // A host that cannot answer (an older one) or fails: the resource URI still works.
     const direct = () => (!readFromHost || !expectedBytes || expectedBytes < hostReadFrom ? fetched() : readThroughHost(readFromHost, { modelId: manifest.id, file: which }, expectedBytes, options.what, options.onProgress).catch(fetched));
-    return served ? served.read(uri, (url) => fetchBytes(url, { ...options, ...SERVED_READ }), direct) : direct();
+    return served.fetchBytes(uri, options, direct);
   };
   const [modelBytes, externalData, tokenizerJson] = await Promise.all([
     file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
     model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
-    (served?.fetchBytes.bind(served) ?? fetchBytes)(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((bytes) => ({ bytes, json: parseTokenizer(model, bytes) })),
+    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((bytes) => ({ bytes, json: parseTokenizer(model, bytes) })),
   ]);
   return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson: tokenizerJson.json, tokenizerBytes: tokenizerJson.bytes };
 }
@@ -101,7 +101,8 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
 interface FetchRoutes {
   readFromHost?: HostModelReader;
   hostReadFrom: number;
-  served?: FileRoutes;
+  /** The page's routes to the host's file server (none: every file goes the direct way). */
+  served: FileRoutes;
 }
 
 /** Files fetched before an engine asks for them; the first load of that model takes them. */
@@ -125,7 +126,7 @@ export class ModelFetcher implements ModelFileSource {
    * readFromHost: how files of at least hostReadFrom bytes are read through the host (absent: every file
    * through its resource URI); served: the page's routes to the host's file server, tried first.
    */
-  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served?: FileRoutes) {
+  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served = new FileRoutes()) {
     this.routes = { readFromHost, hostReadFrom, served };
   }
 
