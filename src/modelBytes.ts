@@ -7,28 +7,11 @@
 // piece would read the whole file, so the webview loads it through its resource URI). Everything else is
 // refused, saying what was asked.
 
-import { open } from 'fs/promises';
 import * as vscode from 'vscode';
 import { LensError } from './core/errors';
 import type { ModelBytesParams } from './core/protocol';
+import { readRange } from './modelFiles';
 import type { ModelStore } from './modelStore';
-
-/** Reads bytes start..start+length-1 of a file on disk (fewer at its end). */
-async function readRange(path: string, start: number, length: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const bytes = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(bytes, done, length - done, start + done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return done === length ? bytes : bytes.subarray(0, done);
-  } finally {
-    await handle.close();
-  }
-}
 
 /** The modelBytes handler of one webview: the models it may load are store.loadableBy(webview). */
 export function modelBytesHandler(store: ModelStore, webview: vscode.Webview): (params: ModelBytesParams) => Promise<Uint8Array> {

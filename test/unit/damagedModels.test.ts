@@ -1,8 +1,8 @@
 // Why: a model folder is checked on the host before it is offered (src/modelFiles.ts), and each way a folder
 // can be damaged must give its own clear error, not a cryptic one later in the webview. The cases are data
 // (test/fixtures/damaged-models.json, like netron's list of broken models): each builds a damaged copy of a
-// bundled or toy model in a temp dir and runs the store's checks through node:fs. The store reads through
-// vscode.workspace.fs instead; everything after the file access is the same code. Installs copy a linked
+// bundled or toy model in a temp dir and runs the store's checks with the store's own access to a local disk
+// (nodeFolderAccess: node:fs, each file read at once, external data hashed as a stream). Installs copy a linked
 // file's contents (a Hugging Face hub snapshot links to ../../blobs), never the link, and only of a regular file.
 
 import * as assert from 'assert';
@@ -10,7 +10,7 @@ import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Root } from 'protobufjs/light';
-import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, copyRegularFile, nodeFolderAccess as downloadAccess, realPathInside } from '../../src/modelFiles';
+import { type VerifiedFolders, checkModelFolder, copyRegularFile, nodeFolderAccess, readRange, readWholeFile } from '../../src/modelFiles';
 
 const root = path.join(__dirname, '../..');
 
@@ -34,20 +34,6 @@ interface DamageCase {
 const cases = (JSON.parse(readFileSync(path.join(root, 'test/fixtures/damaged-models.json'), 'utf8')) as { cases: DamageCase[] }).cases;
 const sourceFolder = (model: string) => path.join(root, model.includes('/') ? model : `media/models/${model}`);
 const ALL_MODELS = ['transformer', 'lstm', 'gru', 'test/fixtures/models/toy-encoder', 'test/fixtures/models/toy-encoder-decoder', 'test/fixtures/models/toy-recurrent'];
-
-/** node:fs as the checks' FolderAccess, as the store's vscode.workspace.fs access reports the same facts. */
-function nodeFolderAccess(folder: string): FolderAccess {
-  return {
-    async stat(relative: string): Promise<EntryInfo | undefined> {
-      const file = path.join(folder, relative);
-      const stat = await fs.stat(file).catch(() => undefined);
-      if (!stat) return undefined;
-      const link = (await fs.lstat(file)).isSymbolicLink();
-      return { kind: stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : 'other', symlink: link, inside: await realPathInside(folder, file), size: stat.size, mtime: stat.mtimeMs };
-    },
-    read: (relative: string) => fs.readFile(path.join(folder, relative)),
-  };
-}
 
 /** Steps of a path like outputs[name=logits].axes[2].size: keys, indices and name selectors. */
 function steps(p: string): Array<string | number | { name: string }> {
@@ -180,14 +166,28 @@ describe('model folders are checked before they are offered', function () {
     }
   });
 
-  it('hashes external data streamed through the node:fs access of downloads, with the same verdicts', async () => {
+  it('reads a file whole, or a range of it, in one piece: every byte, fewer at its end, none of an empty file', async () => {
+    const file = path.join(temp, 'bytes.bin');
+    // Larger than fs.readFile's 512 KiB pieces and not a multiple of them.
+    const bytes = Uint8Array.from({ length: 3 * 2 ** 20 + 12_345 }, (_, i) => (i * 2654435761) >>> 24);
+    await fs.writeFile(file, bytes);
+    assert.ok(Buffer.from(await readWholeFile(file)).equals(bytes));
+    assert.ok(Buffer.from(await readRange(file, 1_000_000, 2 ** 20)).equals(bytes.subarray(1_000_000, 1_000_000 + 2 ** 20)));
+    const tail = await readRange(file, bytes.length - 10, 100);
+    assert.deepStrictEqual([...tail], [...bytes.subarray(bytes.length - 10)], 'a range past the end gives the bytes there are');
+    await fs.writeFile(file, new Uint8Array(0));
+    assert.strictEqual((await readWholeFile(file)).length, 0);
+    await assert.rejects(readWholeFile(path.join(temp, 'missing.bin')), /ENOENT/);
+  });
+
+  it('hashes external data streamed, with the same verdicts', async () => {
     const { folder, id } = await copyModel(temp, 'test/fixtures/models/toy-encoder');
     const data = path.join(root, 'test/fixtures/onnx/external-data');
     for (const file of ['model.onnx', 'model.onnx.data']) await fs.copyFile(path.join(data, file), path.join(folder, file));
     const manifest = JSON.parse(await fs.readFile(path.join(folder, 'manifest.json'), 'utf8')) as Json;
     const declare = async (sha256: string) => {
       await fs.writeFile(path.join(folder, 'manifest.json'), JSON.stringify({ ...manifest, externalData: 'model.onnx.data', onnx: { externalData: { file: 'model.onnx.data', sha256 } } }));
-      return checkModelFolder(downloadAccess(folder), id, `models/${id}`);
+      return checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`);
     };
     const right = await declare('877a6f754a68424ccdf220d5e533a01dfadcdd0a67de01f974b8b399e0bf91a7');
     assert.ok(!('errors' in right), JSON.stringify(right));
