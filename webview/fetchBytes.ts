@@ -14,8 +14,6 @@ export interface FetchBytesOptions {
   expectedBytes?: number;
   /** Bytes received so far, and the total expected. */
   onProgress?(loaded: number, total: number): void;
-  /** The file is gzipped: inflate it as it arrives (progress then counts inflated bytes against no total). */
-  gunzip?: boolean;
   /** Fail when the response has not begun within this many ms. */
   answerWithinMs?: number;
   /** Fail when the body stops: no bytes for this many ms. */
@@ -51,14 +49,13 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
     void response.body.cancel();
     throw new LensError(options.code, `Could not load ${options.what} (the answer has no ${options.requireHeader} header).`);
   }
-  const declared = options.gunzip ? 0 : Number(response.headers.get('content-length')) || 0;
-  const total = options.gunzip ? 0 : declared || options.expectedBytes || 0;
-  const body = options.gunzip ? response.body.pipeThrough(new DecompressionStream('gzip')) : response.body;
-  const reader = body.getReader();
+  const declared = Number(response.headers.get('content-length')) || 0;
+  const total = declared || options.expectedBytes || 0;
+  const reader = response.body.getReader();
   // With a declared length, chunks are written straight into one array of that size: a model of hundreds of
   // MB is never held twice (chunks, then their concatenation), and no long copy runs at the end. A body
   // without one (compressed on the way) is written into an array of the size the caller expects, if any.
-  const size = declared || (options.gunzip ? 0 : (options.expectedBytes ?? 0));
+  const size = declared || (options.expectedBytes ?? 0);
   // One watch for the whole body, not a timer per chunk (a large model arrives in thousands of them).
   const stall = options.stallMs === undefined ? undefined : watchStall(reader, options.stallMs, options);
   try {

@@ -9,6 +9,7 @@ import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
+import { inflate } from './inflate';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireTensor } from './ortWorkerProtocol';
 import { workerTransport } from './workerScript';
 
@@ -43,10 +44,10 @@ page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 // come for minutes: nothing else allocates here, so a 343 MiB model's bytes stayed resident beside the weights
 // that onnxruntime copied out of them.
 
-page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
+page.onRequest('create', async ({ backend, model, options, wasmBinaryGz }) => {
   const ort = builds[backend];
   if (!ort) throw new Error(`unknown backend "${String(backend)}"`);
-  ort.env.wasm.wasmBinary = wasmBinary;
+  ort.env.wasm.wasmBinary = wasmBinaryGz && (await inflate(wasmBinaryGz, "onnxruntime's WebAssembly binary"));
   let session: InferenceSession;
   try {
     session = await ort.InferenceSession.create(model, options as InferenceSession.SessionOptions);
