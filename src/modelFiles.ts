@@ -44,6 +44,8 @@ export interface FolderAccess {
   read(relative: string): Promise<Uint8Array>;
   /** The file's sha256 (hex), streamed; without it the file is read whole. For external data of several GB. */
   sha256?(relative: string): Promise<string>;
+  /** Lets other work run between the check's steps (TurnQueue.next). */
+  pause?(): Promise<void>;
 }
 
 /** Fingerprints of the folders whose files passed every check, by folder. */
@@ -113,6 +115,10 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   if (verified?.get(folder) === fingerprint) return { manifest, modelBytes: modelEntry.size, cached: true };
 
   const [modelBytes, tokenizerBytes] = await Promise.all([access.read(modelFile), access.read(tokenizerFile)]);
+  // What follows is work without I/O: run back to back for every folder, it held the extension host's thread
+  // for 1.5 s of a first window (the bundled models), and the webview's first files, served from that thread
+  // (fileServer.ts), waited. Between steps, the access may let other work through (the store's TurnQueue).
+  await access.pause?.();
   const modelPath = `${folder}/${modelFile}`;
   const tokenizerPath = `${folder}/${tokenizerFile}`;
   const modelIntegrity = integrityProblems(modelBytes, modelPath, declared.onnxBytes, declared.onnxSha256, 'onnx');
@@ -127,6 +133,7 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
       if (actual !== expected) errors.push(`${shown}: sha256: expected ${expected} (manifest.json, field onnx.externalData.sha256), found ${actual}: the file is not the one the manifest describes (damaged, or replaced without updating the manifest)`);
     }
   }
+  await access.pause?.();
   let graph: OnnxGraph | undefined;
   try {
     // A matching checksum vouches for the weights as published; the NaN scan is for files nobody vouches for.
@@ -135,7 +142,9 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
     if (!(err instanceof OnnxReadError)) throw err;
     errors.push(`${modelPath}: expected an ONNX model (a protobuf ModelProto), found ${err.message}`);
   }
+  await access.pause?.();
   if (graph) errors.push(...[...graphProblems(manifest, graph), ...externalDataProblems(manifest, graph), ...weightProblems(graph)].map((p) => `${modelPath}: ${p}`));
+  await access.pause?.();
   const tokenizer = readTokenizerFile(tokenizerBytes, tokenizerPath);
   if ('error' in tokenizer) errors.push(tokenizer.error);
   else {
@@ -145,6 +154,21 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   if (errors.length) return { errors };
   verified?.set(folder, fingerprint);
   return { manifest, modelBytes: modelEntry.size, cached: false };
+}
+
+/**
+ * Turns of the event loop handed out one at a time: concurrent checks that wait for next() between their steps
+ * run one step per turn, with I/O (the file server's requests, the webviews' messages) handled between them.
+ * Resolved by setImmediate, all of a loop's waiting steps would run back to back in its check phase.
+ */
+export class TurnQueue {
+  private last: Promise<void> = Promise.resolve();
+
+  next(): Promise<void> {
+    const turn = this.last.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    this.last = turn;
+    return turn;
+  }
 }
 
 /**
@@ -268,8 +292,9 @@ export function filesNamedBy(json: Record<string, unknown>, manifestUrl: URL): N
 // ---- The node:fs side of folders the extension fills itself (downloads and installs). ----
 
 /** node:fs as the checks' FolderAccess (links resolved, sha256 streamed: an external-data file of GBs is never read whole). */
-export function nodeFolderAccess(folder: string): FolderAccess {
+export function nodeFolderAccess(folder: string, turns?: TurnQueue): FolderAccess {
   return {
+    ...(turns ? { pause: () => turns.next() } : {}),
     async stat(relative) {
       const file = nodePath.join(folder, relative);
       const info = await stat(file).catch(() => undefined);

@@ -15,7 +15,7 @@ import type { ModelManifest } from './core/manifest';
 import type { InvalidModel, ModelDescriptor } from './core/protocol';
 import { Disposable } from './dispose';
 import type { Log } from './log';
-import { type EntryInfo, type FolderAccess, type VerifiedFolders, checkModelFolder, nodeFolderAccess } from './modelFiles';
+import { type EntryInfo, type FolderAccess, type VerifiedFolders, TurnQueue, checkModelFolder, nodeFolderAccess } from './modelFiles';
 import { readModelFolders } from './settings';
 
 /** Where a model comes from: the extension, the commands that install, the open workspace, or the setting. */
@@ -64,6 +64,8 @@ interface Candidate {
 export class ModelStore extends Disposable {
   private cache: Promise<ModelCatalogue> | undefined;
   private readonly verified: VerifiedFolders;
+  /** The checks' steps take turns with the extension host's other work (modelFiles.ts). */
+  private readonly turns = new TurnQueue();
   private readonly changed = this.register(new vscode.EventEmitter<void>());
   /** Fires when the models may have changed; list() then reads them again. */
   readonly onDidChange = this.changed.event;
@@ -231,7 +233,7 @@ export class ModelStore extends Disposable {
   private async check(uri: vscode.Uri, name: string, folder: string): Promise<Omit<StoredModel, 'origin'> | { errors: string[] }> {
     const started = Date.now();
     try {
-      const result = await checkModelFolder(folderAccess(uri), name, folder, this.verified);
+      const result = await checkModelFolder(folderAccess(uri, this.turns), name, folder, this.verified);
       if ('errors' in result) return result;
       this.log.info(`Model ${folder}: ${result.cached ? 'verified before, unchanged' : 'files verified'} (${Date.now() - started} ms)`);
       return { manifest: result.manifest, folder: uri, modelBytes: result.modelBytes };
@@ -270,9 +272,10 @@ function folderEntries(root: vscode.Uri, entries: [string, vscode.FileType][], o
  * The checks' FolderAccess: node:fs on a local disk (links resolved; a large external-data file hashed as a
  * stream, not read whole), else vscode.workspace.fs, where links are not resolved.
  */
-export function folderAccess(folder: vscode.Uri): FolderAccess {
-  if (folder.scheme === 'file') return nodeFolderAccess(folder.fsPath);
+export function folderAccess(folder: vscode.Uri, turns?: TurnQueue): FolderAccess {
+  if (folder.scheme === 'file') return nodeFolderAccess(folder.fsPath, turns);
   return {
+    ...(turns ? { pause: () => turns.next() } : {}),
     stat: async (relative: string): Promise<EntryInfo | undefined> => {
       const uri = vscode.Uri.joinPath(folder, relative);
       let stat: vscode.FileStat;

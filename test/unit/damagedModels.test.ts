@@ -10,7 +10,7 @@ import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Root } from 'protobufjs/light';
-import { type VerifiedFolders, checkModelFolder, copyRegularFile, nodeFolderAccess, readRange, readWholeFile } from '../../src/modelFiles';
+import { type VerifiedFolders, TurnQueue, checkModelFolder, copyRegularFile, nodeFolderAccess, readRange, readWholeFile } from '../../src/modelFiles';
 
 const root = path.join(__dirname, '../..');
 
@@ -178,6 +178,37 @@ describe('model folders are checked before they are offered', function () {
     await fs.writeFile(file, new Uint8Array(0));
     assert.strictEqual((await readWholeFile(file)).length, 0);
     await assert.rejects(readWholeFile(path.join(temp, 'missing.bin')), /ENOENT/);
+  });
+
+  it('gives concurrent checks one step per turn of the event loop (TurnQueue), so that timers and I/O run between', async () => {
+    const turns = new TurnQueue();
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      ticks++;
+      if (running) setTimeout(tick, 0);
+    };
+    tick();
+    const seen: number[] = [];
+    const work = () => {
+      const end = performance.now() + 3; // longer than a timer's least delay (1 ms): one is due after each step
+      while (performance.now() < end);
+    };
+    const check = async () => {
+      for (let step = 0; step < 3; step++) {
+        await turns.next();
+        seen.push(ticks);
+        work();
+      }
+    };
+    await Promise.all(Array.from({ length: 5 }, check));
+    running = false;
+    assert.strictEqual(seen.length, 15);
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `a timer ran between steps ${i - 1} and ${i}: ${seen.join(' ')}`);
+    // The same five checks with the folders' real steps, paused by one queue, give the same verdicts.
+    const { folder, id } = await copyModel(temp, 'transformer');
+    const paused = await Promise.all(Array.from({ length: 3 }, () => checkModelFolder(nodeFolderAccess(folder, turns), id, `models/${id}`)));
+    assert.ok(paused.every((r) => !('errors' in r)), JSON.stringify(paused));
   });
 
   it('hashes external data streamed, with the same verdicts', async () => {
