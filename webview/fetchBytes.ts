@@ -72,8 +72,8 @@ async function readBody(reader: ReadableStreamDefaultReader<Uint8Array>, size: n
   let loaded = 0;
   let slice = performance.now();
   for (;;) {
-    // Chunks that queued while the thread was busy are read back to back (a long task for a large file, once a
-    // 59 ms one for onnxruntime's binary in a cold command, bench:profile --cold): other tasks run every few ms.
+    // Chunks that queued while the thread was busy would be read back to back, in one long task for a large
+    // file: other tasks run every few ms.
     if (performance.now() - slice > SLICE_MS) {
       await yieldToUi();
       slice = performance.now();
