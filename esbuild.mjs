@@ -18,7 +18,7 @@ const production = process.argv.includes('--production');
  * onnxruntime-web's binaries, loaded at run time: the WebGPU build the asyncify binary, the plain wasm build
  * (the wasm backend, faster on CPU) the plain one. Only the chosen backend's binary is fetched. They are
  * written gzipped (3.9× smaller): a webview reads its resources through VS Code, slowly (about 5 MB/s in
- * code-server here), and the page inflates them with the browser's DecompressionStream. Each build bundles its
+ * code-server here), and the onnxruntime worker inflates them with DecompressionStream (webview/inflate.ts). Each build bundles its
  * own loader, so the .mjs files beside them are not needed.
  */
 const ORT_BINARIES = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm'];
