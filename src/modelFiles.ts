@@ -292,9 +292,8 @@ export function filesNamedBy(json: Record<string, unknown>, manifestUrl: URL): N
 // ---- The node:fs side of folders the extension fills itself (downloads and installs). ----
 
 /** node:fs as the checks' FolderAccess (links resolved, sha256 streamed: an external-data file of GBs is never read whole). */
-export function nodeFolderAccess(folder: string, turns?: TurnQueue): FolderAccess {
+export function nodeFolderAccess(folder: string): FolderAccess {
   return {
-    ...(turns ? { pause: () => turns.next() } : {}),
     async stat(relative) {
       const file = nodePath.join(folder, relative);
       const info = await stat(file).catch(() => undefined);

@@ -233,7 +233,7 @@ export class ModelStore extends Disposable {
   private async check(uri: vscode.Uri, name: string, folder: string): Promise<Omit<StoredModel, 'origin'> | { errors: string[] }> {
     const started = Date.now();
     try {
-      const result = await checkModelFolder(folderAccess(uri, this.turns), name, folder, this.verified);
+      const result = await checkModelFolder({ ...folderAccess(uri), pause: () => this.turns.next() }, name, folder, this.verified);
       if ('errors' in result) return result;
       this.log.info(`Model ${folder}: ${result.cached ? 'verified before, unchanged' : 'files verified'} (${Date.now() - started} ms)`);
       return { manifest: result.manifest, folder: uri, modelBytes: result.modelBytes };
@@ -272,10 +272,9 @@ function folderEntries(root: vscode.Uri, entries: [string, vscode.FileType][], o
  * The checks' FolderAccess: node:fs on a local disk (links resolved; a large external-data file hashed as a
  * stream, not read whole), else vscode.workspace.fs, where links are not resolved.
  */
-export function folderAccess(folder: vscode.Uri, turns?: TurnQueue): FolderAccess {
-  if (folder.scheme === 'file') return nodeFolderAccess(folder.fsPath, turns);
+export function folderAccess(folder: vscode.Uri): FolderAccess {
+  if (folder.scheme === 'file') return nodeFolderAccess(folder.fsPath);
   return {
-    ...(turns ? { pause: () => turns.next() } : {}),
     stat: async (relative: string): Promise<EntryInfo | undefined> => {
       const uri = vscode.Uri.joinPath(folder, relative);
       let stat: vscode.FileStat;

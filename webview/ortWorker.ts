@@ -47,14 +47,15 @@ page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 page.onRequest('create', async ({ backend, model, options, wasmBinaryGz }) => {
   const ort = builds[backend];
   if (!ort) throw new Error(`unknown backend "${String(backend)}"`);
-  ort.env.wasm.wasmBinary = wasmBinaryGz && (await inflate(wasmBinaryGz, "onnxruntime's WebAssembly binary"));
   let session: InferenceSession;
   try {
+    ort.env.wasm.wasmBinary = wasmBinaryGz && (await inflate(wasmBinaryGz, "onnxruntime's WebAssembly binary"));
     session = await ort.InferenceSession.create(model, options as InferenceSession.SessionOptions);
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
-    // The model is in onnxruntime's heap now (or was refused): its bytes, received by this worker, are not needed.
-    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data)]) releaseBuffer(bytes, true); // received: the whole buffer is this worker's
+    // The model is in onnxruntime's heap now (or was refused, or the binary could not be inflated): its bytes and
+    // the gzipped binary, received by this worker, are not needed.
+    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data), ...(wasmBinaryGz ? [wasmBinaryGz] : [])]) releaseBuffer(bytes, true); // received: the whole buffer is this worker's
   }
   const id = nextSession++;
   sessions.set(id, { ort, session });

@@ -207,7 +207,7 @@ describe('model folders are checked before they are offered', function () {
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `a timer ran between steps ${i - 1} and ${i}: ${seen.join(' ')}`);
     // The same five checks with the folders' real steps, paused by one queue, give the same verdicts.
     const { folder, id } = await copyModel(temp, 'transformer');
-    const paused = await Promise.all(Array.from({ length: 3 }, () => checkModelFolder(nodeFolderAccess(folder, turns), id, `models/${id}`)));
+    const paused = await Promise.all(Array.from({ length: 3 }, () => checkModelFolder({ ...nodeFolderAccess(folder), pause: () => turns.next() }, id, `models/${id}`)));
     assert.ok(paused.every((r) => !('errors' in r)), JSON.stringify(paused));
   });
 
