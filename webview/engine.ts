@@ -110,6 +110,11 @@ interface ModelSlot {
   readout?: ReadoutWeights;
   /** The head probe's result, once run. */
   probe?: HeadProbeResult;
+  /**
+   * The last text tokenized off the thread, with its options: the panel tokenizes a selection to count it and
+   * the analysis tokenizes it again, and a load may start it ahead of the session (see load).
+   */
+  tokenized?: { text: string; options: string; spans: Promise<TokenSpan[]> };
 }
 
 /** Outputs per occlusion batch: a few sequences of a few hundred tokens, so each batch blocks briefly. */
@@ -158,18 +163,26 @@ export class Engine {
   private tokenizeFor(model: ModelDescriptor, tokenizer: LensTokenizer): Tokenize {
     const id = model.manifest.id;
     const worker = this.options.tokenizers;
-    return async (text, options) => {
-      if (worker && this.models.get(id)?.offThread) {
-        try {
-          const spans = await worker.tokenize(id, text, options);
-          mark('tokenized');
-          return spans;
-        } catch (err) {
-          // The page's own tokenizer says what is wrong, if anything is.
-          console.warn(`Tokenizing on the page: the tokenizer worker failed (${err instanceof Error ? err.message : String(err)}).`);
-        }
+    const offThread = async (text: string, options: TokenizeOptions) => {
+      try {
+        const spans = await worker!.tokenize(id, text, options);
+        mark('tokenized');
+        return spans;
+      } catch (err) {
+        // The page's own tokenizer says what is wrong, if anything is.
+        console.warn(`Tokenizing on the page: the tokenizer worker failed (${err instanceof Error ? err.message : String(err)}).`);
+        return tokenizer.tokenize(text, options);
       }
-      return tokenizer.tokenize(text, options);
+    };
+    return (text, options) => {
+      const slot = this.models.get(id);
+      if (!worker || !slot?.offThread) return Promise.resolve(tokenizer.tokenize(text, options));
+      const key = JSON.stringify(options);
+      const last = slot.tokenized;
+      if (last && last.text === text && last.options === key) return last.spans;
+      const spans = offThread(text, options);
+      slot.tokenized = { text, options: key, spans };
+      return spans;
     };
   }
 
@@ -281,8 +294,8 @@ export class Engine {
    * the panel counts a selection's tokens with it to check the run's memory before it runs. loadMs as for
    * analyseWith (0 when the model was loaded before).
    */
-  async load(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<{ tokenizer: LensTokenizer; tokenize: Tokenize; loadMs: number }> {
-    const { tokenizer, loadMs } = await this.ready(model, signal, onProgress);
+  async load(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void, ahead?: string): Promise<{ tokenizer: LensTokenizer; tokenize: Tokenize; loadMs: number }> {
+    const { tokenizer, loadMs } = await this.ready(model, signal, onProgress, ahead);
     return { tokenizer, tokenize: this.tokenizeFor(model, tokenizer), loadMs };
   }
 
@@ -308,7 +321,7 @@ export class Engine {
    * (the session stays for the next job). A failed load is forgotten, its session released, so that it may
    * be retried. loadMs is what this call waited for the load: 0 when the model was loaded before.
    */
-  private async ready(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<LoadedModel> {
+  private async ready(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void, ahead?: string): Promise<LoadedModel> {
     const id = model.manifest.id;
     const known = this.models.get(id);
     if (known?.warm && known.runner && known.tokenizer) return { runner: known.runner, tokenizer: known.tokenizer, loadMs: 0 };
@@ -332,6 +345,9 @@ export class Engine {
         this.options.tokenizers.load(id, model.manifest.tokenizer.file, tokenizerBytes.slice()); // a copy moves: a retry still has the bytes
         slot.offThread = true;
       }
+      // The text about to be analysed is tokenized in its worker while onnxruntime's creates the session; the
+      // analysis then takes these spans (tokenizeFor). Its failure is the analysis's to report.
+      if (ahead !== undefined && !slot.runner) this.tokenizeFor(model, slot.tokenizer)(ahead, {}).catch(() => undefined);
       // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32. Read
       // before the session is created, which may take the bytes (onnxruntime's worker owns them then).
       if (model.manifest.readout && !slot.readout && !slot.runner) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);

@@ -144,7 +144,7 @@ class PanelPage {
     try {
       // One job: load, count the tokens, and run only when the outputs fit in memory.
       outcome = await engine.exclusive(async (signal) => {
-        const loaded = await engine.load(model, signal, onProgress);
+        const loaded = await engine.load(model, signal, onProgress, selection.text);
         const over = await this.overBudget(model, loaded.tokenizer, loaded.tokenize, selection.text, maxTokens);
         if (over) return over;
         await yieldToUi(); // counting the tokens and the analysis's own tokenizing: two tasks, not one

@@ -8,7 +8,7 @@
 // Then cold commands in fresh windows with the extension's file server and without it, side by side (--cold-ab N
 // of each, alternating; 0 skips them), or, with --against other.vsix, with this build and that one.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
-//   [--cold-ab 3] [--against other.vsix] [--settle-ms 0] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
+//   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
 //   [--scale-file-server on|off|both]
 
 import { spawnSync } from 'node:child_process';
@@ -28,6 +28,8 @@ const BACKENDS = { webgpu: true, wasm: false };
 const chosen = option('--backend', 'both');
 const backends = chosen === 'both' ? Object.keys(BACKENDS) : [chosen];
 const RUNS = Number(option('--runs', 5));
+/** The backend setting of the alternating cold commands: "wasm", or "auto" (which declines the software adapter, then runs wasm too). */
+const COLD_BACKEND = option('--cold-backend', 'wasm');
 const TARGETS = { cold: 1500, warm: 300 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -85,7 +87,7 @@ async function coldAB(arms, file, runs, settleMs) {
   const results = [];
   for (let i = 0; i < 2 * runs; i++) {
     const arm = arms[i % 2];
-    const window = await openWindow(`cold-${i % 2}`, arm.extensionsDir, [file], { 'attentionLens.backend': 'wasm', ...arm.settings }, false);
+    const window = await openWindow(`cold-${i % 2}`, arm.extensionsDir, [file], { 'attentionLens.backend': COLD_BACKEND, ...arm.settings }, false);
     // --settle-ms: a person reads for a while before the first command; 0 (the default) presses at once.
     if (settleMs > 0) await window.page.waitForTimeout(settleMs);
     await selectFile(window.page, file.name, file.text.length);

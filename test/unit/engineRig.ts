@@ -38,7 +38,8 @@ export class DiskFiles implements ModelFileSource {
     await this.before?.(model);
     const modelBytes = new Uint8Array(readFileSync(model.modelUri));
     onProgress(modelBytes.length, modelBytes.length);
-    return { modelBytes, tokenizerJson: JSON.parse(readFileSync(model.tokenizerUri, 'utf8')) as unknown };
+    const tokenizerBytes = new Uint8Array(readFileSync(model.tokenizerUri));
+    return { modelBytes, tokenizerJson: JSON.parse(new TextDecoder().decode(tokenizerBytes)) as unknown, tokenizerBytes };
   }
 }
 

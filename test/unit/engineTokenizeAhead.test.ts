@@ -1,0 +1,62 @@
+// The selection is tokenized while its model's session is created: the panel hands the text to the load, the
+// tokenizer worker starts on it as soon as it has the tokenizer, and the count before the run and the
+// analysis take those spans instead of tokenizing the same text twice more. Real onnxruntime-web (wasm) and
+// the bundled Transformer; the worker's side is the real LensTokenizer, in this thread, recording its calls.
+
+import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import { LensTokenizer, type TokenizeOptions } from '../../src/core/tokenizer';
+import { Engine, type OffThreadTokenizers } from '../../webview/engine';
+import { CountingOrt, DiskFiles, descriptor } from './engineRig';
+
+const transformer = descriptor('media/models/transformer');
+const text = 'export function add(a: number, b: number) {\n  return a + b;\n}\n';
+
+/** The tokenizer worker's requests, answered by the real tokenizer; each call notes how many sessions existed. */
+class RecordingTokenizers implements OffThreadTokenizers {
+  readonly calls: Array<{ text: string; options: TokenizeOptions; sessionsCreated: number }> = [];
+  private readonly loaded = new Map<string, LensTokenizer>();
+  constructor(private readonly ort: CountingOrt) {}
+  load(key: string, file: string, bytes: Uint8Array): void {
+    this.loaded.set(key, new LensTokenizer(JSON.parse(new TextDecoder().decode(bytes)), file));
+  }
+  async tokenize(key: string, text: string, options: TokenizeOptions) {
+    this.calls.push({ text, options, sessionsCreated: this.ort.created });
+    const tokenizer = this.loaded.get(key);
+    if (!tokenizer) throw new Error(`no tokenizer ${key}`);
+    return tokenizer.tokenize(text, options);
+  }
+  unload(key: string): void {
+    this.loaded.delete(key);
+  }
+}
+
+describe('Engine tokenizes the selection while the session is created', function () {
+  this.timeout(60_000);
+
+  it('starts on the text before the session exists, and the count and the analysis share that one call', async () => {
+    const ort = new CountingOrt();
+    const tokenizers = new RecordingTokenizers(ort);
+    const engine = new Engine({ provider: 'wasm', ort, files: new DiskFiles(), tokenizers });
+    try {
+      const analysis = await engine.exclusive(async (signal) => {
+        const loaded = await engine.load(transformer, signal, undefined, text);
+        const counted = await loaded.tokenize(text, {});
+        const result = await engine.analyseWith(transformer, text, 0, 2048, signal);
+        assert.strictEqual(result.tokens.length, counted.length);
+        return result;
+      });
+      const plain = tokenizers.calls.filter((c) => c.text === text && JSON.stringify(c.options) === '{}');
+      assert.strictEqual(plain.length, 1, `the selection was tokenized ${plain.length} times in the worker`);
+      assert.strictEqual(plain[0].sessionsCreated, 0, 'the worker got the text before the session was created');
+      const own = new LensTokenizer(JSON.parse(readFileSync(transformer.tokenizerUri, 'utf8')), 'tokenizer.json').tokenize(text);
+      assert.deepStrictEqual(analysis.tokens.map((t) => [t.id, t.start, t.end]), own.map((s) => [s.id, s.start, s.end]), 'the spans are the tokenizer\'s');
+      // Another text is tokenized afresh.
+      await engine.analyse(transformer, `${text}// more\n`, 0, 2048);
+      assert.strictEqual(tokenizers.calls.filter((c) => c.text === `${text}// more\n`).length, 1);
+    } finally {
+      await engine.dispose();
+    }
+    assert.strictEqual(ort.released, ort.created);
+  });
+});
