@@ -9,6 +9,7 @@ import { LensError } from './errors';
 import type { ModelManifest } from './manifest';
 import { type ModelStructure, canonicalTensor } from './modelStructure';
 import { isBlank } from './text';
+import { type SliceOptions, TimeSlices } from './timeSlices';
 import type { LensTokenizer, TokenSpan, TokenizeOptions } from './tokenizer';
 
 /** A token as shown to the user; offsets are UTF-16 units in the document. */
@@ -76,6 +77,8 @@ export interface AnalyseOptions {
    * log-sum-exp and top-k over a 4,096-word vocabulary take hundreds of ms); the results do not change.
    */
   yieldControl?: () => Promise<void>;
+  /** The time between two yieldControl calls in the predictions (default DEFAULT_SLICE_MS, timeSlices.ts). */
+  sliceMs?: number;
   /**
    * Tokenizes as the tokenizer would, elsewhere (the webview's tokenizer worker: 70–130 ms at 2,000 tokens is
    * too long a task for its main thread); default the tokenizer itself.
@@ -83,8 +86,6 @@ export interface AnalyseOptions {
   tokenize?: (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
 }
 
-/** Rows of logits per slice between yieldControl calls (about 10 ms at a 4,096-word vocabulary). */
-const ROWS_PER_SLICE = 128;
 
 /** Tokenizes the text for every sequence, runs the model and derives the shared views. */
 export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, text: string, startOffset: number, options: AnalyseOptions): Promise<Analysis> {
@@ -143,7 +144,7 @@ export async function analyseTokens(tokenizer: LensTokenizer, runner: ModelRunne
   checkCancelled(options.signal);
   const primary = sequences.find((s) => s.id === structure.primary);
   if (!primary) throw new LensError('internal', `No tokens given for sequence "${structure.primary}", the one the model's logits score.`);
-  const { surprisal: bits, predictions } = await predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer, options.yieldControl);
+  const { surprisal: bits, predictions } = await predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer, options.yieldControl && { pause: options.yieldControl, sliceMs: options.sliceMs });
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
     manifest,
@@ -173,7 +174,7 @@ async function predictionsOf(
   tokens: AnalysedToken[],
   topK: number,
   tokenizer: LensTokenizer,
-  yieldControl?: () => Promise<void>,
+  slicing?: SliceOptions,
 ): Promise<{ surprisal: Float32Array; predictions: NextToken[][] }> {
   const T = tokens.length;
   const spec = structure.logits;
@@ -182,16 +183,16 @@ async function predictionsOf(
   const ids = tokens.map((t) => t.id);
   const V = logits.dims[logits.dims.length - 1];
   const rows = logits.data.length / V;
-  // The log-sum-exp of each row is shared by surprisal and the predictions; both are computed a slice of rows
-  // at a time (the same values as rowLogSumExp and topPredictions over the whole tensor).
+  // The log-sum-exp of each row is shared by surprisal and the predictions; both are computed in slices of a
+  // few ms (the same values as rowLogSumExp and topPredictions over the whole tensor). Slices by time, not by
+  // rows: on a page whose code has not run yet, 128 rows of a 4,096-word vocabulary took 125 ms (bench:profile --cold).
   const lse = new Float64Array(rows);
   const top: Prediction[][] = [];
-  for (let from = 0; from < rows; from += ROWS_PER_SLICE) {
-    if (from > 0 && yieldControl) await yieldControl();
-    for (let t = from; t < Math.min(rows, from + ROWS_PER_SLICE); t++) {
-      lse[t] = logSumExp(logits.data, t * V, V);
-      top.push(rowTopK(logits.data, t * V, V, topK, lse[t]));
-    }
+  const slices = slicing && new TimeSlices(slicing);
+  for (let t = 0; t < rows; t++) {
+    if (t > 0) await slices?.more();
+    lse[t] = logSumExp(logits.data, t * V, V);
+    top.push(rowTopK(logits.data, t * V, V, topK, lse[t]));
   }
   let bits: Float32Array;
   if (structure.predictsNext) {
