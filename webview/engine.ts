@@ -371,7 +371,7 @@ export class Engine {
         slot.runner = await creating.catch(() => undefined); // the session is released below, like any failed load's
         throw err;
       }
-      if (ahead !== undefined && fresh) this.tokenizeFor(model, tokenizer)(ahead, {}).catch(() => undefined);
+      if (ahead !== undefined && fresh && slot.offThread) this.tokenizeFor(model, tokenizer)(ahead, {}).catch(() => undefined);
       const runner = (slot.runner = await creating);
       mark('session');
       if (signal.aborted) throw cancelledError('exclusive');

@@ -86,7 +86,6 @@ export interface AnalyseOptions {
   tokenize?: (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
 }
 
-
 /** Tokenizes the text for every sequence, runs the model and derives the shared views. */
 export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, text: string, startOffset: number, options: AnalyseOptions): Promise<Analysis> {
   const now = options.now ?? (() => Date.now());
