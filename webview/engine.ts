@@ -314,16 +314,6 @@ export class Engine {
     return this.disposing;
   }
 
-  /** A session of a model's files (its caller owns it), on the engine's backend. */
-  private createRunner(model: ModelDescriptor, modelBytes: Uint8Array, externalData: Uint8Array | undefined): Promise<ModelRunner> {
-    const inputs = sessionInputs(model.manifest, modelBytes, externalData);
-    return ModelRunner.create(this.options.ort, model.manifest, inputs.model, {
-      executionProviders: [this.options.provider],
-      graphOptimizationLevel: 'all',
-      ...(inputs.externalData ? { externalData: inputs.externalData } : {}),
-    });
-  }
-
   /**
    * A model's tokenizer and warm session, loaded first if need be. Called only inside a job body, so that
    * creating and warming a session never overlaps another inference. A cancelled job stops waiting for a
@@ -347,45 +337,43 @@ export class Engine {
       }
       const { modelBytes, externalData, tokenizerJson, tokenizerBytes } = await untilAborted(slot.files, signal);
       mark('files');
+      // The page's own tokenizer is built before the session's creation starts, not during it: beside onnxruntime's
+      // and the tokenizer's workers, on two cores, its 72 ms task took 280 ms (bench:profile --cold).
+      if (!slot.tokenizer) {
+        slot.tokenizer = new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
+        await yieldToUi(); // building the tokenizer and reading the model's graph: two tasks (53 ms as one, bench:profile --cold)
+      }
       if (this.options.tokenizers && tokenizerBytes && !slot.offThread) {
         this.options.tokenizers.load(id, model.manifest.tokenizer.file, tokenizerBytes.slice()); // a copy moves: a retry still has the bytes
         slot.offThread = true;
       }
+      // The text about to be analysed is tokenized in its worker while onnxruntime's creates the session; the
+      // analysis then takes these spans (tokenizeFor). Its failure is the analysis's to report.
+      if (ahead !== undefined && !slot.runner && slot.offThread) this.tokenizeFor(model, slot.tokenizer)(ahead, {}).catch(() => undefined);
       // The logit lens's weights: checked against the graph (names, types, shapes) and kept as float32. Read
       // before the session is created, which may take the bytes (onnxruntime's worker owns them then).
       if (model.manifest.readout && !slot.readout && !slot.runner) slot.readout = readoutWeights(model.manifest, modelBytes, externalData);
-      const fresh = !slot.runner;
-      const creating = slot.runner ? Promise.resolve(slot.runner) : this.createRunner(model, modelBytes, externalData);
-      creating.catch(() => undefined); // awaited below, whatever the tokenizer does
-      // While onnxruntime's worker creates the session, this thread builds the page's own tokenizer (72 ms in a cold
-      // page, bench:profile --cold) and the tokenizer worker starts on the text about to be analysed, whose spans
-      // the analysis then takes (tokenizeFor; a failure there is the analysis's to report).
-      let tokenizer: LensTokenizer;
-      try {
-        if (!slot.tokenizer) {
-          await yieldToUi(); // reading the model's graph and building the tokenizer: two tasks (53 ms as one)
-          slot.tokenizer = new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
-        }
-        tokenizer = slot.tokenizer;
-      } catch (err) {
-        slot.runner = await creating.catch(() => undefined); // the session is released below, like any failed load's
-        throw err;
+      if (!slot.runner) {
+        const inputs = sessionInputs(model.manifest, modelBytes, externalData);
+        slot.runner = await ModelRunner.create(this.options.ort, model.manifest, inputs.model, {
+          executionProviders: [this.options.provider],
+          graphOptimizationLevel: 'all',
+          ...(inputs.externalData ? { externalData: inputs.externalData } : {}),
+        });
       }
-      if (ahead !== undefined && fresh && slot.offThread) this.tokenizeFor(model, tokenizer)(ahead, {}).catch(() => undefined);
-      const runner = (slot.runner = await creating);
       mark('session');
       if (signal.aborted) throw cancelledError('exclusive');
       // First runs compile kernels; a model whose declared axes do not match its outputs fails here, and
       // one whose outputs break what its roles promise (rows summing to 1, gates in [0, 1]…) fails the check.
-      const warmUp = tokenizer.encode(WARM_UP_TEXT);
-      const sequences = runner.structure.sequences;
-      const outputs = await runner.run(Object.fromEntries(sequences.map((s) => [s.id, warmUp])));
-      assertSaneRun(model.manifest, outputs, Object.fromEntries(sequences.map((s) => [s.id, warmUp.length])), tokenizer.vocabSize);
+      const warmUp = slot.tokenizer.encode(WARM_UP_TEXT);
+      const sequences = slot.runner.structure.sequences;
+      const outputs = await slot.runner.run(Object.fromEntries(sequences.map((s) => [s.id, warmUp])));
+      assertSaneRun(model.manifest, outputs, Object.fromEntries(sequences.map((s) => [s.id, warmUp.length])), slot.tokenizer.vocabSize);
       mark('warm');
       slot.warm = true;
       slot.files = undefined;
       slot.onProgress = undefined;
-      return { runner, tokenizer, loadMs: performance.now() - started };
+      return { runner: slot.runner, tokenizer: slot.tokenizer, loadMs: performance.now() - started };
     } catch (err) {
       if (signal.aborted && err instanceof LensError && err.code === 'cancelled') throw err; // kept for the next job
       if (this.models.get(id) === slot) this.models.delete(id);

@@ -52,24 +52,6 @@ describe('Engine releases every session (real onnxruntime-web)', function () {
     await closeAndCount(engine, ort);
   });
 
-  it('a tokenizer that cannot be built while the session is created: the session is released and the tokenizer named', async () => {
-    const ort = new CountingOrt();
-    let broken = true;
-    const files = new (class extends DiskFiles {
-      override async files(model: Parameters<DiskFiles['files']>[0], onProgress: (loaded: number, total: number) => void) {
-        const read = await super.files(model, onProgress);
-        return broken ? { ...read, tokenizerJson: { ...(read.tokenizerJson as object), model: { type: 'Nonsense' } } } : read;
-      }
-    })();
-    const engine = new Engine({ provider: 'wasm', ort, files });
-    await assert.rejects(engine.analyse(toy, 'let a = 1;', 0, 2048), /"model\.type" should be one of "BPE", "WordPiece", "Unigram", but found "Nonsense"/);
-    assert.strictEqual(ort.created, 1, 'the session was being created meanwhile');
-    assert.strictEqual(ort.live, 0, 'and was released');
-    broken = false;
-    assert.ok((await engine.analyse(toy, 'let a = 1;', 0, 2048)).tokens.length > 0, 'a retry with a good tokenizer loads');
-    await closeAndCount(engine, ort);
-  });
-
   it('a first run that fails, retried: each attempt releases its session, and other models still work', async () => {
     const { ort, engine } = setUp();
     for (let attempt = 1; attempt <= 2; attempt++) {
