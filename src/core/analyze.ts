@@ -77,7 +77,7 @@ export interface AnalyseOptions {
    * log-sum-exp and top-k over a 4,096-word vocabulary take hundreds of ms); the results do not change.
    */
   yieldControl?: () => Promise<void>;
-  /** The time between two yieldControl calls in the predictions (default DEFAULT_SLICE_MS, timeSlices.ts). */
+  /** The time between two yieldControl calls in the predictions (default PREDICTIONS_SLICE_MS). */
   sliceMs?: number;
   /**
    * Tokenizes as the tokenizer would, elsewhere (the webview's tokenizer worker: 70–130 ms at 2,000 tokens is
@@ -85,6 +85,13 @@ export interface AnalyseOptions {
    */
   tokenize?: (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
 }
+
+/**
+ * Main-thread time per slice of the predictions: under the 50 ms of a long task, and long enough that a warm
+ * analysis of a few hundred tokens (about 30 ms) is not cut up. With 8 ms slices, a warm command of 234 tokens
+ * took 309–845 ms against 236–311 ms, the workbench's tasks running between the slices (bench:vscode, load 4–7).
+ */
+const PREDICTIONS_SLICE_MS = 40;
 
 /** Tokenizes the text for every sequence, runs the model and derives the shared views. */
 export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, text: string, startOffset: number, options: AnalyseOptions): Promise<Analysis> {
@@ -143,7 +150,7 @@ export async function analyseTokens(tokenizer: LensTokenizer, runner: ModelRunne
   checkCancelled(options.signal);
   const primary = sequences.find((s) => s.id === structure.primary);
   if (!primary) throw new LensError('internal', `No tokens given for sequence "${structure.primary}", the one the model's logits score.`);
-  const { surprisal: bits, predictions } = await predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer, options.yieldControl && { pause: options.yieldControl, sliceMs: options.sliceMs });
+  const { surprisal: bits, predictions } = await predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer, options.yieldControl && { pause: options.yieldControl, sliceMs: options.sliceMs ?? PREDICTIONS_SLICE_MS });
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
     manifest,
@@ -182,9 +189,9 @@ async function predictionsOf(
   const ids = tokens.map((t) => t.id);
   const V = logits.dims[logits.dims.length - 1];
   const rows = logits.data.length / V;
-  // The log-sum-exp of each row is shared by surprisal and the predictions; both are computed in slices of a
-  // few ms (the same values as rowLogSumExp and topPredictions over the whole tensor). Slices by time, not by
-  // rows: on a page whose code has not run yet, 128 rows of a 4,096-word vocabulary took 125 ms (bench:profile --cold).
+  // The log-sum-exp of each row is shared by surprisal and the predictions; both are computed in slices of
+  // PREDICTIONS_SLICE_MS (the same values as rowLogSumExp and topPredictions over the whole tensor). Slices by time,
+  // not by rows: on a page whose code has not run yet, 128 rows of a 4,096-word vocabulary took 125 ms (bench:profile --cold).
   const lse = new Float64Array(rows);
   const top: Prediction[][] = [];
   const slices = slicing && new TimeSlices(slicing);
