@@ -196,7 +196,7 @@ async function predictionsOf(
   const top: Prediction[][] = [];
   const slices = slicing && new TimeSlices(slicing);
   for (let t = 0; t < rows; t++) {
-    if (t > 0) await slices?.more();
+    if (t > 0 && slices?.due()) await slices.pause(); // no await per row: 2,048 rows, 2,048 promises otherwise
     lse[t] = logSumExp(logits.data, t * V, V);
     top.push(rowTopK(logits.data, t * V, V, topK, lse[t]));
   }

@@ -79,7 +79,7 @@ async function openWindow(label, extensionsDir, files, settings, webgpu) {
 }
 
 /**
- * Cold commands (wasm, a fresh window each) in two arms, alternating: by default this build with the extension's
+ * Cold commands (backend setting --cold-backend, a fresh window each) in two arms, alternating: by default this build with the extension's
  * file server and without it (attentionLens.fileServer "off": VS Code's resource loading); with --against, this
  * build and another VSIX. Returns [{ arm, ms, binary, model }] (the two files' fetch times).
  */
@@ -275,7 +275,7 @@ try {
     const of = (arm) => runs.filter((r) => r.arm === arm);
     const [a, b] = arms.map(of);
     const width = Math.max(...arms.map((arm) => arm.label.length));
-    console.log(`\nCold command → heatmap painted (wasm, ${files[0].tokens} tokens, a fresh window each, alternating${settleMs ? `, the command ${settleMs} ms after the window loaded` : ''}): ${arms[0].label} against ${arms[1].label}`);
+    console.log(`\nCold command → heatmap painted (backend setting ${COLD_BACKEND}, ${files[0].tokens} tokens, a fresh window each, alternating${settleMs ? `, the command ${settleMs} ms after the window loaded` : ''}): ${arms[0].label} against ${arms[1].label}`);
     for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} median ${ms(median(list.map((r) => r.ms)))} (${list.map((r) => ms(r.ms)).join(', ')})`);
     console.log(`  ratio (${arms[1].label} / ${arms[0].label}): ${(median(b.map((r) => r.ms)) / median(a.map((r) => r.ms))).toFixed(2)}×`);
     for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: binary ${r.binary}; model ${r.model} (after the key press)`);
