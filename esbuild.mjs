@@ -65,6 +65,8 @@ const configs = [
       ortWorker: join(root, 'webview/ortWorker.ts'),
       // The engines tokenize analysed text in this one (webview/tokenizerClient.ts).
       tokenizerWorker: join(root, 'webview/tokenizerWorker.ts'),
+      // Occlusions' KL sums run in this one (webview/klClient.ts).
+      klWorker: join(root, 'webview/klWorker.ts'),
       main: join(root, 'webview/main.css'),
     },
     outdir: join(root, 'out/webview'),

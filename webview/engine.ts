@@ -16,6 +16,7 @@ import type { ModelManifest } from '../src/core/manifest';
 import { assertSaneRun } from '../src/core/modelSanity';
 import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
+import type { KlSums } from '../src/core/klSums';
 import type { HeadProbeResult } from '../src/core/headProbe';
 import type { ReadoutWeights } from '../src/core/logitLens';
 import type { MaskedPredictions } from '../src/core/maskedPredictions';
@@ -93,6 +94,8 @@ export interface EngineOptions {
   files: ModelFileSource;
   /** Where analysed text is tokenized; absent: on the engine's own thread. */
   tokenizers?: OffThreadTokenizers;
+  /** Where each occlusion's KL sums run (the page's KL worker); absent: on the engine's own thread, in slices. */
+  klSums?: () => KlSums;
 }
 
 /** A model as far as it is loaded; a session in `runner` is the engine's to release. */
@@ -244,9 +247,9 @@ export class Engine {
       if (replacementId === undefined) throw new LensError('model-invalid', `The tokenizer of "${model.manifest.id}" has no ${wanted !== undefined ? `token ${JSON.stringify(wanted)} (manifest field occlusionToken)` : 'token for a single space; set the manifest field occlusionToken'}.`);
       const structure = runner.structure;
       const primary = structure.primary;
-      // The runs happen in onnxruntime's worker, the KL sums on this (the UI) thread while the worker runs the
-      // next batch (pipelinedBatches): small batches with a task boundary before each let the panel paint
-      // progress and answer input between them.
+      // The runs happen in onnxruntime's worker, the KL sums in the options' worker (or on this thread, in
+      // slices) while it runs the next batch (pipelinedBatches): small batches with a task boundary before each
+      // let the panel paint progress and answer input between them.
       const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
       // A model that can start from the state or key/value cache after a prefix runs only each suffix
       // (occlusionPrefix.ts); any other runs whole copies.
@@ -260,6 +263,7 @@ export class Engine {
         onProgress,
         pause,
         maxBatchBytes: OCCLUSION_BATCH_BYTES,
+        ...(this.options.klSums ? { klSums: this.options.klSums } : {}),
       });
     }, signal);
   }

@@ -6,6 +6,7 @@
 
 import type { Tensor } from './analysis';
 import { LensError } from './errors';
+import { type KlBatch, type KlSums, localKlSums } from './klSums';
 
 /** One model input: every sequence it takes, by name (e.g. { input_ids } or { source, target }). */
 export type SequenceIds = Record<string, readonly number[]>;
@@ -25,6 +26,8 @@ export interface OcclusionOptions {
   pause?: () => Promise<void>;
   /** Positions of the occluded sequence to leave alone (e.g. [CLS], [SEP]); their column stays 0. */
   skip?: (k: number) => boolean;
+  /** Where the KL sums run, one KlSums per occlusion (klSums.ts); default: this thread, in slices through `pause`. */
+  klSums?: () => KlSums;
 }
 
 export interface OcclusionTarget {
@@ -38,83 +41,6 @@ export interface OcclusionTarget {
    * sequence that every target position sees.
    */
   causal: boolean;
-}
-
-// exp(x) for x ≤ 0 as 2^(n/32)·e^r, |r| ≤ ln2/64, with a degree-6 polynomial: within 1e-15 of Math.exp and
-// about twice as fast; the KL sums below take V exponentials per (t, k), as much time as the model runs.
-const EXP_STEPS = 32 / Math.LN2;
-const LN2_HI_STEP = 0.6931471803691238 / 32;
-const LN2_LO_STEP = 1.9082149292705877e-10 / 32;
-const TWO_TO_STEP = Float64Array.from({ length: 32 }, (_, j) => 2 ** (j / 32));
-const TWO_TO = Float64Array.from({ length: 1023 }, (_, i) => 2 ** -i);
-
-function expNonPositive(x: number): number {
-  const n = Math.floor(x * EXP_STEPS + 0.5);
-  if (n < -32 * 1022) return 0;
-  const r = x - n * LN2_HI_STEP - n * LN2_LO_STEP;
-  const e = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720)))));
-  return e * TWO_TO_STEP[n & 31] * TWO_TO[-(n >> 5)];
-}
-
-/** log Σ exp over V logits at `offset` of `data` (every row of one occlusion the same way). */
-function rowLogSumExp(data: Float32Array, offset: number, V: number): number {
-  let max = -Infinity;
-  for (let v = 0; v < V; v++) max = Math.max(max, data[offset + v]);
-  return logSumExpBelow(data, offset, V, max);
-}
-
-/** rowLogSumExp given the row's maximum. */
-function logSumExpBelow(data: Float32Array, offset: number, V: number, max: number): number {
-  if (max === -Infinity || max === Infinity) return max;
-  let sum = 0;
-  for (let v = 0; v < V; v++) sum += expNonPositive(data[offset + v] - max);
-  return max + Math.log(sum);
-}
-
-/**
- * The unperturbed distributions p_t of one sequence, kept so that KL(p_t ‖ q) against any logits row x takes
- * one exponential per entry: with q = softmax(x) and p = softmax(x̄), KL = Σ p·(x̄ − x) + (lse(x) − lse(x̄))·Σ p.
- * That halves the exponentials of summing over log q, and an unchanged row gives exactly 0.
- */
-export class BaselineRows {
-  private readonly logits: Float32Array;
-  private readonly p: Float32Array;
-  private readonly lse: Float64Array;
-  private readonly mass: Float64Array;
-
-  /** From logits [T, V] at `offset` of `data`. */
-  constructor(data: Float32Array, offset: number, readonly T: number, readonly V: number) {
-    this.logits = data.slice(offset, offset + T * V);
-    this.p = new Float32Array(T * V);
-    this.lse = new Float64Array(T);
-    this.mass = new Float64Array(T);
-    for (let t = 0; t < T; t++) {
-      const lse = rowLogSumExp(this.logits, t * V, V);
-      let mass = 0;
-      for (let v = t * V; v < (t + 1) * V; v++) {
-        this.p[v] = Math.exp(this.logits[v] - lse);
-        mass += this.p[v];
-      }
-      this.lse[t] = lse;
-      this.mass[t] = mass;
-    }
-  }
-
-  /** KL(p_t ‖ softmax(x)) in bits, x the V logits at `offset` of `data`. */
-  klBits(t: number, data: Float32Array, offset: number): number {
-    const { V, p, logits } = this;
-    const base = t * V;
-    // One pass for the cross term and the row's maximum, one for its exponentials (rowLogSumExp's two, less one).
-    let cross = 0;
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) {
-      const x = data[offset + v];
-      max = Math.max(max, x);
-      const pv = p[base + v];
-      if (pv > 0) cross += pv * (logits[base + v] - x);
-    }
-    return Math.max(0, cross + (logSumExpBelow(data, offset, V, max) - this.lse[t]) * this.mass[t]) / Math.LN2;
-  }
 }
 
 /** [B, T, V] of logits for a batch of B, checked. */
@@ -149,24 +75,27 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
   cancelled();
   const baseline = await runBatch([ids]);
   const V = logitsDims(baseline, 1, T);
-  const base = new BaselineRows(baseline.data, 0, T, V);
   const perInput = Math.max(1, baseline.data.byteLength);
   const batchSize = Math.max(1, Math.min(positions.length, Math.floor((options.maxBatchBytes ?? 256 * 2 ** 20) / perInput)));
   const batches: number[][] = [];
   for (let first = 0; first < positions.length; first += batchSize) batches.push(positions.slice(first, first + batchSize));
   let done = 0;
-  const slices = new KlSlices(options.pause, cancelled);
-  await pipelinedBatches(
-    batches,
-    (ks) => runBatch(ks.map((k) => ({ ...ids, [options.occluded]: source.map((id, j) => (j === k ? options.replacementId : id)) }))),
-    async (ks, logits) => {
-      logitsDims(logits, ks.length, T);
-      await klColumns(base, out, K, ks, logits.data, (k) => (triangular ? k : 0), (b, _k, t) => b * T + t, slices);
-      options.onProgress?.((done += ks.length), positions.length);
-    },
-    options,
-    cancelled,
-  );
+  await withKlSums(options, cancelled, async (sums) => {
+    await sums.baseline(ownedCopy(baseline.data, T * V), T, V);
+    await pipelinedBatches(
+      batches,
+      (ks) => runBatch(ks.map((k) => ({ ...ids, [options.occluded]: source.map((id, j) => (j === k ? options.replacementId : id)) }))),
+      async (ks, logits) => {
+        logitsDims(logits, ks.length, T);
+        const first = ks.map((k) => (triangular ? k : 0));
+        const batch = { first, rowStart: ks.map((_, b) => b * T + first[b]) };
+        writeColumns(out, K, ks, batch, T, await sums.columns(batch, logits.data));
+        options.onProgress?.((done += ks.length), positions.length);
+      },
+      options,
+      cancelled,
+    );
+  });
   return out;
 }
 
@@ -201,53 +130,23 @@ export async function pipelinedBatches<B>(
   }
 }
 
-/** How long the KL sums run before they yield through `pause` (a batch of 12 MiB of logits is 3.1 million exponentials). */
-const KL_SLICE_MS = 10;
-
-/**
- * Writes a batch's KL columns into out (row-major, `columns` wide): for item b, which occluded position ks[b],
- * rows t = first(k)..T-1 against the logits row rowOf(b, k, t), yielding through `slices` as they ask.
- */
-export async function klColumns(
-  base: BaselineRows,
-  out: Float32Array,
-  columns: number,
-  ks: readonly number[],
-  logits: Float32Array,
-  first: (k: number) => number,
-  rowOf: (b: number, k: number, t: number) => number,
-  slices: KlSlices,
-): Promise<void> {
-  slices.start();
-  for (const [b, k] of ks.entries()) {
-    for (let t = first(k); t < base.T; t++) {
-      out[t * columns + k] = base.klBits(t, logits, rowOf(b, k, t) * base.V);
-      const yielded = slices.next();
-      if (yielded) await yielded;
-    }
+/** Runs body with an occlusion's KL sums where the options say, disposed of however it ends. */
+export async function withKlSums<R>(options: Pick<OcclusionOptions, 'klSums' | 'pause'>, cancelled: () => void, body: (sums: KlSums) => Promise<R>): Promise<R> {
+  const sums = options.klSums?.() ?? localKlSums(options.pause, cancelled);
+  try {
+    return await body(sums);
+  } finally {
+    sums.dispose();
   }
 }
 
-/** Keeps a batch's KL sums in short tasks: they yield through `pause` (then check cancellation) every KL_SLICE_MS. */
-export class KlSlices {
-  private since = 0;
+/** The first n values of logits in an array of their own, for KlSums.baseline (which may move it). */
+export function ownedCopy(logits: Float32Array, n: number): Float32Array {
+  return logits.slice(0, n);
+}
 
-  constructor(
-    private readonly pause: (() => Promise<void>) | undefined,
-    private readonly cancelled: () => void,
-  ) {}
-
-  /** A batch's sums start now. */
-  start(): void {
-    this.since = performance.now();
-  }
-
-  /** Called after each row: a pause to await once KL_SLICE_MS have passed since the start or the last one, else undefined. */
-  next(): Promise<void> | undefined {
-    if (!this.pause || performance.now() - this.since < KL_SLICE_MS) return undefined;
-    return this.pause().then(() => {
-      this.cancelled();
-      this.since = performance.now();
-    });
-  }
+/** Writes a batch's KL values (KlSums.columns' order) into out, row-major and `columns` wide, at columns ks. */
+export function writeColumns(out: Float32Array, columns: number, ks: readonly number[], batch: KlBatch, T: number, values: Float32Array): void {
+  let i = 0;
+  for (const [b, k] of ks.entries()) for (let t = batch.first[b]; t < T; t++) out[t * columns + k] = values[i++];
 }

@@ -13,7 +13,7 @@ import { type SeededCache, cacheSeeds, cachesAfter } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { modelStructure } from './modelStructure';
-import { BaselineRows, type OcclusionOptions, type OcclusionTarget, type SequenceIds, KlSlices, klColumns, logitsDims, occlusion, pipelinedBatches } from './occlusion';
+import { type OcclusionOptions, type OcclusionTarget, type SequenceIds, logitsDims, occlusion, ownedCopy, pipelinedBatches, withKlSums, writeColumns } from './occlusion';
 
 /** What occlusion needs of a model runner (a ModelRunner). */
 export type OcclusionRunner = Pick<ModelRunner, 'manifest' | 'run' | 'runBatchLogits'>;
@@ -181,7 +181,6 @@ export async function occlusionReusingPrefix(
   const logitsName = runner.manifest.outputs.find((o) => o.role === 'logits')!.name;
   const V = logitsDims({ dims: [1, ...base[logitsName].dims], data: base[logitsName].data }, 1, T);
   if (!(await prefixCheck(runner, plan, base, tokens, base[logitsName].data, V))) return undefined;
-  const baseline = new BaselineRows(base[logitsName].data, 0, T, V);
   const maxBytes = options.maxBatchBytes ?? 256 * 2 ** 20;
   const batches: number[][] = [];
   for (let first = 0; first < positions.length; ) {
@@ -204,28 +203,31 @@ export async function occlusionReusingPrefix(
   const fromCache = plan.caches.length > 0;
   const start = (ks: number[], k: number) => (fromCache ? ks[0] : k);
   let done = 0;
-  const slices = new KlSlices(options.pause, cancelled);
-  await pipelinedBatches(
-    batches,
-    (ks) => {
-      const length = T - ks[0];
-      const batch = ks.map((k) => {
-        const suffix = fromCache ? tokens.slice(ks[0]) : [options.replacementId, ...tokens.slice(k + 1)];
-        if (fromCache) suffix[k - ks[0]] = options.replacementId;
-        while (suffix.length < length) suffix.push(options.replacementId);
-        return { [plan.sequence]: suffix };
-      });
-      return runner.runBatchLogits(batch, seeds(plan, base, ks));
-    },
-    async (ks, logits) => {
-      const length = T - ks[0];
-      logitsDims(logits, ks.length, length);
-      await klColumns(baseline, out, T, ks, logits.data, (k) => k, (b, k, t) => b * length + t - start(ks, k), slices);
-      options.onProgress?.((done += ks.length), positions.length);
-    },
-    options,
-    cancelled,
-  );
+  await withKlSums(options, cancelled, async (sums) => {
+    await sums.baseline(ownedCopy(base[logitsName].data, T * V), T, V);
+    await pipelinedBatches(
+      batches,
+      (ks) => {
+        const length = T - ks[0];
+        const batch = ks.map((k) => {
+          const suffix = fromCache ? tokens.slice(ks[0]) : [options.replacementId, ...tokens.slice(k + 1)];
+          if (fromCache) suffix[k - ks[0]] = options.replacementId;
+          while (suffix.length < length) suffix.push(options.replacementId);
+          return { [plan.sequence]: suffix };
+        });
+        return runner.runBatchLogits(batch, seeds(plan, base, ks));
+      },
+      async (ks, logits) => {
+        const length = T - ks[0];
+        logitsDims(logits, ks.length, length);
+        const batch = { first: [...ks], rowStart: ks.map((k, b) => b * length + k - start(ks, k)) };
+        writeColumns(out, T, ks, batch, T, await sums.columns(batch, logits.data));
+        options.onProgress?.((done += ks.length), positions.length);
+      },
+      options,
+      cancelled,
+    );
+  });
   return out;
 }
 

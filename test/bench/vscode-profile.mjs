@@ -5,11 +5,12 @@
 // functions by self time and their heaviest call paths; then, from a trace of the same stretch of time, each main-thread
 // task of 50 ms or more with the samples and the trace's events (style, layout, paint, GC) inside it. Printed, never asserted.
 // Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views] [--switches]
-//   [--categories blink,cc,…]
+//   [--occlusion] [--categories blink,cc,…]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
 //   first command in a fresh window (model load included), else a second command after a warm first one; --views
 //   profiles the head view, the model view and heatmap hovers after it too; --switches profiles only the heatmap's
-//   head switches after it (each head of the layer in turn); --categories adds trace categories (what a Paint did).
+//   head switches after it (each head of the layer in turn); --occlusion profiles only the W(t, k) view's occlusion
+//   after it (click to done, as bench:vscode times it); --categories adds trace categories (what a Paint did).
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { benchSource, prefixOfTokens } from './benchSelection.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
-import { headSwitches, heatmapHovers, markShown, tabPainted, untilIdle, untilPainted } from './webviewTiming.mjs';
+import { headSwitches, heatmapHovers, markShown, occlusionTimed, tabPainted, untilIdle, untilPainted } from './webviewTiming.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -28,6 +29,7 @@ const TOKENS = Number(option('--tokens', 1024));
 const COLD = args.includes('--cold');
 const VIEWS = args.includes('--views');
 const SWITCHES = args.includes('--switches');
+const OCCLUSION = args.includes('--occlusion');
 /** More trace categories (e.g. blink,cc,disabled-by-default-skia: what a Paint event did); more event names then. */
 const CATEGORIES = option('--categories', '').split(',').filter(Boolean);
 
@@ -181,11 +183,20 @@ try {
     await cdp.send('Profiler.start');
     await frame.evaluate(headSwitches, { rounds: 1 });
   }
+  let occluded;
+  if (OCCLUSION) {
+    // Only the occlusion, from the button's click to the frame that says it is done.
+    await cdp.send('Profiler.stop');
+    await cdp.send('Profiler.start');
+    occluded = await frame.evaluate(occlusionTimed, { timeoutMs: 600_000 });
+    if (occluded.timedOut) throw new Error('occlusion did not finish');
+  }
   const { profile } = await cdp.send('Profiler.stop');
   const events = await endTrace();
   console.log(`\n${COLD ? 'Cold' : 'Warm'} command with ${MODEL}: ${painted.timings ?? JSON.stringify(painted)}`);
+  if (occluded) console.log(`Occlusion: ${Math.round(occluded.ms)} ms; longest task ${Math.round(occluded.longest)} ms, own ${Math.round(occluded.ownLongest)} ms`);
   console.log('Busiest stretches of the main thread (ms): self time by function, then the heaviest call paths.');
-  for (const s of busiestStretches(profile, SWITCHES ? 12 : 6)) {
+  for (const s of busiestStretches(profile, SWITCHES || OCCLUSION ? 12 : 6)) {
     console.log(`\n${s.ms.toFixed(0)} ms`);
     for (const [name, ms] of s.self) console.log(`  ${ms.toFixed(0).padStart(6)}  ${name}`);
     for (const [path, ms] of s.paths) console.log(`  ${ms.toFixed(0).padStart(6)}  ${path}`);

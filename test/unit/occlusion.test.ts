@@ -10,7 +10,8 @@ import * as ort from 'onnxruntime-web';
 import * as path from 'path';
 import { tensor } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
-import { type BatchLogits, KlSlices, type SequenceIds, occlusion } from '../../src/core/occlusion';
+import { KlSlices } from '../../src/core/klSums';
+import { type BatchLogits, type SequenceIds, occlusion } from '../../src/core/occlusion';
 
 const root = path.join(__dirname, '../..');
 const IDS = [3, 1, 4, 1, 5, 2, 6, 5, 3];
