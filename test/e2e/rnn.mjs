@@ -131,6 +131,24 @@ export function describeRnnViews(session) {
     });
 
     if (session.backend.name === 'wasm') {
+      // Software WebGPU would take minutes for the runs; the KL worker is the same on either backend.
+      it('computes the Transformer’s occlusion, its KL sums in the page’s KL worker', async function () {
+        if (!done.transformer) this.skip();
+        this.timeout(180_000);
+        const view = panel.locator('[data-testid=w-view]');
+        await view.locator('[data-testid=occlusion-run]').click();
+        const failed = view.getByText(/^Occlusion failed: /);
+        await view.locator('[data-testid=occlusion-run]', { hasText: 'Show occlusion' }).or(failed).waitFor({ timeout: 170_000 });
+        assert.equal(await failed.count(), 0, `no failure: ${await failed.allTextContents()}`);
+        assert.equal(await view.locator('[data-testid=w-source]').evaluate((el) => el.value), 'occlusion');
+        await expectPainted(panel, '[data-testid=w-matrix]', 0.2);
+        const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /klWorker\.js$/.test(e.name)).length);
+        assert.equal(started, 1, 'the KL worker’s script was fetched once');
+        await shot('transformer-occlusion', panel.locator('[data-testid=w-matrix]'));
+      });
+    }
+
+    if (session.backend.name === 'wasm') {
       it('shows the influence hover over an analysed token in the editor', async function () {
         if (!done.transformer) this.skip();
         this.timeout(60_000);
