@@ -200,6 +200,9 @@ async function predictionsOf(
     lse[t] = logSumExp(logits.data, t * V, V);
     top.push(rowTopK(logits.data, t * V, V, topK, lse[t]));
   }
+  // The surprisal and the predictions' labels in a task of their own: after the last slice's 40 ms, the task
+  // took 65 ms (bench:vscode, the cold command's analysis step).
+  if (slices) await slices.pause();
   let bits: Float32Array;
   if (structure.predictsNext) {
     bits = surprisal(logits, ids, lse);

@@ -20,7 +20,7 @@ ort.env.logLevel = 'error';
 describe('analyse(): predictions in slices', function () {
   this.timeout(120_000);
 
-  it('yields after tokenizing and between slices of rows, and gives the same surprisal and predictions as in one piece', async () => {
+  it('yields after tokenizing, between slices of rows and before the labels, and gives the same surprisal and predictions as in one piece', async () => {
     const { manifest, bytes, dir } = loadBundled('transformer');
     const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
     try {
@@ -32,7 +32,7 @@ describe('analyse(): predictions in slices', function () {
       const sliced = await analyse(tokenizer, runner, text, 0, { maxTokens: 4096, yieldControl: async () => void yields++, sliceMs: 0 });
       const T = whole.tokens.length;
       assert.ok(T > 3 * 128, `the text has ${T} tokens: several slices`);
-      assert.strictEqual(yields, 1 + T - 1, 'one yield after tokenizing, then one between each two rows');
+      assert.strictEqual(yields, 1 + T - 1 + 1, 'one yield after tokenizing, one between each two rows, one before the surprisal and the labels');
       assert.deepStrictEqual(Array.from(sliced.surprisal), Array.from(whole.surprisal));
       assert.deepStrictEqual(sliced.predictions, whole.predictions);
       // And both are the whole-tensor functions' values.
