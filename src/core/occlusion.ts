@@ -81,7 +81,9 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
   for (let first = 0; first < positions.length; first += batchSize) batches.push(positions.slice(first, first + batchSize));
   let done = 0;
   await withKlSums(options, cancelled, async (sums) => {
-    await sums.baseline(ownedCopy(baseline.data, T * V), T, V);
+    // Not awaited here: the worker starts (its first occlusion) and keeps the baseline while the first batch runs.
+    const baselineKept = sums.baseline(ownedCopy(baseline.data, T * V), T, V);
+    baselineKept.catch(() => undefined); // awaited before the first batch's sums
     await pipelinedBatches(
       batches,
       (ks) => runBatch(ks.map((k) => ({ ...ids, [options.occluded]: source.map((id, j) => (j === k ? options.replacementId : id)) }))),
@@ -89,6 +91,7 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
         logitsDims(logits, ks.length, T);
         const first = ks.map((k) => (triangular ? k : 0));
         const batch = { first, rowStart: ks.map((_, b) => b * T + first[b]) };
+        await baselineKept;
         writeColumns(out, K, ks, batch, T, await sums.columns(batch, logits.data));
         options.onProgress?.((done += ks.length), positions.length);
       },

@@ -204,7 +204,9 @@ export async function occlusionReusingPrefix(
   const start = (ks: number[], k: number) => (fromCache ? ks[0] : k);
   let done = 0;
   await withKlSums(options, cancelled, async (sums) => {
-    await sums.baseline(ownedCopy(base[logitsName].data, T * V), T, V);
+    // Not awaited here: the worker starts (its first occlusion) and keeps the baseline while the first batch runs.
+    const baselineKept = sums.baseline(ownedCopy(base[logitsName].data, T * V), T, V);
+    baselineKept.catch(() => undefined); // awaited before the first batch's sums
     await pipelinedBatches(
       batches,
       (ks) => {
@@ -221,6 +223,7 @@ export async function occlusionReusingPrefix(
         const length = T - ks[0];
         logitsDims(logits, ks.length, length);
         const batch = { first: [...ks], rowStart: ks.map((k, b) => b * length + k - start(ks, k)) };
+        await baselineKept;
         writeColumns(out, T, ks, batch, T, await sums.columns(batch, logits.data));
         options.onProgress?.((done += ks.length), positions.length);
       },
