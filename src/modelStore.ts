@@ -187,7 +187,7 @@ export class ModelStore extends Disposable {
       ),
       this.installedRoot ? subfolders(this.installedRoot, 'installed') : [],
       Promise.all(this.workspaceRoots().map((workspaceRoot) => subfolders(workspaceRoot, 'workspace'))),
-      Promise.all(readModelFolders().map(async (f) => ({ uri: vscode.Uri.file(f), found: await this.addedModels(vscode.Uri.file(f)) }))),
+      Promise.all(readModelFolders().map((f) => vscode.Uri.file(f)).map(async (uri) => ({ uri, found: await this.addedModels(uri) }))),
     ]);
     const candidates: Candidate[] = entries
       .filter(([, type]) => type === vscode.FileType.Directory)

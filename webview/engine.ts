@@ -263,7 +263,7 @@ export class Engine {
         onProgress,
         pause,
         maxBatchBytes: OCCLUSION_BATCH_BYTES,
-        ...(this.options.klSums ? { klSums: this.options.klSums } : {}),
+        klSums: this.options.klSums,
       });
     }, signal);
   }

@@ -5,16 +5,16 @@
 import type { KlSums } from '../src/core/klSums';
 import type { FileRoutes } from './fileRoutes';
 import type { KlWorkerNotifications, KlWorkerRequests } from './klWorkerProtocol';
-import { WorkerConnection } from './workerScript';
+import { WorkerConnection, wholeBuffer } from './workerScript';
 
 /** A batch's sums take well under a second; an occlusion waits as long for them as for a run. */
 const KL_TIMEOUT_MS = 10 * 60_000;
 
 /** The buffer to move with a message: the array's own, else a copy of just its values (posting a view copies its whole buffer). */
 function moved(values: Float32Array): { values: Float32Array; transfer: Transferable[] } {
-  const own = values.byteOffset === 0 && values.byteLength === values.buffer.byteLength && values.buffer instanceof ArrayBuffer;
+  const own = wholeBuffer(values);
   const sent = own ? values : values.slice();
-  return { values: sent, transfer: [sent.buffer as ArrayBuffer] };
+  return { values: sent, transfer: [own ?? (sent.buffer as ArrayBuffer)] };
 }
 
 export class KlWorkerClient {

@@ -17,8 +17,7 @@ const page = new Endpoint<Record<string, never>, Record<string, never>, KlWorker
 const baselines = new Map<number, BaselineRows>();
 
 page.onRequest('baseline', ({ key, logits, T, V }) => {
-  baselines.set(key, new BaselineRows(logits, 0, T, V));
-  releaseBuffer(logits, true); // BaselineRows keeps its own copy
+  baselines.set(key, new BaselineRows(logits, T, V)); // it keeps the array it was moved
   return null;
 });
 

@@ -1,6 +1,6 @@
 // Why: an occlusion's KL sums (src/core/klSums.ts) take as long as its runs and, on the page's thread, every
 // batch's logits (12 MiB each, hundreds of MB in all) passed through the heap that VS Code's workbench shares
-// there, whose collections took 88–98 ms (bench:profile --occlusion). The KL worker (klWorker.ts) sums them
+// there, whose collection held a 98 ms task (bench:profile --occlusion). The KL worker (klWorker.ts) sums them
 // instead. These are the messages between the page (klClient.ts) and it, carried by src/core/rpc.ts.
 
 import type { KlBatch } from '../src/core/klSums';

@@ -6,7 +6,7 @@ import type { InferenceSession } from 'onnxruntime-web';
 import type { OrtModule } from '../src/core/engine';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireData, WireSessionOptions, WireTensor, WireTensorType } from './ortWorkerProtocol';
 import type { FileRoutes } from './fileRoutes';
-import { WorkerConnection } from './workerScript';
+import { WorkerConnection, wholeBuffer } from './workerScript';
 
 /** Creating the session of a large model or running a long input takes minutes on a slow machine. */
 const WORKER_TIMEOUT_MS = 30 * 60_000;
@@ -37,7 +37,7 @@ export class OrtWorkerClient {
    * and no long copy on the main thread; the caller's arrays are empty afterwards.
    */
   async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinaryGz?: Uint8Array, give = false): Promise<InferenceSession> {
-    const owned = (a: ArrayBufferView) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer ? [a.buffer] : []);
+    const owned = (a: ArrayBufferView) => (wholeBuffer(a) ? [a.buffer as ArrayBuffer] : []);
     // onnxruntime's binary is read once, by this creation: it moves too.
     const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinaryGz ? [wasmBinaryGz] : [])].flatMap(owned);
     const created = await this.connection.request('create', { backend, model, options, wasmBinaryGz }, [...new Set(transfer)]);

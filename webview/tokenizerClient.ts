@@ -6,7 +6,7 @@ import type { TokenSpan, TokenizeOptions } from '../src/core/tokenizer';
 import type { OffThreadTokenizers } from './engine';
 import type { TokenizerWorkerNotifications, TokenizerWorkerRequests } from './tokenizerWorkerProtocol';
 import type { FileRoutes } from './fileRoutes';
-import { WorkerConnection } from './workerScript';
+import { WorkerConnection, wholeBuffer } from './workerScript';
 
 /** A whole file's tokenization takes well under a second; past this the page tokenizes by itself. */
 const TOKENIZE_TIMEOUT_MS = 60_000;
@@ -20,8 +20,8 @@ export class TokenizerWorkerClient implements OffThreadTokenizers {
 
   /** The bytes move to the worker (the caller's array is empty afterwards when it owned its whole buffer). */
   load(key: string, file: string, bytes: Uint8Array): void {
-    const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-    this.connection.request('load', { key, file, bytes }, owned ? [bytes.buffer] : []).catch(() => undefined); // a failed load fails the key's tokenize requests
+    const owned = wholeBuffer(bytes);
+    this.connection.request('load', { key, file, bytes }, owned ? [owned] : []).catch(() => undefined); // a failed load fails the key's tokenize requests
   }
 
   tokenize(key: string, text: string, options: TokenizeOptions): Promise<TokenSpan[]> {

@@ -79,6 +79,11 @@ async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, nam
   return started;
 }
 
+/** The view's buffer when the view covers all of it, so that a message can move it; else undefined (posting copies). */
+export function wholeBuffer(view: ArrayBufferView): ArrayBuffer | undefined {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer ? view.buffer : undefined;
+}
+
 /** The transport a worker's own side speaks to its page with; `transferables` picks what each message moves. */
 export function workerTransport(transferables: (message: Parameters<Transport['post']>[0]) => Transferable[]): Transport {
   const scope = self as unknown as { postMessage(message: unknown, transfer: Transferable[]): void; addEventListener(type: 'message', listener: (e: MessageEvent) => void): void; removeEventListener(type: 'message', listener: (e: MessageEvent) => void): void };

@@ -4,6 +4,8 @@
 // nor the batches' logits touch the page's thread, which VS Code's workbench shares there. Both run the same
 // code on the same logits, so they give the same bits.
 
+import { finish } from './timeSlices';
+
 // exp(x) for x ≤ 0 as 2^(n/32)·e^r, |r| ≤ ln2/64, with a degree-6 polynomial: within 1e-15 of Math.exp and
 // about twice as fast; the KL sums below take V exponentials per (t, k), as much time as the model runs.
 const EXP_STEPS = 32 / Math.LN2;
@@ -46,9 +48,10 @@ export class BaselineRows {
   private readonly lse: Float64Array;
   private readonly mass: Float64Array;
 
-  /** From logits [T, V] at `offset` of `data`. */
-  constructor(data: Float32Array, offset: number, readonly T: number, readonly V: number) {
-    this.logits = data.slice(offset, offset + T * V);
+  /** From logits [T, V], an array these rows keep (the caller hands over a copy of its own). */
+  constructor(logits: Float32Array, readonly T: number, readonly V: number) {
+    if (logits.length !== T * V) throw new Error(`KL sums: a baseline of ${logits.length} logits, expected ${T} × ${V}`);
+    this.logits = logits;
     this.p = new Float32Array(T * V);
     this.lse = new Float64Array(T);
     this.mass = new Float64Array(T);
@@ -111,10 +114,18 @@ export function klCount(batch: KlBatch, T: number): number {
 
 /** A batch's KL bits in one go (a worker's thread, which has nothing else to do meanwhile). */
 export function klRows(base: BaselineRows, batch: KlBatch, logits: Float32Array): Float32Array {
+  return finish(klRowSteps(base, batch, logits));
+}
+
+/** klRows one row at a time: the generator pauses after each row. */
+function* klRowSteps(base: BaselineRows, batch: KlBatch, logits: Float32Array): Generator<void, Float32Array> {
   const out = new Float32Array(klCount(batch, base.T));
   let i = 0;
   for (const [b, first] of batch.first.entries()) {
-    for (let t = first; t < base.T; t++) out[i++] = base.klBits(t, logits, (batch.rowStart[b] + t - first) * base.V);
+    for (let t = first; t < base.T; t++) {
+      out[i++] = base.klBits(t, logits, (batch.rowStart[b] + t - first) * base.V);
+      yield;
+    }
   }
   return out;
 }
@@ -124,20 +135,17 @@ export function localKlSums(pause: (() => Promise<void>) | undefined, cancelled:
   let base: BaselineRows | undefined;
   const slices = new KlSlices(pause, cancelled);
   return {
-    baseline: async (logits, T, V) => void (base = new BaselineRows(logits, 0, T, V)),
+    baseline: async (logits, T, V) => void (base = new BaselineRows(logits, T, V)),
     columns: async (batch, logits) => {
       if (!base) throw new Error('KL sums: columns() before baseline()');
-      const out = new Float32Array(klCount(batch, base.T));
-      let i = 0;
+      const steps = klRowSteps(base, batch, logits);
       slices.start();
-      for (const [b, first] of batch.first.entries()) {
-        for (let t = first; t < base.T; t++) {
-          out[i++] = base.klBits(t, logits, (batch.rowStart[b] + t - first) * base.V);
-          const yielded = slices.next();
-          if (yielded) await yielded;
-        }
+      for (;;) {
+        const step = steps.next();
+        if (step.done) return step.value;
+        const yielded = slices.next();
+        if (yielded) await yielded;
       }
-      return out;
     },
     dispose: () => void (base = undefined),
   };

@@ -82,7 +82,7 @@ export async function occlusion(runBatch: BatchLogits, ids: SequenceIds, options
   let done = 0;
   await withKlSums(options, cancelled, async (sums) => {
     // Not awaited here: the worker starts (its first occlusion) and keeps the baseline while the first batch runs.
-    const baselineKept = sums.baseline(ownedCopy(baseline.data, T * V), T, V);
+    const baselineKept = sums.baseline(baseline.data.slice(0, T * V), T, V);
     baselineKept.catch(() => undefined); // awaited before the first batch's sums
     await pipelinedBatches(
       batches,
@@ -141,11 +141,6 @@ export async function withKlSums<R>(options: Pick<OcclusionOptions, 'klSums' | '
   } finally {
     sums.dispose();
   }
-}
-
-/** The first n values of logits in an array of their own, for KlSums.baseline (which may move it). */
-export function ownedCopy(logits: Float32Array, n: number): Float32Array {
-  return logits.slice(0, n);
 }
 
 /** Writes a batch's KL values (KlSums.columns' order) into out, row-major and `columns` wide, at columns ks. */

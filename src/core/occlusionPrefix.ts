@@ -13,7 +13,7 @@ import { type SeededCache, cacheSeeds, cachesAfter } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { modelStructure } from './modelStructure';
-import { type OcclusionOptions, type OcclusionTarget, type SequenceIds, logitsDims, occlusion, ownedCopy, pipelinedBatches, withKlSums, writeColumns } from './occlusion';
+import { type OcclusionOptions, type OcclusionTarget, type SequenceIds, logitsDims, occlusion, pipelinedBatches, withKlSums, writeColumns } from './occlusion';
 
 /** What occlusion needs of a model runner (a ModelRunner). */
 export type OcclusionRunner = Pick<ModelRunner, 'manifest' | 'run' | 'runBatchLogits'>;
@@ -205,7 +205,7 @@ export async function occlusionReusingPrefix(
   let done = 0;
   await withKlSums(options, cancelled, async (sums) => {
     // Not awaited here: the worker starts (its first occlusion) and keeps the baseline while the first batch runs.
-    const baselineKept = sums.baseline(ownedCopy(base[logitsName].data, T * V), T, V);
+    const baselineKept = sums.baseline(base[logitsName].data.slice(0, T * V), T, V);
     baselineKept.catch(() => undefined); // awaited before the first batch's sums
     await pipelinedBatches(
       batches,

@@ -34,7 +34,7 @@ function handedOver(log: string[]): () => KlSums {
     let base: BaselineRows | undefined;
     return {
       baseline: async (logits, T, V) => {
-        base = new BaselineRows(move(logits), 0, T, V);
+        base = new BaselineRows(move(logits), T, V);
         log.push('baseline');
       },
       columns: async (batch, logits) => {
