@@ -65,8 +65,8 @@ const configs = [
       ortWorker: join(root, 'webview/ortWorker.ts'),
       // The engines tokenize analysed text in this one (webview/tokenizerClient.ts).
       tokenizerWorker: join(root, 'webview/tokenizerWorker.ts'),
-      // Occlusions' KL sums run in this one (webview/klClient.ts).
-      klWorker: join(root, 'webview/klWorker.ts'),
+      // Analyses' predictions and occlusions' KL sums run in this one (webview/logitsClient.ts).
+      logitsWorker: join(root, 'webview/logitsWorker.ts'),
       main: join(root, 'webview/main.css'),
     },
     outdir: join(root, 'out/webview'),

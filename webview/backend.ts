@@ -7,10 +7,10 @@
 // backend uses the plain build, the binary onnxruntime-web runs in Node, which npm run bench measures.
 
 import type { OrtModule } from '../src/core/engine';
-import { KL_WORKER_SCRIPT, ORT_BINARY, WORKER_SCRIPTS } from '../src/core/ortFiles';
+import { ORT_BINARY, WORKER_SCRIPTS } from '../src/core/ortFiles';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { FileRoutes } from './fileRoutes';
-import { KlWorkerClient } from './klClient';
+import { LogitsWorkerClient } from './logitsClient';
 import { mark } from './marks';
 import { OrtWorkerClient } from './ortClient';
 import { TokenizerWorkerClient } from './tokenizerClient';
@@ -48,15 +48,15 @@ async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: strin
 /**
  * The onnxruntime-web builds of one webview page, in one worker (onnxruntime's settings are global to a
  * page, so a page makes one), started by init() for a backend preference, as often as the setting changes;
- * and the page's tokenizer and KL workers, which its engines tokenize and sum occlusions in.
+ * and the page's tokenizer and logits workers, which its engines tokenize in and do the math over logits in.
  */
 export class OrtBackends {
   /** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
   private readonly worker: OrtWorkerClient;
   readonly tokenizers: TokenizerWorkerClient;
-  /** Where the engines' occlusions sum their KL divergences. */
-  readonly kl: KlWorkerClient;
+  /** Where the engines' analyses rank their predictions and their occlusions sum KL divergences. */
+  readonly logits: LogitsWorkerClient;
 
   /** routes: the page's faster routes to its files (the binaries, the probe model, the workers' scripts). */
   constructor(
@@ -65,7 +65,7 @@ export class OrtBackends {
   ) {
     this.worker = new OrtWorkerClient(new URL(WORKER_SCRIPTS.onnxruntime, ortBaseUri).href, routes);
     this.tokenizers = new TokenizerWorkerClient(new URL(WORKER_SCRIPTS.tokenizer, ortBaseUri).href, routes);
-    this.kl = new KlWorkerClient(new URL(KL_WORKER_SCRIPT, ortBaseUri).href, routes);
+    this.logits = new LogitsWorkerClient(new URL(WORKER_SCRIPTS.logits, ortBaseUri).href, routes);
   }
 
   /** A started backend as the engine's OrtModule (sessions and runs in the worker). */
@@ -77,7 +77,7 @@ export class OrtBackends {
   dispose(): void {
     this.worker.dispose();
     this.tokenizers.dispose();
-    this.kl.dispose();
+    this.logits.dispose();
   }
 
   /** Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. */

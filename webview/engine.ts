@@ -10,17 +10,19 @@
 // A model's first load ends with its warm-up run checked against what its roles promise (modelSanity.ts):
 // a model that breaks a promise fails to load, and its session is released like any failed load's.
 
-import { Analysis, analyse } from '../src/core/analyze';
+import { Analysis, PREDICTIONS_SLICE_MS, analyse } from '../src/core/analyze';
 import { ModelRunner, type OrtModule, type SequenceIds } from '../src/core/engine';
 import type { ModelManifest } from '../src/core/manifest';
 import { assertSaneRun } from '../src/core/modelSanity';
 import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
 import type { KlSums } from '../src/core/klSums';
+import { type PredictRows, localPredictRows } from '../src/core/rowPredictions';
 import type { HeadProbeResult } from '../src/core/headProbe';
 import type { ReadoutWeights } from '../src/core/logitLens';
 import type { MaskedPredictions } from '../src/core/maskedPredictions';
 import { type InfillResult, runInfill } from '../src/core/infill';
+import type { OcclusionMethod } from '../src/core/occlusion';
 import { runnerOcclusion } from '../src/core/occlusionPrefix';
 import { externaliseWeights } from '../src/core/onnxExternalData';
 import { readoutWeights } from '../src/core/onnxWeights';
@@ -94,8 +96,10 @@ export interface EngineOptions {
   files: ModelFileSource;
   /** Where analysed text is tokenized; absent: on the engine's own thread. */
   tokenizers?: OffThreadTokenizers;
-  /** Where each occlusion's KL sums run (the page's KL worker); absent: on the engine's own thread, in slices. */
+  /** Where each occlusion's KL sums run (the page's logits worker); absent: on the engine's own thread, in slices. */
   klSums?: () => KlSums;
+  /** Where each analysis's predictions are ranked (the page's logits worker); absent: on the engine's own thread, in slices. */
+  predictRows?: PredictRows;
 }
 
 /** A model as far as it is loaded; a session in `runner` is the engine's to release. */
@@ -155,8 +159,29 @@ export class Engine {
   /** One analysis inside a job (see exclusive), with its signal; loadMs is 0 when the model was already loaded. */
   async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
     const { runner, tokenizer, loadMs } = await this.ready(model, signal, onProgress);
-    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now(), yieldControl: yieldToUi, tokenize: this.tokenizeFor(model, tokenizer) });
+    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now(), yieldControl: yieldToUi, tokenize: this.tokenizeFor(model, tokenizer), predictRows: this.predictRows });
     return { ...result, loadMs };
+  }
+
+  /**
+   * Ranks an analysis's predictions in the logits worker when there is one, else (or when the worker failed
+   * before it took the logits: it did not start) on this thread, in slices: the same numbers either way. Logits
+   * lost with a worker that failed after taking them fail the analysis.
+   */
+  private get predictRows(): PredictRows | undefined {
+    const worker = this.options.predictRows;
+    if (!worker) return undefined;
+    return async (logits, rows, V, topK) => {
+      try {
+        const predicted = await worker(logits, rows, V, topK);
+        mark('predicted');
+        return predicted;
+      } catch (err) {
+        if (logits.length !== rows * V) throw err; // moved to the worker and lost with it
+        console.warn(`Ranking predictions on the page: the logits worker failed (${err instanceof Error ? err.message : String(err)}).`);
+        return localPredictRows({ pause: yieldToUi, sliceMs: PREDICTIONS_SLICE_MS })(logits, rows, V, topK);
+      }
+    };
   }
 
   /**
@@ -237,6 +262,7 @@ export class Engine {
     input: Pick<Analysis, 'sequences' | 'tokens'> | { sequenceIds: SequenceIds; special: readonly boolean[] },
     onProgress: (done: number, total: number) => void,
     signal?: AbortSignal,
+    onMethod?: (method: OcclusionMethod) => void,
   ): Promise<Float32Array> {
     const ids: SequenceIds = 'sequenceIds' in input ? input.sequenceIds : Object.fromEntries(input.sequences.map((s) => [s.id, s.tokens.map((t) => t.id)]));
     const special = 'sequenceIds' in input ? input.special : input.tokens.map((t) => t.special);
@@ -264,6 +290,7 @@ export class Engine {
         pause,
         maxBatchBytes: OCCLUSION_BATCH_BYTES,
         klSums: this.options.klSums,
+        onMethod,
       });
     }, signal);
   }

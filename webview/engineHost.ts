@@ -76,7 +76,7 @@ export class EngineHost {
       if (this.requested !== preference) return; // a newer setting superseded this start
       this.backend = info;
       this.events.status(info);
-      this.slot.engine = new Engine({ provider: info.backend, ort: this.ort.module(info.backend), files: this.files, tokenizers: this.ort.tokenizers, klSums: () => this.ort.kl.sums() });
+      this.slot.engine = new Engine({ provider: info.backend, ort: this.ort.module(info.backend), files: this.files, tokenizers: this.ort.tokenizers, klSums: () => this.ort.logits.sums(), predictRows: this.ort.logits.predictRows });
       this.slot.resolve(this.slot.engine);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

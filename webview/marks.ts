@@ -13,6 +13,7 @@ export type Step =
   | 'session' // its session is created (in the worker)
   | 'warm' // its warm-up run and sanity check are done
   | 'tokenized' // the tokenizer worker tokenized a text for an analysis (the latest)
+  | 'predicted' // the logits worker ranked an analysis's predictions (the latest)
   | 'analysed' // the run and the analysis of the selection are done
   | 'rendered' // the views are built
   | 'painted' // the frame that shows them

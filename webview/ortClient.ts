@@ -4,7 +4,8 @@
 
 import type { InferenceSession } from 'onnxruntime-web';
 import type { OrtModule } from '../src/core/engine';
-import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireData, WireSessionOptions, WireTensor, WireTensorType } from './ortWorkerProtocol';
+import type { KeptTensor, PrefixCopies } from '../src/core/keptTensor';
+import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireData, WireFeed, WireSessionOptions, WireTensor, WireTensorType } from './ortWorkerProtocol';
 import type { FileRoutes } from './fileRoutes';
 import { WorkerConnection, wholeBuffer } from './workerScript';
 
@@ -16,6 +17,17 @@ class WireTensorOf implements WireTensor {
   constructor(
     readonly type: WireTensorType,
     readonly data: WireData,
+    readonly dims: number[],
+  ) {}
+}
+
+/** A feed the worker builds from a tensor it keeps: only its number and what to take cross over. */
+class KeptFeed {
+  readonly type = 'float32';
+
+  constructor(
+    readonly kept: number,
+    readonly copies: PrefixCopies,
     readonly dims: number[],
   ) {}
 }
@@ -49,9 +61,9 @@ export class OrtWorkerClient {
         // option moves the inputs' own buffers to the worker instead of copying them.
         const fetches = Array.isArray(rest[0]) ? (rest[0] as readonly string[]) : undefined;
         const options = (fetches ? rest[1] : rest[0]) as { transferInputs?: boolean } | undefined;
-        const wire: Record<string, WireTensor> = {};
-        for (const [name, t] of Object.entries(feeds)) wire[name] = { type: t.type, data: t.data, dims: [...t.dims] };
-        const transfer = options?.transferInputs ? [...new Set(Object.values(wire).flatMap((t) => owned(t.data)))] : [];
+        const wire: Record<string, WireFeed> = {};
+        for (const [name, t] of Object.entries(feeds)) wire[name] = t instanceof KeptFeed ? { kept: t.kept, copies: t.copies, dims: t.dims } : { type: t.type, data: t.data, dims: [...t.dims] };
+        const transfer = options?.transferInputs ? [...new Set(Object.values(wire).flatMap((t) => ('data' in t ? owned(t.data) : [])))] : [];
         return this.connection.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}) }, transfer);
       },
       release: async () => {
@@ -61,12 +73,25 @@ export class OrtWorkerClient {
     return session as unknown as InferenceSession;
   }
 
+  /** Keeps a copy of a tensor in the worker; runs of any session there are fed parts of it by number. */
+  async keep(data: Float32Array, dims: readonly number[]): Promise<KeptTensor> {
+    const id = await this.connection.request('keep', { data, dims: [...dims] });
+    return {
+      dims,
+      feed: (copies, feedDims) => new KeptFeed(id, { ...copies }, [...feedDims]) as unknown as ReturnType<KeptTensor['feed']>,
+      release: async () => {
+        await this.connection.request('drop', { tensor: id });
+      },
+    };
+  }
+
   /** A backend as the engine's OrtModule: sessions in the worker, tensors as plain data. */
   module(backend: OrtBackendName): OrtModule {
     return {
       // The engine reads nothing of a model's bytes once its session is created: they move to the worker.
       InferenceSession: { create: (model, options) => this.createSession(backend, model, options as WireSessionOptions, undefined, true) },
       Tensor: WireTensorOf as unknown as OrtModule['Tensor'],
+      keep: (data, dims) => this.keep(data, dims),
     };
   }
 

@@ -7,10 +7,11 @@
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
+import { prefixCopies, prefixCopiesDims } from '../src/core/keptTensor';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
 import { inflate } from './inflate';
-import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireTensor } from './ortWorkerProtocol';
+import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireFeed, WireTensor } from './ortWorkerProtocol';
 import { workerTransport } from './workerScript';
 
 type OrtBuild = typeof ortWasm;
@@ -37,6 +38,9 @@ const page = new Endpoint<Record<string, never>, Record<string, never>, OrtWorke
 
 const sessions = new Map<number, { ort: OrtBuild; session: InferenceSession }>();
 let nextSession = 1;
+/** Tensors kept for later runs' feeds (keptTensor.ts), by number. */
+const kept = new Map<number, { data: Float32Array; dims: number[] }>();
+let nextKept = 1;
 
 page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 
@@ -66,7 +70,7 @@ page.onRequest('run', async ({ session: id, feeds, fetches }) => {
   const entry = sessions.get(id);
   if (!entry) throw new Error(`no session ${id} (released?)`);
   const inputs: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(feeds)) inputs[name] = new entry.ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+  for (const [name, t] of Object.entries(feeds)) inputs[name] = 'kept' in t ? keptFeed(entry.ort, name, t) : new entry.ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
   const results = await (fetches ? entry.session.run(inputs, fetches) : entry.session.run(inputs));
   const out: Record<string, WireTensor> = {};
   for (const [name, t] of Object.entries(results)) {
@@ -76,6 +80,27 @@ page.onRequest('run', async ({ session: id, feeds, fetches }) => {
     out[name] = { type: t.type as WireTensor['type'], data, dims: [...t.dims] };
   }
   return out;
+});
+
+/** Builds a feed from a kept tensor, as the engine would on the page (prefixCopies). */
+function keptFeed(ort: OrtBuild, name: string, feed: Extract<WireFeed, { kept: number }>): Tensor {
+  const source = kept.get(feed.kept);
+  if (!source) throw new Error(`feed "${name}": no kept tensor ${feed.kept} (released?)`);
+  const dims = prefixCopiesDims(source.dims, feed.copies);
+  if (typeof dims === 'string' || dims.join() !== feed.dims.join()) throw new Error(`feed "${name}": the kept tensor of [${source.dims.join(', ')}] cannot give [${feed.dims.join(', ')}]${typeof dims === 'string' ? `: ${dims}` : ''}`);
+  return new ort.Tensor('float32', prefixCopies(source.data, source.dims, feed.copies), feed.dims);
+}
+
+page.onRequest('keep', ({ data, dims }) => {
+  if (!(data instanceof Float32Array) || data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`a tensor to keep of [${dims.join(', ')}] has ${data.length} values`);
+  const id = nextKept++;
+  kept.set(id, { data, dims: [...dims] });
+  return id;
+});
+
+page.onRequest('drop', ({ tensor }) => {
+  kept.delete(tensor);
+  return null;
 });
 
 page.onRequest('release', async ({ session: id }) => {

@@ -2,6 +2,8 @@
 // seconds never hold the webview's main thread; these are the messages between the page (ortClient.ts) and
 // that worker, carried by the same typed request endpoint as the host protocol (src/core/rpc.ts).
 
+import type { PrefixCopies } from '../src/core/keptTensor';
+
 export type OrtBackendName = 'webgpu' | 'wasm';
 export type WireTensorType = 'int64' | 'int32' | 'float32' | 'float16' | 'uint16';
 export type WireData = BigInt64Array | Int32Array | Float32Array | Uint16Array;
@@ -12,6 +14,15 @@ export interface WireTensor {
   data: WireData;
   dims: number[];
 }
+
+/** A feed the worker builds from a tensor it keeps (keptTensor.ts): `copies` of its prefix, with the feed's dims. */
+export interface WireKeptFeed {
+  kept: number;
+  copies: PrefixCopies;
+  dims: number[];
+}
+
+export type WireFeed = WireTensor | WireKeptFeed;
 
 /** The session options the engine gives (all structured-cloneable). */
 export interface WireSessionOptions {
@@ -33,8 +44,12 @@ export interface OrtWorkerRequests {
     result: { session: number; inputNames: string[]; outputNames: string[] };
   };
   /** fetches: the outputs to return (default every output). */
-  run: { params: { session: number; feeds: Record<string, WireTensor>; fetches?: string[] }; result: Record<string, WireTensor> };
+  run: { params: { session: number; feeds: Record<string, WireFeed>; fetches?: string[] }; result: Record<string, WireTensor> };
   release: { params: { session: number }; result: null };
+  /** Keeps a copy of a tensor (dims without batch) for later runs' WireKeptFeeds; answers its number. */
+  keep: { params: { data: Float32Array; dims: number[] }; result: number };
+  /** Frees a kept tensor. */
+  drop: { params: { tensor: number }; result: null };
 }
 
 export type OrtWorkerNotifications = Record<string, never>;

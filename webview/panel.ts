@@ -258,7 +258,7 @@ class PanelPage {
         this.persist();
       },
       // The analysis itself, not only its ids: occlusion leaves its special tokens alone.
-      occlude: (_ids, onProgress, signal) => engine.occlusion(model, result, onProgress, signal),
+      occlude: (_ids, onProgress, signal, onMethod) => engine.occlusion(model, result, onProgress, signal, onMethod),
       probes: engine.probes(model),
       // Once occlusion is computed, editor hovers can show it when that is the chosen metric.
       occluded: (w) => {
@@ -323,7 +323,7 @@ class PanelPage {
       mark('backend');
       replace(this.backendSlot, backendView(info));
       host.notify('backendReady', info);
-      this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.kl.sums() });
+      this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.logits.sums(), predictRows: ort.logits.predictRows });
       this.engine.resolve(this.engine.engine);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

@@ -102,7 +102,7 @@ class ComparePage {
       const promise = ort.init(preference, initial.probeModelUri).then(
         (info) => {
           replace(this.backendSlot, backendView(info));
-          return { engine: new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.kl.sums() }), info };
+          return { engine: new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.logits.sums(), predictRows: ort.logits.predictRows }), info };
         },
         (err: unknown) => {
           const error = err instanceof Error ? err : new Error(String(err));

@@ -3,13 +3,14 @@
 // with none), every named output of the model, and surprisal and top-k predictions from the logits when the
 // model has them. Pure: used by the webview and by Node tests alike. roleData.ts reads the outputs by role.
 
-import { type Prediction, type Tensor, logSumExp, rowTopK, surprisal } from './analysis';
+import { type Tensor, surprisal } from './analysis';
 import type { ModelRunner, RunOutputs, SequenceIds } from './engine';
 import { LensError } from './errors';
 import type { ModelManifest } from './manifest';
 import { type ModelStructure, canonicalTensor } from './modelStructure';
 import { isBlank } from './text';
-import { type SliceOptions, TimeSlices } from './timeSlices';
+import { type PredictRows, localPredictRows } from './rowPredictions';
+import type { SliceOptions } from './timeSlices';
 import type { LensTokenizer, TokenSpan, TokenizeOptions } from './tokenizer';
 
 /** A token as shown to the user; offsets are UTF-16 units in the document. */
@@ -80,6 +81,11 @@ export interface AnalyseOptions {
   /** The time between two yieldControl calls in the predictions (default PREDICTIONS_SLICE_MS). */
   sliceMs?: number;
   /**
+   * Computes the rows' log-sum-exp and top k elsewhere (the webview's logits worker), the logits moved there and
+   * back; default this thread, in slices through yieldControl.
+   */
+  predictRows?: PredictRows;
+  /**
    * Tokenizes as the tokenizer would, elsewhere (the webview's tokenizer worker: 70–130 ms at 2,000 tokens is
    * too long a task for its main thread); default the tokenizer itself.
    */
@@ -91,7 +97,7 @@ export interface AnalyseOptions {
  * analysis of a few hundred tokens (about 30 ms) is not cut up. With 8 ms slices, a warm command of 234 tokens
  * took 309–845 ms against 236–311 ms, the workbench's tasks running between the slices (bench:vscode, load 4–7).
  */
-const PREDICTIONS_SLICE_MS = 40;
+export const PREDICTIONS_SLICE_MS = 40;
 
 /** Tokenizes the text for every sequence, runs the model and derives the shared views. */
 export async function analyse(tokenizer: LensTokenizer, runner: ModelRunner, text: string, startOffset: number, options: AnalyseOptions): Promise<Analysis> {
@@ -150,7 +156,8 @@ export async function analyseTokens(tokenizer: LensTokenizer, runner: ModelRunne
   checkCancelled(options.signal);
   const primary = sequences.find((s) => s.id === structure.primary);
   if (!primary) throw new LensError('internal', `No tokens given for sequence "${structure.primary}", the one the model's logits score.`);
-  const { surprisal: bits, predictions } = await predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer, options.yieldControl && { pause: options.yieldControl, sliceMs: options.sliceMs ?? PREDICTIONS_SLICE_MS });
+  const slicing = options.yieldControl && { pause: options.yieldControl, sliceMs: options.sliceMs ?? PREDICTIONS_SLICE_MS };
+  const { surprisal: bits, predictions } = await predictionsOf(structure, outputs, primary.tokens, options.topK ?? 5, tokenizer, options.predictRows ?? localPredictRows(slicing), slicing);
   const result: Analysis = {
     model: { id: manifest.id, displayName: manifest.displayName, architecture: manifest.architecture },
     manifest,
@@ -173,36 +180,34 @@ function checkCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new LensError('cancelled', 'The analysis was cancelled by a newer one.');
 }
 
-/** Surprisal and top-k from the logits (next-token or same-position), NaN and none without logits. */
+/**
+ * Surprisal and top-k from the logits (next-token or same-position), NaN and none without logits. When
+ * predictRows moved the logits elsewhere and back, the outputs hold the array it returned.
+ */
 async function predictionsOf(
   structure: ModelStructure,
   outputs: RunOutputs,
   tokens: AnalysedToken[],
   topK: number,
   tokenizer: LensTokenizer,
+  predictRows: PredictRows,
   slicing?: SliceOptions,
 ): Promise<{ surprisal: Float32Array; predictions: NextToken[][] }> {
   const T = tokens.length;
   const spec = structure.logits;
   if (!spec) return { surprisal: new Float32Array(T).fill(NaN), predictions: tokens.map(() => []) };
-  const logits: Tensor = canonicalTensor(spec, outputs[spec.name]);
+  const output = outputs[spec.name];
+  const canonical: Tensor = canonicalTensor(spec, output);
   const ids = tokens.map((t) => t.id);
-  const V = logits.dims[logits.dims.length - 1];
-  const rows = logits.data.length / V;
-  // The log-sum-exp of each row is shared by surprisal and the predictions; both are computed in slices of
-  // PREDICTIONS_SLICE_MS (the same values as rowLogSumExp and topPredictions over the whole tensor). Slices by time,
-  // not by rows: on a page whose code has not run yet, 128 rows of a 4,096-word vocabulary took 125 ms (bench:profile --cold).
-  const lse = new Float64Array(rows);
-  const top: Prediction[][] = [];
-  const slices = slicing && new TimeSlices(slicing);
-  for (let t = 0; t < rows; t++) {
-    if (t > 0 && slices?.due()) await slices.pause(); // no await per row: 2,048 rows, 2,048 promises otherwise
-    lse[t] = logSumExp(logits.data, t * V, V);
-    top.push(rowTopK(logits.data, t * V, V, topK, lse[t]));
-  }
+  const V = canonical.dims[canonical.dims.length - 1];
+  // The log-sum-exp of each row is shared by surprisal and the predictions (the same values as rowLogSumExp and
+  // topPredictions over the whole tensor).
+  const { lse, top, logits: data } = await predictRows(canonical.data, canonical.data.length / V, V, topK);
+  if (canonical.data === output.data && data !== output.data) outputs[spec.name] = { dims: output.dims, data };
+  const logits: Tensor = { dims: canonical.dims, data };
   // The surprisal and the predictions' labels in a task of their own: after the last slice's 40 ms, the task
   // took 65 ms (bench:vscode, the cold command's analysis step).
-  if (slices) await slices.pause();
+  if (slicing) await slicing.pause();
   let bits: Float32Array;
   if (structure.predictsNext) {
     bits = surprisal(logits, ids, lse);

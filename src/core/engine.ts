@@ -8,9 +8,10 @@
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
-import { type ChunkPlan, ChunkJoiner, cachesAfter, chunkPlan, chunkTokens } from './cacheChunks';
+import { type ChunkPlan, ChunkJoiner, cacheSeeds, cachesAfter, chunkPlan, chunkTokens } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
+import { type KeptTensor, type StateFeed, KeptCaches, isCachePrefix, prefixCopies } from './keptTensor';
 import { type ModelStructure, modelStructure } from './modelStructure';
 import type { SequenceIds } from './occlusion';
 
@@ -18,6 +19,11 @@ import type { SequenceIds } from './occlusion';
 export interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
   Tensor: new (type: 'int64' | 'int32' | 'float32', data: BigInt64Array | Int32Array | Float32Array, dims: readonly number[]) => OrtTensor;
+  /**
+   * Holds a copy of a tensor where the sessions run (the webview's onnxruntime worker), so that later runs are
+   * fed parts of it without sending it again (keptTensor.ts). Absent: the engine keeps it on this thread.
+   */
+  keep?(data: Float32Array, dims: readonly number[]): Promise<KeptTensor>;
 }
 
 /** One run's outputs by output name, batch axis removed (e.g. attention [L, H, T, T]). */
@@ -145,10 +151,11 @@ export class ModelRunner {
    * Runs several inputs of equal lengths in one batch and returns the logits [B, T, V] of the sequence they
    * score. Used by occlusion. initialState: by state name, each in its initial_state input's layout with
    * the batch axis of size B (one state per input); zeros when absent. A cache (an empty_cache input's
-   * `state`) given here holds P earlier tokens in the input's layout with a past axis of P: the inputs then
-   * continue those tokens (position ids from P, an attention mask over P + T); empty when absent.
+   * `state`) given here holds P earlier tokens in the input's layout with a past axis of P, or is the prefix of P
+   * tokens of a kept cache (keepCaches): the inputs then continue those tokens (position ids from P, an attention
+   * mask over P + T); empty when absent.
    */
-  async runBatchLogits(batch: ReadonlyArray<SequenceIds>, initialState: Record<string, Float32Array> = {}): Promise<Tensor> {
+  async runBatchLogits(batch: ReadonlyArray<SequenceIds>, initialState: Record<string, StateFeed> = {}): Promise<Tensor> {
     const spec = this.structure.logits;
     if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
     if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
@@ -158,6 +165,37 @@ export class ModelRunner {
     const order = ['batch', 'position', 'vocab'].map((n) => axisIndex(spec, n as 'batch'));
     if (order.some((i, j) => i !== j)) throw new LensError('model-invalid', `Occlusion needs logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
     return { dims: value.dims as number[], data: value.data as Float32Array };
+  }
+
+  /**
+   * Keeps the caches of a run's outputs (batch removed, as run() returns them) where the session runs, for runs
+   * that continue their first tokens: runBatchLogits(batch, kept.after(k)) then sends no cache. The caller
+   * releases them.
+   */
+  async keepCaches(outputs: RunOutputs): Promise<KeptCaches> {
+    const seeds = cacheSeeds(this.manifest);
+    if (!seeds) throw new LensError('internal', `Model "${this.manifest.id}" has no caches it can be handed.`);
+    const byState = new Map<string, KeptTensor>();
+    try {
+      for (const { input, output } of seeds) {
+        const value = outputs[output.name];
+        if (!value) throw new LensError('internal', `No output "${output.name}" to keep.`);
+        byState.set(input.state!, this.ort.keep ? await this.ort.keep(value.data, value.dims) : this.keptHere(value));
+      }
+    } catch (err) {
+      await new KeptCaches(byState).release();
+      throw err;
+    }
+    return new KeptCaches(byState);
+  }
+
+  /** A tensor kept on this thread, for a module that cannot hold one. */
+  private keptHere({ data, dims }: Tensor): KeptTensor {
+    return {
+      dims,
+      feed: (copies, feedDims) => new this.ort.Tensor('float32', prefixCopies(data, dims, copies), feedDims),
+      release: async () => undefined,
+    };
   }
 
   /**
@@ -226,7 +264,7 @@ export class ModelRunner {
   }
 
   /** Builds every feed from its input role and axes, and runs the session (for every output, or `fetches`). */
-  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, Float32Array>, offset: number, fetches?: string[], transferInputs = false): Promise<Record<string, OrtTensor>> {
+  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, StateFeed>, offset: number, fetches?: string[], transferInputs = false): Promise<Record<string, OrtTensor>> {
     const B = batch.length;
     const feeds: Record<string, OrtTensor> = {};
     const past = this.pastLength(B, state);
@@ -241,11 +279,19 @@ export class ModelRunner {
       const size = dims.reduce((a, b) => a * b, 1);
       if (input.role === 'empty_cache' && past > 0) {
         dims[axisIndex(input, 'past')] = past;
-        feeds[input.name] = new this.ort.Tensor('float32', state[input.state!], dims);
+        const given = state[input.state!];
+        if (!isCachePrefix(given)) feeds[input.name] = new this.ort.Tensor('float32', given, dims);
+        else {
+          const batchAxis = axisIndex(input, 'batch');
+          const axis = input.axes.filter((a) => a.name !== 'batch').findIndex((a) => a.name === 'past');
+          feeds[input.name] = given.kept.feed({ axis, length: past, batchAxis, items: B }, dims);
+        }
         continue;
       }
       if (input.role === 'initial_state' || input.role === 'empty_cache') {
-        const given = input.role === 'initial_state' ? state[input.state ?? ''] : undefined;
+        const feed = input.role === 'initial_state' ? state[input.state ?? ''] : undefined;
+        if (feed && isCachePrefix(feed)) throw new LensError('internal', `Initial state "${input.state}" is a kept cache; "${input.name}" is not a cache input.`);
+        const given = feed;
         if (given && given.length !== size) throw new LensError('model-invalid', `Initial state "${input.state}" has ${given.length} values; "${input.name}" needs ${size}.`);
         feeds[input.name] = new this.ort.Tensor('float32', given ?? new Float32Array(size), dims);
         continue;
@@ -268,13 +314,14 @@ export class ModelRunner {
    * The tokens the given caches hold (0 when none is given): every empty_cache input must then get one, each
    * with the same number of tokens along its past axis.
    */
-  private pastLength(B: number, state: Record<string, Float32Array>): number {
+  private pastLength(B: number, state: Record<string, StateFeed>): number {
     const caches = this.manifest.inputs.filter((i) => i.role === 'empty_cache');
     const given = caches.filter((i) => i.state !== undefined && state[i.state] !== undefined);
     if (!given.length) return 0;
     const lengths = caches.map((input) => {
       const data = input.state === undefined ? undefined : state[input.state];
       if (!data) throw new LensError('internal', `A run from a cache needs every cache input; none was given for "${input.name}".`);
+      if (isCachePrefix(data)) return data.tokens;
       const perToken = input.axes.reduce((n, a) => n * (a.name === 'batch' ? B : a.name === 'past' ? 1 : typeof a.size === 'number' ? a.size : 1), 1);
       if (!perToken || data.length % perToken !== 0) throw new LensError('internal', `The cache for "${input.name}" has ${data.length} values, not a whole number of tokens of ${perToken}.`);
       return data.length / perToken;

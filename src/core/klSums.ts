@@ -1,6 +1,6 @@
 // Why: occlusion's KL sums, KL(p_t ‖ p'_t) over a whole vocabulary for every (t, k), cost as much as the model's
 // runs (0.85 s at 256 tokens). They are pure arithmetic on logits, so they can run wherever the logits are: on
-// the caller's thread in slices (localKlSums), or in the webview's worker (klWorker.ts), where neither the sums
+// the caller's thread in slices (localKlSums), or in the webview's logits worker (logitsWorker.ts), where neither the sums
 // nor the batches' logits touch the page's thread, which VS Code's workbench shares there. Both run the same
 // code on the same logits, so they give the same bits.
 

@@ -28,6 +28,19 @@ export interface OcclusionOptions {
   skip?: (k: number) => boolean;
   /** Where the KL sums run, one KlSums per occlusion (klSums.ts); default: this thread, in slices through `pause`. */
   klSums?: () => KlSums;
+  /** Told once, before the first batch, how the runs are made (by runnerOcclusion, occlusionPrefix.ts). */
+  onMethod?: (method: OcclusionMethod) => void;
+}
+
+/** How an occlusion's runs are made. */
+export interface OcclusionMethod {
+  /** What each run starts from: the unchanged prefix's key/value cache or recurrent state; null: whole copies. */
+  reused: 'cache' | 'state' | null;
+  /** Why whole copies run although the model declares a cache or state to start from. */
+  refused?: string;
+  /** Tokens the runs of replaced tokens process in all, and what whole copies would. */
+  tokens: number;
+  wholeTokens: number;
 }
 
 export interface OcclusionTarget {

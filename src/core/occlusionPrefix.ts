@@ -9,14 +9,15 @@
 
 import type { Tensor } from './analysis';
 import type { ModelRunner } from './engine';
-import { type SeededCache, cacheSeeds, cachesAfter } from './cacheChunks';
+import { type SeededCache, cacheSeeds } from './cacheChunks';
 import { LensError } from './errors';
+import type { KeptCaches, StateFeed } from './keptTensor';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { modelStructure } from './modelStructure';
 import { type OcclusionOptions, type OcclusionTarget, type SequenceIds, logitsDims, occlusion, pipelinedBatches, withKlSums, writeColumns } from './occlusion';
 
 /** What occlusion needs of a model runner (a ModelRunner). */
-export type OcclusionRunner = Pick<ModelRunner, 'manifest' | 'run' | 'runBatchLogits'>;
+export type OcclusionRunner = Pick<ModelRunner, 'manifest' | 'run' | 'runBatchLogits' | 'keepCaches'>;
 
 /**
  * Consecutive positions k0 < k1 < … share a run, all of length T - k0: from recurrent states, suffixes are padded
@@ -84,13 +85,13 @@ export function prefixPlan(manifest: ModelManifest, target: OcclusionTarget): Pr
 
 /**
  * What each suffix of a run starts from, by state or cache name (nothing for k = 0 alone: zeros, empty): the
- * state after token k - 1 for each k, or for every item the cache of tokens 0..k0 - 1, k0 the first k.
+ * state after token k - 1 for each k, or for every item the kept cache of tokens 0..k0 - 1, k0 the first k
+ * (built where the model runs: see keptTensor.ts).
  */
-function seeds(plan: PrefixPlan, base: Record<string, Tensor>, ks: number[]): Record<string, Float32Array> {
-  const initial: Record<string, Float32Array> = {};
+function seeds(plan: PrefixPlan, base: Record<string, Tensor>, ks: number[], kept: KeptCaches | undefined): Record<string, StateFeed> {
+  const initial: Record<string, StateFeed> = {};
   if (ks.length === 1 && ks[0] === 0) return initial;
-  const caches = cachesAfter(plan.caches, base, ks[0]);
-  for (const seed of plan.caches) initial[seed.input.state!] = batchStates(seed.input, ks.map(() => caches[seed.input.state!]));
+  if (kept) Object.assign(initial, kept.after(ks[0]));
   for (const seed of plan.states) {
     const items = ks.map((k) => (k === 0 ? new Float32Array(stateAfter(seed, base, 0).length) : stateAfter(seed, base, k - 1)));
     initial[seed.input.state!] = batchStates(seed.input, items);
@@ -138,21 +139,25 @@ function batchStates(input: InputSpec, items: Float32Array[]): Float32Array {
 /**
  * Whether a run can start from what the base run left: the states at the last position equal the final states
  * (the outputs hold the state after each token), and the last tokens (at most 4) run from the cache of the
- * others give the base run's logits there (the cache holds every token's keys and values, in order).
+ * others give the base run's logits there (the cache holds every token's keys and values, in order). Returns
+ * why not, or undefined when it can.
  */
-async function prefixCheck(runner: OcclusionRunner, plan: PrefixPlan, base: Record<string, Tensor>, tokens: readonly number[], logits: Float32Array, V: number): Promise<boolean> {
+async function prefixCheck(runner: OcclusionRunner, plan: PrefixPlan, base: Record<string, Tensor>, kept: KeptCaches | undefined, tokens: readonly number[], logits: Float32Array, V: number): Promise<string | undefined> {
   const T = tokens.length;
-  if (plan.caches.length && T > 1) {
+  if (kept && T > 1) {
     const k = Math.max(1, T - 4);
-    const rest = await runner.runBatchLogits([{ [plan.sequence]: tokens.slice(k) }], seeds(plan, base, [k]));
+    const rest = await runner.runBatchLogits([{ [plan.sequence]: tokens.slice(k) }], seeds(plan, base, [k], kept));
     const expected = logits.subarray(k * V);
-    if (rest.data.length !== expected.length || rest.data.some((x, i) => !(Math.abs(x - expected[i]) <= 1e-4 * (1 + Math.abs(expected[i]))))) return false;
+    if (rest.data.length !== expected.length || rest.data.some((x, i) => !(Math.abs(x - expected[i]) <= 1e-4 * (1 + Math.abs(expected[i]))))) {
+      return `the last ${T - k} tokens run from the cache outputs (${plan.caches.map((c) => `"${c.output.name}"`).join(', ')}) of the others did not give the whole run's logits`;
+    }
   }
-  return plan.states.every((seed) => {
+  const wrong = plan.states.find((seed) => {
     const last = stateAfter(seed, base, T - 1);
     const final = base[seed.final.name].data;
-    return last.length === final.length && last.every((x, i) => Math.abs(x - final[i]) <= 1e-5 * (1 + Math.abs(final[i])));
+    return !(last.length === final.length && last.every((x, i) => Math.abs(x - final[i]) <= 1e-5 * (1 + Math.abs(final[i]))));
   });
+  return wrong && `the state outputs of "${wrong.input.state}" (${wrong.outputs.map((o) => `"${o.name}"`).join(', ')}) do not end in the final state "${wrong.final.name}"`;
 }
 
 /**
@@ -180,7 +185,37 @@ export async function occlusionReusingPrefix(
   const base = await runner.run(ids, { signal: options.signal });
   const logitsName = runner.manifest.outputs.find((o) => o.role === 'logits')!.name;
   const V = logitsDims({ dims: [1, ...base[logitsName].dims], data: base[logitsName].data }, 1, T);
-  if (!(await prefixCheck(runner, plan, base, tokens, base[logitsName].data, V))) return undefined;
+  // The caches go once to where the model runs; each batch names the prefix it starts from.
+  const kept = plan.caches.length ? await runner.keepCaches(base) : undefined;
+  try {
+    const refused = await prefixCheck(runner, plan, base, kept, tokens, base[logitsName].data, V);
+    if (refused) {
+      options.onMethod?.({ reused: null, refused, tokens: positions.length * T, wholeTokens: positions.length * T });
+      return undefined;
+    }
+    await runSuffixes(runner, plan, base[logitsName].data, kept, base, tokens, positions, V, out, options, cancelled);
+    return out;
+  } finally {
+    // Freeing fails only with the worker that holds them (then the occlusion failed already, or its result stands).
+    await kept?.release().catch(() => undefined);
+  }
+}
+
+/** The batched runs of each suffix (occlusionReusingPrefix, once the base run passed the check), written to `out`. */
+async function runSuffixes(
+  runner: OcclusionRunner,
+  plan: PrefixPlan,
+  baseLogits: Float32Array,
+  kept: KeptCaches | undefined,
+  base: Record<string, Tensor>,
+  tokens: readonly number[],
+  positions: number[],
+  V: number,
+  out: Float32Array,
+  options: OcclusionOptions,
+  cancelled: () => void,
+): Promise<void> {
+  const T = tokens.length;
   const maxBytes = options.maxBatchBytes ?? 256 * 2 ** 20;
   const batches: number[][] = [];
   for (let first = 0; first < positions.length; ) {
@@ -198,6 +233,7 @@ export async function occlusionReusingPrefix(
     batches.push(ks);
     first += ks.length;
   }
+  options.onMethod?.({ reused: plan.caches.length ? 'cache' : 'state', tokens: batches.reduce((n, ks) => n + ks.length * (T - ks[0]), 0), wholeTokens: positions.length * T });
   // From a cache: tokens k0.. with token k replaced. From states: token k replaced, then the rest, padded at
   // the end with any id (read after every real token only). Item k's position t is then its row t - start(k).
   const fromCache = plan.caches.length > 0;
@@ -205,7 +241,7 @@ export async function occlusionReusingPrefix(
   let done = 0;
   await withKlSums(options, cancelled, async (sums) => {
     // Not awaited here: the worker starts (its first occlusion) and keeps the baseline while the first batch runs.
-    const baselineKept = sums.baseline(base[logitsName].data.slice(0, T * V), T, V);
+    const baselineKept = sums.baseline(baseLogits.slice(0, T * V), T, V);
     baselineKept.catch(() => undefined); // awaited before the first batch's sums
     await pipelinedBatches(
       batches,
@@ -217,7 +253,7 @@ export async function occlusionReusingPrefix(
           while (suffix.length < length) suffix.push(options.replacementId);
           return { [plan.sequence]: suffix };
         });
-        return runner.runBatchLogits(batch, seeds(plan, base, ks));
+        return runner.runBatchLogits(batch, seeds(plan, base, ks, kept));
       },
       async (ks, logits) => {
         const length = T - ks[0];
@@ -231,7 +267,6 @@ export async function occlusionReusingPrefix(
       cancelled,
     );
   });
-  return out;
 }
 
 /**

@@ -8,13 +8,10 @@ import type { BackendPreference } from './protocol';
 export const ORT_BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
 
 /** The workers' scripts, relative to onnxruntime's folder out/ort/ (they are built beside the pages', out/webview/). */
-export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenizer: '../webview/tokenizerWorker.js' } as const;
-
-/** The KL worker's script, as WORKER_SCRIPTS: started by a page's first occlusion, so not among the first files. */
-export const KL_WORKER_SCRIPT = '../webview/klWorker.js';
+export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenizer: '../webview/tokenizerWorker.js', logits: '../webview/logitsWorker.js' } as const;
 
 /**
- * What a page fetches first to start a backend: both workers' scripts, the probe model, and the binary of
+ * What a page fetches first to start a backend: the workers' scripts, the probe model, and the binary of
  * the build the preference names. With "auto" the page chooses the build by the WebGPU adapter it finds, so
  * no binary is named.
  */

@@ -191,6 +191,7 @@ async function occlusionPrefixSection(joinedIds: number[]): Promise<void> {
     const counted: OcclusionRunner = {
       manifest,
       run: (ids, runOptions) => ((tokens[counter] += T), runner.run(ids, runOptions)),
+      keepCaches: (outputs) => runner.keepCaches(outputs),
       runBatchLogits: (batch, state) => ((tokens[counter] += batch.length * Object.values(batch[0])[0].length), runner.runBatchLogits(batch, state)),
     };
     let full: Float32Array = new Float32Array();

@@ -80,8 +80,8 @@ describe('the packaged extension in VS Code (code-server)', function () {
         for (const binary of binaries) assert.match(binary, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/ort\// : /vscode-resource/);
         // The page's HTML preloads what starting the backend takes (src/core/ortFiles.ts); the page's own fetches
         // of those URLs took the preloaded answers: one fetch per file, by the preload link.
-        const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /(ortWorker|tokenizerWorker)\.js$|probe\.onnx$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
-        assert.deepEqual(started.sort(), [['ortWorker.js', 'link'], ['probe.onnx', 'link'], ['tokenizerWorker.js', 'link']]);
+        const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /(ortWorker|tokenizerWorker|logitsWorker)\.js$|probe\.onnx$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
+        assert.deepEqual(started.sort(), [['logitsWorker.js', 'link'], ['ortWorker.js', 'link'], ['probe.onnx', 'link'], ['tokenizerWorker.js', 'link']]);
         await page.screenshot({ path: join(screenshots, `${backend.name}-panel.png`), fullPage: true });
       });
 

@@ -131,8 +131,8 @@ export function describeRnnViews(session) {
     });
 
     if (session.backend.name === 'wasm') {
-      // Software WebGPU would take minutes for the runs; the KL worker is the same on either backend.
-      it('computes the Transformer’s occlusion, its KL sums in the page’s KL worker', async function () {
+      // Software WebGPU would take minutes for the runs; the logits worker is the same on either backend.
+      it('computes the Transformer’s occlusion from the cache kept in onnxruntime’s worker, its KL sums in the page’s logits worker', async function () {
         if (!done.transformer) this.skip();
         this.timeout(180_000);
         const view = panel.locator('[data-testid=w-view]');
@@ -142,8 +142,12 @@ export function describeRnnViews(session) {
         assert.equal(await failed.count(), 0, `no failure: ${await failed.allTextContents()}`);
         assert.equal(await view.locator('[data-testid=w-source]').evaluate((el) => el.value), 'occlusion');
         await expectPainted(panel, '[data-testid=w-matrix]', 0.2);
-        const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /klWorker\.js$/.test(e.name)).length);
-        assert.equal(started, 1, 'the KL worker’s script was fetched once');
+        // The runs continued the base run's key/value cache, kept in onnxruntime's worker: had the worker fed a
+        // wrong cache, the base run's check would have failed and the note would say why whole copies ran.
+        const note = await view.locator('[data-testid=w-note]').textContent();
+        assert.match(note, /Each run started from the unchanged prefix’s key\/value cache: [\d,]+ tokens run instead of [\d,]+\./, note);
+        const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /logitsWorker\.js$/.test(e.name)).length);
+        assert.equal(started, 1, 'the logits worker’s script was fetched once');
         await shot('transformer-occlusion', panel.locator('[data-testid=w-matrix]'));
       });
     }

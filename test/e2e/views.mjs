@@ -34,6 +34,8 @@ async function expectAnalysis(panel, fileName, text) {
   assert.equal(Number(count?.replace(/,/g, '')), result.tokens.length, `the timings (${result.timings}) count the tokens shown`);
   // Tokenized off the page's main thread (webview/tokenizerWorker.ts), not by the page's fallback.
   assert.ok(await panel.evaluate(() => performance.getEntriesByName('lens:tokenized').length > 0), 'the tokenizer worker tokenized the selection');
+  // Its predictions ranked in the logits worker (webview/logitsWorker.ts), not by the page's fallback.
+  assert.ok(await panel.evaluate(() => performance.getEntriesByName('lens:predicted').length > 0), 'the logits worker ranked the predictions');
   return result.tokens;
 }
 

@@ -11,6 +11,8 @@ import * as path from 'path';
 import { rowLogSumExp, surprisal, tensor, topPredictions } from '../../src/core/analysis';
 import { analyse } from '../../src/core/analyze';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
+import { type PredictRows, rowPredictionSteps } from '../../src/core/rowPredictions';
+import { finish } from '../../src/core/timeSlices';
 import { LensTokenizer, type TokenizeOptions } from '../../src/core/tokenizer';
 import { loadBundled } from './bundledModel';
 
@@ -41,6 +43,42 @@ describe('analyse(): predictions in slices', function () {
       const ids = whole.tokens.map((t) => t.id);
       assert.deepStrictEqual(Array.from(whole.surprisal), Array.from(surprisal(logits, ids, lse)));
       assert.deepStrictEqual(whole.predictions.map((row) => row.map(({ id, probability }) => ({ id, probability }))), topPredictions(logits, 5, lse).map((row) => row.map(({ id, probability }) => ({ id, probability }))));
+    } finally {
+      await runner.release();
+    }
+  });
+});
+
+describe('analyse(): predictions elsewhere', function () {
+  this.timeout(120_000);
+
+  it("ranks the predictions through the predictRows option (the webview's logits worker), the logits moved there and back, and gives the same analysis", async () => {
+    const { manifest, bytes, dir } = loadBundled('transformer');
+    const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
+    try {
+      const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')));
+      const text = readFileSync(path.join(__dirname, '../../src/core/analysis.ts'), 'utf8').slice(0, 1_000);
+      const here = await analyse(tokenizer, runner, text, 0, { maxTokens: 4096 });
+      // As postMessage with a transfer list: the caller's array is detached, the worker answers with its own.
+      const move = <A extends Float32Array | Float64Array>(values: A): A => structuredClone(values, { transfer: [values.buffer as ArrayBuffer] });
+      const sent: Float32Array[] = [];
+      const predictRows: PredictRows = async (logits, rows, V, topK) => {
+        sent.push(logits);
+        const there = move(logits);
+        await new Promise((resolve) => setTimeout(resolve, 1)); // answered later, as a worker's message is
+        const { lse, top } = finish(rowPredictionSteps(there, rows, V, topK));
+        return { lse: move(lse), top: structuredClone(top), logits: move(there) };
+      };
+      const there = await analyse(tokenizer, runner, text, 0, { maxTokens: 4096, predictRows, yieldControl: async () => undefined });
+      assert.strictEqual(sent.length, 1);
+      assert.strictEqual(sent[0].length, 0, 'the run\'s logits were moved, not copied');
+      assert.notStrictEqual(there.outputs.logits.data, sent[0]);
+      assert.deepStrictEqual(there.outputs.logits, here.outputs.logits, 'the analysis holds the logits that came back');
+      assert.deepStrictEqual(Array.from(there.surprisal), Array.from(here.surprisal));
+      assert.deepStrictEqual(there.predictions, here.predictions);
+      // A predictRows that fails is the analysis's failure (the engine decides on falling back).
+      const failing: PredictRows = async () => Promise.reject(new Error('the logits worker failed'));
+      await assert.rejects(analyse(tokenizer, runner, text, 0, { maxTokens: 4096, predictRows: failing }), /the logits worker failed/);
     } finally {
       await runner.release();
     }

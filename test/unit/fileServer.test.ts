@@ -221,7 +221,7 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(preloaded('wasm'), fetched(ORT_BINARY.wasm));
     assert.deepStrictEqual(preloaded('webgpu'), fetched(ORT_BINARY.webgpu));
     assert.deepStrictEqual(preloaded('auto'), fetched(), 'with "auto" the page picks the build: no binary is preloaded');
-    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm.gz']);
+    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm.gz']);
     assert.strictEqual(servedUrlOf(routes, 'https://elsewhere/ext/out/a.js'), undefined);
   });
 

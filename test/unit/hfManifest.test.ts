@@ -192,7 +192,7 @@ describe('occlusion of a Hugging Face decoder export with a cache (gpt2-plain)',
     const runner = await ModelRunner.create(ort as unknown as OrtModule, derived.manifest, readFileSync(path.join(folder, 'model.onnx')), { executionProviders: ['wasm'] });
     try {
       const lengths: number[] = [];
-      const recording: OcclusionRunner = { manifest: runner.manifest, run: (i, o) => runner.run(i, o), runBatchLogits: (batch, state) => (lengths.push(Object.values(batch[0])[0].length), runner.runBatchLogits(batch, state)) };
+      const recording: OcclusionRunner = { manifest: runner.manifest, run: (i, o) => runner.run(i, o), keepCaches: (o) => runner.keepCaches(o), runBatchLogits: (batch, state) => (lengths.push(Object.values(batch[0])[0].length), runner.runBatchLogits(batch, state)) };
       const reused = await runnerOcclusion(recording, ids, target);
       const whole = await occlusion((batch) => runner.runBatchLogits(batch), ids, target);
       assert.ok(T > 8 && reused.some((x) => x > 0));

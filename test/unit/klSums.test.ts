@@ -1,6 +1,6 @@
-// Occlusion's KL sums handed to another thread (src/core/klSums.ts, as the webview's KL worker takes them):
+// Occlusion's KL sums handed to another thread (src/core/klSums.ts, as the webview's logits worker takes them):
 // the logits move there (structuredClone with a transfer list, which detaches the caller's buffers as
-// postMessage does), and BaselineRows and klRows sum them, as klWorker.ts does. The matrices must be the very
+// postMessage does), and BaselineRows and klRows sum them, as logitsWorker.ts does. The matrices must be the very
 // bits of the sums on the caller's thread, on the bundled Transformer from its cache (occlusionPrefix.ts), on
 // its whole re-runs (causal: the lower triangle), and on rectangular cross-attention of plain-code logits
 // (every row); each occlusion's sums are disposed of once, also when it is cancelled.
@@ -28,7 +28,7 @@ function move(values: Float32Array): Float32Array {
   return structuredClone(values, { transfer: [values.buffer as ArrayBuffer] });
 }
 
-/** Sums elsewhere, as the KL worker does them, counting what happens to them. */
+/** Sums elsewhere, as the logits worker does them, counting what happens to them. */
 function handedOver(log: string[]): () => KlSums {
   return () => {
     let base: BaselineRows | undefined;

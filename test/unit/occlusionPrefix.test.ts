@@ -14,7 +14,7 @@ import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import type { LensError } from '../../src/core/errors';
 import type { ModelManifest } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
-import { type OcclusionOptions, occlusion } from '../../src/core/occlusion';
+import { type OcclusionMethod, type OcclusionOptions, occlusion } from '../../src/core/occlusion';
 import { type OcclusionRunner, occlusionReusingPrefix, prefixPlan, runnerOcclusion } from '../../src/core/occlusionPrefix';
 import { LensTokenizer } from '../../src/core/tokenizer';
 
@@ -38,15 +38,33 @@ function loadManifest(id: string, edit?: (json: Record<string, unknown>) => void
 const createRunner = (manifest: ModelManifest, id = manifest.id) =>
   ModelRunner.create(ort as unknown as OrtModule, manifest, readFileSync(path.join(modelDir(id), 'model.onnx')), { executionProviders: ['wasm'] });
 
-/** The real runner, recording the lengths of every batched run (a whole copy has length T) and counting base runs. */
-function recording(runner: ModelRunner, lengths: number[][], baseRuns = { count: 0 }): OcclusionRunner {
+/** How often caches were kept and released, and the cache values that were built by the caller (none should be). */
+const keepCounts = () => ({ kept: 0, released: 0, builtByCaller: 0 });
+
+/**
+ * The real runner, recording the lengths of every batched run (a whole copy has length T), counting base runs,
+ * and counting kept caches and their releases.
+ */
+function recording(runner: ModelRunner, lengths: number[][], baseRuns = { count: 0 }, keeps = keepCounts()): OcclusionRunner {
+  const cacheStates = new Set(runner.manifest.inputs.filter((i) => i.role === 'empty_cache').map((i) => i.state));
   return {
     manifest: runner.manifest,
     run: (ids, options) => {
       baseRuns.count++;
       return runner.run(ids, options);
     },
+    keepCaches: async (outputs) => {
+      const kept = await runner.keepCaches(outputs);
+      keeps.kept++;
+      const release = kept.release.bind(kept);
+      kept.release = async () => {
+        keeps.released++;
+        await release();
+      };
+      return kept;
+    },
     runBatchLogits: (batch, state) => {
+      keeps.builtByCaller += Object.entries(state ?? {}).filter(([name, value]) => cacheStates.has(name) && ArrayBuffer.isView(value)).length;
       lengths.push(batch.map((ids) => Object.values(ids)[0].length));
       return runner.runBatchLogits(batch, state);
     },
@@ -119,7 +137,11 @@ describe('occlusion reusing the unchanged prefix', function () {
       it(`equals whole re-runs within 1e-5 at every (t, k) of ${T} tokens, running about half the tokens`, async () => {
         const lengths: number[][] = [];
         const progress: Array<[number, number]> = [];
-        const reused = await runnerOcclusion(recording(runner, lengths), ids, { ...target, replacementId, onProgress: (done, total) => progress.push([done, total]) });
+        const keeps = keepCounts();
+        const methods: OcclusionMethod[] = [];
+        const reused = await runnerOcclusion(recording(runner, lengths, undefined, keeps), ids, { ...target, replacementId, onProgress: (done, total) => progress.push([done, total]), onMethod: (m) => methods.push(m) });
+        // A cached model's caches are kept once, where the model runs, and released; no batch's cache is built here.
+        assert.deepStrictEqual(keeps, CACHED.includes(id) ? { kept: 1, released: 1, builtByCaller: 0 } : keepCounts());
         const { diff, at } = maxAbsDiff(reused, full);
         assert.ok(diff <= 1e-5, `largest difference ${diff} at ${at}`);
         for (let t = 0; t < T; t++) for (let k = t + 1; k < T; k++) assert.strictEqual(reused[t * T + k], 0);
@@ -131,6 +153,8 @@ describe('occlusion reusing the unchanged prefix', function () {
         const tokensRun = lengths.reduce((n, run) => n + run.length * run[0], 0);
         assert.strictEqual(lengths.filter((run) => run[0] === T).length, 1);
         assert.ok(tokensRun <= 1.1 * ((T * (T + 1)) / 2), `${tokensRun} tokens run`);
+        // Told once, before the runs: what they start from and how many tokens they take (the cache's check aside).
+        assert.deepStrictEqual(methods, [{ reused: CACHED.includes(id) ? 'cache' : 'state', tokens: tokensRun - (CACHED.includes(id) ? 4 : 0), wholeTokens: T * T }]);
         assert.deepStrictEqual(progress.at(-1), [T, T]);
       });
 
@@ -151,7 +175,7 @@ describe('occlusion reusing the unchanged prefix', function () {
     });
   }
 
-  it('falls back to whole re-runs when the cache outputs do not hold what the cache inputs take (transformer)', async () => {
+  it('falls back to whole re-runs when the cache outputs do not hold what the cache inputs take, and releases the kept caches on every path (transformer)', async () => {
     // Keys and values swapped: same layout, so the plan holds, but the last tokens run from it give other logits.
     const swapped = loadManifest('transformer', (json) => {
       json.outputs = (json.outputs as Array<{ name: string; state?: string }>).map((o) => (o.name === 'present_keys' ? { ...o, state: 'values' } : o.name === 'present_values' ? { ...o, state: 'keys' } : o));
@@ -161,8 +185,25 @@ describe('occlusion reusing the unchanged prefix', function () {
       const plan = prefixPlan(swapped, target);
       assert.ok(plan);
       const lengths: number[][] = [];
-      assert.strictEqual(await occlusionReusingPrefix(recording(wrong, lengths), plan, ids, { replacementId }), undefined);
+      const keeps = keepCounts();
+      const methods: OcclusionMethod[] = [];
+      assert.strictEqual(await occlusionReusingPrefix(recording(wrong, lengths, undefined, keeps), plan, ids, { replacementId, onMethod: (m) => methods.push(m) }), undefined);
+      assert.deepStrictEqual(methods, [
+        { reused: null, refused: 'the last 4 tokens run from the cache outputs ("present_values", "present_keys") of the others did not give the whole run\'s logits', tokens: T * T, wholeTokens: T * T },
+      ]);
       assert.deepStrictEqual(lengths, [[4]], 'only the check ran');
+      assert.deepStrictEqual(keeps, { kept: 1, released: 1, builtByCaller: 0 });
+      // Cancelled after the first batch's sums: the caches are released too.
+      const right = await createRunner(loadManifest('transformer'));
+      try {
+        const controller = new AbortController();
+        const cancelled = keepCounts();
+        const options: OcclusionOptions = { replacementId, signal: controller.signal, onProgress: () => controller.abort() };
+        await assert.rejects(occlusionReusingPrefix(recording(right, [], undefined, cancelled), prefixPlan(right.manifest, target)!, ids, options), (err: LensError) => err.code === 'cancelled');
+        assert.deepStrictEqual(cancelled, { kept: 1, released: 1, builtByCaller: 0 });
+      } finally {
+        await right.release();
+      }
     } finally {
       await wrong.release();
     }
@@ -204,7 +245,9 @@ describe('occlusion reusing the unchanged prefix', function () {
       try {
         const plan = prefixPlan(swapped, target);
         assert.ok(plan);
-        assert.strictEqual(await occlusionReusingPrefix(wrong, plan, ids, { replacementId }), undefined);
+        const methods: OcclusionMethod[] = [];
+        assert.strictEqual(await occlusionReusingPrefix(wrong, plan, ids, { replacementId, onMethod: (m) => methods.push(m) }), undefined);
+        assert.deepStrictEqual(methods.map((m) => m.refused), ['the state outputs of "h" ("cell") do not end in the final state "h_n"']);
         const lengths: number[][] = [];
         const result = await runnerOcclusion(recording(wrong, lengths), ids, { ...target, replacementId, maxBatchBytes: 8 * T * 4096 * 4 });
         assert.ok(lengths.every((run) => run[0] === T), 'whole copies only');

@@ -12,6 +12,7 @@ import type { SequenceIds } from '../../src/core/engine';
 import { LensError } from '../../src/core/errors';
 import type { GateSpec } from '../../src/core/manifest';
 import { looksAhead } from '../../src/core/modelStructure';
+import type { OcclusionMethod } from '../../src/core/occlusion';
 import { type RetentionGates, meanRetentionSteps, retentionRow } from '../../src/core/retention';
 import { gateData, retentionData } from '../../src/core/roleData';
 import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
@@ -32,10 +33,23 @@ export interface OcclusionState {
   total: number;
   error?: string;
   ms?: number;
+  /** How the runs were made, once the engine said. */
+  method?: OcclusionMethod;
+}
+
+/** A sentence on how an occlusion's runs were made (empty for whole copies of a model that offers nothing else). */
+function methodNote(method: OcclusionMethod | undefined): string {
+  if (!method) return '';
+  const tokens = (n: number) => n.toLocaleString('en-US');
+  if (method.reused) {
+    const from = method.reused === 'cache' ? 'key/value cache' : 'recurrent state';
+    return ` Each run started from the unchanged prefix’s ${from}: ${tokens(method.tokens)} tokens run instead of ${tokens(method.wholeTokens)}.`;
+  }
+  return method.refused ? ` Whole copies were run (${tokens(method.wholeTokens)} tokens) because ${method.refused}.` : '';
 }
 
 /** Runs occlusion for every sequence's token ids with the analysis's model (the engine serialises it with analyses). */
-export type Occlude = (ids: SequenceIds, onProgress: (done: number, total: number) => void, signal: AbortSignal) => Promise<Float32Array>;
+export type Occlude = (ids: SequenceIds, onProgress: (done: number, total: number) => void, signal: AbortSignal, onMethod: (method: OcclusionMethod) => void) => Promise<Float32Array>;
 
 export class WFeed implements HeatmapFeed {
   source: WSource;
@@ -227,7 +241,7 @@ export class WFeed implements HeatmapFeed {
     if (o.status === 'done') {
       // A masked language model's logits at t score token t itself: the prediction at t, not after it.
       const prediction = structure.predictsNext ? 'the prediction after token t' : 'the prediction at token t';
-      return { text: `Occlusion: W(t, k) = KL(p(t) ‖ p(t) with token k replaced by ${by}), in bits: how much ${prediction} depends on token k. Took ${((o.ms ?? 0) / 1000).toFixed(1)} s.` };
+      return { text: `Occlusion: W(t, k) = KL(p(t) ‖ p(t) with token k replaced by ${by}), in bits: how much ${prediction} depends on token k. Took ${((o.ms ?? 0) / 1000).toFixed(1)} s.${methodNote(o.method)}` };
     }
     const cancelled = o.status === 'cancelled' ? 'Occlusion was cancelled. ' : '';
     const which = looksAhead(structure) ? 'every other prediction' : 'every later prediction';
@@ -316,15 +330,18 @@ export class WFeed implements HeatmapFeed {
       ids,
       (done, total) => {
         if (controller !== this.occlusionController) return;
-        this.occlusion = { status: 'running', done, total };
+        this.occlusion = { ...this.occlusion, status: 'running', done, total };
         this.listeners.emit();
       },
       controller.signal,
+      (method) => {
+        if (controller === this.occlusionController) this.occlusion = { ...this.occlusion, method };
+      },
     ).then(
       (data) => {
         if (controller !== this.occlusionController) return;
         this.occlusionMatrix = matrixOf(data, this.lens.T);
-        this.occlusion = { status: 'done', done: this.lens.T, total: this.lens.T, ms: performance.now() - started };
+        this.occlusion = { status: 'done', done: this.lens.T, total: this.lens.T, ms: performance.now() - started, method: this.occlusion.method };
         this.listeners.emit();
       },
       (err: unknown) => {
