@@ -11,8 +11,15 @@ export function halfToFloat(bits: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
-/** Every half-precision bit pattern's float32 value (decoding is one lookup, much faster than halfToFloat). */
-export const HALF_TO_FLOAT = Float32Array.from({ length: 65536 }, (_, bits) => halfToFloat(bits));
+/**
+ * Every half-precision bit pattern's float32 value (decoding is one lookup, much faster than halfToFloat). Built
+ * on first use, not when a page's script starts: about 9 ms of a cold panel's script evaluation
+ * (bench:profile --cold), for attention held in half precision or float16 weights, which most runs never have.
+ */
+export const halfToFloatTable: () => Float32Array = (() => {
+  let table: Float32Array | undefined;
+  return () => (table ??= Float32Array.from({ length: 65536 }, (_, bits) => halfToFloat(bits)));
+})();
 
 /** The half-precision bits of a float32 value (its bits given too), rounded to nearest, ties to even. */
 export function toHalf(value: number, bits: number): number {

@@ -8,7 +8,7 @@
 // half the memory again, and the panel says so. Pure.
 
 import type { LayeredMatrices, Tensor } from './analysis';
-import { HALF_TO_FLOAT, toHalf } from './half';
+import { halfToFloatTable, toHalf } from './half';
 
 /** Lower triangles (all of one run's) larger than this in float32 are held in half precision instead. */
 export const HALF_PRECISION_FROM_BYTES = 512 * 2 ** 20;
@@ -32,6 +32,8 @@ export class LowerTriangleTensor implements Tensor {
   private readonly blocks: Array<Float32Array | Uint16Array | undefined>;
   /** The float32 bits of the last row source setRow read (one view per chunk, not one per row). */
   private sourceBits: { source: Float32Array; bits: Uint32Array } | undefined;
+  /** Half-precision bits to float32, when half. */
+  private readonly table: Float32Array | undefined;
 
   constructor(
     readonly dims: number[],
@@ -43,6 +45,7 @@ export class LowerTriangleTensor implements Tensor {
     this.matrices = dims.slice(0, -2).reduce((a, b) => a * b, 1);
     this.blockRows = Math.max(1, Math.min(this.size, blockRows));
     this.blocks = new Array(Math.ceil(this.size / this.blockRows)).fill(undefined);
+    this.table = half ? halfToFloatTable() : undefined;
   }
 
   private full: Float32Array | undefined;
@@ -86,7 +89,7 @@ export class LowerTriangleTensor implements Tensor {
   at(o: number, t: number, k: number): number {
     if (k > t) return 0;
     const v = this.block(t)[this.rowStart(o, t) + k];
-    return this.half ? HALF_TO_FLOAT[v] : v;
+    return this.table ? this.table[v] : v;
   }
 
   /** Writes row t of matrix o: its keys 0..t from source[from..] (a plain loop: no view per row). */
@@ -104,7 +107,7 @@ export class LowerTriangleTensor implements Tensor {
 
   /** Matrices first.. as LayeredMatrices.triangle gives them: matrix first + h's row t, and the decode table when half. */
   rowsFrom(first: number): TriangleRows {
-    return { data: (t) => this.block(t), offset: (h, t) => this.rowStart(first + h, t), values: this.half ? HALF_TO_FLOAT : undefined };
+    return { data: (t) => this.block(t), offset: (h, t) => this.rowStart(first + h, t), values: this.table };
   }
 
   /** Lets go of the last row source (a chunk's outputs) once every row is written. */

@@ -11,7 +11,7 @@
 
 import { Reader } from 'protobufjs/light';
 import { LensError } from './errors';
-import { HALF_TO_FLOAT } from './half';
+import { halfToFloatTable } from './half';
 import { type ModelManifest, axisIndex } from './manifest';
 import type { ReadoutWeights } from './logitLens';
 import { modelStructure } from './modelStructure';
@@ -70,7 +70,7 @@ function externalBytes(t: TensorMsg, external: Uint8Array | undefined, name: str
 function floatsOf(t: TensorMsg, external: Uint8Array | undefined, name: string): Float32Array {
   const count = t.dims.reduce((a, b) => a * b, 1);
   const raw = t.externalData.length ? externalBytes(t, external, name) : t.rawData;
-  const half = t.dataType === FLOAT16 ? HALF_TO_FLOAT : undefined;
+  const half = t.dataType === FLOAT16 ? halfToFloatTable() : undefined;
   const data = new Float32Array(count);
   let n = 0;
   const put = (v: number) => {

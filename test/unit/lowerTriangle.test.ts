@@ -6,7 +6,9 @@
 import * as assert from 'assert';
 import { headMatrix, layeredFromLayers, layeredFromTensor, maxOverHeads, meanOverHeads, type Tensor } from '../../src/core/analysis';
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
-import { HALF_TO_FLOAT, toHalf } from '../../src/core/half';
+import { halfToFloatTable, toHalf } from '../../src/core/half';
+
+const HALF_TO_FLOAT = halfToFloatTable();
 import { DECODED_HEAD_BYTES, LowerTriangleTensor, decodeRow, keptHeads } from '../../src/core/lowerTriangle';
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
