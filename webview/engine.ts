@@ -10,14 +10,14 @@
 // A model's first load ends with its warm-up run checked against what its roles promise (modelSanity.ts):
 // a model that breaks a promise fails to load, and its session is released like any failed load's.
 
-import { Analysis, PREDICTIONS_SLICE_MS, analyse } from '../src/core/analyze';
+import { Analysis, analyse } from '../src/core/analyze';
 import { ModelRunner, type OrtModule, type SequenceIds } from '../src/core/engine';
 import type { ModelManifest } from '../src/core/manifest';
 import { assertSaneRun } from '../src/core/modelSanity';
 import { looksAhead } from '../src/core/modelStructure';
 import { LensError } from '../src/core/errors';
 import type { KlSums } from '../src/core/klSums';
-import { type PredictRows, localPredictRows } from '../src/core/rowPredictions';
+import type { PredictRows } from '../src/core/rowPredictions';
 import type { HeadProbeResult } from '../src/core/headProbe';
 import type { ReadoutWeights } from '../src/core/logitLens';
 import type { MaskedPredictions } from '../src/core/maskedPredictions';
@@ -159,29 +159,8 @@ export class Engine {
   /** One analysis inside a job (see exclusive), with its signal; loadMs is 0 when the model was already loaded. */
   async analyseWith(model: ModelDescriptor, text: string, startOffset: number, maxTokens: number, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Analysis & { loadMs: number }> {
     const { runner, tokenizer, loadMs } = await this.ready(model, signal, onProgress);
-    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now(), yieldControl: yieldToUi, tokenize: this.tokenizeFor(model, tokenizer), predictRows: this.predictRows });
+    const result = await analyse(tokenizer, runner, text, startOffset, { maxTokens, signal, now: () => performance.now(), yieldControl: yieldToUi, tokenize: this.tokenizeFor(model, tokenizer), predictRows: this.options.predictRows });
     return { ...result, loadMs };
-  }
-
-  /**
-   * Ranks an analysis's predictions in the logits worker when there is one, else (or when the worker failed
-   * before it took the logits: it did not start) on this thread, in slices: the same numbers either way. Logits
-   * lost with a worker that failed after taking them fail the analysis.
-   */
-  private get predictRows(): PredictRows | undefined {
-    const worker = this.options.predictRows;
-    if (!worker) return undefined;
-    return async (logits, rows, V, topK) => {
-      try {
-        const predicted = await worker(logits, rows, V, topK);
-        mark('predicted');
-        return predicted;
-      } catch (err) {
-        if (logits.length !== rows * V) throw err; // moved to the worker and lost with it
-        console.warn(`Ranking predictions on the page: the logits worker failed (${err instanceof Error ? err.message : String(err)}).`);
-        return localPredictRows({ pause: yieldToUi, sliceMs: PREDICTIONS_SLICE_MS })(logits, rows, V, topK);
-      }
-    };
   }
 
   /**

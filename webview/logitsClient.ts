@@ -1,10 +1,13 @@
 // Why: the page's side of the logits worker (logitsWorker.ts, started through workerScript.ts with the page,
-// since every analysis's predictions run there): each occlusion's sums as a KlSums (src/core/klSums.ts), and
-// each analysis's predictions as a PredictRows (src/core/rowPredictions.ts), the logits moved to the worker
-// rather than copied.
+// since the analyses' predictions run there): each occlusion's sums as a KlSums (src/core/klSums.ts), and each
+// analysis's predictions as a PredictRows (src/core/rowPredictions.ts), the logits moved to the worker rather
+// than copied. (Fill in the selection still ranks its few rows on the page.)
 
 import type { KlSums } from '../src/core/klSums';
-import type { PredictRows } from '../src/core/rowPredictions';
+import { PREDICTIONS_SLICE_MS } from '../src/core/analyze';
+import { type PredictRows, localPredictRows } from '../src/core/rowPredictions';
+import { mark } from './marks';
+import { yieldToUi } from './yieldToUi';
 import type { FileRoutes } from './fileRoutes';
 import type { LogitsWorkerNotifications, LogitsWorkerRequests } from './logitsWorkerProtocol';
 import { WorkerConnection, wholeBuffer } from './workerScript';
@@ -44,10 +47,22 @@ export class LogitsWorkerClient {
     };
   }
 
-  /** An analysis's predictions, in the worker: the logits go there and come back with them (the caller's array is emptied). */
-  readonly predictRows: PredictRows = (logits, rows, V, topK) => {
+  /**
+   * An analysis's predictions, in the worker: the logits go there and come back with them (the caller's array is
+   * emptied meanwhile). When the worker failed before it took them (it did not start), on the page, in slices:
+   * the same numbers. Logits lost with a worker that failed after taking them fail the analysis.
+   */
+  readonly predictRows: PredictRows = async (logits, rows, V, topK) => {
     const { values, transfer } = moved(logits);
-    return this.connection.request('predictions', { logits: values, rows, V, topK }, transfer);
+    try {
+      const predicted = await this.connection.request('predictions', { logits: values, rows, V, topK }, transfer);
+      mark('predicted');
+      return predicted;
+    } catch (err) {
+      if (values.length !== rows * V) throw err; // moved to the worker and lost with it
+      console.warn(`Ranking predictions on the page: the logits worker failed (${err instanceof Error ? err.message : String(err)}).`);
+      return localPredictRows({ pause: yieldToUi, sliceMs: PREDICTIONS_SLICE_MS })(values, rows, V, topK);
+    }
   };
 
   /** Stops the worker: its baselines go with its heap. */

@@ -75,7 +75,11 @@ export class OrtWorkerClient {
 
   /** Keeps a copy of a tensor in the worker; runs of any session there are fed parts of it by number. */
   async keep(data: Float32Array, dims: readonly number[]): Promise<KeptTensor> {
-    const id = await this.connection.request('keep', { data, dims: [...dims] });
+    // Copied, not moved: the caller keeps its outputs. A view into a larger buffer is cut out first (posting it
+    // would copy the whole buffer), and that copy moves.
+    const own = wholeBuffer(data) !== undefined;
+    const sent = own ? data : data.slice();
+    const id = await this.connection.request('keep', { data: sent, dims: [...dims] }, own ? [] : [sent.buffer as ArrayBuffer]);
     return {
       dims,
       feed: (copies, feedDims) => new KeptFeed(id, { ...copies }, [...feedDims]) as unknown as ReturnType<KeptTensor['feed']>,

@@ -70,8 +70,17 @@ page.onRequest('run', async ({ session: id, feeds, fetches }) => {
   const entry = sessions.get(id);
   if (!entry) throw new Error(`no session ${id} (released?)`);
   const inputs: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(feeds)) inputs[name] = 'kept' in t ? keptFeed(entry.ort, name, t) : new entry.ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-  const results = await (fetches ? entry.session.run(inputs, fetches) : entry.session.run(inputs));
+  const built: Float32Array[] = []; // feeds made here from kept tensors, freed once the run has read them
+  for (const [name, t] of Object.entries(feeds)) {
+    if (!('kept' in t)) inputs[name] = new entry.ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+    else built.push((inputs[name] = keptFeed(entry.ort, name, t)).data as Float32Array);
+  }
+  let results: InferenceSession.OnnxValueMapType;
+  try {
+    results = await (fetches ? entry.session.run(inputs, fetches) : entry.session.run(inputs));
+  } finally {
+    for (const data of built) releaseBuffer(data, true); // a batch's copies of a cache: megabytes each, every batch
+  }
   const out: Record<string, WireTensor> = {};
   for (const [name, t] of Object.entries(results)) {
     let data = t.data as WireTensor['data'];
@@ -92,14 +101,18 @@ function keptFeed(ort: OrtBuild, name: string, feed: Extract<WireFeed, { kept: n
 }
 
 page.onRequest('keep', ({ data, dims }) => {
-  if (!(data instanceof Float32Array) || data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`a tensor to keep of [${dims.join(', ')}] has ${data.length} values`);
+  if (!Array.isArray(dims) || !dims.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`a tensor to keep needs whole, non-negative dims, got ${JSON.stringify(dims)}`);
+  if (!(data instanceof Float32Array)) throw new Error('a tensor to keep must be a Float32Array');
+  if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`a tensor to keep of [${dims.join(', ')}] has ${data.length} values`);
   const id = nextKept++;
   kept.set(id, { data, dims: [...dims] });
   return id;
 });
 
 page.onRequest('drop', ({ tensor }) => {
+  const entry = kept.get(tensor);
   kept.delete(tensor);
+  if (entry) releaseBuffer(entry.data, true); // received: the whole buffer is this worker's
   return null;
 });
 

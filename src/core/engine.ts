@@ -8,10 +8,10 @@
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
-import { type ChunkPlan, ChunkJoiner, cacheSeeds, cachesAfter, chunkPlan, chunkTokens } from './cacheChunks';
+import { type ChunkPlan, ChunkJoiner, cachesAfter, chunkPlan, chunkTokens } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
-import { type KeptTensor, type StateFeed, KeptCaches, isCachePrefix, prefixCopies } from './keptTensor';
+import { type KeptCaches, type KeptTensor, type StateFeed, cachePrefixFeed, isCachePrefix, keepCaches } from './keptTensor';
 import { type ModelStructure, modelStructure } from './modelStructure';
 import type { SequenceIds } from './occlusion';
 
@@ -172,30 +172,8 @@ export class ModelRunner {
    * that continue their first tokens: runBatchLogits(batch, kept.after(k)) then sends no cache. The caller
    * releases them.
    */
-  async keepCaches(outputs: RunOutputs): Promise<KeptCaches> {
-    const seeds = cacheSeeds(this.manifest);
-    if (!seeds) throw new LensError('internal', `Model "${this.manifest.id}" has no caches it can be handed.`);
-    const byState = new Map<string, KeptTensor>();
-    try {
-      for (const { input, output } of seeds) {
-        const value = outputs[output.name];
-        if (!value) throw new LensError('internal', `No output "${output.name}" to keep.`);
-        byState.set(input.state!, this.ort.keep ? await this.ort.keep(value.data, value.dims) : this.keptHere(value));
-      }
-    } catch (err) {
-      await new KeptCaches(byState).release();
-      throw err;
-    }
-    return new KeptCaches(byState);
-  }
-
-  /** A tensor kept on this thread, for a module that cannot hold one. */
-  private keptHere({ data, dims }: Tensor): KeptTensor {
-    return {
-      dims,
-      feed: (copies, feedDims) => new this.ort.Tensor('float32', prefixCopies(data, dims, copies), feedDims),
-      release: async () => undefined,
-    };
+  keepCaches(outputs: RunOutputs): Promise<KeptCaches> {
+    return keepCaches(this.ort, this.manifest, outputs);
   }
 
   /**
@@ -280,12 +258,7 @@ export class ModelRunner {
       if (input.role === 'empty_cache' && past > 0) {
         dims[axisIndex(input, 'past')] = past;
         const given = state[input.state!];
-        if (!isCachePrefix(given)) feeds[input.name] = new this.ort.Tensor('float32', given, dims);
-        else {
-          const batchAxis = axisIndex(input, 'batch');
-          const axis = input.axes.filter((a) => a.name !== 'batch').findIndex((a) => a.name === 'past');
-          feeds[input.name] = given.kept.feed({ axis, length: past, batchAxis, items: B }, dims);
-        }
+        feeds[input.name] = isCachePrefix(given) ? cachePrefixFeed(input, given, B, dims) : new this.ort.Tensor('float32', given, dims);
         continue;
       }
       if (input.role === 'initial_state' || input.role === 'empty_cache') {

@@ -5,6 +5,10 @@
 // a run then names the part it needs (PrefixCopies), and the holder builds the feed. Pure.
 
 import type { Tensor as OrtTensor } from 'onnxruntime-web';
+import { cacheSeeds } from './cacheChunks';
+import type { OrtModule, RunOutputs } from './engine';
+import { LensError } from './errors';
+import { type InputSpec, type ModelManifest, axisIndex } from './manifest';
 
 /**
  * A feed made of a kept tensor (dims without a batch axis): its first `length` entries along `axis`, repeated
@@ -111,4 +115,44 @@ export class KeptCaches {
     this.released = true;
     await Promise.all([...this.byState.values()].map((kept) => kept.release()));
   }
+}
+
+/** A tensor kept on the calling thread, for an onnxruntime module that cannot hold one; its feeds are checked here as the worker checks its own. */
+function keptHere(ort: OrtModule, { data, dims }: { data: Float32Array; dims: readonly number[] }): KeptTensor {
+  return {
+    dims,
+    feed: (copies, feedDims) => {
+      const expected = prefixCopiesDims(dims, copies);
+      if (typeof expected === 'string' || expected.join() !== feedDims.join()) throw new Error(`A kept tensor of [${dims.join(', ')}] cannot give [${feedDims.join(', ')}]${typeof expected === 'string' ? `: ${expected}` : ''}.`);
+      return new ort.Tensor('float32', prefixCopies(data, dims, copies), feedDims);
+    },
+    release: async () => undefined,
+  };
+}
+
+/**
+ * Keeps the caches of a run's outputs (batch removed, as ModelRunner.run returns them) where the sessions run
+ * (OrtModule.keep), else on this thread, by state name; the caller releases them. Nothing is left kept on failure.
+ */
+export async function keepCaches(ort: OrtModule, manifest: ModelManifest, outputs: RunOutputs): Promise<KeptCaches> {
+  const seeds = cacheSeeds(manifest);
+  if (!seeds) throw new LensError('internal', `Model "${manifest.id}" has no caches it can be handed.`);
+  const byState = new Map<string, KeptTensor>();
+  try {
+    for (const { input, output } of seeds) {
+      const value = outputs[output.name];
+      if (!value) throw new LensError('internal', `No output "${output.name}" to keep.`);
+      byState.set(input.state!, ort.keep ? await ort.keep(value.data, value.dims) : keptHere(ort, value));
+    }
+  } catch (err) {
+    await new KeptCaches(byState).release().catch(() => undefined); // the first failure is the one to report
+    throw err;
+  }
+  return new KeptCaches(byState);
+}
+
+/** The feed of an empty_cache input (dims: its own, past and batch sized) continuing a kept cache's first tokens, once per batch item. */
+export function cachePrefixFeed(input: InputSpec, prefix: CachePrefix, items: number, dims: readonly number[]): OrtTensor {
+  const axis = input.axes.filter((a) => a.name !== 'batch').findIndex((a) => a.name === 'past');
+  return prefix.kept.feed({ axis, length: prefix.tokens, batchAxis: axisIndex(input, 'batch'), items }, dims);
 }

@@ -28,7 +28,10 @@ export interface OcclusionOptions {
   skip?: (k: number) => boolean;
   /** Where the KL sums run, one KlSums per occlusion (klSums.ts); default: this thread, in slices through `pause`. */
   klSums?: () => KlSums;
-  /** Told once, before the first batch, how the runs are made (by runnerOcclusion, occlusionPrefix.ts). */
+  /**
+   * Told how the runs are made, at most once, before the first batch: by runnerOcclusion (occlusionPrefix.ts)
+   * for a model that declares a cache or state to start from, whether it is used or why not; never for others.
+   */
   onMethod?: (method: OcclusionMethod) => void;
 }
 

@@ -1,8 +1,9 @@
 // Unit test of analyse()'s predictions in slices (src/core/analyze.ts): on the bundled Transformer in real
 // onnxruntime-web, an analysis that yields between slices of rows (as the webview's does, so that no task is
 // long) gives exactly the surprisal and top-5 predictions of one that does not, and those are the whole-tensor
-// rowLogSumExp, surprisal and topPredictions of its logits; and one tokenized elsewhere (the webview's tokenizer
-// worker) is the one the tokenizer itself gives.
+// rowLogSumExp, surprisal and topPredictions of its logits; one whose predictions are ranked elsewhere (the
+// webview's logits worker: the logits moved there and back) is the same analysis and holds the logits that came
+// back; and one tokenized elsewhere (the webview's tokenizer worker) is the one the tokenizer itself gives.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';

@@ -7,13 +7,13 @@ import * as assert from 'assert';
 import { headMatrix, layeredFromLayers, layeredFromTensor, maxOverHeads, meanOverHeads, type Tensor } from '../../src/core/analysis';
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
 import { halfToFloatTable, toHalf } from '../../src/core/half';
-
-const HALF_TO_FLOAT = halfToFloatTable();
 import { DECODED_HEAD_BYTES, LowerTriangleTensor, decodeRow, keptHeads } from '../../src/core/lowerTriangle';
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
 import { matrixOf, poolMax, pooledTriangleHead, pooledTriangleHeadSteps } from '../../webview/views/matrixOf';
+
+const HALF_TO_FLOAT = halfToFloatTable();
 
 /** `count` random causal T × T matrices, rows summing to 1. */
 function causal(count: number, T: number, seed = 1): Float32Array {

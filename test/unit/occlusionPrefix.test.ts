@@ -201,6 +201,14 @@ describe('occlusion reusing the unchanged prefix', function () {
         const options: OcclusionOptions = { replacementId, signal: controller.signal, onProgress: () => controller.abort() };
         await assert.rejects(occlusionReusingPrefix(recording(right, [], undefined, cancelled), prefixPlan(right.manifest, target)!, ids, options), (err: LensError) => err.code === 'cancelled');
         assert.deepStrictEqual(cancelled, { kept: 1, released: 1, builtByCaller: 0 });
+        // A run that fails: the failure reaches the caller, and the caches are released.
+        const failed = keepCounts();
+        const failing = recording(right, [], undefined, failed);
+        let runs = 0;
+        const run = failing.runBatchLogits;
+        failing.runBatchLogits = (batch, state) => (++runs === 2 ? Promise.reject(new Error('the session failed')) : run(batch, state));
+        await assert.rejects(occlusionReusingPrefix(failing, prefixPlan(right.manifest, target)!, ids, { replacementId }), /the session failed/);
+        assert.deepStrictEqual(failed, { kept: 1, released: 1, builtByCaller: 0 });
       } finally {
         await right.release();
       }
