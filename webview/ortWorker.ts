@@ -7,7 +7,7 @@
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
-import { prefixCopies, prefixCopiesDims } from '../src/core/keptTensor';
+import { prefixCopies } from '../src/core/keptTensor';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
 import { inflate } from './inflate';
@@ -95,9 +95,11 @@ page.onRequest('run', async ({ session: id, feeds, fetches }) => {
 function keptFeed(ort: OrtBuild, name: string, feed: Extract<WireFeed, { kept: number }>): Tensor {
   const source = kept.get(feed.kept);
   if (!source) throw new Error(`feed "${name}": no kept tensor ${feed.kept} (released?)`);
-  const dims = prefixCopiesDims(source.dims, feed.copies);
-  if (typeof dims === 'string' || dims.join() !== feed.dims.join()) throw new Error(`feed "${name}": the kept tensor of [${source.dims.join(', ')}] cannot give [${feed.dims.join(', ')}]${typeof dims === 'string' ? `: ${dims}` : ''}`);
-  return new ort.Tensor('float32', prefixCopies(source.data, source.dims, feed.copies), feed.dims);
+  try {
+    return new ort.Tensor('float32', prefixCopies(source.data, source.dims, feed.copies, feed.dims), feed.dims);
+  } catch (err) {
+    throw new Error(`feed "${name}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 page.onRequest('keep', ({ data, dims }) => {

@@ -9,6 +9,7 @@
 import type { Tensor } from './analysis';
 import { type InputSpec, type ModelManifest, type OutputSpec, axisIndex } from './manifest';
 import { HALF_PRECISION_FROM_BYTES, LowerTriangleTensor } from './lowerTriangle';
+import { prefixCopies } from './keptTensor';
 import { releaseBuffer } from './releaseBuffer';
 import { TimeSlices } from './timeSlices';
 import { modelStructure } from './modelStructure';
@@ -53,13 +54,9 @@ export function cacheSeeds(manifest: ModelManifest): SeededCache[] | undefined {
 export function cachePrefix(seed: SeededCache, outputs: Record<string, Tensor>, k: number): Float32Array {
   const value = outputs[seed.output.name];
   const axis = names(seed.output).indexOf('position');
-  const outer = value.dims.slice(0, axis).reduce((a, b) => a * b, 1);
-  const inner = value.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const T = value.dims[axis];
-  if (k === T) return value.data;
-  const out = new Float32Array(outer * k * inner);
-  for (let o = 0; o < outer; o++) out.set(value.data.subarray(o * T * inner, (o * T + k) * inner), o * k * inner);
-  return out;
+  if (k === value.dims[axis]) return value.data;
+  // One copy, batch first: the same layout as without a batch axis.
+  return prefixCopies(value.data, value.dims, { axis, length: k, batchAxis: 0, items: 1 });
 }
 
 /** The caches that continue a run after its first k tokens, by state name. */

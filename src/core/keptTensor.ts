@@ -46,10 +46,14 @@ export function prefixCopiesDims(dims: readonly number[], copies: PrefixCopies):
   return out;
 }
 
-/** Builds a PrefixCopies feed from a tensor's data (row-major, dims); throws when the copies do not fit the dims. */
-export function prefixCopies(data: Float32Array, dims: readonly number[], copies: PrefixCopies): Float32Array {
+/**
+ * Builds a PrefixCopies feed from a tensor's data (row-major, dims); throws when the copies do not fit the dims,
+ * or give other dims than `feedDims` (the input's, when the caller names them: the worker's feeds and the local ones).
+ */
+export function prefixCopies(data: Float32Array, dims: readonly number[], copies: PrefixCopies, feedDims?: readonly number[]): Float32Array {
   const outDims = prefixCopiesDims(dims, copies);
   if (typeof outDims === 'string') throw new Error(`A kept tensor's prefix cannot be fed: ${outDims}.`);
+  if (feedDims && outDims.join() !== feedDims.join()) throw new Error(`A kept tensor of [${dims.join(', ')}] cannot give [${feedDims.join(', ')}].`);
   if (data.length !== product(dims)) throw new Error(`A kept tensor of [${dims.join(', ')}] has ${data.length} values.`);
   const { axis, length, batchAxis, items } = copies;
   const out = new Float32Array(product(outDims));
@@ -121,11 +125,7 @@ export class KeptCaches {
 function keptHere(ort: OrtModule, { data, dims }: { data: Float32Array; dims: readonly number[] }): KeptTensor {
   return {
     dims,
-    feed: (copies, feedDims) => {
-      const expected = prefixCopiesDims(dims, copies);
-      if (typeof expected === 'string' || expected.join() !== feedDims.join()) throw new Error(`A kept tensor of [${dims.join(', ')}] cannot give [${feedDims.join(', ')}]${typeof expected === 'string' ? `: ${expected}` : ''}.`);
-      return new ort.Tensor('float32', prefixCopies(data, dims, copies), feedDims);
-    },
+    feed: (copies, feedDims) => new ort.Tensor('float32', prefixCopies(data, dims, copies, feedDims), feedDims),
     release: async () => undefined,
   };
 }
