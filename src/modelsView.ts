@@ -16,6 +16,7 @@ import { Disposable } from './dispose';
 import type { Log } from './log';
 import { type InvalidFolder, type ModelOrigin, type ModelStore, type StoredModel, shownPath } from './modelStore';
 import { readSettings } from './settings';
+import { formatCount } from './core/text';
 
 export const MODELS_VIEW_ID = 'attentionLens.models';
 const CARD_SCHEME = 'attention-lens-card';
@@ -166,7 +167,7 @@ export class ModelsView extends Disposable implements vscode.TreeDataProvider<Mo
           ['Origin', `${origin}${isDefault ? ' (the default model)' : ''}`],
           ['Folder', shownPath(folder)],
           ['Model file', formatBytes(modelBytes)],
-          ['Parameters', manifest.parameters.toLocaleString('en-US')],
+          ['Parameters', formatCount(manifest.parameters)],
           ['Exposes', structure],
           ['Licence', manifest.license],
         ]) {

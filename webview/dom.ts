@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { BackendInfo, InvalidModel, SelectionSummary } from '../src/core/protocol';
+import { formatCount } from '../src/core/text';
 
 type Child = Node | string | null | undefined | false;
 
@@ -56,7 +57,7 @@ export function formatRange(s: SelectionSummary): string {
 }
 
 export function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+  return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The selection's origin and size, and (optionally) its text. */

@@ -22,6 +22,8 @@ import { fillModelPicker, infillingModels, noInfillingModels, requestView } from
 import { ResultView, visibleViews } from './fill/resultView';
 import { errorView, progressView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
+import { quietSelectLayout } from './quietSelect';
+import { formatCount } from '../src/core/text';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
 interface SavedState {
@@ -30,7 +32,7 @@ interface SavedState {
 }
 
 const isCancel = (err: unknown) => err instanceof LensError && (err.code === 'cancelled' || err.code === 'disposed');
-const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
+const ms = (v: number) => `${formatCount(Math.round(v))} ms`;
 
 class FillPage {
   private readonly backendSlot = h('div', { class: 'slot' });
@@ -181,7 +183,7 @@ class FillPage {
     this.setPhase('done');
     replace(this.statusSlot);
     const t = done.timings;
-    replace(this.timingsSlot, h('div', { class: 'timings muted', 'data-testid': 'fill-timings' }, `${done.sourceTokenCount.toLocaleString('en-US')} source tokens · load ${ms(t.loadMs)} · score ${ms(t.scoreMs)} · generate ${ms(t.generateMs)} · render ${ms(t.renderMs)}`));
+    replace(this.timingsSlot, h('div', { class: 'timings muted', 'data-testid': 'fill-timings' }, `${formatCount(done.sourceTokenCount)} source tokens · load ${ms(t.loadMs)} · score ${ms(t.scoreMs)} · generate ${ms(t.generateMs)} · render ${ms(t.renderMs)}`));
     host.notify('infillDone', done);
     // Editor hovers: off the critical path, after the first paint.
     setTimeout(() => {
@@ -315,6 +317,7 @@ class FillPage {
   }
 }
 
+quietSelectLayout();
 const app = document.getElementById('app')!;
 new FillPage(app).start().catch((err) => {
   reportError(err, 'fill');

@@ -28,6 +28,7 @@ import { type InfluenceSource, postInfluence } from './influence';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, halfPrecisionView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
+import { quietSelectLayout } from './quietSelect';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
 interface SavedState extends ViewChoice {
@@ -408,6 +409,7 @@ class PanelPage {
 }
 
 mark('script');
+quietSelectLayout();
 const app = document.getElementById('app')!;
 new PanelPage(app).start().catch((err) => {
   reportError(err, 'panel');

@@ -11,7 +11,7 @@ import { shortName } from '../src/core/compareSummary';
 import { LensError, toErrorPayload } from '../src/core/errors';
 import { prepareInfluenceMatrix } from '../src/core/influenceMatrix';
 import type { BackendInfo, CompareText, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
-import { isBlank } from '../src/core/text';
+import { formatCount, isBlank } from '../src/core/text';
 import { OrtBackends } from './backend';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { type CompareChoice, parseChoice } from './compare/choice';
@@ -24,6 +24,7 @@ import { FileRoutes } from './fileRoutes';
 import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
 import { yieldToUi } from './yieldToUi';
+import { quietSelectLayout } from './quietSelect';
 
 interface SavedState {
   pinned: SelectionSummary | null;
@@ -217,7 +218,7 @@ class ComparePage {
     replace(
       statusSlot,
       truncated
-        ? h('div', { class: 'notice', 'data-testid': 'compare-truncated', role: 'status' }, `Compared the first ${truncated.keptTokens.toLocaleString('en-US')} of ${truncated.totalTokens.toLocaleString('en-US')} tokens (attentionLens.compare.maxTokens).`)
+        ? h('div', { class: 'notice', 'data-testid': 'compare-truncated', role: 'status' }, `Compared the first ${formatCount(truncated.keptTokens)} of ${formatCount(truncated.totalTokens)} tokens (attentionLens.compare.maxTokens).`)
         : null,
     );
     this.occlusionButton.hidden = figures.length === 0;
@@ -338,6 +339,7 @@ class ComparePage {
   }
 }
 
+quietSelectLayout();
 const app = document.getElementById('app')!;
 new ComparePage(app).start().catch((err) => {
   reportError(err, 'sidebar');

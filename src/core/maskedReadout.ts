@@ -4,6 +4,7 @@
 // the card of one token (its top predictions, the actual token marked, its probability and rank).
 
 import type { MaskedGuess, MaskedPredictions, MaskedToken } from './maskedPredictions';
+import { formatCount } from './text';
 
 /** Selections with fewer ordinary tokens than this are computed as soon as the tab opens. */
 export const MASKED_AUTO_TOKENS = 128;
@@ -24,7 +25,7 @@ export function formatProbability(p: number): string {
 
 /** "rank 2 of 4,100". */
 export function formatRank(rank: number, vocab: number): string {
-  return `rank ${rank.toLocaleString('en-US')} of ${vocab.toLocaleString('en-US')}`;
+  return `rank ${formatCount(rank)} of ${formatCount(vocab)}`;
 }
 
 /** The top of the pseudo-surprisal colour scale: the largest scored value rounded up to whole bits, at least 1. */
@@ -43,7 +44,7 @@ export function tintFraction(bits: number, max: number): number {
 /** The totals line under the strip. */
 export function totalsLine(result: MaskedPredictions): string {
   if (!result.scored) return 'No ordinary tokens to mask: only special tokens were analysed.';
-  const n = result.scored.toLocaleString('en-US');
+  const n = formatCount(result.scored);
   const perToken = result.totalBits / result.scored;
   return (
     `Pseudo-log-likelihood ${formatSigned(result.pseudoLogLikelihood)} nats over ${n} masked ${result.scored === 1 ? 'token' : 'tokens'} ` +

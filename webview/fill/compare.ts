@@ -12,6 +12,7 @@ import type { InfillRequest, ModelDescriptor } from '../../src/core/protocol';
 import { h, replace } from '../dom';
 import { CrossMap } from './crossMap';
 import type { FillData } from './fillData';
+import { formatCount } from '../../src/core/text';
 
 /** One model's run for Compare: the prepared result and what it cost. */
 export interface CompareOutcome {
@@ -30,7 +31,7 @@ interface Card {
   outcome?: CompareOutcome;
 }
 
-const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
+const ms = (v: number) => `${formatCount(Math.round(v))} ms`;
 
 export class FillCompare {
   readonly element: HTMLElement;

@@ -20,6 +20,7 @@ import { type ViewContext, type ViewEntry, type ViewInstance, viewsFor } from '.
 import { TokenStrip } from './tokenStrip';
 import type { Occlude } from './wFeed';
 import type { ModelProbes } from '../probes';
+import { formatCount } from '../../src/core/text';
 
 export { TABS } from './registry';
 /** A view's id in the registry ("heatmap", "gates", "w", …). */
@@ -269,11 +270,11 @@ export class AnalysisView {
     const scope = this.entries[this.index].scoped ? ((this.scope?.value as JsonScope | undefined) ?? 'matrix') : 'matrix';
     const values = view.jsonValues?.(scope) ?? 0;
     if (values > MAX_JSON_VALUES) {
-      const n = (v: number) => v.toLocaleString('en-US');
+      const n = formatCount;
       this.fail(`That export would hold ${n(values)} values (${n(this.lens.T)} tokens): too large for one JSON file. Export the current layer or the current matrix instead.`);
       return;
     }
-    if (values > 4_000_000) this.status.textContent = `Preparing ${values.toLocaleString('en-US')} values…`;
+    if (values > 4_000_000) this.status.textContent = `Preparing ${formatCount(values)} values…`;
     let data: string;
     let suffix: string;
     try {

@@ -9,6 +9,7 @@ import type { HeadChoice, Lens } from './lens';
 import type { MatrixSource } from './matrices';
 import type { PreparedMatrix } from './overviewImages';
 import type { Matrix } from './matrixOf';
+import { formatCount } from '../../src/core/text';
 
 /** What a heatmap shows: the current matrix (null while it is computed) and a note about it. */
 export interface HeatmapFeed {
@@ -148,11 +149,11 @@ export class AttentionFeed implements HeatmapFeed {
       if (this.loader.error !== null) return { text: `The rollout failed: ${this.loader.error}`, error: true };
       const f = this.source.rolloutProgress;
       return {
-        text: Number.isNaN(f) ? 'Computing the rollout…' : `Computing the rollout over ${lens.attention?.layers ?? lens.layers} layers (O(L·T³) for ${lens.T.toLocaleString('en-US')} tokens)… ${Math.round(f * 100)}%`,
+        text: Number.isNaN(f) ? 'Computing the rollout…' : `Computing the rollout over ${lens.attention?.layers ?? lens.layers} layers (O(L·T³) for ${formatCount(lens.T)} tokens)… ${Math.round(f * 100)}%`,
       };
     }
     if (lens.head === 'mean' && this.source.meanNeedsPreparing(lens.layer)) {
-      return { text: `Averaging ${lens.heads} heads over ${lens.T.toLocaleString('en-US')} tokens…` };
+      return { text: `Averaging ${lens.heads} heads over ${formatCount(lens.T)} tokens…` };
     }
     const layers = lens.attention?.layers ?? 0;
     if (lens.head !== 'rollout' && lens.layer >= layers) {

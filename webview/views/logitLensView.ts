@@ -15,6 +15,7 @@ import { fitText } from './axes';
 import { theme, viridis, viridisCss } from './colors';
 import type { Lens } from './lens';
 import { fitCanvas } from './matrices';
+import { formatCount } from '../../src/core/text';
 
 const COL = 78;
 const ROW = 22;
@@ -195,7 +196,7 @@ export class LogitLensView {
       return;
     }
     const pct = (p: number) => `${(p * 100).toFixed(p < 0.001 ? 3 : 1)}%`;
-    const rank = (what: string, id: number | null, r: LensCell['final']) => (r && id !== null ? h('div', {}, `${what} “${this.display(id)}”: rank ${r.rank.toLocaleString('en-US')} · ${pct(r.probability)}`) : null);
+    const rank = (what: string, id: number | null, r: LensCell['final']) => (r && id !== null ? h('div', {}, `${what} “${this.display(id)}”: rank ${formatCount(r.rank)} · ${pct(r.probability)}`) : null);
     const next = this.lens.analysis.structure.predictsNext ? 'actual next token' : 'actual token';
     replace(
       this.tooltip,
@@ -256,11 +257,11 @@ export class LogitLensView {
     if (!this.probes?.readout) this.note.textContent = 'The readout weights were not loaded with the model, so the lens cannot be computed here.';
     else if (!this.hidden) this.note.textContent = 'The model exports no hidden states of this sequence.';
     else if (this.failure) this.note.textContent = `The lens could not be computed: ${this.failure}`;
-    else if (this.computed < T) this.note.textContent = `Computing the lens: ${this.computed.toLocaleString('en-US')} of ${T.toLocaleString('en-US')} tokens…`;
+    else if (this.computed < T) this.note.textContent = `Computing the lens: ${formatCount(this.computed)} of ${formatCount(T)} tokens…`;
     else {
       const last = this.labels.length - 1;
       const agree = this.columns.filter((col, t) => col?.[last].top[0].id === this.finalIds[t]).length;
-      this.note.textContent = `At the last hidden state the lens's top prediction is the model's own at ${agree.toLocaleString('en-US')} of ${T.toLocaleString('en-US')} tokens${agree < T ? ' (fewer than all: the last hidden state may already be normalised, or the readout differs from the model)' : ''}.`;
+      this.note.textContent = `At the last hidden state the lens's top prediction is the model's own at ${formatCount(agree)} of ${formatCount(T)} tokens${agree < T ? ' (fewer than all: the last hidden state may already be normalised, or the readout differs from the model)' : ''}.`;
     }
     this.note.setAttribute('data-state', this.failure ? 'error' : this.computed < T ? 'computing' : 'done');
   }

@@ -15,6 +15,7 @@ import type { ModelProbes } from '../probes';
 import { viridisCss } from './colors';
 import { failure } from './feeds';
 import type { Lens } from './lens';
+import { formatCount } from '../../src/core/text';
 
 type Status = 'idle' | 'running' | 'done' | 'failed' | 'cancelled';
 type Progress = HTMLElement & { value?: number; max: number };
@@ -50,7 +51,7 @@ export class MaskedView {
     private readonly reveal: (start: number, end: number) => void,
   ) {
     this.ordinary = lens.tokens.filter((t) => !t.special).length;
-    const n = this.ordinary.toLocaleString('en-US');
+    const n = formatCount(this.ordinary);
     this.runButton = h('vscode-button', { 'data-testid': 'masked-run', title: `Mask each of the ${n} tokens in turn and run the model on each copy` }, 'Compute masked predictions') as Button;
     this.runButton.addEventListener('click', () => this.run());
     this.cancelButton = h('vscode-button', { secondary: '', 'data-testid': 'masked-cancel', hidden: '' }, 'Cancel') as Button;
@@ -140,7 +141,7 @@ export class MaskedView {
   private setProgress(done: number, total: number): void {
     this.progress.max = Math.max(1, total);
     this.progress.value = done;
-    this.progressText.textContent = `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} tokens masked`;
+    this.progressText.textContent = `${formatCount(done)} of ${formatCount(total)} tokens masked`;
   }
 
   private update(): void {
@@ -151,7 +152,7 @@ export class MaskedView {
     this.runButton.disabled = running;
     this.runButton.textContent = this.status === 'cancelled' || this.status === 'failed' ? 'Compute again' : 'Compute masked predictions';
     this.note.classList.toggle('error', this.status === 'failed');
-    const n = this.ordinary.toLocaleString('en-US');
+    const n = formatCount(this.ordinary);
     const text: Record<Status, string> = {
       idle: this.probes ? `Masking runs the model ${n} more times, once per token: press Compute masked predictions.` : 'Masked predictions need the panel’s model engine.',
       running: `Masking ${n} tokens, one model run each…`,

@@ -9,6 +9,7 @@
 import type { Analysis } from '../../src/core/analyze';
 import type { AxisName, OutputSpec } from '../../src/core/manifest';
 import type { StateFamily } from '../../src/core/modelStructure';
+import { formatCount } from '../../src/core/text';
 
 /** Axes of a state output that are not the state's own. */
 const OUTER: readonly AxisName[] = ['layer', 'batch', 'position'];
@@ -119,7 +120,7 @@ export function panelName(layout: StateLayout, panel: number): string {
 
 /** "4 × 32 × 32 = 4,096". */
 export function sizeFormula(layout: StateLayout): string {
-  const n = layout.size.toLocaleString('en-US');
+  const n = formatCount(layout.size);
   return layout.axes.length > 1 ? `${layout.axes.map((a) => a.size).join(' × ')} = ${n}` : n;
 }
 
@@ -129,7 +130,7 @@ export function sizeFormula(layout: StateLayout): string {
  * and layer, growing as T²; it is larger than this state from 65 tokens on."
  */
 export function stateCost(layout: StateLayout, T: number): string {
-  const n = (v: number) => v.toLocaleString('en-US');
+  const n = formatCount;
   const crossover = Math.floor(Math.sqrt(layout.size)) + 1;
   const versus = T * T > layout.size ? 'already larger than this state' : `larger than this state from ${n(crossover)} tokens on`;
   return (

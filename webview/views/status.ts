@@ -9,6 +9,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { AnalysisDone, ModelDescriptor } from '../../src/core/protocol';
 import { retentionGates } from '../../src/core/retention';
 import { h } from '../dom';
+import { formatCount } from '../../src/core/text';
 
 export type ModelPicker = HTMLElement & { value: string };
 
@@ -57,7 +58,7 @@ export function stepProgressView(text: string, done: number, total: number): HTM
 /** "Load 812 ms · tokenize 2 ms · run 95 ms · analyse 14 ms · render 31 ms". */
 export function timingsView(done: AnalysisDone): HTMLElement {
   const t = done.timings;
-  const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
+  const ms = (v: number) => `${formatCount(Math.round(v))} ms`;
   const parts: Array<[string, number, string]> = [
     ['load', t.loadMs, t.loadMs === 0 ? 'model already loaded' : 'fetch, session creation and warm-up'],
     ['tokenize', t.tokenizeMs, 'byte-level BPE with exact document ranges'],
@@ -68,7 +69,7 @@ export function timingsView(done: AnalysisDone): HTMLElement {
   return h(
     'div',
     { class: 'timings muted', 'data-testid': 'timings' },
-    `${done.tokenCount.toLocaleString('en-US')} tokens · `,
+    `${formatCount(done.tokenCount)} tokens · `,
     ...parts.flatMap(([name, v, title], i) => [i ? ' · ' : '', h('span', { title }, `${name} ${ms(v)}`)]),
   );
 }
@@ -76,7 +77,7 @@ export function timingsView(done: AnalysisDone): HTMLElement {
 /** The truncation notice, or nothing; `why` names the limit (the setting, or the memory an analysis may take). */
 export function truncatedView(truncated: AnalysisDone['truncated'], why = 'attentionLens.maxTokens'): HTMLElement | null {
   if (!truncated) return null;
-  const n = (v: number) => v.toLocaleString('en-US');
+  const n = formatCount;
   return h('div', { class: 'notice', 'data-testid': 'truncated', role: 'status' }, `Showing the first ${n(truncated.keptTokens)} of ${n(truncated.totalTokens)} tokens (${why}).`);
 }
 
@@ -92,7 +93,7 @@ export function halfPrecisionView(note: string | undefined): HTMLElement | null 
 export function memoryOfferView(message: string, fit: number, analyseFirst: () => void): HTMLElement {
   const offer = h('div', { class: 'notice memory-offer', 'data-testid': 'memory-offer', role: 'alert' }, h('p', {}, message));
   if (fit >= 1) {
-    const label = `Analyse the first ${fit.toLocaleString('en-US')} tokens`;
+    const label = `Analyse the first ${formatCount(fit)} tokens`;
     const button = h('vscode-button', { 'data-testid': 'memory-offer-run', title: `${label}, which fit in the memory an analysis may take` }, label);
     button.addEventListener('click', analyseFirst, { once: true });
     offer.append(button);

@@ -20,6 +20,7 @@ import type { Lens } from './lens';
 import { yieldToUi } from '../yieldToUi';
 import { type MatrixSource } from './matrices';
 import { type Matrix, matrixOf } from './matrixOf';
+import { formatCount } from '../../src/core/text';
 
 /** "attention" (mean over heads), "head:N", "rollout", "retention" or "occlusion". */
 export type WSource = string;
@@ -40,7 +41,7 @@ export interface OcclusionState {
 /** A sentence on how an occlusion's runs were made (empty for whole copies of a model that offers nothing else). */
 function methodNote(method: OcclusionMethod | undefined): string {
   if (!method) return '';
-  const tokens = (n: number) => n.toLocaleString('en-US');
+  const tokens = formatCount;
   if (method.reused) {
     const from = method.reused === 'cache' ? 'key/value cache' : 'recurrent state';
     return ` Each run started from the unchanged prefix’s ${from}: ${tokens(method.tokens)} tokens run instead of ${tokens(method.wholeTokens)}.`;
@@ -176,7 +177,7 @@ export class WFeed implements HeatmapFeed {
   note(): { text: string; error?: boolean } {
     const { lens } = this;
     const layer = `layer ${lens.layer + 1}`;
-    const T = lens.T.toLocaleString('en-US');
+    const T = formatCount(lens.T);
     switch (this.source) {
       case 'occlusion':
         return this.occlusionNote();
@@ -232,11 +233,11 @@ export class WFeed implements HeatmapFeed {
 
   private occlusionNote(): { text: string; error?: boolean } {
     const o = this.occlusion;
-    const n = this.lens.T.toLocaleString('en-US');
+    const n = formatCount(this.lens.T);
     const { manifest, structure } = this.lens.analysis;
     // What replaces a token: the manifest's occlusion token, else a space (the engine's default).
     const by = manifest.occlusionToken !== undefined ? `the token “${manifest.occlusionToken}”` : 'a space';
-    if (o.status === 'running') return { text: `Computing occlusion: ${o.done.toLocaleString('en-US')} of ${o.total.toLocaleString('en-US')} tokens replaced…` };
+    if (o.status === 'running') return { text: `Computing occlusion: ${formatCount(o.done)} of ${formatCount(o.total)} tokens replaced…` };
     if (o.status === 'failed') return { text: `Occlusion failed: ${o.error}`, error: true };
     if (o.status === 'done') {
       // A masked language model's logits at t score token t itself: the prediction at t, not after it.

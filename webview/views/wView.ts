@@ -11,6 +11,7 @@ import { Heatmap } from './heatmap';
 import type { Lens } from './lens';
 import { HalfLifeView, HalfLives, UnitRetentionView } from './memory';
 import type { WFeed } from './wFeed';
+import { formatCount } from '../../src/core/text';
 
 const W_IDS: HeatmapIds = { canvas: 'w-matrix', tooltip: 'w-tooltip', note: 'w-note', legend: 'w-legend', roleDescription: 'W(t, k) matrix' };
 
@@ -70,7 +71,7 @@ export class WView {
       if (running) {
         this.progress.max = Math.max(1, o.total);
         this.progress.value = o.done;
-        this.progressText.textContent = `${o.done.toLocaleString('en-US')} of ${o.total.toLocaleString('en-US')} tokens`;
+        this.progressText.textContent = `${formatCount(o.done)} of ${formatCount(o.total)} tokens`;
       }
       if (this.units) this.units.element.hidden = feed.source !== 'retention';
     };
