@@ -91,7 +91,7 @@ export class FileServer {
     if (!file) return end(res, 404, 'Not found.');
     if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
     // The length and the bytes come from the one open file: a file changed meanwhile is cut at the length sent.
-    res.writeHead(200, { 'Content-Type': contentTypeOf(file.path), 'Content-Length': file.size });
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.size });
     if (req.method === 'HEAD' || file.size === 0) {
       res.end();
       return void (await file.handle.close());
@@ -102,7 +102,7 @@ export class FileServer {
   }
 
   /** The regular file a URL path names inside its share's root (symbolic links resolved), opened, or undefined. */
-  private async open(url: string): Promise<{ handle: fs.FileHandle; size: number; path: string } | undefined> {
+  private async open(url: string): Promise<{ handle: fs.FileHandle; size: number } | undefined> {
     const match = /^\/([A-Za-z0-9_-]+)\/(\d+)\/([^?#]+)$/.exec(url);
     const roots = match ? this.shares.get(match[1]) : undefined;
     const root = roots?.[Number(match![2])];
@@ -123,7 +123,7 @@ export class FileServer {
       if (!inside(realRoot, realFile)) return undefined;
       const handle = await fs.open(realFile, 'r');
       const stat = await handle.stat().catch(() => undefined);
-      if (stat?.isFile()) return { handle, size: stat.size, path: named };
+      if (stat?.isFile()) return { handle, size: stat.size };
       await handle.close();
       return undefined;
     } catch {
@@ -144,15 +144,4 @@ function inside(folder: string, file: string): boolean {
 function end(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
   res.end(text);
-}
-
-/**
- * A served file's Content-Type: a page's script is run as a module from this server (webviewHtml.ts), which a
- * browser does only for a JavaScript type (with nosniff, a stylesheet needs text/css); everything else is bytes.
- */
-export function contentTypeOf(file: string): string {
-  const ext = path.extname(file).toLowerCase();
-  if (ext === '.js' || ext === '.mjs') return 'text/javascript; charset=utf-8';
-  if (ext === '.css') return 'text/css; charset=utf-8';
-  return 'application/octet-stream';
 }

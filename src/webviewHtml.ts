@@ -1,7 +1,7 @@
 // The one place that builds webview HTML and its Content-Security-Policy, for the panel and the sidebar:
 // default-src 'none', a fresh crypto nonce per page, 'wasm-unsafe-eval' for onnxruntime-web,
 // connect-src limited to the webview's own resource origin (plus the file server's root URL, fileRoutes.ts,
-// in a browser or remote window, which then serves the page's script and stylesheet too), and resource roots limited to out/, media/ and
+// in a browser or remote window), and resource roots limited to out/, media/ and
 // the model folders the user added (attentionLens.modelFolders).
 
 import { randomBytes } from 'crypto';
@@ -30,8 +30,8 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
     `default-src 'none'`,
     `img-src ${webview.cspSource} data: blob:`,
     `font-src ${webview.cspSource}`,
-    `style-src ${webview.cspSource}${files ? ` ${files.source}` : ''} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}' ${webview.cspSource}${files ? ` ${files.source}` : ''} 'wasm-unsafe-eval'`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}' ${webview.cspSource} 'wasm-unsafe-eval'`,
     `connect-src ${webview.cspSource}${files ? ` ${files.source}` : ''}`,
     `worker-src ${webview.cspSource} blob:`,
   ].join('; ');
@@ -44,9 +44,6 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // has routes). A preload "as fetch" is checked against connect-src, which allows both.
   const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend).map((uri) => (files && servedUrlOf(files.routes, uri)) || uri) : [];
   const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
-  const pageFiles = { script: asset(`${view}.js`).toString(), css: asset('main.css').toString() };
-  const served = files && { script: servedUrlOf(files.routes, pageFiles.script), css: servedUrlOf(files.routes, pageFiles.css) };
-  const page = served?.script && served.css ? { script: served.script, css: served.css } : undefined;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -54,52 +51,13 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <title>${escapeHtml(title)}</title>
-  <link rel="stylesheet" nonce="${nonce}"${page ? ' crossorigin="anonymous"' : ''} href="${escapeHtml(page?.css ?? pageFiles.css)}">${preloadLinks}${page ? `\n  <link rel="modulepreload" nonce="${nonce}" href="${escapeHtml(page.script)}">` : ''}
+  <link rel="stylesheet" nonce="${nonce}" href="${asset('main.css')}">${preloadLinks}
 </head>
 <body data-view="${view}" ${boot}>
   <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>
-  ${page ? servedPageLoader(nonce, page, pageFiles) : `<script type="module" nonce="${nonce}" src="${escapeHtml(pageFiles.script)}"></script>`}
+  <script type="module" nonce="${nonce}" src="${asset(`${view}.js`)}"></script>
 </body>
 </html>`;
-}
-
-/**
- * Runs the page's script from the file server, which sends it several times faster than VS Code's resource loading
- * in a browser window (a cold panel's 0.52 MiB script took 0.3–1.2 s there, beside the workbench's own loads; its
- * 0.01 MiB stylesheet up to 0.9 s, and a page's scripts wait for its stylesheets). The head's modulepreload starts
- * the script's download with the page's other files. When a served file fails (the port is not forwarded, a proxy
- * answers with its own page, which is neither CSS nor JavaScript), its resource URI's copy is used instead.
- */
-function servedPageLoader(nonce: string, served: { script: string; css: string }, resource: { script: string; css: string }): string {
-  const run = `(function () {
-    const nonce = ${JSON.stringify(nonce)};
-    // A stylesheet that failed still has a sheet, an empty one; read through CORS, its rules can be counted.
-    let styled = false;
-    try {
-      styled = document.querySelector('link[rel=stylesheet]').sheet.cssRules.length > 0;
-    } catch {}
-    if (!styled) {
-      const link = document.createElement('link');
-      link.rel = 'stylesheet';
-      link.nonce = nonce;
-      link.href = ${scriptString(resource.css)};
-      document.head.append(link);
-    }
-    (function run(src, fallback) {
-      const script = document.createElement('script');
-      script.type = 'module';
-      script.nonce = nonce;
-      script.src = src;
-      if (fallback) script.addEventListener('error', () => run(fallback), { once: true });
-      document.body.append(script);
-    })(${scriptString(served.script)}, ${scriptString(resource.script)});
-  })();`;
-  return `<script nonce="${nonce}">${run}</script>`;
-}
-
-/** A string literal safe inside an inline script: JSON, with "<" escaped so that no "</script>" can end it. */
-function scriptString(text: string): string {
-  return JSON.stringify(text).replace(/</g, '\\u003c');
 }
 
 function escapeHtml(text: string): string {
