@@ -23,7 +23,7 @@ import { ResultView, visibleViews } from './fill/resultView';
 import { errorView, progressView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
 import { quietSelectLayout } from './quietSelect';
-import { formatCount } from '../src/core/text';
+import { formatCount, formatMs } from '../src/core/text';
 
 /** What survives a window reload (VS Code keeps it with the webview). */
 interface SavedState {
@@ -32,7 +32,6 @@ interface SavedState {
 }
 
 const isCancel = (err: unknown) => err instanceof LensError && (err.code === 'cancelled' || err.code === 'disposed');
-const ms = (v: number) => `${formatCount(Math.round(v))} ms`;
 
 class FillPage {
   private readonly backendSlot = h('div', { class: 'slot' });
@@ -183,7 +182,7 @@ class FillPage {
     this.setPhase('done');
     replace(this.statusSlot);
     const t = done.timings;
-    replace(this.timingsSlot, h('div', { class: 'timings muted', 'data-testid': 'fill-timings' }, `${formatCount(done.sourceTokenCount)} source tokens · load ${ms(t.loadMs)} · score ${ms(t.scoreMs)} · generate ${ms(t.generateMs)} · render ${ms(t.renderMs)}`));
+    replace(this.timingsSlot, h('div', { class: 'timings muted', 'data-testid': 'fill-timings' }, `${formatCount(done.sourceTokenCount)} source tokens · load ${formatMs(t.loadMs)} · score ${formatMs(t.scoreMs)} · generate ${formatMs(t.generateMs)} · render ${formatMs(t.renderMs)}`));
     host.notify('infillDone', done);
     // Editor hovers: off the critical path, after the first paint.
     setTimeout(() => {

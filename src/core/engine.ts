@@ -8,7 +8,7 @@
 
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-web';
 import type { Tensor } from './analysis';
-import { type ChunkPlan, ChunkJoiner, cachesAfter, chunkPlan, chunkTokens } from './cacheChunks';
+import { type ChunkPlan, ChunkJoiner, cacheSeeds, cachesAfter, chunkPlan, chunkTokens } from './cacheChunks';
 import { LensError } from './errors';
 import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
 import { type KeptCaches, type KeptTensor, type StateFeed, cachePrefixFeed, isCachePrefix, keepCaches } from './keptTensor';
@@ -172,8 +172,10 @@ export class ModelRunner {
    * that continue their first tokens: runBatchLogits(batch, kept.after(k)) then sends no cache. The caller
    * releases them.
    */
-  keepCaches(outputs: RunOutputs): Promise<KeptCaches> {
-    return keepCaches(this.ort, this.manifest, outputs);
+  async keepCaches(outputs: RunOutputs): Promise<KeptCaches> {
+    const seeds = cacheSeeds(this.manifest);
+    if (!seeds) throw new LensError('internal', `Model "${this.manifest.id}" has no caches it can be handed.`);
+    return keepCaches(this.ort, seeds, outputs);
   }
 
   /**

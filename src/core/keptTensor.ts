@@ -5,10 +5,10 @@
 // a run then names the part it needs (PrefixCopies), and the holder builds the feed. Pure.
 
 import type { Tensor as OrtTensor } from 'onnxruntime-web';
-import { cacheSeeds } from './cacheChunks';
+import type { SeededCache } from './cacheChunks';
 import type { OrtModule, RunOutputs } from './engine';
 import { LensError } from './errors';
-import { type InputSpec, type ModelManifest, axisIndex } from './manifest';
+import { type InputSpec, axisIndex } from './manifest';
 
 /**
  * A feed made of a kept tensor (dims without a batch axis): its first `length` entries along `axis`, repeated
@@ -131,12 +131,11 @@ function keptHere(ort: OrtModule, { data, dims }: { data: Float32Array; dims: re
 }
 
 /**
- * Keeps the caches of a run's outputs (batch removed, as ModelRunner.run returns them) where the sessions run
- * (OrtModule.keep), else on this thread, by state name; the caller releases them. Nothing is left kept on failure.
+ * Keeps the caches of a run's outputs named by `seeds` (cacheSeeds; batch removed, as ModelRunner.run returns them)
+ * where the sessions run (OrtModule.keep), else on this thread, by state name; the caller releases them. Nothing
+ * is left kept on failure.
  */
-export async function keepCaches(ort: OrtModule, manifest: ModelManifest, outputs: RunOutputs): Promise<KeptCaches> {
-  const seeds = cacheSeeds(manifest);
-  if (!seeds) throw new LensError('internal', `Model "${manifest.id}" has no caches it can be handed.`);
+export async function keepCaches(ort: OrtModule, seeds: readonly SeededCache[], outputs: RunOutputs): Promise<KeptCaches> {
   const byState = new Map<string, KeptTensor>();
   try {
     for (const { input, output } of seeds) {

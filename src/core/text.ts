@@ -39,3 +39,8 @@ export function formatCount(n: number): string {
   for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
   return n < 0 || Object.is(n, -0) ? `-${out}` : out;
 }
+
+/** A duration as the panels' timings write it: "1,234 ms" (rounded to whole milliseconds). */
+export function formatMs(ms: number): string {
+  return `${formatCount(Math.round(ms))} ms`;
+}

@@ -8,6 +8,7 @@ import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-web';
 import * as path from 'path';
+import { cacheSeeds } from '../../src/core/cacheChunks';
 import type { OrtModule } from '../../src/core/engine';
 import { KeptCaches, type KeptTensor, cachePrefixFeed, keepCaches, prefixCopies, prefixCopiesDims } from '../../src/core/keptTensor';
 import { validateManifest } from '../../src/core/manifestValidator';
@@ -74,7 +75,7 @@ describe('kept tensors (keptTensor.ts)', () => {
           return [o.name, { dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random()) }];
         }),
     );
-    const caches = await keepCaches(ort as unknown as OrtModule, manifest, outputs);
+    const caches = await keepCaches(ort as unknown as OrtModule, cacheSeeds(manifest)!, outputs);
     const k = 4;
     const items = 3;
     for (const input of manifest.inputs.filter((i) => i.role === 'empty_cache')) {

@@ -1,7 +1,7 @@
 // Unit tests for the pure text measurements in src/core/text.ts.
 
 import * as assert from 'assert';
-import { countCodePoints, countLines, formatCount, isBlank } from '../../src/core/text';
+import { countCodePoints, countLines, formatCount, formatMs, isBlank } from '../../src/core/text';
 
 describe('text measurements', () => {
   const cases: Array<[string, number, number]> = [
@@ -35,5 +35,11 @@ describe('text measurements', () => {
     // Not safe integers: the browser's formatting, unchanged.
     values.push(0.5, 1234.5678, -0.25, 2 ** 60, 1e21, NaN, Infinity, -Infinity);
     for (const v of values) assert.strictEqual(formatCount(v), v.toLocaleString('en-US'), `formatCount(${v})`);
+  });
+
+  it('formatMs rounds to whole milliseconds and groups them', () => {
+    assert.strictEqual(formatMs(0.4), '0 ms');
+    assert.strictEqual(formatMs(14.5), '15 ms');
+    assert.strictEqual(formatMs(12_345.6), '12,346 ms');
   });
 });

@@ -12,7 +12,7 @@ import type { InfillRequest, ModelDescriptor } from '../../src/core/protocol';
 import { h, replace } from '../dom';
 import { CrossMap } from './crossMap';
 import type { FillData } from './fillData';
-import { formatCount } from '../../src/core/text';
+import { formatMs } from '../../src/core/text';
 
 /** One model's run for Compare: the prepared result and what it cost. */
 export interface CompareOutcome {
@@ -31,7 +31,6 @@ interface Card {
   outcome?: CompareOutcome;
 }
 
-const ms = (v: number) => `${formatCount(Math.round(v))} ms`;
 
 export class FillCompare {
   readonly element: HTMLElement;
@@ -139,7 +138,7 @@ export class FillCompare {
       h(
         'div',
         { class: 'muted', 'data-testid': `fill-compare-stats-${m.id}` },
-        `run ${ms(outcome.runMs)}${outcome.loadMs ? ` (+${ms(outcome.loadMs)} load)` : ''} · model ${formatBytes(size)} · ${result.source.length} source tokens`,
+        `run ${formatMs(outcome.runMs)}${outcome.loadMs ? ` (+${formatMs(outcome.loadMs)} load)` : ''} · model ${formatBytes(size)} · ${result.source.length} source tokens`,
       ),
     );
   }

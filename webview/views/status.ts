@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { AnalysisDone, ModelDescriptor } from '../../src/core/protocol';
 import { retentionGates } from '../../src/core/retention';
 import { h } from '../dom';
-import { formatCount } from '../../src/core/text';
+import { formatCount, formatMs } from '../../src/core/text';
 
 export type ModelPicker = HTMLElement & { value: string };
 
@@ -58,7 +58,6 @@ export function stepProgressView(text: string, done: number, total: number): HTM
 /** "Load 812 ms · tokenize 2 ms · run 95 ms · analyse 14 ms · render 31 ms". */
 export function timingsView(done: AnalysisDone): HTMLElement {
   const t = done.timings;
-  const ms = (v: number) => `${formatCount(Math.round(v))} ms`;
   const parts: Array<[string, number, string]> = [
     ['load', t.loadMs, t.loadMs === 0 ? 'model already loaded' : 'fetch, session creation and warm-up'],
     ['tokenize', t.tokenizeMs, 'byte-level BPE with exact document ranges'],
@@ -70,7 +69,7 @@ export function timingsView(done: AnalysisDone): HTMLElement {
     'div',
     { class: 'timings muted', 'data-testid': 'timings' },
     `${formatCount(done.tokenCount)} tokens · `,
-    ...parts.flatMap(([name, v, title], i) => [i ? ' · ' : '', h('span', { title }, `${name} ${ms(v)}`)]),
+    ...parts.flatMap(([name, v, title], i) => [i ? ' · ' : '', h('span', { title }, `${name} ${formatMs(v)}`)]),
   );
 }
 
