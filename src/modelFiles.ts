@@ -46,6 +46,19 @@ export interface FolderAccess {
   sha256?(relative: string): Promise<string>;
   /** Lets other work run between the check's steps (TurnQueue.next). */
   pause?(): Promise<void>;
+  /**
+   * Told what the manifest names, once it parsed and its files are in place, before the files are read and
+   * checked: a page may start downloading them meanwhile (ModelStore.likelyFirst), and loads them only if the
+   * check passes.
+   */
+  manifestRead?(seen: ManifestSeen): void;
+}
+
+/** A folder's manifest and its files' sizes, seen before the folder's check is over. */
+export interface ManifestSeen {
+  manifest: ModelManifest;
+  modelBytes: number;
+  externalDataBytes?: number;
 }
 
 /** Fingerprints of the folders whose files passed every check, by folder. */
@@ -108,6 +121,7 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
     if (problem) errors.push(problem);
   }
   if (errors.length || !modelEntry || !tokenizerEntry) return { errors };
+  access.manifestRead?.({ manifest, modelBytes: modelEntry.size, ...(externalEntry ? { externalDataBytes: externalEntry.size } : {}) });
 
   // The weights in an external-data file take part in the fingerprint: a changed file is checked again.
   const external = externalEntry ? [externalEntry.size, externalEntry.mtime] : [];

@@ -9,14 +9,16 @@
 // ModelProblemNotifier puts them in a VS Code warning. Folders that passed are remembered by fingerprint in
 // the given Memento (the extension's globalState), else for this store's life. onDidChange fires whenever
 // what list() answers may have changed (refresh(), the setting, trust granted, workspace folders or files).
+// likelyFirst() names a new panel's first model before the checks end, from the manifests they have read.
 
 import * as vscode from 'vscode';
 import type { ModelManifest } from './core/manifest';
 import type { InvalidModel, ModelDescriptor } from './core/protocol';
 import { Disposable } from './dispose';
 import type { Log } from './log';
-import { type EntryInfo, type FolderAccess, type VerifiedFolders, TurnQueue, checkModelFolder, nodeFolderAccess } from './modelFiles';
+import { type EntryInfo, type FolderAccess, type ManifestSeen, type VerifiedFolders, TurnQueue, checkModelFolder, nodeFolderAccess } from './modelFiles';
 import { readModelFolders } from './settings';
+import { SeenManifests, descriptorOf, loadable } from './webviewModels';
 
 /** Where a model comes from: the extension, the commands that install, the open workspace, or the setting. */
 export type ModelOrigin = 'bundled' | 'installed' | 'workspace' | 'folder';
@@ -65,6 +67,10 @@ export class ModelStore extends Disposable {
   private cache: Promise<ModelCatalogue> | undefined;
   /** The folders the current scan checks (its first step), which modelRoots shares. */
   private listing: ReturnType<ModelStore['candidates']> | undefined;
+  /** The current scan's result, once it is over. */
+  private checked: ModelCatalogue | undefined;
+  /** What the current scan learns of each folder's manifest, by folder URI (likelyFirst). */
+  private seen = new SeenManifests();
   private readonly verified: VerifiedFolders;
   /** The checks' steps take turns with the extension host's other work (modelFiles.ts). */
   private readonly turns = new TurnQueue();
@@ -106,8 +112,10 @@ export class ModelStore extends Disposable {
   /** The models of every root, read and validated once (again after each change). */
   list(): Promise<ModelCatalogue> {
     if (!this.cache) {
+      const seen = (this.seen = new SeenManifests());
       this.listing = this.candidates();
-      this.cache = this.scan(this.listing);
+      const cache = (this.cache = this.scan(this.listing, seen));
+      void cache.then((catalogue) => this.cache === cache && (this.checked = catalogue));
     }
     return this.cache;
   }
@@ -116,6 +124,8 @@ export class ModelStore extends Disposable {
   refresh(): void {
     if (this.disposed) return;
     this.cache = undefined;
+    this.checked = undefined;
+    this.seen = new SeenManifests();
     this.listing = undefined;
     this.changed.fire();
   }
@@ -138,8 +148,7 @@ export class ModelStore extends Disposable {
   /** The valid models a webview can load: bundled ones, and those inside its resource roots (describe, modelBytes). */
   async loadableBy(webview: vscode.Webview): Promise<StoredModel[]> {
     const { models } = await this.list();
-    const roots = (webview.options.localResourceRoots ?? []).map((r) => r.toString().replace(/\/?$/, '/'));
-    return models.filter((m) => m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r)));
+    return models.filter((m) => loadable(webview, m));
   }
 
   /**
@@ -149,15 +158,32 @@ export class ModelStore extends Disposable {
   async describe(webview: vscode.Webview): Promise<ModelDescriptor[]> {
     return Promise.all(
       (await this.loadableBy(webview)).map(async (m) => {
-        const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
-        const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes };
         const data = m.manifest.externalData;
-        if (!data) return descriptor;
         // Its size, for load progress and the memory budget; a file that cannot be read is reported by the load.
-        const size = await vscode.workspace.fs.stat(vscode.Uri.joinPath(m.folder, data)).then((s) => s.size, () => undefined);
-        return { ...descriptor, externalDataUri: uri(data), ...(size !== undefined ? { externalDataBytes: size } : {}) };
+        const size = data ? await vscode.workspace.fs.stat(vscode.Uri.joinPath(m.folder, data)).then((s) => s.size, () => undefined) : undefined;
+        return descriptorOf(webview, m, size);
       }),
     );
+  }
+
+  /**
+   * The model a panel opening now will most likely load first, without waiting for the checks: `id` (the
+   * attentionLens.defaultModel setting) among the valid models once checked, else among the folders whose
+   * manifest the running check has read; with no id, the first valid model once checked. The page may download
+   * its files before the host answers `ready` (webview/modelFetcher.ts), but loads only a model `ready` lists.
+   */
+  async likelyFirst(webview: vscode.Webview, id: string | undefined): Promise<ModelDescriptor | undefined> {
+    void this.list(); // starts a scan if none runs
+    const { seen, checked, listing } = this;
+    if (checked) {
+      const models = checked.models.filter((m) => loadable(webview, m));
+      const model = (id ? models.find((m) => m.manifest.id === id) : undefined) ?? models[0];
+      return model && descriptorOf(webview, model, (await seen.of(model.folder))?.externalDataBytes);
+    }
+    // The check reads a folder's manifest first: waiting for that is waiting for a few reads, not the checksums.
+    const candidate = id && listing ? (await listing).candidates.find((c) => c.name === id) : undefined;
+    const model = candidate && (await seen.of(candidate.uri));
+    return model && loadable(webview, model) ? descriptorOf(webview, model, model.externalDataBytes) : undefined;
   }
 
   /** Each workspace folder's .attention-lens/models, in a trusted workspace only. */
@@ -166,9 +192,9 @@ export class ModelStore extends Disposable {
     return (vscode.workspace.workspaceFolders ?? []).map((f) => vscode.Uri.joinPath(f.uri, ...WORKSPACE_MODELS.split('/')));
   }
 
-  private async scan(listing: ReturnType<ModelStore['candidates']>): Promise<ModelCatalogue> {
+  private async scan(listing: ReturnType<ModelStore['candidates']>, seen: SeenManifests): Promise<ModelCatalogue> {
     const started = Date.now();
-    const catalogue = await this.scanRoots(listing);
+    const catalogue = await this.scanRoots(listing, seen);
     this.log.info(`Read and checked ${catalogue.models.length + catalogue.invalid.length} model folders in ${Date.now() - started} ms.`);
     return catalogue;
   }
@@ -204,12 +230,14 @@ export class ModelStore extends Disposable {
     return { candidates, unreadable: unreadableRoots, notices };
   }
 
-  private async scanRoots(listing: ReturnType<ModelStore['candidates']>): Promise<ModelCatalogue> {
+  private async scanRoots(listing: ReturnType<ModelStore['candidates']>, seen: SeenManifests): Promise<ModelCatalogue> {
     const models: StoredModel[] = [];
     const { candidates, unreadable, notices } = await listing;
     const invalidFolders: InvalidFolder[] = [...unreadable];
     // Folders are checked side by side (reading and hashing overlap); results are taken in folder order.
-    const results = await Promise.all(candidates.map(({ uri, name, folder }) => this.check(uri, name, folder)));
+    const results = await Promise.all(
+      candidates.map(({ uri, name, folder, origin }) => this.check(uri, name, folder, (m) => seen.tell(uri, { ...m, folder: uri, origin })).finally(() => seen.tell(uri, undefined))),
+    );
     this.verified.keepOnly?.(new Set(candidates.map((c) => c.folder))); // removed models leave no fingerprint behind
     for (const [i, { uri, name, folder, origin }] of candidates.entries()) {
       const result = results[i];
@@ -241,10 +269,10 @@ export class ModelStore extends Disposable {
   }
 
   /** Reads and checks one model folder; every error names the file (and the field) it is about. */
-  private async check(uri: vscode.Uri, name: string, folder: string): Promise<Omit<StoredModel, 'origin'> | { errors: string[] }> {
+  private async check(uri: vscode.Uri, name: string, folder: string, manifestRead: (seen: ManifestSeen) => void): Promise<Omit<StoredModel, 'origin'> | { errors: string[] }> {
     const started = Date.now();
     try {
-      const result = await checkModelFolder({ ...folderAccess(uri), pause: () => this.turns.next() }, name, folder, this.verified);
+      const result = await checkModelFolder({ ...folderAccess(uri), pause: () => this.turns.next(), manifestRead }, name, folder, this.verified);
       if ('errors' in result) return result;
       this.log.info(`Model ${folder}: ${result.cached ? 'verified before, unchanged' : 'files verified'} (${Date.now() - started} ms)`);
       return { manifest: result.manifest, folder: uri, modelBytes: result.modelBytes };

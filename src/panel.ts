@@ -23,6 +23,7 @@ import { oneSaveAtATime } from './saveFile';
 import { RevealScope, revealRange } from './reveal';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
+import { readSettings } from './settings';
 import { buildWebviewHtml, webviewOptions } from './webviewHtml';
 import type { WebviewFileRoutes } from './fileRoutes';
 
@@ -88,7 +89,7 @@ export class AnalysisPanelHost extends Disposable {
       panel.reveal();
     } else {
       // One panel, even when two commands arrive while the first is still reading the model roots.
-      this.opening ??= this.open().finally(() => (this.opening = undefined));
+      this.opening ??= this.open(modelId).finally(() => (this.opening = undefined));
       panel = await this.opening;
     }
     return panel.display(selection, modelId);
@@ -96,7 +97,7 @@ export class AnalysisPanelHost extends Disposable {
 
   private opening: Promise<AnalysisPanel> | undefined;
 
-  private async open(): Promise<AnalysisPanel> {
+  private async open(modelId: string | undefined): Promise<AnalysisPanel> {
     const roots = await this.store.modelRoots();
     const webviewPanel = vscode.window.createWebviewPanel(
       VIEW_TYPE,
@@ -104,7 +105,7 @@ export class AnalysisPanelHost extends Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       { ...webviewOptions(this.extensionUri, roots), retainContextWhenHidden: true },
     );
-    return this.adopt(webviewPanel);
+    return this.adopt(webviewPanel, undefined, { modelId: modelId ?? (readSettings().defaultModel || undefined) });
   }
 
   /** Resolves with the next analysis the panel renders; rejects with the next failure. */
@@ -117,9 +118,10 @@ export class AnalysisPanelHost extends Disposable {
     });
   }
 
-  private adopt(webviewPanel: vscode.WebviewPanel, restored?: string): AnalysisPanel {
+  /** first: the model a new panel's first command asks for, if any (a restored panel reopens its own). */
+  private adopt(webviewPanel: vscode.WebviewPanel, restored?: string, first?: { modelId: string | undefined }): AnalysisPanel {
     this.current?.dispose();
-    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, restored);
+    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, restored, first);
     this.current = panel;
     return panel;
   }
@@ -149,6 +151,7 @@ export class AnalysisPanel extends Disposable {
     log: Log,
     private readonly events: PanelEvents,
     restored?: string,
+    first?: { modelId: string | undefined },
   ) {
     super();
     const scope = (this.scope = new RevealScope(restored));
@@ -215,6 +218,8 @@ export class AnalysisPanel extends Disposable {
     );
     this.register(endpoint.onRequest('saveFile', oneSaveAtATime(log, 'panel')));
     this.register(endpoint.onRequest('modelBytes', modelBytesHandler(store, webview)));
+    // A new panel's page downloads the model its first command will most likely load while it waits for `ready`.
+    this.register(endpoint.onRequest('likelyFirstModel', async () => (first && (await store.likelyFirst(webview, first.modelId))) || null));
     this.ready = new Promise<void>((resolve, reject) => {
       this.rejectReady = reject;
       this.register(

@@ -20,6 +20,8 @@ export interface FetchBytesOptions {
   stallMs?: number;
   /** Fail unless the response carries this header (the answer is the one the caller means to read). */
   requireHeader?: string;
+  /** Stops the read (the caller no longer wants the file): it then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Main-thread time between yields while reading a response. */
@@ -30,8 +32,9 @@ async function answer(uri: string, options: FetchBytesOptions): Promise<Response
   const abort = new AbortController();
   const timer = options.answerWithinMs === undefined ? undefined : setTimeout(() => abort.abort(), options.answerWithinMs);
   try {
-    return await fetch(uri, { signal: abort.signal });
+    return await fetch(uri, { signal: options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal });
   } catch (err) {
+    options.signal?.throwIfAborted();
     const why = abort.signal.aborted ? `no answer within ${options.answerWithinMs} ms` : err instanceof Error ? err.message : String(err);
     throw new LensError(options.code, `Could not load ${options.what} (${why}).`);
   } finally {

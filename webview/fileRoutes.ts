@@ -48,6 +48,7 @@ export class FileRoutes {
     try {
       return await fetchBytes(url, { ...options, ...SERVED_READ });
     } catch (err) {
+      options.signal?.throwIfAborted(); // the caller stopped the read: the route did not fail
       if (!this.failure) {
         this.failure = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
         this.warn(`Reading files through VS Code's resource loading from now on: the extension's file server failed (${this.failure}).`);

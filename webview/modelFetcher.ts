@@ -46,12 +46,13 @@ const HOST_READ_PIECE = 8 * 2 ** 20;
 const HOST_READS_IN_FLIGHT = 4;
 
 /** A whole model file read through the host in pieces, into one array, reporting progress. */
-async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesParams, 'start' | 'length'>, size: number, what: string, onProgress: (loaded: number, total: number) => void): Promise<Uint8Array> {
+async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesParams, 'start' | 'length'>, size: number, what: string, onProgress: (loaded: number, total: number) => void, signal?: AbortSignal): Promise<Uint8Array> {
   const bytes = new Uint8Array(size);
   let next = 0;
   let loaded = 0;
   const worker = async () => {
     while (next < size) {
+      signal?.throwIfAborted();
       const start = next;
       const length = Math.min(HOST_READ_PIECE, size - start);
       next += length;
@@ -68,7 +69,7 @@ async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesPar
 }
 
 /** Fetches a model's ONNX bytes and external data (progress counts both) and its tokenizer JSON. */
-async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: number, total: number) => void) | undefined, routes: FetchRoutes): Promise<ModelFiles> {
+async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: number, total: number) => void) | undefined, routes: FetchRoutes, signal?: AbortSignal): Promise<ModelFiles> {
   const { readFromHost, hostReadFrom, served } = routes;
   const { manifest } = model;
   const parts = [{ loaded: 0, total: model.modelBytes }, { loaded: 0, total: model.externalDataBytes ?? 0 }];
@@ -83,16 +84,22 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     onProgress?.(sum, all);
   };
   const file = (uri: string, name: string, part: number, expectedBytes: number | undefined, which: ModelBytesParams['file']) => {
-    const options = { what: `${manifest.id}/${name}`, code: 'model-invalid' as const, expectedBytes, onProgress: progress(part) };
+    const options = { what: `${manifest.id}/${name}`, code: 'model-invalid' as const, expectedBytes, onProgress: progress(part), signal };
     const fetched = () => fetchBytes(uri, options);
     // A host that cannot answer (an older one) or fails: the resource URI still works.
-    const direct = () => (!readFromHost || !expectedBytes || expectedBytes < hostReadFrom ? fetched() : readThroughHost(readFromHost, { modelId: manifest.id, file: which }, expectedBytes, options.what, options.onProgress).catch(fetched));
+    const direct = () =>
+      !readFromHost || !expectedBytes || expectedBytes < hostReadFrom
+        ? fetched()
+        : readThroughHost(readFromHost, { modelId: manifest.id, file: which }, expectedBytes, options.what, options.onProgress, signal).catch((err: unknown) => {
+            if (signal?.aborted) throw err;
+            return fetched();
+          });
     return served.fetchBytes(uri, options, direct);
   };
   const [modelBytes, externalData, tokenizerJson] = await Promise.all([
     file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
     model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
-    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid' }).then((bytes) => ({ bytes, json: parseTokenizer(model, bytes) })),
+    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid', signal }).then((bytes) => ({ bytes, json: parseTokenizer(model, bytes) })),
   ]);
   return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson: tokenizerJson.json, tokenizerBytes: tokenizerJson.bytes };
 }
@@ -105,11 +112,18 @@ interface FetchRoutes {
   served: FileRoutes;
 }
 
-/** Files fetched before an engine asks for them; the first load of that model takes them. */
+/** Files fetched before an engine asks for them; the first load of the same files takes them. */
 interface Prefetch {
   files: Promise<ModelFiles>;
   /** Set by the load that takes the files: byte progress from then on. */
   onProgress?: (loaded: number, total: number) => void;
+  /** Stops the download of files no load will take. */
+  cancel: AbortController;
+}
+
+/** Which files a descriptor names, at which sizes: a prefetch serves only a load of exactly these. */
+function filesKey(model: ModelDescriptor): string {
+  return JSON.stringify([model.modelUri, model.modelBytes, model.externalDataUri ?? null, model.externalDataBytes ?? null, model.tokenizerUri]);
 }
 
 /**
@@ -117,7 +131,7 @@ interface Prefetch {
  * started before the backend is ready (prefetch) serves the engine made later.
  */
 export class ModelFetcher implements ModelFileSource {
-  /** By model URI. */
+  /** By filesKey. */
   private readonly prefetched = new Map<string, Prefetch>();
 
   private readonly routes: FetchRoutes;
@@ -135,17 +149,33 @@ export class ModelFetcher implements ModelFileSource {
    * onnxruntime's wasm). A failed prefetch is forgotten; the load then fetches again and reports the error.
    */
   prefetch(model: ModelDescriptor): void {
-    if (this.prefetched.has(model.modelUri)) return;
-    const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total), this.routes) };
-    entry.files.catch(() => this.prefetched.get(model.modelUri) === entry && this.prefetched.delete(model.modelUri));
-    this.prefetched.set(model.modelUri, entry);
+    const key = filesKey(model);
+    if (this.prefetched.has(key)) return;
+    const cancel = new AbortController();
+    const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total), this.routes, cancel.signal), cancel };
+    entry.files.catch(() => this.prefetched.get(key) === entry && this.prefetched.delete(key));
+    this.prefetched.set(key, entry);
+  }
+
+  /**
+   * Stops the prefetches of every model's files but this one's (a page that guessed its first model before
+   * the host's answer, and learnt another): nothing keeps their bytes.
+   */
+  keepOnly(model: ModelDescriptor | undefined): void {
+    const kept = model && filesKey(model);
+    for (const [key, entry] of this.prefetched) {
+      if (key === kept) continue;
+      this.prefetched.delete(key);
+      entry.cancel.abort(new DOMException('The page loads another model first.', 'AbortError'));
+    }
   }
 
   /** The prefetched files of a model (taken once), else a fresh fetch. */
   files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles> {
-    const ahead = this.prefetched.get(model.modelUri);
+    const key = filesKey(model);
+    const ahead = this.prefetched.get(key);
     if (!ahead) return fetchModelFiles(model, onProgress, this.routes);
-    this.prefetched.delete(model.modelUri);
+    this.prefetched.delete(key);
     ahead.onProgress = onProgress;
     return ahead.files.catch(() => fetchModelFiles(model, onProgress, this.routes));
   }

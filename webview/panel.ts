@@ -115,6 +115,7 @@ class PanelPage {
     }
     const id = model.manifest.id;
     this.current = { selection, modelId: id };
+    this.files.keepOnly(model); // a download begun for another model (the HTML's guess, the first choice) stops
     if (this.picker && this.picker.value !== id) this.picker.value = id;
     this.persist();
     this.setPhase('loading');
@@ -383,6 +384,9 @@ class PanelPage {
     // The page's HTML names onnxruntime's files and the backend setting (webviewHtml.ts): the backend starts
     // now, while the host gathers the initial state (it checks the models on a first run).
     const boot = bootOf(document.body);
+    // The model the host expects the first command to load: its files download while the host checks the
+    // models and answers `ready` (seconds for a large model on a first run); it is loaded only if `ready` lists it.
+    void host.request('likelyFirstModel', {}).then((model) => model && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     const backendStarted = boot ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend) : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');

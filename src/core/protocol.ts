@@ -267,6 +267,12 @@ export interface WebviewRequests {
    * model reaches the webview without the copies and the long task of webview resource loading (modelBytes.ts).
    */
   modelBytes: RequestSpec<ModelBytesParams, Uint8Array>;
+  /**
+   * The model a new panel's first command will most likely load, asked as the page starts: the page downloads
+   * its files while the host checks the models and answers `ready`, and loads them only if `ready` lists that
+   * model with those files. null when there is no guess (a restored panel, a model not found).
+   */
+  likelyFirstModel: RequestSpec<Record<string, never>, ModelDescriptor | null>;
 }
 
 /** Which bytes of which model file (modelBytes). */

@@ -304,6 +304,7 @@ export const WEBVIEW_REQUEST_SCHEMAS: { readonly [K in keyof WebviewRequests]: S
   openInPanel: obj({ selection: SELECTION, modelId: MODEL_ID }),
   panelRun: obj({ uri: URI, version: VERSION, startOffset: OFFSET, text: str(MAX_TEXT_LENGTH), maxTokens: int(1, MAX_TOKENS) }),
   modelBytes: obj({ modelId: MODEL_ID, file: oneOf(['model', 'externalData']), start: int(0, Number.MAX_SAFE_INTEGER), length: int(1, MAX_MODEL_BYTES_PER_REQUEST) }),
+  likelyFirstModel: obj({}),
 };
 
 export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotifications]: Schema<WebviewNotifications[K]> } = {

@@ -1,7 +1,8 @@
 // Why: VS Code cannot be downloaded in CI here, but the npm package code-server bundles the real VS Code
 // (server + web workbench). This module installs it (and the apt packages it and the browser need), starts
 // it in throw-away folders, drives Debian's chromium through playwright-core, and cleans up exactly what it
-// started, also on Ctrl+C or failure. Shared by integration.mjs, e2e.mjs and start.mjs.
+// started, also on Ctrl+C or failure. Shared by integration.mjs, e2e.mjs and start.mjs. With the environment
+// variable ATTENTION_LENS_KEEP_TEMP set, the throw-away folders stay (the extension's and the server's logs).
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,7 +79,7 @@ export async function closeBrowser(context) {
 /** True once cleanup() has begun: children exiting after that are expected, not failures. */
 export let cleaningUp = false;
 
-/** Closes browsers, kills our process groups (TERM, then KILL), removes our temp folders. Idempotent. */
+/** Closes browsers, kills our process groups (TERM, then KILL), removes our temp folders (see the top). Idempotent. */
 export async function cleanup() {
   cleaningUp = true;
   for (const close of closers.splice(0).reverse()) {
@@ -87,7 +88,7 @@ export async function cleanup() {
   const pids = [...groups];
   groups.clear();
   await killGroups(pids);
-  for (const dir of tempDirs) {
+  for (const dir of process.env.ATTENTION_LENS_KEEP_TEMP ? [] : tempDirs) {
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   }
   tempDirs.clear();
@@ -95,7 +96,7 @@ export async function cleanup() {
 
 process.on('exit', () => {
   for (const pid of groups) killGroupSync(pid, 'SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of process.env.ATTENTION_LENS_KEEP_TEMP ? [] : tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => {

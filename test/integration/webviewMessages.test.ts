@@ -2,7 +2,8 @@
 // panel's (or the Compare view's) webview had posted them go through the host's real checks and handlers
 // (AttentionLensApi.simulateWebviewMessage). A reveal of another URI, offsets outside the analysed document,
 // a save named "../x", an influence summary with indices outside its tokens and a selection the Compare
-// view was never sent are all rejected with "bad-request", and nothing is opened or stored.
+// view was never sent are all rejected with "bad-request", and nothing is opened or stored. A new panel's
+// guess of its first model is the descriptor `ready` gives it.
 // (Named to run after sidebar.test.ts, which opens the Compare view.)
 
 import * as assert from 'assert';
@@ -11,6 +12,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { AttentionLensApi } from '../../src/extension';
 import { packInfluence } from '../../src/core/influence';
+import type { InitialState } from '../../src/core/protocol';
 import { COMMAND, activateLens } from './lens';
 
 function workspaceFile(name: string): vscode.Uri {
@@ -141,5 +143,20 @@ describe('Messages from a webview are checked by the host', function () {
     const answer = await api.simulateWebviewMessage('sidebar', 'request', 'openInPanel', { selection, modelId: 'transformer' });
     assert.strictEqual(answer.error?.code, 'bad-request', JSON.stringify(answer));
     assert.match(answer.error.message, /"openInPanel": params\.selection/);
+  });
+
+  it("names to a new panel the model its first command asks for, as `ready` describes it (the page's early download is taken)", async () => {
+    const panels = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel'));
+    await vscode.window.tabGroups.close(panels);
+    const analysed = api.nextPanelAnalysis();
+    await vscode.commands.executeCommand(COMMAND, 'lstm');
+    assert.strictEqual((await analysed).modelId, 'lstm');
+    const guess = await api.simulateWebviewMessage('panel', 'request', 'likelyFirstModel', {});
+    const ready = await api.simulateWebviewMessage('panel', 'request', 'ready', { view: 'panel' });
+    const described = (ready.result as InitialState).models.find((m) => m.manifest.id === 'lstm');
+    assert.ok(described, JSON.stringify(ready).slice(0, 300));
+    assert.deepStrictEqual(guess.result, described, 'the same URIs and sizes: ModelFetcher takes only an exact match');
+    const forged = await api.simulateWebviewMessage('panel', 'request', 'likelyFirstModel', 'lstm');
+    assert.strictEqual(forged.error?.code, 'bad-request', JSON.stringify(forged));
   });
 });

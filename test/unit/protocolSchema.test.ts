@@ -57,6 +57,7 @@ function validParams(): { requests: Partial<Valid>; notifications: Partial<Valid
       openInPanel: { selection, modelId: 'lstm' },
       panelRun: { uri: URI, version: 3, startOffset: 10, text: 'class', maxTokens: 256 },
       modelBytes: { modelId: 'gpt2-bench-768', file: 'model', start: 33_554_432, length: 33_554_432 },
+      likelyFirstModel: {},
     },
     notifications: {
       error: { code: 'internal', message: 'x is undefined', source: 'panel' },
@@ -132,7 +133,9 @@ function wrongValue(r: () => number, current: unknown): unknown {
 /** A forged copy of valid params: one field deleted or given a wrong type; returns it and the field's path. */
 function forge(r: () => number, valid: unknown): { params: unknown; path: string } {
   const params = clone(valid);
-  const path = pick(r, paths(params));
+  const fields = paths(params);
+  if (fields.length === 0) return { params: pick(r, ['x', 1, null, [], true]), path: 'params' }; // params without fields: forged whole
+  const path = pick(r, fields);
   const keys = steps(path);
   let parent = params as Record<string, unknown>;
   for (const k of keys.slice(0, -1)) parent = parent[k] as Record<string, unknown>;
@@ -328,6 +331,7 @@ describe('protocol schemas: messages from a webview', () => {
     host.onRequest('panelRun', (p) => ((handled += p.text.length), null));
     host.onRequest('modelBytes', (p) => ((handled += p.modelId.length + p.file.length + p.start.toFixed().length), new Uint8Array(p.length)));
     host.onRequest('ready', (p) => ((handled += p.view.length), undefined as never));
+    host.onRequest('likelyFirstModel', (p) => ((handled += Object.keys(p).length), null));
     for (const method of METHODS.notification) host.onNotification(method as keyof WebviewNotifications, (p: unknown) => void (handled += JSON.stringify(p).length));
     host.onNotification('influence', (s) => s.from.index.forEach((i) => (handled += i < 0 ? 0 : s.tokens[i].end)));
 

@@ -1,0 +1,52 @@
+// Why: a model as a webview loads it — its files' webview URIs and sizes (a ModelDescriptor), and whether its
+// folder lies inside the webview's resource roots — is worked out the same way for the descriptors `ready`
+// gives and for a new panel's guess of its first model (ModelStore.likelyFirst), which is made from the
+// manifests a running check has read (SeenManifests): the page takes an early download only when the two
+// descriptors are equal, so they must come from one function.
+
+import * as vscode from 'vscode';
+import type { ModelDescriptor } from './core/protocol';
+import type { StoredModel } from './modelStore';
+
+/** A folder whose manifest a check has read (its files may still fail the check). */
+export type SeenModel = StoredModel & { externalDataBytes?: number };
+
+/** Each folder's manifest as a scan's check reads it: undefined once the check ended without reading one. */
+export class SeenManifests {
+  private readonly folders = new Map<string, { seen: Promise<SeenModel | undefined>; tell: (m: SeenModel | undefined) => void }>();
+
+  private entry(folder: vscode.Uri) {
+    const key = folder.toString();
+    let entry = this.folders.get(key);
+    if (!entry) {
+      let tell!: (m: SeenModel | undefined) => void;
+      const seen = new Promise<SeenModel | undefined>((resolve) => (tell = resolve));
+      this.folders.set(key, (entry = { seen, tell }));
+    }
+    return entry;
+  }
+
+  /** The first call settles it; later ones change nothing. */
+  tell(folder: vscode.Uri, model: SeenModel | undefined): void {
+    this.entry(folder).tell(model);
+  }
+
+  of(folder: vscode.Uri): Promise<SeenModel | undefined> {
+    return this.entry(folder).seen;
+  }
+}
+
+/** Can this webview load the model's files: bundled, or inside one of its resource roots? */
+export function loadable(webview: vscode.Webview, m: StoredModel): boolean {
+  const roots = (webview.options.localResourceRoots ?? []).map((r) => r.toString().replace(/\/?$/, '/'));
+  return m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r));
+}
+
+/** A model as a webview loads it: its files' webview URIs and sizes. */
+export function descriptorOf(webview: vscode.Webview, m: StoredModel, externalDataBytes: number | undefined): ModelDescriptor {
+  const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
+  const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes };
+  const data = m.manifest.externalData;
+  if (!data) return descriptor;
+  return { ...descriptor, externalDataUri: uri(data), ...(externalDataBytes !== undefined ? { externalDataBytes } : {}) };
+}
