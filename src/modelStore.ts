@@ -17,7 +17,7 @@ import type { InvalidModel, ModelDescriptor } from './core/protocol';
 import { Disposable } from './dispose';
 import type { Log } from './log';
 import { type EntryInfo, type FolderAccess, type ManifestSeen, type VerifiedFolders, TurnQueue, checkModelFolder, nodeFolderAccess } from './modelFiles';
-import { readModelFolders } from './settings';
+import { readModelFolders, readSettings } from './settings';
 import { SeenManifests, descriptorOf, loadable } from './webviewModels';
 
 /** Where a model comes from: the extension, the commands that install, the open workspace, or the setting. */
@@ -234,10 +234,15 @@ export class ModelStore extends Disposable {
     const models: StoredModel[] = [];
     const { candidates, unreadable, notices } = await listing;
     const invalidFolders: InvalidFolder[] = [...unreadable];
-    // Folders are checked side by side (reading and hashing overlap); results are taken in folder order.
-    const results = await Promise.all(
-      candidates.map(({ uri, name, folder, origin }) => this.check(uri, name, folder, (m) => seen.tell(uri, { ...m, folder: uri, origin })).finally(() => seen.tell(uri, undefined))),
-    );
+    // Folders are checked side by side (reading and hashing overlap); results are taken in folder order. The
+    // default model's check starts first: its manifest's reads then queue before the other folders' files, and
+    // a new panel learns its likely first model in milliseconds (likelyFirst).
+    const preferred = readSettings().defaultModel;
+    const checks = new Map<Candidate, ReturnType<ModelStore['check']>>();
+    for (const c of [...candidates].sort((a, b) => Number(b.name === preferred) - Number(a.name === preferred))) {
+      checks.set(c, this.check(c.uri, c.name, c.folder, (m) => seen.tell(c.uri, { ...m, folder: c.uri, origin: c.origin })).finally(() => seen.tell(c.uri, undefined)));
+    }
+    const results = await Promise.all(candidates.map((c) => checks.get(c)!));
     this.verified.keepOnly?.(new Set(candidates.map((c) => c.folder))); // removed models leave no fingerprint behind
     for (const [i, { uri, name, folder, origin }] of candidates.entries()) {
       const result = results[i];

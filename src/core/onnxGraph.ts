@@ -2,7 +2,8 @@
 // element types, ranks, fixed sizes) without running the model. This reads what is needed from the bytes of
 // an ONNX ModelProto with protobufjs, declaring only the fields it reads (field numbers from onnx/onnx.proto),
 // so everything else (the nodes, the operators' attributes) is skipped, not decoded. On request it also
-// counts NaN values in the weights stored in the file (initializers), which a checksum-less model can hide. It
+// counts NaN values in the weights stored in the file (initializers), which a checksum-less model can hide, in
+// one go or in pieces with a pause between them (a host must keep answering while it scans 343 MiB). It
 // also reads where a weight kept in an ONNX external-data file lies (TensorProto.external_data "location"), so
 // the host can refuse a graph that reads another file than the manifest's `externalData`: onnxruntime opens
 // whatever the graph names. Pure: no running, no file system; the host (src/modelFiles.ts) decides what a
@@ -118,6 +119,29 @@ export class OnnxReadError extends Error {}
  * floating-point weights (a few milliseconds per megabyte); without it every nanCount is 0.
  */
 export function readOnnxGraph(bytes: Uint8Array, options: { countNaN?: boolean } = {}): OnnxGraph {
+  const { graph, tensors } = decodeGraph(bytes);
+  if (options.countNaN) graph.initializers.forEach((t, i) => (t.nanCount = [...nanPieces(tensors[i])].reduce((sum, count) => sum + count(), 0)));
+  return graph;
+}
+
+/**
+ * readOnnxGraph with the NaN scan cut into pieces of at most NAN_PIECE_BYTES, awaiting `pause` between them: a
+ * host that checks a 343 MiB model keeps answering its webviews (the scan alone held its thread for 0.25–0.5 s).
+ */
+export async function readOnnxGraphInPieces(bytes: Uint8Array, options: { countNaN?: boolean; pause: () => Promise<void> }): Promise<OnnxGraph> {
+  const { graph, tensors } = decodeGraph(bytes);
+  if (!options.countNaN) return graph;
+  for (const [i, t] of graph.initializers.entries()) {
+    for (const count of nanPieces(tensors[i])) {
+      t.nanCount += count();
+      await options.pause();
+    }
+  }
+  return graph;
+}
+
+/** The graph without NaN counts (all 0), and the decoded initializers in the same order. */
+function decodeGraph(bytes: Uint8Array): { graph: OnnxGraph; tensors: TensorMsg[] } {
   // A fresh reflection root per call: the schema is small, and nothing is shared between calls.
   const modelType: Type = Root.fromJSON(SCHEMA).lookupType('onnx.ModelProto');
   if (bytes.length === 0) throw new OnnxReadError('an empty file');
@@ -137,20 +161,24 @@ export function readOnnxGraph(bytes: Uint8Array, options: { countNaN?: boolean }
   const irVersion = toNumber(model.irVersion);
   if (!model.graph || irVersion <= 0) throw new OnnxReadError(`no ${model.graph ? 'IR version' : 'graph'} (is it an ONNX file?)`);
   const graph = model.graph;
+  const tensors = graph.initializer ?? [];
   return {
-    irVersion,
-    inputs: (graph.input ?? []).map(valueInfo),
-    outputs: (graph.output ?? []).map(valueInfo),
-    initializers: (graph.initializer ?? []).map((t) => {
-      const location = externalLocation(t);
-      return {
-        name: t.name ?? '',
-        elemType: elemTypeName(t.dataType),
-        dims: (t.dims ?? []).map(toNumber),
-        nanCount: options.countNaN ? countNaN(t) : 0,
-        ...(location === undefined ? {} : { externalLocation: location }),
-      };
-    }),
+    tensors,
+    graph: {
+      irVersion,
+      inputs: (graph.input ?? []).map(valueInfo),
+      outputs: (graph.output ?? []).map(valueInfo),
+      initializers: tensors.map((t) => {
+        const location = externalLocation(t);
+        return {
+          name: t.name ?? '',
+          elemType: elemTypeName(t.dataType),
+          dims: (t.dims ?? []).map(toNumber),
+          nanCount: 0,
+          ...(location === undefined ? {} : { externalLocation: location }),
+        };
+      }),
+    },
   };
 }
 
@@ -181,15 +209,29 @@ function dimOf(d: DimMsg): OnnxDim {
   return null;
 }
 
-/** NaN values in a floating-point initializer, read from the bit patterns (little-endian, as ONNX stores them). */
-function countNaN(t: TensorMsg): number {
-  let n = 0;
-  for (const x of t.floatData ?? []) if (Number.isNaN(x)) n++;
-  for (const x of t.doubleData ?? []) if (Number.isNaN(x)) n++;
+/** Bytes of raw data one piece of a NaN scan reads (readOnnxGraphInPieces pauses between pieces). */
+export const NAN_PIECE_BYTES = 16 * 2 ** 20;
+
+/**
+ * A floating-point initializer's NaN count as pieces to run one after another (their sum is the count), read
+ * from the bit patterns (little-endian, as ONNX stores them); float_data and double_data are one piece.
+ */
+function* nanPieces(t: TensorMsg): Generator<() => number> {
+  for (const values of [t.floatData, t.doubleData]) {
+    if (values?.length) yield () => values.reduce((n, x) => n + Number(Number.isNaN(x)), 0);
+  }
   const raw = t.rawData;
-  if (!raw?.length) return n;
-  const b = raw;
-  switch (t.dataType) {
+  if (!raw?.length || t.dataType === undefined || !(t.dataType in RAW_WIDTH)) return;
+  // A piece ends on an element's boundary: NAN_PIECE_BYTES is a multiple of every width.
+  for (let start = 0; start < raw.length; start += NAN_PIECE_BYTES) yield () => countRawNaN(t.dataType!, raw.subarray(start, Math.min(start + NAN_PIECE_BYTES, raw.length)));
+}
+
+/** Bytes per value of the floating-point types a NaN scan reads: float32, float16, bfloat16, float64. */
+const RAW_WIDTH: Record<number, number> = { 1: 4, 10: 2, 16: 2, 11: 8 };
+
+function countRawNaN(dataType: number, b: Uint8Array): number {
+  let n = 0;
+  switch (dataType) {
     case 1: // float32: exponent all ones, mantissa not zero
       for (let i = 3; i < b.length; i += 4) if ((b[i] & 0x7f) === 0x7f && b[i - 1] & 0x80 && ((b[i - 1] & 0x7f) | b[i - 2] | b[i - 3])) n++;
       break;

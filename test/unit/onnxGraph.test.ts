@@ -8,7 +8,7 @@ import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { Root } from 'protobufjs/light';
-import { OnnxReadError, readOnnxGraph } from '../../src/core/onnxGraph';
+import { NAN_PIECE_BYTES, OnnxReadError, readOnnxGraph, readOnnxGraphInPieces } from '../../src/core/onnxGraph';
 
 const root = path.join(__dirname, '../..');
 
@@ -120,6 +120,25 @@ describe('ONNX graph reader', () => {
       ['f', 'int64', 0],
     ]);
     assert.ok(readOnnxGraph(model).initializers.every((t) => t.nanCount === 0), 'no scan unless asked');
+  });
+
+  it('counts the same NaNs in pieces, pausing between them, with NaNs on both sides of a piece boundary', async () => {
+    const values = new Float32Array(NAN_PIECE_BYTES / 4 + 3); // a piece and 3 values
+    const nanAt = [0, NAN_PIECE_BYTES / 4 - 1, NAN_PIECE_BYTES / 4, values.length - 1];
+    for (const i of nanAt) values[i] = NaN;
+    values[5] = Infinity;
+    const half = new Uint8Array(NAN_PIECE_BYTES + 4); // float16: NaN at the piece's last value and the next one
+    half.set([0x00, 0x7e], NAN_PIECE_BYTES - 2);
+    half.set([0x01, 0x7c], NAN_PIECE_BYTES);
+    const model = encode({ irVersion: 8, graph: { initializer: [{ name: 'w', dataType: 1, dims: [values.length], rawData: bytesOf(values) }, { name: 'h', dataType: 10, dims: [half.length / 2], rawData: half }, { name: 'e', dataType: 1, dims: [2], floatData: [NaN, 1] }] } });
+    let pauses = 0;
+    const pieces = await readOnnxGraphInPieces(model, { countNaN: true, pause: async () => void pauses++ });
+    assert.deepStrictEqual(pieces.initializers.map((t) => t.nanCount), [4, 2, 1]);
+    assert.deepStrictEqual(pieces, readOnnxGraph(model, { countNaN: true }), 'the same graph as in one go');
+    assert.strictEqual(pauses, 5, 'a pause after each piece: two per large tensor, one for float_data');
+    pauses = 0;
+    assert.ok((await readOnnxGraphInPieces(model, { pause: async () => void pauses++ })).initializers.every((t) => t.nanCount === 0));
+    assert.strictEqual(pauses, 0, 'no scan, no pause');
   });
 
   it('reads where weights kept as external data lie (TensorProto.external_data "location")', () => {
