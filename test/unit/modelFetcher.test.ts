@@ -18,11 +18,16 @@ const FIXTURE = path.join(__dirname, '../fixtures/models/toy-encoder');
 const FILES: Record<string, Buffer> = { 'model.onnx': readFileSync(path.join(FIXTURE, 'model.onnx')), 'tokenizer.json': readFileSync(path.join(FIXTURE, 'tokenizer.json')) };
 const manifest = JSON.parse(readFileSync(path.join(FIXTURE, 'manifest.json'), 'utf8')) as ModelManifest;
 
-/** A server of the fixture's files that logs each request; under /slow/ it sends half a body and then waits. */
-async function serve(): Promise<{ base: string; reads: string[]; left: Promise<string>; close(): Promise<void> }> {
+/**
+ * A server of the fixture's files that logs each request; under /slow/ it sends half a body and then waits.
+ * `holding` resolves once it holds two such answers; `left` once a client left one of them.
+ */
+async function serve(): Promise<{ base: string; reads: string[]; holding: Promise<void>; left: Promise<string>; close(): Promise<void> }> {
   const reads: string[] = [];
   let tellLeft!: (url: string) => void;
   const left = new Promise<string>((resolve) => (tellLeft = resolve));
+  let tellHolding!: () => void;
+  const holding = new Promise<void>((resolve) => (tellHolding = resolve));
   const held: ServerResponse[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '';
@@ -39,7 +44,7 @@ async function serve(): Promise<{ base: string; reads: string[]; left: Promise<s
       return;
     }
     res.write(body.subarray(0, body.length >> 1));
-    held.push(res);
+    if (held.push(res) === 2) tellHolding();
     req.socket.on('close', () => tellLeft(url));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,10 +52,13 @@ async function serve(): Promise<{ base: string; reads: string[]; left: Promise<s
   return {
     base,
     reads,
+    holding,
     left,
     close: () => {
       held.forEach((res) => res.destroy());
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // the page's kept-alive sockets too
+      return closed;
     },
   };
 }
@@ -91,11 +99,10 @@ describe('ModelFetcher (a page downloads a model before it loads it)', () => {
       const guessed = modelAt(resources.base, 'res', 'guessed');
       const chosen = modelAt(resources.base, 'other', 'chosen');
       fetcher.prefetch(guessed);
-      // Both files' answers began and stopped halfway: the downloads are under way.
-      while (server.reads.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      await server.holding; // both files' answers began and stopped halfway: the downloads are under way
       fetcher.keepOnly(chosen);
+      // The reads reject as the page stops them, before its socket is closed and the server hears of it.
       assert.match(await server.left, /^\/slow\/(model\.onnx|tokenizer\.json)$/, 'the server saw the page leave');
-      await new Promise((resolve) => setTimeout(resolve, 50)); // let the stopped reads settle
       assert.deepStrictEqual(warnings, [], 'a stopped download is not a failure of the route');
       assert.strictEqual(routes.failed, undefined);
       assert.deepStrictEqual(resources.reads, [], 'nothing was read through the resource URIs instead');
