@@ -83,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   const store = new ModelStore(context.extensionUri, log, context.globalState, context.globalStorageUri);
   const problems = new ModelProblemNotifier(log);
   const fileRoutes = new WebviewFileRoutes(log);
-  const panels = new AnalysisPanelHost(context.extensionUri, store, fileRoutes, log);
+  const panels = new AnalysisPanelHost(context.extensionUri, store, fileRoutes, log, context.globalState);
   const influence = new InfluenceStore();
   const decorations = new InfluenceDecorations(influence);
   const compare = new CompareViewProvider(context.extensionUri, store, panels, fileRoutes, log);

@@ -36,7 +36,14 @@ interface PanelEvents {
   summarised(summary: InfluenceSummary): void;
   failed(error: LensError): void;
   closed(panel: AnalysisPanel): void;
+  /** The page's backend is ready (what it chose when the setting is "auto" is remembered: autoChoseLast). */
+  backendReady(info: BackendInfo): void;
+  /** The build the "auto" setting chose last on this machine, if it chose one before. */
+  autoChoseLast(): 'webgpu' | 'wasm' | undefined;
 }
+
+/** globalState key of the build the "auto" backend setting chose last. */
+const AUTO_CHOSE_KEY = 'attentionLens.autoBackendChoseLast';
 
 /** Owns the analysis panel (at most one at a time), brings it back after a reload, and fires its events. */
 export class AnalysisPanelHost extends Disposable {
@@ -57,13 +64,25 @@ export class AnalysisPanelHost extends Disposable {
     closed: (panel) => {
       if (this.current === panel) this.current = undefined;
     },
+    // A new panel's HTML preloads the binary of this build (webviewHtml.ts): with "auto", the page only learns
+    // which build it runs once it has looked for a WebGPU adapter, and then fetched that binary (0.4 s of a
+    // cold command here).
+    backendReady: (info) => {
+      if (info.requested === 'auto' && this.memory?.get(AUTO_CHOSE_KEY) !== info.backend) void Promise.resolve(this.memory?.update(AUTO_CHOSE_KEY, info.backend)).catch(() => undefined);
+    },
+    autoChoseLast: () => {
+      const build = this.memory?.get<string>(AUTO_CHOSE_KEY);
+      return build === 'webgpu' || build === 'wasm' ? build : undefined;
+    },
   };
 
+  /** memory: where the host keeps what it learnt between windows (the extension's globalState). */
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly store: ModelStore,
     private readonly files: WebviewFileRoutes,
     private readonly log: Log,
+    private readonly memory?: vscode.Memento,
   ) {
     super();
     this.register(
@@ -163,6 +182,7 @@ export class AnalysisPanel extends Disposable {
     this.register(
       endpoint.onNotification('backendReady', (info) => {
         this.backend = info;
+        events.backendReady(info);
         log.info(
           `Panel backend: ${info.backend}${info.adapter ? ` (${forLog(info.adapter)})` : ''}${info.fallbackReason ? `; WebGPU not used: ${forLog(info.fallbackReason)}` : ''}; ` +
             `onnxruntime-web ${forLog(info.ortVersion)}, ready in ${Math.round(info.initMs)} ms`,
@@ -243,7 +263,7 @@ export class AnalysisPanel extends Disposable {
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
     void files.ready.then((served) => {
-      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served);
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, events.autoChoseLast());
     });
   }
 

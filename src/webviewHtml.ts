@@ -22,8 +22,11 @@ export function webviewOptions(extensionUri: vscode.Uri, modelFolders: readonly 
   return { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri, modelFolders) };
 }
 
-/** The page of a view; with files, its CSP also allows the file server and the page gets its routes at once. */
-export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles): string {
+/**
+ * The page of a view; with files, its CSP also allows the file server and the page gets its routes at once;
+ * autoChoseLast: the build the "auto" backend setting chose last (the panel's HTML preloads its binary).
+ */
+export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles, autoChoseLast?: 'webgpu' | 'wasm'): string {
   const nonce = randomBytes(16).toString('base64');
   const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'webview', ...parts));
   const csp = [
@@ -42,7 +45,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // The panel starts its backend as soon as its script runs (webview/panel.ts): the files that takes are
   // fetched from the start, beside the script, at the URLs the page will ask for (their served URLs, when it
   // has routes). A preload "as fetch" is checked against connect-src, which allows both.
-  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend).map((uri) => (files && servedUrlOf(files.routes, uri)) || uri) : [];
+  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => (files && servedUrlOf(files.routes, uri)) || uri) : [];
   const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
   return `<!DOCTYPE html>
 <html lang="en">

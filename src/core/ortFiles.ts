@@ -12,11 +12,12 @@ export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenize
 
 /**
  * What a page fetches first to start a backend: the workers' scripts, the probe model, and the binary of
- * the build the preference names. With "auto" the page chooses the build by the WebGPU adapter it finds, so
- * no binary is named.
+ * the build the preference names. With "auto" the page chooses the build by the WebGPU adapter it finds: the
+ * binary named is that of the build "auto" chose last on this machine (autoChoseLast), if any.
  */
-export function backendStartFiles(ortBaseUri: string, probeModelUri: string, preference: BackendPreference): string[] {
+export function backendStartFiles(ortBaseUri: string, probeModelUri: string, preference: BackendPreference, autoChoseLast?: keyof typeof ORT_BINARY): string[] {
   const files = [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
-  if (preference !== 'auto') files.push(`${ortBaseUri}${ORT_BINARY[preference]}`);
+  const build = preference === 'auto' ? autoChoseLast : preference;
+  if (build) files.push(`${ortBaseUri}${ORT_BINARY[build]}`);
   return files;
 }

@@ -107,6 +107,26 @@ describe('the packaged extension in VS Code (code-server)', function () {
       describeViews(session, { fileName: 'sample.ts', text: expectedText, firstLine });
       describeRnnViews(session);
       describeCompareView(session);
+
+      // A suite of its own, so that it runs after the suites above (a suite's own tests run before its children).
+      if (!backend.settings['attentionLens.backend']) describe('a new panel in the same profile', function () {
+        it('preloads the binary of the build the "auto" setting chose before', async function () {
+          const { page } = session;
+          this.timeout(180_000);
+          await runCommand(page, 'View: Close All Editor Groups');
+          await quickOpen(page, 'sample.ts');
+          await goToLine(page, firstLine);
+          await page.keyboard.press('Shift+ArrowDown');
+          await statusSelection(page, /\(\d+ selected\)$/);
+          await runCommand(page, COMMAND_TITLE);
+          const panel = await webviewFrame(page, 'panel');
+          await panel.locator('[data-testid=backend][data-state=ready]').waitFor({ timeout: 90_000 });
+          // The first panel of this profile chose WebAssembly; the host remembered it and this panel's HTML
+          // preloaded that binary (src/panel.ts, autoChoseLast), which the page's own fetch then took.
+          const binaries = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm\.gz$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
+          assert.deepEqual(binaries, [['ort-wasm-simd-threaded.wasm.gz', 'link']]);
+        });
+      });
     });
   }
 });

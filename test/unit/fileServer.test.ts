@@ -221,6 +221,11 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(preloaded('wasm'), fetched(ORT_BINARY.wasm));
     assert.deepStrictEqual(preloaded('webgpu'), fetched(ORT_BINARY.webgpu));
     assert.deepStrictEqual(preloaded('auto'), fetched(), 'with "auto" the page picks the build: no binary is preloaded');
+    // Unless "auto" chose before: then the binary of the build it chose last (which the page fetches once it chose it again).
+    const autoLast = (build: 'webgpu' | 'wasm') => backendStartFiles(ortBase, probe, 'auto', build).map((uri) => servedUrlOf(routes, uri));
+    assert.deepStrictEqual(autoLast('wasm'), fetched(ORT_BINARY.wasm));
+    assert.deepStrictEqual(autoLast('webgpu'), fetched(ORT_BINARY.webgpu));
+    assert.deepStrictEqual(backendStartFiles(ortBase, probe, 'wasm', 'webgpu'), backendStartFiles(ortBase, probe, 'wasm'), 'a set build wins over what "auto" chose');
     assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm.gz']);
     assert.strictEqual(servedUrlOf(routes, 'https://elsewhere/ext/out/a.js'), undefined);
   });
