@@ -59,6 +59,8 @@ export interface ManifestSeen {
   manifest: ModelManifest;
   modelBytes: number;
   externalDataBytes?: number;
+  /** The files' sizes and modification times (ModelDescriptor.filesStamp). */
+  filesStamp: string;
 }
 
 /** Fingerprints of the folders whose files passed every check, by folder. */
@@ -69,7 +71,7 @@ export interface VerifiedFolders {
   keepOnly?(folders: ReadonlySet<string>): void;
 }
 
-export type FolderCheck = { manifest: ModelManifest; modelBytes: number; cached: boolean } | { errors: string[] };
+export type FolderCheck = { manifest: ModelManifest; modelBytes: number; filesStamp: string; cached: boolean } | { errors: string[] };
 
 /** Bump when a check is added, so folders verified by older checks are checked again. */
 const CHECKS_VERSION = 2;
@@ -121,12 +123,12 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
     if (problem) errors.push(problem);
   }
   if (errors.length || !modelEntry || !tokenizerEntry) return { errors };
-  access.manifestRead?.({ manifest, modelBytes: modelEntry.size, ...(externalEntry ? { externalDataBytes: externalEntry.size } : {}) });
-
   // The weights in an external-data file take part in the fingerprint: a changed file is checked again.
   const external = externalEntry ? [externalEntry.size, externalEntry.mtime] : [];
-  const fingerprint = [CHECKS_VERSION, sha256(manifestBytes), modelEntry.size, modelEntry.mtime, tokenizerEntry.size, tokenizerEntry.mtime, ...external].join(':');
-  if (verified?.get(folder) === fingerprint) return { manifest, modelBytes: modelEntry.size, cached: true };
+  const filesStamp = [modelEntry.size, modelEntry.mtime, tokenizerEntry.size, tokenizerEntry.mtime, ...external].join(':');
+  access.manifestRead?.({ manifest, modelBytes: modelEntry.size, ...(externalEntry ? { externalDataBytes: externalEntry.size } : {}), filesStamp });
+  const fingerprint = [CHECKS_VERSION, sha256(manifestBytes), filesStamp].join(':');
+  if (verified?.get(folder) === fingerprint) return { manifest, modelBytes: modelEntry.size, filesStamp, cached: true };
 
   const [modelBytes, tokenizerBytes] = await Promise.all([access.read(modelFile), access.read(tokenizerFile)]);
   // What follows is work without I/O: run back to back for every folder, it held the extension host's thread
@@ -168,7 +170,7 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   }
   if (errors.length) return { errors };
   verified?.set(folder, fingerprint);
-  return { manifest, modelBytes: modelEntry.size, cached: false };
+  return { manifest, modelBytes: modelEntry.size, filesStamp, cached: false };
 }
 
 /**

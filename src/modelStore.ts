@@ -28,6 +28,8 @@ export interface StoredModel {
   folder: vscode.Uri;
   modelBytes: number;
   origin: ModelOrigin;
+  /** Its files' sizes and modification times when checked (ModelDescriptor.filesStamp). */
+  filesStamp?: string;
 }
 
 /** An invalid model with where it is (for the Models view's actions). */
@@ -115,7 +117,7 @@ export class ModelStore extends Disposable {
       const seen = (this.seen = new SeenManifests());
       this.listing = this.candidates();
       const cache = (this.cache = this.scan(this.listing, seen));
-      void cache.then((catalogue) => this.cache === cache && (this.checked = catalogue));
+      void cache.then((catalogue) => this.cache === cache && (this.checked = catalogue), () => undefined); // a failed scan is list()'s caller's to report
     }
     return this.cache;
   }
@@ -174,15 +176,17 @@ export class ModelStore extends Disposable {
    */
   async likelyFirst(webview: vscode.Webview, id: string | undefined): Promise<ModelDescriptor | undefined> {
     void this.list(); // starts a scan if none runs
-    const { seen, checked, listing } = this;
+    const { seen, checked, listing, cache } = this;
+    // Settled by each folder's check; if the scan fails before a check starts, its end settles the wait.
+    const seenOf = (folder: vscode.Uri) => Promise.race([seen.of(folder), Promise.resolve(cache).then(() => undefined, () => undefined)]);
     if (checked) {
       const models = checked.models.filter((m) => loadable(webview, m));
       const model = (id ? models.find((m) => m.manifest.id === id) : undefined) ?? models[0];
-      return model && descriptorOf(webview, model, (await seen.of(model.folder))?.externalDataBytes);
+      return model && descriptorOf(webview, model, (await seenOf(model.folder))?.externalDataBytes);
     }
     // The check reads a folder's manifest first: waiting for that is waiting for a few reads, not the checksums.
     const candidate = id && listing ? (await listing).candidates.find((c) => c.name === id) : undefined;
-    const model = candidate && (await seen.of(candidate.uri));
+    const model = candidate && (await seenOf(candidate.uri));
     return model && loadable(webview, model) ? descriptorOf(webview, model, model.externalDataBytes) : undefined;
   }
 
@@ -244,8 +248,11 @@ export class ModelStore extends Disposable {
       checks.set(c, this.check(c.uri, c.name, c.folder, (m) => seen.tell(c.uri, { ...m, folder: c.uri, origin: c.origin })).finally(() => seen.tell(c.uri, undefined)));
     }
     const results = await Promise.all(candidates.map((c) => checks.get(c)!));
-    this.verified.keepOnly(new Set(candidates.map((c) => c.folder))); // removed models leave no fingerprint behind
-    this.verified.save();
+    // A scan that a refresh replaced meanwhile leaves the fingerprints to the newer one.
+    if (this.seen === seen) {
+      this.verified.keepOnly(new Set(candidates.map((c) => c.folder))); // removed models leave no fingerprint behind
+      this.verified.save();
+    }
     for (const [i, { uri, name, folder, origin }] of candidates.entries()) {
       const result = results[i];
       const invalid = (errors: string[]) => invalidFolders.push({ model: { id: name, folder, errors }, origin, uri });
@@ -282,7 +289,7 @@ export class ModelStore extends Disposable {
       const result = await checkModelFolder({ ...folderAccess(uri), pause: () => this.turns.next(), manifestRead }, name, folder, this.verified);
       if ('errors' in result) return result;
       this.log.info(`Model ${folder}: ${result.cached ? 'verified before, unchanged' : 'files verified'} (${Date.now() - started} ms)`);
-      return { manifest: result.manifest, folder: uri, modelBytes: result.modelBytes };
+      return { manifest: result.manifest, folder: uri, modelBytes: result.modelBytes, filesStamp: result.filesStamp };
     } catch (err) {
       return { errors: [`${folder}: cannot be read (${message(err)})`] };
     }

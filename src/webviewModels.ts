@@ -45,7 +45,7 @@ export function loadable(webview: vscode.Webview, m: StoredModel): boolean {
 /** A model as a webview loads it: its files' webview URIs and sizes. */
 export function descriptorOf(webview: vscode.Webview, m: StoredModel, externalDataBytes: number | undefined): ModelDescriptor {
   const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
-  const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes };
+  const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes, ...(m.filesStamp ? { filesStamp: m.filesStamp } : {}) };
   const data = m.manifest.externalData;
   if (!data) return descriptor;
   return { ...descriptor, externalDataUri: uri(data), ...(externalDataBytes !== undefined ? { externalDataBytes } : {}) };

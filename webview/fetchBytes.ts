@@ -31,8 +31,12 @@ const SLICE_MS = 8;
 async function answer(uri: string, options: FetchBytesOptions): Promise<Response> {
   const abort = new AbortController();
   const timer = options.answerWithinMs === undefined ? undefined : setTimeout(() => abort.abort(), options.answerWithinMs);
+  // The caller's signal stops this fetch too (by hand: AbortSignal.any is missing from browsers of early 2024).
+  const stop = () => abort.abort(options.signal?.reason);
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
   try {
-    return await fetch(uri, { signal: options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal });
+    return await fetch(uri, { signal: abort.signal });
   } catch (err) {
     options.signal?.throwIfAborted();
     const why = abort.signal.aborted ? `no answer within ${options.answerWithinMs} ms` : err instanceof Error ? err.message : String(err);

@@ -121,9 +121,9 @@ interface Prefetch {
   cancel: AbortController;
 }
 
-/** Which files a descriptor names, at which sizes: a prefetch serves only a load of exactly these. */
+/** Which files a descriptor names, at which sizes and stamp: a prefetch serves only a load of exactly these. */
 function filesKey(model: ModelDescriptor): string {
-  return JSON.stringify([model.modelUri, model.modelBytes, model.externalDataUri ?? null, model.externalDataBytes ?? null, model.tokenizerUri]);
+  return JSON.stringify([model.modelUri, model.modelBytes, model.externalDataUri ?? null, model.externalDataBytes ?? null, model.tokenizerUri, model.filesStamp ?? null]);
 }
 
 /**

@@ -386,7 +386,8 @@ class PanelPage {
     const boot = bootOf(document.body);
     // The model the host expects the first command to load: its files download while the host checks the
     // models and answers `ready` (seconds for a large model on a first run); it is loaded only if `ready` lists it.
-    void host.request('likelyFirstModel', {}).then((model) => model && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
+    // An answer that comes after the first analysis began (and chose its files) is ignored.
+    void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     const backendStarted = boot ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend) : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');

@@ -80,6 +80,11 @@ export interface ModelDescriptor {
   externalDataUri?: string;
   /** Its size in bytes, for load progress and the memory budget (absent when it could not be read). */
   externalDataBytes?: number;
+  /**
+   * The sizes and modification times of the model's files when the host checked them: a download begun before
+   * `ready` (likelyFirstModel) is taken only by a load of files with the same stamp, not by a later version.
+   */
+  filesStamp?: string;
 }
 
 /** A model that could not be offered, with every reason (each names the file and field). */

@@ -22,8 +22,10 @@ const manifest = JSON.parse(readFileSync(path.join(FIXTURE, 'manifest.json'), 'u
  * A server of the fixture's files that logs each request; under /slow/ it sends half a body and then waits.
  * `holding` resolves once it holds two such answers; `left` once a client left one of them.
  */
-async function serve(): Promise<{ base: string; reads: string[]; holding: Promise<void>; left: Promise<string>; close(): Promise<void> }> {
+async function serve(): Promise<{ base: string; reads: string[]; reached(n: number): Promise<void>; holding: Promise<void>; left: Promise<string>; close(): Promise<void> }> {
   const reads: string[] = [];
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const reached = (n: number) => new Promise<void>((resolve) => (reads.length >= n ? resolve() : waiters.push({ n, resolve })));
   let tellLeft!: (url: string) => void;
   const left = new Promise<string>((resolve) => (tellLeft = resolve));
   let tellHolding!: () => void;
@@ -32,6 +34,7 @@ async function serve(): Promise<{ base: string; reads: string[]; holding: Promis
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '';
     reads.push(url);
+    waiters.filter((w) => reads.length >= w.n).forEach((w) => w.resolve());
     const body = FILES[path.basename(url)];
     if (!body) {
       res.writeHead(404);
@@ -52,6 +55,7 @@ async function serve(): Promise<{ base: string; reads: string[]; holding: Promis
   return {
     base,
     reads,
+    reached,
     holding,
     left,
     close: () => {
@@ -68,7 +72,7 @@ function modelAt(base: string, folder: string, id = manifest.id): ModelDescripto
 }
 
 describe('ModelFetcher (a page downloads a model before it loads it)', () => {
-  it('gives a prefetch to the load of exactly its files, and fetches again for the same URIs at other sizes', async () => {
+  it('gives a prefetch to the load of exactly its files, and fetches again for the same URIs at other sizes or stamps', async () => {
     const server = await serve();
     try {
       const fetcher = new ModelFetcher();
@@ -82,7 +86,14 @@ describe('ModelFetcher (a page downloads a model before it loads it)', () => {
       fetcher.prefetch(model);
       const changed = { ...model, modelBytes: model.modelBytes + 1 };
       await fetcher.files(changed, () => undefined);
+      await server.reached(6); // the prefetch's two requests, and the load's own
       assert.strictEqual(server.reads.length, 6, 'the stale prefetch was not taken: the load fetched both files again');
+      // The same sizes, but files changed since (another stamp: sizes and modification times when checked).
+      fetcher.keepOnly(undefined);
+      fetcher.prefetch({ ...model, filesStamp: '10:1:20:1' });
+      await fetcher.files({ ...model, filesStamp: '10:2:20:1' }, () => undefined);
+      await server.reached(10);
+      assert.strictEqual(server.reads.length, 10, 'a prefetch of files with another stamp was not taken either');
       fetcher.keepOnly(undefined);
     } finally {
       await server.close();
