@@ -120,20 +120,26 @@ export class OnnxReadError extends Error {}
  */
 export function readOnnxGraph(bytes: Uint8Array, options: { countNaN?: boolean } = {}): OnnxGraph {
   const { graph, tensors } = decodeGraph(bytes);
-  if (options.countNaN) graph.initializers.forEach((t, i) => (t.nanCount = [...nanPieces(tensors[i])].reduce((sum, count) => sum + count(), 0)));
+  if (options.countNaN) graph.initializers.forEach((t, i) => (t.nanCount = [...nanPieces(tensors[i])].reduce((sum, { count }) => sum + count(), 0)));
   return graph;
 }
 
 /**
- * readOnnxGraph with the NaN scan cut into pieces of at most NAN_PIECE_BYTES, awaiting `pause` between them: a
+ * readOnnxGraph with the NaN scan cut into pieces of about NAN_PIECE_BYTES, awaiting `pause` between them: a
  * host that checks a 343 MiB model keeps answering its webviews (the scan alone held its thread for 0.25–0.5 s).
  */
 export async function readOnnxGraphInPieces(bytes: Uint8Array, options: { countNaN?: boolean; pause: () => Promise<void> }): Promise<OnnxGraph> {
   const { graph, tensors } = decodeGraph(bytes);
   if (!options.countNaN) return graph;
+  // A pause once a piece's worth of bytes was scanned, not after each tensor: each pause waits for a turn, and
+  // a model has hundreds of small tensors.
+  let scanned = 0;
   for (const [i, t] of graph.initializers.entries()) {
-    for (const count of nanPieces(tensors[i])) {
+    for (const { count, bytes: size } of nanPieces(tensors[i])) {
       t.nanCount += count();
+      scanned += size;
+      if (scanned < NAN_PIECE_BYTES) continue;
+      scanned = 0;
       await options.pause();
     }
   }
@@ -216,14 +222,17 @@ export const NAN_PIECE_BYTES = 16 * 2 ** 20;
  * A floating-point initializer's NaN count as pieces to run one after another (their sum is the count), read
  * from the bit patterns (little-endian, as ONNX stores them); float_data and double_data are one piece.
  */
-function* nanPieces(t: TensorMsg): Generator<() => number> {
+function* nanPieces(t: TensorMsg): Generator<{ count: () => number; bytes: number }> {
   for (const values of [t.floatData, t.doubleData]) {
-    if (values?.length) yield () => values.reduce((n, x) => n + Number(Number.isNaN(x)), 0);
+    if (values?.length) yield { count: () => values.reduce((n, x) => n + Number(Number.isNaN(x)), 0), bytes: values.length * 8 };
   }
   const raw = t.rawData;
   if (!raw?.length || t.dataType === undefined || !(t.dataType in RAW_WIDTH)) return;
   // A piece ends on an element's boundary: NAN_PIECE_BYTES is a multiple of every width.
-  for (let start = 0; start < raw.length; start += NAN_PIECE_BYTES) yield () => countRawNaN(t.dataType!, raw.subarray(start, Math.min(start + NAN_PIECE_BYTES, raw.length)));
+  for (let start = 0; start < raw.length; start += NAN_PIECE_BYTES) {
+    const piece = raw.subarray(start, Math.min(start + NAN_PIECE_BYTES, raw.length));
+    yield { count: () => countRawNaN(t.dataType!, piece), bytes: piece.length };
+  }
 }
 
 /** Bytes per value of the floating-point types a NaN scan reads: float32, float16, bfloat16, float64. */
