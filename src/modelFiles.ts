@@ -71,7 +71,7 @@ export interface VerifiedFolders {
   keepOnly?(folders: ReadonlySet<string>): void;
 }
 
-export type FolderCheck = { manifest: ModelManifest; modelBytes: number; filesStamp: string; cached: boolean } | { errors: string[] };
+export type FolderCheck = (ManifestSeen & { cached: boolean }) | { errors: string[] };
 
 /** Bump when a check is added, so folders verified by older checks are checked again. */
 const CHECKS_VERSION = 2;
@@ -126,9 +126,10 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   // The weights in an external-data file take part in the fingerprint: a changed file is checked again.
   const external = externalEntry ? [externalEntry.size, externalEntry.mtime] : [];
   const filesStamp = [modelEntry.size, modelEntry.mtime, tokenizerEntry.size, tokenizerEntry.mtime, ...external].join(':');
-  access.manifestRead?.({ manifest, modelBytes: modelEntry.size, ...(externalEntry ? { externalDataBytes: externalEntry.size } : {}), filesStamp });
+  const seen: ManifestSeen = { manifest, modelBytes: modelEntry.size, ...(externalEntry ? { externalDataBytes: externalEntry.size } : {}), filesStamp };
+  access.manifestRead?.(seen);
   const fingerprint = [CHECKS_VERSION, sha256(manifestBytes), filesStamp].join(':');
-  if (verified?.get(folder) === fingerprint) return { manifest, modelBytes: modelEntry.size, filesStamp, cached: true };
+  if (verified?.get(folder) === fingerprint) return { ...seen, cached: true };
 
   const [modelBytes, tokenizerBytes] = await Promise.all([access.read(modelFile), access.read(tokenizerFile)]);
   // What follows is work without I/O: run back to back for every folder, it held the extension host's thread
@@ -170,7 +171,7 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   }
   if (errors.length) return { errors };
   verified?.set(folder, fingerprint);
-  return { manifest, modelBytes: modelEntry.size, filesStamp, cached: false };
+  return { ...seen, cached: false };
 }
 
 /**

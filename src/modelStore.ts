@@ -30,6 +30,8 @@ export interface StoredModel {
   origin: ModelOrigin;
   /** Its files' sizes and modification times when checked (ModelDescriptor.filesStamp). */
   filesStamp?: string;
+  /** The size of its external-data file (manifest field externalData), as checked. */
+  externalDataBytes?: number;
 }
 
 /** An invalid model with where it is (for the Models view's actions). */
@@ -158,14 +160,7 @@ export class ModelStore extends Disposable {
    * webview opened before a model was added lists it once it is opened again).
    */
   async describe(webview: vscode.Webview): Promise<ModelDescriptor[]> {
-    return Promise.all(
-      (await this.loadableBy(webview)).map(async (m) => {
-        const data = m.manifest.externalData;
-        // Its size, for load progress and the memory budget; a file that cannot be read is reported by the load.
-        const size = data ? await vscode.workspace.fs.stat(vscode.Uri.joinPath(m.folder, data)).then((s) => s.size, () => undefined) : undefined;
-        return descriptorOf(webview, m, size);
-      }),
-    );
+    return (await this.loadableBy(webview)).map((m) => descriptorOf(webview, m));
   }
 
   /**
@@ -182,12 +177,12 @@ export class ModelStore extends Disposable {
     if (checked) {
       const models = checked.models.filter((m) => loadable(webview, m));
       const model = (id ? models.find((m) => m.manifest.id === id) : undefined) ?? models[0];
-      return model && descriptorOf(webview, model, (await seenOf(model.folder))?.externalDataBytes);
+      return model && descriptorOf(webview, model);
     }
     // The check reads a folder's manifest first: waiting for that is waiting for a few reads, not the checksums.
     const candidate = id && listing ? (await listing).candidates.find((c) => c.name === id) : undefined;
     const model = candidate && (await seenOf(candidate.uri));
-    return model && loadable(webview, model) ? descriptorOf(webview, model, model.externalDataBytes) : undefined;
+    return model && loadable(webview, model) ? descriptorOf(webview, model) : undefined;
   }
 
   /** Each workspace folder's .attention-lens/models, in a trusted workspace only. */
@@ -289,7 +284,8 @@ export class ModelStore extends Disposable {
       const result = await checkModelFolder({ ...folderAccess(uri), pause: () => this.turns.next(), manifestRead }, name, folder, this.verified);
       if ('errors' in result) return result;
       this.log.info(`Model ${folder}: ${result.cached ? 'verified before, unchanged' : 'files verified'} (${Date.now() - started} ms)`);
-      return { manifest: result.manifest, folder: uri, modelBytes: result.modelBytes, filesStamp: result.filesStamp };
+      const { cached: _, ...seen } = result;
+      return { ...seen, folder: uri };
     } catch (err) {
       return { errors: [`${folder}: cannot be read (${message(err)})`] };
     }

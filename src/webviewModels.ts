@@ -8,30 +8,27 @@ import * as vscode from 'vscode';
 import type { ModelDescriptor } from './core/protocol';
 import type { StoredModel } from './modelStore';
 
-/** A folder whose manifest a check has read (its files may still fail the check). */
-export type SeenModel = StoredModel & { externalDataBytes?: number };
-
-/** Each folder's manifest as a scan's check reads it: undefined once the check ended without reading one. */
+/** Each folder's manifest as a scan's check reads it (its files may still fail the check): undefined once the check ended without reading one. */
 export class SeenManifests {
-  private readonly folders = new Map<string, { seen: Promise<SeenModel | undefined>; tell: (m: SeenModel | undefined) => void }>();
+  private readonly folders = new Map<string, { seen: Promise<StoredModel | undefined>; tell: (m: StoredModel | undefined) => void }>();
 
   private entry(folder: vscode.Uri) {
     const key = folder.toString();
     let entry = this.folders.get(key);
     if (!entry) {
-      let tell!: (m: SeenModel | undefined) => void;
-      const seen = new Promise<SeenModel | undefined>((resolve) => (tell = resolve));
+      let tell!: (m: StoredModel | undefined) => void;
+      const seen = new Promise<StoredModel | undefined>((resolve) => (tell = resolve));
       this.folders.set(key, (entry = { seen, tell }));
     }
     return entry;
   }
 
   /** The first call settles it; later ones change nothing. */
-  tell(folder: vscode.Uri, model: SeenModel | undefined): void {
+  tell(folder: vscode.Uri, model: StoredModel | undefined): void {
     this.entry(folder).tell(model);
   }
 
-  of(folder: vscode.Uri): Promise<SeenModel | undefined> {
+  of(folder: vscode.Uri): Promise<StoredModel | undefined> {
     return this.entry(folder).seen;
   }
 }
@@ -43,10 +40,10 @@ export function loadable(webview: vscode.Webview, m: StoredModel): boolean {
 }
 
 /** A model as a webview loads it: its files' webview URIs and sizes. */
-export function descriptorOf(webview: vscode.Webview, m: StoredModel, externalDataBytes: number | undefined): ModelDescriptor {
+export function descriptorOf(webview: vscode.Webview, m: StoredModel): ModelDescriptor {
   const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
   const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes, ...(m.filesStamp ? { filesStamp: m.filesStamp } : {}) };
   const data = m.manifest.externalData;
   if (!data) return descriptor;
-  return { ...descriptor, externalDataUri: uri(data), ...(externalDataBytes !== undefined ? { externalDataBytes } : {}) };
+  return { ...descriptor, externalDataUri: uri(data), ...(m.externalDataBytes !== undefined ? { externalDataBytes: m.externalDataBytes } : {}) };
 }
