@@ -5,15 +5,16 @@
 // functions by self time and their heaviest call paths; then, from a trace of the same stretch of time, each main-thread
 // task of 50 ms or more with the samples and the trace's events (style, layout, paint, GC) inside it. Printed, never asserted.
 // Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views] [--switches]
-//   [--occlusion] [--categories blink,cc,…]
+//   [--occlusion] [--categories blink,cc,…] [--save <folder>]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
 //   first command in a fresh window (model load included), else a second command after a warm first one; --views
 //   profiles the head view, the model view and heatmap hovers after it too; --switches profiles only the heatmap's
 //   head switches after it (each head of the layer in turn); --occlusion profiles only the W(t, k) view's occlusion
-//   after it (click to done, as bench:vscode times it); --categories adds trace categories (what a Paint did).
+//   after it (click to done, as bench:vscode times it); --categories adds trace categories (what a Paint did); --save writes the CPU
+//   profile (profile.cpuprofile) and the trace (trace.json) there, for DevTools' Performance panel.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx (npm run bench:profile)
 import * as harness from '../harness/codeServer.mjs';
@@ -32,6 +33,7 @@ const SWITCHES = args.includes('--switches');
 const OCCLUSION = args.includes('--occlusion');
 /** More trace categories (e.g. blink,cc,disabled-by-default-skia: what a Paint event did); more event names then. */
 const CATEGORIES = option('--categories', '').split(',').filter(Boolean);
+const SAVE = option('--save', '');
 
 /**
  * Adds up a CPU profile's samples: add(i, into) counts sample i's time under its function (self) and its call path
@@ -193,6 +195,11 @@ try {
   }
   const { profile } = await cdp.send('Profiler.stop');
   const events = await endTrace();
+  if (SAVE) {
+    mkdirSync(SAVE, { recursive: true });
+    writeFileSync(join(SAVE, 'profile.cpuprofile'), JSON.stringify(profile));
+    writeFileSync(join(SAVE, 'trace.json'), JSON.stringify({ traceEvents: events }));
+  }
   console.log(`\n${COLD ? 'Cold' : 'Warm'} command with ${MODEL}: ${painted.timings ?? JSON.stringify(painted)}`);
   if (occluded) console.log(`Occlusion: ${Math.round(occluded.ms)} ms; longest task ${Math.round(occluded.longest)} ms, own ${Math.round(occluded.ownLongest)} ms`);
   console.log('Busiest stretches of the main thread (ms): self time by function, then the heaviest call paths.');

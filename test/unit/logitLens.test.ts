@@ -9,7 +9,7 @@ import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-web';
 import * as path from 'path';
-import { Root } from 'protobufjs/light';
+import { Root, configure, util as protobufUtil } from 'protobufjs/light';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { type ReadoutWeights, lensCell, lensColumn, lensTargets, logitLens, normalised, readoutLogits } from '../../src/core/logitLens';
 import type { ModelManifest } from '../../src/core/manifest';
@@ -244,6 +244,24 @@ describe('logit lens on the bundled Transformer', function () {
     assert.strictEqual(r.unembedding.length, r.vocab * r.features);
     // The host's graph reader (onnxGraph.ts) sees the same initialisers: the check can run there too.
     assert.deepStrictEqual(readoutProblems(manifest, readOnnxGraph(bytes).initializers), []);
+  });
+
+  it('reads the same weights with protobufjs\'s int64 reads as numbers, as the webview bundles it (without `long`, esbuild.mjs)', () => {
+    const names = [manifest.readout!.unembedding.weight];
+    const withLong = { weights: readoutWeights(manifest, bytes), infos: readInitialisers(bytes, names).infos };
+    const long = protobufUtil.Long;
+    assert.ok(long, 'Node resolves protobufjs\'s optional long package here');
+    try {
+      protobufUtil.Long = null as unknown as typeof long;
+      configure(); // the readers pick toNumber over toLong again
+      const infos = readInitialisers(bytes, names).infos;
+      assert.ok(infos.length > 0 && infos.every((i) => i.dims.every((d) => typeof d === 'number')), JSON.stringify(infos));
+      assert.deepStrictEqual(infos, withLong.infos);
+      assert.deepStrictEqual(readoutWeights(manifest, bytes), withLong.weights);
+    } finally {
+      protobufUtil.Long = long;
+      configure();
+    }
   });
 
   it('equals the model\'s own logits within 1e-4 at the last hidden state, every position', async () => {
