@@ -172,6 +172,8 @@ class PanelPage {
     const renderStart = performance.now();
     try {
       const view = this.render(result, selection, engine, model, fitted !== undefined ? 'the memory an analysis may take' : undefined);
+      await view.built; // in steps, each a task of its own (AnalysisView.build)
+      if (seq !== this.runSeq) return;
       mark('rendered');
       await nextPaint();
       mark('painted');
@@ -270,7 +272,6 @@ class PanelPage {
     this.shown = { analysis: result, selection, view };
     replace(this.analysisRoot, view.element);
     replace(this.statusSlot, truncatedView(result.truncated, truncatedBy), halfPrecisionView(halfPrecisionNote(result.outputs)));
-    view.activateTab();
     return view;
   }
 

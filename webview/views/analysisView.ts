@@ -1,6 +1,9 @@
 // Why: one finished analysis on screen. It wires the shared lens state to the token strip, the toolbar
 // (layer, family and head pickers, exports) and the tabs. Which tabs there are comes from the view
 // registry (registry.ts): every entry whose needs the model's roles meet, in the registry's order.
+// It is put on screen in steps, each its own task (build): the strip, the toolbar, the tabs, the first view's
+// data, the first view, then its first frame. As one task and one frame they were 80 and 135 ms on a cold panel
+// (bench:profile --cold), past the 50 ms a page's task should take.
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -21,6 +24,8 @@ import { TokenStrip } from './tokenStrip';
 import type { Occlude } from './wFeed';
 import type { ModelProbes } from '../probes';
 import { formatCount } from '../../src/core/text';
+import { nextPaint } from '../engineHost';
+import { yieldToUi } from '../yieldToUi';
 
 export { TABS } from './registry';
 /** A view's id in the registry ("heatmap", "gates", "w", …). */
@@ -60,6 +65,10 @@ export class AnalysisView {
   private scope: SelectElement | null = null;
   private readonly status: HTMLElement;
   private readonly cleanup: Array<() => void> = [];
+  private readonly context: ViewContext;
+  private disposed = false;
+  /** Resolves once the toolbar, the tabs and the current tab's view are built and its first frame is asked for. */
+  readonly built: Promise<void>;
 
   constructor(
     analysis: Analysis,
@@ -79,7 +88,7 @@ export class AnalysisView {
     if (lens.heads > 0) lens.head = typeof initial.head === 'number' && initial.head >= lens.heads ? 'mean' : initial.head === 'rollout' && !lens.attention ? 'mean' : initial.head;
     this.matrices = lens.attention ? new MatrixSource(lens) : undefined;
     this.entries = viewsFor(analysis);
-    const context: ViewContext = {
+    const context: ViewContext = (this.context = {
       analysis,
       lens,
       matrices: this.matrices,
@@ -88,7 +97,7 @@ export class AnalysisView {
       occluded: host.occluded ? (w) => host.occluded!(w) : undefined,
       showTab: (id) => this.selectTab(id),
       probes: host.probes,
-    };
+    });
     // A view is built when its tab is first shown: a 12 × 12 model's first paint does not wait for every tab.
     this.create = (i) => {
       const view = (this.views[i] ??= this.entries[i].create(context));
@@ -97,12 +106,35 @@ export class AnalysisView {
     };
     this.slots = this.entries.map(() => h('div', { class: 'view-slot' }));
     this.tab = this.entries.some((e) => e.id === initial.tab) ? initial.tab : this.entries[0].id;
-    this.element = h('div', { class: 'analysis-view' }, this.strip.element, this.toolbar(), this.tabs());
+    this.element = h('div', { class: 'analysis-view' }, this.strip.element);
+    this.built = this.build();
   }
 
-  /** Resolves once the token strip holds every token (it builds the first ones at once, the rest in slices). */
+  /**
+   * The rest of the view after the strip, a task per step: the toolbar's parts and the tabs (their web components'
+   * first renders), a painted frame, then the current tab (activateTab). Stops when disposed meanwhile.
+   */
+  private async build(): Promise<void> {
+    await yieldToUi();
+    if (this.disposed) return;
+    const toolbar = h('div', { class: 'toolbar' });
+    this.element.append(toolbar);
+    // A part per task: each dropdown's first render (its web component's template, its options' slotting) was
+    // most of a 50–90 ms task when the whole toolbar was attached at once.
+    for (const part of this.toolbarParts()) {
+      toolbar.append(part);
+      await yieldToUi();
+      if (this.disposed) return;
+    }
+    this.element.append(this.tabs());
+    await nextPaint(); // the strip, toolbar and tabs laid out and painted in a frame of their own
+    if (this.disposed) return;
+    await this.activateTab();
+  }
+
+  /** Resolves once the token strip holds every token (in slices) and the first view is built. */
   get ready(): Promise<void> {
-    return this.strip.ready;
+    return Promise.all([this.strip.ready, this.built]).then(() => undefined);
   }
 
   private choice(): ViewChoice {
@@ -118,7 +150,8 @@ export class AnalysisView {
     return this.views[this.index] ?? this.create(this.index);
   }
 
-  private toolbar(): HTMLElement {
+  /** The toolbar's parts, in order: the pickers, the export buttons and the export status. */
+  private toolbarParts(): HTMLElement[] {
     const lens = this.lens;
     const png = h('vscode-button', { secondary: '', 'data-testid': 'export-png', title: 'Save the current view as a PNG image' }, 'Export PNG');
     png.addEventListener('click', () => void this.exportPng());
@@ -145,9 +178,7 @@ export class AnalysisView {
     this.cleanup.push(lens.on('matrix', sync));
     this.syncToolbar = sync;
     sync();
-    return h(
-      'div',
-      { class: 'toolbar' },
+    return [
       lens.layers > 0 ? field('Layer', layer) : null,
       family ? field('Attention', family) : null,
       head ? field('Heads', head) : null,
@@ -155,7 +186,7 @@ export class AnalysisView {
       png,
       this.exportJsonButton(),
       this.status,
-    );
+    ].filter((part) => part !== null);
   }
 
   private exportJsonButton(): HTMLElement {
@@ -190,7 +221,7 @@ export class AnalysisView {
     tabs.selectedIndex = this.index;
     tabs.addEventListener('vsc-tabs-select', (e) => {
       this.tab = this.entries[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex]?.id ?? this.entries[0].id;
-      this.activateTab();
+      void this.activateTab();
       this.host.changed(this.choice());
     });
     this.selectTab = (id: TabId) => {
@@ -198,7 +229,7 @@ export class AnalysisView {
       if (i < 0) return;
       tabs.selectedIndex = i;
       this.tab = id;
-      this.activateTab();
+      void this.activateTab();
       this.host.changed(this.choice());
     };
     return tabs;
@@ -207,9 +238,22 @@ export class AnalysisView {
   private selectTab: (id: TabId) => void = () => undefined;
   private syncToolbar: () => void = () => undefined;
 
-  /** Lets the newly visible tab size and paint itself (hidden canvases have no size). */
-  activateTab(): void {
+  /**
+   * Lets the newly visible tab size and paint itself in the next frame (hidden canvases have no size). A view not
+   * built yet is built first, in a task of its own, after its entry has prepared its data in slices: the
+   * construction, the layout and the first draw are then no longer one task.
+   */
+  private async activateTab(): Promise<void> {
+    const index = this.index;
+    if (!this.views[index]) {
+      // A failure here is the view's to show when it computes the same data itself.
+      await this.entries[index].prepare?.(this.context).catch(() => undefined);
+      await yieldToUi();
+      if (this.disposed || this.index !== index) return;
+      void this.view; // built now; laid out and drawn in the next frame
+    }
     requestAnimationFrame(() => {
+      if (this.disposed) return;
       const current = this.view;
       this.views.forEach((v) => v && v !== current && v.deactivate?.());
       // A layer the view's data does not have (e.g. the residual stream's extra layer) is clamped to its last.
@@ -289,6 +333,7 @@ export class AnalysisView {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.cleanup.forEach((f) => f());
     this.strip.dispose();
     this.views.forEach((v) => v?.dispose());

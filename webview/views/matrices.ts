@@ -7,7 +7,7 @@
 
 import { headMatrix, maxOverHeads, meanOverHeads, rowNormalisedAbs } from '../../src/core/analysis';
 import { meanOverHeadsInSlices, rolloutLayersInSlices } from '../../src/core/rolloutSlices';
-import { finish } from '../../src/core/timeSlices';
+import { finish, finishInSlices } from '../../src/core/timeSlices';
 import { decodeRow, keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
@@ -239,11 +239,24 @@ export class MatrixSource {
     return !this.cache.has(`${family.key}|${layer}:mean`);
   }
 
+  /**
+   * Computes get(head, layer) in slices and keeps it, so that a view built next finds it at once: the mean over
+   * heads (prepareMean) or one head (headSteps); other choices are left to get(). On a cold panel, the mean of
+   * 4 heads over 234 tokens and its colour scale were 33 ms of the 135 ms task that built and drew the heatmap.
+   */
+  async prepare(head: HeadChoice, layer: number): Promise<void> {
+    const { attention, family } = this.lens;
+    if (!attention || !family || layer >= attention.layers) return;
+    if (head === 'mean') return this.prepareMean(layer);
+    if (typeof head === 'number') await finishInSlices(this.headSteps(head, layer), { pause: yieldToUi, sliceMs: SLICE_MS, cancelled: () => this.abort.signal.aborted });
+  }
+
   /** Computes the mean over heads of `layer` in slices (the same values as get()) and keeps it; once per layer at a time. */
   prepareMean(layer: number): Promise<void> {
     const { attention, family, T } = this.lens;
     if (!attention || !family) return Promise.resolve();
     const key = `${family.key}|${layer}:mean`;
+    if (this.cache.has(key)) return Promise.resolve();
     let pending = this.pendingMeans.get(key);
     if (!pending) {
       // Kept (and no longer pending) before anyone awaiting it runs: they find it in the cache.

@@ -68,6 +68,11 @@ export interface ViewEntry {
   scoped?: boolean;
   label(analysis: Analysis): string;
   applies(analysis: Analysis): boolean;
+  /**
+   * The data its first picture needs, computed in slices before it is built (AnalysisView.activateTab), so that
+   * its construction and first draw are short tasks; a view without one computes what it needs as it is built.
+   */
+  prepare?(context: ViewContext): Promise<void>;
   create(context: ViewContext): ViewInstance;
 }
 
@@ -88,6 +93,7 @@ export const VIEWS: ViewEntry[] = [
     scoped: true,
     label: () => 'Heatmap',
     applies: primarySelf,
+    prepare: (c) => c.matrices?.prepare(c.lens.head, c.lens.layer) ?? Promise.resolve(),
     create(c) {
       const feed = new AttentionFeed(c.lens, c.matrices!);
       const map = new Heatmap(c.lens, feed);
