@@ -40,7 +40,7 @@ const reporter = {
 /**
  * In the browser bundles, protobufjs goes without its optional `long` package: its int64 reads then give numbers,
  * which is all the webview's ONNX readers take (onnxWeights.ts reads dims as either). Loading `long` compiles a
- * WebAssembly module synchronously as the page's script starts: 20 ms of a 57 ms task there (bench:profile --cold).
+ * WebAssembly module synchronously as the page's script starts: 1.0–20.6 ms of that task in three cold profiles.
  */
 const withoutLong = {
   name: 'without-long',
