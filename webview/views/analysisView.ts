@@ -18,7 +18,7 @@ import { type SelectElement, h, select } from '../dom';
 import { onThemeChange } from './colors';
 import { type JsonScope, MAX_JSON_VALUES, analysisJson, pngBase64 } from './exporter';
 import { type HeadChoice, Lens } from './lens';
-import { MatrixSource } from './matrices';
+import { MatrixSource } from './matrixSource';
 import { type ViewContext, type ViewEntry, type ViewInstance, viewsFor } from './registry';
 import { TokenStrip } from './tokenStrip';
 import type { Occlude } from './wFeed';

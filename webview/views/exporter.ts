@@ -25,7 +25,7 @@ import type { MixingFamily } from '../../src/core/modelStructure';
 import type { SelectionSummary } from '../../src/core/protocol';
 import { gateData, hiddenStateData, mixingMatrices, stateData } from '../../src/core/roleData';
 import type { Lens } from './lens';
-import type { MatrixSource } from './matrices';
+import type { MatrixSource } from './matrixSource';
 import type { WFeed } from './wFeed';
 
 export type JsonScope = 'matrix' | 'layer' | 'all';

@@ -6,7 +6,7 @@
 import { receptiveField } from '../../src/core/analysis';
 import { LensError } from '../../src/core/errors';
 import type { HeadChoice, Lens } from './lens';
-import type { MatrixSource } from './matrices';
+import type { MatrixSource } from './matrixSource';
 import type { PreparedMatrix } from './overviewImages';
 import type { Matrix } from './matrixOf';
 import { formatCount } from '../../src/core/text';

@@ -17,7 +17,8 @@ import { h, replace } from '../dom';
 import type { ModelProbes } from '../probes';
 import { theme, viridisCss } from './colors';
 import type { Lens } from './lens';
-import { type MatrixSource, canvasOf, fitCanvas, windowImage } from './matrices';
+import { canvasOf, fitCanvas, windowImage } from './matrices';
+import type { MatrixSource } from './matrixSource';
 import { poolMax } from './matrixOf';
 
 const THUMB = 40;

@@ -7,7 +7,8 @@
 import { h } from '../dom';
 import { theme } from './colors';
 import type { Lens } from './lens';
-import { type MatrixSource, canvasOf, fitCanvas, windowImage } from './matrices';
+import { canvasOf, fitCanvas, windowImage } from './matrices';
+import type { MatrixSource } from './matrixSource';
 import { finish } from '../../src/core/timeSlices';
 import type { Matrix } from './matrixOf';
 

@@ -12,7 +12,7 @@ import { HeadView } from './headView';
 import { HeadsView } from './headsView';
 import { Heatmap } from './heatmap';
 import { type Lens, selfFamilies } from './lens';
-import type { MatrixSource } from './matrices';
+import type { MatrixSource } from './matrixSource';
 import type { ModelProbes } from '../probes';
 import { LogitLensView, hasLogitLens } from './logitLensView';
 import { MaskedView } from './maskedView';

@@ -8,7 +8,7 @@ import { attentionExport, attentionValueCount } from './exporter';
 import { AttentionFeed, type HeatmapIds } from './feeds';
 import { Heatmap } from './heatmap';
 import { Lens, selfFamilies } from './lens';
-import { MatrixSource } from './matrices';
+import { MatrixSource } from './matrixSource';
 import type { ViewContext, ViewInstance } from './registry';
 
 /** Sequences other than the primary one that have self-mixing families of their own, in manifest order. */

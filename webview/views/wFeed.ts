@@ -18,7 +18,7 @@ import { gateData, retentionData } from '../../src/core/roleData';
 import { type HeatmapFeed, Listeners, RolloutLoader, failure } from './feeds';
 import type { Lens } from './lens';
 import { yieldToUi } from '../yieldToUi';
-import { type MatrixSource } from './matrices';
+import type { MatrixSource } from './matrixSource';
 import { type Matrix, matrixOf } from './matrixOf';
 import { formatCount } from '../../src/core/text';
 
