@@ -64,7 +64,9 @@ describe('a view\'s data prepared in slices before it is built (MatrixSource.pre
       const layer = attention.layers - 1;
       for (const head of ['mean', 1] as const) {
         const prepared = new MatrixSource(lens);
+        assert.ok(!prepared.isKept(head, layer), `${id} ${head}: nothing kept yet`);
         await prepared.prepare(head, layer);
+        assert.ok(prepared.isKept(head, layer), `${id} ${head}: kept by prepare, before any get()`);
         const kept = prepared.get(head, layer);
         const atOnce = new MatrixSource(lens).get(head, layer);
         assert.ok(kept && atOnce, `${id} ${head}: a matrix`);

@@ -221,6 +221,12 @@ export class MatrixSource {
     return !this.cache.has(`${family.key}|${layer}:mean`);
   }
 
+  /** Whether get(head, layer) answers from what is kept, without computing (a head or an aggregate; the rollout aside). */
+  isKept(head: HeadChoice, layer: number): boolean {
+    const family = this.lens.family;
+    return !!family && this.cache.has(`${family.key}|${layer}:${head}`);
+  }
+
   /**
    * Computes get(head, layer) in slices and keeps it, so that a view built next finds it at once: the mean over
    * heads (prepareMean) or one head (headSteps); other choices are left to get(). On a cold panel, the mean of
