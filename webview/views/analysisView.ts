@@ -1,8 +1,8 @@
 // Why: one finished analysis on screen. It wires the shared lens state to the token strip, the toolbar
 // (layer, family and head pickers, exports) and the tabs. Which tabs there are comes from the view
 // registry (registry.ts): every entry whose needs the model's roles meet, in the registry's order.
-// It is put on screen in steps, each its own task (build): the strip, the toolbar, the tabs, the first view's
-// data, the first view, then its first frame. As one task and one frame they were 80 and 135 ms on a cold panel
+// It is put on screen in steps of a few tasks (build): the strip, the toolbar and the tabs, the first view's data,
+// the first view, then its first frame. As one task and one frame they were 80 and 135 ms on a cold panel
 // (bench:profile --cold), past the 50 ms a page's task should take.
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -24,10 +24,18 @@ import { TokenStrip } from './tokenStrip';
 import type { Occlude } from './wFeed';
 import type { ModelProbes } from '../probes';
 import { formatCount } from '../../src/core/text';
-import { nextPaint } from '../engineHost';
+import { LensError } from '../../src/core/errors';
+import { TimeSlices } from '../../src/core/timeSlices';
 import { yieldToUi } from '../yieldToUi';
 
 export { TABS } from './registry';
+
+/**
+ * Main-thread time the steps after the strip take before letting the page draw (build). A task per step kept
+ * each under 30 ms, but the page drew a frame of each half-built state in between: in a new window the heatmap
+ * painted 274–464 ms after the analysis, against 91–160 ms when it was all one task (bench:vscode, three each).
+ */
+const BUILD_SLICE_MS = 20;
 /** A view's id in the registry ("heatmap", "gates", "w", …). */
 export type TabId = string;
 
@@ -111,25 +119,25 @@ export class AnalysisView {
   }
 
   /**
-   * The rest of the view after the strip, a task per step: the toolbar's parts and the tabs (their web components'
-   * first renders), a painted frame, then the current tab (activateTab). Stops when disposed meanwhile.
+   * The rest of the view after the strip, in tasks of about BUILD_SLICE_MS: the toolbar's parts and the tabs (their
+   * web components' first renders), then the current tab (activateTab). Stops when disposed meanwhile.
    */
   private async build(): Promise<void> {
-    await yieldToUi();
-    if (this.disposed) return;
-    const toolbar = h('div', { class: 'toolbar' });
-    this.element.append(toolbar);
-    // A part per task: each dropdown's first render (its web component's template, its options' slotting) was
-    // most of a 50–90 ms task when the whole toolbar was attached at once.
-    for (const part of this.toolbarParts()) {
-      toolbar.append(part);
-      await yieldToUi();
-      if (this.disposed) return;
+    const slices = new TimeSlices({ pause: yieldToUi, sliceMs: BUILD_SLICE_MS, cancelled: () => this.disposed });
+    try {
+      await slices.pause(); // the strip's task ends here
+      const toolbar = h('div', { class: 'toolbar' });
+      this.element.append(toolbar);
+      for (const part of this.toolbarParts()) {
+        toolbar.append(part);
+        await slices.more();
+      }
+      this.element.append(this.tabs());
+      await slices.more();
+      await this.activateTab(slices);
+    } catch (err) {
+      if (!(err instanceof LensError && err.code === 'cancelled')) throw err;
     }
-    this.element.append(this.tabs());
-    await nextPaint(); // the strip, toolbar and tabs laid out and painted in a frame of their own
-    if (this.disposed) return;
-    await this.activateTab();
   }
 
   /** Resolves once the token strip holds every token (in slices) and the first view is built. */
@@ -243,12 +251,13 @@ export class AnalysisView {
    * built yet is built first, in a task of its own, after its entry has prepared its data in slices: the
    * construction, the layout and the first draw are then no longer one task.
    */
-  private async activateTab(): Promise<void> {
+  private async activateTab(slices?: TimeSlices): Promise<void> {
     const index = this.index;
     if (!this.views[index]) {
       // A failure here is the view's to show when it computes the same data itself.
       await this.entries[index].prepare?.(this.context).catch(() => undefined);
-      await yieldToUi();
+      if (slices) await slices.more();
+      else await yieldToUi();
       if (this.disposed || this.index !== index) return;
       void this.view; // built now; laid out and drawn in the next frame
     }
