@@ -1,10 +1,15 @@
 // Why: the tests of the bundled models (family tree, encoder and encoder–decoders) read the same three things
-// of a model folder: its validated manifest, its ONNX bytes and the PyTorch reference export.py wrote.
+// of a model folder: its validated manifest, its ONNX bytes and the PyTorch reference export.py wrote; others
+// need an analysis of a text by one of them, as the panel makes it.
 
 import { readFileSync } from 'fs';
+import * as ort from 'onnxruntime-web';
 import * as path from 'path';
+import { type Analysis, analyse } from '../../src/core/analyze';
+import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import type { ModelManifest } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
+import { LensTokenizer } from '../../src/core/tokenizer';
 
 const root = path.join(__dirname, '../..');
 
@@ -26,4 +31,18 @@ export function loadBundled(id: string): { manifest: ModelManifest; bytes: Uint8
     reference: JSON.parse(readFileSync(path.join(root, 'test/fixtures/reference', `${id}.json`), 'utf8')) as { texts: ReferenceText[] },
     dir,
   };
+}
+
+/** An analysis of `text` (its first `maxTokens` tokens) by a bundled model, run in onnxruntime-web's wasm backend. */
+export async function analysedByBundled(id: string, text: string, maxTokens: number): Promise<Analysis> {
+  const folder = path.join(root, 'media/models', id);
+  const parsed = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, parsed.manifest.tokenizer.file), 'utf8')));
+  const runner = await ModelRunner.create(ort as unknown as OrtModule, parsed.manifest, readFileSync(path.join(folder, parsed.manifest.model ?? 'model.onnx')), { executionProviders: ['wasm'] });
+  try {
+    return await analyse(tokenizer, runner, text, 0, { maxTokens });
+  } finally {
+    await runner.release();
+  }
 }

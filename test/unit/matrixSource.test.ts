@@ -1,38 +1,25 @@
 // The analysis view prepares its first view's data in slices before building it (registry.ts `prepare`,
-// webview/views/matrixSource.ts MatrixSource.prepare): on real analyses of the bundled causal Transformer (attention
-// held as lower triangles) and bidirectional encoder (held in full), the matrix a view then gets is the one get()
-// computes at once, bit for bit, kept rather than computed again; a layer the family lacks prepares nothing.
+// webview/views/matrixSource.ts MatrixSource.prepare): on real analyses of the bundled causal Transformer (its
+// attention held in full and as lower triangles) and bidirectional encoder, the matrix a view then gets is the one
+// get() computes at once, bit for bit, kept by prepare rather than computed again; a layer the family lacks
+// prepares nothing.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-web';
 import * as path from 'path';
-import { type Analysis, analyse } from '../../src/core/analyze';
-import { ModelRunner, type OrtModule } from '../../src/core/engine';
-import { validateManifest } from '../../src/core/manifestValidator';
+import type { Analysis } from '../../src/core/analyze';
 import { LowerTriangleTensor } from '../../src/core/lowerTriangle';
 import { mainMixing } from '../../src/core/roleData';
-import { LensTokenizer } from '../../src/core/tokenizer';
 import { Lens } from '../../webview/views/lens';
 import { MatrixSource } from '../../webview/views/matrixSource';
+import { analysedByBundled } from './bundledModel';
 
-const root = path.join(__dirname, '../..');
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
 
-async function analysed(id: string, maxTokens: number): Promise<Analysis> {
-  const folder = path.join(root, 'media/models', id);
-  const parsed = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, parsed.manifest.tokenizer.file), 'utf8')));
-  const runner = await ModelRunner.create(ort as unknown as OrtModule, parsed.manifest, readFileSync(path.join(folder, parsed.manifest.model ?? 'model.onnx')), { executionProviders: ['wasm'] });
-  try {
-    const text = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8').repeat(3);
-    return await analyse(tokenizer, runner, text, 0, { maxTokens });
-  } finally {
-    await runner.release();
-  }
-}
+const text = readFileSync(path.join(__dirname, '../fixtures/workspace/sample.ts'), 'utf8').repeat(3);
+const analysed = (id: string, maxTokens: number): Promise<Analysis> => analysedByBundled(id, text, maxTokens);
 
 const lensOf = (analysis: Analysis) => new Lens(analysis, { reveal: () => undefined, persist: () => undefined });
 

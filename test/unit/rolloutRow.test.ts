@@ -10,14 +10,12 @@ import { readFileSync } from 'fs';
 import * as ort from 'onnxruntime-web';
 import * as path from 'path';
 import { type LayeredMatrices, type MixingMask, layeredFromTensor, rollout, rowNormalisedAbs, tensor } from '../../src/core/analysis';
-import { type Analysis, analyse } from '../../src/core/analyze';
+import type { Analysis } from '../../src/core/analyze';
 import { linksAt, topInfluences } from '../../src/core/influence';
 import { MAX_ROLLOUT_TOKENS, influenceMatrix, prepareInfluenceMatrix, rolloutOnDemand } from '../../src/core/influenceMatrix';
-import { ModelRunner, OrtModule } from '../../src/core/engine';
-import { validateManifest } from '../../src/core/manifestValidator';
 import { familyRollout, familyRolloutInSlices, mainMixing, mixingMatrices } from '../../src/core/roleData';
 import { RolloutRows } from '../../src/core/rolloutRow';
-import { LensTokenizer } from '../../src/core/tokenizer';
+import { analysedByBundled } from './bundledModel';
 import { seededRandom } from './seeded';
 
 const root = path.join(__dirname, '../..');
@@ -141,18 +139,7 @@ describe('rollout rows and columns on demand', () => {
     this.timeout(300_000);
     const text = readFileSync(path.join(root, 'test/fixtures/workspace/sample.ts'), 'utf8').repeat(6);
 
-    async function analysed(id: string, maxTokens: number): Promise<Analysis> {
-      const folder = path.join(root, 'media/models', id);
-      const parsed = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
-      if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-      const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, parsed.manifest.tokenizer.file), 'utf8')));
-      const runner = await ModelRunner.create(ort as unknown as OrtModule, parsed.manifest, readFileSync(path.join(folder, parsed.manifest.model ?? 'model.onnx')), { executionProviders: ['wasm'] });
-      try {
-        return await analyse(tokenizer, runner, text, 0, { maxTokens });
-      } finally {
-        await runner.release();
-      }
-    }
+    const analysed = (id: string, maxTokens: number): Promise<Analysis> => analysedByBundled(id, text, maxTokens);
 
     const cases: Array<[id: string, maxTokens: number, mask: MixingMask]> = [
       ['transformer', 512, 'causal'],
