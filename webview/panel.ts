@@ -172,7 +172,7 @@ class PanelPage {
     const renderStart = performance.now();
     try {
       const view = this.render(result, selection, engine, model, fitted !== undefined ? 'the memory an analysis may take' : undefined);
-      await view.built; // in steps, each a task of its own (AnalysisView.build)
+      await view.built; // in steps over a few tasks (AnalysisView.build)
       if (seq !== this.runSeq) return;
       mark('rendered');
       await nextPaint();

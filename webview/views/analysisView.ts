@@ -36,6 +36,7 @@ export { TABS } from './registry';
  * painted 274–464 ms after the analysis, against 91–160 ms when it was all one task (bench:vscode, three each).
  */
 const BUILD_SLICE_MS = 20;
+
 /** A view's id in the registry ("heatmap", "gates", "w", …). */
 export type TabId = string;
 
@@ -248,8 +249,8 @@ export class AnalysisView {
 
   /**
    * Lets the newly visible tab size and paint itself in the next frame (hidden canvases have no size). A view not
-   * built yet is built first, in a task of its own, after its entry has prepared its data in slices: the
-   * construction, the layout and the first draw are then no longer one task.
+   * built yet is first built, after its entry has prepared its data in slices and the page has had a turn (on the
+   * build's clock, when given): its construction, and its layout and first draw, are then no longer one task.
    */
   private async activateTab(slices?: TimeSlices): Promise<void> {
     const index = this.index;
