@@ -21,7 +21,7 @@ import { ModelView } from './modelView';
 import { otherSequences, sourceView } from './sourceView';
 import { matrixStates } from './stateMatrixData';
 import { StateMatrixView } from './stateMatrixView';
-import { type Occlude, WFeed } from './wFeed';
+import { type Occlude, WFeed, firstWSource } from './wFeed';
 import { WView } from './wView';
 
 export type { JsonScope };
@@ -228,6 +228,8 @@ export const VIEWS: ViewEntry[] = [
     id: 'w',
     label: () => 'W(t, k)',
     applies: () => true,
+    // Attention's mean over heads, as the heatmap's entry prepares it (retention is computed in slices by the feed).
+    prepare: (c) => (firstWSource(c.lens) === 'attention' && c.matrices ? c.matrices.prepare('mean', c.lens.layer) : Promise.resolve()),
     create(c) {
       const feed = new WFeed(c.lens, c.matrices, c.occlude);
       const view = new WView(c.lens, feed);

@@ -25,6 +25,11 @@ import { formatCount } from '../../src/core/text';
 /** "attention" (mean over heads), "head:N", "rollout", "retention" or "occlusion". */
 export type WSource = string;
 
+/** The source the W tab shows first: retention where the model has it, else attention (mean over heads), else occlusion. */
+export function firstWSource(lens: Lens): WSource {
+  return retentionData(lens.analysis) ? 'retention' : lens.attention ? 'attention' : 'occlusion';
+}
+
 /** Tokens up to which retention is computed as soon as the first paint is done. */
 export const EAGER_RETENTION = 512;
 
@@ -98,7 +103,7 @@ export class WFeed implements HeatmapFeed {
     } else if (gates && !gates.retention.ok) {
       this.retentionUnavailable = `Retention is not available for this model: ${gates.retention.reason}.`;
     }
-    this.source = this.spec ? 'retention' : lens.attention ? 'attention' : 'occlusion';
+    this.source = firstWSource(lens);
     this.occlusion = { status: 'idle', done: 0, total: lens.T };
     this.cleanup = [lens.on('matrix', () => this.listeners.emit())];
     if (matrices) this.cleanup.push(matrices.onRolloutProgress(() => this.rolloutProgress()));
