@@ -272,7 +272,7 @@ export function occlusionTimed({ timeoutMs }) {
     const tick = () => {
       const button = document.querySelector('[data-testid=occlusion-run]');
       if (Number.isNaN(t0)) {
-        if (shown) {
+        if (shown && button) {
           button.click();
           t0 = performance.now();
         } else shown = button !== null && button.offsetParent !== null;

@@ -35,11 +35,9 @@ export function loadBundled(id: string): { manifest: ModelManifest; bytes: Uint8
 
 /** An analysis of `text` (its first `maxTokens` tokens) by a bundled model, run in onnxruntime-web's wasm backend. */
 export async function analysedByBundled(id: string, text: string, maxTokens: number): Promise<Analysis> {
-  const folder = path.join(root, 'media/models', id);
-  const parsed = validateManifest(JSON.parse(readFileSync(path.join(folder, 'manifest.json'), 'utf8')));
-  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
-  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(folder, parsed.manifest.tokenizer.file), 'utf8')));
-  const runner = await ModelRunner.create(ort as unknown as OrtModule, parsed.manifest, readFileSync(path.join(folder, parsed.manifest.model ?? 'model.onnx')), { executionProviders: ['wasm'] });
+  const { manifest, bytes, dir } = loadBundled(id);
+  const tokenizer = new LensTokenizer(JSON.parse(readFileSync(path.join(dir, manifest.tokenizer.file), 'utf8')));
+  const runner = await ModelRunner.create(ort as unknown as OrtModule, manifest, bytes, { executionProviders: ['wasm'] });
   try {
     return await analyse(tokenizer, runner, text, 0, { maxTokens });
   } finally {

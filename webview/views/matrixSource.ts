@@ -218,7 +218,7 @@ export class MatrixSource {
   meanNeedsPreparing(layer: number): boolean {
     const { attention, family, T } = this.lens;
     if (!attention?.triangle || !family || layer >= attention.layers || T < SLICED_MEAN_FROM) return false;
-    return !this.cache.has(`${family.key}|${layer}:mean`);
+    return !this.isKept('mean', layer);
   }
 
   /** Whether get(head, layer) answers from what is kept, without computing (a head or an aggregate; the rollout aside). */
@@ -243,8 +243,8 @@ export class MatrixSource {
   prepareMean(layer: number): Promise<void> {
     const { attention, family, T } = this.lens;
     if (!attention || !family) return Promise.resolve();
+    if (this.isKept('mean', layer)) return Promise.resolve();
     const key = `${family.key}|${layer}:mean`;
-    if (this.cache.has(key)) return Promise.resolve();
     let pending = this.pendingMeans.get(key);
     if (!pending) {
       // Kept (and no longer pending) before anyone awaiting it runs: they find it in the cache.
