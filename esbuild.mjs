@@ -80,6 +80,8 @@ const configs = [
       tokenizerWorker: join(root, 'webview/tokenizerWorker.ts'),
       // Analyses' predictions and occlusions' KL sums run in this one (webview/logitsClient.ts).
       logitsWorker: join(root, 'webview/logitsWorker.ts'),
+      // Large model files are read in this one (webview/downloadClient.ts).
+      downloadWorker: join(root, 'webview/downloadWorker.ts'),
       main: join(root, 'webview/main.css'),
     },
     outdir: join(root, 'out/webview'),

@@ -2,7 +2,10 @@
 // checked on a first run): the HTML carries what starting it needs (webviewHtml.ts writes these attributes),
 // and the routes to the host's file server, so that the first downloads already take them.
 
+import { DOWNLOAD_WORKER_SCRIPT } from '../src/core/ortFiles';
 import type { BackendPreference, FileRoute } from '../src/core/protocol';
+import { DownloadWorkerClient } from './downloadClient';
+import type { FileRoutes } from './fileRoutes';
 
 export interface Boot {
   ortBaseUri: string;
@@ -29,4 +32,10 @@ export function fileRoutesOf(body: HTMLElement): FileRoute[] {
   }
   const isRoute = (r: unknown): r is FileRoute => typeof r === 'object' && r !== null && typeof (r as FileRoute).from === 'string' && typeof (r as FileRoute).to === 'string';
   return Array.isArray(routes) && routes.every(isRoute) ? routes : [];
+}
+
+/** The page's download worker (started on its first large download), or none when the HTML lacks the boot attributes. */
+export function downloadWorkerOf(body: HTMLElement, routes: FileRoutes): DownloadWorkerClient | undefined {
+  const boot = bootOf(body);
+  return boot && new DownloadWorkerClient(new URL(DOWNLOAD_WORKER_SCRIPT, boot.ortBaseUri).href, routes);
 }

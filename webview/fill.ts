@@ -13,7 +13,7 @@ import type { InfillDone, InfillRequest, InfillSnapshot, InitialState, ModelDesc
 import { backendView, h, invalidModelsView, replace } from './dom';
 import type { Engine } from './engine';
 import { ModelFetcher } from './modelFetcher';
-import { fileRoutesOf } from './boot';
+import { downloadWorkerOf, fileRoutesOf } from './boot';
 import { FileRoutes } from './fileRoutes';
 import { EngineHost, nextPaint } from './engineHost';
 import { FillCompare, type RunOne } from './fill/compare';
@@ -50,7 +50,7 @@ class FillPage {
   private engines: EngineHost | undefined;
   /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
   private readonly routes = new FileRoutes(fileRoutesOf(document.body));
-  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes);
+  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes));
   private current: { request: InfillRequest; modelId: string | null } | null = null;
   /** The result on screen; `done` once it is painted and reported. */
   private shown: { data: FillData; view: ResultView; done?: InfillDone } | null = null;
@@ -310,7 +310,10 @@ class FillPage {
     this.showPicker(first?.manifest.id ?? '');
     this.gotInitial(state);
     if (this.saved?.request && !this.requested) void this.fill(this.saved.request, this.saved.modelId); // restored after a window reload
-    window.addEventListener('pagehide', () => this.engines?.dispose());
+    window.addEventListener('pagehide', () => {
+      this.files.dispose();
+      this.engines?.dispose();
+    });
     if (first) this.files.prefetch(first); // the page opens to fill: download while the backend starts
     await this.engines.start(state.settings.backend);
   }

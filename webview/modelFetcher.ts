@@ -1,12 +1,13 @@
 // Why: a model's files reach the page by one of three routes, fastest first: the host's file server
 // (fileRoutes.ts: browser and remote windows), reads through the host in pieces (the modelBytes request,
 // for large files: src/modelBytes.ts says why), or the webview resource URI. This module picks the route
-// per file, falls back when one fails, reports byte progress, and lets the page start a download before an
+// per file (a large file from the file server is read in the download worker: downloadWorkerProtocol.ts says
+// why), falls back when one fails, reports byte progress, and lets the page start a download before an
 // engine exists (prefetch), so that it overlaps the backend's start-up.
 
 import { LensError } from '../src/core/errors';
 import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
-import { fetchBytes } from './fetchBytes';
+import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
 import { FileRoutes } from './fileRoutes';
 
 /** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
@@ -34,11 +35,19 @@ function parseTokenizer(model: ModelDescriptor, bytes: Uint8Array): unknown {
   }
 }
 
+/** Where large files from the file server are read off the page's thread: the download worker (downloadClient.ts). */
+export interface OffThreadReader {
+  fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array>;
+  dispose(): void;
+}
+
 /** Reads bytes of a model file through the host (the modelBytes request). */
 export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
 
 /** Files at least this large are read through the host when it can (src/modelBytes.ts says why). */
 export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
+/** Files at least this large are read in the download worker when they come from the file server (downloadWorkerProtocol.ts says why). */
+export const WORKER_READ_FROM_BYTES = 32 * 2 ** 20;
 /** The least time between two progress reports of a model's download, but for the last. */
 const PROGRESS_EVERY_MS = 100;
 /** Bytes per modelBytes request, and how many are in flight at once (8 MiB × 4: 21.5 s for 343 MiB in code-server, 32 MiB × 2: 23.5 s). */
@@ -70,7 +79,7 @@ async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesPar
 
 /** Fetches a model's ONNX bytes and external data (progress counts both) and its tokenizer JSON. */
 async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: number, total: number) => void) | undefined, routes: FetchRoutes, signal?: AbortSignal): Promise<ModelFiles> {
-  const { readFromHost, hostReadFrom, served } = routes;
+  const { readFromHost, hostReadFrom, served, downloads } = routes;
   const { manifest } = model;
   const parts = [{ loaded: 0, total: model.modelBytes }, { loaded: 0, total: model.externalDataBytes ?? 0 }];
   let reported = -Infinity;
@@ -94,7 +103,8 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
             if (signal?.aborted) throw err;
             return fetched();
           });
-    return served.fetchBytes(uri, options, direct);
+    const reader = downloads && expectedBytes !== undefined && expectedBytes >= WORKER_READ_FROM_BYTES ? downloads.fetchBytes.bind(downloads) : fetchBytes;
+    return served.fetchBytes(uri, options, direct, reader);
   };
   const [modelBytes, externalData, tokenizerJson] = await Promise.all([
     file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
@@ -110,6 +120,8 @@ interface FetchRoutes {
   hostReadFrom: number;
   /** The page's routes to the host's file server (none: every file goes the direct way). */
   served: FileRoutes;
+  /** Where large files from the file server are read, off the page's thread (absent: on it). */
+  downloads?: OffThreadReader;
 }
 
 /** Files fetched before an engine asks for them; the first load of the same files takes them. */
@@ -138,10 +150,17 @@ export class ModelFetcher implements ModelFileSource {
 
   /**
    * readFromHost: how files of at least hostReadFrom bytes are read through the host (absent: every file
-   * through its resource URI); served: the page's routes to the host's file server, tried first.
+   * through its resource URI); served: the page's routes to the host's file server, tried first; downloads:
+   * where files of at least WORKER_READ_FROM_BYTES are read from the file server (the fetcher disposes it).
    */
-  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served = new FileRoutes()) {
-    this.routes = { readFromHost, hostReadFrom, served };
+  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served = new FileRoutes(), downloads?: OffThreadReader) {
+    this.routes = { readFromHost, hostReadFrom, served, downloads };
+  }
+
+  /** Stops the downloads under way and the download worker (the page is going away). */
+  dispose(): void {
+    this.keepOnly(undefined);
+    this.routes.downloads?.dispose();
   }
 
   /**

@@ -17,7 +17,7 @@ import { isBlank } from '../src/core/text';
 import type { LensTokenizer } from '../src/core/tokenizer';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
-import { bootOf, fileRoutesOf } from './boot';
+import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
 import { FileRoutes } from './fileRoutes';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { yieldToUi } from './yieldToUi';
@@ -63,7 +63,7 @@ class PanelPage {
   /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
   private readonly routes = new FileRoutes(fileRoutesOf(document.body));
   /** Model files, fetched once for this page's engines (the first ahead of the backend). */
-  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes);
+  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes));
   private current: { selection: SelectionSummary; modelId: string } | null = null;
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
   /** Answers the host's influenceAt for the summary last posted, when it offers rollout on demand. */
@@ -406,7 +406,10 @@ class PanelPage {
       void this.analyse(this.saved.selection, this.saved.modelId); // restored after a window reload
     }
     // The engine releases its sessions, then the worker that held them stops.
-    window.addEventListener('pagehide', () => void Promise.resolve(this.engine.engine?.dispose()).finally(() => this.ort?.dispose()));
+    window.addEventListener('pagehide', () => {
+      this.files.dispose();
+      void Promise.resolve(this.engine.engine?.dispose()).finally(() => this.ort?.dispose());
+    });
     if (first) this.files.prefetch(first); // the panel opens to analyse: download while the backend starts
     const ort = (this.ort ??= new OrtBackends(state.ortBaseUri, this.routes));
     await backendStarted;

@@ -3,21 +3,24 @@
 // a blob; and each speaks the typed request endpoint of src/core/rpc.ts over postMessage, with transfer lists.
 
 import { LensError } from '../src/core/errors';
-import { Endpoint, type RequestMapOf, type Transport } from '../src/core/rpc';
+import { Endpoint, type RequestMapOf, type RequestOptions, type Transport } from '../src/core/rpc';
 import type { FileRoutes } from './fileRoutes';
 
-interface Started<Req extends RequestMapOf<Req>, Note> {
+interface Started<Req extends RequestMapOf<Req>, Note, Events> {
   worker: Worker;
-  endpoint: Endpoint<Req, Note, Record<string, never>, Record<string, never>>;
+  endpoint: Endpoint<Req, Note, Record<string, never>, Events>;
   /** Buffers the next post transfers instead of copying (read and cleared by that post). */
   transferNext: Transferable[];
   /** Why the worker stopped (an uncaught error, a failed start, out of memory); undefined while it runs. */
   failure?: string;
 }
 
-/** The page's side of one worker: started at construction; requests wait for the start and fail when it stops. */
-export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
-  private readonly started: Promise<Started<Req, Note>>;
+/**
+ * The page's side of one worker: started at construction; requests wait for the start and fail when it stops.
+ * Events: what the worker tells the page unasked (notifications), heard through on().
+ */
+export class WorkerConnection<Req extends RequestMapOf<Req>, Note, Events = Record<string, never>> {
+  private readonly started: Promise<Started<Req, Note, Events>>;
 
   /** name: how messages call it ("onnxruntime", "tokenizer", "logits"); routes: the page's faster routes to its script. */
   constructor(
@@ -26,15 +29,21 @@ export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
     timeoutMs: number,
     routes: FileRoutes,
   ) {
-    this.started = start<Req, Note>(scriptUri, name, timeoutMs, routes);
+    // A worker that cannot start (no Worker here, a refused script) fails each request as the backend's failure.
+    this.started = start<Req, Note, Events>(scriptUri, name, timeoutMs, routes).catch((err: unknown) => {
+      throw err instanceof LensError ? err : new LensError('backend-unavailable', `The ${name} worker could not start: ${err instanceof Error ? err.message : String(err)}`);
+    });
     this.started.catch(() => undefined); // reported by each request
   }
 
-  /** Sends a request, moving the `transfer` buffers instead of copying them. */
-  async request<K extends keyof Req & string>(method: K, params: Req[K]['params'], transfer: Transferable[] = []): Promise<Req[K]['result']> {
+  /**
+   * Sends a request, moving the `transfer` buffers instead of copying them; options.signal cancels it (the
+   * worker's handler sees its own signal abort).
+   */
+  async request<K extends keyof Req & string>(method: K, params: Req[K]['params'], transfer: Transferable[] = [], options: RequestOptions = {}): Promise<Req[K]['result']> {
     const started = await this.started;
     started.transferNext = transfer;
-    const answer = started.endpoint.request(method, params); // posts at once, with the transfer list
+    const answer = started.endpoint.request(method, params, options); // posts at once, with the transfer list
     started.transferNext = [];
     try {
       return await answer;
@@ -42,6 +51,11 @@ export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
       if (started.failure) throw new LensError('backend-unavailable', `The ${this.name} worker failed: ${started.failure}`);
       throw err;
     }
+  }
+
+  /** Hears the worker's events of one method, once it has started (a worker that fails to start sends none). */
+  on<K extends keyof Events & string>(method: K, handler: (params: Events[K]) => void): void {
+    void this.started.then((s) => s.endpoint.onNotification(method, handler), () => undefined);
   }
 
   /** Stops the worker: pending requests fail with "disposed", and its heap goes with it. */
@@ -53,12 +67,12 @@ export class WorkerConnection<Req extends RequestMapOf<Req>, Note> {
   }
 }
 
-async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, name: string, timeoutMs: number, routes: FileRoutes): Promise<Started<Req, Note>> {
+async function start<Req extends RequestMapOf<Req>, Note, Events>(scriptUri: string, name: string, timeoutMs: number, routes: FileRoutes): Promise<Started<Req, Note, Events>> {
   const script = await routes.fetchBytes(scriptUri, { what: `the ${name} worker script`, code: 'backend-unavailable' });
   const url = URL.createObjectURL(new Blob([script as Uint8Array<ArrayBuffer>], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module', name });
   worker.addEventListener('message', () => URL.revokeObjectURL(url), { once: true }); // loaded by then
-  const started = { worker, transferNext: [] } as unknown as Started<Req, Note>;
+  const started = { worker, transferNext: [] } as unknown as Started<Req, Note, Events>;
   const transport: Transport = {
     post: (message) => {
       const transfer = started.transferNext;
@@ -71,7 +85,7 @@ async function start<Req extends RequestMapOf<Req>, Note>(scriptUri: string, nam
       return { dispose: () => worker.removeEventListener('message', listener) };
     },
   };
-  started.endpoint = new Endpoint<Req, Note, Record<string, never>, Record<string, never>>(transport, { peer: `${name} worker`, timeoutMs });
+  started.endpoint = new Endpoint<Req, Note, Record<string, never>, Events>(transport, { peer: `${name} worker`, timeoutMs });
   worker.addEventListener('error', (e) => {
     started.failure = e.message || 'the worker stopped';
     started.endpoint.dispose();

@@ -11,6 +11,12 @@ export const ORT_BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', w
 export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenizer: '../webview/tokenizerWorker.js', logits: '../webview/logitsWorker.js' } as const;
 
 /**
+ * The download worker's script, relative to onnxruntime's folder as the others: started only for a large model
+ * file (webview/downloadClient.ts), so not among the files a page fetches first.
+ */
+export const DOWNLOAD_WORKER_SCRIPT = '../webview/downloadWorker.js';
+
+/**
  * What a page fetches first to start a backend: the workers' scripts, the probe model, and the binary of
  * the build the preference names. With "auto" the page chooses the build by the WebGPU adapter it finds: the
  * binary named is that of the build "auto" chose last on this machine (autoChoseLast), if any.

@@ -7,10 +7,14 @@
 // views are the same on WebGPU). Last, it adds a Hugging Face export without a manifest (test/fixtures/hf/gpt2-attn)
 // through the Explorer's "Add model from folder…" as a person does, and paints its attention. Screenshots:
 // .test-output/screenshots/wasm-<model>-<tab>.png, wasm-add-model-confirm.png, wasm-hf-gpt2-heatmap.png, wasm-models-view.png.
+// Between the two, a model file over 32 MiB (the benchmarks' GPT-2-shaped model, 240 wide) must be read in the
+// download worker: wasm-gpt2-bench-240-heatmap.png.
 
 import * as assert from 'node:assert/strict';
 import { cpSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import * as harness from '../harness/codeServer.mjs';
 import { screenshots, installedExtension, useSession } from './session.mjs';
 import { canvasPainted, untilAnalysed } from './webview.mjs';
@@ -24,13 +28,27 @@ const TOYS = [
   { id: 'toy-encoder-decoder', tabs: ['heatmap', 'w'], label: /cross/i },
   { id: 'toy-recurrent', tabs: ['gates', 'state', 'w'] },
 ];
+// A model file large enough to be read in the download worker (webview/modelFetcher.ts: WORKER_READ_FROM_BYTES,
+// 32 MiB): the benchmarks' GPT-2-shaped model (test/bench/gpt2Model.ts), 240 wide, 37 MiB, written by the suite.
+const LARGE = join(harness.outputDir, 'e2e-large-models');
+const LARGE_SPEC = { layers: 12, heads: 12, width: 240, positions: 256, attention: 'per-layer' };
 const manifest = (id) => JSON.parse(readFileSync(join(MODELS, id, 'manifest.json'), 'utf8'));
 const lines = readFileSync(join(harness.repoRoot, 'test/fixtures/workspace', FILE), 'utf8').split('\n');
 const firstLine = lines.findIndex((l) => l.startsWith('class Stack')) + 1;
 
 describe('models the extension has never seen, from their manifests (WebAssembly)', function () {
   const extensionsDir = installedExtension(this, 'toy');
-  const backend = { name: 'wasm', webgpu: false, badge: 'WebAssembly', settings: { 'attentionLens.backend': 'wasm', 'attentionLens.modelFolders': [MODELS], 'attentionLens.defaultModel': TOYS[0].id } };
+  const backend = { name: 'wasm', webgpu: false, badge: 'WebAssembly', settings: { 'attentionLens.backend': 'wasm', 'attentionLens.modelFolders': [MODELS, LARGE], 'attentionLens.defaultModel': TOYS[0].id } };
+  let large;
+  before(function () {
+    this.timeout(120_000);
+    // The model writer is TypeScript: bundled here (the e2e suites run in plain Node), its packages left as imports.
+    const writer = join(harness.outputDir, 'gpt2Model.cjs');
+    buildSync({ entryPoints: [join(harness.repoRoot, 'test/bench/gpt2Model.ts')], bundle: true, platform: 'node', format: 'cjs', packages: 'external', outfile: writer, logLevel: 'error' });
+    const { writeBenchModel } = createRequire(import.meta.url)(writer);
+    large = writeBenchModel(LARGE, LARGE_SPEC, harness.repoRoot);
+    assert.ok(large.bytes >= 32 * 2 ** 20, `the large model is ${large.bytes} bytes`);
+  });
   const session = useSession(this, backend, extensionsDir);
   let panel;
 
@@ -75,6 +93,29 @@ describe('models the extension has never seen, from their manifests (WebAssembly
       }
     });
   }
+
+  it('reads a large model file in the download worker, not on the page, and paints its attention', async function () {
+    this.timeout(180_000);
+    const picker = panel.locator('[data-testid=model-picker]');
+    const id = large.manifest.id;
+    // What the page itself has fetched so far: the toy models' files, never the download worker's script.
+    const fetched = () => panel.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name.split('?')[0]));
+    const before = await fetched();
+    assert.ok(!before.some((n) => n.endsWith('/downloadWorker.js')), 'no small model starts the download worker');
+    await picker.click();
+    await picker.locator('li.option', { hasText: large.manifest.displayName }).click();
+    const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+    assert.equal(result.state, 'analysed', `${id}: ${result.error}`);
+    assert.equal(await picker.evaluate((el) => el.value), id);
+    const stats = await panel.locator('vscode-tab-panel:not([hidden]) canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
+    assert.ok(stats.fraction >= 0.01, `${id} heatmap: ${stats.painted} of ${stats.total} pixels painted`);
+    const after = await fetched();
+    // The page fetched the worker's script and the model's tokenizer; the model file itself was read by the worker.
+    assert.equal(after.filter((n) => n.endsWith('/downloadWorker.js')).length, 1, `the page started the download worker once (fetched: ${after.slice(before.length).join(', ')})`);
+    const onnxOnPage = (list) => list.filter((n) => n.endsWith('/model.onnx')).length;
+    assert.equal(onnxOnPage(after), onnxOnPage(before), `no model file was read on the page (fetched: ${after.slice(before.length).join(', ')})`);
+    await session.page.screenshot({ path: join(screenshots, `wasm-${id}-heatmap.png`) });
+  });
 
   it('adds a Hugging Face export without a manifest from a folder, and shows its attention', async function () {
     this.timeout(240_000);

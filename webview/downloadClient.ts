@@ -1,0 +1,63 @@
+// Why: the page's side of the download worker (downloadWorker.ts; downloadWorkerProtocol.ts says why it
+// exists). Started on the first large download, not with the page: most models are a few MB, and a page
+// that never reads a large one never starts it. When the worker cannot run (its script cannot be read, it
+// stops), the page reads the file itself, as it did before the worker existed.
+
+import { LensError } from '../src/core/errors';
+import type { DownloadWorkerEvents, DownloadWorkerNotifications, DownloadWorkerRequests } from './downloadWorkerProtocol';
+import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
+import type { FileRoutes } from './fileRoutes';
+import { WorkerConnection } from './workerScript';
+
+/** A download of hundreds of MB over a slow connection takes minutes; the read's own limits (stall, answer) apply inside. */
+const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
+
+export class DownloadWorkerClient {
+  private connection: WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents> | undefined;
+  /** Progress callbacks of the downloads under way, by the number their events carry. */
+  private readonly listeners = new Map<number, (loaded: number, total: number) => void>();
+  private nextProgress = 1;
+  /** Why the worker could not read files, once it could not: every read is the page's from then on. */
+  private failure: string | undefined;
+
+  constructor(
+    private readonly scriptUri: string,
+    private readonly routes: FileRoutes,
+    private readonly warn: (message: string) => void = (message) => console.warn(message),
+  ) {}
+
+  /** fetchBytes(url, options), read in the worker; on the page when the worker cannot run. */
+  async fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array> {
+    if (this.failure) return fetchBytes(url, options);
+    const connection = (this.connection ??= this.start());
+    const progress = this.nextProgress++;
+    if (options.onProgress) this.listeners.set(progress, options.onProgress);
+    const { onProgress: _, signal, ...wire } = options;
+    try {
+      return await connection.request('fetch', { url, progress, options: wire }, [], signal ? { signal } : {});
+    } catch (err) {
+      // The read was stopped: say so as the page's read would have (with the signal's reason).
+      signal?.throwIfAborted();
+      // The file's own failures carry the caller's code; "backend-unavailable" is the worker's (its script, its start).
+      if (!(err instanceof LensError) || err.code !== 'backend-unavailable' || options.code === 'backend-unavailable') throw err;
+      if (!this.failure) {
+        this.failure = err.message.replace(/\.$/, '');
+        this.warn(`Reading large model files on the page from now on: ${this.failure}.`);
+      }
+      return fetchBytes(url, options);
+    } finally {
+      this.listeners.delete(progress);
+    }
+  }
+
+  private start(): WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents> {
+    const connection = new WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents>(this.scriptUri, 'download', DOWNLOAD_TIMEOUT_MS, this.routes);
+    connection.on('progress', ({ progress, loaded, total }) => this.listeners.get(progress)?.(loaded, total));
+    return connection;
+  }
+
+  /** Stops the worker (the page is going away): downloads under way fail with "disposed". */
+  dispose(): void {
+    this.connection?.dispose();
+  }
+}
