@@ -350,7 +350,8 @@ export class Engine {
       // The page's own tokenizer is built before the session's creation starts, not during it: beside onnxruntime's
       // and the tokenizer's workers, on two cores, its 72 ms task took 280 ms (bench:profile --cold).
       if (!slot.tokenizer) {
-        slot.tokenizer = new LensTokenizer(tokenizerJson, model.manifest.tokenizer.file);
+        // In slices (src/core/tokenizerBuild.ts): a vocabulary of GPT-2's size is a task of hundreds of ms at once.
+        slot.tokenizer = await LensTokenizer.inSlices(tokenizerJson, model.manifest.tokenizer.file, { pause: yieldToUi });
         await yieldToUi(); // building the tokenizer and reading the model's graph: two tasks (53 ms as one, bench:profile --cold)
       }
       if (this.options.tokenizers && tokenizerBytes && !slot.offThread) {

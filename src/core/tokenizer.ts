@@ -16,10 +16,12 @@
 // tokens written in the text (e.g. "<|endoftext|>", "[SEP]") cover their text. Should the replay ever
 // disagree with the library's ids, each token is looked up in turn: ids and order stay right, coverage may not.
 
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
 import { LensError } from './errors';
-import { Derived, NormalizerLike, Placed, Spelling, atomsOf, alignNormalizer, byteText, findPiece, identity, rangesOf, utf8ByteOffsets } from './tokenAlignment';
-import { Contents, ModelType, byFirstUnit, nodes, prepare, splitAtTokens, stripAround } from './tokenizerConfig';
+import { type SliceOptions, finish, finishInSlices } from './timeSlices';
+import { Derived, Placed, Spelling, atomsOf, alignNormalizer, byteText, findPiece, identity, rangesOf, utf8ByteOffsets } from './tokenAlignment';
+import { type Pipeline, type TokenizerParts, tokenizerSteps } from './tokenizerBuild';
+import { Contents, ModelType, splitAtTokens, stripAround } from './tokenizerConfig';
 import type { AddedTokenConfig } from './tokenizerConfig';
 
 export { utf8ByteOffsets } from './tokenAlignment';
@@ -90,13 +92,6 @@ export function visibleWhitespace(text: string): string {
   return text.replace(/\r\n|\n/g, '↵').replace(/\r/g, '␍').replace(/\t/g, '→').replace(/ /g, '·');
 }
 
-/** The library's parts this file drives directly (public fields of its Tokenizer). */
-interface Pipeline {
-  normalizer: NormalizerLike | null;
-  pre_tokenizer: ((text: string, options: { section_index: number }) => string[]) | null;
-  model: ((pieces: string[]) => string[]) & { unk_token_id?: number };
-}
-
 const BYTE_TOKEN = /^<0x([0-9A-F]{2})>$/;
 /** Texts from this many UTF-16 units have their ids kept (encode); KEPT_ENCODINGS of them, the latest. */
 const KEEP_ENCODED_FROM = 1024;
@@ -107,10 +102,10 @@ export class LensTokenizer {
   private readonly lib: Tokenizer;
   private readonly pipe: Pipeline;
   private readonly type: ModelType;
-  private readonly ids = new Map<string, number>();
-  private readonly tokens: string[] = [];
-  private readonly specialIds = new Set<number>();
-  private readonly addedByContent = new Map<string, AddedTokenConfig>();
+  private readonly ids: Map<string, number>;
+  private readonly tokens: string[];
+  private readonly specialIds: Set<number>;
+  private readonly addedByContent: Map<string, AddedTokenConfig>;
   private readonly rawAdded: Contents;
   private readonly normalizedAdded: Contents;
   private readonly spelling: Spelling;
@@ -124,58 +119,33 @@ export class LensTokenizer {
   private readonly byteFallback: boolean;
   private readonly hasNormalizer: boolean;
   /** Byte-level vocabularies: every token's bytes. */
-  private readonly tokenBytes: Uint8Array[] | null = null;
+  private readonly tokenBytes: Uint8Array[] | null;
 
-  constructor(json: unknown, private readonly file = 'tokenizer.json') {
-    const { config, model, type, added } = prepare(json, file);
-    try {
-      this.lib = new Tokenizer(config, {});
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      const field = /PreTokenizer/.test(message) ? 'pre_tokenizer' : /Normalizer/.test(message) ? 'normalizer' : /PostProcessor/.test(message) ? 'post_processor' : /Decoder/.test(message) ? 'decoder' : 'model';
-      throw new LensError('model-invalid', `${file}: "${field}" could not be loaded by the tokenizer library: ${message}`);
-    }
-    this.pipe = this.lib as unknown as Pipeline;
-    this.type = type;
-    if (type === 'Unigram') (model.vocab as Array<[string, number]>).forEach(([piece], id) => this.setToken(piece, id));
-    else for (const [piece, id] of Object.entries(model.vocab as Record<string, number>)) this.setToken(piece, id);
-    const raw: string[] = [];
-    const normalized: string[] = [];
-    for (const t of added) {
-      this.setToken(t.content, t.id);
-      if (t.special) this.specialIds.add(t.id);
-      this.addedByContent.set(t.content, t);
-      if ((t.normalized ?? !t.special) && this.pipe.normalizer) {
-        const content = this.pipe.normalizer.normalize(t.content);
-        normalized.push(content);
-        this.addedByContent.set(content, t);
-      } else raw.push(t.content);
-    }
-    this.rawAdded = byFirstUnit(raw);
-    this.normalizedAdded = byFirstUnit(normalized);
-    const pre = nodes(config.pre_tokenizer);
-    const byteLevel = pre.find((n) => n.type === 'ByteLevel');
-    const metaspace = pre.find((n) => n.type === 'Metaspace');
-    this.spelling = { byteLevel: !!byteLevel, meta: metaspace ? String(metaspace.replacement ?? '▁') : null, prefixSpace: byteLevel?.add_prefix_space === true };
-    this.wordPiecePrefix = type === 'WordPiece' ? String(model.continuing_subword_prefix) : null;
-    this.unkToken = type === 'Unigram' ? null : typeof model.unk_token === 'string' ? model.unk_token : null;
-    this.suffixes = [model.end_of_word_suffix, model.continuing_subword_suffix].filter((s): s is string => typeof s === 'string' && s.length > 0);
-    this.byteFallback = model.byte_fallback === true;
-    this.hasNormalizer = config.normalizer !== null;
-    if (byteLevel) {
-      const bytes: Uint8Array[] = [];
-      const encoder = new TextEncoder();
-      this.tokens.forEach((piece, id) => {
-        const b = this.addedByContent.has(piece) ? encoder.encode(piece) : Uint8Array.from(atomsOf(piece, this.spelling));
-        bytes[id] = b;
-      });
-      this.tokenBytes = bytes;
-    }
+  /** Builds the tokenizer of a parsed tokenizer.json at once; `parts` when they were built already (inSlices). */
+  constructor(json: unknown, private readonly file = 'tokenizer.json', parts: TokenizerParts = finish(tokenizerSteps(json, file))) {
+    ({
+      lib: this.lib,
+      pipe: this.pipe,
+      type: this.type,
+      ids: this.ids,
+      tokens: this.tokens,
+      specialIds: this.specialIds,
+      addedByContent: this.addedByContent,
+      rawAdded: this.rawAdded,
+      normalizedAdded: this.normalizedAdded,
+      spelling: this.spelling,
+      wordPiecePrefix: this.wordPiecePrefix,
+      unkToken: this.unkToken,
+      suffixes: this.suffixes,
+      byteFallback: this.byteFallback,
+      hasNormalizer: this.hasNormalizer,
+      tokenBytes: this.tokenBytes,
+    } = parts);
   }
 
-  private setToken(piece: string, id: number): void {
-    this.ids.set(piece, id);
-    this.tokens[id] = piece;
+  /** Builds the tokenizer in slices (tokenizerBuild.ts says why): the page's thread draws in between. */
+  static async inSlices(json: unknown, file: string, options: SliceOptions): Promise<LensTokenizer> {
+    return new LensTokenizer(json, file, await finishInSlices(tokenizerSteps(json, file), options));
   }
 
   get vocabSize(): number {

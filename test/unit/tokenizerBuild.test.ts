@@ -1,0 +1,94 @@
+// LensTokenizer.inSlices (src/core/tokenizerBuild.ts) builds a tokenizer in steps, pausing between them, so that
+// the page's thread draws meanwhile. It must give the very tokenizer the constructor builds at once (the same
+// ids, ranges, display texts and bytes) for every kind of vocabulary, including one of GPT-2's size, must
+// actually pause, must report a damaged file exactly as the constructor does, and must stop when given up.
+
+import * as assert from 'assert';
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { LensError } from '../../src/core/errors';
+import { seededRandom } from '../../src/core/seededRandom';
+import { LensTokenizer } from '../../src/core/tokenizer';
+
+const root = path.join(__dirname, '../..');
+const read = (file: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(root, file), 'utf8')) as Record<string, unknown>;
+const SAMPLE = readFileSync(path.join(root, 'test/fixtures/workspace/sample.py'), 'utf8').slice(0, 3000) + '\n  Ünïcode “quotes” 日本語 😀\tend [CLS] <|endoftext|>';
+
+/** The bundled byte-level BPE grown to GPT-2's size: merges of two tokens into a new one, as a trained BPE has. */
+function gpt2Sized(): Record<string, unknown> {
+  const json = read('media/models/transformer/tokenizer.json');
+  const model = json.model as { vocab: Record<string, number>; merges: string[] };
+  const tokens = Object.keys(model.vocab);
+  const random = seededRandom(50257);
+  let next = tokens.length;
+  while (next < 50257) {
+    const [a, b] = [tokens[Math.floor(random() * tokens.length)], tokens[Math.floor(random() * tokens.length)]];
+    const merged = a + b;
+    if (merged.length > 16 || merged in model.vocab) continue;
+    model.vocab[merged] = next++;
+    tokens.push(merged);
+    model.merges.push(`${a} ${b}`);
+  }
+  return json;
+}
+
+/** Builds in slices with a pause after every step; returns the tokenizer and how often it paused. */
+async function inSlices(json: unknown, file: string): Promise<{ tokenizer: LensTokenizer; pauses: number }> {
+  let pauses = 0;
+  const tokenizer = await LensTokenizer.inSlices(json, file, { pause: async () => void pauses++, sliceMs: 0 });
+  return { tokenizer, pauses };
+}
+
+function assertSame(sliced: LensTokenizer, whole: LensTokenizer, what: string): void {
+  assert.strictEqual(sliced.vocabSize, whole.vocabSize, `${what}: vocabulary size`);
+  assert.deepStrictEqual(sliced.tokenize(SAMPLE), whole.tokenize(SAMPLE), `${what}: tokens and ranges`);
+  assert.deepStrictEqual(sliced.tokenize(SAMPLE, { addSpecialTokens: true }), whole.tokenize(SAMPLE, { addSpecialTokens: true }), `${what}: with special tokens`);
+  for (let id = 0; id < whole.vocabSize; id += 7) {
+    assert.strictEqual(sliced.display(id), whole.display(id), `${what}: display of ${id}`);
+    assert.deepStrictEqual(sliced.bytesOf(id), whole.bytesOf(id), `${what}: bytes of ${id}`);
+    assert.strictEqual(sliced.isSpecial(id), whole.isSpecial(id), `${what}: special ${id}`);
+  }
+}
+
+describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
+  const kinds: Array<[string, string]> = [
+    ['byte-level BPE (bundled)', 'media/models/transformer/tokenizer.json'],
+    ['BPE with byte fallback', 'test/fixtures/tokenizers/bpe-byte-fallback.json'],
+    ['Unigram', 'test/fixtures/tokenizers/unigram.json'],
+    ['WordPiece', 'test/fixtures/tokenizers/wordpiece.json'],
+  ];
+  for (const [kind, file] of kinds) {
+    it(`gives the tokenizer the constructor gives, pausing between steps: ${kind}`, async () => {
+      const { tokenizer, pauses } = await inSlices(read(file), file);
+      assertSame(tokenizer, new LensTokenizer(read(file), file), kind);
+      assert.ok(pauses >= 3, `${kind}: paused ${pauses} times`);
+    });
+  }
+
+  it('cuts a vocabulary of GPT-2 size into steps of at most 4,096 tokens', async () => {
+    const json = gpt2Sized();
+    const { tokenizer, pauses } = await inSlices(json, 'gpt2-sized.json');
+    assert.strictEqual(tokenizer.vocabSize, 50257);
+    assertSame(tokenizer, new LensTokenizer(gpt2Sized(), 'gpt2-sized.json'), 'GPT-2-sized');
+    // Two passes over the vocabulary (ids, then bytes), each paused every 4,096 tokens, and the steps around them.
+    assert.ok(pauses >= 2 * Math.floor(50257 / 4096), `paused ${pauses} times`);
+  });
+
+  it('reports a damaged file as the constructor does, naming the file and field', async () => {
+    const damaged = read('test/fixtures/tokenizers/wordpiece.json');
+    damaged.pre_tokenizer = { type: 'NoSuchPreTokenizer' };
+    let atOnce: unknown;
+    try {
+      new LensTokenizer(structuredClone(damaged), 'damaged.json');
+    } catch (err) {
+      atOnce = err;
+    }
+    assert.ok(atOnce instanceof LensError && /^damaged\.json: /.test(atOnce.message), String(atOnce));
+    await assert.rejects(inSlices(damaged, 'damaged.json'), (err: unknown) => err instanceof LensError && err.message === (atOnce as LensError).message && err.code === 'model-invalid');
+  });
+
+  it('stops when the build is given up', async () => {
+    const file = 'media/models/transformer/tokenizer.json';
+    await assert.rejects(LensTokenizer.inSlices(read(file), file, { pause: async () => undefined, sliceMs: 0, cancelled: () => true }), (err: unknown) => err instanceof LensError && err.code === 'cancelled');
+  });
+});
