@@ -30,10 +30,33 @@ export interface BenchModelSpec {
   half?: boolean;
   /** A key/value cache: past_key_values.{i}.key/value inputs [batch, head, past, head size], present.{i}.key/value outputs. */
   past?: boolean;
+  /** Vocabulary size (default 4,096, the bundled tokenizer's); a larger one grows that tokenizer (grownTokenizer) to it, as GPT-2's 50,257. */
+  vocab?: number;
 }
 
 export const GPT2_SMALL: Omit<BenchModelSpec, 'width' | 'attention'> = { layers: 12, heads: 12, positions: 2048 };
-const VOCAB = 4096; // the bundled byte-level BPE tokenizer's
+const DEFAULT_VOCAB = 4096; // the bundled byte-level BPE tokenizer's
+
+/**
+ * A byte-level BPE tokenizer.json grown to `size` tokens: the bundled one, plus merges of two of its tokens into a
+ * new one (at most 16 characters), as a trained BPE's later merges are; seeded, so the same file each time.
+ */
+export function grownTokenizer(bundled: string, size: number, seed = size): Record<string, unknown> {
+  const json = JSON.parse(bundled) as Record<string, unknown>;
+  const model = json.model as { vocab: Record<string, number>; merges: string[] };
+  const tokens = Object.keys(model.vocab);
+  const random = seededRandom(seed);
+  let next = tokens.length;
+  while (next < size) {
+    const [a, b] = [tokens[Math.floor(random() * tokens.length)], tokens[Math.floor(random() * tokens.length)]];
+    const merged = a + b;
+    if (merged.length > 16 || merged in model.vocab) continue;
+    model.vocab[merged] = next++;
+    tokens.push(merged);
+    model.merges.push(`${a} ${b}`);
+  }
+  return json; // <|endoftext|> keeps its id, 4,095, inside the bundled part
+}
 
 /** onnx.proto's messages as far as a model is written here (field numbers from onnx/onnx.proto). */
 const many = (type: string, id: number) => ({ rule: 'repeated', type, id });
@@ -116,6 +139,7 @@ const valueInfo = (name: string, elemType: number, shape: ReturnType<typeof dims
 /** The ONNX bytes of a GPT-2-shaped model (pre-LayerNorm blocks, learned positions, tied embeddings, GELU). */
 export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
   const { layers: L, heads: H, width: D, positions } = spec;
+  const VOCAB = spec.vocab ?? DEFAULT_VOCAB;
   if (D % H !== 0) throw new Error(`width ${D} is not a multiple of ${H} heads`);
   const g = new GraphBuilder(seededRandom(seed));
   const wte = g.weight('transformer.wte.weight', [VOCAB, D], { std: 0.02 });
@@ -186,14 +210,22 @@ export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
 
 /** A model folder's id, e.g. gpt2-bench-768 or gpt2-bench-96-concat. */
 export function benchModelId(spec: BenchModelSpec): string {
-  return `gpt2-bench-${spec.width}${spec.attention === 'concat' ? '-concat' : ''}${spec.half ? '-half' : ''}${spec.past ? '-past' : ''}`;
+  const vocab = spec.vocab && spec.vocab !== DEFAULT_VOCAB ? `-v${spec.vocab}` : '';
+  return `gpt2-bench-${spec.width}${spec.attention === 'concat' ? '-concat' : ''}${spec.half ? '-half' : ''}${spec.past ? '-past' : ''}${vocab}`;
 }
 
-/** A bench model by its short name: "96" (per-layer attention), "96-concat" (one tensor), "96-half" (float16 outputs), "96-past" (a cache). */
+/**
+ * A bench model by its short name: "96" (per-layer attention), "96-concat" (one tensor), "96-half" (float16 outputs),
+ * "96-past" (a cache); a last "-v<size>" sets the vocabulary ("768-past-v50257": GPT-2's).
+ */
 export function benchSpec(name: string): BenchModelSpec {
-  const [width, variant] = name.split('-');
-  if (!/^\d+$/.test(width) || (variant !== undefined && !['concat', 'half', 'past'].includes(variant))) throw new Error(`bench model "${name}": expected a width, optionally followed by -concat, -half or -past`);
-  return { ...GPT2_SMALL, width: Number(width), attention: variant === 'concat' ? 'concat' : 'per-layer', half: variant === 'half', past: variant === 'past' };
+  const [width, ...rest] = name.split('-');
+  const vocab = rest.length && /^v\d+$/.test(rest[rest.length - 1]) ? Number(rest.pop()!.slice(1)) : undefined;
+  const [variant, extra] = rest;
+  if (!/^\d+$/.test(width) || extra !== undefined || (variant !== undefined && !['concat', 'half', 'past'].includes(variant)) || (vocab !== undefined && vocab < DEFAULT_VOCAB)) {
+    throw new Error(`bench model "${name}": expected a width, optionally followed by -concat, -half or -past, then optionally -v<vocabulary of at least ${DEFAULT_VOCAB}>`);
+  }
+  return { ...GPT2_SMALL, width: Number(width), attention: variant === 'concat' ? 'concat' : 'per-layer', half: variant === 'half', past: variant === 'past', ...(vocab ? { vocab } : {}) };
 }
 
 /**
@@ -207,18 +239,20 @@ export function writeBenchModel(outDir: string, spec: BenchModelSpec, repoRoot: 
   mkdirSync(folder, { recursive: true });
   const bytes = gpt2OnnxBytes(spec);
   writeFileSync(path.join(folder, 'model.onnx'), bytes);
-  const tokenizer = readFileSync(path.join(repoRoot, 'media/models/transformer/tokenizer.json'), 'utf8');
+  const bundled = readFileSync(path.join(repoRoot, 'media/models/transformer/tokenizer.json'), 'utf8');
+  const vocab = spec.vocab ?? DEFAULT_VOCAB;
+  const tokenizer = vocab === DEFAULT_VOCAB ? bundled : JSON.stringify(grownTokenizer(bundled, vocab));
   writeFileSync(path.join(folder, 'tokenizer.json'), tokenizer);
   const config = {
-    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: VOCAB, n_positions: spec.positions, n_embd: spec.width,
+    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: vocab, n_positions: spec.positions, n_embd: spec.width,
     n_layer: spec.layers, n_head: spec.heads, activation_function: 'gelu', layer_norm_epsilon: 1e-5, tie_word_embeddings: true,
-    bos_token_id: VOCAB - 1, eos_token_id: VOCAB - 1,
+    bos_token_id: DEFAULT_VOCAB - 1, eos_token_id: DEFAULT_VOCAB - 1,
   };
   writeFileSync(path.join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const perLayer = spec.attention === 'per-layer' && !spec.half ? bytes : gpt2OnnxBytes({ ...spec, attention: 'per-layer', half: false });
   const derived = deriveManifest({ id, graph: readOnnxGraph(perLayer), config, tokenizer: JSON.parse(tokenizer), onnxFile: 'model.onnx', tokenizerFile: 'tokenizer.json', fileBytes: bytes.length, license: 'MIT' });
   const manifest = spec.attention === 'per-layer' ? derived.manifest : concatManifest(derived.manifest, spec.layers);
-  manifest.displayName = `GPT-2-small-shaped benchmark model (${spec.layers} × ${spec.heads}, ${spec.width} wide, random weights${spec.attention === 'concat' ? ', one attention tensor' : ''}${spec.half ? ', float16 attention' : ''}${spec.past ? ', key/value cache' : ''})`;
+  manifest.displayName = `GPT-2-small-shaped benchmark model (${spec.layers} × ${spec.heads}, ${spec.width} wide, random weights${spec.attention === 'concat' ? ', one attention tensor' : ''}${spec.half ? ', float16 attention' : ''}${spec.past ? ', key/value cache' : ''}${vocab !== DEFAULT_VOCAB ? `, ${vocab.toLocaleString('en')} tokens` : ''})`;
   writeFileSync(path.join(folder, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return { folder, manifest, bytes: bytes.length };
 }

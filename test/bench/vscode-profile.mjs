@@ -4,7 +4,7 @@
 // prints the busiest stretches (runs of samples without idle time: a long task, or tasks back to back) with their
 // functions by self time and their heaviest call paths; then, from a trace of the same stretch of time, each main-thread
 // task of 50 ms or more with the samples and the trace's events (style, layout, paint, GC) inside it. Printed, never asserted.
-// Usage: npm run bench:profile -- [--model transformer|96|96-past|768] [--tokens 1024] [--cold] [--views] [--switches]
+// Usage: npm run bench:profile -- [--model transformer|96|96-past|768|768-past-v50257] [--tokens 1024] [--cold] [--views] [--switches]
 //   [--occlusion] [--categories blink,cc,…] [--save <folder>]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
 //   first command in a fresh window (model load included), else a second command after a warm first one; --views
@@ -133,7 +133,7 @@ try {
   const extensionsDir = join(work, 'extensions');
   await harness.installVsix({ root: join(work, 'cli'), vsix, extensionsDir });
   const settings = { 'attentionLens.backend': 'wasm', 'attentionLens.maxTokens': 4096 };
-  if (/^\d+(-[a-z]+)?$/.test(MODEL)) {
+  if (/^\d+(-[a-z]+)?(-v\d+)?$/.test(MODEL)) {
     const models = join(work, 'models');
     writeBenchModel(models, benchSpec(MODEL), harness.repoRoot);
     Object.assign(settings, { 'attentionLens.modelFolders': [models], 'attentionLens.defaultModel': benchModelId(benchSpec(MODEL)) });

@@ -7,30 +7,15 @@ import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { LensError } from '../../src/core/errors';
-import { seededRandom } from '../../src/core/seededRandom';
 import { LensTokenizer } from '../../src/core/tokenizer';
+import { grownTokenizer } from '../bench/gpt2Model';
 
 const root = path.join(__dirname, '../..');
 const read = (file: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(root, file), 'utf8')) as Record<string, unknown>;
 const SAMPLE = readFileSync(path.join(root, 'test/fixtures/workspace/sample.py'), 'utf8').slice(0, 3000) + '\n  Ünïcode “quotes” 日本語 😀\tend [CLS] <|endoftext|>';
 
-/** The bundled byte-level BPE grown to GPT-2's size: merges of two tokens into a new one, as a trained BPE has. */
-function gpt2Sized(): Record<string, unknown> {
-  const json = read('media/models/transformer/tokenizer.json');
-  const model = json.model as { vocab: Record<string, number>; merges: string[] };
-  const tokens = Object.keys(model.vocab);
-  const random = seededRandom(50257);
-  let next = tokens.length;
-  while (next < 50257) {
-    const [a, b] = [tokens[Math.floor(random() * tokens.length)], tokens[Math.floor(random() * tokens.length)]];
-    const merged = a + b;
-    if (merged.length > 16 || merged in model.vocab) continue;
-    model.vocab[merged] = next++;
-    tokens.push(merged);
-    model.merges.push(`${a} ${b}`);
-  }
-  return json;
-}
+/** The bundled byte-level BPE grown to GPT-2's size, as the benchmarks' GPT-2-sized model has it. */
+const gpt2Sized = () => grownTokenizer(readFileSync(path.join(root, 'media/models/transformer/tokenizer.json'), 'utf8'), 50257);
 
 /** Builds in slices with a pause after every step; returns the tokenizer and how often it paused. */
 async function inSlices(json: unknown, file: string): Promise<{ tokenizer: LensTokenizer; pauses: number }> {
