@@ -28,7 +28,8 @@ import { externaliseWeights } from '../src/core/onnxExternalData';
 import { readoutWeights } from '../src/core/onnxWeights';
 import type { InfillRequest, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
-import { LensTokenizer, type TokenSpan, type TokenizeOptions } from '../src/core/tokenizer';
+import { type OffThreadTokenizers, type Tokenize, type TokenizeSlot, tokenizeAside, tokenizeSelection } from './tokenizeRoutes';
+import { LensTokenizer } from '../src/core/tokenizer';
 import { mark } from './marks';
 import type { ModelFileSource, ModelFiles } from './modelFetcher';
 import { yieldToUi } from './yieldToUi';
@@ -46,18 +47,6 @@ interface LoadedModel {
   loadMs: number;
 }
 
-/** Tokenizes a text as a model's tokenizer does, off the page's main thread when it can. */
-export type Tokenize = (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
-
-/**
- * Tokenizers in a worker (tokenizerClient.ts), loaded from a model's tokenizer.json bytes under a key: the
- * engine tokenizes analysed text there, and with its own tokenizer when the worker fails.
- */
-export interface OffThreadTokenizers {
-  load(key: string, file: string, bytes: Uint8Array): void;
-  tokenize(key: string, text: string, options: TokenizeOptions): Promise<TokenSpan[]>;
-  unload(key: string): void;
-}
 
 
 /**
@@ -103,25 +92,18 @@ export interface EngineOptions {
 }
 
 /** A model as far as it is loaded; a session in `runner` is the engine's to release. */
-interface ModelSlot {
+interface ModelSlot extends TokenizeSlot {
   /** The download; dropped once the session is warm, or when it fails (a retry fetches again). */
   files?: Promise<ModelFiles>;
   /** Byte progress, for whichever job waits for the download now. */
   onProgress?: (p: LoadProgress) => void;
   tokenizer?: LensTokenizer;
-  /** The tokenizer is loaded in the options' tokenizer worker too (under the model's id). */
-  offThread?: boolean;
   runner?: ModelRunner;
   warm: boolean;
   /** The manifest's readout weights, read from the model bytes at load (the logit lens). */
   readout?: ReadoutWeights;
   /** The head probe's result, once run. */
   probe?: HeadProbeResult;
-  /**
-   * The last text tokenized off the thread, with its options: the panel tokenizes a selection to count it and
-   * the analysis tokenizes it again, and a load may start it ahead of the session (see load).
-   */
-  tokenized?: { text: string; options: string; spans: Promise<TokenSpan[]> };
 }
 
 /** Outputs per occlusion batch: a few sequences of a few hundred tokens, so each batch blocks briefly. */
@@ -163,34 +145,14 @@ export class Engine {
     return { ...result, loadMs };
   }
 
-  /**
-   * Tokenizes with a loaded model's tokenizer in the tokenizer worker when there is one, else (or when the
-   * worker fails: it stopped, it timed out) with the engine's own: the same spans either way.
-   */
+  /** The selection's tokenizing (tokenizeRoutes.ts): in the worker when the model is loaded there, its spans kept. */
   private tokenizeFor(model: ModelDescriptor, tokenizer: LensTokenizer): Tokenize {
-    const id = model.manifest.id;
-    const worker = this.options.tokenizers;
-    const offThread = async (text: string, options: TokenizeOptions) => {
-      try {
-        const spans = await worker!.tokenize(id, text, options);
-        mark('tokenized');
-        return spans;
-      } catch (err) {
-        // The page's own tokenizer says what is wrong, if anything is.
-        console.warn(`Tokenizing on the page: the tokenizer worker failed (${err instanceof Error ? err.message : String(err)}).`);
-        return tokenizer.tokenize(text, options);
-      }
-    };
-    return (text, options) => {
-      const slot = this.models.get(id);
-      if (!worker || !slot?.offThread) return Promise.resolve(tokenizer.tokenize(text, options));
-      const key = JSON.stringify(options);
-      const last = slot.tokenized;
-      if (last && last.text === text && last.options === key) return last.spans;
-      const spans = offThread(text, options);
-      slot.tokenized = { text, options: key, spans };
-      return spans;
-    };
+    return tokenizeSelection(model.manifest.id, tokenizer, this.options.tokenizers, () => this.models.get(model.manifest.id));
+  }
+
+  /** A probe's tokenizing (tokenizeRoutes.ts): in the worker when the model is there, nothing kept. */
+  private tokenizeAside(model: ModelDescriptor, tokenizer: LensTokenizer): Tokenize {
+    return tokenizeAside(model.manifest.id, tokenizer, this.options.tokenizers, () => this.models.get(model.manifest.id));
   }
 
   /** What the views may ask of this model beyond an analysis (see probes.ts). */
@@ -248,7 +210,7 @@ export class Engine {
     return this.queue.followUp(async (jobSignal) => {
       const { runner, tokenizer } = await this.ready(model, jobSignal);
       const wanted = model.manifest.occlusionToken;
-      const replacementId = wanted !== undefined ? tokenizer.idOf(wanted) : (tokenizer.encode(' ')[0] ?? tokenizer.idOf('[UNK]') ?? tokenizer.idOf('<unk>'));
+      const replacementId = wanted !== undefined ? tokenizer.idOf(wanted) : ((await this.tokenizeAside(model, tokenizer)(' ', {}))[0]?.id ?? tokenizer.idOf('[UNK]') ?? tokenizer.idOf('<unk>'));
       if (replacementId === undefined) throw new LensError('model-invalid', `The tokenizer of "${model.manifest.id}" has no ${wanted !== undefined ? `token ${JSON.stringify(wanted)} (manifest field occlusionToken)` : 'token for a single space; set the manifest field occlusionToken'}.`);
       const structure = runner.structure;
       const primary = structure.primary;
@@ -304,9 +266,9 @@ export class Engine {
    * the panel counts a selection's tokens with it to check the run's memory before it runs. loadMs as for
    * analyseWith (0 when the model was loaded before).
    */
-  async load(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void, ahead?: string): Promise<{ tokenizer: LensTokenizer; tokenize: Tokenize; loadMs: number }> {
+  async load(model: ModelDescriptor, signal: AbortSignal, onProgress?: (p: LoadProgress) => void, ahead?: string): Promise<{ tokenizer: LensTokenizer; tokenize: Tokenize; tokenizeAside: Tokenize; loadMs: number }> {
     const { tokenizer, loadMs } = await this.ready(model, signal, onProgress, ahead);
-    return { tokenizer, tokenize: this.tokenizeFor(model, tokenizer), loadMs };
+    return { tokenizer, tokenize: this.tokenizeFor(model, tokenizer), tokenizeAside: this.tokenizeAside(model, tokenizer), loadMs };
   }
 
   /**
@@ -351,7 +313,8 @@ export class Engine {
       // and the tokenizer's workers, on two cores, its 72 ms task took 280 ms (bench:profile --cold).
       if (!slot.tokenizer) {
         // In slices (src/core/tokenizerBuild.ts): a vocabulary of GPT-2's size is a task of hundreds of ms at once.
-        slot.tokenizer = await LensTokenizer.inSlices(tokenizerJson, model.manifest.tokenizer.file, { pause: yieldToUi });
+        // The library's own tokenizer (one long step) is left until the page needs it: with the tokenizer worker, never.
+        slot.tokenizer = await LensTokenizer.inSlices(tokenizerJson, model.manifest.tokenizer.file, { pause: yieldToUi, libraryWhenUsed: !!this.options.tokenizers });
         await yieldToUi(); // building the tokenizer and reading the model's graph: two tasks (53 ms as one, bench:profile --cold)
       }
       if (this.options.tokenizers && tokenizerBytes && !slot.offThread) {
@@ -376,7 +339,7 @@ export class Engine {
       if (signal.aborted) throw cancelledError('exclusive');
       // First runs compile kernels; a model whose declared axes do not match its outputs fails here, and
       // one whose outputs break what its roles promise (rows summing to 1, gates in [0, 1]…) fails the check.
-      const warmUp = slot.tokenizer.encode(WARM_UP_TEXT);
+      const warmUp = (await this.tokenizeAside(model, slot.tokenizer)(WARM_UP_TEXT, {})).map((t) => t.id);
       const sequences = slot.runner.structure.sequences;
       const outputs = await slot.runner.run(Object.fromEntries(sequences.map((s) => [s.id, warmUp])));
       assertSaneRun(model.manifest, outputs, Object.fromEntries(sequences.map((s) => [s.id, warmUp.length])), slot.tokenizer.vocabSize);

@@ -14,14 +14,14 @@ import { RELEASE_BEFORE_RUN_BYTES, formatBytes, halfPrecisionNote, heldBytes, ma
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
-import type { LensTokenizer } from '../src/core/tokenizer';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
 import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
 import { FileRoutes } from './fileRoutes';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { yieldToUi } from './yieldToUi';
-import { Engine, type Tokenize } from './engine';
+import { Engine } from './engine';
+import type { Tokenize } from './tokenizeRoutes';
 import { ModelFetcher } from './modelFetcher';
 import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
@@ -147,7 +147,7 @@ class PanelPage {
       // One job: load, count the tokens, and run only when the outputs fit in memory.
       outcome = await engine.exclusive(async (signal) => {
         const loaded = await engine.load(model, signal, onProgress, selection.text);
-        const over = await this.overBudget(model, loaded.tokenizer, loaded.tokenize, selection.text, maxTokens);
+        const over = await this.overBudget(model, loaded.tokenize, loaded.tokenizeAside, selection.text, maxTokens);
         if (over) return over;
         await yieldToUi(); // counting the tokens and the analysis's own tokenizing: two tasks, not one
         this.releaseLarge(name);
@@ -212,9 +212,9 @@ class PanelPage {
    * memoryEstimate.ts: the model's outputs at the selection's token counts, against the budget its
    * weights leave); undefined when it fits.
    */
-  private async overBudget(model: ModelDescriptor, tokenizer: LensTokenizer, tokenize: Tokenize, text: string, maxTokens: number): Promise<{ overBudget: string; fit: number } | undefined> {
+  private async overBudget(model: ModelDescriptor, tokenize: Tokenize, tokenizeAside: Tokenize, text: string, maxTokens: number): Promise<{ overBudget: string; fit: number } | undefined> {
     const budget = memoryBudget(model.modelBytes + (model.externalDataBytes ?? 0));
-    const counted = selectionLengths(model.manifest, tokenizer, text, maxTokens, await tokenize(text, {}));
+    const counted = await selectionLengths(model.manifest, tokenizeAside, text, maxTokens, await tokenize(text, {}));
     const memory = runMemory(model.manifest, counted.lengths);
     if (memory.bytes <= budget) return undefined;
     const fit = Math.min(maxTokensWithin(model.manifest, budget, counted.special), counted.tokens - 1);

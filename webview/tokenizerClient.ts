@@ -3,7 +3,7 @@
 // code-server, bench:vscode) came after the model's files, when the selection waited for it.
 
 import type { TokenSpan, TokenizeOptions } from '../src/core/tokenizer';
-import type { OffThreadTokenizers } from './engine';
+import type { OffThreadTokenizers } from './tokenizeRoutes';
 import type { TokenizerWorkerNotifications, TokenizerWorkerRequests } from './tokenizerWorkerProtocol';
 import type { FileRoutes } from './fileRoutes';
 import { WorkerConnection, wholeBuffer } from './workerScript';

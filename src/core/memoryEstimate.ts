@@ -26,7 +26,7 @@ import type { ModelManifest, OutputRole, OutputSpec } from './manifest';
 import { sequenceOfAxis } from './manifest';
 import { modelStructure } from './modelStructure';
 import type { SequenceLengths } from './modelSanity';
-import type { LensTokenizer } from './tokenizer';
+import type { TokenizeOptions } from './tokenizer';
 import { formatCount } from './text';
 
 export type { SequenceLengths };
@@ -164,17 +164,17 @@ export interface SelectionLengths {
 }
 
 /**
- * How many tokens each sequence of an analysis of `text` reads, as analyse() will tokenize it; `plain`: the
- * text's tokens when already known (tokenized elsewhere).
+ * How many tokens each sequence of an analysis of `text` reads, as analyse() will tokenize it, with `tokenize`
+ * (a tokenizer's, or the webview's tokenizer worker's); `plain`: the text's tokens when already known.
  */
-export function selectionLengths(manifest: ModelManifest, tokenizer: Pick<LensTokenizer, 'tokenize'>, text: string, maxTokens: number, plain: readonly unknown[] = tokenizer.tokenize(text)): SelectionLengths {
-  const tokens = Math.min(plain.length, maxTokens);
+export async function selectionLengths(manifest: ModelManifest, tokenize: (text: string, options: TokenizeOptions) => readonly unknown[] | Promise<readonly unknown[]>, text: string, maxTokens: number, plain?: readonly unknown[]): Promise<SelectionLengths> {
+  const tokens = Math.min((plain ?? (await tokenize(text, {}))).length, maxTokens);
   // Special tokens do not depend on the text: count them once on a probe.
-  const probe = tokenizer.tokenize('a').length;
+  const probe = (await tokenize('a', {})).length;
   const special: SequenceLengths = {};
   const lengths: SequenceLengths = {};
   for (const s of modelStructure(manifest).sequences) {
-    special[s.id] = s.addSpecialTokens || s.prefix.length ? tokenizer.tokenize('a', { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }).length - probe : 0;
+    special[s.id] = s.addSpecialTokens || s.prefix.length ? (await tokenize('a', { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix })).length - probe : 0;
     lengths[s.id] = tokens + special[s.id];
   }
   return { tokens, special, lengths };

@@ -20,7 +20,7 @@ import type { Tokenizer } from '@huggingface/tokenizers';
 import { LensError } from './errors';
 import { type SliceOptions, finish, finishInSlices } from './timeSlices';
 import { Derived, Placed, Spelling, atomsOf, alignNormalizer, byteText, findPiece, identity, rangesOf, utf8ByteOffsets } from './tokenAlignment';
-import { type Pipeline, type TokenizerParts, tokenizerSteps } from './tokenizerBuild';
+import { type Pipeline, type TokenizerParts, libraryTokenizer, tokenizerSteps } from './tokenizerBuild';
 import { Contents, ModelType, splitAtTokens, stripAround } from './tokenizerConfig';
 import type { AddedTokenConfig } from './tokenizerConfig';
 
@@ -99,8 +99,9 @@ const KEPT_ENCODINGS = 2;
 
 /** A loaded tokenizer.json with exact token ranges. */
 export class LensTokenizer {
-  private readonly lib: Tokenizer;
-  private readonly pipe: Pipeline;
+  /** The library's tokenizer, built when first needed if it was left (see library()). */
+  private lib: Tokenizer | undefined;
+  private readonly config: Record<string, unknown>;
   private readonly type: ModelType;
   private readonly ids: Map<string, number>;
   private readonly tokens: string[];
@@ -125,7 +126,7 @@ export class LensTokenizer {
   constructor(json: unknown, private readonly file = 'tokenizer.json', parts: TokenizerParts = finish(tokenizerSteps(json, file))) {
     ({
       lib: this.lib,
-      pipe: this.pipe,
+      config: this.config,
       type: this.type,
       ids: this.ids,
       tokens: this.tokens,
@@ -143,9 +144,23 @@ export class LensTokenizer {
     } = parts);
   }
 
-  /** Builds the tokenizer in slices (tokenizerBuild.ts says why): the page's thread draws in between. */
-  static async inSlices(json: unknown, file: string, options: SliceOptions): Promise<LensTokenizer> {
-    return new LensTokenizer(json, file, await finishInSlices(tokenizerSteps(json, file), options));
+  /**
+   * Builds the tokenizer in slices (tokenizerBuild.ts says why): the page's thread draws in between. With
+   * libraryWhenUsed, the library's own tokenizer waits for the first encode, decode or tokenize, when the file has
+   * no normalizer (token texts, ids and bytes do not need it).
+   */
+  static async inSlices(json: unknown, file: string, options: SliceOptions & { libraryWhenUsed?: boolean }): Promise<LensTokenizer> {
+    return new LensTokenizer(json, file, await finishInSlices(tokenizerSteps(json, file, options.libraryWhenUsed), options));
+  }
+
+  /** The library's tokenizer, built now if it was left until used. */
+  private library(): Tokenizer {
+    return (this.lib ??= libraryTokenizer(this.config, this.file));
+  }
+
+  /** The library's parts this class drives directly. */
+  private get pipe(): Pipeline {
+    return this.library() as unknown as Pipeline;
   }
 
   get vocabSize(): number {
@@ -159,10 +174,10 @@ export class LensTokenizer {
    */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
     const addSpecialTokens = options.addSpecialTokens ?? false;
-    if (text.length < KEEP_ENCODED_FROM) return this.lib.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+    if (text.length < KEEP_ENCODED_FROM) return this.library().encode(text, { add_special_tokens: addSpecialTokens }).ids;
     const kept = this.encoded.find((e) => e.addSpecialTokens === addSpecialTokens && e.text === text);
     if (kept) return kept.ids.slice();
-    const ids = this.lib.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+    const ids = this.library().encode(text, { add_special_tokens: addSpecialTokens }).ids;
     this.encoded.unshift({ text, addSpecialTokens, ids: ids.slice() });
     this.encoded.length = Math.min(this.encoded.length, KEPT_ENCODINGS);
     return ids;
@@ -170,7 +185,7 @@ export class LensTokenizer {
 
   decode(ids: readonly number[]): string {
     if (!ids.length) return '';
-    return this.lib.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    return this.library().decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
   /** The raw bytes of a token of a byte-level vocabulary (other vocabularies: its text's UTF-8). */
@@ -355,7 +370,7 @@ export class LensTokenizer {
 
   /** Fallback when the replay disagrees with the library: finds each token's text in turn. */
   private placeEach(text: string, ids: number[]): TokenSpan[] {
-    const tokens = this.lib.encode(text, { add_special_tokens: false }).tokens;
+    const tokens = this.library().encode(text, { add_special_tokens: false }).tokens;
     const d = alignNormalizer(this.pipe.normalizer, identity(text, 0));
     const t = byteText(d.text);
     const placed: Placed[] = [];

@@ -19,8 +19,10 @@ export interface Pipeline {
 
 /** Everything LensTokenizer holds, computed from a tokenizer.json. */
 export interface TokenizerParts {
-  lib: Tokenizer;
-  pipe: Pipeline;
+  /** The library's tokenizer; undefined when left until first used (libraryWhenUsed): then `config` builds it. */
+  lib: Tokenizer | undefined;
+  /** The library's configuration, as prepared from the file. */
+  config: Record<string, unknown>;
   type: ModelType;
   ids: Map<string, number>;
   tokens: string[];
@@ -41,20 +43,29 @@ export interface TokenizerParts {
 /** Vocabulary entries handled between two steps: about 1 ms of work each in Node. */
 const TOKENS_PER_STEP = 4096;
 
-/** Builds a tokenizer's parts from its parsed tokenizer.json, in steps; a LensError names the file and field it cannot load. */
-export function* tokenizerSteps(json: unknown, file: string): Generator<void, TokenizerParts> {
-  const { config, model, type, added } = prepare(json, file);
-  yield;
-  let lib: Tokenizer;
+/** The library's tokenizer of a prepared configuration; a LensError names the file and the field it cannot load. */
+export function libraryTokenizer(config: Record<string, unknown>, file: string): Tokenizer {
   try {
-    lib = new Tokenizer(config, {});
+    return new Tokenizer(config, {});
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     const field = /PreTokenizer/.test(message) ? 'pre_tokenizer' : /Normalizer/.test(message) ? 'normalizer' : /PostProcessor/.test(message) ? 'post_processor' : /Decoder/.test(message) ? 'decoder' : 'model';
     throw new LensError('model-invalid', `${file}: "${field}" could not be loaded by the tokenizer library: ${message}`);
   }
+}
+
+/**
+ * Builds a tokenizer's parts from its parsed tokenizer.json, in steps; a LensError names the file and field it
+ * cannot load. libraryWhenUsed: leave the library's tokenizer (the one long step) until something needs it
+ * (encoding, decoding, placing tokens), when the file has no normalizer; with one, the added tokens' normalized
+ * forms need the library at once. A page that tokenizes in its worker then never builds it.
+ */
+export function* tokenizerSteps(json: unknown, file: string, libraryWhenUsed = false): Generator<void, TokenizerParts> {
+  const { config, model, type, added } = prepare(json, file);
   yield;
-  const pipe = lib as unknown as Pipeline;
+  const lib = libraryWhenUsed && config.normalizer === null ? undefined : libraryTokenizer(config, file);
+  yield;
+  const pipe = lib as unknown as Pipeline | undefined;
   const ids = new Map<string, number>();
   const tokens: string[] = [];
   const setToken = (piece: string, id: number) => {
@@ -83,7 +94,7 @@ export function* tokenizerSteps(json: unknown, file: string): Generator<void, To
     setToken(t.content, t.id);
     if (t.special) specialIds.add(t.id);
     addedByContent.set(t.content, t);
-    if ((t.normalized ?? !t.special) && pipe.normalizer) {
+    if ((t.normalized ?? !t.special) && pipe?.normalizer) {
       const content = pipe.normalizer.normalize(t.content);
       normalized.push(content);
       addedByContent.set(content, t);
@@ -106,7 +117,7 @@ export function* tokenizerSteps(json: unknown, file: string): Generator<void, To
   }
   return {
     lib,
-    pipe,
+    config,
     type,
     ids,
     tokens,

@@ -1,12 +1,15 @@
 // The selection is tokenized while its model's session is created: the panel hands the text to the load, the
 // tokenizer worker starts on it as soon as it has the tokenizer, and the count before the run and the
-// analysis take those spans instead of tokenizing the same text twice more. Real onnxruntime-web (wasm) and
+// analysis take those spans instead of tokenizing the same text twice more; the warm-up and the memory check's
+// probes go to the worker too, so the page's own tokenizer never builds the library's. Real onnxruntime-web (wasm) and
 // the bundled Transformer; the worker's side is the real LensTokenizer, in this thread, recording its calls.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
+import { selectionLengths } from '../../src/core/memoryEstimate';
 import { LensTokenizer, type TokenizeOptions } from '../../src/core/tokenizer';
-import { Engine, type OffThreadTokenizers } from '../../webview/engine';
+import { Engine } from '../../webview/engine';
+import type { OffThreadTokenizers } from '../../webview/tokenizeRoutes';
 import { CountingOrt, DiskFiles, descriptor } from './engineRig';
 
 const transformer = descriptor('media/models/transformer');
@@ -42,8 +45,13 @@ describe('Engine tokenizes the selection while the session is created', function
       const analysis = await engine.exclusive(async (signal) => {
         const loaded = await engine.load(transformer, signal, undefined, text);
         const counted = await loaded.tokenize(text, {});
+        // The panel's memory check counts special tokens on a probe, aside: the selection's spans stay kept.
+        const lengths = await selectionLengths(transformer.manifest, loaded.tokenizeAside, text, 2048, counted);
         const result = await engine.analyseWith(transformer, text, 0, 2048, signal);
         assert.strictEqual(result.tokens.length, counted.length);
+        assert.strictEqual(lengths.tokens, counted.length);
+        // Everything the page tokenized went to the worker: the page's own tokenizer never built the library's.
+        assert.strictEqual((loaded.tokenizer as unknown as { lib?: unknown }).lib, undefined, 'the page built its tokenizer library');
         return result;
       });
       const plain = tokenizers.calls.filter((c) => c.text === text && JSON.stringify(c.options) === '{}');

@@ -126,7 +126,7 @@ describe('memory estimate of a run', () => {
       const runner = await ModelRunner.create(ortModule, manifest, readFileSync(path.join(root, folder, 'model.onnx')), { executionProviders: ['wasm'] });
       try {
         for (const maxTokens of [4096, 7]) {
-          const counted = selectionLengths(manifest, tokenizer, text, maxTokens);
+          const counted = await selectionLengths(manifest, (t, o) => tokenizer.tokenize(t, o), text, maxTokens);
           const analysis = await analyse(tokenizer, runner, text, 0, { maxTokens });
           assert.deepStrictEqual(counted.lengths, Object.fromEntries(analysis.sequences.map((s) => [s.id, s.tokens.length])), `${folder}, at most ${maxTokens}`);
         }

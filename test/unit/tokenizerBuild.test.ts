@@ -72,6 +72,32 @@ describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
     await assert.rejects(inSlices(damaged, 'damaged.json'), (err: unknown) => err instanceof LensError && err.message === (atOnce as LensError).message && err.code === 'model-invalid');
   });
 
+  it('leaves the library for first use when asked (libraryWhenUsed), for a file without a normalizer', async () => {
+    const file = 'media/models/transformer/tokenizer.json';
+    const deferred = await LensTokenizer.inSlices(read(file), file, { pause: async () => undefined, libraryWhenUsed: true });
+    const whole = new LensTokenizer(read(file), file);
+    // Token texts, ids and bytes without the library; then the library's tokens, the same as built at once.
+    assert.strictEqual(deferred.display(deferred.idOf('Ġreturn')!), whole.display(whole.idOf('Ġreturn')!));
+    assert.strictEqual((deferred as unknown as { lib?: unknown }).lib, undefined, 'built before any use');
+    assertSame(deferred, whole, 'deferred');
+    // A damaged library part then fails at that first use, exactly as the constructor fails at once.
+    const damaged = read(file);
+    damaged.pre_tokenizer = { type: 'NoSuchPreTokenizer' };
+    let atOnce: unknown;
+    try {
+      new LensTokenizer(structuredClone(damaged), 'damaged.json');
+    } catch (err) {
+      atOnce = err;
+    }
+    assert.ok(atOnce instanceof LensError, String(atOnce));
+    const late = await LensTokenizer.inSlices(damaged, 'damaged.json', { pause: async () => undefined, libraryWhenUsed: true });
+    assert.throws(() => late.tokenize('a'), (err: unknown) => err instanceof LensError && err.message === (atOnce as LensError).message);
+    // A file with a normalizer needs the library at once (its added tokens' normalized forms).
+    const wordpiece = 'test/fixtures/tokenizers/wordpiece.json';
+    const normalized = await LensTokenizer.inSlices(read(wordpiece), wordpiece, { pause: async () => undefined, libraryWhenUsed: true });
+    assert.notStrictEqual((normalized as unknown as { lib?: unknown }).lib, undefined);
+  });
+
   it('stops when the build is given up', async () => {
     const file = 'media/models/transformer/tokenizer.json';
     await assert.rejects(LensTokenizer.inSlices(read(file), file, { pause: async () => undefined, sliceMs: 0, cancelled: () => true }), (err: unknown) => err instanceof LensError && err.code === 'cancelled');

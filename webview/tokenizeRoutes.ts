@@ -1,0 +1,71 @@
+// Why: a model's text is tokenized in the tokenizer worker (tokenizerClient.ts) when the model is loaded there,
+// on the page otherwise or when the worker fails: the same spans either way. The selection's tokens are kept,
+// since the panel counts them before the analysis tokenizes them again; a probe (a warm-up text, the memory
+// check's "a", occlusion's space) goes aside, so that it neither replaces them nor makes the page build its
+// tokenizer library (src/core/tokenizerBuild.ts).
+
+import type { TokenSpan, TokenizeOptions, LensTokenizer } from '../src/core/tokenizer';
+import { mark } from './marks';
+
+/** Tokenizes a text as a model's tokenizer does, off the page's main thread when it can. */
+export type Tokenize = (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
+
+/**
+ * Tokenizers in a worker (tokenizerClient.ts), loaded from a model's tokenizer.json bytes under a key: the
+ * engine tokenizes analysed text there, and with its own tokenizer when the worker fails.
+ */
+export interface OffThreadTokenizers {
+  load(key: string, file: string, bytes: Uint8Array): void;
+  tokenize(key: string, text: string, options: TokenizeOptions): Promise<TokenSpan[]>;
+  unload(key: string): void;
+}
+
+/** What the routes read of a model's engine slot. */
+export interface TokenizeSlot {
+  /** The tokenizer is loaded in the worker (under the model's id). */
+  offThread?: boolean;
+  /** The last text tokenized off the thread, with its options (the selection). */
+  tokenized?: { text: string; options: string; spans: Promise<TokenSpan[]> };
+}
+
+/**
+ * The selection's route: the worker when the slot says the model is there, else (or when the worker fails: it
+ * stopped, it timed out) the page's tokenizer; the last text's spans are kept in the slot.
+ */
+export function tokenizeSelection(id: string, tokenizer: LensTokenizer, worker: OffThreadTokenizers | undefined, slot: () => TokenizeSlot | undefined): Tokenize {
+  const offThread = async (text: string, options: TokenizeOptions) => {
+    try {
+      const spans = await worker!.tokenize(id, text, options);
+      mark('tokenized');
+      return spans;
+    } catch (err) {
+      // The page's own tokenizer says what is wrong, if anything is.
+      console.warn(`Tokenizing on the page: the tokenizer worker failed (${err instanceof Error ? err.message : String(err)}).`);
+      return tokenizer.tokenize(text, options);
+    }
+  };
+  return (text, options) => {
+    const current = slot();
+    if (!worker || !current?.offThread) return Promise.resolve(tokenizer.tokenize(text, options));
+    const key = JSON.stringify(options);
+    const last = current.tokenized;
+    if (last && last.text === text && last.options === key) return last.spans;
+    const spans = offThread(text, options);
+    current.tokenized = { text, options: key, spans };
+    return spans;
+  };
+}
+
+/** A probe's route: the worker when the model is there (nothing kept), else or on its failure the page's tokenizer. */
+export function tokenizeAside(id: string, tokenizer: LensTokenizer, worker: OffThreadTokenizers | undefined, slot: () => TokenizeSlot | undefined): Tokenize {
+  return async (text, options) => {
+    if (worker && slot()?.offThread) {
+      try {
+        return await worker.tokenize(id, text, options);
+      } catch {
+        // The page's own tokenizer answers, and says what is wrong if anything is.
+      }
+    }
+    return tokenizer.tokenize(text, options);
+  };
+}
