@@ -14,9 +14,9 @@ const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 
 export class DownloadWorkerClient {
   private connection: WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents> | undefined;
-  /** Progress callbacks of the downloads under way, by the number their events carry. */
+  /** Progress callbacks of the downloads under way, by the download number their events carry. */
   private readonly listeners = new Map<number, (loaded: number, total: number) => void>();
-  private nextProgress = 1;
+  private nextDownload = 1;
   /** Why the worker could not read files, once it could not: every read is the page's from then on. */
   private failure: string | undefined;
 
@@ -30,11 +30,11 @@ export class DownloadWorkerClient {
   async fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array> {
     if (this.failure) return fetchBytes(url, options);
     const connection = (this.connection ??= this.start());
-    const progress = this.nextProgress++;
-    if (options.onProgress) this.listeners.set(progress, options.onProgress);
+    const download = this.nextDownload++;
+    if (options.onProgress) this.listeners.set(download, options.onProgress);
     const { onProgress: _, signal, ...wire } = options;
     try {
-      return await connection.request('fetch', { url, progress, options: wire }, [], signal ? { signal } : {});
+      return await connection.request('fetch', { url, download, options: wire }, [], signal ? { signal } : {});
     } catch (err) {
       // The read was stopped: say so as the page's read would have (with the signal's reason).
       signal?.throwIfAborted();
@@ -43,20 +43,23 @@ export class DownloadWorkerClient {
       if (!this.failure) {
         this.failure = err.message.replace(/\.$/, '');
         this.warn(`Reading large model files on the page from now on: ${this.failure}.`);
+        // A worker that failed while alive may still be reading: it stops, so the file is not read twice at once.
+        this.connection?.dispose();
+        this.connection = undefined;
       }
       return fetchBytes(url, options);
     } finally {
-      this.listeners.delete(progress);
+      this.listeners.delete(download);
     }
   }
 
   private start(): WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents> {
     const connection = new WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents>(this.scriptUri, 'download', DOWNLOAD_TIMEOUT_MS, this.routes);
-    connection.on('progress', ({ progress, loaded, total }) => this.listeners.get(progress)?.(loaded, total));
+    connection.on('progress', ({ download, loaded, total }) => this.listeners.get(download)?.(loaded, total));
     return connection;
   }
 
-  /** Stops the worker (the page is going away): downloads under way fail with "disposed". */
+  /** Stops the worker (the page is going away; its owner aborts the reads first): reads under way fail with "disposed". */
   dispose(): void {
     this.connection?.dispose();
   }

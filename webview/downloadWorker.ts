@@ -18,13 +18,13 @@ function transferables(message: Envelope): Transferable[] {
 
 const page = new Endpoint<Record<string, never>, DownloadWorkerEvents, DownloadWorkerRequests, DownloadWorkerNotifications>(workerTransport(transferables), { peer: 'page' });
 
-page.onRequest('fetch', ({ url, progress, options }, signal) => {
+page.onRequest('fetch', ({ url, download, options }, signal) => {
   let reported = -Infinity;
   const onProgress = (loaded: number, total: number) => {
     const now = performance.now();
     if (loaded < total && now - reported < PROGRESS_EVERY_MS) return;
     reported = now;
-    page.notify('progress', { progress, loaded, total });
+    page.notify('progress', { download, loaded, total });
   };
   return fetchBytes(url, { ...options, onProgress, signal });
 });

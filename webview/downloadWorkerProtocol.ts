@@ -12,15 +12,15 @@ export type WireFetchOptions = Omit<FetchBytesOptions, 'onProgress' | 'signal'>;
 
 export interface DownloadWorkerRequests {
   /**
-   * fetchBytes of a URL in the worker; its bytes move to the page with the answer. `progress` names the
-   * download in the worker's progress events. Cancelling the request stops the read.
+   * fetchBytes of a URL in the worker; its bytes move to the page with the answer. `download` numbers it in the
+   * worker's progress events. Cancelling the request stops the read.
    */
-  fetch: { params: { url: string; progress: number; options: WireFetchOptions }; result: Uint8Array };
+  fetch: { params: { url: string; download: number; options: WireFetchOptions }; result: Uint8Array };
 }
 
 export type DownloadWorkerNotifications = Record<string, never>;
 
 /** What the worker tells the page unasked: a download's bytes so far. */
 export interface DownloadWorkerEvents {
-  progress: { progress: number; loaded: number; total: number };
+  progress: { download: number; loaded: number; total: number };
 }

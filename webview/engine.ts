@@ -47,8 +47,6 @@ interface LoadedModel {
   loadMs: number;
 }
 
-
-
 /**
  * The session option that hands onnxruntime a model's external data: the file's name as the graph gives
  * it (relative to the model file, which it lies beside) with its bytes. None for a model without.
@@ -89,6 +87,11 @@ export interface EngineOptions {
   klSums?: () => KlSums;
   /** Where each analysis's predictions are ranked (the page's logits worker); absent: on the engine's own thread, in slices. */
   predictRows?: PredictRows;
+  /**
+   * The page tokenizes only through the engine's worker routes (the panel; the Fill page's infilling tokenizes on
+   * the page): its tokenizer copy then leaves out the library's tokenizer (src/core/tokenizerBuild.ts).
+   */
+  tokenizeOnlyOffThread?: boolean;
 }
 
 /** A model as far as it is loaded; a session in `runner` is the engine's to release. */
@@ -309,17 +312,19 @@ export class Engine {
       }
       const { modelBytes, externalData, tokenizerJson, tokenizerBytes } = await untilAborted(slot.files, signal);
       mark('files');
-      // The page's own tokenizer is built before the session's creation starts, not during it: beside onnxruntime's
-      // and the tokenizer's workers, on two cores, its 72 ms task took 280 ms (bench:profile --cold).
-      if (!slot.tokenizer) {
-        // In slices (src/core/tokenizerBuild.ts): a vocabulary of GPT-2's size is a task of hundreds of ms at once.
-        // The library's own tokenizer (one long step) is left until the page needs it: with the tokenizer worker, never.
-        slot.tokenizer = await LensTokenizer.inSlices(tokenizerJson, model.manifest.tokenizer.file, { pause: yieldToUi, libraryWhenUsed: !!this.options.tokenizers });
-        await yieldToUi(); // building the tokenizer and reading the model's graph: two tasks (53 ms as one, bench:profile --cold)
-      }
+      // The worker's tokenizer first: it builds while the page builds its own copy.
       if (this.options.tokenizers && tokenizerBytes && !slot.offThread) {
         this.options.tokenizers.load(id, model.manifest.tokenizer.file, tokenizerBytes.slice()); // a copy moves: a retry still has the bytes
         slot.offThread = true;
+      }
+      // The page's own copy is built before the session's creation starts, not during it (beside onnxruntime's and
+      // the tokenizer's workers, on two cores, it took 280 ms instead of 72: bench:profile --cold), and in slices
+      // (src/core/tokenizerBuild.ts). A page that tokenizes only in the worker leaves out the library's tokenizer,
+      // the one long step; it is built should the worker fail.
+      if (!slot.tokenizer) {
+        const libraryWhenUsed = !!this.options.tokenizeOnlyOffThread && !!slot.offThread;
+        slot.tokenizer = await LensTokenizer.inSlices(tokenizerJson, model.manifest.tokenizer.file, { pause: yieldToUi, cancelled: () => signal.aborted, libraryWhenUsed });
+        await yieldToUi(); // building the tokenizer and reading the model's graph: two tasks (53 ms as one, bench:profile --cold)
       }
       // The text about to be analysed is tokenized in its worker while onnxruntime's creates the session; the
       // analysis then takes these spans (tokenizeFor). Its failure is the analysis's to report.

@@ -39,15 +39,15 @@ export class FileRoutes {
   }
 
   /**
-   * fetchBytes through the served URL first (within SERVED_READ's limits), read by `served` (by default on
+   * fetchBytes through the served URL first (within SERVED_READ's limits), read by `readServed` (by default on
    * this thread; a large model file in the download worker); when there is none, or once a served read
    * failed, through `direct` (by default the URI itself; a model file may first be read through the host).
    */
-  async fetchBytes(uri: string, options: FetchBytesOptions, direct: () => Promise<Uint8Array> = () => fetchBytes(uri, options), served: typeof fetchBytes = fetchBytes): Promise<Uint8Array> {
+  async fetchBytes(uri: string, options: FetchBytesOptions, direct: () => Promise<Uint8Array> = () => fetchBytes(uri, options), readServed: typeof fetchBytes = fetchBytes): Promise<Uint8Array> {
     const url = this.servedUrl(uri);
     if (!url) return direct();
     try {
-      return await served(url, { ...options, ...SERVED_READ });
+      return await readServed(url, { ...options, ...SERVED_READ });
     } catch (err) {
       options.signal?.throwIfAborted(); // the caller stopped the read: the route did not fail
       if (!this.failure) {

@@ -147,6 +147,8 @@ export class ModelFetcher implements ModelFileSource {
   private readonly prefetched = new Map<string, Prefetch>();
 
   private readonly routes: FetchRoutes;
+  /** Aborted when the page goes away (dispose): every read stops. */
+  private readonly closing = new AbortController();
 
   /**
    * readFromHost: how files of at least hostReadFrom bytes are read through the host (absent: every file
@@ -157,9 +159,13 @@ export class ModelFetcher implements ModelFileSource {
     this.routes = { readFromHost, hostReadFrom, served, downloads };
   }
 
-  /** Stops the downloads under way and the download worker (the page is going away). */
+  /**
+   * Stops the downloads under way, as stopped rather than failed (a read that fails would try the next route),
+   * then the download worker: the page is going away.
+   */
   dispose(): void {
-    this.keepOnly(undefined);
+    this.closing.abort(new DOMException('The page is closing.', 'AbortError'));
+    this.prefetched.clear();
     this.routes.downloads?.dispose();
   }
 
@@ -171,6 +177,8 @@ export class ModelFetcher implements ModelFileSource {
     const key = filesKey(model);
     if (this.prefetched.has(key)) return;
     const cancel = new AbortController();
+    // Stopped as well when the page closes (by hand: AbortSignal.any is missing from browsers of early 2024).
+    this.closing.signal.addEventListener('abort', () => cancel.abort(this.closing.signal.reason), { once: true, signal: cancel.signal });
     const entry: Prefetch = { files: fetchModelFiles(model, (loaded, total) => entry.onProgress?.(loaded, total), this.routes, cancel.signal), cancel };
     entry.files.catch(() => this.prefetched.get(key) === entry && this.prefetched.delete(key));
     this.prefetched.set(key, entry);
@@ -193,9 +201,12 @@ export class ModelFetcher implements ModelFileSource {
   files(model: ModelDescriptor, onProgress: (loaded: number, total: number) => void): Promise<ModelFiles> {
     const key = filesKey(model);
     const ahead = this.prefetched.get(key);
-    if (!ahead) return fetchModelFiles(model, onProgress, this.routes);
+    if (!ahead) return fetchModelFiles(model, onProgress, this.routes, this.closing.signal);
     this.prefetched.delete(key);
     ahead.onProgress = onProgress;
-    return ahead.files.catch(() => fetchModelFiles(model, onProgress, this.routes));
+    return ahead.files.catch((err: unknown) => {
+      if (this.closing.signal.aborted) throw err;
+      return fetchModelFiles(model, onProgress, this.routes, this.closing.signal);
+    });
   }
 }

@@ -326,7 +326,7 @@ class PanelPage {
       mark('backend');
       replace(this.backendSlot, backendView(info));
       host.notify('backendReady', info);
-      this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.logits.sums(), predictRows: ort.logits.predictRows });
+      this.engine.engine = new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.logits.sums(), predictRows: ort.logits.predictRows, tokenizeOnlyOffThread: true });
       this.engine.resolve(this.engine.engine);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));

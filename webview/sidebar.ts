@@ -19,7 +19,7 @@ import { CompareView } from './compare/compareView';
 import { ModelChooser } from './compare/modelChooser';
 import { Engine } from './engine';
 import { ModelFetcher } from './modelFetcher';
-import { fileRoutesOf } from './boot';
+import { downloadWorkerOf, fileRoutesOf } from './boot';
 import { FileRoutes } from './fileRoutes';
 import { errorView, progressView, stepProgressView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
@@ -54,7 +54,7 @@ class ComparePage {
   /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
   private readonly routes = new FileRoutes(fileRoutesOf(document.body));
   /** Model files, fetched once for this page's engines (the first ahead of the backend). */
-  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes);
+  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes));
   /** The selection compared (or being compared), and the editor's latest one (differs while pinned). */
   private compared: SelectionSummary | null = null;
   private latest: SelectionSummary | null = null;
@@ -332,6 +332,7 @@ class ComparePage {
     replace(this.problemsSlot, invalidModelsView(state.invalidModels));
     window.addEventListener('pagehide', () => {
       clearTimeout(this.choiceTimer);
+      this.files.dispose();
       // The engine releases its sessions, then the worker that held them stops.
       this.withEngine((e) => void e.dispose().finally(() => this.ort?.dispose()));
     });

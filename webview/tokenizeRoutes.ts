@@ -28,21 +28,26 @@ export interface TokenizeSlot {
   tokenized?: { text: string; options: string; spans: Promise<TokenSpan[]> };
 }
 
+/** Tokenizes in the worker; when it fails (it stopped, it timed out), says so and tokenizes on the page. */
+async function inWorker(worker: OffThreadTokenizers, id: string, tokenizer: LensTokenizer, text: string, options: TokenizeOptions): Promise<TokenSpan[]> {
+  try {
+    return await worker.tokenize(id, text, options);
+  } catch (err) {
+    // The page's own tokenizer says what is wrong, if anything is.
+    console.warn(`Tokenizing on the page: the tokenizer worker failed (${err instanceof Error ? err.message : String(err)}).`);
+    return tokenizer.tokenize(text, options);
+  }
+}
+
 /**
- * The selection's route: the worker when the slot says the model is there, else (or when the worker fails: it
- * stopped, it timed out) the page's tokenizer; the last text's spans are kept in the slot.
+ * The selection's route: the worker when the slot says the model is there, else (or when the worker fails) the
+ * page's tokenizer; the last text's spans are kept in the slot.
  */
 export function tokenizeSelection(id: string, tokenizer: LensTokenizer, worker: OffThreadTokenizers | undefined, slot: () => TokenizeSlot | undefined): Tokenize {
   const offThread = async (text: string, options: TokenizeOptions) => {
-    try {
-      const spans = await worker!.tokenize(id, text, options);
-      mark('tokenized');
-      return spans;
-    } catch (err) {
-      // The page's own tokenizer says what is wrong, if anything is.
-      console.warn(`Tokenizing on the page: the tokenizer worker failed (${err instanceof Error ? err.message : String(err)}).`);
-      return tokenizer.tokenize(text, options);
-    }
+    const spans = await inWorker(worker!, id, tokenizer, text, options);
+    mark('tokenized');
+    return spans;
   };
   return (text, options) => {
     const current = slot();
@@ -58,14 +63,5 @@ export function tokenizeSelection(id: string, tokenizer: LensTokenizer, worker: 
 
 /** A probe's route: the worker when the model is there (nothing kept), else or on its failure the page's tokenizer. */
 export function tokenizeAside(id: string, tokenizer: LensTokenizer, worker: OffThreadTokenizers | undefined, slot: () => TokenizeSlot | undefined): Tokenize {
-  return async (text, options) => {
-    if (worker && slot()?.offThread) {
-      try {
-        return await worker.tokenize(id, text, options);
-      } catch {
-        // The page's own tokenizer answers, and says what is wrong if anything is.
-      }
-    }
-    return tokenizer.tokenize(text, options);
-  };
+  return async (text, options) => (worker && slot()?.offThread ? inWorker(worker, id, tokenizer, text, options) : tokenizer.tokenize(text, options));
 }

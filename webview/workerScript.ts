@@ -1,4 +1,4 @@
-// Why: the webview's workers (onnxruntime's, the tokenizer's, the logits one) start and are spoken to the same way: a webview
+// Why: the webview's workers (onnxruntime's, the tokenizer's, the logits one, the download one) start and are spoken to the same way: a webview
 // cannot start a worker from its resource origin, so the script is fetched as a webview resource and run from
 // a blob; and each speaks the typed request endpoint of src/core/rpc.ts over postMessage, with transfer lists.
 
@@ -22,7 +22,7 @@ interface Started<Req extends RequestMapOf<Req>, Note, Events> {
 export class WorkerConnection<Req extends RequestMapOf<Req>, Note, Events = Record<string, never>> {
   private readonly started: Promise<Started<Req, Note, Events>>;
 
-  /** name: how messages call it ("onnxruntime", "tokenizer", "logits"); routes: the page's faster routes to its script. */
+  /** name: how messages call it ("onnxruntime", "tokenizer", "logits", "download"); routes: the page's faster routes to its script. */
   constructor(
     scriptUri: string,
     private readonly name: string,

@@ -168,15 +168,20 @@ export interface SelectionLengths {
  * (a tokenizer's, or the webview's tokenizer worker's); `plain`: the text's tokens when already known.
  */
 export async function selectionLengths(manifest: ModelManifest, tokenize: (text: string, options: TokenizeOptions) => readonly unknown[] | Promise<readonly unknown[]>, text: string, maxTokens: number, plain?: readonly unknown[]): Promise<SelectionLengths> {
-  const tokens = Math.min((plain ?? (await tokenize(text, {}))).length, maxTokens);
-  // Special tokens do not depend on the text: count them once on a probe.
-  const probe = (await tokenize('a', {})).length;
+  const sequences = modelStructure(manifest).sequences;
+  // Special tokens do not depend on the text: count them once on a probe (the calls may go to a worker: all at once).
+  const [counted, probe, ...withSpecial] = await Promise.all([
+    plain ?? tokenize(text, {}),
+    tokenize('a', {}),
+    ...sequences.map((s) => (s.addSpecialTokens || s.prefix.length ? tokenize('a', { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }) : undefined)),
+  ]);
+  const tokens = Math.min(counted!.length, maxTokens);
   const special: SequenceLengths = {};
   const lengths: SequenceLengths = {};
-  for (const s of modelStructure(manifest).sequences) {
-    special[s.id] = s.addSpecialTokens || s.prefix.length ? (await tokenize('a', { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix })).length - probe : 0;
+  sequences.forEach((s, i) => {
+    special[s.id] = withSpecial[i] ? withSpecial[i]!.length - probe!.length : 0;
     lengths[s.id] = tokens + special[s.id];
-  }
+  });
   return { tokens, special, lengths };
 }
 

@@ -101,7 +101,8 @@ const KEPT_ENCODINGS = 2;
 export class LensTokenizer {
   /** The library's tokenizer, built when first needed if it was left (see library()). */
   private lib: Tokenizer | undefined;
-  private readonly config: Record<string, unknown>;
+  /** The library's configuration while its tokenizer is left until used (then dropped: it holds the whole file). */
+  private config: Record<string, unknown> | undefined;
   private readonly type: ModelType;
   private readonly ids: Map<string, number>;
   private readonly tokens: string[];
@@ -142,6 +143,7 @@ export class LensTokenizer {
       hasNormalizer: this.hasNormalizer,
       tokenBytes: this.tokenBytes,
     } = parts);
+    if (this.lib) this.config = undefined;
   }
 
   /**
@@ -153,9 +155,18 @@ export class LensTokenizer {
     return new LensTokenizer(json, file, await finishInSlices(tokenizerSteps(json, file, options.libraryWhenUsed), options));
   }
 
+  /** Whether the library's tokenizer exists (it may be left until used: inSlices' libraryWhenUsed). */
+  get libraryBuilt(): boolean {
+    return this.lib !== undefined;
+  }
+
   /** The library's tokenizer, built now if it was left until used. */
   private library(): Tokenizer {
-    return (this.lib ??= libraryTokenizer(this.config, this.file));
+    if (!this.lib) {
+      this.lib = libraryTokenizer(this.config!, this.file);
+      this.config = undefined;
+    }
+    return this.lib;
   }
 
   /** The library's parts this class drives directly. */

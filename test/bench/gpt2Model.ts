@@ -50,7 +50,7 @@ export function grownTokenizer(bundled: string, size: number, seed = size): Reco
   while (next < size) {
     const [a, b] = [tokens[Math.floor(random() * tokens.length)], tokens[Math.floor(random() * tokens.length)]];
     const merged = a + b;
-    if (merged.length > 16 || merged in model.vocab) continue;
+    if (merged.length > 16 || Object.hasOwn(model.vocab, merged)) continue;
     model.vocab[merged] = next++;
     tokens.push(merged);
     model.merges.push(`${a} ${b}`);
@@ -139,10 +139,10 @@ const valueInfo = (name: string, elemType: number, shape: ReturnType<typeof dims
 /** The ONNX bytes of a GPT-2-shaped model (pre-LayerNorm blocks, learned positions, tied embeddings, GELU). */
 export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
   const { layers: L, heads: H, width: D, positions } = spec;
-  const VOCAB = spec.vocab ?? DEFAULT_VOCAB;
+  const vocab = spec.vocab ?? DEFAULT_VOCAB;
   if (D % H !== 0) throw new Error(`width ${D} is not a multiple of ${H} heads`);
   const g = new GraphBuilder(seededRandom(seed));
-  const wte = g.weight('transformer.wte.weight', [VOCAB, D], { std: 0.02 });
+  const wte = g.weight('transformer.wte.weight', [vocab, D], { std: 0.02 });
   const wpe = g.weight('transformer.wpe.weight', [positions, D], { std: 0.01 });
   let x = g.op('Add', [g.op('Gather', [wte, 'input_ids']), g.op('Gather', [wpe, 'position_ids'])]);
   // The causal mask, -1e9 above the diagonal, from the input's length: 1 - tril(ones [T, T]) times -1e9; with a
@@ -199,7 +199,7 @@ export function gpt2OnnxBytes(spec: BenchModelSpec, seed = 124): Uint8Array {
       ...(spec.past ? caches.map((name) => valueInfo(pastName(...name), FLOAT, dims('batch_size', H, 'past_sequence_length', dh))) : []),
     ],
     output: [
-      valueInfo('logits', FLOAT, dims('batch_size', 'sequence_length', VOCAB)),
+      valueInfo('logits', FLOAT, dims('batch_size', 'sequence_length', vocab)),
       ...attentionOutputs,
       ...(spec.past ? caches.map(([l, kv]) => valueInfo(`present.${l}.${kv}`, FLOAT, dims('batch_size', H, 'total_sequence_length', dh))) : []),
     ],
