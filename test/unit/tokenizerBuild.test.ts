@@ -35,6 +35,19 @@ function assertSame(sliced: LensTokenizer, whole: LensTokenizer, what: string): 
   }
 }
 
+/** A tokenizer file with a pre-tokenizer the library does not know, and the error the constructor gives for it. */
+function damagedPreTokenizer(file: string): { damaged: Record<string, unknown>; atOnce: LensError } {
+  const damaged = read(file);
+  damaged.pre_tokenizer = { type: 'NoSuchPreTokenizer' };
+  try {
+    new LensTokenizer(structuredClone(damaged), 'damaged.json');
+  } catch (err) {
+    if (err instanceof LensError) return { damaged, atOnce: err };
+    throw err;
+  }
+  throw new Error(`${file} with an unknown pre-tokenizer loaded`);
+}
+
 describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
   const kinds: Array<[string, string]> = [
     ['byte-level BPE (bundled)', 'media/models/transformer/tokenizer.json'],
@@ -63,16 +76,9 @@ describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
   });
 
   it('reports a damaged file as the constructor does, naming the file and field', async () => {
-    const damaged = read('test/fixtures/tokenizers/wordpiece.json');
-    damaged.pre_tokenizer = { type: 'NoSuchPreTokenizer' };
-    let atOnce: unknown;
-    try {
-      new LensTokenizer(structuredClone(damaged), 'damaged.json');
-    } catch (err) {
-      atOnce = err;
-    }
-    assert.ok(atOnce instanceof LensError && /^damaged\.json: /.test(atOnce.message), String(atOnce));
-    await assert.rejects(inSlices(damaged, 'damaged.json'), (err: unknown) => err instanceof LensError && err.message === (atOnce as LensError).message && err.code === 'model-invalid');
+    const { damaged, atOnce } = damagedPreTokenizer('test/fixtures/tokenizers/wordpiece.json');
+    assert.ok(/^damaged\.json: /.test(atOnce.message), atOnce.message);
+    await assert.rejects(inSlices(damaged, 'damaged.json'), (err: unknown) => err instanceof LensError && err.message === atOnce.message && err.code === 'model-invalid');
   });
 
   it('leaves the library for first use when asked (libraryWhenUsed), for a file without a normalizer', async () => {
@@ -84,17 +90,9 @@ describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
     assert.ok(!deferred.libraryBuilt, 'built before any use');
     assertSame(deferred, whole, 'deferred');
     // A damaged library part then fails at that first use, exactly as the constructor fails at once.
-    const damaged = read(file);
-    damaged.pre_tokenizer = { type: 'NoSuchPreTokenizer' };
-    let atOnce: unknown;
-    try {
-      new LensTokenizer(structuredClone(damaged), 'damaged.json');
-    } catch (err) {
-      atOnce = err;
-    }
-    assert.ok(atOnce instanceof LensError, String(atOnce));
+    const { damaged, atOnce } = damagedPreTokenizer(file);
     const late = await LensTokenizer.inSlices(damaged, 'damaged.json', { pause: async () => undefined, libraryWhenUsed: true });
-    assert.throws(() => late.tokenize('a'), (err: unknown) => err instanceof LensError && err.message === (atOnce as LensError).message);
+    assert.throws(() => late.tokenize('a'), (err: unknown) => err instanceof LensError && err.message === atOnce.message);
     // A file with a normalizer needs the library at once (its added tokens' normalized forms).
     const wordpiece = 'test/fixtures/tokenizers/wordpiece.json';
     const normalized = await LensTokenizer.inSlices(read(wordpiece), wordpiece, { pause: async () => undefined, libraryWhenUsed: true });
