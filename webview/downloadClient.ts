@@ -1,7 +1,7 @@
 // Why: the page's side of the download worker (downloadWorker.ts; downloadWorkerProtocol.ts says why it
-// exists). Started on the first large download, not with the page: most models are a few MB, and a page
-// that never reads a large one never starts it. When the worker cannot run (its script cannot be read, it
-// stops), the page reads the file itself, as it did before the worker existed.
+// exists). Started on the first large download, not with the page, and stopped when no download is under way:
+// most models are a few MB, and a page that never reads a large one never starts it. When the worker cannot
+// run (its script cannot be read, it stops), the page reads the file itself, as it did before the worker existed.
 
 import { LensError } from '../src/core/errors';
 import type { DownloadWorkerEvents, DownloadWorkerNotifications, DownloadWorkerRequests } from './downloadWorkerProtocol';
@@ -17,6 +17,8 @@ export class DownloadWorkerClient {
   /** Progress callbacks of the downloads under way, by the download number their events carry. */
   private readonly listeners = new Map<number, (loaded: number, total: number) => void>();
   private nextDownload = 1;
+  /** Reads under way in the worker. */
+  private inFlight = 0;
   /** Why the worker could not read files, once it could not: every read is the page's from then on. */
   private failure: string | undefined;
 
@@ -31,6 +33,7 @@ export class DownloadWorkerClient {
     if (this.failure) return fetchBytes(url, options);
     const connection = (this.connection ??= this.start());
     const download = this.nextDownload++;
+    this.inFlight++;
     if (options.onProgress) this.listeners.set(download, options.onProgress);
     const { onProgress: _, signal, ...wire } = options;
     try {
@@ -44,13 +47,20 @@ export class DownloadWorkerClient {
         this.failure = err.message.replace(/\.$/, '');
         this.warn(`Reading large model files on the page from now on: ${this.failure}.`);
         // A worker that failed while alive may still be reading: it stops, so the file is not read twice at once.
-        this.connection?.dispose();
-        this.connection = undefined;
+        this.stop();
       }
       return fetchBytes(url, options);
     } finally {
       this.listeners.delete(download);
+      this.inFlight--;
+      // Idle: the worker stops, its heap with it; the next large file starts another.
+      if (this.inFlight === 0) this.stop();
     }
+  }
+
+  private stop(): void {
+    this.connection?.dispose();
+    this.connection = undefined;
   }
 
   private start(): WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents> {
@@ -61,6 +71,6 @@ export class DownloadWorkerClient {
 
   /** Stops the worker (the page is going away; its owner aborts the reads first): reads under way fail with "disposed". */
   dispose(): void {
-    this.connection?.dispose();
+    this.stop();
   }
 }
