@@ -3,11 +3,8 @@
 
 import { type Envelope, Endpoint } from '../src/core/rpc';
 import type { DownloadWorkerEvents, DownloadWorkerNotifications, DownloadWorkerRequests } from './downloadWorkerProtocol';
-import { fetchBytes } from './fetchBytes';
+import { fetchBytes, throttledProgress } from './fetchBytes';
 import { workerTransport } from './workerScript';
-
-/** The least time between two progress events of one download, but for the last. */
-const PROGRESS_EVERY_MS = 100;
 
 /** An answer's bytes move to the page rather than being copied (fetchBytes gives an array of its own buffer). */
 function transferables(message: Envelope): Transferable[] {
@@ -18,13 +15,5 @@ function transferables(message: Envelope): Transferable[] {
 
 const page = new Endpoint<Record<string, never>, DownloadWorkerEvents, DownloadWorkerRequests, DownloadWorkerNotifications>(workerTransport(transferables), { peer: 'page' });
 
-page.onRequest('fetch', ({ url, download, options }, signal) => {
-  let reported = -Infinity;
-  const onProgress = (loaded: number, total: number) => {
-    const now = performance.now();
-    if (loaded < total && now - reported < PROGRESS_EVERY_MS) return;
-    reported = now;
-    page.notify('progress', { download, loaded, total });
-  };
-  return fetchBytes(url, { ...options, onProgress, signal });
-});
+// Progress is throttled here too: each event is a task of the page's thread.
+page.onRequest('fetch', ({ url, download, options }, signal) => fetchBytes(url, { ...options, onProgress: throttledProgress((loaded, total) => page.notify('progress', { download, loaded, total })), signal }));

@@ -24,6 +24,23 @@ export interface FetchBytesOptions {
   signal?: AbortSignal;
 }
 
+/** The least time between two progress reports of a download, but for the last. */
+const PROGRESS_EVERY_MS = 100;
+
+/**
+ * A progress report that passes on at most one call every PROGRESS_EVERY_MS, and the last (loaded = total): a
+ * fetched body comes in thousands of chunks, and whoever hears of them needs a few a second.
+ */
+export function throttledProgress(report: (loaded: number, total: number) => void): (loaded: number, total: number) => void {
+  let reported = -Infinity;
+  return (loaded, total) => {
+    const now = performance.now();
+    if (loaded < total && now - reported < PROGRESS_EVERY_MS) return;
+    reported = now;
+    report(loaded, total);
+  };
+}
+
 /** Main-thread time between yields while reading a response. */
 const SLICE_MS = 8;
 

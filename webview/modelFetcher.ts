@@ -7,7 +7,7 @@
 
 import { LensError } from '../src/core/errors';
 import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
-import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
+import { type FetchBytesOptions, fetchBytes, throttledProgress } from './fetchBytes';
 import { FileRoutes } from './fileRoutes';
 
 /** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
@@ -48,8 +48,6 @@ export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
 export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
 /** Files at least this large are read in the download worker when they come from the file server (downloadWorkerProtocol.ts says why). */
 export const WORKER_READ_FROM_BYTES = 32 * 2 ** 20;
-/** The least time between two progress reports of a model's download, but for the last. */
-const PROGRESS_EVERY_MS = 100;
 /** Bytes per modelBytes request, and how many are in flight at once (8 MiB × 4: 21.5 s for 343 MiB in code-server, 32 MiB × 2: 23.5 s). */
 const HOST_READ_PIECE = 8 * 2 ** 20;
 const HOST_READS_IN_FLIGHT = 4;
@@ -82,15 +80,10 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
   const { readFromHost, hostReadFrom, served, downloads } = routes;
   const { manifest } = model;
   const parts = [{ loaded: 0, total: model.modelBytes }, { loaded: 0, total: model.externalDataBytes ?? 0 }];
-  let reported = -Infinity;
+  const report = throttledProgress((loaded, total) => onProgress?.(loaded, total));
   const progress = (part: number) => (loaded: number, total: number) => {
     parts[part] = { loaded, total };
-    const [sum, all] = [parts[0].loaded + parts[1].loaded, parts[0].total + parts[1].total];
-    // A fetched body comes in thousands of chunks: the page hears of them a few times a second, and of the end.
-    const now = performance.now();
-    if (sum < all && now - reported < PROGRESS_EVERY_MS) return;
-    reported = now;
-    onProgress?.(sum, all);
+    report(parts[0].loaded + parts[1].loaded, parts[0].total + parts[1].total);
   };
   const file = (uri: string, name: string, part: number, expectedBytes: number | undefined, which: ModelBytesParams['file']) => {
     const options = { what: `${manifest.id}/${name}`, code: 'model-invalid' as const, expectedBytes, onProgress: progress(part), signal };

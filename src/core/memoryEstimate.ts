@@ -170,16 +170,16 @@ export interface SelectionLengths {
 export async function selectionLengths(manifest: ModelManifest, tokenize: (text: string, options: TokenizeOptions) => readonly unknown[] | Promise<readonly unknown[]>, text: string, maxTokens: number, plain?: readonly unknown[]): Promise<SelectionLengths> {
   const sequences = modelStructure(manifest).sequences;
   // Special tokens do not depend on the text: count them once on a probe (the calls may go to a worker: all at once).
-  const [counted, probe, ...withSpecial] = await Promise.all([
+  const [counted, probe, withSpecial] = await Promise.all([
     plain ?? tokenize(text, {}),
     tokenize('a', {}),
-    ...sequences.map((s) => (s.addSpecialTokens || s.prefix.length ? tokenize('a', { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }) : undefined)),
+    Promise.all(sequences.map(async (s) => (s.addSpecialTokens || s.prefix.length ? tokenize('a', { addSpecialTokens: s.addSpecialTokens, prefix: s.prefix }) : undefined))),
   ]);
-  const tokens = Math.min(counted!.length, maxTokens);
+  const tokens = Math.min(counted.length, maxTokens);
   const special: SequenceLengths = {};
   const lengths: SequenceLengths = {};
   sequences.forEach((s, i) => {
-    special[s.id] = withSpecial[i] ? withSpecial[i]!.length - probe!.length : 0;
+    special[s.id] = (withSpecial[i]?.length ?? probe.length) - probe.length;
     lengths[s.id] = tokens + special[s.id];
   });
   return { tokens, special, lengths };

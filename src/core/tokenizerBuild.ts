@@ -1,5 +1,5 @@
 // Why: building a tokenizer from its tokenizer.json is one long task for a real vocabulary. For a GPT-2-sized
-// one (50,257 tokens, 50,000 merges), LensTokenizer's construction took 189–262 ms in Node, apart from parsing the
+// one (50,257 tokens, 50,000 merges), LensTokenizer's construction took 168–262 ms in Node, apart from parsing the
 // JSON. On a webview's main thread in a cold window that is a frozen panel, and the engine builds the page's own
 // tokenizer while the model loads. Written here as steps (src/core/timeSlices.ts): the tokenizer worker and the
 // tests build it at once, the page in slices. The library's own construction stays one step.
