@@ -63,7 +63,10 @@ export async function runCommand(page, title, timeout = 60_000) {
   const deadline = Date.now() + timeout;
   for (;;) {
     await quickInput(page, 'F1', `>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    // The row of exactly this command: a title can begin another's ("View: Close All Editors" and "… in Group"),
+    // and the palette may list that one first.
+    const exactly = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: exactly }) }).first();
     const listed = await row.waitFor({ timeout: 5_000 }).then(
       () => true,
       () => false,
