@@ -28,8 +28,9 @@ import { externaliseWeights } from '../src/core/onnxExternalData';
 import { readoutWeights } from '../src/core/onnxWeights';
 import type { InfillRequest, ModelDescriptor } from '../src/core/protocol';
 import { RunQueue, cancelledError, untilAborted } from '../src/core/runQueue';
-import { type OffThreadTokenizers, type Tokenize, type TokenizeSlot, tokenizeAside, tokenizeSelection } from './tokenizeRoutes';
-import { LensTokenizer } from '../src/core/tokenizer';
+import { type OffThreadTokenizers, type Tokenize, type TokenizeSlot, pageTokenizer, tokenizeAside, tokenizeSelection } from './tokenizeRoutes';
+import type { LensTokenizer } from '../src/core/tokenizer';
+import type { PackedTokenizer } from '../src/core/tokenizerPacked';
 import { mark } from './marks';
 import type { ModelFileSource, ModelFiles } from './modelFetcher';
 import { yieldToUi } from './yieldToUi';
@@ -101,6 +102,8 @@ interface ModelSlot extends TokenizeSlot {
   /** Byte progress, for whichever job waits for the download now. */
   onProgress?: (p: LoadProgress) => void;
   tokenizer?: LensTokenizer;
+  /** The tokenizer the worker built, packed, until the page's copy is made from it. */
+  packed?: Promise<PackedTokenizer>;
   runner?: ModelRunner;
   warm: boolean;
   /** The manifest's readout weights, read from the model bytes at load (the logit lens). */
@@ -310,20 +313,24 @@ export class Engine {
         files.catch(() => slot.files === files && (slot.files = undefined)); // a failed download is fetched again
         slot.files = files;
       }
-      const { modelBytes, externalData, tokenizerJson, tokenizerBytes } = await untilAborted(slot.files, signal);
+      const { modelBytes, externalData, tokenizerBytes } = await untilAborted(slot.files, signal);
       mark('files');
-      // The worker's tokenizer first: it builds while the page builds its own copy.
-      if (this.options.tokenizers && tokenizerBytes && !slot.offThread) {
-        this.options.tokenizers.load(id, model.manifest.tokenizer.file, tokenizerBytes.slice()); // a copy moves: a retry still has the bytes
+      // The worker's tokenizer first: it builds while the page builds its own copy, or gives the page its parts.
+      if (this.options.tokenizers && !slot.offThread) {
+        slot.packed = this.options.tokenizers.load(id, model.manifest.tokenizer.file, tokenizerBytes.slice()); // a copy moves: a retry still has the bytes
+        slot.packed.catch(() => undefined); // the page's copy then comes from the file, which says what is wrong
         slot.offThread = true;
       }
       // The page's own copy is built before the session's creation starts, not during it (beside onnxruntime's and
       // the tokenizer's workers, on two cores, it took 280 ms instead of 72: bench:profile --cold), and in slices
-      // (src/core/tokenizerBuild.ts). A page that tokenizes only in the worker leaves out the library's tokenizer,
-      // the one long step; it is built should the worker fail.
+      // (src/core/tokenizerBuild.ts). A page that tokenizes only in the worker builds it from the worker's parts
+      // (tokenizerPacked.ts: no JSON parsed here) and leaves out the library's tokenizer, the one long step; it is
+      // built should the worker fail.
       if (!slot.tokenizer) {
-        const libraryWhenUsed = !!this.options.tokenizeOnlyOffThread && !!slot.offThread;
-        slot.tokenizer = await LensTokenizer.inSlices(tokenizerJson, model.manifest.tokenizer.file, { pause: yieldToUi, cancelled: () => signal.aborted, libraryWhenUsed });
+        const onlyOffThread = !!this.options.tokenizeOnlyOffThread && !!slot.offThread;
+        const slices = { pause: yieldToUi, cancelled: () => signal.aborted };
+        slot.tokenizer = await pageTokenizer(model, tokenizerBytes, onlyOffThread ? slot.packed : undefined, onlyOffThread, slices, signal);
+        slot.packed = undefined;
         await yieldToUi(); // building the tokenizer and reading the model's graph: two tasks (53 ms as one, bench:profile --cold)
       }
       // The text about to be analysed is tokenized in its worker while onnxruntime's creates the session; the

@@ -10,14 +10,13 @@ import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { type FetchBytesOptions, fetchBytes, throttledProgress } from './fetchBytes';
 import { FileRoutes } from './fileRoutes';
 
-/** A model's files: the ONNX bytes, its external-data bytes when it has them, and the parsed tokenizer JSON. */
+/** A model's files: the ONNX bytes, its external-data bytes when it has them, and the tokenizer file's bytes. */
 export interface ModelFiles {
   modelBytes: Uint8Array;
   /** The weights of a model saved with ONNX external data (manifest field externalData). */
   externalData?: Uint8Array;
-  tokenizerJson: unknown;
-  /** The tokenizer file's bytes, when read as a file (for a tokenizer worker). */
-  tokenizerBytes?: Uint8Array;
+  /** Parsed only where needed (parseTokenizerFile): the tokenizer worker's copy may spare the page that. */
+  tokenizerBytes: Uint8Array;
 }
 
 /** Where an engine reads a model's files (the page's ModelFetcher; bytes from disk in Node tests). */
@@ -26,7 +25,7 @@ export interface ModelFileSource {
 }
 
 /** The tokenizer file as JSON, or an error naming the file (it changed since the host checked it). */
-function parseTokenizer(model: ModelDescriptor, bytes: Uint8Array): unknown {
+export function parseTokenizerFile(model: ModelDescriptor, bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
   } catch (err) {
@@ -75,7 +74,7 @@ async function readThroughHost(read: HostModelReader, params: Omit<ModelBytesPar
   return bytes;
 }
 
-/** Fetches a model's ONNX bytes and external data (progress counts both) and its tokenizer JSON. */
+/** Fetches a model's ONNX bytes and external data (progress counts both) and its tokenizer file. */
 async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: number, total: number) => void) | undefined, routes: FetchRoutes, signal?: AbortSignal): Promise<ModelFiles> {
   const { readFromHost, hostReadFrom, served, downloads } = routes;
   const { manifest } = model;
@@ -99,12 +98,12 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     const reader = downloads && expectedBytes !== undefined && expectedBytes >= WORKER_READ_FROM_BYTES ? downloads.fetchBytes.bind(downloads) : fetchBytes;
     return served.fetchBytes(uri, options, direct, reader);
   };
-  const [modelBytes, externalData, tokenizerJson] = await Promise.all([
+  const [modelBytes, externalData, tokenizerBytes] = await Promise.all([
     file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
     model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
-    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid', signal }).then((bytes) => ({ bytes, json: parseTokenizer(model, bytes) })),
+    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid', signal }),
   ]);
-  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerJson: tokenizerJson.json, tokenizerBytes: tokenizerJson.bytes };
+  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerBytes };
 }
 
 /** How a page reads model files besides their resource URIs. */

@@ -4,8 +4,14 @@
 // check's "a", occlusion's space) goes aside, so that it neither replaces them nor makes the page build its
 // tokenizer library (src/core/tokenizerBuild.ts).
 
-import type { TokenSpan, TokenizeOptions, LensTokenizer } from '../src/core/tokenizer';
+import type { ModelDescriptor } from '../src/core/protocol';
+import type { SliceOptions } from '../src/core/timeSlices';
+import { type TokenSpan, type TokenizeOptions, LensTokenizer } from '../src/core/tokenizer';
+import { libraryConfigOf } from '../src/core/tokenizerBuild';
+import type { PackedTokenizer } from '../src/core/tokenizerPacked';
+import { untilAborted } from '../src/core/runQueue';
 import { mark } from './marks';
+import { parseTokenizerFile } from './modelFetcher';
 
 /** Tokenizes a text as a model's tokenizer does, off the page's main thread when it can. */
 export type Tokenize = (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
@@ -15,7 +21,8 @@ export type Tokenize = (text: string, options: TokenizeOptions) => Promise<Token
  * engine tokenizes analysed text there, and with its own tokenizer when the worker fails.
  */
 export interface OffThreadTokenizers {
-  load(key: string, file: string, bytes: Uint8Array): void;
+  /** Resolves with the tokenizer the worker built, packed for the page's own copy (pageTokenizer). */
+  load(key: string, file: string, bytes: Uint8Array): Promise<PackedTokenizer>;
   tokenize(key: string, text: string, options: TokenizeOptions): Promise<TokenSpan[]>;
   unload(key: string): void;
 }
@@ -64,4 +71,27 @@ export function tokenizeSelection(id: string, tokenizer: LensTokenizer, worker: 
 /** A probe's route: the worker when the model is there (nothing kept), else or on its failure the page's tokenizer. */
 export function tokenizeAside(id: string, tokenizer: LensTokenizer, worker: OffThreadTokenizers | undefined, slot: () => TokenizeSlot | undefined): Tokenize {
   return async (text, options) => (worker && slot()?.offThread ? inWorker(worker, id, tokenizer, text, options) : tokenizer.tokenize(text, options));
+}
+
+/**
+ * The page's own copy of a model's tokenizer. From the worker's packed parts when given (the panel, which
+ * tokenizes only in the worker): the page then parses no JSON, and builds the library's tokenizer from the file only
+ * should the worker fail. Else, or when the worker did not load the file, from the file, in slices (libraryWhenUsed:
+ * LensTokenizer.inSlices). A cancelled load (signal) stops waiting for the worker.
+ */
+export async function pageTokenizer(model: ModelDescriptor, bytes: Uint8Array, packed: Promise<PackedTokenizer> | undefined, libraryWhenUsed: boolean, slices: SliceOptions, signal: AbortSignal): Promise<LensTokenizer> {
+  const file = model.manifest.tokenizer.file;
+  const parsed = () => parseTokenizerFile(model, bytes);
+  if (packed) {
+    let parts: PackedTokenizer | undefined;
+    try {
+      parts = await untilAborted(packed, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      // The file's own parse and build say what is wrong with it, if anything is.
+      console.warn(`Building the page's tokenizer from the file: the tokenizer worker did not load it (${err instanceof Error ? err.message : String(err)}).`);
+    }
+    if (parts) return LensTokenizer.fromPacked(parts, file, () => libraryConfigOf(parsed(), file), slices);
+  }
+  return LensTokenizer.inSlices(parsed(), file, { ...slices, libraryWhenUsed });
 }

@@ -1,14 +1,27 @@
 // Why: the worker that tokenizes for the page (see tokenizerWorkerProtocol.ts): the same LensTokenizer as the
-// page's own, loaded from the same tokenizer.json bytes, so its spans are the ones the page would compute.
+// page's own, loaded from the same tokenizer.json bytes, so its spans are the ones the page would compute. It
+// sends the page the parts it built, from which the page makes its own copy (src/core/tokenizerPacked.ts).
 
 import { LensError } from '../src/core/errors';
-import { Endpoint } from '../src/core/rpc';
+import { type Envelope, Endpoint } from '../src/core/rpc';
+import { finish } from '../src/core/timeSlices';
 import { LensTokenizer } from '../src/core/tokenizer';
+import { tokenizerSteps } from '../src/core/tokenizerBuild';
+import { type PackedTokenizer, packTokenizer } from '../src/core/tokenizerPacked';
 import type { TokenizerWorkerNotifications, TokenizerWorkerRequests } from './tokenizerWorkerProtocol';
 import { workerTransport } from './workerScript';
 
+/** The buffers of the packed tokenizer an answer carries, moved to the page rather than copied. */
+const moving = new Map<PackedTokenizer, ArrayBuffer[]>();
+function transferables(message: Envelope): Transferable[] {
+  if (message.kind !== 'response') return [];
+  const transfer = moving.get(message.result as PackedTokenizer) ?? [];
+  moving.delete(message.result as PackedTokenizer);
+  return transfer;
+}
+
 const page = new Endpoint<Record<string, never>, Record<string, never>, TokenizerWorkerRequests, TokenizerWorkerNotifications>(
-  workerTransport(() => []),
+  workerTransport(transferables),
   { peer: 'page' },
 );
 
@@ -17,11 +30,17 @@ const loaded = new Map<string, LensTokenizer | Error>();
 
 page.onRequest('load', ({ key, file, bytes }) => {
   try {
-    loaded.set(key, new LensTokenizer(JSON.parse(new TextDecoder().decode(bytes)) as unknown, file));
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    const parts = finish(tokenizerSteps(json, file));
+    loaded.set(key, new LensTokenizer(json, file, parts));
+    const { packed, transfer } = packTokenizer(parts);
+    moving.set(packed, transfer);
+    return packed;
   } catch (err) {
-    loaded.set(key, err instanceof Error ? err : new Error(String(err)));
+    const failure = err instanceof Error ? err : new Error(String(err));
+    loaded.set(key, failure);
+    throw failure; // the page builds its own copy from the file, which says what is wrong with it
   }
-  return null;
 });
 
 page.onRequest('tokenize', ({ key, text, options }) => {

@@ -4,10 +4,14 @@
 // carried by the typed request endpoint of src/core/rpc.ts.
 
 import type { TokenSpan, TokenizeOptions } from '../src/core/tokenizer';
+import type { PackedTokenizer } from '../src/core/tokenizerPacked';
 
 export interface TokenizerWorkerRequests {
-  /** Loads a tokenizer.json (its bytes, moved to the worker) under a key, replacing one loaded before. */
-  load: { params: { key: string; file: string; bytes: Uint8Array }; result: null };
+  /**
+   * Loads a tokenizer.json (its bytes, moved to the worker) under a key, replacing one loaded before; answers the
+   * parts it built, packed, from which the page builds its own copy without parsing the file (tokenizerPacked.ts).
+   */
+  load: { params: { key: string; file: string; bytes: Uint8Array }; result: PackedTokenizer };
   /** LensTokenizer.tokenize of the tokenizer loaded under key (a load that failed rejects with its error). */
   tokenize: { params: { key: string; text: string; options: TokenizeOptions }; result: TokenSpan[] };
   /** Forgets the tokenizer loaded under key. */

@@ -22,6 +22,7 @@ import { type SliceOptions, finish, finishInSlices } from './timeSlices';
 import { Derived, Placed, Spelling, atomsOf, alignNormalizer, byteText, findPiece, identity, rangesOf, utf8ByteOffsets } from './tokenAlignment';
 import { type Pipeline, type TokenizerParts, libraryTokenizer, tokenizerSteps } from './tokenizerBuild';
 import { Contents, ModelType, splitAtTokens, stripAround } from './tokenizerConfig';
+import { type PackedTokenizer, unpackedSteps } from './tokenizerPacked';
 import type { AddedTokenConfig } from './tokenizerConfig';
 
 export { utf8ByteOffsets } from './tokenAlignment';
@@ -101,8 +102,8 @@ const KEPT_ENCODINGS = 2;
 export class LensTokenizer {
   /** The library's tokenizer, built when first needed if it was left (see library()). */
   private lib: Tokenizer | undefined;
-  /** The library's configuration while its tokenizer is left until used (then dropped: it holds the whole file). */
-  private config: Record<string, unknown> | undefined;
+  /** What gives the library's configuration while its tokenizer is left until used (then dropped: it holds the whole file). */
+  private libraryConfig: (() => Record<string, unknown>) | undefined;
   private readonly type: ModelType;
   private readonly ids: Map<string, number>;
   private readonly tokens: string[];
@@ -127,7 +128,7 @@ export class LensTokenizer {
   constructor(json: unknown, private readonly file = 'tokenizer.json', parts: TokenizerParts = finish(tokenizerSteps(json, file))) {
     ({
       lib: this.lib,
-      config: this.config,
+      libraryConfig: this.libraryConfig,
       type: this.type,
       ids: this.ids,
       tokens: this.tokens,
@@ -143,7 +144,7 @@ export class LensTokenizer {
       hasNormalizer: this.hasNormalizer,
       tokenBytes: this.tokenBytes,
     } = parts);
-    if (this.lib) this.config = undefined;
+    if (this.lib) this.libraryConfig = undefined;
   }
 
   /**
@@ -155,6 +156,15 @@ export class LensTokenizer {
     return new LensTokenizer(json, file, await finishInSlices(tokenizerSteps(json, file, options.libraryWhenUsed), options));
   }
 
+  /**
+   * Builds the tokenizer in slices from the parts the tokenizer worker packed (tokenizerPacked.ts): no JSON to
+   * parse on the page. The library's tokenizer waits for the first encode, decode or tokenize, when
+   * libraryConfig (the parsed file's) builds it.
+   */
+  static async fromPacked(packed: PackedTokenizer, file: string, libraryConfig: () => Record<string, unknown>, options: SliceOptions): Promise<LensTokenizer> {
+    return new LensTokenizer(undefined, file, await finishInSlices(unpackedSteps(packed, libraryConfig), options));
+  }
+
   /** Whether the library's tokenizer exists (it may be left until used: inSlices' libraryWhenUsed). */
   get libraryBuilt(): boolean {
     return this.lib !== undefined;
@@ -163,8 +173,8 @@ export class LensTokenizer {
   /** The library's tokenizer, built now if it was left until used. */
   private library(): Tokenizer {
     if (!this.lib) {
-      this.lib = libraryTokenizer(this.config!, this.file);
-      this.config = undefined;
+      this.lib = libraryTokenizer(this.libraryConfig!(), this.file);
+      this.libraryConfig = undefined;
     }
     return this.lib;
   }

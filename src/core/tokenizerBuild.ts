@@ -19,10 +19,10 @@ export interface Pipeline {
 
 /** Everything LensTokenizer holds, computed from a tokenizer.json. */
 export interface TokenizerParts {
-  /** The library's tokenizer; undefined when left until first used (libraryWhenUsed): then `config` builds it. */
+  /** The library's tokenizer; undefined when left until first used (libraryWhenUsed): then `libraryConfig` gives what builds it. */
   lib: Tokenizer | undefined;
-  /** The library's configuration, as prepared from the file. */
-  config: Record<string, unknown>;
+  /** The library's configuration, as prepared from the file, while its tokenizer is left until used. */
+  libraryConfig: (() => Record<string, unknown>) | undefined;
   type: ModelType;
   ids: Map<string, number>;
   tokens: string[];
@@ -41,7 +41,12 @@ export interface TokenizerParts {
 }
 
 /** Vocabulary entries handled between two steps: about 1 ms of work each in Node. */
-const TOKENS_PER_STEP = 4096;
+export const TOKENS_PER_STEP = 4096;
+
+/** The library's configuration of a parsed tokenizer.json; a LensError names the file and field that are wrong. */
+export function libraryConfigOf(json: unknown, file: string): Record<string, unknown> {
+  return prepare(json, file).config;
+}
 
 /** The library's tokenizer of a prepared configuration; a LensError names the file and the field it cannot load. */
 export function libraryTokenizer(config: Record<string, unknown>, file: string): Tokenizer {
@@ -117,7 +122,7 @@ export function* tokenizerSteps(json: unknown, file: string, libraryWhenUsed = f
   }
   return {
     lib,
-    config,
+    libraryConfig: lib ? undefined : () => config,
     type,
     ids,
     tokens,

@@ -39,7 +39,7 @@ export class DiskFiles implements ModelFileSource {
     const modelBytes = new Uint8Array(readFileSync(model.modelUri));
     onProgress(modelBytes.length, modelBytes.length);
     const tokenizerBytes = new Uint8Array(readFileSync(model.tokenizerUri));
-    return { modelBytes, tokenizerJson: JSON.parse(new TextDecoder().decode(tokenizerBytes)) as unknown, tokenizerBytes };
+    return { modelBytes, tokenizerBytes };
   }
 }
 

@@ -1,13 +1,17 @@
 // LensTokenizer.inSlices (src/core/tokenizerBuild.ts) builds a tokenizer in steps, pausing between them, so that
 // the page's thread draws meanwhile. It must give the very tokenizer the constructor builds at once (the same
 // ids, ranges, display texts and bytes) for every kind of vocabulary, including one of GPT-2's size, must
-// actually pause, must report a damaged file exactly as the constructor does, and must stop when given up.
+// actually pause, must report a damaged file exactly as the constructor does, and must stop when given up. The
+// page's copy made from the tokenizer worker's packed parts (tokenizerPacked.ts) must be that tokenizer too.
 
 import * as assert from 'assert';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { LensError } from '../../src/core/errors';
+import { finish } from '../../src/core/timeSlices';
 import { LensTokenizer } from '../../src/core/tokenizer';
+import { libraryConfigOf, tokenizerSteps } from '../../src/core/tokenizerBuild';
+import { packTokenizer } from '../../src/core/tokenizerPacked';
 import { grownTokenizer } from '../bench/gpt2Model';
 
 const root = path.join(__dirname, '../..');
@@ -102,5 +106,56 @@ describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
   it('stops when the build is given up', async () => {
     const file = 'media/models/transformer/tokenizer.json';
     await assert.rejects(LensTokenizer.inSlices(read(file), file, { pause: async () => undefined, sliceMs: 0, cancelled: () => true }), (err: unknown) => err instanceof LensError && err.code === 'cancelled');
+  });
+});
+
+describe("the page's copy made from the tokenizer worker's parts (tokenizerPacked.ts)", () => {
+  /** As the worker packs its parts and postMessage moves them, then the page unpacks them in steps. */
+  async function throughWorker(json: unknown, file: string, libraryJson: () => unknown) {
+    const { packed, transfer } = packTokenizer(finish(tokenizerSteps(json, file)));
+    const moved = structuredClone(packed, { transfer });
+    let pauses = 0;
+    const tokenizer = await LensTokenizer.fromPacked(moved, file, () => libraryConfigOf(libraryJson(), file), { pause: async () => void pauses++, sliceMs: 0 });
+    return { tokenizer, pauses, transfer };
+  }
+
+  const kinds: Array<[string, string]> = [
+    ['byte-level BPE (bundled)', 'media/models/transformer/tokenizer.json'],
+    ['BPE with byte fallback', 'test/fixtures/tokenizers/bpe-byte-fallback.json'],
+    ['Unigram', 'test/fixtures/tokenizers/unigram.json'],
+    ['WordPiece, with a normalizer', 'test/fixtures/tokenizers/wordpiece.json'],
+  ];
+  for (const [kind, file] of kinds) {
+    it(`is the tokenizer the constructor gives, its library built only when first used: ${kind}`, async () => {
+      const { tokenizer, transfer } = await throughWorker(read(file), file, () => read(file));
+      assert.ok(!tokenizer.libraryBuilt, `${kind}: the library was built before its first use`);
+      assert.ok(transfer.length >= 2 && transfer.every((b) => b.byteLength === 0), `${kind}: the large tables were copied, not moved`);
+      assertSame(tokenizer, new LensTokenizer(read(file), file), kind);
+      assert.ok(tokenizer.libraryBuilt);
+    });
+  }
+
+  it('unpacks a vocabulary of GPT-2 size in steps of at most 4,096 tokens', async () => {
+    const { tokenizer, pauses } = await throughWorker(gpt2Sized(), 'gpt2-sized.json', gpt2Sized);
+    assert.strictEqual(tokenizer.vocabSize, 50257);
+    assert.ok(pauses >= 2 * Math.floor(50257 / 4096), `paused ${pauses} times`);
+    assertSame(tokenizer, new LensTokenizer(gpt2Sized(), 'gpt2-sized.json'), 'GPT-2-sized');
+  });
+
+  it('keeps the ids the file gives when an added token takes a vocabulary entry\'s id or text', async () => {
+    const file = 'media/models/transformer/tokenizer.json';
+    const json = read(file);
+    const vocab = (json.model as { vocab: Record<string, number> }).vocab;
+    const [first, second] = Object.keys(vocab).filter((t) => vocab[t] > 300);
+    // One added token takes the id of `first` under another text, one the text of `second` under a lower id.
+    const added = json.added_tokens as Array<Record<string, unknown>>;
+    added.push({ id: vocab[first], content: '<took-an-id>', special: true, single_word: false, lstrip: false, rstrip: false, normalized: false });
+    added.push({ id: 7, content: second, special: false, single_word: false, lstrip: false, rstrip: false, normalized: false });
+    const whole = new LensTokenizer(structuredClone(json), file);
+    const { tokenizer } = await throughWorker(structuredClone(json), file, () => structuredClone(json));
+    for (const text of [first, second, '<took-an-id>']) assert.strictEqual(tokenizer.idOf(text), whole.idOf(text), text);
+    assert.strictEqual(tokenizer.display(vocab[first]), whole.display(vocab[first]));
+    assert.strictEqual(tokenizer.display(7), whole.display(7));
+    assertSame(tokenizer, whole, 'added tokens over vocabulary entries');
   });
 });
