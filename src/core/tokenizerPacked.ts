@@ -5,32 +5,19 @@
 // moved), the small ones as they are; the page unpacks them in steps (src/core/timeSlices.ts).
 
 import { LensError } from './errors';
-import type { Spelling } from './tokenAlignment';
 import { TOKENS_PER_STEP, type TokenizerParts } from './tokenizerBuild';
-import type { AddedTokenConfig, Contents, ModelType } from './tokenizerConfig';
 
-/** A tokenizer's parts as the worker sends them (everything but the library's tokenizer). */
-export interface PackedTokenizer {
-  type: ModelType;
+/** A tokenizer's parts as the worker sends them (everything but the library's tokenizer): the small ones as they are. */
+export type PackedTokenizer = Omit<TokenizerParts, 'lib' | 'libraryConfig' | 'tokens' | 'ids' | 'tokenBytes'> & {
   /** Every token's text, in id order, joined; pieceEnds[id]: where token id's text ends; present[id]: 1 when id has a token. */
   pieces: string;
   pieceEnds: Uint32Array;
   present: Uint8Array;
   /** The ids by text that differ from "the highest id with that text" (an added token that took another's id or text). */
   idsBesides: Array<[string, number]>;
-  specialIds: Set<number>;
-  addedByContent: Map<string, AddedTokenConfig>;
-  rawAdded: Contents;
-  normalizedAdded: Contents;
-  spelling: Spelling;
-  wordPiecePrefix: string | null;
-  unkToken: string | null;
-  suffixes: string[];
-  byteFallback: boolean;
-  hasNormalizer: boolean;
   /** Byte-level vocabularies: every token's bytes, in id order, joined, and where each token's end. */
   tokenBytes: { bytes: Uint8Array; ends: Uint32Array } | null;
-}
+};
 
 /** Packs a tokenizer's parts (the worker's side), with the buffers to move rather than copy. */
 export function packTokenizer(parts: TokenizerParts): { packed: PackedTokenizer; transfer: ArrayBuffer[] } {

@@ -52,14 +52,16 @@ function damagedPreTokenizer(file: string): { damaged: Record<string, unknown>; 
   throw new Error(`${file} with an unknown pre-tokenizer loaded`);
 }
 
+/** One tokenizer file of each kind of vocabulary. */
+const KINDS: Array<[string, string]> = [
+  ['byte-level BPE (bundled)', 'media/models/transformer/tokenizer.json'],
+  ['BPE with byte fallback', 'test/fixtures/tokenizers/bpe-byte-fallback.json'],
+  ['Unigram', 'test/fixtures/tokenizers/unigram.json'],
+  ['WordPiece, with a normalizer', 'test/fixtures/tokenizers/wordpiece.json'],
+];
+
 describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
-  const kinds: Array<[string, string]> = [
-    ['byte-level BPE (bundled)', 'media/models/transformer/tokenizer.json'],
-    ['BPE with byte fallback', 'test/fixtures/tokenizers/bpe-byte-fallback.json'],
-    ['Unigram', 'test/fixtures/tokenizers/unigram.json'],
-    ['WordPiece', 'test/fixtures/tokenizers/wordpiece.json'],
-  ];
-  for (const [kind, file] of kinds) {
+  for (const [kind, file] of KINDS) {
     it(`gives the tokenizer the constructor gives, pausing between steps: ${kind}`, async () => {
       const { tokenizer, pauses } = await inSlices(read(file), file);
       assertSame(tokenizer, new LensTokenizer(read(file), file), kind);
@@ -119,13 +121,7 @@ describe("the page's copy made from the tokenizer worker's parts (tokenizerPacke
     return { tokenizer, pauses, transfer };
   }
 
-  const kinds: Array<[string, string]> = [
-    ['byte-level BPE (bundled)', 'media/models/transformer/tokenizer.json'],
-    ['BPE with byte fallback', 'test/fixtures/tokenizers/bpe-byte-fallback.json'],
-    ['Unigram', 'test/fixtures/tokenizers/unigram.json'],
-    ['WordPiece, with a normalizer', 'test/fixtures/tokenizers/wordpiece.json'],
-  ];
-  for (const [kind, file] of kinds) {
+  for (const [kind, file] of KINDS) {
     it(`is the tokenizer the constructor gives, its library built only when first used: ${kind}`, async () => {
       const { tokenizer, transfer } = await throughWorker(read(file), file, () => read(file));
       assert.ok(!tokenizer.libraryBuilt, `${kind}: the library was built before its first use`);
