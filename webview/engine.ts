@@ -102,8 +102,8 @@ interface ModelSlot extends TokenizeSlot {
   /** Byte progress, for whichever job waits for the download now. */
   onProgress?: (p: LoadProgress) => void;
   tokenizer?: LensTokenizer;
-  /** The tokenizer the worker built, packed, until the page's copy is made from it. */
-  packed?: Promise<PackedTokenizer>;
+  /** The tokenizer the worker built, packed (when asked), until the page's copy is made from it. */
+  packed?: Promise<PackedTokenizer | null>;
   runner?: ModelRunner;
   warm: boolean;
   /** The manifest's readout weights, read from the model bytes at load (the logit lens). */
@@ -313,11 +313,13 @@ export class Engine {
         files.catch(() => slot.files === files && (slot.files = undefined)); // a failed download is fetched again
         slot.files = files;
       }
-      const { modelBytes, externalData, tokenizerBytes } = await untilAborted(slot.files, signal);
+      const files = await untilAborted(slot.files, signal);
+      const { modelBytes, externalData } = files;
       mark('files');
       // The worker's tokenizer first: it builds while the page builds its own copy, or gives the page its parts.
+      const onlyOffThread = !!this.options.tokenizeOnlyOffThread && !!this.options.tokenizers;
       if (this.options.tokenizers && !slot.offThread) {
-        slot.packed = this.options.tokenizers.load(id, model.manifest.tokenizer.file, tokenizerBytes.slice()); // a copy moves: a retry still has the bytes
+        slot.packed = this.options.tokenizers.load(id, model.manifest.tokenizer.file, files.tokenizerBytes.slice(), onlyOffThread); // a copy moves: a retry still has the bytes
         slot.packed.catch(() => undefined); // the page's copy then comes from the file, which says what is wrong
         slot.offThread = true;
       }
@@ -327,9 +329,8 @@ export class Engine {
       // (tokenizerPacked.ts: no JSON parsed here) and leaves out the library's tokenizer, the one long step; it is
       // built should the worker fail.
       if (!slot.tokenizer) {
-        const onlyOffThread = !!this.options.tokenizeOnlyOffThread && !!slot.offThread;
         const slices = { pause: yieldToUi, cancelled: () => signal.aborted };
-        slot.tokenizer = await pageTokenizer(model, tokenizerBytes, onlyOffThread ? slot.packed : undefined, onlyOffThread, slices, signal);
+        slot.tokenizer = await pageTokenizer(model, files, onlyOffThread ? slot.packed : undefined, onlyOffThread, slices, signal);
         slot.packed = undefined;
         await yieldToUi(); // building the tokenizer and reading the model's graph: two tasks (53 ms as one, bench:profile --cold)
       }

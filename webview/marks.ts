@@ -10,6 +10,7 @@ export type Step =
   | 'instantiated' // the probe model's session is created (the first one of a build compiles the binary)
   | 'backend' // onnxruntime's worker, binary and probe are ready
   | 'files' // the model's files are fetched
+  | 'packed' // the page's tokenizer is made from the tokenizer worker's parts (the panel)
   | 'session' // its session is created (in the worker)
   | 'warm' // its warm-up run and sanity check are done
   | 'tokenized' // the tokenizer worker tokenized a text for an analysis (the latest)

@@ -15,8 +15,9 @@ export interface ModelFiles {
   modelBytes: Uint8Array;
   /** The weights of a model saved with ONNX external data (manifest field externalData). */
   externalData?: Uint8Array;
-  /** Parsed only where needed (parseTokenizerFile): the tokenizer worker's copy may spare the page that. */
   tokenizerBytes: Uint8Array;
+  /** The tokenizer file parsed as it arrived, for a fetcher that parses (the panel's does not: tokenizerPacked.ts). */
+  tokenizerJson?: unknown;
 }
 
 /** Where an engine reads a model's files (the page's ModelFetcher; bytes from disk in Node tests). */
@@ -98,12 +99,12 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     const reader = downloads && expectedBytes !== undefined && expectedBytes >= WORKER_READ_FROM_BYTES ? downloads.fetchBytes.bind(downloads) : fetchBytes;
     return served.fetchBytes(uri, options, direct, reader);
   };
-  const [modelBytes, externalData, tokenizerBytes] = await Promise.all([
+  const [modelBytes, externalData, tokenizer] = await Promise.all([
     file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
     model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
-    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid', signal }),
+    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid', signal }).then((bytes) => ({ bytes, ...(routes.parseTokenizer ? { json: parseTokenizerFile(model, bytes) } : {}) })),
   ]);
-  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerBytes };
+  return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerBytes: tokenizer.bytes, ...('json' in tokenizer ? { tokenizerJson: tokenizer.json } : {}) };
 }
 
 /** How a page reads model files besides their resource URIs. */
@@ -112,6 +113,8 @@ interface FetchRoutes {
   hostReadFrom: number;
   /** The page's routes to the host's file server (none: every file goes the direct way). */
   served: FileRoutes;
+  /** Whether the tokenizer file is parsed as soon as it arrives, while the model's file may still be on its way. */
+  parseTokenizer: boolean;
   /** Where large files from the file server are read, off the page's thread (absent: on it). */
   downloads?: OffThreadReader;
 }
@@ -145,10 +148,12 @@ export class ModelFetcher implements ModelFileSource {
   /**
    * readFromHost: how files of at least hostReadFrom bytes are read through the host (absent: every file
    * through its resource URI); served: the page's routes to the host's file server, tried first; downloads:
-   * where files of at least WORKER_READ_FROM_BYTES are read from the file server (the fetcher disposes it).
+   * where files of at least WORKER_READ_FROM_BYTES are read from the file server (the fetcher disposes it);
+   * parseTokenizer: parse the tokenizer file as it arrives (false for the panel, whose engine makes its tokenizer
+   * from the tokenizer worker's parts and parses the file only should the worker fail: src/core/tokenizerPacked.ts).
    */
-  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served = new FileRoutes(), downloads?: OffThreadReader) {
-    this.routes = { readFromHost, hostReadFrom, served, downloads };
+  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served = new FileRoutes(), downloads?: OffThreadReader, parseTokenizer = true) {
+    this.routes = { readFromHost, hostReadFrom, served, downloads, parseTokenizer };
   }
 
   /**

@@ -62,8 +62,8 @@ class PanelPage {
   private engine = newEngineSlot();
   /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
   private readonly routes = new FileRoutes(fileRoutesOf(document.body));
-  /** Model files, fetched once for this page's engines (the first ahead of the backend). */
-  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes));
+  /** Model files, fetched once for this page's engines (the first ahead of the backend); the tokenizer file unparsed. */
+  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes), false);
   private current: { selection: SelectionSummary; modelId: string } | null = null;
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
   /** Answers the host's influenceAt for the summary last posted, when it offers rollout on demand. */

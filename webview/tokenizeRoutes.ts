@@ -9,9 +9,9 @@ import type { SliceOptions } from '../src/core/timeSlices';
 import { type TokenSpan, type TokenizeOptions, LensTokenizer } from '../src/core/tokenizer';
 import { libraryConfigOf } from '../src/core/tokenizerBuild';
 import type { PackedTokenizer } from '../src/core/tokenizerPacked';
-import { untilAborted } from '../src/core/runQueue';
+import { cancelledError, untilAborted } from '../src/core/runQueue';
 import { mark } from './marks';
-import { parseTokenizerFile } from './modelFetcher';
+import { type ModelFiles, parseTokenizerFile } from './modelFetcher';
 
 /** Tokenizes a text as a model's tokenizer does, off the page's main thread when it can. */
 export type Tokenize = (text: string, options: TokenizeOptions) => Promise<TokenSpan[]>;
@@ -21,8 +21,8 @@ export type Tokenize = (text: string, options: TokenizeOptions) => Promise<Token
  * engine tokenizes analysed text there, and with its own tokenizer when the worker fails.
  */
 export interface OffThreadTokenizers {
-  /** Resolves with the tokenizer the worker built, packed for the page's own copy (pageTokenizer). */
-  load(key: string, file: string, bytes: Uint8Array): Promise<PackedTokenizer>;
+  /** Resolves, when asked to pack, with the tokenizer the worker built, packed for the page's own copy (pageTokenizer). */
+  load(key: string, file: string, bytes: Uint8Array, pack: boolean): Promise<PackedTokenizer | null>;
   tokenize(key: string, text: string, options: TokenizeOptions): Promise<TokenSpan[]>;
   unload(key: string): void;
 }
@@ -76,22 +76,26 @@ export function tokenizeAside(id: string, tokenizer: LensTokenizer, worker: OffT
 /**
  * The page's own copy of a model's tokenizer. From the worker's packed parts when given (the panel, which
  * tokenizes only in the worker): the page then parses no JSON, and builds the library's tokenizer from the file only
- * should the worker fail. Else, or when the worker did not load the file, from the file, in slices (libraryWhenUsed:
- * LensTokenizer.inSlices). A cancelled load (signal) stops waiting for the worker.
+ * should the worker fail. Else, or when the worker did not load the file, from the file (parsed as it arrived, or
+ * now), in slices (libraryWhenUsed: LensTokenizer.inSlices). A cancelled load (signal) stops waiting for the worker.
  */
-export async function pageTokenizer(model: ModelDescriptor, bytes: Uint8Array, packed: Promise<PackedTokenizer> | undefined, libraryWhenUsed: boolean, slices: SliceOptions, signal: AbortSignal): Promise<LensTokenizer> {
+export async function pageTokenizer(model: ModelDescriptor, files: Pick<ModelFiles, 'tokenizerBytes' | 'tokenizerJson'>, packed: Promise<PackedTokenizer | null> | undefined, libraryWhenUsed: boolean, slices: SliceOptions, signal: AbortSignal): Promise<LensTokenizer> {
   const file = model.manifest.tokenizer.file;
-  const parsed = () => parseTokenizerFile(model, bytes);
+  const parsed = () => files.tokenizerJson ?? parseTokenizerFile(model, files.tokenizerBytes);
   if (packed) {
-    let parts: PackedTokenizer | undefined;
+    let parts: PackedTokenizer | null = null;
     try {
       parts = await untilAborted(packed, signal);
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (signal.aborted) throw cancelledError('exclusive');
       // The file's own parse and build say what is wrong with it, if anything is.
       console.warn(`Building the page's tokenizer from the file: the tokenizer worker did not load it (${err instanceof Error ? err.message : String(err)}).`);
     }
-    if (parts) return LensTokenizer.fromPacked(parts, file, () => libraryConfigOf(parsed(), file), slices);
+    if (parts) {
+      const tokenizer = await LensTokenizer.fromPacked(parts, file, () => libraryConfigOf(parsed(), file), slices);
+      mark('packed');
+      return tokenizer;
+    }
   }
   return LensTokenizer.inSlices(parsed(), file, { ...slices, libraryWhenUsed });
 }

@@ -23,11 +23,11 @@ export class TokenizerWorkerClient implements OffThreadTokenizers {
 
   /**
    * The bytes move to the worker (the caller's array is empty afterwards when it owned its whole buffer); resolves
-   * with the parts it built, packed. A failed load also fails the key's tokenize requests.
+   * with the parts it built, packed, when asked to pack (else null). A failed load also fails the key's tokenize requests.
    */
-  load(key: string, file: string, bytes: Uint8Array): Promise<PackedTokenizer> {
+  load(key: string, file: string, bytes: Uint8Array, pack: boolean): Promise<PackedTokenizer | null> {
     const owned = wholeBuffer(bytes);
-    return this.connection.request('load', { key, file, bytes }, owned ? [owned] : [], { timeoutMs: LOAD_TIMEOUT_MS });
+    return this.connection.request('load', { key, file, bytes, pack }, owned ? [owned] : [], { timeoutMs: LOAD_TIMEOUT_MS });
   }
 
   tokenize(key: string, text: string, options: TokenizeOptions): Promise<TokenSpan[]> {

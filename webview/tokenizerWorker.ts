@@ -6,7 +6,7 @@ import { LensError } from '../src/core/errors';
 import { type Envelope, Endpoint } from '../src/core/rpc';
 import { finish } from '../src/core/timeSlices';
 import { LensTokenizer } from '../src/core/tokenizer';
-import { tokenizerSteps } from '../src/core/tokenizerBuild';
+import { type TokenizerParts, tokenizerSteps } from '../src/core/tokenizerBuild';
 import { type PackedTokenizer, packTokenizer } from '../src/core/tokenizerPacked';
 import type { TokenizerWorkerNotifications, TokenizerWorkerRequests } from './tokenizerWorkerProtocol';
 import { workerTransport } from './workerScript';
@@ -28,19 +28,23 @@ const page = new Endpoint<Record<string, never>, Record<string, never>, Tokenize
 /** By key: the tokenizer, or why its file could not be loaded. */
 const loaded = new Map<string, LensTokenizer | Error>();
 
-page.onRequest('load', ({ key, file, bytes }) => {
+page.onRequest('load', ({ key, file, bytes, pack }) => {
+  let parts: TokenizerParts;
   try {
     const json = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-    const parts = finish(tokenizerSteps(json, file));
+    // Packed for the page, the parts go before the library's tokenizer is built (the one long step, 55–92 ms for
+    // GPT-2's vocabulary): the first tokenize builds it.
+    parts = finish(tokenizerSteps(json, file, pack));
     loaded.set(key, new LensTokenizer(json, file, parts));
-    const { packed, transfer } = packTokenizer(parts);
-    moving.set(packed, transfer);
-    return packed;
   } catch (err) {
     const failure = err instanceof Error ? err : new Error(String(err));
     loaded.set(key, failure);
     throw failure; // the page builds its own copy from the file, which says what is wrong with it
   }
+  if (!pack) return null;
+  const { packed, transfer } = packTokenizer(parts); // a failure here leaves the worker's tokenizer in place
+  moving.set(packed, transfer);
+  return packed;
 });
 
 page.onRequest('tokenize', ({ key, text, options }) => {

@@ -8,10 +8,11 @@ import type { PackedTokenizer } from '../src/core/tokenizerPacked';
 
 export interface TokenizerWorkerRequests {
   /**
-   * Loads a tokenizer.json (its bytes, moved to the worker) under a key, replacing one loaded before; answers the
-   * parts it built, packed, from which the page builds its own copy without parsing the file (tokenizerPacked.ts).
+   * Loads a tokenizer.json (its bytes, moved to the worker) under a key, replacing one loaded before; with pack,
+   * answers the parts it built, packed, from which the page makes its own copy without parsing the file
+   * (tokenizerPacked.ts), before it builds the library's tokenizer (left for the first tokenize); else null.
    */
-  load: { params: { key: string; file: string; bytes: Uint8Array }; result: PackedTokenizer };
+  load: { params: { key: string; file: string; bytes: Uint8Array; pack: boolean }; result: PackedTokenizer | null };
   /** LensTokenizer.tokenize of the tokenizer loaded under key (a load that failed rejects with its error). */
   tokenize: { params: { key: string; text: string; options: TokenizeOptions }; result: TokenSpan[] };
   /** Forgets the tokenizer loaded under key. */

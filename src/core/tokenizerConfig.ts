@@ -63,7 +63,7 @@ export function prepare(json: unknown, file: string): { config: Json; model: Jso
   const addedTokens = json.added_tokens ?? [];
   if (!Array.isArray(addedTokens)) throw fail('added_tokens', 'an array', addedTokens);
   addedTokens.forEach((t, i) => {
-    if (!isObject(t) || !Number.isInteger(t.id) || typeof t.content !== 'string') throw fail(`added_tokens[${i}]`, 'an object with an integer "id" and a string "content"', t);
+    if (!isObject(t) || !Number.isInteger(t.id) || (t.id as number) < 0 || typeof t.content !== 'string') throw fail(`added_tokens[${i}]`, 'an object with a non-negative integer "id" and a string "content"', t);
   });
   // Old Metaspace files say add_prefix_space; the library reads only prepend_scheme.
   const fix = (node: unknown) => {

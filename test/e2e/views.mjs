@@ -34,6 +34,7 @@ async function expectAnalysis(panel, fileName, text) {
   assert.equal(Number(count?.replace(/,/g, '')), result.tokens.length, `the timings (${result.timings}) count the tokens shown`);
   // Tokenized off the page's main thread (webview/tokenizerWorker.ts), not by the page's fallback.
   assert.ok(await panel.evaluate(() => performance.getEntriesByName('lens:tokenized').length > 0), 'the tokenizer worker tokenized the selection');
+  assert.ok(await panel.evaluate(() => performance.getEntriesByName('lens:packed').length > 0), 'the page made its tokenizer from the tokenizer worker\'s parts');
   // Its predictions ranked in the logits worker (webview/logitsWorker.ts), not by the page's fallback: the mark
   // (each keeps its latest time) comes after the host's request for this analysis.
   const [request, predicted] = await panel.evaluate(() => ['request', 'predicted'].map((step) => performance.getEntriesByName(`lens:${step}`).at(-1)?.startTime ?? null));

@@ -27,9 +27,10 @@ class RecordingTokenizers implements OffThreadTokenizers {
   readonly calls: Array<{ text: string; options: TokenizeOptions; sessionsCreated: number }> = [];
   private readonly loaded = new Map<string, LensTokenizer>();
   constructor(private readonly ort: CountingOrt) {}
-  async load(key: string, file: string, bytes: Uint8Array): Promise<PackedTokenizer> {
+  async load(key: string, file: string, bytes: Uint8Array, pack: boolean): Promise<PackedTokenizer | null> {
+    assert.ok(pack, 'the panel\'s engine asks for the packed parts');
     const json = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-    const parts = finish(tokenizerSteps(json, file));
+    const parts = finish(tokenizerSteps(json, file, pack));
     this.loaded.set(key, new LensTokenizer(json, file, parts));
     // As the worker answers (tokenizerWorker.ts); one more special id marks the page's copy as made from it.
     const { packed } = packTokenizer(parts);

@@ -240,6 +240,11 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(resourceReads, [], 'nothing went through the resource URIs');
     assert.ok(Buffer.from(served.modelBytes).equals(readFileSync(path.join(dir, 'model.onnx'))));
     assert.ok(Buffer.from(served.tokenizerBytes).equals(readFileSync(path.join(dir, 'tokenizer.json'))));
+    assert.deepStrictEqual(served.tokenizerJson, JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')), 'parsed as it arrived');
+    // The panel's fetcher leaves the tokenizer file unparsed: its engine makes the tokenizer from the worker's parts.
+    const unparsed = await new ModelFetcher(undefined, undefined, routes, undefined, false).files(model, () => undefined);
+    assert.ok(Buffer.from(unparsed.tokenizerBytes).equals(readFileSync(path.join(dir, 'tokenizer.json'))));
+    assert.strictEqual(unparsed.tokenizerJson, undefined);
     share.dispose(); // the server now answers 404 for this page
     const fallen = await new ModelFetcher(undefined, undefined, routes).files(model, () => undefined);
     assert.deepStrictEqual(fallen.modelBytes, served.modelBytes);

@@ -280,7 +280,8 @@ describe('broken tokenizer files', () => {
     ['BPE without merges', () => ({ ...wordpiece(), model: { type: 'BPE', vocab: { a: 0 } } }), /"model\.merges" should be an array/],
     ['a bad Unigram entry', () => ({ ...wordpiece(), model: { type: 'Unigram', vocab: [['a', -1], ['b']] } }), /"model\.vocab\[1\]" should be a \[piece, score\] pair, but found an array/],
     ['an untyped model without merges or WordPiece fields', () => ({ ...wordpiece(), model: { vocab: { a: 0 } } }), /"model\.type" should be one of .* but it is missing/],
-    ['a bad added token', () => ({ ...wordpiece(), added_tokens: [{ content: 'x' }] }), /"added_tokens\[0\]" should be an object with an integer "id"/],
+    ['a bad added token', () => ({ ...wordpiece(), added_tokens: [{ content: 'x' }] }), /"added_tokens\[0\]" should be an object with a non-negative integer "id"/],
+    ['an added token with a negative id', () => ({ ...wordpiece(), added_tokens: [{ id: -1, content: 'x' }] }), /"added_tokens\[0\]" should be an object with a non-negative integer "id" and a string "content", but found/],
     ['an unknown normalizer', () => ({ ...wordpiece(), normalizer: { type: 'Klingon' } }), /bad\.json: "normalizer" could not be loaded.*Klingon/],
     ['an unknown pre-tokenizer', () => ({ ...wordpiece(), pre_tokenizer: { type: 'Klingon' } }), /bad\.json: "pre_tokenizer" could not be loaded.*Klingon/],
   ];
