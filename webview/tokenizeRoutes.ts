@@ -81,7 +81,9 @@ export function tokenizeAside(id: string, tokenizer: LensTokenizer, worker: OffT
  */
 export async function pageTokenizer(model: ModelDescriptor, files: Pick<ModelFiles, 'tokenizerBytes' | 'tokenizerJson'>, packed: Promise<PackedTokenizer | null> | undefined, libraryWhenUsed: boolean, slices: SliceOptions, signal: AbortSignal): Promise<LensTokenizer> {
   const file = model.manifest.tokenizer.file;
-  const parsed = () => files.tokenizerJson ?? parseTokenizerFile(model, files.tokenizerBytes);
+  // Only these two: the page's tokenizer keeps `parsed` until its library is built, and must not keep the model's bytes.
+  const { tokenizerBytes, tokenizerJson } = files;
+  const parsed = () => tokenizerJson ?? parseTokenizerFile(model, tokenizerBytes);
   if (packed) {
     let parts: PackedTokenizer | null = null;
     try {
