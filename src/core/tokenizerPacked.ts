@@ -1,6 +1,6 @@
 // Why: the page needs its own copy of a model's tokenizer (token texts, bytes, special flags), and the tokenizer
 // worker builds the same tokenizer from the same file. Parsing a real tokenizer.json on the page was one long
-// task (60–122 ms for GPT-2's 50,257 tokens in a cold command, bench:profile), before any building. So the
+// task (60–152 ms for GPT-2's 50,257 tokens in cold commands, bench:profile), before any building. So the
 // worker sends the page what it built: the large tables packed into one string and a few typed arrays (one copy,
 // moved), the small ones as they are; the page unpacks them in steps (src/core/timeSlices.ts).
 
