@@ -2,7 +2,8 @@
 // on the page otherwise or when the worker fails: the same spans either way. The selection's tokens are kept,
 // since the panel counts them before the analysis tokenizes them again; a probe (a warm-up text, the memory
 // check's "a", occlusion's space) goes aside, so that it neither replaces them nor makes the page build its
-// tokenizer library (src/core/tokenizerBuild.ts).
+// tokenizer library (src/core/tokenizerBuild.ts). The page's own copy of the tokenizer comes from the worker's
+// parts, or from the file when the worker cannot give them (pageTokenizer).
 
 import type { ModelDescriptor } from '../src/core/protocol';
 import type { SliceOptions } from '../src/core/timeSlices';
