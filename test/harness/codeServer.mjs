@@ -318,6 +318,11 @@ export function writeUserSettings(userDataDir, extra = {}) {
     ...extra,
   };
   writeFileSync(join(userDataDir, 'User/settings.json'), JSON.stringify(settings, null, 2));
+  // code-server's windows are remote ones: a setting of machine scope (attentionLens.modelFolders) belongs in the
+  // remote machine's settings, where VS Code reads it in every window. From the user settings alone it reached the
+  // extension in a first window but not in a reloaded one, whose restored panel then offered only the bundled models.
+  mkdirSync(join(userDataDir, 'Machine'), { recursive: true });
+  writeFileSync(join(userDataDir, 'Machine/settings.json'), JSON.stringify(extra, null, 2));
 }
 
 /**
