@@ -8,7 +8,6 @@
 import type { ModelDescriptor } from '../src/core/protocol';
 import type { SliceOptions } from '../src/core/timeSlices';
 import { type TokenSpan, type TokenizeOptions, LensTokenizer } from '../src/core/tokenizer';
-import { libraryConfigOf } from '../src/core/tokenizerBuild';
 import type { PackedTokenizer } from '../src/core/tokenizerPacked';
 import { cancelledError, untilAborted } from '../src/core/runQueue';
 import { mark } from './marks';
@@ -95,7 +94,7 @@ export async function pageTokenizer(model: ModelDescriptor, files: Pick<ModelFil
       console.warn(`Building the page's tokenizer from the file: the tokenizer worker did not load it (${err instanceof Error ? err.message : String(err)}).`);
     }
     if (parts) {
-      const tokenizer = await LensTokenizer.fromPacked(parts, file, () => libraryConfigOf(parsed(), file), slices);
+      const tokenizer = await LensTokenizer.fromPacked(parts, file, parsed, slices);
       mark('packed');
       return tokenizer;
     }

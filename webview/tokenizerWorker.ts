@@ -7,17 +7,14 @@ import { type Envelope, Endpoint } from '../src/core/rpc';
 import { finish } from '../src/core/timeSlices';
 import { LensTokenizer } from '../src/core/tokenizer';
 import { type TokenizerParts, tokenizerSteps } from '../src/core/tokenizerBuild';
-import { type PackedTokenizer, packTokenizer } from '../src/core/tokenizerPacked';
+import { type PackedTokenizer, packTokenizer, packedBuffers } from '../src/core/tokenizerPacked';
 import type { TokenizerWorkerNotifications, TokenizerWorkerRequests } from './tokenizerWorkerProtocol';
 import { workerTransport } from './workerScript';
 
-/** The buffers of the packed tokenizer an answer carries, moved to the page rather than copied. */
-const moving = new Map<PackedTokenizer, ArrayBuffer[]>();
+/** The large tables of the packed tokenizer a load answers with move to the page rather than being copied. */
 function transferables(message: Envelope): Transferable[] {
-  if (message.kind !== 'response') return [];
-  const transfer = moving.get(message.result as PackedTokenizer) ?? [];
-  moving.delete(message.result as PackedTokenizer);
-  return transfer;
+  const result = message.kind === 'response' ? message.result : undefined;
+  return typeof result === 'object' && result !== null && 'pieceEnds' in result ? packedBuffers(result as PackedTokenizer) : [];
 }
 
 const page = new Endpoint<Record<string, never>, Record<string, never>, TokenizerWorkerRequests, TokenizerWorkerNotifications>(
@@ -42,9 +39,7 @@ page.onRequest('load', ({ key, file, bytes, pack }) => {
     throw failure; // the page builds its own copy from the file, which says what is wrong with it
   }
   if (!pack) return null;
-  const { packed, transfer } = packTokenizer(parts); // a failure here leaves the worker's tokenizer in place
-  moving.set(packed, transfer);
-  return packed;
+  return packTokenizer(parts); // a failure here leaves the worker's tokenizer in place
 });
 
 page.onRequest('tokenize', ({ key, text, options }) => {

@@ -158,11 +158,11 @@ export class LensTokenizer {
 
   /**
    * Builds the tokenizer in slices from the parts the tokenizer worker packed (tokenizerPacked.ts): no JSON to
-   * parse on the page. The library's tokenizer waits for the first encode, decode or tokenize, when
-   * libraryConfig (the parsed file's) builds it.
+   * parse on the page. The library's tokenizer waits for the first encode, decode or tokenize, when json() (the
+   * parsed file) gives its configuration.
    */
-  static async fromPacked(packed: PackedTokenizer, file: string, libraryConfig: () => Record<string, unknown>, options: SliceOptions): Promise<LensTokenizer> {
-    return new LensTokenizer(undefined, file, await finishInSlices(unpackedSteps(packed, libraryConfig), options));
+  static async fromPacked(packed: PackedTokenizer, file: string, json: () => unknown, options: SliceOptions): Promise<LensTokenizer> {
+    return new LensTokenizer(undefined, file, await finishInSlices(unpackedSteps(packed, file, json), options));
   }
 
   /** Whether the library's tokenizer exists (it may be left until used: inSlices' libraryWhenUsed). */

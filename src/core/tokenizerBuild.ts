@@ -43,11 +43,6 @@ export interface TokenizerParts {
 /** Vocabulary entries handled between two steps: about 1 ms of work each in Node. */
 export const TOKENS_PER_STEP = 4096;
 
-/** The library's configuration of a parsed tokenizer.json; a LensError names the file and field that are wrong. */
-export function libraryConfigOf(json: unknown, file: string): Record<string, unknown> {
-  return prepare(json, file).config;
-}
-
 /** The library's tokenizer of a prepared configuration; a LensError names the file and the field it cannot load. */
 export function libraryTokenizer(config: Record<string, unknown>, file: string): Tokenizer {
   try {

@@ -6,6 +6,7 @@
 
 import { LensError } from './errors';
 import { TOKENS_PER_STEP, type TokenizerParts } from './tokenizerBuild';
+import { prepare } from './tokenizerConfig';
 
 /** A tokenizer's parts as the worker sends them (everything but the library's tokenizer): the small ones as they are. */
 export type PackedTokenizer = Omit<TokenizerParts, 'lib' | 'libraryConfig' | 'tokens' | 'ids' | 'tokenBytes'> & {
@@ -19,8 +20,8 @@ export type PackedTokenizer = Omit<TokenizerParts, 'lib' | 'libraryConfig' | 'to
   tokenBytes: { bytes: Uint8Array; ends: Uint32Array } | null;
 };
 
-/** Packs a tokenizer's parts (the worker's side), with the buffers to move rather than copy. */
-export function packTokenizer(parts: TokenizerParts): { packed: PackedTokenizer; transfer: ArrayBuffer[] } {
+/** Packs a tokenizer's parts (the worker's side); packedBuffers says what to move rather than copy. */
+export function packTokenizer(parts: TokenizerParts): PackedTokenizer {
   const { tokens, ids, tokenBytes } = parts;
   const count = tokens.length;
   const pieceEnds = new Uint32Array(count);
@@ -50,16 +51,21 @@ export function packTokenizer(parts: TokenizerParts): { packed: PackedTokenizer;
     packedBytes = { bytes, ends };
   }
   const { lib: _lib, libraryConfig: _config, tokens: _tokens, ids: _ids, tokenBytes: _bytes, ...small } = parts;
-  const packed: PackedTokenizer = { ...small, pieces: texts.join(''), pieceEnds, present, idsBesides, tokenBytes: packedBytes };
-  const transfer = [pieceEnds.buffer, present.buffer, ...(packedBytes ? [packedBytes.bytes.buffer, packedBytes.ends.buffer] : [])];
-  return { packed, transfer: transfer.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer) };
+  return { ...small, pieces: texts.join(''), pieceEnds, present, idsBesides, tokenBytes: packedBytes };
+}
+
+/** The buffers of a packed tokenizer's large tables: each its own, so they can move to another thread. */
+export function packedBuffers(packed: PackedTokenizer): ArrayBuffer[] {
+  const { pieceEnds, present, tokenBytes } = packed;
+  const views = [pieceEnds, present, ...(tokenBytes ? [tokenBytes.bytes, tokenBytes.ends] : [])];
+  return views.map((v) => v.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
 }
 
 /**
  * The parts again from a packed tokenizer (the page's side), in steps of TOKENS_PER_STEP tokens; the library's
- * tokenizer is left until used, when libraryConfig gives its configuration.
+ * tokenizer is left until used, when its configuration comes from json() (the parsed file).
  */
-export function* unpackedSteps(packed: PackedTokenizer, libraryConfig: () => Record<string, unknown>): Generator<void, TokenizerParts> {
+export function* unpackedSteps(packed: PackedTokenizer, file: string, json: () => unknown): Generator<void, TokenizerParts> {
   const { pieces, pieceEnds, present, idsBesides, tokenBytes: packedBytes } = packed;
   const count = pieceEnds.length;
   if (present.length !== count || (count > 0 && pieceEnds[count - 1] !== pieces.length)) throw new LensError('internal', 'The tokenizer worker sent a tokenizer whose tables disagree in length.');
@@ -92,5 +98,5 @@ export function* unpackedSteps(packed: PackedTokenizer, libraryConfig: () => Rec
     tokenBytes.length = count;
   }
   const { type, specialIds, addedByContent, rawAdded, normalizedAdded, spelling, wordPiecePrefix, unkToken, suffixes, byteFallback, hasNormalizer } = packed;
-  return { lib: undefined, libraryConfig, type, ids, tokens, specialIds, addedByContent, rawAdded, normalizedAdded, spelling, wordPiecePrefix, unkToken, suffixes, byteFallback, hasNormalizer, tokenBytes };
+  return { lib: undefined, libraryConfig: () => prepare(json(), file).config, type, ids, tokens, specialIds, addedByContent, rawAdded, normalizedAdded, spelling, wordPiecePrefix, unkToken, suffixes, byteFallback, hasNormalizer, tokenBytes };
 }

@@ -33,7 +33,7 @@ class RecordingTokenizers implements OffThreadTokenizers {
     const parts = finish(tokenizerSteps(json, file, pack));
     this.loaded.set(key, new LensTokenizer(json, file, parts));
     // As the worker answers (tokenizerWorker.ts); one more special id marks the page's copy as made from it.
-    const { packed } = packTokenizer(parts);
+    const packed = packTokenizer(parts);
     packed.specialIds = new Set([...packed.specialIds, MARKED_SPECIAL]);
     return packed;
   }

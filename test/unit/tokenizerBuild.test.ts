@@ -10,8 +10,8 @@ import * as path from 'path';
 import { LensError } from '../../src/core/errors';
 import { finish } from '../../src/core/timeSlices';
 import { LensTokenizer } from '../../src/core/tokenizer';
-import { libraryConfigOf, tokenizerSteps } from '../../src/core/tokenizerBuild';
-import { packTokenizer } from '../../src/core/tokenizerPacked';
+import { tokenizerSteps } from '../../src/core/tokenizerBuild';
+import { packTokenizer, packedBuffers } from '../../src/core/tokenizerPacked';
 import { grownTokenizer } from '../bench/gpt2Model';
 
 const root = path.join(__dirname, '../..');
@@ -114,10 +114,11 @@ describe('building a tokenizer in slices (LensTokenizer.inSlices)', () => {
 describe("the page's copy made from the tokenizer worker's parts (tokenizerPacked.ts)", () => {
   /** As the worker packs its parts and postMessage moves them, then the page unpacks them in steps. */
   async function throughWorker(json: unknown, file: string, libraryJson: () => unknown) {
-    const { packed, transfer } = packTokenizer(finish(tokenizerSteps(json, file)));
+    const packed = packTokenizer(finish(tokenizerSteps(json, file)));
+    const transfer = packedBuffers(packed);
     const moved = structuredClone(packed, { transfer });
     let pauses = 0;
-    const tokenizer = await LensTokenizer.fromPacked(moved, file, () => libraryConfigOf(libraryJson(), file), { pause: async () => void pauses++, sliceMs: 0 });
+    const tokenizer = await LensTokenizer.fromPacked(moved, file, libraryJson, { pause: async () => void pauses++, sliceMs: 0 });
     return { tokenizer, pauses, transfer };
   }
 
