@@ -26,3 +26,18 @@ export function prefixOfTokens(tokenizer, text, limit) {
   return { text: prefix, tokens: tokenizer.tokenize(prefix).length };
 }
 
+
+/**
+ * The shortest prefix of the sources that the tokenizer cuts into exactly `count` tokens (cut after a token, which
+ * may be inside a line), and its token count; the whole-line prefix when no cut gives exactly that many.
+ */
+export function prefixOfExactly(tokenizer, text, count) {
+  const spans = tokenizer.tokenize(text);
+  for (let k = count; k > 0 && k <= spans.length; k--) {
+    const prefix = text.slice(0, spans[k - 1].end);
+    const tokens = tokenizer.tokenize(prefix).length;
+    if (tokens === count) return { text: prefix, tokens };
+    if (tokens < count) break;
+  }
+  return prefixOfTokens(tokenizer, text, count);
+}

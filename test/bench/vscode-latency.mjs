@@ -7,19 +7,23 @@
 // Then the scale figures of vscode-scale.mjs.
 // Then cold commands in fresh windows with the extension's file server and without it, side by side (--cold-ab N
 // of each, alternating; 0 skips them), or, with --against other.vsix, with this build and that one.
+// Then, with --occlusion-ab N, occlusion per model in N fresh windows of this build (and of --against's, alternating):
+// vscode-occlusion.mjs.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
 //   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
-//   [--scale-file-server on|off|both]
+//   [--scale-file-server on|off|both] [--occlusion-ab 0] [--occlusion-tokens 256] [--occlusion-models transformer,window,linear,mamba,elman,gru,lstm]
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx (npm run bench:vscode)
 import * as harness from '../harness/codeServer.mjs';
-import { quickOpen, runCommand, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
-import { headSwitches, heatmapHovers, longTasks, markShown, occlusionTimed, stepTimes, untilIdle, untilPainted, watchLongTasksSinceStart } from './webviewTiming.mjs';
-import { SOURCES, benchSource, prefixOfTokens } from './benchSelection.mjs';
+import { runCommand, waitForWorkbench } from '../e2e/workbench.mjs';
+import { clockOffset, openWindow, selectFile, timeCommand } from './benchWindow.mjs';
+import { headSwitches, heatmapHovers, longTasks, markShown, occlusionTimed, stepTimes, untilIdle, watchLongTasksSinceStart } from './webviewTiming.mjs';
+import { SOURCES, benchSource, prefixOfExactly, prefixOfTokens } from './benchSelection.mjs';
+import { benchOcclusion } from './vscode-occlusion.mjs';
 import { benchScale } from './vscode-scale.mjs';
 
 const args = process.argv.slice(2);
@@ -34,49 +38,6 @@ const TARGETS = { cold: 1500, warm: 300 };
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v) => (v === undefined ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
-
-/** Page clock minus this process's clock (both epoch ms), from the quickest of a few round trips. */
-async function clockOffset(frame) {
-  let best = { rtt: Infinity, offset: 0 };
-  for (let i = 0; i < 7; i++) {
-    const before = performance.timeOrigin + performance.now();
-    const inPage = await frame.evaluate(() => performance.timeOrigin + performance.now());
-    const after = performance.timeOrigin + performance.now();
-    if (after - before < best.rtt) best = { rtt: after - before, offset: inPage - (before + after) / 2 };
-  }
-  return best.offset;
-}
-
-/** Selects the whole of fileName in the editor (which keeps the focus). */
-async function selectFile(page, fileName, length) {
-  await quickOpen(page, fileName);
-  await page.keyboard.press('Control+A');
-  await statusSelection(page, new RegExp(`\\(${length} selected\\)$`));
-}
-
-/** Presses the keybinding and resolves with { ms, result } once a new heatmap is painted. */
-async function timeCommand(page, frameOrNull, offset) {
-  const start = performance.timeOrigin + performance.now();
-  await page.keyboard.press('Control+Alt+A');
-  const frame = frameOrNull ?? (await webviewContentFrame(page, 'panel', 120_000));
-  const result = await frame.evaluate(untilPainted, { timeoutMs: 600_000 }); // software WebGPU is slow
-  if (result.error || result.timedOut) throw new Error(`the analysis did not paint: ${result.error ?? 'timed out'}`);
-  // In page-clock terms: key press → request received by the webview → result painted.
-  return { frame, ms: result.at - (offset ?? 0) - start, toRequest: result.requestedAt - (offset ?? 0) - start, result };
-}
-
-/** A fresh window (its own server, profile and browser) on a copy of the workspace holding files. */
-async function openWindow(label, extensionsDir, files, settings, webgpu) {
-  const root = await harness.makeTempDir(`bench-${label}`);
-  const folder = await harness.copyWorkspace(root);
-  for (const f of files) writeFileSync(join(folder, f.name), f.text);
-  const server = await harness.startCodeServer({ root: join(root, 'server'), extensionsDir, settings, onLine: () => undefined });
-  const browser = await harness.launchChromium({ root, webgpu });
-  const page = browser.pages()[0] ?? (await browser.newPage());
-  await page.goto(`${server.base}/?folder=${encodeURIComponent(folder)}`);
-  await waitForWorkbench(page);
-  return { page, close: async () => (await harness.closeBrowser(browser), await harness.stopProcess(server.child)) };
-}
 
 /**
  * Cold commands (backend setting --cold-backend, a fresh window each) in two arms, alternating: by default this build with the extension's
@@ -200,6 +161,47 @@ function coldBreakdown({ documentStart, marks }, keyPress, paintedAt, tasks) {
   return steps.map(([name, at], i) => [STEP_NAMES[name], at - keyPress, at - (i ? steps[i - 1][1] : keyPress), tasks.byStep[started(i)]]);
 }
 
+/** The latency table of each backend measured, its cold command's steps and fetches, and the panel's own breakdown. */
+function printLatency(results) {
+  const header = ['backend', 'measurement', 'tokens', 'median', 'min', 'max', 'target'];
+  const table = [header];
+  for (const [name, { info, rows }] of Object.entries(results)) {
+    for (const [what, tokens, values, target] of rows) {
+      table.push([`${name}${info.backend !== name ? ` (used ${info.backend})` : ''}`, what, String(tokens), ms(median(values)), ms(Math.min(...values)), ms(Math.max(...values)), target ? `≤ ${target.toLocaleString('en-US')} ms ${median(values) <= target ? 'met' : 'MISSED'}` : '']);
+    }
+  }
+  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  table.forEach((r, i) => {
+    console.log(r.map((cell, c) => (c >= 2 && c <= 5 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+  console.log('\nThe cold command, step by step (each step ends at the time shown; the longest main-thread task that started in it):');
+  for (const [name, { coldSteps, newWindowSteps }] of Object.entries(results)) {
+    for (const [what, at, took, task] of coldSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
+    console.log(`  ${name}, a new window of the same profile (models checked before):`);
+    for (const [what, at, took, task] of newWindowSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
+  }
+  console.log('\nThe cold command\'s fetches, through the file server or resource loading (start after the key press, duration, bytes, initiator: "link" when preloaded by the HTML):');
+  for (const [name, { coldFetches }] of Object.entries(results)) {
+    for (const [file, at, took, bytes, by] of coldFetches) console.log(`  ${name}: ${ms(at).padStart(9)}  ${ms(took).padStart(9)}  ${(bytes / 2 ** 20).toFixed(2).padStart(6)} MiB  ${file} (${by})`);
+  }
+  console.log('\nThe panel\'s own breakdown of each analysis (last run of each row):');
+  for (const [name, { info, rows }] of Object.entries(results)) {
+    console.log(`  ${name}: backend ready in ${info.ready ?? '?'} ms after the webview started`);
+    for (const [what, , , , timings] of rows) if (timings) console.log(`  ${name}: ${what}: ${timings}`);
+  }
+}
+
+/** Installs another VSIX (--against) into extensions of its own: the second arm of the side-by-side figures. */
+async function installAgainst(against) {
+  const otherRoot = await harness.makeTempDir('bench-against');
+  const otherCopy = join(otherRoot, 'other.vsix');
+  copyFileSync(against, otherCopy);
+  const otherExtensions = join(otherRoot, 'extensions');
+  await harness.installVsix({ root: join(otherRoot, 'cli'), vsix: otherCopy, extensionsDir: otherExtensions });
+  return { label: `--against ${against}`, extensionsDir: otherExtensions, settings: {} };
+}
+
 let exitCode = 1;
 const started = Date.now();
 try {
@@ -230,45 +232,13 @@ try {
   console.log(`\nAttention Lens latency in VS Code ${harness.vscodeVersion()} (code-server ${harness.CODE_SERVER_VERSION}), headless chromium, ` +
     `${cpus().length} CPU cores, load average ${load} at the end. Times from the key press (cold/warm) or the event (hover, switch) ` +
     'to the frame that shows the result, measured in the webview with requestAnimationFrame (resolution: one frame, ~16.7 ms).\n');
-  const header = ['backend', 'measurement', 'tokens', 'median', 'min', 'max', 'target'];
-  const table = [header];
-  for (const [name, { info, rows }] of Object.entries(results)) {
-    for (const [what, tokens, values, target] of rows) {
-      table.push([`${name}${info.backend !== name ? ` (used ${info.backend})` : ''}`, what, String(tokens), ms(median(values)), ms(Math.min(...values)), ms(Math.max(...values)), target ? `≤ ${target.toLocaleString('en-US')} ms ${median(values) <= target ? 'met' : 'MISSED'}` : '']);
-    }
-  }
-  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
-  table.forEach((r, i) => {
-    console.log(r.map((cell, c) => (c >= 2 && c <= 5 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  });
-  console.log('\nThe cold command, step by step (each step ends at the time shown; the longest main-thread task that started in it):');
-  for (const [name, { coldSteps, newWindowSteps }] of Object.entries(results)) {
-    for (const [what, at, took, task] of coldSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
-    console.log(`  ${name}, a new window of the same profile (models checked before):`);
-    for (const [what, at, took, task] of newWindowSteps) console.log(`  ${name}: ${ms(at).padStart(9)}  (+${ms(took).padStart(8)})  ${what}${task ? `; longest task ${ms(task)}` : ''}`);
-  }
-  console.log('\nThe cold command\'s fetches, through the file server or resource loading (start after the key press, duration, bytes, initiator: "link" when preloaded by the HTML):');
-  for (const [name, { coldFetches }] of Object.entries(results)) {
-    for (const [file, at, took, bytes, by] of coldFetches) console.log(`  ${name}: ${ms(at).padStart(9)}  ${ms(took).padStart(9)}  ${(bytes / 2 ** 20).toFixed(2).padStart(6)} MiB  ${file} (${by})`);
-  }
-  console.log('\nThe panel\'s own breakdown of each analysis (last run of each row):');
-  for (const [name, { info, rows }] of Object.entries(results)) {
-    console.log(`  ${name}: backend ready in ${info.ready ?? '?'} ms after the webview started`);
-    for (const [what, , , , timings] of rows) if (timings) console.log(`  ${name}: ${what}: ${timings}`);
-  }
+  if (Object.keys(results).length) printLatency(results);
+  const against = option('--against', undefined);
+  const againstArm = against && (await installAgainst(against));
   const coldRuns = Number(option('--cold-ab', 3));
   if (coldRuns > 0 && !args.includes('--scale-only')) {
-    const against = option('--against', undefined);
     let arms = [{ label: 'file server', extensionsDir, settings: {} }, { label: 'resource loading', extensionsDir, settings: { 'attentionLens.fileServer': 'off' } }];
-    if (against) {
-      const otherRoot = await harness.makeTempDir('bench-against');
-      const otherCopy = join(otherRoot, 'other.vsix');
-      copyFileSync(against, otherCopy);
-      const otherExtensions = join(otherRoot, 'extensions');
-      await harness.installVsix({ root: join(otherRoot, 'cli'), vsix: otherCopy, extensionsDir: otherExtensions });
-      arms = [{ label: 'this build', extensionsDir, settings: {} }, { label: `--against ${against}`, extensionsDir: otherExtensions, settings: {} }];
-    }
+    if (againstArm) arms = [{ label: 'this build', extensionsDir, settings: {} }, againstArm];
     harness.log(`cold commands, ${arms[0].label} and ${arms[1].label}, ${coldRuns} each, alternating…`);
     const settleMs = Number(option('--settle-ms', 0));
     const runs = await coldAB(arms, files[0], coldRuns, settleMs);
@@ -279,6 +249,12 @@ try {
     for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} median ${ms(median(list.map((r) => r.ms)))} (${list.map((r) => ms(r.ms)).join(', ')})`);
     console.log(`  ratio (${arms[1].label} / ${arms[0].label}): ${(median(b.map((r) => r.ms)) / median(a.map((r) => r.ms))).toFixed(2)}×`);
     for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: binary ${r.binary}; model ${r.model} (after the key press)`);
+  }
+  const occlusionRounds = Number(option('--occlusion-ab', 0));
+  if (occlusionRounds > 0) {
+    const file = { name: 'occlusion.ts', ...prefixOfExactly(tokenizer, source, Number(option('--occlusion-tokens', 256))) };
+    const arms = [{ label: 'this build', extensionsDir }, ...(againstArm ? [againstArm] : [])];
+    await benchOcclusion({ arms, file, models: option('--occlusion-models', 'transformer,window,linear,mamba,elman,gru,lstm').split(','), rounds: occlusionRounds });
   }
   if (!args.includes('--no-scale') && !abOnly) {
     const list = (name, fallback) => option(name, fallback).split(',');

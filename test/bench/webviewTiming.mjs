@@ -251,7 +251,7 @@ export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
 /**
  * Opens the W(t, k) tab, clicks "Compute occlusion" and resolves with the ms from the click to the frame in which
  * the button says the occlusion is done, with the longest main-thread task meanwhile and the longest of the
- * page's own (see longTasks), or { timedOut }.
+ * page's own (see longTasks) and the W view's note (which says how the runs were made), or { timedOut }.
  */
 export function occlusionTimed({ timeoutMs }) {
   return new Promise((resolve) => {
@@ -278,7 +278,7 @@ export function occlusionTimed({ timeoutMs }) {
         } else shown = button !== null && button.offsetParent !== null;
       } else if (button && /Show occlusion/.test(button.textContent ?? '')) {
         observer.disconnect();
-        return resolve({ ms: performance.now() - t0, longest, ownLongest });
+        return resolve({ ms: performance.now() - t0, longest, ownLongest, note: document.querySelector('[data-testid=w-note]')?.textContent ?? '' });
       }
       if (performance.now() - started > timeoutMs) {
         observer.disconnect();

@@ -1,0 +1,109 @@
+// Why: issue 17 asks for occlusion at half of its time when the issue was filed, per model, from structure (the
+// unchanged prefix) and with the same numbers. That is a ratio between two builds on one machine, so this times
+// both in the same run, alternating fresh windows (A B B A …) so that the load of the moment falls on both: per
+// window, the panel analyses a selection of --occlusion-tokens tokens, then each model in turn (picked in the
+// panel's model picker) computes occlusion in its W(t, k) view, clicked and timed inside the webview to the frame
+// that says it is done. Run by npm run bench:vscode --occlusion-ab N [--against other.vsix]; printed, never asserted.
+
+import * as harness from '../harness/codeServer.mjs';
+import { openWindow, selectFile, timeCommand } from './benchWindow.mjs';
+import { occlusionTimed, untilIdle } from './webviewTiming.mjs';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
+
+/**
+ * In the panel: picks model `id` in its model picker (value and change event, what a click on an option does) and
+ * resolves once the panel has analysed the selection with it: { state } ('analysed' or 'error', with error), or
+ * { missing: the picker's models } when it offers no such model, or { timedOut }. A model already shown resolves at
+ * once. The analysis root's data-state attribute is watched with its old values, so a new analysis is told from
+ * the one shown even when its phases change within one task.
+ */
+export function analysedWith({ id, timeoutMs }) {
+  const picker = document.querySelector('[data-testid=model-picker]');
+  const root = document.querySelector('[data-testid=analysis]');
+  const options = [...(picker?.querySelectorAll('vscode-option') ?? [])].map((o) => o.getAttribute('value'));
+  if (!picker || !root || !options.includes(id)) return Promise.resolve({ missing: options });
+  if (picker.value === id && root.getAttribute('data-state') === 'analysed') return Promise.resolve({ state: 'analysed' });
+  return new Promise((resolve) => {
+    let left = false; // the panel has left the analysis it showed: a new one began
+    const finish = (result) => {
+      observer.disconnect();
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const observer = new MutationObserver((records) => {
+      left ||= records.some((r) => r.oldValue !== 'analysed');
+      const state = root.getAttribute('data-state');
+      if (left && state === 'analysed') finish({ state });
+      else if (left && state === 'error') finish({ state, error: document.querySelector('[data-testid=analysis-error]')?.textContent ?? '' });
+    });
+    observer.observe(root, { attributes: true, attributeFilter: ['data-state'], attributeOldValue: true });
+    const timer = setTimeout(() => finish({ timedOut: true }), timeoutMs);
+    picker.value = id;
+    picker.dispatchEvent(new Event('change'));
+  });
+}
+
+/** The W view note's sentence on how the runs were made, if it has one ("Each run started from …"). */
+const method = (note) => /(Each run started[^.]*\.|Whole copies were run[^.]*\.)/.exec(note ?? '')?.[1] ?? '';
+
+/**
+ * Occlusion per model in `rounds` fresh windows of each arm ({ label, extensionsDir }), alternating A B B A … (one
+ * arm: its windows one after the other). Returns [{ arm, model, ms, ownLongest, method }] and logs each.
+ */
+async function occlusionRuns(arms, file, models, rounds) {
+  const order = [];
+  for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? arms : [...arms].reverse()));
+  const results = [];
+  for (const [i, arm] of order.entries()) {
+    const window = await openWindow(`occlusion-${i}`, arm.extensionsDir, [file], { 'attentionLens.backend': 'wasm' }, false);
+    try {
+      await selectFile(window.page, file.name, file.text.length);
+      const { frame, result } = await timeCommand(window.page, null, 0);
+      if (result.tokens !== file.tokens) harness.log(`${arm.label}: the panel analysed ${result.tokens} tokens, the bench counted ${file.tokens}`);
+      for (const model of models) {
+        const analysed = await frame.evaluate(analysedWith, { id: model, timeoutMs: 300_000 });
+        if (analysed.missing) {
+          harness.log(`${arm.label}: no model "${model}" in the panel's picker (${analysed.missing.join(', ')}); left out`);
+          continue;
+        }
+        if (analysed.state !== 'analysed') throw new Error(`${arm.label}: the ${model} analysis did not finish: ${analysed.error ?? 'timed out'}`);
+        await frame.evaluate(untilIdle);
+        const occluded = await frame.evaluate(occlusionTimed, { timeoutMs: 900_000 });
+        if (occluded.timedOut) throw new Error(`${arm.label}: the ${model} occlusion did not finish`);
+        results.push({ arm, model, ms: occluded.ms, ownLongest: occluded.ownLongest, method: method(occluded.note) });
+        harness.log(`occlusion, ${arm.label}, ${model}: ${ms(occluded.ms)} (own longest task ${ms(occluded.ownLongest)}) ${results.at(-1).method}`);
+      }
+    } finally {
+      await window.close();
+    }
+  }
+  return results;
+}
+
+/** Times occlusion per model in each arm's windows and prints the medians and, with two arms, their ratio. */
+export async function benchOcclusion({ arms, file, models, rounds }) {
+  harness.log(`occlusion at ${file.tokens} tokens, ${models.join(', ')}: ${arms.map((a) => a.label).join(' and ')}, ${rounds} window(s) each${arms.length > 1 ? ', alternating' : ''}…`);
+  const runs = await occlusionRuns(arms, file, models, rounds);
+  const of = (arm, model) => runs.filter((r) => r.arm === arm && r.model === model).map((r) => r.ms);
+  console.log(`\nOcclusion: click → done in the W(t, k) view (wasm, ${file.tokens} tokens, ${rounds} fresh window(s) per build${arms.length > 1 ? ', alternating' : ''})`);
+  const header = ['model', ...arms.map((a) => a.label), ...(arms.length > 1 ? [`ratio (${arms[1].label} / ${arms[0].label})`] : [])];
+  const rows = models.map((model) => {
+    const cells = arms.map((arm) => {
+      const list = of(arm, model);
+      return list.length ? `${ms(median(list))} (${list.map(ms).join(', ')})` : '–';
+    });
+    const [a, b] = arms.map((arm) => of(arm, model));
+    const ratio = arms.length > 1 && a.length && b.length ? `${(median(b) / median(a)).toFixed(2)}×` : '';
+    return [model, ...cells, ...(arms.length > 1 ? [ratio] : [])];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const row of [header, widths.map((w) => '-'.repeat(w)), ...rows]) console.log(`  ${row.map((c, i) => c.padEnd(widths[i])).join('  ')}`);
+  for (const arm of arms) {
+    const own = runs.filter((r) => r.arm === arm).map((r) => r.ownLongest);
+    if (own.length) console.log(`  ${arm.label}: the page's own longest task during an occlusion, ${ms(Math.max(...own))} at most`);
+  }
+  const methods = [...new Set(runs.filter((r) => r.arm === arms[0] && r.method).map((r) => `${r.model}: ${r.method}`))];
+  for (const m of methods) console.log(`  ${arms[0].label}, ${m}`);
+}
