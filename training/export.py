@@ -78,7 +78,8 @@ DESCRIPTION = {
               "heads, no position encoding; initialised from the first Transformer's weights and fine-tuned with "
               "linear attention. Exposes W(t, k) per layer and head, phi(q), phi(k), v and each head's output, and "
               "the recurrent form's state S_t and normaliser z_t, so both forms can be checked against each other. "
-              "Weights stored in float16.",
+              "A run can start from the state of earlier tokens (initial_S, initial_z; zeros otherwise), so "
+              "occlusion runs only the tokens from a replaced one on. Weights stored in float16.",
     "window": "The Transformer with sliding-window attention: every query sees the 64 most recent keys (itself "
               "included) and the first token (an attention sink); initialised from the first Transformer's weights "
               "and fine-tuned with the window. Its key/value memory is O(window) per layer; the receptive field "
@@ -87,7 +88,9 @@ DESCRIPTION = {
              "diagonal A, causal depthwise convolution, SiLU gate), 4 layers, 256 channels x 8 states, trained from "
              "scratch. Exposes x, delta, A, B, C, D and y of every scan, so its hidden attention "
              "alpha_d(t, k) = C_t . exp(A_d sum_(s=k+1..t) delta_s) delta_k B_k can be computed exactly, its decay "
-             "exp(delta A) and its state h_t. Weights stored in float16.",
+             "exp(delta A) and its state h_t. A run can start from the state of earlier tokens (the scan's h and "
+             "the convolution's last inputs; zeros otherwise), so occlusion runs only the tokens from a replaced one "
+             "on. Weights stored in float16.",
 }
 # Per-token RNN internals are written for the first reference text only (size); the others keep the logits
 # and the final states, which depend on every step of the recurrence.

@@ -13,6 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from family_models import phi
+
 
 
 def axes_of(names, shape):
@@ -104,16 +106,43 @@ def elman_check(model, exp, ids):
 # Linear attention
 
 class LinearExport(nn.Module):
+    """The parallel form, started from the recurrent form's state (S_0, z_0) of earlier tokens: zeros in every
+    ordinary run, which then computes exactly the training module's outputs; the state after the tokens before a
+    replaced one lets occlusion (src/core/occlusionPrefix.ts) run only the tokens from it on. With a state,
+    out_t = (S_0^T phi(q_t) + sum_(k<=t) phi(q_t).phi(k_k) v_k) / (z_0.phi(q_t) + sum_(k<=t) phi(q_t).phi(k_k))."""
+
     def __init__(self, lm):
         super().__init__()
         self.lm = lm
 
-    def forward(self, input_ids):
-        logits, parts, hidden = self.lm(input_ids, need_internals=True)
+    def forward(self, input_ids, initial_S, initial_z):
+        lm = self.lm
+        x = lm.emb(input_ids)
+        hidden, parts, states, norms = [x], [], [], []
+        for layer, b in enumerate(lm.blocks):
+            B, T = x.shape[0], x.shape[1]
+            d, hd = b.d, b.hd
+            q, k, v = b.qkv(b.ln1(x)).split(d, dim=-1)
+            q = phi(q.reshape(B, T, b.h, hd).transpose(1, 2))  # [B,H,T,hd]
+            k = phi(k.reshape(B, T, b.h, hd).transpose(1, 2))
+            v = v.reshape(B, T, b.h, hd).transpose(1, 2)
+            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+            scores = torch.matmul(q, k.transpose(-1, -2)).masked_fill(~mask, 0.0)
+            s0, z0 = initial_S[layer], initial_z[layer]  # [B,H,hd,hd], [B,H,hd]
+            den = scores.sum(-1, keepdim=True) + torch.matmul(q, z0.unsqueeze(-1))
+            att = scores / den
+            mixed = torch.matmul(att, v) + torch.matmul(q, s0) / den  # [B,H,T,hd]
+            x = x + b.proj(mixed.transpose(1, 2).reshape(B, T, d))
+            x = x + b.fc2(F.gelu(b.fc1(b.ln2(x))))
+            hidden.append(x)
+            parts.append((att, q, k, v, mixed))
+            states.append(s0.unsqueeze(2) + torch.cumsum(k.unsqueeze(-1) * v.unsqueeze(-2), dim=2))  # [B,H,T,hd,hd]
+            norms.append(z0.unsqueeze(2) + torch.cumsum(k, dim=2))  # [B,H,T,hd]
+        logits = F.linear(lm.ln_f(x), lm.emb.weight)
         att, q, k, v, mixed = (torch.stack(list(p)) for p in zip(*parts))  # each [L,B,H,T,*]
-        state = torch.cumsum(k.unsqueeze(-1) * v.unsqueeze(-2), dim=3)  # [L,B,H,T,dk,dv]
-        norm = torch.cumsum(k, dim=3)  # [L,B,H,T,dk]
-        return (logits, att, q, k, v, mixed, state.permute(0, 1, 3, 2, 4, 5), norm.permute(0, 1, 3, 2, 4), hidden)
+        state, norm = torch.stack(states), torch.stack(norms)
+        return (logits, att, q, k, v, mixed, state.permute(0, 1, 3, 2, 4, 5), norm.permute(0, 1, 3, 2, 4),
+                torch.stack(hidden), state[:, :, :, -1], norm[:, :, :, -1])
 
 
 def linear_specs(cfg):
@@ -138,8 +167,31 @@ def linear_specs(cfg):
              "The normaliser z_t = z_(t-1) + phi(k_t); the output is S_t^T phi(q_t) / (z_t . phi(q_t)).",
              state="z", label="normaliser z", omitFromReference=True),
         hidden_spec(cfg, "LayerNorm"),
+        # Sums over every token (hundreds): six significant digits in a reference text cannot hold them to 1e-4;
+        # the tests compare them with state_S and state_z at the last token, and continue a text from them.
+        spec("final_S", "final_state", ["layer", "batch", "head", "state", "feature"], [L, "B", H, hd, hd],
+             "S after the last token (feed as initial_S to continue the text).", state="S", omitFromReference=True),
+        spec("final_z", "final_state", ["layer", "batch", "head", "state"], [L, "B", H, hd],
+             "z after the last token (feed as initial_z to continue the text).", state="z", omitFromReference=True),
     ]
-    return [ids_spec()], outputs
+    inputs = [ids_spec(),
+              spec("initial_S", "initial_state", ["layer", "batch", "head", "state", "feature"], [L, "B", H, hd, hd],
+                   "The recurrent form's state S_0 of earlier tokens (zeros: the text starts here). The weights W "
+                   "then cover only this input's tokens, and each row's normaliser includes z_0.", state="S"),
+              spec("initial_z", "initial_state", ["layer", "batch", "head", "state"], [L, "B", H, hd],
+                   "The normaliser z_0 of earlier tokens (zeros: the text starts here).", state="z")]
+    return inputs, outputs
+
+
+def state_check(model, exp, ids):
+    """An export form that starts from a state (its last two outputs are the state after the last token): from
+    zeros it must give the training module's logits, and the text's first 20 tokens then the rest, continued from
+    their state, must too."""
+    ref = model(ids)
+    diff = float((exp(*example_inputs(model.cfg, ids))[0] - ref).abs().max())
+    first = exp(*example_inputs(model.cfg, ids[:, :20]))
+    rest = exp(ids[:, 20:], first[-2], first[-1])
+    return max(diff, float((torch.cat([first[0], rest[0]], 1) - ref).abs().max()))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -221,10 +273,9 @@ def window_specs(cfg):
 # Selective state-space model
 
 @torch.jit.script
-def selective_scan(decay: Tensor, write: Tensor, c: Tensor) -> Tuple[Tensor, Tensor]:
-    """decay, write [B,T,D,N]; c [B,T,N]. h_t = decay_t * h_(t-1) + write_t; returns h [B,T,D,N] and
-    y_t = sum_n C_t[n] h_t[:, n] [B,T,D]."""
-    h = torch.zeros_like(decay[:, 0])
+def selective_scan(decay: Tensor, write: Tensor, c: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:
+    """decay, write [B,T,D,N]; c [B,T,N]; h [B,D,N] the state before the first token. h_t = decay_t * h_(t-1) +
+    write_t; returns h [B,T,D,N] and y_t = sum_n C_t[n] h_t[:, n] [B,T,D]."""
     hs: List[Tensor] = []
     for t in range(decay.size(1)):
         h = decay[:, t] * h + write[:, t]
@@ -234,30 +285,45 @@ def selective_scan(decay: Tensor, write: Tensor, c: Tensor) -> Tuple[Tensor, Ten
 
 
 class MambaExport(nn.Module):
+    """The training module's blocks, started from the state of earlier tokens: the scan's h_0 and the causal
+    convolution's last d_conv - 1 inputs (zeros in every ordinary run, which then computes exactly the training
+    module's outputs; the state after the tokens before a replaced one lets occlusion run only the tokens from it
+    on). Both are outputs after every token too."""
+
     def __init__(self, lm):
         super().__init__()
         self.lm = lm
 
-    def forward(self, input_ids):
+    def forward(self, input_ids, initial_h, initial_conv):
         h = self.lm.emb(input_ids)
         hidden = [h]
-        parts: List[List[Tensor]] = [[] for _ in range(9)]
-        for b in self.lm.blocks:
-            x, z, delta, Bm, Cm, A = b.ssm_inputs(h)
+        parts: List[List[Tensor]] = [[] for _ in range(10)]
+        for layer, b in enumerate(self.lm.blocks):
+            T = h.shape[1]
+            width = b.conv.weight.shape[-1] - 1
+            xin, z = b.in_proj(b.norm(h)).chunk(2, dim=-1)
+            window = torch.cat([initial_conv[layer], xin.transpose(1, 2)], dim=2)  # [B,D,width+T]
+            x = F.silu(F.conv1d(window, b.conv.weight, b.conv.bias, groups=b.d_inner).transpose(1, 2))
+            # The convolution's state after token t: its last `width` inputs, oldest first.
+            conv_state = torch.stack([window[:, :, j + 1:j + 1 + T] for j in range(width)], -1)  # [B,D,T,width]
+            dt, Bm, Cm = b.x_proj(x).split([b.dt_rank, b.d_state, b.d_state], dim=-1)
+            delta = F.softplus(b.dt_proj(dt))
+            A = -torch.exp(b.A_log)
             decay = torch.exp(delta.unsqueeze(-1) * A)
             write = (delta * x).unsqueeze(-1) * Bm.unsqueeze(2)
-            states, y = selective_scan(decay, write, Cm)
+            states, y = selective_scan(decay, write, Cm, initial_h[layer])
             y = y + b.D * x
             h = h + b.out_proj(y * F.silu(z))
             hidden.append(h)
-            for i, t in enumerate((x, delta, Bm, Cm, A, b.D, y, decay, states)):
+            for i, t in enumerate((x, delta, Bm, Cm, A, b.D, y, decay, states, conv_state.transpose(1, 2))):
                 parts[i].append(t)
         logits = F.linear(self.lm.norm_f(h), self.lm.emb.weight)
-        return (logits, *[torch.stack(p) for p in parts], torch.stack(hidden))
+        stacked = [torch.stack(p) for p in parts]
+        return (logits, *stacked[:9], torch.stack(hidden), stacked[9], stacked[8][:, :, -1], stacked[9][:, :, -1])
 
 
 def mamba_specs(cfg):
-    L, D, N = cfg["n_layers"], cfg["d_inner"], cfg["d_state"]
+    L, D, N, K = cfg["n_layers"], cfg["d_inner"], cfg["d_state"], cfg["d_conv"]
     tok = ["layer", "batch", "position", "unit"]
     outputs = [
         logits_spec(cfg),
@@ -281,8 +347,22 @@ def mamba_specs(cfg):
              "The state h_t = exp(delta_t A) h_(t-1) + delta_t x_t B_t per channel and state dimension.",
              state="h", label="state h", omitFromReference=True),
         hidden_spec(cfg, "RMSNorm"),
+        spec("ssm_conv_state", "state", ["layer", "batch", "position", "unit", "state"], [L, "B", "T", D, K - 1],
+             "The causal convolution's state after each token: its last %d inputs per channel, oldest first." % (K - 1),
+             state="conv", label="convolution window", omitFromReference=True),
+        spec("final_h", "final_state", ["layer", "batch", "unit", "state"], [L, "B", D, N],
+             "The state h after the last token (feed as initial_h to continue the text).", state="h"),
+        spec("final_conv", "final_state", ["layer", "batch", "unit", "state"], [L, "B", D, K - 1],
+             "The convolution's last inputs after the last token (feed as initial_conv to continue the text).",
+             state="conv"),
     ]
-    return [ids_spec()], outputs
+    inputs = [ids_spec(),
+              spec("initial_h", "initial_state", ["layer", "batch", "unit", "state"], [L, "B", D, N],
+                   "The scan's state h_0 of earlier tokens (zeros: the text starts here).", state="h"),
+              spec("initial_conv", "initial_state", ["layer", "batch", "unit", "state"], [L, "B", D, K - 1],
+                   "The causal convolution's last %d inputs before this input's first token, oldest first (zeros: "
+                   "the text starts here)." % (K - 1), state="conv")]
+    return inputs, outputs
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -291,9 +371,9 @@ def forms(arch):
     """(export class, spec function, training-module check or None) of a family-tree architecture."""
     return {
         "elman": (ElmanExport, elman_specs, elman_check),
-        "linear-attention": (LinearExport, linear_specs, None),
+        "linear-attention": (LinearExport, linear_specs, state_check),
         "sliding-window-transformer": (WindowExport, window_specs, cache_check),
-        "mamba": (MambaExport, mamba_specs, None),
+        "mamba": (MambaExport, mamba_specs, state_check),
     }[arch]
 
 
@@ -302,6 +382,14 @@ def example_inputs(cfg, ids):
         return (ids, torch.zeros(cfg["n_layers"], ids.shape[0], cfg["hidden"]))
     if cfg["architecture"] == "sliding-window-transformer":
         return (ids, *empty_cache(cfg, ids.shape[0]))
+    B = ids.shape[0]
+    if cfg["architecture"] == "linear-attention":
+        L, H = cfg["n_layers"], cfg["n_heads"]
+        hd = cfg["d_model"] // H
+        return (ids, torch.zeros(L, B, H, hd, hd), torch.zeros(L, B, H, hd))
+    if cfg["architecture"] == "mamba":
+        L, D = cfg["n_layers"], cfg["d_inner"]
+        return (ids, torch.zeros(L, B, D, cfg["d_state"]), torch.zeros(L, B, D, cfg["d_conv"] - 1))
     return (ids,)
 
 

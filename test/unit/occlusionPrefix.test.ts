@@ -20,9 +20,9 @@ import { LensTokenizer } from '../../src/core/tokenizer';
 
 const root = path.join(__dirname, '../..');
 const modelDir = (id: string) => path.join(root, 'media/models', id);
-const RECURRENT = ['lstm', 'gru', 'elman'];
+const RECURRENT = ['lstm', 'gru', 'elman', 'linear', 'mamba'];
 const CACHED = ['transformer', 'window'];
-const OTHERS = ['linear', 'mamba', 'encoder', 't5', 'bahdanau'];
+const OTHERS = ['encoder', 't5', 'bahdanau'];
 const T = 72;
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
