@@ -13,8 +13,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from family_models import phi
-
 
 
 def axes_of(names, shape):
@@ -120,20 +118,8 @@ class LinearExport(nn.Module):
         x = lm.emb(input_ids)
         hidden, parts, states, norms = [x], [], [], []
         for layer, b in enumerate(lm.blocks):
-            B, T = x.shape[0], x.shape[1]
-            d, hd = b.d, b.hd
-            q, k, v = b.qkv(b.ln1(x)).split(d, dim=-1)
-            q = phi(q.reshape(B, T, b.h, hd).transpose(1, 2))  # [B,H,T,hd]
-            k = phi(k.reshape(B, T, b.h, hd).transpose(1, 2))
-            v = v.reshape(B, T, b.h, hd).transpose(1, 2)
-            mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
-            scores = torch.matmul(q, k.transpose(-1, -2)).masked_fill(~mask, 0.0)
             s0, z0 = initial_S[layer], initial_z[layer]  # [B,H,hd,hd], [B,H,hd]
-            den = scores.sum(-1, keepdim=True) + torch.matmul(q, z0.unsqueeze(-1))
-            att = scores / den
-            mixed = torch.matmul(att, v) + torch.matmul(q, s0) / den  # [B,H,T,hd]
-            x = x + b.proj(mixed.transpose(1, 2).reshape(B, T, d))
-            x = x + b.fc2(F.gelu(b.fc1(b.ln2(x))))
+            x, (att, q, k, v, mixed) = b(x, None, True, (s0, z0))
             hidden.append(x)
             parts.append((att, q, k, v, mixed))
             states.append(s0.unsqueeze(2) + torch.cumsum(k.unsqueeze(-1) * v.unsqueeze(-2), dim=2))  # [B,H,T,hd,hd]

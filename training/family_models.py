@@ -40,7 +40,9 @@ def phi(x):
 class LinearBlock(Block):
     """A pre-LayerNorm block whose attention is causal linear attention (same parameters as Block)."""
 
-    def forward(self, x, bias=None, need_internals=False):
+    def forward(self, x, bias=None, need_internals=False, initial=None):
+        """initial (export only): the recurrent form's state (S_0 [B,H,hd,hd], z_0 [B,H,hd]) of earlier tokens, which
+        joins every row's sums: out_t = (S_0^T phi(q_t) + sum_k ...) / (z_0.phi(q_t) + sum_k ...)."""
         B, T = x.shape[0], x.shape[1]
         d, hd = self.d, self.hd
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
@@ -49,8 +51,13 @@ class LinearBlock(Block):
         v = v.reshape(B, T, self.h, hd).transpose(1, 2)
         mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
         scores = torch.matmul(q, k.transpose(-1, -2)).masked_fill(~mask, 0.0)
-        att = scores / scores.sum(-1, keepdim=True)
+        den = scores.sum(-1, keepdim=True)
+        if initial is not None:
+            den = den + torch.matmul(q, initial[1].unsqueeze(-1))
+        att = scores / den
         mixed = torch.matmul(att, v)  # [B,H,T,hd]
+        if initial is not None:
+            mixed = mixed + torch.matmul(q, initial[0]) / den
         x = x + self.proj(mixed.transpose(1, 2).reshape(B, T, d))
         x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
         if need_internals:

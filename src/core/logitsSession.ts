@@ -11,9 +11,10 @@ import { pruneToOutputs } from './onnxPrune';
 
 /**
  * Models up to this size get the second session. A larger one would hold its weights twice where the sessions run
- * (onnxruntime-web's heap is at most 4 GiB), so its logits-only runs use its own session.
+ * (onnxruntime-web's heap is at most 4 GiB), and the copy kept for it, made on the page's thread as the model
+ * loads, would take longer than a frame; its logits-only runs use its own session.
  */
-export const LOGITS_SESSION_MAX_BYTES = 64 * 2 ** 20;
+export const LOGITS_SESSION_MAX_BYTES = 16 * 2 ** 20;
 
 export class LogitsOnlySession {
   private bytes: Uint8Array | undefined;
