@@ -3,7 +3,8 @@
 change of export form (inputs, outputs) that keeps the weights: no checkpoint, corpus or training is needed. For
 each model it loads the ONNX initialisers (named "lm.<parameter>", float16 where export.py stored them so) into
 the training module, checks the export form against it (export_family.check: the logits from zeros and, for a
-form that starts from a state, a text continued from its state), exports, stores the weights as float16 again,
+form that starts from a state, a text continued from its state) and against the shipped reference's logits,
+exports, stores the weights as float16 again,
 and rewrites media/models/<id>/model.onnx, the manifest's description, inputs, outputs and onnx fields (everything
 else, the metrics and training record included, stays), and test/fixtures/reference/<id>.json (same texts and checkpoint step).
 
@@ -36,7 +37,10 @@ def load_from_onnx(mid, path):
     missing = sorted(set(state) - set(weights))
     if missing:
         raise SystemExit("%s: %s has no weights for %s" % (mid, path, ", ".join(missing)))
-    model.load_state_dict({k: weights[k].reshape(state[k].shape) for k in state})
+    wrong = ["%s %s (the module has %s)" % (k, list(weights[k].shape), list(state[k].shape)) for k in state if weights[k].shape != state[k].shape]
+    if wrong:
+        raise SystemExit("%s: %s holds weights of other shapes: %s" % (mid, path, "; ".join(wrong)))
+    model.load_state_dict({k: weights[k] for k in state})
     model.eval()
     return model
 
@@ -62,14 +66,24 @@ def reexport(mid):
     tok = bpe.Tokenizer.load(os.path.join(folder, "tokenizer.json"))
     inputs_spec, outputs_spec = specs(cfg)
     example = export.example_inputs(cfg, torch.tensor([tok.encode(export.REFERENCE_TEXTS[0][1])], dtype=torch.int64))
+    # The same weights must give the same logits as the shipped file's reference texts (six significant digits).
+    with open(ref_path, encoding="utf-8") as f:
+        first = json.load(f)["texts"][0]
     with torch.no_grad():
-        torch.onnx.export(exp, example, onnx_path, opset_version=export.OPSET, do_constant_folding=False,
+        logits = exp(*export.example_inputs(cfg, torch.tensor([first["inputIds"]], dtype=torch.int64)))[0]
+    shipped = torch.tensor(first["outputs"]["logits"]["data"]).reshape(first["outputs"]["logits"]["sliceShape"])
+    k = first["outputs"]["logits"]["vocabSlice"][1]
+    assert float((logits[..., :k] - shipped).abs().max()) < 1e-4, "the export form does not reproduce the shipped logits"
+    written = onnx_path + ".new"
+    with torch.no_grad():
+        torch.onnx.export(exp, example, written, opset_version=export.OPSET, do_constant_folding=False,
                           input_names=[i["name"] for i in inputs_spec],
                           output_names=[o["name"] for o in outputs_spec],
                           dynamic_axes=export.dynamic_axes(inputs_spec, outputs_spec))
-    m = onnx_half.to_half(onnx.load(onnx_path))
+    m = onnx_half.to_half(onnx.load(written))
     onnx.checker.check_model(m)
-    onnx.save(m, onnx_path)
+    onnx.save(m, written)
+    os.replace(written, onnx_path)  # only a file that passed the checks takes the shipped one's place
     manifest["description"] = export.DESCRIPTION[mid]
     manifest["inputs"] = [export.schema2_tensor(i, False) for i in inputs_spec]
     manifest["outputs"] = [export.schema2_tensor(o, True) for o in outputs_spec]

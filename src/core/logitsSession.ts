@@ -10,9 +10,10 @@ import type { ModelManifest } from './manifest';
 import { pruneToOutputs } from './onnxPrune';
 
 /**
- * Models up to this size get the second session. A larger one would hold its weights twice where the sessions run
- * (onnxruntime-web's heap is at most 4 GiB), and the copy kept for it, made on the page's thread as the model
- * loads, would take longer than a frame; its logits-only runs use its own session.
+ * Models up to this size get the second session. The copy of the file kept for it is made on the page's thread as
+ * the model loads (a few milliseconds at this size), is held until the first logits-only run (which prunes it there,
+ * 1–22 ms for the bundled models) or until the model is released, and the session holds the weights a second time.
+ * A larger model's logits-only runs use its own session.
  */
 export const LOGITS_SESSION_MAX_BYTES = 16 * 2 ** 20;
 
@@ -51,8 +52,9 @@ export class LogitsOnlySession {
   }
 
   private async create(): Promise<InferenceSession | undefined> {
-    const bytes = this.bytes!;
+    const bytes = this.bytes;
     this.bytes = undefined;
+    if (this.released || !bytes) return undefined;
     let session: InferenceSession;
     try {
       const pruned = pruneToOutputs(bytes, [this.logits]);

@@ -3,8 +3,8 @@
 // state a model exposes for the views: a quarter of the bundled Transformer's run time at 256 tokens. This copies a
 // model keeping only the graph outputs asked for and the nodes and weights they depend on (through subgraphs too),
 // so a second session of it computes exactly those outputs with the same operators. The copy is the original bytes
-// less the dropped entries: every entry kept (weights, unknown fields, their order) stays byte for byte. Nodes may
-// be in any order, as onnxruntime accepts. Pure: bytes in, bytes out; nothing is run.
+// less the dropped entries: every entry kept (weights, unknown fields, their order) stays byte for byte. The nodes
+// need not be in topological order (onnxruntime accepts that); kept nodes keep theirs. Pure: bytes in, bytes out.
 
 import { Reader, Writer } from 'protobufjs/light';
 import { LensError } from './errors';
@@ -56,11 +56,15 @@ function tensorName(bytes: Uint8Array, [from, to]: [number, number]): string {
   return field ? new TextDecoder().decode(bytes.subarray(...field.payload!)) : '';
 }
 
-/** Names a graph reads from the graphs around it: used by its nodes (or theirs) but defined nowhere inside. */
+/**
+ * Names a graph reads from the graphs around it: used by its nodes (or theirs), or returned as its outputs (an If
+ * branch may return an outer value as it is), but defined nowhere inside.
+ */
 function outerNames(graph: GraphMsg): string[] {
   const nodes = graph.node ?? [];
   const defined = new Set([...(graph.input ?? []).map((i) => i.name), ...(graph.initializer ?? []).map((t) => t.name), ...nodes.flatMap((n) => n.output ?? [])]);
-  return nodes.flatMap((n) => [...(n.input ?? []), ...subgraphs(n).flatMap(outerNames)]).filter((name) => name && !defined.has(name));
+  const used = [...nodes.flatMap((n) => [...(n.input ?? []), ...subgraphs(n).flatMap(outerNames)]), ...(graph.output ?? []).map((o) => o.name)];
+  return used.filter((name): name is string => !!name && !defined.has(name));
 }
 
 /** The model's graph field and the graph's fields: nodes (decoded), outputs, inputs and initialisers by name. */

@@ -222,7 +222,7 @@ try {
   const files = [256, 2048].map((limit) => ({ name: `latency-${limit}.ts`, ...prefixOfTokens(tokenizer, source, limit) }));
   harness.log(`selections: ${files.map((f) => `${f.name} (${f.tokens} tokens, ${f.text.split('\n').length - 1} lines of ${SOURCES[0]}…)`).join(', ')}`);
   const results = {};
-  const abOnly = args.includes('--ab-only'); // only the alternating cold commands
+  const abOnly = args.includes('--ab-only'); // only the side-by-side figures: the alternating cold commands and occlusion
   for (const name of args.includes('--scale-only') || abOnly ? [] : backends) {
     if (!(name in BACKENDS)) throw new Error(`--backend must be webgpu, wasm or both, not ${name}`);
     harness.log(`measuring with ${name}…`);
@@ -233,9 +233,10 @@ try {
     `${cpus().length} CPU cores, load average ${load} at the end. Times from the key press (cold/warm) or the event (hover, switch) ` +
     'to the frame that shows the result, measured in the webview with requestAnimationFrame (resolution: one frame, ~16.7 ms).\n');
   if (Object.keys(results).length) printLatency(results);
-  const against = option('--against', undefined);
-  const againstArm = against && (await installAgainst(against));
   const coldRuns = Number(option('--cold-ab', 3));
+  const occlusionRounds = Number(option('--occlusion-ab', 0));
+  const against = option('--against', undefined);
+  const againstArm = against && (coldRuns > 0 || occlusionRounds > 0) ? await installAgainst(against) : undefined;
   if (coldRuns > 0 && !args.includes('--scale-only')) {
     let arms = [{ label: 'file server', extensionsDir, settings: {} }, { label: 'resource loading', extensionsDir, settings: { 'attentionLens.fileServer': 'off' } }];
     if (againstArm) arms = [{ label: 'this build', extensionsDir, settings: {} }, againstArm];
@@ -250,7 +251,6 @@ try {
     console.log(`  ratio (${arms[1].label} / ${arms[0].label}): ${(median(b.map((r) => r.ms)) / median(a.map((r) => r.ms))).toFixed(2)}×`);
     for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: binary ${r.binary}; model ${r.model} (after the key press)`);
   }
-  const occlusionRounds = Number(option('--occlusion-ab', 0));
   if (occlusionRounds > 0) {
     const file = { name: 'occlusion.ts', ...prefixOfExactly(tokenizer, source, Number(option('--occlusion-tokens', 256))) };
     const arms = [{ label: 'this build', extensionsDir }, ...(againstArm ? [againstArm] : [])];

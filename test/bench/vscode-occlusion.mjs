@@ -9,7 +9,12 @@ import * as harness from '../harness/codeServer.mjs';
 import { openWindow, selectFile, timeCommand } from './benchWindow.mjs';
 import { occlusionTimed, untilIdle } from './webviewTiming.mjs';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The middle value, or the mean of the two middle ones. */
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const ms = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
 
 /**
@@ -61,6 +66,7 @@ async function occlusionRuns(arms, file, models, rounds) {
     try {
       await selectFile(window.page, file.name, file.text.length);
       const { frame, result } = await timeCommand(window.page, null, 0);
+      if (result.refused) throw new Error(`${arm.label}: the panel offered to analyse fewer tokens: ${result.refused}`);
       if (result.tokens !== file.tokens) harness.log(`${arm.label}: the panel analysed ${result.tokens} tokens, the bench counted ${file.tokens}`);
       for (const model of models) {
         const analysed = await frame.evaluate(analysedWith, { id: model, timeoutMs: 300_000 });

@@ -9,6 +9,7 @@ import type { InferenceSession } from 'onnxruntime-web';
 import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { LOGITS_SESSION_MAX_BYTES, LogitsOnlySession } from '../../src/core/logitsSession';
 import { pruneToOutputs } from '../../src/core/onnxPrune';
+import { type ModelMsg, schema } from '../../src/core/onnxProto';
 import { loadBundled } from './bundledModel';
 
 ort.env.wasm.numThreads = 1;
@@ -77,6 +78,30 @@ describe('a copy of a graph that computes only the logits', () => {
     assert.deepStrictEqual(Buffer.compare(Buffer.from(all.bytes), Buffer.from(bytes)), 0, 'keeping every output changes nothing');
     assert.throws(() => pruneToOutputs(bytes, ['logits', 'attention']), /^LensError: The graph has no output "attention" to keep\.$/);
     assert.throws(() => pruneToOutputs(new TextEncoder().encode('{"not": "onnx"}'), ['logits']), /^LensError: The file is not an ONNX model \(/);
+  });
+
+  it('keeps what a subgraph reads from outside, also a value a branch returns as it is', () => {
+    // y = If(c) then x (an outer value, returned by a branch without nodes) else Neg(a); x = Relu(a); z = Abs(a).
+    const branch = (name: string, nodes: object[]) => ({ name, node: nodes, output: [{ name: name === 'then' ? 'x' : 'nx' }] });
+    const model = {
+      irVersion: 8,
+      graph: {
+        name: 'g',
+        input: [{ name: 'a' }, { name: 'c' }],
+        output: [{ name: 'y' }, { name: 'z' }],
+        node: [
+          { opType: 'Relu', input: ['a'], output: ['x'] },
+          { opType: 'If', input: ['c'], output: ['y'], attribute: [{ name: 'then_branch', g: branch('then', []) }, { name: 'else_branch', g: branch('else', [{ opType: 'Neg', input: ['a'], output: ['nx'] }]) }] },
+          { opType: 'Abs', input: ['a'], output: ['z'] },
+        ],
+      },
+    };
+    const { model: type } = schema();
+    const pruned = pruneToOutputs(type.encode(type.fromObject(model)).finish(), ['y']);
+    const kept = (type.decode(pruned.bytes) as unknown as ModelMsg).graph!;
+    assert.deepStrictEqual(kept.node!.map((n) => n.opType), ['Relu', 'If']);
+    assert.deepStrictEqual(kept.output!.map((o) => o.name), ['y']);
+    assert.deepStrictEqual(pruned.nodes, [3, 2]);
   });
 });
 
