@@ -205,7 +205,7 @@ async function occlusionPrefixSection(joinedIds: number[]): Promise<void> {
     console.log(`${id.padEnd(37)} ${String(T).padStart(4)} ${cells} ${`${tokens.full}, ${tokens.prefix}`.padStart(26)} ${diff.toExponential(1).padStart(16)}`);
     await runner.release();
   }
-  console.log(`(whole re-runs only, no state or cache input to start from: ${wholeOnly.join(', ')})`);
+  if (wholeOnly.length) console.log(`(whole re-runs only, no state or cache input to start from: ${wholeOnly.join(', ')})`);
 }
 
 main().catch((err) => {
