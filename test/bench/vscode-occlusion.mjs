@@ -2,8 +2,8 @@
 // unchanged prefix) and with the same numbers. That is a ratio between two builds on one machine, so this times
 // both in the same run, alternating fresh windows (A B B A …) so that the load of the moment falls on both: per
 // window, the panel analyses a selection of --occlusion-tokens tokens, then each model in turn (picked in the
-// panel's model picker) computes occlusion in its W(t, k) view, clicked and timed inside the webview to the frame
-// that says it is done. Run by npm run bench:vscode --occlusion-ab N [--against other.vsix]; printed, never asserted.
+// panel's model picker; the rounds start the list at places spread over it) computes occlusion in its W(t, k) view, clicked and
+// timed inside the webview to the frame that says it is done. Run by npm run bench:vscode --occlusion-ab N [--against other.vsix]; printed, never asserted.
 
 import * as harness from '../harness/codeServer.mjs';
 import { openWindow, selectFile, timeCommand } from './benchWindow.mjs';
@@ -59,16 +59,21 @@ const method = (note) => /(Each run started[^.]*\.|Whole copies were run[^.]*\.)
  */
 async function occlusionRuns(arms, file, models, rounds) {
   const order = [];
-  for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? arms : [...arms].reverse()));
+  for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? arms : [...arms].reverse()).map((arm) => ({ arm, round: r })));
   const results = [];
-  for (const [i, arm] of order.entries()) {
+  for (const [i, { arm, round }] of order.entries()) {
+    // A model's occlusion is slower after some others in the same window (the state-space model's and linear
+    // attention's slowed the RNNs' by 0.6–1.2 s), so the rounds start the list at places spread over it: every
+    // model takes other places, the same in both builds' windows of a round.
+    const shift = Math.floor((round * models.length) / rounds);
+    const turn = models.map((_, j) => models[(j + shift) % models.length]);
     const window = await openWindow(`occlusion-${i}`, arm.extensionsDir, [file], { 'attentionLens.backend': 'wasm' }, false);
     try {
       await selectFile(window.page, file.name, file.text.length);
       const { frame, result } = await timeCommand(window.page, null, 0);
       if (result.refused) throw new Error(`${arm.label}: the panel offered to analyse fewer tokens: ${result.refused}`);
       if (result.tokens !== file.tokens) harness.log(`${arm.label}: the panel analysed ${result.tokens} tokens, the bench counted ${file.tokens}`);
-      for (const model of models) {
+      for (const model of turn) {
         const analysed = await frame.evaluate(analysedWith, { id: model, timeoutMs: 300_000 });
         if (analysed.missing) {
           harness.log(`${arm.label}: no model "${model}" in the panel's picker (${analysed.missing.join(', ')}); left out`);
