@@ -62,9 +62,9 @@ async function occlusionRuns(arms, file, models, rounds) {
   for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? arms : [...arms].reverse()).map((arm) => ({ arm, round: r })));
   const results = [];
   for (const [i, { arm, round }] of order.entries()) {
-    // A model's occlusion is slower after some others in the same window (the state-space model's and linear
-    // attention's slowed the RNNs' by 0.6–1.2 s), so the rounds start the list at places spread over it: every
-    // model takes other places, the same in both builds' windows of a round.
+    // A model's occlusion can be slower after others in the same window (after the state-space model's, the
+    // RNNs' took 0.6–1.2 s longer), so the rounds start the list at places spread over it: every model takes
+    // other places, the same in both builds' windows of a round.
     const shift = Math.floor((round * models.length) / rounds);
     const turn = models.map((_, j) => models[(j + shift) % models.length]);
     const window = await openWindow(`occlusion-${i}`, arm.extensionsDir, [file], { 'attentionLens.backend': 'wasm' }, false);
