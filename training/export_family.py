@@ -114,21 +114,12 @@ class LinearExport(nn.Module):
         self.lm = lm
 
     def forward(self, input_ids, initial_S, initial_z):
-        lm = self.lm
-        x = lm.emb(input_ids)
-        hidden, parts, states, norms = [x], [], [], []
-        for layer, b in enumerate(lm.blocks):
-            s0, z0 = initial_S[layer], initial_z[layer]  # [B,H,hd,hd], [B,H,hd]
-            x, (att, q, k, v, mixed) = b(x, None, True, (s0, z0))
-            hidden.append(x)
-            parts.append((att, q, k, v, mixed))
-            states.append(s0.unsqueeze(2) + torch.cumsum(k.unsqueeze(-1) * v.unsqueeze(-2), dim=2))  # [B,H,T,hd,hd]
-            norms.append(z0.unsqueeze(2) + torch.cumsum(k, dim=2))  # [B,H,T,hd]
-        logits = F.linear(lm.ln_f(x), lm.emb.weight)
+        logits, parts, hidden = self.lm(input_ids, need_internals=True, initial=(initial_S, initial_z))
         att, q, k, v, mixed = (torch.stack(list(p)) for p in zip(*parts))  # each [L,B,H,T,*]
-        state, norm = torch.stack(states), torch.stack(norms)
-        return (logits, att, q, k, v, mixed, state.permute(0, 1, 3, 2, 4, 5), norm.permute(0, 1, 3, 2, 4),
-                torch.stack(hidden), state[:, :, :, -1], norm[:, :, :, -1])
+        state = initial_S.unsqueeze(3) + torch.cumsum(k.unsqueeze(-1) * v.unsqueeze(-2), dim=3)  # [L,B,H,T,dk,dv]
+        norm = initial_z.unsqueeze(3) + torch.cumsum(k, dim=3)  # [L,B,H,T,dk]
+        return (logits, att, q, k, v, mixed, state.permute(0, 1, 3, 2, 4, 5), norm.permute(0, 1, 3, 2, 4), hidden,
+                state[:, :, :, -1], norm[:, :, :, -1])
 
 
 def linear_specs(cfg):

@@ -74,11 +74,12 @@ class LinearAttentionLM(TransformerLM):
             b.load_state_dict(old.state_dict())
         self.blocks = nn.ModuleList(blocks)
 
-    def forward(self, ids, need_internals=False):
+    def forward(self, ids, need_internals=False, initial=None):
+        """initial (export only): the recurrent form's state (S_0 [L,B,H,hd,hd], z_0 [L,B,H,hd]) of earlier tokens."""
         x = self.emb(ids)
         hidden, parts = [x], []
-        for b in self.blocks:
-            x, p = b(x, None, need_internals)
+        for layer, b in enumerate(self.blocks):
+            x, p = b(x, None, need_internals, None if initial is None else (initial[0][layer], initial[1][layer]))
             if need_internals:
                 hidden.append(x)
                 parts.append(p)

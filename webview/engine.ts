@@ -226,7 +226,7 @@ export class Engine {
       const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
       // A model that can start from the state or key/value cache after a prefix runs only each suffix
       // (occlusionPrefix.ts); any other runs whole copies.
-      const occluded = await runnerOcclusion(runner, ids, {
+      return runnerOcclusion(runner, ids, {
         occluded: primary,
         observed: primary,
         causal: !looksAhead(structure),
@@ -239,9 +239,6 @@ export class Engine {
         klSums: this.options.klSums,
         onMethod,
       });
-      // The same numbers either way, only slower: said where a developer looks, not in the view.
-      if (runner.logitsOnlyRefused) console.warn(`Occlusion ran every output of "${runner.manifest.id}": its logits-only copy could not be used (${runner.logitsOnlyRefused}).`);
-      return occluded;
     }, signal);
   }
 

@@ -12,7 +12,6 @@ import { type ChunkPlan, ChunkJoiner, cacheSeeds, cachesAfter, chunkPlan, chunkT
 import { LensError } from './errors';
 import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
 import { type KeptCaches, type KeptTensor, type StateFeed, cachePrefixFeed, isCachePrefix, keepCaches } from './keptTensor';
-import { LogitsOnlySession } from './logitsSession';
 import { type ModelStructure, modelStructure } from './modelStructure';
 import type { SequenceIds } from './occlusion';
 
@@ -62,8 +61,6 @@ export class ModelRunner {
     private readonly ort: OrtModule,
     readonly manifest: ModelManifest,
     private readonly session: InferenceSession,
-    /** Runs that read only the logits (runBatchLogits), where the model is small enough (logitsSession.ts). */
-    private readonly logitsOnly: LogitsOnlySession | undefined,
   ) {
     this.structure = modelStructure(manifest);
     this.cacheChunks = chunkPlan(manifest);
@@ -71,7 +68,6 @@ export class ModelRunner {
 
   /** Creates the session and checks that the graph has the inputs and outputs the manifest names. */
   static async create(ort: OrtModule, manifest: ModelManifest, modelBytes: Uint8Array, options: InferenceSession.SessionOptions = {}): Promise<ModelRunner> {
-    const logitsOnly = LogitsOnlySession.of(ort, manifest, modelBytes, options); // before the session may take the bytes
     let session: InferenceSession;
     try {
       session = await ort.InferenceSession.create(modelBytes, options);
@@ -89,7 +85,7 @@ export class ModelRunner {
       const problems = [missing.length ? `the graph has no ${missing.join(', ')}` : '', undescribed.length ? `the manifest does not describe ${undescribed.join(', ')}` : ''];
       throw new LensError('model-invalid', `The model file of "${manifest.id}" does not match its manifest: ${problems.filter(Boolean).join('; ')}.`);
     }
-    return new ModelRunner(ort, manifest, session, logitsOnly);
+    return new ModelRunner(ort, manifest, session);
   }
 
   get isRecurrent(): boolean {
@@ -148,12 +144,7 @@ export class ModelRunner {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.session.release(), this.logitsOnly?.release()]);
-  }
-
-  /** Why runs that read only the logits use the model's own session although it has a copy for them, if so. */
-  get logitsOnlyRefused(): string | undefined {
-    return this.logitsOnly?.refused;
+    await this.session.release();
   }
 
   /**
@@ -168,9 +159,8 @@ export class ModelRunner {
     const spec = this.structure.logits;
     if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
     if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    // Only the logits come back, from a copy of the graph that computes nothing else where there is one.
-    const session = this.logitsOnly ? await this.logitsOnly.session(this.session) : this.session;
-    const results = await this.feedAndRun(batch, initialState, 0, [spec.name], false, session);
+    // Only the logits come back: a run still computes every output, but copies out just these.
+    const results = await this.feedAndRun(batch, initialState, 0, [spec.name]);
     const value = results[spec.name];
     const order = ['batch', 'position', 'vocab'].map((n) => axisIndex(spec, n as 'batch'));
     if (order.some((i, j) => i !== j)) throw new LensError('model-invalid', `Occlusion needs logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
@@ -254,7 +244,7 @@ export class ModelRunner {
   }
 
   /** Builds every feed from its input role and axes, and runs the session (for every output, or `fetches`). */
-  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, StateFeed>, offset: number, fetches?: string[], transferInputs = false, session = this.session): Promise<Record<string, OrtTensor>> {
+  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, StateFeed>, offset: number, fetches?: string[], transferInputs = false): Promise<Record<string, OrtTensor>> {
     const B = batch.length;
     const feeds: Record<string, OrtTensor> = {};
     const past = this.pastLength(B, state);
@@ -292,7 +282,7 @@ export class ModelRunner {
       feeds[input.name] = this.intTensor(input, integerFeed(input.role, batch.map((ids) => ids[seq!]), offset, positionFirst), dims);
     }
     const options = transferInputs ? TRANSFER_INPUTS : {};
-    return fetches ? session.run(feeds, fetches, options) : session.run(feeds, options);
+    return fetches ? this.session.run(feeds, fetches, options) : this.session.run(feeds, options);
   }
 
   /**

@@ -8,10 +8,9 @@
 // topological order, and cross-attention is the Softmax whose keys come from other layers than its queries.
 // Pure: bytes in, bytes out; nothing is run.
 
-import { Reader, Writer } from 'protobufjs/light';
+import { Reader, Root, type Type, Writer } from 'protobufjs/light';
 import { LensError } from './errors';
 import type { OnnxDim } from './onnxGraph';
-import { type DimMsg, type GraphMsg, type ModelMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg, num, schema, subgraphs } from './onnxProto';
 
 export type AttentionGroup = 'attentions' | 'encoder_attentions' | 'decoder_attentions' | 'cross_attentions';
 export interface AddedAttention { name: string; layer: number; group: AttentionGroup; shape: OnnxDim[] }
@@ -22,8 +21,52 @@ export const EXPORT_RECIPE =
   'Export the model with its attention kept: load it with attn_implementation="eager" and export with output_attentions=True ' +
   '(torch.onnx.export with output names "logits", "attentions.0", …), without onnxruntime\'s transformer optimizer, which fuses attention into one operator.';
 
+/** onnx.proto's messages as far as they are read or written here (field numbers from onnx/onnx.proto). */
+const many = (type: string, id: number) => ({ rule: 'repeated', type, id });
+const SCHEMA = {
+  nested: {
+    ModelProto: { fields: { irVersion: { type: 'int64', id: 1 }, graph: { type: 'GraphProto', id: 7 }, opsetImport: many('OperatorSetIdProto', 8) } },
+    OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
+    GraphProto: {
+      fields: { node: many('NodeProto', 1), name: { type: 'string', id: 2 }, initializer: many('TensorProto', 5), input: many('ValueInfoProto', 11), output: many('ValueInfoProto', 12), valueInfo: many('ValueInfoProto', 13) },
+    },
+    NodeProto: {
+      fields: { input: many('string', 1), output: many('string', 2), name: { type: 'string', id: 3 }, opType: { type: 'string', id: 4 }, attribute: many('AttributeProto', 5), domain: { type: 'string', id: 7 } },
+    },
+    AttributeProto: {
+      fields: { name: { type: 'string', id: 1 }, i: { type: 'int64', id: 3 }, t: { type: 'TensorProto', id: 5 }, g: { type: 'GraphProto', id: 6 }, ints: many('int64', 8), graphs: many('GraphProto', 11) },
+    },
+    TensorProto: {
+      fields: {
+        dims: many('int64', 1), dataType: { type: 'int32', id: 2 }, int32Data: many('int32', 5), int64Data: many('int64', 7),
+        name: { type: 'string', id: 8 }, rawData: { type: 'bytes', id: 9 }, dataLocation: { type: 'int32', id: 14 },
+      },
+    },
+    ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
+    TypeProto: { fields: { tensorType: { type: 'Tensor', id: 1 } }, nested: { Tensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } } } },
+    TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } }, nested: { Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } } } },
+  },
+};
+
+type Int64 = number | { toNumber(): number };
+interface TensorMsg { name?: string; dims?: Int64[]; dataType?: number; int32Data?: number[]; int64Data?: Int64[]; rawData?: Uint8Array; dataLocation?: number }
+interface AttrMsg { name?: string; i?: Int64; ints?: Int64[]; t?: TensorMsg; g?: GraphMsg; graphs?: GraphMsg[] }
+interface NodeMsg { input?: string[]; output?: string[]; name?: string; opType?: string; domain?: string; attribute?: AttrMsg[] }
+interface DimMsg { dimValue?: Int64; dimParam?: string }
+interface ValueInfoMsg { name?: string; type?: { tensorType?: { elemType?: number; shape?: { dim?: DimMsg[] } } } }
+interface GraphMsg { name?: string; node?: NodeMsg[]; initializer?: TensorMsg[]; input?: ValueInfoMsg[]; output?: ValueInfoMsg[]; valueInfo?: ValueInfoMsg[] }
+interface ModelMsg { irVersion?: Int64; opsetImport?: Array<{ domain?: string; version?: Int64 }>; graph?: GraphMsg }
+
+let types: { model: Type; graph: Type } | undefined;
+const schema = () => {
+  if (types) return types;
+  const root = Root.fromJSON(SCHEMA);
+  return (types = { model: root.lookupType('ModelProto'), graph: root.lookupType('GraphProto') });
+};
+const num = (v: Int64 | undefined): number => (v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber());
 const attr = (n: NodeMsg, name: string) => (n.attribute ?? []).find((a) => a.name === name);
 const own = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+const subgraphs = (n: NodeMsg) => (n.attribute ?? []).flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]);
 const fail = (message: string): never => { throw new LensError('model-invalid', message); };
 
 const GENERATION_OPS = new Set(['BeamSearch', 'GreedySearch', 'Sampling', 'WhisperBeamSearch']);

@@ -1,9 +1,10 @@
 // Why: issue 17 asks for occlusion at half of its time when the issue was filed, per model, from structure (the
 // unchanged prefix) and with the same numbers. That is a ratio between two builds on one machine, so this times
-// both in the same run, alternating fresh windows (A B B A …) so that the load of the moment falls on both: per
-// window, the panel analyses a selection of --occlusion-tokens tokens, then each model in turn (picked in the
-// panel's model picker; the rounds start the list at places spread over it) computes occlusion in its W(t, k) view, clicked and
-// timed inside the webview to the frame that says it is done. Run by npm run bench:vscode --occlusion-ab N [--against other.vsix]; printed, never asserted.
+// both in the same run, alternating fresh windows (A B B A …) so that the load of the moment falls on both. In each
+// window the panel analyses a selection of --occlusion-tokens tokens; then each model in turn (picked in the
+// panel's model picker; the rounds start the list at places spread over it) computes occlusion in its W(t, k)
+// view, clicked and timed inside the webview to the frame that says it is done. Run by
+// npm run bench:vscode -- --occlusion-ab N [--against other.vsix]; printed, never asserted.
 
 import * as harness from '../harness/codeServer.mjs';
 import { openWindow, selectFile, timeCommand } from './benchWindow.mjs';
