@@ -65,7 +65,7 @@ export class OrtBackends {
   ) {
     this.worker = new OrtWorkerClient(new URL(WORKER_SCRIPTS.onnxruntime, ortBaseUri).href, routes);
     this.tokenizers = new TokenizerWorkerClient(new URL(WORKER_SCRIPTS.tokenizer, ortBaseUri).href, routes);
-    this.logits = new LogitsWorkerClient(new URL(WORKER_SCRIPTS.logits, ortBaseUri).href, routes);
+    this.logits = new LogitsWorkerClient(new URL(WORKER_SCRIPTS.logits, ortBaseUri).href, routes, (logits) => this.worker.free(logits));
   }
 
   /** A started backend as the engine's OrtModule (sessions and runs in the worker). */

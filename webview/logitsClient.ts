@@ -26,7 +26,8 @@ export class LogitsWorkerClient {
   private readonly connection: WorkerConnection<LogitsWorkerRequests, LogitsWorkerNotifications>;
   private nextKey = 1;
 
-  constructor(scriptUri: string, routes: FileRoutes) {
+  /** spent: takes each batch's logits once their sums are done (to be freed where they were allocated). */
+  constructor(scriptUri: string, routes: FileRoutes, private readonly spent: (logits: Float32Array) => void = () => undefined) {
     this.connection = new WorkerConnection(scriptUri, 'logits', LOGITS_TIMEOUT_MS, routes);
   }
 
@@ -39,9 +40,11 @@ export class LogitsWorkerClient {
         const { values, transfer } = moved(logits);
         await connection.request('baseline', { key, logits: values, T, V }, transfer);
       },
-      columns: (batch, logits) => {
+      columns: async (batch, logits) => {
         const { values, transfer } = moved(logits);
-        return connection.request('columns', { key, batch, logits: values }, transfer);
+        const answer = await connection.request('columns', { key, batch, logits: values }, transfer);
+        this.spent(answer.logits);
+        return answer.values;
       },
       dispose: () => void connection.request('drop', { key }).catch(() => undefined),
     };

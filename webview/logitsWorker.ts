@@ -3,18 +3,17 @@
 
 import { BaselineRows, klRows } from '../src/core/klSums';
 import { type Envelope, Endpoint } from '../src/core/rpc';
-import { releaseBuffer } from '../src/core/releaseBuffer';
 import { rowPredictionSteps } from '../src/core/rowPredictions';
 import { finish } from '../src/core/timeSlices';
 import type { LogitsWorkerNotifications, LogitsWorkerRequests } from './logitsWorkerProtocol';
 import { workerTransport } from './workerScript';
 
-/** Answers' arrays move back to the page: a batch's KL values, and the logits a prediction borrowed with its log-sum-exps. */
+/** Answers' arrays move back to the page: a batch's KL values with its logits, and the logits a prediction borrowed with its log-sum-exps. */
 function transferables(message: Envelope): Transferable[] {
   if (message.kind !== 'response') return [];
   const result = message.result as unknown;
-  if (result instanceof Float32Array) return [result.buffer as ArrayBuffer];
-  const predicted = result as { logits?: unknown; lse?: unknown } | null;
+  const predicted = result as { logits?: unknown; lse?: unknown; values?: unknown } | null;
+  if (predicted?.values instanceof Float32Array && predicted.logits instanceof Float32Array) return [predicted.values.buffer as ArrayBuffer, predicted.logits.buffer as ArrayBuffer];
   return predicted?.logits instanceof Float32Array && predicted.lse instanceof Float64Array ? [predicted.logits.buffer as ArrayBuffer, predicted.lse.buffer as ArrayBuffer] : [];
 }
 
@@ -30,9 +29,8 @@ page.onRequest('baseline', ({ key, logits, T, V }) => {
 page.onRequest('columns', ({ key, batch, logits }) => {
   const base = baselines.get(key);
   if (!base) throw new Error(`no KL baseline ${key} (dropped?)`);
-  const values = klRows(base, batch, logits);
-  releaseBuffer(logits, true); // received: the whole buffer is this worker's, and 12 MiB a batch adds up before a collection
-  return values;
+  // The logits go back, to be freed by the onnxruntime worker that allocated them (ortWorker.ts, 'free').
+  return { values: klRows(base, batch, logits), logits };
 });
 
 page.onRequest('drop', ({ key }) => {

@@ -11,8 +11,11 @@ import type { RowPredictions } from '../src/core/rowPredictions';
 export interface LogitsWorkerRequests {
   /** Keeps an occlusion's unperturbed logits [T, V] (moved to the worker) under a key. */
   baseline: { params: { key: number; logits: Float32Array; T: number; V: number }; result: null };
-  /** KL bits of a batch against the baseline under key (klRows' order); its logits are moved to the worker. */
-  columns: { params: { key: number; batch: KlBatch; logits: Float32Array }; result: Float32Array };
+  /**
+   * KL bits of a batch against the baseline under key (klRows' order); its logits are moved to the worker and
+   * back with the answer, for the onnxruntime worker that allocated them to free (ortWorker.ts, 'free').
+   */
+  columns: { params: { key: number; batch: KlBatch; logits: Float32Array }; result: { values: Float32Array; logits: Float32Array } };
   /** Forgets the baseline under key. */
   drop: { params: { key: number }; result: null };
   /** Each row's log-sum-exp and top k of logits [rows, V], moved to the worker and back with the answer. */

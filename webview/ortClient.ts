@@ -89,6 +89,12 @@ export class OrtWorkerClient {
     };
   }
 
+  /** Frees a run's output, moved back to the worker that allocated it. */
+  free(data: Float32Array): void {
+    const own = wholeBuffer(data);
+    if (own) void this.connection.request('free', { data }, [own]).catch(() => undefined);
+  }
+
   /** A backend as the engine's OrtModule: sessions in the worker, tensors as plain data. */
   module(backend: OrtBackendName): OrtModule {
     return {
