@@ -65,7 +65,11 @@ export class OrtBackends {
   ) {
     this.worker = new OrtWorkerClient(new URL(WORKER_SCRIPTS.onnxruntime, ortBaseUri).href, routes);
     this.tokenizers = new TokenizerWorkerClient(new URL(WORKER_SCRIPTS.tokenizer, ortBaseUri).href, routes);
-    this.logits = new LogitsWorkerClient(new URL(WORKER_SCRIPTS.logits, ortBaseUri).href, routes, (logits) => this.worker.free(logits));
+    this.logits = new LogitsWorkerClient(new URL(WORKER_SCRIPTS.logits, ortBaseUri).href, routes);
+    // Occlusion's logits go from the logits worker straight back to onnxruntime's, which allocated them, to be
+    // freed there (ortWorker.ts says why); a worker that fails to start fails its own requests.
+    const spent = new MessageChannel();
+    void Promise.all([this.worker.freeFrom(spent.port1), this.logits.spendTo(spent.port2)]).catch(() => undefined);
   }
 
   /** A started backend as the engine's OrtModule (sessions and runs in the worker). */

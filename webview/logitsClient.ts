@@ -26,8 +26,7 @@ export class LogitsWorkerClient {
   private readonly connection: WorkerConnection<LogitsWorkerRequests, LogitsWorkerNotifications>;
   private nextKey = 1;
 
-  /** spent: takes each batch's logits once their sums are done (to be freed where they were allocated). */
-  constructor(scriptUri: string, routes: FileRoutes, private readonly spent: (logits: Float32Array) => void = () => undefined) {
+  constructor(scriptUri: string, routes: FileRoutes) {
     this.connection = new WorkerConnection(scriptUri, 'logits', LOGITS_TIMEOUT_MS, routes);
   }
 
@@ -40,11 +39,9 @@ export class LogitsWorkerClient {
         const { values, transfer } = moved(logits);
         await connection.request('baseline', { key, logits: values, T, V }, transfer);
       },
-      columns: async (batch, logits) => {
+      columns: (batch, logits) => {
         const { values, transfer } = moved(logits);
-        const answer = await connection.request('columns', { key, batch, logits: values }, transfer);
-        this.spent(answer.logits);
-        return answer.values;
+        return connection.request('columns', { key, batch, logits: values }, transfer);
       },
       dispose: () => void connection.request('drop', { key }).catch(() => undefined),
     };
@@ -67,6 +64,11 @@ export class LogitsWorkerClient {
       return localPredictRows({ pause: yieldToUi, sliceMs: PREDICTIONS_SLICE_MS })(values, rows, V, topK);
     }
   };
+
+  /** Moves each batch's logits, once summed, to `port` instead of freeing them in the worker. */
+  async spendTo(port: MessagePort): Promise<void> {
+    await this.connection.request('spentTo', { port }, [port]);
+  }
 
   /** Stops the worker: its baselines go with its heap. */
   dispose(): void {

@@ -3,23 +3,31 @@
 
 import { BaselineRows, klRows } from '../src/core/klSums';
 import { type Envelope, Endpoint } from '../src/core/rpc';
+import { releaseBuffer } from '../src/core/releaseBuffer';
 import { rowPredictionSteps } from '../src/core/rowPredictions';
 import { finish } from '../src/core/timeSlices';
 import type { LogitsWorkerNotifications, LogitsWorkerRequests } from './logitsWorkerProtocol';
 import { workerTransport } from './workerScript';
 
-/** Answers' arrays move back to the page: a batch's KL values with its logits, and the logits a prediction borrowed with its log-sum-exps. */
+/** Answers' arrays move back to the page: a batch's KL values, and the logits a prediction borrowed with its log-sum-exps. */
 function transferables(message: Envelope): Transferable[] {
   if (message.kind !== 'response') return [];
   const result = message.result as unknown;
-  const predicted = result as { logits?: unknown; lse?: unknown; values?: unknown } | null;
-  if (predicted?.values instanceof Float32Array && predicted.logits instanceof Float32Array) return [predicted.values.buffer as ArrayBuffer, predicted.logits.buffer as ArrayBuffer];
+  if (result instanceof Float32Array) return [result.buffer as ArrayBuffer];
+  const predicted = result as { logits?: unknown; lse?: unknown } | null;
   return predicted?.logits instanceof Float32Array && predicted.lse instanceof Float64Array ? [predicted.logits.buffer as ArrayBuffer, predicted.lse.buffer as ArrayBuffer] : [];
 }
 
 const page = new Endpoint<Record<string, never>, Record<string, never>, LogitsWorkerRequests, LogitsWorkerNotifications>(workerTransport(transferables), { peer: 'page' });
 
 const baselines = new Map<number, BaselineRows>();
+/** Where summed logits go to be freed (the onnxruntime worker, which allocated them); until it is given, here. */
+let spent: MessagePort | undefined;
+
+page.onRequest('spentTo', ({ port }) => {
+  spent = port;
+  return null;
+});
 
 page.onRequest('baseline', ({ key, logits, T, V }) => {
   baselines.set(key, new BaselineRows(logits, T, V)); // it keeps the array it was moved
@@ -29,8 +37,11 @@ page.onRequest('baseline', ({ key, logits, T, V }) => {
 page.onRequest('columns', ({ key, batch, logits }) => {
   const base = baselines.get(key);
   if (!base) throw new Error(`no KL baseline ${key} (dropped?)`);
-  // The logits go back, to be freed by the onnxruntime worker that allocated them (ortWorker.ts, 'free').
-  return { values: klRows(base, batch, logits), logits };
+  const values = klRows(base, batch, logits);
+  // Received: the whole buffer is this worker's, and 12 MiB a batch adds up before a collection.
+  if (spent) spent.postMessage(logits, [logits.buffer as ArrayBuffer]);
+  else releaseBuffer(logits, true);
+  return values;
 });
 
 page.onRequest('drop', ({ key }) => {

@@ -12,10 +12,12 @@ export interface LogitsWorkerRequests {
   /** Keeps an occlusion's unperturbed logits [T, V] (moved to the worker) under a key. */
   baseline: { params: { key: number; logits: Float32Array; T: number; V: number }; result: null };
   /**
-   * KL bits of a batch against the baseline under key (klRows' order); its logits are moved to the worker and
-   * back with the answer, for the onnxruntime worker that allocated them to free (ortWorker.ts, 'free').
+   * KL bits of a batch against the baseline under key (klRows' order); its logits are moved to the worker, and
+   * on to the spentTo port once summed (else freed here).
    */
-  columns: { params: { key: number; batch: KlBatch; logits: Float32Array }; result: { values: Float32Array; logits: Float32Array } };
+  columns: { params: { key: number; batch: KlBatch; logits: Float32Array }; result: Float32Array };
+  /** Where summed logits go: the onnxruntime worker that allocated them frees them (ortWorker.ts, spentLogits). */
+  spentTo: { params: { port: MessagePort }; result: null };
   /** Forgets the baseline under key. */
   drop: { params: { key: number }; result: null };
   /** Each row's log-sum-exp and top k of logits [rows, V], moved to the worker and back with the answer. */

@@ -89,10 +89,9 @@ export class OrtWorkerClient {
     };
   }
 
-  /** Frees a run's output, moved back to the worker that allocated it. */
-  free(data: Float32Array): void {
-    const own = wholeBuffer(data);
-    if (own) void this.connection.request('free', { data }, [own]).catch(() => undefined);
+  /** Frees the outputs that arrive on `port` (the logits worker's, once summed) in this worker, which allocated them. */
+  async freeFrom(port: MessagePort): Promise<void> {
+    await this.connection.request('spentLogits', { port }, [port]);
   }
 
   /** A backend as the engine's OrtModule: sessions in the worker, tensors as plain data. */

@@ -118,14 +118,16 @@ page.onRequest('drop', ({ tensor }) => {
   return null;
 });
 
-// A run's output comes back here to be freed, on the thread whose onnxruntime allocated it, rather than where
-// it was last read (the logits worker's KL sums). Freed there, an occlusion's outputs (12 MiB each, about 550 MiB
-// for the Elman RNN at 256 tokens) left that thread's CPU with the free pages, and this one's next outputs
-// often took pages the system had handed back to its host: onnxruntime's copy of its outputs then took 1.8 s
-// instead of 0.3 s of a 2 s occlusion, in the kernel clearing pages, and stayed slow for the window's later
-// occlusions.
-page.onRequest('free', ({ data }) => {
-  if (data instanceof Float32Array) releaseBuffer(data, true); // received: the whole buffer is this worker's
+// An occlusion batch's logits come back here from the logits worker, to be freed on the thread whose
+// onnxruntime allocated them rather than where they were last read. Freed in the logits worker, an occlusion's
+// outputs (12 MiB each, about 550 MiB for the Elman RNN at 256 tokens) left that thread's CPU with the free
+// pages, and this one's next outputs often took pages the system had handed back to its host: onnxruntime's copy
+// of its outputs then took 1.8 s instead of 0.3 s of a 2 s occlusion, in the kernel clearing pages, and stayed
+// slow for the window's later occlusions.
+page.onRequest('spentLogits', ({ port }) => {
+  port.onmessage = ({ data }: MessageEvent<unknown>) => {
+    if (data instanceof Float32Array) releaseBuffer(data, true); // received: the whole buffer is this worker's
+  };
   return null;
 });
 

@@ -50,8 +50,8 @@ export interface OrtWorkerRequests {
   keep: { params: { data: Float32Array; dims: number[] }; result: number };
   /** Frees a kept tensor. */
   drop: { params: { tensor: number }; result: null };
-  /** Frees a run's output that has been read (moved back here, to the thread that allocated it). */
-  free: { params: { data: Float32Array }; result: null };
+  /** The port on which the logits worker moves back each occlusion batch's logits once summed, to be freed here. */
+  spentLogits: { params: { port: MessagePort }; result: null };
 }
 
 export type OrtWorkerNotifications = Record<string, never>;
