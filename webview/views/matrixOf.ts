@@ -59,33 +59,63 @@ function* matrixSteps(data: Float32Array, size: number, signed: boolean): Genera
     yield;
   }
   if (signed) return { data, size, max, colourMax: max, signed: true };
-  const top = colourTop(size, (i) => data[i]);
+  const top = colourTop(size, data);
   return { data, size, max, colourMax: top > 0 ? top : max };
 }
 
-/** The colour-scale top of matrixOf for a size × size matrix whose entry at flat index i is valueAt(i). */
-function colourTop(size: number, valueAt: (i: number) => number): number {
+/** Entries the colour-scale top reads at most: all of them up to this many, else this many drawn at random. */
+const COLOUR_SAMPLE = 65_536;
+
+/**
+ * The colour-scale top of matrixOf for a size × size matrix: `values` holds it row-major, or gives its entry at
+ * flat index i. A matrix held whole is read without a call per entry: in the first heatmap of a cold command
+ * (234 tokens, code not yet optimised) the calls made colourTop a 70 ms task (bench:profile --cold).
+ */
+function colourTop(size: number, values: Float32Array | ((i: number) => number)): number {
   const length = size * size;
   const from = Math.min(EARLY_ROWS, size >> 1) * size;
   const span = length - from;
+  if (span <= COLOUR_SAMPLE && values instanceof Float32Array) {
+    // Every entry, sorted natively: the positive ones lie between the last one ≤ 0 and the NaNs, which sort last.
+    const sorted = values.slice(from, length).sort();
+    return percentile995(sorted.subarray(firstWhere(sorted, (v) => v > 0), firstWhere(sorted, Number.isNaN)));
+  }
+  const valueAt = values instanceof Float32Array ? undefined : values;
   // A typed array, sorted natively: a comparator over 65,536 numbers is most of a head switch at 2,048 tokens.
-  const drawn = new Float32Array(Math.max(0, Math.min(span, 65_536)));
+  const drawn = new Float32Array(Math.max(0, Math.min(span, COLOUR_SAMPLE)));
   let n = 0;
-  if (span <= 65_536) {
+  if (span <= COLOUR_SAMPLE) {
     for (let i = from; i < length; i++) {
-      const v = valueAt(i);
+      const v = valueAt!(i);
       if (v > 0) drawn[n++] = v;
     }
   } else {
     let seed = 12345;
-    for (let d = 0; d < 65_536; d++) {
+    for (let d = 0; d < COLOUR_SAMPLE; d++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // an LCG: no aliasing with the row length
-      const v = valueAt(from + (seed % span));
+      const i = from + (seed % span);
+      const v = valueAt ? valueAt(i) : (values as Float32Array)[i];
       if (v > 0) drawn[n++] = v;
     }
   }
-  const sample = drawn.subarray(0, n).sort();
-  return sample.length ? sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))] : 0;
+  return percentile995(drawn.subarray(0, n).sort());
+}
+
+/** The 99.5th percentile of sorted values (0 when there are none). */
+function percentile995(sorted: Float32Array): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.995))] : 0;
+}
+
+/** The first index of sorted values at which `holds` becomes true (it stays true after), or their length. */
+function firstWhere(sorted: Float32Array, holds: (v: number) => boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (holds(sorted[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /**

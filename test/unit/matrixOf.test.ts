@@ -1,0 +1,66 @@
+// The heatmap's colour-scale top (webview/views/matrixOf.ts) reads a matrix held whole by sorting it natively
+// rather than calling for each entry. It must give the number the per-entry reading gives: the 99.5th
+// percentile of the positive entries after the first rows, every entry up to 65,536 of them, else 65,536 drawn
+// by a fixed LCG; zeros, negatives and NaNs never count.
+
+import * as assert from 'assert';
+import { matrixOf } from '../../webview/views/matrixOf';
+import { seededRandom } from './seeded';
+
+/** The colour top read one entry at a time, as matrixOf read it before. */
+function colourTopByEntry(data: Float32Array, size: number): number {
+  const length = size * size;
+  const from = Math.min(8, size >> 1) * size;
+  const span = length - from;
+  const drawn: number[] = [];
+  if (span <= 65_536) {
+    for (let i = from; i < length; i++) if (data[i] > 0) drawn.push(data[i]);
+  } else {
+    let seed = 12345;
+    for (let d = 0; d < 65_536; d++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      const v = data[from + (seed % span)];
+      if (v > 0) drawn.push(v);
+    }
+  }
+  const sample = Float32Array.from(drawn).sort();
+  return sample.length ? sample[Math.min(sample.length - 1, Math.floor(sample.length * 0.995))] : 0;
+}
+
+/** A size × size matrix: causal rows (zeros above the diagonal) or any, with some negatives, NaNs, infinities and signed zeros. */
+function matrix(size: number, seed: number, causal: boolean, odd: boolean): Float32Array {
+  const random = seededRandom(seed);
+  const data = new Float32Array(size * size);
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      if (causal && c > r) continue;
+      const u = random();
+      data[r * size + c] = !odd ? u : u < 0.05 ? NaN : u < 0.1 ? -u : u < 0.12 ? -0 : u > 0.999 ? Infinity : u;
+    }
+  }
+  return data;
+}
+
+describe("the heatmap's colour-scale top", () => {
+  it('is the per-entry 99.5th percentile of the positive entries, read whole or sampled', () => {
+    // 256 tokens: every entry after the first rows is read (61,440 of them); 300: 65,536 are drawn.
+    for (const size of [1, 2, 5, 17, 234, 256, 300]) {
+      for (const causal of [true, false]) {
+        for (const odd of [false, true]) {
+          const data = matrix(size, size * 7 + (causal ? 1 : 0) + (odd ? 2 : 0), causal, odd);
+          const expected = colourTopByEntry(data, size);
+          const m = matrixOf(data, size);
+          assert.ok(Object.is(m.colourMax, expected > 0 ? expected : m.max), `size ${size}, causal ${causal}, odd ${odd}: ${m.colourMax} against ${expected}`);
+        }
+      }
+    }
+  });
+
+  it('falls back to the maximum when no entry after the first rows is positive', () => {
+    const data = new Float32Array(20 * 20).fill(-1);
+    data[3] = 0.5; // in the first rows, which the top skips
+    const m = matrixOf(data, 20);
+    assert.strictEqual(m.max, 0.5);
+    assert.strictEqual(m.colourMax, 0.5);
+  });
+});
