@@ -7,11 +7,11 @@
 // Then the scale figures of vscode-scale.mjs.
 // Then cold commands in fresh windows with the extension's file server and without it, side by side (--cold-ab N
 // of each, alternating; 0 skips them), or, with --against other.vsix, with this build and that one.
-// Then, with --occlusion-ab N, occlusion per model in N fresh windows of this build (and of --against's, alternating):
-// vscode-occlusion.mjs.
+// Then, with --occlusion-ab N, occlusion per model, and masked predictions per masked model, in N fresh windows of
+// this build (and of --against's, alternating): vscode-occlusion.mjs.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
 //   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
-//   [--scale-file-server on|off|both] [--occlusion-ab 0] [--occlusion-tokens 256] [--occlusion-models transformer,window,linear,mamba,elman,gru,lstm]
+//   [--scale-file-server on|off|both] [--occlusion-ab 0] [--occlusion-tokens 256] [--occlusion-models transformer,window,linear,mamba,elman,gru,lstm] [--masked-models encoder]
 
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx 
 import * as harness from '../harness/codeServer.mjs';
 import { runCommand, waitForWorkbench } from '../e2e/workbench.mjs';
 import { clockOffset, openWindow, selectFile, timeCommand } from './benchWindow.mjs';
-import { headSwitches, heatmapHovers, longTasks, markShown, occlusionTimed, stepTimes, untilIdle, watchLongTasksSinceStart } from './webviewTiming.mjs';
+import { headSwitches, heatmapHovers, longTasks, markShown, OCCLUSION_CLICK, clickTimed, stepTimes, untilIdle, watchLongTasksSinceStart } from './webviewTiming.mjs';
 import { SOURCES, benchSource, prefixOfExactly, prefixOfTokens } from './benchSelection.mjs';
 import { benchOcclusion } from './vscode-occlusion.mjs';
 import { benchScale } from './vscode-scale.mjs';
@@ -104,7 +104,7 @@ async function benchBackend(name, extensionsDir, files) {
   rows.push(['  of which request → heatmap painted', cold.result.tokens, warm.map((w, i) => w - toRequest[i])]);
   // Occlusion of the same selection: each token replaced in turn, the W(t, k) view's "Compute occlusion".
   await frame.evaluate(untilIdle);
-  const occluded = await frame.evaluate(occlusionTimed, { timeoutMs: 600_000 });
+  const occluded = await frame.evaluate(clickTimed, { ...OCCLUSION_CLICK, timeoutMs: 600_000 });
   if (occluded.timedOut) throw new Error('occlusion did not finish');
   rows.push([`occlusion: click → done (longest task ${ms(occluded.longest)}, own ${ms(occluded.ownLongest)})`, cold.result.tokens, [occluded.ms]]);
   await frame.evaluate(() => document.querySelector('[data-testid=tab-heatmap]')?.click()); // the next analysis paints its heatmap
@@ -254,7 +254,8 @@ try {
   if (occlusionRounds > 0) {
     const file = { name: 'occlusion.ts', ...prefixOfExactly(tokenizer, source, Number(option('--occlusion-tokens', 256))) };
     const arms = [{ label: 'this build', extensionsDir }, ...(againstArm ? [againstArm] : [])];
-    await benchOcclusion({ arms, file, models: option('--occlusion-models', 'transformer,window,linear,mamba,elman,gru,lstm').split(','), rounds: occlusionRounds });
+    const list = (name, fallback) => option(name, fallback).split(',').filter(Boolean);
+    await benchOcclusion({ arms, file, models: list('--occlusion-models', 'transformer,window,linear,mamba,elman,gru,lstm'), maskedModels: list('--masked-models', 'encoder'), rounds: occlusionRounds });
   }
   if (!args.includes('--no-scale') && !abOnly) {
     const list = (name, fallback) => option(name, fallback).split(',');

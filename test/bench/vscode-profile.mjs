@@ -21,7 +21,7 @@ import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { benchSource, prefixOfTokens } from './benchSelection.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
-import { headSwitches, heatmapHovers, markShown, occlusionTimed, tabPainted, untilIdle, untilPainted } from './webviewTiming.mjs';
+import { headSwitches, heatmapHovers, markShown, OCCLUSION_CLICK, clickTimed, tabPainted, untilIdle, untilPainted } from './webviewTiming.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -190,7 +190,7 @@ try {
     // Only the occlusion, from the button's click to the frame that says it is done.
     await cdp.send('Profiler.stop');
     await cdp.send('Profiler.start');
-    occluded = await frame.evaluate(occlusionTimed, { timeoutMs: 600_000 });
+    occluded = await frame.evaluate(clickTimed, { ...OCCLUSION_CLICK, timeoutMs: 600_000 });
     if (occluded.timedOut) throw new Error('occlusion did not finish');
   }
   const { profile } = await cdp.send('Profiler.stop');

@@ -248,14 +248,20 @@ export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
   });
 }
 
+/** clickTimed's parameters for occlusion: the W(t, k) tab's "Compute occlusion", done when it offers "Show occlusion". */
+export const OCCLUSION_CLICK = { tab: 'tab-w', button: 'occlusion-run', done: '[data-testid=occlusion-run]', doneText: 'Show occlusion', failed: '', note: 'w-note' };
+/** clickTimed's parameters for pseudo-surprisal: the Masked tab's "Compute masked predictions", done when its note says so. */
+export const MASKED_CLICK = { tab: 'tab-masked', button: 'masked-run', done: '[data-testid=masked-note][data-state=done]', doneText: '', failed: '[data-testid=masked-note][data-state=failed]', note: 'masked-note' };
+
 /**
- * Opens the W(t, k) tab, clicks "Compute occlusion" and resolves with the ms from the click to the frame in which
- * the button says the occlusion is done, with the longest main-thread task meanwhile and the longest of the
- * page's own (see longTasks) and the W view's note (which says how the runs were made), or { timedOut }.
+ * Opens the tab with data-testid `tab`, clicks its button `button` once it has painted, and resolves with the ms
+ * from the click to the frame in which `done` matches an element (whose text contains `doneText`), with the longest
+ * main-thread task meanwhile, the longest of the page's own (see longTasks) and the text of the note `note` (the W
+ * view's says how the runs were made); { failed, note } when `failed` matches first, or { timedOut }.
  */
-export function occlusionTimed({ timeoutMs }) {
+export function clickTimed({ tab, button, done, doneText, failed, note, timeoutMs }) {
   return new Promise((resolve) => {
-    document.querySelector('[data-testid=tab-w]')?.click();
+    document.querySelector(`[data-testid=${tab}]`)?.click();
     const started = performance.now();
     let t0 = NaN;
     let longest = 0;
@@ -268,17 +274,21 @@ export function occlusionTimed({ timeoutMs }) {
       }
     });
     observer.observe({ type: 'longtask' });
+    const noteText = () => document.querySelector(`[data-testid=${note}]`)?.textContent ?? '';
     let shown = false; // the button was seen in an earlier frame: a user clicks after the tab has painted
     const tick = () => {
-      const button = document.querySelector('[data-testid=occlusion-run]');
+      const target = document.querySelector(`[data-testid=${button}]`);
       if (Number.isNaN(t0)) {
-        if (shown && button) {
-          button.click();
+        if (shown && target) {
+          target.click();
           t0 = performance.now();
-        } else shown = button !== null && button.offsetParent !== null;
-      } else if (button && /Show occlusion/.test(button.textContent ?? '')) {
+        } else shown = target !== null && target.offsetParent !== null;
+      } else if ([...document.querySelectorAll(done)].some((e) => (e.textContent ?? '').includes(doneText))) {
         observer.disconnect();
-        return resolve({ ms: performance.now() - t0, longest, ownLongest, note: document.querySelector('[data-testid=w-note]')?.textContent ?? '' });
+        return resolve({ ms: performance.now() - t0, longest, ownLongest, note: noteText() });
+      } else if (failed && document.querySelector(failed)) {
+        observer.disconnect();
+        return resolve({ failed: true, note: noteText() });
       }
       if (performance.now() - started > timeoutMs) {
         observer.disconnect();
