@@ -8,6 +8,7 @@ import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { prefixCopies } from '../src/core/keptTensor';
+import { pickRows } from '../src/core/logitRows';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
 import { inflate } from './inflate';
@@ -66,7 +67,7 @@ page.onRequest('create', async ({ backend, model, options, wasmBinaryGz }) => {
   return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
 });
 
-page.onRequest('run', async ({ session: id, feeds, fetches }) => {
+page.onRequest('run', async ({ session: id, feeds, fetches, rows }) => {
   const entry = sessions.get(id);
   if (!entry) throw new Error(`no session ${id} (released?)`);
   const inputs: Record<string, Tensor> = {};
@@ -83,6 +84,13 @@ page.onRequest('run', async ({ session: id, feeds, fetches }) => {
   }
   const out: Record<string, WireTensor> = {};
   for (const [name, t] of Object.entries(results)) {
+    if (rows?.output === name && t.type === 'float32') {
+      // Only these rows go to the page; the whole output, a fresh array of onnxruntime's, is freed here.
+      const picked = pickRows(t.data as Float32Array, t.dims, rows.rows);
+      releaseBuffer(t.data as Float32Array);
+      out[name] = { type: 'float32', data: picked.data, dims: picked.dims };
+      continue;
+    }
     let data = t.data as WireTensor['data'];
     // A view into a larger buffer (or onnxruntime's heap) is copied: only a buffer of its own can be transferred.
     if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || !(data.buffer instanceof ArrayBuffer)) data = data.slice() as WireTensor['data'];

@@ -3,6 +3,7 @@
 // that worker, carried by the same typed request endpoint as the host protocol (src/core/rpc.ts).
 
 import type { PrefixCopies } from '../src/core/keptTensor';
+import type { RowsOf } from '../src/core/logitRows';
 
 export type OrtBackendName = 'webgpu' | 'wasm';
 export type WireTensorType = 'int64' | 'int32' | 'float32' | 'float16' | 'uint16';
@@ -43,8 +44,11 @@ export interface OrtWorkerRequests {
     params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinaryGz?: Uint8Array };
     result: { session: number; inputNames: string[]; outputNames: string[] };
   };
-  /** fetches: the outputs to return (default every output). */
-  run: { params: { session: number; feeds: Record<string, WireFeed>; fetches?: string[] }; result: Record<string, WireTensor> };
+  /**
+   * fetches: the outputs to return (default every output); rows: of that output, only item b's row rows[b], as
+   * [batch, 1, …] (the rest is freed here: src/core/logitRows.ts).
+   */
+  run: { params: { session: number; feeds: Record<string, WireFeed>; fetches?: string[]; rows?: RowsOf }; result: Record<string, WireTensor> };
   release: { params: { session: number }; result: null };
   /** Keeps a copy of a tensor (dims without batch) for later runs' WireKeptFeeds; answers its number. */
   keep: { params: { data: Float32Array; dims: number[] }; result: number };

@@ -94,7 +94,7 @@ export function predictMasked(
   };
   // As for occlusion: inference and the softmax run on the UI thread, so a task boundary before each batch.
   const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-  return maskedPredictions((batch) => runner.runBatchLogits(batch), ids, {
+  return maskedPredictions((batch, rows) => runner.runBatchLogitRows(batch, rows), ids, {
     sequence: runner.structure.primary,
     maskId,
     display,

@@ -12,6 +12,7 @@ import { type ChunkPlan, ChunkJoiner, cacheSeeds, cachesAfter, chunkPlan, chunkT
 import { LensError } from './errors';
 import { type InputRole, type InputSpec, type ModelManifest, type OutputSpec, axisIndex, formatAxes, sequenceOfAxis } from './manifest';
 import { type KeptCaches, type KeptTensor, type StateFeed, cachePrefixFeed, isCachePrefix, keepCaches } from './keptTensor';
+import { type RowsOf, pickRows } from './logitRows';
 import { type ModelStructure, modelStructure } from './modelStructure';
 import type { SequenceIds } from './occlusion';
 
@@ -168,6 +169,22 @@ export class ModelRunner {
   }
 
   /**
+   * Runs a batch (zero initial state) and returns each item's logits at one position, item b's at rows[b]: [B, 1, V].
+   * Where the session runs in a worker, only those rows come back from it (logitRows.ts).
+   */
+  async runBatchLogitRows(batch: ReadonlyArray<SequenceIds>, rows: readonly number[]): Promise<Tensor> {
+    const spec = this.structure.logits;
+    if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
+    if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
+    if (['batch', 'position', 'vocab'].some((n, j) => axisIndex(spec, n as 'batch') !== j)) throw new LensError('model-invalid', `Masked predictions need logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
+    const rowsOf: RowsOf = { output: spec.name, rows: [...rows] };
+    const value = (await this.feedAndRun(batch, {}, 0, [spec.name], { rowsOf } as InferenceSession.RunOptions))[spec.name];
+    const dims = value.dims as number[];
+    // A session that ran here (or a worker without the option) returns every row: picked here then.
+    return dims.length === 3 && dims[1] === 1 ? { dims, data: value.data as Float32Array } : pickRows(value.data as Float32Array, dims, rows);
+  }
+
+  /**
    * Keeps the caches of a run's outputs (batch removed, as run() returns them) where the session runs, for runs
    * that continue their first tokens: runBatchLogits(batch, kept.after(k)) then sends no cache. The caller
    * releases them.
@@ -233,7 +250,7 @@ export class ModelRunner {
   }
 
   private async runOnce(ids: SequenceIds, state: Record<string, Float32Array>, offset: number, transferInputs = false): Promise<RunOutputs> {
-    const results = await this.feedAndRun([ids], state, offset, undefined, transferInputs);
+    const results = await this.feedAndRun([ids], state, offset, undefined, transferInputs ? TRANSFER_INPUTS : {});
     const outputs: RunOutputs = {};
     for (const spec of this.manifest.outputs) {
       if (spec.role === 'ignored') continue;
@@ -244,7 +261,7 @@ export class ModelRunner {
   }
 
   /** Builds every feed from its input role and axes, and runs the session (for every output, or `fetches`). */
-  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, StateFeed>, offset: number, fetches?: string[], transferInputs = false): Promise<Record<string, OrtTensor>> {
+  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, StateFeed>, offset: number, fetches?: string[], options: InferenceSession.RunOptions = {}): Promise<Record<string, OrtTensor>> {
     const B = batch.length;
     const feeds: Record<string, OrtTensor> = {};
     const past = this.pastLength(B, state);
@@ -281,7 +298,6 @@ export class ModelRunner {
       const positionFirst = axisIndex(input, 'position') < axisIndex(input, 'batch');
       feeds[input.name] = this.intTensor(input, integerFeed(input.role, batch.map((ids) => ids[seq!]), offset, positionFirst), dims);
     }
-    const options = transferInputs ? TRANSFER_INPUTS : {};
     return fetches ? this.session.run(feeds, fetches, options) : this.session.run(feeds, options);
   }
 

@@ -6,11 +6,11 @@
 // 2020, "Masked Language Model Scoring"). The masked copies run in batches through the same callback as
 // occlusion (occlusion.ts), with progress, a pause between batches and cancellation.
 
-import { logSumExp, rowTopK } from './analysis';
+import { type Tensor, logSumExp, rowTopK } from './analysis';
 import { LensError } from './errors';
 import type { ModelManifest } from './manifest';
 import type { ModelStructure } from './modelStructure';
-import type { BatchLogits, SequenceIds } from './occlusion';
+import type { SequenceIds } from './occlusion';
 
 /** One of the masked model's guesses for a hidden token. */
 export interface MaskedGuess {
@@ -52,6 +52,9 @@ export interface MaskedPredictions {
   /** exp(−PLL / scored); NaN when nothing was scored. */
   pseudoPerplexity: number;
 }
+
+/** Runs a batch of inputs and returns, for each item b, its logits at position rows[b]: [B, 1, V]. */
+export type BatchLogitRows = (batch: SequenceIds[], rows: number[]) => Promise<Tensor>;
 
 export interface MaskedOptions {
   /** The sequence whose tokens are masked one at a time and whose logits are read. */
@@ -120,11 +123,11 @@ export function maskedRow(data: Float32Array, offset: number, V: number, index: 
 
 /**
  * Masks each ordinary token of `options.sequence` in turn (the other sequences unchanged) and reads the
- * prediction at its position. Runs one masked copy per position in batches sized by maxBatchBytes (the
- * first batch holds one copy, which measures the logits' size); cancellable before each batch (LensError
- * 'cancelled').
+ * prediction at its position, the only row of a copy's logits asked for. Runs one masked copy per position in
+ * batches whose whole logits [B, T, V], which each run still makes where it runs, fit maxBatchBytes (the first
+ * batch holds one copy, which measures the vocabulary); cancellable before each batch (LensError 'cancelled').
  */
-export async function maskedPredictions(runBatch: BatchLogits, ids: SequenceIds, options: MaskedOptions): Promise<MaskedPredictions> {
+export async function maskedPredictions(runBatch: BatchLogitRows, ids: SequenceIds, options: MaskedOptions): Promise<MaskedPredictions> {
   const source = ids[options.sequence];
   if (!source) throw new LensError('model-invalid', `Masked predictions: no sequence "${options.sequence}" to mask.`);
   const cancelled = () => {
@@ -141,11 +144,11 @@ export async function maskedPredictions(runBatch: BatchLogits, ids: SequenceIds,
     await options.pause?.();
     cancelled();
     const batch = positions.slice(first, first + batchSize);
-    const logits = await runBatch(batch.map((i) => ({ ...ids, [options.sequence]: source.map((id, j) => (j === i ? options.maskId : id)) })));
-    const V = logitsVocab(logits.dims, logits.data.length, batch.length, T);
+    const logits = await runBatch(batch.map((i) => ({ ...ids, [options.sequence]: source.map((id, j) => (j === i ? options.maskId : id)) })), batch);
+    const V = logitsVocab(logits.dims, logits.data.length, batch.length, 1);
     if (vocab && V !== vocab) throw new LensError('model-invalid', `Masked predictions: the logits' vocabulary changed from ${vocab} to ${V} between batches.`);
     vocab = V;
-    batch.forEach((i, b) => (tokens[i] = maskedRow(logits.data, (b * T + i) * V, V, i, source[i], topK, options.display)));
+    batch.forEach((i, b) => (tokens[i] = maskedRow(logits.data, b * V, V, i, source[i], topK, options.display)));
     first += batch.length;
     options.onProgress?.(first, positions.length);
     batchSize = Math.max(1, Math.floor(maxBytes / (T * V * 4)));

@@ -14,10 +14,10 @@ import { ModelRunner, type OrtModule } from '../../src/core/engine';
 import { LensError } from '../../src/core/errors';
 import type { ModelManifest } from '../../src/core/manifest';
 import { validateManifest } from '../../src/core/manifestValidator';
-import { type MaskedPredictions, maskTokenId, maskedPredictions, offersMaskedPredictions } from '../../src/core/maskedPredictions';
+import { type BatchLogitRows, type MaskedPredictions, maskTokenId, maskedPredictions, offersMaskedPredictions } from '../../src/core/maskedPredictions';
 import { computesAutomatically, formatProbability, formatRank, maskedCard, surprisalScaleMax, tintFraction, totalsLine } from '../../src/core/maskedReadout';
 import { canonicalTensor, modelStructure } from '../../src/core/modelStructure';
-import type { BatchLogits, SequenceIds } from '../../src/core/occlusion';
+import type { SequenceIds } from '../../src/core/occlusion';
 import { LensTokenizer } from '../../src/core/tokenizer';
 
 const root = path.join(__dirname, '../..');
@@ -58,7 +58,7 @@ function inputOf(m: Loaded, text: string): { ids: SequenceIds; special: boolean[
 /** Runs masked predictions with the runner's batched logits, counting the batches. */
 function run(m: Loaded, text: string, extra: Partial<Parameters<typeof maskedPredictions>[2]> = {}, batches: number[] = []): Promise<MaskedPredictions> {
   const { ids, special, sequence } = inputOf(m, text);
-  const runBatch: BatchLogits = (batch) => (batches.push(batch.length), m.runner.runBatchLogits(batch));
+  const runBatch: BatchLogitRows = (batch, rows) => (batches.push(batch.length), m.runner.runBatchLogitRows(batch, rows));
   return maskedPredictions(runBatch, ids, { sequence, maskId: maskTokenId(m.manifest, m.tokenizer), display: (id) => m.tokenizer.display(id), skip: (i) => special[i], ...extra });
 }
 
@@ -162,7 +162,7 @@ describe('masked predictions', function () {
     const maskId = maskTokenId(toy.manifest, toy.tokenizer);
     const result = await run(toy, CODE, {});
     const { ids, sequence } = inputOf(toy, CODE);
-    await maskedPredictions((batch) => (seen.push(...batch.map((b) => b[sequence].flatMap((id, j) => (id === maskId ? [j] : [])))), toy.runner.runBatchLogits(batch)), ids, {
+    await maskedPredictions((batch, rows) => (seen.push(...batch.map((b) => b[sequence].flatMap((id, j) => (id === maskId ? [j] : [])))), toy.runner.runBatchLogitRows(batch, rows)), ids, {
       sequence,
       maskId,
       display: String,
@@ -212,8 +212,8 @@ describe('masked predictions', function () {
 
   it('rejects logits of the wrong shape', async () => {
     const { ids, sequence } = inputOf(toy, CODE);
-    const flat: BatchLogits = async () => ({ dims: [ids[sequence].length, 1000], data: new Float32Array(ids[sequence].length * 1000) });
-    await assert.rejects(maskedPredictions(flat, ids, { sequence, maskId: 4, display: String }), (err: LensError) => err.code === 'model-invalid' && /expect logits \[1, \d+, V\]/.test(err.message));
+    const flat: BatchLogitRows = async () => ({ dims: [ids[sequence].length, 1000], data: new Float32Array(ids[sequence].length * 1000) });
+    await assert.rejects(maskedPredictions(flat, ids, { sequence, maskId: 4, display: String }), (err: LensError) => err.code === 'model-invalid' && /expect logits \[1, 1, V\]/.test(err.message));
     await assert.rejects(maskedPredictions(flat, ids, { sequence: 'nope', maskId: 4, display: String }), /no sequence "nope"/);
   });
 });
