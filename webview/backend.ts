@@ -66,10 +66,15 @@ export class OrtBackends {
     this.worker = new OrtWorkerClient(new URL(WORKER_SCRIPTS.onnxruntime, ortBaseUri).href, routes);
     this.tokenizers = new TokenizerWorkerClient(new URL(WORKER_SCRIPTS.tokenizer, ortBaseUri).href, routes);
     this.logits = new LogitsWorkerClient(new URL(WORKER_SCRIPTS.logits, ortBaseUri).href, routes);
-    // Occlusion's logits go from the logits worker straight back to onnxruntime's, which allocated them, to be
-    // freed there (ortWorker.ts says why); a worker that fails to start fails its own requests.
+    // Occlusion's logits go from the logits worker straight back to onnxruntime's, whose runs made them, to be
+    // freed there (ortWorker.ts says why). Without onnxruntime's worker there are no logits; its end of the channel
+    // is closed then, so that nothing sent to it waits on this page.
     const spent = new MessageChannel();
-    void Promise.all([this.worker.freeFrom(spent.port1), this.logits.spendTo(spent.port2)]).catch(() => undefined);
+    this.worker.freeFrom(spent.port1).catch((err: unknown) => {
+      spent.port1.close();
+      console.warn(`Occlusion's logits are freed in the logits worker: onnxruntime's worker did not take them (${err instanceof Error ? err.message : String(err)}).`);
+    });
+    this.logits.spendTo(spent.port2).catch((err: unknown) => console.warn(`The logits worker frees occlusion's logits itself: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** A started backend as the engine's OrtModule (sessions and runs in the worker). */

@@ -3,9 +3,8 @@
 // unchanged while every session lives, and every run happens, off the main thread.
 
 import type { InferenceSession } from 'onnxruntime-web';
-import type { OrtModule } from '../src/core/engine';
+import type { EngineRunOptions, OrtModule } from '../src/core/engine';
 import type { KeptTensor, PrefixCopies } from '../src/core/keptTensor';
-import type { RowsOf } from '../src/core/logitRows';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireData, WireFeed, WireSessionOptions, WireTensor, WireTensorType } from './ortWorkerProtocol';
 import type { FileRoutes } from './fileRoutes';
 import { WorkerConnection, wholeBuffer } from './workerScript';
@@ -62,11 +61,11 @@ export class OrtWorkerClient {
         // option moves the inputs' own buffers to the worker instead of copying them, and rowsOf has the worker
         // return only those rows of an output.
         const fetches = Array.isArray(rest[0]) ? (rest[0] as readonly string[]) : undefined;
-        const options = (fetches ? rest[1] : rest[0]) as { transferInputs?: boolean; rowsOf?: RowsOf } | undefined;
+        const options = (fetches ? rest[1] : rest[0]) as EngineRunOptions | undefined;
         const wire: Record<string, WireFeed> = {};
         for (const [name, t] of Object.entries(feeds)) wire[name] = t instanceof KeptFeed ? { kept: t.kept, copies: t.copies, dims: t.dims } : { type: t.type, data: t.data, dims: [...t.dims] };
         const transfer = options?.transferInputs ? [...new Set(Object.values(wire).flatMap((t) => ('data' in t ? owned(t.data) : [])))] : [];
-        const picked = options?.rowsOf ? { rows: { output: options.rowsOf.output, rows: [...options.rowsOf.rows] } } : {};
+        const picked = options?.rowsOf ? { rowsOf: { output: options.rowsOf.output, rows: [...options.rowsOf.rows] } } : {};
         return this.connection.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}), ...picked }, transfer);
       },
       release: async () => {

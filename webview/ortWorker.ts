@@ -67,7 +67,7 @@ page.onRequest('create', async ({ backend, model, options, wasmBinaryGz }) => {
   return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
 });
 
-page.onRequest('run', async ({ session: id, feeds, fetches, rows }) => {
+page.onRequest('run', async ({ session: id, feeds, fetches, rowsOf }) => {
   const entry = sessions.get(id);
   if (!entry) throw new Error(`no session ${id} (released?)`);
   const inputs: Record<string, Tensor> = {};
@@ -84,9 +84,9 @@ page.onRequest('run', async ({ session: id, feeds, fetches, rows }) => {
   }
   const out: Record<string, WireTensor> = {};
   for (const [name, t] of Object.entries(results)) {
-    if (rows?.output === name && t.type === 'float32') {
+    if (rowsOf?.output === name && t.type === 'float32') {
       // Only these rows go to the page; the whole output, a fresh array of onnxruntime's, is freed here.
-      const picked = pickRows(t.data as Float32Array, t.dims, rows.rows);
+      const picked = pickRows(t.data as Float32Array, t.dims, rowsOf.rows);
       releaseBuffer(t.data as Float32Array);
       out[name] = { type: 'float32', data: picked.data, dims: picked.dims };
       continue;
@@ -127,7 +127,7 @@ page.onRequest('drop', ({ tensor }) => {
 });
 
 // An occlusion batch's logits come back here from the logits worker, to be freed on the thread whose
-// onnxruntime allocated them rather than where they were last read. Freed in the logits worker, an occlusion's
+// onnxruntime made them rather than where they were last read. Freed in the logits worker, an occlusion's
 // outputs (12 MiB each, about 550 MiB for the Elman RNN at 256 tokens) left that thread's CPU with the free
 // pages, and this one's next outputs often took pages the system had handed back to its host: onnxruntime's copy
 // of its outputs then took 1.8 s instead of 0.3 s of a 2 s occlusion, in the kernel clearing pages, and stayed

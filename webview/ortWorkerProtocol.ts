@@ -45,10 +45,10 @@ export interface OrtWorkerRequests {
     result: { session: number; inputNames: string[]; outputNames: string[] };
   };
   /**
-   * fetches: the outputs to return (default every output); rows: of that output, only item b's row rows[b], as
+   * fetches: the outputs to return (default every output); rowsOf: of that output, only item b's row rows[b], as
    * [batch, 1, …] (the rest is freed here: src/core/logitRows.ts).
    */
-  run: { params: { session: number; feeds: Record<string, WireFeed>; fetches?: string[]; rows?: RowsOf }; result: Record<string, WireTensor> };
+  run: { params: { session: number; feeds: Record<string, WireFeed>; fetches?: string[]; rowsOf?: RowsOf }; result: Record<string, WireTensor> };
   release: { params: { session: number }; result: null };
   /** Keeps a copy of a tensor (dims without batch) for later runs' WireKeptFeeds; answers its number. */
   keep: { params: { data: Float32Array; dims: number[] }; result: number };

@@ -92,7 +92,7 @@ export function predictMasked(
       return `#${id}`; // an id past the tokenizer's vocabulary (a padded unembedding)
     }
   };
-  // As for occlusion: inference and the softmax run on the UI thread, so a task boundary before each batch.
+  // The runs happen in onnxruntime's worker; each batch's softmax over its few rows runs here: a task boundary before each batch.
   const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
   return maskedPredictions((batch, rows) => runner.runBatchLogitRows(batch, rows), ids, {
     sequence: runner.structure.primary,

@@ -34,10 +34,12 @@ export type RunOutputs = Record<string, Tensor>;
 export type { SequenceIds };
 
 /**
- * Run options that let the webview's worker client (webview/ortClient.ts) move the inputs' buffers to the worker
- * instead of copying them (the caller's arrays are empty afterwards); onnxruntime itself ignores the field.
+ * Run options onnxruntime ignores and the webview's worker client reads (webview/ortClient.ts): transferInputs moves
+ * the inputs' buffers to the worker (the caller's arrays are empty afterwards); rowsOf returns only those rows.
  */
-const TRANSFER_INPUTS = { transferInputs: true } as InferenceSession.RunOptions;
+export type EngineRunOptions = InferenceSession.RunOptions & { transferInputs?: boolean; rowsOf?: RowsOf };
+
+const TRANSFER_INPUTS: EngineRunOptions = { transferInputs: true };
 
 export interface RunOptions {
   /** Tokens per chunk for recurrent models (default 512); ignored unless runsInChunks(manifest). */
@@ -157,31 +159,30 @@ export class ModelRunner {
    * mask over P + T); empty when absent.
    */
   async runBatchLogits(batch: ReadonlyArray<SequenceIds>, initialState: Record<string, StateFeed> = {}): Promise<Tensor> {
-    const spec = this.structure.logits;
-    if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
-    if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
+    const spec = this.batchLogits(batch, 'Occlusion needs');
     // Only the logits come back: a run still computes every output, but copies out just these.
-    const results = await this.feedAndRun(batch, initialState, 0, [spec.name]);
-    const value = results[spec.name];
-    const order = ['batch', 'position', 'vocab'].map((n) => axisIndex(spec, n as 'batch'));
-    if (order.some((i, j) => i !== j)) throw new LensError('model-invalid', `Occlusion needs logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
+    const value = (await this.feedAndRun(batch, initialState, 0, [spec.name]))[spec.name];
     return { dims: value.dims as number[], data: value.data as Float32Array };
   }
 
-  /**
-   * Runs a batch (zero initial state) and returns each item's logits at one position, item b's at rows[b]: [B, 1, V].
-   * Where the session runs in a worker, only those rows come back from it (logitRows.ts).
-   */
+  /** Each item's logits at one position, item b's at rows[b]: [B, 1, V] (zero initial state; a worker sends only those). */
   async runBatchLogitRows(batch: ReadonlyArray<SequenceIds>, rows: readonly number[]): Promise<Tensor> {
-    const spec = this.structure.logits;
-    if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
-    if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
-    if (['batch', 'position', 'vocab'].some((n, j) => axisIndex(spec, n as 'batch') !== j)) throw new LensError('model-invalid', `Masked predictions need logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
-    const rowsOf: RowsOf = { output: spec.name, rows: [...rows] };
-    const value = (await this.feedAndRun(batch, {}, 0, [spec.name], { rowsOf } as InferenceSession.RunOptions))[spec.name];
+    const spec = this.batchLogits(batch, 'Masked predictions need');
+    if (rows.length !== batch.length) throw new LensError('internal', `${rows.length} rows of logits asked for a batch of ${batch.length}.`);
+    const options: EngineRunOptions = { rowsOf: { output: spec.name, rows: [...rows] } };
+    const value = (await this.feedAndRun(batch, {}, 0, [spec.name], options))[spec.name];
     const dims = value.dims as number[];
     // A session that ran here (or a worker without the option) returns every row: picked here then.
     return dims.length === 3 && dims[1] === 1 ? { dims, data: value.data as Float32Array } : pickRows(value.data as Float32Array, dims, rows);
+  }
+
+  /** The logits output a batch's run returns, checked to be [batch, position, vocab] (`who` needs that). */
+  private batchLogits(batch: ReadonlyArray<SequenceIds>, who: string): OutputSpec {
+    const spec = this.structure.logits;
+    if (!spec) throw new LensError('model-invalid', `Model "${this.manifest.id}" has no output with role "logits".`);
+    if (batch.length === 0) throw new LensError('empty-selection', 'There are no tokens to run the model on.');
+    if (['batch', 'position', 'vocab'].some((n, j) => axisIndex(spec, n as 'batch') !== j)) throw new LensError('model-invalid', `${who} logits with axes [batch, position, vocab]; "${spec.name}" has ${formatAxes(spec.axes)}.`);
+    return spec;
   }
 
   /**
@@ -261,7 +262,7 @@ export class ModelRunner {
   }
 
   /** Builds every feed from its input role and axes, and runs the session (for every output, or `fetches`). */
-  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, StateFeed>, offset: number, fetches?: string[], options: InferenceSession.RunOptions = {}): Promise<Record<string, OrtTensor>> {
+  private async feedAndRun(batch: ReadonlyArray<SequenceIds>, state: Record<string, StateFeed>, offset: number, fetches?: string[], options: EngineRunOptions = {}): Promise<Record<string, OrtTensor>> {
     const B = batch.length;
     const feeds: Record<string, OrtTensor> = {};
     const past = this.pastLength(B, state);

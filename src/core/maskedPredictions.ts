@@ -3,8 +3,8 @@
 // token i is what it predicts there when token i is hidden: replace it by the mask token, read the softmax
 // at i. Done once per ordinary token, this gives each token's top predictions, its own probability and rank,
 // its pseudo-surprisal −log2 p(x_i | x without i) and, summed, the pseudo-log-likelihood (Salazar et al.
-// 2020, "Masked Language Model Scoring"). The masked copies run in batches through the same callback as
-// occlusion (occlusion.ts), with progress, a pause between batches and cancellation.
+// 2020, "Masked Language Model Scoring"). The masked copies run in batches, as occlusion's do, with progress, a
+// pause between batches and cancellation; each copy's run returns only the masked position's row of logits.
 
 import { type Tensor, logSumExp, rowTopK } from './analysis';
 import { LensError } from './errors';

@@ -4,10 +4,11 @@
 // window the panel analyses a selection of --occlusion-tokens tokens; then each model in turn (picked in the
 // panel's model picker; the rounds start the list at places spread over it) computes occlusion in its W(t, k)
 // view, clicked and timed inside the webview to the frame that says it is done. Then each masked model
-// (--masked-models) computes its masked predictions (pseudo-surprisal) the same way: the issue asks that no page task
-// be over 50 ms during them either. Run by npm run bench:vscode -- --occlusion-ab N [--against other.vsix];
+// (--masked-models) computes its masked predictions (pseudo-surprisal) the same way: no task of the page's may
+// take over 50 ms during them either. Run by npm run bench:vscode -- --occlusion-ab N [--against other.vsix];
 // printed, never asserted.
 
+import { MASKED_AUTO_TOKENS } from '../../src/core/maskedReadout.ts'; // run through tsx (npm run bench:vscode)
 import * as harness from '../harness/codeServer.mjs';
 import { openWindow, selectFile, timeCommand } from './benchWindow.mjs';
 import { MASKED_CLICK, OCCLUSION_CLICK, clickTimed, untilIdle } from './webviewTiming.mjs';
@@ -72,7 +73,7 @@ async function occlusionRuns(arms, file, models, maskedModels, rounds) {
   for (let r = 0; r < rounds; r++) order.push(...(r % 2 === 0 ? arms : [...arms].reverse()).map((arm) => ({ arm, round: r })));
   const results = [];
   for (const [i, { arm, round }] of order.entries()) {
-    // A model's occlusion may depend on what ran before it in the same window (until e2e5d05, the RNNs' took
+    // A model's occlusion may depend on what ran before it in the same window (until 9f5acd5, the RNNs' took
     // 0.6–1.2 s longer after other occlusions), so the rounds start the list at places spread over it: every model
     // takes other places, the same in both builds' windows of a round.
     const shift = Math.floor((round * models.length) / rounds);
@@ -109,6 +110,8 @@ async function occlusionRuns(arms, file, models, maskedModels, rounds) {
  * and, with two arms, their ratio.
  */
 export async function benchOcclusion({ arms, file, models, maskedModels = [], rounds }) {
+  // Below MASKED_AUTO_TOKENS ordinary tokens the Masked view computes as soon as it opens, before any click.
+  if (maskedModels.length && file.tokens < MASKED_AUTO_TOKENS + 2) throw new Error(`masked predictions are timed from a click, which needs at least ${MASKED_AUTO_TOKENS + 2} tokens (--occlusion-tokens); use --masked-models '' below that`);
   harness.log(`occlusion at ${file.tokens} tokens, ${models.join(', ')}${maskedModels.length ? `; masked predictions, ${maskedModels.join(', ')}` : ''}: ${arms.map((a) => a.label).join(' and ')}, ${rounds} window(s) each${arms.length > 1 ? ', alternating' : ''}…`);
   const runs = await occlusionRuns(arms, file, models, maskedModels, rounds);
   const where = `wasm, ${file.tokens} tokens, ${rounds} fresh window(s) per build${arms.length > 1 ? ', alternating' : ''}`;

@@ -250,8 +250,8 @@ export function tabPainted({ tab, selector, minFraction, timeoutMs }) {
 
 /** clickTimed's parameters for occlusion: the W(t, k) tab's "Compute occlusion", done when it offers "Show occlusion". */
 export const OCCLUSION_CLICK = { tab: 'tab-w', button: 'occlusion-run', done: '[data-testid=occlusion-run]', doneText: 'Show occlusion', failed: '', note: 'w-note' };
-/** clickTimed's parameters for pseudo-surprisal: the Masked tab's "Compute masked predictions", done when its note says so. */
-export const MASKED_CLICK = { tab: 'tab-masked', button: 'masked-run', done: '[data-testid=masked-note][data-state=done]', doneText: '', failed: '[data-testid=masked-note][data-state=failed]', note: 'masked-note' };
+/** clickTimed's parameters for pseudo-surprisal: the Masked tab's "Compute masked predictions", done when its note says so (failed or cancelled ends it too). */
+export const MASKED_CLICK = { tab: 'tab-masked', button: 'masked-run', done: '[data-testid=masked-note][data-state=done]', doneText: '', failed: '[data-testid=masked-note][data-state=failed], [data-testid=masked-note][data-state=cancelled]', note: 'masked-note' };
 
 /**
  * Opens the tab with data-testid `tab`, clicks its button `button` once it has painted, and resolves with the ms

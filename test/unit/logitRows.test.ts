@@ -36,7 +36,8 @@ describe('rows of an output', () => {
     if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
     const bytes = readFileSync(path.join(folder, 'model.onnx'));
     const plain = await ModelRunner.create(ort as unknown as OrtModule, parsed.manifest, bytes, { executionProviders: ['wasm'] });
-    // As onnxruntime's worker does: a session that honours the rowsOf option itself.
+    // As onnxruntime's worker does: a session that honours the rowsOf option itself (and says what it was asked).
+    const asked: RowsOf[] = [];
     const picking: OrtModule = {
       ...(ort as unknown as OrtModule),
       InferenceSession: {
@@ -48,6 +49,7 @@ describe('rows of an output', () => {
               const results = await run(feeds, fetches, options);
               const rowsOf = options?.rowsOf;
               if (!rowsOf) return results;
+              asked.push(rowsOf);
               const t = results[rowsOf.output];
               const picked = pickRows(t.data as Float32Array, t.dims, rowsOf.rows);
               return { ...results, [rowsOf.output]: new ort.Tensor('float32', picked.data, picked.dims) };
@@ -69,6 +71,9 @@ describe('rows of an output', () => {
         assert.deepStrictEqual(picked.dims, [3, 1, V]);
         assert.deepStrictEqual(Array.from(picked.data), expected);
       }
+      // The runner asks for the rows in its run options (the worker client forwards them), once per run.
+      assert.deepStrictEqual(asked, [{ output: plain.structure.logits!.name, rows }]);
+      await assert.rejects(plain.runBatchLogitRows(batch, [1, 2]), /2 rows of logits asked for a batch of 3/);
     } finally {
       await plain.release();
       await bySession.release();

@@ -56,6 +56,20 @@ describe("the heatmap's colour-scale top", () => {
     }
   });
 
+  it('reads the positive entries among many NaNs (masked rows) and zeros', () => {
+    for (const [nan, zero] of [[0.3, 0.6], [0.6, 0.3], [0.9, 0.05]]) {
+      const random = seededRandom(Math.round(nan * 100));
+      const size = 64;
+      const data = Float32Array.from({ length: size * size }, () => {
+        const u = random();
+        return u < nan ? NaN : u < nan + zero ? 0 : random();
+      });
+      const expected = colourTopByEntry(data, size);
+      assert.ok(expected > 0 && expected < 1, `the matrix has positive entries below its maximum (${expected})`);
+      assert.strictEqual(matrixOf(data, size).colourMax, expected, `${nan * 100}% NaN, ${zero * 100}% zeros`);
+    }
+  });
+
   it('falls back to the maximum when no entry after the first rows is positive', () => {
     const data = new Float32Array(20 * 20).fill(-1);
     data[3] = 0.5; // in the first rows, which the top skips
