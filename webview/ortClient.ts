@@ -65,8 +65,8 @@ export class OrtWorkerClient {
         const wire: Record<string, WireFeed> = {};
         for (const [name, t] of Object.entries(feeds)) wire[name] = t instanceof KeptFeed ? { kept: t.kept, copies: t.copies, dims: t.dims } : { type: t.type, data: t.data, dims: [...t.dims] };
         const transfer = options?.transferInputs ? [...new Set(Object.values(wire).flatMap((t) => ('data' in t ? owned(t.data) : [])))] : [];
-        const picked = options?.rowsOf ? { rowsOf: { output: options.rowsOf.output, rows: [...options.rowsOf.rows] } } : {};
-        return this.connection.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}), ...picked }, transfer);
+        const rowsOf = options?.rowsOf ? { rowsOf: options.rowsOf } : {};
+        return this.connection.request('run', { session: created.session, feeds: wire, ...(fetches ? { fetches: [...fetches] } : {}), ...rowsOf }, transfer);
       },
       release: async () => {
         await this.connection.request('release', { session: created.session });

@@ -28,6 +28,8 @@ import { benchScale } from './vscode-scale.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+/** A comma-separated option's items ('' gives none). */
+const list = (name, fallback) => option(name, fallback).split(',').filter(Boolean);
 const BACKENDS = { webgpu: true, wasm: false };
 const chosen = option('--backend', 'both');
 const backends = chosen === 'both' ? Object.keys(BACKENDS) : [chosen];
@@ -254,11 +256,9 @@ try {
   if (occlusionRounds > 0) {
     const file = { name: 'occlusion.ts', ...prefixOfExactly(tokenizer, source, Number(option('--occlusion-tokens', 256))) };
     const arms = [{ label: 'this build', extensionsDir }, ...(againstArm ? [againstArm] : [])];
-    const list = (name, fallback) => option(name, fallback).split(',').filter(Boolean);
     await benchOcclusion({ arms, file, models: list('--occlusion-models', 'transformer,window,linear,mamba,elman,gru,lstm'), maskedModels: list('--masked-models', 'encoder'), rounds: occlusionRounds });
   }
   if (!args.includes('--no-scale') && !abOnly) {
-    const list = (name, fallback) => option(name, fallback).split(',');
     await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,96-past,768,768-past'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit), fileServer: option('--scale-file-server', 'on') });
   }
   exitCode = 0;
