@@ -72,6 +72,8 @@ const configs = [
     ...common,
     entryPoints: {
       panel: join(root, 'webview/panel.ts'),
+      // Inlined in the panel's HTML (src/webviewHtml.ts): starts onnxruntime before panel.js arrives.
+      panelStart: join(root, 'webview/panelStart.ts'),
       sidebar: join(root, 'webview/sidebar.ts'),
       fill: join(root, 'webview/fill.ts'),
       // onnxruntime-web and every session run in this worker (webview/ortClient.ts starts it).

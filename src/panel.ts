@@ -24,7 +24,7 @@ import { RevealScope, revealRange } from './reveal';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
 import { readSettings } from './settings';
-import { buildWebviewHtml, webviewOptions } from './webviewHtml';
+import { buildWebviewHtml, readPanelStarter, webviewOptions } from './webviewHtml';
 import type { WebviewFileRoutes } from './fileRoutes';
 
 const VIEW_TYPE = 'attentionLens.panel';
@@ -262,8 +262,8 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
-    void files.ready.then((served) => {
-      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, events.autoChoseLast());
+    void Promise.all([files.ready, readPanelStarter(extensionUri)]).then(([served, starter]) => {
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, events.autoChoseLast(), starter);
     });
   }
 

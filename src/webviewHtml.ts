@@ -5,8 +5,10 @@
 // the model folders the user added (attentionLens.modelFolders).
 
 import { randomBytes } from 'crypto';
+import { promises as fs } from 'fs';
 import * as vscode from 'vscode';
 import { backendStartFiles } from './core/ortFiles';
+import { inlineScript } from './core/inlineScript';
 import type { ViewKind } from './core/protocol';
 import { servedUrlOf } from './core/servedUrl';
 import type { WebviewFiles } from './fileRoutes';
@@ -23,10 +25,23 @@ export function webviewOptions(extensionUri: vscode.Uri, modelFolders: readonly 
 }
 
 /**
- * The page of a view; with files, its CSP also allows the file server and the page gets its routes at once;
- * autoChoseLast: the build the "auto" backend setting chose last (the panel's HTML preloads its binary).
+ * The panel's starter (out/webview/panelStart.js), to inline in its HTML, or undefined when it cannot be read
+ * (the page's script then starts the backend itself). Read for each panel: it is 18 KB.
  */
-export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles, autoChoseLast?: 'webgpu' | 'wasm'): string {
+export async function readPanelStarter(extensionUri: vscode.Uri): Promise<string | undefined> {
+  try {
+    return await fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', 'webview', 'panelStart.js').fsPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The page of a view; with files, its CSP also allows the file server and the page gets its routes at once;
+ * autoChoseLast: the build the "auto" backend setting chose last (the panel's HTML preloads its binary);
+ * starter: the panel's starter script (readPanelStarter), run as soon as the HTML is parsed.
+ */
+export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles, autoChoseLast?: 'webgpu' | 'wasm', starter?: string): string {
   const nonce = randomBytes(16).toString('base64');
   const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'webview', ...parts));
   const csp = [
@@ -47,6 +62,9 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // has routes). A preload "as fetch" is checked against connect-src, which allows both.
   const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => (files && servedUrlOf(files.routes, uri)) || uri) : [];
   const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
+  // Async: it runs once parsed, before the stylesheet and the page's script (a module) have arrived.
+  const inlined = view === 'panel' && starter !== undefined ? inlineScript(starter, asset('panelStart.js.map').toString()) : undefined;
+  const starterScript = inlined ? `\n  <script type="module" async nonce="${nonce}">${inlined}</script>` : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -56,7 +74,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   <title>${escapeHtml(title)}</title>
   <link rel="stylesheet" nonce="${nonce}" href="${asset('main.css')}">${preloadLinks}
 </head>
-<body data-view="${view}" ${boot}>
+<body data-view="${view}" ${boot}>${starterScript}
   <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>
   <script type="module" nonce="${nonce}" src="${asset(`${view}.js`)}"></script>
 </body>

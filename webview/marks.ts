@@ -2,6 +2,7 @@
 // a long main-thread task belongs to) from these performance marks; each keeps its latest time only.
 
 export type Step =
+  | 'start' // the panel's starter, inline in its HTML, ran (panelStart.ts)
   | 'script' // the page's script started
   | 'ready' // the host answered with the initial state
   | 'request' // the host asked for an analysis (showSelection)

@@ -17,6 +17,7 @@ import { isBlank } from '../src/core/text';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
 import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
+import { takeStarted } from './startedBackend';
 import { FileRoutes } from './fileRoutes';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { yieldToUi } from './yieldToUi';
@@ -301,7 +302,8 @@ class PanelPage {
     };
   }
 
-  private async startBackend(ort: OrtBackends, probeModelUri: string, preference: LensSettings['backend']): Promise<void> {
+  /** initialising: the initialisation for this preference when it is already under way (the HTML's starter began it). */
+  private async startBackend(ort: OrtBackends, probeModelUri: string, preference: LensSettings['backend'], initialising?: Promise<BackendInfo>): Promise<void> {
     if (this.backendRequested === preference) {
       return;
     }
@@ -318,7 +320,7 @@ class PanelPage {
     replace(this.backendSlot, backendView('loading'));
     if (!firstStart && this.current) void this.analyse(this.current.selection, this.current.modelId);
     try {
-      const info = await ort.init(preference, probeModelUri);
+      const info = await (initialising ?? ort.init(preference, probeModelUri));
       if (this.backendRequested !== preference) {
         return; // A newer setting superseded this initialisation.
       }
@@ -389,7 +391,13 @@ class PanelPage {
     // models and answers `ready` (seconds for a large model on a first run); it is loaded only if `ready` lists it.
     // An answer that comes after the first analysis began (and chose its files) is ignored.
     void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
-    const backendStarted = boot ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend) : undefined;
+    // The HTML's starter (panelStart.ts) has usually begun it already; else it begins here.
+    const started = boot && takeStarted();
+    const backendStarted = started
+      ? this.startBackend((this.ort = started.ort), boot.probeModelUri, started.preference, started.info)
+      : boot
+        ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend)
+        : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');
     this.settings = state.settings;

@@ -139,7 +139,8 @@ async function benchBackend(name, extensionsDir, files) {
 
 /** Names of the cold start's steps: what happened up to each mark (webview/marks.ts). */
 const STEP_NAMES = {
-  documentStart: 'extension activation, panel and webview created',
+  documentStart: 'command, panel and webview created (and activation, when the window had not activated it yet)',
+  start: "panel's starter (inline in the HTML) ran",
   script: "webview's script loaded and started",
   ready: 'host answered the initial state',
   request: 'host asked for the analysis',

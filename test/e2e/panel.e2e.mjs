@@ -82,6 +82,10 @@ describe('the packaged extension in VS Code (code-server)', function () {
         // of those URLs took the preloaded answers: one fetch per file, by the preload link.
         const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /(ortWorker|tokenizerWorker|logitsWorker)\.js$|probe\.onnx$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
         assert.deepEqual(started.sort(), [['logitsWorker.js', 'link'], ['ortWorker.js', 'link'], ['probe.onnx', 'link'], ['tokenizerWorker.js', 'link']]);
+        // The HTML's inline starter (webview/panelStart.ts) began it before the page's script ran, which took it over:
+        // one worker script fetched (above), and the starter's mark before the script's.
+        const marks = await panel.locator('body').evaluate(() => ['lens:start', 'lens:script'].map((n) => performance.getEntriesByName(n)[0]?.startTime ?? null));
+        assert.ok(marks[0] !== null && marks[1] !== null && marks[0] < marks[1], `the starter ran before the page's script (${marks.join(' ms, ')} ms)`);
         await page.screenshot({ path: join(screenshots, `${backend.name}-panel.png`), fullPage: true });
       });
 

@@ -19,11 +19,12 @@ describe('the packaged VSIX', function () {
     names = (await listZip(vsix)).map((entry) => entry.name);
   });
 
-  it('contains the extension, its three webviews and the onnxruntime-web runtime', function () {
+  it('contains the extension, its three webviews, the panel\'s starter and the onnxruntime-web runtime', function () {
     for (const required of [
       'extension/package.json',
       'extension/out/extension.js',
       'extension/out/webview/panel.js',
+      'extension/out/webview/panelStart.js',
       'extension/out/webview/sidebar.js',
       'extension/out/webview/fill.js',
       'extension/out/webview/main.css',

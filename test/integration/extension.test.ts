@@ -37,7 +37,9 @@ describe('Attention Lens in a real VS Code', function () {
     const extension = lensExtension();
     const contributed = extension.packageJSON.contributes.commands.map((c: { command: string }) => c.command);
     assert.ok(contributed.includes(COMMAND));
+    // Activated once the window has started, so that the first command does not wait for it; never during startup.
     assert.ok(!extension.packageJSON.activationEvents.includes('*'), 'must not activate on startup');
+    assert.ok(extension.packageJSON.activationEvents.includes('onStartupFinished'), 'activates after startup');
     api = await extension.activate();
   });
 

@@ -1,0 +1,23 @@
+// Why: the panel's starter, inlined in its HTML (webviewHtml.ts) so that it runs as soon as the HTML is parsed,
+// without a request: it starts onnxruntime (its worker, the binary the HTML preloads, the probe) while the panel's
+// script is still on its way, and leaves the started backend for it (startedBackend.ts). It does nothing else;
+// anything that fails here is left to the panel's script, which starts the backend itself when none was left.
+
+import { OrtBackends } from './backend';
+import { bootOf, fileRoutesOf } from './boot';
+import { FileRoutes } from './fileRoutes';
+import { mark } from './marks';
+import { leaveStarted } from './startedBackend';
+
+mark('start');
+const boot = bootOf(document.body);
+if (boot) {
+  try {
+    const ort = new OrtBackends(boot.ortBaseUri, new FileRoutes(fileRoutesOf(document.body)));
+    const info = ort.init(boot.backend, boot.probeModelUri);
+    info.catch(() => undefined); // the panel's script reports it
+    leaveStarted({ ort, preference: boot.backend, info });
+  } catch (err) {
+    console.warn(`The panel's starter did not start onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
