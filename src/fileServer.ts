@@ -87,11 +87,20 @@ export class FileServer {
     res.setHeader('Cache-Control', 'no-store, no-transform');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method !== 'GET' && req.method !== 'HEAD') return end(res, 405, 'Only GET and HEAD are served.');
-    const file = await this.open(req.url ?? '');
+    const url = req.url ?? '';
+    let file = await this.open(url);
+    let encoding: 'gzip' | undefined;
+    // A file stored gzipped (onnxruntime's binaries) is also served under its plain name, gzip-encoded, to a client
+    // that takes gzip: the browser inflates it as it arrives, in its network process, instead of the page's worker
+    // inflating it once it is all there (100–160 ms of a cold command). The bytes are the same the webview can read.
+    if (!file && acceptsGzip(req.headers['accept-encoding'])) {
+      file = await this.open(`${url}.gz`);
+      if (file) encoding = 'gzip';
+    }
     if (!file) return end(res, 404, 'Not found.');
     if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
     // The length and the bytes come from the one open file: a file changed meanwhile is cut at the length sent.
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.size });
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.size, ...(encoding ? { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' } : {}) });
     if (req.method === 'HEAD' || file.size === 0) {
       res.end();
       return void (await file.handle.close());
@@ -130,6 +139,16 @@ export class FileServer {
       return undefined; // missing or unreadable
     }
   }
+}
+
+/** Whether an Accept-Encoding header takes gzip (named, or "*", with a weight above 0). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const codings = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
+  return codings.some((coding) => {
+    const [name, ...params] = coding.split(';').map((part) => part.trim().toLowerCase());
+    const q = params.find((param) => param.startsWith('q='));
+    return (name === 'gzip' || name === '*') && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }
 
 /** Characters a path segment may not hold: NUL, and on Windows its separator and drive or stream colon. */

@@ -7,10 +7,9 @@
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as vscode from 'vscode';
-import { backendStartFiles } from './core/ortFiles';
+import { backendStartFiles, startFileUrl } from './core/ortFiles';
 import { inlineScript } from './core/inlineScript';
 import type { ViewKind } from './core/protocol';
-import { servedUrlOf } from './core/servedUrl';
 import type { WebviewFiles } from './fileRoutes';
 import { ortResources } from './resources';
 import { readSettings } from './settings';
@@ -57,10 +56,11 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   const { ortBaseUri, probeModelUri } = ortResources(webview, extensionUri);
   const backend = readSettings().backend;
   const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
-  // The panel starts its backend as soon as its script runs (webview/panel.ts): the files that takes are
-  // fetched from the start, beside the script, at the URLs the page will ask for (their served URLs, when it
-  // has routes). A preload "as fetch" is checked against connect-src, which allows both.
-  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => (files && servedUrlOf(files.routes, uri)) || uri) : [];
+  // The panel starts its backend as soon as its starter runs (webview/panelStart.ts): the files that takes are
+  // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes (onnxruntime's
+  // gzipped binary under its plain name, which the server sends gzip-encoded). A preload "as fetch" is checked
+  // against connect-src, which allows both.
+  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => startFileUrl(files?.routes ?? [], uri)) : [];
   const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
   // Async: it runs once parsed, before the stylesheet and the page's script (a module) have arrived.
   const inlined = view === 'panel' && starter !== undefined ? inlineScript(starter, asset('panelStart.js.map').toString()) : undefined;

@@ -5,7 +5,7 @@
 // from then on, that one included, goes through the resource URI as before.
 
 import { type FileRoute, SERVED_HEADER } from '../src/core/protocol';
-import { servedUrlOf } from '../src/core/servedUrl';
+import { servedInflatedUrlOf, servedUrlOf } from '../src/core/servedUrl';
 import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
 
 /** How long a served URL may take to answer (headers) before the resource URI is used instead. */
@@ -43,8 +43,25 @@ export class FileRoutes {
    * this thread; a large model file in the download worker); when there is none, or once a served read
    * failed, through `direct` (by default the URI itself; a model file may first be read through the host).
    */
-  async fetchBytes(uri: string, options: FetchBytesOptions, direct: () => Promise<Uint8Array> = () => fetchBytes(uri, options), readServed: typeof fetchBytes = fetchBytes): Promise<Uint8Array> {
-    const url = this.servedUrl(uri);
+  fetchBytes(uri: string, options: FetchBytesOptions, direct: () => Promise<Uint8Array> = () => fetchBytes(uri, options), readServed: typeof fetchBytes = fetchBytes): Promise<Uint8Array> {
+    return this.read(this.servedUrl(uri), options, direct, readServed);
+  }
+
+  /**
+   * A gzipped file's bytes (its name ends in .gz): through the file server inflated on the way (the server sends
+   * them gzip-encoded under the plain name, servedInflatedUrlOf), else through the URI as stored, gzipped. The
+   * caller tells which by their first bytes (isGzip).
+   */
+  fetchGzipped(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
+    return this.read(this.servedInflatedUrl(uri), options, () => fetchBytes(uri, options), fetchBytes);
+  }
+
+  /** The served URL of a gzipped file under its plain name (servedInflatedUrlOf), when a route covers it and no served read has failed. */
+  servedInflatedUrl(gzUri: string): string | undefined {
+    return this.failure ? undefined : servedInflatedUrlOf(this.routes, gzUri);
+  }
+
+  private async read(url: string | undefined, options: FetchBytesOptions, direct: () => Promise<Uint8Array>, readServed: typeof fetchBytes): Promise<Uint8Array> {
     if (!url) return direct();
     try {
       return await readServed(url, { ...options, ...SERVED_READ });

@@ -11,3 +11,8 @@ export async function inflate(gz: Uint8Array, what: string): Promise<Uint8Array>
     throw new Error(`${what} could not be inflated (expected gzip data: ${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
 }
+
+/** Whether bytes begin as gzip data does (1f 8b); a WebAssembly module begins "\0asm". */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}

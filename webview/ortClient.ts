@@ -48,11 +48,11 @@ export class OrtWorkerClient {
    * model's bytes (and external data) move to the worker instead of being copied: hundreds of MB not held twice,
    * and no long copy on the main thread; the caller's arrays are empty afterwards.
    */
-  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinaryGz?: Uint8Array, give = false): Promise<InferenceSession> {
+  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false): Promise<InferenceSession> {
     const owned = (a: ArrayBufferView) => (wholeBuffer(a) ? [a.buffer as ArrayBuffer] : []);
     // onnxruntime's binary is read once, by this creation: it moves too.
-    const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinaryGz ? [wasmBinaryGz] : [])].flatMap(owned);
-    const created = await this.connection.request('create', { backend, model, options, wasmBinaryGz }, [...new Set(transfer)]);
+    const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinary ? [wasmBinary] : [])].flatMap(owned);
+    const created = await this.connection.request('create', { backend, model, options, wasmBinary }, [...new Set(transfer)]);
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,

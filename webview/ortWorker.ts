@@ -11,7 +11,7 @@ import { prefixCopies } from '../src/core/keptTensor';
 import { pickRows } from '../src/core/logitRows';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
-import { inflate } from './inflate';
+import { inflate, isGzip } from './inflate';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireFeed, WireTensor } from './ortWorkerProtocol';
 import { workerTransport } from './workerScript';
 
@@ -49,18 +49,18 @@ page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 // come for minutes: nothing else allocates here, so a 343 MiB model's bytes stayed resident beside the weights
 // that onnxruntime copied out of them.
 
-page.onRequest('create', async ({ backend, model, options, wasmBinaryGz }) => {
+page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
   const ort = builds[backend];
   if (!ort) throw new Error(`unknown backend "${String(backend)}"`);
   let session: InferenceSession;
   try {
-    ort.env.wasm.wasmBinary = wasmBinaryGz && (await inflate(wasmBinaryGz, "onnxruntime's WebAssembly binary"));
+    ort.env.wasm.wasmBinary = wasmBinary && (isGzip(wasmBinary) ? await inflate(wasmBinary, "onnxruntime's WebAssembly binary") : wasmBinary);
     session = await ort.InferenceSession.create(model, options as InferenceSession.SessionOptions);
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
     // The model is in onnxruntime's heap now (or was refused, or the binary could not be inflated): its bytes and
     // the gzipped binary, received by this worker, are not needed.
-    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data), ...(wasmBinaryGz ? [wasmBinaryGz] : [])]) releaseBuffer(bytes, true); // received: the whole buffer is this worker's
+    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data), ...(wasmBinary ? [wasmBinary] : [])]) releaseBuffer(bytes, true); // received: the whole buffer is this worker's
   }
   const id = nextSession++;
   sessions.set(id, { ort, session });

@@ -37,11 +37,12 @@ export interface OrtWorkerRequests {
   /** onnxruntime-web's version. */
   version: { params: Record<string, never>; result: string };
   /**
-   * Creates a session on a backend; wasmBinaryGz (the build's binary, gzipped as the extension ships it) when the
-   * build has not instantiated its binary yet: the worker inflates it, not the page's main thread.
+   * Creates a session on a backend; wasmBinary (the build's binary: inflated on the way when it came through the
+   * file server, else gzipped as the extension ships it) when the build has not instantiated its binary yet: the
+   * worker inflates gzipped bytes, not the page's main thread.
    */
   create: {
-    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinaryGz?: Uint8Array };
+    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array };
     result: { session: number; inputNames: string[]; outputNames: string[] };
   };
   /**

@@ -2,7 +2,8 @@
 // them) and for the host, whose HTML for the panel preloads them (webviewHtml.ts): they download while the
 // page's own script is still loading, and the page's fetches of the same URLs take the preloaded answers.
 
-import type { BackendPreference } from './protocol';
+import type { BackendPreference, FileRoute } from './protocol';
+import { servedInflatedUrlOf, servedUrlOf } from './servedUrl';
 
 /** The wasm binary each onnxruntime build runs, gzipped (esbuild.mjs writes them to out/ort/). */
 export const ORT_BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
@@ -26,4 +27,13 @@ export function backendStartFiles(ortBaseUri: string, probeModelUri: string, pre
   const build = preference === 'auto' ? autoChoseLast : preference;
   if (build) files.push(`${ortBaseUri}${ORT_BINARY[build]}`);
   return files;
+}
+
+/**
+ * The URL a page fetches one of those files at (and its HTML preloads): its served URL when routes cover it,
+ * onnxruntime's gzipped binary under its plain name (the server sends it gzip-encoded: servedInflatedUrlOf);
+ * else the URI itself.
+ */
+export function startFileUrl(routes: readonly FileRoute[], uri: string): string {
+  return (uri.endsWith('.gz') ? servedInflatedUrlOf(routes, uri) : servedUrlOf(routes, uri)) ?? uri;
 }

@@ -25,3 +25,13 @@ export function servedUrlOf(routes: readonly FileRoute[], uri: string): string |
   }
   return undefined;
 }
+
+/**
+ * The served URL of a gzipped file (its name ends in .gz) under its plain name, which the file server answers
+ * with the same bytes gzip-encoded (src/fileServer.ts): the browser inflates them on the way. undefined when no
+ * route covers the URI.
+ */
+export function servedInflatedUrlOf(routes: readonly FileRoute[], gzUri: string): string | undefined {
+  const url = servedUrlOf(routes, gzUri);
+  return url?.endsWith('.gz') ? url.slice(0, -'.gz'.length) : url;
+}

@@ -59,7 +59,7 @@ async function coldAB(arms, file, runs, settleMs) {
     const start = cold.result.at - (cold.ms - offset);
     const fetches = await cold.frame.evaluate(() => performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, end: performance.timeOrigin + e.responseEnd })));
     const took = (re) => fetches.filter((f) => re.test(f.name)).map((f) => `${ms(f.start - start)}–${ms(f.end - start)}`).join(', ');
-    results.push({ arm, ms: cold.ms - offset, binary: took(/\.wasm\.gz$/), model: took(/model\.onnx$/) });
+    results.push({ arm, ms: cold.ms - offset, binary: took(/\.wasm(\.gz)?$/), model: took(/model\.onnx$/) });
     harness.log(`cold command, ${arm.label}: ${ms(cold.ms - offset)} (binary ${results.at(-1).binary}; model ${results.at(-1).model})`);
     await window.close();
   }

@@ -2,6 +2,7 @@
 // and the Compare view, with the real webviews (and onnxruntime-web inside them) answering.
 
 import * as assert from 'assert';
+import { gunzipSync } from 'zlib';
 import * as vscode from 'vscode';
 import type { SelectionShown } from '../../src/core/protocol';
 import type { AttentionLensApi } from '../../src/extension';
@@ -124,6 +125,10 @@ describe('Attention Lens in a real VS Code', function () {
       assert.strictEqual(served.status, 200, `${base}${file}`);
       const onDisk = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', file));
       assert.ok(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(onDisk)), 'the same bytes as the file');
+      // Under its plain name, gzip-encoded: fetch inflates it on the way, as the webview's does.
+      const inflated = await fetch(`${base}${file.replace(/\.gz$/, '')}`);
+      assert.strictEqual(inflated.headers.get('content-encoding'), 'gzip');
+      assert.ok(Buffer.from(await inflated.arrayBuffer()).equals(gunzipSync(onDisk)), 'the file, inflated');
       const token = /\/([\w-]{32})\/0\/$/.exec(base)?.[1];
       assert.ok(token, `the route ends in /<token>/0/: ${base}`);
       assert.strictEqual((await fetch(`${base.replace(token, 'A'.repeat(32))}${file}`)).status, 404, 'another path serves nothing');

@@ -2,31 +2,33 @@
 // (webview/fileRoutes.ts), over real HTTP with Node's fetch as a webview's: it serves exactly the files under
 // a share's roots (not another share's), with their length and its header, to any origin that has the share's
 // path; it refuses other methods, unknown or ended shares, paths that climb out of a root (by "..", escapes or
-// a symbolic link) and folders, and closes the files of clients that leave; a page trusts only answers with
-// its header;
+// a symbolic link) and folders, and closes the files of clients that leave; a gzipped file is also served under
+// its plain name, gzip-encoded, to clients that take gzip; a page trusts only answers with its header;
 // a page reads through a route when one covers the URI, and when a served read fails it says why once and
 // reads every file through its resource URI from then on, with the same bytes (models included).
 
 import * as assert from 'assert';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { type Server, createServer, request } from 'http';
+import { gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { ORT_BINARY, WORKER_SCRIPTS, backendStartFiles } from '../../src/core/ortFiles';
+import { ORT_BINARY, WORKER_SCRIPTS, backendStartFiles, startFileUrl } from '../../src/core/ortFiles';
 import { SERVED_HEADER } from '../../src/core/protocol';
-import { servedUrlOf } from '../../src/core/servedUrl';
-import { FileServer } from '../../src/fileServer';
+import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
+import { FileServer, acceptsGzip } from '../../src/fileServer';
 import { FileRoutes } from '../../webview/fileRoutes';
+import { isGzip } from '../../webview/inflate';
 import { ModelFetcher } from '../../webview/modelFetcher';
 import type { ModelManifest } from '../../src/core/manifest';
 
 const BODY = Uint8Array.from({ length: 3_000_000 }, (_, i) => (i * 7919) % 251);
 
 /** A raw GET (or other method) of a path exactly as written: fetch would resolve "..". */
-function raw(port: number, urlPath: string, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function raw(port: number, urlPath: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, method }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -77,6 +79,46 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
     } finally {
       share.dispose();
     }
+  });
+
+  it('serves a gzipped file under its plain name too, gzip-encoded, to a client that takes gzip (which inflates it)', async () => {
+    const gz = gzipSync(BODY);
+    writeFileSync(path.join(dir, 'root/bin.wasm.gz'), gz);
+    writeFileSync(path.join(dir, 'root/both.js'), 'plain');
+    writeFileSync(path.join(dir, 'root/both.js.gz'), gzipSync('stored gzipped'));
+    const share = server.share([path.join(dir, 'root')]);
+    try {
+      const takes = { 'accept-encoding': 'gzip, deflate, br, zstd' }; // what Chromium's fetch sends
+      const encoded = await raw(port, `${share.prefix}0/bin.wasm`, 'GET', takes);
+      assert.strictEqual(encoded.status, 200);
+      assert.strictEqual(encoded.headers['content-encoding'], 'gzip');
+      assert.strictEqual(encoded.headers['content-length'], String(gz.length));
+      assert.strictEqual(encoded.headers.vary, 'Accept-Encoding');
+      assert.strictEqual(encoded.headers['cache-control'], 'no-store, no-transform');
+      assert.ok(encoded.body.equals(gz), 'the stored bytes, as they are');
+      const head = await raw(port, `${share.prefix}0/bin.wasm`, 'HEAD', takes);
+      assert.deepStrictEqual([head.status, head.headers['content-encoding'], head.body.length], [200, 'gzip', 0]);
+      // Node's fetch, like a browser's, inflates it on the way.
+      const fetched = await fetch(`http://127.0.0.1:${port}${share.prefix}0/bin.wasm`);
+      assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(Buffer.from(BODY)));
+      // Not to a client that does not take gzip; the gzipped file itself as stored; a plain file of the name first.
+      assert.strictEqual((await raw(port, `${share.prefix}0/bin.wasm`)).status, 404);
+      assert.strictEqual((await raw(port, `${share.prefix}0/bin.wasm`, 'GET', { 'accept-encoding': 'br, gzip;q=0' })).status, 404);
+      const stored = await raw(port, `${share.prefix}0/bin.wasm.gz`, 'GET', takes);
+      assert.deepStrictEqual([stored.status, stored.headers['content-encoding']], [200, undefined]);
+      assert.ok(stored.body.equals(gz));
+      const plain = await raw(port, `${share.prefix}0/both.js`, 'GET', takes);
+      assert.deepStrictEqual([plain.headers['content-encoding'], plain.body.toString()], [undefined, 'plain']);
+      // What holds for the plain name holds for the gzipped one: nothing outside the root.
+      assert.strictEqual((await raw(port, `${share.prefix}0/../secret.txt`, 'GET', takes)).status, 404);
+    } finally {
+      share.dispose();
+    }
+  });
+
+  it('reads Accept-Encoding as HTTP does: gzip or "*" with a weight above 0', () => {
+    for (const yes of ['gzip', 'gzip, deflate, br, zstd', 'br;q=1.0, GZIP;q=0.5', '*', 'deflate, *;q=0.1', ['br', 'gzip']]) assert.ok(acceptsGzip(yes), String(yes));
+    for (const no of [undefined, '', 'br', 'identity', 'gzip;q=0', 'gzip;q=0.000', 'x-gzip2']) assert.ok(!acceptsGzip(no), String(no));
   });
 
   it('refuses other methods, unknown shares and roots, climbing out of a root, links out of it, and folders', async () => {
@@ -210,23 +252,24 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     const ortBase = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/out/ort/';
     const probe = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/probe.onnx';
     const page = new FileRoutes(routes);
-    // What the host writes: each file through the routes (servedUrlOf, as webviewHtml.ts does).
-    const preloaded = (preference: 'auto' | 'wasm' | 'webgpu') => backendStartFiles(ortBase, probe, preference).map((uri) => servedUrlOf(routes, uri));
+    // What the host writes: each file through the routes (startFileUrl, as webviewHtml.ts does).
+    const preloaded = (preference: 'auto' | 'wasm' | 'webgpu') => backendStartFiles(ortBase, probe, preference).map((uri) => startFileUrl(routes, uri));
     // What the page fetches: OrtBackends resolves the workers' scripts against the base, then maps each URL.
     const fetched = (binary?: string) => [
       ...Object.values(WORKER_SCRIPTS).map((script) => page.servedUrl(new URL(script, ortBase).href)),
       page.servedUrl(probe),
-      ...(binary ? [page.servedUrl(`${ortBase}${binary}`)] : []),
+      ...(binary ? [page.servedInflatedUrl(`${ortBase}${binary}`)] : []), // OrtBackends reads it with fetchGzipped
     ];
     assert.deepStrictEqual(preloaded('wasm'), fetched(ORT_BINARY.wasm));
     assert.deepStrictEqual(preloaded('webgpu'), fetched(ORT_BINARY.webgpu));
     assert.deepStrictEqual(preloaded('auto'), fetched(), 'with "auto" the page picks the build: no binary is preloaded');
     // Unless "auto" chose before: then the binary of the build it chose last (which the page fetches once it chose it again).
-    const autoLast = (build: 'webgpu' | 'wasm') => backendStartFiles(ortBase, probe, 'auto', build).map((uri) => servedUrlOf(routes, uri));
+    const autoLast = (build: 'webgpu' | 'wasm') => backendStartFiles(ortBase, probe, 'auto', build).map((uri) => startFileUrl(routes, uri));
     assert.deepStrictEqual(autoLast('wasm'), fetched(ORT_BINARY.wasm));
     assert.deepStrictEqual(autoLast('webgpu'), fetched(ORT_BINARY.webgpu));
     assert.deepStrictEqual(backendStartFiles(ortBase, probe, 'wasm', 'webgpu'), backendStartFiles(ortBase, probe, 'wasm'), 'a set build wins over what "auto" chose');
-    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm.gz']);
+    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm']);
+    assert.deepStrictEqual(backendStartFiles(ortBase, probe, 'wasm').map((uri) => startFileUrl([], uri)), backendStartFiles(ortBase, probe, 'wasm'), 'without routes: the URIs, the binary gzipped');
     assert.strictEqual(servedUrlOf(routes, 'https://elsewhere/ext/out/a.js'), undefined);
   });
 
@@ -253,6 +296,30 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.match(warnings[0], /file server failed \(Could not load toy-encoder\/(model\.onnx|tokenizer\.json) \(404 Not Found\)\)/);
     assert.ok(routes.failed);
     assert.strictEqual(routes.servedUrl(model.modelUri), undefined, 'later reads go to the resource URIs at once');
+  });
+
+  it('reads a gzipped file inflated through the server (under its plain name), and as stored once a served read failed', async () => {
+    const body = readFileSync(path.join(dir, 'model.onnx'));
+    writeFileSync(path.join(dir, 'bin.wasm.gz'), gzipSync(body));
+    const share = files.share([dir]);
+    const before = resourceReads.length;
+    try {
+      const route = [{ from: `${resourceBase}/res/`, to: `${filesBase}${share.prefix}0/` }];
+      assert.strictEqual(servedInflatedUrlOf(route, `${resourceBase}/res/bin.wasm.gz`), `${filesBase}${share.prefix}0/bin.wasm`);
+      assert.strictEqual(servedInflatedUrlOf(route, `${resourceBase}/res/model.onnx`), `${filesBase}${share.prefix}0/model.onnx`, 'a file not gzipped: its served URL');
+      assert.strictEqual(servedInflatedUrlOf(route, 'https://elsewhere/bin.wasm.gz'), undefined);
+      const served = await new FileRoutes(route).fetchGzipped(`${resourceBase}/res/bin.wasm.gz`, { what: 'the binary', code: 'backend-unavailable' });
+      assert.ok(Buffer.from(served).equals(body), 'inflated on the way');
+      assert.strictEqual(resourceReads.length, before, 'nothing went through the resource URI');
+      const warnings: string[] = [];
+      const failed = new FileRoutes([{ from: `${resourceBase}/res/`, to: `${resourceBase}/impostor/` }], (m) => warnings.push(m));
+      const stored = await failed.fetchGzipped(`${resourceBase}/res/bin.wasm.gz`, { what: 'the binary', code: 'backend-unavailable' });
+      assert.ok(isGzip(stored) && Buffer.from(stored).equals(gzipSync(body)), 'gzipped, as stored: the worker inflates it');
+      assert.ok(!isGzip(served));
+      assert.strictEqual(warnings.length, 1);
+    } finally {
+      share.dispose();
+    }
   });
 
   it('does not trust a 200 without the server header (a proxy page, another service on the port)', async () => {
