@@ -392,8 +392,8 @@ class PanelPage {
     // An answer that comes after the first analysis began (and chose its files) is ignored.
     void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     // The HTML's starter (panelStart.ts) has usually begun it already; else it begins here.
-    const started = boot && takeStarted();
-    const backendStarted = started
+    const started = takeStarted(); // taken even without boot attributes: a starter that runs later then starts nothing
+    const backendStarted = started && boot
       ? this.startBackend((this.ort = started.ort), boot.probeModelUri, started.preference, started.info)
       : boot
         ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend)

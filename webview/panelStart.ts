@@ -7,17 +7,20 @@ import { OrtBackends } from './backend';
 import { bootOf, fileRoutesOf } from './boot';
 import { FileRoutes } from './fileRoutes';
 import { mark } from './marks';
-import { leaveStarted } from './startedBackend';
+import { startForPanel } from './startedBackend';
 
 mark('start');
 const boot = bootOf(document.body);
 if (boot) {
-  try {
-    const ort = new OrtBackends(boot.ortBaseUri, new FileRoutes(fileRoutesOf(document.body)));
-    const info = ort.init(boot.backend, boot.probeModelUri);
-    info.catch(() => undefined); // the panel's script reports it
-    leaveStarted({ ort, preference: boot.backend, info });
-  } catch (err) {
-    console.warn(`The panel's starter did not start onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  startForPanel(() => {
+    try {
+      const ort = new OrtBackends(boot.ortBaseUri, new FileRoutes(fileRoutesOf(document.body)));
+      const info = ort.init(boot.backend, boot.probeModelUri);
+      info.catch(() => undefined); // the panel's script reports it
+      return { ort, preference: boot.backend, info };
+    } catch (err) {
+      console.warn(`The panel's starter did not start onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  });
 }

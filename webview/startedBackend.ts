@@ -1,6 +1,6 @@
 // Why: the panel's HTML carries a small inline script (panelStart.ts) that starts onnxruntime as soon as the
 // HTML is parsed, while the panel's own script (half a megabyte) still comes through VS Code's resource loading,
-// which took 130–360 ms in a cold window. The starter leaves what it started here, on the page's window, for the
+// which took 130–430 ms in cold windows here. The starter leaves what it started here, on the page's global object, for the
 // panel's script to take over: the two are separate bundles, so nothing else of theirs is shared.
 
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
@@ -14,17 +14,21 @@ export interface StartedBackend {
 }
 
 const KEY = Symbol.for('attentionLens.startedBackend');
-type Holder = { [KEY]?: StartedBackend };
+/** The started backend; null once the panel's script has looked for it (a starter that runs later starts nothing). */
+type Holder = { [KEY]?: StartedBackend | null };
 
-/** Leaves a started backend for the panel's script. */
-export function leaveStarted(started: StartedBackend): void {
-  (window as unknown as Holder)[KEY] = started;
+/** Starts a backend for the panel's script, unless that script has already looked for one (and started its own). */
+export function startForPanel(start: () => StartedBackend | undefined): void {
+  const holder = globalThis as unknown as Holder;
+  if (KEY in holder) return;
+  const started = start();
+  if (started) holder[KEY] = started;
 }
 
 /** Takes the backend the starter left, once: undefined when there is none (no starter, or it could not start). */
 export function takeStarted(): StartedBackend | undefined {
-  const holder = window as unknown as Holder;
-  const started = holder[KEY];
-  delete holder[KEY];
+  const holder = globalThis as unknown as Holder;
+  const started = holder[KEY] ?? undefined;
+  holder[KEY] = null;
   return started;
 }
