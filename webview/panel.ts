@@ -392,7 +392,7 @@ class PanelPage {
     // An answer that comes after the first analysis began (and chose its files) is ignored.
     void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     // The HTML's starter (panelStart.ts) has usually begun it already; else it begins here.
-    const started = takeStarted(); // taken even without boot attributes: a starter that runs later then starts nothing
+    const started = takeStarted<OrtBackends>(); // taken even without boot attributes: a starter that runs later then starts nothing
     const backendStarted = started && boot
       ? this.startBackend((this.ort = started.ort), boot.probeModelUri, started.preference, started.info)
       : boot

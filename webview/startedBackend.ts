@@ -4,21 +4,23 @@
 // panel's script to take over: the two are separate bundles, so nothing else of theirs is shared.
 
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
-import type { OrtBackends } from './backend';
 
-/** A backend the starter began: the page's workers, and the initialisation under way for a preference. */
-export interface StartedBackend {
-  readonly ort: OrtBackends;
+/**
+ * A backend the starter began: the page's workers (an OrtBackends: a type parameter, as each bundle has its own
+ * copy of that class, and this module needs none of its types), and the initialisation under way for a preference.
+ */
+export interface StartedBackend<Backends> {
+  readonly ort: Backends;
   readonly preference: BackendPreference;
   readonly info: Promise<BackendInfo>;
 }
 
 const KEY = Symbol.for('attentionLens.startedBackend');
 /** The started backend; null once the panel's script has looked for it (a starter that runs later starts nothing). */
-type Holder = { [KEY]?: StartedBackend | null };
+type Holder = { [KEY]?: StartedBackend<unknown> | null };
 
 /** Starts a backend for the panel's script, unless that script has already looked for one (and started its own). */
-export function startForPanel(start: () => StartedBackend | undefined): void {
+export function startForPanel<Backends>(start: () => StartedBackend<Backends> | undefined): void {
   const holder = globalThis as unknown as Holder;
   if (KEY in holder) return;
   const started = start();
@@ -26,9 +28,9 @@ export function startForPanel(start: () => StartedBackend | undefined): void {
 }
 
 /** Takes the backend the starter left, once: undefined when there is none (no starter, or it could not start). */
-export function takeStarted(): StartedBackend | undefined {
+export function takeStarted<Backends>(): StartedBackend<Backends> | undefined {
   const holder = globalThis as unknown as Holder;
-  const started = holder[KEY] ?? undefined;
+  const started = (holder[KEY] ?? undefined) as StartedBackend<Backends> | undefined;
   holder[KEY] = null;
   return started;
 }
