@@ -1,6 +1,6 @@
 // Why: the panel's HTML carries a small inline script (panelStart.ts) that starts onnxruntime as soon as the
 // HTML is parsed, while the panel's own script (half a megabyte) still comes through VS Code's resource loading,
-// which took 130–430 ms in cold windows here. The starter leaves what it started here, on the page's global object, for the
+// which took 130–930 ms in cold windows here. The starter leaves what it started here, on the page's global object, for the
 // panel's script to take over: the two are separate bundles, so nothing else of theirs is shared.
 
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
