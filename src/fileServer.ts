@@ -2,8 +2,8 @@
 // few MiB/s (a 343 MiB model took about 20 s, onnxruntime's 3.5 MiB binary 1.5–2.4 s). This server hands
 // the webviews the same files over plain HTTP, reached through VS Code's port forwarding (vscode.env.asExternalUri),
 // several times faster. It serves exactly what the webview could already read: the files under each share's
-// roots (its localResourceRoots), each share behind its own unguessable path, on the loopback interface only,
-// for GET and HEAD. Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
+// roots (its localResourceRoots; a gzipped file also under its plain name, gzip-encoded), each share behind its own
+// unguessable path, on the loopback interface only, for GET and HEAD. Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
 
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
@@ -81,7 +81,9 @@ export class FileServer {
     // The page trusts a body only with this header (a proxy's login or error page, or another service on a
     // reused port, may answer 200 too); cross-origin, a page sees only the headers listed as exposed.
     res.setHeader(SERVED_HEADER, '1');
-    res.setHeader('Access-Control-Expose-Headers', SERVED_HEADER);
+    // Content-Encoding too: a gzip-encoded answer's Content-Length is the encoded size, which the page must not
+    // take for the size of what it reads (webview/fetchBytes.ts).
+    res.setHeader('Access-Control-Expose-Headers', `${SERVED_HEADER}, Content-Encoding`);
     // no-transform: a forwarding proxy must not compress on the fly (code-server's compresses with Brotli by
     // default, which made a 343 MiB model take 8.9 s instead of about 4 and arrive without its length).
     res.setHeader('Cache-Control', 'no-store, no-transform');
@@ -141,14 +143,19 @@ export class FileServer {
   }
 }
 
-/** Whether an Accept-Encoding header takes gzip (named, or "*", with a weight above 0). */
+/**
+ * Whether an Accept-Encoding header takes gzip: named with a weight above 0, or, when it is not named, "*" with one
+ * (RFC 9110: "*" stands for the codings the header does not name).
+ */
 export function acceptsGzip(header: string | string[] | undefined): boolean {
-  const codings = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
-  return codings.some((coding) => {
+  const weights = new Map<string, number>();
+  for (const coding of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
     const [name, ...params] = coding.split(';').map((part) => part.trim().toLowerCase());
     const q = params.find((param) => param.startsWith('q='));
-    return (name === 'gzip' || name === '*') && (q === undefined || Number(q.slice(2)) > 0);
-  });
+    if (name) weights.set(name, q === undefined ? 1 : Number(q.slice(2)));
+  }
+  const weight = weights.get('gzip') ?? weights.get('*') ?? 0;
+  return weight > 0;
 }
 
 /** Characters a path segment may not hold: NUL, and on Windows its separator and drive or stream colon. */

@@ -58,10 +58,13 @@ export class OrtBackends {
   /** Where the engines' analyses rank their predictions and their occlusions sum KL divergences. */
   readonly logits: LogitsWorkerClient;
 
-  /** routes: the page's faster routes to its files (the binaries, the probe model, the workers' scripts). */
+  /**
+   * routes: the page's faster routes to its files (the binaries, the probe model, the workers' scripts); the page
+   * reads its other files through the same object, so that a failed served read sends them all to resource loading.
+   */
   constructor(
     private readonly ortBaseUri: string,
-    private readonly routes: FileRoutes = new FileRoutes(),
+    readonly routes: FileRoutes = new FileRoutes(),
   ) {
     this.worker = new OrtWorkerClient(new URL(WORKER_SCRIPTS.onnxruntime, ortBaseUri).href, routes);
     this.tokenizers = new TokenizerWorkerClient(new URL(WORKER_SCRIPTS.tokenizer, ortBaseUri).href, routes);

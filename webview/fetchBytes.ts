@@ -73,7 +73,10 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
     void response.body.cancel();
     throw new LensError(options.code, `Could not load ${options.what} (the answer has no ${options.requireHeader} header).`);
   }
-  const declared = Number(response.headers.get('content-length')) || 0;
+  // An encoded answer's length is that of its encoding (a gzipped binary: 3.5 MiB that reads as 13.6 MiB): not the
+  // size of what is read, which then has none declared. Cross-origin, the file server exposes Content-Encoding.
+  const encoding = response.headers.get('content-encoding');
+  const declared = encoding && encoding.toLowerCase() !== 'identity' ? 0 : Number(response.headers.get('content-length')) || 0;
   const total = declared || options.expectedBytes || 0;
   const reader = response.body.getReader();
   // With a declared length, chunks are written straight into one array of that size: a model of hundreds of

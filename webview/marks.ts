@@ -7,7 +7,7 @@ export type Step =
   | 'ready' // the host answered with the initial state
   | 'request' // the host asked for an analysis (showSelection)
   | 'worker' // onnxruntime's worker answered its first request (script fetched, parsed and started)
-  | 'binary' // onnxruntime's wasm binary is fetched (gzipped; the worker inflates it)
+  | 'binary' // onnxruntime's wasm binary is fetched (inflated on the way through the file server, else gzipped: the worker inflates it)
   | 'instantiated' // the probe model's session is created (the first one of a build compiles the binary)
   | 'backend' // onnxruntime's worker, binary and probe are ready
   | 'files' // the model's files are fetched

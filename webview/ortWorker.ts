@@ -59,7 +59,7 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
     // The model is in onnxruntime's heap now (or was refused, or the binary could not be inflated): its bytes and
-    // the gzipped binary, received by this worker, are not needed.
+    // the binary as received (compiling copied it), both this worker's, are not needed.
     for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data), ...(wasmBinary ? [wasmBinary] : [])]) releaseBuffer(bytes, true); // received: the whole buffer is this worker's
   }
   const id = nextSession++;

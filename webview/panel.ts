@@ -17,7 +17,7 @@ import { isBlank } from '../src/core/text';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
 import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
-import { takeStarted } from './startedBackend';
+import { type StartedBackend, takeStarted } from './startedBackend';
 import { FileRoutes } from './fileRoutes';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
 import { yieldToUi } from './yieldToUi';
@@ -61,10 +61,10 @@ class PanelPage {
   private backend: BackendInfo | null = null;
   private backendRequested: string | undefined;
   private engine = newEngineSlot();
-  /** Faster routes to the page's files, when the host serves them (browser and remote windows). */
-  private readonly routes = new FileRoutes(fileRoutesOf(document.body));
+  /** Faster routes to the page's files, when the host serves them (browser and remote windows): the started backend's. */
+  private readonly routes: FileRoutes;
   /** Model files, fetched once for this page's engines (the first ahead of the backend); the tokenizer file unparsed. */
-  private readonly files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes), false);
+  private readonly files: ModelFetcher;
   private current: { selection: SelectionSummary; modelId: string } | null = null;
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
   /** Answers the host's influenceAt for the summary last posted, when it offers rollout on demand. */
@@ -73,7 +73,14 @@ class PanelPage {
   /** Whether any selection was asked for (the host's showSelection wins over the state saved before a reload). */
   private requested = false;
 
-  constructor(private readonly app: HTMLElement) {}
+  /** started: the backend the HTML's starter began (panelStart.ts), if any; the page takes it over, routes and all. */
+  constructor(
+    private readonly app: HTMLElement,
+    private readonly started: StartedBackend<OrtBackends> | undefined,
+  ) {
+    this.routes = started?.ort.routes ?? new FileRoutes(fileRoutesOf(document.body));
+    this.files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes), false);
+  }
 
   private persist(): void {
     setState<SavedState>({ selection: this.current?.selection ?? null, modelId: this.current?.modelId ?? null, ...this.choice });
@@ -392,7 +399,7 @@ class PanelPage {
     // An answer that comes after the first analysis began (and chose its files) is ignored.
     void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     // The HTML's starter (panelStart.ts) has usually begun it already; else it begins here.
-    const started = takeStarted<OrtBackends>(); // taken even without boot attributes: a starter that runs later then starts nothing
+    const started = this.started;
     const backendStarted = started && boot
       ? this.startBackend((this.ort = started.ort), boot.probeModelUri, started.preference, started.info)
       : boot
@@ -428,7 +435,8 @@ class PanelPage {
 mark('script');
 quietSelectLayout();
 const app = document.getElementById('app')!;
-new PanelPage(app).start().catch((err) => {
+// Taken as the script starts, even without boot attributes: a starter that runs later then starts nothing.
+new PanelPage(app, takeStarted<OrtBackends>()).start().catch((err) => {
   reportError(err, 'panel');
   replace(app, h('p', { class: 'error', role: 'alert' }, `Attention Lens could not start: ${err instanceof Error ? err.message : String(err)}`));
 });

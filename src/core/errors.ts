@@ -31,14 +31,29 @@ export interface ErrorPayload {
   stack?: string;
 }
 
+/**
+ * Marks every LensError, whichever copy of this module made it: the panel's starter (webview/panelStart.ts) and the
+ * panel's script are separate bundles, each with its own copy of the class, and the script checks the errors of the
+ * backend the starter made.
+ */
+const LENS_ERROR = Symbol.for('attentionLens.LensError');
+
 /** An Error that carries a protocol code. */
 export class LensError extends Error {
+  readonly [LENS_ERROR] = true;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
     this.name = 'LensError';
+  }
+
+  /** `x instanceof LensError` holds for a LensError of any copy of this module (a subclass checks as usual). */
+  static override [Symbol.hasInstance](value: unknown): value is LensError {
+    if (this !== LensError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [LENS_ERROR]?: unknown })[LENS_ERROR] === true;
   }
 }
 

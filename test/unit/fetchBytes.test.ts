@@ -1,6 +1,7 @@
 // Unit tests of webview/fetchBytes.ts against a real HTTP server (Node's fetch, as a webview's): a body with a
 // Content-Length is written into one array of that size, a chunked one without a length and a gzip-encoded one
-// (more bytes arrive than the compressed length declares) are collected, progress counts every byte, and a
+// (more bytes arrive than the compressed length declares, which is not taken for their size) are collected, progress
+// counts every byte, and a
 // missing file is an error that names it; a body without a length is written into the array of the size
 // expected, and a server that does not answer in time, or stops sending, is given up on.
 
@@ -69,6 +70,14 @@ describe('fetchBytes (webview resource reads)', () => {
       assert.match(err.message, /^Could not load transformer\/model\.onnx \(404 Not Found\)\.$/);
       return true;
     });
+  });
+
+  it('does not take a gzip-encoded body\'s length (its encoding\'s) for its size: the size expected instead', async () => {
+    const totals: number[] = [];
+    const bytes = await fetchBytes(`${base}/gzip`, { what: 'the test file', code: 'model-invalid', expectedBytes: BODY.length, onProgress: (_, total) => totals.push(total) });
+    assert.ok(Buffer.from(bytes).equals(Buffer.from(BODY)));
+    assert.strictEqual(bytes.buffer.byteLength, BODY.length);
+    assert.ok(totals.length > 0 && totals.every((total) => total === BODY.length), `progress counts against the size expected: ${[...new Set(totals)].join(', ')}`);
   });
 
   it('writes a body without a length into the array of the size the caller expects (no join at the end)', async () => {

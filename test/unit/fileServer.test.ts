@@ -70,7 +70,7 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
       assert.strictEqual(response.headers.get('access-control-allow-origin'), '*');
       assert.strictEqual(response.headers.get('cache-control'), 'no-store, no-transform', 'a proxy may not compress it on the way');
       assert.strictEqual(response.headers.get(SERVED_HEADER), '1', 'the page tells the server\'s answers by this header');
-      assert.strictEqual(response.headers.get('access-control-expose-headers'), SERVED_HEADER);
+      assert.strictEqual(response.headers.get('access-control-expose-headers'), `${SERVED_HEADER}, Content-Encoding`);
       assert.ok(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(BODY)));
       const head = await raw(port, `${share.prefix}0/models/a%20b/model.onnx`, 'HEAD');
       assert.strictEqual(head.status, 200);
@@ -109,16 +109,20 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
       assert.ok(stored.body.equals(gz));
       const plain = await raw(port, `${share.prefix}0/both.js`, 'GET', takes);
       assert.deepStrictEqual([plain.headers['content-encoding'], plain.body.toString()], [undefined, 'plain']);
-      // What holds for the plain name holds for the gzipped one: nothing outside the root.
+      // The gzipped file a plain name stands for is looked up as any file: nothing outside the root, by ".." or a link.
+      writeFileSync(path.join(dir, 'secret.txt.gz'), gzipSync('not shared'));
+      symlinkSync(path.join(dir, 'secret.txt.gz'), path.join(dir, 'root/escape.gz'));
       assert.strictEqual((await raw(port, `${share.prefix}0/../secret.txt`, 'GET', takes)).status, 404);
+      assert.strictEqual((await raw(port, `${share.prefix}0/%2E%2E/secret.txt`, 'GET', takes)).status, 404);
+      assert.strictEqual((await raw(port, `${share.prefix}0/escape`, 'GET', takes)).status, 404);
     } finally {
       share.dispose();
     }
   });
 
-  it('reads Accept-Encoding as HTTP does: gzip or "*" with a weight above 0', () => {
-    for (const yes of ['gzip', 'gzip, deflate, br, zstd', 'br;q=1.0, GZIP;q=0.5', '*', 'deflate, *;q=0.1', ['br', 'gzip']]) assert.ok(acceptsGzip(yes), String(yes));
-    for (const no of [undefined, '', 'br', 'identity', 'gzip;q=0', 'gzip;q=0.000', 'x-gzip2']) assert.ok(!acceptsGzip(no), String(no));
+  it('reads Accept-Encoding as HTTP does: gzip with a weight above 0, or "*" when gzip is not named', () => {
+    for (const yes of ['gzip', 'gzip, deflate, br, zstd', 'br;q=1.0, GZIP;q=0.5', '*', 'deflate, *;q=0.1', ['br', 'gzip'], '*;q=0, gzip']) assert.ok(acceptsGzip(yes), String(yes));
+    for (const no of [undefined, '', 'br', 'identity', 'gzip;q=0', 'gzip;q=0.000', 'x-gzip2', 'gzip;q=0, *', '*;q=0']) assert.ok(!acceptsGzip(no), String(no));
   });
 
   it('refuses other methods, unknown shares and roots, climbing out of a root, links out of it, and folders', async () => {
