@@ -398,13 +398,10 @@ class PanelPage {
     // models and answers `ready` (seconds for a large model on a first run); it is loaded only if `ready` lists it.
     // An answer that comes after the first analysis began (and chose its files) is ignored.
     void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
-    // The HTML's starter (panelStart.ts) has usually begun it already; else it begins here.
-    const started = this.started;
-    const backendStarted = started && boot
-      ? this.startBackend((this.ort = started.ort), boot.probeModelUri, started.preference, started.info)
-      : boot
-        ? this.startBackend((this.ort = new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend)
-        : undefined;
+    // The HTML's starter (panelStart.ts) has usually begun it already, from the same boot attributes; else it begins here.
+    const backendStarted = boot
+      ? this.startBackend((this.ort = this.started?.ort ?? new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend, this.started?.info)
+      : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');
     this.settings = state.settings;

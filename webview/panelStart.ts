@@ -17,7 +17,7 @@ if (boot) {
       const ort = new OrtBackends(boot.ortBaseUri, new FileRoutes(fileRoutesOf(document.body)));
       const info = ort.init(boot.backend, boot.probeModelUri);
       info.catch(() => undefined); // the panel's script reports it
-      return { ort, preference: boot.backend, info };
+      return { ort, info };
     } catch (err) {
       console.warn(`The panel's starter did not start onnxruntime: ${err instanceof Error ? err.message : String(err)}`);
       return undefined;

@@ -1,17 +1,18 @@
 // Why: the panel's HTML carries a small inline script (panelStart.ts) that starts onnxruntime as soon as the
 // HTML is parsed, while the panel's own script (half a megabyte) still comes through VS Code's resource loading,
-// which took 130–930 ms in cold windows here. The starter leaves what it started here, on the page's global object, for the
-// panel's script to take over: the two are separate bundles, so nothing else of theirs is shared.
+// which took 130–930 ms in cold windows here. The starter leaves what it started here, on the page's global
+// object, for the panel's script to take over (with the file routes it reads through): the two are separate
+// bundles, so this is all they share.
 
-import type { BackendInfo, BackendPreference } from '../src/core/protocol';
+import type { BackendInfo } from '../src/core/protocol';
 
 /**
  * A backend the starter began: the page's workers (an OrtBackends: a type parameter, as each bundle has its own
- * copy of that class, and this module needs none of its types), and the initialisation under way for a preference.
+ * copy of that class, and this module needs none of its types), and the initialisation under way for the backend
+ * setting of the page's boot attributes.
  */
 export interface StartedBackend<Backends> {
   readonly ort: Backends;
-  readonly preference: BackendPreference;
   readonly info: Promise<BackendInfo>;
 }
 

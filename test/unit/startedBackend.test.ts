@@ -7,7 +7,7 @@ import type { StartedBackend } from '../../webview/startedBackend';
 import { startForPanel, takeStarted } from '../../webview/startedBackend';
 
 const KEY = Symbol.for('attentionLens.startedBackend');
-const fake = (label: string): StartedBackend<string> => ({ ort: label, preference: 'wasm', info: new Promise(() => undefined) });
+const fake = (label: string): StartedBackend<string> => ({ ort: label, info: new Promise(() => undefined) });
 
 describe('startedBackend (the panel starter hands its backend over)', () => {
   afterEach(() => delete (globalThis as Record<symbol, unknown>)[KEY]);
