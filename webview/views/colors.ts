@@ -8,6 +8,7 @@
 // variables at draw time.
 
 import { type ColourScale, positionOf } from '../../src/core/colourScale';
+import type { Rgb } from '../../src/core/sourceOver';
 
 export {
   type ColourScale,
@@ -190,4 +191,18 @@ export function headColour(i: number, n: number): string {
   const chroma = t.highContrast ? 0.2 : 0.15;
   const hue = n <= 12 ? (25 + (i * 360) / n) % 360 : (25 + i * 137.508) % 360;
   return `oklch(${lightness} ${chroma} ${hue.toFixed(1)})`;
+}
+
+/**
+ * The sRGB a 2D canvas paints for an opaque CSS colour, read back from one pixel: OKLCH outside sRGB's gamut is
+ * mapped exactly as the canvas maps it when it draws, which a formula here could only approximate.
+ */
+export function canvasRgb(colour: string): Rgb {
+  const probe = document.createElement('canvas');
+  probe.width = probe.height = 1;
+  const ctx = probe.getContext('2d', { willReadFrequently: true })!;
+  ctx.fillStyle = colour;
+  ctx.fillRect(0, 0, 1, 1);
+  const [r, g, b] = ctx.getImageData(0, 0, 1, 1).data;
+  return [r, g, b];
 }

@@ -8,7 +8,8 @@
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { h } from '../dom';
 import { fitText } from './axes';
-import { headColour, signedLine, signedValue, theme } from './colors';
+import { type Rgb, SourceOver } from '../../src/core/sourceOver';
+import { canvasRgb, headColour, signedLine, signedValue, theme } from './colors';
 import type { Lens } from './lens';
 import { fitCanvas } from './matrices';
 
@@ -36,6 +37,8 @@ export class HeadView {
   private focusRow = 0;
   private frame = 0;
   private readonly cleanup: Array<() => void> = [];
+  /** The RGB of each CSS colour drawn (drawAllPairs composites in RGB); emptied when the theme changes. */
+  private readonly rgbs = new Map<string, Rgb>();
 
   constructor(private readonly lens: Lens) {
     this.canvas = h('canvas', {
@@ -66,6 +69,7 @@ export class HeadView {
       lens.on('matrix', redraw),
       lens.on('heads', redraw),
       lens.on('theme', () => {
+        this.rgbs.clear();
         this.buildChecks();
         this.schedule();
       }),
@@ -212,9 +216,10 @@ export class HeadView {
     // A signed family: one diverging scale for every line drawn, symmetric around the largest |W| shown.
     const peak = signed ? this.peak(shown, focus, keySide, end) : 0;
     let total = 0;
-    for (const hd of shown) {
-      ctx.strokeStyle = headColour(hd, heads);
-      if (focus !== null) {
+    // The focus token's lines, head by head (a few per head: each is its own stroke).
+    if (focus !== null) {
+      for (const hd of shown) {
+        ctx.strokeStyle = headColour(hd, heads);
         // Opacity is the weight relative to this head's largest weight here, so every head's strongest link is solid.
         let top = 0;
         for (let j = 0; j < T; j++) top = Math.max(top, Math.abs(keySide ? this.weight(hd, j, focus) : this.weight(hd, focus, j)));
@@ -239,30 +244,9 @@ export class HeadView {
           ctx.lineTo(xR - 4, y(keySide ? focus : j));
           ctx.stroke();
         }
-      } else if (this.rows <= ALL_PAIRS_ROWS) {
-        // Every pair in view: thousands of lines, so one path per colour and opacity step (ALPHA_STEPS), each
-        // stroked once; stroked one by one they took 126 ms of software raster for 12 heads (bench:profile --views).
-        const paths = new Map<string, { colour: string; alpha: number; path: Path2D }>();
-        for (let q = this.top; q < end; q++) {
-          for (let k = this.top; k < end; k++) {
-            const v = this.weight(hd, q, k);
-            if (signed ? v === 0 || Math.abs(v) < peak * 0.05 : v < MIN_WEIGHT * 5) continue;
-            const line = signed ? signedLine(v, peak) : { colour: headColour(hd, heads), alpha: Math.min(1, v) };
-            const step = Math.max(1, Math.round(line.alpha * 0.5 * ALPHA_STEPS));
-            const key = `${line.colour}|${step}`;
-            let bucket = paths.get(key);
-            if (!bucket) paths.set(key, (bucket = { colour: line.colour, alpha: step / ALPHA_STEPS, path: new Path2D() }));
-            bucket.path.moveTo(xL + 4, y(q));
-            bucket.path.lineTo(xR - 4, y(k));
-          }
-        }
-        for (const { colour, alpha, path } of paths.values()) {
-          ctx.strokeStyle = colour;
-          ctx.globalAlpha = alpha;
-          ctx.stroke(path);
-        }
       }
     }
+    if (focus === null && this.rows <= ALL_PAIRS_ROWS) this.drawAllPairs(ctx, shown, signed, peak, end, xL, xR, y);
     ctx.globalAlpha = 1;
     // Token labels; the attended side gets a box whose opacity is the largest weight among shown heads.
     ctx.font = `12px ${t.monoFamily}`;
@@ -320,6 +304,50 @@ export class HeadView {
       `Layer ${this.lens.layer + 1} (choose above). Hover a query: lines go to the tokens it attends to, ${colours}; hover a key to see what attends to it.` +
       (this.rows < T ? ` Showing tokens ${this.top}–${end - 1} of ${T}; scroll over the view or hover a token elsewhere to move the window.` : '');
     if (this.info.textContent !== info) this.info.textContent = info;
+  }
+
+  /**
+   * Every pair in view when no token is hovered: thousands of lines, one per shown head on each pair. The heads'
+   * lines of a pair lie on one another, so their colour together is composited first (source over, in head order,
+   * as the canvas would blend them) and one line per pair is stroked, batched by that colour. Head by head (one path
+   * per head and opacity step), the canvas's software raster took 44–45 ms of a frame at 12 heads in view
+   * (bench:profile --views, 1,001 tokens); one stroke per line, 126 ms.
+   */
+  private drawAllPairs(ctx: CanvasRenderingContext2D, shown: number[], signed: boolean, peak: number, end: number, xL: number, xR: number, y: (i: number) => number): void {
+    const { heads } = this.lens;
+    const paths = new Map<string, Path2D>();
+    const pair = new SourceOver();
+    for (let q = this.top; q < end; q++) {
+      for (let k = this.top; k < end; k++) {
+        pair.reset();
+        for (const hd of shown) {
+          const v = this.weight(hd, q, k);
+          if (signed ? v === 0 || Math.abs(v) < peak * 0.05 : v < MIN_WEIGHT * 5) continue;
+          const line = signed ? signedLine(v, peak) : { colour: headColour(hd, heads), alpha: Math.min(1, v) };
+          pair.add(this.rgbOf(line.colour), Math.max(1, Math.round(line.alpha * 0.5 * ALPHA_STEPS)) / ALPHA_STEPS);
+        }
+        const colour = pair.css();
+        if (colour === null) continue;
+        let path = paths.get(colour);
+        if (!path) paths.set(colour, (path = new Path2D()));
+        path.moveTo(xL + 4, y(q));
+        path.lineTo(xR - 4, y(k));
+      }
+    }
+    ctx.globalAlpha = 1;
+    for (const [colour, path] of paths) {
+      ctx.strokeStyle = colour;
+      ctx.stroke(path);
+    }
+  }
+
+  /** The sRGB the canvas paints for a CSS colour (head colours are OKLCH), remembered until the theme changes. */
+  private rgbOf(colour: string): Rgb {
+    const known = this.rgbs.get(colour);
+    if (known) return known;
+    const rgb = canvasRgb(colour);
+    this.rgbs.set(colour, rgb);
+    return rgb;
   }
 
   /** The largest |W| the lines will show: the focus token's row (or column) over shown heads, else the window's pairs. */
