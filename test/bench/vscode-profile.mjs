@@ -79,7 +79,7 @@ function busiestStretches(profile, count) {
 
 /**
  * The renderers' main-thread tasks of at least `minMs` (a trace's RunTask events, on the clock of the CPU profile's
- * timestamps), longest first, each with the profile's samples inside it: [{ ms, self, paths, events }]. A stretch
+ * timestamps), longest first, each with its thread time and the profile's samples inside it: [{ ms, cpuMs, self, paths, events }]. A stretch
  * above may be many short tasks back to back; this says what one long task did. Tasks without samples (other
  * processes' threads) are left out.
  */
@@ -102,7 +102,8 @@ function longTasksOf(events, profile, minMs, count) {
       if (e.ph !== 'X' || e.pid !== task.pid || e.tid !== task.tid || e === task || e.ts < task.ts || e.ts + e.dur > task.ts + task.dur) continue;
       inside.set(e.name, (inside.get(e.name) ?? 0) + e.dur);
     }
-    out.push({ ms: task.dur / 1000, self: top(tally.self, 6), paths: top(tally.paths, 4), events: top(inside, CATEGORIES.length ? 16 : 6) });
+    // Thread time: on two shared cores a task may last far longer than it ran (the thread was waiting or descheduled).
+    out.push({ ms: task.dur / 1000, cpuMs: task.tdur === undefined ? null : task.tdur / 1000, self: top(tally.self, 6), paths: top(tally.paths, 4), events: top(inside, CATEGORIES.length ? 16 : 6) });
   }
   return out.sort((a, b) => b.ms - a.ms).slice(0, count);
 }
@@ -210,7 +211,7 @@ try {
   }
   console.log('\nLongest main-thread tasks of at least 50 ms (a trace\'s RunTask events), with the samples inside each:');
   for (const t of longTasksOf(events, profile, 50, 12)) {
-    console.log(`\n${t.ms.toFixed(0)} ms task`);
+    console.log(`\n${t.ms.toFixed(0)} ms task${t.cpuMs === null ? '' : `, ${t.cpuMs.toFixed(0)} ms of it on a CPU (the rest waiting or descheduled; samples then count the wait to the function last seen)`}`);
     for (const [name, ms] of t.self) console.log(`  ${ms.toFixed(0).padStart(6)}  ${name}`);
     for (const [path, ms] of t.paths) console.log(`  ${ms.toFixed(0).padStart(6)}  ${path}`);
     console.log(`  trace events (nested ones counted in each): ${t.events.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`);
