@@ -155,6 +155,8 @@ const STEP_NAMES = {
   instantiated: 'probe session created (binary compiled)',
   backend: 'probe model run: backend ready',
   files: "model's files fetched",
+  packed: "page's tokenizer made from the tokenizer worker's parts",
+  tokenized: 'a text tokenized in the tokenizer worker (the warm-up text or the selection, whichever was later)',
   session: 'session created',
   warm: 'warm-up run and sanity check',
   analysed: 'selection tokenized, run and analysed',
