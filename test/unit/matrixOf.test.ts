@@ -1,10 +1,10 @@
-// The heatmap's colour-scale top (webview/views/matrixOf.ts) reads a matrix held whole by sorting it natively
-// rather than calling for each entry. It must give the number the per-entry reading gives: the 99.5th
-// percentile of the positive entries after the first rows, every entry up to 65,536 of them, else 65,536 drawn
-// by a fixed LCG; zeros, negatives and NaNs never count.
+// The heatmap's colour-scale top (webview/views/matrixOf.ts) finds its percentile by selection rather than a
+// sort. It must give the number a sort of the entries gives: the 99.5th percentile of the positive entries after
+// the first rows, every entry up to 65,536 of them, else 65,536 drawn by a fixed LCG; zeros, negatives and NaNs
+// never count.
 
 import * as assert from 'assert';
-import { matrixOf } from '../../webview/views/matrixOf';
+import { matrixOf, percentile995 } from '../../webview/views/matrixOf';
 import { seededRandom } from './seeded';
 
 /** The colour top read one entry at a time, as matrixOf read it before. */
@@ -76,5 +76,19 @@ describe("the heatmap's colour-scale top", () => {
     const m = matrixOf(data, 20);
     assert.strictEqual(m.max, 0.5);
     assert.strictEqual(m.colourMax, 0.5);
+  });
+
+  it('selects the value a sort puts at the 99.5th percentile, ties and all', () => {
+    const random = seededRandom(995);
+    assert.equal(percentile995(new Float32Array(0)), 0);
+    for (const length of [1, 2, 199, 200, 201, 601, 4_096, 65_536]) {
+      for (const levels of [3, 1_000, 0]) {
+        // levels: how many distinct values (many ties), or 0 for continuous ones.
+        const values = Float32Array.from({ length }, () => (levels ? 1 + Math.floor(random() * levels) : random() ** 4));
+        const sorted = values.slice().sort();
+        const expected = sorted[Math.min(length - 1, Math.floor(length * 0.995))];
+        assert.equal(percentile995(values), expected, `${length} values, ${levels || 'continuous'} levels`);
+      }
+    }
   });
 });

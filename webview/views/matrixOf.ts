@@ -1,6 +1,7 @@
 // Why: a matrix as the views draw it (its maximum and colour-scale top) and its pooled overviews, as pure
 // functions of the numbers, without the DOM: the unit tests check the model view's thumbnails against them.
 
+import quickselect from 'quickselect';
 import type { TriangleRows } from '../../src/core/lowerTriangle';
 import { type SliceOptions, finish, finishInSlices } from '../../src/core/timeSlices';
 
@@ -75,19 +76,13 @@ function colourTop(size: number, values: Float32Array | ((i: number) => number))
   const length = size * size;
   const from = Math.min(EARLY_ROWS, size >> 1) * size;
   const span = length - from;
-  if (span <= COLOUR_SAMPLE && values instanceof Float32Array) {
-    // Every entry, sorted natively: the NaNs sort last, and before them the positive entries follow the others.
-    const sorted = values.slice(from, length).sort();
-    const numbers = sorted.subarray(0, firstWhere(sorted, Number.isNaN));
-    return percentile995(numbers.subarray(firstWhere(numbers, (v) => v > 0)));
-  }
+  // The positive entries (NaN is not), every one or a sample, in a typed array.
   const valueAt = values instanceof Float32Array ? undefined : values;
-  // A typed array, sorted natively: a comparator over 65,536 numbers is most of a head switch at 2,048 tokens.
   const drawn = new Float32Array(Math.max(0, Math.min(span, COLOUR_SAMPLE)));
   let n = 0;
   if (span <= COLOUR_SAMPLE) {
     for (let i = from; i < length; i++) {
-      const v = valueAt!(i);
+      const v = valueAt ? valueAt(i) : (values as Float32Array)[i];
       if (v > 0) drawn[n++] = v;
     }
   } else {
@@ -99,24 +94,19 @@ function colourTop(size: number, values: Float32Array | ((i: number) => number))
       if (v > 0) drawn[n++] = v;
     }
   }
-  return percentile995(drawn.subarray(0, n).sort());
+  return percentile995(drawn.subarray(0, n));
 }
 
-/** The 99.5th percentile of sorted values (0 when there are none). */
-function percentile995(sorted: Float32Array): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.995))] : 0;
-}
-
-/** The first index of sorted values at which `holds` becomes true (it must stay true after it), or their length. */
-function firstWhere(sorted: Float32Array, holds: (v: number) => boolean): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (holds(sorted[mid])) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+/**
+ * The 99.5th percentile of values (0 when there are none), which it reorders: the value a sort would put at that
+ * index, found by selection (Floyd–Rivest). Sorting 65,536 samples took 5 ms, and the model view sorted one set per
+ * thumbnail (144 at 12 × 12); selecting takes 0.1–0.3 ms (Node).
+ */
+export function percentile995(values: Float32Array): number {
+  if (!values.length) return 0;
+  const k = Math.min(values.length - 1, Math.floor(values.length * 0.995));
+  quickselect(values as unknown as number[], k); // typed arrays index like arrays; no NaN here to confuse the comparisons
+  return values[k];
 }
 
 /**
