@@ -4,7 +4,7 @@
 // never count.
 
 import * as assert from 'assert';
-import { matrixOf, percentile995 } from '../../webview/views/matrixOf';
+import { colourSampleOf, matrixOf, percentile995 } from '../../webview/views/matrixOf';
 import { seededRandom } from './seeded';
 
 /** The colour top read one entry at a time, as matrixOf read it before. */
@@ -90,5 +90,16 @@ describe("the heatmap's colour-scale top", () => {
         assert.equal(percentile995(values), expected, `${length} values, ${levels || 'continuous'} levels`);
       }
     }
+  });
+
+  it('lists the entries the top reads in ascending order: every one after the first rows, or the LCG\'s draws', () => {
+    assert.deepStrictEqual([...colourSampleOf(100)], Array.from({ length: 100 * 100 - 800 }, (_, d) => 800 + d));
+    const drawn = colourSampleOf(300);
+    assert.strictEqual(drawn.length, 65_536);
+    assert.ok(drawn.every((v, d) => v >= 2_400 && v < 90_000 && (d === 0 || v >= drawn[d - 1])), 'ascending, after the first 8 rows');
+    // The same entries the per-entry reading draws (colourTopByEntry), as a multiset.
+    let seed = 12345;
+    const lcg = Float64Array.from({ length: 65_536 }, () => 2_400 + ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % (90_000 - 2_400)));
+    assert.deepStrictEqual([...drawn], [...lcg.sort()]);
   });
 });

@@ -88,13 +88,35 @@ function colourTop(size: number, values: Float32Array | ((i: number) => number))
   } else {
     let seed = 12345;
     for (let d = 0; d < COLOUR_SAMPLE; d++) {
-      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; // an LCG: no aliasing with the row length
+      seed = nextDraw(seed);
       const i = from + (seed % span);
       const v = valueAt ? valueAt(i) : (values as Float32Array)[i];
       if (v > 0) drawn[n++] = v;
     }
   }
   return percentile995(drawn.subarray(0, n));
+}
+
+/** The LCG that draws colourTop's sample: no aliasing with the row length. */
+function nextDraw(seed: number): number {
+  return (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+}
+
+/**
+ * The flat indices (row × size + column) colourTop reads of a size × size matrix, in ascending order: the same
+ * entries, so the same top, but read forwards through memory. Read in the LCG's order from rows held as lower
+ * triangles (hundreds of MB at 2,048 tokens), the sample took 2.9 ms per model-view thumbnail in Node; in order,
+ * 0.9 ms. The same for every head of a length: MatrixSource keeps one.
+ */
+export function colourSampleOf(size: number): Uint32Array {
+  const length = size * size;
+  const from = Math.min(EARLY_ROWS, size >> 1) * size;
+  const span = length - from;
+  if (span <= COLOUR_SAMPLE) return Uint32Array.from({ length: span }, (_, d) => from + d);
+  const indices = new Uint32Array(COLOUR_SAMPLE);
+  let seed = 12345;
+  for (let d = 0; d < COLOUR_SAMPLE; d++) indices[d] = from + ((seed = nextDraw(seed)) % span);
+  return indices.sort();
 }
 
 /**
@@ -124,7 +146,7 @@ export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, 
  * top, so that a caller on a UI thread can draw a thumbnail over several tasks (one thumbnail at 2,044 tokens
  * reads 2 million weights).
  */
-export function* pooledTriangleHeadSteps(rows: TriangleRows, head: number, n: number, factor: number, rowsPerStep: number): Generator<void, Matrix> {
+export function* pooledTriangleHeadSteps(rows: TriangleRows, head: number, n: number, factor: number, rowsPerStep: number, sample = colourSampleOf(n)): Generator<void, Matrix> {
   const size = Math.ceil(n / factor);
   const out = new Float32Array(size * size);
   const { values } = rows;
@@ -150,13 +172,26 @@ export function* pooledTriangleHeadSteps(rows: TriangleRows, head: number, n: nu
     for (let c = 0; c < size; c++) if (c * factor > Math.min(n - 1, r * factor + factor - 1)) out[r * size + c] = NaN;
   }
   yield;
-  const top = colourTop(n, (index) => {
+  // colourTop's entries, read in ascending order (colourSampleOf), a row's place looked up once per row.
+  const drawn = new Float32Array(sample.length);
+  let count = 0;
+  let row = -1;
+  let data: Float32Array | Uint16Array = out;
+  let from = 0;
+  for (let d = 0; d < sample.length; d++) {
+    const index = sample[d];
     const i = (index / n) | 0;
     const j = index - i * n;
-    if (j > i) return 0;
-    const v = rows.data(i)[rows.offset(head, i) + j];
-    return values ? values[v] : v;
-  });
+    if (j > i) continue; // above the diagonal: 0, which the top never counts
+    if (i !== row) {
+      row = i;
+      data = rows.data(i);
+      from = rows.offset(head, i);
+    }
+    const v = values ? values[data[from + j]] : data[from + j];
+    if (v > 0) drawn[count++] = v;
+  }
+  const top = percentile995(drawn.subarray(0, count));
   return { data: out, size, max, colourMax: top > 0 ? top : max };
 }
 

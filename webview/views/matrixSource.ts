@@ -11,7 +11,7 @@ import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
 import { yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
-import { type Matrix, matrixOf, matrixOfInSlices, matrixOfSteps, poolMax, pooledTriangleHeadSteps } from './matrixOf';
+import { type Matrix, colourSampleOf, matrixOf, matrixOfInSlices, matrixOfSteps, poolMax, pooledTriangleHeadSteps } from './matrixOf';
 
 /**
  * Tokens from which the mean over heads of attention held as lower triangles is computed in slices (prepareMean):
@@ -43,6 +43,8 @@ export class MatrixSource {
   private readonly abort = new AbortController();
   /** One head's decoded matrix at a time, for thumbnail(). */
   private scratch: Float32Array | undefined;
+  /** The colour top's sample of a T × T matrix (colourSampleOf), the same for every thumbnail of a length. */
+  private colourSample: { size: number; indices: Uint32Array } | undefined;
   /** Means over heads being computed in slices, by cache key. */
   private readonly pendingMeans = new Map<string, Promise<void>>();
   private readonly progress = new Set<() => void>();
@@ -135,7 +137,10 @@ export class MatrixSource {
     }
     const T = lens.T;
     const rows = causal && !lens.family.signed ? attention.triangle?.(layer) : undefined;
-    if (rows) return yield* pooledTriangleHeadSteps(rows, head, T, factor, THUMB_STEP_ROWS);
+    if (rows) {
+      if (this.colourSample?.size !== T) this.colourSample = { size: T, indices: colourSampleOf(T) };
+      return yield* pooledTriangleHeadSteps(rows, head, T, factor, THUMB_STEP_ROWS, this.colourSample.indices);
+    }
     if (this.scratch?.length !== T * T) this.scratch = new Float32Array(T * T);
     return poolMax(matrixOf(attention.head(layer, head, this.scratch), T, lens.family.signed), factor, causal);
   }
