@@ -315,16 +315,19 @@ export class HeadView {
    */
   private drawAllPairs(ctx: CanvasRenderingContext2D, shown: number[], signed: boolean, peak: number, end: number, xL: number, xR: number, y: (i: number) => number): void {
     const { heads } = this.lens;
+    const headRgb = shown.map((hd) => this.rgbOf(headColour(hd, heads)));
     const paths = new Map<string, Path2D>();
     const pair = new SourceOver();
     for (let q = this.top; q < end; q++) {
       for (let k = this.top; k < end; k++) {
         pair.reset();
-        for (const hd of shown) {
-          const v = this.weight(hd, q, k);
-          if (signed ? v === 0 || Math.abs(v) < peak * 0.05 : v < MIN_WEIGHT * 5) continue;
-          const line = signed ? signedLine(v, peak) : { colour: headColour(hd, heads), alpha: Math.min(1, v) };
-          pair.add(this.rgbOf(line.colour), Math.max(1, Math.round(line.alpha * 0.5 * ALPHA_STEPS)) / ALPHA_STEPS);
+        for (let s = 0; s < shown.length; s++) {
+          const v = this.weight(shown[s], q, k);
+          // Written so that a NaN weight is skipped too.
+          if (signed ? !(Math.abs(v) >= peak * 0.05) || v === 0 : !(v >= MIN_WEIGHT * 5)) continue;
+          const line = signed ? signedLine(v, peak) : undefined;
+          const alpha = line ? line.alpha : Math.min(1, v);
+          pair.add(line ? this.rgbOf(line.colour) : headRgb[s], Math.max(1, Math.round(alpha * 0.5 * ALPHA_STEPS)) / ALPHA_STEPS);
         }
         const colour = pair.css();
         if (colour === null) continue;

@@ -67,39 +67,35 @@ function* matrixSteps(data: Float32Array, size: number, signed: boolean): Genera
 /** Entries the colour-scale top reads at most: all of them up to this many, else this many drawn at random. */
 const COLOUR_SAMPLE = 65_536;
 
-/**
- * The colour-scale top of matrixOf for a size × size matrix: `values` holds it row-major, or gives its entry at
- * flat index i. A matrix held whole is read without a call per entry: in the first heatmap of a cold command
- * (234 tokens, code not yet optimised) they took 70 ms of an 80 ms task (bench:profile --cold).
- */
-function colourTop(size: number, values: Float32Array | ((i: number) => number)): number {
-  const length = size * size;
+/** Where colourTop's entries lie in a size × size matrix held row-major: from `from`, `span` entries. */
+function sampledRange(size: number): { from: number; span: number } {
   const from = Math.min(EARLY_ROWS, size >> 1) * size;
-  const span = length - from;
-  // The positive entries (NaN is not), every one or a sample, in a typed array.
-  const valueAt = values instanceof Float32Array ? undefined : values;
-  const drawn = new Float32Array(Math.max(0, Math.min(span, COLOUR_SAMPLE)));
-  let n = 0;
-  if (span <= COLOUR_SAMPLE) {
-    for (let i = from; i < length; i++) {
-      const v = valueAt ? valueAt(i) : (values as Float32Array)[i];
-      if (v > 0) drawn[n++] = v;
-    }
-  } else {
-    let seed = 12345;
-    for (let d = 0; d < COLOUR_SAMPLE; d++) {
-      seed = nextDraw(seed);
-      const i = from + (seed % span);
-      const v = valueAt ? valueAt(i) : (values as Float32Array)[i];
-      if (v > 0) drawn[n++] = v;
-    }
-  }
-  return percentile995(drawn.subarray(0, n));
+  return { from, span: size * size - from };
 }
 
 /** The LCG that draws colourTop's sample: no aliasing with the row length. */
 function nextDraw(seed: number): number {
   return (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+}
+
+/**
+ * The colour-scale top of matrixOf for a size × size matrix held row-major: the 99.5th percentile of its positive
+ * entries after the first rows, every one up to COLOUR_SAMPLE of them, else COLOUR_SAMPLE drawn by the LCG.
+ */
+function colourTop(size: number, values: Float32Array): number {
+  const { from, span } = sampledRange(size);
+  const drawn = new Float32Array(Math.max(0, Math.min(span, COLOUR_SAMPLE)));
+  let n = 0;
+  if (span <= COLOUR_SAMPLE) {
+    for (let i = from; i < from + span; i++) if (values[i] > 0) drawn[n++] = values[i];
+  } else {
+    let seed = 12345;
+    for (let d = 0; d < COLOUR_SAMPLE; d++) {
+      const v = values[from + ((seed = nextDraw(seed)) % span)];
+      if (v > 0) drawn[n++] = v; // NaN is not
+    }
+  }
+  return percentile995(drawn.subarray(0, n));
 }
 
 /**
@@ -109,9 +105,7 @@ function nextDraw(seed: number): number {
  * 0.9 ms. The same for every head of a length: MatrixSource keeps one.
  */
 export function colourSampleOf(size: number): Uint32Array {
-  const length = size * size;
-  const from = Math.min(EARLY_ROWS, size >> 1) * size;
-  const span = length - from;
+  const { from, span } = sampledRange(size);
   if (span <= COLOUR_SAMPLE) return Uint32Array.from({ length: span }, (_, d) => from + d);
   const indices = new Uint32Array(COLOUR_SAMPLE);
   let seed = 12345;
@@ -120,14 +114,14 @@ export function colourSampleOf(size: number): Uint32Array {
 }
 
 /**
- * The 99.5th percentile of values (0 when there are none), which it reorders: the value a sort would put at that
- * index, found by selection (Floyd–Rivest). Sorting 65,536 samples took 5 ms, and the model view sorted one set per
+ * The 99.5th percentile of values (0 when there are none), which it reorders; values must hold no NaN (the
+ * comparisons would not order it). The value a sort would put at that index, found by selection (Floyd–Rivest). Sorting 65,536 samples took 5 ms, and the model view sorted one set per
  * thumbnail (144 at 12 × 12); selecting takes 0.1–0.3 ms (Node).
  */
 export function percentile995(values: Float32Array): number {
   if (!values.length) return 0;
   const k = Math.min(values.length - 1, Math.floor(values.length * 0.995));
-  quickselect(values as unknown as number[], k); // typed arrays index like arrays; no NaN here to confuse the comparisons
+  quickselect(values as unknown as number[], k); // a typed array indexes like an array
   return values[k];
 }
 
@@ -144,7 +138,7 @@ export function pooledTriangleHead(rows: TriangleRows, head: number, n: number, 
 /**
  * pooledTriangleHead (the same Matrix) in steps: it pauses after every `rowsPerStep` rows and before the colour
  * top, so that a caller on a UI thread can draw a thumbnail over several tasks (one thumbnail at 2,044 tokens
- * reads 2 million weights).
+ * reads 2 million weights). `sample` must be colourSampleOf(n), which a caller drawing many heads makes once.
  */
 export function* pooledTriangleHeadSteps(rows: TriangleRows, head: number, n: number, factor: number, rowsPerStep: number, sample = colourSampleOf(n)): Generator<void, Matrix> {
   const size = Math.ceil(n / factor);
