@@ -27,11 +27,6 @@ export class SourceOver {
     this.a = alpha + this.a * keep;
   }
 
-  /** The alpha of everything drawn (0 when nothing was). */
-  get alpha(): number {
-    return this.a;
-  }
-
   /** The colour of everything drawn, as the CSS rgb() one draw of it takes (alpha to 1/256); null when nothing was drawn. */
   css(): string | null {
     if (this.a <= 0) return null;

@@ -79,9 +79,9 @@ function busiestStretches(profile, count) {
 
 /**
  * The renderers' main-thread tasks of at least `minMs` (a trace's RunTask events, on the clock of the CPU profile's
- * timestamps), longest first, each with its thread time and the profile's samples inside it: [{ ms, cpuMs, self, paths, events }]. A stretch
- * above may be many short tasks back to back; this says what one long task did. Tasks without samples (other
- * processes' threads) are left out.
+ * timestamps), longest first, each with its thread time and the profile's samples inside it:
+ * [{ ms, cpuMs, self, paths, events }]. A stretch above may be many short tasks back to back; this says what one
+ * long task did. Tasks without samples (other processes' threads) are left out.
  */
 function longTasksOf(events, profile, minMs, count) {
   const { add, top } = sampleTally(profile, 10);

@@ -19,7 +19,6 @@ describe('source-over compositing (head view lines)', () => {
   it('is nothing before anything is drawn, and one colour alone is itself', () => {
     const s = new SourceOver();
     assert.equal(s.css(), null);
-    assert.equal(s.alpha, 0);
     s.add([200, 100, 50], 0.25);
     assert.equal(s.css(), 'rgb(200 100 50 / 0.25)');
     s.reset();

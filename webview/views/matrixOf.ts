@@ -115,8 +115,9 @@ export function colourSampleOf(size: number): Uint32Array {
 
 /**
  * The 99.5th percentile of values (0 when there are none), which it reorders; values must hold no NaN (the
- * comparisons would not order it). The value a sort would put at that index, found by selection (Floyd–Rivest). Sorting 65,536 samples took 5 ms, and the model view sorted one set per
- * thumbnail (144 at 12 × 12); selecting takes 0.1–0.3 ms (Node).
+ * comparisons would not order it). The value a sort would put at that index, found by selection (Floyd–Rivest):
+ * sorting 65,536 samples took 5 ms, and the model view sorted one set per thumbnail (144 at 12 × 12); selecting
+ * takes 0.1–0.3 ms (Node).
  */
 export function percentile995(values: Float32Array): number {
   if (!values.length) return 0;
