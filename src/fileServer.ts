@@ -102,7 +102,7 @@ export class FileServer {
     if (!file) return end(res, 404, 'Not found.');
     if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
     // The length and the bytes come from the one open file: a file changed meanwhile is cut at the length sent.
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.size, ...(encoding ? { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' } : {}) });
+    res.writeHead(200, { 'Content-Type': contentTypeOf(url), 'Content-Length': file.size, ...(encoding ? { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' } : {}) });
     if (req.method === 'HEAD' || file.size === 0) {
       res.end();
       return void (await file.handle.close());
@@ -156,6 +156,17 @@ export function acceptsGzip(header: string | string[] | undefined): boolean {
   }
   const weight = weights.get('gzip') ?? weights.get('*') ?? 0;
   return weight > 0;
+}
+
+/**
+ * The Content-Type of a served file, by its name: a panel's page loads its script and stylesheet from here too
+ * (webviewHtml.ts), which a browser runs or applies only with their own types (the answers are nosniff); the
+ * other files are read as bytes.
+ */
+export function contentTypeOf(urlPath: string): string {
+  if (/\.m?js$/i.test(urlPath)) return 'text/javascript; charset=utf-8';
+  if (/\.css$/i.test(urlPath)) return 'text/css; charset=utf-8';
+  return 'application/octet-stream';
 }
 
 /** Characters a path segment may not hold: NUL, and on Windows its separator and drive or stream colon. */

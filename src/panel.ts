@@ -9,7 +9,7 @@
 
 import * as vscode from 'vscode';
 import type { CompareRun } from './core/compare';
-import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, InfluenceAtParams, SelectionShown, SelectionSummary } from './core/protocol';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, InfluenceAtParams, ModelDescriptor, SelectionShown, SelectionSummary } from './core/protocol';
 import { checkInfluenceAt } from './core/protocolSchema';
 import { LensError, forLog } from './core/errors';
 import { type InfluenceSummary, type TokenInfluence, unpackInfluence } from './core/influence';
@@ -262,8 +262,12 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
+    // The HTML preloads the likely first model's files when the host knows it by the time the HTML is written
+    // (usually: the models were checked at activation); it never waits for it.
+    let firstModel: ModelDescriptor | undefined;
+    if (first) void store.likelyFirst(webview, first.modelId).then((model) => (firstModel = model), () => undefined);
     void Promise.all([files.ready, readPanelStarter(extensionUri)]).then(([served, starter]) => {
-      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, events.autoChoseLast(), starter);
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), starter, firstModel });
     });
   }
 

@@ -1,15 +1,17 @@
 // The one place that builds webview HTML and its Content-Security-Policy, for the panel and the sidebar:
 // default-src 'none', a fresh crypto nonce per page, 'wasm-unsafe-eval' for onnxruntime-web,
 // connect-src limited to the webview's own resource origin (plus the file server's root URL, fileRoutes.ts,
-// in a browser or remote window), and resource roots limited to out/, media/ and
-// the model folders the user added (attentionLens.modelFolders).
+// in a browser or remote window, where the page's script and stylesheet come from that server too, by nonce:
+// core/pageResources.ts), and resource roots limited to out/, media/ and the model folders the user added
+// (attentionLens.modelFolders).
 
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as vscode from 'vscode';
-import { backendStartFiles, startFileUrl } from './core/ortFiles';
+import { backendStartFiles, firstModelFiles, startFileUrl } from './core/ortFiles';
 import { inlineScript } from './core/inlineScript';
-import type { ViewKind } from './core/protocol';
+import { pageResourceTags } from './core/pageResources';
+import type { ModelDescriptor, ViewKind } from './core/protocol';
 import type { WebviewFiles } from './fileRoutes';
 import { ortResources } from './resources';
 import { readSettings } from './settings';
@@ -35,12 +37,22 @@ export async function readPanelStarter(extensionUri: vscode.Uri): Promise<string
   }
 }
 
+/** What only the panel's HTML carries. */
+export interface PanelStart {
+  /** The build the "auto" backend setting chose last (the panel's HTML preloads its binary). */
+  autoChoseLast?: 'webgpu' | 'wasm';
+  /** The panel's starter script (readPanelStarter), run as soon as the HTML is parsed. */
+  starter?: string;
+  /** The model its first command will most likely load (ModelStore.likelyFirst): the starter fetches its small files early. */
+  firstModel?: ModelDescriptor;
+}
+
 /**
  * The page of a view; with files, its CSP also allows the file server and the page gets its routes at once;
- * autoChoseLast: the build the "auto" backend setting chose last (the panel's HTML preloads its binary);
- * starter: the panel's starter script (readPanelStarter), run as soon as the HTML is parsed.
+ * panel: what the panel's page starts with (the panel view only).
  */
-export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles, autoChoseLast?: 'webgpu' | 'wasm', starter?: string): string {
+export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles, panel: PanelStart = {}): string {
+  const { autoChoseLast, starter, firstModel } = panel;
   const nonce = randomBytes(16).toString('base64');
   const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'webview', ...parts));
   const csp = [
@@ -60,23 +72,29 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes (onnxruntime's
   // gzipped binary under its plain name, which the server sends gzip-encoded). A preload "as fetch" is checked
   // against connect-src, which allows both.
-  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => startFileUrl(files?.routes ?? [], uri)) : [];
+  const routes = files?.routes ?? [];
+  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => startFileUrl(routes, uri)) : [];
+  // The files of the model the first command will most likely load: the starter fetches them once the binary has
+  // arrived (webview/earlyFetches.ts says why not beside it), at the URLs the page reads them.
+  const firstFiles = view === 'panel' && firstModel ? ` data-first-model-files="${escapeHtml(JSON.stringify(firstModelFiles(routes, firstModel)))}"` : '';
   const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
   // Async: it runs once parsed, before the stylesheet and the page's script (a module) have arrived.
   const inlined = view === 'panel' && starter !== undefined ? inlineScript(starter, asset('panelStart.js.map').toString()) : undefined;
   const starterScript = inlined ? `\n  <script type="module" async nonce="${nonce}">${inlined}</script>` : '';
+  // The page's own stylesheet and script from the file server too, when routes cover them (src/core/pageResources.ts).
+  const tags = pageResourceTags(routes, nonce, asset('main.css').toString(), asset(`${view}.js`).toString(), escapeHtml);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <title>${escapeHtml(title)}</title>
-  <link rel="stylesheet" nonce="${nonce}" href="${asset('main.css')}">${preloadLinks}
+  <title>${escapeHtml(title)}</title>${tags.fallback ? `\n  ${tags.fallback}` : ''}
+  ${tags.stylesheet}${preloadLinks}
 </head>
-<body data-view="${view}" ${boot}>${starterScript}
+<body data-view="${view}" ${boot}${firstFiles}>${starterScript}
   <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>
-  <script type="module" nonce="${nonce}" src="${asset(`${view}.js`)}"></script>
+  ${tags.script}
 </body>
 </html>`;
 }

@@ -34,6 +34,20 @@ export function fileRoutesOf(body: HTMLElement): FileRoute[] {
   return Array.isArray(routes) && routes.every(isRoute) ? routes : [];
 }
 
+/**
+ * The URLs of the files of the model the first command will most likely load (data-first-model-files, JSON),
+ * which the panel's starter fetches early (earlyFetches.ts); none when absent or not a list of strings.
+ */
+export function firstModelFilesOf(body: HTMLElement): string[] {
+  let urls: unknown;
+  try {
+    urls = JSON.parse(body.dataset.firstModelFiles ?? '[]');
+  } catch {
+    return [];
+  }
+  return Array.isArray(urls) && urls.every((u) => typeof u === 'string') ? urls : [];
+}
+
 /** The page's download worker (started on its first large download), or none when the HTML lacks the boot attributes. */
 export function downloadWorkerOf(body: HTMLElement, routes: FileRoutes): DownloadWorkerClient | undefined {
   const boot = bootOf(body);

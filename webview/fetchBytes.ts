@@ -3,6 +3,7 @@
 // such a file, reports its bytes as they arrive, and says which file could not be read.
 
 import { type ErrorCode, LensError } from '../src/core/errors';
+import { type EarlyFetches, pageEarlyFetches } from './earlyFetches';
 import { yieldToUi } from './yieldToUi';
 
 export interface FetchBytesOptions {
@@ -22,6 +23,8 @@ export interface FetchBytesOptions {
   requireHeader?: string;
   /** Stops the read (the caller no longer wants the file): it then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Where a fetch begun early for the URL is taken from (by default the page's: earlyFetches.ts). */
+  early?: EarlyFetches;
 }
 
 /** The least time between two progress reports of a download, but for the last. */
@@ -44,7 +47,10 @@ export function throttledProgress(report: (loaded: number, total: number) => voi
 /** Main-thread time between yields while reading a response. */
 const SLICE_MS = 8;
 
-/** The response to a GET of uri, once it begins; a LensError naming the file when it does not. */
+/**
+ * The response to a GET of uri, once it begins (the fetch the panel's starter began for it, if any:
+ * earlyFetches.ts); a LensError naming the file when it does not.
+ */
 async function answer(uri: string, options: FetchBytesOptions): Promise<Response> {
   const abort = new AbortController();
   const timer = options.answerWithinMs === undefined ? undefined : setTimeout(() => abort.abort(), options.answerWithinMs);
@@ -52,8 +58,14 @@ async function answer(uri: string, options: FetchBytesOptions): Promise<Response
   const stop = () => abort.abort(options.signal?.reason);
   if (options.signal?.aborted) stop();
   options.signal?.addEventListener('abort', stop, { once: true });
+  const early = (options.early ?? pageEarlyFetches()).take(uri);
+  if (early) {
+    // Stopped as this read's own fetch would be: its body then fails the same way.
+    if (abort.signal.aborted) early.abort(abort.signal.reason);
+    else abort.signal.addEventListener('abort', () => early.abort(abort.signal.reason), { once: true });
+  }
   try {
-    return await fetch(uri, { signal: abort.signal });
+    return await (early ? early.response : fetch(uri, { signal: abort.signal }));
   } catch (err) {
     options.signal?.throwIfAborted();
     const why = abort.signal.aborted ? `no answer within ${options.answerWithinMs} ms` : err instanceof Error ? err.message : String(err);

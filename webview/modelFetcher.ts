@@ -6,7 +6,9 @@
 // engine exists (prefetch), so that it overlaps the backend's start-up.
 
 import { LensError } from '../src/core/errors';
+import { WORKER_READ_FROM_BYTES } from '../src/core/ortFiles';
 import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
+import { pageEarlyFetches } from './earlyFetches';
 import { type FetchBytesOptions, fetchBytes, throttledProgress } from './fetchBytes';
 import { FileRoutes } from './fileRoutes';
 
@@ -47,7 +49,7 @@ export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
 /** Files at least this large are read through the host when it can (src/modelBytes.ts says why). */
 export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
 /** Files at least this large are read in the download worker when they come from the file server (downloadWorkerProtocol.ts says why). */
-export const WORKER_READ_FROM_BYTES = 32 * 2 ** 20;
+export { WORKER_READ_FROM_BYTES };
 /** Bytes per modelBytes request, and how many are in flight at once (8 MiB × 4: 21.5 s for 343 MiB in code-server, 32 MiB × 2: 23.5 s). */
 const HOST_READ_PIECE = 8 * 2 ** 20;
 const HOST_READS_IN_FLIGHT = 4;
@@ -161,6 +163,7 @@ export class ModelFetcher implements ModelFileSource {
    * then the download worker: the page is going away.
    */
   dispose(): void {
+    pageEarlyFetches().drop();
     this.closing.abort(new DOMException('The page is closing.', 'AbortError'));
     this.prefetched.clear();
     this.routes.downloads?.dispose();
@@ -186,6 +189,7 @@ export class ModelFetcher implements ModelFileSource {
    * the host's answer, and learnt another): nothing keeps their bytes.
    */
   keepOnly(model: ModelDescriptor | undefined): void {
+    pageEarlyFetches().drop(); // the starter's guess at the first model's files: taken by now, unless the guess was wrong
     const kept = model && filesKey(model);
     for (const [key, entry] of this.prefetched) {
       if (key === kept) continue;

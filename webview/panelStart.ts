@@ -1,10 +1,12 @@
 // Why: the panel's starter, inlined in its HTML (webviewHtml.ts) so that it runs as soon as the HTML is parsed,
 // without a request: it starts onnxruntime (its worker, the binary the HTML preloads, the probe) while the panel's
-// script is still on its way, and leaves the started backend for it (startedBackend.ts). It does nothing else;
+// script is still on its way, and leaves the started backend for it (startedBackend.ts); once the binary has
+// arrived it fetches the likely first model's files (earlyFetches.ts), for the page's reads to take. It does nothing else;
 // anything that fails here is left to the panel's script, which starts the backend itself when none was left.
 
 import { OrtBackends } from './backend';
-import { bootOf, fileRoutesOf } from './boot';
+import { bootOf, fileRoutesOf, firstModelFilesOf } from './boot';
+import { pageEarlyFetches } from './earlyFetches';
 import { FileRoutes } from './fileRoutes';
 import { mark } from './marks';
 import { startForPanel } from './startedBackend';
@@ -17,6 +19,9 @@ if (boot) {
       const ort = new OrtBackends(boot.ortBaseUri, new FileRoutes(fileRoutesOf(document.body)));
       const info = ort.init(boot.backend, boot.probeModelUri);
       info.catch(() => undefined); // the panel's script reports it
+      // The likely first model's files, once the binary, which the backend waits for, has arrived.
+      const firstModelFiles = firstModelFilesOf(document.body);
+      if (firstModelFiles.length) void ort.binaryFetched.then(() => pageEarlyFetches().start(firstModelFiles));
       return { ort, info };
     } catch (err) {
       console.warn(`The panel's starter did not start onnxruntime: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,8 +1,9 @@
-// Why: the files a page starts onnxruntime with are named once, for the page (webview/backend.ts fetches
-// them) and for the host, whose HTML for the panel preloads them (webviewHtml.ts): they download while the
-// page's own script is still loading, and the page's fetches of the same URLs take the preloaded answers.
+// Why: the files a page starts with are named once, for the page (webview/backend.ts fetches onnxruntime's,
+// webview/modelFetcher.ts the model's) and for the host, whose HTML for the panel names them (webviewHtml.ts:
+// onnxruntime's are preloaded, the model's fetched by the page's starter): they download while the page's own
+// script is still loading, and the page's fetches of the same URLs take those answers.
 
-import type { BackendPreference, FileRoute } from './protocol';
+import type { BackendPreference, FileRoute, ModelDescriptor } from './protocol';
 import { servedInflatedUrlOf, servedUrlOf } from './servedUrl';
 
 /** The wasm binary each onnxruntime build runs, gzipped (esbuild.mjs writes them to out/ort/). */
@@ -27,6 +28,27 @@ export function backendStartFiles(ortBaseUri: string, probeModelUri: string, pre
   const build = preference === 'auto' ? autoChoseLast : preference;
   if (build) files.push(`${ortBaseUri}${ORT_BINARY[build]}`);
   return files;
+}
+
+/**
+ * Model files at least this large are read from the file server in the page's download worker
+ * (webview/modelFetcher.ts), whose fetches cannot take an answer the page's starter began; and such an answer is
+ * held until the page takes it, so no larger file is fetched early.
+ */
+export const WORKER_READ_FROM_BYTES = 32 * 2 ** 20;
+
+/**
+ * The files of the model a new panel will most likely load first (ModelStore.likelyFirst) that its starter fetches
+ * early (webview/earlyFetches.ts), at the URLs the page reads them (served when routes cover them): the tokenizer
+ * file, and the model file and its external data when each is known to be smaller than WORKER_READ_FROM_BYTES (the
+ * page reads those with a plain fetch). Without this the page asked for the files only once its script had asked
+ * the host which model comes first: in cold commands here they arrived 106–263 ms after the analysis's request,
+ * which waited for them.
+ */
+export function firstModelFiles(routes: readonly FileRoute[], model: ModelDescriptor): string[] {
+  const small = (bytes: number | undefined) => bytes !== undefined && bytes < WORKER_READ_FROM_BYTES;
+  const uris = [model.tokenizerUri, ...(small(model.modelBytes) ? [model.modelUri] : []), ...(model.externalDataUri && small(model.externalDataBytes) ? [model.externalDataUri] : [])];
+  return uris.map((uri) => servedUrlOf(routes, uri) ?? uri);
 }
 
 /**

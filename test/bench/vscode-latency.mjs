@@ -65,7 +65,10 @@ async function coldAB(arms, file, runs, settleMs) {
     }));
     const took = (re) => fetches.filter((f) => re.test(f.name)).map((f) => `${ms(f.start - start)}–${ms(f.end - start)}`).join(', ');
     // page: when the webview's document started, VS Code's part (command, activation if not yet, panel and webview).
-    results.push({ arm, ms: cold.ms - offset, page: documentStart - start, binary: took(/\.wasm(\.gz)?$/), model: took(/model\.onnx$/) });
+    // Each window's steps (webview/marks.ts), so that windows that differ by hundreds of ms say where they differ.
+    const { marks } = await cold.frame.evaluate(stepTimes);
+    const steps = Object.entries(marks).sort((x, y) => x[1] - y[1]).map(([step, at]) => `${step} ${Math.round(at - start)}`).join(' · ');
+    results.push({ arm, ms: cold.ms - offset, page: documentStart - start, binary: took(/\.wasm(\.gz)?$/), model: took(/model\.onnx$/), steps });
     harness.log(`cold command, ${arm.label}: ${ms(cold.ms - offset)} (page ${ms(documentStart - start)}; binary ${results.at(-1).binary}; model ${results.at(-1).model})`);
     await window.close();
   }
@@ -265,7 +268,7 @@ try {
     console.log(`  ratio (${arms[1].label} / ${arms[0].label}): ${(median(b.map((r) => r.ms)) / median(a.map((r) => r.ms))).toFixed(2)}×`);
     // VS Code's part (key press → the webview's document started) and the page's (that → painted), each arm's medians.
     for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} key press → page started, median ${ms(median(list.map((r) => r.page)))}; page started → painted, median ${ms(median(list.map((r) => r.ms - r.page)))}`);
-    for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: page ${ms(r.page)}; binary ${r.binary}; model ${r.model} (after the key press)`);
+    for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: page ${ms(r.page)}; binary ${r.binary}; model ${r.model} (after the key press)\n  ${''.padEnd(width)}  ${''.padStart(9)}  steps (ms after the key press): ${r.steps}`);
   }
   if (occlusionRounds > 0) {
     const file = { name: 'occlusion.ts', ...prefixOfExactly(tokenizer, source, Number(option('--occlusion-tokens', 256))) };

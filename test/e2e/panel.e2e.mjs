@@ -84,6 +84,14 @@ describe('the packaged extension in VS Code (code-server)', function () {
         // of those URLs took the preloaded answers: one fetch per file, by the preload link.
         const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /(ortWorker|tokenizerWorker|logitsWorker)\.js$|probe\.onnx$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
         assert.deepEqual(started.sort(), [['logitsWorker.js', 'link'], ['ortWorker.js', 'link'], ['probe.onnx', 'link'], ['tokenizerWorker.js', 'link']]);
+        // The page's own script and stylesheet: from the file server too when the page has routes (src/core/pageResources.ts), and applied.
+        const own = await panel.locator('body').evaluate(() => ({
+          urls: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\/webview\/(panel\.js|main\.css)$/.test(n)).sort(),
+          padding: getComputedStyle(document.body).paddingLeft,
+        }));
+        assert.equal(own.urls.length, 2, `the script and the stylesheet, each fetched once: ${own.urls.join(', ')}`);
+        for (const url of own.urls) assert.match(url, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/webview\/(panel\.js|main\.css)$/ : /vscode-resource.*\/webview\/(panel\.js|main\.css)$/);
+        assert.equal(own.padding, '12px', "main.css's rules apply");
         // The HTML's inline starter (webview/panelStart.ts) began it before the page's script ran, which took it over:
         // one worker script fetched (above), and the starter's mark before the script's.
         const marks = await panel.locator('body').evaluate(() => ['lens:start', 'lens:script'].map((n) => performance.getEntriesByName(n)[0]?.startTime ?? null));
@@ -131,6 +139,17 @@ describe('the packaged extension in VS Code (code-server)', function () {
           // preloaded that binary (src/panel.ts, autoChoseLast), which the page's own fetch then took.
           const binaries = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
           assert.deepEqual(binaries, [['ort-wasm-simd-threaded.wasm.gz', 'link']]);
+          // The models were checked before, so the host named the first model's files in the HTML, and the starter
+          // fetched them once the binary had arrived (webview/earlyFetches.ts); the analysis's reads took those answers.
+          const named = await panel.locator('body').evaluate(() => JSON.parse(document.body.dataset.firstModelFiles ?? '[]').map((url) => url.split('/').slice(-2).join('/')));
+          assert.equal(named.length, 2, `the tokenizer and the model file: ${named.join(', ')}`);
+          await panel.locator('[data-testid=tab-heatmap][active]').waitFor({ timeout: 90_000 });
+          const fetched = await panel.locator('body').evaluate(() => {
+            const entries = performance.getEntriesByType('resource');
+            const binaryEnd = Math.min(...entries.filter((e) => /\.wasm(\.gz)?$/.test(e.name)).map((e) => e.responseEnd));
+            return entries.filter((e) => /\/(model\.onnx|tokenizer\.json)$/.test(e.name)).map((e) => [e.name.split('/').slice(-2).join('/'), e.initiatorType, e.startTime >= binaryEnd]);
+          });
+          assert.deepEqual(fetched.sort(), named.sort().map((file) => [file, 'fetch', true]), 'each named file fetched once, after the binary');
         });
       });
     });

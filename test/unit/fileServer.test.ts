@@ -14,10 +14,10 @@ import { gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { ORT_BINARY, WORKER_SCRIPTS, backendStartFiles, startFileUrl } from '../../src/core/ortFiles';
-import { SERVED_HEADER } from '../../src/core/protocol';
+import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, firstModelFiles, startFileUrl } from '../../src/core/ortFiles';
+import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
-import { FileServer, acceptsGzip } from '../../src/fileServer';
+import { FileServer, acceptsGzip, contentTypeOf } from '../../src/fileServer';
 import { FileRoutes } from '../../webview/fileRoutes';
 import { isGzip } from '../../webview/inflate';
 import { ModelFetcher } from '../../webview/modelFetcher';
@@ -72,10 +72,29 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
       assert.strictEqual(response.headers.get(SERVED_HEADER), '1', 'the page tells the server\'s answers by this header');
       assert.strictEqual(response.headers.get('access-control-expose-headers'), `${SERVED_HEADER}, Content-Encoding`);
       assert.ok(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(BODY)));
+      assert.strictEqual(response.headers.get('content-type'), 'application/octet-stream', 'read as bytes');
       const head = await raw(port, `${share.prefix}0/models/a%20b/model.onnx`, 'HEAD');
       assert.strictEqual(head.status, 200);
       assert.strictEqual(head.headers['content-length'], String(BODY.length));
       assert.strictEqual(head.body.length, 0);
+    } finally {
+      share.dispose();
+    }
+  });
+
+  it("serves a page's script and stylesheet with their types (nosniff: a browser runs or applies them only so)", async () => {
+    writeFileSync(path.join(dir, 'root/page.js'), 'document.title = "x";');
+    writeFileSync(path.join(dir, 'root/page.css'), 'body {}');
+    const share = server.share([path.join(dir, 'root')]);
+    try {
+      for (const [file, type] of [['page.js', 'text/javascript; charset=utf-8'], ['page.css', 'text/css; charset=utf-8']]) {
+        const response = await fetch(`http://127.0.0.1:${port}${share.prefix}0/${file}`);
+        assert.strictEqual(response.headers.get('content-type'), type, file);
+        assert.strictEqual(response.headers.get('x-content-type-options'), 'nosniff');
+        await response.arrayBuffer();
+      }
+      assert.strictEqual(contentTypeOf('/t/0/a.MJS'), 'text/javascript; charset=utf-8');
+      assert.strictEqual(contentTypeOf('/t/0/model.js.onnx'), 'application/octet-stream');
     } finally {
       share.dispose();
     }
@@ -275,6 +294,22 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm']);
     assert.deepStrictEqual(backendStartFiles(ortBase, probe, 'wasm').map((uri) => startFileUrl([], uri)), backendStartFiles(ortBase, probe, 'wasm'), 'without routes: the URIs, the binary gzipped');
     assert.strictEqual(servedUrlOf(routes, 'https://elsewhere/ext/out/a.js'), undefined);
+  });
+
+  it("names the likely first model's files the page reads with a plain fetch, at the URLs it fetches (the panel's starter fetches them early)", () => {
+    const routes = [{ from: 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/', to: 'http://127.0.0.1:9/proxy/1/t/1/' }];
+    const base = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/models/m/';
+    const model = (modelBytes: number, externalDataBytes?: number) =>
+      ({ manifest: {} as ModelDescriptor['manifest'], modelUri: `${base}model.onnx`, tokenizerUri: `${base}tokenizer.json`, modelBytes, ...(externalDataBytes === undefined ? {} : { externalDataUri: `${base}model.onnx.data`, externalDataBytes }) }) satisfies ModelDescriptor;
+    const page = new FileRoutes(routes);
+    const small = model(5 * 2 ** 20, 2 ** 20);
+    assert.deepStrictEqual(firstModelFiles(routes, small), [small.tokenizerUri, small.modelUri, small.externalDataUri!].map((uri) => page.servedUrl(uri)));
+    assert.deepStrictEqual(firstModelFiles(routes, small), ['http://127.0.0.1:9/proxy/1/t/1/models/m/tokenizer.json', 'http://127.0.0.1:9/proxy/1/t/1/models/m/model.onnx', 'http://127.0.0.1:9/proxy/1/t/1/models/m/model.onnx.data']);
+    // A file the download worker reads (its fetch cannot take the page's preload) is left out; so is one of unknown size.
+    assert.deepStrictEqual(firstModelFiles(routes, model(WORKER_READ_FROM_BYTES, 2 ** 20)), [page.servedUrl(small.tokenizerUri), page.servedUrl(small.externalDataUri!)]);
+    assert.deepStrictEqual(firstModelFiles(routes, model(WORKER_READ_FROM_BYTES - 1, WORKER_READ_FROM_BYTES)), [page.servedUrl(small.tokenizerUri), page.servedUrl(small.modelUri)]);
+    assert.deepStrictEqual(firstModelFiles(routes, { ...model(1), externalDataUri: `${base}model.onnx.data` }), [page.servedUrl(small.tokenizerUri), page.servedUrl(small.modelUri)]);
+    assert.deepStrictEqual(firstModelFiles([], small), [small.tokenizerUri, small.modelUri, small.externalDataUri], 'without routes: the resource URIs');
   });
 
   it('reads model files through the server, then through the resource URIs once a served read failed', async () => {
