@@ -262,8 +262,8 @@ export class AnalysisPanel extends Disposable {
       }),
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
-    // The HTML preloads the likely first model's files when the host knows it by the time the HTML is written
-    // (usually: the models were checked at activation); it never waits for it.
+    // The HTML names the likely first model's files, for its starter to fetch early, when the host knows that model
+    // by the time the HTML is written (usually: the models were checked at activation); it never waits for it.
     let firstModel: ModelDescriptor | undefined;
     if (first) void store.likelyFirst(webview, first.modelId).then((model) => (firstModel = model), () => undefined);
     void Promise.all([files.ready, readPanelStarter(extensionUri)]).then(([served, starter]) => {
