@@ -22,16 +22,21 @@ export function bootOf(body: HTMLElement): Boot | undefined {
   return { ortBaseUri: ortBase, probeModelUri: probeModel, backend: backend as BackendPreference };
 }
 
-/** The file routes of the page's HTML (data-file-routes, JSON); none when absent or not a list of routes. */
-export function fileRoutesOf(body: HTMLElement): FileRoute[] {
-  let routes: unknown;
+/** A list in a data attribute of the page's body (JSON); none when absent, not JSON, or not a list of such items. */
+function listOf<T>(value: string | undefined, isItem: (item: unknown) => item is T): T[] {
+  let list: unknown;
   try {
-    routes = JSON.parse(body.dataset.fileRoutes ?? '[]');
+    list = JSON.parse(value ?? '[]');
   } catch {
     return [];
   }
+  return Array.isArray(list) && list.every(isItem) ? list : [];
+}
+
+/** The file routes of the page's HTML (data-file-routes, JSON); none when absent or not a list of routes. */
+export function fileRoutesOf(body: HTMLElement): FileRoute[] {
   const isRoute = (r: unknown): r is FileRoute => typeof r === 'object' && r !== null && typeof (r as FileRoute).from === 'string' && typeof (r as FileRoute).to === 'string';
-  return Array.isArray(routes) && routes.every(isRoute) ? routes : [];
+  return listOf(body.dataset.fileRoutes, isRoute);
 }
 
 /**
@@ -39,13 +44,7 @@ export function fileRoutesOf(body: HTMLElement): FileRoute[] {
  * which the panel's starter fetches early (earlyFetches.ts); none when absent or not a list of strings.
  */
 export function firstModelFilesOf(body: HTMLElement): string[] {
-  let urls: unknown;
-  try {
-    urls = JSON.parse(body.dataset.firstModelFiles ?? '[]');
-  } catch {
-    return [];
-  }
-  return Array.isArray(urls) && urls.every((u) => typeof u === 'string') ? urls : [];
+  return listOf(body.dataset.firstModelFiles, (u): u is string => typeof u === 'string');
 }
 
 /** The page's download worker (started on its first large download), or none when the HTML lacks the boot attributes. */
