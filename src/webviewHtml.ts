@@ -27,7 +27,7 @@ export function webviewOptions(extensionUri: vscode.Uri, modelFolders: readonly 
 
 /**
  * The panel's starter (out/webview/panelStart.js), to inline in its HTML, or undefined when it cannot be read
- * (the page's script then starts the backend itself). Read for each panel: it is 18 KB.
+ * (the page's script then starts the backend itself). Read for each panel: it is 20 KB.
  */
 export async function readPanelStarter(extensionUri: vscode.Uri): Promise<string | undefined> {
   try {
