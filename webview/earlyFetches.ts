@@ -41,11 +41,17 @@ export class EarlyFetches {
     return early;
   }
 
-  /** Stops and forgets the fetches no read took, and starts none from now on (the page knows its first model, or is going away). */
-  drop(): void {
+  /**
+   * Starts none from now on, and stops and forgets the fetches no read took but those of `except` (the page knows
+   * its first model, whose files it may not have asked for yet; or it is going away: none kept).
+   */
+  drop(except: readonly string[] = []): void {
     this.closed = true;
-    for (const early of this.started.values()) early.abort(new DOMException('No read took this early fetch.', 'AbortError'));
-    this.started.clear();
+    for (const [url, early] of this.started) {
+      if (except.includes(url)) continue;
+      early.abort(new DOMException('No read took this early fetch.', 'AbortError'));
+      this.started.delete(url);
+    }
   }
 }
 

@@ -189,7 +189,9 @@ export class ModelFetcher implements ModelFileSource {
    * the host's answer, and learnt another): nothing keeps their bytes.
    */
   keepOnly(model: ModelDescriptor | undefined): void {
-    pageEarlyFetches().drop(); // the starter's guess at the first model's files: taken by now, unless the guess was wrong
+    // The starter's guess at the first model's files: kept for this model's reads, stopped if the guess was wrong.
+    const uris = model ? [model.modelUri, model.tokenizerUri, ...(model.externalDataUri ? [model.externalDataUri] : [])] : [];
+    pageEarlyFetches().drop(uris.flatMap((uri) => [uri, this.routes.served.servedUrl(uri) ?? uri]));
     const kept = model && filesKey(model);
     for (const [key, entry] of this.prefetched) {
       if (key === kept) continue;

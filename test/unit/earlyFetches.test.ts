@@ -1,6 +1,7 @@
 // Unit tests of webview/earlyFetches.ts with fetchBytes (webview/fetchBytes.ts) against a real HTTP server (Node's
 // fetch, as a webview's): a read takes the fetch the starter began for its URL (the server answers once), a read
-// that is stopped stops it, no fetch starts for a URL a read already asked for, and dropped fetches are stopped.
+// that is stopped stops it, no fetch starts for a URL a read already asked for, and dropped fetches are stopped
+// (but those of the files the page's first model reads).
 
 import * as assert from 'assert';
 import { type Server, type ServerResponse, createServer } from 'http';
@@ -87,6 +88,18 @@ describe('early fetches (the panel starter fetches the likely first model)', () 
     await until('/held/stalled', 1);
     await assert.rejects(fetchBytes(`${base}/held/stalled`, { what: 'm/stalled.onnx', code: 'model-invalid', early, stallMs: 150 }), (err: Error) => /m\/stalled\.onnx/.test(err.message));
     await closed.get('/held/stalled');
+  });
+
+  it("keeps, when dropped, the fetches of the files the page's first model reads: a read takes them afterwards", async () => {
+    const early = new EarlyFetches();
+    early.start([`${base}/kept.onnx`, `${base}/held/other`]);
+    await until('/held/other', 1);
+    early.drop([`${base}/kept.onnx`]);
+    await closed.get('/held/other'); // the other model's file: stopped
+    await fetchBytes(`${base}/kept.onnx`, { what: 'kept', code: 'model-invalid', early });
+    assert.strictEqual(asked.get('/kept.onnx'), 1, 'the read took the kept early fetch');
+    early.start([`${base}/after-drop.onnx`]);
+    assert.strictEqual(early.take(`${base}/after-drop.onnx`), undefined, 'none started after the drop');
   });
 
   it('stops the fetches no read took once dropped, and starts none afterwards', async () => {
