@@ -95,15 +95,15 @@ export class FileServer {
     // A file stored gzipped (onnxruntime's binaries) is also served under its plain name, gzip-encoded, to a client
     // that takes gzip: the browser inflates it as it arrives, in its network process, instead of the page's worker
     // inflating it once it is all there (70–220 ms in the cold commands traced here). The bytes are the same the webview can read.
-    // A file with a gzipped copy beside it (the pages' scripts, esbuild.mjs) is sent as that copy, unless the copy is
-    // older than the file (a rebuild since): fewer bytes on a path shared with the binary.
+    // A file with a gzipped copy beside it (the pages' scripts: esbuild.mjs writes the copy with every build but
+    // a watching one, which writes none) is sent as that copy: fewer bytes on a path shared with the binary.
     if (acceptsGzip(req.headers['accept-encoding'])) {
       const zipped = await this.open(`${url}.gz`);
-      if (zipped && (!file || zipped.modifiedMs >= file.modifiedMs)) {
+      if (zipped) {
         await file?.handle.close();
         file = zipped;
         encoding = 'gzip';
-      } else await zipped?.handle.close();
+      }
     }
     if (!file) return end(res, 404, 'Not found.');
     if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
@@ -119,7 +119,7 @@ export class FileServer {
   }
 
   /** The regular file a URL path names inside its share's root (symbolic links resolved), opened, or undefined. */
-  private async open(url: string): Promise<{ handle: fs.FileHandle; size: number; modifiedMs: number } | undefined> {
+  private async open(url: string): Promise<{ handle: fs.FileHandle; size: number } | undefined> {
     const match = /^\/([A-Za-z0-9_-]+)\/(\d+)\/([^?#]+)$/.exec(url);
     const roots = match ? this.shares.get(match[1]) : undefined;
     const root = roots?.[Number(match![2])];
@@ -140,7 +140,7 @@ export class FileServer {
       if (!inside(realRoot, realFile)) return undefined;
       const handle = await fs.open(realFile, 'r');
       const stat = await handle.stat().catch(() => undefined);
-      if (stat?.isFile()) return { handle, size: stat.size, modifiedMs: stat.mtimeMs };
+      if (stat?.isFile()) return { handle, size: stat.size };
       await handle.close();
       return undefined;
     } catch {

@@ -55,8 +55,8 @@ export class OrtBackends {
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
   private binaryEnded: () => void = () => undefined;
   /**
-   * Settles once the first binary's download has ended, fetched or not, or once the first probe ended without
-   * one: what the panel's starter waits for before it fetches the model's files (earlyFetches.ts says why).
+   * Settles once the first probe's binary has arrived or failed (at once when its build needed none): what the
+   * panel's starter waits for before it fetches the model's files (earlyFetches.ts says why).
    */
   readonly binaryFetched = new Promise<void>((resolve) => (this.binaryEnded = resolve));
   private readonly worker: OrtWorkerClient;
@@ -142,7 +142,7 @@ export class OrtBackends {
     // Shipped gzipped: the file server's answer is inflated by the browser on the way; through resource loading it
     // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
     const binary = this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
-    binary.then(() => mark('binary'), () => undefined).finally(this.binaryEnded);
+    binary.then(() => mark('binary'), () => undefined);
     return binary;
   }
 
@@ -151,7 +151,10 @@ export class OrtBackends {
    * session of a build instantiates its wasm binary, fetched here beside the probe model.
    */
   private async probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm'): Promise<void> {
-    const [bytes, wasmBinary] = await Promise.all([modelBytes, this.fetchBinary(provider)]).finally(this.binaryEnded);
+    const binary = this.fetchBinary(provider);
+    const ended = () => this.binaryEnded();
+    void binary.then(ended, ended);
+    const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
     const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary);
     this.instantiated.add(provider);
     mark('instantiated');

@@ -6,6 +6,7 @@
 // engine exists (prefetch), so that it overlaps the backend's start-up.
 
 import { LensError } from '../src/core/errors';
+// Files of at least WORKER_READ_FROM_BYTES are read in the download worker when they come from the file server (downloadWorkerProtocol.ts says why).
 import { WORKER_READ_FROM_BYTES } from '../src/core/ortFiles';
 import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { pageEarlyFetches } from './earlyFetches';
@@ -48,8 +49,6 @@ export type HostModelReader = (params: ModelBytesParams) => Promise<Uint8Array>;
 
 /** Files at least this large are read through the host when it can (src/modelBytes.ts says why). */
 export const HOST_READ_FROM_BYTES = 64 * 2 ** 20;
-/** Files at least this large are read in the download worker when they come from the file server (downloadWorkerProtocol.ts says why). */
-export { WORKER_READ_FROM_BYTES };
 /** Bytes per modelBytes request, and how many are in flight at once (8 MiB × 4: 21.5 s for 343 MiB in code-server, 32 MiB × 2: 23.5 s). */
 const HOST_READ_PIECE = 8 * 2 ** 20;
 const HOST_READS_IN_FLIGHT = 4;

@@ -32,14 +32,11 @@ export interface PageResourceTags {
  * page escapes attribute values.
  */
 export function pageResourceTags(routes: readonly FileRoute[], nonce: string, stylesheetUri: string, scriptUri: string, escape: (text: string) => string): PageResourceTags {
-  const source = (uri: string) => {
-    const served = servedUrlOf(routes, uri);
-    return served ? `"${escape(served)}" data-fallback="${escape(uri)}"` : `"${escape(uri)}"`;
-  };
-  const anyServed = servedUrlOf(routes, stylesheetUri) !== undefined || servedUrlOf(routes, scriptUri) !== undefined;
+  const [stylesheet, script] = [stylesheetUri, scriptUri].map((uri) => ({ uri, served: servedUrlOf(routes, uri) }));
+  const source = ({ uri, served }: { uri: string; served?: string }) => (served ? `"${escape(served)}" data-fallback="${escape(uri)}"` : `"${escape(uri)}"`);
   return {
-    fallback: anyServed ? `<script nonce="${nonce}">${RESOURCE_FALLBACK_SCRIPT}</script>` : '',
-    stylesheet: `<link rel="stylesheet" nonce="${nonce}" href=${source(stylesheetUri)}>`,
-    script: `<script type="module" nonce="${nonce}" src=${source(scriptUri)}></script>`,
+    fallback: stylesheet.served || script.served ? `<script nonce="${nonce}">${RESOURCE_FALLBACK_SCRIPT}</script>` : '',
+    stylesheet: `<link rel="stylesheet" nonce="${nonce}" href=${source(stylesheet)}>`,
+    script: `<script type="module" nonce="${nonce}" src=${source(script)}></script>`,
   };
 }

@@ -28,7 +28,7 @@ const TOYS = [
   { id: 'toy-encoder-decoder', tabs: ['heatmap', 'w'], label: /cross/i },
   { id: 'toy-recurrent', tabs: ['gates', 'state', 'w'] },
 ];
-// A model file large enough to be read in the download worker (webview/modelFetcher.ts: WORKER_READ_FROM_BYTES,
+// A model file large enough to be read in the download worker (src/core/ortFiles.ts: WORKER_READ_FROM_BYTES,
 // 32 MiB): the benchmarks' GPT-2-shaped model (test/bench/gpt2Model.ts), 240 wide, 37 MiB, written by the suite.
 const LARGE = join(harness.outputDir, 'e2e-large-models');
 const LARGE_SPEC = { layers: 12, heads: 12, width: 240, positions: 256, attention: 'per-layer' };

@@ -31,6 +31,8 @@ describe('the packaged VSIX', function () {
     ]) {
       assert.ok(names.includes(required), `${required} must be in the VSIX`);
     }
+    // The pages' scripts also ship gzipped, for the file server to send (esbuild.mjs, src/fileServer.ts).
+    for (const zipped of ['panel.js.gz', 'sidebar.js.gz', 'fill.js.gz', 'main.css.gz', 'ortWorker.js.gz']) assert.ok(names.includes(`extension/out/webview/${zipped}`), `${zipped} must be in the VSIX`);
     const ort = names.filter((n) => n.startsWith('extension/out/ort/'));
     assert.deepEqual(ort.sort(), ['extension/out/ort/ort-wasm-simd-threaded.asyncify.wasm.gz', 'extension/out/ort/ort-wasm-simd-threaded.wasm.gz'], 'both onnxruntime-web binaries, gzipped, and nothing else');
   });
