@@ -2,7 +2,7 @@
 // few MiB/s (a 343 MiB model took about 20 s, onnxruntime's 3.5 MiB binary 1.5–2.4 s). This server hands
 // the webviews the same files over plain HTTP, reached through VS Code's port forwarding (vscode.env.asExternalUri),
 // several times faster. It serves exactly what the webview could already read: the files under each share's
-// roots (its localResourceRoots; a gzipped file also under its plain name, gzip-encoded), each share behind its own
+// roots (its localResourceRoots; a compressed copy also under its plain name, encoded), each share behind its own
 // unguessable path, on the loopback interface only, for GET and HEAD. Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
 
 import { randomBytes } from 'crypto';
@@ -81,9 +81,11 @@ export class FileServer {
     // The page trusts a body only with this header (a proxy's login or error page, or another service on a
     // reused port, may answer 200 too); cross-origin, a page sees only the headers listed as exposed.
     res.setHeader(SERVED_HEADER, '1');
-    // Content-Encoding too: a gzip-encoded answer's Content-Length is the encoded size, which the page must not
+    // Content-Encoding too: an encoded answer's Content-Length is the encoded size, which the page must not
     // take for the size of what it reads (webview/fetchBytes.ts).
     res.setHeader('Access-Control-Expose-Headers', `${SERVED_HEADER}, Content-Encoding`);
+    // The page's resource timing may then give the sizes as sent and as decoded (the tests check which copy came).
+    res.setHeader('Timing-Allow-Origin', '*');
     // no-transform: a forwarding proxy must not compress on the fly (code-server's compresses with Brotli by
     // default, which made a 343 MiB model take 8.9 s instead of about 4 and arrive without its length).
     res.setHeader('Cache-Control', 'no-store, no-transform');
@@ -91,19 +93,21 @@ export class FileServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return end(res, 405, 'Only GET and HEAD are served.');
     const url = req.url ?? '';
     let file = await this.open(url);
-    let encoding: 'gzip' | undefined;
-    // A file stored gzipped (onnxruntime's binaries) is also served under its plain name, gzip-encoded, to a client
-    // that takes gzip: the browser inflates it as it arrives, in its network process, instead of the page's worker
-    // inflating it once it is all there (70–220 ms in the cold commands traced here). The bytes are the same the webview can read.
-    // A file with a gzipped copy beside it (the pages' scripts: esbuild.mjs writes the copy with every build but
-    // a watching one, which writes none) is sent as that copy: fewer bytes on a path shared with the binary.
-    if (acceptsGzip(req.headers['accept-encoding'])) {
-      const zipped = await this.open(`${url}.gz`);
-      if (zipped) {
-        await file?.handle.close();
-        file = zipped;
-        encoding = 'gzip';
-      }
+    let encoding: Coding | undefined;
+    // A file stored compressed (onnxruntime's binaries) is also served under its plain name, encoded, to a client
+    // that takes the encoding: the browser decodes it as it arrives, in its network process, instead of the page's
+    // worker inflating it once it is all there (70–220 ms in the cold commands traced here). The bytes are the same the webview can read.
+    // A file with a copy beside it (the pages' scripts: esbuild.mjs writes the copies with every build but a
+    // watching one, which writes none) is sent as that copy: fewer bytes on a path shared with the binary.
+    // Brotli's copy first: onnxruntime's binary is 2.3 MB as Brotli against 3.7 MB gzipped.
+    for (const [coding, suffix] of COPIES) {
+      if (!accepts(req.headers['accept-encoding'], coding)) continue;
+      const copy = await this.open(`${url}${suffix}`);
+      if (!copy) continue;
+      await file?.handle.close();
+      file = copy;
+      encoding = coding;
+      break;
     }
     if (!file) return end(res, 404, 'Not found.');
     if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
@@ -149,18 +153,27 @@ export class FileServer {
   }
 }
 
+/** A content coding the server has copies for. */
+export type Coding = 'br' | 'gzip';
+
+/** The copies a file may have beside it, by coding, in the order they are preferred. */
+const COPIES: ReadonlyArray<readonly [Coding, string]> = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+];
+
 /**
- * Whether an Accept-Encoding header takes gzip: named with a weight above 0, or, when it is not named, "*" with one
- * (RFC 9110: "*" stands for the codings the header does not name).
+ * Whether an Accept-Encoding header takes a coding: named with a weight above 0, or, when it is not named, "*" with
+ * one (RFC 9110: "*" stands for the codings the header does not name).
  */
-export function acceptsGzip(header: string | string[] | undefined): boolean {
+export function accepts(header: string | string[] | undefined, coding: Coding): boolean {
   const weights = new Map<string, number>();
-  for (const coding of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
-    const [name, ...params] = coding.split(';').map((part) => part.trim().toLowerCase());
+  for (const entry of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
+    const [name, ...params] = entry.split(';').map((part) => part.trim().toLowerCase());
     const q = params.find((param) => param.startsWith('q='));
     if (name) weights.set(name, q === undefined ? 1 : Number(q.slice(2)));
   }
-  const weight = weights.get('gzip') ?? weights.get('*') ?? 0;
+  const weight = weights.get(coding) ?? weights.get('*') ?? 0;
   return weight > 0;
 }
 

@@ -70,7 +70,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
   // The panel starts its backend as soon as its starter runs (webview/panelStart.ts): the files that takes are
   // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes (onnxruntime's
-  // gzipped binary under its plain name, which the server sends gzip-encoded). A preload "as fetch" is checked
+  // gzipped binary under its plain name, which the server sends Brotli- or gzip-encoded). A preload "as fetch" is checked
   // against connect-src, which allows both.
   const routes = files?.routes ?? [];
   const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => startFileUrl(routes, uri)) : [];

@@ -139,7 +139,7 @@ export class OrtBackends {
    */
   private fetchBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
     if (this.instantiated.has(backend)) return Promise.resolve(undefined);
-    // Shipped gzipped: the file server's answer is inflated by the browser on the way; through resource loading it
+    // Shipped gzipped (and as Brotli): the file server's answer is decoded by the browser on the way; through resource loading it
     // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
     const binary = this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
     binary.then(() => mark('binary'), () => undefined);

@@ -48,8 +48,8 @@ export class FileRoutes {
   }
 
   /**
-   * A gzipped file's bytes (its name ends in .gz): through the file server inflated on the way (the server sends
-   * them gzip-encoded under the plain name, servedInflatedUrlOf), else through the URI as stored, gzipped. The
+   * A gzipped file's bytes (its name ends in .gz): through the file server decoded on the way (the server sends
+   * them, or its Brotli copy, encoded under the plain name, servedInflatedUrlOf), else through the URI as stored, gzipped. The
    * caller tells which by their first bytes (isGzip).
    */
   fetchGzipped(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {

@@ -53,7 +53,7 @@ export function firstModelFiles(routes: readonly FileRoute[], model: ModelDescri
 
 /**
  * The URL a page fetches one of those files at (and its HTML preloads): its served URL when routes cover it,
- * onnxruntime's gzipped binary under its plain name (the server sends it gzip-encoded: servedInflatedUrlOf);
+ * onnxruntime's gzipped binary under its plain name (the server sends it, or its Brotli copy, encoded: servedInflatedUrlOf);
  * else the URI itself.
  */
 export function startFileUrl(routes: readonly FileRoute[], uri: string): string {

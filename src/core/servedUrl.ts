@@ -28,8 +28,8 @@ export function servedUrlOf(routes: readonly FileRoute[], uri: string): string |
 
 /**
  * The served URL of a gzipped file (its name ends in .gz) under its plain name, which the file server answers
- * with the same bytes gzip-encoded (src/fileServer.ts): the browser inflates them on the way. undefined when no
- * route covers the URI.
+ * with the same bytes gzip-encoded, or with its Brotli copy Brotli-encoded (src/fileServer.ts): the browser decodes
+ * them on the way. undefined when no route covers the URI.
  */
 export function servedInflatedUrlOf(routes: readonly FileRoute[], gzUri: string): string | undefined {
   const url = servedUrlOf(routes, gzUri);

@@ -61,9 +61,11 @@ async function coldAB(arms, file, runs, settleMs) {
     const start = cold.result.at - (cold.ms - offset);
     const { documentStart, fetches } = await cold.frame.evaluate(() => ({
       documentStart: performance.timeOrigin,
-      fetches: performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, end: performance.timeOrigin + e.responseEnd })),
+      fetches: performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: performance.timeOrigin + e.startTime, end: performance.timeOrigin + e.responseEnd, phases: [e.requestStart - e.startTime, e.responseStart - e.requestStart, e.responseEnd - e.responseStart], sent: e.encodedBodySize })),
     }));
-    const took = (re) => fetches.filter((f) => re.test(f.name)).map((f) => `${ms(f.start - start)}–${ms(f.end - start)}`).join(', ');
+    // A fetch's times, and its phases: queued for a connection, waiting for the answer's first byte, receiving the
+    // body (the file server's answers allow their timing to be read), with the bytes sent.
+    const took = (re) => fetches.filter((f) => re.test(f.name)).map((f) => `${ms(f.start - start)}–${ms(f.end - start)}${f.sent ? ` (queued ${ms(f.phases[0])}, first byte ${ms(f.phases[1])}, body ${ms(f.phases[2])}, ${(f.sent / 1e6).toFixed(2)} MB sent)` : ''}`).join(', ');
     // page: when the webview's document started, VS Code's part (command, activation if not yet, panel and webview).
     // Each window's steps (webview/marks.ts), so that windows that differ by hundreds of ms say where they differ.
     const { marks } = await cold.frame.evaluate(stepTimes);

@@ -7,7 +7,7 @@
 // why. Screenshots go to .test-output/screenshots/.
 
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { BACKENDS, screenshots, installedExtension, useSession } from './session.mjs';
@@ -77,9 +77,16 @@ describe('the packaged extension in VS Code (code-server)', function () {
         // forwarding, /proxy/<port>/) or the webview resource URI (attentionLens.fileServer "off").
         // Through the server under its plain name, which it answers gzip-encoded (the browser inflates it on the way);
         // through resource loading as stored, gzipped (onnxruntime's worker inflates it).
-        const binaries = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(n)));
-        assert.ok(binaries.length > 0, 'the binary was fetched');
-        for (const binary of binaries) assert.match(binary, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/ort\/[\w.-]+\.wasm$/ : /vscode-resource.*\.wasm\.gz$/);
+        const fetched = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => ({ name: e.name, sent: e.encodedBodySize, read: e.decodedBodySize })));
+        assert.ok(fetched.length > 0, 'the binary was fetched');
+        for (const { name, sent, read } of fetched) {
+          assert.match(name, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/ort\/[\w.-]+\.wasm$/ : /vscode-resource.*\.wasm\.gz$/);
+          if (!backend.served) continue;
+          // Chromium takes Brotli from the loopback address: the server sent the Brotli copy (fewer bytes than the
+          // gzipped one), through code-server's forwarding, and the browser decoded it into the binary.
+          const file = join(harness.repoRoot, 'out/ort', name.split('/').pop());
+          assert.deepEqual([sent, read], [statSync(`${file}.br`).size, statSync(join(harness.repoRoot, 'node_modules/onnxruntime-web/dist', name.split('/').pop())).size], `${name}: the Brotli copy's bytes sent, the binary's read`);
+        }
         // The page's HTML preloads what starting the backend takes (src/core/ortFiles.ts); the page's own fetches
         // of those URLs took the preloaded answers: one fetch per file, by the preload link.
         const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /(ortWorker|tokenizerWorker|logitsWorker)\.js$|probe\.onnx$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));

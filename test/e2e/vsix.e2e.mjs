@@ -32,9 +32,12 @@ describe('the packaged VSIX', function () {
       assert.ok(names.includes(required), `${required} must be in the VSIX`);
     }
     // The pages' scripts also ship gzipped, for the file server to send (esbuild.mjs, src/fileServer.ts).
-    for (const zipped of ['panel.js.gz', 'sidebar.js.gz', 'fill.js.gz', 'main.css.gz', 'ortWorker.js.gz']) assert.ok(names.includes(`extension/out/webview/${zipped}`), `${zipped} must be in the VSIX`);
+    for (const script of ['panel.js', 'sidebar.js', 'fill.js', 'main.css', 'ortWorker.js']) {
+      for (const copy of [`${script}.gz`, `${script}.br`]) assert.ok(names.includes(`extension/out/webview/${copy}`), `${copy} must be in the VSIX`);
+    }
     const ort = names.filter((n) => n.startsWith('extension/out/ort/'));
-    assert.deepEqual(ort.sort(), ['extension/out/ort/ort-wasm-simd-threaded.asyncify.wasm.gz', 'extension/out/ort/ort-wasm-simd-threaded.wasm.gz'], 'both onnxruntime-web binaries, gzipped, and nothing else');
+    const binaries = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm'].flatMap((b) => [`${b}.br`, `${b}.gz`]).map((f) => `extension/out/ort/${f}`);
+    assert.deepEqual(ort.sort(), binaries, 'both onnxruntime-web binaries, as Brotli and gzipped, and nothing else');
   });
 
   it('contains every media file (icons, models), except Python sources', async function () {
@@ -47,13 +50,15 @@ describe('the packaged VSIX', function () {
     assert.deepEqual(missing, [], 'media files missing from the VSIX');
   });
 
-  it('stays within 45 MB with every bundled model in it', async function () {
+  // The budget holds the Brotli copies of onnxruntime's binaries (6.2 MB): a window that reads them through the file
+  // server gets 1.4 MB (wasm) or 2.7 MB (WebGPU) fewer bytes than the gzipped ones.
+  it('stays within 50 MB with every bundled model in it', async function () {
     const bundled = (await readdir(join(repoRoot, 'media/models'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
     assert.ok(bundled.length >= 10, `bundled models: ${bundled.join(', ')}`);
     for (const id of bundled) assert.ok(names.includes(`extension/media/models/${id}/model.onnx`), `${id} is in the VSIX`);
     const mb = statSync(vsix).size / 1e6;
     console.log(`      VSIX: ${mb.toFixed(1)} MB with ${bundled.length} models (${bundled.join(', ')})`);
-    assert.ok(mb <= 45, `the VSIX is ${mb.toFixed(1)} MB; at most 45 MB`);
+    assert.ok(mb <= 50, `the VSIX is ${mb.toFixed(1)} MB; at most 50 MB`);
   });
 
   it('contains no node_modules, sources, tests, training code or sourcemaps', function () {

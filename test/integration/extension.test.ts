@@ -125,10 +125,13 @@ describe('Attention Lens in a real VS Code', function () {
       assert.strictEqual(served.status, 200, `${base}${file}`);
       const onDisk = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', file));
       assert.ok(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(onDisk)), 'the same bytes as the file');
-      // Under its plain name, gzip-encoded: fetch inflates it on the way, as the webview's does.
-      const inflated = await fetch(`${base}${file.replace(/\.gz$/, '')}`);
-      assert.strictEqual(inflated.headers.get('content-encoding'), 'gzip');
-      assert.ok(Buffer.from(await inflated.arrayBuffer()).equals(gunzipSync(onDisk)), 'the file, inflated');
+      // Under its plain name, encoded: fetch decodes it on the way, as the webview's does. Brotli's copy to a client
+      // that takes Brotli (a browser), the gzipped file to one that takes only gzip.
+      for (const [acceptEncoding, coding] of [['gzip, deflate, br, zstd', 'br'], ['gzip, deflate', 'gzip']]) {
+        const decoded = await fetch(`${base}${file.replace(/\.gz$/, '')}`, { headers: { 'accept-encoding': acceptEncoding } });
+        assert.strictEqual(decoded.headers.get('content-encoding'), coding);
+        assert.ok(Buffer.from(await decoded.arrayBuffer()).equals(gunzipSync(onDisk)), `the file, decoded from ${coding}`);
+      }
       const token = /\/([\w-]{32})\/0\/$/.exec(base)?.[1];
       assert.ok(token, `the route ends in /<token>/0/: ${base}`);
       assert.strictEqual((await fetch(`${base.replace(token, 'A'.repeat(32))}${file}`)).status, 404, 'another path serves nothing');

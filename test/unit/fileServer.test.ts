@@ -3,21 +3,22 @@
 // a share's roots (not another share's), with their length and its header, to any origin that has the share's
 // path; it refuses other methods, unknown or ended shares, paths that climb out of a root (by "..", escapes or
 // a symbolic link) and folders, and closes the files of clients that leave; a gzipped file is also served under
-// its plain name, gzip-encoded, to clients that take gzip; a page trusts only answers with its header;
+// its plain name, gzip-encoded, to clients that take gzip, and a Brotli copy before it to clients that take
+// Brotli; a page trusts only answers with its header;
 // a page reads through a route when one covers the URI, and when a served read fails it says why once and
 // reads every file through its resource URI from then on, with the same bytes (models included).
 
 import * as assert from 'assert';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { type Server, createServer, request } from 'http';
-import { gunzipSync, gzipSync } from 'zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, firstModelFiles, startFileUrl } from '../../src/core/ortFiles';
 import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
-import { FileServer, acceptsGzip, contentTypeOf } from '../../src/fileServer';
+import { FileServer, accepts, contentTypeOf } from '../../src/fileServer';
 import { FileRoutes } from '../../webview/fileRoutes';
 import { isGzip } from '../../webview/inflate';
 import { ModelFetcher } from '../../webview/modelFetcher';
@@ -145,9 +146,53 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
     }
   });
 
-  it('reads Accept-Encoding as HTTP does: gzip with a weight above 0, or "*" when gzip is not named', () => {
-    for (const yes of ['gzip', 'gzip, deflate, br, zstd', 'br;q=1.0, GZIP;q=0.5', '*', 'deflate, *;q=0.1', ['br', 'gzip'], '*;q=0, gzip']) assert.ok(acceptsGzip(yes), String(yes));
-    for (const no of [undefined, '', 'br', 'identity', 'gzip;q=0', 'gzip;q=0.000', 'x-gzip2', 'gzip;q=0, *', '*;q=0']) assert.ok(!acceptsGzip(no), String(no));
+  it('sends the Brotli copy before the gzipped one to a client that takes Brotli, and the gzipped one to a client that does not', async () => {
+    const gz = gzipSync(BODY);
+    const br = brotliCompressSync(BODY);
+    writeFileSync(path.join(dir, 'root/bin.wasm.gz'), gz);
+    writeFileSync(path.join(dir, 'root/bin.wasm.br'), br);
+    writeFileSync(path.join(dir, 'root/page.js'), 'plain');
+    writeFileSync(path.join(dir, 'root/page.js.br'), brotliCompressSync('plain'));
+    const share = server.share([path.join(dir, 'root')]);
+    try {
+      const get = (name: string, acceptEncoding?: string) => raw(port, `${share.prefix}0/${name}`, 'GET', acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding });
+      const chromium = await get('bin.wasm', 'gzip, deflate, br, zstd');
+      assert.deepStrictEqual([chromium.status, chromium.headers['content-encoding'], chromium.headers['content-length'], chromium.headers.vary], [200, 'br', String(br.length), 'Accept-Encoding']);
+      assert.ok(chromium.body.equals(br), 'the stored Brotli bytes, as they are');
+      assert.ok(brotliDecompressSync(chromium.body).equals(Buffer.from(BODY)));
+      const head = await raw(port, `${share.prefix}0/bin.wasm`, 'HEAD', { 'accept-encoding': 'br' });
+      assert.deepStrictEqual([head.status, head.headers['content-encoding'], head.headers['content-length'], head.body.length], [200, 'br', String(br.length), 0]);
+      // Node's fetch, like a browser's, decodes it on the way.
+      const fetched = await fetch(`http://127.0.0.1:${port}${share.prefix}0/bin.wasm`, { headers: { 'accept-encoding': 'br' } });
+      assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(Buffer.from(BODY)));
+      for (const gzipOnly of ['gzip, deflate', 'br;q=0, gzip', 'gzip, *;q=0']) {
+        const answer = await get('bin.wasm', gzipOnly);
+        assert.deepStrictEqual([answer.status, answer.headers['content-encoding']], [200, 'gzip'], gzipOnly);
+        assert.ok(answer.body.equals(gz), gzipOnly);
+      }
+      assert.strictEqual((await get('bin.wasm')).status, 404, 'no coding taken: the plain name is no file');
+      assert.strictEqual((await get('bin.wasm', 'br;q=0, gzip;q=0')).status, 404);
+      // A script with only a Brotli copy: the copy to a client that takes Brotli, the script itself to one that does not.
+      const copy = await get('page.js', 'gzip, deflate, br, zstd');
+      assert.deepStrictEqual([copy.headers['content-encoding'], copy.headers['content-type'], brotliDecompressSync(copy.body).toString()], ['br', 'text/javascript; charset=utf-8', 'plain']);
+      const plain = await get('page.js', 'gzip');
+      assert.deepStrictEqual([plain.headers['content-encoding'], plain.body.toString()], [undefined, 'plain']);
+      // The stored copies by their own names, as stored.
+      for (const [name, bytes] of [['bin.wasm.br', br], ['bin.wasm.gz', gz]] as const) {
+        const stored = await get(name, 'gzip, deflate, br, zstd');
+        assert.deepStrictEqual([stored.status, stored.headers['content-encoding']], [200, undefined], name);
+        assert.ok(stored.body.equals(bytes), name);
+      }
+    } finally {
+      share.dispose();
+    }
+  });
+
+  it('reads Accept-Encoding as HTTP does: a coding with a weight above 0, or "*" when the coding is not named', () => {
+    for (const yes of ['gzip', 'gzip, deflate, br, zstd', 'br;q=1.0, GZIP;q=0.5', '*', 'deflate, *;q=0.1', ['br', 'gzip'], '*;q=0, gzip']) assert.ok(accepts(yes, 'gzip'), String(yes));
+    for (const no of [undefined, '', 'br', 'identity', 'gzip;q=0', 'gzip;q=0.000', 'x-gzip2', 'gzip;q=0, *', '*;q=0']) assert.ok(!accepts(no, 'gzip'), String(no));
+    for (const yes of ['br', 'gzip, deflate, br, zstd', 'BR;q=0.5', '*', 'gzip, *;q=0.1', ['gzip', 'br']]) assert.ok(accepts(yes, 'br'), String(yes));
+    for (const no of [undefined, '', 'gzip, deflate', 'br;q=0', 'brotli', 'br;q=0, *', 'gzip, *;q=0']) assert.ok(!accepts(no, 'br'), String(no));
   });
 
   it('refuses other methods, unknown shares and roots, climbing out of a root, links out of it, and folders', async () => {
