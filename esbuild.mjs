@@ -123,7 +123,7 @@ function brotliCopy(bytes) {
 async function copyOrtRuntime() {
   const from = join(root, 'node_modules/onnxruntime-web/dist');
   const { version } = JSON.parse(await readFile(join(root, 'node_modules/onnxruntime-web/package.json'), 'utf8'));
-  const cache = join(root, '.cache/ort-gz', version);
+  const cache = join(root, '.cache/ort-copies', version);
   const to = join(root, 'out/ort');
   await mkdir(cache, { recursive: true });
   await mkdir(to, { recursive: true });
