@@ -47,8 +47,9 @@ DISPLAY = {
     "window": "Tiny sliding-window Transformer (window 64 + 1 sink)",
     "mamba": "Tiny selective state-space model (4 layers, Mamba-style)",
 }
-# The models whose files store float16 weights (cast to float32 at load).
-HALF = {"elman", "linear", "window", "mamba"}
+# The models whose files store float16 weights (cast to float32 at load). The Transformer, the LSTM and the GRU were
+# exported with float32 weights first; half_weights.py rounded the shipped ones.
+HALF = {"transformer", "lstm", "gru", "elman", "linear", "window", "mamba"}
 FAMILY = {"elman", "linear-attention", "sliding-window-transformer", "mamba"}
 # shortName (for sentences) and order (position in model menus) of the bundled manifests.
 SHORT_NAME = {"transformer": "Transformer", "lstm": "LSTM", "gru": "GRU", "elman": "Elman RNN",
@@ -63,13 +64,13 @@ DESCRIPTION = {
                    "with which a head can attend to the previous token by position (the previous-token head that "
                    "induction heads build on). "
                    "Exposes the softmax attention probabilities of every layer and head and the residual stream "
-                   "after every block.",
+                   "after every block. Weights stored in float16.",
     "lstm": "Two-layer LSTM language model trained from scratch on the same corpus and tokenizer as the "
             "Transformer. Exposes the input, forget, cell-candidate and output gate activations, the cell state "
-            "and the hidden state of every layer at every token.",
+            "and the hidden state of every layer at every token. Weights stored in float16.",
     "gru": "Two-layer GRU language model (PyTorch convention h_t = (1 - z_t) * n_t + z_t * h_(t-1)) trained "
            "from scratch on the same corpus and tokenizer as the Transformer. Exposes the reset and update gates, "
-           "the candidate state and the hidden state of every layer at every token.",
+           "the candidate state and the hidden state of every layer at every token. Weights stored in float16.",
     "elman": "Two-layer Elman (simple tanh) RNN language model, h_t = tanh(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh), "
              "trained from scratch on the same corpus and tokenizer as the Transformer. Exposes the hidden state of "
              "every layer at every token; it has no gates, so what it keeps is read by occlusion. Weights stored in "
@@ -485,6 +486,33 @@ def training_history(mid, ck):
          "wallTimeSeconds": round(ck["wall_time"]), **({"repeatFraction": s["repeat_frac"]} if "repeat_frac" in s else {})}]}
 
 
+def write_onnx(mid, cfg, exp, tok, onnx_path):
+    """Exports the export form to onnx_path (float16 weights for a model in HALF: round them first) and checks the
+    file; returns the (inputs, outputs) specs it was exported with."""
+    inputs_spec, outputs_spec = (export_family.forms(cfg["architecture"])[1](cfg) if cfg["architecture"] in FAMILY
+                                 else io_spec(mid, cfg))
+    example = example_inputs(cfg, torch.tensor([tok.encode(REFERENCE_TEXTS[0][1])], dtype=torch.int64))
+    if any(i["role"] == "empty_cache" for i in inputs_spec):
+        # Traced with a cache of 2 tokens, so that nothing in the graph takes the past length for 0.
+        with torch.no_grad():
+            full = exp(example[0], *example[1:])
+        example = (example[0][:, 2:], full[3][:, :, :, :2].contiguous(), full[4][:, :, :, :2].contiguous())
+    with torch.no_grad():
+        torch.onnx.export(exp, example, onnx_path, opset_version=OPSET, do_constant_folding=False,
+                          input_names=[i["name"] for i in inputs_spec],
+                          output_names=[o["name"] for o in outputs_spec],
+                          dynamic_axes=dynamic_axes(inputs_spec, outputs_spec))
+    import onnx
+    m = onnx.load(onnx_path)
+    if mid in HALF:
+        m = onnx_half.to_half(m)
+        onnx.save(m, onnx_path)
+    onnx.checker.check_model(m)
+    ops = sorted({n.op_type for n in m.graph.node})
+    print("%s: ONNX ok, %.2f MB, ops %s" % (mid, os.path.getsize(onnx_path) / 1e6, ", ".join(ops)), flush=True)
+    return inputs_spec, outputs_spec
+
+
 def export_one(mid, which, install, tok, allow_init=False):
     torch.manual_seed(0)
     model, ck, ckname = load_checkpoint(mid, which, allow_init)
@@ -517,27 +545,7 @@ def export_one(mid, which, install, tok, allow_init=False):
     out_dir = os.path.join(HERE, "out", "models", mid)
     os.makedirs(out_dir, exist_ok=True)
     onnx_path = os.path.join(out_dir, "model.onnx")
-    inputs_spec, outputs_spec = (export_family.forms(cfg["architecture"])[1](cfg) if cfg["architecture"] in FAMILY
-                                 else io_spec(mid, cfg))
-    example = example_inputs(cfg, torch.tensor([tok.encode(REFERENCE_TEXTS[0][1])], dtype=torch.int64))
-    if any(i["role"] == "empty_cache" for i in inputs_spec):
-        # Traced with a cache of 2 tokens, so that nothing in the graph takes the past length for 0.
-        with torch.no_grad():
-            full = exp(example[0], *example[1:])
-        example = (example[0][:, 2:], full[3][:, :, :, :2].contiguous(), full[4][:, :, :, :2].contiguous())
-    with torch.no_grad():
-        torch.onnx.export(exp, example, onnx_path, opset_version=OPSET, do_constant_folding=False,
-                          input_names=[i["name"] for i in inputs_spec],
-                          output_names=[o["name"] for o in outputs_spec],
-                          dynamic_axes=dynamic_axes(inputs_spec, outputs_spec))
-    import onnx
-    m = onnx.load(onnx_path)
-    if mid in HALF:
-        m = onnx_half.to_half(m)
-        onnx.save(m, onnx_path)
-    onnx.checker.check_model(m)
-    ops = sorted({n.op_type for n in m.graph.node})
-    print("%s: ONNX ok, %.2f MB, ops %s" % (mid, os.path.getsize(onnx_path) / 1e6, ", ".join(ops)), flush=True)
+    inputs_spec, outputs_spec = write_onnx(mid, cfg, exp, tok, onnx_path)
 
     tok_path = os.path.join(HERE, "out", "tokenizer.json")
     shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))

@@ -105,8 +105,9 @@ Machine: CPU only, each model trained single-threaded (`torch.set_num_threads(1)
 three to five models at a time on a 2-core machine shared with other work (tests, builds), so wall times depend on
 the load. Tokens seen and wall time of a model that started from another's weights (schedule "init": the second
 stage of the Transformer, linear attention and the sliding window, from the first Transformer) include that
-model's. The four newer models store float16 weights; their float32 held-out figure is in brackets (rounding the
-weights to float16 changed none of them in the fourth decimal).
+model's. Every model stores float16 weights (the Transformer, the LSTM and the GRU shipped float32 ones first, until
+`half_weights.py` rounded them: half the bytes for a window to read); the float32 held-out figure is in brackets
+(rounding the weights to float16 changed none of them in the fourth decimal).
 
 ## Data and tokenizer
 

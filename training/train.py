@@ -138,8 +138,8 @@ def evaluate(model, stream, token_bytes, special_from):
     return total_nats / total_tokens, total_nats / math.log(2) / total_bytes, total_tokens, total_bytes
 
 
-def token_byte_lengths(vocab_size):
-    with open(os.path.join(HERE, "out", "tokenizer.json"), encoding="utf-8") as f:
+def token_byte_lengths(vocab_size, tokenizer_path=None):
+    with open(tokenizer_path or os.path.join(HERE, "out", "tokenizer.json"), encoding="utf-8") as f:
         tj = json.load(f)
     import bpe
     u2b = {u: b for b, u in bpe.BYTE_TO_UNICODE.items()}
