@@ -10,7 +10,7 @@
 // Then, with --occlusion-ab N, occlusion per model, and masked predictions per masked model, in N fresh windows of
 // this build (and of --against's, alternating): vscode-occlusion.mjs.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
-//   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--cold-file-ext .ts|.txt] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
+//   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--cold-network <Mbit/s>,<ms>] [--cold-file-ext .ts|.txt] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
 //   [--scale-file-server on|off|both] [--occlusion-ab 0] [--occlusion-tokens 256] [--occlusion-models transformer,window,linear,mamba,elman,gru,lstm] [--masked-models encoder]
 
 import { spawnSync } from 'node:child_process';
@@ -46,7 +46,7 @@ const ms = (v) => (v === undefined ? '–' : `${v < 100 ? v.toFixed(1) : Math.ro
  * file server and without it (attentionLens.fileServer "off": VS Code's resource loading); with --against, this
  * build and another VSIX. Returns [{ arm, ms, page, binary, model }] (when the page's document started; the two files' fetch times).
  */
-async function coldAB(arms, file, runs, settleMs) {
+async function coldAB(arms, file, runs, settleMs, network) {
   const results = [];
   for (let i = 0; i < 2 * runs; i++) {
     const arm = arms[i % 2];
@@ -56,6 +56,13 @@ async function coldAB(arms, file, runs, settleMs) {
     // opening started, TypeScript's for this file, loads its project: 1.4–1.9 s of CPU in a cold command pressed at
     // once); 0 (the default) presses at once.
     if (settleMs > 0) await window.page.waitForTimeout(settleMs);
+    // --cold-network: the browser's network held to a throughput and a latency once the window is open, as where
+    // VS Code runs remotely (code-server, a forwarded port): the command's reads then cost their bytes.
+    if (network) {
+      const cdp = await window.page.context().newCDPSession(window.page);
+      const bytesPerSecond = (network.mbit * 1e6) / 8;
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: network.latencyMs, downloadThroughput: bytesPerSecond, uploadThroughput: bytesPerSecond });
+    }
     const cold = await timeCommand(window.page, null, 0);
     const offset = await clockOffset(cold.frame);
     const start = cold.result.at - (cold.ms - offset);
@@ -261,11 +268,13 @@ try {
     // --cold-file-ext .txt: the cold commands' file as plain text, which starts no language server as it opens.
     const ext = option('--cold-file-ext', '.ts');
     const coldFile = { ...files[0], name: files[0].name.replace(/\.ts$/, ext) };
-    const runs = await coldAB(arms, coldFile, coldRuns, settleMs);
+    const [mbit, latencyMs] = option('--cold-network', '').split(',').map(Number);
+    const network = mbit > 0 ? { mbit, latencyMs: latencyMs || 0 } : undefined;
+    const runs = await coldAB(arms, coldFile, coldRuns, settleMs, network);
     const of = (arm) => runs.filter((r) => r.arm === arm);
     const [a, b] = arms.map(of);
     const width = Math.max(...arms.map((arm) => arm.label.length));
-    console.log(`\nCold command → heatmap painted (backend setting ${COLD_BACKEND}, ${files[0].tokens} tokens, a fresh window each, alternating, ${coldFile.name}${settleMs ? `, the command ${settleMs} ms after the file was opened and selected` : ''}): ${arms[0].label} against ${arms[1].label}`);
+    console.log(`\nCold command → heatmap painted (backend setting ${COLD_BACKEND}, ${files[0].tokens} tokens, a fresh window each, alternating, ${coldFile.name}${settleMs ? `, the command ${settleMs} ms after the file was opened and selected` : ''}${network ? `, the network held to ${network.mbit} Mbit/s and ${network.latencyMs} ms` : ''}): ${arms[0].label} against ${arms[1].label}`);
     for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} median ${ms(median(list.map((r) => r.ms)))} (${list.map((r) => ms(r.ms)).join(', ')})`);
     console.log(`  ratio (${arms[1].label} / ${arms[0].label}): ${(median(b.map((r) => r.ms)) / median(a.map((r) => r.ms))).toFixed(2)}×`);
     // VS Code's part (key press → the webview's document started) and the page's (that → painted), each arm's medians.
