@@ -16,6 +16,7 @@ import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
+import { WORKER_READ_FROM_BYTES } from '../src/core/ortFiles';
 import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
 import { type StartedBackend, takeStarted } from './startedBackend';
 import { FileRoutes } from './fileRoutes';
@@ -89,6 +90,19 @@ class PanelPage {
   private setPhase(phase: 'idle' | 'loading' | 'analysed' | 'error'): void {
     this.analysisRoot.setAttribute('data-state', phase);
     this.analysisRoot.setAttribute('aria-busy', String(phase === 'loading'));
+  }
+
+  /**
+   * Downloads a model's files ahead of its load: a model the starter would fetch early (files below
+   * WORKER_READ_FROM_BYTES) once onnxruntime's binary has arrived, as the starter does (earlyFetches.ts says why);
+   * a larger one at once, as its download is what the first command waits for. Not if an analysis began meanwhile
+   * with another model.
+   */
+  private prefetchAfterBinary(model: ModelDescriptor): void {
+    const small = model.modelBytes < WORKER_READ_FROM_BYTES && (model.externalDataBytes ?? 0) < WORKER_READ_FROM_BYTES;
+    void ((small && this.ort?.binaryFetched) || Promise.resolve()).then(() => {
+      if (!this.current || this.current.modelId === model.manifest.id) this.files.prefetch(model);
+    });
   }
 
   /** The model to use: the one asked for, else the picker's, else the default setting, else the first. */
@@ -397,7 +411,7 @@ class PanelPage {
     // The model the host expects the first command to load: its files download while the host checks the
     // models and answers `ready` (seconds for a large model on a first run); it is loaded only if `ready` lists it.
     // An answer that comes after the first analysis began (and chose its files) is ignored.
-    void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.files.prefetch(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
+    void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.prefetchAfterBinary(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     // The HTML's starter (panelStart.ts) has usually begun it already, from the same boot attributes; else it begins here.
     const backendStarted = boot
       ? this.startBackend((this.ort = this.started?.ort ?? new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend, this.started?.info)
@@ -422,7 +436,7 @@ class PanelPage {
       this.files.dispose();
       void Promise.resolve(this.engine.engine?.dispose()).finally(() => this.ort?.dispose());
     });
-    if (first) this.files.prefetch(first); // the panel opens to analyse: download while the backend starts
+    if (first) this.prefetchAfterBinary(first); // the panel opens to analyse: download while the backend starts
     const ort = (this.ort ??= new OrtBackends(state.ortBaseUri, this.routes));
     await backendStarted;
     await this.startBackend(ort, state.probeModelUri, state.settings.backend); // nothing if the setting is the one started with

@@ -146,16 +146,17 @@ describe('the packaged extension in VS Code (code-server)', function () {
           // preloaded that binary (src/panel.ts, autoChoseLast), which the page's own fetch then took.
           const binaries = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
           assert.deepEqual(binaries, [['ort-wasm-simd-threaded.wasm.gz', 'link']]);
-          // The models were checked before, so the host named the first model's files in the HTML, for the starter to
-          // fetch once the binary has arrived (webview/earlyFetches.ts), unless the page's script asked for them first:
-          // either way the analysis's reads took one answer per file.
+          // The models were checked before, so the host named the first model's files in the HTML, and the starter
+          // fetched them once the binary had arrived (webview/earlyFetches.ts); the analysis's reads took those answers.
           const named = await panel.locator('body').evaluate(() => JSON.parse(document.body.dataset.firstModelFiles ?? '[]').map((url) => url.split('/').slice(-2).join('/')));
           assert.equal(named.length, 2, `the tokenizer and the model file: ${named.join(', ')}`);
           await panel.locator('[data-testid=tab-heatmap][active]').waitFor({ timeout: 90_000 });
-          const fetched = await panel.locator('body').evaluate(() =>
-            performance.getEntriesByType('resource').filter((e) => /\/(model\.onnx|tokenizer\.json)$/.test(e.name)).map((e) => [e.name.split('/').slice(-2).join('/'), e.initiatorType]),
-          );
-          assert.deepEqual(fetched.sort(), named.sort().map((file) => [file, 'fetch']), 'each named file fetched once');
+          const fetched = await panel.locator('body').evaluate(() => {
+            const entries = performance.getEntriesByType('resource');
+            const binaryEnd = Math.min(...entries.filter((e) => /\.wasm(\.gz)?$/.test(e.name)).map((e) => e.responseEnd));
+            return entries.filter((e) => /\/(model\.onnx|tokenizer\.json)$/.test(e.name)).map((e) => [e.name.split('/').slice(-2).join('/'), e.initiatorType, e.startTime >= binaryEnd]);
+          });
+          assert.deepEqual(fetched.sort(), named.sort().map((file) => [file, 'fetch', true]), 'each named file fetched once, after the binary');
         });
       });
     });
