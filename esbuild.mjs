@@ -7,7 +7,7 @@ import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { brotliCompress, constants as zlibConstants, gzipSync } from 'node:zlib';
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -109,11 +109,20 @@ const configs = [
 ];
 
 const brotli = promisify(brotliCompress);
+const gzipped = promisify(gzip);
 
 /** Brotli at its smallest (quality 11, a 16 MiB window): seconds for a script, 20–40 s for a binary, once per version. */
 function brotliCopy(bytes) {
   return brotli(bytes, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_LGWIN]: 24, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length } });
 }
+
+/** gzip at level 9. */
+function gzipCopy(bytes) {
+  return gzipped(bytes, { level: 9 });
+}
+
+/** The copies' settings, part of the cache's key: a change of them compresses the binaries again. */
+const COPY_SETTINGS = 'gzip9-br11w24';
 
 /**
  * Writes each binary gzipped and as Brotli into out/ort/, from a cache kept per onnxruntime-web version (gzip at
@@ -123,12 +132,12 @@ function brotliCopy(bytes) {
 async function copyOrtRuntime() {
   const from = join(root, 'node_modules/onnxruntime-web/dist');
   const { version } = JSON.parse(await readFile(join(root, 'node_modules/onnxruntime-web/package.json'), 'utf8'));
-  const cache = join(root, '.cache/ort-copies', version);
+  const cache = join(root, '.cache/ort-copies', `${version}-${COPY_SETTINGS}`);
   const to = join(root, 'out/ort');
   await mkdir(cache, { recursive: true });
   await mkdir(to, { recursive: true });
   const copies = [
-    ['.gz', async (bytes) => gzipSync(bytes, { level: 9 })],
+    ['.gz', gzipCopy],
     ['.br', brotliCopy],
   ];
   await Promise.all(ORT_BINARIES.flatMap((file) => copies.map(async ([suffix, compress]) => {
@@ -153,7 +162,7 @@ async function compressPageFiles() {
   const names = (await readdir(dir)).filter((name) => /\.(js|css)$/.test(name) && !name.startsWith('panelStart.')); // the starter is inlined in the HTML
   await Promise.all(names.map(async (name) => {
     const bytes = await readFile(join(dir, name));
-    await writeFile(join(dir, `${name}.gz`), gzipSync(bytes, { level: 9 }));
+    await writeFile(join(dir, `${name}.gz`), await gzipCopy(bytes));
     await writeFile(join(dir, `${name}.br`), await brotliCopy(bytes));
   }));
 }
@@ -170,8 +179,10 @@ if (watch) {
     const errors = results.reduce((n, r) => n + r.errors.length, 0);
     if (errors) process.exitCode = 1;
     else await compressPageFiles();
-  } catch {
-    process.exitCode = 1; // esbuild has already printed the errors.
+  } catch (err) {
+    // esbuild has printed its own errors; anything else (say, writing the compressed copies) is printed here.
+    if (!(err && typeof err === 'object' && 'errors' in err)) console.error(err);
+    process.exitCode = 1;
   } finally {
     await Promise.all(contexts.map((ctx) => ctx.dispose()));
   }

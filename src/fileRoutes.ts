@@ -34,7 +34,11 @@ export class WebviewFileRoutes extends Disposable {
   private readonly server = this.register(new FileServer());
   private base: Promise<string> | undefined;
 
-  constructor(private readonly log: Log) {
+  /** builtFolder: the extension's build output (out/), whose files the server may send as their compressed copies. */
+  constructor(
+    private readonly log: Log,
+    private readonly builtFolder: vscode.Uri,
+  ) {
     super();
     // Started with the extension (it activates on a command that opens a webview): the port and its forwarding
     // are ready by the time the first page's HTML is written.
@@ -76,7 +80,7 @@ export class WebviewFileRoutes extends Disposable {
     const base = await Promise.race([this.baseUrl(), late]).finally(() => clearTimeout(timer));
     if (this.disposed) return undefined;
     const roots = (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
-    const share = this.server.share(roots.map((r) => r.fsPath));
+    const share = this.server.share(roots.map((r) => r.fsPath), [this.builtFolder.fsPath]);
     const routes = roots.map((root, i) => ({ from: `${webview.asWebviewUri(root).toString()}/`, to: `${base}${share.prefix.slice(1)}${i}/` }));
     return { files: { source: base, routes }, share };
   }

@@ -23,7 +23,8 @@ export interface FileShare {
 
 /** A loopback HTTP server for the files of its shares; start() once, then share(). */
 export class FileServer {
-  private readonly shares = new Map<string, readonly string[]>();
+  /** Each share's roots, and the indices of those whose files may be sent as their compressed copies. */
+  private readonly shares = new Map<string, { roots: readonly string[]; copies: ReadonlySet<number> }>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   private listening: Promise<number> | undefined;
@@ -58,10 +59,17 @@ export class FileServer {
     return this.listening;
   }
 
-  /** Serves the files under roots behind a fresh token until the share is disposed. */
-  share(roots: readonly string[]): FileShare {
+  /**
+   * Serves the files under roots behind a fresh token until the share is disposed. A file under one of the roots
+   * named in copiesIn (the extension's build output, whose copies the build writes) is sent as its Brotli or gzipped
+   * copy beside it when the client takes that; elsewhere (a user's model folder) a file is sent as it is, whatever
+   * lies beside it: the host checked that file, not a copy.
+   */
+  share(roots: readonly string[], copiesIn: readonly string[] = []): FileShare {
     const token = randomBytes(24).toString('base64url');
-    this.shares.set(token, roots.map((r) => path.resolve(r)));
+    const resolved = roots.map((r) => path.resolve(r));
+    const copies = new Set(copiesIn.map((folder) => resolved.indexOf(path.resolve(folder))).filter((i) => i >= 0));
+    this.shares.set(token, { roots: resolved, copies });
     return { prefix: `/${token}/`, dispose: () => void this.shares.delete(token) };
   }
 
@@ -93,16 +101,18 @@ export class FileServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return end(res, 405, 'Only GET and HEAD are served.');
     const url = req.url ?? '';
     let file = await this.open(url);
+    // What is sent depends on Accept-Encoding wherever a copy may stand in (no-store: nothing caches it anyway).
+    res.setHeader('Vary', 'Accept-Encoding');
     let encoding: Coding | undefined;
     // A file stored compressed (onnxruntime's binaries) is also served under its plain name, encoded, to a client
     // that takes the encoding: the browser decodes it as it arrives, in its network process, instead of the page's
     // worker inflating it once it is all there (70–220 ms in the cold commands traced here). The bytes are the same the webview can read.
     // A file with a copy beside it (the pages' scripts: esbuild.mjs writes the copies with every build but a
     // watching one, which writes none) is sent as that copy: fewer bytes on a path shared with the binary.
-    // Brotli's copy first: onnxruntime's binary is 2.3 MB as Brotli against 3.7 MB gzipped.
-    for (const [coding, suffix] of COPIES) {
-      if (!accepts(req.headers['accept-encoding'], coding)) continue;
-      const copy = await this.open(`${url}${suffix}`);
+    // The coding the client weighs highest first, Brotli's on a tie: onnxruntime's binary is 2.3 MB as Brotli against
+    // 3.7 MB gzipped.
+    for (const coding of this.copiesServed(url) ? preferredCodings(req.headers['accept-encoding']) : []) {
+      const copy = await this.open(`${url}${SUFFIX[coding]}`);
       if (!copy) continue;
       await file?.handle.close();
       file = copy;
@@ -112,7 +122,7 @@ export class FileServer {
     if (!file) return end(res, 404, 'Not found.');
     if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
     // The length and the bytes come from the one open file: a file changed meanwhile is cut at the length sent.
-    res.writeHead(200, { 'Content-Type': contentTypeOf(url), 'Content-Length': file.size, ...(encoding ? { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' } : {}) });
+    res.writeHead(200, { 'Content-Type': contentTypeOf(url), 'Content-Length': file.size, ...(encoding ? { 'Content-Encoding': encoding } : {}) });
     if (req.method === 'HEAD' || file.size === 0) {
       res.end();
       return void (await file.handle.close());
@@ -122,11 +132,16 @@ export class FileServer {
     pipeline(stream, res, () => undefined);
   }
 
+  /** Whether a URL path lies under a root of its share whose files may be sent as their copies. */
+  private copiesServed(url: string): boolean {
+    const match = URL_PATH.exec(url);
+    return !!match && !!this.shares.get(match[1])?.copies.has(Number(match[2]));
+  }
+
   /** The regular file a URL path names inside its share's root (symbolic links resolved), opened, or undefined. */
   private async open(url: string): Promise<{ handle: fs.FileHandle; size: number } | undefined> {
-    const match = /^\/([A-Za-z0-9_-]+)\/(\d+)\/([^?#]+)$/.exec(url);
-    const roots = match ? this.shares.get(match[1]) : undefined;
-    const root = roots?.[Number(match![2])];
+    const match = URL_PATH.exec(url);
+    const root = match ? this.shares.get(match[1])?.roots[Number(match[2])] : undefined;
     if (!root) return undefined;
     let segments: string[];
     try {
@@ -153,28 +168,29 @@ export class FileServer {
   }
 }
 
+/** A served path: /<share token>/<root index>/<path under that root>. */
+const URL_PATH = /^\/([A-Za-z0-9_-]+)\/(\d+)\/([^?#]+)$/;
+
 /** A content coding the server has copies for. */
 export type Coding = 'br' | 'gzip';
 
-/** The copies a file may have beside it, by coding, in the order they are preferred. */
-const COPIES: ReadonlyArray<readonly [Coding, string]> = [
-  ['br', '.br'],
-  ['gzip', '.gz'],
-];
+/** The name a file's copy in each coding has beside it. */
+const SUFFIX: Readonly<Record<Coding, string>> = { br: '.br', gzip: '.gz' };
 
 /**
- * Whether an Accept-Encoding header takes a coding: named with a weight above 0, or, when it is not named, "*" with
- * one (RFC 9110: "*" stands for the codings the header does not name).
+ * The codings of the server's copies that an Accept-Encoding header takes, the one it weighs highest first (Brotli's
+ * first on a tie): a coding is taken when named with a weight above 0, or, when it is not named, when "*" has one
+ * (RFC 9110: "*" stands for the codings the header does not name).
  */
-export function accepts(header: string | string[] | undefined, coding: Coding): boolean {
+export function preferredCodings(header: string | string[] | undefined): Coding[] {
   const weights = new Map<string, number>();
   for (const entry of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
     const [name, ...params] = entry.split(';').map((part) => part.trim().toLowerCase());
     const q = params.find((param) => param.startsWith('q='));
     if (name) weights.set(name, q === undefined ? 1 : Number(q.slice(2)));
   }
-  const weight = weights.get(coding) ?? weights.get('*') ?? 0;
-  return weight > 0;
+  const weight = (coding: Coding) => weights.get(coding) ?? weights.get('*') ?? 0;
+  return (['br', 'gzip'] as const).filter((coding) => weight(coding) > 0).sort((a, b) => weight(b) - weight(a));
 }
 
 /**

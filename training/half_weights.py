@@ -4,13 +4,17 @@ float16, cast back to float32 at load (onnx_half.py), from the weights in their 
 corpus or training is needed. The file is half the size, so a window reads half the bytes before its first
 analysis. For each model it:
 - loads the ONNX initialisers ("lm.<parameter>") into the training module, and checks that the export form gives
-  the shipped reference's logits (test/fixtures/reference/<id>.json);
+  the shipped reference's logits (test/fixtures/reference/<id>.json: the first text's, vocabulary ids 0-63, which
+  is what the reference holds of them);
 - evaluates the held-out text (test/fixtures/heldout-tokens.json: the held-out split as token ids) as train.py does:
-  with the float32 weights it must give the manifest's figures, then with the weights rounded to float16;
-- exports the rounded weights (export.write_onnx), whose graph inputs and outputs must be the manifest's;
+  with the float32 weights it must give the manifest's figures, then with the weights rounded to float16, whose
+  bits per byte must stay within 1e-4 of the float32 figure;
+- exports the rounded weights (export.write_onnx), whose graph inputs and outputs must be the manifest's, by name
+  and in order;
 - rewrites media/models/<id>/model.onnx, the manifest's description, onnx and metrics fields (the float32
   bits per byte kept as heldOutBitsPerByteFloat32, as the other float16 models have it; everything else stays),
-  and test/fixtures/reference/<id>.json (same texts and checkpoint step).
+  and test/fixtures/reference/<id>.json (same texts and checkpoint step): each is written beside its file first, and
+  the three replace theirs only once all are written. A model already stored in float16 is left alone.
 
     python3 half_weights.py transformer lstm gru
 """
@@ -56,7 +60,8 @@ def halve(mid):
     if mid not in EXPORTS or mid not in export.HALF:
         raise SystemExit("%s: not a model this script halves (%s)" % (mid, ", ".join(EXPORTS)))
     if any(i.data_type == onnx.TensorProto.FLOAT16 for i in onnx.load(onnx_path).graph.initializer):
-        raise SystemExit("%s: %s already stores float16 weights" % (mid, onnx_path))
+        print("%s: %s already stores float16 weights; left alone" % (mid, onnx_path), flush=True)
+        return
     model = load_from_onnx(mid, onnx_path)
     cfg = model.cfg
     tok = bpe.Tokenizer.load(tokenizer_path)
@@ -85,6 +90,9 @@ def halve(mid):
     nats, bpb, ntok, nbytes = held_out(model, cfg, tokenizer_path)
     print("%s: float16 weights: held-out %.5f nats/token, %.5f bits/byte (float32: %.5f)" % (
         mid, nats, bpb, full_precision_bpb), flush=True)
+    if abs(bpb - full_precision_bpb) >= 1e-4:
+        raise SystemExit("%s: float16 weights cost %.5f bits/byte on the held-out text; nothing written" % (
+            mid, bpb - full_precision_bpb))
     exp = EXPORTS[mid](model)
     exp.eval()
     diff = export.check_against_training_module(model, exp, cfg)
@@ -93,27 +101,37 @@ def halve(mid):
     drift = float((logits_of(exp, first["inputIds"])[..., :k] - shipped).abs().max())
     print("%s: the first reference text's logits moved by at most %.2e" % (mid, drift), flush=True)
 
-    written = onnx_path + ".new"
-    inputs_spec, outputs_spec = export.write_onnx(mid, cfg, exp, tok, written)
-    declared = ([export.schema2_tensor(i, False) for i in inputs_spec], [export.schema2_tensor(o, True) for o in outputs_spec])
-    if declared != (manifest["inputs"], manifest["outputs"]):
-        os.remove(written)
-        raise SystemExit("%s: the export form's inputs and outputs are not the manifest's" % mid)
-    os.replace(written, onnx_path)  # only a file that passed the checks takes the shipped one's place
-    manifest["description"] = export.DESCRIPTION[mid]
-    manifest["onnx"].update(sha256=export.sha256_file(onnx_path), bytes=os.path.getsize(onnx_path))
-    manifest["metrics"] = {
-        **metrics,
-        "heldOutLossNats": round(nats, 5),
-        "heldOutBitsPerByte": round(bpb, 5),
-        "heldOutPerplexity": round(math.exp(nats), 3),
-        "heldOutTokens": ntok,
-        "heldOutBytes": nbytes,
-        "heldOutBitsPerByteFloat32": round(full_precision_bpb, 5),
-    }
-    export.write_json(manifest_path, manifest)
-    export.write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, ref_path,
-                           {"checkpointStep": reference["checkpointStep"], "onnxSha256": manifest["onnx"]["sha256"]})
+    written = {path: path + ".new" for path in (onnx_path, manifest_path, ref_path)}
+    try:
+        inputs_spec, outputs_spec = export.write_onnx(mid, cfg, exp, tok, written[onnx_path])
+        graph = onnx.load(written[onnx_path]).graph
+        names = ([i.name for i in graph.input], [o.name for o in graph.output])
+        if names != ([i["name"] for i in manifest["inputs"]], [o["name"] for o in manifest["outputs"]]):
+            raise SystemExit("%s: the exported graph's inputs and outputs %s are not the manifest's" % (mid, names))
+        declared = ([export.schema2_tensor(i, False) for i in inputs_spec],
+                    [export.schema2_tensor(o, True) for o in outputs_spec])
+        if declared != (manifest["inputs"], manifest["outputs"]):
+            raise SystemExit("%s: the export form's inputs and outputs are not described as the manifest's" % mid)
+        manifest["description"] = export.DESCRIPTION[mid]
+        manifest["onnx"].update(sha256=export.sha256_file(written[onnx_path]), bytes=os.path.getsize(written[onnx_path]))
+        manifest["metrics"] = {
+            **metrics,
+            "heldOutLossNats": round(nats, 5),
+            "heldOutBitsPerByte": round(bpb, 5),
+            "heldOutPerplexity": round(math.exp(nats), 3),
+            "heldOutTokens": ntok,
+            "heldOutBytes": nbytes,
+            "heldOutBitsPerByteFloat32": round(full_precision_bpb, 5),
+        }
+        export.write_json(written[manifest_path], manifest)
+        export.write_reference(mid, cfg, exp, tok, inputs_spec, outputs_spec, written[ref_path],
+                               {"checkpointStep": reference["checkpointStep"], "onnxSha256": manifest["onnx"]["sha256"]})
+        for path, new in written.items():  # every check passed and every file is written: they replace the shipped ones
+            os.replace(new, path)
+    finally:
+        for new in written.values():
+            if os.path.exists(new):
+                os.remove(new)
     print("%s: %.2f MB, reference %.2f MB" % (mid, os.path.getsize(onnx_path) / 1e6, os.path.getsize(ref_path) / 1e6))
 
 

@@ -268,8 +268,10 @@ try {
     // --cold-file-ext .txt: the cold commands' file as plain text, which starts no language server as it opens.
     const ext = option('--cold-file-ext', '.ts');
     const coldFile = { ...files[0], name: files[0].name.replace(/\.ts$/, ext) };
-    const [mbit, latencyMs] = option('--cold-network', '').split(',').map(Number);
-    const network = mbit > 0 ? { mbit, latencyMs: latencyMs || 0 } : undefined;
+    const networkOption = option('--cold-network', '');
+    const [mbit, latencyMs = 0] = networkOption ? networkOption.split(',').map(Number) : [];
+    if (networkOption && !(mbit > 0 && latencyMs >= 0)) throw new Error(`--cold-network takes <Mbit/s>,<ms> (say 50,20), not "${networkOption}"`);
+    const network = networkOption ? { mbit, latencyMs } : undefined;
     const runs = await coldAB(arms, coldFile, coldRuns, settleMs, network);
     const of = (arm) => runs.filter((r) => r.arm === arm);
     const [a, b] = arms.map(of);

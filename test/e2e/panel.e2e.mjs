@@ -7,7 +7,8 @@
 // why. Screenshots go to .test-output/screenshots/.
 
 import * as assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { BACKENDS, screenshots, installedExtension, useSession } from './session.mjs';
@@ -75,7 +76,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
         }
         // Where onnxruntime's binary came from: the extension's file server (through code-server's port
         // forwarding, /proxy/<port>/) or the webview resource URI (attentionLens.fileServer "off").
-        // Through the server under its plain name, which it answers gzip-encoded (the browser inflates it on the way);
+        // Through the server under its plain name, which it answers Brotli-encoded (the browser decodes it on the way);
         // through resource loading as stored, gzipped (onnxruntime's worker inflates it).
         const fetched = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => ({ name: e.name, sent: e.encodedBodySize, read: e.decodedBodySize })));
         assert.ok(fetched.length > 0, 'the binary was fetched');
@@ -84,8 +85,9 @@ describe('the packaged extension in VS Code (code-server)', function () {
           if (!backend.served) continue;
           // Chromium takes Brotli from the loopback address: the server sent the Brotli copy (fewer bytes than the
           // gzipped one), through code-server's forwarding, and the browser decoded it into the binary.
-          const file = join(harness.repoRoot, 'out/ort', name.split('/').pop());
-          assert.deepEqual([sent, read], [statSync(`${file}.br`).size, statSync(join(harness.repoRoot, 'node_modules/onnxruntime-web/dist', name.split('/').pop())).size], `${name}: the Brotli copy's bytes sent, the binary's read`);
+          const installed = readdirSync(extensionsDir()).find((entry) => entry.includes('attention-lens'));
+          const file = join(extensionsDir(), installed, 'out/ort', name.split('/').pop());
+          assert.deepEqual([sent, read], [statSync(`${file}.br`).size, gunzipSync(readFileSync(`${file}.gz`)).length], `${name}: the installed Brotli copy's bytes sent, the binary's read`);
         }
         // The page's HTML preloads what starting the backend takes (src/core/ortFiles.ts); the page's own fetches
         // of those URLs took the preloaded answers: one fetch per file, by the preload link.

@@ -107,7 +107,7 @@ describe('Attention Lens in a real VS Code', function () {
     assert.strictEqual(vscode.env.uiKind, vscode.UIKind.Web);
     const extensionUri = lensExtension().extensionUri;
     const log = vscode.window.createOutputChannel('Attention Lens file routes test', { log: true });
-    const fileRoutes = new WebviewFileRoutes(log);
+    const fileRoutes = new WebviewFileRoutes(log, vscode.Uri.joinPath(extensionUri, 'out'));
     const panel = vscode.window.createWebviewPanel('attentionLensTest.files', 'Files', vscode.ViewColumn.One, webviewOptions(extensionUri));
     const pending = fileRoutes.open(panel.webview);
     try {

@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Root } from 'protobufjs/light';
 import { type VerifiedFolders, TurnQueue, checkModelFolder, copyRegularFile, nodeFolderAccess, readRange, readWholeFile } from '../../src/modelFiles';
+import { toHalf } from '../../src/core/half';
 
 const root = path.join(__dirname, '../..');
 
@@ -60,19 +61,28 @@ function edit(json: Json, change: { set?: Json; delete?: string[] }): void {
 }
 
 /** Where an initializer's raw data lies in an .onnx file (protobufjs keeps bytes fields as views of the input). */
-function initializerBytes(file: Buffer, name: string): { offset: number; length: number } {
+/** Where an initialiser's raw data lies in an ONNX file, and its element type (ONNX's: 1 float32, 10 float16). */
+function initializerBytes(file: Buffer, name: string): { offset: number; length: number; dataType: number } {
   const schema = {
     nested: {
       M: { fields: { graph: { type: 'G', id: 7 } } },
       G: { fields: { initializer: { rule: 'repeated', type: 'T', id: 5 } } },
-      T: { fields: { name: { type: 'string', id: 8 }, rawData: { type: 'bytes', id: 9 } } },
+      T: { fields: { dataType: { type: 'int32', id: 2 }, name: { type: 'string', id: 8 }, rawData: { type: 'bytes', id: 9 } } },
     },
   };
-  const model = Root.fromJSON(schema).lookupType('M').decode(file) as unknown as { graph: { initializer: Array<{ name: string; rawData: Uint8Array }> } };
+  const model = Root.fromJSON(schema).lookupType('M').decode(file) as unknown as { graph: { initializer: Array<{ dataType: number; name: string; rawData: Uint8Array }> } };
   const tensor = model.graph.initializer.find((t) => t.name === name);
   assert.ok(tensor?.rawData.length, `no initializer "${name}" with raw data`);
   assert.strictEqual(tensor.rawData.buffer, file.buffer, 'raw data must be a view of the file');
-  return { offset: tensor.rawData.byteOffset - file.byteOffset, length: tensor.rawData.length };
+  return { offset: tensor.rawData.byteOffset - file.byteOffset, length: tensor.rawData.length, dataType: tensor.dataType };
+}
+
+/** `count` values (all if undefined) of an initialiser's element type, each `fill`, as raw little-endian bytes. */
+function filledValues(dataType: number, length: number, fill: number, count?: number): Uint8Array {
+  if (dataType === 1) return new Uint8Array(new Float32Array(Math.min(count ?? length / 4, length / 4)).fill(fill).buffer);
+  assert.strictEqual(dataType, 10, `damaging weights of element type ${dataType} (only float32 and float16 are written)`);
+  const bits = new Uint32Array(new Float32Array([fill]).buffer)[0];
+  return new Uint8Array(new Uint16Array(Math.min(count ?? length / 2, length / 2)).fill(toHalf(fill, bits)).buffer);
 }
 
 async function applyDamage(folder: string, damage: Damage): Promise<void> {
@@ -95,9 +105,8 @@ async function applyDamage(folder: string, damage: Damage): Promise<void> {
     await fs.symlink(damage.symlink.to, at(damage.symlink.file));
   } else if ('weights' in damage) {
     const file = await fs.readFile(at('model.onnx'));
-    const { offset, length } = initializerBytes(file, damage.weights.initializer);
-    const values = new Float32Array(Math.min(damage.weights.count ?? length / 4, length / 4)).fill(damage.weights.fill === 'NaN' ? NaN : damage.weights.fill);
-    file.set(new Uint8Array(values.buffer), offset);
+    const { offset, length, dataType } = initializerBytes(file, damage.weights.initializer);
+    file.set(filledValues(dataType, length, damage.weights.fill === 'NaN' ? NaN : damage.weights.fill, damage.weights.count), offset);
     await fs.writeFile(at('model.onnx'), file);
   } else throw new Error(`unknown damage ${JSON.stringify(damage)}`);
 }

@@ -2,42 +2,29 @@
 // (webview/fileRoutes.ts), over real HTTP with Node's fetch as a webview's: it serves exactly the files under
 // a share's roots (not another share's), with their length and its header, to any origin that has the share's
 // path; it refuses other methods, unknown or ended shares, paths that climb out of a root (by "..", escapes or
-// a symbolic link) and folders, and closes the files of clients that leave; a gzipped file is also served under
-// its plain name, gzip-encoded, to clients that take gzip, and a Brotli copy before it to clients that take
-// Brotli; a page trusts only answers with its header;
+// a symbolic link) and folders, and closes the files of clients that leave (its compressed copies:
+// fileServerCopies.test.ts); a page trusts only answers with its header;
 // a page reads through a route when one covers the URI, and when a served read fails it says why once and
 // reads every file through its resource URI from then on, with the same bytes (models included).
 
 import * as assert from 'assert';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
-import { type Server, createServer, request } from 'http';
-import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'zlib';
+import { type Server, createServer } from 'http';
+import { gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, firstModelFiles, startFileUrl } from '../../src/core/ortFiles';
 import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
-import { FileServer, accepts, contentTypeOf } from '../../src/fileServer';
+import { FileServer, contentTypeOf } from '../../src/fileServer';
+import { raw } from './rawHttp';
 import { FileRoutes } from '../../webview/fileRoutes';
 import { isGzip } from '../../webview/inflate';
 import { ModelFetcher } from '../../webview/modelFetcher';
 import type { ModelManifest } from '../../src/core/manifest';
 
 const BODY = Uint8Array.from({ length: 3_000_000 }, (_, i) => (i * 7919) % 251);
-
-/** A raw GET (or other method) of a path exactly as written: fetch would resolve "..". */
-function raw(port: number, urlPath: string, method = 'GET', headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('FileServer (the host serves webview files over loopback HTTP)', () => {
   let dir: string;
@@ -99,100 +86,6 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
     } finally {
       share.dispose();
     }
-  });
-
-  it('serves a gzipped file under its plain name too, gzip-encoded, to a client that takes gzip (which inflates it)', async () => {
-    const gz = gzipSync(BODY);
-    writeFileSync(path.join(dir, 'root/bin.wasm.gz'), gz);
-    // A script with its gzipped copy beside it (esbuild.mjs writes them).
-    writeFileSync(path.join(dir, 'root/both.js'), 'plain');
-    writeFileSync(path.join(dir, 'root/both.js.gz'), gzipSync('plain'));
-    const share = server.share([path.join(dir, 'root')]);
-    try {
-      const takes = { 'accept-encoding': 'gzip, deflate, br, zstd' }; // what Chromium's fetch sends
-      const encoded = await raw(port, `${share.prefix}0/bin.wasm`, 'GET', takes);
-      assert.strictEqual(encoded.status, 200);
-      assert.strictEqual(encoded.headers['content-encoding'], 'gzip');
-      assert.strictEqual(encoded.headers['content-length'], String(gz.length));
-      assert.strictEqual(encoded.headers.vary, 'Accept-Encoding');
-      assert.strictEqual(encoded.headers['cache-control'], 'no-store, no-transform');
-      assert.ok(encoded.body.equals(gz), 'the stored bytes, as they are');
-      const head = await raw(port, `${share.prefix}0/bin.wasm`, 'HEAD', takes);
-      assert.deepStrictEqual([head.status, head.headers['content-encoding'], head.body.length], [200, 'gzip', 0]);
-      // Node's fetch, like a browser's, inflates it on the way.
-      const fetched = await fetch(`http://127.0.0.1:${port}${share.prefix}0/bin.wasm`);
-      assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(Buffer.from(BODY)));
-      // Not to a client that does not take gzip; the gzipped file itself as stored.
-      assert.strictEqual((await raw(port, `${share.prefix}0/bin.wasm`)).status, 404);
-      assert.strictEqual((await raw(port, `${share.prefix}0/bin.wasm`, 'GET', { 'accept-encoding': 'br, gzip;q=0' })).status, 404);
-      const stored = await raw(port, `${share.prefix}0/bin.wasm.gz`, 'GET', takes);
-      assert.deepStrictEqual([stored.status, stored.headers['content-encoding']], [200, undefined]);
-      assert.ok(stored.body.equals(gz));
-      // A plain file with a gzipped copy: the copy, gzip-encoded, with the plain name's type; as it is to a client that
-      // does not take gzip.
-      const copy = await raw(port, `${share.prefix}0/both.js`, 'GET', takes);
-      assert.deepStrictEqual([copy.headers['content-encoding'], copy.headers['content-type'], gunzipSync(copy.body).toString()], ['gzip', 'text/javascript; charset=utf-8', 'plain']);
-      assert.strictEqual(await (await fetch(`http://127.0.0.1:${port}${share.prefix}0/both.js`)).text(), 'plain', 'inflated on the way');
-      const plain = await raw(port, `${share.prefix}0/both.js`);
-      assert.deepStrictEqual([plain.headers['content-encoding'], plain.body.toString()], [undefined, 'plain']);
-      // The gzipped file a plain name stands for is looked up as any file: nothing outside the root, by ".." or a link.
-      writeFileSync(path.join(dir, 'secret.txt.gz'), gzipSync('not shared'));
-      symlinkSync(path.join(dir, 'secret.txt.gz'), path.join(dir, 'root/escape.gz'));
-      assert.strictEqual((await raw(port, `${share.prefix}0/../secret.txt`, 'GET', takes)).status, 404);
-      assert.strictEqual((await raw(port, `${share.prefix}0/%2E%2E/secret.txt`, 'GET', takes)).status, 404);
-      assert.strictEqual((await raw(port, `${share.prefix}0/escape`, 'GET', takes)).status, 404);
-    } finally {
-      share.dispose();
-    }
-  });
-
-  it('sends the Brotli copy before the gzipped one to a client that takes Brotli, and the gzipped one to a client that does not', async () => {
-    const gz = gzipSync(BODY);
-    const br = brotliCompressSync(BODY);
-    writeFileSync(path.join(dir, 'root/bin.wasm.gz'), gz);
-    writeFileSync(path.join(dir, 'root/bin.wasm.br'), br);
-    writeFileSync(path.join(dir, 'root/page.js'), 'plain');
-    writeFileSync(path.join(dir, 'root/page.js.br'), brotliCompressSync('plain'));
-    const share = server.share([path.join(dir, 'root')]);
-    try {
-      const get = (name: string, acceptEncoding?: string) => raw(port, `${share.prefix}0/${name}`, 'GET', acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding });
-      const chromium = await get('bin.wasm', 'gzip, deflate, br, zstd');
-      assert.deepStrictEqual([chromium.status, chromium.headers['content-encoding'], chromium.headers['content-length'], chromium.headers.vary], [200, 'br', String(br.length), 'Accept-Encoding']);
-      assert.ok(chromium.body.equals(br), 'the stored Brotli bytes, as they are');
-      assert.ok(brotliDecompressSync(chromium.body).equals(Buffer.from(BODY)));
-      const head = await raw(port, `${share.prefix}0/bin.wasm`, 'HEAD', { 'accept-encoding': 'br' });
-      assert.deepStrictEqual([head.status, head.headers['content-encoding'], head.headers['content-length'], head.body.length], [200, 'br', String(br.length), 0]);
-      // Node's fetch, like a browser's, decodes it on the way.
-      const fetched = await fetch(`http://127.0.0.1:${port}${share.prefix}0/bin.wasm`, { headers: { 'accept-encoding': 'br' } });
-      assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(Buffer.from(BODY)));
-      for (const gzipOnly of ['gzip, deflate', 'br;q=0, gzip', 'gzip, *;q=0']) {
-        const answer = await get('bin.wasm', gzipOnly);
-        assert.deepStrictEqual([answer.status, answer.headers['content-encoding']], [200, 'gzip'], gzipOnly);
-        assert.ok(answer.body.equals(gz), gzipOnly);
-      }
-      assert.strictEqual((await get('bin.wasm')).status, 404, 'no coding taken: the plain name is no file');
-      assert.strictEqual((await get('bin.wasm', 'br;q=0, gzip;q=0')).status, 404);
-      // A script with only a Brotli copy: the copy to a client that takes Brotli, the script itself to one that does not.
-      const copy = await get('page.js', 'gzip, deflate, br, zstd');
-      assert.deepStrictEqual([copy.headers['content-encoding'], copy.headers['content-type'], brotliDecompressSync(copy.body).toString()], ['br', 'text/javascript; charset=utf-8', 'plain']);
-      const plain = await get('page.js', 'gzip');
-      assert.deepStrictEqual([plain.headers['content-encoding'], plain.body.toString()], [undefined, 'plain']);
-      // The stored copies by their own names, as stored.
-      for (const [name, bytes] of [['bin.wasm.br', br], ['bin.wasm.gz', gz]] as const) {
-        const stored = await get(name, 'gzip, deflate, br, zstd');
-        assert.deepStrictEqual([stored.status, stored.headers['content-encoding']], [200, undefined], name);
-        assert.ok(stored.body.equals(bytes), name);
-      }
-    } finally {
-      share.dispose();
-    }
-  });
-
-  it('reads Accept-Encoding as HTTP does: a coding with a weight above 0, or "*" when the coding is not named', () => {
-    for (const yes of ['gzip', 'gzip, deflate, br, zstd', 'br;q=1.0, GZIP;q=0.5', '*', 'deflate, *;q=0.1', ['br', 'gzip'], '*;q=0, gzip']) assert.ok(accepts(yes, 'gzip'), String(yes));
-    for (const no of [undefined, '', 'br', 'identity', 'gzip;q=0', 'gzip;q=0.000', 'x-gzip2', 'gzip;q=0, *', '*;q=0']) assert.ok(!accepts(no, 'gzip'), String(no));
-    for (const yes of ['br', 'gzip, deflate, br, zstd', 'BR;q=0.5', '*', 'gzip, *;q=0.1', ['gzip', 'br']]) assert.ok(accepts(yes, 'br'), String(yes));
-    for (const no of [undefined, '', 'gzip, deflate', 'br;q=0', 'brotli', 'br;q=0, *', 'gzip, *;q=0']) assert.ok(!accepts(no, 'br'), String(no));
   });
 
   it('refuses other methods, unknown shares and roots, climbing out of a root, links out of it, and folders', async () => {
@@ -391,7 +284,7 @@ describe('FileRoutes (a page reads through the file server first)', () => {
   it('reads a gzipped file inflated through the server (under its plain name), and as stored once a served read failed', async () => {
     const body = readFileSync(path.join(dir, 'model.onnx'));
     writeFileSync(path.join(dir, 'bin.wasm.gz'), gzipSync(body));
-    const share = files.share([dir]);
+    const share = files.share([dir], [dir]);
     const before = resourceReads.length;
     try {
       const route = [{ from: `${resourceBase}/res/`, to: `${filesBase}${share.prefix}0/` }];
