@@ -111,18 +111,20 @@ const configs = [
 const brotli = promisify(brotliCompress);
 const gzipped = promisify(gzip);
 
-/** Brotli at its smallest (quality 11, a 16 MiB window): seconds for a script, 20–40 s for a binary, once per version. */
+/** Brotli at its smallest (quality 11, a 16 MiB window: seconds for a script, 20–40 s for a binary) and gzip at level 9. */
+const BROTLI = { quality: 11, window: 24 };
+const GZIP_LEVEL = 9;
+
 function brotliCopy(bytes) {
-  return brotli(bytes, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_LGWIN]: 24, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length } });
+  return brotli(bytes, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI.quality, [zlibConstants.BROTLI_PARAM_LGWIN]: BROTLI.window, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length } });
 }
 
-/** gzip at level 9. */
 function gzipCopy(bytes) {
-  return gzipped(bytes, { level: 9 });
+  return gzipped(bytes, { level: GZIP_LEVEL });
 }
 
 /** The copies' settings, part of the cache's key: a change of them compresses the binaries again. */
-const COPY_SETTINGS = 'gzip9-br11w24';
+const COPY_SETTINGS = `gzip${GZIP_LEVEL}-br${BROTLI.quality}w${BROTLI.window}`;
 
 /**
  * Writes each binary gzipped and as Brotli into out/ort/, from a cache kept per onnxruntime-web version (gzip at

@@ -23,7 +23,6 @@ import bpe  # noqa: E402
 import export  # noqa: E402
 import export_family  # noqa: E402
 import models  # noqa: E402
-import onnx_half  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
@@ -45,6 +44,17 @@ def load_from_onnx(mid, path):
     return model
 
 
+def shipped_logits_diff(cfg, exp, first):
+    """The largest difference between the export form's logits for a reference text (a text entry of
+    test/fixtures/reference/<id>.json) and the shipped ones it holds (six significant digits, the first
+    vocabSlice ids)."""
+    with torch.no_grad():
+        logits = exp(*export.example_inputs(cfg, torch.tensor([first["inputIds"]], dtype=torch.int64)))[0]
+    shipped = torch.tensor(first["outputs"]["logits"]["data"]).reshape(first["outputs"]["logits"]["sliceShape"])
+    k = first["outputs"]["logits"]["vocabSlice"][1]
+    return float((logits[..., :k] - shipped).abs().max())
+
+
 def reexport(mid):
     folder = os.path.join(ROOT, "media", "models", mid)
     onnx_path = os.path.join(folder, "model.onnx")
@@ -56,7 +66,7 @@ def reexport(mid):
         step = json.load(f)["checkpointStep"]
     model = load_from_onnx(mid, onnx_path)
     cfg = model.cfg
-    form, specs, _ = export_family.forms(cfg["architecture"])
+    form = export_family.forms(cfg["architecture"])[0]
     exp = form(model)
     exp.eval()
     with torch.no_grad():
@@ -64,25 +74,12 @@ def reexport(mid):
     print("%s: export form vs training module max abs diff %.2e" % (mid, diff), flush=True)
     assert diff < 1e-4, diff
     tok = bpe.Tokenizer.load(os.path.join(folder, "tokenizer.json"))
-    inputs_spec, outputs_spec = specs(cfg)
-    example = export.example_inputs(cfg, torch.tensor([tok.encode(export.REFERENCE_TEXTS[0][1])], dtype=torch.int64))
     # The same weights must give the same logits as the shipped file's reference texts (six significant digits).
     with open(ref_path, encoding="utf-8") as f:
         first = json.load(f)["texts"][0]
-    with torch.no_grad():
-        logits = exp(*export.example_inputs(cfg, torch.tensor([first["inputIds"]], dtype=torch.int64)))[0]
-    shipped = torch.tensor(first["outputs"]["logits"]["data"]).reshape(first["outputs"]["logits"]["sliceShape"])
-    k = first["outputs"]["logits"]["vocabSlice"][1]
-    assert float((logits[..., :k] - shipped).abs().max()) < 1e-4, "the export form does not reproduce the shipped logits"
+    assert shipped_logits_diff(cfg, exp, first) < 1e-4, "the export form does not reproduce the shipped logits"
     written = onnx_path + ".new"
-    with torch.no_grad():
-        torch.onnx.export(exp, example, written, opset_version=export.OPSET, do_constant_folding=False,
-                          input_names=[i["name"] for i in inputs_spec],
-                          output_names=[o["name"] for o in outputs_spec],
-                          dynamic_axes=export.dynamic_axes(inputs_spec, outputs_spec))
-    m = onnx_half.to_half(onnx.load(written))
-    onnx.checker.check_model(m)
-    onnx.save(m, written)
+    inputs_spec, outputs_spec = export.write_onnx(mid, cfg, exp, tok, written)
     os.replace(written, onnx_path)  # only a file that passed the checks takes the shipped one's place
     manifest["description"] = export.DESCRIPTION[mid]
     manifest["inputs"] = [export.schema2_tensor(i, False) for i in inputs_spec]

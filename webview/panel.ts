@@ -14,9 +14,9 @@ import { RELEASE_BEFORE_RUN_BYTES, formatBytes, halfPrecisionNote, heldBytes, ma
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSettings, ModelDescriptor, SelectionSummary } from '../src/core/protocol';
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
+import { fetchedAfterBinary } from '../src/core/ortFiles';
 import { OrtBackends } from './backend';
 import { mark } from './marks';
-import { WORKER_READ_FROM_BYTES } from '../src/core/ortFiles';
 import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
 import { type StartedBackend, takeStarted } from './startedBackend';
 import { FileRoutes } from './fileRoutes';
@@ -93,13 +93,12 @@ class PanelPage {
   }
 
   /**
-   * Downloads a model's files ahead of its load: a model the starter would fetch early (files below
-   * WORKER_READ_FROM_BYTES) once onnxruntime's binary has arrived, as the starter does (earlyFetches.ts says why);
-   * a larger one at once, as its download is what the first command waits for. Not if an analysis began meanwhile
-   * with another model.
+   * Downloads a model's files ahead of its load: a model whose files the starter would fetch early
+   * (fetchedAfterBinary) once onnxruntime's binary has arrived, as the starter does; a larger one at once, as its
+   * download is what the first command waits for. Not if an analysis began meanwhile with another model.
    */
   private prefetchAfterBinary(model: ModelDescriptor): void {
-    const small = model.modelBytes < WORKER_READ_FROM_BYTES && (model.externalDataBytes ?? 0) < WORKER_READ_FROM_BYTES;
+    const small = fetchedAfterBinary(model.modelBytes) && (model.externalDataUri === undefined || fetchedAfterBinary(model.externalDataBytes));
     void ((small && this.ort?.binaryFetched) || Promise.resolve()).then(() => {
       if (!this.current || this.current.modelId === model.manifest.id) this.files.prefetch(model);
     });

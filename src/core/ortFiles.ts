@@ -38,6 +38,14 @@ export function backendStartFiles(ortBaseUri: string, probeModelUri: string, pre
 export const WORKER_READ_FROM_BYTES = 32 * 2 ** 20;
 
 /**
+ * Whether a model file of this size (undefined: not known) is read with a plain fetch on the page, so that a fetch
+ * begun early can stand in for it: fetched once onnxruntime's binary has arrived (earlyFetches.ts says why).
+ */
+export function fetchedAfterBinary(bytes: number | undefined): boolean {
+  return bytes !== undefined && bytes < WORKER_READ_FROM_BYTES;
+}
+
+/**
  * The files of the model a new panel will most likely load first (ModelStore.likelyFirst) that its starter fetches
  * early (webview/earlyFetches.ts), at the URLs the page reads them (served when routes cover them): the tokenizer
  * file, and the model file and its external data when each is known to be smaller than WORKER_READ_FROM_BYTES (the
@@ -46,8 +54,7 @@ export const WORKER_READ_FROM_BYTES = 32 * 2 ** 20;
  * which waited for them.
  */
 export function firstModelFiles(routes: readonly FileRoute[], model: ModelDescriptor): string[] {
-  const small = (bytes: number | undefined) => bytes !== undefined && bytes < WORKER_READ_FROM_BYTES;
-  const uris = [model.tokenizerUri, ...(small(model.modelBytes) ? [model.modelUri] : []), ...(model.externalDataUri && small(model.externalDataBytes) ? [model.externalDataUri] : [])];
+  const uris = [model.tokenizerUri, ...(fetchedAfterBinary(model.modelBytes) ? [model.modelUri] : []), ...(model.externalDataUri && fetchedAfterBinary(model.externalDataBytes) ? [model.externalDataUri] : [])];
   return uris.map((uri) => servedUrlOf(routes, uri) ?? uri);
 }
 
