@@ -6,6 +6,7 @@
 import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib';
 import { dirname, join } from 'node:path';
@@ -129,7 +130,9 @@ const COPY_SETTINGS = `gzip${GZIP_LEVEL}-br${BROTLI.quality}w${BROTLI.window}`;
 /**
  * Writes each binary gzipped and as Brotli into out/ort/, from a cache kept per onnxruntime-web version (gzip at
  * level 9 takes seconds, Brotli at quality 11 tens of seconds: the binaries are compressed side by side, on libuv's
- * threads).
+ * threads). Resolves with each binary's SHA-256 (hex, by file name): the pages keep the binaries they fetched in
+ * the browser's Cache Storage for the next windows, and take a kept one only if its bytes have this digest
+ * (webview/binaryCache.ts).
  */
 async function copyOrtRuntime() {
   const from = join(root, 'node_modules/onnxruntime-web/dist');
@@ -150,6 +153,8 @@ async function copyOrtRuntime() {
     }
     await copyFile(cached, join(to, `${file}${suffix}`));
   })));
+  const digests = await Promise.all(ORT_BINARIES.map(async (file) => [file, createHash('sha256').update(await readFile(join(from, file))).digest('hex')]));
+  return Object.fromEntries(digests);
 }
 
 /**
@@ -170,7 +175,9 @@ async function compressPageFiles() {
 }
 
 await rm(join(root, 'out'), { recursive: true, force: true });
-await copyOrtRuntime();
+// The page bundles know the binaries' digests (webview/globals.d.ts).
+const digests = await copyOrtRuntime();
+configs.find((config) => config.outdir === join(root, 'out/webview')).define = { ORT_BINARY_SHA256: JSON.stringify(digests) };
 const contexts = await Promise.all(configs.map((config) => esbuild.context(config)));
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));

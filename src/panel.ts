@@ -64,9 +64,9 @@ export class AnalysisPanelHost extends Disposable {
     closed: (panel) => {
       if (this.current === panel) this.current = undefined;
     },
-    // A new panel's HTML preloads the binary of this build (webviewHtml.ts): with "auto", the page only learns
-    // which build it runs once it has looked for a WebGPU adapter, and then fetched that binary (0.4 s of a
-    // cold command here).
+    // A new panel's HTML names this build (webviewHtml.ts), whose binary the page reads at once: with "auto", the
+    // page only learns which build it runs once it has looked for a WebGPU adapter, and then fetched that binary
+    // (0.4 s of a cold command here).
     backendReady: (info) => {
       if (info.requested === 'auto' && this.memory?.get(AUTO_CHOSE_KEY) !== info.backend) void Promise.resolve(this.memory?.update(AUTO_CHOSE_KEY, info.backend)).catch(() => undefined);
     },

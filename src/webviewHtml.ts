@@ -8,7 +8,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as vscode from 'vscode';
-import { backendStartFiles, firstModelFiles, startFileUrl } from './core/ortFiles';
+import { backendStartFiles, firstModelFiles, likelyBuild, startFileUrl } from './core/ortFiles';
 import { inlineScript } from './core/inlineScript';
 import { pageResourceTags } from './core/pageResources';
 import type { ModelDescriptor, ViewKind } from './core/protocol';
@@ -67,13 +67,15 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // What the page needs to start onnxruntime before the host answers `ready` (webview/boot.ts).
   const { ortBaseUri, probeModelUri } = ortResources(webview, extensionUri);
   const backend = readSettings().backend;
-  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}" data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
+  // The build whose binary the page reads at once (from the copy it kept, or fetched), before it looks for an adapter.
+  const build = likelyBuild(backend, autoChoseLast);
+  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}"${build ? ` data-likely-build="${build}"` : ''} data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
   // The panel starts its backend as soon as its starter runs (webview/panelStart.ts): the files that takes are
-  // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes (onnxruntime's
-  // gzipped binary under its plain name, which the server sends Brotli- or gzip-encoded). A preload "as fetch" is checked
-  // against connect-src, which allows both.
+  // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes. A preload "as
+  // fetch" is checked against connect-src, which allows both. onnxruntime's binary is not preloaded: the page reads it
+  // from the copy it kept in an earlier window, if any (webview/binaryCache.ts), else fetches it as its starter begins.
   const routes = files?.routes ?? [];
-  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, backend, autoChoseLast).map((uri) => startFileUrl(routes, uri)) : [];
+  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri).map((uri) => startFileUrl(routes, uri)) : [];
   // The files of the model the first command will most likely load: the starter fetches them once the binary has
   // arrived (webview/earlyFetches.ts says why not beside it), at the URLs the page reads them.
   const firstFiles = view === 'panel' && firstModel ? ` data-first-model-files="${escapeHtml(JSON.stringify(firstModelFiles(routes, firstModel)))}"` : '';

@@ -9,6 +9,7 @@
 import type { OrtModule } from '../src/core/engine';
 import { ORT_BINARY, WORKER_SCRIPTS } from '../src/core/ortFiles';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
+import { BinaryCache } from './binaryCache';
 import { FileRoutes } from './fileRoutes';
 import { LogitsWorkerClient } from './logitsClient';
 import { mark } from './marks';
@@ -53,6 +54,10 @@ async function findAdapter(): Promise<{ adapter?: GpuAdapterLike; reason?: strin
 export class OrtBackends {
   /** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
+  /** Binaries on their way (kept or fetched), each taken by the probe that instantiates its build. */
+  private readonly binaries = new Map<'webgpu' | 'wasm', Promise<Uint8Array>>();
+  /** Copies of the binaries fetched from VS Code, by file name, until keepFetchedBinaries() keeps them for later windows. */
+  private readonly fetched = new Map<string, Uint8Array>();
   private binaryEnded: () => void = () => undefined;
   /**
    * Settles once the first probe's binary has arrived or failed (at once when its build needed none): what the
@@ -71,6 +76,7 @@ export class OrtBackends {
   constructor(
     private readonly ortBaseUri: string,
     readonly routes: FileRoutes = new FileRoutes(),
+    private readonly binaryCache = new BinaryCache(),
   ) {
     this.worker = new OrtWorkerClient(new URL(WORKER_SCRIPTS.onnxruntime, ortBaseUri).href, routes);
     this.tokenizers = new TokenizerWorkerClient(new URL(WORKER_SCRIPTS.tokenizer, ortBaseUri).href, routes);
@@ -98,9 +104,18 @@ export class OrtBackends {
     this.logits.dispose();
   }
 
-  /** Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. */
-  async init(requested: BackendPreference, probeModelUri: string): Promise<BackendInfo> {
+  /**
+   * Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. likelyBuild:
+   * the build whose binary to start reading at once (the host's guess for "auto": the build it chose last), before
+   * the adapter is looked for.
+   */
+  async init(requested: BackendPreference, probeModelUri: string, likelyBuild?: 'webgpu' | 'wasm'): Promise<BackendInfo> {
     const started = performance.now();
+    if (likelyBuild && !this.instantiated.has(likelyBuild) && !this.binaries.has(likelyBuild)) {
+      const binary = this.readBinary(likelyBuild);
+      binary.catch(() => undefined); // the probe that takes it reports a failure; an untaken one is dropped
+      this.binaries.set(likelyBuild, binary);
+    }
     // The probe model and the chosen build's binary download side by side.
     const modelBytes = this.routes.fetchBytes(probeModelUri, { what: 'the probe model', code: 'backend-unavailable' });
     modelBytes.catch(() => undefined); // awaited by probe()
@@ -133,17 +148,46 @@ export class OrtBackends {
   }
 
   /**
-   * Starts downloading a build's wasm binary, so that it arrives while other requests are under way
-   * (each webview request can take a while: it goes through VS Code's resource loading); nothing once the
-   * build is running.
+   * Keeps the binaries this page fetched in the browser's Cache Storage (binaryCache.ts), for later pages and
+   * windows to read from there. Called once the page has shown its first result, so that writing 14 MB does not
+   * slow a cold start.
    */
-  private fetchBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
+  async keepFetchedBinaries(): Promise<void> {
+    const fetched = [...this.fetched];
+    this.fetched.clear();
+    for (const [file, bytes] of fetched) await this.binaryCache.write(file, bytes);
+  }
+
+  /** A build's binary, taken once (the probe that instantiates the build takes it); nothing once the build runs. */
+  private takeBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
     if (this.instantiated.has(backend)) return Promise.resolve(undefined);
-    // Shipped gzipped (and as Brotli): the file server's answer is decoded by the browser on the way; through resource loading it
-    // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
-    const binary = this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
-    binary.then(() => mark('binary'), () => undefined);
+    const binary = this.binaries.get(backend) ?? this.readBinary(backend);
+    this.binaries.delete(backend);
     return binary;
+  }
+
+  /**
+   * Reads a build's wasm binary: the copy a page kept, when it has the build's digest (binaryCache.ts), else from
+   * VS Code, so that it arrives while other requests are under way (each webview request can take a while: it
+   * goes through VS Code's resource loading).
+   */
+  private async readBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array> {
+    const file = ORT_BINARY[backend].replace(/\.gz$/, '');
+    try {
+      const kept = await this.binaryCache.read(file);
+      if (kept) {
+        mark('binary');
+        return kept;
+      }
+      // Shipped gzipped (and as Brotli): the file server's answer is decoded by the browser on the way; through resource loading it
+      // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
+      const bytes = await this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
+      mark('binary');
+      if (this.binaryCache.enabled(file)) this.fetched.set(file, bytes.slice()); // the worker takes the bytes themselves
+      return bytes;
+    } finally {
+      this.binaryEnded();
+    }
   }
 
   /**
@@ -151,9 +195,8 @@ export class OrtBackends {
    * session of a build instantiates its wasm binary, fetched here beside the probe model.
    */
   private async probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm'): Promise<void> {
-    const binary = this.fetchBinary(provider);
-    const ended = () => this.binaryEnded();
-    void binary.then(ended, ended);
+    const binary = this.takeBinary(provider);
+    void binary.finally(() => this.binaryEnded()).catch(() => undefined);
     const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
     const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary);
     this.instantiated.add(provider);

@@ -11,15 +11,17 @@ export interface Boot {
   ortBaseUri: string;
   probeModelUri: string;
   backend: BackendPreference;
+  /** The build whose binary the page reads at once, before it looks for an adapter (data-likely-build; see OrtBackends.init). */
+  likelyBuild?: 'webgpu' | 'wasm';
 }
 
 const PREFERENCES: readonly string[] = ['auto', 'webgpu', 'wasm'] satisfies BackendPreference[];
 
 /** The boot attributes of the page's body, or undefined when any is missing or not what is expected. */
 export function bootOf(body: HTMLElement): Boot | undefined {
-  const { ortBase, probeModel, backend } = body.dataset;
+  const { ortBase, probeModel, backend, likelyBuild } = body.dataset;
   if (!ortBase || !probeModel || !backend || !PREFERENCES.includes(backend)) return undefined;
-  return { ortBaseUri: ortBase, probeModelUri: probeModel, backend: backend as BackendPreference };
+  return { ortBaseUri: ortBase, probeModelUri: probeModel, backend: backend as BackendPreference, ...(likelyBuild === 'webgpu' || likelyBuild === 'wasm' ? { likelyBuild } : {}) };
 }
 
 /** A list in a data attribute of the page's body (JSON); none when absent, not JSON, or not a list of such items. */

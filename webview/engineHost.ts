@@ -78,6 +78,7 @@ export class EngineHost {
       this.events.status(info);
       this.slot.engine = new Engine({ provider: info.backend, ort: this.ort.module(info.backend), files: this.files, tokenizers: this.ort.tokenizers, klSums: () => this.ort.logits.sums(), predictRows: this.ort.logits.predictRows });
       this.slot.resolve(this.slot.engine);
+      void this.ort.keepFetchedBinaries(); // for the next pages and windows (binaryCache.ts)
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.events.status(error);

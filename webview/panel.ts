@@ -198,6 +198,7 @@ class PanelPage {
       mark('rendered');
       await nextPaint();
       mark('painted');
+      void this.ort?.keepFetchedBinaries(); // for the next pages and windows, now that the first result is shown
       await view.ready; // "analysed" once the strip holds every token
     } catch (err) {
       this.fail(err, selection, id);
@@ -323,7 +324,7 @@ class PanelPage {
   }
 
   /** initialising: the initialisation for this preference when it is already under way (the HTML's starter began it). */
-  private async startBackend(ort: OrtBackends, probeModelUri: string, preference: LensSettings['backend'], initialising?: Promise<BackendInfo>): Promise<void> {
+  private async startBackend(ort: OrtBackends, probeModelUri: string, preference: LensSettings['backend'], initialising?: Promise<BackendInfo>, likelyBuild?: 'webgpu' | 'wasm'): Promise<void> {
     if (this.backendRequested === preference) {
       return;
     }
@@ -340,7 +341,7 @@ class PanelPage {
     replace(this.backendSlot, backendView('loading'));
     if (!firstStart && this.current) void this.analyse(this.current.selection, this.current.modelId);
     try {
-      const info = await (initialising ?? ort.init(preference, probeModelUri));
+      const info = await (initialising ?? ort.init(preference, probeModelUri, likelyBuild));
       if (this.backendRequested !== preference) {
         return; // A newer setting superseded this initialisation.
       }
@@ -413,7 +414,7 @@ class PanelPage {
     void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.prefetchAfterBinary(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     // The HTML's starter (panelStart.ts) has usually begun it already, from the same boot attributes; else it begins here.
     const backendStarted = boot
-      ? this.startBackend((this.ort = this.started?.ort ?? new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend, this.started?.info)
+      ? this.startBackend((this.ort = this.started?.ort ?? new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend, this.started?.info, boot.likelyBuild)
       : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');

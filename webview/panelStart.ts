@@ -1,5 +1,5 @@
 // Why: the panel's starter, inlined in its HTML (webviewHtml.ts) so that it runs as soon as the HTML is parsed,
-// without a request: it starts onnxruntime (its worker, the binary the HTML preloads, the probe) while the panel's
+// without a request: it starts onnxruntime (its worker, the binary of the build the HTML names, the probe) while the panel's
 // script is still on its way, and leaves the started backend for it (startedBackend.ts); once the binary has
 // arrived it fetches the likely first model's files (earlyFetches.ts), for the page's reads to take. It does nothing else;
 // anything that fails here is left to the panel's script, which starts the backend itself when none was left.
@@ -17,7 +17,7 @@ if (boot) {
   startForPanel(() => {
     try {
       const ort = new OrtBackends(boot.ortBaseUri, new FileRoutes(fileRoutesOf(document.body)));
-      const info = ort.init(boot.backend, boot.probeModelUri);
+      const info = ort.init(boot.backend, boot.probeModelUri, boot.likelyBuild);
       info.catch(() => undefined); // the panel's script reports it
       // The likely first model's files, once the binary, which the backend waits for, has arrived.
       const firstModelFiles = firstModelFilesOf(document.body);

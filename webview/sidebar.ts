@@ -103,6 +103,7 @@ class ComparePage {
       const promise = ort.init(preference, initial.probeModelUri).then(
         (info) => {
           replace(this.backendSlot, backendView(info));
+          void ort.keepFetchedBinaries(); // for the next pages and windows (binaryCache.ts)
           return { engine: new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.logits.sums(), predictRows: ort.logits.predictRows }), info };
         },
         (err: unknown) => {

@@ -4,7 +4,7 @@
 // script is still loading, and the page's fetches of the same URLs take those answers.
 
 import type { BackendPreference, FileRoute, ModelDescriptor } from './protocol';
-import { servedInflatedUrlOf, servedUrlOf } from './servedUrl';
+import { servedUrlOf } from './servedUrl';
 
 /** The wasm binary each onnxruntime build runs, gzipped (esbuild.mjs writes them to out/ort/). */
 export const ORT_BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
@@ -19,15 +19,19 @@ export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenize
 export const DOWNLOAD_WORKER_SCRIPT = '../webview/downloadWorker.js';
 
 /**
- * What a page fetches first to start a backend: the workers' scripts, the probe model, and the binary of
- * the build the preference names. With "auto" the page chooses the build by the WebGPU adapter it finds: the
- * binary named is that of the build "auto" chose last on this machine (autoChoseLast), if any.
+ * What a page's HTML preloads to start a backend: the workers' scripts and the probe model. Not the binary: the page
+ * may have kept it from an earlier window (webview/binaryCache.ts), so it reads it itself (likelyBuild says which).
  */
-export function backendStartFiles(ortBaseUri: string, probeModelUri: string, preference: BackendPreference, autoChoseLast?: keyof typeof ORT_BINARY): string[] {
-  const files = [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
-  const build = preference === 'auto' ? autoChoseLast : preference;
-  if (build) files.push(`${ortBaseUri}${ORT_BINARY[build]}`);
-  return files;
+export function backendStartFiles(ortBaseUri: string, probeModelUri: string): string[] {
+  return [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
+}
+
+/**
+ * The build whose binary a page starts reading at once: the one the preference names, or with "auto" (the page
+ * chooses by the WebGPU adapter it finds) the build "auto" chose last on this machine (autoChoseLast), if any.
+ */
+export function likelyBuild(preference: BackendPreference, autoChoseLast?: keyof typeof ORT_BINARY): keyof typeof ORT_BINARY | undefined {
+  return preference === 'auto' ? autoChoseLast : preference;
 }
 
 /**
@@ -58,11 +62,7 @@ export function firstModelFiles(routes: readonly FileRoute[], model: ModelDescri
   return uris.map((uri) => servedUrlOf(routes, uri) ?? uri);
 }
 
-/**
- * The URL a page fetches one of those files at (and its HTML preloads): its served URL when routes cover it,
- * onnxruntime's gzipped binary under its plain name (the server sends it, or its Brotli copy, encoded: servedInflatedUrlOf);
- * else the URI itself.
- */
+/** The URL a page fetches one of those files at (and its HTML preloads): its served URL when routes cover it, else the URI itself. */
 export function startFileUrl(routes: readonly FileRoute[], uri: string): string {
-  return (uri.endsWith('.gz') ? servedInflatedUrlOf(routes, uri) : servedUrlOf(routes, uri)) ?? uri;
+  return servedUrlOf(routes, uri) ?? uri;
 }

@@ -15,7 +15,7 @@ import { BACKENDS, screenshots, installedExtension, useSession } from './session
 import { describeCompareView } from './compare.mjs';
 import { describeRnnViews } from './rnn.mjs';
 import { describeViews } from './views.mjs';
-import { goToLine, quickOpen, runCommand, statusSelection, webviewFrame } from './workbench.mjs';
+import { goToLine, quickOpen, runCommand, statusSelection, webviewContentFrame, webviewFrame } from './workbench.mjs';
 
 const COMMAND_TITLE = 'Attention Lens: Visualize attention on selection';
 
@@ -133,9 +133,8 @@ describe('the packaged extension in VS Code (code-server)', function () {
 
       // A suite of its own, so that it runs after the suites above (a suite's own tests run before its children).
       if (!backend.settings['attentionLens.backend']) describe('a new panel in the same profile', function () {
-        it('preloads the binary of the build the "auto" setting chose before', async function () {
-          const { page } = session;
-          this.timeout(180_000);
+        /** Closes every editor, selects a line of sample.ts and runs the command: the new panel's frame, once its backend is ready. */
+        async function newPanel(page) {
           await runCommand(page, 'View: Close All Editor Groups');
           await quickOpen(page, 'sample.ts');
           await goToLine(page, firstLine);
@@ -144,21 +143,77 @@ describe('the packaged extension in VS Code (code-server)', function () {
           await runCommand(page, COMMAND_TITLE);
           const panel = await webviewFrame(page, 'panel');
           await panel.locator('[data-testid=backend][data-state=ready]').waitFor({ timeout: 90_000 });
-          // The first panel of this profile chose WebAssembly; the host remembered it and this panel's HTML
-          // preloaded that binary (src/panel.ts, autoChoseLast), which the page's own fetch then took.
-          const binaries = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
-          assert.deepEqual(binaries, [['ort-wasm-simd-threaded.wasm.gz', 'link']]);
+          return panel;
+        }
+        /** The binaries the panel's page fetched: [file, initiator]. */
+        const binariesFetched = (panel) => panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
+        /** The binaries kept in the browser's Cache Storage, once the page has kept one (webview/binaryCache.ts): [file, bytes]. */
+        async function keptBinaries(page) {
+          const frame = await webviewContentFrame(page, 'panel');
+          await frame.waitForFunction(async () => (await (await caches.open('attention-lens-onnxruntime')).keys()).length > 0, undefined, { timeout: 60_000 });
+          return frame.evaluate(async () => {
+            const cache = await caches.open('attention-lens-onnxruntime');
+            return Promise.all((await cache.keys()).map(async (request) => [new URL(request.url).pathname.split('/').pop(), (await (await cache.match(request)).arrayBuffer()).byteLength]));
+          });
+        }
+        const installedBinary = () => {
+          const installed = readdirSync(extensionsDir()).find((entry) => entry.includes('attention-lens'));
+          return gunzipSync(readFileSync(join(extensionsDir(), installed, 'out/ort/ort-wasm-simd-threaded.wasm.gz')));
+        };
+
+        it('kept the binary the first panel fetched, and reads it from there: nothing fetched', async function () {
+          const { page } = session;
+          this.timeout(180_000);
+          // The first panel fetched the binary (gzipped, through resource loading) and, once it had painted, kept it
+          // inflated for later pages (webview/binaryCache.ts).
+          assert.deepEqual(await keptBinaries(page), [['ort-wasm-simd-threaded.wasm', installedBinary().length]]);
+          const panel = await newPanel(page);
+          assert.deepEqual(await binariesFetched(panel), [], 'the binary came from the copy kept');
           // The models were checked before, so the host named the first model's files in the HTML, and the starter
           // fetched them once the binary had arrived (webview/earlyFetches.ts); the analysis's reads took those answers.
           const named = await panel.locator('body').evaluate(() => JSON.parse(document.body.dataset.firstModelFiles ?? '[]').map((url) => url.split('/').slice(-2).join('/')));
           assert.equal(named.length, 2, `the tokenizer and the model file: ${named.join(', ')}`);
           await panel.locator('[data-testid=tab-heatmap][active]').waitFor({ timeout: 90_000 });
           const fetched = await panel.locator('body').evaluate(() => {
-            const entries = performance.getEntriesByType('resource');
-            const binaryEnd = Math.min(...entries.filter((e) => /\.wasm(\.gz)?$/.test(e.name)).map((e) => e.responseEnd));
-            return entries.filter((e) => /\/(model\.onnx|tokenizer\.json)$/.test(e.name)).map((e) => [e.name.split('/').slice(-2).join('/'), e.initiatorType, e.startTime >= binaryEnd]);
+            const binaryAt = performance.getEntriesByName('lens:binary')[0]?.startTime ?? Infinity;
+            return performance.getEntriesByType('resource').filter((e) => /\/(model\.onnx|tokenizer\.json)$/.test(e.name)).map((e) => [e.name.split('/').slice(-2).join('/'), e.initiatorType, e.startTime >= binaryAt]);
           });
           assert.deepEqual(fetched.sort(), named.sort().map((file) => [file, 'fetch', true]), 'each named file fetched once, after the binary');
+          // The first panel of this profile chose WebAssembly; the host remembered it and named that build in this
+          // panel's HTML (src/panel.ts, autoChoseLast), whose binary the page read before it looked for an adapter.
+          assert.equal(await panel.locator('body').getAttribute('data-likely-build'), 'wasm');
+        });
+
+        it('fetches the binary again when the copy kept is not the build\'s, says so, and keeps the right one', async function () {
+          const { page } = session;
+          this.timeout(180_000);
+          const frame = await webviewContentFrame(page, 'panel');
+          // Another page of this origin (or a damaged disk) left other bytes under the key.
+          const key = await frame.evaluate(async () => {
+            const cache = await caches.open('attention-lens-onnxruntime');
+            const [request] = await cache.keys();
+            await cache.put(request, new Response(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]), { headers: { 'Content-Type': 'application/wasm' } }));
+            return request.url;
+          });
+          const warnings = [];
+          const onConsole = (m) => m.type() === 'warning' && warnings.push(m.text());
+          page.on('console', onConsole);
+          try {
+            const panel = await newPanel(page);
+            assert.deepEqual(await binariesFetched(panel), [['ort-wasm-simd-threaded.wasm.gz', 'fetch']], 'fetched through resource loading, once');
+            const sha256 = new URL(key).searchParams.get('sha256');
+            assert.ok(
+              warnings.some((w) => w.startsWith("The kept copy of onnxruntime's binary ort-wasm-simd-threaded.wasm was not the build's (SHA-256 ") && w.includes(', 8 bytes; expected ') && w.includes(sha256)),
+              `a warning names the file, what was found and what was expected: ${warnings.join(' | ')}`,
+            );
+            await panel.locator('[data-testid=tab-heatmap][active]').waitFor({ timeout: 90_000 });
+          } finally {
+            page.off('console', onConsole);
+          }
+          // Kept again, the build's bytes this time.
+          const frameAfter = await webviewContentFrame(page, 'panel');
+          await frameAfter.waitForFunction(async (url) => ((await (await (await caches.open('attention-lens-onnxruntime')).match(url))?.arrayBuffer())?.byteLength ?? 0) > 8, key, { timeout: 60_000 });
+          assert.deepEqual(await keptBinaries(page), [['ort-wasm-simd-threaded.wasm', installedBinary().length]]);
         });
       });
     });
