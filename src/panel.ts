@@ -12,6 +12,7 @@ import type { CompareRun } from './core/compare';
 import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, InfluenceAtParams, ModelDescriptor, SelectionShown, SelectionSummary } from './core/protocol';
 import { checkInfluenceAt } from './core/protocolSchema';
 import { LensError, forLog } from './core/errors';
+import { ORT_BINARY_FILES, type OrtBinaryFile } from './core/ortFiles';
 import { type InfluenceSummary, type TokenInfluence, unpackInfluence } from './core/influence';
 import type { HeldInfluenceSummary } from './influenceStore';
 import { Disposable } from './dispose';
@@ -40,10 +41,16 @@ interface PanelEvents {
   backendReady(info: BackendInfo): void;
   /** The build the "auto" setting chose last on this machine, if it chose one before. */
   autoChoseLast(): 'webgpu' | 'wasm' | undefined;
+  /** Whether the page holds a kept copy of onnxruntime's binary `file` (webview/binaryCache.ts). */
+  binaryKept(file: OrtBinaryFile, kept: boolean): void;
+  /** The binaries the last panel said it holds kept copies of: a new panel's HTML does not preload them. */
+  keptBinaries(): OrtBinaryFile[];
 }
 
 /** globalState key of the build the "auto" backend setting chose last. */
 const AUTO_CHOSE_KEY = 'attentionLens.autoBackendChoseLast';
+/** globalState key of the binaries the last panel said it holds kept copies of. */
+const KEPT_BINARIES_KEY = 'attentionLens.keptBinaries';
 
 /** Owns the analysis panel (at most one at a time), brings it back after a reload, and fires its events. */
 export class AnalysisPanelHost extends Disposable {
@@ -74,6 +81,14 @@ export class AnalysisPanelHost extends Disposable {
       const build = this.memory?.get<string>(AUTO_CHOSE_KEY);
       return build === 'webgpu' || build === 'wasm' ? build : undefined;
     },
+    binaryKept: (file, kept) => {
+      const now = new Set(this.keptBinaries());
+      if (now.has(file) === kept) return;
+      if (kept) now.add(file);
+      else now.delete(file);
+      void Promise.resolve(this.memory?.update(KEPT_BINARIES_KEY, [...now])).catch(() => undefined);
+    },
+    keptBinaries: () => this.keptBinaries(),
   };
 
   /** memory: where the host keeps what it learnt between windows (the extension's globalState). */
@@ -94,6 +109,12 @@ export class AnalysisPanelHost extends Disposable {
         },
       }),
     );
+  }
+
+  /** The binaries the last panel said it holds kept copies of (what globalState holds, checked). */
+  private keptBinaries(): OrtBinaryFile[] {
+    const kept = this.memory?.get<unknown>(KEPT_BINARIES_KEY);
+    return Array.isArray(kept) ? ORT_BINARY_FILES.filter((file) => kept.includes(file)) : [];
   }
 
   /** The open panel, if any. */
@@ -187,6 +208,7 @@ export class AnalysisPanel extends Disposable {
           `Panel backend: ${info.backend}${info.adapter ? ` (${forLog(info.adapter)})` : ''}${info.fallbackReason ? `; WebGPU not used: ${forLog(info.fallbackReason)}` : ''}; ` +
             `onnxruntime-web ${forLog(info.ortVersion)}, ready in ${Math.round(info.initMs)} ms`,
         );
+    this.register(endpoint.onNotification('binaryKept', ({ file, kept }) => events.binaryKept(file, kept)));
         this.backendWaiters.splice(0).forEach((resolve) => resolve(info));
       }),
     );
@@ -267,7 +289,7 @@ export class AnalysisPanel extends Disposable {
     let firstModel: ModelDescriptor | undefined;
     if (first) void store.likelyFirst(webview, first.modelId).then((model) => (firstModel = model), () => undefined);
     void Promise.all([files.ready, readPanelStarter(extensionUri)]).then(([served, starter]) => {
-      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), starter, firstModel });
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), keptBinaries: events.keptBinaries(), starter, firstModel });
     });
   }
 

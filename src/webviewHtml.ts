@@ -39,8 +39,10 @@ export async function readPanelStarter(extensionUri: vscode.Uri): Promise<string
 
 /** What only the panel's HTML carries. */
 export interface PanelStart {
-  /** The build the "auto" backend setting chose last (the panel's HTML preloads its binary). */
+  /** The build the "auto" backend setting chose last (the panel's HTML names it: the page reads its binary at once). */
   autoChoseLast?: 'webgpu' | 'wasm';
+  /** The binaries the last panel said it holds kept copies of (webview/binaryCache.ts): not preloaded. */
+  keptBinaries?: readonly string[];
   /** The panel's starter script (readPanelStarter), run as soon as the HTML is parsed. */
   starter?: string;
   /** The model its first command will most likely load (ModelStore.likelyFirst): the starter fetches its small files early. */
@@ -52,7 +54,7 @@ export interface PanelStart {
  * panel: what the panel's page starts with (the panel view only).
  */
 export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles, panel: PanelStart = {}): string {
-  const { autoChoseLast, starter, firstModel } = panel;
+  const { autoChoseLast, keptBinaries, starter, firstModel } = panel;
   const nonce = randomBytes(16).toString('base64');
   const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'webview', ...parts));
   const csp = [
@@ -71,11 +73,12 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   const build = likelyBuild(backend, autoChoseLast);
   const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}"${build ? ` data-likely-build="${build}"` : ''} data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
   // The panel starts its backend as soon as its starter runs (webview/panelStart.ts): the files that takes are
-  // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes. A preload "as
-  // fetch" is checked against connect-src, which allows both. onnxruntime's binary is not preloaded: the page reads it
-  // from the copy it kept in an earlier window, if any (webview/binaryCache.ts), else fetches it as its starter begins.
+  // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes (onnxruntime's
+  // gzipped binary under its plain name, which the server sends Brotli- or gzip-encoded). A preload "as fetch" is
+  // checked against connect-src, which allows both. The binary is not preloaded when the page keeps a copy of it
+  // (webview/binaryCache.ts), which its starter reads instead.
   const routes = files?.routes ?? [];
-  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri).map((uri) => startFileUrl(routes, uri)) : [];
+  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, build, keptBinaries).map((uri) => startFileUrl(routes, uri)) : [];
   // The files of the model the first command will most likely load: the starter fetches them once the binary has
   // arrived (webview/earlyFetches.ts says why not beside it), at the URLs the page reads them.
   const firstFiles = view === 'panel' && firstModel ? ` data-first-model-files="${escapeHtml(JSON.stringify(firstModelFiles(routes, firstModel)))}"` : '';

@@ -7,7 +7,7 @@
 // backend uses the plain build, the binary onnxruntime-web runs in Node, which npm run bench measures.
 
 import type { OrtModule } from '../src/core/engine';
-import { ORT_BINARY, WORKER_SCRIPTS } from '../src/core/ortFiles';
+import { ORT_BINARY, type OrtBinaryFile, WORKER_SCRIPTS, binaryFileOf } from '../src/core/ortFiles';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { BinaryCache } from './binaryCache';
 import { FileRoutes } from './fileRoutes';
@@ -57,7 +57,10 @@ export class OrtBackends {
   /** Binaries on their way (kept or fetched), each taken by the probe that instantiates its build. */
   private readonly binaries = new Map<'webgpu' | 'wasm', Promise<Uint8Array>>();
   /** Copies of the binaries fetched from VS Code, by file name, until keepFetchedBinaries() keeps them for later windows. */
-  private readonly fetched = new Map<string, Uint8Array>();
+  private readonly fetched = new Map<OrtBinaryFile, Uint8Array>();
+  /** Whether the page holds a kept copy of each binary it read (onBinaryKept). */
+  private readonly kept = new Map<OrtBinaryFile, boolean>();
+  private readonly keptListeners: Array<(file: OrtBinaryFile, kept: boolean) => void> = [];
   private binaryEnded: () => void = () => undefined;
   /**
    * Settles once the first probe's binary has arrived or failed (at once when its build needed none): what the
@@ -155,7 +158,22 @@ export class OrtBackends {
   async keepFetchedBinaries(): Promise<void> {
     const fetched = [...this.fetched];
     this.fetched.clear();
-    for (const [file, bytes] of fetched) await this.binaryCache.write(file, bytes);
+    for (const [file, bytes] of fetched) if (await this.binaryCache.write(file, bytes)) this.keptNow(file, true);
+  }
+
+  /**
+   * Calls listener with whether the page holds a kept copy of each binary it has read, now and as that changes (the
+   * panel tells its host, whose next panel's HTML then preloads the binary only when none is kept: src/panel.ts).
+   */
+  onBinaryKept(listener: (file: OrtBinaryFile, kept: boolean) => void): void {
+    this.keptListeners.push(listener);
+    for (const [file, kept] of this.kept) listener(file, kept);
+  }
+
+  private keptNow(file: OrtBinaryFile, kept: boolean): void {
+    if (this.kept.get(file) === kept) return;
+    this.kept.set(file, kept);
+    for (const listener of this.keptListeners) listener(file, kept);
   }
 
   /** A build's binary, taken once (the probe that instantiates the build takes it); nothing once the build runs. */
@@ -172,9 +190,10 @@ export class OrtBackends {
    * goes through VS Code's resource loading).
    */
   private async readBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array> {
-    const file = ORT_BINARY[backend].replace(/\.gz$/, '');
+    const file = binaryFileOf(backend);
     try {
       const kept = await this.binaryCache.read(file);
+      this.keptNow(file, !!kept);
       if (kept) {
         mark('binary');
         return kept;

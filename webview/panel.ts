@@ -438,6 +438,8 @@ class PanelPage {
     });
     if (first) this.prefetchAfterBinary(first); // the panel opens to analyse: download while the backend starts
     const ort = (this.ort ??= new OrtBackends(state.ortBaseUri, this.routes));
+    // Whether this page holds a kept copy of onnxruntime's binary: the host's next panel preloads it only when none is.
+    ort.onBinaryKept((file, kept) => host.notify('binaryKept', { file, kept }));
     await backendStarted;
     await this.startBackend(ort, state.probeModelUri, state.settings.backend); // nothing if the setting is the one started with
   }

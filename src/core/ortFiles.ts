@@ -4,10 +4,19 @@
 // script is still loading, and the page's fetches of the same URLs take those answers.
 
 import type { BackendPreference, FileRoute, ModelDescriptor } from './protocol';
-import { servedUrlOf } from './servedUrl';
+import { servedInflatedUrlOf, servedUrlOf } from './servedUrl';
 
 /** The wasm binary each onnxruntime build runs, gzipped (esbuild.mjs writes them to out/ort/). */
 export const ORT_BINARY = { webgpu: 'ort-wasm-simd-threaded.asyncify.wasm.gz', wasm: 'ort-wasm-simd-threaded.wasm.gz' } as const;
+
+/** The binaries' own names (a page keeps them inflated, under these: webview/binaryCache.ts). */
+export const ORT_BINARY_FILES = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm'] as const;
+export type OrtBinaryFile = (typeof ORT_BINARY_FILES)[number];
+
+/** A build's binary's own name. */
+export function binaryFileOf(build: keyof typeof ORT_BINARY): OrtBinaryFile {
+  return ORT_BINARY[build].replace(/\.gz$/, '') as OrtBinaryFile;
+}
 
 /** The workers' scripts, relative to onnxruntime's folder out/ort/ (they are built beside the pages', out/webview/). */
 export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenizer: '../webview/tokenizerWorker.js', logits: '../webview/logitsWorker.js' } as const;
@@ -19,11 +28,14 @@ export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenize
 export const DOWNLOAD_WORKER_SCRIPT = '../webview/downloadWorker.js';
 
 /**
- * What a page's HTML preloads to start a backend: the workers' scripts and the probe model. Not the binary: the page
- * may have kept it from an earlier window (webview/binaryCache.ts), so it reads it itself (likelyBuild says which).
+ * What a page's HTML preloads to start a backend: the workers' scripts, the probe model and the binary of the build
+ * it will likely run (likelyBuild), unless the page keeps a copy of that binary from an earlier page (kept: the
+ * binaries the page said it holds, webview/binaryCache.ts), which it reads instead: fetching it would be for nothing.
  */
-export function backendStartFiles(ortBaseUri: string, probeModelUri: string): string[] {
-  return [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
+export function backendStartFiles(ortBaseUri: string, probeModelUri: string, build?: keyof typeof ORT_BINARY, kept: readonly string[] = []): string[] {
+  const files = [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
+  if (build && !kept.includes(binaryFileOf(build))) files.push(`${ortBaseUri}${ORT_BINARY[build]}`);
+  return files;
 }
 
 /**
@@ -62,7 +74,11 @@ export function firstModelFiles(routes: readonly FileRoute[], model: ModelDescri
   return uris.map((uri) => servedUrlOf(routes, uri) ?? uri);
 }
 
-/** The URL a page fetches one of those files at (and its HTML preloads): its served URL when routes cover it, else the URI itself. */
+/**
+ * The URL a page fetches one of those files at (and its HTML preloads): its served URL when routes cover it,
+ * onnxruntime's gzipped binary under its plain name (the server sends it, or its Brotli copy, encoded:
+ * servedInflatedUrlOf); else the URI itself.
+ */
 export function startFileUrl(routes: readonly FileRoute[], uri: string): string {
-  return servedUrlOf(routes, uri) ?? uri;
+  return (uri.endsWith('.gz') ? servedInflatedUrlOf(routes, uri) : servedUrlOf(routes, uri)) ?? uri;
 }

@@ -7,6 +7,7 @@ import type { CompareRun } from './compare';
 import type { ErrorPayload } from './errors';
 import type { InfluenceMetric, PackedInfluenceSummary, TokenInfluence } from './influence';
 import type { ModelManifest } from './manifest';
+import type { OrtBinaryFile } from './ortFiles';
 import type { RequestSpec } from './rpc';
 
 /** Which webview is talking. */
@@ -294,6 +295,11 @@ export interface WebviewNotifications {
   error: ErrorPayload & { source: string };
   /** The inference backend is initialised (or failed to, with an error). */
   backendReady: BackendInfo;
+  /**
+   * Whether the page holds a copy of onnxruntime's binary `file` kept from an earlier page (webview/binaryCache.ts):
+   * it read one, or kept the one it fetched (kept), or found none (so the next panel's HTML preloads it).
+   */
+  binaryKept: { file: OrtBinaryFile; kept: boolean };
   /** An analysis finished and is displayed. */
   analysisDone: AnalysisDone;
   /** Per-token top influencers of the current analysis, for editor hovers and decorations (small lists, packed). */

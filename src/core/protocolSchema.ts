@@ -10,6 +10,7 @@
 
 import { ERROR_CODES } from './errors';
 import { INFLUENCE_METRICS, type InfluenceLink, type PackedInfluenceSummary, type TokenInfluence } from './influence';
+import { ORT_BINARY_FILES } from './ortFiles';
 import type { WebviewNotifications, WebviewRequests } from './protocol';
 
 /** Longest URI a webview may name (the host's own URIs are far shorter). */
@@ -317,6 +318,7 @@ export const WEBVIEW_NOTIFICATION_SCHEMAS: { readonly [K in keyof WebviewNotific
     fallbackReason: optional(text(4000)),
     initMs: MS,
   }),
+  binaryKept: obj({ file: oneOf(ORT_BINARY_FILES), kept: bool }),
   analysisDone: obj({
     uri: URI,
     version: VERSION,

@@ -10,7 +10,7 @@
 // Then, with --occlusion-ab N, occlusion per model, and masked predictions per masked model, in N fresh windows of
 // this build (and of --against's, alternating): vscode-occlusion.mjs.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
-//   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--cold-network <Mbit/s>,<ms>] [--cold-file-ext .ts|.txt] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
+//   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--cold-network <Mbit/s>,<ms>] [--cold-profile fresh|used] [--cold-file-ext .ts|.txt] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
 //   [--scale-file-server on|off|both] [--occlusion-ab 0] [--occlusion-tokens 256] [--occlusion-models transformer,window,linear,mamba,elman,gru,lstm] [--masked-models encoder]
 
 import { spawnSync } from 'node:child_process';
@@ -46,12 +46,23 @@ const ms = (v) => (v === undefined ? '–' : `${v < 100 ? v.toFixed(1) : Math.ro
  * file server and without it (attentionLens.fileServer "off": VS Code's resource loading); with --against, this
  * build and another VSIX. Returns [{ arm, ms, page, binary, model }] (when the page's document started; the two files' fetch times).
  */
-async function coldAB(arms, file, runs, settleMs, network) {
+async function coldAB(arms, file, runs, settleMs, network, profile) {
   const results = [];
   for (let i = 0; i < 2 * runs; i++) {
     const arm = arms[i % 2];
     const window = await openWindow(`cold-${i % 2}`, arm.extensionsDir, [file], { 'attentionLens.backend': COLD_BACKEND, ...arm.settings }, false);
     await selectFile(window.page, file.name, file.text.length);
+    // --cold-profile used: the window's first command first, then a new window of the same profile (the page reloaded:
+    // a new extension host, language server and webview), as a person's next day; the command timed is that window's
+    // first. What the browser kept from the first (Cache Storage: webview/binaryCache.ts) is there for it.
+    if (profile === 'used') {
+      const first = await timeCommand(window.page, null, 0);
+      window.kept = await keptOnceIdle(first.frame);
+      await runCommand(window.page, 'View: Close All Editors'); // the panel is not restored: the window opens as a person's would
+      await window.page.reload();
+      await waitForWorkbench(window.page);
+      await selectFile(window.page, file.name, file.text.length);
+    }
     // --settle-ms: a person reads the file for a while before the first command (meanwhile the language server its
     // opening started, TypeScript's for this file, loads its project: 1.4–1.9 s of CPU in a cold command pressed at
     // once); 0 (the default) presses at once.
@@ -77,11 +88,33 @@ async function coldAB(arms, file, runs, settleMs, network) {
     // Each window's steps (webview/marks.ts), so that windows that differ by hundreds of ms say where they differ.
     const { marks } = await cold.frame.evaluate(stepTimes);
     const steps = Object.entries(marks).sort((x, y) => x[1] - y[1]).map(([step, at]) => `${step} ${Math.round(at - start)}`).join(' · ');
-    results.push({ arm, ms: cold.ms - offset, page: documentStart - start, binary: took(/\.wasm(\.gz)?$/), model: took(/model\.onnx$/), steps });
+    const binary = took(/\.wasm(\.gz)?$/) || (window.kept ? `none fetched (kept: ${window.kept})` : 'none fetched');
+    results.push({ arm, ms: cold.ms - offset, page: documentStart - start, binary, model: took(/model\.onnx$/), steps });
     harness.log(`cold command, ${arm.label}: ${ms(cold.ms - offset)} (page ${ms(documentStart - start)}; binary ${results.at(-1).binary}; model ${results.at(-1).model})`);
     await window.close();
   }
   return results;
+}
+
+/**
+ * What the page keeps in Cache Storage once its first command is done (webview/binaryCache.ts): "file (bytes)"s, or
+ * '' for a build that keeps nothing. Waits until the page is idle and has kept something, for at most 10 s (the same
+ * in both arms, so that their second windows open as long after their first).
+ */
+async function keptOnceIdle(frame) {
+  await frame.evaluate(untilIdle);
+  const deadline = Date.now() + 10_000;
+  const kept = () => frame.evaluate(async () => {
+    const cache = await caches.open('attention-lens-onnxruntime');
+    return (await Promise.all((await cache.keys()).map(async (r) => `${new URL(r.url).pathname.split('/').pop()} (${(await (await cache.match(r)).arrayBuffer()).byteLength} bytes)`))).join(', ');
+  });
+  let found = await kept();
+  while (!found && Date.now() < deadline) {
+    await frame.waitForTimeout(250); // Cache Storage has no change events to wait for
+    found = await kept();
+  }
+  if (Date.now() < deadline) await frame.waitForTimeout(deadline - Date.now());
+  return found;
 }
 
 async function benchBackend(name, extensionsDir, files) {
@@ -272,11 +305,13 @@ try {
     const [mbit, latencyMs = 0] = networkOption ? networkOption.split(',').map(Number) : [];
     if (networkOption && !(mbit > 0 && latencyMs >= 0)) throw new Error(`--cold-network takes <Mbit/s>,<ms> (say 50,20), not "${networkOption}"`);
     const network = networkOption ? { mbit, latencyMs } : undefined;
-    const runs = await coldAB(arms, coldFile, coldRuns, settleMs, network);
+    const profile = option('--cold-profile', 'fresh');
+    if (!['fresh', 'used'].includes(profile)) throw new Error(`--cold-profile takes fresh or used, not "${profile}"`);
+    const runs = await coldAB(arms, coldFile, coldRuns, settleMs, network, profile);
     const of = (arm) => runs.filter((r) => r.arm === arm);
     const [a, b] = arms.map(of);
     const width = Math.max(...arms.map((arm) => arm.label.length));
-    console.log(`\nCold command → heatmap painted (backend setting ${COLD_BACKEND}, ${files[0].tokens} tokens, a fresh window each, alternating, ${coldFile.name}${settleMs ? `, the command ${settleMs} ms after the file was opened and selected` : ''}${network ? `, the network held to ${network.mbit} Mbit/s and ${network.latencyMs} ms` : ''}): ${arms[0].label} against ${arms[1].label}`);
+    console.log(`\nCold command → heatmap painted (backend setting ${COLD_BACKEND}, ${files[0].tokens} tokens, ${profile === 'used' ? "a fresh window each, timed in the profile's second window (--cold-profile used)" : 'a fresh window each'}, alternating, ${coldFile.name}${settleMs ? `, the command ${settleMs} ms after the file was opened and selected` : ''}${network ? `, the network held to ${network.mbit} Mbit/s and ${network.latencyMs} ms` : ''}): ${arms[0].label} against ${arms[1].label}`);
     for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} median ${ms(median(list.map((r) => r.ms)))} (${list.map((r) => ms(r.ms)).join(', ')})`);
     console.log(`  ratio (${arms[1].label} / ${arms[0].label}): ${(median(b.map((r) => r.ms)) / median(a.map((r) => r.ms))).toFixed(2)}×`);
     // VS Code's part (key press → the webview's document started) and the page's (that → painted), each arm's medians.

@@ -14,7 +14,7 @@ import { gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, firstModelFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
+import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, firstModelFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
 import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
 import { FileServer, contentTypeOf } from '../../src/fileServer';
@@ -219,23 +219,30 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     const ortBase = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/out/ort/';
     const probe = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/probe.onnx';
     const page = new FileRoutes(routes);
-    // What the host writes: each file through the routes (startFileUrl, as webviewHtml.ts does).
-    const preloaded = backendStartFiles(ortBase, probe).map((uri) => startFileUrl(routes, uri));
+    // What the host writes: each file through the routes (startFileUrl, as webviewHtml.ts does), for a preference,
+    // what "auto" chose last, and the binaries the page keeps copies of.
+    const preloaded = (preference: 'auto' | 'wasm' | 'webgpu', autoLast?: 'webgpu' | 'wasm', kept: string[] = []) => backendStartFiles(ortBase, probe, likelyBuild(preference, autoLast), kept).map((uri) => startFileUrl(routes, uri));
     // What the page fetches: OrtBackends resolves the workers' scripts against the base, then maps each URL.
-    const fetched = [...Object.values(WORKER_SCRIPTS).map((script) => page.servedUrl(new URL(script, ortBase).href)), page.servedUrl(probe)];
-    assert.deepStrictEqual(preloaded, fetched);
-    assert.deepStrictEqual(preloaded, ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx']);
-    assert.ok(!preloaded.some((url) => /\.wasm/.test(url)), 'no binary: the page may have kept it (webview/binaryCache.ts)');
-    assert.deepStrictEqual(backendStartFiles(ortBase, probe).map((uri) => startFileUrl([], uri)), backendStartFiles(ortBase, probe), 'without routes: the URIs');
-    // The build whose binary the page reads at once: the one set, else the one "auto" chose last, else none (the adapter decides).
-    assert.strictEqual(likelyBuild('wasm'), 'wasm');
-    assert.strictEqual(likelyBuild('webgpu'), 'webgpu');
-    assert.strictEqual(likelyBuild('wasm', 'webgpu'), 'wasm', 'a set build wins over what "auto" chose');
-    assert.strictEqual(likelyBuild('auto'), undefined);
-    assert.strictEqual(likelyBuild('auto', 'webgpu'), 'webgpu');
-    assert.strictEqual(likelyBuild('auto', 'wasm'), 'wasm');
-    // The page reads the binary under its plain name through the server (which sends it encoded), gzipped through resource loading.
-    assert.strictEqual(page.servedInflatedUrl(`${ortBase}${ORT_BINARY.wasm}`), 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm');
+    const fetched = (binary?: string) => [
+      ...Object.values(WORKER_SCRIPTS).map((script) => page.servedUrl(new URL(script, ortBase).href)),
+      page.servedUrl(probe),
+      ...(binary ? [page.servedInflatedUrl(`${ortBase}${binary}`)] : []), // OrtBackends reads it with fetchGzipped
+    ];
+    assert.deepStrictEqual(preloaded('wasm'), fetched(ORT_BINARY.wasm));
+    assert.deepStrictEqual(preloaded('webgpu'), fetched(ORT_BINARY.webgpu));
+    assert.deepStrictEqual(preloaded('auto'), fetched(), 'with "auto" the page picks the build: no binary is preloaded');
+    // Unless "auto" chose before: then the binary of the build it chose last (which the page reads at once).
+    assert.deepStrictEqual(preloaded('auto', 'wasm'), fetched(ORT_BINARY.wasm));
+    assert.deepStrictEqual(preloaded('auto', 'webgpu'), fetched(ORT_BINARY.webgpu));
+    assert.deepStrictEqual(preloaded('wasm', 'webgpu'), preloaded('wasm'), 'a set build wins over what "auto" chose');
+    // A binary the page keeps a copy of (webview/binaryCache.ts) is read from there: not preloaded; another build's copy changes nothing.
+    assert.deepStrictEqual(preloaded('wasm', undefined, ['ort-wasm-simd-threaded.wasm']), fetched());
+    assert.deepStrictEqual(preloaded('auto', 'webgpu', ['ort-wasm-simd-threaded.asyncify.wasm']), fetched());
+    assert.deepStrictEqual(preloaded('wasm', undefined, ['ort-wasm-simd-threaded.asyncify.wasm']), fetched(ORT_BINARY.wasm));
+    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm']);
+    assert.deepStrictEqual(backendStartFiles(ortBase, probe, 'wasm').map((uri) => startFileUrl([], uri)), backendStartFiles(ortBase, probe, 'wasm'), 'without routes: the URIs, the binary gzipped');
+    assert.deepStrictEqual([likelyBuild('auto'), likelyBuild('auto', 'wasm'), likelyBuild('webgpu', 'wasm')], [undefined, 'wasm', 'webgpu']);
+    assert.deepStrictEqual([binaryFileOf('wasm'), binaryFileOf('webgpu')], ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.asyncify.wasm']);
     assert.strictEqual(servedUrlOf(routes, 'https://elsewhere/ext/out/a.js'), undefined);
   });
 

@@ -62,6 +62,7 @@ function validParams(): { requests: Partial<Valid>; notifications: Partial<Valid
     notifications: {
       error: { code: 'internal', message: 'x is undefined', source: 'panel' },
       backendReady: { backend: 'wasm', requested: 'auto', ortVersion: '1.30.0', initMs: 12.5 },
+      binaryKept: { file: 'ort-wasm-simd-threaded.wasm', kept: true },
       analysisDone: { uri: URI, version: 3, modelId: 'gru', backend: 'webgpu', tokenCount: 12, truncated: { totalTokens: 40, keptTokens: 12 }, timings: { loadMs: 1, tokenizeMs: 2, runMs: 3, analyseMs: 4, renderMs: 5 } },
       influence: summary(rng(1), 12),
       analysisFailed: { code: 'model-invalid', message: 'bad manifest', uri: URI, version: 3, modelId: '' },
@@ -277,6 +278,8 @@ describe('protocol schemas: messages from a webview', () => {
     ['kept more than total', 'notification', 'analysisDone', { ...validParams().notifications.analysisDone, truncated: { totalTokens: 1, keptTokens: 2 } }, /keptTokens/],
     ['negative timing', 'notification', 'analysisDone', { ...validParams().notifications.analysisDone, timings: { loadMs: -1, tokenizeMs: 0, runMs: 0, analyseMs: 0, renderMs: 0 } }, /loadMs/],
     ['unknown backend', 'notification', 'backendReady', { backend: 'cuda', requested: 'auto', ortVersion: '1', initMs: 1 }, /params\.backend/],
+    ['a binary the build does not ship', 'notification', 'binaryKept', { file: '../../etc/passwd', kept: true }, /params\.file/],
+    ['kept as a string', 'notification', 'binaryKept', { file: 'ort-wasm-simd-threaded.wasm', kept: 'yes' }, /params\.kept/],
     ['failure with a forged code', 'notification', 'analysisFailed', { code: 'x'.repeat(10), message: 'm', uri: URI, version: 1, modelId: '' }, /params\.code/],
     ['fill view kind misspelt', 'request', 'ready', { view: 'Fill' }, /params\.view/],
     ['fill with a probability above 1', 'notification', 'infillDone', { ...validParams().notifications.infillDone, original: { text: 'a', tokens: [{ text: 'a', probability: 1.5, surprisal: 0 }], bitsPerToken: 0 } }, /params\.original\.tokens\[0\]\.probability/],
