@@ -208,10 +208,11 @@ export class AnalysisPanel extends Disposable {
           `Panel backend: ${info.backend}${info.adapter ? ` (${forLog(info.adapter)})` : ''}${info.fallbackReason ? `; WebGPU not used: ${forLog(info.fallbackReason)}` : ''}; ` +
             `onnxruntime-web ${forLog(info.ortVersion)}, ready in ${Math.round(info.initMs)} ms`,
         );
-    this.register(endpoint.onNotification('binaryKept', ({ file, kept }) => events.binaryKept(file, kept)));
         this.backendWaiters.splice(0).forEach((resolve) => resolve(info));
       }),
     );
+    // Whether the page keeps a copy of onnxruntime's binary: the next panel's HTML preloads it only when it does not.
+    this.register(endpoint.onNotification('binaryKept', ({ file, kept }) => events.binaryKept(file, kept)));
     this.register(
       endpoint.onNotification('analysisDone', (done) => {
         scope.check('analysisDone', done.uri);

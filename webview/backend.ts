@@ -151,12 +151,13 @@ export class OrtBackends {
   }
 
   /**
-   * Keeps the binaries this page fetched in the browser's Cache Storage (binaryCache.ts), for later pages and
-   * windows to read from there. Called once the page has shown its first result, so that writing 14 MB does not
-   * slow a cold start.
+   * Keeps the binaries this page fetched and runs in the browser's Cache Storage (binaryCache.ts), for later pages
+   * and windows to read from there. The panel calls it once it has shown its first result, so that writing 14 MB
+   * does not slow a cold start; the other pages once their backend is ready.
    */
   async keepFetchedBinaries(): Promise<void> {
-    const fetched = [...this.fetched];
+    const running = new Set([...this.instantiated].map(binaryFileOf));
+    const fetched = [...this.fetched].filter(([file]) => running.has(file)); // not a likely build's that the adapter overruled
     this.fetched.clear();
     for (const [file, bytes] of fetched) if (await this.binaryCache.write(file, bytes)) this.keptNow(file, true);
   }
@@ -191,22 +192,18 @@ export class OrtBackends {
    */
   private async readBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array> {
     const file = binaryFileOf(backend);
-    try {
-      const kept = await this.binaryCache.read(file);
-      this.keptNow(file, !!kept);
-      if (kept) {
-        mark('binary');
-        return kept;
-      }
-      // Shipped gzipped (and as Brotli): the file server's answer is decoded by the browser on the way; through resource loading it
-      // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
-      const bytes = await this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
+    const kept = await this.binaryCache.read(file);
+    this.keptNow(file, !!kept);
+    if (kept) {
       mark('binary');
-      if (this.binaryCache.enabled(file)) this.fetched.set(file, bytes.slice()); // the worker takes the bytes themselves
-      return bytes;
-    } finally {
-      this.binaryEnded();
+      return kept;
     }
+    // Shipped gzipped (and as Brotli): the file server's answer is decoded by the browser on the way; through resource loading it
+    // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
+    const bytes = await this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
+    mark('binary');
+    if (this.binaryCache.enabled(file)) this.fetched.set(file, bytes.slice()); // the worker takes the bytes themselves
+    return bytes;
   }
 
   /**
@@ -219,6 +216,7 @@ export class OrtBackends {
     const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
     const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary);
     this.instantiated.add(provider);
+    this.binaries.clear(); // a likely build's binary that the adapter overruled is not needed
     mark('instantiated');
     const ort = this.module(provider);
     try {

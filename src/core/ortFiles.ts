@@ -1,7 +1,8 @@
 // Why: the files a page starts with are named once, for the page (webview/backend.ts fetches onnxruntime's,
 // webview/modelFetcher.ts the model's) and for the host, whose HTML for the panel names them (webviewHtml.ts:
-// onnxruntime's are preloaded, the model's fetched by the page's starter): they download while the page's own
-// script is still loading, and the page's fetches of the same URLs take those answers.
+// onnxruntime's are preloaded, its binary unless the page keeps a copy; the model's fetched by the page's starter):
+// they download while the page's own script is still loading, and the page's fetches of the same URLs take those
+// answers.
 
 import type { BackendPreference, FileRoute, ModelDescriptor } from './protocol';
 import { servedInflatedUrlOf, servedUrlOf } from './servedUrl';

@@ -98,23 +98,16 @@ async function coldAB(arms, file, runs, settleMs, network, profile) {
 
 /**
  * What the page keeps in Cache Storage once its first command is done (webview/binaryCache.ts): "file (bytes)"s, or
- * '' for a build that keeps nothing. Waits until the page is idle and has kept something, for at most 10 s (the same
- * in both arms, so that their second windows open as long after their first).
+ * '' for a build that keeps nothing. Read once the page is idle and 10 s more have passed (the same in both arms,
+ * so that their second windows open as long after their first; the page keeps its binary meanwhile).
  */
 async function keptOnceIdle(frame) {
   await frame.evaluate(untilIdle);
-  const deadline = Date.now() + 10_000;
-  const kept = () => frame.evaluate(async () => {
+  await frame.waitForTimeout(10_000);
+  return frame.evaluate(async () => {
     const cache = await caches.open('attention-lens-onnxruntime');
     return (await Promise.all((await cache.keys()).map(async (r) => `${new URL(r.url).pathname.split('/').pop()} (${(await (await cache.match(r)).arrayBuffer()).byteLength} bytes)`))).join(', ');
   });
-  let found = await kept();
-  while (!found && Date.now() < deadline) {
-    await frame.waitForTimeout(250); // Cache Storage has no change events to wait for
-    found = await kept();
-  }
-  if (Date.now() < deadline) await frame.waitForTimeout(deadline - Date.now());
-  return found;
 }
 
 async function benchBackend(name, extensionsDir, files) {

@@ -159,4 +159,26 @@ describe('Messages from a webview are checked by the host', function () {
     const forged = await api.simulateWebviewMessage('panel', 'request', 'likelyFirstModel', 'lstm');
     assert.strictEqual(forged.error?.code, 'bad-request', JSON.stringify(forged));
   });
+  it("takes a panel's word on whether its page keeps onnxruntime's binary, from the panel's start, and checks it", async () => {
+    const panels = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('attentionLens.panel'));
+    await vscode.window.tabGroups.close(panels);
+    const analysed = api.nextPanelAnalysis();
+    const command = vscode.commands.executeCommand(COMMAND, 'transformer');
+    // A page says what it found in Cache Storage as soon as it has read it, before its backend is ready: the host
+    // takes that from the panel's creation (webview/binaryCache.ts; src/panel.ts).
+    await command;
+    assert.deepStrictEqual(await api.simulateWebviewMessage('panel', 'notification', 'binaryKept', { file: 'ort-wasm-simd-threaded.wasm', kept: false }), {});
+    assert.deepStrictEqual(await api.simulateWebviewMessage('panel', 'notification', 'binaryKept', { file: 'ort-wasm-simd-threaded.asyncify.wasm', kept: true }), {});
+    const forged = [
+      [{ file: '../../extension.js', kept: true }, /params\.file/],
+      [{ file: 'ort-wasm-simd-threaded.wasm', kept: 'yes' }, /params\.kept/],
+      [{ file: 'ort-wasm-simd-threaded.wasm' }, /params\.kept/],
+    ] as const;
+    for (const [params, message] of forged) {
+      const answer = await api.simulateWebviewMessage('panel', 'notification', 'binaryKept', params);
+      assert.strictEqual(answer.error?.code, 'bad-request', JSON.stringify(answer));
+      assert.match(answer.error.message, message);
+    }
+    assert.strictEqual((await analysed).modelId, 'transformer');
+  });
 });
