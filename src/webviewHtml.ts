@@ -8,7 +8,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as vscode from 'vscode';
-import { backendStartFiles, firstModelFiles, likelyBuild, startFileUrl } from './core/ortFiles';
+import { backendStartFiles, binaryPreloaded, firstModelFiles, likelyBuild, startFileUrl } from './core/ortFiles';
 import { inlineScript } from './core/inlineScript';
 import { pageResourceTags } from './core/pageResources';
 import type { ModelDescriptor, ViewKind } from './core/protocol';
@@ -69,9 +69,12 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // What the page needs to start onnxruntime before the host answers `ready` (webview/boot.ts).
   const { ortBaseUri, probeModelUri } = ortResources(webview, extensionUri);
   const backend = readSettings().backend;
-  // The build whose binary the page reads at once (from the copy it kept, or fetched), before it looks for an adapter.
+  // The build whose binary the page reads at once, before it looks for an adapter: the preload below when the HTML
+  // has one (the page then takes it, without looking for a kept copy first), else the copy it kept, else fetched.
   const build = likelyBuild(backend, autoChoseLast);
-  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}"${build ? ` data-likely-build="${build}"` : ''} data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
+  const preloadsBinary = view === 'panel' && binaryPreloaded(build, keptBinaries);
+  const likely = build ? ` data-likely-build="${build}" data-likely-preloaded="${preloadsBinary}"` : '';
+  const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}"${likely} data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
   // The panel starts its backend as soon as its starter runs (webview/panelStart.ts): the files that takes are
   // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes (onnxruntime's
   // gzipped binary under its plain name, which the server sends Brotli- or gzip-encoded). A preload "as fetch" is

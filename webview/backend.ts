@@ -24,6 +24,12 @@ interface GpuLike {
   requestAdapter(): Promise<GpuAdapterLike | null>;
 }
 
+/** The build whose binary a page reads at once, and whether its HTML preloads that binary (webviewHtml.ts). */
+export interface LikelyBuild {
+  build: 'webgpu' | 'wasm';
+  preloaded: boolean;
+}
+
 /** Describes an adapter in a line: vendor, architecture, device, description, fallback flag. */
 export function describeAdapter(adapter: GpuAdapterLike): string {
   const info = adapter.info ?? {};
@@ -108,14 +114,16 @@ export class OrtBackends {
   }
 
   /**
-   * Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. likelyBuild:
-   * the build whose binary to start reading at once (the host's guess for "auto": the build it chose last), before
-   * the adapter is looked for.
+   * Chooses and verifies a backend. Never throws for a missing WebGPU; throws only if wasm fails too. likely: the
+   * build whose binary to start reading at once (the host's guess for "auto": the build it chose last), before the
+   * adapter is looked for, and whether the page's HTML preloads it (then it is on its way: the page takes it, and
+   * does not look for a kept copy first).
    */
-  async init(requested: BackendPreference, probeModelUri: string, likelyBuild?: 'webgpu' | 'wasm'): Promise<BackendInfo> {
+  async init(requested: BackendPreference, probeModelUri: string, likely?: LikelyBuild): Promise<BackendInfo> {
     const started = performance.now();
+    const likelyBuild = likely?.build;
     if (likelyBuild && !this.instantiated.has(likelyBuild) && !this.binaries.has(likelyBuild)) {
-      const binary = this.readBinary(likelyBuild);
+      const binary = this.readBinary(likelyBuild, !likely.preloaded);
       binary.catch(() => undefined); // the probe that takes it reports a failure; an untaken one is dropped
       this.binaries.set(likelyBuild, binary);
     }
@@ -190,10 +198,10 @@ export class OrtBackends {
    * VS Code, so that it arrives while other requests are under way (each webview request can take a while: it
    * goes through VS Code's resource loading).
    */
-  private async readBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array> {
+  private async readBinary(backend: 'webgpu' | 'wasm', lookForKept = true): Promise<Uint8Array> {
     const file = binaryFileOf(backend);
-    const kept = await this.binaryCache.read(file);
-    this.keptNow(file, !!kept);
+    const kept = lookForKept ? await this.binaryCache.read(file) : undefined;
+    if (lookForKept) this.keptNow(file, !!kept);
     if (kept) {
       mark('binary');
       return kept;

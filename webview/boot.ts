@@ -4,6 +4,7 @@
 
 import { DOWNLOAD_WORKER_SCRIPT } from '../src/core/ortFiles';
 import type { BackendPreference, FileRoute } from '../src/core/protocol';
+import type { LikelyBuild } from './backend';
 import { DownloadWorkerClient } from './downloadClient';
 import type { FileRoutes } from './fileRoutes';
 
@@ -11,17 +12,22 @@ export interface Boot {
   ortBaseUri: string;
   probeModelUri: string;
   backend: BackendPreference;
-  /** The build whose binary the page reads at once, before it looks for an adapter (data-likely-build; see OrtBackends.init). */
-  likelyBuild?: 'webgpu' | 'wasm';
+  /**
+   * The build whose binary the page reads at once, before it looks for an adapter, and whether the HTML preloads
+   * that binary (data-likely-build, data-likely-preloaded; see OrtBackends.init).
+   */
+  likely?: LikelyBuild;
 }
 
 const PREFERENCES: readonly string[] = ['auto', 'webgpu', 'wasm'] satisfies BackendPreference[];
 
 /** The boot attributes of the page's body, or undefined when any is missing or not what is expected. */
 export function bootOf(body: HTMLElement): Boot | undefined {
-  const { ortBase, probeModel, backend, likelyBuild } = body.dataset;
+  const { ortBase, probeModel, backend, likelyBuild, likelyPreloaded } = body.dataset;
   if (!ortBase || !probeModel || !backend || !PREFERENCES.includes(backend)) return undefined;
-  return { ortBaseUri: ortBase, probeModelUri: probeModel, backend: backend as BackendPreference, ...(likelyBuild === 'webgpu' || likelyBuild === 'wasm' ? { likelyBuild } : {}) };
+  const boot: Boot = { ortBaseUri: ortBase, probeModelUri: probeModel, backend: backend as BackendPreference };
+  if (likelyBuild === 'webgpu' || likelyBuild === 'wasm') boot.likely = { build: likelyBuild, preloaded: likelyPreloaded === 'true' };
+  return boot;
 }
 
 /** A list in a data attribute of the page's body (JSON); none when absent, not JSON, or not a list of such items. */

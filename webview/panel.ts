@@ -15,7 +15,7 @@ import type { AnalysisDone, AnalysisSnapshot, BackendInfo, InitialState, LensSet
 import { gateData, mainMixing, mixingMatrices } from '../src/core/roleData';
 import { isBlank } from '../src/core/text';
 import { fetchedAfterBinary } from '../src/core/ortFiles';
-import { OrtBackends } from './backend';
+import { type LikelyBuild, OrtBackends } from './backend';
 import { mark } from './marks';
 import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
 import { type StartedBackend, takeStarted } from './startedBackend';
@@ -324,7 +324,7 @@ class PanelPage {
   }
 
   /** initialising: the initialisation for this preference when it is already under way (the HTML's starter began it). */
-  private async startBackend(ort: OrtBackends, probeModelUri: string, preference: LensSettings['backend'], initialising?: Promise<BackendInfo>, likelyBuild?: 'webgpu' | 'wasm'): Promise<void> {
+  private async startBackend(ort: OrtBackends, probeModelUri: string, preference: LensSettings['backend'], initialising?: Promise<BackendInfo>, likely?: LikelyBuild): Promise<void> {
     if (this.backendRequested === preference) {
       return;
     }
@@ -341,7 +341,7 @@ class PanelPage {
     replace(this.backendSlot, backendView('loading'));
     if (!firstStart && this.current) void this.analyse(this.current.selection, this.current.modelId);
     try {
-      const info = await (initialising ?? ort.init(preference, probeModelUri, likelyBuild));
+      const info = await (initialising ?? ort.init(preference, probeModelUri, likely));
       if (this.backendRequested !== preference) {
         return; // A newer setting superseded this initialisation.
       }
@@ -414,7 +414,7 @@ class PanelPage {
     void host.request('likelyFirstModel', {}).then((model) => model && !this.requested && this.prefetchAfterBinary(model), (err: unknown) => console.warn(`No early download: ${toErrorPayload(err).message}`));
     // The HTML's starter (panelStart.ts) has usually begun it already, from the same boot attributes; else it begins here.
     const backendStarted = boot
-      ? this.startBackend((this.ort = this.started?.ort ?? new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend, this.started?.info, boot.likelyBuild)
+      ? this.startBackend((this.ort = this.started?.ort ?? new OrtBackends(boot.ortBaseUri, this.routes)), boot.probeModelUri, boot.backend, this.started?.info, boot.likely)
       : undefined;
     const state = (this.initial = await host.request('ready', { view: 'panel' }));
     mark('ready');

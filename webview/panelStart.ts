@@ -17,7 +17,7 @@ if (boot) {
   startForPanel(() => {
     try {
       const ort = new OrtBackends(boot.ortBaseUri, new FileRoutes(fileRoutesOf(document.body)));
-      const info = ort.init(boot.backend, boot.probeModelUri, boot.likelyBuild);
+      const info = ort.init(boot.backend, boot.probeModelUri, boot.likely);
       info.catch(() => undefined); // the panel's script reports it
       // The likely first model's files, once the binary, which the backend waits for, has arrived.
       const firstModelFiles = firstModelFilesOf(document.body);

@@ -35,8 +35,13 @@ export const DOWNLOAD_WORKER_SCRIPT = '../webview/downloadWorker.js';
  */
 export function backendStartFiles(ortBaseUri: string, probeModelUri: string, build?: keyof typeof ORT_BINARY, kept: readonly string[] = []): string[] {
   const files = [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
-  if (build && !kept.includes(binaryFileOf(build))) files.push(`${ortBaseUri}${ORT_BINARY[build]}`);
+  if (binaryPreloaded(build, kept)) files.push(`${ortBaseUri}${ORT_BINARY[build!]}`);
   return files;
+}
+
+/** Whether backendStartFiles names the likely build's binary: there is one, and the page keeps no copy of it. */
+export function binaryPreloaded(build: keyof typeof ORT_BINARY | undefined, kept: readonly string[] = []): boolean {
+  return !!build && !kept.includes(binaryFileOf(build));
 }
 
 /**

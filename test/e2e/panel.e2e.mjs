@@ -80,6 +80,11 @@ describe('the packaged extension in VS Code (code-server)', function () {
         // through resource loading as stored, gzipped (onnxruntime's worker inflates it).
         const fetched = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => ({ name: e.name, sent: e.encodedBodySize, read: e.decodedBodySize })));
         assert.ok(fetched.length > 0, 'the binary was fetched');
+        if (backend.webgpu) {
+          // This profile's first panel: the page keeps no copy of the binary yet, so the HTML preloads the one the setting names.
+          assert.deepEqual(await panel.locator('body').evaluate((b) => [b.dataset.likelyBuild, b.dataset.likelyPreloaded]), ['webgpu', 'true']);
+          assert.deepEqual(await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).map((e) => e.initiatorType)), ['link']);
+        }
         for (const { name, sent, read } of fetched) {
           assert.match(name, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/ort\/[\w.-]+\.wasm$/ : /vscode-resource.*\.wasm\.gz$/);
           if (!backend.served) continue;
@@ -182,6 +187,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
           // The first panel of this profile chose WebAssembly; the host remembered it and named that build in this
           // panel's HTML (src/panel.ts, autoChoseLast), whose binary the page read before it looked for an adapter.
           assert.equal(await panel.locator('body').getAttribute('data-likely-build'), 'wasm');
+          assert.equal(await panel.locator('body').getAttribute('data-likely-preloaded'), 'false', 'the page keeps a copy: the HTML does not preload it');
         });
 
         it('fetches the binary again when the copy kept is not the build\'s, says so, and keeps the right one', async function () {

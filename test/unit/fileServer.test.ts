@@ -14,7 +14,7 @@ import { gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, firstModelFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
+import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, binaryPreloaded, firstModelFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
 import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
 import { FileServer, contentTypeOf } from '../../src/fileServer';
@@ -242,6 +242,10 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm']);
     assert.deepStrictEqual(backendStartFiles(ortBase, probe, 'wasm').map((uri) => startFileUrl([], uri)), backendStartFiles(ortBase, probe, 'wasm'), 'without routes: the URIs, the binary gzipped');
     assert.deepStrictEqual([likelyBuild('auto'), likelyBuild('auto', 'wasm'), likelyBuild('webgpu', 'wasm')], [undefined, 'wasm', 'webgpu']);
+    // What the HTML tells the page (data-likely-preloaded): whether the binary is among the preloads.
+    for (const [build, kept] of [['wasm', []], ['wasm', ['ort-wasm-simd-threaded.wasm']], ['webgpu', ['ort-wasm-simd-threaded.wasm']], [undefined, []]] as const) {
+      assert.strictEqual(binaryPreloaded(build, kept), backendStartFiles(ortBase, probe, build, kept).some((uri) => uri.endsWith('.wasm.gz')), `${build} with ${kept.join() || 'nothing'} kept`);
+    }
     assert.deepStrictEqual([binaryFileOf('wasm'), binaryFileOf('webgpu')], ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.asyncify.wasm']);
     assert.strictEqual(servedUrlOf(routes, 'https://elsewhere/ext/out/a.js'), undefined);
   });
