@@ -77,8 +77,8 @@ export class BinaryCache {
         return false;
       }
       const cache = await this.storage.open(BINARY_CACHE);
-      await cache.put(binaryCacheKey(file, sha256), new Response(raw as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': 'application/wasm' } }));
       const key = binaryCacheKey(file, sha256);
+      await cache.put(key, new Response(raw as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': 'application/wasm' } }));
       const stale = (await cache.keys()).filter((request) => request.url !== key && request.url.startsWith(binaryCacheKey(file, '')));
       await Promise.all(stale.map((request) => cache.delete(request)));
       return true;

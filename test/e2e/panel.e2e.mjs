@@ -28,6 +28,8 @@ const expectedText = `${sampleLines.slice(firstLine - 1, lastLine).join('\n')}\n
 
 describe('the packaged extension in VS Code (code-server)', function () {
   const extensionsDir = installedExtension(this, 'panel');
+  /** A file of onnxruntime's folder in the installed extension (out/ort/). */
+  const installedOrtFile = (name) => join(extensionsDir(), readdirSync(extensionsDir()).find((entry) => entry.includes('attention-lens')), 'out/ort', name);
   before(function () {
     assert.ok(firstLine > 0 && lastLine > firstLine, 'sample.ts must define tokenize');
   });
@@ -90,8 +92,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
           if (!backend.served) continue;
           // Chromium takes Brotli from the loopback address: the server sent the Brotli copy (fewer bytes than the
           // gzipped one), through code-server's forwarding, and the browser decoded it into the binary.
-          const installed = readdirSync(extensionsDir()).find((entry) => entry.includes('attention-lens'));
-          const file = join(extensionsDir(), installed, 'out/ort', name.split('/').pop());
+          const file = installedOrtFile(name.split('/').pop());
           assert.deepEqual([sent, read], [statSync(`${file}.br`).size, gunzipSync(readFileSync(`${file}.gz`)).length], `${name}: the installed Brotli copy's bytes sent, the binary's read`);
         }
         // The page's HTML preloads what starting the backend takes (src/core/ortFiles.ts); the page's own fetches
@@ -161,10 +162,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
             return Promise.all((await cache.keys()).map(async (request) => [new URL(request.url).pathname.split('/').pop(), (await (await cache.match(request)).arrayBuffer()).byteLength]));
           });
         }
-        const installedBinary = () => {
-          const installed = readdirSync(extensionsDir()).find((entry) => entry.includes('attention-lens'));
-          return gunzipSync(readFileSync(join(extensionsDir(), installed, 'out/ort/ort-wasm-simd-threaded.wasm.gz')));
-        };
+        const installedBinary = () => gunzipSync(readFileSync(installedOrtFile('ort-wasm-simd-threaded.wasm.gz')));
 
         it('kept the binary the first panel fetched, and reads it from there: nothing fetched', async function () {
           const { page } = session;
