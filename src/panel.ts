@@ -9,7 +9,7 @@
 
 import * as vscode from 'vscode';
 import type { CompareRun } from './core/compare';
-import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, InfluenceAtParams, ModelDescriptor, SelectionShown, SelectionSummary } from './core/protocol';
+import type { AnalysisDone, AnalysisSnapshot, BackendInfo, CompareText, InfluenceAtParams, SelectionShown, SelectionSummary } from './core/protocol';
 import { checkInfluenceAt } from './core/protocolSchema';
 import { LensError, forLog } from './core/errors';
 import { ORT_BINARY_FILES, type OrtBinaryFile } from './core/ortFiles';
@@ -100,6 +100,7 @@ export class AnalysisPanelHost extends Disposable {
     private readonly memory?: vscode.Memento,
   ) {
     super();
+    this.starter = readPanelStarter(extensionUri);
     this.register(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
@@ -109,6 +110,20 @@ export class AnalysisPanelHost extends Disposable {
         },
       }),
     );
+  }
+
+  /**
+   * The panel's starter, read before a panel needs it: a new panel's HTML is then written in the command's own task.
+   * Read from disk while the extension host is busy (the language server a file's opening starts, at once), it
+   * came 44–97 ms later. Each panel takes this read and starts the next one (a rebuilt starter reaches the next panel).
+   */
+  private starter: Promise<string | undefined>;
+
+  /** The starter read ahead for this panel; the next panel's read starts. */
+  private takeStarter(): Promise<string | undefined> {
+    const starter = this.starter;
+    this.starter = readPanelStarter(this.extensionUri);
+    return starter;
   }
 
   /** The binaries the last panel said it holds kept copies of (what globalState holds, checked). */
@@ -161,7 +176,7 @@ export class AnalysisPanelHost extends Disposable {
   /** first: the model a new panel's first command asks for, if any (a restored panel reopens its own). */
   private adopt(webviewPanel: vscode.WebviewPanel, restored?: string, first?: { modelId: string | undefined }): AnalysisPanel {
     this.current?.dispose();
-    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, restored, first);
+    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, this.takeStarter(), restored, first);
     this.current = panel;
     return panel;
   }
@@ -190,6 +205,7 @@ export class AnalysisPanel extends Disposable {
     fileRoutes: WebviewFileRoutes,
     log: Log,
     private readonly events: PanelEvents,
+    starter: Promise<string | undefined>,
     restored?: string,
     first?: { modelId: string | undefined },
   ) {
@@ -286,10 +302,10 @@ export class AnalysisPanel extends Disposable {
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
     // The HTML names the likely first model's files, for its starter to fetch early, when the host knows that model
-    // by the time the HTML is written (usually: the models were checked at activation); it never waits for it.
-    let firstModel: ModelDescriptor | undefined;
-    if (first) void store.likelyFirst(webview, first.modelId).then((model) => (firstModel = model), () => undefined);
-    void Promise.all([files.ready, readPanelStarter(extensionUri)]).then(([served, starter]) => {
+    // by the time the HTML is written (usually: the models were checked at activation): it waits for that model one
+    // turn of the event loop at most, never for a check.
+    const firstModel = first ? store.likelyFirst(webview, first.modelId).catch(() => undefined) : undefined;
+    void Promise.all([files.ready, starter, firstModel && Promise.race([firstModel, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))])]).then(([served, starter, firstModel]) => {
       if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), keptBinaries: events.keptBinaries(), starter, firstModel });
     });
   }
