@@ -5,6 +5,7 @@
 // descriptors are equal, so they must come from one function.
 
 import * as vscode from 'vscode';
+import type { ModelManifest } from './core/manifest';
 import type { ModelDescriptor } from './core/protocol';
 import type { StoredModel } from './modelStore';
 
@@ -40,9 +41,21 @@ export function loadable(webview: vscode.Webview, m: StoredModel): boolean {
 }
 
 /** A model as a webview loads it: its files' webview URIs and sizes. */
+/**
+ * The digests a valid model's manifest declares for its model and tokenizer files (the check verified each one it
+ * declares: modelFiles.ts), lowercase; undefined when it declares neither.
+ */
+function declaredDigests(manifest: ModelManifest): ModelDescriptor['sha256'] {
+  const hex = (value: unknown) => (typeof value === 'string' && /^[0-9a-f]{64}$/i.test(value) ? value.toLowerCase() : undefined);
+  const model = hex((manifest as { onnx?: { sha256?: unknown } }).onnx?.sha256);
+  const tokenizer = hex(manifest.tokenizer.sha256);
+  return model || tokenizer ? { ...(model ? { model } : {}), ...(tokenizer ? { tokenizer } : {}) } : undefined;
+}
+
 export function descriptorOf(webview: vscode.Webview, m: StoredModel): ModelDescriptor {
   const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
-  const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes, ...(m.filesStamp ? { filesStamp: m.filesStamp } : {}) };
+  const sha256 = declaredDigests(m.manifest);
+  const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes, ...(m.filesStamp ? { filesStamp: m.filesStamp } : {}), ...(sha256 ? { sha256 } : {}) };
   const data = m.manifest.externalData;
   if (!data) return descriptor;
   return { ...descriptor, externalDataUri: uri(data), ...(m.externalDataBytes !== undefined ? { externalDataBytes: m.externalDataBytes } : {}) };

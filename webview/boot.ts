@@ -55,6 +55,21 @@ export function firstModelFilesOf(body: HTMLElement): string[] {
   return listOf(body.dataset.firstModelFiles, (u): u is string => typeof u === 'string');
 }
 
+/**
+ * The digests of those files, by URL, that the host verified (data-first-model-sha256, JSON): the starter reads the
+ * copies a page kept of them first (keptModelFiles.ts); none when absent or not an object of 64-digit hex strings.
+ */
+export function firstModelDigestsOf(body: HTMLElement): Map<string, string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.dataset.firstModelSha256 ?? '{}');
+  } catch {
+    return new Map();
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return new Map();
+  return new Map(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && /^[0-9a-f]{64}$/.test(entry[1])));
+}
+
 /** The page's download worker (started on its first large download), or none when the HTML lacks the boot attributes. */
 export function downloadWorkerOf(body: HTMLElement, routes: FileRoutes): DownloadWorkerClient | undefined {
   const boot = bootOf(body);

@@ -12,6 +12,7 @@ import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { pageEarlyFetches } from './earlyFetches';
 import { type FetchBytesOptions, fetchBytes, throttledProgress } from './fetchBytes';
 import { FileRoutes } from './fileRoutes';
+import { type KeptModelFiles, keepsFileOf, pageKeptModelFiles } from './keptModelFiles';
 
 /** A model's files: the ONNX bytes, its external-data bytes when it has them, and the tokenizer file's bytes. */
 export interface ModelFiles {
@@ -100,10 +101,27 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     const reader = downloads && expectedBytes !== undefined && expectedBytes >= WORKER_READ_FROM_BYTES ? downloads.fetchBytes.bind(downloads) : fetchBytes;
     return served.fetchBytes(uri, options, direct, reader);
   };
+  // A small file whose digest the host verified comes from the copy a page kept, when there is one, and is kept once fetched.
+  const keptOr = async (uri: string, sha256: string | undefined, what: string, expectedBytes: number | undefined, fetched: () => Promise<Uint8Array>, part?: number): Promise<Uint8Array> => {
+    if (!routes.kept?.enabled || !sha256 || (expectedBytes !== undefined && !keepsFileOf(expectedBytes))) return fetched();
+    const kept = await routes.kept.read(sha256, what);
+    signal?.throwIfAborted();
+    if (kept && (expectedBytes === undefined || kept.length === expectedBytes)) {
+      if (part !== undefined) progress(part)(kept.length, kept.length);
+      // A fetch of it the starter began before it learnt of the copy (none, when it read the copy first) stops.
+      for (const url of new Set([uri, served.servedUrl(uri) ?? uri])) pageEarlyFetches().take(url)?.abort(new DOMException('The page kept a copy of this file.', 'AbortError'));
+      return kept;
+    }
+    const bytes = await fetched();
+    routes.kept.fetched(sha256, bytes, what);
+    return bytes;
+  };
+  const modelFile = manifest.model ?? 'model.onnx';
+  const tokenizerWhat = `${manifest.id}/${manifest.tokenizer.file}`;
   const [modelBytes, externalData, tokenizer] = await Promise.all([
-    file(model.modelUri, manifest.model ?? 'model.onnx', 0, model.modelBytes, 'model'),
+    keptOr(model.modelUri, model.sha256?.model, `${manifest.id}/${modelFile}`, model.modelBytes, () => file(model.modelUri, modelFile, 0, model.modelBytes, 'model'), 0),
     model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
-    served.fetchBytes(model.tokenizerUri, { what: `${manifest.id}/${manifest.tokenizer.file}`, code: 'model-invalid', signal }).then((bytes) => ({ bytes, ...(routes.parseTokenizer ? { json: parseTokenizerFile(model, bytes) } : {}) })),
+    keptOr(model.tokenizerUri, model.sha256?.tokenizer, tokenizerWhat, undefined, () => served.fetchBytes(model.tokenizerUri, { what: tokenizerWhat, code: 'model-invalid', signal })).then((bytes) => ({ bytes, ...(routes.parseTokenizer ? { json: parseTokenizerFile(model, bytes) } : {}) })),
   ]);
   return { modelBytes, ...(externalData ? { externalData } : {}), tokenizerBytes: tokenizer.bytes, ...('json' in tokenizer ? { tokenizerJson: tokenizer.json } : {}) };
 }
@@ -118,6 +136,8 @@ interface FetchRoutes {
   parseTokenizer: boolean;
   /** Where large files from the file server are read, off the page's thread (absent: on it). */
   downloads?: OffThreadReader;
+  /** The copies of small model files pages kept (absent: every file is fetched). */
+  kept?: KeptModelFiles;
 }
 
 /** Files fetched before an engine asks for them; the first load of the same files takes them. */
@@ -151,10 +171,19 @@ export class ModelFetcher implements ModelFileSource {
    * through its resource URI); served: the page's routes to the host's file server, tried first; downloads:
    * where files of at least WORKER_READ_FROM_BYTES are read from the file server (the fetcher disposes it);
    * parseTokenizer: parse the tokenizer file as it arrives (false for the panel, whose engine makes its tokenizer
-   * from the tokenizer worker's parts and parses the file only should the worker fail: src/core/tokenizerPacked.ts).
+   * from the tokenizer worker's parts and parses the file only should the worker fail: src/core/tokenizerPacked.ts);
+   * kept: where small files are kept across windows (the page's, by default; keptModelFiles.ts).
    */
-  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served = new FileRoutes(), downloads?: OffThreadReader, parseTokenizer = true) {
-    this.routes = { readFromHost, hostReadFrom, served, downloads, parseTokenizer };
+  constructor(readFromHost?: HostModelReader, hostReadFrom = HOST_READ_FROM_BYTES, served = new FileRoutes(), downloads?: OffThreadReader, parseTokenizer = true, kept: KeptModelFiles | undefined = pageKeptModelFiles()) {
+    this.routes = { readFromHost, hostReadFrom, served, downloads, parseTokenizer, kept };
+  }
+
+  /**
+   * Keeps the small files fetched so far for later pages and windows (keptModelFiles.ts), and from now on each one
+   * as it is fetched.
+   */
+  keepFetched(): Promise<void> {
+    return this.routes.kept?.keepFetched() ?? Promise.resolve();
   }
 
   /**
@@ -163,6 +192,7 @@ export class ModelFetcher implements ModelFileSource {
    */
   dispose(): void {
     pageEarlyFetches().drop();
+    this.routes.kept?.dropBegun();
     this.closing.abort(new DOMException('The page is closing.', 'AbortError'));
     this.prefetched.clear();
     this.routes.downloads?.dispose();
@@ -191,6 +221,7 @@ export class ModelFetcher implements ModelFileSource {
     // The starter's guess at the first model's files: kept for this model's reads, stopped if the guess was wrong.
     const uris = model ? [model.modelUri, model.tokenizerUri, ...(model.externalDataUri ? [model.externalDataUri] : [])] : [];
     pageEarlyFetches().drop(uris.flatMap((uri) => [uri, this.routes.served.servedUrl(uri) ?? uri]));
+    this.routes.kept?.dropBegun([model?.sha256?.model, model?.sha256?.tokenizer]);
     const kept = model && filesKey(model);
     for (const [key, entry] of this.prefetched) {
       if (key === kept) continue;

@@ -81,6 +81,22 @@ export function firstModelFiles(routes: readonly FileRoute[], model: ModelDescri
 }
 
 /**
+ * The digests of those files the host verified (ModelDescriptor.sha256), by the URL firstModelFiles names them at:
+ * the starter reads the copies a page kept of them (webview/keptModelFiles.ts) and fetches only those it lacks.
+ */
+export function firstModelDigests(routes: readonly FileRoute[], model: ModelDescriptor): Record<string, string> {
+  const digests: Record<string, string> = {};
+  const named = new Set(firstModelFiles(routes, model));
+  const add = (uri: string, sha256: string | undefined) => {
+    const url = servedUrlOf(routes, uri) ?? uri;
+    if (sha256 && named.has(url)) digests[url] = sha256;
+  };
+  add(model.tokenizerUri, model.sha256?.tokenizer);
+  add(model.modelUri, model.sha256?.model);
+  return digests;
+}
+
+/**
  * The URL a page fetches one of those files at (and its HTML preloads): its served URL when routes cover it,
  * onnxruntime's gzipped binary under its plain name (the server sends it, or its Brotli copy, encoded:
  * servedInflatedUrlOf); else the URI itself.

@@ -86,6 +86,12 @@ export interface ModelDescriptor {
    * `ready` (likelyFirstModel) is taken only by a load of files with the same stamp, not by a later version.
    */
   filesStamp?: string;
+  /**
+   * The SHA-256 digests (hex) of its model and tokenizer files, where its manifest declares them (onnx.sha256,
+   * tokenizer.sha256) and the host's check verified them: a page keeps copies of small files under them, and
+   * takes a kept copy only with them (webview/keptModelFiles.ts).
+   */
+  sha256?: { model?: string; tokenizer?: string };
 }
 
 /** A model that could not be offered, with every reason (each names the file and field). */

@@ -8,6 +8,7 @@
 
 import * as assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
@@ -163,25 +164,42 @@ describe('the packaged extension in VS Code (code-server)', function () {
           });
         }
         const installedBinary = () => gunzipSync(readFileSync(installedOrtFile('ort-wasm-simd-threaded.wasm.gz')));
-
-        it('kept the binary the first panel fetched, and reads it from there: nothing fetched', async function () {
-          const { page } = session;
-          this.timeout(180_000);
-          // The first panel fetched the binary (gzipped, through resource loading) and, once it had painted, kept it
-          // inflated for later pages (webview/binaryCache.ts).
-          assert.deepEqual(await keptBinaries(page), [['ort-wasm-simd-threaded.wasm', installedBinary().length]]);
-          const panel = await newPanel(page);
-          assert.deepEqual(await binariesFetched(panel), [], 'the binary came from the copy kept');
-          // The models were checked before, so the host named the first model's files in the HTML, and the starter
-          // fetched them once the binary had arrived (webview/earlyFetches.ts); the analysis's reads took those answers.
-          const named = await panel.locator('body').evaluate(() => JSON.parse(document.body.dataset.firstModelFiles ?? '[]').map((url) => url.split('/').slice(-2).join('/')));
-          assert.equal(named.length, 2, `the tokenizer and the model file: ${named.join(', ')}`);
-          await panel.locator('[data-testid=tab-heatmap][active]').waitFor({ timeout: 90_000 });
-          const fetched = await panel.locator('body').evaluate(() => {
+        /** The model files kept in the browser's Cache Storage (webview/keptModelFiles.ts): [digest, bytes], once `count` are. */
+        async function keptModelFiles(page, count) {
+          const frame = await webviewContentFrame(page, 'panel');
+          await frame.waitForFunction(async (n) => (await (await caches.open('attention-lens-model-files')).keys()).length >= n, count, { timeout: 60_000 });
+          return frame.evaluate(async () => {
+            const cache = await caches.open('attention-lens-model-files');
+            return Promise.all((await cache.keys()).map(async (request) => [new URL(request.url).pathname.split('/').pop(), (await (await cache.match(request)).arrayBuffer()).byteLength]));
+          });
+        }
+        /** The bundled model files a panel's HTML names ("<id>/<file>"), with their digest and size as shipped. */
+        const shipped = (named) => named.map((file) => readFileSync(join(harness.repoRoot, 'media/models', file))).map((bytes) => [createHash('sha256').update(bytes).digest('hex'), bytes.length]);
+        /** The model files a page fetched: [<folder>/<file>, initiator, whether after the binary's mark]. */
+        const modelFilesFetched = (panel) =>
+          panel.locator('body').evaluate(() => {
             const binaryAt = performance.getEntriesByName('lens:binary')[0]?.startTime ?? Infinity;
             return performance.getEntriesByType('resource').filter((e) => /\/(model\.onnx|tokenizer\.json)$/.test(e.name)).map((e) => [e.name.split('/').slice(-2).join('/'), e.initiatorType, e.startTime >= binaryAt]);
           });
-          assert.deepEqual(fetched.sort(), named.sort().map((file) => [file, 'fetch', true]), 'each named file fetched once, after the binary');
+
+        it('kept the binary and the model\'s files the first panel fetched, and reads them from there: nothing fetched', async function () {
+          const { page } = session;
+          this.timeout(180_000);
+          // The first panel fetched the binary (gzipped, through resource loading) and, once it had painted, kept it
+          // inflated for later pages (webview/binaryCache.ts); and the model's files, under their digests (keptModelFiles.ts).
+          assert.deepEqual(await keptBinaries(page), [['ort-wasm-simd-threaded.wasm', installedBinary().length]]);
+          const panel = await newPanel(page);
+          assert.deepEqual(await binariesFetched(panel), [], 'the binary came from the copy kept');
+          // The models were checked before, so the host named the first model's files in the HTML, with the digests it
+          // verified; the starter read the copies kept of them, and fetched none (webview/earlyFetches.ts would have).
+          const named = await panel.locator('body').evaluate(() => JSON.parse(document.body.dataset.firstModelFiles ?? '[]').map((url) => url.split('/').slice(-2).join('/')));
+          assert.equal(named.length, 2, `the tokenizer and the model file: ${named.join(', ')}`);
+          const digests = await panel.locator('body').evaluate(() => Object.values(JSON.parse(document.body.dataset.firstModelSha256 ?? '{}')));
+          assert.deepEqual(digests.sort(), shipped(named).map(([sha256]) => sha256).sort(), 'the HTML names each file\'s digest');
+          const kept = await keptModelFiles(page, 2);
+          for (const [sha256, bytes] of shipped(named)) assert.ok(kept.some(([d, b]) => d === sha256 && b === bytes), `the first panel kept ${sha256} (${bytes} bytes), each file under its digest: ${JSON.stringify(kept)}`);
+          await panel.locator('[data-testid=tab-heatmap][active]').waitFor({ timeout: 90_000 });
+          assert.deepEqual(await modelFilesFetched(panel), [], 'the model\'s files came from the copies kept');
           // The first panel of this profile chose WebAssembly; the host remembered it and named that build in this
           // panel's HTML (src/panel.ts, autoChoseLast), whose binary the page read before it looked for an adapter.
           assert.equal(await panel.locator('body').getAttribute('data-likely-build'), 'wasm');
@@ -218,6 +236,35 @@ describe('the packaged extension in VS Code (code-server)', function () {
           const frameAfter = await webviewContentFrame(page, 'panel');
           await frameAfter.waitForFunction(async (url) => ((await (await (await caches.open('attention-lens-onnxruntime')).match(url))?.arrayBuffer())?.byteLength ?? 0) > 8, key, { timeout: 60_000 });
           assert.deepEqual(await keptBinaries(page), [['ort-wasm-simd-threaded.wasm', installedBinary().length]]);
+        });
+
+        it('fetches a model file again when its kept copy does not have its digest, says so, and keeps the file', async function () {
+          const { page } = session;
+          this.timeout(180_000);
+          const frame = await webviewContentFrame(page, 'panel');
+          const named = await frame.evaluate(() => JSON.parse(document.body.dataset.firstModelFiles ?? '[]').map((url) => url.split('/').slice(-2).join('/')));
+          const modelFile = named.find((file) => file.endsWith('/model.onnx'));
+          const [[sha256, size]] = shipped([modelFile]);
+          // Other bytes under the model file's key.
+          await frame.evaluate(async (key) => (await caches.open('attention-lens-model-files')).put(key, new Response(new Uint8Array([8, 7, 6]))), `https://attention-lens.invalid/model-files/${sha256}`);
+          const warnings = [];
+          const onConsole = (m) => m.type() === 'warning' && warnings.push(m.text());
+          page.on('console', onConsole);
+          try {
+            const panel = await newPanel(page);
+            await panel.locator('[data-testid=tab-heatmap][active]').waitFor({ timeout: 90_000 });
+            assert.deepEqual(await modelFilesFetched(panel), [[modelFile, 'fetch', true]], 'the model file fetched once, after the binary; the tokenizer came from its copy');
+            assert.ok(
+              warnings.some((w) => w.startsWith(`The kept copy of ${modelFile} did not have its manifest's SHA-256 (found `) && w.includes(', 3 bytes; expected ') && w.includes(sha256)),
+              `a warning names the file, what was found and what was expected: ${warnings.join(' | ')}`,
+            );
+          } finally {
+            page.off('console', onConsole);
+          }
+          // Kept again once the panel painted: the file's own bytes.
+          const frameAfter = await webviewContentFrame(page, 'panel');
+          await frameAfter.waitForFunction(async (key) => ((await (await (await caches.open('attention-lens-model-files')).match(key))?.arrayBuffer())?.byteLength ?? 0) > 3, `https://attention-lens.invalid/model-files/${sha256}`, { timeout: 60_000 });
+          assert.ok((await keptModelFiles(page, 2)).some(([digest, bytes]) => digest === sha256 && bytes === size));
         });
       });
     });

@@ -14,7 +14,7 @@ import { gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, binaryPreloaded, firstModelFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
+import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, binaryPreloaded, firstModelDigests, firstModelFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
 import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
 import { FileServer, contentTypeOf } from '../../src/fileServer';
@@ -264,6 +264,12 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(firstModelFiles(routes, model(WORKER_READ_FROM_BYTES - 1, WORKER_READ_FROM_BYTES)), [page.servedUrl(small.tokenizerUri), page.servedUrl(small.modelUri)]);
     assert.deepStrictEqual(firstModelFiles(routes, { ...model(1), externalDataUri: `${base}model.onnx.data` }), [page.servedUrl(small.tokenizerUri), page.servedUrl(small.modelUri)]);
     assert.deepStrictEqual(firstModelFiles([], small), [small.tokenizerUri, small.modelUri, small.externalDataUri], 'without routes: the resource URIs');
+    // Their digests, where the host verified them, by the URL the starter reads each at (it reads a kept copy first).
+    const sha = (c: string) => c.repeat(64);
+    assert.deepStrictEqual(firstModelDigests(routes, { ...small, sha256: { model: sha('a'), tokenizer: sha('b') } }), { [page.servedUrl(small.tokenizerUri)!]: sha('b'), [page.servedUrl(small.modelUri)!]: sha('a') });
+    assert.deepStrictEqual(firstModelDigests(routes, { ...model(WORKER_READ_FROM_BYTES), sha256: { model: sha('a'), tokenizer: sha('b') } }), { [page.servedUrl(small.tokenizerUri)!]: sha('b') }, 'not for a file the starter does not read');
+    assert.deepStrictEqual(firstModelDigests(routes, { ...small, sha256: { tokenizer: sha('b') } }), { [page.servedUrl(small.tokenizerUri)!]: sha('b') });
+    assert.deepStrictEqual(firstModelDigests([], small), {}, 'none declared');
   });
 
   it('reads model files through the server, then through the resource URIs once a served read failed', async () => {
