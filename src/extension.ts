@@ -55,6 +55,11 @@ export interface AttentionLensApi {
    * rejection ({} when it was accepted). For tests: it can do nothing the webview itself cannot.
    */
   simulateWebviewMessage(view: 'panel' | 'sidebar', kind: 'request' | 'notification', method: string, params: unknown): Promise<SimulatedAnswer>;
+  /**
+   * Brings a panel back as VS Code's serializer does after a reload (webviewPanel: one of the panel's view type, state:
+   * what its page saved). For tests: a window cannot be reloaded under them.
+   */
+  restorePanel(webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void>;
   /** Every model found now, valid or not, with its origin, folder and what it exposes. */
   models(): Promise<ModelSummary[]>;
   /** Resolves the next time the models may have changed (install, removal, setting, trust, workspace files). */
@@ -141,6 +146,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
     influenceEntries: (uri) => influence.countFor(uri),
     nextDecorationUpdate: () => nextEvent(decorations.onDidUpdate).then(({ count }) => count),
     simulateWebviewMessage: async (view, kind, method, params) => (view === 'panel' ? openPanel().simulate(kind, method, params) : compare.simulate(kind, method, params)),
+    restorePanel: (webviewPanel, state) => panels.restore(webviewPanel, state),
     models: () => modelsView.summaries(),
     nextModelsChange: () => nextEvent(store.onDidChange),
     modelsView: () => modelsView.items(),

@@ -102,13 +102,7 @@ export class AnalysisPanelHost extends Disposable {
     super();
     this.starter = readPanelStarter(extensionUri);
     this.register(
-      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
-        deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
-          webviewPanel.webview.options = webviewOptions(extensionUri, await store.modelRoots());
-          this.adopt(webviewPanel, restoredUri(state));
-          log.info('Restored the Attention Lens panel after a reload.');
-        },
-      }),
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, { deserializeWebviewPanel: (webviewPanel, state: unknown) => this.restore(webviewPanel, state) }),
     );
   }
 
@@ -137,8 +131,36 @@ export class AnalysisPanelHost extends Disposable {
     return this.current;
   }
 
+  /**
+   * Brings back the panel VS Code restores after a reload (its serializer), unless a command opened one meanwhile
+   * (the restored one then closes: there is one panel).
+   */
+  async restore(webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    const restoring = (async () => {
+      webviewPanel.webview.options = webviewOptions(this.extensionUri, await this.store.modelRoots());
+      if (this.current || this.opening) {
+        webviewPanel.dispose();
+        return;
+      }
+      this.adopt(webviewPanel, restoredUri(state));
+      this.log.info('Restored the Attention Lens panel after a reload.');
+    })();
+    this.restoring = restoring;
+    try {
+      await restoring;
+    } finally {
+      if (this.restoring === restoring) this.restoring = undefined;
+    }
+  }
+
+  /** A restore under way (it reads the model roots first). */
+  private restoring: Promise<void> | undefined;
+
   /** Shows the selection in the panel, creating or revealing it; resolves once the webview has rendered it. */
   async show(selection: SelectionSummary, modelId?: string): Promise<SelectionShown> {
+    // A command right after a reload takes the panel being restored: opening another meanwhile made a second
+    // webview, and the restore closed the first (or the other way round).
+    if (!this.current) await this.restoring?.catch(() => undefined);
     let panel = this.current;
     if (panel) {
       panel.reveal();

@@ -153,4 +153,37 @@ describe('Attention Lens in a real VS Code', function () {
     assert.strictEqual(panelTabs().length, 0);
     await assert.rejects(api.panelBackend(), /No Attention Lens panel/);
   });
+
+  // After a reload VS Code restores the panel (its serializer) while the first command may already run: one webview.
+  const restorable = () => vscode.window.createWebviewPanel('attentionLens.panel', 'Attention Lens', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true });
+
+  it('shows a command run while the panel is being restored in the restored panel: no second webview', async () => {
+    await openWithSelection('sample.ts', 'export function');
+    const restored = restorable();
+    let closed = false;
+    restored.onDidDispose(() => (closed = true));
+    const restoring = api.restorePanel(restored, undefined);
+    const shown = await vscode.commands.executeCommand<SelectionShown>(COMMAND);
+    await restoring;
+    assert.ok(shown, 'the command must resolve with what the panel shows');
+    assert.strictEqual(closed, false, 'the restored panel shows the selection');
+    assert.strictEqual(panelTabs().length, 1);
+    await api.panelBackend();
+    await vscode.window.tabGroups.close(panelTabs());
+  });
+
+  it('closes a panel restored while a command opens one: one webview', async () => {
+    await openWithSelection('sample.ts', 'export function');
+    const restored = restorable();
+    let closed = false;
+    restored.onDidDispose(() => (closed = true));
+    const command = vscode.commands.executeCommand<SelectionShown>(COMMAND); // opening its panel
+    await api.restorePanel(restored, undefined);
+    const shown = await command;
+    assert.ok(shown, 'the command must resolve with what the panel shows');
+    assert.strictEqual(closed, true, 'the restored panel gave way to the one the command opened');
+    assert.strictEqual(panelTabs().length, 1);
+    await api.panelBackend();
+    await vscode.window.tabGroups.close(panelTabs());
+  });
 });
