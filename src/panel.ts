@@ -107,9 +107,10 @@ export class AnalysisPanelHost extends Disposable {
   }
 
   /**
-   * The panel's starter, read before a panel needs it: a new panel's HTML is then written in the command's own task.
-   * Read from disk while the extension host is busy (the language server a file's opening starts, at once), it
-   * came 44–97 ms later. Each panel takes this read and starts the next one (a rebuilt starter reaches the next panel).
+   * The panel's starter, read before a panel needs it: a new panel's HTML is then written in the command's own task
+   * (read then, while the extension host was busy at once after a file was opened, the HTML came 49–99 ms after the
+   * panel). Each panel takes this read and starts the next one: a starter rebuilt since (a watching build) reaches
+   * the panel after the next.
    */
   private starter: Promise<string | undefined>;
 
@@ -137,30 +138,35 @@ export class AnalysisPanelHost extends Disposable {
    */
   async restore(webviewPanel: vscode.WebviewPanel, state: unknown): Promise<void> {
     const restoring = (async () => {
-      webviewPanel.webview.options = webviewOptions(this.extensionUri, await this.store.modelRoots());
-      if (this.current || this.opening) {
+      try {
+        webviewPanel.webview.options = webviewOptions(this.extensionUri, await this.store.modelRoots());
+      } catch (err) {
+        webviewPanel.dispose(); // not left blank: the next command opens a panel
+        throw err;
+      }
+      if (this.current || this.opening || this.disposed) {
         webviewPanel.dispose();
         return;
       }
       this.adopt(webviewPanel, restoredUri(state));
       this.log.info('Restored the Attention Lens panel after a reload.');
     })();
-    this.restoring = restoring;
+    this.restoring.add(restoring);
     try {
       await restoring;
     } finally {
-      if (this.restoring === restoring) this.restoring = undefined;
+      this.restoring.delete(restoring);
     }
   }
 
-  /** A restore under way (it reads the model roots first). */
-  private restoring: Promise<void> | undefined;
+  /** The restores under way (each reads the model roots first). */
+  private readonly restoring = new Set<Promise<void>>();
 
   /** Shows the selection in the panel, creating or revealing it; resolves once the webview has rendered it. */
   async show(selection: SelectionSummary, modelId?: string): Promise<SelectionShown> {
     // A command right after a reload takes the panel being restored: opening another meanwhile made a second
     // webview, and the restore closed the first (or the other way round).
-    if (!this.current) await this.restoring?.catch(() => undefined);
+    if (!this.current && this.restoring.size) await Promise.allSettled([...this.restoring]);
     let panel = this.current;
     if (panel) {
       panel.reveal();
@@ -324,11 +330,13 @@ export class AnalysisPanel extends Disposable {
     );
     this.register(webviewPanel.onDidDispose(() => this.dispose()));
     // The HTML names the likely first model's files, for its starter to fetch early, when the host knows that model
-    // by the time the HTML is written (usually: the models were checked at activation): it waits for that model one
-    // turn of the event loop at most, never for a check.
-    const firstModel = first ? store.likelyFirst(webview, first.modelId).catch(() => undefined) : undefined;
-    void Promise.all([files.ready, starter, firstModel && Promise.race([firstModel, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))])]).then(([served, starter, firstModel]) => {
-      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), keptBinaries: events.keptBinaries(), starter, firstModel });
+    // by the time the HTML can be written (usually: the models were checked at activation): once the routes and the
+    // starter are there, it waits for that model one turn of the event loop at most, never for a check.
+    const likely = first ? store.likelyFirst(webview, first.modelId).catch(() => undefined) : undefined;
+    const written = Promise.all([files.ready, starter]);
+    const named = likely && written.then(() => Promise.race([likely, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]));
+    void Promise.all([written, named]).then(([[served, starterCode], firstModel]) => {
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), keptBinaries: events.keptBinaries(), starter: starterCode, firstModel });
     });
   }
 

@@ -40,10 +40,10 @@ export function loadable(webview: vscode.Webview, m: StoredModel): boolean {
   return m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r));
 }
 
-/** A model as a webview loads it: its files' webview URIs and sizes. */
 /**
- * The digests a valid model's manifest declares for its model and tokenizer files (the check verified each one it
- * declares: modelFiles.ts), lowercase; undefined when it declares neither.
+ * The digests a model's manifest declares for its model and tokenizer files, lowercase; undefined when it declares
+ * neither. The check verifies each one declared (modelFiles.ts), but a model described before its check ends
+ * (ModelStore.likelyFirst) has digests nobody verified yet: the page checks every copy's bytes against them.
  */
 function declaredDigests(manifest: ModelManifest): ModelDescriptor['sha256'] {
   const hex = (value: unknown) => (typeof value === 'string' && /^[0-9a-f]{64}$/i.test(value) ? value.toLowerCase() : undefined);
@@ -52,6 +52,7 @@ function declaredDigests(manifest: ModelManifest): ModelDescriptor['sha256'] {
   return model || tokenizer ? { ...(model ? { model } : {}), ...(tokenizer ? { tokenizer } : {}) } : undefined;
 }
 
+/** A model as a webview loads it: its files' webview URIs, sizes and digests. */
 export function descriptorOf(webview: vscode.Webview, m: StoredModel): ModelDescriptor {
   const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
   const sha256 = declaredDigests(m.manifest);

@@ -56,7 +56,7 @@ export function firstModelFilesOf(body: HTMLElement): string[] {
 }
 
 /**
- * The digests of those files, by URL, that the host verified (data-first-model-sha256, JSON): the starter reads the
+ * The digests of those files, by URL, that their manifest declares (data-first-model-sha256, JSON): the starter reads the
  * copies a page kept of them first (keptModelFiles.ts); none when absent or not an object of 64-digit hex strings.
  */
 export function firstModelDigestsOf(body: HTMLElement): Map<string, string> {

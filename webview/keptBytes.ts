@@ -29,6 +29,9 @@ function pageCaches(): KeptCacheStorage | undefined {
   return page.isSecureContext ? page.caches : undefined;
 }
 
+/** How long a read of a kept copy may take before the page fetches the file instead. */
+const READ_WITHIN_MS = 2000;
+
 /** One Cache Storage cache of byte arrays, each kept under a key (an http(s) URL never fetched) with its digest. */
 export class KeptBytes {
   private warned = false;
@@ -51,6 +54,23 @@ export class KeptBytes {
    * when they do not have it (they are then deleted, and `mismatch` says so in the console).
    */
   async read(key: string, sha256: string, mismatch: (found: string, length: number) => string): Promise<Uint8Array | undefined> {
+    if (!this.storage) return undefined;
+    // A storage that does not answer (damaged, or under quota pressure) must not hold the page's load up: it fetches.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        this.failed('reading', new Error(`no answer within ${READ_WITHIN_MS} ms`));
+        resolve(undefined);
+      }, READ_WITHIN_MS);
+    });
+    try {
+      return await Promise.race([this.readNow(key, sha256, mismatch), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readNow(key: string, sha256: string, mismatch: (found: string, length: number) => string): Promise<Uint8Array | undefined> {
     if (!this.storage) return undefined;
     try {
       const cache = await this.storage.open(this.cacheName);

@@ -4,8 +4,8 @@
 // loaded (those it reads with a plain fetch: the tokenizer, and model files under WORKER_READ_FROM_BYTES) in the
 // browser's Cache Storage, each under the SHA-256 digest its manifest declares and the host's check verified
 // (ModelDescriptor.sha256), and later pages read them from there (keptBytes.ts: only with that digest). Keyed by
-// digest alone: the same file in two folders is kept once, and a file that changed is a new key. The oldest copies
-// are deleted once the copies together pass KEPT_MODEL_FILES_BUDGET. The panel's starter begins the reads of its
+// digest alone: the same file in two folders is kept once, and a file that changed is a new key. The copies kept
+// first are deleted once the copies together pass KEPT_MODEL_FILES_BUDGET. The panel's starter begins the reads of its
 // likely first model's files before the page's script exists, so one instance serves both, on the page's global
 // object (the two are separate bundles).
 
@@ -30,8 +30,8 @@ export function keepsFileOf(bytes: number): boolean {
 }
 
 /**
- * The kept copies to delete, oldest first, so that those left fit in `budget` bytes (entries in the order they were
- * kept; the newest is never deleted, even alone past the budget).
+ * The kept copies to delete, those kept first first, so that those left fit in `budget` bytes (entries in the order
+ * they were kept; the newest is never deleted, even alone past the budget).
  */
 export function overBudget(entries: ReadonlyArray<{ key: string; bytes: number }>, budget: number): string[] {
   let total = entries.reduce((sum, e) => sum + e.bytes, 0);
@@ -82,14 +82,31 @@ export class KeptModelFiles {
     for (const sha256 of this.begun.keys()) if (!except.includes(sha256)) this.begun.delete(sha256);
   }
 
+  /** Forgets everything held and begun (the page is going away). */
+  clear(): void {
+    this.begun.clear();
+    this.held.clear();
+  }
+
   /**
    * A file fetched whose manifest declares this digest: held as a copy (the bytes may move to a worker) until
    * keepFetched(), kept at once after it. Files of WORKER_READ_FROM_BYTES or more are not kept.
    */
   fetched(sha256: string, bytes: Uint8Array, what: string): void {
     if (!this.kept.enabled || !keepsFileOf(bytes.length)) return;
-    if (this.keeping) void this.write(sha256, bytes.slice(), what);
-    else this.held.set(sha256, { bytes: bytes.slice(), what });
+    if (this.keeping) {
+      void this.write(sha256, bytes.slice(), what);
+      return;
+    }
+    // Held no further than the budget: a page whose first analysis never paints (it failed) keeps the latest files.
+    this.held.delete(sha256);
+    this.held.set(sha256, { bytes: bytes.slice(), what });
+    let heldBytes = [...this.held.values()].reduce((sum, h) => sum + h.bytes.length, 0);
+    for (const [digest, { bytes: copy }] of this.held) {
+      if (heldBytes <= KEPT_MODEL_FILES_BUDGET || digest === sha256) break;
+      this.held.delete(digest);
+      heldBytes -= copy.length;
+    }
   }
 
   /**
@@ -111,8 +128,12 @@ export class KeptModelFiles {
     const mismatch = (found: string) => `${what} as fetched does not have its manifest's SHA-256 (found ${found}, expected ${sha256}): not kept for later windows.`;
     const trim = async (cache: KeptCache) => {
       const requests = await cache.keys(); // in the order they were kept
-      const entries = await Promise.all(requests.map(async (request) => ({ key: request.url, bytes: Number((await cache.match(request))?.headers.get(SIZE_HEADER)) || 0 })));
-      await Promise.all(overBudget(entries, KEPT_MODEL_FILES_BUDGET).map((key) => cache.delete(key)));
+      const sizeOf = (response: Response | undefined) => Number(response?.headers.get(SIZE_HEADER) ?? Number.NaN);
+      const entries = await Promise.all(requests.map(async (request) => ({ key: request.url, bytes: sizeOf(await cache.match(request)) })));
+      // An entry without its size was not written here (another page of this origin): it goes.
+      const foreign = entries.filter((e) => !(e.bytes >= 0)).map((e) => e.key);
+      const ours = entries.filter((e) => e.bytes >= 0);
+      await Promise.all([...foreign, ...overBudget(ours, KEPT_MODEL_FILES_BUDGET)].map((key) => cache.delete(key)));
     };
     await this.kept.write(keptModelFileKey(sha256), sha256, bytes, { 'Content-Type': 'application/octet-stream', [SIZE_HEADER]: String(bytes.length) }, mismatch, trim);
   }

@@ -192,7 +192,7 @@ export class ModelFetcher implements ModelFileSource {
    */
   dispose(): void {
     pageEarlyFetches().drop();
-    this.routes.kept?.dropBegun();
+    this.routes.kept?.clear();
     this.closing.abort(new DOMException('The page is closing.', 'AbortError'));
     this.prefetched.clear();
     this.routes.downloads?.dispose();

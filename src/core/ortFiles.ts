@@ -81,7 +81,7 @@ export function firstModelFiles(routes: readonly FileRoute[], model: ModelDescri
 }
 
 /**
- * The digests of those files the host verified (ModelDescriptor.sha256), by the URL firstModelFiles names them at:
+ * The digests of those files their manifest declares (ModelDescriptor.sha256), by the URL firstModelFiles names them at:
  * the starter reads the copies a page kept of them (webview/keptModelFiles.ts) and fetches only those it lacks.
  */
 export function firstModelDigests(routes: readonly FileRoute[], model: ModelDescriptor): Record<string, string> {

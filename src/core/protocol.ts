@@ -88,8 +88,8 @@ export interface ModelDescriptor {
   filesStamp?: string;
   /**
    * The SHA-256 digests (hex) of its model and tokenizer files, where its manifest declares them (onnx.sha256,
-   * tokenizer.sha256) and the host's check verified them: a page keeps copies of small files under them, and
-   * takes a kept copy only with them (webview/keptModelFiles.ts).
+   * tokenizer.sha256; the host's check verifies them): a page keeps copies of small files under them, and keeps or
+   * takes a copy only if its bytes have them (webview/keptModelFiles.ts).
    */
   sha256?: { model?: string; tokenizer?: string };
 }
