@@ -61,6 +61,11 @@ export interface ManifestSeen {
   externalDataBytes?: number;
   /** The files' sizes and modification times (ModelDescriptor.filesStamp). */
   filesStamp: string;
+  /**
+   * The digests the manifest declares for the model and tokenizer files (onnx.sha256, tokenizer.sha256), lowercase:
+   * verified once the check passes (ModelDescriptor.sha256).
+   */
+  sha256?: { model?: string; tokenizer?: string };
 }
 
 /** Fingerprints of the folders whose files passed every check, by folder. */
@@ -126,7 +131,9 @@ export async function checkModelFolder(access: FolderAccess, name: string, folde
   // The weights in an external-data file take part in the fingerprint: a changed file is checked again.
   const external = externalEntry ? [externalEntry.size, externalEntry.mtime] : [];
   const filesStamp = [modelEntry.size, modelEntry.mtime, tokenizerEntry.size, tokenizerEntry.mtime, ...external].join(':');
-  const seen: ManifestSeen = { manifest, modelBytes: modelEntry.size, ...(externalEntry ? { externalDataBytes: externalEntry.size } : {}), filesStamp };
+  const { onnxSha256, tokenizerSha256 } = declared;
+  const digests = onnxSha256 || tokenizerSha256 ? { sha256: { ...(onnxSha256 ? { model: onnxSha256 } : {}), ...(tokenizerSha256 ? { tokenizer: tokenizerSha256 } : {}) } } : {};
+  const seen: ManifestSeen = { manifest, modelBytes: modelEntry.size, ...(externalEntry ? { externalDataBytes: externalEntry.size } : {}), filesStamp, ...digests };
   access.manifestRead?.(seen);
   const fingerprint = [CHECKS_VERSION, sha256(manifestBytes), filesStamp].join(':');
   if (verified?.get(folder) === fingerprint) return { ...seen, cached: true };

@@ -32,6 +32,8 @@ export interface StoredModel {
   filesStamp?: string;
   /** The size of its external-data file (manifest field externalData), as checked. */
   externalDataBytes?: number;
+  /** The digests its manifest declares for its model and tokenizer files, which its check verified (ManifestSeen.sha256). */
+  sha256?: { model?: string; tokenizer?: string };
 }
 
 /** An invalid model with where it is (for the Models view's actions). */

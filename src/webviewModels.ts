@@ -5,7 +5,6 @@
 // descriptors are equal, so they must come from one function.
 
 import * as vscode from 'vscode';
-import type { ModelManifest } from './core/manifest';
 import type { ModelDescriptor } from './core/protocol';
 import type { StoredModel } from './modelStore';
 
@@ -40,22 +39,10 @@ export function loadable(webview: vscode.Webview, m: StoredModel): boolean {
   return m.origin === 'bundled' || roots.some((r) => `${m.folder.toString()}/`.startsWith(r));
 }
 
-/**
- * The digests a model's manifest declares for its model and tokenizer files, lowercase; undefined when it declares
- * neither. The check verifies each one declared (modelFiles.ts), but a model described before its check ends
- * (ModelStore.likelyFirst) has digests nobody verified yet: the page checks every copy's bytes against them.
- */
-function declaredDigests(manifest: ModelManifest): ModelDescriptor['sha256'] {
-  const hex = (value: unknown) => (typeof value === 'string' && /^[0-9a-f]{64}$/i.test(value) ? value.toLowerCase() : undefined);
-  const model = hex((manifest as { onnx?: { sha256?: unknown } }).onnx?.sha256);
-  const tokenizer = hex(manifest.tokenizer.sha256);
-  return model || tokenizer ? { ...(model ? { model } : {}), ...(tokenizer ? { tokenizer } : {}) } : undefined;
-}
-
 /** A model as a webview loads it: its files' webview URIs, sizes and digests. */
 export function descriptorOf(webview: vscode.Webview, m: StoredModel): ModelDescriptor {
   const uri = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(m.folder, file)).toString();
-  const sha256 = declaredDigests(m.manifest);
+  const { sha256 } = m;
   const descriptor: ModelDescriptor = { manifest: m.manifest, modelUri: uri(m.manifest.model ?? 'model.onnx'), tokenizerUri: uri(m.manifest.tokenizer.file), modelBytes: m.modelBytes, ...(m.filesStamp ? { filesStamp: m.filesStamp } : {}), ...(sha256 ? { sha256 } : {}) };
   const data = m.manifest.externalData;
   if (!data) return descriptor;

@@ -27,7 +27,7 @@ if (boot) {
       const kept = pageKeptModelFiles();
       for (const url of firstModelFilesOf(document.body)) {
         const sha256 = digests.get(url);
-        const copy = sha256 && kept.enabled ? kept.begin(sha256, url.split('/').slice(-2).join('/')) : Promise.resolve(undefined);
+        const copy = sha256 ? kept.begin(sha256, url.split('/').slice(-2).join('/')) : Promise.resolve(undefined);
         void Promise.all([copy, ort.binaryFetched]).then(([bytes]) => bytes || pageEarlyFetches().start([url]), () => undefined);
       }
       return { ort, info };

@@ -6,6 +6,7 @@
 // file's contents (a Hugging Face hub snapshot links to ../../blobs), never the link, and only of a regular file.
 
 import * as assert from 'assert';
+import { createHash } from 'crypto';
 import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -146,8 +147,15 @@ describe('model folders are checked before they are offered', function () {
       const first = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
       assert.ok(!('errors' in first), JSON.stringify(first));
       assert.strictEqual(first.cached, false);
+      // The digests it verified, those its manifest declares, go with it (the pages keep copies of small files under
+      // them: ModelDescriptor.sha256).
+      const digestOf = async (file: string) => createHash('sha256').update(await fs.readFile(path.join(folder, file))).digest('hex');
+      const declares = { model: (first.manifest as { onnx?: { sha256?: string } }).onnx?.sha256 !== undefined, tokenizer: first.manifest.tokenizer.sha256 !== undefined };
+      const expected = { ...(declares.model ? { model: await digestOf(first.manifest.model ?? 'model.onnx') } : {}), ...(declares.tokenizer ? { tokenizer: await digestOf(first.manifest.tokenizer.file) } : {}) };
+      assert.deepStrictEqual(first.sha256 ?? {}, expected);
       const again = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
       assert.ok(!('errors' in again) && again.cached, 'the second check must come from the fingerprint');
+      assert.deepStrictEqual(again.sha256, first.sha256, 'and so do they from the fingerprint');
       // A change of size or modification time forgets it: the file is read and checked again.
       await fs.appendFile(path.join(folder, 'model.onnx'), new Uint8Array(4));
       const changed = await checkModelFolder(nodeFolderAccess(folder), id, `models/${id}`, verified);
