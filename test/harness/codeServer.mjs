@@ -13,10 +13,26 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CODE_SERVER_VERSION = '4.100.3'; // = VS Code 1.100.3, the newest that runs on Node 20.
-const installDir = join(repoRoot, '.cache/code-server');
+/** What the tests run: code-server 4.100.3 = VS Code 1.100.3, the newest that runs on Node 20. */
+const PINNED_CODE_SERVER = '4.100.3';
+/**
+ * The code-server the harness runs: the pinned one, or the version the environment variable
+ * ATTENTION_LENS_CODE_SERVER names (say 4.139.1, to time the benchmarks on a current VS Code). A version whose
+ * package asks for a newer Node than this one runs on that Node, which ensureCodeServer installs from npm beside it.
+ */
+export const CODE_SERVER_VERSION = process.env.ATTENTION_LENS_CODE_SERVER || PINNED_CODE_SERVER;
+if (!/^\d+\.\d+\.\d+$/.test(CODE_SERVER_VERSION)) throw new Error(`ATTENTION_LENS_CODE_SERVER names a code-server version such as 4.139.1, not "${CODE_SERVER_VERSION}"`);
+const installDir = join(repoRoot, CODE_SERVER_VERSION === PINNED_CODE_SERVER ? '.cache/code-server' : `.cache/code-server-${CODE_SERVER_VERSION}`);
 const installedMarker = join(installDir, `.installed-${CODE_SERVER_VERSION}`);
 export const codeServerRoot = join(installDir, 'node_modules/code-server');
+/** Where ensureCodeServer puts the Node a code-server needs when this one is older. */
+const serverNodeDir = join(installDir, 'node');
+
+/** The Node that runs code-server: the one installed beside it (ensureCodeServer), else this one. */
+function codeServerNode() {
+  const installed = join(serverNodeDir, 'bin/node');
+  return existsSync(installed) ? installed : process.execPath;
+}
 export const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const APT_PACKAGES = ['chromium', 'libkrb5-dev', 'ripgrep'];
 
@@ -205,7 +221,7 @@ export function ensureCodeServer() {
     return codeServerRoot;
   }
   const started = Date.now();
-  log(`installing code-server@${CODE_SERVER_VERSION} into .cache/code-server (once, 1–2 minutes)…`);
+  log(`installing code-server@${CODE_SERVER_VERSION} into ${installDir.slice(repoRoot.length + 1)} (once, 1–2 minutes)…`);
   rmSync(installDir, { recursive: true, force: true });
   mkdirSync(installDir, { recursive: true });
   writeFileSync(join(installDir, 'package.json'), JSON.stringify({ name: 'attention-lens-code-server', private: true }, null, 2));
@@ -224,9 +240,27 @@ export function ensureCodeServer() {
   // 1. Unpack without scripts, to read which @vscode/ripgrep the bundled VS Code pins.
   run('npm', ['install', '--ignore-scripts', ...npmArgs, `code-server@${CODE_SERVER_VERSION}`], { cwd: installDir, env });
   prefillRipgrepCache(npmTmp, env);
+  // A newer code-server than this Node runs (its package's engines): that Node, from npm's per-platform package,
+  // with the headers its native modules build against.
+  const wantedNode = Number(/\d+/.exec(JSON.parse(readFileSync(join(codeServerRoot, 'package.json'), 'utf8')).engines?.node ?? '')?.[0] ?? 0);
+  if (wantedNode > Number(process.versions.node.split('.')[0])) {
+    const nodePackage = `node-${process.platform}-${process.arch}@${wantedNode}`;
+    log(`code-server@${CODE_SERVER_VERSION} needs Node ${wantedNode}: installing ${nodePackage} beside it`);
+    const tgz = run('npm', ['pack', nodePackage, '--pack-destination', npmTmp, '--silent'], { cwd: npmTmp, env }).trim().split('\n').pop();
+    mkdirSync(serverNodeDir, { recursive: true });
+    run('tar', ['-xzf', join(npmTmp, tgz), '-C', serverNodeDir, '--strip-components=1']);
+    // Its install scripts check which Node runs them: that one first on the PATH, and in place of the Node that
+    // `npm run` names to its children (a benchmark started with npm run).
+    const node = join(serverNodeDir, 'bin/node');
+    // (code-server's reads the version from npm's user agent, which an outer npm passes down as npm_config_user_agent).
+    Object.assign(env, { PATH: `${dirname(node)}:${env.PATH}`, NODE: node, npm_node_execpath: node, npm_config_nodedir: serverNodeDir });
+    delete env.npm_config_user_agent;
+  }
   // 2. Run the install scripts (code-server's postinstall installs VS Code's own dependencies).
   run('npm', ['rebuild', '--foreground-scripts', ...npmArgs], { cwd: installDir, env });
-  if (!existsSync(join(codeServerRoot, 'lib/vscode/node_modules/@vscode/ripgrep/bin/rg'))) {
+  // ripgrep: built from the cache above, or (newer VS Code) shipped for every platform in one package.
+  const rg = ['@vscode/ripgrep/bin/rg', `@vscode/ripgrep-universal/bin/${process.platform}-${process.arch}/rg`];
+  if (!rg.some((p) => existsSync(join(codeServerRoot, 'lib/vscode/node_modules', p)))) {
     throw new Error('code-server installed without ripgrep; see the output above.');
   }
   writeFileSync(installedMarker, new Date().toISOString());
@@ -341,7 +375,7 @@ export async function startVsCodeServer({ root, port, env = {}, onLine = () => u
     '--disable-telemetry', '--disable-workspace-trust',
     '--server-data-dir', dirs['server-data'], '--user-data-dir', dirs['user-data'], '--extensions-dir', dirs.extensions,
   ];
-  const child = spawnTracked(process.execPath, args, { env: { ...isolatedEnv(root), ...env }, cwd: root, onLine });
+  const child = spawnTracked(codeServerNode(), args, { env: { ...isolatedEnv(root), ...env }, cwd: root, onLine });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/version`, child);
   return { port, base, child };
@@ -357,7 +391,7 @@ export function devWorkbenchUrl({ base, port, folder, extensionPath = repoRoot, 
 
 /** The code-server CLI (for the packaged-extension tests): node <code-server>/out/node/entry.js. */
 export function codeServerCli(args, { env, onLine } = {}) {
-  return spawnTracked(process.execPath, [join(codeServerRoot, 'out/node/entry.js'), ...args], { env, onLine });
+  return spawnTracked(codeServerNode(), [join(codeServerRoot, 'out/node/entry.js'), ...args], { env, onLine });
 }
 
 /** Installs a .vsix into extensionsDir with the code-server CLI (offline); rejects with its output on failure. */
