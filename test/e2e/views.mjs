@@ -136,7 +136,10 @@ export function describeViews(session, selection) {
       for (const row of [Math.floor(rows * 0.4), rows - 2]) {
         const y = HEAD_TOP + (row + 0.5) * HEAD_ROW;
         await head.hover({ position: { x: initial.cssWidth * 0.15, y } }); // the query side, on that row's label
-        const lines = await head.evaluate(canvasPainted, { region: band, minFraction: 0.001, notHash: hash, column: { fraction: HEAD_QUERY_EDGE, offset: 5 } });
+        // The column where every line starts (webview/views/headView.ts: 4 px right of the query edge): there a line's
+        // pixels lie within its stroke and one pixel of its slope of the row it leaves, however narrow the panel (in
+        // a narrow one, a line to a far key climbs ~5 px per pixel; one pixel further right, its pixels left the row).
+        const lines = await head.evaluate(canvasPainted, { region: band, minFraction: 0.001, notHash: hash, column: { fraction: HEAD_QUERY_EDGE, offset: 4 } });
         assert.notEqual(lines.hash, hash, `hovering row ${row} redrew the lines`);
         assert.ok(lines.painted > 50, `lines between the columns after hovering row ${row} (${lines.painted} pixels)`);
         // Below the rows, the footer's note about the weight outside the window may cross this column.
