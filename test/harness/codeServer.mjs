@@ -249,10 +249,10 @@ export function ensureCodeServer() {
     const tgz = run('npm', ['pack', nodePackage, '--pack-destination', npmTmp, '--silent'], { cwd: npmTmp, env }).trim().split('\n').pop();
     mkdirSync(serverNodeDir, { recursive: true });
     run('tar', ['-xzf', join(npmTmp, tgz), '-C', serverNodeDir, '--strip-components=1']);
-    // Its install scripts check which Node runs them: that one first on the PATH, and in place of the Node that
-    // `npm run` names to its children (a benchmark started with npm run).
+    // Its install scripts check which Node runs them: that one first on the PATH and in place of the Node an outer
+    // `npm run` names to its children (a benchmark started with npm run), and no user agent passed down from that npm
+    // (code-server's postinstall reads the Node version from npm's user agent).
     const node = join(serverNodeDir, 'bin/node');
-    // (code-server's reads the version from npm's user agent, which an outer npm passes down as npm_config_user_agent).
     Object.assign(env, { PATH: `${dirname(node)}:${env.PATH}`, NODE: node, npm_node_execpath: node, npm_config_nodedir: serverNodeDir });
     delete env.npm_config_user_agent;
   }
