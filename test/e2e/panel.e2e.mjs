@@ -154,25 +154,20 @@ describe('the packaged extension in VS Code (code-server)', function () {
         }
         /** The binaries the panel's page fetched: [file, initiator]. */
         const binariesFetched = (panel) => panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
-        /** The binaries kept in the browser's Cache Storage, once the page has kept one (webview/binaryCache.ts): [file, bytes]. */
-        async function keptBinaries(page) {
+        /** What a page keeps in one of its Cache Storage caches, once `count` entries are there: [the key's last segment, bytes]. */
+        async function keptEntries(page, cacheName, count) {
           const frame = await webviewContentFrame(page, 'panel');
-          await frame.waitForFunction(async () => (await (await caches.open('attention-lens-onnxruntime')).keys()).length > 0, undefined, { timeout: 60_000 });
-          return frame.evaluate(async () => {
-            const cache = await caches.open('attention-lens-onnxruntime');
+          await frame.waitForFunction(async ([name, n]) => (await (await caches.open(name)).keys()).length >= n, [cacheName, count], { timeout: 60_000 });
+          return frame.evaluate(async (name) => {
+            const cache = await caches.open(name);
             return Promise.all((await cache.keys()).map(async (request) => [new URL(request.url).pathname.split('/').pop(), (await (await cache.match(request)).arrayBuffer()).byteLength]));
-          });
+          }, cacheName);
         }
+        /** The binaries kept, once the page has kept one (webview/binaryCache.ts): [file, bytes]. */
+        const keptBinaries = (page) => keptEntries(page, 'attention-lens-onnxruntime', 1);
         const installedBinary = () => gunzipSync(readFileSync(installedOrtFile('ort-wasm-simd-threaded.wasm.gz')));
-        /** The model files kept in the browser's Cache Storage (webview/keptModelFiles.ts): [digest, bytes], once `count` are. */
-        async function keptModelFiles(page, count) {
-          const frame = await webviewContentFrame(page, 'panel');
-          await frame.waitForFunction(async (n) => (await (await caches.open('attention-lens-model-files')).keys()).length >= n, count, { timeout: 60_000 });
-          return frame.evaluate(async () => {
-            const cache = await caches.open('attention-lens-model-files');
-            return Promise.all((await cache.keys()).map(async (request) => [new URL(request.url).pathname.split('/').pop(), (await (await cache.match(request)).arrayBuffer()).byteLength]));
-          });
-        }
+        /** The model files kept (webview/keptModelFiles.ts): [digest, bytes], once `count` are. */
+        const keptModelFiles = (page, count) => keptEntries(page, 'attention-lens-model-files', count);
         /** The bundled model files a panel's HTML names ("<id>/<file>"), with their digest and size as shipped. */
         const shipped = (named) => named.map((file) => readFileSync(join(harness.repoRoot, 'media/models', file))).map((bytes) => [createHash('sha256').update(bytes).digest('hex'), bytes.length]);
         /** The model files a page fetched: [<folder>/<file>, initiator, whether after the binary's mark]. */
