@@ -210,7 +210,6 @@ export class OrtBackends {
     // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
     const bytes = await this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
     mark('binary');
-    if (this.binaryCache.enabled(file)) this.fetched.set(file, bytes.slice()); // the worker takes the bytes themselves
     return bytes;
   }
 
@@ -222,7 +221,11 @@ export class OrtBackends {
     const binary = this.takeBinary(provider);
     void binary.finally(() => this.binaryEnded()).catch(() => undefined);
     const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
-    const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary);
+    // The worker takes the binary itself and, when it was fetched rather than read from a kept copy, hands it back
+    // compiled (and inflated) to be kept for later windows: copying 14 MB first was a 33–118 ms task of the page's.
+    const file = binaryFileOf(provider);
+    const keep = wasmBinary && this.kept.get(file) !== true && this.binaryCache.enabled(file) ? (raw: Uint8Array) => this.fetched.set(file, raw) : undefined;
+    const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary, false, keep);
     this.instantiated.add(provider);
     this.binaries.clear(); // a likely build's binary that the adapter overruled is not needed
     mark('instantiated');

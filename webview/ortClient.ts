@@ -46,13 +46,16 @@ export class OrtWorkerClient {
   /**
    * Creates a session on a backend, handing the build its binary when it has not started yet. With `give`, the
    * model's bytes (and external data) move to the worker instead of being copied: hundreds of MB not held twice,
-   * and no long copy on the main thread; the caller's arrays are empty afterwards.
+   * and no long copy on the main thread; the caller's arrays are empty afterwards. With `onBinary`, the worker hands
+   * the binary back once compiled (raw), moved rather than copied, for the page to keep.
    */
-  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false): Promise<InferenceSession> {
+  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false, onBinary?: (raw: Uint8Array) => void): Promise<InferenceSession> {
     const owned = (a: ArrayBufferView) => (wholeBuffer(a) ? [a.buffer as ArrayBuffer] : []);
     // onnxruntime's binary is read once, by this creation: it moves too.
     const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinary ? [wasmBinary] : [])].flatMap(owned);
-    const created = await this.connection.request('create', { backend, model, options, wasmBinary }, [...new Set(transfer)]);
+    const returnBinary = !!(wasmBinary && onBinary);
+    const created = await this.connection.request('create', { backend, model, options, wasmBinary, ...(returnBinary ? { returnBinary } : {}) }, [...new Set(transfer)]);
+    if (created.wasmBinary) onBinary?.(created.wasmBinary);
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,

@@ -23,12 +23,12 @@ for (const ort of Object.values(builds)) {
   ort.env.logLevel = 'error';
 }
 
-/** The buffers of a response's tensors, to transfer rather than copy. */
+/** The buffers of a response's tensors (and of a binary handed back), to transfer rather than copy. */
 function transferables(message: Envelope): Transferable[] {
   if (message.kind !== 'response' || !message.result || typeof message.result !== 'object') return [];
   const buffers = new Set<ArrayBuffer>();
   for (const value of Object.values(message.result as Record<string, unknown>)) {
-    const data = (value as Partial<WireTensor> | null)?.data;
+    const data = ArrayBuffer.isView(value) ? value : (value as Partial<WireTensor> | null)?.data;
     if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) buffers.add(data.buffer);
   }
   return [...buffers];
@@ -49,22 +49,26 @@ page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 // come for minutes: nothing else allocates here, so a 343 MiB model's bytes stayed resident beside the weights
 // that onnxruntime copied out of them.
 
-page.onRequest('create', async ({ backend, model, options, wasmBinary }) => {
+page.onRequest('create', async ({ backend, model, options, wasmBinary, returnBinary }) => {
   const ort = builds[backend];
   if (!ort) throw new Error(`unknown backend "${String(backend)}"`);
-  let session: InferenceSession;
+  let session: InferenceSession | undefined;
+  let binary: Uint8Array | undefined;
   try {
-    ort.env.wasm.wasmBinary = wasmBinary && (isGzip(wasmBinary) ? await inflate(wasmBinary, "onnxruntime's WebAssembly binary") : wasmBinary);
+    binary = wasmBinary && (isGzip(wasmBinary) ? await inflate(wasmBinary, "onnxruntime's WebAssembly binary") : wasmBinary);
+    ort.env.wasm.wasmBinary = binary;
     session = await ort.InferenceSession.create(model, options as InferenceSession.SessionOptions);
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
     // The model is in onnxruntime's heap now (or was refused, or the binary could not be inflated): its bytes and
-    // the binary as received (compiling copied it), both this worker's, are not needed.
-    for (const bytes of [model, ...(options.externalData ?? []).map((d) => d.data), ...(wasmBinary ? [wasmBinary] : [])]) releaseBuffer(bytes, true); // received: the whole buffer is this worker's
+    // the binary (compiling copied it), all this worker's, are not needed here. The binary goes back when asked for.
+    const handedBack = session && returnBinary ? binary?.buffer : undefined;
+    const received = [model, ...(options.externalData ?? []).map((d) => d.data), wasmBinary, binary];
+    for (const bytes of new Set(received)) if (bytes && bytes.buffer !== handedBack && bytes.buffer.byteLength > 0) releaseBuffer(bytes, true); // the whole buffer is this worker's
   }
   const id = nextSession++;
   sessions.set(id, { ort, session });
-  return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+  return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(returnBinary && binary ? { wasmBinary: binary } : {}) };
 });
 
 page.onRequest('run', async ({ session: id, feeds, fetches, rowsOf }) => {

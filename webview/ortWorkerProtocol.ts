@@ -39,11 +39,13 @@ export interface OrtWorkerRequests {
   /**
    * Creates a session on a backend; wasmBinary (the build's binary: inflated on the way when it came through the
    * file server, else gzipped as the extension ships it) when the build has not instantiated its binary yet: the
-   * worker inflates gzipped bytes, not the page's main thread.
+   * worker inflates gzipped bytes, not the page's main thread. With returnBinary, the answer hands the binary back
+   * once compiled (raw: inflated when it came gzipped), for the page to keep for later windows (binaryCache.ts)
+   * without copying 14 MB on its main thread before handing it over.
    */
   create: {
-    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array };
-    result: { session: number; inputNames: string[]; outputNames: string[] };
+    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array; returnBinary?: boolean };
+    result: { session: number; inputNames: string[]; outputNames: string[]; wasmBinary?: Uint8Array };
   };
   /**
    * fetches: the outputs to return (default every output); rowsOf: of that output, only item b's row rows[b], as
