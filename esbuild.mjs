@@ -132,7 +132,7 @@ const COPY_SETTINGS = `gzip${GZIP_LEVEL}-br${BROTLI.quality}w${BROTLI.window}`;
  * level 9 takes seconds, Brotli at quality 11 tens of seconds: the binaries are compressed side by side, on libuv's
  * threads). Resolves with each binary's SHA-256 (hex, by file name): the pages keep the binaries they fetched in
  * the browser's Cache Storage for the next windows, and take a kept one only if its bytes have this digest
- * (webview/binaryCache.ts).
+ * (webview/binaryCache.ts); and with each one's size, into which a page reads it as it arrives (webview/backend.ts).
  */
 async function copyOrtRuntime() {
   const from = join(root, 'node_modules/onnxruntime-web/dist');
@@ -153,8 +153,11 @@ async function copyOrtRuntime() {
     }
     await copyFile(cached, join(to, `${file}${suffix}`));
   })));
-  const digests = await Promise.all(ORT_BINARIES.map(async (file) => [file, createHash('sha256').update(await readFile(join(from, file))).digest('hex')]));
-  return Object.fromEntries(digests);
+  const read = await Promise.all(ORT_BINARIES.map(async (file) => [file, await readFile(join(from, file))]));
+  return {
+    digests: Object.fromEntries(read.map(([file, bytes]) => [file, createHash('sha256').update(bytes).digest('hex')])),
+    sizes: Object.fromEntries(read.map(([file, bytes]) => [file, bytes.length])),
+  };
 }
 
 /**
@@ -175,9 +178,9 @@ async function compressPageFiles() {
 }
 
 await rm(join(root, 'out'), { recursive: true, force: true });
-// The page bundles know the binaries' digests (webview/globals.d.ts).
-const digests = await copyOrtRuntime();
-configs.find((config) => config.outdir === join(root, 'out/webview')).define = { ORT_BINARY_SHA256: JSON.stringify(digests) };
+// The page bundles know the binaries' digests and sizes (webview/globals.d.ts).
+const { digests, sizes } = await copyOrtRuntime();
+configs.find((config) => config.outdir === join(root, 'out/webview')).define = { ORT_BINARY_SHA256: JSON.stringify(digests), ORT_BINARY_BYTES: JSON.stringify(sizes) };
 const contexts = await Promise.all(configs.map((config) => esbuild.context(config)));
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));

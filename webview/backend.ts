@@ -208,7 +208,10 @@ export class OrtBackends {
     }
     // Shipped gzipped (and as Brotli): the file server's answer is decoded by the browser on the way; through resource loading it
     // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
-    const bytes = await this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable' });
+    // Through the file server it arrives encoded, with no size declared: read into one array of the size the build
+    // wrote down, not collected in chunks and joined (a 14 MB copy on the main thread at the end).
+    const expectedBytes = typeof ORT_BINARY_BYTES === 'object' ? ORT_BINARY_BYTES[file] : undefined;
+    const bytes = await this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable', ...(expectedBytes ? { expectedBytes } : {}) });
     mark('binary');
     return bytes;
   }
