@@ -225,7 +225,7 @@ export class OrtBackends {
     void binary.finally(() => this.binaryEnded()).catch(() => undefined);
     const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
     // The worker takes the binary itself and, when it was fetched rather than read from a kept copy, hands it back
-    // compiled (and inflated) to be kept for later windows: copying 14 MB first was a 33–118 ms task of the page's.
+    // compiled (and inflated) to be kept for later windows: copying 14 MB first took 33 ms of a cold command's page task (bench:profile).
     const file = binaryFileOf(provider);
     const keep = wasmBinary && this.kept.get(file) !== true && this.binaryCache.enabled(file) ? (raw: Uint8Array) => this.fetched.set(file, raw) : undefined;
     const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary, false, keep);
