@@ -62,7 +62,7 @@ export class OrtBackends {
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
   /** Binaries on their way (kept or fetched), each taken by the probe that instantiates its build. */
   private readonly binaries = new Map<'webgpu' | 'wasm', Promise<Uint8Array>>();
-  /** Copies of the binaries fetched from VS Code, by file name, until keepFetchedBinaries() keeps them for later windows. */
+  /** The binaries fetched from VS Code that the worker compiled and handed back, by file name, until keepFetchedBinaries() keeps them for later windows. */
   private readonly fetched = new Map<OrtBinaryFile, Uint8Array>();
   /** Whether the page holds a kept copy of each binary it read (onBinaryKept). */
   private readonly kept = new Map<OrtBinaryFile, boolean>();
@@ -164,8 +164,7 @@ export class OrtBackends {
    * does not slow a cold start; the other pages once their backend is ready.
    */
   async keepFetchedBinaries(): Promise<void> {
-    const running = new Set([...this.instantiated].map(binaryFileOf));
-    const fetched = [...this.fetched].filter(([file]) => running.has(file)); // not a likely build's that the adapter overruled
+    const fetched = [...this.fetched]; // only builds that run hand their binary back (probe)
     this.fetched.clear();
     for (const [file, bytes] of fetched) if (await this.binaryCache.write(file, bytes)) this.keptNow(file, true);
   }

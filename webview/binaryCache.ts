@@ -4,7 +4,6 @@
 // fetched in the browser's Cache Storage, under the digest the build computed (esbuild.mjs), and a later page, in
 // this window or the next, reads it from there (keptBytes.ts: only with that digest).
 
-import { inflate, isGzip } from './inflate';
 import { type KeptCache, KeptBytes } from './keptBytes';
 
 /** The Cache Storage cache the pages keep onnxruntime's binaries in. */
@@ -37,19 +36,13 @@ export class BinaryCache {
   }
 
   /**
-   * Keeps `bytes` as the binary `file` (gzipped ones are inflated first), if they have the build's digest, and
-   * deletes the copies of that file kept for other builds. Never throws: a page that cannot keep it fetches it again.
+   * Keeps `raw` (the binary as onnxruntime's worker compiled it: inflated) as the binary `file`, if it has the build's
+   * digest, and deletes the copies of that file kept for other builds. Never throws: a page that cannot keep it
+   * fetches it again.
    */
-  async write(file: string, bytes: Uint8Array): Promise<boolean> {
+  async write(file: string, raw: Uint8Array): Promise<boolean> {
     const sha256 = expectedDigest(file);
     if (!this.kept.enabled || !sha256) return false;
-    let raw: Uint8Array;
-    try {
-      raw = isGzip(bytes) ? await inflate(bytes, `onnxruntime's binary ${file}`) : bytes;
-    } catch (err) {
-      this.kept.warn(`onnxruntime's binary ${file} as fetched could not be inflated (${err instanceof Error ? err.message : String(err)}): not kept for later windows.`);
-      return false;
-    }
     const key = binaryCacheKey(file, sha256);
     const otherBuilds = async (cache: KeptCache) => {
       const stale = (await cache.keys()).filter((request) => request.url !== key && request.url.startsWith(binaryCacheKey(file, '')));
