@@ -11,6 +11,7 @@ import { ORT_BINARY, type OrtBinaryFile, WORKER_SCRIPTS, binaryFileOf } from '..
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
 import { BinaryCache } from './binaryCache';
 import { FileRoutes } from './fileRoutes';
+import type { ModelFileWriter } from './keptModelFiles';
 import { LogitsWorkerClient } from './logitsClient';
 import { mark } from './marks';
 import { OrtWorkerClient } from './ortClient';
@@ -62,8 +63,8 @@ export class OrtBackends {
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
   /** Binaries on their way (kept or fetched), each taken by the probe that instantiates its build. */
   private readonly binaries = new Map<'webgpu' | 'wasm', Promise<Uint8Array>>();
-  /** The binaries fetched from VS Code that the worker compiled and handed back, by file name, until keepFetchedBinaries() keeps them for later windows. */
-  private readonly fetched = new Map<OrtBinaryFile, Uint8Array>();
+  /** The binaries fetched from VS Code that the worker compiled and holds, until keepFetchedBinaries() has it keep them for later windows. */
+  private readonly fetched = new Set<OrtBinaryFile>();
   /** Whether the page holds a kept copy of each binary it read (onBinaryKept). */
   private readonly kept = new Map<OrtBinaryFile, boolean>();
   private readonly keptListeners: Array<(file: OrtBinaryFile, kept: boolean) => void> = [];
@@ -105,6 +106,13 @@ export class OrtBackends {
   module(backend: 'webgpu' | 'wasm'): OrtModule {
     return this.worker.module(backend);
   }
+
+  /**
+   * Writes a small model file's kept copy in onnxruntime's worker, off this thread (ModelFetcher.keepFetched). A
+   * write that fails there is only said: the file is fetched again in the next window.
+   */
+  readonly modelFileWriter: ModelFileWriter = (sha256, bytes, what) =>
+    this.worker.keepModelFile(sha256, bytes, what).catch((err: unknown) => console.warn(`${what} is fetched in each window: onnxruntime's worker did not keep it (${err instanceof Error ? err.message : String(err)}).`));
 
   /** Stops the workers, releasing every session. */
   dispose(): void {
@@ -159,14 +167,17 @@ export class OrtBackends {
   }
 
   /**
-   * Keeps the binaries this page fetched and runs in the browser's Cache Storage (binaryCache.ts), for later pages
-   * and windows to read from there. The panel calls it once it has shown its first result, so that writing 14 MB
-   * does not slow a cold start; the other pages once their backend is ready.
+   * Has onnxruntime's worker keep the binaries this page fetched and runs in the browser's Cache Storage
+   * (binaryCache.ts), for later pages and windows to read from there. The panel calls it once it has shown its first
+   * result, so that writing 14 MB does not slow a cold start; the other pages once their backend is ready.
    */
   async keepFetchedBinaries(): Promise<void> {
-    const fetched = [...this.fetched]; // only builds that run hand their binary back (probe)
+    const fetched = [...this.fetched]; // only builds that run hold their binary (probe)
     this.fetched.clear();
-    for (const [file, bytes] of fetched) if (await this.binaryCache.write(file, bytes)) this.keptNow(file, true);
+    for (const file of fetched) {
+      const kept = await this.worker.keepBinary(file).catch((err: unknown) => (console.warn(`onnxruntime's binary is fetched in each window: its worker did not keep it (${err instanceof Error ? err.message : String(err)}).`), false));
+      if (kept) this.keptNow(file, true);
+    }
   }
 
   /**
@@ -223,11 +234,13 @@ export class OrtBackends {
     const binary = this.takeBinary(provider);
     void binary.finally(() => this.binaryEnded()).catch(() => undefined);
     const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
-    // The worker takes the binary itself and, when it was fetched rather than read from a kept copy, hands it back
-    // compiled (and inflated) to be kept for later windows: copying 14 MB first took 33 ms of a cold command's page task (bench:profile).
+    // The worker takes the binary itself and, when it was fetched rather than read from a kept copy, holds it
+    // compiled (and inflated) to keep for later windows: copying 14 MB first took 33 ms of a cold command's page
+    // task, and digesting and storing it 40–90 ms after the first paint (bench:profile).
     const file = binaryFileOf(provider);
-    const keep = wasmBinary && this.kept.get(file) !== true && this.binaryCache.enabled(file) ? (raw: Uint8Array) => this.fetched.set(file, raw) : undefined;
-    const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary, false, keep);
+    const hold = wasmBinary && this.kept.get(file) !== true && this.binaryCache.enabled(file) ? file : undefined;
+    const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary, false, hold);
+    if (hold) this.fetched.add(hold);
     this.instantiated.add(provider);
     this.binaries.clear(); // a likely build's binary that the adapter overruled is not needed
     mark('instantiated');

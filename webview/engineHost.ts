@@ -79,7 +79,7 @@ export class EngineHost {
       this.slot.engine = new Engine({ provider: info.backend, ort: this.ort.module(info.backend), files: this.files, tokenizers: this.ort.tokenizers, klSums: () => this.ort.logits.sums(), predictRows: this.ort.logits.predictRows });
       this.slot.resolve(this.slot.engine);
       void this.ort.keepFetchedBinaries(); // for the next pages and windows (binaryCache.ts)
-      void this.files.keepFetched(); // and the models' small files, as they are fetched (keptModelFiles.ts)
+      void this.files.keepFetched(this.ort.modelFileWriter); // and the models' small files, as they are fetched (keptModelFiles.ts)
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.events.status(error);

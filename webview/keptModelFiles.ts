@@ -44,6 +44,12 @@ export function overBudget(entries: ReadonlyArray<{ key: string; bytes: number }
   return deleted;
 }
 
+/**
+ * Where a page's copies are written: on its own thread by default; once it has a worker for it, there
+ * (OrtBackends.modelFileWriter): the digest and the copy into a Response are tens of ms after the first paint.
+ */
+export type ModelFileWriter = (sha256: string, bytes: Uint8Array, what: string) => Promise<void>;
+
 /** The small model files a page keeps across windows, in the browser's Cache Storage. */
 export class KeptModelFiles {
   private readonly kept: KeptBytes;
@@ -52,6 +58,7 @@ export class KeptModelFiles {
   /** Copies of files fetched before keeping began, by digest: keepFetched() keeps them. */
   private readonly held = new Map<string, { bytes: Uint8Array; what: string }>();
   private keeping = false;
+  private writer: ModelFileWriter = (sha256, bytes, what) => this.keepNow(sha256, bytes, what);
 
   constructor(storage?: KeptCacheStorage, warn?: (message: string) => void) {
     const unkept = (doing: string, reason: string) => `Model files are fetched in each window: ${doing} them in the browser's Cache Storage failed (${reason}).`;
@@ -95,7 +102,7 @@ export class KeptModelFiles {
   fetched(sha256: string, bytes: Uint8Array, what: string): void {
     if (!this.kept.enabled || !keepsFileOf(bytes.length)) return;
     if (this.keeping) {
-      void this.write(sha256, bytes.slice(), what);
+      void this.writer(sha256, bytes.slice(), what);
       return;
     }
     // Held no further than the budget: a page whose first analysis never paints (it failed) keeps the latest files.
@@ -110,21 +117,24 @@ export class KeptModelFiles {
   }
 
   /**
-   * Keeps the files fetched so far, and from now on each one as it is fetched. The panel calls it once it has shown
-   * its first result, so that writing them does not slow a cold start; the other pages once their backend is ready.
+   * Keeps the files fetched so far, and from now on each one as it is fetched, through `writer` when given (each
+   * copy then moves to it). The panel calls it once it has shown its first result, so that writing them does not
+   * slow a cold start; the other pages once their backend is ready.
    */
-  async keepFetched(): Promise<void> {
+  async keepFetched(writer?: ModelFileWriter): Promise<void> {
+    if (writer) this.writer = writer;
     this.keeping = true;
     const held = [...this.held];
     this.held.clear();
-    for (const [sha256, { bytes, what }] of held) await this.write(sha256, bytes, what);
+    for (const [sha256, { bytes, what }] of held) await this.writer(sha256, bytes, what);
   }
 
   private readNow(sha256: string, what: string): Promise<Uint8Array | undefined> {
     return this.kept.read(keptModelFileKey(sha256), sha256, (found, length) => `The kept copy of ${what} did not have its manifest's SHA-256 (found ${found}, ${length} bytes; expected ${sha256}): deleted, and the file fetched.`);
   }
 
-  private async write(sha256: string, bytes: Uint8Array, what: string): Promise<void> {
+  /** Keeps `bytes` as the file with this digest now, on this thread (a page's, or the worker a writer hands them to). Never throws. */
+  async keepNow(sha256: string, bytes: Uint8Array, what: string): Promise<void> {
     const mismatch = (found: string) => `${what} as fetched does not have its manifest's SHA-256 (found ${found}, expected ${sha256}): not kept for later windows.`;
     const trim = async (cache: KeptCache) => {
       const requests = await cache.keys(); // in the order they were kept

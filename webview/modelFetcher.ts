@@ -12,7 +12,7 @@ import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { pageEarlyFetches } from './earlyFetches';
 import { type FetchBytesOptions, fetchBytes, throttledProgress } from './fetchBytes';
 import { FileRoutes } from './fileRoutes';
-import { type KeptModelFiles, keepsFileOf, pageKeptModelFiles } from './keptModelFiles';
+import { type KeptModelFiles, type ModelFileWriter, keepsFileOf, pageKeptModelFiles } from './keptModelFiles';
 
 /** A model's files: the ONNX bytes, its external-data bytes when it has them, and the tokenizer file's bytes. */
 export interface ModelFiles {
@@ -180,10 +180,10 @@ export class ModelFetcher implements ModelFileSource {
 
   /**
    * Keeps the small files fetched so far for later pages and windows (keptModelFiles.ts), and from now on each one
-   * as it is fetched.
+   * as it is fetched; through `writer` (a worker's: OrtBackends.modelFileWriter) when given.
    */
-  keepFetched(): Promise<void> {
-    return this.routes.kept?.keepFetched() ?? Promise.resolve();
+  keepFetched(writer?: ModelFileWriter): Promise<void> {
+    return this.routes.kept?.keepFetched(writer) ?? Promise.resolve();
   }
 
   /**

@@ -46,16 +46,15 @@ export class OrtWorkerClient {
   /**
    * Creates a session on a backend, handing the build its binary when it has not started yet. With `give`, the
    * model's bytes (and external data) move to the worker instead of being copied: hundreds of MB not held twice,
-   * and no long copy on the main thread; the caller's arrays are empty afterwards. With `onBinary`, the worker hands
-   * the binary back once compiled (raw), moved rather than copied, for the page to keep.
+   * and no long copy on the main thread; the caller's arrays are empty afterwards. With `holdBinaryAs` (its file
+   * name), the worker holds the binary once compiled, for keepBinary to keep for later windows.
    */
-  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false, onBinary?: (raw: Uint8Array) => void): Promise<InferenceSession> {
+  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false, holdBinaryAs?: string): Promise<InferenceSession> {
     const owned = (a: ArrayBufferView) => (wholeBuffer(a) ? [a.buffer as ArrayBuffer] : []);
     // onnxruntime's binary is read once, by this creation: it moves too.
     const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinary ? [wasmBinary] : [])].flatMap(owned);
-    const returnBinary = !!(wasmBinary && onBinary);
-    const created = await this.connection.request('create', { backend, model, options, wasmBinary, ...(returnBinary ? { returnBinary } : {}) }, [...new Set(transfer)]);
-    if (created.wasmBinary) onBinary?.(created.wasmBinary);
+    const hold = wasmBinary && holdBinaryAs ? { holdBinary: holdBinaryAs } : {};
+    const created = await this.connection.request('create', { backend, model, options, wasmBinary, ...hold }, [...new Set(transfer)]);
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,
@@ -76,6 +75,16 @@ export class OrtWorkerClient {
       },
     };
     return session as unknown as InferenceSession;
+  }
+
+  /** Keeps the binary the worker holds under this file name (createSession's holdBinaryAs) for later windows; whether it was kept. */
+  keepBinary(file: string): Promise<boolean> {
+    return this.connection.request('keepBinary', { file });
+  }
+
+  /** Keeps a small model file's bytes (moved to the worker when they own their buffer) for later windows, off this thread. */
+  async keepModelFile(sha256: string, bytes: Uint8Array, what: string): Promise<void> {
+    await this.connection.request('keepModelFile', { sha256, bytes, what }, wholeBuffer(bytes) ? [bytes.buffer as ArrayBuffer] : []);
   }
 
   /** Keeps a copy of a tensor in the worker; runs of any session there are fed parts of it by number. */

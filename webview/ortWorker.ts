@@ -2,7 +2,9 @@
 // creating a session and running a model happen off the webview's main thread, which keeps drawing, hovering
 // and cancelling. It answers the requests of ortWorkerProtocol.ts; outputs go back by transferring their
 // buffers (no copy). A dedicated worker made from a blob cannot fetch webview resources, so every byte it
-// needs (model, external data, onnxruntime's binary) arrives in a request.
+// needs (model, external data, onnxruntime's binary) arrives in a request. It also keeps the page's copies for later
+// windows in Cache Storage (binaryCache.ts, keptModelFiles.ts): digesting and storing them took 40–90 ms of the
+// page's main thread just after its first paint (bench:profile --cold).
 
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
@@ -11,7 +13,9 @@ import { prefixCopies } from '../src/core/keptTensor';
 import { pickRows } from '../src/core/logitRows';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
+import { BinaryCache } from './binaryCache';
 import { inflate, isGzip } from './inflate';
+import { KeptModelFiles } from './keptModelFiles';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireFeed, WireTensor } from './ortWorkerProtocol';
 import { workerTransport } from './workerScript';
 
@@ -23,7 +27,7 @@ for (const ort of Object.values(builds)) {
   ort.env.logLevel = 'error';
 }
 
-/** The buffers of a response's tensors (and of a binary handed back), to transfer rather than copy. */
+/** The buffers of a response's tensors, to transfer rather than copy. */
 function transferables(message: Envelope): Transferable[] {
   if (message.kind !== 'response' || !message.result || typeof message.result !== 'object') return [];
   const buffers = new Set<ArrayBuffer>();
@@ -42,6 +46,10 @@ let nextSession = 1;
 /** Tensors kept for later runs' feeds (keptTensor.ts), by number. */
 const kept = new Map<number, { data: Float32Array; dims: number[] }>();
 let nextKept = 1;
+/** Binaries held once their build started, by file name, until keepBinary keeps them (or the worker ends). */
+const heldBinaries = new Map<string, Uint8Array>();
+const binaryCache = new BinaryCache();
+const modelFiles = new KeptModelFiles();
 
 page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 
@@ -49,7 +57,7 @@ page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 // come for minutes: nothing else allocates here, so a 343 MiB model's bytes stayed resident beside the weights
 // that onnxruntime copied out of them.
 
-page.onRequest('create', async ({ backend, model, options, wasmBinary, returnBinary }) => {
+page.onRequest('create', async ({ backend, model, options, wasmBinary, holdBinary }) => {
   const ort = builds[backend];
   if (!ort) throw new Error(`unknown backend "${String(backend)}"`);
   let session: InferenceSession | undefined;
@@ -61,14 +69,36 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary, returnBin
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
     // The model is in onnxruntime's heap now (or was refused, or the binary could not be inflated): its bytes and
-    // the binary (compiling copied it), all this worker's, are not needed here. The binary goes back when asked for.
-    const handedBack = session && returnBinary ? binary?.buffer : undefined;
+    // the binary (compiling copied it), all this worker's, are not needed here. The binary is held when asked for.
+    const held = session && holdBinary && binary ? binary : undefined;
+    if (held && holdBinary) heldBinaries.set(holdBinary, held);
     const received = [model, ...(options.externalData ?? []).map((d) => d.data), wasmBinary, binary];
-    for (const bytes of new Set(received)) if (bytes && bytes.buffer !== handedBack && bytes.buffer.byteLength > 0) releaseBuffer(bytes, true); // the whole buffer is this worker's
+    for (const bytes of new Set(received)) if (bytes && bytes !== held && bytes.buffer !== held?.buffer && bytes.buffer.byteLength > 0) releaseBuffer(bytes, true); // the whole buffer is this worker's
   }
   const id = nextSession++;
   sessions.set(id, { ort, session });
-  return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(returnBinary && binary ? { wasmBinary: binary } : {}) };
+  return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+});
+
+page.onRequest('keepBinary', async ({ file }) => {
+  const bytes = heldBinaries.get(file);
+  heldBinaries.delete(file);
+  if (!bytes) return false;
+  try {
+    return await binaryCache.write(file, bytes);
+  } finally {
+    releaseBuffer(bytes, true); // stored (Cache Storage copied it) or refused: not needed here
+  }
+});
+
+page.onRequest('keepModelFile', async ({ sha256, bytes, what }) => {
+  if (typeof sha256 !== 'string' || !(bytes instanceof Uint8Array) || typeof what !== 'string') throw new Error('a model file to keep needs its digest, its bytes and its name');
+  try {
+    await modelFiles.keepNow(sha256, bytes, what);
+  } finally {
+    releaseBuffer(bytes, true); // received: the whole buffer is this worker's
+  }
+  return null;
 });
 
 page.onRequest('run', async ({ session: id, feeds, fetches, rowsOf }) => {

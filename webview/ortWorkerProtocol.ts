@@ -39,14 +39,18 @@ export interface OrtWorkerRequests {
   /**
    * Creates a session on a backend; wasmBinary (the build's binary: inflated on the way when it came through the
    * file server, else gzipped as the extension ships it) when the build has not instantiated its binary yet: the
-   * worker inflates gzipped bytes, not the page's main thread. With returnBinary, the answer hands the binary back
-   * once compiled (raw: inflated when it came gzipped), for the page to keep for later windows (binaryCache.ts)
-   * without copying 14 MB on its main thread before handing it over.
+   * worker inflates gzipped bytes, not the page's main thread. With holdBinary (the binary's file name), the worker
+   * holds the binary once compiled (raw: inflated when it came gzipped) until keepBinary keeps it for later windows
+   * (binaryCache.ts): the page neither copies 14 MB before handing it over nor digests and stores it on its thread.
    */
   create: {
-    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array; returnBinary?: boolean };
-    result: { session: number; inputNames: string[]; outputNames: string[]; wasmBinary?: Uint8Array };
+    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array; holdBinary?: string };
+    result: { session: number; inputNames: string[]; outputNames: string[] };
   };
+  /** Keeps the binary held under this file name in Cache Storage, if it has the build's digest, and frees it here; answers whether it was kept. */
+  keepBinary: { params: { file: string }; result: boolean };
+  /** Keeps a small model file fetched by the page, with the digest its manifest declares, in Cache Storage (keptModelFiles.ts); bytes are moved here. */
+  keepModelFile: { params: { sha256: string; bytes: Uint8Array; what: string }; result: null };
   /**
    * fetches: the outputs to return (default every output); rowsOf: of that output, only item b's row rows[b], as
    * [batch, 1, …] (the rest is freed here: src/core/logitRows.ts).

@@ -199,7 +199,7 @@ class PanelPage {
       await nextPaint();
       mark('painted');
       void this.ort?.keepFetchedBinaries(); // for the next pages and windows, now that the first result is shown
-      void this.files.keepFetched(); // the model's small files too (keptModelFiles.ts)
+      void this.files.keepFetched(this.ort?.modelFileWriter); // the model's small files too, in onnxruntime's worker (keptModelFiles.ts)
       await view.ready; // "analysed" once the strip holds every token
     } catch (err) {
       this.fail(err, selection, id);

@@ -104,7 +104,7 @@ class ComparePage {
         (info) => {
           replace(this.backendSlot, backendView(info));
           void ort.keepFetchedBinaries(); // for the next pages and windows (binaryCache.ts)
-          void this.files.keepFetched(); // and the models' small files, as they are fetched (keptModelFiles.ts)
+          void this.files.keepFetched(ort.modelFileWriter); // and the models' small files, as they are fetched (keptModelFiles.ts)
           return { engine: new Engine({ provider: info.backend, ort: ort.module(info.backend), files: this.files, tokenizers: ort.tokenizers, klSums: () => ort.logits.sums(), predictRows: ort.logits.predictRows }), info };
         },
         (err: unknown) => {
