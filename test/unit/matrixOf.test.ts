@@ -4,7 +4,7 @@
 // never count.
 
 import * as assert from 'assert';
-import { colourSampleOf, matrixOf, percentile995 } from '../../webview/views/matrixOf';
+import { colourSampleOf, matrixOf, matrixOfInSlices, matrixOfSteps, percentile995 } from '../../webview/views/matrixOf';
 import { seededRandom } from './seeded';
 
 /** The colour top read one entry at a time, as matrixOf read it before. */
@@ -67,6 +67,26 @@ describe("the heatmap's colour-scale top", () => {
       const expected = colourTopByEntry(data, size);
       assert.ok(expected > 0 && expected < 1, `the matrix has positive entries below its maximum (${expected})`);
       assert.strictEqual(matrixOf(data, size).colourMax, expected, `${nan * 100}% NaN, ${zero * 100}% zeros`);
+    }
+  });
+
+  it('scans a matrix with zeros above its diagonal up to the diagonal only, to the same Matrix, signed or not', async () => {
+    const random = seededRandom(7);
+    for (const size of [1, 2, 9, 300]) {
+      for (const signed of [false, true]) {
+        for (const sign of [1, -1]) {
+          // Lower triangles of one sign (all negative: the maximum stays 0 either way), zeros above.
+          const data = new Float32Array(size * size);
+          for (let r = 0; r < size; r++) for (let k = 0; k <= r; k++) data[r * size + k] = sign * random();
+          const full = matrixOf(data, size, signed);
+          assert.deepStrictEqual(matrixOf(data, size, signed, true), full, `size ${size}, signed ${signed}, sign ${sign}`);
+          const steps = matrixOfSteps(data, size, signed, 4, true);
+          let step = steps.next();
+          while (!step.done) step = steps.next();
+          assert.deepStrictEqual(step.value, full);
+          assert.deepStrictEqual(await matrixOfInSlices(data, size, signed, { pause: async () => undefined, sliceMs: 0 }, true), full);
+        }
+      }
     }
   });
 

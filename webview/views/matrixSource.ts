@@ -88,7 +88,8 @@ export class MatrixSource {
     } else {
       data = head === 'mean' ? meanOverHeads(attention, layer) : maxOverHeads(attention, layer);
     }
-    const matrix = matrixOf(data, T, lens.family.signed);
+    // Decoded from lower triangles (or their mean or maximum over heads): zeros above the diagonal.
+    const matrix = matrixOf(data, T, lens.family.signed, !!attention.triangle?.(layer));
     this.remember(key, matrix);
     return matrix;
   }
@@ -110,7 +111,7 @@ export class MatrixSource {
       if ((t + 1) % HEAD_STEP_ROWS === 0) yield;
     }
     yield;
-    const matrix = yield* matrixOfSteps(data, T, family.signed === true, HEAD_STEP_ROWS);
+    const matrix = yield* matrixOfSteps(data, T, family.signed === true, HEAD_STEP_ROWS, true); // decoded from lower triangles
     if (this.cache.has(key)) return this.get(head, layer); // picked meanwhile, and decoded then
     this.remember(key, matrix);
     return matrix;
@@ -256,7 +257,7 @@ export class MatrixSource {
       const slices = { pause: yieldToUi, sliceMs: SLICE_MS };
       pending = meanOverHeadsInSlices(attention, layer, slices).then(
         async (data) => {
-          const matrix = await matrixOfInSlices(data, T, family.signed === true, slices);
+          const matrix = await matrixOfInSlices(data, T, family.signed === true, slices, !!attention.triangle?.(layer)); // the mean of lower triangles: zeros above the diagonal
           this.pendingMeans.delete(key);
           if (!this.abort.signal.aborted) this.remember(key, matrix);
         },
