@@ -154,10 +154,28 @@ describe('the packaged extension in VS Code (code-server)', function () {
         }
         /** The binaries the panel's page fetched: [file, initiator]. */
         const binariesFetched = (panel) => panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
+        /**
+         * Waits until a page's Cache Storage cache holds `count` entries, or, with `key`, until the entry under it has
+         * more than `moreThanBytes` bytes. Polled here: waitForFunction takes the promise an async check returns as
+         * its truthy answer, so it would not wait (the pages keep their copies after their first paint, in a worker).
+         */
+        async function untilKept(frame, { cacheName, count = 1, key, moreThanBytes = 0, timeoutMs = 60_000 }) {
+          await frame.evaluate(async ({ cacheName, count, key, moreThanBytes, timeoutMs }) => {
+            const kept = async () => {
+              const cache = await caches.open(cacheName);
+              if (key === undefined) return (await cache.keys()).length >= count;
+              return ((await (await cache.match(key))?.arrayBuffer())?.byteLength ?? 0) > moreThanBytes;
+            };
+            for (const end = performance.now() + timeoutMs; !(await kept()); ) {
+              if (performance.now() > end) throw new Error(`${cacheName}: ${key ?? `${count} entries`} not kept within ${timeoutMs} ms`);
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          }, { cacheName, count, key, moreThanBytes, timeoutMs });
+        }
         /** What a page keeps in one of its Cache Storage caches, once `count` entries are there: [the key's last segment, bytes]. */
         async function keptEntries(page, cacheName, count) {
           const frame = await webviewContentFrame(page, 'panel');
-          await frame.waitForFunction(async ([name, n]) => (await (await caches.open(name)).keys()).length >= n, [cacheName, count], { timeout: 60_000 });
+          await untilKept(frame, { cacheName, count });
           return frame.evaluate(async (name) => {
             const cache = await caches.open(name);
             return Promise.all((await cache.keys()).map(async (request) => [new URL(request.url).pathname.split('/').pop(), (await (await cache.match(request)).arrayBuffer()).byteLength]));
@@ -229,7 +247,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
           }
           // Kept again, the build's bytes this time.
           const frameAfter = await webviewContentFrame(page, 'panel');
-          await frameAfter.waitForFunction(async (url) => ((await (await (await caches.open('attention-lens-onnxruntime')).match(url))?.arrayBuffer())?.byteLength ?? 0) > 8, key, { timeout: 60_000 });
+          await untilKept(frameAfter, { cacheName: 'attention-lens-onnxruntime', key, moreThanBytes: 8 });
           assert.deepEqual(await keptBinaries(page), [['ort-wasm-simd-threaded.wasm', installedBinary().length]]);
         });
 
@@ -258,7 +276,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
           }
           // Kept again once the panel painted: the file's own bytes.
           const frameAfter = await webviewContentFrame(page, 'panel');
-          await frameAfter.waitForFunction(async (key) => ((await (await (await caches.open('attention-lens-model-files')).match(key))?.arrayBuffer())?.byteLength ?? 0) > 3, `https://attention-lens.invalid/model-files/${sha256}`, { timeout: 60_000 });
+          await untilKept(frameAfter, { cacheName: 'attention-lens-model-files', key: `https://attention-lens.invalid/model-files/${sha256}`, moreThanBytes: 3 });
           assert.ok((await keptModelFiles(page, 2)).some(([digest, bytes]) => digest === sha256 && bytes === size));
         });
       });
