@@ -236,7 +236,7 @@ export class OrtBackends {
     const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
     // The worker takes the binary itself and, when it was fetched rather than read from a kept copy, holds it
     // compiled (and inflated) to keep for later windows: copying 14 MB first took 33 ms of a cold command's page
-    // task, and digesting and storing it 40–90 ms after the first paint (bench:profile).
+    // task, and digesting and storing it on the page 47 ms of main-thread samples after the first paint (bench:profile --cold).
     const file = binaryFileOf(provider);
     const hold = wasmBinary && this.kept.get(file) !== true && this.binaryCache.enabled(file) ? file : undefined;
     const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary, false, hold);

@@ -3,8 +3,8 @@
 // and cancelling. It answers the requests of ortWorkerProtocol.ts; outputs go back by transferring their
 // buffers (no copy). A dedicated worker made from a blob cannot fetch webview resources, so every byte it
 // needs (model, external data, onnxruntime's binary) arrives in a request. It also keeps the page's copies for later
-// windows in Cache Storage (binaryCache.ts, keptModelFiles.ts): digesting and storing them took 40–90 ms of the
-// page's main thread just after its first paint (bench:profile --cold).
+// windows in Cache Storage (binaryCache.ts, keptModelFiles.ts): digesting and storing them on the page took 57 ms of
+// its main thread's samples just after its first paint (bench:profile --cold).
 
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
@@ -71,9 +71,9 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary, holdBinar
     // The model is in onnxruntime's heap now (or was refused, or the binary could not be inflated): its bytes and
     // the binary (compiling copied it), all this worker's, are not needed here. The binary is held when asked for.
     const held = session && holdBinary && binary ? binary : undefined;
-    if (held && holdBinary) heldBinaries.set(holdBinary, held);
+    if (held) heldBinaries.set(holdBinary!, held);
     const received = [model, ...(options.externalData ?? []).map((d) => d.data), wasmBinary, binary];
-    for (const bytes of new Set(received)) if (bytes && bytes !== held && bytes.buffer !== held?.buffer && bytes.buffer.byteLength > 0) releaseBuffer(bytes, true); // the whole buffer is this worker's
+    for (const bytes of new Set(received)) if (bytes && bytes.buffer !== held?.buffer && bytes.buffer.byteLength > 0) releaseBuffer(bytes, true); // the whole buffer is this worker's
   }
   const id = nextSession++;
   sessions.set(id, { ort, session });
