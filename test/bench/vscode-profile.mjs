@@ -180,11 +180,12 @@ try {
     await frame.evaluate(heatmapHovers, { samples: 12 });
     await frame.evaluate(untilIdle);
   }
+  let switched;
   if (SWITCHES) {
     // Only the heatmap's head switches (each head of the layer in turn), as bench:vscode's scale section times them.
     await cdp.send('Profiler.stop');
     await cdp.send('Profiler.start');
-    await frame.evaluate(headSwitches, { rounds: 1 });
+    switched = await frame.evaluate(headSwitches, { rounds: 1 });
   }
   let occluded;
   if (OCCLUSION) {
@@ -202,6 +203,10 @@ try {
     writeFileSync(join(SAVE, 'trace.json'), JSON.stringify({ traceEvents: events }));
   }
   console.log(`\n${COLD ? 'Cold' : 'Warm'} command with ${MODEL}: ${painted.timings ?? JSON.stringify(painted)}`);
+  if (switched) {
+    const frames = switched.map((s) => s.frame).sort((a, b) => a - b);
+    console.log(`Head switches: median ${frames[frames.length >> 1].toFixed(1)} ms to the frame that shows the head (${frames.map((f) => f.toFixed(1)).join(', ')})`);
+  }
   if (occluded) console.log(`Occlusion: ${Math.round(occluded.ms)} ms; longest task ${Math.round(occluded.longest)} ms, own ${Math.round(occluded.ownLongest)} ms`);
   console.log('Busiest stretches of the main thread (ms): self time by function, then the heaviest call paths.');
   for (const s of busiestStretches(profile, SWITCHES || OCCLUSION ? 12 : 6)) {
