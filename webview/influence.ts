@@ -21,7 +21,7 @@ import { RolloutRows } from '../src/core/rolloutRow';
 import { meanOverHeadsInSlices } from '../src/core/rolloutSlices';
 import { TimeSlices } from '../src/core/timeSlices';
 import { host, reportError } from './vscodeApi';
-import { yieldToUi } from './yieldToUi';
+import { inBackground, yieldToUi } from './yieldToUi';
 
 /** Lists up to this many links per token; the hover shows as many as its setting asks. */
 const MAX_LINKS = 20;
@@ -86,16 +86,20 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
 /** Main-thread time one slice of the rollout factors may take (one layer at 2,048 tokens is over 100 ms). */
 const SLICE_MS = 8;
 
-/** Builds the rollout factors a few rows per task, so the first hover does not wait for them and no task is long. */
+/**
+ * Builds the rollout factors a few rows per task, so the first hover does not wait for them and no task is long;
+ * the tasks come after input and rendering (a hover needing a factor not built yet builds it at once): run as
+ * plain tasks, at 2,041 tokens they ran between a head switch and its frame for 1–2 s after the first paint.
+ */
 function prepareInSlices(rows: RolloutRows, stale: () => boolean): void {
-  setTimeout(() => {
+  inBackground(() => {
     try {
       const until = performance.now() + SLICE_MS;
       if (!stale() && rows.prepareSlice(() => performance.now() < until)) prepareInSlices(rows, stale);
     } catch (err) {
       reportError(err, 'influence');
     }
-  }, 0);
+  });
 }
 
 /** Answers influenceAt for this analysis only (same document, version, model and range), from rollout rows. */

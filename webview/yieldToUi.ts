@@ -16,3 +16,18 @@ export function yieldToUi(): Promise<void> {
     channel.port2.postMessage(null);
   });
 }
+
+interface BackgroundScheduler {
+  postTask(task: () => void, options: { priority: 'background' }): Promise<unknown>;
+}
+
+/**
+ * Runs `task` in a task of its own after the input and rendering the browser has waiting (Prioritized Task
+ * Scheduling's background priority; a plain task where there is none): for work done ahead of need in slices,
+ * which then never stands between an input and the frame that answers it.
+ */
+export function inBackground(task: () => void): void {
+  const scheduler = (globalThis as { scheduler?: Partial<BackgroundScheduler> }).scheduler;
+  if (typeof scheduler?.postTask === 'function') void scheduler.postTask(task, { priority: 'background' });
+  else setTimeout(task, 0);
+}
