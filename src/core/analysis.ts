@@ -128,6 +128,11 @@ export interface LayeredMatrices {
   value?(l: number, h: number, q: number, k: number): number;
   /** Layer l's lower triangles, for matrices held so (read in place: lowerTriangle.ts foldRow). */
   triangle?(l: number): TriangleRows;
+  /**
+   * Allocates ahead, in a task of its own, the array that the next head(l, h) decoded anew writes into (matrices
+   * held as lower triangles: DecodedHeads), so that a head's first view does not wait for its memory.
+   */
+  prepareHead?(): void;
 }
 
 /**
@@ -193,9 +198,11 @@ export function layeredFromTensor(t: Tensor): LayeredMatrices {
   const [L, H, R, C] = dims;
   const size = H * R * C;
   if (t instanceof LowerTriangleTensor) {
-    const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), decodedHeads(H, R * C, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into)));
+    const heads = decodedHeads(H, R * C, (l, h, into) => t.decode(l * H + h, l * H + h + 1, into));
+    const m = layered(L, H, R, C, decodedLayers((l) => t.decode(l * H, (l + 1) * H)), heads.head);
     m.value = (l, h, q, k) => t.at(l * H + h, q, k);
     m.triangle = (l) => t.rowsFrom(l * H);
+    m.prepareHead = heads.prepare;
     return m;
   }
   if (t.data.length !== L * size) throw new Error(`attention has ${t.data.length} values; [${t.dims.join(', ')}] needs ${L * size}`);
@@ -220,13 +227,15 @@ export function layeredFromLayers(layers: Tensor[]): LayeredMatrices {
       const view = t.data.subarray(first * R * C, last * R * C);
       return into ? (into.set(view), into) : view;
     };
-    const m = layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), decodedHeads(H, R * C, (l, h, into) => decode(l, h, h + 1, into)));
+    const heads = decodedHeads(H, R * C, (l, h, into) => decode(l, h, h + 1, into));
+    const m = layered(layers.length, H, R, C, decodedLayers((l) => decode(l, 0, H)), heads.head);
     m.value = (l, h, q, k) => {
       const t = layers[l];
       return t instanceof LowerTriangleTensor ? t.at(h, q, k) : t.data[(h * R + q) * C + k];
     };
     if (layers.every((t) => t instanceof LowerTriangleTensor)) {
       m.triangle = (l) => (layers[l] as LowerTriangleTensor).rowsFrom(0);
+      m.prepareHead = heads.prepare; // not where a layer is a plain tensor: its head is a view, which a spare would turn into a copy
     }
     return m;
   }

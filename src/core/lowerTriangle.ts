@@ -156,9 +156,26 @@ function recent<K, V>(limit: number, make: (key: K) => V): (key: K) => V {
 export function decodedLayers(decode: (l: number) => Float32Array): (l: number) => Float32Array {
   return recent(DECODED_LAYERS, decode);
 }
-export function decodedHeads(H: number, size: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): (l: number, h: number, into?: Float32Array) => Float32Array {
-  const heads = recent(keptHeads(H, size), (key: number) => decode(Math.floor(key / H), key % H));
-  return (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h));
+/**
+ * The decoded heads of decodedHeads: head(l, h, into?) decodes (into `into`, else into an array kept among the
+ * last ones); prepare() allocates ahead the array the next head decoded anew writes into, and writes it, so that its
+ * memory is there: into a fresh array, a head's decode at 2,041 tokens took 15.8 ms, into a written one 5.6 (Node).
+ */
+export interface DecodedHeads {
+  head(l: number, h: number, into?: Float32Array): Float32Array;
+  prepare(): void;
+}
+export function decodedHeads(H: number, size: number, decode: (l: number, h: number, into?: Float32Array) => Float32Array): DecodedHeads {
+  let spare: Float32Array | undefined; // zeros, written: handed to one decode, which keeps it
+  const heads = recent(keptHeads(H, size), (key: number) => {
+    const into = spare;
+    spare = undefined;
+    return decode(Math.floor(key / H), key % H, into);
+  });
+  return {
+    head: (l, h, into) => (into ? decode(l, h, into) : heads(l * H + h)),
+    prepare: () => void (spare ??= new Float32Array(size).fill(0)),
+  };
 }
 
 /** One layer's lower triangles: head h's row t is data(t)[offset(h, t)..], its keys 0..t; half-precision bits when `values` is given. */

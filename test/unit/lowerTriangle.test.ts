@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import { headMatrix, layeredFromLayers, layeredFromTensor, maxOverHeads, meanOverHeads, type Tensor } from '../../src/core/analysis';
 import { type ChunkPlan, ChunkJoiner } from '../../src/core/cacheChunks';
 import { halfToFloatTable, toHalf } from '../../src/core/half';
-import { DECODED_HEAD_BYTES, LowerTriangleTensor, decodeRow, keptHeads } from '../../src/core/lowerTriangle';
+import { DECODED_HEAD_BYTES, LowerTriangleTensor, decodeRow, decodedHeads, keptHeads } from '../../src/core/lowerTriangle';
 import type { ModelManifest } from '../../src/core/manifest';
 import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
@@ -165,6 +165,41 @@ describe(`matrices held as lower triangles${blockRows ? `, in blocks of ${blockR
     const plain = layeredFromTensor({ dims: [L, H, T, T], data });
     assert.strictEqual(plain.head, undefined);
     assert.deepStrictEqual(headMatrix(plain, 1, 2), data.subarray((H + 2) * T * T, (H + 3) * T * T));
+  });
+
+  it('decode a head into the array prepared ahead (prepareHead), each array handed to one head only', () => {
+    const T = 12;
+    const L = 2;
+    const H = 3;
+    const data = causal(L * H, T, 5);
+    const headOf = (l: number, h: number) => data.subarray((l * H + h) * T * T, (l * H + h + 1) * T * T);
+    const one = pack([L, H, T, T], data);
+    const perLayer = Array.from({ length: L }, (_, l) => pack([H, T, T], data.subarray(l * H * T * T, (l + 1) * H * T * T)));
+    for (const m of [layeredFromTensor(one), layeredFromLayers(perLayer)]) {
+      const decoded: Float32Array[] = [];
+      for (const [l, h] of [[0, 0], [0, 1], [1, 2], [1, 0]]) {
+        m.prepareHead!();
+        m.prepareHead!(); // a second call keeps the array not yet used
+        decoded.push(m.head!(l, h));
+        assert.deepStrictEqual(decoded[decoded.length - 1], headOf(l, h), `head ${h} of layer ${l}, prepared`);
+      }
+      decoded.push(m.head!(0, 2)); // none prepared: allocated then
+      assert.deepStrictEqual(decoded[4], headOf(0, 2));
+      assert.strictEqual(new Set(decoded).size, decoded.length, 'no two heads share an array');
+      assert.deepStrictEqual(decoded[0], headOf(0, 0), 'what later decodes wrote did not reach an earlier head');
+    }
+    // The decode is handed the prepared array (zeros: the decode writes only the lower triangle), once.
+    const given: Array<Float32Array | undefined> = [];
+    const heads = decodedHeads(H, T * T, (l, h, into) => (given.push(into), into ?? new Float32Array(T * T)));
+    heads.prepare();
+    const first = heads.head(0, 0);
+    heads.head(0, 1);
+    assert.ok(given[0] instanceof Float32Array && given[0].length === T * T && given[0].every((x) => x === 0), 'the prepared array, zeros');
+    assert.strictEqual(first, given[0], 'kept as that head');
+    assert.strictEqual(given[1], undefined, 'used once: the next decode allocates');
+    // Not where a layer is a plain tensor (its heads are views: a prepared array would make them copies).
+    const mixed = layeredFromLayers([perLayer[0], { dims: [H, T, T], data: data.slice(H * T * T) }]);
+    assert.strictEqual(mixed.prepareHead, undefined);
   });
 
   it('decode a head row by row (the heatmap\'s idle-time steps) to the decoded head, bit for bit', () => {

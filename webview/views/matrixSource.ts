@@ -9,7 +9,7 @@ import { finish, finishInSlices } from '../../src/core/timeSlices';
 import { decodeRow, keptHeads } from '../../src/core/lowerTriangle';
 import type { MixingFamily } from '../../src/core/modelStructure';
 import { mixingMatrices } from '../../src/core/roleData';
-import { yieldToUi } from '../yieldToUi';
+import { inBackground, yieldToUi } from '../yieldToUi';
 import { type HeadChoice, type Lens, isCausalMask } from './lens';
 import { type Matrix, colourSampleOf, matrixOf, matrixOfInSlices, matrixOfSteps, poolMax, pooledTriangleHeadSteps } from './matrixOf';
 
@@ -88,6 +88,8 @@ export class MatrixSource {
     } else {
       data = head === 'mean' ? meanOverHeads(attention, layer) : maxOverHeads(attention, layer);
     }
+    // The array that the next head decoded anew writes into, allocated after this matrix's frame (LayeredMatrices.prepareHead).
+    if (attention.prepareHead) inBackground(() => this.abort.signal.aborted || attention.prepareHead?.());
     // Decoded from lower triangles (or their mean or maximum over heads): zeros above the diagonal.
     const matrix = matrixOf(data, T, lens.family.signed, !!attention.triangle?.(layer));
     this.remember(key, matrix);
