@@ -129,8 +129,8 @@ export interface LayeredMatrices {
   /** Layer l's lower triangles, for matrices held so (read in place: lowerTriangle.ts foldRow). */
   triangle?(l: number): TriangleRows;
   /**
-   * Allocates ahead, in a task of its own, the array that the next head(l, h) decoded anew writes into (matrices
-   * held as lower triangles: DecodedHeads), so that a head's first view does not wait for its memory.
+   * Allocates ahead the array that the next head(l, h) decoded anew writes into (matrices held as lower triangles:
+   * DecodedHeads), so that a head's first view does not wait for its memory; the caller runs it in a task of its own.
    */
   prepareHead?(): void;
 }
