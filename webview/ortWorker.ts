@@ -32,7 +32,7 @@ function transferables(message: Envelope): Transferable[] {
   if (message.kind !== 'response' || !message.result || typeof message.result !== 'object') return [];
   const buffers = new Set<ArrayBuffer>();
   for (const value of Object.values(message.result as Record<string, unknown>)) {
-    const data = ArrayBuffer.isView(value) ? value : (value as Partial<WireTensor> | null)?.data;
+    const data = (value as Partial<WireTensor> | null)?.data;
     if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) buffers.add(data.buffer);
   }
   return [...buffers];
