@@ -4,7 +4,7 @@
 // never count.
 
 import * as assert from 'assert';
-import { colourSampleOf, matrixOf, matrixOfInSlices, matrixOfSteps, percentile995 } from '../../webview/views/matrixOf';
+import { colourSampleOf, matrixOf, matrixOfInSlices, matrixOfSteps, percentile995, poolMax, poolMaxSteps } from '../../webview/views/matrixOf';
 import { seededRandom } from './seeded';
 
 /** The colour top read one entry at a time, as matrixOf read it before. */
@@ -121,5 +121,57 @@ describe("the heatmap's colour-scale top", () => {
     let seed = 12345;
     const lcg = Float64Array.from({ length: 65_536 }, () => 2_400 + ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) % (90_000 - 2_400)));
     assert.deepStrictEqual([...drawn], [...lcg.sort()]);
+  });
+});
+
+/** poolMax read block by block: the largest weight (signed: of largest magnitude) of each factor × factor block, causal blocks wholly above the diagonal NaN. */
+function pooledByBlock(data: Float32Array, n: number, factor: number, causal: boolean, signed: boolean): Float32Array {
+  const size = Math.ceil(n / factor);
+  const out = new Float32Array(size * size);
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      if (causal && c * factor > Math.min(n - 1, r * factor + factor - 1)) {
+        out[r * size + c] = NaN;
+        continue;
+      }
+      let best = 0;
+      for (let i = r * factor; i < Math.min(n, (r + 1) * factor); i++) {
+        for (let j = c * factor; j < Math.min(n, (c + 1) * factor, causal ? i + 1 : n); j++) {
+          const v = data[i * n + j];
+          if (signed ? Math.abs(v) > Math.abs(best) : v > best) best = v;
+        }
+      }
+      out[r * size + c] = best;
+    }
+  }
+  return out;
+}
+
+describe('max-pooled overviews (poolMax, poolMaxSteps)', () => {
+  it('keep each block\'s largest weight, at once or a few rows a step, causal or not, signed or not', () => {
+    const random = seededRandom(8);
+    for (const n of [1, 7, 64, 301]) {
+      for (const factor of [1, 2, 4, 8]) {
+        for (const causal of [true, false]) {
+          for (const signed of [false, true]) {
+            const data = new Float32Array(n * n);
+            for (let i = 0; i < n; i++) for (let j = 0; j < (causal ? i + 1 : n); j++) data[i * n + j] = signed ? random() - 0.5 : random();
+            const m = { data, size: n, max: 1, colourMax: 0.9, ...(signed ? { signed: true } : {}) };
+            const label = `${n} tokens, factor ${factor}, causal ${causal}, signed ${signed}`;
+            const whole = poolMax(m, factor, causal);
+            assert.deepStrictEqual(whole.data, pooledByBlock(data, n, factor, causal, signed), label);
+            assert.deepStrictEqual([whole.size, whole.max, whole.colourMax, whole.signed], [Math.ceil(n / factor), 1, 0.9, signed ? true : undefined], `${label}: the full matrix's scale`);
+            for (const rows of [1, 3, 64]) {
+              const steps = poolMaxSteps(m, factor, causal, rows);
+              let taken = 0;
+              let step = steps.next();
+              for (; !step.done; step = steps.next()) taken++;
+              assert.strictEqual(taken, Math.ceil(n / rows) - 1, `${label}: a pause after every ${rows} rows`);
+              assert.deepStrictEqual(step.value, whole, `${label}, ${rows} rows a step`);
+            }
+          }
+        }
+      }
+    }
   });
 });
