@@ -17,8 +17,15 @@ export function yieldToUi(): Promise<void> {
   });
 }
 
-interface BackgroundScheduler {
-  postTask(task: () => void, options: { priority: 'background' }): Promise<unknown>;
+interface TaskScheduler {
+  postTask(task: () => void, options: { priority: 'background' | 'user-visible' }): Promise<unknown>;
+}
+
+/** Posts `task` at a Prioritized Task Scheduling priority; a plain task where there is none. */
+function postTask(task: () => void, priority: 'background' | 'user-visible'): void {
+  const scheduler = (globalThis as { scheduler?: Partial<TaskScheduler> }).scheduler;
+  if (typeof scheduler?.postTask === 'function') void scheduler.postTask(task, { priority });
+  else setTimeout(task, 0);
 }
 
 /**
@@ -27,7 +34,14 @@ interface BackgroundScheduler {
  * which then never stands between an input and the frame that answers it.
  */
 export function inBackground(task: () => void): void {
-  const scheduler = (globalThis as { scheduler?: Partial<BackgroundScheduler> }).scheduler;
-  if (typeof scheduler?.postTask === 'function') void scheduler.postTask(task, { priority: 'background' });
-  else setTimeout(task, 0);
+  postTask(task, 'background');
+}
+
+/**
+ * inBackground, but ahead of the background tasks (user-visible priority: the page's other tasks' own): for short
+ * work done ahead that a person is the likelier to ask for next, which background work of seconds would otherwise
+ * hold back.
+ */
+export function aheadOfBackground(task: () => void): void {
+  postTask(task, 'user-visible');
 }

@@ -326,7 +326,7 @@ export class Heatmap {
     const suffix = `|${this.sqrt}|${level}`;
     const key = this.matrixKey + suffix;
     if (key !== this.prepared) {
-      // Once per matrix shown (draws follow every pointer move): the layer's other heads, in idle time.
+      // Once per matrix shown (draws follow every pointer move): the layer's other heads, in background tasks.
       this.prepared = key;
       this.levels.prepare((this.feed.neighbours?.() ?? []).map((n) => ({ ...n, key: n.key + suffix })), level, this.sqrt, this.causal);
     }

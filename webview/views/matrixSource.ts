@@ -22,9 +22,9 @@ const SLICED_MEAN_FROM = 256;
 /** Main-thread time per slice of that mean. */
 const SLICE_MS = 8;
 /**
- * Rows of a head decoded, then scanned, per step in idle time (headSteps): 2,048 rows of 2,048 keys in 32 steps
- * each. The idle loop takes steps while 8 ms of its deadline remain: steps of 256 rows, with the scan and the
- * colour top in one, made a 52 ms idle callback (bench:profile --views).
+ * Rows of a head decoded, then scanned, per step when prepared ahead (headSteps): 2,048 rows of 2,048 keys in 32
+ * steps each. Preparation takes steps for 8 ms a task (overviewImages.ts): steps of 256 rows, with the scan and the
+ * colour top in one, made a 52 ms task (bench:profile --views, then in idle callbacks).
  */
 const HEAD_STEP_ROWS = 64;
 /** Rows of a head pooled per step for a thumbnail (thumbnailSteps). */
@@ -97,8 +97,8 @@ export class MatrixSource {
   }
 
   /**
-   * get(head, layer) in steps, for idle time: a head held as lower triangles is decoded HEAD_STEP_ROWS rows at
-   * a step, then its Matrix is made and kept (at 2,044 tokens, the decode and the colour scale in one idle
+   * get(head, layer) in steps, for work done ahead: a head held as lower triangles is decoded HEAD_STEP_ROWS rows
+   * at a step, then its Matrix is made and kept (at 2,044 tokens, the decode and the colour scale in one idle
    * callback took 76 ms: bench:profile). Other matrices are got at once.
    */
   *headSteps(head: number, layer: number): Generator<void, Matrix | null> {

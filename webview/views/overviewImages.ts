@@ -1,11 +1,20 @@
 // Why: the heatmap redraws a whole matrix at every zoom and head switch; a max-pooled image of it per level,
-// kept for the matrices recently shown and prepared in idle time for the ones likely next (the layer's other
-// heads), makes a switch one drawImage. This cache owns those images, their byte budget and the idle work.
+// kept for the matrices recently shown and prepared ahead in background tasks for the ones likely next (the
+// layer's other heads), makes a switch one drawImage. This cache owns those images, their byte budget and that work.
 
+import { aheadOfBackground } from '../yieldToUi';
 import { canvasOf, windowImage } from './matrices';
-import { type Matrix, poolMax } from './matrixOf';
+import { type Matrix, poolMax, poolMaxSteps } from './matrixOf';
 
-/** A matrix to prepare in idle time: got at once, or in steps (MatrixSource.headSteps). */
+/**
+ * Main-thread time one task of preparation takes steps for (a step may overrun it: the colour top of a matrix at
+ * 2,048 tokens, or its pixels, is one step). Short: these tasks run while a person hovers the heatmap.
+ */
+const PREPARE_SLICE_MS = 4;
+/** Rows of a matrix pooled per step of preparation (256 rows of 2,041 keys: about half a million weights read). */
+const POOL_STEP_ROWS = 256;
+
+/** A matrix to prepare ahead: got at once, or in steps (MatrixSource.headSteps). */
 export interface PreparedMatrix {
   key: string;
   matrix(): Matrix | null;
@@ -18,48 +27,54 @@ export class OverviewImages {
   /** Each image's matrix is held weakly: it only tells whether the image is still that matrix's. */
   private readonly images = new Map<string, { matrix: WeakRef<Matrix>; canvas: HTMLCanvasElement }>();
 
-  private idle = 0;
+  /** Counts prepare() calls: the preparation of an earlier one, or of a disposed cache, stops at its next task. */
+  private generation = 0;
 
   constructor(private readonly budgetBytes: number) {}
 
   /**
-   * Builds, in idle time and one at a time, the images of matrices likely to be asked for next (e.g. the
-   * layer's other heads), so that switching to one draws at once. A new call replaces the pending work.
+   * Builds, one at a time in tasks ahead of the background ones (yieldToUi.ts aheadOfBackground), the images of
+   * matrices likely to be asked for next (e.g. the layer's other heads), so that switching to one draws at once.
+   * A new call replaces the pending work. Not in idle callbacks, nor at background priority: after
+   * a long input's first paint the page is not idle for seconds (the rollout factors are prepared in background
+   * tasks), and the heatmap's head switches at 1,529 tokens all missed (33–65 ms each; 9–37 ms at background
+   * priority; bench:vscode's scale section).
    */
   prepare(items: PreparedMatrix[], level: number, sqrt: boolean, causal: boolean): void {
-    cancelIdleCallback(this.idle);
+    const generation = ++this.generation;
     const queue = items.filter((item) => !this.images.has(item.key));
     let steps: Iterator<void> | undefined;
-    const next = (deadline: IdleDeadline) => {
-      while (deadline.timeRemaining() > 8) {
+    const next = () => {
+      if (generation !== this.generation) return;
+      const until = performance.now() + PREPARE_SLICE_MS;
+      do {
         if (!steps) {
           const item = queue.shift();
           if (!item) return;
           steps = this.build(item, level, sqrt, causal);
         }
         if (steps.next().done) steps = undefined;
-      }
-      this.idle = requestIdleCallback(next);
+      } while (performance.now() < until);
+      aheadOfBackground(next);
     };
-    if (queue.length) this.idle = requestIdleCallback(next);
+    if (queue.length) aheadOfBackground(next);
   }
 
   /**
-   * One image built in steps, each in its own turn of the idle loop: the matrix (in steps of its own where its
-   * source has them: MatrixSource.headSteps), its pooling, its pixels. At 2,044 tokens the three in one idle
-   * callback took 66 ms.
+   * One image built in steps: the matrix (in steps of its own where its source has them: MatrixSource.headSteps),
+   * its pooling (POOL_STEP_ROWS rows a step), its pixels. At 2,044 tokens the three in one idle callback took 66 ms.
    */
   private *build(item: PreparedMatrix, level: number, sqrt: boolean, causal: boolean): Generator<void, void> {
     const matrix = item.steps ? yield* item.steps() : item.matrix();
     if (!matrix) return;
     yield;
-    const pooled = level === 0 ? matrix : poolMax(matrix, 2 ** level, causal);
+    const pooled = level === 0 ? matrix : yield* poolMaxSteps(matrix, 2 ** level, causal, POOL_STEP_ROWS);
     yield;
     if (!this.images.has(item.key)) this.keep(item.key, matrix, this.image(pooled, matrix, sqrt, causal && level === 0));
   }
 
   dispose(): void {
-    cancelIdleCallback(this.idle);
+    this.generation++;
     this.images.clear();
   }
 
