@@ -151,6 +151,7 @@ async function benchModel(spec, modelsDir, extensionsDir, files, served) {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('HeapProfiler.collectGarbage');
     await cdp.detach();
+    harness.log(`${id} at ${f.tokens} tokens: head switches, each to its frame: ${switches.map((s) => ms(s.frame)).join(', ')}`);
     harness.log(`${id} at ${f.tokens} tokens: heatmap ${ms(row.command)}, peak ${gb(row.peakHeatmap)} at the heatmap, ${gb(row.peak)} with the views; resident now ${gb(before)}, ${gb(resident())} after a garbage collection`);
   }
   // A new window of the same profile (the page reloaded: a new extension host and webview), where the model's
