@@ -227,6 +227,13 @@ export function describeViews(session, selection) {
       const lines = await head.evaluate(canvasPainted, { region: band, minFraction: 0.001, notHash: initial.hash });
       assert.ok(lines.painted > 50, `lines between the columns after hovering a row (${lines.painted} pixels)`);
       await showTab(panel, 'heatmap');
+      // Each head of the layer, picked in turn, is drawn: from the pictures prepared ahead in tasks of their own
+      // (webview/views/overviewImages.ts), or, for one not prepared yet, at once.
+      for (const pickedHead of [0, heads - 1, 1]) {
+        await pick('head-picker', String(pickedHead));
+        await panel.locator('[data-testid=heatmap-note]', { hasText: new RegExp(`^Layer ${Number(layer) + 1}, head ${pickedHead + 1}:`) }).waitFor({ timeout: 60_000 });
+        heatmapHash = (await expectHeatmapPainted(panel, heatmapHash)).hash;
+      }
       activeFile = 'stringify.js';
     });
   });
