@@ -1,6 +1,6 @@
 // Why: the heatmap redraws a whole matrix at every zoom and head switch; a max-pooled image of it per level,
-// kept for the matrices recently shown and prepared ahead in background tasks for the ones likely next (the
-// layer's other heads), makes a switch one drawImage. This cache owns those images, their byte budget and that work.
+// kept for the matrices recently shown and prepared ahead in short tasks for the ones likely next (the layer's
+// other heads), makes a switch one drawImage. This cache owns those images, their byte budget and that work.
 
 import { aheadOfBackground } from '../yieldToUi';
 import { canvasOf, windowImage } from './matrices';
@@ -35,10 +35,10 @@ export class OverviewImages {
   /**
    * Builds, one at a time in tasks ahead of the background ones (yieldToUi.ts aheadOfBackground), the images of
    * matrices likely to be asked for next (e.g. the layer's other heads), so that switching to one draws at once.
-   * A new call replaces the pending work. Not in idle callbacks, nor at background priority: after
-   * a long input's first paint the page is not idle for seconds (the rollout factors are prepared in background
-   * tasks), and the heatmap's head switches at 1,529 tokens all missed (33–65 ms each; 9–37 ms at background
-   * priority; bench:vscode's scale section).
+   * A new call replaces the pending work. Not in idle callbacks, nor at background priority: after a long input's
+   * first paint the page is not idle for seconds (the rollout factors are prepared in background tasks), and the
+   * heatmap's head switches at 1,529 tokens all missed (33–65 ms each; 9–37 ms at background priority;
+   * bench:vscode's scale section).
    */
   prepare(items: PreparedMatrix[], level: number, sqrt: boolean, causal: boolean): void {
     const generation = ++this.generation;
