@@ -234,6 +234,7 @@ export class Heatmap {
   private listen(): void {
     const c = this.canvas;
     c.addEventListener('mousemove', (e) => {
+      this.levels.quiet(); // the pictures prepared ahead wait while the pointer moves: its frames come first
       if (this.pan.move(e)) return;
       const p = pointIn(c, e);
       const cell = this.cellAt(p.x, p.y);
