@@ -28,7 +28,7 @@ export interface HeatmapFeed {
   detail?(q: number, k: number): string;
   /** Calls back when any of the above may have changed; returns the unsubscriber. */
   onChange(listener: () => void): () => void;
-  /** Matrices the user is likely to pick next (the other heads of the layer), prepared ahead in background tasks. */
+  /** Matrices the user is likely to pick next (the other heads of the layer), prepared ahead in short tasks (overviewImages.ts). */
   neighbours?(): PreparedMatrix[];
 }
 

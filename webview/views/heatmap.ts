@@ -327,7 +327,7 @@ export class Heatmap {
     const suffix = `|${this.sqrt}|${level}`;
     const key = this.matrixKey + suffix;
     if (key !== this.prepared) {
-      // Once per matrix shown (draws follow every pointer move): the layer's other heads, in background tasks.
+      // Once per matrix shown (draws follow every pointer move): the layer's other heads, in short tasks ahead of the background ones.
       this.prepared = key;
       this.levels.prepare((this.feed.neighbours?.() ?? []).map((n) => ({ ...n, key: n.key + suffix })), level, this.sqrt, this.causal);
     }

@@ -23,8 +23,8 @@ const SLICED_MEAN_FROM = 256;
 const SLICE_MS = 8;
 /**
  * Rows of a head decoded, then scanned, per step when prepared ahead (headSteps): 2,048 rows of 2,048 keys in 32
- * steps each. Preparation takes steps for 8 ms a task (overviewImages.ts): steps of 256 rows, with the scan and the
- * colour top in one, made a 52 ms task (bench:profile --views, then in idle callbacks).
+ * steps each. Preparation takes steps for a few ms a task (overviewImages.ts PREPARE_SLICE_MS): steps of 256 rows,
+ * with the scan and the colour top in one, made a 52 ms idle callback (bench:profile --views).
  */
 const HEAD_STEP_ROWS = 64;
 /** Rows of a head pooled per step for a thumbnail (thumbnailSteps). */
