@@ -21,6 +21,7 @@ import { RolloutRows } from '../src/core/rolloutRow';
 import { meanOverHeadsInSlices } from '../src/core/rolloutSlices';
 import { TimeSlices } from '../src/core/timeSlices';
 import { host, reportError } from './vscodeApi';
+import type { PointerRest } from './pointerRest';
 import { inBackground, yieldToUi } from './yieldToUi';
 
 /** Lists up to this many links per token; the hover shows as many as its setting asks. */
@@ -38,10 +39,12 @@ export interface InfluenceSource {
  * (up to MAX_ROLLOUT_TOKENS) a row at a time, the stand-in's mean attention a head at a time, the ranking a
  * few rows at a time.
  */
-export async function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array, stale: () => boolean = () => false): Promise<InfluenceSource | undefined> {
+export async function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array, stale: () => boolean = () => false, rest?: PointerRest): Promise<InfluenceSource | undefined> {
   try {
     const family = rolloutOnDemand(analysis, wanted, occlusion);
-    const slices = { pause: yieldToUi, sliceMs: SLICE_MS, cancelled: stale };
+    // Between slices, input and frames first, then a pointer moving over the page (its hovers' frames).
+    const pause = rest ? () => yieldToUi().then(() => rest.rested()) : yieldToUi;
+    const slices = { pause, sliceMs: SLICE_MS, cancelled: stale };
     let matrix: InfluenceMatrix | null;
     if (family) {
       const { matrices, layer, ...spec } = meanAttentionOf(analysis, family);
@@ -75,7 +78,7 @@ export async function postInfluence(analysis: Analysis, uri: string, version: nu
     host.notify('influence', packInfluence(summary));
     if (!family) return undefined;
     const rows = new RolloutRows(mixingMatrices(analysis, family), { mask: family.mask, normalised: family.normalised });
-    prepareInSlices(rows, stale);
+    prepareInSlices(rows, stale, rest);
     return rolloutSource(analysis, uri, version, rows, hidden);
   } catch (err) {
     if (!(err instanceof LensError && err.code === 'cancelled' && stale())) reportError(err, 'influence');
@@ -88,14 +91,17 @@ const SLICE_MS = 8;
 
 /**
  * Builds the rollout factors a few rows per task, so the first hover does not wait for them and no task is long;
+ * each waits while the pointer moves over the page (`rest`: pointerRest.ts), and then
  * the tasks come after input and rendering (a hover needing a factor not built yet builds it at once): run as
  * plain tasks, at 2,041 tokens they ran between a head switch and its frame for 1–2 s after the first paint.
  */
-function prepareInSlices(rows: RolloutRows, stale: () => boolean): void {
+function prepareInSlices(rows: RolloutRows, stale: () => boolean, rest?: PointerRest): void {
   inBackground(() => {
     try {
       const until = performance.now() + SLICE_MS;
-      if (!stale() && rows.prepareSlice(() => performance.now() < until)) prepareInSlices(rows, stale);
+      if (stale() || !rows.prepareSlice(() => performance.now() < until)) return;
+      if (rest) void rest.rested().then(() => prepareInSlices(rows, stale, rest));
+      else prepareInSlices(rows, stale);
     } catch (err) {
       reportError(err, 'influence');
     }

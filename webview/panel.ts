@@ -27,6 +27,7 @@ import type { Tokenize } from './tokenizeRoutes';
 import { ModelFetcher } from './modelFetcher';
 import { newEngineSlot, nextPaint } from './engineHost';
 import { type InfluenceSource, postInfluence } from './influence';
+import { PointerRest } from './pointerRest';
 import { AnalysisView, TABS, type ViewChoice } from './views/analysisView';
 import { type ModelPicker, errorView, halfPrecisionView, memoryOfferView, modelPicker, progressView, timingsView, truncatedView } from './views/status';
 import { getState, host, readModelBytes, reportError, setState } from './vscodeApi';
@@ -70,6 +71,8 @@ class PanelPage {
   private shown: { analysis: Analysis; selection: SelectionSummary; view: AnalysisView } | null = null;
   /** Answers the host's influenceAt for the summary last posted, when it offers rollout on demand. */
   private influenceSource: InfluenceSource | undefined;
+  /** The summary's and rollout factors' work waits while the pointer moves over the page (pointerRest.ts). */
+  private readonly pointerRest = new PointerRest(document);
   private runSeq = 0;
   /** Whether any selection was asked for (the host's showSelection wins over the state saved before a reload). */
   private requested = false;
@@ -222,7 +225,7 @@ class PanelPage {
     setTimeout(() => {
       if (seq !== this.runSeq) return;
       const stale = () => seq !== this.runSeq;
-      void postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout', undefined, stale).then((source) => {
+      void postInfluence(result, selection.uri, selection.version, this.settings?.influenceMetric ?? 'rollout', undefined, stale, this.pointerRest).then((source) => {
         if (stale()) return;
         this.influenceSource = source;
         mark('influence');
@@ -289,7 +292,7 @@ class PanelPage {
       probes: engine.probes(model),
       // Once occlusion is computed, editor hovers can show it when that is the chosen metric.
       occluded: (w) => {
-        if (this.settings?.influenceMetric === 'occlusion' && this.shown?.analysis === result) void postInfluence(result, selection.uri, selection.version, 'occlusion', w, () => this.shown?.analysis !== result);
+        if (this.settings?.influenceMetric === 'occlusion' && this.shown?.analysis === result) void postInfluence(result, selection.uri, selection.version, 'occlusion', w, () => this.shown?.analysis !== result, this.pointerRest);
       },
     });
     this.shown = { analysis: result, selection, view };
@@ -435,6 +438,7 @@ class PanelPage {
     // The engine releases its sessions, then the worker that held them stops.
     window.addEventListener('pagehide', () => {
       this.files.dispose();
+      this.pointerRest.dispose();
       void Promise.resolve(this.engine.engine?.dispose()).finally(() => this.ort?.dispose());
     });
     if (first) this.prefetchAfterBinary(first); // the panel opens to analyse: download while the backend starts

@@ -1,0 +1,41 @@
+// The page's work done ahead waits while the pointer moves (webview/pointerRest.ts): rested() resolves at once
+// when the pointer has not moved, only REST_MS after the last move when it has (each move puts it off again),
+// and moves after dispose() hold nothing back.
+
+import * as assert from 'assert';
+import { PointerRest, REST_MS } from '../../webview/pointerRest';
+
+const move = (target: EventTarget) => target.dispatchEvent(new Event('mousemove'));
+
+describe('work that waits while the pointer moves (pointerRest.ts)', () => {
+  it('goes on at once when the pointer has not moved', async () => {
+    const rest = new PointerRest(new EventTarget());
+    const t0 = performance.now();
+    await rest.rested();
+    assert.ok(performance.now() - t0 < REST_MS, 'waited without a move');
+    rest.dispose();
+  });
+
+  it('waits until REST_MS after the last move, each move putting it off', async () => {
+    const target = new EventTarget();
+    const rest = new PointerRest(target);
+    move(target);
+    let lastMove = performance.now();
+    const resolved = rest.rested().then(() => performance.now());
+    await new Promise((resolve) => setTimeout(resolve, REST_MS / 2));
+    move(target);
+    lastMove = performance.now();
+    assert.ok((await resolved) >= lastMove + REST_MS, 'resolved before the pointer rested after its last move');
+    rest.dispose();
+  });
+
+  it('holds nothing back once disposed', async () => {
+    const target = new EventTarget();
+    const rest = new PointerRest(target);
+    rest.dispose();
+    move(target);
+    const t0 = performance.now();
+    await rest.rested();
+    assert.ok(performance.now() - t0 < REST_MS, 'a move after dispose() held the work back');
+  });
+});

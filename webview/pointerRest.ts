@@ -1,0 +1,32 @@
+// Why: after a long input's first paint the page still has work to do ahead of need: the editor's summary and
+// rollout's factors (influence.ts), in tasks of a few ms. A person moving the pointer over the page then meets
+// them: each move's frame (a hover's) waits for the task running when it came. Hovers right after the first paint
+// of 1,529 and 2,041 tokens took 25.1–27.3 ms to their frames with that work running beside them, 18.2–18.9 ms
+// once it waits (medians of 12, two runs each, bench:vscode's scale section). This lets such work wait until the
+// pointer rests. The heatmap's pictures wait the same way, on their own (views/overviewImages.ts quiet()).
+
+/** How long after a pointer move the work waits. */
+export const REST_MS = 150;
+
+/** Knows when the pointer last moved over a part of the page, and lets work wait until it has rested REST_MS. */
+export class PointerRest {
+  /** Until when (performance.now()) work waits. */
+  private until = 0;
+  private readonly moved = () => {
+    this.until = performance.now() + REST_MS;
+  };
+
+  constructor(private readonly target: EventTarget) {
+    // Mouse moves: what a pointer over the page sends (pointer events too, but the benchmarks' hovers are mousemoves).
+    target.addEventListener('mousemove', this.moved, { capture: true, passive: true });
+  }
+
+  /** Resolves once the pointer has not moved for REST_MS (at once when it has not). */
+  async rested(): Promise<void> {
+    for (let wait = this.until - performance.now(); wait > 0; wait = this.until - performance.now()) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  dispose(): void {
+    this.target.removeEventListener('mousemove', this.moved, { capture: true });
+  }
+}
