@@ -20,11 +20,10 @@ describe('work that waits while the pointer moves (pointerRest.ts)', () => {
     const target = new EventTarget();
     const rest = new PointerRest(target);
     move(target);
-    let lastMove = performance.now();
     const resolved = rest.rested().then(() => performance.now());
     await new Promise((resolve) => setTimeout(resolve, REST_MS / 2));
     move(target);
-    lastMove = performance.now();
+    const lastMove = performance.now();
     assert.ok((await resolved) >= lastMove + REST_MS, 'resolved before the pointer rested after its last move');
     rest.dispose();
   });
