@@ -22,8 +22,8 @@ describe('work that waits while the pointer moves (pointerRest.ts)', () => {
     move(target);
     const resolved = rest.rested().then(() => performance.now());
     await new Promise((resolve) => setTimeout(resolve, REST_MS / 2));
+    const lastMove = performance.now(); // taken before the move: its rest ends no earlier than this + REST_MS
     move(target);
-    const lastMove = performance.now();
     assert.ok((await resolved) >= lastMove + REST_MS, 'resolved before the pointer rested after its last move');
     rest.dispose();
   });
