@@ -7,7 +7,7 @@
 // copied here, and the heap holds each weight once. Only the top graph's initialisers move (those of
 // subgraphs and any already external stay as they are). Pure: bytes in, bytes out.
 
-import { Reader, Writer } from 'protobufjs/light';
+import { Reader, Writer } from 'protobufjs/minimal';
 
 /** Initialisers whose raw_data is at least this long move to external data (smaller ones stay inline). */
 export const EXTERNAL_MIN_BYTES = 1024;

@@ -9,7 +9,7 @@
 // protobufjs generates that decoder with `new Function`, which the webview's Content Security Policy (no
 // 'unsafe-eval') refuses; the wire Reader used here generates no code.
 
-import { Reader } from 'protobufjs/light';
+import { Reader } from 'protobufjs/minimal';
 import { LensError } from './errors';
 import { halfToFloatTable } from './half';
 import { type ModelManifest, axisIndex } from './manifest';
