@@ -3,7 +3,8 @@
 // them: each move's frame (a hover's) waits for the task running when it came. Hovers right after the first paint
 // of 1,529 and 2,041 tokens took 25.1–27.3 ms to their frames with that work running beside them, 18.2–18.9 ms
 // once it waits (medians of 12, two runs each, bench:vscode's scale section). This lets such work wait until the
-// pointer rests. The heatmap's pictures wait the same way, on their own (views/overviewImages.ts quiet()).
+// pointer rests. The heatmap's pictures of other heads wait the same way, for moves over the heatmap
+// (views/overviewImages.ts).
 
 /** How long after a pointer move the work waits. */
 export const REST_MS = 150;
@@ -21,9 +22,14 @@ export class PointerRest {
     target.addEventListener('mousemove', this.moved, { capture: true, passive: true });
   }
 
+  /** How long until the pointer will have rested REST_MS, if it moves no more (0 when it has). */
+  remainingMs(): number {
+    return Math.max(0, this.until - performance.now());
+  }
+
   /** Resolves once the pointer has not moved for REST_MS (at once when it has not). */
   async rested(): Promise<void> {
-    for (let wait = this.until - performance.now(); wait > 0; wait = this.until - performance.now()) await new Promise((resolve) => setTimeout(resolve, wait));
+    for (let wait = this.remainingMs(); wait > 0; wait = this.remainingMs()) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   dispose(): void {

@@ -20,6 +20,7 @@ describe('work that waits while the pointer moves (pointerRest.ts)', () => {
     const target = new EventTarget();
     const rest = new PointerRest(target);
     move(target);
+    assert.ok(rest.remainingMs() > 0 && rest.remainingMs() <= REST_MS, `remainingMs() ${rest.remainingMs()} right after a move`);
     const resolved = rest.rested().then(() => performance.now());
     await new Promise((resolve) => setTimeout(resolve, REST_MS / 2));
     const lastMove = performance.now(); // taken before the move: its rest ends no earlier than this + REST_MS

@@ -13,6 +13,7 @@ import { ATTENTION_HEATMAP, type HeatmapFeed, type HeatmapIds } from './feeds';
 import type { Lens } from './lens';
 import { canvasOf, fitCanvas, windowImage } from './matrices';
 import { OverviewImages } from './overviewImages';
+import { PointerRest } from '../pointerRest';
 import { type Matrix } from './matrixOf';
 import { PanDrag, pointIn } from './panDrag';
 
@@ -33,8 +34,10 @@ export class Heatmap {
   private readonly legend: ReturnType<typeof colourLegend>;
   private matrix: Matrix | null = null;
   private matrixKey = '';
+  /** The pointer over the canvas: the pictures prepared ahead wait while it moves (its frames come first). */
+  private readonly rest: PointerRest;
   /** Overview images of recently shown matrices: switching back to a head is instant. */
-  private readonly levels = new OverviewImages(48 * 2 ** 20);
+  private readonly levels: OverviewImages;
   /** The image key whose neighbours were last queued for preparation. */
   private prepared = '';
   private exact: { key: string; canvas: HTMLCanvasElement } | null = null;
@@ -69,6 +72,8 @@ export class Heatmap {
       'aria-roledescription': ids.roleDescription,
       'aria-label': `${name}, queries down and keys across. Arrow keys move the focused cell, plus and minus zoom, 0 fits, Enter pins the query token.`,
     });
+    this.rest = new PointerRest(this.canvas);
+    this.levels = new OverviewImages(48 * 2 ** 20, this.rest);
     this.legend = colourLegend(ids.legend);
     this.tooltip = h('div', { class: 'tooltip', 'data-testid': ids.tooltip, hidden: '' });
     this.note = h('div', { class: 'muted view-note', 'data-testid': ids.note });
@@ -234,7 +239,6 @@ export class Heatmap {
   private listen(): void {
     const c = this.canvas;
     c.addEventListener('mousemove', (e) => {
-      this.levels.quiet(); // the pictures prepared ahead wait while the pointer moves: its frames come first
       if (this.pan.move(e)) return;
       const p = pointIn(c, e);
       const cell = this.cellAt(p.x, p.y);
@@ -395,6 +399,7 @@ export class Heatmap {
   dispose(): void {
     cancelAnimationFrame(this.frame);
     this.levels.dispose();
+    this.rest.dispose();
     this.cleanup.forEach((f) => f());
   }
 }

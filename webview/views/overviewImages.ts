@@ -2,6 +2,7 @@
 // kept for the matrices recently shown and prepared ahead in short tasks for the ones likely next (the layer's
 // other heads), makes a switch one drawImage. This cache owns those images, their byte budget and that work.
 
+import type { PointerRest } from '../pointerRest';
 import { aheadOfBackground } from '../yieldToUi';
 import { canvasOf, windowImage } from './matrices';
 import { type Matrix, poolMax, poolMaxSteps } from './matrixOf';
@@ -13,8 +14,6 @@ import { type Matrix, poolMax, poolMaxSteps } from './matrixOf';
 const PREPARE_SLICE_MS = 4;
 /** Rows of a matrix pooled per step of preparation (256 rows of 2,041 keys: about half a million weights read). */
 const POOL_STEP_ROWS = 256;
-/** How long after a pointer move over the view the preparation waits (quiet()). */
-const QUIET_MS = 150;
 
 /** A matrix to prepare ahead: got at once, or in steps (MatrixSource.headSteps). */
 export interface PreparedMatrix {
@@ -31,10 +30,18 @@ export class OverviewImages {
 
   /** Counts prepare() calls: the preparation of an earlier one, or of a disposed cache, stops at its next task. */
   private generation = 0;
-  /** Until when (performance.now()) the preparation waits: quiet(). */
-  private quietUntil = 0;
 
-  constructor(private readonly budgetBytes: number) {}
+  /**
+   * rest: the pointer over the view. The preparation waits while it moves (REST_MS after each move): a person is
+   * pointing at the view (a hover), and each move's frame should not wait for a task of it. Hovers right after the
+   * first paint of 1,529 and 2,041 tokens took 25.4 and 36.0 ms to their frames with the preparation running beside
+   * them, 22.6 and 25.9 ms before it existed, and 22.0–24.4 and 24.1–25.0 ms once it waits (medians of 12,
+   * bench:vscode's scale section).
+   */
+  constructor(
+    private readonly budgetBytes: number,
+    private readonly rest: PointerRest,
+  ) {}
 
   /**
    * Builds, one at a time in tasks ahead of the background ones (yieldToUi.ts aheadOfBackground), the images of
@@ -50,7 +57,7 @@ export class OverviewImages {
     let steps: Iterator<void> | undefined;
     const next = () => {
       if (generation !== this.generation) return;
-      const wait = this.quietUntil - performance.now();
+      const wait = this.rest.remainingMs();
       if (wait > 0) {
         setTimeout(next, wait);
         return;
@@ -80,16 +87,6 @@ export class OverviewImages {
     const pooled = level === 0 ? matrix : yield* poolMaxSteps(matrix, 2 ** level, causal, POOL_STEP_ROWS);
     yield;
     if (!this.images.has(item.key)) this.keep(item.key, matrix, this.image(pooled, matrix, sqrt, causal && level === 0));
-  }
-
-  /**
-   * Holds the preparation back for QUIET_MS: a person is pointing at the view (a hover), and each move's frame
-   * should not wait for a task of it. Hovers right after the first paint of 1,529 and 2,041 tokens took 25.4 and
-   * 36.0 ms to their frames with the preparation running beside them, 22.6 and 25.9 ms before it existed, and
-   * 22.0–24.4 and 24.1–25.0 ms once it waits (medians of 12, bench:vscode's scale section).
-   */
-  quiet(): void {
-    this.quietUntil = performance.now() + QUIET_MS;
   }
 
   dispose(): void {
