@@ -39,11 +39,11 @@ export interface InfluenceSource {
  * (up to MAX_ROLLOUT_TOKENS) a row at a time, the stand-in's mean attention a head at a time, the ranking a
  * few rows at a time.
  */
-export async function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion?: Float32Array, stale: () => boolean = () => false, rest?: PointerRest): Promise<InfluenceSource | undefined> {
+export async function postInfluence(analysis: Analysis, uri: string, version: number, wanted: InfluenceMetric, occlusion: Float32Array | undefined, stale: () => boolean, rest: PointerRest): Promise<InfluenceSource | undefined> {
   try {
     const family = rolloutOnDemand(analysis, wanted, occlusion);
     // Between slices, input and frames first, then a pointer moving over the page (its hovers' frames).
-    const pause = rest ? () => yieldToUi().then(() => rest.rested()) : yieldToUi;
+    const pause = () => yieldToUi().then(() => rest.rested());
     const slices = { pause, sliceMs: SLICE_MS, cancelled: stale };
     let matrix: InfluenceMatrix | null;
     if (family) {
@@ -95,13 +95,12 @@ const SLICE_MS = 8;
  * the tasks come after input and rendering (a hover needing a factor not built yet builds it at once): run as
  * plain tasks, at 2,041 tokens they ran between a head switch and its frame for 1–2 s after the first paint.
  */
-function prepareInSlices(rows: RolloutRows, stale: () => boolean, rest?: PointerRest): void {
+function prepareInSlices(rows: RolloutRows, stale: () => boolean, rest: PointerRest): void {
   inBackground(() => {
     try {
       const until = performance.now() + SLICE_MS;
       if (stale() || !rows.prepareSlice(() => performance.now() < until)) return;
-      if (rest) void rest.rested().then(() => prepareInSlices(rows, stale, rest));
-      else prepareInSlices(rows, stale);
+      void rest.rested().then(() => prepareInSlices(rows, stale, rest));
     } catch (err) {
       reportError(err, 'influence');
     }

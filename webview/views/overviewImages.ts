@@ -57,9 +57,8 @@ export class OverviewImages {
     let steps: Iterator<void> | undefined;
     const next = () => {
       if (generation !== this.generation) return;
-      const wait = this.rest.remainingMs();
-      if (wait > 0) {
-        setTimeout(next, wait);
+      if (this.rest.remainingMs() > 0) {
+        void this.rest.rested().then(next);
         return;
       }
       const until = performance.now() + PREPARE_SLICE_MS;
