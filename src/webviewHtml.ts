@@ -8,7 +8,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as vscode from 'vscode';
-import { backendStartFiles, binaryPreloaded, firstModelDigests, firstModelFiles, likelyBuild, startFileUrl } from './core/ortFiles';
+import { backendStartFiles, binaryPreloaded, firstModelDigests, firstModelFiles, firstModelLargeFiles, likelyBuild, startFileUrl } from './core/ortFiles';
 import { inlineScript } from './core/inlineScript';
 import { pageResourceTags } from './core/pageResources';
 import type { ModelDescriptor, ViewKind } from './core/protocol';
@@ -84,7 +84,9 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, build, keptBinaries).map((uri) => startFileUrl(routes, uri)) : [];
   // The files of the model the first command will most likely load: the starter fetches them once the binary has
   // arrived (webview/earlyFetches.ts says why not beside it), at the URLs the page reads them.
-  const firstFiles = view === 'panel' && firstModel ? ` data-first-model-files="${escapeHtml(JSON.stringify(firstModelFiles(routes, firstModel)))}" data-first-model-sha256="${escapeHtml(JSON.stringify(firstModelDigests(routes, firstModel)))}"` : '';
+  // Its large files, read in the download worker, the starter begins reading at once (firstModelLargeFiles says why).
+  const large = view === 'panel' && firstModel ? firstModelLargeFiles(routes, firstModel) : [];
+  const firstFiles = view === 'panel' && firstModel ? ` data-first-model-files="${escapeHtml(JSON.stringify(firstModelFiles(routes, firstModel)))}" data-first-model-sha256="${escapeHtml(JSON.stringify(firstModelDigests(routes, firstModel)))}"${large.length ? ` data-first-model-large="${escapeHtml(JSON.stringify(large))}"` : ''}` : '';
   const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
   // Async: it runs once parsed, before the stylesheet and the page's script (a module) have arrived.
   const inlined = view === 'panel' && starter !== undefined ? inlineScript(starter, asset('panelStart.js.map').toString()) : undefined;

@@ -2,7 +2,7 @@
 // checked on a first run): the HTML carries what starting it needs (webviewHtml.ts writes these attributes),
 // and the routes to the host's file server, so that the first downloads already take them.
 
-import { DOWNLOAD_WORKER_SCRIPT } from '../src/core/ortFiles';
+import { DOWNLOAD_WORKER_SCRIPT, type FirstModelLargeFile } from '../src/core/ortFiles';
 import type { BackendPreference, FileRoute } from '../src/core/protocol';
 import type { LikelyBuild } from './backend';
 import { DownloadWorkerClient } from './downloadClient';
@@ -53,6 +53,18 @@ export function fileRoutesOf(body: HTMLElement): FileRoute[] {
  */
 export function firstModelFilesOf(body: HTMLElement): string[] {
   return listOf(body.dataset.firstModelFiles, (u): u is string => typeof u === 'string');
+}
+
+/**
+ * The large files of that model (data-first-model-large, JSON: src/core/ortFiles.ts, firstModelLargeFiles), which the
+ * starter begins reading in the download worker; none when absent or not a list of such files.
+ */
+export function firstModelLargeFilesOf(body: HTMLElement): FirstModelLargeFile[] {
+  const isFile = (f: unknown): f is FirstModelLargeFile => {
+    const file = f as FirstModelLargeFile;
+    return typeof f === 'object' && f !== null && typeof file.url === 'string' && typeof file.what === 'string' && Number.isSafeInteger(file.bytes) && file.bytes > 0;
+  };
+  return listOf(body.dataset.firstModelLarge, isFile);
 }
 
 /**

@@ -2,9 +2,12 @@
 // exists). Started on the first large download, not with the page, and stopped when no download is under way:
 // most models are a few MB, and a page that never reads a large one never starts it. When the worker cannot
 // run (its script cannot be read, it stops), the page reads the file itself, as it did before the worker existed.
+// The panel's starter makes the page's client and may begin reads with it (begin) that the page's reads take
+// (earlyReads.ts).
 
 import { LensError } from '../src/core/errors';
 import type { DownloadWorkerEvents, DownloadWorkerNotifications, DownloadWorkerRequests } from './downloadWorkerProtocol';
+import { EarlyReads } from './earlyReads';
 import { type FetchBytesOptions, fetchBytes } from './fetchBytes';
 import type { FileRoutes } from './fileRoutes';
 import { WorkerConnection } from './workerScript';
@@ -21,6 +24,8 @@ export class DownloadWorkerClient {
   private inFlight = 0;
   /** Why the worker could not read files, once it could not: every read is the page's from then on. */
   private failure: string | undefined;
+  /** Reads begun before the page asked for them (the starter's), which its reads take. */
+  private readonly early = new EarlyReads();
 
   constructor(
     private readonly scriptUri: string,
@@ -28,8 +33,28 @@ export class DownloadWorkerClient {
     private readonly warn: (message: string) => void = (message) => console.warn(message),
   ) {}
 
-  /** fetchBytes(url, options), read in the worker; on the page when the worker cannot run. */
-  async fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array> {
+  /**
+   * Begins reading a URL now, as fetchBytes(url, options) would (options without callbacks or signal), for a later
+   * fetchBytes of it to take: the panel's starter reads the likely first model's large files from its start.
+   */
+  begin(url: string, options: Omit<FetchBytesOptions, 'onProgress' | 'signal'>): void {
+    this.early.begin(url, (signal, onProgress) => this.read(url, { ...options, signal, onProgress }));
+  }
+
+  /** Stops the reads begun early that no read took, but those of these URLs (the files of the page's first model). */
+  dropEarly(except: readonly string[]): void {
+    this.early.drop(except);
+  }
+
+  /**
+   * fetchBytes(url, options), read in the worker; on the page when the worker cannot run. A read of the URL begun
+   * early is taken instead, its failure reported as this read's (its options were the same).
+   */
+  fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array> {
+    return this.early.take(url, options.onProgress, options.signal) ?? this.read(url, options);
+  }
+
+  private async read(url: string, options: FetchBytesOptions): Promise<Uint8Array> {
     if (this.failure) return fetchBytes(url, options);
     const connection = (this.connection ??= this.start());
     const download = this.nextDownload++;
@@ -71,6 +96,7 @@ export class DownloadWorkerClient {
 
   /** Stops the worker (the page is going away; its owner aborts the reads first): reads under way fail with "disposed". */
   dispose(): void {
+    this.early.drop();
     this.stop();
   }
 }

@@ -13,8 +13,8 @@ const SERVED_ANSWER_MS = 10_000;
 /** How long a served body may stop sending before the resource URI is used instead. */
 const SERVED_STALL_MS = 30_000;
 
-/** What a read through the file server adds to a read's options: time limits, and its answer's header. */
-const SERVED_READ: Pick<FetchBytesOptions, 'answerWithinMs' | 'stallMs' | 'requireHeader'> = { answerWithinMs: SERVED_ANSWER_MS, stallMs: SERVED_STALL_MS, requireHeader: SERVED_HEADER };
+/** What a read through the file server adds to a read's options: time limits, and its answer's header (the starter's early reads too). */
+export const SERVED_READ: Pick<FetchBytesOptions, 'answerWithinMs' | 'stallMs' | 'requireHeader'> = { answerWithinMs: SERVED_ANSWER_MS, stallMs: SERVED_STALL_MS, requireHeader: SERVED_HEADER };
 
 export class FileRoutes {
   private failure: string | undefined;

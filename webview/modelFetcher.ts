@@ -7,7 +7,7 @@
 
 import { LensError } from '../src/core/errors';
 // Files of at least WORKER_READ_FROM_BYTES are read in the download worker when they come from the file server (downloadWorkerProtocol.ts says why).
-import { WORKER_READ_FROM_BYTES } from '../src/core/ortFiles';
+import { WORKER_READ_FROM_BYTES, modelFileLabel } from '../src/core/ortFiles';
 import type { ModelBytesParams, ModelDescriptor } from '../src/core/protocol';
 import { pageEarlyFetches } from './earlyFetches';
 import { type FetchBytesOptions, fetchBytes, throttledProgress } from './fetchBytes';
@@ -42,6 +42,8 @@ export function parseTokenizerFile(model: ModelDescriptor, bytes: Uint8Array): u
 /** Where large files from the file server are read off the page's thread: the download worker (downloadClient.ts). */
 export interface OffThreadReader {
   fetchBytes(url: string, options: FetchBytesOptions): Promise<Uint8Array>;
+  /** Stops the reads begun before the page asked (the starter's: downloadClient.ts) but those of these URLs. */
+  dropEarly(except: readonly string[]): void;
   dispose(): void;
 }
 
@@ -88,7 +90,7 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     report(parts[0].loaded + parts[1].loaded, parts[0].total + parts[1].total);
   };
   const file = (uri: string, name: string, part: number, expectedBytes: number | undefined, which: ModelBytesParams['file']) => {
-    const options = { what: `${manifest.id}/${name}`, code: 'model-invalid' as const, expectedBytes, onProgress: progress(part), signal };
+    const options = { what: modelFileLabel(manifest.id, name), code: 'model-invalid' as const, expectedBytes, onProgress: progress(part), signal };
     const fetched = () => fetchBytes(uri, options);
     // A host that cannot answer (an older one) or fails: the resource URI still works.
     const direct = () =>
@@ -117,9 +119,9 @@ async function fetchModelFiles(model: ModelDescriptor, onProgress: ((loaded: num
     return bytes;
   };
   const modelFile = manifest.model ?? 'model.onnx';
-  const tokenizerWhat = `${manifest.id}/${manifest.tokenizer.file}`;
+  const tokenizerWhat = modelFileLabel(manifest.id, manifest.tokenizer.file);
   const [modelBytes, externalData, tokenizer] = await Promise.all([
-    keptOr(model.modelUri, model.sha256?.model, `${manifest.id}/${modelFile}`, model.modelBytes, () => file(model.modelUri, modelFile, 0, model.modelBytes, 'model'), 0),
+    keptOr(model.modelUri, model.sha256?.model, modelFileLabel(manifest.id, modelFile), model.modelBytes, () => file(model.modelUri, modelFile, 0, model.modelBytes, 'model'), 0),
     model.externalDataUri && manifest.externalData ? file(model.externalDataUri, manifest.externalData, 1, model.externalDataBytes, 'externalData') : undefined,
     keptOr(model.tokenizerUri, model.sha256?.tokenizer, tokenizerWhat, undefined, () => served.fetchBytes(model.tokenizerUri, { what: tokenizerWhat, code: 'model-invalid', signal })).then((bytes) => ({ bytes, ...(routes.parseTokenizer ? { json: parseTokenizerFile(model, bytes) } : {}) })),
   ]);
@@ -218,9 +220,12 @@ export class ModelFetcher implements ModelFileSource {
    * the host's answer, and learnt another): nothing keeps their bytes.
    */
   keepOnly(model: ModelDescriptor | undefined): void {
-    // The starter's guess at the first model's files: kept for this model's reads, stopped if the guess was wrong.
+    // The starter's guess at the first model's files (fetches, and reads in the download worker): kept for this
+    // model's reads, stopped if the guess was wrong.
     const uris = model ? [model.modelUri, model.tokenizerUri, ...(model.externalDataUri ? [model.externalDataUri] : [])] : [];
-    pageEarlyFetches().drop(uris.flatMap((uri) => [uri, this.routes.served.servedUrl(uri) ?? uri]));
+    const urls = uris.flatMap((uri) => [uri, this.routes.served.servedUrl(uri) ?? uri]);
+    pageEarlyFetches().drop(urls);
+    this.routes.downloads?.dropEarly(urls);
     this.routes.kept?.dropBegun([model?.sha256?.model, model?.sha256?.tokenizer]);
     const kept = model && filesKey(model);
     for (const [key, entry] of this.prefetched) {

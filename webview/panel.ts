@@ -18,6 +18,7 @@ import { fetchedAfterBinary } from '../src/core/ortFiles';
 import { type LikelyBuild, OrtBackends } from './backend';
 import { mark } from './marks';
 import { bootOf, downloadWorkerOf, fileRoutesOf } from './boot';
+import type { DownloadWorkerClient } from './downloadClient';
 import { type StartedBackend, takeStarted } from './startedBackend';
 import { FileRoutes } from './fileRoutes';
 import { backendView, h, invalidModelsView, replace, selectionSummary } from './dom';
@@ -80,10 +81,11 @@ class PanelPage {
   /** started: the backend the HTML's starter began (panelStart.ts), if any; the page takes it over, routes and all. */
   constructor(
     private readonly app: HTMLElement,
-    private readonly started: StartedBackend<OrtBackends> | undefined,
+    private readonly started: StartedBackend<OrtBackends, DownloadWorkerClient> | undefined,
   ) {
     this.routes = started?.ort.routes ?? new FileRoutes(fileRoutesOf(document.body));
-    this.files = new ModelFetcher(readModelBytes, undefined, this.routes, downloadWorkerOf(document.body, this.routes), false);
+    // The starter's download worker client, with the reads it began (the likely first model's large files).
+    this.files = new ModelFetcher(readModelBytes, undefined, this.routes, started?.downloads ?? downloadWorkerOf(document.body, this.routes), false);
   }
 
   private persist(): void {
@@ -454,7 +456,7 @@ mark('script');
 quietSelectLayout();
 const app = document.getElementById('app')!;
 // Taken as the script starts, even without boot attributes: a starter that runs later then starts nothing.
-new PanelPage(app, takeStarted<OrtBackends>()).start().catch((err) => {
+new PanelPage(app, takeStarted<OrtBackends, DownloadWorkerClient>()).start().catch((err) => {
   reportError(err, 'panel');
   replace(app, h('p', { class: 'error', role: 'alert' }, `Attention Lens could not start: ${err instanceof Error ? err.message : String(err)}`));
 });

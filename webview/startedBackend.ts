@@ -11,9 +11,11 @@ import type { BackendInfo } from '../src/core/protocol';
  * copy of that class, and this module needs none of its types), and the initialisation under way for the backend
  * setting of the page's boot attributes.
  */
-export interface StartedBackend<Backends> {
+export interface StartedBackend<Backends, Downloads = unknown> {
   readonly ort: Backends;
   readonly info: Promise<BackendInfo>;
+  /** The page's download worker client (a DownloadWorkerClient), when the starter began reading large files with it. */
+  readonly downloads?: Downloads;
 }
 
 const KEY = Symbol.for('attentionLens.startedBackend');
@@ -21,7 +23,7 @@ const KEY = Symbol.for('attentionLens.startedBackend');
 type Holder = { [KEY]?: StartedBackend<unknown> | null };
 
 /** Starts a backend for the panel's script, unless that script has already looked for one (and started its own). */
-export function startForPanel<Backends>(start: () => StartedBackend<Backends> | undefined): void {
+export function startForPanel<Backends, Downloads>(start: () => StartedBackend<Backends, Downloads> | undefined): void {
   const holder = globalThis as unknown as Holder;
   if (KEY in holder) return;
   const started = start();
@@ -29,9 +31,9 @@ export function startForPanel<Backends>(start: () => StartedBackend<Backends> | 
 }
 
 /** Takes the backend the starter left, once: undefined when there is none (no starter, or it could not start). */
-export function takeStarted<Backends>(): StartedBackend<Backends> | undefined {
+export function takeStarted<Backends, Downloads>(): StartedBackend<Backends, Downloads> | undefined {
   const holder = globalThis as unknown as Holder;
-  const started = (holder[KEY] ?? undefined) as StartedBackend<Backends> | undefined;
+  const started = (holder[KEY] ?? undefined) as StartedBackend<Backends, Downloads> | undefined;
   holder[KEY] = null;
   return started;
 }

@@ -8,7 +8,8 @@
 // through the Explorer's "Add model from folder…" as a person does, and paints its attention. Screenshots:
 // .test-output/screenshots/wasm-<model>-<tab>.png, wasm-add-model-confirm.png, wasm-hf-gpt2-heatmap.png, wasm-models-view.png.
 // Between the two, a model file over 32 MiB (the benchmarks' GPT-2-shaped model, 240 wide) must be read in the
-// download worker: wasm-gpt2-bench-240-heatmap.png.
+// download worker: wasm-gpt2-bench-240-heatmap.png. Last, a new panel opened on that model begins reading its file in
+// the download worker from the panel's starter.
 
 import * as assert from 'node:assert/strict';
 import { cpSync, readFileSync } from 'node:fs';
@@ -157,5 +158,40 @@ describe('models the extension has never seen, from their manifests (WebAssembly
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
     await page.locator('.part.sidebar .monaco-list-row', { hasText: 'gpt2-attn' }).first().waitFor();
     await page.screenshot({ path: join(screenshots, 'wasm-models-view.png') });
+  });
+
+  it("begins reading a new panel's first model's large file in the download worker from its starter, before the page's script runs", async function () {
+    this.timeout(240_000);
+    const { page } = session;
+    const id = large.manifest.id;
+    // A person opens a new panel on the large model: the panel closed, a selection, then the model's "Analyse
+    // selection with this model" in the Models view (left open by the test before).
+    await runCommand(page, 'View: Close All Editor Groups');
+    await quickOpen(page, FILE);
+    await goToLine(page, firstLine);
+    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
+    await statusSelection(page, /selected\)$/);
+    const row = page.locator('.part.sidebar .monaco-list-row', { hasText: large.manifest.displayName }).first();
+    await row.hover();
+    await row.locator('.action-label[aria-label="Analyse selection with this model"]').click();
+    const fresh = await webviewContentFrame(page, 'panel');
+    const result = await fresh.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+    assert.equal(result.state, 'analysed', `${id}: ${result.error}`);
+    assert.equal(await fresh.locator('[data-testid=model-picker]').evaluate((el) => el.value), id);
+    // The models were checked, so the host named the model's large file in the HTML (src/core/ortFiles.ts, firstModelLargeFiles).
+    const named = await fresh.evaluate(() => JSON.parse(document.body.dataset.firstModelLarge ?? '[]'));
+    assert.deepEqual(named.map((f) => [f.url.split('/').pop(), f.bytes, f.what]), [['model.onnx', large.bytes, `${id}/model.onnx`]]);
+    // The starter started the download worker (its script fetched once, before the page's script ran), and the
+    // page's read took the worker's read: the model file was never fetched on the page.
+    const { workerAt, scriptAt, workers, onPage } = await fresh.evaluate((url) => {
+      const fetched = performance.getEntriesByType('resource');
+      const workers = fetched.filter((e) => e.name.split('?')[0].endsWith('/downloadWorker.js'));
+      return { workerAt: workers[0]?.startTime, scriptAt: performance.getEntriesByName('lens:script')[0]?.startTime, workers: workers.length, onPage: fetched.filter((e) => e.name === url).length };
+    }, named[0].url);
+    assert.equal(workers, 1, 'the download worker started once');
+    assert.ok(workerAt < scriptAt, `the starter started it (its script fetched at ${workerAt} ms, the page's script ran at ${scriptAt} ms)`);
+    assert.equal(onPage, 0, 'the model file was read in the worker, not on the page');
+    const stats = await fresh.locator('vscode-tab-panel:not([hidden]) canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
+    assert.ok(stats.fraction >= 0.01, `${id} heatmap: ${stats.painted} of ${stats.total} pixels painted`);
   });
 });

@@ -14,7 +14,7 @@ import { gzipSync } from 'zlib';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, binaryPreloaded, firstModelDigests, firstModelFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
+import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, binaryPreloaded, firstModelDigests, firstModelFiles, firstModelLargeFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
 import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
 import { FileServer, contentTypeOf } from '../../src/fileServer';
@@ -270,6 +270,28 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(firstModelDigests(routes, { ...model(WORKER_READ_FROM_BYTES), sha256: { model: sha('a'), tokenizer: sha('b') } }), { [page.servedUrl(small.tokenizerUri)!]: sha('b') }, 'not for a file the starter does not read');
     assert.deepStrictEqual(firstModelDigests(routes, { ...small, sha256: { tokenizer: sha('b') } }), { [page.servedUrl(small.tokenizerUri)!]: sha('b') });
     assert.deepStrictEqual(firstModelDigests([], small), {}, 'none declared');
+  });
+
+  it("names the likely first model's files the download worker reads, with their sizes and names (the panel's starter begins reading them)", () => {
+    const routes = [{ from: 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/', to: 'http://127.0.0.1:9/proxy/1/t/1/' }];
+    const base = 'https://vscode-remote%2B127-002e0.vscode-resource.vscode-cdn.net/ext/media/models/m/';
+    const model = (modelBytes: number, externalDataBytes?: number, manifest: Partial<ModelDescriptor['manifest']> = {}) =>
+      ({ manifest: { id: 'gpt2-big', ...manifest } as ModelDescriptor['manifest'], modelUri: `${base}${manifest.model ?? 'model.onnx'}`, tokenizerUri: `${base}tokenizer.json`, modelBytes, ...(externalDataBytes === undefined ? {} : { externalDataUri: `${base}weights.bin`, externalDataBytes }) }) satisfies ModelDescriptor;
+    const page = new FileRoutes(routes);
+    const big = WORKER_READ_FROM_BYTES;
+    assert.deepStrictEqual(firstModelLargeFiles(routes, model(big)), [{ url: 'http://127.0.0.1:9/proxy/1/t/1/models/m/model.onnx', bytes: big, what: 'gpt2-big/model.onnx' }]);
+    // Exactly the files firstModelFiles leaves out for their size, at the URLs the page reads them.
+    assert.deepStrictEqual(firstModelLargeFiles(routes, model(big - 1)), [], 'a smaller one is fetched on the page');
+    const split = model(2 ** 20, big + 1, { model: 'onnx/decoder.onnx', externalData: 'weights.bin' });
+    assert.deepStrictEqual(firstModelLargeFiles(routes, split), [{ url: page.servedUrl(split.externalDataUri!)!, bytes: big + 1, what: 'gpt2-big/weights.bin' }]);
+    const both = model(big * 2, big * 3, { model: 'onnx/decoder.onnx', externalData: 'weights.bin' });
+    assert.deepStrictEqual(firstModelLargeFiles(routes, both).map((f) => [f.url, f.bytes, f.what]), [[page.servedUrl(both.modelUri), big * 2, 'gpt2-big/onnx/decoder.onnx'], [page.servedUrl(both.externalDataUri!), big * 3, 'gpt2-big/weights.bin']]);
+    // The worker reads only from the file server: none without routes, or outside them.
+    assert.deepStrictEqual(firstModelLargeFiles([], model(big)), []);
+    assert.deepStrictEqual(firstModelLargeFiles(routes, { ...model(big), modelUri: 'https://elsewhere/model.onnx' }), []);
+    // An external-data file the manifest does not name is not read as one.
+    assert.deepStrictEqual(firstModelLargeFiles(routes, model(1, big)), []);
+    for (const b of [big, big - 1]) assert.strictEqual(firstModelLargeFiles(routes, model(b)).length + firstModelFiles(routes, model(b)).length, 2, 'each file in one list or the other');
   });
 
   it('reads model files through the server, then through the resource URIs once a served read failed', async () => {
