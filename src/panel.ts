@@ -25,7 +25,7 @@ import { RevealScope, revealRange } from './reveal';
 import { type HostEndpoint, type SimulatedAnswer, createHostEndpoint } from './webviewEndpoint';
 import { followSettingsAndModels } from './webviewFollow';
 import { readSettings } from './settings';
-import { buildWebviewHtml, readPanelStarter, webviewOptions } from './webviewHtml';
+import { type PanelScripts, buildWebviewHtml, readPanelScripts, webviewOptions } from './webviewHtml';
 import type { WebviewFileRoutes } from './fileRoutes';
 
 const VIEW_TYPE = 'attentionLens.panel';
@@ -100,25 +100,25 @@ export class AnalysisPanelHost extends Disposable {
     private readonly memory?: vscode.Memento,
   ) {
     super();
-    this.starter = readPanelStarter(extensionUri);
+    this.scripts = readPanelScripts(extensionUri);
     this.register(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, { deserializeWebviewPanel: (webviewPanel, state: unknown) => this.restore(webviewPanel, state) }),
     );
   }
 
   /**
-   * The panel's starter, read before a panel needs it: a new panel's HTML is then written in the command's own task
-   * (read then, while the extension host was busy at once after a file was opened, the HTML came 49–99 ms after the
-   * panel). Each panel takes this read and starts the next one: a starter rebuilt since (a watching build) reaches
-   * the panel after the next.
+   * The panel's inline scripts (its starter), read before a panel needs them: a new panel's HTML is then written in
+   * the command's own task (read then, while the extension host was busy at once after a file was opened, the HTML
+   * came 49–99 ms after the panel). Each panel takes this read and starts the next one: a script rebuilt since (a
+   * watching build) reaches the panel after the next.
    */
-  private starter: Promise<string | undefined>;
+  private scripts: Promise<PanelScripts>;
 
-  /** The starter read ahead for this panel; the next panel's read starts. */
-  private takeStarter(): Promise<string | undefined> {
-    const starter = this.starter;
-    this.starter = readPanelStarter(this.extensionUri);
-    return starter;
+  /** The inline scripts read ahead for this panel; the next panel's read starts. */
+  private takeScripts(): Promise<PanelScripts> {
+    const scripts = this.scripts;
+    this.scripts = readPanelScripts(this.extensionUri);
+    return scripts;
   }
 
   /** The binaries the last panel said it holds kept copies of (what globalState holds, checked). */
@@ -204,7 +204,7 @@ export class AnalysisPanelHost extends Disposable {
   /** first: the model a new panel's first command asks for, if any (a restored panel reopens its own). */
   private adopt(webviewPanel: vscode.WebviewPanel, restored?: string, first?: { modelId: string | undefined }): AnalysisPanel {
     this.current?.dispose();
-    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, this.takeStarter(), restored, first);
+    const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, this.takeScripts(), restored, first);
     this.current = panel;
     return panel;
   }
@@ -233,7 +233,7 @@ export class AnalysisPanel extends Disposable {
     fileRoutes: WebviewFileRoutes,
     log: Log,
     private readonly events: PanelEvents,
-    starter: Promise<string | undefined>,
+    scripts: Promise<PanelScripts>,
     restored?: string,
     first?: { modelId: string | undefined },
   ) {
@@ -333,10 +333,10 @@ export class AnalysisPanel extends Disposable {
     // by the time the HTML can be written (usually: the models were checked at activation): once the routes and the
     // starter are there, it waits for that model one turn of the event loop at most, never for a check.
     const likely = first ? store.likelyFirst(webview, first.modelId).catch(() => undefined) : undefined;
-    const written = Promise.all([files.ready, starter]);
+    const written = Promise.all([files.ready, scripts]);
     const named = likely && written.then(() => Promise.race([likely, new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]));
-    void Promise.all([written, named]).then(([[served, starterCode], firstModel]) => {
-      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), keptBinaries: events.keptBinaries(), starter: starterCode, firstModel });
+    void Promise.all([written, named]).then(([[served, inline], firstModel]) => {
+      if (!this.disposed) webview.html = buildWebviewHtml(webview, extensionUri, 'panel', TITLE, served, { autoChoseLast: events.autoChoseLast(), keptBinaries: events.keptBinaries(), scripts: inline, firstModel });
     });
   }
 

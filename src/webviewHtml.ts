@@ -8,7 +8,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as vscode from 'vscode';
-import { backendStartFiles, binaryPreloaded, firstModelDigests, firstModelFiles, firstModelLargeFiles, likelyBuild, startFileUrl } from './core/ortFiles';
+import { DOWNLOAD_WORKER_ELEMENT, backendStartFiles, binaryPreloaded, firstModelDigests, firstModelFiles, firstModelLargeFiles, likelyBuild, startFileUrl } from './core/ortFiles';
 import { inlineScript } from './core/inlineScript';
 import { pageResourceTags } from './core/pageResources';
 import type { ModelDescriptor, ViewKind } from './core/protocol';
@@ -25,16 +25,19 @@ export function webviewOptions(extensionUri: vscode.Uri, modelFolders: readonly 
   return { enableScripts: true, localResourceRoots: localResourceRoots(extensionUri, modelFolders) };
 }
 
-/**
- * The panel's starter (out/webview/panelStart.js), to inline in its HTML, or undefined when it cannot be read
- * (the page's script then starts the backend itself). Read for each panel: it is 20 KB.
- */
-export async function readPanelStarter(extensionUri: vscode.Uri): Promise<string | undefined> {
-  try {
-    return await fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', 'webview', 'panelStart.js').fsPath, 'utf8');
-  } catch {
-    return undefined;
-  }
+/** The scripts a panel's HTML may carry inline; each undefined when it cannot be read. */
+export interface PanelScripts {
+  /** The panel's starter (out/webview/panelStart.js); without it the page's script starts the backend itself. */
+  starter?: string;
+  /** The download worker's script, inlined for a likely first model with large files: the starter starts that worker at once. */
+  downloadWorker?: string;
+}
+
+/** Reads the panel's inline scripts (PanelScripts). Read for each panel: they are 30 and 18 KB. */
+export async function readPanelScripts(extensionUri: vscode.Uri): Promise<PanelScripts> {
+  const read = (name: string) => fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', 'webview', name).fsPath, 'utf8').catch(() => undefined);
+  const [starter, downloadWorker] = await Promise.all([read('panelStart.js'), read('downloadWorker.js')]);
+  return { ...(starter !== undefined ? { starter } : {}), ...(downloadWorker !== undefined ? { downloadWorker } : {}) };
 }
 
 /** What only the panel's HTML carries. */
@@ -43,8 +46,8 @@ export interface PanelStart {
   autoChoseLast?: 'webgpu' | 'wasm';
   /** The binaries the last panel said it holds kept copies of (webview/binaryCache.ts): not preloaded. */
   keptBinaries?: readonly string[];
-  /** The panel's starter script (readPanelStarter), run as soon as the HTML is parsed. */
-  starter?: string;
+  /** The panel's inline scripts (readPanelScripts): the starter runs as soon as the HTML is parsed. */
+  scripts?: PanelScripts;
   /** The model its first command will most likely load (ModelStore.likelyFirst): the starter fetches its small files early. */
   firstModel?: ModelDescriptor;
 }
@@ -54,7 +57,7 @@ export interface PanelStart {
  * panel: what the panel's page starts with (the panel view only).
  */
 export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: ViewKind, title: string, files?: WebviewFiles, panel: PanelStart = {}): string {
-  const { autoChoseLast, keptBinaries, starter, firstModel } = panel;
+  const { autoChoseLast, keptBinaries, scripts = {}, firstModel } = panel;
   const nonce = randomBytes(16).toString('base64');
   const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'out', 'webview', ...parts));
   const csp = [
@@ -89,8 +92,13 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   const firstFiles = view === 'panel' && firstModel ? ` data-first-model-files="${escapeHtml(JSON.stringify(firstModelFiles(routes, firstModel)))}" data-first-model-sha256="${escapeHtml(JSON.stringify(firstModelDigests(routes, firstModel)))}"${large.length ? ` data-first-model-large="${escapeHtml(JSON.stringify(large))}"` : ''}` : '';
   const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`).join('');
   // Async: it runs once parsed, before the stylesheet and the page's script (a module) have arrived.
-  const inlined = view === 'panel' && starter !== undefined ? inlineScript(starter, asset('panelStart.js.map').toString()) : undefined;
+  const inlined = view === 'panel' && scripts.starter !== undefined ? inlineScript(scripts.starter, asset('panelStart.js.map').toString()) : undefined;
   const starterScript = inlined ? `\n  <script type="module" async nonce="${nonce}">${inlined}</script>` : '';
+  // With large files to read, the download worker's script too, as text the starter starts that worker from (never
+  // run as the page's: not JavaScript by its type), before the starter in the document: fetched, it waited behind the
+  // page's first six requests (a browser's connections to one host) and came 0.7–1.5 s after the starter ran.
+  const workerText = inlined && large.length && scripts.downloadWorker !== undefined ? inlineScript(scripts.downloadWorker, asset('downloadWorker.js.map').toString()) : undefined;
+  const workerScript = workerText ? `\n  <script type="text/plain" id="${DOWNLOAD_WORKER_ELEMENT}">${workerText}</script>` : '';
   // The page's own stylesheet and script from the file server too, when routes cover them (src/core/pageResources.ts).
   const tags = pageResourceTags(routes, nonce, asset('main.css').toString(), asset(`${view}.js`).toString(), escapeHtml);
   return `<!DOCTYPE html>
@@ -102,7 +110,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   <title>${escapeHtml(title)}</title>${tags.fallback ? `\n  ${tags.fallback}` : ''}
   ${tags.stylesheet}${preloadLinks}
 </head>
-<body data-view="${view}" ${boot}${firstFiles}>${starterScript}
+<body data-view="${view}" ${boot}${firstFiles}>${workerScript}${starterScript}
   <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>
   ${tags.script}
 </body>

@@ -2,7 +2,7 @@
 // checked on a first run): the HTML carries what starting it needs (webviewHtml.ts writes these attributes),
 // and the routes to the host's file server, so that the first downloads already take them.
 
-import { DOWNLOAD_WORKER_SCRIPT, type FirstModelLargeFile } from '../src/core/ortFiles';
+import { DOWNLOAD_WORKER_ELEMENT, DOWNLOAD_WORKER_SCRIPT, type FirstModelLargeFile } from '../src/core/ortFiles';
 import type { BackendPreference, FileRoute } from '../src/core/protocol';
 import type { LikelyBuild } from './backend';
 import { DownloadWorkerClient } from './downloadClient';
@@ -82,8 +82,12 @@ export function firstModelDigestsOf(body: HTMLElement): Map<string, string> {
   return new Map(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && /^[0-9a-f]{64}$/.test(entry[1])));
 }
 
-/** The page's download worker (started on its first large download), or none when the HTML lacks the boot attributes. */
+/**
+ * The page's download worker (started on its first large download), from the script the HTML carries when it does
+ * (the element DOWNLOAD_WORKER_ELEMENT), else fetched; none when the HTML lacks the boot attributes.
+ */
 export function downloadWorkerOf(body: HTMLElement, routes: FileRoutes): DownloadWorkerClient | undefined {
   const boot = bootOf(body);
-  return boot && new DownloadWorkerClient(new URL(DOWNLOAD_WORKER_SCRIPT, boot.ortBaseUri).href, routes);
+  const text = body.ownerDocument.getElementById(DOWNLOAD_WORKER_ELEMENT)?.textContent ?? undefined;
+  return boot && new DownloadWorkerClient(new URL(DOWNLOAD_WORKER_SCRIPT, boot.ortBaseUri).href, routes, undefined, text || undefined);
 }

@@ -27,10 +27,12 @@ export class DownloadWorkerClient {
   /** Reads begun before the page asked for them (the starter's), which its reads take. */
   private readonly early = new EarlyReads();
 
+  /** scriptText: the worker's script, when the page's HTML carries it (not fetched then). */
   constructor(
     private readonly scriptUri: string,
     private readonly routes: FileRoutes,
     private readonly warn: (message: string) => void = (message) => console.warn(message),
+    private readonly scriptText?: string,
   ) {}
 
   /**
@@ -89,7 +91,7 @@ export class DownloadWorkerClient {
   }
 
   private start(): WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents> {
-    const connection = new WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents>(this.scriptUri, 'download', DOWNLOAD_TIMEOUT_MS, this.routes);
+    const connection = new WorkerConnection<DownloadWorkerRequests, DownloadWorkerNotifications, DownloadWorkerEvents>(this.scriptUri, 'download', DOWNLOAD_TIMEOUT_MS, this.routes, this.scriptText);
     connection.on('progress', ({ download, loaded, total }) => this.listeners.get(download)?.(loaded, total));
     return connection;
   }

@@ -6,6 +6,7 @@ export type Step =
   | 'script' // the page's script started
   | 'ready' // the host answered with the initial state
   | 'request' // the host asked for an analysis (showSelection)
+  | 'early' // the starter began reading the likely first model's large files (in the download worker)
   | 'worker' // onnxruntime's worker answered its first request (script fetched, parsed and started)
   | 'binary' // onnxruntime's wasm binary is fetched (inflated on the way through the file server, else gzipped: the worker inflates it)
   | 'instantiated' // the probe model's session is created (the first one of a build compiles the binary)

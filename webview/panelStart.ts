@@ -27,6 +27,7 @@ if (boot) {
       const large = firstModelLargeFilesOf(document.body);
       const downloads = large.length ? downloadWorkerOf(document.body, routes) : undefined;
       for (const { url, bytes, what } of large) downloads?.begin(url, { what, code: 'model-invalid', expectedBytes: bytes, ...SERVED_READ });
+      if (downloads) mark('early');
       // The likely first model's files: the copies a page kept of them at once, and those it lacks once the binary,
       // which the backend waits for, has arrived.
       const digests = firstModelDigestsOf(document.body);

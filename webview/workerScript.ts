@@ -22,15 +22,19 @@ interface Started<Req extends RequestMapOf<Req>, Note, Events> {
 export class WorkerConnection<Req extends RequestMapOf<Req>, Note, Events = Record<string, never>> {
   private readonly started: Promise<Started<Req, Note, Events>>;
 
-  /** name: how messages call it ("onnxruntime", "tokenizer", "logits", "download"); routes: the page's faster routes to its script. */
+  /**
+   * name: how messages call it ("onnxruntime", "tokenizer", "logits", "download"); routes: the page's faster routes to
+   * its script; scriptText: the script itself, when the page's HTML carries it (then it is not fetched).
+   */
   constructor(
     scriptUri: string,
     private readonly name: string,
     timeoutMs: number,
     routes: FileRoutes,
+    scriptText?: string,
   ) {
     // A worker that cannot start (no Worker here, a refused script) fails each request as the backend's failure.
-    this.started = start<Req, Note, Events>(scriptUri, name, timeoutMs, routes).catch((err: unknown) => {
+    this.started = start<Req, Note, Events>(scriptUri, name, timeoutMs, routes, scriptText).catch((err: unknown) => {
       throw err instanceof LensError ? err : new LensError('backend-unavailable', `The ${name} worker could not start: ${err instanceof Error ? err.message : String(err)}`);
     });
     this.started.catch(() => undefined); // reported by each request
@@ -67,9 +71,9 @@ export class WorkerConnection<Req extends RequestMapOf<Req>, Note, Events = Reco
   }
 }
 
-async function start<Req extends RequestMapOf<Req>, Note, Events>(scriptUri: string, name: string, timeoutMs: number, routes: FileRoutes): Promise<Started<Req, Note, Events>> {
-  const script = await routes.fetchBytes(scriptUri, { what: `the ${name} worker script`, code: 'backend-unavailable' });
-  const url = URL.createObjectURL(new Blob([script as Uint8Array<ArrayBuffer>], { type: 'text/javascript' }));
+async function start<Req extends RequestMapOf<Req>, Note, Events>(scriptUri: string, name: string, timeoutMs: number, routes: FileRoutes, scriptText?: string): Promise<Started<Req, Note, Events>> {
+  const script = scriptText ?? (await routes.fetchBytes(scriptUri, { what: `the ${name} worker script`, code: 'backend-unavailable' }));
+  const url = URL.createObjectURL(new Blob([script as string | Uint8Array<ArrayBuffer>], { type: 'text/javascript' }));
   const worker = new Worker(url, { type: 'module', name });
   worker.addEventListener('message', () => URL.revokeObjectURL(url), { once: true }); // loaded by then
   const started = { worker, transferNext: [] } as unknown as Started<Req, Note, Events>;

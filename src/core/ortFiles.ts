@@ -27,6 +27,8 @@ export const WORKER_SCRIPTS = { onnxruntime: '../webview/ortWorker.js', tokenize
  * file (webview/downloadClient.ts), so not among the files a page fetches first.
  */
 export const DOWNLOAD_WORKER_SCRIPT = '../webview/downloadWorker.js';
+/** The id of the element of a panel's HTML that holds the download worker's script as text, when it does (src/webviewHtml.ts). */
+export const DOWNLOAD_WORKER_ELEMENT = 'download-worker-script';
 
 /**
  * What a page's HTML preloads to start a backend: the workers' scripts, the probe model and the binary of the build
