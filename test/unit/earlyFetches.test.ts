@@ -4,44 +4,22 @@
 // (but those of the files the page's first model reads).
 
 import * as assert from 'assert';
-import { type Server, type ServerResponse, createServer } from 'http';
-import type { AddressInfo } from 'net';
 import { EarlyFetches } from '../../webview/earlyFetches';
 import { fetchBytes } from '../../webview/fetchBytes';
-
-const BODY = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 131) % 251);
+import { BODY, type HeldServer, startHeldServer } from './heldServer';
 
 describe('early fetches (the panel starter fetches the likely first model)', () => {
-  let server: Server;
+  let server: HeldServer;
   let base = '';
-  /** Requests by path. */
-  const asked = new Map<string, number>();
-  /** Answers to /held/… requests, sent only when a test says so. */
-  const held = new Map<string, ServerResponse>();
-  const closed = new Map<string, Promise<void>>();
+  let asked: HeldServer['asked'];
+  let closed: HeldServer['closed'];
 
   before(async () => {
-    server = createServer((req, res) => {
-      const path = req.url ?? '';
-      asked.set(path, (asked.get(path) ?? 0) + 1);
-      closed.set(path, new Promise((resolve) => res.on('close', () => resolve())));
-      if (path.startsWith('/held/')) {
-        res.writeHead(200, { 'content-length': String(BODY.length) });
-        res.write(BODY.subarray(0, 1000)); // the rest only when the test sends it
-        held.set(path, res);
-        return;
-      }
-      res.writeHead(200, { 'content-length': String(BODY.length) });
-      res.end(BODY);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startHeldServer();
+    ({ base, asked, closed } = server);
   });
 
-  after(() => {
-    for (const res of held.values()) res.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => server.close());
 
   const until = async (path: string, count: number) => {
     while ((asked.get(path) ?? 0) < count) await new Promise((resolve) => setImmediate(resolve));

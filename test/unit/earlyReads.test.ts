@@ -4,47 +4,24 @@
 // already asked for, and dropped reads are stopped (but those of the files the page's first model reads).
 
 import * as assert from 'assert';
-import { type Server, type ServerResponse, createServer } from 'http';
-import type { AddressInfo } from 'net';
 import { EarlyFetches } from '../../webview/earlyFetches';
 import { EarlyReads, type FileRead } from '../../webview/earlyReads';
 import { fetchBytes } from '../../webview/fetchBytes';
-
-const BODY = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 131) % 251);
+import { BODY, type HeldServer, startHeldServer } from './heldServer';
 
 describe("early reads (the panel's starter reads the likely first model's large files)", () => {
-  let server: Server;
+  let server: HeldServer;
   let base = '';
-  /** Requests by path. */
-  const asked = new Map<string, number>();
-  /** Answers to /held/… requests, the rest of whose body is sent only when a test says so. */
-  const held = new Map<string, ServerResponse>();
-  const closed = new Map<string, Promise<void>>();
+  let asked: HeldServer['asked'];
+  let held: HeldServer['held'];
+  let closed: HeldServer['closed'];
 
   before(async () => {
-    server = createServer((req, res) => {
-      const path = req.url ?? '';
-      asked.set(path, (asked.get(path) ?? 0) + 1);
-      closed.set(path, new Promise((resolve) => res.on('close', () => resolve())));
-      if (path.startsWith('/missing')) {
-        res.writeHead(404, { 'content-length': '0' });
-        res.end();
-        return;
-      }
-      res.writeHead(200, { 'content-length': String(BODY.length) });
-      if (path.startsWith('/held/')) {
-        res.write(BODY.subarray(0, 1000));
-        held.set(path, res);
-      } else res.end(BODY);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startHeldServer();
+    ({ base, asked, held, closed } = server);
   });
 
-  after(() => {
-    for (const res of held.values()) res.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => server.close());
 
   const until = async (done: () => boolean) => {
     while (!done()) await new Promise((resolve) => setImmediate(resolve));
