@@ -148,7 +148,10 @@ export class AnalysisPanelHost extends Disposable {
         webviewPanel.dispose();
         return;
       }
-      this.adopt(webviewPanel, restoredUri(state));
+      // A restored page analyses its saved selection again, with its saved model: that model comes first (its files
+      // are named in the HTML, for the starter to fetch early). Without a saved selection, no model is loaded soon.
+      const uri = restoredUri(state);
+      this.adopt(webviewPanel, uri, uri === undefined ? undefined : { modelId: restoredModelId(state) ?? (readSettings().defaultModel || undefined) });
       this.log.info('Restored the Attention Lens panel after a reload.');
     })();
     this.restoring.add(restoring);
@@ -201,7 +204,7 @@ export class AnalysisPanelHost extends Disposable {
     });
   }
 
-  /** first: the model a new panel's first command asks for, if any (a restored panel reopens its own). */
+  /** first: the model a new panel's first command asks for, or the one a restored panel analyses its saved selection with. */
   private adopt(webviewPanel: vscode.WebviewPanel, restored?: string, first?: { modelId: string | undefined }): AnalysisPanel {
     this.current?.dispose();
     const panel = new AnalysisPanel(webviewPanel, this.extensionUri, this.store, this.files, this.log, this.events, this.takeScripts(), restored, first);
@@ -392,6 +395,12 @@ export class AnalysisPanel extends Disposable {
 }
 
 /** The document of the selection a restored panel saved (webview state: only a hint, see RevealScope). */
+/** The model a restored panel's saved state names (untrusted: what the page saved), if it is an id at all. */
+function restoredModelId(state: unknown): string | undefined {
+  const modelId = typeof state === 'object' && state !== null ? (state as { modelId?: unknown }).modelId : undefined;
+  return typeof modelId === 'string' && modelId.length > 0 && modelId.length <= 256 ? modelId : undefined;
+}
+
 function restoredUri(state: unknown): string | undefined {
   const selection = typeof state === 'object' && state !== null ? (state as { selection?: unknown }).selection : undefined;
   const uri = typeof selection === 'object' && selection !== null ? (selection as { uri?: unknown }).uri : undefined;

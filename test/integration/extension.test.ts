@@ -172,6 +172,24 @@ describe('Attention Lens in a real VS Code', function () {
     await vscode.window.tabGroups.close(panelTabs());
   });
 
+  it("names the model a restored panel analyses its saved selection with in its HTML, for its starter to fetch early", async () => {
+    await openWithSelection('sample.ts', 'export function');
+    const restored = restorable();
+    // What the page saved (untrusted): its selection, analysed again once restored, and the model it used.
+    const uri = vscode.window.activeTextEditor!.document.uri.toString();
+    await api.restorePanel(restored, { selection: { uri }, modelId: 'gru' });
+    await api.panelBackend(); // the page ran: its HTML was set
+    const named = /data-first-model-files="([^"]*)"/.exec(restored.webview.html)?.[1] ?? '';
+    assert.match(named, /\/gru\/tokenizer\.json/, `the saved model's files are named: ${named.slice(0, 300)}`);
+    await vscode.window.tabGroups.close(panelTabs());
+    // A panel without a saved selection loads no model soon: none is named.
+    const idle = restorable();
+    await api.restorePanel(idle, { selection: null, modelId: 'gru' });
+    await api.panelBackend();
+    assert.doesNotMatch(idle.webview.html, /data-first-model-files/);
+    await vscode.window.tabGroups.close(panelTabs());
+  });
+
   it('closes a panel restored while a command opens one: one webview', async () => {
     await openWithSelection('sample.ts', 'export function');
     const restored = restorable();
