@@ -170,11 +170,12 @@ async function benchModel(spec, modelsDir, extensionsDir, files, served) {
   const start = Date.now();
   await page.keyboard.press('Control+Alt+A');
   const again = await webviewContentFrame(page, 'panel', 120_000);
-  const painted = await again.evaluate(untilPainted, { timeoutMs: 900_000 });
+  const painted = await again.evaluate(untilPainted, { timeoutMs: 180_000 });
   // The figures are the bench model's only if the panel analysed with it (a window that does not see the model's
   // folder analyses with a bundled model, in a fraction of the time).
   const used = await again.evaluate(() => document.querySelector('[data-testid=model-picker]')?.value);
-  if (used !== benchModelId(spec)) harness.log(`${id}, a new window of the same profile: analysed with ${used ?? 'no model'}, not the bench model; no row`);
+  if (painted.timedOut) harness.log(`${id}, a new window of the same profile: no heatmap painted within 180 s (the panel's page ${painted.hidden ? 'hidden' : 'visible'}, its analysis ${painted.state ?? 'not begun'}); no row`);
+  else if (used !== benchModelId(spec)) harness.log(`${id}, a new window of the same profile: analysed with ${used ?? 'no model'}, not the bench model; no row`);
   else if (!painted.refused && !painted.error && !painted.timedOut) {
     rows.push({ model: `${id}, new window`, tokens: f.tokens, command: Date.now() - start, timings: painted.timings, peakHeatmap: peakResident(rendererPids(root)), peak: peakResident(rendererPids(root)) });
     const { documentStart, marks } = await again.evaluate(stepTimes);
