@@ -151,7 +151,7 @@ export class AnalysisPanelHost extends Disposable {
       // A restored page analyses its saved selection again, with its saved model: that model comes first (its files
       // are named in the HTML, for the starter to fetch early). Without a saved selection, no model is loaded soon.
       const uri = restoredUri(state);
-      this.adopt(webviewPanel, uri, uri === undefined ? undefined : { modelId: restoredModelId(state) ?? (readSettings().defaultModel || undefined) });
+      this.adopt(webviewPanel, uri, uri === undefined ? undefined : firstModel(restoredModelId(state)));
       this.log.info('Restored the Attention Lens panel after a reload.');
     })();
     this.restoring.add(restoring);
@@ -191,7 +191,7 @@ export class AnalysisPanelHost extends Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       { ...webviewOptions(this.extensionUri, roots), retainContextWhenHidden: true },
     );
-    return this.adopt(webviewPanel, undefined, { modelId: modelId ?? (readSettings().defaultModel || undefined) });
+    return this.adopt(webviewPanel, undefined, firstModel(modelId));
   }
 
   /** Resolves with the next analysis the panel renders; rejects with the next failure. */
@@ -394,13 +394,18 @@ export class AnalysisPanel extends Disposable {
   }
 }
 
-/** The document of the selection a restored panel saved (webview state: only a hint, see RevealScope). */
 /** The model a restored panel's saved state names (untrusted: what the page saved), if it is an id at all. */
 function restoredModelId(state: unknown): string | undefined {
   const modelId = typeof state === 'object' && state !== null ? (state as { modelId?: unknown }).modelId : undefined;
   return typeof modelId === 'string' && modelId.length > 0 && modelId.length <= 256 ? modelId : undefined;
 }
 
+/** A new panel's likely first model: the one asked for, else the default setting's. */
+function firstModel(modelId: string | undefined): { modelId: string | undefined } {
+  return { modelId: modelId ?? (readSettings().defaultModel || undefined) };
+}
+
+/** The document of the selection a restored panel saved (webview state: only a hint, see RevealScope). */
 function restoredUri(state: unknown): string | undefined {
   const selection = typeof state === 'object' && state !== null ? (state as { selection?: unknown }).selection : undefined;
   const uri = typeof selection === 'object' && selection !== null ? (selection as { uri?: unknown }).uri : undefined;

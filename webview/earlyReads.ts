@@ -7,13 +7,16 @@
 /** Reads a file: stopped by the signal, reporting bytes so far. */
 export type FileRead = (signal: AbortSignal, onProgress: (loaded: number, total: number) => void) => Promise<Uint8Array>;
 
+/** A read's progress: the latest, for the read that takes it, and that read's callback. */
+interface Progress {
+  latest?: [loaded: number, total: number];
+  onProgress?: (loaded: number, total: number) => void;
+}
+
 interface EarlyRead {
   bytes: Promise<Uint8Array>;
   stop: AbortController;
-  /** The latest progress, for the read that takes it. */
-  latest?: [loaded: number, total: number];
-  /** The taker's progress callback. */
-  onProgress?: (loaded: number, total: number) => void;
+  progress: Progress;
 }
 
 /** The early reads of one page: begun by its starter, taken by its reads, dropped once no read will take them. */
@@ -27,13 +30,13 @@ export class EarlyReads {
   begin(url: string, read: FileRead): void {
     if (this.closed || this.begun.has(url) || this.asked.has(url)) return;
     const stop = new AbortController();
-    const entry: EarlyRead = { bytes: Promise.resolve(new Uint8Array()), stop };
-    entry.bytes = read(stop.signal, (loaded, total) => {
-      entry.latest = [loaded, total];
-      entry.onProgress?.(loaded, total);
+    const progress: Progress = {};
+    const bytes = read(stop.signal, (loaded, total) => {
+      progress.latest = [loaded, total];
+      progress.onProgress?.(loaded, total);
     });
-    entry.bytes.catch(() => undefined); // the read that takes it reports a failure; one no read took is dropped
-    this.begun.set(url, entry);
+    bytes.catch(() => undefined); // the read that takes it reports a failure; one no read took is dropped
+    this.begun.set(url, { bytes, stop, progress });
   }
 
   /**
@@ -46,8 +49,9 @@ export class EarlyReads {
     const entry = this.begun.get(url);
     if (!entry) return undefined;
     this.begun.delete(url);
-    entry.onProgress = onProgress;
-    queueMicrotask(() => entry.latest && onProgress?.(...entry.latest));
+    const { progress } = entry;
+    progress.onProgress = onProgress;
+    queueMicrotask(() => progress.latest && onProgress?.(...progress.latest));
     if (signal?.aborted) entry.stop.abort(signal.reason);
     else signal?.addEventListener('abort', () => entry.stop.abort(signal.reason), { once: true });
     return entry.bytes;
