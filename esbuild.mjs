@@ -178,9 +178,10 @@ async function compressPageFiles() {
 }
 
 await rm(join(root, 'out'), { recursive: true, force: true });
-// The page bundles know the binaries' digests and sizes (webview/globals.d.ts).
+// The page bundles know the binaries' digests and sizes (webview/globals.d.ts), the extension their digests (src/globals.d.ts).
 const { digests, sizes } = await copyOrtRuntime();
 configs.find((config) => config.outdir === join(root, 'out/webview')).define = { ORT_BINARY_SHA256: JSON.stringify(digests), ORT_BINARY_BYTES: JSON.stringify(sizes) };
+for (const config of configs.filter((c) => c.platform === 'node')) config.define = { ORT_BINARY_SHA256: JSON.stringify(digests) }; // and the integration tests, which make the file server's routes
 const contexts = await Promise.all(configs.map((config) => esbuild.context(config)));
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));

@@ -87,7 +87,7 @@ export function activate(context: vscode.ExtensionContext): AttentionLensApi {
   context.subscriptions.push(log);
   const store = new ModelStore(context.extensionUri, log, context.globalState, context.globalStorageUri);
   const problems = new ModelProblemNotifier(log);
-  const fileRoutes = new WebviewFileRoutes(log, vscode.Uri.joinPath(context.extensionUri, 'out'));
+  const fileRoutes = new WebviewFileRoutes(log, vscode.Uri.joinPath(context.extensionUri, 'out'), context.globalState);
   const panels = new AnalysisPanelHost(context.extensionUri, store, fileRoutes, log, context.globalState);
   const influence = new InfluenceStore();
   const decorations = new InfluenceDecorations(influence);

@@ -3,8 +3,11 @@
 // resource roots to that root's URL on the server, as VS Code's port forwarding exposes it to the browser
 // (vscode.env.asExternalUri). Used in browser and remote windows, where resource loading crosses VS Code's
 // connection; a desktop window reads local files directly and gets no routes. The webview tries a route
-// first and falls back to the resource URI when it fails (webview/fileRoutes.ts).
+// first and falls back to the resource URI when it fails (webview/fileRoutes.ts). onnxruntime's binaries have a
+// route of their own, to a fixed path the browser may cache, on the port this server had last time when it is free:
+// later pages, in this window and the next, then take the binary and its compiled code from the browser's caches.
 
+import { createHash } from 'crypto';
 import * as vscode from 'vscode';
 import type { FileRoute } from './core/protocol';
 import { Disposable } from './dispose';
@@ -29,15 +32,34 @@ export interface PendingFiles extends vscode.Disposable {
 /** How long a page waits for the server's port to be forwarded before it is written without routes. */
 const OPEN_WITHIN_MS = 5000;
 
+/** globalState key of the port the server listened on last: the next window's server takes it when it is free. */
+export const FILE_SERVER_PORT_KEY = 'attentionLens.fileServerPort';
+
+/**
+ * The fixed path onnxruntime's binaries are published under (FileServer.publish): named by their digests, which the
+ * build writes in (esbuild.mjs), so that a browser's kept copy is never another build's. Undefined without them.
+ */
+export function publishedOrtName(digests: Readonly<Record<string, string>> | undefined = typeof ORT_BINARY_SHA256 === 'object' ? ORT_BINARY_SHA256 : undefined): string | undefined {
+  const entries = Object.entries(digests ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (!entries.length) return undefined;
+  return `onnxruntime-${createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16)}`;
+}
+
 /** Owns the file server of this window (started with the extension when this window's webviews want it). */
 export class WebviewFileRoutes extends Disposable {
   private readonly server = this.register(new FileServer());
   private base: Promise<string> | undefined;
+  /** onnxruntime's binaries' fixed path on the server (publishedOrtName), once published. */
+  private published: string | undefined;
 
-  /** builtFolder: the extension's build output (out/), whose files the server may send as their compressed copies. */
+  /**
+   * builtFolder: the extension's build output (out/), whose files the server may send as their compressed copies;
+   * memory: where the server's port is kept for the next window (the extension's globalState).
+   */
   constructor(
     private readonly log: Log,
     private readonly builtFolder: vscode.Uri,
+    private readonly memory: vscode.Memento,
   ) {
     super();
     // Started with the extension (it activates on a command that opens a webview): the port and its forwarding
@@ -82,7 +104,22 @@ export class WebviewFileRoutes extends Disposable {
     const roots = (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
     const share = this.server.share(roots.map((r) => r.fsPath), [this.builtFolder.fsPath]);
     const routes = roots.map((root, i) => ({ from: `${webview.asWebviewUri(root).toString()}/`, to: `${base}${share.prefix.slice(1)}${i}/` }));
+    // onnxruntime's folder first: the first route that covers a URI is taken (src/core/servedUrl.ts).
+    const ort = vscode.Uri.joinPath(this.builtFolder, 'ort');
+    const published = roots.some((root) => isUnder(ort, root)) ? this.publishOrt(ort) : undefined;
+    if (published) routes.unshift({ from: `${webview.asWebviewUri(ort).toString()}/`, to: `${base}${published}/0/` });
     return { files: { source: base, routes }, share };
+  }
+
+  /** Publishes onnxruntime's folder once (FileServer.publish): its fixed name, or undefined without the binaries' digests. */
+  private publishOrt(ort: vscode.Uri): string | undefined {
+    if (this.published === undefined) {
+      const name = publishedOrtName();
+      if (!name) return undefined;
+      this.register(this.server.publish(name, ort.fsPath));
+      this.published = name;
+    }
+    return this.published;
   }
 
   /** The server's root URL as the browser reaches it (started once). */
@@ -92,7 +129,10 @@ export class WebviewFileRoutes extends Disposable {
 
   /** Starts the server and forwards its port: its root URL as the browser reaches it, ending in "/". */
   private async externalBase(): Promise<string> {
-    const port = await this.server.start();
+    // The port of last time, when it is free: the published binaries' URLs, and what the browser cached for them, stay the same.
+    const last = this.memory.get<unknown>(FILE_SERVER_PORT_KEY);
+    const port = await this.server.start(typeof last === 'number' && Number.isInteger(last) && last >= 1024 && last <= 65535 ? last : undefined);
+    if (port !== last) void Promise.resolve(this.memory.update(FILE_SERVER_PORT_KEY, port)).catch(() => undefined);
     const external = await vscode.env.asExternalUri(vscode.Uri.parse(`http://127.0.0.1:${port}/`));
     const base = external.toString(true);
     const url = new URL(base);
@@ -101,4 +141,10 @@ export class WebviewFileRoutes extends Disposable {
     this.log.info(`Webviews read files from the file server on port ${port}, reached at ${base}.`);
     return base.endsWith('/') ? base : `${base}/`;
   }
+}
+
+/** True when uri lies under folder (or is it), both file URIs. */
+function isUnder(uri: vscode.Uri, folder: vscode.Uri): boolean {
+  const base = folder.path.endsWith('/') ? folder.path : `${folder.path}/`;
+  return uri.scheme === folder.scheme && uri.authority === folder.authority && (uri.path === folder.path || uri.path.startsWith(base));
 }

@@ -3,7 +3,8 @@
 // the webviews the same files over plain HTTP, reached through VS Code's port forwarding (vscode.env.asExternalUri),
 // several times faster. It serves exactly what the webview could already read: the files under each share's
 // roots (its localResourceRoots; a compressed copy also under its plain name, encoded), each share behind its own
-// unguessable path, on the loopback interface only, for GET and HEAD. Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
+// unguessable path, on the loopback interface only, for GET and HEAD; and onnxruntime's binaries, which anyone may
+// read, at a fixed path that the browser may cache (publish). Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
 
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
@@ -21,42 +22,66 @@ export interface FileShare {
   dispose(): void;
 }
 
+/** What one share serves: its roots, those whose files may be sent as their compressed copies, and whether a browser may cache them. */
+interface Share {
+  readonly roots: readonly string[];
+  readonly copies: ReadonlySet<number>;
+  readonly cacheable: boolean;
+}
+
 /** A loopback HTTP server for the files of its shares; start() once, then share(). */
 export class FileServer {
-  /** Each share's roots, and the indices of those whose files may be sent as their compressed copies. */
-  private readonly shares = new Map<string, { roots: readonly string[]; copies: ReadonlySet<number> }>();
+  private readonly shares = new Map<string, Share>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   private listening: Promise<number> | undefined;
   private closed = false;
   private listened = false;
 
-  /** Listens on 127.0.0.1 at a free port; resolves with the port (the same promise on later calls). */
-  start(): Promise<number> {
+  /**
+   * Listens on 127.0.0.1, at preferredPort when it is free, else at any free port; resolves with the port (the same
+   * promise on later calls).
+   */
+  start(preferredPort?: number): Promise<number> {
     if (this.closed) return Promise.reject(new Error('The file server was closed.'));
-    this.listening ??= new Promise<number>((resolve, reject) => {
-      const server = createServer((req, res) => {
-        this.answer(req, res).catch(() => res.destroy()); // never an unhandled rejection in the extension host
-      });
-      this.server = server;
-      server.on('connection', (socket) => {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
-      });
-      // Before listening: the start fails. After: an accept that fails (too many open files) is not thrown
-      // in the extension host; the webviews' reads fail and fall back.
-      server.on('error', (err) => reject(err));
-      server.listen(0, '127.0.0.1', () => {
-        this.listened = true;
-        const address = server.address();
-        if (this.closed) {
-          server.close(); // disposed while it started
-          reject(new Error('The file server was closed.'));
-        } else if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('The file server has no port.'));
-      });
-    });
+    this.listening ??= this.listen(preferredPort);
     return this.listening;
+  }
+
+  private async listen(preferredPort: number | undefined): Promise<number> {
+    const server = createServer((req, res) => {
+      this.answer(req, res).catch(() => res.destroy()); // never an unhandled rejection in the extension host
+    });
+    this.server = server;
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    const listenAt = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    try {
+      await listenAt(preferredPort ?? 0);
+    } catch (err) {
+      if (preferredPort === undefined || this.closed) throw err;
+      await listenAt(0); // taken (another window's server, another program): any free port
+    }
+    // Listening: an accept that fails (too many open files) is not thrown in the extension host; the webviews'
+    // reads fail and fall back.
+    server.on('error', () => undefined);
+    this.listened = true;
+    const address = server.address();
+    if (this.closed) {
+      server.close(); // disposed while it started
+      throw new Error('The file server was closed.');
+    }
+    if (address && typeof address === 'object') return address.port;
+    throw new Error('The file server has no port.');
   }
 
   /**
@@ -69,8 +94,21 @@ export class FileServer {
     const token = randomBytes(24).toString('base64url');
     const resolved = roots.map((r) => path.resolve(r));
     const copies = new Set(copiesIn.map((folder) => resolved.indexOf(path.resolve(folder))).filter((i) => i >= 0));
-    this.shares.set(token, { roots: resolved, copies });
+    this.shares.set(token, { roots: resolved, copies, cacheable: false });
     return { prefix: `/${token}/`, dispose: () => void this.shares.delete(token) };
+  }
+
+  /**
+   * Serves the files under root (and their compressed copies) at a fixed path, `/<name>/0/`, for any page to read
+   * and for the browser to keep: for files that anyone may read and that never change under that name (onnxruntime's
+   * binaries, which ship with the extension, under a name made of their digest). A browser compiles a WebAssembly
+   * module it streamed from a cacheable answer once, and later pages, in this window and the next ones that reach
+   * the server at the same address, take the compiled code from its cache (webview/ortWorker.ts).
+   */
+  publish(name: string, root: string): FileShare {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`A published folder's name is letters, digits, "-" and "_", not "${name}".`);
+    this.shares.set(name, { roots: [path.resolve(root)], copies: new Set([0]), cacheable: true });
+    return { prefix: `/${name}/`, dispose: () => void this.shares.delete(name) };
   }
 
   /** Stops listening and ends open connections (a download in flight fails, and the webview falls back). */
@@ -101,7 +139,7 @@ export class FileServer {
     if (req.method !== 'GET' && req.method !== 'HEAD') return end(res, 405, 'Only GET and HEAD are served.');
     const url = req.url ?? '';
     let file = await this.open(url);
-    // What is sent depends on Accept-Encoding wherever a copy may stand in (no-store: nothing caches it anyway).
+    // What is sent depends on Accept-Encoding wherever a copy may stand in (a browser keeps a published file's answer per encoding).
     res.setHeader('Vary', 'Accept-Encoding');
     let encoding: Coding | undefined;
     // A file stored compressed (onnxruntime's binaries) is also served under its plain name, encoded, to a client
@@ -121,6 +159,8 @@ export class FileServer {
     }
     if (!file) return end(res, 404, 'Not found.');
     if (res.destroyed) return void (await file.handle.close()); // the client left while the file was looked up
+    // A published file may be kept (publish): for a year, and never asked for again while kept.
+    if (this.shareOf(url)?.cacheable) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable, no-transform');
     // The length and the bytes come from the one open file: a file changed meanwhile is cut at the length sent.
     res.writeHead(200, { 'Content-Type': contentTypeOf(url), 'Content-Length': file.size, ...(encoding ? { 'Content-Encoding': encoding } : {}) });
     if (req.method === 'HEAD' || file.size === 0) {
@@ -135,7 +175,13 @@ export class FileServer {
   /** Whether a URL path lies under a root of its share whose files may be sent as their copies. */
   private copiesServed(url: string): boolean {
     const match = URL_PATH.exec(url);
-    return !!match && !!this.shares.get(match[1])?.copies.has(Number(match[2]));
+    return !!match && !!this.shareOf(url)?.copies.has(Number(match[2]));
+  }
+
+  /** The share a URL path names. */
+  private shareOf(url: string): Share | undefined {
+    const match = URL_PATH.exec(url);
+    return match ? this.shares.get(match[1]) : undefined;
   }
 
   /** The regular file a URL path names inside its share's root (symbolic links resolved), opened, or undefined. */
@@ -195,11 +241,12 @@ export function preferredCodings(header: string | string[] | undefined): Coding[
 
 /**
  * The Content-Type of a served file, by its name: a panel's page loads its script and stylesheet from here too
- * (webviewHtml.ts), which a browser runs or applies only with their own types (the answers are nosniff); the
- * other files are read as bytes.
+ * (webviewHtml.ts), which a browser runs or applies only with their own types (the answers are nosniff), and
+ * onnxruntime's binaries stream into a WebAssembly compilation, which takes only its own; the other files are read as bytes.
  */
 export function contentTypeOf(urlPath: string): string {
   if (/\.m?js$/i.test(urlPath)) return 'text/javascript; charset=utf-8';
+  if (/\.wasm$/i.test(urlPath)) return 'application/wasm'; // what streaming compilation takes (exactly)
   if (/\.css$/i.test(urlPath)) return 'text/css; charset=utf-8';
   return 'application/octet-stream';
 }

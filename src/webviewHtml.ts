@@ -75,7 +75,10 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // The build whose binary the page reads at once, before it looks for an adapter: the preload below when the HTML
   // has one (the page then takes it, without looking for a kept copy first), else the copy it kept, else fetched.
   const build = likelyBuild(backend, autoChoseLast);
-  const preloadsBinary = view === 'panel' && binaryPreloaded(build, keptBinaries);
+  // A page with routes streams the binary from the file server, where the browser keeps it, and compiled (webview/backend.ts): its kept copy is not read.
+  const routes = files?.routes ?? [];
+  const kept = routes.length ? [] : keptBinaries;
+  const preloadsBinary = view === 'panel' && binaryPreloaded(build, kept);
   const likely = build ? ` data-likely-build="${build}" data-likely-preloaded="${preloadsBinary}"` : '';
   const boot = `data-ort-base="${escapeHtml(ortBaseUri)}" data-probe-model="${escapeHtml(probeModelUri)}" data-backend="${escapeHtml(backend)}"${likely} data-file-routes="${escapeHtml(JSON.stringify(files?.routes ?? []))}"`;
   // The panel starts its backend as soon as its starter runs (webview/panelStart.ts): the files that takes are
@@ -83,8 +86,7 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // gzipped binary under its plain name, which the server sends Brotli- or gzip-encoded). A preload "as fetch" is
   // checked against connect-src, which allows both. The binary is not preloaded when the page keeps a copy of it
   // (webview/binaryCache.ts), which its starter reads instead.
-  const routes = files?.routes ?? [];
-  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, build, keptBinaries).map((uri) => startFileUrl(routes, uri)) : [];
+  const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, build, kept).map((uri) => startFileUrl(routes, uri)) : [];
   // The files of the model the first command will most likely load: the starter fetches them once the binary has
   // arrived (webview/earlyFetches.ts says why not beside it), at the URLs the page reads them.
   // Its large files, read in the download worker, the starter begins reading at once (firstModelLargeFiles says why).

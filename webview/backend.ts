@@ -6,6 +6,7 @@
 // the first sessions and runs after start are slower (steady-state runs are about as fast). The wasm
 // backend uses the plain build, the binary onnxruntime-web runs in Node, which npm run bench measures.
 
+import type { InferenceSession } from 'onnxruntime-web';
 import type { OrtModule } from '../src/core/engine';
 import { ORT_BINARY, type OrtBinaryFile, WORKER_SCRIPTS, binaryFileOf } from '../src/core/ortFiles';
 import type { BackendInfo, BackendPreference } from '../src/core/protocol';
@@ -14,7 +15,7 @@ import { FileRoutes } from './fileRoutes';
 import type { ModelFileWriter } from './keptModelFiles';
 import { LogitsWorkerClient } from './logitsClient';
 import { mark } from './marks';
-import { OrtWorkerClient } from './ortClient';
+import { type BinarySource, OrtWorkerClient, ServedBinaryFailed } from './ortClient';
 import { TokenizerWorkerClient } from './tokenizerClient';
 
 interface GpuAdapterLike {
@@ -62,7 +63,7 @@ export class OrtBackends {
   /** Builds whose wasm binary is instantiated: onnxruntime does that once per build, so it is fetched once. */
   private readonly instantiated = new Set<'webgpu' | 'wasm'>();
   /** Binaries on their way (kept or fetched), each taken by the probe that instantiates its build. */
-  private readonly binaries = new Map<'webgpu' | 'wasm', Promise<Uint8Array>>();
+  private readonly binaries = new Map<'webgpu' | 'wasm', Promise<BinarySource>>();
   /** The binaries fetched from VS Code that the worker compiled and holds, until keepFetchedBinaries() has it keep them for later windows. */
   private readonly fetched = new Set<OrtBinaryFile>();
   /** Whether the page holds a kept copy of each binary it read (onBinaryKept). */
@@ -70,8 +71,9 @@ export class OrtBackends {
   private readonly keptListeners: Array<(file: OrtBinaryFile, kept: boolean) => void> = [];
   private binaryEnded: () => void = () => undefined;
   /**
-   * Settles once the first probe's binary has arrived or failed (at once when its build needed none): what the
-   * panel's starter waits for before it fetches the model's files (earlyFetches.ts says why).
+   * Settles once the first probe's binary has arrived or failed (at once when its build needed none; one that
+   * onnxruntime's worker streams, once the session that compiled it is created): what the panel's starter waits for
+   * before it fetches the model's files (earlyFetches.ts says why).
    */
   readonly binaryFetched = new Promise<void>((resolve) => (this.binaryEnded = resolve));
   private readonly worker: OrtWorkerClient;
@@ -196,7 +198,7 @@ export class OrtBackends {
   }
 
   /** A build's binary, taken once (the probe that instantiates the build takes it); nothing once the build runs. */
-  private takeBinary(backend: 'webgpu' | 'wasm'): Promise<Uint8Array | undefined> {
+  private takeBinary(backend: 'webgpu' | 'wasm'): Promise<BinarySource | undefined> {
     if (this.instantiated.has(backend)) return Promise.resolve(undefined);
     const binary = this.binaries.get(backend) ?? this.readBinary(backend);
     this.binaries.delete(backend);
@@ -204,11 +206,17 @@ export class OrtBackends {
   }
 
   /**
-   * Reads a build's wasm binary: the copy a page kept, when it has the build's digest (binaryCache.ts), else from
-   * VS Code, so that it arrives while other requests are under way (each webview request can take a while: it
-   * goes through VS Code's resource loading).
+   * A build's wasm binary. Through the file server, its URL: onnxruntime's worker streams it into the compilation,
+   * and the browser keeps the answer and the compiled code (the binaries' path there is fixed: src/fileServer.ts,
+   * publish), so that later pages, in this window and the next, neither fetch nor compile it again. Otherwise the
+   * copy a page kept, when it has the build's digest (binaryCache.ts), else its bytes from VS Code, so that they
+   * arrive while other requests are under way (each webview request can take a while: it goes through VS Code's
+   * resource loading).
    */
-  private async readBinary(backend: 'webgpu' | 'wasm', lookForKept = true): Promise<Uint8Array> {
+  private async readBinary(backend: 'webgpu' | 'wasm', lookForKept = true): Promise<BinarySource> {
+    const uri = `${this.ortBaseUri}${ORT_BINARY[backend]}`;
+    const url = this.routes.servedInflatedUrl(uri);
+    if (url) return { url };
     const file = binaryFileOf(backend);
     const kept = lookForKept ? await this.binaryCache.read(file) : undefined;
     if (lookForKept) this.keptNow(file, !!kept);
@@ -216,14 +224,40 @@ export class OrtBackends {
       mark('binary');
       return kept;
     }
-    // Shipped gzipped (and as Brotli): the file server's answer is decoded by the browser on the way; through resource loading it
-    // comes as stored, and the worker inflates it (94 ms on the main thread in a cold command).
-    // Through the file server it arrives encoded, with no size declared: read into one array of the size the build
-    // wrote down, not collected in chunks and joined (a 14 MB copy on the main thread at the end).
+    // Shipped gzipped: through resource loading it comes as stored, and the worker inflates it (94 ms on the main
+    // thread in a cold command). Read into one array of the size the build wrote down.
     const expectedBytes = typeof ORT_BINARY_BYTES === 'object' ? ORT_BINARY_BYTES[file] : undefined;
-    const bytes = await this.routes.fetchGzipped(`${this.ortBaseUri}${ORT_BINARY[backend]}`, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable', ...(expectedBytes ? { expectedBytes } : {}) });
+    const bytes = await this.routes.fetchGzipped(uri, { what: `onnxruntime's WebAssembly binary ${ORT_BINARY[backend]}`, code: 'backend-unavailable', ...(expectedBytes ? { expectedBytes } : {}) });
     mark('binary');
     return bytes;
+  }
+
+  /**
+   * The probe's session, whose creation instantiates the build's binary (when it has not been). The worker takes
+   * the binary itself and, when its bytes were fetched rather than read from a kept copy, holds it compiled (and
+   * inflated) to keep for later windows: copying 14 MB first took 33 ms of a cold command's page task, and digesting
+   * and storing it on the page 47 ms of main-thread samples after the first paint (bench:profile --cold). A binary
+   * the worker could not stream from the file server is read through resource loading, as every file from then on.
+   */
+  private async instantiate(provider: 'webgpu' | 'wasm', bytes: Uint8Array, binary: BinarySource | undefined): Promise<InferenceSession> {
+    const options = { executionProviders: [provider] };
+    let wasm = binary;
+    if (wasm && !(wasm instanceof Uint8Array)) {
+      try {
+        const session = await this.worker.createSession(provider, bytes, options, wasm);
+        mark('binary');
+        return session;
+      } catch (err) {
+        if (!(err instanceof ServedBinaryFailed)) throw err;
+        this.routes.fail(err.message);
+        wasm = await this.readBinary(provider);
+      }
+    }
+    const file = binaryFileOf(provider);
+    const hold = wasm instanceof Uint8Array && this.kept.get(file) !== true && this.binaryCache.enabled(file) ? file : undefined;
+    const session = await this.worker.createSession(provider, bytes, options, wasm, false, hold);
+    if (hold) this.fetched.add(hold);
+    return session;
   }
 
   /**
@@ -232,15 +266,15 @@ export class OrtBackends {
    */
   private async probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm'): Promise<void> {
     const binary = this.takeBinary(provider);
-    void binary.finally(() => this.binaryEnded()).catch(() => undefined);
-    const [bytes, wasmBinary] = await Promise.all([modelBytes, binary]);
-    // The worker takes the binary itself and, when it was fetched rather than read from a kept copy, holds it
-    // compiled (and inflated) to keep for later windows: copying 14 MB first took 33 ms of a cold command's page
-    // task, and digesting and storing it on the page 47 ms of main-thread samples after the first paint (bench:profile --cold).
-    const file = binaryFileOf(provider);
-    const hold = wasmBinary && this.kept.get(file) !== true && this.binaryCache.enabled(file) ? file : undefined;
-    const session = await this.worker.createSession(provider, bytes, { executionProviders: [provider] }, wasmBinary, false, hold);
-    if (hold) this.fetched.add(hold);
+    // Its bytes have arrived once they are here; a binary the worker streams, once the session is created.
+    void binary.then((wasm) => (wasm instanceof Uint8Array || !wasm ? this.binaryEnded() : undefined), () => this.binaryEnded());
+    let session: InferenceSession;
+    try {
+      const [bytes, wasm] = await Promise.all([modelBytes, binary]);
+      session = await this.instantiate(provider, bytes, wasm);
+    } finally {
+      this.binaryEnded();
+    }
     this.instantiated.add(provider);
     this.binaries.clear(); // a likely build's binary that the adapter overruled is not needed
     mark('instantiated');

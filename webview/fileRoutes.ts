@@ -67,11 +67,15 @@ export class FileRoutes {
       return await readServed(url, { ...options, ...SERVED_READ });
     } catch (err) {
       options.signal?.throwIfAborted(); // the caller stopped the read: the route did not fail
-      if (!this.failure) {
-        this.failure = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
-        this.warn(`Reading files through VS Code's resource loading from now on: the extension's file server failed (${this.failure}).`);
-      }
+      this.fail(err instanceof Error ? err.message : String(err));
       return direct();
     }
+  }
+
+  /** Sends every read from now on through the resource URIs: a served read failed (here, or one made elsewhere: onnxruntime's worker streams its binary). */
+  fail(reason: string): void {
+    if (this.failure) return;
+    this.failure = reason.replace(/\.$/, '');
+    this.warn(`Reading files through VS Code's resource loading from now on: the extension's file server failed (${this.failure}).`);
   }
 }

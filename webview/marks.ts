@@ -8,7 +8,7 @@ export type Step =
   | 'request' // the host asked for an analysis (showSelection)
   | 'early' // the starter began reading the likely first model's large files (in the download worker)
   | 'worker' // onnxruntime's worker answered its first request (script fetched, parsed and started)
-  | 'binary' // onnxruntime's wasm binary is fetched (inflated on the way through the file server, else gzipped: the worker inflates it)
+  | 'binary' // onnxruntime's wasm binary is here: read (gzipped, or a kept copy), or streamed and compiled by its worker from the file server (then with 'instantiated')
   | 'instantiated' // the probe model's session is created (the first one of a build compiles the binary)
   | 'backend' // onnxruntime's worker, binary and probe are ready
   | 'files' // the model's files are fetched

@@ -32,6 +32,12 @@ class KeptFeed {
   ) {}
 }
 
+/** A build's binary as the worker takes it: its bytes, or the file server's URL it streams them from. */
+export type BinarySource = Uint8Array | { readonly url: string };
+
+/** The file server's URL gave the worker no binary (createSession): nothing was started, the bytes may be sent instead. */
+export class ServedBinaryFailed extends Error {}
+
 export class OrtWorkerClient {
   private readonly connection: WorkerConnection<OrtWorkerRequests, OrtWorkerNotifications>;
 
@@ -47,14 +53,18 @@ export class OrtWorkerClient {
    * Creates a session on a backend, handing the build its binary when it has not started yet. With `give`, the
    * model's bytes (and external data) move to the worker instead of being copied: hundreds of MB not held twice,
    * and no long copy on the main thread; the caller's arrays are empty afterwards. With `holdBinaryAs` (its file
-   * name), the worker holds the binary once compiled, for keepBinary to keep for later windows.
+   * name), the worker holds the binary once compiled, for keepBinary to keep for later windows. A binary given by
+   * URL that the worker could not fetch rejects with ServedBinaryFailed.
    */
-  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, wasmBinary?: Uint8Array, give = false, holdBinaryAs?: string): Promise<InferenceSession> {
+  async createSession(backend: OrtBackendName, model: Uint8Array, options: WireSessionOptions = {}, binary?: BinarySource, give = false, holdBinaryAs?: string): Promise<InferenceSession> {
     const owned = (a: ArrayBufferView) => (wholeBuffer(a) ? [a.buffer as ArrayBuffer] : []);
+    const wasmBinary = binary instanceof Uint8Array ? binary : undefined;
     // onnxruntime's binary is read once, by this creation: it moves too.
     const transfer = [...(give ? [model, ...(options.externalData ?? []).map((d) => d.data)] : []), ...(wasmBinary ? [wasmBinary] : [])].flatMap(owned);
     const hold = wasmBinary && holdBinaryAs ? { holdBinary: holdBinaryAs } : {};
-    const created = await this.connection.request('create', { backend, model, options, wasmBinary, ...hold }, [...new Set(transfer)]);
+    const source = binary instanceof Uint8Array ? { wasmBinary: binary } : binary ? { wasmUrl: binary.url } : {};
+    const created = await this.connection.request('create', { backend, model, options, ...source, ...hold }, [...new Set(transfer)]);
+    if ('binaryFailed' in created) throw new ServedBinaryFailed(created.binaryFailed);
     const session = {
       inputNames: created.inputNames,
       outputNames: created.outputNames,

@@ -2,7 +2,8 @@
 // creating a session and running a model happen off the webview's main thread, which keeps drawing, hovering
 // and cancelling. It answers the requests of ortWorkerProtocol.ts; outputs go back by transferring their
 // buffers (no copy). A dedicated worker made from a blob cannot fetch webview resources, so every byte it
-// needs (model, external data, onnxruntime's binary) arrives in a request. It also keeps the page's copies for later
+// needs (model, external data, onnxruntime's binary) arrives in a request, but for a binary the extension's file
+// server serves: that one it streams into the compilation itself, so that the browser keeps the compiled code. It also keeps the page's copies for later
 // windows in Cache Storage (binaryCache.ts, keptModelFiles.ts): digesting and storing them on the page took 57 ms of
 // its main thread's samples just after its first paint (bench:profile --cold).
 
@@ -10,6 +11,7 @@ import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { prefixCopies } from '../src/core/keptTensor';
+import { SERVED_HEADER } from '../src/core/protocol';
 import { pickRows } from '../src/core/logitRows';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
@@ -57,17 +59,26 @@ page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 // come for minutes: nothing else allocates here, so a 343 MiB model's bytes stayed resident beside the weights
 // that onnxruntime copied out of them.
 
-page.onRequest('create', async ({ backend, model, options, wasmBinary, holdBinary }) => {
+page.onRequest('create', async ({ backend, model, options, wasmBinary, wasmUrl, holdBinary }) => {
   const ort = builds[backend];
   if (!ort) throw new Error(`unknown backend "${String(backend)}"`);
   let session: InferenceSession | undefined;
   let binary: Uint8Array | undefined;
   try {
-    binary = wasmBinary && (isGzip(wasmBinary) ? await inflate(wasmBinary, "onnxruntime's WebAssembly binary") : wasmBinary);
-    ort.env.wasm.wasmBinary = binary;
-    session = await ort.InferenceSession.create(model, options as InferenceSession.SessionOptions);
+    if (typeof wasmUrl === 'string') {
+      // Checked before onnxruntime starts: a build whose start failed cannot start again in this worker.
+      const answer = await servedBinary(wasmUrl);
+      if (typeof answer === 'string') return { binaryFailed: answer };
+      ort.env.wasm.wasmPaths = { wasm: wasmUrl };
+      session = await whileFetchAnswers(wasmUrl, answer, () => ort.InferenceSession.create(model, options as InferenceSession.SessionOptions));
+    } else {
+      binary = wasmBinary && (isGzip(wasmBinary) ? await inflate(wasmBinary, "onnxruntime's WebAssembly binary") : wasmBinary);
+      ort.env.wasm.wasmBinary = binary;
+      session = await ort.InferenceSession.create(model, options as InferenceSession.SessionOptions);
+    }
   } finally {
     ort.env.wasm.wasmBinary = undefined; // used once, when the build starts
+    ort.env.wasm.wasmPaths = undefined;
     // The model is in onnxruntime's heap now (or was refused, or the binary could not be inflated): its bytes and
     // the binary (compiling copied it), all this worker's, are not needed here. The binary is held when asked for.
     const held = session && holdBinary && binary ? binary : undefined;
@@ -79,6 +90,53 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary, holdBinar
   sessions.set(id, { ort, session });
   return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
 });
+
+/** How long the file server may take to answer a binary's request (its headers) before the page sends the bytes instead. */
+const SERVED_ANSWER_MS = 10_000;
+
+/**
+ * The file server's answer for onnxruntime's binary, checked (its status, the server's header, the type streaming
+ * compilation takes), or why there is none.
+ */
+async function servedBinary(url: string): Promise<Response | string> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(new Error(`no answer within ${SERVED_ANSWER_MS / 1000} s`)), SERVED_ANSWER_MS);
+  try {
+    const answer = await fetch(url, { credentials: 'same-origin', signal: stop.signal });
+    const type = answer.headers.get('content-type');
+    const why = !answer.ok ? `it answered ${answer.status}` : !answer.headers.get(SERVED_HEADER) ? 'another server answered' : type !== 'application/wasm' ? `it sent ${type ?? 'no type'}, not application/wasm` : undefined;
+    if (!why) return answer;
+    void answer.body?.cancel().catch(() => undefined);
+    return `onnxruntime's binary could not be streamed from ${url}: ${why}`;
+  } catch (err) {
+    return `onnxruntime's binary could not be streamed from ${url}: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs start while this worker's first fetch of url answers with `answer`: onnxruntime's loader fetches its binary
+ * itself and streams it into WebAssembly.instantiateStreaming, which keeps the compiled code for a cacheable answer
+ * (Chromium caches a module compiled from a fetched, cacheable response, with the response). Any other fetch, and a
+ * second one of url (the loader's fallback, should streaming fail), goes out as usual.
+ */
+async function whileFetchAnswers<T>(url: string, answer: Response, start: () => Promise<T>): Promise<T> {
+  const own = self.fetch;
+  let taken = false;
+  self.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+    const asked = input instanceof Request ? input.url : String(input);
+    if (taken || asked !== url) return own.call(self, input, init);
+    taken = true;
+    return Promise.resolve(answer);
+  };
+  try {
+    return await start();
+  } finally {
+    self.fetch = own;
+    if (!taken) void answer.body?.cancel().catch(() => undefined); // the build had started: not needed
+  }
+}
 
 page.onRequest('keepBinary', async ({ file }) => {
   const bytes = heldBinaries.get(file);

@@ -38,14 +38,17 @@ export interface OrtWorkerRequests {
   version: { params: Record<string, never>; result: string };
   /**
    * Creates a session on a backend; wasmBinary (the build's binary: inflated on the way when it came through the
-   * file server, else gzipped as the extension ships it) when the build has not instantiated its binary yet: the
-   * worker inflates gzipped bytes, not the page's main thread. With holdBinary (the binary's file name), the worker
-   * holds the binary once compiled (raw: inflated when it came gzipped) until keepBinary keeps it for later windows
-   * (binaryCache.ts): the page neither copies 14 MB before handing it over nor digests and stores it on its thread.
+   * file server, else gzipped as the extension ships it) or wasmUrl (the file server's URL of it, which the worker
+   * streams into the compilation: the browser keeps the answer and, from a published path, the compiled code for later
+   * pages) when the build has not instantiated its binary yet: the worker inflates gzipped bytes, not the page's main
+   * thread. With holdBinary (the binary's file name), the worker holds the binary once compiled (raw: inflated when
+   * it came gzipped) until keepBinary keeps it for later windows (binaryCache.ts): the page neither copies 14 MB
+   * before handing it over nor digests and stores it on its thread. binaryFailed: the URL gave no binary (nothing was
+   * started: the page sends the bytes instead).
    */
   create: {
-    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array; holdBinary?: string };
-    result: { session: number; inputNames: string[]; outputNames: string[] };
+    params: { backend: OrtBackendName; model: Uint8Array; options: WireSessionOptions; wasmBinary?: Uint8Array; wasmUrl?: string; holdBinary?: string };
+    result: { session: number; inputNames: string[]; outputNames: string[] } | { binaryFailed: string };
   };
   /** Keeps the binary held under this file name in Cache Storage, if it has the build's digest, and frees it here; answers whether it was kept. */
   keepBinary: { params: { file: string }; result: boolean };

@@ -89,7 +89,9 @@ describe('the packaged extension in VS Code (code-server)', function () {
           assert.deepEqual(await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).map((e) => e.initiatorType)), ['link']);
         }
         for (const { name, sent, read } of fetched) {
-          assert.match(name, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/ort\/[\w.-]+\.wasm$/ : /vscode-resource.*\.wasm\.gz$/);
+          // Served from onnxruntime's published folder, named by the binaries' digest (src/fileServer.ts, publish): a
+          // fixed URL, which the browser caches with the code compiled from it.
+          assert.match(name, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/onnxruntime-[0-9a-f]{16}\/0\/[\w.-]+\.wasm$/ : /vscode-resource.*\.wasm\.gz$/);
           if (!backend.served) continue;
           // Chromium takes Brotli from the loopback address: the server sent the Brotli copy (fewer bytes than the
           // gzipped one), through code-server's forwarding, and the browser decoded it into the binary.

@@ -10,6 +10,21 @@ import { WebviewFileRoutes } from '../../src/fileRoutes';
 import { webviewOptions } from '../../src/webviewHtml';
 import { COMMAND, lensExtension } from './lens';
 
+/** A Memento in memory, as the extension's globalState (the file server keeps its port there). */
+class MemoryMemento implements vscode.Memento {
+  private readonly values = new Map<string, unknown>();
+  keys(): readonly string[] {
+    return [...this.values.keys()];
+  }
+  get<T>(key: string, defaultValue?: T): T | undefined {
+    return this.values.has(key) ? (this.values.get(key) as T) : defaultValue;
+  }
+  update(key: string, value: unknown): Thenable<void> {
+    this.values.set(key, value);
+    return Promise.resolve();
+  }
+}
+
 function workspaceFile(name: string): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];
   assert.ok(folder, 'the test workspace must be open');
@@ -103,45 +118,68 @@ describe('Attention Lens in a real VS Code', function () {
 
   it('serves a webview its files from the file server in a browser window, and nothing else', async () => {
     // This VS Code runs in a browser (uiKind Web): a webview gets routes, one per resource root, the
-    // extension's out/ first; what a route serves is the file itself, to anyone who has its path.
+    // extension's out/ first, after onnxruntime's folder, published at a fixed path; what a route serves is the file
+    // itself, to anyone who has its path.
     assert.strictEqual(vscode.env.uiKind, vscode.UIKind.Web);
     const extensionUri = lensExtension().extensionUri;
     const log = vscode.window.createOutputChannel('Attention Lens file routes test', { log: true });
-    const fileRoutes = new WebviewFileRoutes(log, vscode.Uri.joinPath(extensionUri, 'out'));
+    const memory = new MemoryMemento();
+    const fileRoutes = new WebviewFileRoutes(log, vscode.Uri.joinPath(extensionUri, 'out'), memory);
     const panel = vscode.window.createWebviewPanel('attentionLensTest.files', 'Files', vscode.ViewColumn.One, webviewOptions(extensionUri));
     const pending = fileRoutes.open(panel.webview);
+    let again: WebviewFileRoutes | undefined;
     try {
       const files = await pending.ready;
       assert.ok(files, 'routes in a browser window');
-      assert.deepStrictEqual(files.routes.map((r) => r.from), ['out', 'media'].map((f) => `${panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, f)).toString()}/`));
+      assert.deepStrictEqual(files.routes.map((r) => r.from), ['out/ort', 'out', 'media'].map((f) => `${panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, f)).toString()}/`));
       assert.ok(files.routes.every((r) => r.to.startsWith(files.source)), 'the CSP source covers every route');
       // code-server's workbench forwards the port as /proxy/<port>/, a route of code-server's own server, which
       // this bare VS Code server lacks (the webviews here fall back to resource loading): ask the port itself.
-      const [out] = files.routes;
-      const port = /\/proxy\/(\d+)\//.exec(out.to)?.[1];
-      const base = port ? out.to.replace(/^.*\/proxy\/\d+\//, `http://127.0.0.1:${port}/`) : out.to;
+      const direct = (to: string) => {
+        const port = /\/proxy\/(\d+)\//.exec(to)?.[1];
+        return port ? to.replace(/^.*\/proxy\/\d+\//, `http://127.0.0.1:${port}/`) : to;
+      };
+      const [ort, out] = files.routes.map((r) => direct(r.to));
       const file = 'ort/ort-wasm-simd-threaded.wasm.gz';
-      const served = await fetch(`${base}${file}`);
-      assert.strictEqual(served.status, 200, `${base}${file}`);
+      const served = await fetch(`${out}${file}`);
+      assert.strictEqual(served.status, 200, `${out}${file}`);
+      assert.match(served.headers.get('cache-control') ?? '', /no-store/, "a share's files are not kept");
       const onDisk = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', file));
       assert.ok(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(onDisk)), 'the same bytes as the file');
       // Under its plain name, encoded: fetch decodes it on the way, as the webview's does. Brotli's copy to a client
-      // that takes Brotli (a browser), the gzipped file to one that takes only gzip.
-      for (const [acceptEncoding, coding] of [['gzip, deflate, br, zstd', 'br'], ['gzip, deflate', 'gzip']]) {
-        const decoded = await fetch(`${base}${file.replace(/\.gz$/, '')}`, { headers: { 'accept-encoding': acceptEncoding } });
-        assert.strictEqual(decoded.headers.get('content-encoding'), coding);
-        assert.ok(Buffer.from(await decoded.arrayBuffer()).equals(gunzipSync(onDisk)), `the file, decoded from ${coding}`);
+      // that takes Brotli (a browser), the gzipped file to one that takes only gzip. From onnxruntime's published
+      // folder as from the share, but kept by the browser, for ever, and with the type streaming compilation takes.
+      for (const [at, published] of [[`${out}${file}`, false], [`${ort}${file.replace(/^ort\//, '')}`, true]] as const) {
+        for (const [acceptEncoding, coding] of [['gzip, deflate, br, zstd', 'br'], ['gzip, deflate', 'gzip']]) {
+          const decoded = await fetch(at.replace(/\.gz$/, ''), { headers: { 'accept-encoding': acceptEncoding } });
+          assert.strictEqual(decoded.headers.get('content-encoding'), coding);
+          assert.strictEqual(decoded.headers.get('content-type'), 'application/wasm');
+          assert.strictEqual(decoded.headers.get('cache-control'), published ? 'public, max-age=31536000, immutable, no-transform' : 'no-store, no-transform');
+          assert.ok(Buffer.from(await decoded.arrayBuffer()).equals(gunzipSync(onDisk)), `the file, decoded from ${coding}`);
+        }
       }
-      const token = /\/([\w-]{32})\/0\/$/.exec(base)?.[1];
-      assert.ok(token, `the route ends in /<token>/0/: ${base}`);
-      assert.strictEqual((await fetch(`${base.replace(token, 'A'.repeat(32))}${file}`)).status, 404, 'another path serves nothing');
-      assert.strictEqual((await fetch(`${base}ort`)).status, 404, 'a folder is not served');
+      assert.match(ort, /\/onnxruntime-[0-9a-f]{16}\/0\/$/, "onnxruntime's folder is published under its binaries' digest");
+      assert.strictEqual((await fetch(`${ort}../../../${file}`)).status, 404, 'nothing outside the published folder');
+      const token = /\/([\w-]{32})\/0\/$/.exec(out)?.[1];
+      assert.ok(token, `the route ends in /<token>/0/: ${out}`);
+      assert.strictEqual((await fetch(`${out.replace(token, 'A'.repeat(32))}${file}`)).status, 404, 'another path serves nothing');
+      assert.strictEqual((await fetch(`${out}ort`)).status, 404, 'a folder is not served');
       pending.dispose();
-      assert.strictEqual((await fetch(`${base}${file}`)).status, 404, 'nothing once the webview\'s share ended');
+      assert.strictEqual((await fetch(`${out}${file}`)).status, 404, 'nothing once the webview\'s share ended');
+      // The next window's server listens on the same port when it is free: the published URLs stay the same.
+      const port = memory.get<number>('attentionLens.fileServerPort');
+      assert.ok(port && ort.includes(`:${port}/`), `the port is kept: ${port}, ${ort}`);
+      fileRoutes.dispose();
+      again = new WebviewFileRoutes(log, vscode.Uri.joinPath(extensionUri, 'out'), memory);
+      const next = again.open(panel.webview);
+      const nextFiles = await next.ready;
+      next.dispose();
+      assert.strictEqual(nextFiles?.routes[0].to, files.routes[0].to, "the next server publishes onnxruntime's folder at the same URL");
     } finally {
       pending.dispose();
       panel.dispose();
       fileRoutes.dispose();
+      again?.dispose();
       log.dispose();
     }
   });

@@ -83,6 +83,7 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
       }
       assert.strictEqual(contentTypeOf('/t/0/a.MJS'), 'text/javascript; charset=utf-8');
       assert.strictEqual(contentTypeOf('/t/0/model.js.onnx'), 'application/octet-stream');
+      assert.strictEqual(contentTypeOf('/t/0/ort-wasm-simd-threaded.wasm'), 'application/wasm', 'exactly what streaming compilation takes');
     } finally {
       share.dispose();
     }
@@ -153,6 +154,50 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
       assert.ok(openFiles() <= before + 2, `open files: ${before} before, ${openFiles()} after 20 aborted requests`);
     } finally {
       share.dispose();
+    }
+  });
+
+  it('publishes a folder at a fixed path, cacheable for ever, with its compressed copies; nothing outside it, nothing once ended', async () => {
+    const folder = path.join(dir, 'published');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'b.wasm.gz'), gzipSync(BODY));
+    const published = server.publish('onnxruntime-0123456789abcdef', folder);
+    try {
+      const url = `http://127.0.0.1:${port}/onnxruntime-0123456789abcdef/0/b.wasm`;
+      const answer = await fetch(url, { headers: { 'accept-encoding': 'gzip' } });
+      assert.strictEqual(answer.status, 200);
+      assert.strictEqual(answer.headers.get('content-encoding'), 'gzip');
+      assert.strictEqual(answer.headers.get('content-type'), 'application/wasm');
+      assert.strictEqual(answer.headers.get('cache-control'), 'public, max-age=31536000, immutable, no-transform');
+      assert.ok(Buffer.from(await answer.arrayBuffer()).equals(Buffer.from(BODY)), 'the file, decoded');
+      assert.strictEqual((await raw(port, '/onnxruntime-0123456789abcdef/0/../root/models/a%20b/model.onnx')).status, 404, 'nothing outside the folder');
+      const missing = await raw(port, '/onnxruntime-0123456789abcdef/0/none.wasm');
+      assert.strictEqual(missing.status, 404);
+      assert.strictEqual(missing.headers['cache-control'], 'no-store, no-transform', 'an answer without the file is not kept');
+      assert.throws(() => server.publish('a/b', folder), /letters, digits/);
+    } finally {
+      published.dispose();
+    }
+    assert.strictEqual((await raw(port, '/onnxruntime-0123456789abcdef/0/b.wasm.gz')).status, 404, 'nothing once it is no longer published');
+  });
+
+  it('listens at the port it is asked for when that is free, else at another', async () => {
+    const first = new FileServer();
+    const firstPort = await first.start();
+    first.dispose();
+    const again = new FileServer();
+    try {
+      assert.strictEqual(await again.start(firstPort), firstPort, 'the free port of last time');
+      const beside = new FileServer();
+      try {
+        const other = await beside.start(firstPort);
+        assert.notStrictEqual(other, firstPort, 'a taken port: another');
+        assert.strictEqual((await raw(other, '/none/0/x')).status, 404, 'and it answers there');
+      } finally {
+        beside.dispose();
+      }
+    } finally {
+      again.dispose();
     }
   });
 
