@@ -11,13 +11,13 @@ import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { prefixCopies } from '../src/core/keptTensor';
-import { SERVED_HEADER } from '../src/core/protocol';
 import { pickRows } from '../src/core/logitRows';
 import { releaseBuffer } from '../src/core/releaseBuffer';
 import { type Envelope, Endpoint } from '../src/core/rpc';
 import { BinaryCache } from './binaryCache';
 import { inflate, isGzip } from './inflate';
 import { KeptModelFiles } from './keptModelFiles';
+import { servedBinary, whileFetchAnswers } from './servedBinary';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireFeed, WireTensor } from './ortWorkerProtocol';
 import { workerTransport } from './workerScript';
 
@@ -90,53 +90,6 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary, wasmUrl, 
   sessions.set(id, { ort, session });
   return { session: id, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
 });
-
-/** How long the file server may take to answer a binary's request (its headers) before the page sends the bytes instead. */
-const SERVED_ANSWER_MS = 10_000;
-
-/**
- * The file server's answer for onnxruntime's binary, checked (its status, the server's header, the type streaming
- * compilation takes), or why there is none.
- */
-async function servedBinary(url: string): Promise<Response | string> {
-  const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(new Error(`no answer within ${SERVED_ANSWER_MS / 1000} s`)), SERVED_ANSWER_MS);
-  try {
-    const answer = await fetch(url, { credentials: 'same-origin', signal: stop.signal });
-    const type = answer.headers.get('content-type');
-    const why = !answer.ok ? `it answered ${answer.status}` : !answer.headers.get(SERVED_HEADER) ? 'another server answered' : type !== 'application/wasm' ? `it sent ${type ?? 'no type'}, not application/wasm` : undefined;
-    if (!why) return answer;
-    void answer.body?.cancel().catch(() => undefined);
-    return `onnxruntime's binary could not be streamed from ${url}: ${why}`;
-  } catch (err) {
-    return `onnxruntime's binary could not be streamed from ${url}: ${err instanceof Error ? err.message : String(err)}`;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Runs start while this worker's first fetch of url answers with `answer`: onnxruntime's loader fetches its binary
- * itself and streams it into WebAssembly.instantiateStreaming, which keeps the compiled code for a cacheable answer
- * (Chromium caches a module compiled from a fetched, cacheable response, with the response). Any other fetch, and a
- * second one of url (the loader's fallback, should streaming fail), goes out as usual.
- */
-async function whileFetchAnswers<T>(url: string, answer: Response, start: () => Promise<T>): Promise<T> {
-  const own = self.fetch;
-  let taken = false;
-  self.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
-    const asked = input instanceof Request ? input.url : String(input);
-    if (taken || asked !== url) return own.call(self, input, init);
-    taken = true;
-    return Promise.resolve(answer);
-  };
-  try {
-    return await start();
-  } finally {
-    self.fetch = own;
-    if (!taken) void answer.body?.cancel().catch(() => undefined); // the build had started: not needed
-  }
-}
 
 page.onRequest('keepBinary', async ({ file }) => {
   const bytes = heldBinaries.get(file);

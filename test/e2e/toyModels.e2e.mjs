@@ -9,7 +9,8 @@
 // .test-output/screenshots/wasm-<model>-<tab>.png, wasm-add-model-confirm.png, wasm-hf-gpt2-heatmap.png, wasm-models-view.png.
 // Between the two, a model file over 32 MiB (the benchmarks' GPT-2-shaped model, 240 wide) must be read in the
 // download worker: wasm-gpt2-bench-240-heatmap.png. Last, a new panel opened on that model begins reading its file in
-// the download worker from the panel's starter.
+// the download worker from the panel's starter; and a new panel whose binary the file server does not give (a proxy's
+// error page) reads it through resource loading, says why, and paints.
 
 import * as assert from 'node:assert/strict';
 import { cpSync, readFileSync } from 'node:fs';
@@ -200,5 +201,41 @@ describe('models the extension has never seen, from their manifests (WebAssembly
     assert.equal(onPage, 0, 'the model file was read in the worker, not on the page');
     const stats = await fresh.locator('vscode-tab-panel:not([hidden]) canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
     assert.ok(stats.fraction >= 0.01, `${id} heatmap: ${stats.painted} of ${stats.total} pixels painted`);
+  });
+
+  it("reads onnxruntime's binary through resource loading when the file server does not give it (a proxy's error page), says why, and paints", async function () {
+    this.timeout(240_000);
+    const { page } = session;
+    // A proxy between the browser and the file server answers the published binary's URL with an error page, to the
+    // page's preload and to onnxruntime's worker alike (webview/servedBinary.ts checks the answer before onnxruntime starts).
+    const published = /\/onnxruntime-[0-9a-f]{16}\/0\/[\w.-]+\.wasm$/;
+    const refused = [];
+    await page.context().route(published, (route) => (refused.push(route.request().url()), route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>Bad gateway</h1>' })));
+    const warnings = [];
+    const onConsole = (m) => m.type() === 'warning' && warnings.push(m.text());
+    page.on('console', onConsole);
+    try {
+      await runCommand(page, 'View: Close All Editor Groups');
+      await quickOpen(page, FILE);
+      await goToLine(page, firstLine);
+      for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
+      await statusSelection(page, /selected\)$/);
+      await runCommand(page, 'Attention Lens: Visualize attention on selection');
+      const fresh = await webviewContentFrame(page, 'panel');
+      const result = await fresh.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
+      assert.equal(result.state, 'analysed', result.error);
+      assert.ok(refused.length > 0, "the published binary's URL was asked for");
+      const said = warnings.find((w) => w.startsWith("Reading files through VS Code's resource loading from now on: the extension's file server failed (onnxruntime's binary could not be streamed from "));
+      assert.ok(said?.endsWith('it answered 502).'), `the page says why, naming the URL and what came: ${warnings.join(' | ')}`);
+      // The binary came through resource loading, as stored (gzipped): onnxruntime's worker inflated it.
+      const binaries = await fresh.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /ort-wasm-simd-threaded.*\.wasm(\.gz)?$/.test(n) && !/\/onnxruntime-/.test(n)));
+      assert.equal(binaries.length, 1, binaries.join(', '));
+      assert.match(binaries[0], /vscode-resource.*\/out\/ort\/ort-wasm-simd-threaded\.wasm\.gz$/);
+      const stats = await fresh.locator('vscode-tab-panel:not([hidden]) canvas').first().evaluate(canvasPainted, { minFraction: 0.01 });
+      assert.ok(stats.fraction >= 0.01, `heatmap: ${stats.painted} of ${stats.total} pixels painted`);
+    } finally {
+      page.off('console', onConsole);
+      await page.context().unroute(published);
+    }
   });
 });
