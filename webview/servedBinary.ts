@@ -39,7 +39,7 @@ export async function servedBinary(url: string, answerWithinMs = SERVED_ANSWER_M
 export async function whileFetchAnswers<T>(url: string, answer: Response, start: () => Promise<T>): Promise<T> {
   const own = globalThis.fetch;
   let taken = false;
-  globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+  globalThis.fetch = (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const asked = input instanceof Request ? input.url : String(input);
     if (taken || asked !== url) return own.call(globalThis, input, init);
     taken = true;
