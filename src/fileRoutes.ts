@@ -32,8 +32,13 @@ export interface PendingFiles extends vscode.Disposable {
 /** How long a page waits for the server's port to be forwarded before it is written without routes. */
 const OPEN_WITHIN_MS = 5000;
 
-/** globalState key of the port the server listened on last: the next window's server takes it when it is free. */
-export const FILE_SERVER_PORT_KEY = 'attentionLens.fileServerPort';
+/**
+ * globalState key of the ports the servers listened on last, the latest first: a window's server takes the first one
+ * that is free (with two windows open, each has its own, and both stay known).
+ */
+export const FILE_SERVER_PORTS_KEY = 'attentionLens.fileServerPorts';
+/** How many ports are remembered. */
+const PORTS_KEPT = 4;
 
 /**
  * The fixed path onnxruntime's binaries are published under (FileServer.publish): named by their digests, which the
@@ -129,10 +134,12 @@ export class WebviewFileRoutes extends Disposable {
 
   /** Starts the server and forwards its port: its root URL as the browser reaches it, ending in "/". */
   private async externalBase(): Promise<string> {
-    // The port of last time, when it is free: the published binaries' URLs, and what the browser cached for them, stay the same.
-    const last = this.memory.get<unknown>(FILE_SERVER_PORT_KEY);
-    const port = await this.server.start(typeof last === 'number' && Number.isInteger(last) && last >= 1024 && last <= 65535 ? last : undefined);
-    if (port !== last) void Promise.resolve(this.memory.update(FILE_SERVER_PORT_KEY, port)).catch(() => undefined);
+    // A port of last time, when one is free: the published binaries' URLs, and what the browser cached for them, stay the same.
+    const kept = this.memory.get<unknown>(FILE_SERVER_PORTS_KEY);
+    const last = (Array.isArray(kept) ? kept : []).filter((p): p is number => Number.isInteger(p) && p >= 1024 && p <= 65535).slice(0, PORTS_KEPT);
+    const port = await this.server.start(last);
+    const ports = [port, ...last.filter((p) => p !== port)].slice(0, PORTS_KEPT);
+    if (ports.join() !== last.join()) void Promise.resolve(this.memory.update(FILE_SERVER_PORTS_KEY, ports)).catch(() => undefined);
     const external = await vscode.env.asExternalUri(vscode.Uri.parse(`http://127.0.0.1:${port}/`));
     const base = external.toString(true);
     const url = new URL(base);

@@ -9,7 +9,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'http';
-import type { Socket } from 'net';
+import { type Socket, connect } from 'net';
 import * as path from 'path';
 import { pipeline } from 'stream';
 import { SERVED_HEADER } from './core/protocol';
@@ -39,16 +39,17 @@ export class FileServer {
   private listened = false;
 
   /**
-   * Listens on 127.0.0.1, at preferredPort when it is free, else at any free port; resolves with the port (the same
-   * promise on later calls).
+   * Listens on 127.0.0.1: at the first of preferredPorts that is free and where nothing answers (on some systems a
+   * server may listen on the loopback address at a port another program listens on for every address, and would take
+   * that program's connections), else at any free port; resolves with the port (the same promise on later calls).
    */
-  start(preferredPort?: number): Promise<number> {
+  start(preferredPorts: readonly number[] = []): Promise<number> {
     if (this.closed) return Promise.reject(new Error('The file server was closed.'));
-    this.listening ??= this.listen(preferredPort);
+    this.listening ??= this.listen(preferredPorts);
     return this.listening;
   }
 
-  private async listen(preferredPort: number | undefined): Promise<number> {
+  private async listen(preferredPorts: readonly number[]): Promise<number> {
     const server = createServer((req, res) => {
       this.answer(req, res).catch(() => res.destroy()); // never an unhandled rejection in the extension host
     });
@@ -58,28 +59,29 @@ export class FileServer {
       socket.once('close', () => this.sockets.delete(socket));
     });
     const listenAt = (port: number) =>
-      new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
+      new Promise<boolean>((resolve, reject) => {
+        const failed = (err: Error) => (port ? resolve(false) : reject(err)); // a preferred port that is taken: the next
+        server.once('error', failed);
         server.listen(port, '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
+          server.off('error', failed);
+          resolve(true);
         });
       });
-    try {
-      await listenAt(preferredPort ?? 0);
-    } catch (err) {
-      if (preferredPort === undefined || this.closed) throw err;
-      await listenAt(0); // taken (another window's server, another program): any free port
+    let listening = false;
+    for (const port of preferredPorts) {
+      if (this.closed) break;
+      if (!(await answers(port)) && (listening = await listenAt(port))) break;
     }
+    if (!listening && !this.closed) await listenAt(0);
     // Listening: an accept that fails (too many open files) is not thrown in the extension host; the webviews'
     // reads fail and fall back.
     server.on('error', () => undefined);
-    this.listened = true;
-    const address = server.address();
+    this.listened = server.listening;
     if (this.closed) {
-      server.close(); // disposed while it started
+      if (server.listening) server.close(); // disposed while it started
       throw new Error('The file server was closed.');
     }
+    const address = server.address();
     if (address && typeof address === 'object') return address.port;
     throw new Error('The file server has no port.');
   }
@@ -122,7 +124,8 @@ export class FileServer {
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The webview's origin differs from this server's (desktop webviews, forwarded ports): the token in the
-    // path is what grants access, so any origin may read what it names.
+    // path (for a published folder, its fixed name: files anyone may read) is what grants access, so any origin may
+    // read what it names.
     res.setHeader('Access-Control-Allow-Origin', '*');
     // The page trusts a body only with this header (a proxy's login or error page, or another service on a
     // reused port, may answer 200 too); cross-origin, a page sees only the headers listed as exposed.
@@ -212,6 +215,20 @@ export class FileServer {
       return undefined; // missing or unreadable
     }
   }
+}
+
+/** Whether something accepts connections on the loopback address at port (a refusal or an error: nothing does). */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.setTimeout(1000, () => done(true)); // no refusal: something holds the port
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** A served path: /<share token>/<root index>/<path under that root>. */

@@ -84,8 +84,9 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   // The panel starts its backend as soon as its starter runs (webview/panelStart.ts): the files that takes are
   // fetched from the start, at the URLs the page will ask for: their served URLs when it has routes (onnxruntime's
   // gzipped binary under its plain name, which the server sends Brotli- or gzip-encoded). A preload "as fetch" is
-  // checked against connect-src, which allows both. The binary is not preloaded when the page keeps a copy of it
-  // (webview/binaryCache.ts), which its starter reads instead.
+  // checked against connect-src, which allows both. With routes, the binary's preload fills the browser's cache, from
+  // which onnxruntime's worker streams it (webview/servedBinary.ts: one download, in a window's first page); without,
+  // the binary is not preloaded when the page keeps a copy of it (webview/binaryCache.ts), which its starter reads instead.
   const preloads = view === 'panel' ? backendStartFiles(ortBaseUri, probeModelUri, build, kept).map((uri) => startFileUrl(routes, uri)) : [];
   // The files of the model the first command will most likely load: the starter fetches them once the binary has
   // arrived (webview/earlyFetches.ts says why not beside it), at the URLs the page reads them.

@@ -72,7 +72,8 @@ export class OrtBackends {
   private binaryEnded: () => void = () => undefined;
   /**
    * Settles once the first probe's binary has arrived or failed (at once when its build needed none; one that
-   * onnxruntime's worker streams, once the session that compiled it is created): what the panel's starter waits for
+   * onnxruntime's worker streams, once the session that compiled it is created: its arrival is not told apart from
+   * its compilation, which overlaps it, so the model's files wait for that too): what the panel's starter waits for
    * before it fetches the model's files (earlyFetches.ts says why).
    */
   readonly binaryFetched = new Promise<void>((resolve) => (this.binaryEnded = resolve));

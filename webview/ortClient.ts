@@ -35,7 +35,10 @@ class KeptFeed {
 /** A build's binary as the worker takes it: its bytes, or the file server's URL it streams them from. */
 export type BinarySource = Uint8Array | { readonly url: string };
 
-/** The file server's URL gave the worker no binary (createSession): nothing was started, the bytes may be sent instead. */
+/**
+ * The file server's URL gave the worker no compiled binary (createSession): another answer, none in time, or a body
+ * cut, stalled or not WebAssembly. Nothing was started: the bytes may be sent instead.
+ */
 export class ServedBinaryFailed extends Error {}
 
 export class OrtWorkerClient {

@@ -17,7 +17,7 @@ import { type Envelope, Endpoint } from '../src/core/rpc';
 import { BinaryCache } from './binaryCache';
 import { inflate, isGzip } from './inflate';
 import { KeptModelFiles } from './keptModelFiles';
-import { servedBinary, whileFetchAnswers } from './servedBinary';
+import { LoaderModules, servedModule } from './servedBinary';
 import type { OrtBackendName, OrtWorkerNotifications, OrtWorkerRequests, WireFeed, WireTensor } from './ortWorkerProtocol';
 import { workerTransport } from './workerScript';
 
@@ -52,6 +52,7 @@ let nextKept = 1;
 const heldBinaries = new Map<string, Uint8Array>();
 const binaryCache = new BinaryCache();
 const modelFiles = new KeptModelFiles();
+const loaderModules = new LoaderModules();
 
 page.onRequest('version', () => ortWasm.env.versions.web ?? 'unknown');
 
@@ -67,10 +68,10 @@ page.onRequest('create', async ({ backend, model, options, wasmBinary, wasmUrl, 
   try {
     if (typeof wasmUrl === 'string') {
       // Checked before onnxruntime starts: a build whose start failed cannot start again in this worker.
-      const answer = await servedBinary(wasmUrl);
-      if (typeof answer === 'string') return { binaryFailed: answer };
+      const compiled = await servedModule(wasmUrl);
+      if (typeof compiled === 'string') return { binaryFailed: compiled };
       ort.env.wasm.wasmPaths = { wasm: wasmUrl };
-      session = await whileFetchAnswers(wasmUrl, answer, () => ort.InferenceSession.create(model, options as InferenceSession.SessionOptions));
+      session = await loaderModules.during(wasmUrl, compiled, () => ort.InferenceSession.create(model, options as InferenceSession.SessionOptions));
     } else {
       binary = wasmBinary && (isGzip(wasmBinary) ? await inflate(wasmBinary, "onnxruntime's WebAssembly binary") : wasmBinary);
       ort.env.wasm.wasmBinary = binary;

@@ -1,54 +1,98 @@
-// Why: onnxruntime's worker (ortWorker.ts) streams the build's binary from the extension's file server into the
-// compilation itself, rather than taking bytes the page read: Chromium keeps the code it compiled from a fetched,
-// cacheable answer, and later pages take it from there (src/fileServer.ts, publish). onnxruntime's loader fetches
-// the binary itself; this module checks the server's answer before onnxruntime starts (a build whose start failed
-// cannot start again in that worker) and hands the loader that answer.
+// Why: onnxruntime's worker (ortWorker.ts) compiles the build's binary as it streams from the extension's file
+// server, rather than from bytes the page read: Chromium keeps the code it compiled from a fetched, cacheable answer,
+// and later pages take it from there (src/fileServer.ts, publish). The worker compiles it here, before onnxruntime
+// starts, so that any failure (another server's answer, none in time, a body cut or stalled) is known while the page
+// can still send the bytes instead (a build whose start failed cannot start again in that worker); then it hands
+// onnxruntime's loader, which fetches and instantiates its binary itself, the compiled module.
 
 import { SERVED_HEADER } from '../src/core/protocol';
 
 /** How long the file server may take to answer a binary's request (its headers) before the page sends the bytes instead. */
 export const SERVED_ANSWER_MS = 10_000;
+/** How long the binary may take to arrive and compile once answered (2.3 MB as Brotli: 20 KB/s at least). */
+export const SERVED_COMPILE_MS = 120_000;
+
+/** Time limits of servedModule (tests shorten them). */
+export interface ServedLimits {
+  answerWithinMs?: number;
+  compiledWithinMs?: number;
+}
 
 /**
- * The file server's answer for onnxruntime's binary, checked (its status, the server's header, the type streaming
- * compilation takes), or why there is none (the URL, and what came).
+ * onnxruntime's binary from the file server, compiled as it streams (its answer checked first: the status, the
+ * server's header, the type streaming compilation takes), or why there is none (the URL, and what came).
  */
-export async function servedBinary(url: string, answerWithinMs = SERVED_ANSWER_MS): Promise<Response | string> {
+export async function servedModule(url: string, { answerWithinMs = SERVED_ANSWER_MS, compiledWithinMs = SERVED_COMPILE_MS }: ServedLimits = {}): Promise<WebAssembly.Module | string> {
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(new Error(`no answer within ${answerWithinMs / 1000} s`)), answerWithinMs);
+  const limit = (ms: number, what: string) => setTimeout(() => stop.abort(new Error(`${what} within ${ms / 1000} s`)), ms);
+  let timer = limit(answerWithinMs, 'no answer');
+  const refused = (why: string) => `onnxruntime's binary could not be streamed from ${url}: ${why}`;
   try {
     const answer = await fetch(url, { credentials: 'same-origin', signal: stop.signal });
     const type = answer.headers.get('content-type');
     const why = !answer.ok ? `it answered ${answer.status}` : !answer.headers.get(SERVED_HEADER) ? 'another server answered' : type !== 'application/wasm' ? `it sent ${type ?? 'no type'}, not application/wasm` : undefined;
-    if (!why) return answer;
-    void answer.body?.cancel().catch(() => undefined);
-    return `onnxruntime's binary could not be streamed from ${url}: ${why}`;
+    if (why) {
+      void answer.body?.cancel().catch(() => undefined);
+      return refused(why);
+    }
+    clearTimeout(timer);
+    timer = limit(compiledWithinMs, 'not all of it arrived and compiled');
+    return await WebAssembly.compileStreaming(answer);
   } catch (err) {
-    return `onnxruntime's binary could not be streamed from ${url}: ${err instanceof Error ? err.message : String(err)}`;
+    return refused(stop.signal.aborted && stop.signal.reason instanceof Error ? stop.signal.reason.message : err instanceof Error ? err.message : String(err));
   } finally {
     clearTimeout(timer);
   }
 }
 
 /**
- * Runs start while this worker's first fetch of url answers with `answer`: onnxruntime's loader fetches its binary
- * itself and streams it into WebAssembly.instantiateStreaming, which keeps the compiled code for a cacheable answer
- * (Chromium caches a module compiled from a fetched, cacheable response, with the response). Any other fetch, and a
- * second one of url (the loader's fallback, should streaming fail), goes out as usual.
+ * Lends onnxruntime's loader a compiled module: the loader fetches its binary from a URL and instantiates it with
+ * WebAssembly.instantiateStreaming, and while during() runs, its first fetch of that URL is answered without a request,
+ * and that answer is instantiated from the module, with the loader's imports. Anything else goes on as usual; once no
+ * call is running, both functions are themselves again. One per worker (ortWorker.ts).
  */
-export async function whileFetchAnswers<T>(url: string, answer: Response, start: () => Promise<T>): Promise<T> {
-  const own = globalThis.fetch;
-  let taken = false;
-  globalThis.fetch = (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-    const asked = input instanceof Request ? input.url : String(input);
-    if (taken || asked !== url) return own.call(globalThis, input, init);
-    taken = true;
-    return Promise.resolve(answer);
-  };
-  try {
-    return await start();
-  } finally {
-    globalThis.fetch = own;
-    if (!taken) void answer.body?.cancel().catch(() => undefined); // the build had started: not needed
+export class LoaderModules {
+  private readonly lent = new Map<string, WebAssembly.Module>();
+  private readonly answers = new Map<Response, WebAssembly.Module>();
+  private running = 0;
+  private own: { fetch: typeof fetch; instantiate: typeof WebAssembly.instantiateStreaming } | undefined;
+
+  async during<T>(url: string, module: WebAssembly.Module, start: () => Promise<T>): Promise<T> {
+    this.lent.set(url, module);
+    if (this.running++ === 0) this.install();
+    try {
+      return await start();
+    } finally {
+      this.lent.delete(url);
+      if (--this.running === 0) this.uninstall();
+    }
+  }
+
+  private install(): void {
+    const own = (this.own = { fetch: globalThis.fetch, instantiate: WebAssembly.instantiateStreaming });
+    globalThis.fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      const module = this.lent.get(url);
+      if (!module) return own.fetch.call(globalThis, input, init);
+      this.lent.delete(url); // its first fetch only
+      const answer = new Response(null, { status: 200 });
+      this.answers.set(answer, module);
+      return Promise.resolve(answer);
+    };
+    WebAssembly.instantiateStreaming = async (source, imports) => {
+      const answer = await source;
+      const module = this.answers.get(answer);
+      if (!module) return own.instantiate.call(WebAssembly, answer, imports);
+      this.answers.delete(answer);
+      return { module, instance: await WebAssembly.instantiate(module, imports) };
+    };
+  }
+
+  private uninstall(): void {
+    if (!this.own) return;
+    globalThis.fetch = this.own.fetch;
+    WebAssembly.instantiateStreaming = this.own.instantiate;
+    this.own = undefined;
+    this.answers.clear();
   }
 }

@@ -2,7 +2,8 @@
 // webview/modelFetcher.ts the model's) and for the host, whose HTML for the panel names them (webviewHtml.ts:
 // onnxruntime's are preloaded, its binary unless the page keeps a copy; the model's fetched by the page's starter):
 // they download while the page's own script is still loading, and the page's fetches of the same URLs take those
-// answers.
+// answers (the binary, where the page has routes, onnxruntime's worker takes from the browser's cache:
+// webview/servedBinary.ts).
 
 import type { BackendPreference, FileRoute, ModelDescriptor } from './protocol';
 import { servedInflatedUrlOf, servedUrlOf } from './servedUrl';

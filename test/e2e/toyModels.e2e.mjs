@@ -224,7 +224,8 @@ describe('models the extension has never seen, from their manifests (WebAssembly
       const fresh = await webviewContentFrame(page, 'panel');
       const result = await fresh.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
       assert.equal(result.state, 'analysed', result.error);
-      assert.ok(refused.length > 0, "the published binary's URL was asked for");
+      // By the page's preload, then by onnxruntime's worker, which refused the answer before onnxruntime started.
+      assert.ok(refused.length >= 2, `the published binary's URL was asked for by the page and by the worker: ${refused.length} requests`);
       const said = warnings.find((w) => w.startsWith("Reading files through VS Code's resource loading from now on: the extension's file server failed (onnxruntime's binary could not be streamed from "));
       assert.ok(said?.endsWith('it answered 502).'), `the page says why, naming the URL and what came: ${warnings.join(' | ')}`);
       // The binary came through resource loading, as stored (gzipped): onnxruntime's worker inflated it.

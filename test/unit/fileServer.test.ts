@@ -181,23 +181,31 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
     assert.strictEqual((await raw(port, '/onnxruntime-0123456789abcdef/0/b.wasm.gz')).status, 404, 'nothing once it is no longer published');
   });
 
-  it('listens at the port it is asked for when that is free, else at another', async () => {
-    const first = new FileServer();
-    const firstPort = await first.start();
-    first.dispose();
-    const again = new FileServer();
+  it('listens at the first port it is asked for that is free and where nothing answers, else at another', async () => {
+    const free = async () => {
+      const probe = new FileServer();
+      const port = await probe.start();
+      probe.dispose();
+      return port;
+    };
+    const [firstFree, secondFree] = [await free(), await free()];
+    // Another program listening on every address at a port (a server on the loopback address could take its
+    // connections on some systems): that port is passed over.
+    const program = createServer((_, res) => res.end('theirs'));
+    await new Promise<void>((resolve) => program.listen(0, '0.0.0.0', resolve));
+    const theirs = (program.address() as AddressInfo).port;
+    const ours = new FileServer();
+    const beside = new FileServer();
     try {
-      assert.strictEqual(await again.start(firstPort), firstPort, 'the free port of last time');
-      const beside = new FileServer();
-      try {
-        const other = await beside.start(firstPort);
-        assert.notStrictEqual(other, firstPort, 'a taken port: another');
-        assert.strictEqual((await raw(other, '/none/0/x')).status, 404, 'and it answers there');
-      } finally {
-        beside.dispose();
-      }
+      assert.strictEqual(await ours.start([theirs, firstFree, secondFree]), firstFree, 'the first free one, after the taken one');
+      const other = await beside.start([firstFree]);
+      assert.ok(other !== firstFree && other !== theirs, `a port taken by another file server: any other (${other})`);
+      assert.strictEqual((await raw(other, '/none/0/x')).status, 404, 'and it answers there');
+      assert.strictEqual((await raw(theirs, '/')).body.toString(), 'theirs', "the other program's port is still its own");
     } finally {
-      again.dispose();
+      ours.dispose();
+      beside.dispose();
+      program.close();
     }
   });
 
@@ -271,7 +279,7 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     const fetched = (binary?: string) => [
       ...Object.values(WORKER_SCRIPTS).map((script) => page.servedUrl(new URL(script, ortBase).href)),
       page.servedUrl(probe),
-      ...(binary ? [page.servedInflatedUrl(`${ortBase}${binary}`)] : []), // OrtBackends reads it with fetchGzipped
+      ...(binary ? [page.servedInflatedUrl(`${ortBase}${binary}`)] : []), // onnxruntime's worker streams it from there (webview/servedBinary.ts)
     ];
     assert.deepStrictEqual(preloaded('wasm'), fetched(ORT_BINARY.wasm));
     assert.deepStrictEqual(preloaded('webgpu'), fetched(ORT_BINARY.webgpu));

@@ -1,8 +1,10 @@
 // Unit tests of how onnxruntime's worker takes its binary from the extension's file server (webview/servedBinary.ts),
-// over real HTTP with Node's fetch as the worker's: the server's answer from a published folder is taken, whole and
-// decoded; any other answer (a status, another server, another type, none in time) is refused before onnxruntime
-// would start, with a reason that names the URL and what came; and onnxruntime's loader's first fetch of the URL
-// gets that very answer, while every other fetch, its second of the URL, and every fetch afterwards go out as usual.
+// over real HTTP with Node's fetch and WebAssembly as the worker's: the server's answer from a published folder is
+// compiled whole as it streams; any other answer (a status, another server, another type, none in time, a body cut,
+// stalled or not WebAssembly) is refused, with a reason that names the URL and what came, before onnxruntime would
+// start; and onnxruntime's loader gets the compiled module for its first fetch of the URL without a request, while
+// everything else, its second fetch of the URL included, goes on as usual, and both functions are themselves again
+// once no creation runs, also when creations overlap or fail.
 
 import * as assert from 'assert';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
@@ -13,12 +15,26 @@ import * as path from 'path';
 import { brotliCompressSync, gzipSync } from 'zlib';
 import { SERVED_HEADER } from '../../src/core/protocol';
 import { FileServer } from '../../src/fileServer';
-import { servedBinary, whileFetchAnswers } from '../../webview/servedBinary';
+import { LoaderModules, servedModule } from '../../webview/servedBinary';
 
-/** A WebAssembly module's first bytes, then filler: what the server sends as the binary. */
-const BINARY = Uint8Array.from({ length: 300_000 }, (_, i) => (i < 8 ? [0, 97, 115, 109, 1, 0, 0, 0][i] : (i * 31) % 256));
+/** A WebAssembly module of its header and one custom section ("pad") of `size` bytes. */
+function paddedModule(size: number): Uint8Array {
+  const name = Buffer.from('pad');
+  const content = Buffer.concat([Buffer.from([name.length]), name, Buffer.alloc(size, 7)]);
+  const leb: number[] = [];
+  for (let n = content.length; ; ) {
+    const byte = n & 0x7f;
+    n >>>= 7;
+    leb.push(n ? byte | 0x80 : byte);
+    if (!n) break;
+  }
+  return Uint8Array.from(Buffer.concat([Buffer.from([0, 97, 115, 109, 1, 0, 0, 0, 0]), Buffer.from(leb), content]));
+}
 
-describe('servedBinary (onnxruntime\'s worker streams its binary from the file server)', () => {
+const BINARY = paddedModule(300_000);
+const padOf = (module: WebAssembly.Module) => WebAssembly.Module.customSections(module, 'pad')[0]?.byteLength;
+
+describe("servedModule and LoaderModules (onnxruntime's worker compiles its binary as it streams from the file server)", () => {
   let dir: string;
   let files: FileServer;
   let binaryUrl = '';
@@ -35,14 +51,18 @@ describe('servedBinary (onnxruntime\'s worker streams its binary from the file s
     const port = await files.start();
     files.publish('onnxruntime-0000000000000000', path.join(dir, 'ort'));
     binaryUrl = `http://127.0.0.1:${port}/onnxruntime-0000000000000000/0/b.wasm`;
-    // Another server on a port the page was sent to: a proxy's page, another service; or one that never answers.
+    // Another server on a port the page was sent to (a proxy's page, another service), or the server's answer cut,
+    // stalled or not WebAssembly.
     other = createServer((req, res) => {
       asked.push(req.url ?? '');
       if (req.url === '/silent') return; // holds the request
       if (req.url === '/missing') return void res.writeHead(404).end();
-      const headers: Record<string, string> = { 'content-type': req.url === '/octets' ? 'application/octet-stream' : 'application/wasm' };
+      const headers: Record<string, string> = { 'content-type': req.url === '/octets' ? 'application/octet-stream' : 'application/wasm', 'content-length': String(BINARY.length) };
       if (req.url !== '/unmarked') headers[SERVED_HEADER] = '1';
-      res.writeHead(200, headers).end(Buffer.from(BINARY));
+      res.writeHead(200, headers);
+      if (req.url === '/cut') return void res.write(Buffer.from(BINARY.subarray(0, 100_000)), () => res.destroy());
+      if (req.url === '/stalled') return void res.write(Buffer.from(BINARY.subarray(0, 100_000)));
+      res.end(req.url === '/garbage' ? Buffer.alloc(BINARY.length, 1) : Buffer.from(BINARY));
     });
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
@@ -55,54 +75,68 @@ describe('servedBinary (onnxruntime\'s worker streams its binary from the file s
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("takes the server's answer from the published folder: the binary, decoded, of the type streaming compilation takes", async () => {
-    const answer = await servedBinary(binaryUrl);
-    assert.ok(answer instanceof Response, String(answer));
-    assert.strictEqual(answer.headers.get('content-type'), 'application/wasm');
-    assert.ok(Buffer.from(await answer.arrayBuffer()).equals(Buffer.from(BINARY)));
+  it("compiles the server's answer from the published folder, all of it", async () => {
+    const module = await servedModule(binaryUrl);
+    assert.ok(module instanceof WebAssembly.Module, String(module));
+    assert.strictEqual(padOf(module), 300_000);
   });
 
   it('refuses any other answer, naming the URL and what came', async () => {
     const refused = async (urlPath: string) => {
-      const answer = await servedBinary(`${otherBase}${urlPath}`, 300);
+      const answer = await servedModule(`${otherBase}${urlPath}`, { answerWithinMs: 300, compiledWithinMs: 500 });
       assert.strictEqual(typeof answer, 'string', `${urlPath}: refused`);
       assert.ok((answer as string).startsWith(`onnxruntime's binary could not be streamed from ${otherBase}${urlPath}: `), answer as string);
-      return answer as string;
+      return (answer as string).slice(`onnxruntime's binary could not be streamed from ${otherBase}${urlPath}: `.length);
     };
-    assert.match(await refused('/missing'), /it answered 404$/);
-    assert.match(await refused('/unmarked'), /another server answered$/);
-    assert.match(await refused('/octets'), /it sent application\/octet-stream, not application\/wasm$/);
-    assert.match(await refused('/silent'), /no answer within 0\.3 s$/);
-    assert.match(await servedBinary('http://127.0.0.1:1/none.wasm', 2000) as string, /could not be streamed from http:\/\/127\.0\.0\.1:1\/none\.wasm: /);
+    assert.strictEqual(await refused('/missing'), 'it answered 404');
+    assert.strictEqual(await refused('/unmarked'), 'another server answered');
+    assert.strictEqual(await refused('/octets'), 'it sent application/octet-stream, not application/wasm');
+    assert.strictEqual(await refused('/silent'), 'no answer within 0.3 s');
+    assert.strictEqual(await refused('/stalled'), 'not all of it arrived and compiled within 0.5 s');
+    assert.ok((await refused('/cut')).length > 0, 'a body cut off');
+    assert.match(await refused('/garbage'), /magic|expected|WebAssembly|wasm/i, 'a body that is not WebAssembly');
+    assert.match((await servedModule('http://127.0.0.1:1/none.wasm')) as string, /^onnxruntime's binary could not be streamed from http:\/\/127\.0\.0\.1:1\/none\.wasm: ./);
   });
 
-  it("gives the loader's first fetch of the URL that answer, and lets every other fetch go out", async () => {
-    const answer = await servedBinary(binaryUrl);
-    assert.ok(answer instanceof Response);
-    const own = globalThis.fetch;
+  it("lends the loader the module for its first fetch of the URL, without a request, and lets everything else go on", async () => {
+    const module = await servedModule(binaryUrl);
+    assert.ok(module instanceof WebAssembly.Module);
+    const own = { fetch: globalThis.fetch, instantiate: WebAssembly.instantiateStreaming };
+    const lender = new LoaderModules();
+    const url = `${otherBase}/ort.wasm`;
     asked.length = 0;
-    const seen = await whileFetchAnswers(binaryUrl, answer, async () => {
-      const first = await fetch(binaryUrl, { credentials: 'same-origin' });
+    const seen = await lender.during(url, module, async () => {
+      // As onnxruntime's loader: fetch(binary, { credentials }), then instantiateStreaming(that, imports).
+      const lent = await WebAssembly.instantiateStreaming(fetch(url, { credentials: 'same-origin' }), {});
+      const again = await WebAssembly.instantiateStreaming(fetch(new Request(url)), {});
       const elsewhere = await fetch(`${otherBase}/elsewhere`);
-      const second = await fetch(new Request(binaryUrl));
-      return { first, elsewhere: elsewhere.status, second };
+      return { lent, again, elsewhere: elsewhere.status };
     });
-    assert.strictEqual(seen.first, answer, 'the checked answer itself, not a new request');
+    assert.strictEqual(seen.lent.module, module, 'the lent module itself');
+    assert.ok(seen.lent.instance instanceof WebAssembly.Instance);
+    assert.notStrictEqual(seen.again.module, module, 'a second fetch of the URL goes out, and is compiled as usual');
+    assert.strictEqual(padOf(seen.again.module), 300_000);
     assert.strictEqual(seen.elsewhere, 200);
-    assert.notStrictEqual(seen.second, answer, 'a second fetch of the URL goes out');
-    assert.ok(Buffer.from(await seen.second.arrayBuffer()).equals(Buffer.from(BINARY)));
-    assert.deepStrictEqual(asked, ['/elsewhere']);
-    assert.strictEqual(globalThis.fetch, own, 'fetch is itself again');
+    assert.deepStrictEqual(asked, ['/ort.wasm', '/elsewhere'], 'no request for the lent answer');
+    assert.strictEqual(globalThis.fetch, own.fetch, 'fetch is itself again');
+    assert.strictEqual(WebAssembly.instantiateStreaming, own.instantiate, 'instantiateStreaming is itself again');
   });
 
-  it('restores fetch when the start fails, and lets go of an answer nobody took', async () => {
-    const answer = await servedBinary(binaryUrl);
-    assert.ok(answer instanceof Response);
-    const own = globalThis.fetch;
-    await assert.rejects(whileFetchAnswers(binaryUrl, answer, () => Promise.reject(new Error('no start'))), /no start/);
-    assert.strictEqual(globalThis.fetch, own);
-    // Cancelled: its body can no longer be read.
-    await new Promise((resolve) => setImmediate(resolve));
-    await assert.rejects(answer.arrayBuffer());
+  it('is itself again only once no creation runs: overlapping, and failing', async () => {
+    const module = await servedModule(binaryUrl);
+    assert.ok(module instanceof WebAssembly.Module);
+    const own = { fetch: globalThis.fetch, instantiate: WebAssembly.instantiateStreaming };
+    const lender = new LoaderModules();
+    let releaseFirst = () => undefined as void;
+    const first = lender.during('https://a.invalid/a.wasm', module, () => new Promise<void>((resolve) => (releaseFirst = resolve)));
+    const second = lender.during('https://b.invalid/b.wasm', module, () => Promise.reject(new Error('no start')));
+    await assert.rejects(second, /no start/);
+    assert.notStrictEqual(globalThis.fetch, own.fetch, 'the first creation still runs');
+    const lent = await WebAssembly.instantiateStreaming(fetch('https://a.invalid/a.wasm'), {});
+    assert.strictEqual(lent.module, module, "the first creation's module is still lent");
+    releaseFirst();
+    await first;
+    assert.strictEqual(globalThis.fetch, own.fetch);
+    assert.strictEqual(WebAssembly.instantiateStreaming, own.instantiate);
   });
 });
