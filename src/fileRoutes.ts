@@ -7,11 +7,10 @@
 // route of their own, to a fixed path the browser may cache, on the port this server had last time when it is free:
 // later pages, in this window and the next, then take the binary and its compiled code from the browser's caches.
 
-import { createHash } from 'crypto';
 import * as vscode from 'vscode';
 import type { FileRoute } from './core/protocol';
 import { Disposable } from './dispose';
-import { type FileShare, FileServer } from './fileServer';
+import { type FileShare, FileServer, publishedName } from './fileServer';
 import type { Log } from './log';
 import { readFileServerSetting } from './settings';
 
@@ -40,21 +39,11 @@ export const FILE_SERVER_PORTS_KEY = 'attentionLens.fileServerPorts';
 /** How many ports are remembered. */
 const PORTS_KEPT = 4;
 
-/**
- * The fixed path onnxruntime's binaries are published under (FileServer.publish): named by their digests, which the
- * build writes in (esbuild.mjs), so that a browser's kept copy is never another build's. Undefined without them.
- */
-export function publishedOrtName(digests: Readonly<Record<string, string>> | undefined = typeof ORT_BINARY_SHA256 === 'object' ? ORT_BINARY_SHA256 : undefined): string | undefined {
-  const entries = Object.entries(digests ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  if (!entries.length) return undefined;
-  return `onnxruntime-${createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16)}`;
-}
-
 /** Owns the file server of this window (started with the extension when this window's webviews want it). */
 export class WebviewFileRoutes extends Disposable {
   private readonly server = this.register(new FileServer());
   private base: Promise<string> | undefined;
-  /** onnxruntime's binaries' fixed path on the server (publishedOrtName), once published. */
+  /** onnxruntime's binaries' fixed path on the server (publishOrt), once published. */
   private published: string | undefined;
 
   /**
@@ -116,10 +105,13 @@ export class WebviewFileRoutes extends Disposable {
     return { files: { source: base, routes }, share };
   }
 
-  /** Publishes onnxruntime's folder once (FileServer.publish): its fixed name, or undefined without the binaries' digests. */
+  /**
+   * Publishes onnxruntime's folder once (FileServer.publish), under a name made of its binaries' digests, which the
+   * build writes in (esbuild.mjs): the name, or undefined without them.
+   */
   private publishOrt(ort: vscode.Uri): string | undefined {
     if (this.published === undefined) {
-      const name = publishedOrtName();
+      const name = publishedName('onnxruntime', typeof ORT_BINARY_SHA256 === 'object' ? ORT_BINARY_SHA256 : undefined);
       if (!name) return undefined;
       this.register(this.server.publish(name, ort.fsPath));
       this.published = name;

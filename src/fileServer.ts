@@ -6,7 +6,7 @@
 // unguessable path, on the loopback interface only, for GET and HEAD; and onnxruntime's binaries, which anyone may
 // read, at a fixed path that the browser may cache (publish). Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
 
-import { randomBytes } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'http';
 import { type Socket, connect } from 'net';
@@ -215,6 +215,17 @@ export class FileServer {
       return undefined; // missing or unreadable
     }
   }
+}
+
+/**
+ * The name a folder is published under (FileServer.publish): prefix, "-" and 16 hex digits made of its files'
+ * digests (by file name, in any order), so that what a browser kept under it is never another build's files.
+ * Undefined without digests.
+ */
+export function publishedName(prefix: string, digests: Readonly<Record<string, string>> | undefined): string | undefined {
+  const entries = Object.entries(digests ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (!entries.length) return undefined;
+  return `${prefix}-${createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16)}`;
 }
 
 /** Whether something accepts connections on the loopback address at port (a refusal or an error: nothing does). */

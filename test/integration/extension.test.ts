@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { SelectionShown } from '../../src/core/protocol';
 import type { AttentionLensApi } from '../../src/extension';
 import { WebviewFileRoutes } from '../../src/fileRoutes';
-import { webviewOptions } from '../../src/webviewHtml';
+import { buildWebviewHtml, webviewOptions } from '../../src/webviewHtml';
 import { COMMAND, lensExtension } from './lens';
 
 /** A Memento in memory, as the extension's globalState (the file server keeps its port there). */
@@ -134,6 +134,17 @@ describe('Attention Lens in a real VS Code', function () {
       assert.ok(files, 'routes in a browser window');
       assert.deepStrictEqual(files.routes.map((r) => r.from), ['out/ort', 'out', 'media'].map((f) => `${panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, f)).toString()}/`));
       assert.ok(files.routes.every((r) => r.to.startsWith(files.source)), 'the CSP source covers every route');
+      // A panel's HTML with routes preloads its likely build's binary from the published folder, even where the page
+      // keeps a copy (it streams the binary, and the browser keeps it); without routes, a kept binary is not preloaded.
+      const kept = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm'];
+      const servedHtml = buildWebviewHtml(panel.webview, extensionUri, 'panel', 'Files', files, { keptBinaries: kept, autoChoseLast: 'wasm' });
+      const build = /data-likely-build="(\w+)"/.exec(servedHtml)?.[1];
+      const binary = build === 'webgpu' ? kept[0] : kept[1];
+      assert.ok(servedHtml.includes(`<link rel="preload" as="fetch" crossorigin="anonymous" href="${files.routes[0].to}${binary}">`), `the published binary is preloaded (${build})`);
+      assert.match(servedHtml, /data-likely-preloaded="true"/);
+      const localHtml = buildWebviewHtml(panel.webview, extensionUri, 'panel', 'Files', undefined, { keptBinaries: kept, autoChoseLast: 'wasm' });
+      assert.doesNotMatch(localHtml, /rel="preload"[^>]*\.wasm(\.gz)?"/, 'a kept binary is not preloaded without routes');
+      assert.match(localHtml, /data-likely-preloaded="false"/);
       // code-server's workbench forwards the port as /proxy/<port>/, a route of code-server's own server, which
       // this bare VS Code server lacks (the webviews here fall back to resource loading): ask the port itself.
       const direct = (to: string) => {

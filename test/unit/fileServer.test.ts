@@ -17,7 +17,7 @@ import * as path from 'path';
 import { ORT_BINARY, WORKER_READ_FROM_BYTES, WORKER_SCRIPTS, backendStartFiles, binaryFileOf, binaryPreloaded, firstModelDigests, firstModelFiles, firstModelLargeFiles, likelyBuild, startFileUrl } from '../../src/core/ortFiles';
 import { type ModelDescriptor, SERVED_HEADER } from '../../src/core/protocol';
 import { servedInflatedUrlOf, servedUrlOf } from '../../src/core/servedUrl';
-import { FileServer, contentTypeOf } from '../../src/fileServer';
+import { FileServer, contentTypeOf, publishedName } from '../../src/fileServer';
 import { raw } from './rawHttp';
 import { FileRoutes } from '../../webview/fileRoutes';
 import { isGzip } from '../../webview/inflate';
@@ -179,6 +179,22 @@ describe('FileServer (the host serves webview files over loopback HTTP)', () => 
       published.dispose();
     }
     assert.strictEqual((await raw(port, '/onnxruntime-0123456789abcdef/0/b.wasm.gz')).status, 404, 'nothing once it is no longer published');
+  });
+
+  it("names a published folder by its files' digests, in any order, and not without them", () => {
+    const name = publishedName('onnxruntime', { 'a.wasm': 'aa', 'b.wasm': 'bb' });
+    assert.match(name ?? '', /^onnxruntime-[0-9a-f]{16}$/);
+    assert.strictEqual(publishedName('onnxruntime', { 'b.wasm': 'bb', 'a.wasm': 'aa' }), name, 'the same files in another order');
+    assert.notStrictEqual(publishedName('onnxruntime', { 'a.wasm': 'aa', 'b.wasm': 'bc' }), name, 'another build');
+    assert.notStrictEqual(publishedName('onnxruntime', { 'a.wasm': 'bb', 'b.wasm': 'aa' }), name, 'the digests of other files');
+    assert.strictEqual(publishedName('onnxruntime', {}), undefined);
+    assert.strictEqual(publishedName('onnxruntime', undefined), undefined);
+    const server = new FileServer();
+    try {
+      assert.doesNotThrow(() => server.publish(name!, dir).dispose(), 'a name publish takes');
+    } finally {
+      server.dispose();
+    }
   });
 
   it('listens at the first port it is asked for that is free and where nothing answers, else at another', async () => {
