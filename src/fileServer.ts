@@ -178,7 +178,7 @@ export class FileServer {
   /** Whether a URL path lies under a root of its share whose files may be sent as their copies. */
   private copiesServed(url: string): boolean {
     const match = URL_PATH.exec(url);
-    return !!match && !!this.shareOf(url)?.copies.has(Number(match[2]));
+    return !!match && !!this.shares.get(match[1])?.copies.has(Number(match[2]));
   }
 
   /** The share a URL path names. */

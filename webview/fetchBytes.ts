@@ -75,8 +75,12 @@ async function answer(uri: string, options: FetchBytesOptions): Promise<Response
   }
 }
 
-/** Fetches a webview resource's bytes, reporting progress; throws a LensError naming it when it cannot be read. */
-export async function fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
+/**
+ * The answer to a GET of uri, checked: begun in time, a success with a body, with options.requireHeader; a LensError
+ * naming the file otherwise. Its body is the caller's to read (fetchBytes; onnxruntime's worker compiles it as it
+ * streams: servedBinary.ts).
+ */
+export async function checkedAnswer(uri: string, options: FetchBytesOptions): Promise<Response & { body: ReadableStream<Uint8Array> }> {
   const response = await answer(uri, options);
   if (!response.ok || !response.body) {
     throw new LensError(options.code, `Could not load ${options.what} (${response.status} ${response.statusText}).`);
@@ -85,6 +89,12 @@ export async function fetchBytes(uri: string, options: FetchBytesOptions): Promi
     void response.body.cancel();
     throw new LensError(options.code, `Could not load ${options.what} (the answer has no ${options.requireHeader} header).`);
   }
+  return response as Response & { body: ReadableStream<Uint8Array> };
+}
+
+/** Fetches a webview resource's bytes, reporting progress; throws a LensError naming it when it cannot be read. */
+export async function fetchBytes(uri: string, options: FetchBytesOptions): Promise<Uint8Array> {
+  const response = await checkedAnswer(uri, options);
   // An encoded answer's length is that of its encoding (a gzipped binary: 3.5 MiB that reads as 13.6 MiB): not the
   // size of what is read, which then has none declared. Cross-origin, the file server exposes Content-Encoding.
   const encoding = response.headers.get('content-encoding');

@@ -5,10 +5,9 @@
 // can still send the bytes instead (a build whose start failed cannot start again in that worker); then it hands
 // onnxruntime's loader, which fetches and instantiates its binary itself, the compiled module.
 
-import { SERVED_HEADER } from '../src/core/protocol';
+import { checkedAnswer } from './fetchBytes';
+import { SERVED_READ } from './fileRoutes';
 
-/** How long the file server may take to answer a binary's request (its headers) before the page sends the bytes instead. */
-export const SERVED_ANSWER_MS = 10_000;
 /** How long the binary may take to arrive and compile once answered (2.3 MB as Brotli: 20 KB/s at least). */
 export const SERVED_COMPILE_MS = 120_000;
 
@@ -19,27 +18,29 @@ export interface ServedLimits {
 }
 
 /**
- * onnxruntime's binary from the file server, compiled as it streams (its answer checked first: the status, the
- * server's header, the type streaming compilation takes), or why there is none (the URL, and what came).
+ * onnxruntime's binary from the file server, compiled as it streams (its answer checked first, as every served read's
+ * is, and its type: streaming compilation takes only application/wasm), or why there is none (naming the URL).
  */
-export async function servedModule(url: string, { answerWithinMs = SERVED_ANSWER_MS, compiledWithinMs = SERVED_COMPILE_MS }: ServedLimits = {}): Promise<WebAssembly.Module | string> {
+export async function servedModule(url: string, { answerWithinMs = SERVED_READ.answerWithinMs, compiledWithinMs = SERVED_COMPILE_MS }: ServedLimits = {}): Promise<WebAssembly.Module | string> {
+  const what = `onnxruntime's binary from ${url}`;
   const stop = new AbortController();
-  const limit = (ms: number, what: string) => setTimeout(() => stop.abort(new Error(`${what} within ${ms / 1000} s`)), ms);
-  let timer = limit(answerWithinMs, 'no answer');
-  const refused = (why: string) => `onnxruntime's binary could not be streamed from ${url}: ${why}`;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const answer = await fetch(url, { credentials: 'same-origin', signal: stop.signal });
+    const answer = await checkedAnswer(url, { what, code: 'backend-unavailable', answerWithinMs, requireHeader: SERVED_READ.requireHeader, signal: stop.signal });
     const type = answer.headers.get('content-type');
-    const why = !answer.ok ? `it answered ${answer.status}` : !answer.headers.get(SERVED_HEADER) ? 'another server answered' : type !== 'application/wasm' ? `it sent ${type ?? 'no type'}, not application/wasm` : undefined;
-    if (why) {
-      void answer.body?.cancel().catch(() => undefined);
-      return refused(why);
+    if (type !== 'application/wasm') {
+      void answer.body.cancel().catch(() => undefined);
+      return `Could not load ${what} (it was sent as ${type ?? 'no type'}, not application/wasm).`;
     }
-    clearTimeout(timer);
-    timer = limit(compiledWithinMs, 'not all of it arrived and compiled');
-    return await WebAssembly.compileStreaming(answer);
+    timer = setTimeout(() => stop.abort(), compiledWithinMs);
+    try {
+      return await WebAssembly.compileStreaming(answer);
+    } catch (err) {
+      const why = stop.signal.aborted ? `not all of it arrived and compiled within ${compiledWithinMs / 1000} s` : err instanceof Error ? err.message : String(err);
+      return `Could not load ${what} (${why}).`;
+    }
   } catch (err) {
-    return refused(stop.signal.aborted && stop.signal.reason instanceof Error ? stop.signal.reason.message : err instanceof Error ? err.message : String(err));
+    return err instanceof Error ? err.message : String(err); // checkedAnswer's, naming the file and why
   } finally {
     clearTimeout(timer);
   }

@@ -85,17 +85,18 @@ describe("servedModule and LoaderModules (onnxruntime's worker compiles its bina
     const refused = async (urlPath: string) => {
       const answer = await servedModule(`${otherBase}${urlPath}`, { answerWithinMs: 300, compiledWithinMs: 500 });
       assert.strictEqual(typeof answer, 'string', `${urlPath}: refused`);
-      assert.ok((answer as string).startsWith(`onnxruntime's binary could not be streamed from ${otherBase}${urlPath}: `), answer as string);
-      return (answer as string).slice(`onnxruntime's binary could not be streamed from ${otherBase}${urlPath}: `.length);
+      const prefix = `Could not load onnxruntime's binary from ${otherBase}${urlPath} (`;
+      assert.ok((answer as string).startsWith(prefix) && (answer as string).endsWith(').'), answer as string);
+      return (answer as string).slice(prefix.length, -2);
     };
-    assert.strictEqual(await refused('/missing'), 'it answered 404');
-    assert.strictEqual(await refused('/unmarked'), 'another server answered');
-    assert.strictEqual(await refused('/octets'), 'it sent application/octet-stream, not application/wasm');
-    assert.strictEqual(await refused('/silent'), 'no answer within 0.3 s');
+    assert.strictEqual(await refused('/missing'), '404 Not Found');
+    assert.strictEqual(await refused('/unmarked'), `the answer has no ${SERVED_HEADER} header`);
+    assert.strictEqual(await refused('/octets'), 'it was sent as application/octet-stream, not application/wasm');
+    assert.strictEqual(await refused('/silent'), 'no answer within 300 ms');
     assert.strictEqual(await refused('/stalled'), 'not all of it arrived and compiled within 0.5 s');
     assert.ok((await refused('/cut')).length > 0, 'a body cut off');
     assert.match(await refused('/garbage'), /magic|expected|WebAssembly|wasm/i, 'a body that is not WebAssembly');
-    assert.match((await servedModule('http://127.0.0.1:1/none.wasm')) as string, /^onnxruntime's binary could not be streamed from http:\/\/127\.0\.0\.1:1\/none\.wasm: ./);
+    assert.match((await servedModule('http://127.0.0.1:1/none.wasm')) as string, /^Could not load onnxruntime's binary from http:\/\/127\.0\.0\.1:1\/none\.wasm \(.+\)\.$/);
   });
 
   it("lends the loader the module for its first fetch of the URL, without a request, and lets everything else go on", async () => {
