@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { screenshots, installedExtension, useSession } from './session.mjs';
 import { canvasPainted, untilAnalysed } from './webview.mjs';
-import { focusEditor, goToLine, quickOpen, runCommand, statusSelection, webviewContentFrame } from './workbench.mjs';
+import { focusEditor, goToLine, quickOpen, runCommand, selectLines, statusSelection, webviewContentFrame } from './workbench.mjs';
 
 const MEDIA = join(harness.repoRoot, 'media/models');
 const manifest = (id) => JSON.parse(readFileSync(join(MEDIA, id, 'manifest.json'), 'utf8'));
@@ -135,10 +135,7 @@ describe('the encoder and encoder–decoder models in the real VS Code (WebAssem
     const encoder = manifest('encoder');
     // The Fill panel had the focus: give it back to the editor, so Quick Open's file gets it.
     await focusEditor(page, HELD_OUT);
-    await quickOpen(page, SAMPLE);
-    await goToLine(page, firstSampleLine);
-    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
-    await statusSelection(page, /selected\)$/);
+    await selectLines(page, SAMPLE, firstSampleLine, 4);
     await runCommand(page, 'Attention Lens: Visualize attention on selection');
     const panel = await webviewContentFrame(page, 'panel');
     let result = await panel.evaluate(untilAnalysed, { fileName: SAMPLE, timeoutMs: 150_000 });

@@ -20,7 +20,7 @@ import { buildSync } from 'esbuild';
 import * as harness from '../harness/codeServer.mjs';
 import { screenshots, installedExtension, useSession } from './session.mjs';
 import { canvasPainted, untilAnalysed } from './webview.mjs';
-import { goToLine, quickOpen, runCommand, statusSelection, webviewContentFrame } from './workbench.mjs';
+import { runCommand, selectLines, webviewContentFrame } from './workbench.mjs';
 
 const FILE = 'sample.py';
 const MODELS = join(harness.repoRoot, 'test/fixtures/models');
@@ -57,10 +57,7 @@ describe('models the extension has never seen, from their manifests (WebAssembly
   it('analyses a selection with the default model, a toy encoder', async function () {
     this.timeout(180_000);
     const { page } = session;
-    await quickOpen(page, FILE);
-    await goToLine(page, firstLine);
-    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
-    await statusSelection(page, /selected\)$/);
+    await selectLines(page, FILE, firstLine, 4);
     await runCommand(page, 'Attention Lens: Visualize attention on selection');
     panel = await webviewContentFrame(page, 'panel');
     const result = await panel.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });
@@ -168,10 +165,7 @@ describe('models the extension has never seen, from their manifests (WebAssembly
     // A person opens a new panel on the large model: the panel closed, a selection, then the model's "Analyse
     // selection with this model" in the Models view (left open by the test before).
     await runCommand(page, 'View: Close All Editor Groups');
-    await quickOpen(page, FILE);
-    await goToLine(page, firstLine);
-    for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
-    await statusSelection(page, /selected\)$/);
+    await selectLines(page, FILE, firstLine, 4);
     const row = page.locator('.part.sidebar .monaco-list-row', { hasText: large.manifest.displayName }).first();
     await row.hover();
     await row.locator('.action-label[aria-label="Analyse selection with this model"]').click();
@@ -216,10 +210,7 @@ describe('models the extension has never seen, from their manifests (WebAssembly
     page.on('console', onConsole);
     try {
       await runCommand(page, 'View: Close All Editor Groups');
-      await quickOpen(page, FILE);
-      await goToLine(page, firstLine);
-      for (let i = 0; i < 4; i++) await page.keyboard.press('Shift+ArrowDown');
-      await statusSelection(page, /selected\)$/);
+      await selectLines(page, FILE, firstLine, 4);
       await runCommand(page, 'Attention Lens: Visualize attention on selection');
       const fresh = await webviewContentFrame(page, 'panel');
       const result = await fresh.evaluate(untilAnalysed, { fileName: FILE, timeoutMs: 150_000 });

@@ -42,6 +42,14 @@ export async function goToLine(page, line) {
   await statusSelection(page, new RegExp(`^Ln ${line}, Col 1$`));
 }
 
+/** Opens a file with Quick Open and selects `lines` lines from line `line` on, as a person does with Shift+Down. */
+export async function selectLines(page, fileName, line, lines) {
+  await quickOpen(page, fileName);
+  await goToLine(page, line);
+  for (let i = 0; i < lines; i++) await page.keyboard.press('Shift+ArrowDown');
+  await statusSelection(page, /selected\)$/);
+}
+
 /** Waits until the status bar's cursor item matches re (e.g. "Ln 9, Col 1 (263 selected)"); returns its text. */
 export async function statusSelection(page, re, timeout = 15_000) {
   const item = page.locator('#status\\.editor\\.selection');
