@@ -15,6 +15,7 @@ import { FileRoutes } from './fileRoutes';
 import type { ModelFileWriter } from './keptModelFiles';
 import { LogitsWorkerClient } from './logitsClient';
 import { mark } from './marks';
+import { type ResourceArrival, watchArrival } from './resourceArrival';
 import { type BinarySource, OrtWorkerClient, ServedBinaryFailed } from './ortClient';
 import { TokenizerWorkerClient } from './tokenizerClient';
 
@@ -72,9 +73,9 @@ export class OrtBackends {
   private binaryEnded: () => void = () => undefined;
   /**
    * Settles once the first probe's binary has arrived or failed (at once when its build needed none; one that
-   * onnxruntime's worker streams, once the session that compiled it is created: its arrival is not told apart from
-   * its compilation, which overlaps it, so the model's files wait for that too): what the panel's starter waits for
-   * before it fetches the model's files (earlyFetches.ts says why).
+   * onnxruntime's worker streams, once the page's preload of it has ended, or else once the session that compiled
+   * it is created: resourceArrival.ts): what the panel's starter waits for before it fetches the model's files
+   * (earlyFetches.ts says why).
    */
   readonly binaryFetched = new Promise<void>((resolve) => (this.binaryEnded = resolve));
   private readonly worker: OrtWorkerClient;
@@ -267,13 +268,23 @@ export class OrtBackends {
    */
   private async probe(modelBytes: Promise<Uint8Array>, provider: 'webgpu' | 'wasm'): Promise<void> {
     const binary = this.takeBinary(provider);
-    // Its bytes have arrived once they are here; a binary the worker streams, once the session is created.
-    void binary.then((wasm) => (wasm instanceof Uint8Array || !wasm ? this.binaryEnded() : undefined), () => this.binaryEnded());
+    // Its bytes have arrived once they are here; a binary the worker streams, once the page's preload of the same
+    // URL has ended (the worker's fetch takes the preload's answer), at the latest once the session is created.
+    let arrival: ResourceArrival | undefined;
+    void binary.then(
+      (wasm) => {
+        if (wasm instanceof Uint8Array || !wasm) return this.binaryEnded();
+        arrival = watchArrival(wasm.url);
+        void arrival.arrived.then(() => this.binaryEnded());
+      },
+      () => this.binaryEnded(),
+    );
     let session: InferenceSession;
     try {
       const [bytes, wasm] = await Promise.all([modelBytes, binary]);
       session = await this.instantiate(provider, bytes, wasm);
     } finally {
+      arrival?.stop();
       this.binaryEnded();
     }
     this.instantiated.add(provider);

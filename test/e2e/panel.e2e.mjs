@@ -98,6 +98,16 @@ describe('the packaged extension in VS Code (code-server)', function () {
           const file = installedOrtFile(name.split('/').pop());
           assert.deepEqual([sent, read], [statSync(`${file}.br`).size, gunzipSync(readFileSync(`${file}.gz`)).length], `${name}: the installed Brotli copy's bytes sent, the binary's read`);
         }
+        if (backend.served) {
+          // The model's files waited for the binary's bytes (webview/earlyFetches.ts says why): for the end of the
+          // preload that the worker's fetch took, not for the compilation after it (webview/resourceArrival.ts).
+          const order = await panel.locator('body').evaluate(() => {
+            const entries = performance.getEntriesByType('resource');
+            return { binaryEnds: entries.filter((e) => /\.wasm$/.test(e.name)).map((e) => e.responseEnd), modelStarts: entries.filter((e) => /\/model\.onnx$/.test(e.name)).map((e) => e.startTime) };
+          });
+          assert.equal(order.binaryEnds.length, 1, `one fetch of the binary in the page, its preload: ${JSON.stringify(order)}`);
+          assert.ok(order.modelStarts.length > 0 && order.modelStarts.every((start) => start >= order.binaryEnds[0]), `the model file was fetched after the binary's bytes had come: ${JSON.stringify(order)}`);
+        }
         // The page's HTML preloads what starting the backend takes (src/core/ortFiles.ts); the page's own fetches
         // of those URLs took the preloaded answers: one fetch per file, by the preload link.
         const started = await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /(ortWorker|tokenizerWorker|logitsWorker)\.js$|probe\.onnx$/.test(e.name)).map((e) => [e.name.split('/').pop(), e.initiatorType]));
