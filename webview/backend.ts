@@ -271,9 +271,10 @@ export class OrtBackends {
     // Its bytes have arrived once they are here; a binary the worker streams, once the page's preload of the same
     // URL has ended (the worker's fetch takes the preload's answer), at the latest once the session is created.
     let arrival: ResourceArrival | undefined;
+    let ended = false; // the probe failed before its binary came: nothing to watch for
     void binary.then(
       (wasm) => {
-        if (wasm instanceof Uint8Array || !wasm) return this.binaryEnded();
+        if (wasm instanceof Uint8Array || !wasm || ended) return this.binaryEnded();
         arrival = watchArrival(wasm.url);
         void arrival.arrived.then(() => this.binaryEnded());
       },
@@ -284,6 +285,7 @@ export class OrtBackends {
       const [bytes, wasm] = await Promise.all([modelBytes, binary]);
       session = await this.instantiate(provider, bytes, wasm);
     } finally {
+      ended = true;
       arrival?.stop();
       this.binaryEnded();
     }
