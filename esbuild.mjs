@@ -177,6 +177,21 @@ async function compressPageFiles() {
   }));
 }
 
+/**
+ * Writes out/webview/digests.json: each file of out/webview/ (the copies too) and its SHA-256. The extension's file
+ * server publishes the folder under a name made of them (src/fileRoutes.ts), at a path the browser may cache for
+ * ever: a build that changes any file gets another path. Not in watch mode, whose files change under the server:
+ * without the list the folder is not published.
+ */
+async function writePageDigests() {
+  const dir = join(root, 'out/webview');
+  const names = (await readdir(dir)).filter((name) => name !== PAGE_DIGESTS).sort();
+  const digests = {};
+  for (const name of names) digests[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex');
+  await writeFile(join(dir, PAGE_DIGESTS), `${JSON.stringify(digests, null, 1)}\n`);
+}
+const PAGE_DIGESTS = 'digests.json';
+
 await rm(join(root, 'out'), { recursive: true, force: true });
 // The page bundles know the binaries' digests and sizes (webview/globals.d.ts), the extension their digests (src/globals.d.ts).
 const { digests, sizes } = await copyOrtRuntime();
@@ -191,7 +206,10 @@ if (watch) {
     const results = await Promise.all(contexts.map((ctx) => ctx.rebuild()));
     const errors = results.reduce((n, r) => n + r.errors.length, 0);
     if (errors) process.exitCode = 1;
-    else await compressPageFiles();
+    else {
+      await compressPageFiles();
+      await writePageDigests();
+    }
   } catch (err) {
     // esbuild has printed its own errors; anything else (say, writing the compressed copies) is printed here.
     if (!(err && typeof err === 'object' && 'errors' in err)) console.error(err);

@@ -3,9 +3,10 @@
 // resource roots to that root's URL on the server, as VS Code's port forwarding exposes it to the browser
 // (vscode.env.asExternalUri). Used in browser and remote windows, where resource loading crosses VS Code's
 // connection; a desktop window reads local files directly and gets no routes. The webview tries a route
-// first and falls back to the resource URI when it fails (webview/fileRoutes.ts). onnxruntime's binaries have a
-// route of their own, to a fixed path the browser may cache, on the port this server had last time when it is free:
-// later pages, in this window and the next, then take the binary and its compiled code from the browser's caches.
+// first and falls back to the resource URI when it fails (webview/fileRoutes.ts). onnxruntime's binaries, and the
+// pages' own scripts, have routes of their own, to fixed paths the browser may cache, on the port this server had
+// last time when it is free: later pages, in this window and the next, then take those files and their compiled
+// code from the browser's caches.
 
 import * as vscode from 'vscode';
 import type { FileRoute } from './core/protocol';
@@ -45,6 +46,8 @@ export class WebviewFileRoutes extends Disposable {
   private base: Promise<string> | undefined;
   /** onnxruntime's binaries' fixed path on the server (publishOrt), once published. */
   private published: string | undefined;
+  /** The pages' folder's fixed path on the server (publishPages), once published; undefined where it cannot be. */
+  private pagesPublished: Promise<string | undefined> | undefined;
 
   /**
    * builtFolder: the extension's build output (out/), whose files the server may send as their compressed copies;
@@ -98,7 +101,12 @@ export class WebviewFileRoutes extends Disposable {
     const roots = (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
     const share = this.server.share(roots.map((r) => r.fsPath), [this.builtFolder.fsPath]);
     const routes = roots.map((root, i) => ({ from: `${webview.asWebviewUri(root).toString()}/`, to: `${base}${share.prefix.slice(1)}${i}/` }));
-    // onnxruntime's folder first: the first route that covers a URI is taken (src/core/servedUrl.ts).
+    // The published folders first, onnxruntime's, then the pages': the first route that covers a URI is taken
+    // (src/core/servedUrl.ts).
+    const pages = vscode.Uri.joinPath(this.builtFolder, 'webview');
+    const pagesPublished = roots.some((root) => isUnder(pages, root)) ? await this.publishPages(pages) : undefined;
+    if (this.disposed) return undefined;
+    if (pagesPublished) routes.unshift({ from: `${webview.asWebviewUri(pages).toString()}/`, to: `${base}${pagesPublished}/0/` });
     const ort = vscode.Uri.joinPath(this.builtFolder, 'ort');
     const published = roots.some((root) => isUnder(ort, root)) ? this.publishOrt(ort) : undefined;
     if (published) routes.unshift({ from: `${webview.asWebviewUri(ort).toString()}/`, to: `${base}${published}/0/` });
@@ -117,6 +125,27 @@ export class WebviewFileRoutes extends Disposable {
       this.published = name;
     }
     return this.published;
+  }
+
+  /**
+   * Publishes the pages' folder (out/webview: their scripts, stylesheet and workers' scripts) once, under a name made
+   * of its files' digests, which the build lists in it (esbuild.mjs, digests.json): later pages, in this window and
+   * the next, take those files, and the code compiled from them, from the browser's caches. The name, or undefined
+   * without the list (a build in watch mode, whose files change under the server) or where it cannot be read.
+   */
+  private publishPages(pages: vscode.Uri): Promise<string | undefined> {
+    this.pagesPublished ??= readPageDigests(vscode.Uri.joinPath(pages, PAGE_DIGESTS)).then(
+      (digests) => {
+        const name = publishedName('webview', digests);
+        if (name && !this.disposed) this.register(this.server.publish(name, pages.fsPath));
+        return name;
+      },
+      (err: unknown) => {
+        this.log.warn(`The pages' files are read through each page's share: ${err instanceof Error ? err.message : String(err)}.`);
+        return undefined;
+      },
+    );
+    return this.pagesPublished;
   }
 
   /** The server's root URL as the browser reaches it (started once). */
@@ -140,6 +169,33 @@ export class WebviewFileRoutes extends Disposable {
     this.log.info(`Webviews read files from the file server on port ${port}, reached at ${base}.`);
     return base.endsWith('/') ? base : `${base}/`;
   }
+}
+
+/** The list of the pages' files and their digests that the build writes into their folder (esbuild.mjs). */
+const PAGE_DIGESTS = 'digests.json';
+
+/**
+ * The build's list of the pages' files and digests: undefined when there is none (a build in watch mode); an error
+ * naming the file, the field and what was found when it is not a list of names and SHA-256 digests.
+ */
+async function readPageDigests(file: vscode.Uri): Promise<Record<string, string> | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await vscode.workspace.fs.readFile(file);
+  } catch {
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new Error(`${file.fsPath} is not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${file.fsPath}: expected an object of file names and SHA-256 digests, found ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  for (const [name, digest] of Object.entries(parsed)) {
+    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new Error(`${file.fsPath}: "${name}" should be a SHA-256 digest (64 hex digits), found ${JSON.stringify(digest)}`);
+  }
+  return parsed as Record<string, string>;
 }
 
 /** True when uri lies under folder (or is it), both file URIs. */

@@ -114,11 +114,12 @@ describe('the packaged extension in VS Code (code-server)', function () {
         assert.deepEqual(started.sort(), [['logitsWorker.js', 'link'], ['ortWorker.js', 'link'], ['probe.onnx', 'link'], ['tokenizerWorker.js', 'link']]);
         // The page's own script and stylesheet: from the file server too when the page has routes (src/core/pageResources.ts), and applied.
         const own = await panel.locator('body').evaluate(() => ({
-          urls: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\/webview\/(panel\.js|main\.css)$/.test(n)).sort(),
+          urls: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\/(webview|webview-[0-9a-f]{16}\/0)\/(panel\.js|main\.css)$/.test(n)).sort(),
           padding: getComputedStyle(document.body).paddingLeft,
         }));
         assert.equal(own.urls.length, 2, `the script and the stylesheet, each fetched once: ${own.urls.join(', ')}`);
-        for (const url of own.urls) assert.match(url, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/[\w-]{32}\/0\/webview\/(panel\.js|main\.css)$/ : /vscode-resource.*\/webview\/(panel\.js|main\.css)$/);
+        // Served from the pages' published folder, named by its files' digests (src/fileRoutes.ts, publishPages).
+        for (const url of own.urls) assert.match(url, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/webview-[0-9a-f]{16}\/0\/(panel\.js|main\.css)$/ : /vscode-resource.*\/webview\/(panel\.js|main\.css)$/);
         assert.equal(own.padding, '12px', "main.css's rules apply");
         // The HTML's inline starter (webview/panelStart.ts) began it before the page's script ran, which took it over:
         // one worker script fetched (above), and the starter's mark before the script's.

@@ -132,7 +132,7 @@ describe('Attention Lens in a real VS Code', function () {
     try {
       const files = await pending.ready;
       assert.ok(files, 'routes in a browser window');
-      assert.deepStrictEqual(files.routes.map((r) => r.from), ['out/ort', 'out', 'media'].map((f) => `${panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, f)).toString()}/`));
+      assert.deepStrictEqual(files.routes.map((r) => r.from), ['out/ort', 'out/webview', 'out', 'media'].map((f) => `${panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, f)).toString()}/`));
       assert.ok(files.routes.every((r) => r.to.startsWith(files.source)), 'the CSP source covers every route');
       // A panel's HTML with routes preloads its likely build's binary from the published folder, even where the page
       // keeps a copy (it streams the binary, and the browser keeps it); without routes, a kept binary is not preloaded.
@@ -151,7 +151,7 @@ describe('Attention Lens in a real VS Code', function () {
         const port = /\/proxy\/(\d+)\//.exec(to)?.[1];
         return port ? to.replace(/^.*\/proxy\/\d+\//, `http://127.0.0.1:${port}/`) : to;
       };
-      const [ort, out] = files.routes.map((r) => direct(r.to));
+      const [ort, pages, out] = files.routes.map((r) => direct(r.to));
       const file = 'ort/ort-wasm-simd-threaded.wasm.gz';
       const served = await fetch(`${out}${file}`);
       assert.strictEqual(served.status, 200, `${out}${file}`);
@@ -171,6 +171,17 @@ describe('Attention Lens in a real VS Code', function () {
         }
       }
       assert.match(ort, /\/onnxruntime-[0-9a-f]{16}\/0\/$/, "onnxruntime's folder is published under its binaries' digest");
+      // The pages' folder too, under its files' digests (the build lists them: esbuild.mjs): a page's script comes
+      // kept for ever, encoded, typed as JavaScript, the file's bytes; a share's copy of it is not kept.
+      assert.match(pages, /\/webview-[0-9a-f]{16}\/0\/$/, "the pages' folder is published under its files' digests");
+      const script = await fetch(`${pages}panel.js`, { headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } });
+      assert.strictEqual(script.status, 200, `${pages}panel.js`);
+      assert.strictEqual(script.headers.get('cache-control'), 'public, max-age=31536000, immutable, no-transform');
+      assert.strictEqual(script.headers.get('content-encoding'), 'br');
+      assert.match(script.headers.get('content-type') ?? '', /^(text|application)\/javascript/);
+      const scriptOnDisk = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(extensionUri, 'out', 'webview', 'panel.js'));
+      assert.ok(Buffer.from(await script.arrayBuffer()).equals(Buffer.from(scriptOnDisk)), "the page's script, decoded");
+      assert.match((await fetch(`${out}webview/panel.js`)).headers.get('cache-control') ?? '', /no-store/, "a share's script is not kept");
       // Sent as written ("fetch" would resolve the dots first): out/webview/panel.js is there, one folder up.
       const climbed = new URL(ort);
       const status = await new Promise<number | undefined>((resolve, reject) => get({ host: climbed.hostname, port: climbed.port, path: `${climbed.pathname}../webview/panel.js` }, (res) => (res.resume(), resolve(res.statusCode))).on('error', reject));
@@ -190,6 +201,7 @@ describe('Attention Lens in a real VS Code', function () {
       const nextFiles = await next.ready;
       next.dispose();
       assert.strictEqual(nextFiles?.routes[0].to, files.routes[0].to, "the next server publishes onnxruntime's folder at the same URL");
+      assert.strictEqual(nextFiles?.routes[1].to, files.routes[1].to, "and the pages' folder");
     } finally {
       pending.dispose();
       panel.dispose();
