@@ -61,7 +61,10 @@ export class WebviewFileRoutes extends Disposable {
     super();
     // Started with the extension (it activates on a command that opens a webview): the port and its forwarding
     // are ready by the time the first page's HTML is written.
-    if (this.wanted()) void this.baseUrl().catch(() => undefined);
+    if (this.wanted()) {
+      void this.baseUrl().catch(() => undefined);
+      void this.publishPages(vscode.Uri.joinPath(builtFolder, 'webview')); // its list read by then too
+    }
   }
 
   /**
