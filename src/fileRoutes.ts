@@ -9,6 +9,7 @@
 // code from the browser's caches.
 
 import * as vscode from 'vscode';
+import { PAGE_DIGESTS, parsePageDigests } from './core/pageResources';
 import type { FileRoute } from './core/protocol';
 import { Disposable } from './dispose';
 import { type FileShare, FileServer, publishedName } from './fileServer';
@@ -174,13 +175,7 @@ export class WebviewFileRoutes extends Disposable {
   }
 }
 
-/** The list of the pages' files and their digests that the build writes into their folder (esbuild.mjs). */
-const PAGE_DIGESTS = 'digests.json';
-
-/**
- * The build's list of the pages' files and digests: undefined when there is none (a build in watch mode); an error
- * naming the file, the field and what was found when it is not a list of names and SHA-256 digests.
- */
+/** The build's list of the pages' files and digests (parsePageDigests): undefined when there is none (a build in watch mode). */
 async function readPageDigests(file: vscode.Uri): Promise<Record<string, string> | undefined> {
   let bytes: Uint8Array;
   try {
@@ -188,17 +183,7 @@ async function readPageDigests(file: vscode.Uri): Promise<Record<string, string>
   } catch {
     return undefined;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (err) {
-    throw new Error(`${file.fsPath} is not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${file.fsPath}: expected an object of file names and SHA-256 digests, found ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
-  for (const [name, digest] of Object.entries(parsed)) {
-    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new Error(`${file.fsPath}: "${name}" should be a SHA-256 digest (64 hex digits), found ${JSON.stringify(digest)}`);
-  }
-  return parsed as Record<string, string>;
+  return parsePageDigests(new TextDecoder().decode(bytes), file.fsPath);
 }
 
 /** True when uri lies under folder (or is it), both file URIs. */
