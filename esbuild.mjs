@@ -178,25 +178,25 @@ async function compressPageFiles() {
 }
 
 /**
- * Writes out/webview/digests.json: each file of out/webview/ (the copies too) and its SHA-256. The extension's file
- * server publishes the folder under a name made of them (src/fileRoutes.ts), at a path the browser may cache for
- * ever: a build that changes any file gets another path. Not in watch mode, whose files change under the server:
- * without the list the folder is not published.
+ * Writes <folder>/digests.json: each of its files (the copies too) and its SHA-256. The extension's file server
+ * publishes out/ort and out/webview under names made of them (src/fileRoutes.ts), at paths the browser may cache for
+ * ever: a build that changes any file gets another path. Not for out/webview in watch mode, whose files change under
+ * the server: without the list the folder is not published.
  */
-async function writePageDigests() {
-  const dir = join(root, 'out/webview');
-  const names = (await readdir(dir)).filter((name) => name !== PAGE_DIGESTS).sort();
+async function writeFolderDigests(dir) {
+  const names = (await readdir(dir)).filter((name) => name !== FOLDER_DIGESTS).sort();
   const digests = {};
   for (const name of names) digests[name] = createHash('sha256').update(await readFile(join(dir, name))).digest('hex');
-  await writeFile(join(dir, PAGE_DIGESTS), `${JSON.stringify(digests, null, 1)}\n`);
+  await writeFile(join(dir, FOLDER_DIGESTS), `${JSON.stringify(digests, null, 1)}\n`);
 }
-const PAGE_DIGESTS = 'digests.json';
+/** The file name src/fileServer.ts reads (FOLDER_DIGESTS there too). */
+const FOLDER_DIGESTS = 'digests.json';
 
 await rm(join(root, 'out'), { recursive: true, force: true });
-// The page bundles know the binaries' digests and sizes (webview/globals.d.ts), the extension their digests (src/globals.d.ts).
+// The page bundles know the binaries' digests and sizes (webview/globals.d.ts).
 const { digests, sizes } = await copyOrtRuntime();
+await writeFolderDigests(join(root, 'out/ort')); // its files do not change in watch mode
 configs.find((config) => config.outdir === join(root, 'out/webview')).define = { ORT_BINARY_SHA256: JSON.stringify(digests), ORT_BINARY_BYTES: JSON.stringify(sizes) };
-for (const config of configs.filter((c) => c.platform === 'node')) config.define = { ORT_BINARY_SHA256: JSON.stringify(digests) }; // and the integration tests, which make the file server's routes
 const contexts = await Promise.all(configs.map((config) => esbuild.context(config)));
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));
@@ -208,7 +208,7 @@ if (watch) {
     if (errors) process.exitCode = 1;
     else {
       await compressPageFiles();
-      await writePageDigests();
+      await writeFolderDigests(join(root, 'out/webview'));
     }
   } catch (err) {
     // esbuild has printed its own errors; anything else (say, writing the compressed copies) is printed here.

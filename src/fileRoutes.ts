@@ -5,14 +5,13 @@
 // connection; a desktop window reads local files directly and gets no routes. The webview tries a route
 // first and falls back to the resource URI when it fails (webview/fileRoutes.ts). onnxruntime's binaries, and the
 // pages' own scripts, have routes of their own, to fixed paths the browser may cache, on the port this server had
-// last time when it is free: later pages, in this window and the next, then take those files and their compiled
-// code from the browser's caches.
+// last time when it is free: later pages, in this window and the next, then take those files (and the binary's
+// compiled code) from the browser's caches.
 
 import * as vscode from 'vscode';
-import { PAGE_DIGESTS, parsePageDigests } from './core/pageResources';
 import type { FileRoute } from './core/protocol';
 import { Disposable } from './dispose';
-import { type FileShare, FileServer, publishedName } from './fileServer';
+import { FOLDER_DIGESTS, type FileShare, FileServer, parseFolderDigests, publishedName } from './fileServer';
 import type { Log } from './log';
 import { readFileServerSetting } from './settings';
 
@@ -45,10 +44,8 @@ const PORTS_KEPT = 4;
 export class WebviewFileRoutes extends Disposable {
   private readonly server = this.register(new FileServer());
   private base: Promise<string> | undefined;
-  /** onnxruntime's binaries' fixed path on the server (publishOrt), once published. */
-  private published: string | undefined;
-  /** The pages' folder's fixed path on the server (publishPages), once published; undefined where it cannot be. */
-  private pagesPublished: Promise<string | undefined> | undefined;
+  /** Each published folder's fixed path on the server (publishFolder), by folder of the build; undefined where it cannot be. */
+  private readonly published = new Map<string, Promise<string | undefined>>();
 
   /**
    * builtFolder: the extension's build output (out/), whose files the server may send as their compressed copies;
@@ -64,7 +61,7 @@ export class WebviewFileRoutes extends Disposable {
     // are ready by the time the first page's HTML is written.
     if (this.wanted()) {
       void this.baseUrl().catch(() => undefined);
-      void this.publishPages(vscode.Uri.joinPath(builtFolder, 'webview')); // its list read by then too
+      for (const published of PUBLISHED) void this.publishFolder(published); // their lists read by then too
     }
   }
 
@@ -105,51 +102,38 @@ export class WebviewFileRoutes extends Disposable {
     const roots = (webview.options.localResourceRoots ?? []).filter((r) => r.scheme === 'file');
     const share = this.server.share(roots.map((r) => r.fsPath), [this.builtFolder.fsPath]);
     const routes = roots.map((root, i) => ({ from: `${webview.asWebviewUri(root).toString()}/`, to: `${base}${share.prefix.slice(1)}${i}/` }));
-    // The published folders first, onnxruntime's, then the pages': the first route that covers a URI is taken
-    // (src/core/servedUrl.ts).
-    const pages = vscode.Uri.joinPath(this.builtFolder, 'webview');
-    const pagesPublished = roots.some((root) => isUnder(pages, root)) ? await this.publishPages(pages) : undefined;
+    // The published folders first, in PUBLISHED's order: the first route that covers a URI is taken (src/core/servedUrl.ts).
+    const covered = PUBLISHED.filter(({ folder }) => roots.some((root) => isUnder(vscode.Uri.joinPath(this.builtFolder, folder), root)));
+    const names = await Promise.all(covered.map((published) => this.publishFolder(published)));
     if (this.disposed) return undefined;
-    if (pagesPublished) routes.unshift({ from: `${webview.asWebviewUri(pages).toString()}/`, to: `${base}${pagesPublished}/0/` });
-    const ort = vscode.Uri.joinPath(this.builtFolder, 'ort');
-    const published = roots.some((root) => isUnder(ort, root)) ? this.publishOrt(ort) : undefined;
-    if (published) routes.unshift({ from: `${webview.asWebviewUri(ort).toString()}/`, to: `${base}${published}/0/` });
+    routes.unshift(...covered.flatMap(({ folder }, i) => (names[i] ? [{ from: `${webview.asWebviewUri(vscode.Uri.joinPath(this.builtFolder, folder)).toString()}/`, to: `${base}${names[i]}/0/` }] : [])));
     return { files: { source: base, routes }, share };
   }
 
   /**
-   * Publishes onnxruntime's folder once (FileServer.publish), under a name made of its binaries' digests, which the
-   * build writes in (esbuild.mjs): the name, or undefined without them.
+   * Publishes a folder of the build once (FileServer.publish), under a name made of its files' digests, which the
+   * build lists in it (esbuild.mjs, digests.json): later pages, in this window and the next, take those files from
+   * the browser's cache (and onnxruntime's binary its compiled code too). The name, or undefined without the list (the pages'
+   * folder in watch mode, whose files change under the server) or where it cannot be read.
    */
-  private publishOrt(ort: vscode.Uri): string | undefined {
-    if (this.published === undefined) {
-      const name = publishedName('onnxruntime', typeof ORT_BINARY_SHA256 === 'object' ? ORT_BINARY_SHA256 : undefined);
-      if (!name) return undefined;
-      this.register(this.server.publish(name, ort.fsPath));
-      this.published = name;
+  private publishFolder({ folder, prefix }: (typeof PUBLISHED)[number]): Promise<string | undefined> {
+    let name = this.published.get(folder);
+    if (!name) {
+      const uri = vscode.Uri.joinPath(this.builtFolder, folder);
+      name = readFolderDigests(vscode.Uri.joinPath(uri, FOLDER_DIGESTS)).then(
+        (digests) => {
+          const published = publishedName(prefix, digests);
+          if (published && !this.disposed) this.register(this.server.publish(published, uri.fsPath));
+          return published;
+        },
+        (err: unknown) => {
+          this.log.warn(`The files of ${uri.fsPath} are read through each page's share: ${err instanceof Error ? err.message : String(err)}.`);
+          return undefined;
+        },
+      );
+      this.published.set(folder, name);
     }
-    return this.published;
-  }
-
-  /**
-   * Publishes the pages' folder (out/webview: their scripts, stylesheet and workers' scripts) once, under a name made
-   * of its files' digests, which the build lists in it (esbuild.mjs, digests.json): later pages, in this window and
-   * the next, take those files, and the code compiled from them, from the browser's caches. The name, or undefined
-   * without the list (a build in watch mode, whose files change under the server) or where it cannot be read.
-   */
-  private publishPages(pages: vscode.Uri): Promise<string | undefined> {
-    this.pagesPublished ??= readPageDigests(vscode.Uri.joinPath(pages, PAGE_DIGESTS)).then(
-      (digests) => {
-        const name = publishedName('webview', digests);
-        if (name && !this.disposed) this.register(this.server.publish(name, pages.fsPath));
-        return name;
-      },
-      (err: unknown) => {
-        this.log.warn(`The pages' files are read through each page's share: ${err instanceof Error ? err.message : String(err)}.`);
-        return undefined;
-      },
-    );
-    return this.pagesPublished;
+    return name;
   }
 
   /** The server's root URL as the browser reaches it (started once). */
@@ -175,15 +159,25 @@ export class WebviewFileRoutes extends Disposable {
   }
 }
 
-/** The build's list of the pages' files and digests (parsePageDigests): undefined when there is none (a build in watch mode). */
-async function readPageDigests(file: vscode.Uri): Promise<Record<string, string> | undefined> {
+/**
+ * The folders of the build that are published (out/ort: onnxruntime's binaries; out/webview: the pages' scripts,
+ * stylesheet and workers' scripts), in their routes' order, with their names' prefixes. They ship with the extension,
+ * so anyone may read them; every other file needs a share's token.
+ */
+const PUBLISHED = [
+  { folder: 'ort', prefix: 'onnxruntime' },
+  { folder: 'webview', prefix: 'webview' },
+] as const;
+
+/** The build's list of a folder's files and digests (parseFolderDigests): undefined when there is none. */
+async function readFolderDigests(file: vscode.Uri): Promise<Record<string, string> | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await vscode.workspace.fs.readFile(file);
   } catch {
     return undefined;
   }
-  return parsePageDigests(new TextDecoder().decode(bytes), file.fsPath);
+  return parseFolderDigests(new TextDecoder().decode(bytes), file.fsPath);
 }
 
 /** True when uri lies under folder (or is it), both file URIs. */

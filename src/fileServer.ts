@@ -3,7 +3,7 @@
 // the webviews the same files over plain HTTP, reached through VS Code's port forwarding (vscode.env.asExternalUri),
 // several times faster. It serves exactly what the webview could already read: the files under each share's
 // roots (its localResourceRoots; a compressed copy also under its plain name, encoded), each share behind its own
-// unguessable path, on the loopback interface only, for GET and HEAD; and onnxruntime's binaries, which anyone may
+// unguessable path, on the loopback interface only, for GET and HEAD; and the folders that ship with the extension (onnxruntime's binaries, the pages' scripts), which anyone may
 // read, at a fixed path that the browser may cache (publish). Plain Node: fileRoutes.ts decides when to use it and wires it to the webviews.
 
 import { createHash, randomBytes } from 'crypto';
@@ -226,6 +226,29 @@ export function publishedName(prefix: string, digests: Readonly<Record<string, s
   const entries = Object.entries(digests ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (!entries.length) return undefined;
   return `${prefix}-${createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 16)}`;
+}
+
+/** The list of a published folder's files and their SHA-256 digests that the build writes into it (esbuild.mjs). */
+export const FOLDER_DIGESTS = 'digests.json';
+
+/**
+ * The build's list of a folder's files and digests, read from its text (publishedName takes it); an error naming the
+ * file, the entry, what was expected and what was found when it is not an object of file names and SHA-256 digests.
+ */
+export function parseFolderDigests(text: string, file: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`${file}: expected an object of file names and SHA-256 digests, found ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  }
+  for (const [name, digest] of Object.entries(parsed)) {
+    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new Error(`${file}: "${name}" should be a SHA-256 digest (64 hex digits), found ${JSON.stringify(digest)}`);
+  }
+  return parsed as Record<string, string>;
 }
 
 /** Whether something accepts connections on the loopback address at port (a refusal or an error: nothing does). */

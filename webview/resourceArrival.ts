@@ -1,5 +1,5 @@
 // Why: a binary that onnxruntime's worker streams from the file server is compiled as it arrives, and the worker
-// tells only when the compiled binary's session exists: 0.3–0.9 s after its last byte in cold windows here. The
+// tells only when the compiled binary's session exists: 0.5–0.9 s after its last byte in five cold windows here. The
 // model's files wait for the binary's bytes, not for its compilation (earlyFetches.ts says why they wait at all).
 // The page's HTML preloads that binary, and the preload's end shows in the page's resource timing: this watches
 // for it.

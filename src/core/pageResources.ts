@@ -40,26 +40,3 @@ export function pageResourceTags(routes: readonly FileRoute[], nonce: string, st
     script: `<script type="module" nonce="${nonce}" src=${source(script)}></script>`,
   };
 }
-
-/** The list of the pages' files and their SHA-256 digests that the build writes into their folder (esbuild.mjs). */
-export const PAGE_DIGESTS = 'digests.json';
-
-/**
- * The build's list of the pages' files and digests, read from its text; an error naming the file, the entry, what
- * was expected and what was found when it is not an object of file names and SHA-256 digests.
- */
-export function parsePageDigests(text: string, file: string): Record<string, string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file} is not JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error(`${file}: expected an object of file names and SHA-256 digests, found ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`);
-  }
-  for (const [name, digest] of Object.entries(parsed)) {
-    if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) throw new Error(`${file}: "${name}" should be a SHA-256 digest (64 hex digits), found ${JSON.stringify(digest)}`);
-  }
-  return parsed as Record<string, string>;
-}

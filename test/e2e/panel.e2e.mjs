@@ -89,7 +89,7 @@ describe('the packaged extension in VS Code (code-server)', function () {
           assert.deepEqual(await panel.locator('body').evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).map((e) => e.initiatorType)), ['link']);
         }
         for (const { name, sent, read } of fetched) {
-          // Served from onnxruntime's published folder, named by the binaries' digest (src/fileServer.ts, publish): a
+          // Served from onnxruntime's published folder, named by its files' digests (src/fileRoutes.ts, publishFolder): a
           // fixed URL, which the browser caches with the code compiled from it.
           assert.match(name, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/onnxruntime-[0-9a-f]{16}\/0\/[\w.-]+\.wasm$/ : /vscode-resource.*\.wasm\.gz$/);
           if (!backend.served) continue;

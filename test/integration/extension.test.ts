@@ -170,7 +170,7 @@ describe('Attention Lens in a real VS Code', function () {
           assert.ok(Buffer.from(await decoded.arrayBuffer()).equals(gunzipSync(onDisk)), `the file, decoded from ${coding}`);
         }
       }
-      assert.match(ort, /\/onnxruntime-[0-9a-f]{16}\/0\/$/, "onnxruntime's folder is published under its binaries' digest");
+      assert.match(ort, /\/onnxruntime-[0-9a-f]{16}\/0\/$/, "onnxruntime's folder is published under its files' digests");
       // The pages' folder too, under its files' digests (the build lists them: esbuild.mjs): a page's script comes
       // kept for ever, encoded, typed as JavaScript, the file's bytes; a share's copy of it is not kept.
       assert.match(pages, /\/webview-[0-9a-f]{16}\/0\/$/, "the pages' folder is published under its files' digests");
