@@ -35,9 +35,11 @@ describe('the packaged VSIX', function () {
     for (const script of ['panel.js', 'sidebar.js', 'fill.js', 'main.css', 'ortWorker.js']) {
       for (const copy of [`${script}.gz`, `${script}.br`]) assert.ok(names.includes(`extension/out/webview/${copy}`), `${copy} must be in the VSIX`);
     }
+    // Each folder the file server publishes ships the build's list of its files' digests, which names it there (src/fileRoutes.ts).
+    assert.ok(names.includes('extension/out/webview/digests.json'), "the pages' digests must be in the VSIX");
     const ort = names.filter((n) => n.startsWith('extension/out/ort/'));
     const binaries = ['ort-wasm-simd-threaded.asyncify.wasm', 'ort-wasm-simd-threaded.wasm'].flatMap((b) => [`${b}.br`, `${b}.gz`]).map((f) => `extension/out/ort/${f}`);
-    assert.deepEqual(ort.sort(), binaries, 'both onnxruntime-web binaries, as Brotli and gzipped, and nothing else');
+    assert.deepEqual(ort.sort(), ['extension/out/ort/digests.json', ...binaries], 'both onnxruntime-web binaries, as Brotli and gzipped, their digests, and nothing else');
   });
 
   it('contains every media file (icons, models), except Python sources', async function () {
