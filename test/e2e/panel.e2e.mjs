@@ -121,6 +121,19 @@ describe('the packaged extension in VS Code (code-server)', function () {
         // Served from the pages' published folder, named by its files' digests (src/fileRoutes.ts, publishPages).
         for (const url of own.urls) assert.match(url, backend.served ? /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/webview-[0-9a-f]{16}\/0\/(panel\.js|main\.css)$/ : /vscode-resource.*\/webview\/(panel\.js|main\.css)$/);
         assert.equal(own.padding, '12px', "main.css's rules apply");
+        // The page's waiting indicators animate only what the compositor runs (transform, opacity). The progress ring's
+        // own animation changes its stroke, which Chromium animates on the page's main thread, a frame every 16 ms
+        // while onnxruntime starts; the page's stylesheet turns it by a transform instead (webview/main.css).
+        const animated = await panel.locator('body').evaluate(async () => {
+          const made = ['vscode-progress-ring', 'vscode-progress-bar'].map((tag) => document.body.appendChild(document.createElement(tag)));
+          await Promise.all(made.map((e) => e.updateComplete));
+          const found = made
+            .flatMap((e) => [...e.getAnimations(), ...(e.shadowRoot?.getAnimations() ?? [])])
+            .map((a) => ({ name: a.animationName, properties: [...new Set(a.effect.getKeyframes().flatMap((k) => Object.keys(k)))].filter((p) => !['offset', 'computedOffset', 'easing', 'composite'].includes(p)).sort() }));
+          for (const e of made) e.remove();
+          return found;
+        });
+        assert.deepEqual(animated, [{ name: 'lens-ring-turn', properties: ['transform'] }, { name: 'progress', properties: ['transform'] }]);
         // The HTML's inline starter (webview/panelStart.ts) began it before the page's script ran, which took it over:
         // one worker script fetched (above), and the starter's mark before the script's.
         const marks = await panel.locator('body').evaluate(() => ['lens:start', 'lens:script'].map((n) => performance.getEntriesByName(n)[0]?.startTime ?? null));
