@@ -124,12 +124,17 @@ describe('the packaged extension in VS Code (code-server)', function () {
         // The page's waiting indicators animate only what the compositor runs (transform, opacity). The progress ring's
         // own animation changes its stroke, which Chromium animates on the page's main thread, a frame every 16 ms
         // while onnxruntime starts; the page's stylesheet turns it by a transform instead (webview/main.css).
+        // A determinate bar's new value shows at once: no transition of its width (layout) either.
         const animated = await panel.locator('body').evaluate(async () => {
-          const made = ['vscode-progress-ring', 'vscode-progress-bar'].map((tag) => document.body.appendChild(document.createElement(tag)));
+          const made = ['vscode-progress-ring', 'vscode-progress-bar', 'vscode-progress-bar'].map((tag) => document.body.appendChild(document.createElement(tag)));
+          const determinate = Object.assign(made[2], { max: 10, value: 3 });
           await Promise.all(made.map((e) => e.updateComplete));
+          for (let frame = 0; frame < 2; frame++) await new Promise((resolve) => requestAnimationFrame(resolve)); // drawn: a change of value could start a transition
+          determinate.value = 7;
+          await determinate.updateComplete;
           const found = made
             .flatMap((e) => [...e.getAnimations(), ...(e.shadowRoot?.getAnimations() ?? [])])
-            .map((a) => ({ name: a.animationName, properties: [...new Set(a.effect.getKeyframes().flatMap((k) => Object.keys(k)))].filter((p) => !['offset', 'computedOffset', 'easing', 'composite'].includes(p)).sort() }));
+            .map((a) => ({ name: a.animationName ?? a.transitionProperty, properties: [...new Set(a.effect.getKeyframes().flatMap((k) => Object.keys(k)))].filter((p) => !['offset', 'computedOffset', 'easing', 'composite'].includes(p)).sort() }));
           for (const e of made) e.remove();
           return found;
         });
