@@ -35,11 +35,14 @@ export const DOWNLOAD_WORKER_ELEMENT = 'download-worker-script';
  * What a page's HTML preloads to start a backend: the workers' scripts, the probe model and the binary of the build
  * it will likely run (likelyBuild), unless the page keeps a copy of that binary from an earlier page (kept: the
  * binaries the page said it holds, webview/binaryCache.ts), which it reads instead: fetching it would be for nothing.
+ * In the order the page needs them: onnxruntime's worker, its binary and the probe model start the backend; the
+ * tokenizer's worker waits for the model's files, the logits worker for the first run. A browser opens six
+ * connections to the server, so the first requests go first and the last waits for one of them.
  */
 export function backendStartFiles(ortBaseUri: string, probeModelUri: string, build?: keyof typeof ORT_BINARY, kept: readonly string[] = []): string[] {
-  const files = [...Object.values(WORKER_SCRIPTS).map((script) => new URL(script, ortBaseUri).href), probeModelUri];
-  if (binaryPreloaded(build, kept)) files.push(`${ortBaseUri}${ORT_BINARY[build!]}`);
-  return files;
+  const script = (name: keyof typeof WORKER_SCRIPTS) => new URL(WORKER_SCRIPTS[name], ortBaseUri).href;
+  const binary = binaryPreloaded(build, kept) ? [`${ortBaseUri}${ORT_BINARY[build!]}`] : [];
+  return [script('onnxruntime'), ...binary, probeModelUri, script('tokenizer'), script('logits')];
 }
 
 /** Whether backendStartFiles names the likely build's binary: there is one, and the page keeps no copy of it. */

@@ -142,6 +142,11 @@ describe('Attention Lens in a real VS Code', function () {
       const binary = build === 'webgpu' ? kept[0] : kept[1];
       assert.ok(servedHtml.includes(`<link rel="preload" as="fetch" crossorigin="anonymous" href="${files.routes[0].to}${binary}">`), `the published binary is preloaded (${build})`);
       assert.match(servedHtml, /data-likely-preloaded="true"/);
+      // The page's first requests in the order it needs them (src/webviewHtml.ts): a browser opens six connections to
+      // the server, and the seventh request waits; the logits worker's script, needed last, is that one.
+      const head = servedHtml.slice(0, servedHtml.indexOf('</head>'));
+      const requested = [...head.matchAll(/<(?:link|script)\b[^>]*?\s(?:href|src)="([^"]+)"/g)].map((m) => m[1].split('/').pop());
+      assert.deepStrictEqual(requested, ['main.css', 'ortWorker.js', 'panel.js', binary, 'probe.onnx', 'tokenizerWorker.js', 'logitsWorker.js']);
       const localHtml = buildWebviewHtml(panel.webview, extensionUri, 'panel', 'Files', undefined, { keptBinaries: kept, autoChoseLast: 'wasm' });
       assert.doesNotMatch(localHtml, /rel="preload"[^>]*\.wasm(\.gz)?"/, 'a kept binary is not preloaded without routes');
       assert.match(localHtml, /data-likely-preloaded="false"/);

@@ -292,10 +292,13 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     // what "auto" chose last, and the binaries the page keeps copies of.
     const preloaded = (preference: 'auto' | 'wasm' | 'webgpu', autoLast?: 'webgpu' | 'wasm', kept: string[] = []) => backendStartFiles(ortBase, probe, likelyBuild(preference, autoLast), kept).map((uri) => startFileUrl(routes, uri));
     // What the page fetches: OrtBackends resolves the workers' scripts against the base, then maps each URL.
+    const script = (name: keyof typeof WORKER_SCRIPTS) => page.servedUrl(new URL(WORKER_SCRIPTS[name], ortBase).href);
     const fetched = (binary?: string) => [
-      ...Object.values(WORKER_SCRIPTS).map((script) => page.servedUrl(new URL(script, ortBase).href)),
-      page.servedUrl(probe),
+      script('onnxruntime'),
       ...(binary ? [page.servedInflatedUrl(`${ortBase}${binary}`)] : []), // onnxruntime's worker streams it from there (webview/servedBinary.ts)
+      page.servedUrl(probe),
+      script('tokenizer'),
+      script('logits'),
     ];
     assert.deepStrictEqual(preloaded('wasm'), fetched(ORT_BINARY.wasm));
     assert.deepStrictEqual(preloaded('webgpu'), fetched(ORT_BINARY.webgpu));
@@ -308,7 +311,8 @@ describe('FileRoutes (a page reads through the file server first)', () => {
     assert.deepStrictEqual(preloaded('wasm', undefined, ['ort-wasm-simd-threaded.wasm']), fetched());
     assert.deepStrictEqual(preloaded('auto', 'webgpu', ['ort-wasm-simd-threaded.asyncify.wasm']), fetched());
     assert.deepStrictEqual(preloaded('wasm', undefined, ['ort-wasm-simd-threaded.asyncify.wasm']), fetched(ORT_BINARY.wasm));
-    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm']);
+    // In the order the page needs them (ortFiles.ts): the backend's start first.
+    assert.deepStrictEqual(preloaded('wasm'), ['http://127.0.0.1:9/proxy/1/t/0/webview/ortWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/ort/ort-wasm-simd-threaded.wasm', 'http://127.0.0.1:9/proxy/1/t/1/probe.onnx', 'http://127.0.0.1:9/proxy/1/t/0/webview/tokenizerWorker.js', 'http://127.0.0.1:9/proxy/1/t/0/webview/logitsWorker.js']);
     assert.deepStrictEqual(backendStartFiles(ortBase, probe, 'wasm').map((uri) => startFileUrl([], uri)), backendStartFiles(ortBase, probe, 'wasm'), 'without routes: the URIs, the binary gzipped');
     assert.deepStrictEqual([likelyBuild('auto'), likelyBuild('auto', 'wasm'), likelyBuild('webgpu', 'wasm')], [undefined, 'wasm', 'webgpu']);
     // What the HTML tells the page (data-likely-preloaded): whether the binary is among the preloads.
