@@ -94,12 +94,12 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   const large = view === 'panel' && firstModel ? firstModelLargeFiles(routes, firstModel) : [];
   const firstFiles = view === 'panel' && firstModel ? ` data-first-model-files="${escapeHtml(JSON.stringify(firstModelFiles(routes, firstModel)))}" data-first-model-sha256="${escapeHtml(JSON.stringify(firstModelDigests(routes, firstModel)))}"${large.length ? ` data-first-model-large="${escapeHtml(JSON.stringify(large))}"` : ''}` : '';
   // The page's first requests go in the order it needs them: the stylesheet, onnxruntime's worker's script (the
-  // starter starts that worker from it, which waits while the page's script runs), the page's script, then the rest
-  // of backendStartFiles. A browser opens six connections to the server and the seventh request waits: that was the
-  // page's script, at the end of the body (its answer came 0.3 s after its request in a cold command, bench:profile);
-  // now it is the logits worker's script, needed last. Over 15 + 15 alternating cold commands the backend was ready
-  // 252 ms sooner after the starter (bench:vscode --cold-ab).
-  const preloadLinks = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`);
+  // starter starts that worker from it, which waits while the page's script runs; backendStartFiles names it first),
+  // the page's script, then the rest of backendStartFiles. A browser opens six connections to the server and the
+  // seventh request waits: that was the page's script, at the end of the body (its answer came 0.3 s after its
+  // request in a cold command, bench:profile); now it is the logits worker's script, needed last. Over 15 + 15
+  // alternating cold commands the backend was ready 252 ms sooner after the starter (bench:vscode --cold-ab).
+  const [ortWorkerLink = '', ...laterLinks] = preloads.map((url) => `\n  <link rel="preload" as="fetch" crossorigin="anonymous" href="${escapeHtml(url)}">`);
   // Async: it runs once parsed, before the stylesheet and the page's script (a module) have arrived.
   const inlined = view === 'panel' && scripts.starter !== undefined ? inlineScript(scripts.starter, asset('panelStart.js.map').toString()) : undefined;
   const starterScript = inlined ? `\n  <script type="module" async nonce="${nonce}">${inlined}</script>` : '';
@@ -117,8 +117,8 @@ export function buildWebviewHtml(webview: vscode.Webview, extensionUri: vscode.U
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <title>${escapeHtml(title)}</title>${tags.fallback ? `\n  ${tags.fallback}` : ''}
-  ${tags.stylesheet}${preloadLinks.slice(0, 1).join('')}
-  ${tags.script}${preloadLinks.slice(1).join('')}
+  ${tags.stylesheet}${ortWorkerLink}
+  ${tags.script}${laterLinks.join('')}
 </head>
 <body data-view="${view}" ${boot}${firstFiles}>${workerScript}${starterScript}
   <main id="app" aria-live="polite"><p class="muted">Loading Attention Lens…</p></main>
