@@ -21,6 +21,7 @@ import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx 
 import * as harness from '../harness/codeServer.mjs';
 import { runCommand, waitForWorkbench } from '../e2e/workbench.mjs';
 import { clockOffset, openWindow, selectFile, timeCommand } from './benchWindow.mjs';
+import { cpuBetween, cpuMedians, cpuSnapshot, formatCpu } from './cpuAccount.ts';
 import { headSwitches, heatmapHovers, longTasks, markShown, OCCLUSION_CLICK, clickTimed, stepTimes, untilIdle, watchLongTasksSinceStart } from './webviewTiming.mjs';
 import { SOURCES, benchSource, prefixOfExactly, prefixOfTokens } from './benchSelection.mjs';
 import { benchOcclusion } from './vscode-occlusion.mjs';
@@ -77,7 +78,11 @@ async function coldAB(arms, file, runs, settleMs, network, profile) {
       const bytesPerSecond = (network.mbit * 1e6) / 8;
       await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: network.latencyMs, downloadThroughput: bytesPerSecond, uploadThroughput: bytesPerSecond });
     }
+    // The CPU time each kind of process used from just before the key press to just after the heatmap painted
+    // (Linux): whether the machine was busy, and with what (cpuAccount.ts).
+    const cpuBefore = cpuSnapshot();
     const cold = await timeCommand(window.page, null, 0);
+    const cpuAfter = cpuBefore && cpuSnapshot(cpuBefore.ticks);
     const offset = await clockOffset(cold.frame);
     const start = cold.result.at - (cold.ms - offset);
     const { documentStart, documentRequest, fetches } = await cold.frame.evaluate(() => ({
@@ -97,7 +102,7 @@ async function coldAB(arms, file, runs, settleMs, network, profile) {
     const { marks } = await cold.frame.evaluate(stepTimes);
     const steps = Object.entries(marks).sort((x, y) => x[1] - y[1]).map(([step, at]) => `${step} ${Math.round(at - start)}`).join(' · ');
     const binary = took(/\.wasm(\.gz)?$/) || (window.kept ? `none fetched (kept: ${window.kept})` : 'none fetched');
-    results.push({ arm, ms: cold.ms - offset, page: documentStart - start, worker: documentRequest, binary, model: took(/model\.onnx$/), steps });
+    results.push({ arm, ms: cold.ms - offset, page: documentStart - start, worker: documentRequest, binary, model: took(/model\.onnx$/), steps, cpu: cpuAfter && cpuBetween(cpuBefore, cpuAfter) });
     harness.log(`cold command, ${arm.label}: ${ms(cold.ms - offset)} (page ${ms(documentStart - start)}, its request sent on after ${ms(documentRequest)}; binary ${results.at(-1).binary}; model ${results.at(-1).model})`);
     await window.close();
   }
@@ -318,7 +323,8 @@ try {
     // VS Code's part (key press → the webview's document started) and the page's (that → painted), each arm's medians.
     // Of the page's part, how long its document's own request waited for VS Code's webview service worker.
     for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} key press → page started, median ${ms(median(list.map((r) => r.page)))}; page started → painted, median ${ms(median(list.map((r) => r.ms - r.page)))}, of which the document's request waited for VS Code's webview service worker, median ${ms(median(list.map((r) => r.worker)))}`);
-    for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: page ${ms(r.page)} (its request sent on after ${ms(r.worker)}); binary ${r.binary}; model ${r.model} (after the key press)\n  ${''.padEnd(width)}  ${''.padStart(9)}  steps (ms after the key press): ${r.steps}`);
+    for (const [arm, list] of [[arms[0], a], [arms[1], b]]) if (list.every((r) => r.cpu)) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} CPU from the key press to the painted heatmap, medians: ${cpuMedians(list.map((r) => r.cpu))}`);
+    for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: page ${ms(r.page)} (its request sent on after ${ms(r.worker)}); binary ${r.binary}; model ${r.model} (after the key press)\n  ${''.padEnd(width)}  ${''.padStart(9)}  steps (ms after the key press): ${r.steps}${r.cpu ? `\n  ${''.padEnd(width)}  ${''.padStart(9)}  CPU: ${formatCpu(r.cpu)}` : ''}`);
   }
   if (occlusionRounds > 0) {
     const file = { name: 'occlusion.ts', ...prefixOfExactly(tokenizer, source, Number(option('--occlusion-tokens', 256))) };
@@ -326,7 +332,7 @@ try {
     await benchOcclusion({ arms, file, models: list('--occlusion-models', 'transformer,window,linear,mamba,elman,gru,lstm'), maskedModels: list('--masked-models', 'encoder'), rounds: occlusionRounds });
   }
   if (!args.includes('--no-scale') && !abOnly) {
-    await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,96-past,768,768-past'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit), fileServer: option('--scale-file-server', 'on') });
+    await benchScale({ extensionsDir, models: list('--scale-models', '96-concat,96,96-past,768,768-past'), lengths: list('--scale-lengths', '256,512,1024,2048').map(Number), prefixOf: (limit) => prefixOfTokens(tokenizer, source, limit), fileServer: option('--scale-file-server', 'on'), settleMs: Number(option('--settle-ms', 0)) });
   }
   exitCode = 0;
 } catch (err) {

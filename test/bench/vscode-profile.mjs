@@ -5,13 +5,14 @@
 // functions by self time and their heaviest call paths; then, from a trace of the same stretch of time, each main-thread
 // task of 50 ms or more with the samples and the trace's events (style, layout, paint, GC) inside it. Printed, never asserted.
 // Usage: npm run bench:profile -- [--model transformer|96|96-past|768|768-past-v50257] [--tokens 1024] [--cold] [--views] [--switches]
-//   [--occlusion] [--categories blink,cc,…] [--save <folder>]
+//   [--occlusion] [--categories blink,cc,…] [--save <folder>] [--settle-ms 8000]
 //   --model: a bundled model id, or a GPT-2-small-shaped bench model's width (gpt2Model.ts); --cold profiles the
 //   first command in a fresh window (model load included), else a second command after a warm first one; --views
 //   profiles the head view, the model view and heatmap hovers after it too; --switches profiles only the heatmap's
 //   head switches after it (each head of the layer in turn); --occlusion profiles only the W(t, k) view's occlusion
 //   after it (click to done, as bench:vscode times it); --categories adds trace categories (what a Paint did); --save writes the CPU
-//   profile (profile.cpuprofile) and the trace (trace.json) there, for DevTools' Performance panel.
+//   profile (profile.cpuprofile) and the trace (trace.json) there, for DevTools' Performance panel; --settle-ms presses
+//   the command that long after the file was opened and selected (as bench:vscode's option).
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,7 @@ const OCCLUSION = args.includes('--occlusion');
 /** More trace categories (e.g. blink,cc,disabled-by-default-skia: what a Paint event did); more event names then. */
 const CATEGORIES = option('--categories', '').split(',').filter(Boolean);
 const SAVE = option('--save', '');
+const SETTLE_MS = Number(option('--settle-ms', 0));
 
 /**
  * Adds up a CPU profile's samples: add(i, into) counts sample i's time under its function (self) and its call path
@@ -164,6 +166,8 @@ try {
   await quickOpen(page, 'profiled.ts');
   await page.keyboard.press('Control+A');
   await statusSelection(page, new RegExp(`\\(${text.length} selected\\)$`));
+  // --settle-ms: a person reads the file first (meanwhile its language server, TypeScript's, loads its project).
+  if (SETTLE_MS > 0) await page.waitForTimeout(SETTLE_MS);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
   await cdp.send('Profiler.start');

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
+import { cpuBetween, cpuSnapshot, formatCpu } from './cpuAccount.ts';
 import { headSwitches, heatmapHovers, longTasks, markShown, stepTimes, tabPainted, untilIdle, untilPainted, watchLongTasks, watchLongTasksSinceStart } from './webviewTiming.mjs';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -80,7 +81,7 @@ function longestTask({ longest, byStep, ownLongest }) {
 }
 
 /** One model in a fresh window at every length: the rows of the table. */
-async function benchModel(spec, modelsDir, extensionsDir, files, served) {
+async function benchModel(spec, modelsDir, extensionsDir, files, served, settleMs) {
   const id = `${benchModelId(spec)}${served ? '' : ' (resource loading)'}`;
   const root = await harness.makeTempDir('scale'); // short: chromium's socket path under it has a length limit
   const folder = await harness.copyWorkspace(root);
@@ -104,6 +105,10 @@ async function benchModel(spec, modelsDir, extensionsDir, files, served) {
       await frame.evaluate(markShown);
       await frame.evaluate(watchLongTasks);
     }
+    // --settle-ms: the window's first command that long after its file was opened and selected, as a person reads
+    // first (meanwhile the file's language server, TypeScript's, loads its project).
+    if (!frame && settleMs > 0) await page.waitForTimeout(settleMs);
+    const cpuBefore = frame ? undefined : cpuSnapshot(); // the first command's CPU account (cpuAccount.ts)
     const start = Date.now();
     await page.keyboard.press('Control+Alt+A');
     if (!frame) {
@@ -112,6 +117,8 @@ async function benchModel(spec, modelsDir, extensionsDir, files, served) {
     }
     const painted = await frame.evaluate(untilPainted, { timeoutMs: 900_000 });
     const row = { model: id, tokens: f.tokens, command: Date.now() - start };
+    const cpuAfter = cpuBefore && cpuSnapshot(cpuBefore.ticks);
+    if (cpuAfter) harness.log(`${id}: first command's CPU, key press to painted heatmap: ${formatCpu(cpuBetween(cpuBefore, cpuAfter))}`);
     if (painted.refused || painted.error || painted.timedOut) {
       row.failed = (painted.refused ?? painted.error ?? 'timed out').replace(/\s+/g, ' ').slice(0, 240);
       row.peak = peakResident(rendererPids(root));
@@ -188,7 +195,7 @@ async function benchModel(spec, modelsDir, extensionsDir, files, served) {
 }
 
 /** Generates the models, measures each, prints the table. */
-export async function benchScale({ extensionsDir, models, lengths, prefixOf, fileServer = 'on' }) {
+export async function benchScale({ extensionsDir, models, lengths, prefixOf, fileServer = 'on', settleMs = 0 }) {
   if (!['on', 'off', 'both'].includes(fileServer)) throw new Error(`--scale-file-server must be on, off or both, not ${fileServer}`);
   const modes = { on: [true], off: [false], both: [true, false] }[fileServer];
   const modelsDir = join(await harness.makeTempDir('bench-scale-models'), 'models');
@@ -201,7 +208,7 @@ export async function benchScale({ extensionsDir, models, lengths, prefixOf, fil
   for (const spec of specs) {
     for (const served of modes) {
       harness.log(`scale: measuring ${benchModelId(spec)}${served ? '' : ' through resource loading'}…`);
-      rows.push(...(await benchModel(spec, modelsDir, extensionsDir, files, served)));
+      rows.push(...(await benchModel(spec, modelsDir, extensionsDir, files, served, settleMs)));
     }
   }
   console.log('\nScale: GPT-2-small-shaped models (12 × 12, random weights) added from a folder, wasm. The first row of each model is the first');

@@ -1,0 +1,63 @@
+// The benchmark's CPU account (test/bench/cpuAccount.ts) says how busy the machine was during each cold command and
+// with what. Its reading of /proc's lines, its names for VS Code's and the browser's processes (from their real
+// command lines), and its account of this very process's CPU time while it computes, read from the real /proc.
+
+import * as assert from 'assert';
+import { existsSync } from 'fs';
+import { cpuBetween, cpuMedians, cpuSnapshot, formatCpu, machineBusyTicks, processKind, processTicks } from '../bench/cpuAccount';
+
+describe('the benchmark CPU account', () => {
+  it('reads a process CPU time after its command name, whatever that name holds', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+    const stat = '4242 (Web Content (x) ) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 567 0 0 20 0 12 0 100 0 0';
+    assert.strictEqual(processTicks(stat), 1234 + 567);
+    assert.throws(() => processTicks('garbage'), /not a \/proc\/<pid>\/stat line/);
+    assert.throws(() => processTicks('1 (x) S 1'), /no utime and stime/);
+  });
+
+  it('counts the machine busy time as everything but idle and iowait', () => {
+    assert.strictEqual(machineBusyTicks('cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n'), 100 + 5 + 50 + 3 + 2 + 1);
+    assert.throws(() => machineBusyTicks('intr 1 2 3'), /does not begin with the cpu line/);
+  });
+
+  it('names the processes of a code-server window from their command lines', () => {
+    const cases: Array<[string, string]> = [
+      ['/usr/lib/chromium/chromium --type=renderer --enable-features=X --lang=en-US', 'browser: renderers (workbench and webviews)'],
+      ['/usr/lib/chromium/chromium --type=gpu-process --use-angle=swiftshader', 'browser: GPU'],
+      ['/usr/lib/chromium/chromium --type=utility --utility-sub-type=network.mojom.NetworkService', 'browser: network'],
+      ['/usr/lib/chromium/chromium --type=utility --utility-sub-type=storage.mojom.StorageService', 'browser: other'],
+      ['/usr/lib/chromium/chromium --headless --remote-debugging-pipe about:blank', 'browser: main'],
+      ['/usr/bin/node /x/node_modules/code-server/out/node/entry.js --auth none', "VS Code's server"],
+      ['/usr/bin/node /x/code-server/lib/vscode/out/bootstrap-fork --type=fileWatcher', "VS Code's server"],
+      ['/usr/bin/node --dns-result-order=ipv4first /x/code-server/lib/vscode/out/bootstrap-fork --type=extensionHost --transformURIs', 'extension host'],
+      ['/usr/bin/node /x/code-server/lib/vscode/extensions/node_modules/typescript/lib/tsserver.js --serverMode partialSemantic', "TypeScript's server"],
+      ['/usr/bin/python3 something.py', 'other processes'],
+    ];
+    for (const [cmdline, kind] of cases) assert.strictEqual(processKind(cmdline), kind, cmdline);
+  });
+
+  it('accounts for the CPU time this process spends between two snapshots', function () {
+    if (!existsSync('/proc/self/stat')) this.skip(); // Linux only, as the benchmark's account
+    const before = cpuSnapshot();
+    assert.ok(before, 'a snapshot where /proc can be read');
+    const until = performance.now() + 300;
+    let x = 0;
+    while (performance.now() < until) x += Math.sqrt(x + 1); // 300 ms of this process's CPU
+    const after = cpuSnapshot(before.ticks)!;
+    const account = cpuBetween(before, after);
+    assert.ok(x > 0);
+    const mine = account.kinds.find(([kind]) => kind === processKind(process.argv.join(' ')));
+    assert.ok(mine && mine[1] >= 0.2, `this process used ${mine?.[1]} s of its 0.3 s of work: ${formatCpu(account)}`);
+    assert.ok(account.busy >= 0.2 && account.busy <= account.capacity * 1.05 + 0.05, formatCpu(account));
+    assert.ok(account.wall >= 0.3, `wall ${account.wall} s`);
+  });
+
+  it('takes the medians of several accounts, a kind absent from one counting 0 there', () => {
+    const text = cpuMedians([
+      { wall: 2, busy: 3, capacity: 4, kinds: [['a', 2], ['b', 1]] },
+      { wall: 3, busy: 5, capacity: 6, kinds: [['a', 4]] },
+      { wall: 4, busy: 4, capacity: 8, kinds: [['a', 3], ['b', 0.5]] },
+    ]);
+    assert.strictEqual(text, 'machine busy 4.00 of 6.00 core-s: a 3.00, b 0.50');
+  });
+});
