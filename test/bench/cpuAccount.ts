@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 export interface CpuSnapshot {
   at: number;
   busy: number;
+  steal: number;
   processes: Map<string, { cpu: number; kind: string }>;
   ticks: number;
 }
@@ -19,6 +20,7 @@ export interface CpuSnapshot {
 export interface CpuAccount {
   wall: number;
   busy: number;
+  steal: number;
   capacity: number;
   kinds: Array<[string, number]>;
 }
@@ -44,12 +46,15 @@ export function processTicks(stat: string): number {
   return utime + stime;
 }
 
-/** The machine's busy ticks (all CPUs) from /proc/stat's first line: everything but idle and iowait. */
-export function machineBusyTicks(procStat: string): number {
+/**
+ * The machine's ticks (all CPUs) from /proc/stat's first line: busy (user, nice, system, irq, softirq) and stolen
+ * (a virtual machine's CPU given to another by its host meanwhile: a noisy neighbour, not this machine's work).
+ */
+export function machineTicks(procStat: string): { busy: number; steal: number } {
   const line = procStat.split('\n', 1)[0];
   if (!/^cpu\s/.test(line)) throw new Error(`/proc/stat does not begin with the cpu line: ${JSON.stringify(line.slice(0, 80))}`);
-  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
-  return ticks.reduce((a, b) => a + b, 0) - ticks[3] - ticks[4];
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { busy: user + nice + system + irq + softirq, steal: steal ?? 0 };
 }
 
 /** What a process is, from its command line (NUL-separated arguments joined by spaces). */
@@ -70,9 +75,9 @@ export function processKind(cmdline: string): string {
 
 /** Every process's CPU time and the machine's, now; undefined where /proc cannot be read (not Linux). */
 export function cpuSnapshot(ticks = ticksPerSecond()): CpuSnapshot | undefined {
-  let busy: number;
+  let machine: { busy: number; steal: number };
   try {
-    busy = machineBusyTicks(readFileSync('/proc/stat', 'utf8'));
+    machine = machineTicks(readFileSync('/proc/stat', 'utf8'));
   } catch {
     return undefined;
   }
@@ -87,7 +92,7 @@ export function cpuSnapshot(ticks = ticksPerSecond()): CpuSnapshot | undefined {
       // the process ended meanwhile
     }
   }
-  return { at: performance.now(), busy, processes, ticks };
+  return { at: performance.now(), ...machine, processes, ticks };
 }
 
 /**
@@ -101,13 +106,14 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, cores = cpus
     if (used > 0) kinds.set(now.kind, (kinds.get(now.kind) ?? 0) + used);
   }
   const wall = (after.at - before.at) / 1000;
-  return { wall, busy: (after.busy - before.busy) / after.ticks, capacity: wall * cores, kinds: [...kinds].sort((a, b) => b[1] - a[1]) };
+  return { wall, busy: (after.busy - before.busy) / after.ticks, steal: (after.steal - before.steal) / after.ticks, capacity: wall * cores, kinds: [...kinds].sort((a, b) => b[1] - a[1]) };
 }
 
-/** "machine busy 4.9 of 5.3 core-s: browser: renderers 3.7, …" (kinds of 0.05 core-s or more). */
+/** "machine busy 4.90 of 5.30 core-s: browser: renderers 3.70, …" (kinds of 0.05 core-s or more; and what was stolen). */
 export function formatCpu(account: CpuAccount): string {
   const kinds = account.kinds.filter(([, s]) => s >= 0.05).map(([kind, s]) => `${kind} ${s.toFixed(2)}`);
-  return `machine busy ${account.busy.toFixed(2)} of ${account.capacity.toFixed(2)} core-s: ${kinds.join(', ')}`;
+  const stolen = account.steal >= 0.05 ? ` (and ${account.steal.toFixed(2)} core-s taken by the virtual machine's host)` : '';
+  return `machine busy ${account.busy.toFixed(2)} of ${account.capacity.toFixed(2)} core-s${stolen}: ${kinds.join(', ')}`;
 }
 
 /** Over several windows' accounts: the medians of the wall, the machine's busy time and each kind's time (0 where absent). */
@@ -118,6 +124,6 @@ export function cpuMedians(accounts: CpuAccount[]): string {
   };
   const names = [...new Set(accounts.flatMap((a) => a.kinds.map(([kind]) => kind)))];
   const kinds = names.map((kind): [string, number] => [kind, median(accounts.map((a) => a.kinds.find(([k]) => k === kind)?.[1] ?? 0))]);
-  const account: CpuAccount = { wall: median(accounts.map((a) => a.wall)), busy: median(accounts.map((a) => a.busy)), capacity: median(accounts.map((a) => a.capacity)), kinds: kinds.sort((a, b) => b[1] - a[1]) };
+  const account: CpuAccount = { wall: median(accounts.map((a) => a.wall)), busy: median(accounts.map((a) => a.busy)), steal: median(accounts.map((a) => a.steal)), capacity: median(accounts.map((a) => a.capacity)), kinds: kinds.sort((a, b) => b[1] - a[1]) };
   return formatCpu(account);
 }

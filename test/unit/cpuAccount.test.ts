@@ -4,7 +4,7 @@
 
 import * as assert from 'assert';
 import { existsSync } from 'fs';
-import { cpuBetween, cpuMedians, cpuSnapshot, formatCpu, machineBusyTicks, processKind, processTicks } from '../bench/cpuAccount';
+import { cpuBetween, cpuMedians, cpuSnapshot, formatCpu, machineTicks, processKind, processTicks } from '../bench/cpuAccount';
 
 describe('the benchmark CPU account', () => {
   it('reads a process CPU time after its command name, whatever that name holds', () => {
@@ -15,9 +15,9 @@ describe('the benchmark CPU account', () => {
     assert.throws(() => processTicks('1 (x) S 1'), /no utime and stime/);
   });
 
-  it('counts the machine busy time as everything but idle and iowait', () => {
-    assert.strictEqual(machineBusyTicks('cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n'), 100 + 5 + 50 + 3 + 2 + 1);
-    assert.throws(() => machineBusyTicks('intr 1 2 3'), /does not begin with the cpu line/);
+  it('counts the machine busy time apart from idle, iowait and what its host took', () => {
+    assert.deepStrictEqual(machineTicks('cpu  100 5 50 1000 20 3 2 7 0 0\ncpu0 50 2 25 500 10 1 1 3 0 0\n'), { busy: 100 + 5 + 50 + 3 + 2, steal: 7 });
+    assert.throws(() => machineTicks('intr 1 2 3'), /does not begin with the cpu line/);
   });
 
   it('names the processes of a code-server window from their command lines', () => {
@@ -54,10 +54,10 @@ describe('the benchmark CPU account', () => {
 
   it('takes the medians of several accounts, a kind absent from one counting 0 there', () => {
     const text = cpuMedians([
-      { wall: 2, busy: 3, capacity: 4, kinds: [['a', 2], ['b', 1]] },
-      { wall: 3, busy: 5, capacity: 6, kinds: [['a', 4]] },
-      { wall: 4, busy: 4, capacity: 8, kinds: [['a', 3], ['b', 0.5]] },
+      { wall: 2, busy: 3, steal: 0, capacity: 4, kinds: [['a', 2], ['b', 1]] },
+      { wall: 3, busy: 5, steal: 0.2, capacity: 6, kinds: [['a', 4]] },
+      { wall: 4, busy: 4, steal: 0.1, capacity: 8, kinds: [['a', 3], ['b', 0.5]] },
     ]);
-    assert.strictEqual(text, 'machine busy 4.00 of 6.00 core-s: a 3.00, b 0.50');
+    assert.strictEqual(text, "machine busy 4.00 of 6.00 core-s (and 0.10 core-s taken by the virtual machine's host): a 3.00, b 0.50");
   });
 });
