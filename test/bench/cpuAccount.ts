@@ -2,6 +2,7 @@
 // Linux, the CPU time that each process used between two moments (/proc/<pid>/stat, /proc/stat), grouped by what
 // the process is (the browser's renderers, VS Code's server, the extension host, TypeScript's server, …), so that
 // each cold window's figure says how busy the machine was and with what. Elsewhere it reads nothing (undefined).
+// In a container, /proc/stat is the whole host's while the processes listed are the container's own.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -13,7 +14,7 @@ export interface CpuSnapshot {
   busy: number;
   steal: number;
   processes: Map<string, { cpu: number; kind: string }>;
-  ticks: number;
+  ticksPerSecond: number;
 }
 
 /** The CPU used between two snapshots (seconds; core-seconds). */
@@ -59,7 +60,9 @@ export function machineTicks(procStat: string): { busy: number; steal: number } 
 
 /** What a process is, from its command line (NUL-separated arguments joined by spaces). */
 export function processKind(cmdline: string): string {
-  if (/(^|\/)(chromium|chrome)[^/\s]*\s/.test(`${cmdline} `)) {
+  const program = cmdline.trimStart().split(/\s/, 1)[0];
+  if (/(^|\/)(chromium|chrome)[^/]*$/.test(program)) {
+    if (/crashpad/.test(program)) return 'browser: other';
     const type = /--type=(\S+)/.exec(cmdline)?.[1];
     if (!type) return 'browser: main';
     if (type === 'renderer') return 'browser: renderers (workbench and webviews)';
@@ -73,14 +76,18 @@ export function processKind(cmdline: string): string {
   return 'other processes';
 }
 
-/** Every process's CPU time and the machine's, now; undefined where /proc cannot be read (not Linux). */
+/**
+ * Every process's CPU time and the machine's, now; undefined where /proc cannot be read (not Linux). The machine's
+ * time is read last, with the clock, so that its busy time and the wall time cover the same stretch.
+ */
 export function cpuSnapshot(ticks = ticksPerSecond()): CpuSnapshot | undefined {
-  let machine: { busy: number; steal: number };
+  let procStat: string;
   try {
-    machine = machineTicks(readFileSync('/proc/stat', 'utf8'));
+    procStat = readFileSync('/proc/stat', 'utf8');
   } catch {
     return undefined;
   }
+  machineTicks(procStat); // a /proc that is not Linux's says so here, before the scan
   const processes: CpuSnapshot['processes'] = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -92,7 +99,8 @@ export function cpuSnapshot(ticks = ticksPerSecond()): CpuSnapshot | undefined {
       // the process ended meanwhile
     }
   }
-  return { at: performance.now(), ...machine, processes, ticks };
+  const machine = machineTicks(readFileSync('/proc/stat', 'utf8'));
+  return { at: performance.now(), ...machine, processes, ticksPerSecond: ticks };
 }
 
 /**
@@ -102,26 +110,29 @@ export function cpuSnapshot(ticks = ticksPerSecond()): CpuSnapshot | undefined {
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot, cores = cpus().length): CpuAccount {
   const kinds = new Map<string, number>();
   for (const [pid, now] of after.processes) {
-    const used = (now.cpu - (before.processes.get(pid)?.cpu ?? 0)) / after.ticks;
+    const used = (now.cpu - (before.processes.get(pid)?.cpu ?? 0)) / after.ticksPerSecond;
     if (used > 0) kinds.set(now.kind, (kinds.get(now.kind) ?? 0) + used);
   }
   const wall = (after.at - before.at) / 1000;
-  return { wall, busy: (after.busy - before.busy) / after.ticks, steal: (after.steal - before.steal) / after.ticks, capacity: wall * cores, kinds: [...kinds].sort((a, b) => b[1] - a[1]) };
+  return { wall, busy: (after.busy - before.busy) / after.ticksPerSecond, steal: (after.steal - before.steal) / after.ticksPerSecond, capacity: wall * cores, kinds: [...kinds].sort((a, b) => b[1] - a[1]) };
 }
 
-/** "machine busy 4.90 of 5.30 core-s: browser: renderers 3.70, …" (kinds of 0.05 core-s or more; and what was stolen). */
+/**
+ * "machine busy 4.90 of 5.30 core-s: browser: renderers (workbench and webviews) 3.70, …" (kinds of 0.05 core-s or
+ * more; and what the virtual machine's host took).
+ */
 export function formatCpu(account: CpuAccount): string {
   const kinds = account.kinds.filter(([, s]) => s >= 0.05).map(([kind, s]) => `${kind} ${s.toFixed(2)}`);
   const stolen = account.steal >= 0.05 ? ` (and ${account.steal.toFixed(2)} core-s taken by the virtual machine's host)` : '';
   return `machine busy ${account.busy.toFixed(2)} of ${account.capacity.toFixed(2)} core-s${stolen}: ${kinds.join(', ')}`;
 }
 
-/** Over several windows' accounts: the medians of the wall, the machine's busy time and each kind's time (0 where absent). */
-export function cpuMedians(accounts: CpuAccount[]): string {
-  const median = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
+/**
+ * Over several windows' accounts, formatted: the medians of the wall, the machine's busy time and each kind's time
+ * (0 where absent). Of an even count, the upper middle value, as the benchmark's other medians.
+ */
+export function formatCpuMedians(accounts: CpuAccount[]): string {
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const names = [...new Set(accounts.flatMap((a) => a.kinds.map(([kind]) => kind)))];
   const kinds = names.map((kind): [string, number] => [kind, median(accounts.map((a) => a.kinds.find(([k]) => k === kind)?.[1] ?? 0))]);
   const account: CpuAccount = { wall: median(accounts.map((a) => a.wall)), busy: median(accounts.map((a) => a.busy)), steal: median(accounts.map((a) => a.steal)), capacity: median(accounts.map((a) => a.capacity)), kinds: kinds.sort((a, b) => b[1] - a[1]) };

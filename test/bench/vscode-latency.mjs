@@ -8,7 +8,8 @@
 // Then cold commands in fresh windows with the extension's file server and without it, side by side (--cold-ab N
 // of each, alternating; 0 skips them), or, with --against other.vsix, with this build and that one.
 // Then, with --occlusion-ab N, occlusion per model, and masked predictions per masked model, in N fresh windows of
-// this build (and of --against's, alternating): vscode-occlusion.mjs.
+// this build (and of --against's, alternating): vscode-occlusion.mjs. On Linux each cold window's figure comes with
+// the CPU each kind of process used meanwhile (cpuAccount.ts), as does the scale section's first command.
 // Usage: npm run bench:vscode [-- --backend webgpu|wasm|both] [--runs 5] [--no-package] [--no-scale | --scale-only]
 //   [--cold-ab 3] [--cold-backend wasm|auto] [--against other.vsix] [--settle-ms 0] [--cold-network <Mbit/s>,<ms>] [--cold-profile fresh|used] [--cold-file-ext .ts|.txt] [--ab-only] [--scale-models 96-concat,96,96-past,768,768-past] [--scale-lengths 256,512,1024,2048]
 //   [--scale-file-server on|off|both] [--occlusion-ab 0] [--occlusion-tokens 256] [--occlusion-models transformer,window,linear,mamba,elman,gru,lstm] [--masked-models encoder]
@@ -21,7 +22,7 @@ import { LensTokenizer } from '../../src/core/tokenizer.ts'; // run through tsx 
 import * as harness from '../harness/codeServer.mjs';
 import { runCommand, waitForWorkbench } from '../e2e/workbench.mjs';
 import { clockOffset, openWindow, selectFile, timeCommand } from './benchWindow.mjs';
-import { cpuBetween, cpuMedians, cpuSnapshot, formatCpu } from './cpuAccount.ts';
+import { cpuBetween, cpuSnapshot, formatCpu, formatCpuMedians } from './cpuAccount.ts';
 import { headSwitches, heatmapHovers, longTasks, markShown, OCCLUSION_CLICK, clickTimed, stepTimes, untilIdle, watchLongTasksSinceStart } from './webviewTiming.mjs';
 import { SOURCES, benchSource, prefixOfExactly, prefixOfTokens } from './benchSelection.mjs';
 import { benchOcclusion } from './vscode-occlusion.mjs';
@@ -68,8 +69,9 @@ async function coldAB(arms, file, runs, settleMs, network, profile) {
       await selectFile(window.page, file.name, file.text.length);
     }
     // --settle-ms: a person reads the file for a while before the first command (meanwhile the language server its
-    // opening started, TypeScript's for this file, loads its project: 1.4–1.9 s of CPU in a cold command pressed at
-    // once); 0 (the default) presses at once.
+    // opening started, TypeScript's for this file, loads its project: over 2 s of CPU during a cold command pressed
+    // at once, by the CPU account below); 0 (the default) presses at once. It holds the scale section's first
+    // command in each window too.
     if (settleMs > 0) await window.page.waitForTimeout(settleMs);
     // --cold-network: the browser's network held to a throughput and a latency once the window is open, as where
     // VS Code runs remotely (code-server, a forwarded port): the command's reads then cost their bytes.
@@ -82,7 +84,7 @@ async function coldAB(arms, file, runs, settleMs, network, profile) {
     // (Linux): whether the machine was busy, and with what (cpuAccount.ts).
     const cpuBefore = cpuSnapshot();
     const cold = await timeCommand(window.page, null, 0);
-    const cpuAfter = cpuBefore && cpuSnapshot(cpuBefore.ticks);
+    const cpuAfter = cpuBefore && cpuSnapshot(cpuBefore.ticksPerSecond);
     const offset = await clockOffset(cold.frame);
     const start = cold.result.at - (cold.ms - offset);
     const { documentStart, documentRequest, fetches } = await cold.frame.evaluate(() => ({
@@ -323,7 +325,7 @@ try {
     // VS Code's part (key press → the webview's document started) and the page's (that → painted), each arm's medians.
     // Of the page's part, how long its document's own request waited for VS Code's webview service worker.
     for (const [arm, list] of [[arms[0], a], [arms[1], b]]) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} key press → page started, median ${ms(median(list.map((r) => r.page)))}; page started → painted, median ${ms(median(list.map((r) => r.ms - r.page)))}, of which the document's request waited for VS Code's webview service worker, median ${ms(median(list.map((r) => r.worker)))}`);
-    for (const [arm, list] of [[arms[0], a], [arms[1], b]]) if (list.every((r) => r.cpu)) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} CPU from the key press to the painted heatmap, medians: ${cpuMedians(list.map((r) => r.cpu))}`);
+    for (const [arm, list] of [[arms[0], a], [arms[1], b]]) if (list.every((r) => r.cpu)) console.log(`  ${`${arm.label}:`.padEnd(width + 1)} CPU from the key press to the painted heatmap, medians: ${formatCpuMedians(list.map((r) => r.cpu))}`);
     for (const r of runs) console.log(`  ${r.arm.label.padEnd(width)}  ${ms(r.ms).padStart(9)}: page ${ms(r.page)} (its request sent on after ${ms(r.worker)}); binary ${r.binary}; model ${r.model} (after the key press)\n  ${''.padEnd(width)}  ${''.padStart(9)}  steps (ms after the key press): ${r.steps}${r.cpu ? `\n  ${''.padEnd(width)}  ${''.padStart(9)}  CPU: ${formatCpu(r.cpu)}` : ''}`);
   }
   if (occlusionRounds > 0) {

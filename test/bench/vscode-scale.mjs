@@ -117,7 +117,7 @@ async function benchModel(spec, modelsDir, extensionsDir, files, served, settleM
     }
     const painted = await frame.evaluate(untilPainted, { timeoutMs: 900_000 });
     const row = { model: id, tokens: f.tokens, command: Date.now() - start };
-    const cpuAfter = cpuBefore && cpuSnapshot(cpuBefore.ticks);
+    const cpuAfter = cpuBefore && cpuSnapshot(cpuBefore.ticksPerSecond);
     if (cpuAfter) harness.log(`${id}: first command's CPU, key press to painted heatmap: ${formatCpu(cpuBetween(cpuBefore, cpuAfter))}`);
     if (painted.refused || painted.error || painted.timedOut) {
       row.failed = (painted.refused ?? painted.error ?? 'timed out').replace(/\s+/g, ' ').slice(0, 240);
