@@ -22,6 +22,7 @@ import { RolloutRows } from '../../src/core/rolloutRow';
 import { seededRandom } from '../../src/core/seededRandom';
 import { LensTokenizer } from '../../src/core/tokenizer';
 import { scaleSection } from './scale';
+import { median } from './stats';
 
 const root = path.join(__dirname, '../..');
 const LENGTHS = (process.env.BENCH_LENGTHS ?? '64,256,1024').split(',').map(Number);
@@ -29,11 +30,6 @@ const MODELS = (process.env.BENCH_MODELS ?? 'transformer,lstm,gru').split(',');
 const ROLLOUT_LENGTHS = (process.env.BENCH_ROLLOUT_LENGTHS ?? '512,1024,2048').split(',').map(Number);
 /** The full O(L·T³) rollout is timed up to this length only (the panel computes it up to 512). */
 const FULL_ROLLOUT_MAX = 1024;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** Median wall time of fn after warm-up runs; interleaving is done by the caller. */
 async function time(fn: () => Promise<unknown>): Promise<number> {

@@ -5,8 +5,9 @@
 // In a container, /proc/stat is the whole host's while the processes listed are the container's own.
 
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { median } from './stats';
 
 /** Every process's CPU time (ticks) and what it is, and the machine's busy ticks, at one moment. */
 export interface CpuSnapshot {
@@ -81,13 +82,7 @@ export function processKind(cmdline: string): string {
  * time is read last, with the clock, so that its busy time and the wall time cover the same stretch.
  */
 export function cpuSnapshot(ticks = ticksPerSecond()): CpuSnapshot | undefined {
-  let procStat: string;
-  try {
-    procStat = readFileSync('/proc/stat', 'utf8');
-  } catch {
-    return undefined;
-  }
-  machineTicks(procStat); // a /proc that is not Linux's says so here, before the scan
+  if (!existsSync('/proc/stat')) return undefined;
   const processes: CpuSnapshot['processes'] = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -132,7 +127,6 @@ export function formatCpu(account: CpuAccount): string {
  * (0 where absent). Of an even count, the upper middle value, as the benchmark's other medians.
  */
 export function formatCpuMedians(accounts: CpuAccount[]): string {
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const names = [...new Set(accounts.flatMap((a) => a.kinds.map(([kind]) => kind)))];
   const kinds = names.map((kind): [string, number] => [kind, median(accounts.map((a) => a.kinds.find(([k]) => k === kind)?.[1] ?? 0))]);
   const account: CpuAccount = { wall: median(accounts.map((a) => a.wall)), busy: median(accounts.map((a) => a.busy)), steal: median(accounts.map((a) => a.steal)), capacity: median(accounts.map((a) => a.capacity)), kinds: kinds.sort((a, b) => b[1] - a[1]) };

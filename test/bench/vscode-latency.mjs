@@ -23,6 +23,7 @@ import * as harness from '../harness/codeServer.mjs';
 import { runCommand, waitForWorkbench } from '../e2e/workbench.mjs';
 import { clockOffset, openWindow, selectFile, timeCommand } from './benchWindow.mjs';
 import { cpuBetween, cpuSnapshot, formatCpu, formatCpuMedians } from './cpuAccount.ts';
+import { median } from './stats.ts';
 import { headSwitches, heatmapHovers, longTasks, markShown, OCCLUSION_CLICK, clickTimed, stepTimes, untilIdle, watchLongTasksSinceStart } from './webviewTiming.mjs';
 import { SOURCES, benchSource, prefixOfExactly, prefixOfTokens } from './benchSelection.mjs';
 import { benchOcclusion } from './vscode-occlusion.mjs';
@@ -40,7 +41,6 @@ const RUNS = Number(option('--runs', 5));
 const COLD_BACKEND = option('--cold-backend', 'wasm');
 const TARGETS = { cold: 1500, warm: 300 };
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v) => (v === undefined ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
 
 /**

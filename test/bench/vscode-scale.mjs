@@ -15,9 +15,9 @@ import * as harness from '../harness/codeServer.mjs';
 import { quickOpen, statusSelection, waitForWorkbench, webviewContentFrame } from '../e2e/workbench.mjs';
 import { benchModelId, benchSpec, writeBenchModel } from './gpt2Model.ts';
 import { cpuBetween, cpuSnapshot, formatCpu } from './cpuAccount.ts';
+import { median } from './stats.ts';
 import { headSwitches, heatmapHovers, longTasks, markShown, stepTimes, tabPainted, untilIdle, untilPainted, watchLongTasks, watchLongTasksSinceStart } from './webviewTiming.mjs';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v) => (v === undefined || Number.isNaN(v) ? '–' : `${v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} ms`);
 const gb = (bytes) => `${(bytes / 2 ** 30).toFixed(2)} GB`;
 
